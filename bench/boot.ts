@@ -1,0 +1,211 @@
+/**
+ * Benchmark `boot`: boots N servers through the REST API (fake driver, no spawn delay) and reports
+ * servers/s until all are ACTIVE, POST /servers and GET /servers/detail latencies, and resident memory.
+ *   npm run bench -- boot [--servers 1000] [--mode all-in-one|multi] [--concurrency 50]
+ * `multi` runs api, conductor, scheduler and one compute as separate processes on RabbitMQ and MariaDB.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createScratchDatabase } from '../test/helpers/database.ts';
+import { freePort } from '../test/helpers/free-port.ts';
+import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
+import { createVhost } from '../test/helpers/rabbit-vhost.ts';
+
+const say = (msg: string) => process.stderr.write(`[boot] ${msg}\n`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
+  const servers = Number(args['servers'] ?? 100);
+  const mode = args['mode'] ?? 'all-in-one';
+  const concurrency = Number(args['concurrency'] ?? 50);
+  const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-'));
+  const group = new ProcessGroup();
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    const [identityPort, computePort, imagePort] = [await freePort(), await freePort(), await freePort()];
+    const base = [
+      '[DEFAULT]',
+      `state_path = ${dir}`,
+      'host = bench',
+      `osapi_compute_listen_port = ${computePort}`,
+      'osapi_compute_listen = 127.0.0.1',
+      `osapi_max_limit = ${Math.max(1000, servers)}`,
+      'cpu_allocation_ratio = 1000',
+      'ram_allocation_ratio = 1000',
+      'disk_allocation_ratio = 1000',
+    ];
+    const tail = [
+      '[identity]',
+      'listen = 127.0.0.1',
+      `listen_port = ${identityPort}`,
+      '[image]',
+      'listen = 127.0.0.1',
+      `listen_port = ${imagePort}`,
+      '',
+    ];
+    const measured: ServiceProcess[] = [];
+    if (mode === 'multi') {
+      const scratch = await createScratchDatabase('mysql');
+      const vhost = await createVhost();
+      cleanup.push(vhost.remove, scratch.drop);
+      writeFileSync(
+        join(dir, 's.conf'),
+        [...base, `transport_url = ${vhost.url}`, '[database]', `connection = ${scratch.url}`, ...tail].join('\n'),
+      );
+      const conf = ['--config-file', join(dir, 's.conf')];
+      await group.runToEnd('db sync', 'stratus-manage', [...conf, 'db', 'sync']);
+      await group.runToEnd('bootstrap', 'stratus-manage', [...conf, 'bootstrap', '--bootstrap-password', 'bench']);
+      for (const service of ['conductor', 'scheduler', 'compute', 'api'])
+        measured.push(group.start(service, 'stratus', [...conf, service], { STRATUS_LOG_LEVEL: 'warn' }));
+    } else {
+      writeFileSync(join(dir, 's.conf'), [...base, ...tail].join('\n'));
+      measured.push(
+        group.start('all-in-one', 'stratus', ['--config-file', join(dir, 's.conf'), 'all-in-one'], {
+          OS_BOOTSTRAP_PASSWORD: 'bench',
+          STRATUS_LOG_LEVEL: 'warn',
+        }),
+      );
+    }
+    const identity = `http://127.0.0.1:${identityPort}/v3`;
+    const compute = `http://127.0.0.1:${computePort}/v2.1`;
+    await waitUntil(
+      'api up',
+      () =>
+        fetch(`${identity}`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      60_000,
+    );
+    const auth = await fetch(`${identity}/auth/tokens?nocatalog`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench' } },
+          },
+          scope: { project: { name: 'admin', domain: { id: 'default' } } },
+        },
+      }),
+    });
+    const token = auth.headers.get('x-subject-token')!;
+    const headers = { 'x-auth-token': token, 'content-type': 'application/json' };
+    await waitUntil(
+      'compute host registered',
+      async () => {
+        const r = await fetch(`${compute}/os-hypervisors`, { headers });
+        return r.ok && ((await r.json()) as { hypervisors: unknown[] }).hypervisors.length > 0;
+      },
+      60_000,
+    );
+    const imageUrl = `http://127.0.0.1:${imagePort}/v2/images`;
+    const image = (await (
+      await fetch(imageUrl, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }),
+      })
+    ).json()) as { id: string };
+    await fetch(`${imageUrl}/${image.id}/file`, {
+      method: 'PUT',
+      headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(1024),
+    });
+
+    await fetch(`${compute}/flavors`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ flavor: { name: 'bench', id: 'bench', ram: 64, vcpus: 1, disk: 1 } }),
+    });
+
+    // One server alone: POST to ACTIVE.
+    const single = performance.now();
+    const first = (await (
+      await fetch(`${compute}/servers`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ server: { name: 'single', flavorRef: 'bench', imageRef: image.id } }),
+      })
+    ).json()) as { server: { id: string } };
+    await waitUntil(
+      'single ACTIVE',
+      async () =>
+        (
+          (await (await fetch(`${compute}/servers/${first.server.id}`, { headers })).json()) as {
+            server: { status: string };
+          }
+        ).server.status === 'ACTIVE',
+      30_000,
+    );
+    const singleMs = performance.now() - single;
+    await fetch(`${compute}/servers/${first.server.id}`, { method: 'DELETE', headers });
+
+    say(`booting ${servers} servers (${mode}, ${concurrency} requests at once)`);
+    const postMs: number[] = [];
+    const start = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < servers) {
+          const i = next++;
+          const t = performance.now();
+          const r = await fetch(`${compute}/servers`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ server: { name: `b${i}`, flavorRef: 'bench', imageRef: image.id } }),
+          });
+          if (r.status !== 202) throw new Error(`POST /servers answered ${r.status}: ${await r.text()}`);
+          await r.arrayBuffer();
+          postMs.push(performance.now() - t);
+        }
+      }),
+    );
+    let active = 0;
+    await waitUntil(
+      `${servers} ACTIVE`,
+      async () => {
+        const body = (await (await fetch(`${compute}/servers/detail?limit=${servers + 10}`, { headers })).json()) as {
+          servers: { status: string }[];
+        };
+        active = body.servers.filter((s) => s.status === 'ACTIVE').length;
+        if (body.servers.some((s) => s.status === 'ERROR')) throw new Error('a server went to ERROR');
+        return active >= servers;
+      },
+      600_000,
+    );
+    const bootSeconds = (performance.now() - start) / 1000;
+    const detailMs: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      await (await fetch(`${compute}/servers/detail?limit=${servers + 10}`, { headers })).arrayBuffer();
+      detailMs.push(performance.now() - t);
+    }
+    const rss = Object.fromEntries(measured.map((p) => [p.name, rssMb(p.child.pid!)]));
+    say(`done: ${servers} servers ACTIVE in ${bootSeconds.toFixed(2)} s`);
+    return {
+      mode,
+      servers,
+      servers_per_second: Math.round((servers / bootSeconds) * 10) / 10,
+      single_post_to_active_ms: Math.round(singleMs * 10) / 10,
+      post_servers_ms: { p50: percentile(postMs, 50), p99: percentile(postMs, 99) },
+      get_servers_detail_ms: { p50: percentile(detailMs, 50), p99: percentile(detailMs, 99) },
+      rss_mb: rss,
+    };
+  } finally {
+    await group.stopAll();
+    for (const fn of cleanup) await fn().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes sure what the integration and end-to-end tests talk to is installed and running: RabbitMQ,
+# MariaDB, PostgreSQL (Debian packages) and the real `openstack` CLI. Installs and starts only what is
+# missing, so on a prepared machine it costs a few port checks.
+set -euo pipefail
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+  local name=$1 port=$2
+  for _ in $(seq 1 60); do port_open "$port" && return 0; sleep 1; done
+  echo "ensure-services: $name did not open port $port" >&2
+  return 1
+}
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! port_open 5672; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  echo "ensure-services: starting RabbitMQ"
+  rabbitmq-server -detached || true
+  wait_port RabbitMQ 5672
+fi
+
+if ! port_open 3306; then
+  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server
+  echo "ensure-services: starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_port MariaDB 3306
+  mariadb -uroot -e "CREATE DATABASE IF NOT EXISTS test" || true
+fi
+
+if ! port_open 5432; then
+  ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql
+  echo "ensure-services: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  wait_port PostgreSQL 5432
+fi
+
+command -v openstack >/dev/null || apt_install python3-openstackclient

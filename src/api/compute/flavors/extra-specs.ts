@@ -1,0 +1,72 @@
+/**
+ * Flavor extra specs (/flavors/{id}/os-extra_specs): readable by whoever sees the flavor, written by
+ * admins. Nova accepts numbers as values and stores them as text.
+ */
+import { Type } from 'typebox';
+import { BadRequest, NotFound } from '../../../common/errors.ts';
+import { deleteExtraSpec, setExtraSpecs } from '../../../objects/flavors.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import { requireAdmin } from '../../policy.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { Metadata } from '../schema-types.ts';
+import { validateBody } from '../validate.ts';
+import { visibleFlavor } from './lookup.ts';
+
+type SpecValues = Record<string, string | number>;
+
+const SpecValue = Type.Unsafe({ type: ['string', 'number'], maxLength: 255 });
+const CREATE = Type.Object({ extra_specs: Metadata({ values: SpecValue }) }, { additionalProperties: false });
+const UPDATE = Metadata({ values: SpecValue, minProperties: 1, maxProperties: 1 });
+
+/** Numbers become text; Nova checks the length of that text too. */
+function asText(specs: SpecValues): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(specs)) {
+    const text = String(value);
+    if (text.length > 255)
+      throw new BadRequest(`Invalid input received: extra_specs value has more than 255 characters.`);
+    result[key] = text;
+  }
+  return result;
+}
+
+export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  const db = deps.database.db;
+  type Params = { Params: { id: string } };
+  type KeyParams = { Params: { id: string; key: string } };
+
+  app.get<Params>('/flavors/:id/os-extra_specs', async (request) => {
+    const flavor = await visibleFlavor(db, request.ctx, request.params.id);
+    return { extra_specs: { ...flavor.extra_specs } };
+  });
+
+  app.post<Params>('/flavors/:id/os-extra_specs', async (request) => {
+    requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:create');
+    const body = validateBody<{ extra_specs: SpecValues }>(CREATE, request.body);
+    await setExtraSpecs(db, request.params.id, asText(body.extra_specs));
+    return body;
+  });
+
+  app.get<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
+    const { id: flavorId, key } = request.params;
+    const flavor = await visibleFlavor(db, request.ctx, flavorId);
+    const value = flavor.extra_specs[key];
+    if (value === undefined) throw new NotFound(`Flavor ${flavorId} has no extra specs with key ${key}.`);
+    return { [key]: value };
+  });
+
+  app.put<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
+    requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:update');
+    const body = validateBody<SpecValues>(UPDATE, request.body);
+    if (!(request.params.key in body)) throw new BadRequest('Request body and URI mismatch');
+    await setExtraSpecs(db, request.params.id, asText(body));
+    return body;
+  });
+
+  app.delete<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
+    requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:delete');
+    await deleteExtraSpec(db, request.params.id, request.params.key);
+    // Nova answers this delete with 200 and no body.
+    return '';
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The Compute API v2.1 (Nova's contract, microversions 2.1 to MAX_VERSION): version discovery, servers
+ * and their actions, flavors, and the admin views of services and hypervisors. `registerComputeApi`
+ * mounts it on a server made by createApiServer({ kind: 'compute', ... }).
+ *
+ * Every route exists twice, as /v2.1/servers and /v2.1/{project_id}/servers: which one a client uses
+ * depends on the catalog URL it was given, and Nova serves both.
+ */
+import { BadRequest } from '../../common/errors.ts';
+import type { ApiServer } from '../http/create-server.ts';
+import { registerHypervisorRoutes } from './admin/hypervisors.ts';
+import { registerServiceRoutes } from './admin/services.ts';
+import type { ComputeApiDeps } from './deps.ts';
+import { registerFlavorAccessRoutes } from './flavors/access.ts';
+import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
+import { registerFlavorRoutes } from './flavors/routes.ts';
+import { microversionHook, type ApiVersion } from './microversion.ts';
+import { registerServerActionRoutes } from './servers/actions.ts';
+import { registerServerCreateRoute } from './servers/create.ts';
+import { registerServerDeleteRoute } from './servers/delete.ts';
+import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
+import { registerServerListRoutes } from './servers/list.ts';
+import { registerServerMetadataRoutes } from './servers/metadata.ts';
+import { registerServerShowRoutes } from './servers/show.ts';
+import { registerRootVersionRoute, registerVersionDocumentRoute } from './versions.ts';
+
+export type { ComputeApiDeps } from './deps.ts';
+export type { ImageLookup, ImageSummary } from './image-lookup.ts';
+export { MAX_VERSION, MIN_VERSION, atLeast } from './microversion.ts';
+
+export function registerComputeApi(app: ApiServer, deps: ComputeApiDeps): void {
+  void app.register(async (scope) => {
+    // Set by microversionHook on every versioned route before its handler runs.
+    scope.decorateRequest('microversion', null as unknown as ApiVersion);
+    registerRootVersionRoute(scope);
+    await scope.register(
+      async (v21) => {
+        v21.addHook('preHandler', microversionHook);
+        registerVersionDocumentRoute(v21);
+        registerResourceRoutes(v21, deps);
+      },
+      { prefix: '/v2.1' },
+    );
+    await scope.register(
+      async (v21) => {
+        v21.addHook('preHandler', microversionHook);
+        v21.addHook('preHandler', checkPathProject);
+        registerResourceRoutes(v21, deps);
+      },
+      { prefix: '/v2.1/:project_id' },
+    );
+  });
+}
+
+function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  registerServerListRoutes(app, deps);
+  registerServerCreateRoute(app, deps);
+  registerServerShowRoutes(app, deps);
+  registerServerDeleteRoute(app, deps);
+  registerServerActionRoutes(app, deps);
+  registerInstanceActionRoutes(app, deps);
+  registerServerMetadataRoutes(app, deps);
+  registerFlavorRoutes(app, deps);
+  registerExtraSpecRoutes(app, deps);
+  registerFlavorAccessRoutes(app, deps);
+  registerServiceRoutes(app, deps);
+  registerHypervisorRoutes(app, deps);
+}
+
+/** A project id in the path must be the token's own, as Nova checks. */
+async function checkPathProject(request: import('fastify').FastifyRequest): Promise<void> {
+  const inPath = (request.params as { project_id?: string }).project_id;
+  if (inPath && inPath !== request.ctx.projectId) {
+    throw new BadRequest(
+      `Malformed request URL: URL's project_id '${inPath}' doesn't match Context's project_id '${request.ctx.projectId ?? ''}'`,
+    );
+  }
+}

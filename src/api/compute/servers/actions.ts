@@ -1,0 +1,163 @@
+/**
+ * POST /servers/{id}/action: os-start, os-stop and reboot. Each checks the state as Nova's compute API
+ * does (lock, host, vm_state, task_state, launched), then claims the instance by setting its task_state
+ * with the states it expects — so of two racing requests one wins and the other gets a 409 — records the
+ * instance action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn
+ * so the server does not stay stuck in it.
+ */
+import type { FastifyRequest } from 'fastify';
+import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
+import type { InstancePayload } from '../../../compute/instance-payload.ts';
+import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
+import { instancePayload } from '../../../objects/instance-payload.ts';
+import { TaskState, VmState } from '../../../objects/instance-states.ts';
+import { assertNotLocked, findInstance, updateInstance, type Instance } from '../../../objects/instances.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { validateBody } from '../validate.ts';
+import { findServer } from './lookup.ts';
+import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
+
+/** What an action needs to find and what it sets, as Nova's check_instance_state decorators say. */
+interface ActionRule {
+  /** The name Nova puts in its 409 messages ('start', 'stop', 'reboot'). */
+  name: string;
+  /** The instance action recorded for os-instance-actions. */
+  action: string;
+  vmStates: readonly string[];
+  taskStates: readonly (string | null)[];
+  needsHost: boolean;
+  setTask: string;
+  cast(deps: ComputeApiDeps, request: FastifyRequest, host: string, instance: InstancePayload): Promise<void>;
+}
+
+const START: ActionRule = {
+  name: 'start',
+  action: InstanceAction.START,
+  vmStates: [VmState.STOPPED],
+  taskStates: [null],
+  needsHost: true,
+  setTask: TaskState.POWERING_ON,
+  cast: (deps, request, host, instance) => deps.compute.startInstance(request.ctx, host, instance),
+};
+
+const STOP: ActionRule = {
+  name: 'stop',
+  action: InstanceAction.STOP,
+  vmStates: [VmState.ACTIVE, VmState.ERROR],
+  taskStates: [null],
+  needsHost: true,
+  setTask: TaskState.POWERING_OFF,
+  cast: (deps, request, host, instance) => deps.compute.stopInstance(request.ctx, host, instance),
+};
+
+const SOFT_REBOOT: ActionRule = {
+  name: 'reboot',
+  action: InstanceAction.REBOOT,
+  vmStates: [VmState.ACTIVE],
+  taskStates: [null],
+  needsHost: false,
+  setTask: TaskState.REBOOTING,
+  cast: (deps, request, host, instance) => deps.compute.rebootInstance(request.ctx, host, instance, 'SOFT'),
+};
+
+const HARD_REBOOT: ActionRule = {
+  ...SOFT_REBOOT,
+  vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED, VmState.ERROR],
+  // A hard reboot may take over from a soft one that hangs, or from a pause/suspend in progress.
+  taskStates: [
+    null,
+    TaskState.REBOOTING,
+    TaskState.REBOOT_PENDING,
+    TaskState.REBOOT_STARTED,
+    TaskState.RESUMING,
+    TaskState.REBOOTING_HARD,
+    TaskState.UNPAUSING,
+    TaskState.PAUSING,
+    TaskState.SUSPENDING,
+  ],
+  setTask: TaskState.REBOOTING_HARD,
+  cast: (deps, request, host, instance) => deps.compute.rebootInstance(request.ctx, host, instance, 'HARD'),
+};
+
+export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  app.post<{ Params: { id: string } }>('/servers/:id/action', async (request, reply) => {
+    const body = request.body;
+    // Nova names the action by the body's only key.
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) {
+      throw new BadRequest('Malformed request body');
+    }
+    const action = Object.keys(body)[0]!;
+    const instance = await findServer(deps.database.db, request.ctx, request.params.id);
+    let rule: ActionRule;
+    switch (action) {
+      case 'os-start':
+        validateBody(bareActionSchema(action), body);
+        rule = START;
+        break;
+      case 'os-stop':
+        validateBody(bareActionSchema(action), body);
+        rule = STOP;
+        break;
+      case 'reboot': {
+        const { reboot } = validateBody<RebootBody>(RebootSchema, body);
+        rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
+        break;
+      }
+      default:
+        throw new BadRequest(`There is no such action: ${action}`);
+    }
+    await runAction(deps, request, instance, rule);
+    void reply.code(202);
+  });
+}
+
+/** Why `instance` cannot undergo `rule` now, in Nova's words, or null if it can. */
+function refusal(instance: Instance, rule: ActionRule): string | null {
+  const cannot = (attr: string, state: string | null) =>
+    `Cannot '${rule.name}' instance ${instance.uuid} while it is in ${attr} ${state ?? 'None'}`;
+  if (rule.needsHost && !instance.host) return `Instance ${instance.uuid} is not ready`;
+  if (!rule.vmStates.includes(instance.vm_state)) return cannot('vm_state', instance.vm_state);
+  if (!rule.taskStates.includes(instance.task_state)) return cannot('task_state', instance.task_state);
+  if (!instance.launched_at) return cannot('launched_at', null);
+  if (!instance.host) return `Instance ${instance.uuid} is not ready`;
+  return null;
+}
+
+async function runAction(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  instance: Instance,
+  rule: ActionRule,
+): Promise<void> {
+  const db = deps.database.db;
+  assertNotLocked(instance, request.ctx.isAdmin);
+  const why = refusal(instance, rule);
+  if (why) throw new Conflict(why);
+  let claimed: Instance;
+  try {
+    claimed = await updateInstance(
+      db,
+      instance.uuid,
+      { task_state: rule.setTask },
+      { vmState: rule.vmStates, taskState: rule.taskStates },
+    );
+  } catch (err) {
+    if (!(err instanceof InstanceInvalidState)) throw err;
+    // Another request changed the server since we read it: explain with what it is now.
+    const now = await findInstance(db, instance.uuid);
+    throw new Conflict(
+      (now && refusal(now, rule)) ?? `Instance ${instance.uuid} is in an invalid state for '${rule.name}'`,
+    );
+  }
+  await startAction(db, request.ctx, instance.uuid, rule.action);
+  const host = claimed.host!;
+  try {
+    await rule.cast(deps, request, host, instancePayload(claimed));
+  } catch (err) {
+    await updateInstance(db, instance.uuid, { task_state: null }, { taskState: [rule.setTask] }).catch(() => undefined);
+    throw new ServiceUnavailable(
+      `The compute service of host ${host} could not be reached; nothing was done: ${(err as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The checks POST /servers makes before anything is written, with Nova's messages: counts, zone,
+ * flavor (exists, enabled, visible to the project), image (exists, active, fits the flavor) and the
+ * shape of the network request. Each failure is a 4xx that leaves the database untouched.
+ */
+import type { RequestContext } from '../../../common/context.ts';
+import type { Config } from '../../../common/config/load-config.ts';
+import type { Db } from '../../../common/db/database.ts';
+import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
+import { flavorAccessList, getFlavor, type Flavor } from '../../../objects/flavors.ts';
+import { listServices } from '../../../objects/services.ts';
+import type { ImageLookup, ImageSummary } from '../image-lookup.ts';
+import { toInt } from '../schema-types.ts';
+import { isUuidLike } from '../validate.ts';
+import { COMPUTE_BINARY } from './host-state.ts';
+import type { CreateServerBody } from './schemas.ts';
+
+const GIB = 1024 * 1024 * 1024;
+
+export function instanceCounts(server: CreateServerBody['server']): { min: number; max: number } {
+  const min = toInt(server.min_count ?? 1);
+  const max = toInt(server.max_count ?? min);
+  if (min > max) throw new BadRequest('min_count must be <= max_count');
+  return { min, max };
+}
+
+/** The zone to schedule in: the one asked for (which must exist) or `[DEFAULT] default_schedule_zone`. */
+export async function availabilityZone(
+  db: Db,
+  ctx: RequestContext,
+  config: Config,
+  requested: string | undefined,
+): Promise<string | null> {
+  if (requested && requested.includes(':')) {
+    // Nova's `zone:host:node` form forces a host; only admins may, and Stratus' scheduler cannot yet.
+    if (requested.split(':').length > 3)
+      throw new BadRequest('Invalid input received: Unable to parse availability_zone');
+    if (!ctx.isAdmin)
+      throw new Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
+    throw new BadRequest(
+      `Forcing a host through availability_zone '${requested}' is not supported; give the zone alone.`,
+    );
+  }
+  const zone = requested || config.DEFAULT.default_schedule_zone;
+  if (!zone) return null;
+  // Without host aggregates, every enabled compute host is in the default zone.
+  const computes = await listServices(db, { binary: COMPUTE_BINARY });
+  const zones = new Set(computes.filter((s) => !s.disabled).map(() => config.DEFAULT.default_availability_zone));
+  if (requested && !zones.has(zone)) throw new BadRequest('The requested availability zone is not available');
+  return zone;
+}
+
+/** The flavor a flavorRef (id or URL) names, as the project may use it; 400 otherwise, as in Nova. */
+export async function requestedFlavor(db: Db, ctx: RequestContext, flavorRef: string | number): Promise<Flavor> {
+  const flavorId = String(flavorRef).split('?')[0]!.split('/').pop() ?? '';
+  const notFound = new BadRequest(`Flavor ${flavorId} could not be found.`);
+  let flavor: Flavor;
+  try {
+    flavor = await getFlavor(db, flavorId);
+  } catch (err) {
+    if (err instanceof NotFound) throw notFound;
+    throw err;
+  }
+  if (flavor.disabled) throw notFound;
+  if (!flavor.is_public && !ctx.isAdmin && !(await flavorAccessList(db, flavorId)).includes(ctx.projectId ?? '')) {
+    throw notFound;
+  }
+  return flavor;
+}
+
+export async function requestedImage(
+  images: ImageLookup,
+  ctx: RequestContext,
+  imageRef: string | undefined,
+): Promise<ImageSummary> {
+  if (!imageRef) throw new BadRequest('Missing imageRef attribute');
+  const image = await images.getImage(ctx, imageRef);
+  if (!image) throw new BadRequest('Can not find requested image');
+  if (image.status !== 'active') throw new BadRequest(`Image ${image.id} is not active.`);
+  return image;
+}
+
+/** Nova's _check_requested_image: the flavor must hold what the image needs. */
+export function checkImageFitsFlavor(ctx: RequestContext, image: ImageSummary, flavor: Flavor): void {
+  if (flavor.memory_mb < (image.min_ram || 0))
+    throw new BadRequest("Flavor's memory is too small for requested image.");
+  const rootBytes = flavor.root_gb * GIB;
+  if (rootBytes === 0) {
+    // A zero-disk flavor boots the image at whatever size it has; Nova allows that to admins only.
+    if (!ctx.isAdmin) throw new Forbidden('Only volume-backed servers are allowed for flavors with zero disk.');
+    return;
+  }
+  const minDiskBytes = (image.min_disk || 0) * GIB;
+  if (minDiskBytes > rootBytes) {
+    throw new BadRequest(
+      `Flavor's disk is smaller than the minimum size specified in image metadata. ` +
+        `Flavor disk is ${rootBytes} bytes, minimum size is ${minDiskBytes} bytes.`,
+    );
+  }
+}
+
+/** The checks Nova makes on a list of requested networks that JSON schema cannot express. */
+export function checkNetworks(networks: CreateServerBody['server']['networks']): void {
+  if (!Array.isArray(networks)) return;
+  const ports = new Set<string>();
+  for (const network of networks) {
+    if (network.port) {
+      if (ports.has(network.port)) {
+        throw new BadRequest(`Port ID '${network.port}' was specified twice: you cannot attach a port multiple times.`);
+      }
+      if (network.fixed_ip !== undefined) {
+        throw new BadRequest(
+          `Specified Fixed IP '${network.fixed_ip}' cannot be used with port '${network.port}': the two cannot be specified together.`,
+        );
+      }
+      ports.add(network.port);
+    } else if (network.uuid === undefined) {
+      throw new BadRequest("Bad network format: missing 'uuid'");
+    } else if (!isUuidLike(network.uuid)) {
+      throw new BadRequest(`Bad networks format: network uuid is not in proper format (${network.uuid})`);
+    }
+  }
+}
+
+/** user_data must be base64, as Nova's schema format requires (whitespace is tolerated, as by Python). */
+export function checkUserData(userData: string | undefined): void {
+  if (userData === undefined) return;
+  const compact = userData.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+    const shown = userData.length > 40 ? `${userData.slice(0, 40)}...` : userData;
+    throw new BadRequest(`Invalid input for field/attribute user_data. Value: ${shown}. '${shown}' is not a 'base64'`);
+  }
+}
+
+/** Hints as the request spec stores them; Nova drops the ones it reserves for itself (`_nova...`). */
+export function schedulerHints(body: CreateServerBody): Record<string, string | string[]> {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const result: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(hints)) {
+    if (key.startsWith('_nova')) continue;
+    if (typeof value === 'string') result[key] = value;
+    else if (Array.isArray(value)) result[key] = value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+    else result[key] = JSON.stringify(value);
+  }
+  return result;
+}

@@ -1,0 +1,201 @@
+/**
+ * POST /servers: checks the request, records the instances (BUILDING/scheduling), their request spec
+ * and a 'create' action in one transaction, then casts build_instances to the conductor and answers
+ * 202. Scheduling and spawning happen after the answer; a failure there shows as ERROR with a fault.
+ * If even the cast fails, the instances go to ERROR with a fault at once rather than stay in BUILD.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RequestContext } from '../../../common/context.ts';
+import { BadRequest, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
+import { getLogger } from '../../../common/log/logger.ts';
+import type { Flavor } from '../../../objects/flavors.ts';
+import { recordFault } from '../../../objects/instance-faults.ts';
+import { VmState } from '../../../objects/instance-states.ts';
+import { updateInstance, type NewInstance } from '../../../objects/instances.ts';
+import { recordBuildRequest } from '../../../objects/build-requests.ts';
+import type { RequestSpec } from '../../../scheduler/request-spec.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import { requireProjectScope } from '../../policy.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import type { ImageSummary } from '../image-lookup.ts';
+import { resourceLinks } from '../links.ts';
+import { atLeast } from '../microversion.ts';
+import { boolFromString, validateBody } from '../validate.ts';
+import {
+  availabilityZone,
+  checkImageFitsFlavor,
+  checkNetworks,
+  checkUserData,
+  instanceCounts,
+  requestedFlavor,
+  requestedImage,
+  schedulerHints,
+} from './create-checks.ts';
+import { sanitizeHostname } from './names.ts';
+import { createServerSchema, type CreateServerBody } from './schemas.ts';
+
+const log = getLogger('api.compute.servers');
+
+export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps): void {
+  const db = deps.database.db;
+
+  app.post('/servers', async (request, reply) => {
+    const ctx = request.ctx;
+    requireProjectScope(ctx);
+    const body = validateBody<CreateServerBody>(createServerSchema(request), request.body);
+    const server = body.server;
+    const name = server.name.trim();
+    const count = instanceCounts(server);
+    if (server.hostname !== undefined && count.max > 1) {
+      throw new BadRequest('Unable to allocate a single hostname to multiple instances');
+    }
+    checkUserData(server.user_data);
+    checkNetworks(server.networks);
+    const zone = await availabilityZone(db, ctx, deps.config, server.availability_zone);
+    if (!server.imageRef) throw new BadRequest('Missing imageRef attribute');
+    const flavor = await requestedFlavor(db, ctx, server.flavorRef);
+    const image = await requestedImage(deps.images, ctx, server.imageRef);
+    checkImageFitsFlavor(ctx, image, flavor);
+
+    // Nova copies the name into the description before 2.19, when there was no description field.
+    const description = atLeast(request, '2.19') ? (server.description ?? null) : name;
+    const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
+    const instances = buildInstances(ctx, server, {
+      name,
+      description,
+      flavor,
+      image,
+      zone,
+      reservationId,
+      count: count.max,
+    });
+    const spec = requestSpec(ctx, flavor, image, zone, schedulerHints(body), instances.length);
+
+    await recordBuildRequest(db, ctx, instances, spec);
+    await castBuild(
+      deps,
+      ctx,
+      instances.map((i) => i.uuid),
+    );
+
+    void reply.code(202);
+    if (server.return_reservation_id !== undefined && boolFromString(server.return_reservation_id)) {
+      return { reservation_id: reservationId };
+    }
+    const first = instances[0]!;
+    const links = resourceLinks(request, 'servers', first.uuid);
+    void reply.header('location', links[0]!.href);
+    return {
+      server: {
+        id: first.uuid,
+        links,
+        'OS-DCF:diskConfig': server['OS-DCF:diskConfig'] ?? 'MANUAL',
+        security_groups: server.security_groups ?? [{ name: 'default' }],
+        // Nova returns the password it would set; Stratus' guests get no password injected.
+        adminPass: server.adminPass ?? generatePassword(),
+      },
+    };
+  });
+}
+
+interface Common {
+  name: string;
+  description: string | null;
+  flavor: Flavor;
+  image: ImageSummary;
+  zone: string | null;
+  reservationId: string;
+  count: number;
+}
+
+function buildInstances(ctx: RequestContext, server: CreateServerBody['server'], c: Common): NewInstance[] {
+  const baseHost = server.hostname ?? sanitizeHostname(c.name);
+  return Array.from({ length: c.count }, (_, index) => {
+    const uuid = randomUUID();
+    // Several servers from one request are told apart by a suffix, on the name and the hostname alike.
+    const suffix = c.count > 1 ? `-${index + 1}` : '';
+    return {
+      uuid,
+      display_name: `${c.name}${suffix}`,
+      display_description: c.description,
+      hostname: baseHost ? `${baseHost}${suffix}` : `Server-${uuid}`,
+      user_id: ctx.userId ?? '',
+      project_id: ctx.projectId ?? '',
+      image_ref: c.image.id,
+      flavor: c.flavor,
+      availability_zone: c.zone,
+      key_name: server.key_name ?? null,
+      config_drive: server.config_drive !== undefined && boolFromString(server.config_drive) ? 'True' : '',
+      user_data: server.user_data ?? null,
+      reservation_id: c.reservationId,
+      launch_index: index,
+      access_ip_v4: server.accessIPv4 ?? null,
+      access_ip_v6: server.accessIPv6 ?? null,
+      metadata: { ...(server.metadata ?? {}) },
+    };
+  });
+}
+
+function requestSpec(
+  ctx: RequestContext,
+  flavor: Flavor,
+  image: ImageSummary,
+  zone: string | null,
+  hints: Record<string, string | string[]>,
+  count: number,
+): RequestSpec {
+  return {
+    project_id: ctx.projectId ?? '',
+    user_id: ctx.userId ?? '',
+    flavor: {
+      flavorid: flavor.flavorid,
+      name: flavor.name,
+      vcpus: flavor.vcpus,
+      memory_mb: flavor.memory_mb,
+      root_gb: flavor.root_gb,
+      ephemeral_gb: flavor.ephemeral_gb,
+      swap: flavor.swap,
+      extra_specs: { ...flavor.extra_specs },
+    },
+    image: { id: image.id, properties: { ...image.properties } },
+    availability_zone: zone,
+    scheduler_hints: hints,
+    num_instances: count,
+    ignore_hosts: [],
+  };
+}
+
+/** Casts the build; if the bus refuses it, no one will ever build these instances, so they go to ERROR. */
+async function castBuild(deps: ComputeApiDeps, ctx: RequestContext, uuids: string[]): Promise<void> {
+  try {
+    await deps.conductor.buildInstances(ctx, uuids);
+  } catch (err) {
+    const error = err as Error;
+    log.error({ err: error.message, instances: uuids }, 'could not cast build_instances to the conductor');
+    for (const uuid of uuids) {
+      try {
+        await updateInstance(
+          deps.database.db,
+          uuid,
+          { vm_state: VmState.ERROR, task_state: null },
+          { vmState: [VmState.BUILDING] },
+        );
+      } catch (updateError) {
+        if (updateError instanceof InstanceInvalidState || updateError instanceof NotFound) continue;
+        throw updateError;
+      }
+      await recordFault(deps.database.db, uuid, {
+        code: 500,
+        message: `The build could not be handed to the conductor: ${error.message}`,
+        details: error.stack ?? null,
+      });
+    }
+  }
+}
+
+/** Like Nova's generate_password: 12 characters without look-alikes (0/O, 1/l). */
+function generatePassword(length = 12): string {
+  const symbols = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const bytes = randomBytes(length);
+  return Array.from(bytes, (b) => symbols[b % symbols.length]).join('');
+}

@@ -1,0 +1,57 @@
+/**
+ * DELETE /servers/{id}. A server whose host can do the work is handed to it (task_state 'deleting',
+ * then terminate_instance cast to compute.<host>, which frees the guest and reports back). When no host
+ * can — never scheduled, its compute service down, or the cast refused — the API deletes the record and
+ * frees the resources itself (Nova's local delete); a guest left on a down host is reaped when that host
+ * comes back (running_deleted_instance_action). Either way no server stays stuck in deletion.
+ */
+import type { RequestContext } from '../../../common/context.ts';
+import { getLogger } from '../../../common/log/logger.ts';
+import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
+import { instancePayload } from '../../../objects/instance-payload.ts';
+import { TaskState } from '../../../objects/instance-states.ts';
+import { assertNotLocked, markInstanceDeleted, updateInstance, type Instance } from '../../../objects/instances.ts';
+import { isServiceUp } from '../../../objects/services.ts';
+import { releaseAllocations } from '../../../placement/claims.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { computeServiceOf } from './host-state.ts';
+import { findServer } from './lookup.ts';
+
+const log = getLogger('api.compute.servers');
+
+export function registerServerDeleteRoute(app: ApiServer, deps: ComputeApiDeps): void {
+  app.delete<{ Params: { id: string } }>('/servers/:id', async (request, reply) => {
+    const instance = await findServer(deps.database.db, request.ctx, request.params.id);
+    assertNotLocked(instance, request.ctx.isAdmin);
+    await deleteServer(deps, request.ctx, instance);
+    void reply.code(204);
+  });
+}
+
+export async function deleteServer(deps: ComputeApiDeps, ctx: RequestContext, instance: Instance): Promise<void> {
+  const db = deps.database.db;
+  await startAction(db, ctx, instance.uuid, InstanceAction.DELETE);
+  const host = instance.host;
+  if (!host) return localDelete(deps, instance.uuid, 'it was never scheduled to a host');
+  const service = await computeServiceOf(db, host);
+  if (!service || !isServiceUp(service, deps.config.DEFAULT.service_down_time)) {
+    return localDelete(deps, instance.uuid, `the compute service of host ${host} is down`);
+  }
+  const deleting = await updateInstance(db, instance.uuid, { task_state: TaskState.DELETING });
+  try {
+    await deps.compute.terminateInstance(ctx, host, instancePayload(deleting));
+  } catch (err) {
+    log.warn(
+      { instance: instance.uuid, host, err: (err as Error).message },
+      'terminate cast refused; deleting locally',
+    );
+    await localDelete(deps, instance.uuid, `host ${host} could not be reached`);
+  }
+}
+
+async function localDelete(deps: ComputeApiDeps, uuid: string, why: string): Promise<void> {
+  log.info({ instance: uuid }, `deleting the server locally: ${why}`);
+  await markInstanceDeleted(deps.database.db, uuid);
+  await releaseAllocations(deps.database.db, uuid);
+}

@@ -1,0 +1,144 @@
+/**
+ * GET /servers and /servers/detail: the caller's servers, newest first, filtered and paged as Nova does.
+ * Members see their own project; admins may ask for every project (all_tenants) and use the admin-only
+ * filters (host, deleted, project_id), which Nova silently drops for members.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Db } from '../../../common/db/database.ts';
+import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
+import { getFlavor } from '../../../objects/flavors.ts';
+import { vmStatesForStatus } from '../../../objects/instance-states.ts';
+import { listInstances, type Instance, type InstanceFilter } from '../../../objects/instances.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import { requireProjectScope } from '../../policy.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { atLeast } from '../microversion.ts';
+import { collectionLinks, pageParams } from '../pagination.ts';
+import { parseClientTime } from '../timestamps.ts';
+import { boolFromString, queryValue, queryValues, type Query } from '../validate.ts';
+import { loadServerViewData, serverBasicView, serverView } from './view.ts';
+
+export function registerServerListRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  const db = deps.database.db;
+  const maxLimit = deps.config.DEFAULT.osapi_max_limit;
+
+  app.get('/servers', async (request) => {
+    const instances = await findServers(db, request, maxLimit, false);
+    return withLinks(request, 'servers', instances, maxLimit, {
+      servers: instances.map((i) => serverBasicView(request, i)),
+    });
+  });
+
+  app.get('/servers/detail', async (request) => {
+    const instances = await findServers(db, request, maxLimit, true);
+    const data = await loadServerViewData(db, request, instances);
+    return withLinks(request, 'servers/detail', instances, maxLimit, {
+      servers: instances.map((i) => serverView(request, i, data, deps.config)),
+    });
+  });
+}
+
+function withLinks(
+  request: FastifyRequest,
+  collection: string,
+  instances: Instance[],
+  maxLimit: number,
+  body: { servers: Record<string, unknown>[] },
+): Record<string, unknown> {
+  const links = collectionLinks(request, instances.length, instances[instances.length - 1]?.uuid, collection, maxLimit);
+  return links.length ? { ...body, servers_links: links } : body;
+}
+
+async function findServers(db: Db, request: FastifyRequest, maxLimit: number, detail: boolean): Promise<Instance[]> {
+  const ctx = request.ctx;
+  const query = request.query as Query;
+  const page = pageParams(query, maxLimit);
+  const filter: InstanceFilter = { projectId: requireProjectScope(ctx), limit: page.limit };
+
+  if (allTenants(query)) {
+    if (!ctx.isAdmin) {
+      throw new Forbidden(
+        `Policy doesn't allow os_compute_api:servers:${detail ? 'detail' : 'index'}:get_all_tenants to be performed.`,
+      );
+    }
+    filter.projectId = queryValue(query, 'project_id') ?? queryValue(query, 'tenant_id') ?? null;
+  }
+  if (page.marker !== undefined) {
+    const marker = await db.selectFrom('instances').select('uuid').where('uuid', '=', page.marker).executeTakeFirst();
+    if (!marker) throw new BadRequest(`marker [${page.marker}] not found`);
+    filter.marker = page.marker;
+  }
+  const name = queryValue(query, 'name');
+  if (name) filter.name = name;
+  const reservation = queryValue(query, 'reservation_id');
+  if (reservation) filter.reservationId = reservation;
+  const image = queryValue(query, 'image');
+  if (image) filter.imageRef = image.split('/').pop() ?? image;
+  const flavor = queryValue(query, 'flavor');
+  if (flavor) {
+    try {
+      filter.flavorId = (await getFlavor(db, flavor.split('/').pop() ?? flavor)).id;
+    } catch (err) {
+      // Nova answers a filter on an unknown flavor with an empty list, not an error.
+      if (err instanceof NotFound) return [];
+      throw err;
+    }
+  }
+  const changesSince = queryValue(query, 'changes-since');
+  if (changesSince !== undefined) {
+    const since = parseClientTime(changesSince);
+    if (!since) {
+      throw new BadRequest(
+        `Invalid input for query parameters changes-since. Value: ${changesSince}. '${changesSince}' is not a 'date-time'`,
+      );
+    }
+    filter.changesSince = since;
+    // Changes include deletions: that is how a client polling for changes learns a server is gone.
+    filter.includeDeleted = true;
+  }
+  if (ctx.isAdmin) {
+    const host = queryValue(query, 'host');
+    if (host) filter.host = host;
+    const deleted = queryValue(query, 'deleted');
+    if (deleted !== undefined) {
+      filter.includeDeleted = boolFromString(deleted);
+      if (filter.includeDeleted && queryValues(query, 'status').length === 0)
+        return listByStatuses(db, filter, ['DELETED']);
+    }
+  }
+  const statuses = queryValues(query, 'status');
+  if (statuses.length === 0) return listInstances(db, filter);
+  const known = statuses.filter((s) => vmStatesForStatus(s) !== null);
+  if (known.length === 0) {
+    if (atLeast(request, '2.38')) throw new BadRequest('Invalid status value');
+    return [];
+  }
+  if (known.some((s) => s.toUpperCase() === 'DELETED')) {
+    if (!ctx.isAdmin) throw new Forbidden('Only administrators may list deleted instances');
+    filter.includeDeleted = true;
+  }
+  return listByStatuses(db, filter, known);
+}
+
+/** ?all_tenants (no value) or a true value selects every project; a value that is no boolean is a 400. */
+function allTenants(query: Query): boolean {
+  if (!('all_tenants' in query)) return false;
+  const value = queryValue(query, 'all_tenants');
+  return value ? boolFromString(value, true, 'all_tenants') : true;
+}
+
+/**
+ * Several statuses are one page per status merged by the list order (created_at desc, id desc): each
+ * sub-page holds that status' first `limit` servers after the marker, so the merge's first `limit` are
+ * exactly the page.
+ */
+async function listByStatuses(db: Db, filter: InstanceFilter, statuses: string[]): Promise<Instance[]> {
+  const unique = [...new Set(statuses.map((s) => s.toUpperCase()))];
+  const pages = await Promise.all(unique.map((status) => listInstances(db, { ...filter, status })));
+  const seen = new Set<string>();
+  return pages
+    .flat()
+    .filter((i) => !seen.has(i.uuid) && seen.add(i.uuid))
+    .sort((a, b) => (a.created_at === b.created_at ? b.id - a.id : a.created_at < b.created_at ? 1 : -1))
+    .slice(0, filter.limit);
+}

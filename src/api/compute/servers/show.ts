@@ -1,0 +1,48 @@
+/** GET /servers/{id} and PUT /servers/{id} (rename, describe, access addresses, hostname). */
+import { now } from '../../../common/db/schema.ts';
+import { updateInstance, type InstanceChanges } from '../../../objects/instances.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { atLeast } from '../microversion.ts';
+import { validateBody } from '../validate.ts';
+import { findServer } from './lookup.ts';
+import { updateServerSchema, type UpdateServerBody } from './schemas.ts';
+import { loadServerViewData, serverView } from './view.ts';
+
+type IdParams = { Params: { id: string } };
+
+export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  const db = deps.database.db;
+
+  app.get<IdParams>('/servers/:id', async (request) => {
+    const instance = await findServer(db, request.ctx, request.params.id);
+    const data = await loadServerViewData(db, request, [instance]);
+    return { server: serverView(request, instance, data, deps.config) };
+  });
+
+  app.put<IdParams>('/servers/:id', async (request) => {
+    const instance = await findServer(db, request.ctx, request.params.id);
+    const { server } = validateBody<UpdateServerBody>(updateServerSchema(request), request.body);
+    const changes: InstanceChanges = {};
+    if (server.name !== undefined) changes.display_name = server.name.trim();
+    if (server.description !== undefined) changes.display_description = server.description;
+    // Fields the shared instance update does not cover; plain column writes with no state to guard.
+    const columns: { access_ip_v4?: string; access_ip_v6?: string; hostname?: string } = {};
+    if (server.accessIPv4 !== undefined) columns.access_ip_v4 = server.accessIPv4;
+    if (server.accessIPv6 !== undefined) columns.access_ip_v6 = server.accessIPv6;
+    if (server.hostname !== undefined) columns.hostname = server.hostname;
+    if (Object.keys(columns).length) {
+      await db
+        .updateTable('instances')
+        .set({ ...columns, updated_at: now() })
+        .where('uuid', '=', instance.uuid)
+        .where('deleted', '=', 0)
+        .execute();
+    }
+    const updated = await updateInstance(db, instance.uuid, changes);
+    const data = await loadServerViewData(db, request, [updated]);
+    // Before 2.75 Nova's update response leaves out the extended attributes that show has.
+    const full = atLeast(request, '2.75');
+    return { server: serverView(request, updated, data, deps.config, { extended: full, hostStatus: full }) };
+  });
+}

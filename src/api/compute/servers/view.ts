@@ -1,0 +1,201 @@
+/**
+ * The server as the API shows it, field for field as Nova's view builder at each microversion: which
+ * fields exist depends on the version asked for, and some (OS-EXT-SRV-ATTR:*, host_status, fault
+ * details of internal errors) only on who asks. Stratus has no networking or volumes yet, so addresses
+ * and attached volumes are empty.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../../common/config/load-config.ts';
+import type { Db } from '../../../common/db/database.ts';
+import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
+import { apiStatus } from '../../../objects/instance-states.ts';
+import type { ServiceRecord } from '../../../objects/services.ts';
+import type { Instance } from '../../../objects/instances.ts';
+import { bookmarkHref, resourceLinks } from '../links.ts';
+import { atLeast } from '../microversion.ts';
+import { isoTime, naiveTime } from '../timestamps.ts';
+import { computeServicesByHost, hostStatus } from './host-state.ts';
+import { instanceName } from './names.ts';
+
+/** What the views of a set of servers need beyond the rows, loaded once per response. */
+export interface ServerViewData {
+  faults: Map<string, InstanceFault>;
+  /** host -> its compute service, for the host_status admins see from 2.16. */
+  computeServices: Map<string, ServiceRecord>;
+  /** instance uuid -> the availability zone its request spec pins it to (2.96). */
+  pinnedAz: Map<string, string | null>;
+}
+
+export interface ServerViewOptions {
+  /** The fields Nova's update response leaves out before 2.75 (AZ, key, usage, extended status...). */
+  extended: boolean;
+  /** Whether host_status may be shown (Nova leaves it out of the update response before 2.75). */
+  hostStatus: boolean;
+}
+
+const FAULT_STATUSES = ['ERROR', 'DELETED'];
+const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
+
+export async function loadServerViewData(
+  db: Db,
+  request: FastifyRequest,
+  instances: readonly Instance[],
+): Promise<ServerViewData> {
+  const uuids = instances.map((i) => i.uuid);
+  const needServices = request.ctx.isAdmin && atLeast(request, '2.16') && instances.some((i) => i.host);
+  return {
+    faults: await latestFaults(db, uuids),
+    computeServices: needServices ? await computeServicesByHost(db) : new Map(),
+    pinnedAz: atLeast(request, '2.96') ? await pinnedZones(db, uuids) : new Map(),
+  };
+}
+
+async function pinnedZones(db: Db, uuids: string[]): Promise<Map<string, string | null>> {
+  const result = new Map<string, string | null>();
+  // Chunked: a page can hold up to osapi_max_limit servers, more than some engines take as parameters.
+  for (let i = 0; i < uuids.length; i += 500) {
+    const rows = await db
+      .selectFrom('request_specs')
+      .select(['instance_uuid', 'spec'])
+      .where('instance_uuid', 'in', uuids.slice(i, i + 500))
+      .execute();
+    for (const row of rows) {
+      const spec = JSON.parse(row.spec) as { availability_zone?: string | null };
+      result.set(row.instance_uuid, spec.availability_zone ?? null);
+    }
+  }
+  return result;
+}
+
+export function hostId(projectId: string, host: string | null): string {
+  return host
+    ? createHash('sha224')
+        .update(projectId + host)
+        .digest('hex')
+    : '';
+}
+
+function availabilityZone(instance: Instance, config: Config): string {
+  // Without host aggregates every compute host is in the default zone; before scheduling the server is
+  // in the zone it asked for, if any.
+  if (!instance.host) return instance.availability_zone ?? '';
+  return instance.availability_zone ?? config.DEFAULT.default_availability_zone;
+}
+
+function flavorView(request: FastifyRequest, instance: Instance): Record<string, unknown> {
+  const f = instance.flavor;
+  if (!atLeast(request, '2.47')) {
+    return { id: f.flavorid, links: [{ rel: 'bookmark', href: bookmarkHref(request, 'flavors', f.flavorid) }] };
+  }
+  // Nova's default policy shows the extra specs to every reader of the server.
+  return {
+    vcpus: f.vcpus,
+    ram: f.memory_mb,
+    disk: f.root_gb,
+    ephemeral: f.ephemeral_gb,
+    swap: f.swap,
+    original_name: f.name,
+    extra_specs: { ...f.extra_specs },
+  };
+}
+
+function faultView(fault: InstanceFault, isAdmin: boolean): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    code: fault.code,
+    created: isoTime(fault.created_at),
+    message: fault.message,
+  };
+  // The details of an internal error are a stack trace: only admins see those.
+  if (fault.details && (isAdmin || fault.code !== 500)) view['details'] = fault.details;
+  return view;
+}
+
+/** GET /servers: id, name and links. */
+export function serverBasicView(request: FastifyRequest, instance: Instance): Record<string, unknown> {
+  return { id: instance.uuid, name: instance.display_name, links: resourceLinks(request, 'servers', instance.uuid) };
+}
+
+/** GET /servers/{id}, /servers/detail and PUT /servers/{id}. */
+export function serverView(
+  request: FastifyRequest,
+  instance: Instance,
+  data: ServerViewData,
+  config: Config,
+  options: ServerViewOptions = { extended: true, hostStatus: true },
+): Record<string, unknown> {
+  const isAdmin = request.ctx.isAdmin;
+  const status = instance.deleted ? 'DELETED' : apiStatus(instance.vm_state, instance.task_state);
+  const server: Record<string, unknown> = {
+    id: instance.uuid,
+    name: instance.display_name,
+    status,
+    tenant_id: instance.project_id,
+    user_id: instance.user_id,
+    metadata: { ...instance.metadata },
+    hostId: hostId(instance.project_id, instance.host),
+    image: instance.image_ref
+      ? {
+          id: instance.image_ref,
+          links: [{ rel: 'bookmark', href: bookmarkHref(request, 'images', instance.image_ref) }],
+        }
+      : '',
+    flavor: flavorView(request, instance),
+    created: isoTime(instance.created_at),
+    updated: isoTime(instance.updated_at ?? instance.created_at),
+    addresses: {},
+    accessIPv4: instance.access_ip_v4 ?? '',
+    accessIPv6: instance.access_ip_v6 ?? '',
+    links: resourceLinks(request, 'servers', instance.uuid),
+    'OS-DCF:diskConfig': 'MANUAL',
+  };
+  const fault = data.faults.get(instance.uuid);
+  if (FAULT_STATUSES.includes(status) && fault) server['fault'] = faultView(fault, isAdmin);
+  if (PROGRESS_STATUSES.includes(status)) server['progress'] = instance.progress ?? 0;
+
+  if (options.extended) {
+    server['OS-EXT-AZ:availability_zone'] = availabilityZone(instance, config);
+    server['config_drive'] = instance.config_drive;
+    server['key_name'] = instance.key_name;
+    server['OS-SRV-USG:launched_at'] = naiveTime(instance.launched_at);
+    server['OS-SRV-USG:terminated_at'] = naiveTime(instance.terminated_at);
+    server['OS-EXT-STS:task_state'] = instance.task_state;
+    server['OS-EXT-STS:vm_state'] = instance.vm_state;
+    server['OS-EXT-STS:power_state'] = instance.power_state;
+    server['os-extended-volumes:volumes_attached'] = [];
+  }
+  // Nova's default policy shows the extended server attributes to admins only.
+  const extendedAttributes = options.extended && isAdmin;
+  if (extendedAttributes) {
+    server['OS-EXT-SRV-ATTR:host'] = instance.host;
+    server['OS-EXT-SRV-ATTR:instance_name'] = instanceName(
+      config.DEFAULT.instance_name_template,
+      instance.id,
+      instance.uuid,
+    );
+    server['OS-EXT-SRV-ATTR:hypervisor_hostname'] = instance.node;
+    if (atLeast(request, '2.3')) {
+      server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
+      server['OS-EXT-SRV-ATTR:kernel_id'] = '';
+      server['OS-EXT-SRV-ATTR:launch_index'] = instance.launch_index;
+      server['OS-EXT-SRV-ATTR:ramdisk_id'] = '';
+      server['OS-EXT-SRV-ATTR:reservation_id'] = instance.reservation_id;
+      server['OS-EXT-SRV-ATTR:root_device_name'] = null;
+      server['OS-EXT-SRV-ATTR:user_data'] = instance.user_data;
+    }
+  }
+  if (atLeast(request, '2.9')) server['locked'] = instance.locked;
+  if (atLeast(request, '2.16') && options.hostStatus && isAdmin) {
+    server['host_status'] = instance.host
+      ? hostStatus(data.computeServices.get(instance.host), config.DEFAULT.service_down_time)
+      : '';
+  }
+  if (atLeast(request, '2.19')) server['description'] = instance.display_description;
+  if (atLeast(request, '2.26')) server['tags'] = [];
+  if (atLeast(request, '2.63')) server['trusted_image_certificates'] = null;
+  if (atLeast(request, '2.73')) server['locked_reason'] = null;
+  if (atLeast(request, '2.90') && !extendedAttributes) server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
+  if (atLeast(request, '2.96') && options.extended)
+    server['pinned_availability_zone'] = data.pinnedAz.get(instance.uuid) ?? null;
+  return server;
+}

@@ -1,0 +1,147 @@
+/**
+ * The HTTP server shared by the three OpenStack APIs: request ids, authentication, the request context
+ * carried into logs, strict validation and error bodies in each API's own format.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { newRequestId, userContext, type RequestContext } from '../../common/context.ts';
+import { StratusError, Unauthorized } from '../../common/errors.ts';
+import { getLogger, withRequestContext } from '../../common/log/logger.ts';
+import type { TokenValidator, ValidatedToken } from '../auth/token-validator.ts';
+import { errorBody, type ApiKind } from './error-body.ts';
+import { describeValidationError, schemaCompiler } from './validation.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking; set by authentication (an anonymous context on public routes). */
+    ctx: RequestContext;
+    /** The validated token, on authenticated routes. */
+    token: ValidatedToken | null;
+  }
+  interface FastifyContextConfig {
+    /** The route needs no token (version documents, POST /v3/auth/tokens). */
+    public?: boolean;
+  }
+}
+
+export type ApiServer = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  import('fastify').FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface ServerOptions {
+  kind: ApiKind;
+  tokens: TokenValidator;
+  bodyLimit?: number;
+}
+
+export function createApiServer(options: ServerOptions): ApiServer {
+  const log = getLogger(`api.${options.kind}`);
+  const app = Fastify({
+    logger: false,
+    genReqId: (req) => incomingRequestId(req.headers['x-openstack-request-id']) ?? newRequestId(),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(schemaCompiler);
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.decorateRequest('token', null);
+
+  // An empty body with a JSON content type is legal for actions without arguments (DELETE, some POSTs).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('Malformed request body'), { statusCode: 400 }), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.ctx = { requestId: request.id, userId: null, projectId: null, roles: [], isAdmin: false };
+    reply.header('x-openstack-request-id', request.id);
+    if (options.kind === 'compute') reply.header('x-compute-request-id', request.id);
+  });
+
+  // preValidation, not preHandler: an anonymous caller gets 401 before any word about its body.
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config.public) return;
+    const token = request.headers['x-auth-token'];
+    if (typeof token !== 'string' || token === '') {
+      throw new Unauthorized('The request you have made requires authentication.');
+    }
+    const validated = await options.tokens.validate(token);
+    request.token = validated;
+    request.ctx = userContext({
+      requestId: request.id,
+      userId: validated.userId,
+      projectId: validated.projectId ?? '',
+      roles: validated.roles.map((r) => r.name),
+    });
+  });
+
+  // Handlers run inside the request context, so every log line they cause carries the request id.
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+      return withRequestContext(request.ctx, () => handler.call(this, request, reply));
+    };
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(options.kind, 404, `The resource could not be found.`));
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, message } = classify(error, request);
+    if (status >= 500) {
+      withRequestContext(request.ctx, () => log.error({ err: error, url: request.url }, 'request failed'));
+    }
+    void reply.code(status).send(errorBody(options.kind, status, message));
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    withRequestContext(request.ctx, () =>
+      log.info(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      ),
+    );
+  });
+
+  return app;
+}
+
+function classify(error: FastifyError, request: FastifyRequest): { status: number; message: string } {
+  if (error instanceof StratusError) {
+    const status = error.status;
+    return { status, message: status >= 500 && status !== 503 ? internalMessage(error) : error.message };
+  }
+  if (error.validation) {
+    const part = error.validationContext ?? 'body';
+    const data = part === 'body' ? request.body : part === 'querystring' ? request.query : request.params;
+    // Fastify's error objects are Ajv's.
+    return { status: 400, message: describeValidationError(error.validation as never, part, data) };
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: error.statusCode, message: error.message };
+  }
+  return { status: 500, message: internalMessage(error) };
+}
+
+function internalMessage(error: Error): string {
+  return `Unexpected API Error. Please report this at the Stratus issue tracker and attach the request id. ${error.name}: ${error.message}`;
+}
+
+/** Accepts a caller-supplied request id only in the `req-<uuid>` form, as Nova does. */
+function incomingRequestId(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && /^req-[0-9a-f-]{36}$/.test(value) ? value : undefined;
+}

@@ -1,0 +1,48 @@
+/**
+ * Error bodies in the format each OpenStack API's clients parse: Nova's `{"itemNotFound": {...}}`,
+ * Keystone's `{"error": {...}}`, Glance's `{"message", "code", "title"}`.
+ */
+
+export type ApiKind = 'compute' | 'identity' | 'image';
+
+const NOVA_FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  409: 'conflictingRequest',
+  413: 'overLimit',
+  415: 'badMediaType',
+  429: 'overLimit',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+};
+
+export function errorBody(kind: ApiKind, status: number, message: string): Record<string, unknown> {
+  const title = TITLES[status] ?? 'Error';
+  switch (kind) {
+    case 'compute':
+      return { [NOVA_FAULT_NAMES[status] ?? 'computeFault']: { code: status, message } };
+    case 'identity':
+      return { error: { code: status, title, message } };
+    case 'image':
+      return { code: status, title, message };
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The Identity v3 API: the subset of Keystone that the `openstack` CLI, openstacksdk and the other Stratus
+ * APIs need: version discovery, tokens, the service catalog, and admin management of domains, projects,
+ * users, roles and role assignments.
+ */
+import type { ApiServer } from '../http/create-server.ts';
+import type { IdentityDeps } from './deps.ts';
+import { registerAuthScopeRoutes } from './routes/auth-scopes.ts';
+import { registerTokenRoutes } from './routes/auth-tokens.ts';
+import { registerDomainRoutes } from './routes/domains.ts';
+import { registerGrantRoutes } from './routes/grants.ts';
+import { registerProjectRoutes } from './routes/projects.ts';
+import { registerRoleAssignmentRoutes } from './routes/role-assignments.ts';
+import { registerRoleRoutes } from './routes/roles.ts';
+import { registerUserRoutes } from './routes/users.ts';
+import { registerVersionRoutes } from './routes/version.ts';
+
+export type { IdentityDeps } from './deps.ts';
+
+/** Adds the identity routes to a server made by createApiServer({ kind: 'identity', tokens }). */
+export function registerIdentityApi(app: ApiServer, deps: IdentityDeps): void {
+  registerVersionRoutes(app);
+  registerTokenRoutes(app, deps);
+  registerAuthScopeRoutes(app, deps);
+  registerDomainRoutes(app, deps);
+  registerProjectRoutes(app, deps);
+  registerUserRoutes(app, deps);
+  registerRoleRoutes(app, deps);
+  registerGrantRoutes(app, deps);
+  registerRoleAssignmentRoutes(app, deps);
+}

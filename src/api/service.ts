@@ -1,0 +1,83 @@
+/**
+ * The api service: the three OpenStack APIs (identity :5000, compute :8774, image :9292), each on its
+ * own port as in OpenStack, sharing one database connection, one token service and one bus client.
+ * Stateless: run as many as needed behind a load balancer.
+ */
+import type { Config } from '../common/config/load-config.ts';
+import type { RequestContext } from '../common/context.ts';
+import type { Database } from '../common/db/database.ts';
+import { getLogger } from '../common/log/logger.ts';
+import { ComputeRpcApi } from '../compute/rpc.ts';
+import { ConductorRpcApi } from '../conductor/rpc.ts';
+import type { Bus } from '../runtime/environment.ts';
+import type { RunningService } from '../runtime/service.ts';
+import { TokenService } from './auth/token-service.ts';
+import { registerComputeApi } from './compute/index.ts';
+import type { ImageLookup } from './compute/image-lookup.ts';
+import { createApiServer, type ApiServer } from './http/create-server.ts';
+import { registerIdentityApi } from './identity/index.ts';
+import { createImageStore, registerImageApi, type ImageRepository } from './image/index.ts';
+
+const log = getLogger('api');
+
+export interface ApiApps {
+  identity: ApiServer;
+  compute: ApiServer;
+  image: ApiServer;
+  tokens: TokenService;
+}
+
+/** Builds the three apps without listening (tests use `inject`). */
+export async function buildApiApps(config: Config, database: Database, bus: Bus): Promise<ApiApps> {
+  const tokens = new TokenService(database, config);
+  const identity = createApiServer({ kind: 'identity', tokens });
+  registerIdentityApi(identity, { database, config, tokens });
+  const image = createApiServer({ kind: 'image', tokens });
+  const images = registerImageApi(image, { database, config, store: createImageStore(config) });
+  const compute = createApiServer({ kind: 'compute', tokens });
+  registerComputeApi(compute, {
+    database,
+    config,
+    conductor: new ConductorRpcApi(bus.rpc),
+    compute: new ComputeRpcApi(bus.rpc),
+    images: imageLookup(images),
+  });
+  await Promise.all([identity.ready(), image.ready(), compute.ready()]);
+  return { identity, compute, image, tokens };
+}
+
+function imageLookup(images: ImageRepository): ImageLookup {
+  return {
+    async getImage(ctx: RequestContext, id: string) {
+      const image = await images.findVisible(ctx, id);
+      if (!image) return null;
+      return {
+        id: image.id,
+        status: image.status,
+        min_ram: image.minRam,
+        min_disk: image.minDisk,
+        properties: { ...image.properties },
+      };
+    },
+  };
+}
+
+export async function startApi(config: Config, database: Database, bus: Bus): Promise<RunningService> {
+  const apps = await buildApiApps(config, database, bus);
+  const listeners: [ApiServer, string, number][] = [
+    [apps.identity, config.identity.listen, config.identity.listen_port],
+    [apps.compute, config.DEFAULT.osapi_compute_listen, config.DEFAULT.osapi_compute_listen_port],
+    [apps.image, config.image.listen, config.image.listen_port],
+  ];
+  const closeAll = () => Promise.all(listeners.map(([app]) => app.close()));
+  try {
+    for (const [app, host, port] of listeners) {
+      await app.listen({ host, port });
+      log.info({ url: `http://${host}:${port}` }, 'listening');
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  return { name: 'api', stop: async () => void (await closeAll()) };
+}

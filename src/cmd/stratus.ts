@@ -1,0 +1,103 @@
+/**
+ * `stratus`: runs one service per process, or all of them in one (all-in-one), and shows configuration.
+ *   stratus [--config-file F]... api|conductor|scheduler|compute|all-in-one
+ *   stratus [--config-file F]... config show
+ */
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import type { Config } from '../common/config/load-config.ts';
+import type { Database } from '../common/db/database.ts';
+import { renderConfig } from '../common/config/show-config.ts';
+import { syncSchema } from '../common/db/migrator.ts';
+import { getLogger } from '../common/log/logger.ts';
+import { startCompute } from '../compute/service.ts';
+import { startConductor } from '../conductor/service.ts';
+import { connectBus, openConfiguredDatabase, type Bus } from '../runtime/environment.ts';
+import { holdUntilSignal } from '../runtime/process-runner.ts';
+import type { RunningService } from '../runtime/service.ts';
+import { startScheduler } from '../scheduler/service.ts';
+import { addConfigFileOption, configFrom } from './config-options.ts';
+import { exitWithError } from './fail.ts';
+
+const log = getLogger('stratus');
+const program = addConfigFileOption(new Command('stratus').description('Stratus compute cloud'));
+
+type ServiceName = 'api' | 'conductor' | 'scheduler' | 'compute';
+
+/** Runs the named services in this process until SIGTERM. */
+async function run(
+  config: Config,
+  names: readonly ServiceName[],
+  prepare?: (database: Database) => Promise<void>,
+): Promise<void> {
+  // Compute hosts never open the database (DESIGN.md: they hold no credentials for it).
+  const needsDb = names.some((n) => n !== 'compute');
+  const database = needsDb ? await openConfiguredDatabase(config, { checkSchema: !prepare }) : null;
+  if (database && prepare) await prepare(database);
+  let bus: Bus | null = null;
+  const services: RunningService[] = [];
+  const cleanup = async () => {
+    await bus?.close();
+    await database?.close();
+  };
+  // Installed before anything starts, so a SIGTERM during start-up drains what is already running.
+  holdUntilSignal(services, cleanup, config.DEFAULT.graceful_shutdown_timeout);
+  try {
+    bus = await connectBus(config);
+    for (const name of names) {
+      if (name === 'compute') services.push(await startCompute(config, bus));
+      else if (name === 'conductor') services.push(await startConductor(config, database!, bus));
+      else if (name === 'scheduler') services.push(await startScheduler(config, database!, bus));
+      else {
+        // Loaded only where the api runs: a compute host has no use for the three HTTP APIs.
+        const { startApi } = await import('../api/service.ts');
+        services.push(await startApi(config, database!, bus));
+      }
+      log.info({ service: name, host: config.DEFAULT.host }, 'service started');
+    }
+  } catch (err) {
+    for (const service of services.splice(0).reverse()) await service.stop().catch(() => undefined);
+    await cleanup().catch(() => undefined);
+    throw err;
+  }
+}
+
+for (const name of ['api', 'conductor', 'scheduler', 'compute'] as const) {
+  program
+    .command(name)
+    .description(`run the ${name} service`)
+    .action(async (_opts, cmd: Command) => run(configFrom(cmd), [name]));
+}
+
+program
+  .command('all-in-one')
+  .description('run every service in one process: SQLite, in-process bus; bootstraps on first start')
+  .action(async (_opts, cmd: Command) => {
+    const config = configFrom(cmd);
+    const firstStart = !existsSync(`${config.DEFAULT.state_path}/openrc`);
+    await run(config, ['conductor', 'scheduler', 'compute', 'api'], async (database) => {
+      await syncSchema(database);
+      const { bootstrapCloud, createDefaultFlavorsIfNone } = await import('../runtime/bootstrap.ts');
+      const { openrcPath, generated } = await bootstrapCloud(database, config, {
+        password: process.env['OS_BOOTSTRAP_PASSWORD'],
+      });
+      if (await createDefaultFlavorsIfNone(database)) log.info('created the default flavors m1.tiny .. m1.xlarge');
+      if (firstStart || generated) log.info({ openrc: openrcPath }, `admin credentials: source ${openrcPath}`);
+    });
+    process.stdout.write(
+      `Stratus all-in-one is running. Identity: http://${config.api.public_host}:${config.identity.listen_port}/v3\n` +
+        `Use it with: source ${config.DEFAULT.state_path}/openrc && openstack server list\n`,
+    );
+  });
+
+program
+  .command('config')
+  .description('configuration')
+  .command('show')
+  .description('print the effective configuration, secrets masked')
+  .option('--no-help-text', 'omit the help comment above each option')
+  .action((opts: { helpText: boolean }, cmd: Command) => {
+    process.stdout.write(renderConfig(configFrom(cmd), opts.helpText));
+  });
+
+program.parseAsync().catch((err: unknown) => exitWithError('stratus', err));

@@ -1,0 +1,15 @@
+/** The ordered list of schema migrations. Append only: a released migration is never edited. */
+import type { Dialect } from '../connection-url.ts';
+import type { MigrationDb } from './column-helpers.ts';
+import * as initial from './0001-initial.ts';
+import * as tokenIndexes from './0002-token-indexes.ts';
+
+export interface SchemaMigration {
+  readonly name: string;
+  up(db: MigrationDb, dialect: Dialect): Promise<void>;
+}
+
+export const MIGRATIONS: readonly SchemaMigration[] = [
+  { name: '0001-initial', up: initial.up },
+  { name: '0002-token-indexes', up: tokenIndexes.up },
+];

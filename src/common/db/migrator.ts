@@ -1,0 +1,84 @@
+/**
+ * Versioned schema migrations (`stratus-manage db sync`), on Kysely's migrator. Running it again is a
+ * no-op; a database migrated by newer code is refused, since old code would misread it.
+ */
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { DatabaseError } from '../errors.ts';
+import type { Database } from './database.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+
+const MIGRATION_TABLE = 'stratus_migration';
+const LOCK_TABLE = 'stratus_migration_lock';
+
+export interface SchemaStatus {
+  /** Migrations this code knows, applied or not. */
+  readonly known: number;
+  readonly applied: readonly string[];
+  readonly pending: readonly string[];
+}
+
+function migrator(database: Database): Migrator {
+  const provider: MigrationProvider = {
+    getMigrations: async () =>
+      Object.fromEntries(
+        MIGRATIONS.map((m): [string, Migration] => [m.name, { up: (db) => m.up(db, database.dialect) }]),
+      ),
+  };
+  return new Migrator({
+    db: database.db,
+    provider,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: LOCK_TABLE,
+  });
+}
+
+export async function schemaStatus(database: Database): Promise<SchemaStatus> {
+  const infos = await migrator(database).getMigrations();
+  const known = new Set(MIGRATIONS.map((m) => m.name));
+  const applied = await appliedMigrationNames(database);
+  const unknown = applied.filter((name) => !known.has(name));
+  if (unknown.length) {
+    throw new DatabaseError(
+      `the database schema of ${database.description} is newer than this code: it has migration(s) ` +
+        `${unknown.join(', ')} that this version of Stratus does not know. Upgrade Stratus before using this database.`,
+    );
+  }
+  return {
+    known: MIGRATIONS.length,
+    applied,
+    pending: infos.filter((i) => !i.executedAt).map((i) => i.name),
+  };
+}
+
+async function appliedMigrationNames(database: Database): Promise<string[]> {
+  const tables = await database.db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === MIGRATION_TABLE)) return [];
+  // The migration table is Kysely's, outside our Schema type.
+  const rows = (await database.db
+    .selectFrom(MIGRATION_TABLE as never)
+    .select('name' as never)
+    .execute()) as unknown as { name: string }[];
+  return rows.map((r) => r.name).sort();
+}
+
+/** Applies pending migrations; returns the names applied. */
+export async function syncSchema(database: Database): Promise<string[]> {
+  await schemaStatus(database); // refuses a newer schema before touching anything
+  const { error, results } = await migrator(database).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new DatabaseError(`migration ${failed} failed on ${database.description}: ${(error as Error).message}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** For services at start-up: the schema must be exactly what this code expects. */
+export async function assertSchemaCurrent(database: Database): Promise<void> {
+  const status = await schemaStatus(database);
+  if (status.pending.length) {
+    throw new DatabaseError(
+      `the database schema of ${database.description} is not up to date (${status.pending.length} pending ` +
+        `migration(s): ${status.pending.join(', ')}). Run 'stratus-manage db sync' first.`,
+    );
+  }
+}

@@ -1,0 +1,16 @@
+/** The RPC layer's public API; see DESIGN.md "RPC". */
+export { RpcClient, type RpcClientOptions } from './rpc-client.ts';
+export { RpcServer, type RpcServerOptions } from './rpc-server.ts';
+export { endpoint, type RpcEndpoint, type RpcEndpoints } from './endpoint.ts';
+export { queueName, type Target } from './target.ts';
+export type { ConnectionEvent, Transport } from './transport.ts';
+export { createTransport, maskTransportUrl, parseTransportUrl, type TransportOptions } from './transport-url.ts';
+export { InProcessBroker, InProcessTransport } from './in-process-transport.ts';
+export { AmqpTransport } from './amqp-transport.ts';
+export {
+  InvalidRpcArguments,
+  MessageDeliveryFailure,
+  MessagingTimeout,
+  RemoteError,
+  UnsupportedRpcMethod,
+} from './errors.ts';

@@ -1,0 +1,56 @@
+/**
+ * The compute service of one host: waits for the conductor, settles its instances (init_host), then
+ * serves `compute.<host>` and runs its periodic duties: heartbeat, resource report, power-state sync.
+ */
+import type { Config } from '../common/config/load-config.ts';
+import { getLogger } from '../common/log/logger.ts';
+import { MessageDeliveryFailure, MessagingTimeout, RpcServer } from '../common/rpc/index.ts';
+import { ConductorRpcApi } from '../conductor/rpc.ts';
+import type { Bus } from '../runtime/environment.ts';
+import { PeriodicTask } from '../runtime/periodic.ts';
+import type { RunningService } from '../runtime/service.ts';
+import { ComputeManager } from './manager.ts';
+import { COMPUTE_TOPIC, computeEndpoints } from './rpc.ts';
+import { createDriver } from './virt/driver-factory.ts';
+
+const log = getLogger('compute');
+
+export async function startCompute(config: Config, bus: Bus): Promise<RunningService> {
+  const host = config.DEFAULT.host;
+  const manager = new ComputeManager(host, config, createDriver(config), new ConductorRpcApi(bus.rpc));
+  await waitForConductor(() => manager.initHost());
+  const server = new RpcServer(bus.transport, {
+    topic: COMPUTE_TOPIC,
+    server: host,
+    endpoints: computeEndpoints(manager),
+  });
+  await server.start();
+  const periodic = config.DEFAULT.periodic_interval * 1000;
+  const tasks = [
+    new PeriodicTask('compute heartbeat', config.DEFAULT.report_interval * 1000, () => manager.reportHeartbeat()),
+    new PeriodicTask('update available resource', periodic, () => manager.reportResources()),
+    new PeriodicTask('sync power states', periodic, () => manager.syncPowerStates()),
+  ];
+  for (const task of tasks) task.start(false);
+  return {
+    name: `compute ${host}`,
+    stop: async () => {
+      await server.stop();
+      await Promise.all(tasks.map((t) => t.stop()));
+      await manager.shutdown();
+    },
+  };
+}
+
+/** Compute cannot work without the conductor; like nova-compute it waits for it, saying so. */
+async function waitForConductor(init: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await init();
+    } catch (err) {
+      if (!(err instanceof MessagingTimeout || err instanceof MessageDeliveryFailure)) throw err;
+      log.warn({ attempt, err: err.message }, 'waiting for the conductor to answer (is stratus conductor running?)');
+      await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)));
+    }
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The conductor: orchestrates builds (scheduling, casting to compute, rescheduling on failure) and is the
+ * only way compute hosts reach the database. Every handler is idempotent, since a message can arrive
+ * twice: state changes are guarded by the states they expect to find.
+ */
+import type { Config } from '../common/config/load-config.ts';
+import type { RequestContext } from '../common/context.ts';
+import type { Database } from '../common/db/database.ts';
+import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.ts';
+import { getLogger } from '../common/log/logger.ts';
+import type { InstanceChangesPayload, InstancePayload } from '../compute/instance-payload.ts';
+import type { ComputeRpcApi } from '../compute/rpc.ts';
+import { finishEvent, startEvent } from '../objects/instance-actions.ts';
+import { recordFault } from '../objects/instance-faults.ts';
+import { instancePayload } from '../objects/instance-payload.ts';
+import { TaskState, VmState } from '../objects/instance-states.ts';
+import { findInstance, getInstance, listInstances, updateInstance, markInstanceDeleted } from '../objects/instances.ts';
+import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
+import { getService, recordHeartbeat, registerService, type ServiceBinary } from '../objects/services.ts';
+import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
+import { upsertComputeNode, type NodeReport } from '../placement/providers.ts';
+import type { Selection } from '../scheduler/request-spec.ts';
+import type { SchedulerRpcApi } from '../scheduler/rpc.ts';
+import type { RescheduleRequest } from './rpc.ts';
+
+const log = getLogger('conductor');
+
+export class ConductorManager {
+  constructor(
+    private readonly database: Database,
+    private readonly config: Config,
+    private readonly scheduler: SchedulerRpcApi,
+    private readonly compute: ComputeRpcApi,
+  ) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  /** Schedules the instances the API recorded and casts each build to its compute host. */
+  async buildInstances(ctx: RequestContext, uuids: readonly string[]): Promise<void> {
+    const spec = { ...(await getRequestSpec(this.db, uuids[0]!)), num_instances: uuids.length };
+    for (const uuid of uuids)
+      await startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null);
+    let selections: Selection[][];
+    try {
+      selections = await this.scheduler.selectDestinations(ctx, spec, uuids);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'scheduling failed');
+      for (const uuid of uuids) await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');
+      return;
+    }
+    await Promise.all(uuids.map((uuid, i) => this.castBuild(ctx, uuid, selections[i]!, 1)));
+  }
+
+  /** Points the instance at its claimed host and casts the build there; releases the claim if the user deleted it meanwhile. */
+  private async castBuild(
+    ctx: RequestContext,
+    uuid: string,
+    [chosen, ...alternates]: Selection[],
+    attempt: number,
+  ): Promise<void> {
+    if (!chosen) return;
+    let instance;
+    try {
+      instance = await updateInstance(
+        this.db,
+        uuid,
+        {
+          host: chosen.service_host,
+          node: chosen.nodename,
+          availability_zone: chosen.availability_zone,
+          task_state: TaskState.SCHEDULING,
+        },
+        { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] },
+      );
+    } catch (err) {
+      if (!(err instanceof InstanceInvalidState || err instanceof NotFound)) throw err;
+      log.info({ instance: uuid }, 'instance deleted while it was scheduled; releasing its claim');
+      await releaseAllocations(this.db, uuid);
+      return;
+    }
+    await finishEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', 'Success');
+    try {
+      await this.compute.buildAndRunInstance(ctx, chosen.service_host, {
+        instance: instancePayload(instance),
+        node: chosen.nodename,
+        alternates,
+        attempt,
+      });
+    } catch (err) {
+      // The host's queue is gone (service down) or the bus refused: treat it as a failed build there.
+      await this.rescheduleBuild(ctx, {
+        uuid,
+        host: chosen.service_host,
+        node: chosen.nodename,
+        attempt,
+        alternates,
+        error: { message: (err as Error).message, traceback: (err as Error).stack ?? '' },
+      });
+    }
+  }
+
+  /**
+   * A build failed on `host`: free its claim there and try the next alternate that can still be
+   * claimed, until `[scheduler] max_attempts` hosts have been tried; then ERROR with a fault.
+   */
+  async rescheduleBuild(ctx: RequestContext, request: RescheduleRequest): Promise<void> {
+    const { uuid } = request;
+    await releaseAllocations(this.db, uuid);
+    const instance = await findInstance(this.db, uuid);
+    if (!instance || instance.task_state === TaskState.DELETING) return;
+    const maxAttempts = this.config.scheduler.max_attempts;
+    const spec = await getRequestSpec(this.db, uuid);
+    spec.ignore_hosts.push([request.host, request.node]);
+    await saveRequestSpec(this.db, uuid, spec);
+    if (maxAttempts > 1 && request.attempt < maxAttempts) {
+      const resources = resourcesForFlavor(spec.flavor);
+      for (let i = 0; i < request.alternates.length; i++) {
+        const alternate = request.alternates[i]!;
+        try {
+          await claimResources(this.db, uuid, alternate.compute_node_uuid, resources);
+        } catch (err) {
+          log.info(
+            { instance: uuid, host: alternate.service_host, err: (err as Error).message },
+            'alternate cannot be claimed',
+          );
+          continue;
+        }
+        log.info(
+          { instance: uuid, from: request.host, to: alternate.service_host, attempt: request.attempt + 1 },
+          'rescheduling build',
+        );
+        await this.castBuild(ctx, uuid, [alternate, ...request.alternates.slice(i + 1)], request.attempt + 1);
+        return;
+      }
+    }
+    const error =
+      maxAttempts > 1
+        ? new StratusError(
+            `Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${uuid}.`,
+          )
+        : new StratusError(request.error.message);
+    error.remoteTrace = `${request.error.message}\n${request.error.traceback}`;
+    await this.setError(ctx, uuid, error, 'compute_build_and_run_instance');
+  }
+
+  /** Puts a build in ERROR with a fault; leaves an instance being deleted alone. */
+  private async setError(ctx: RequestContext, uuid: string, error: Error, event: string): Promise<void> {
+    try {
+      await updateInstance(
+        this.db,
+        uuid,
+        { vm_state: VmState.ERROR, task_state: null },
+        { vmState: [VmState.BUILDING] },
+      );
+    } catch (err) {
+      if (err instanceof InstanceInvalidState || err instanceof NotFound) return;
+      throw err;
+    }
+    await releaseAllocations(this.db, uuid);
+    const code = error instanceof StratusError ? error.status : 500;
+    await recordFault(this.db, uuid, {
+      code: error.name === 'NoValidHost' ? 500 : code,
+      message: error.message,
+      details: (error as StratusError).remoteTrace ?? error.stack ?? null,
+    });
+    await finishEvent(this.db, uuid, ctx.requestId, event, 'Error', {
+      message: error.message,
+      traceback: error.stack ?? '',
+    });
+  }
+
+  async serviceHeartbeat(host: string, binary: ServiceBinary, topic: string): Promise<void> {
+    try {
+      await recordHeartbeat(this.db, host, binary);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      await registerService(this.db, host, binary, topic);
+    }
+  }
+
+  async reportNodes(host: string, nodes: NodeReport[]): Promise<void> {
+    const service = await getService(this.db, host, 'stratus-compute');
+    for (const node of nodes) await upsertComputeNode(this.db, host, service.id, node);
+  }
+
+  async instanceUpdate(
+    uuid: string,
+    changes: InstanceChangesPayload,
+    expectedTaskState?: (string | null)[],
+  ): Promise<InstancePayload> {
+    const updated = await updateInstance(
+      this.db,
+      uuid,
+      changes,
+      expectedTaskState ? { taskState: expectedTaskState } : {},
+    );
+    return instancePayload(updated);
+  }
+
+  /** Compute finished destroying the guest: the instance is gone and its resources are free. */
+  async instanceDeleted(ctx: RequestContext, uuid: string): Promise<void> {
+    await markInstanceDeleted(this.db, uuid);
+    await releaseAllocations(this.db, uuid);
+    await finishEvent(this.db, uuid, ctx.requestId, 'compute_terminate_instance', 'Success');
+  }
+
+  async instancesOnHost(host: string): Promise<InstancePayload[]> {
+    const instances = await listInstances(this.db, { projectId: null, host, limit: Number.MAX_SAFE_INTEGER });
+    return instances.map(instancePayload);
+  }
+
+  async actionEvent(
+    ctx: RequestContext,
+    uuid: string,
+    event: string,
+    phase: 'start' | 'finish',
+    host: string,
+    error?: { message: string; traceback: string },
+  ): Promise<void> {
+    if (phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event, host);
+    else await finishEvent(this.db, uuid, ctx.requestId, event, error ? 'Error' : 'Success', error);
+  }
+
+  async recordFault(
+    uuid: string,
+    fault: { code: number; message: string; details: string; host: string },
+  ): Promise<void> {
+    await getInstance(this.db, uuid, true);
+    await recordFault(this.db, uuid, fault);
+  }
+}

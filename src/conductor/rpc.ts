@@ -1,0 +1,152 @@
+/**
+ * The conductor's RPC contract: the build cast from the API, and the calls through which compute hosts,
+ * which hold no database credentials, read and write state (Nova's conductor/rpcapi.py).
+ */
+import { Type } from 'typebox';
+import type { RequestContext } from '../common/context.ts';
+import { endpoint, type RpcClient, type RpcEndpoints } from '../common/rpc/index.ts';
+import {
+  InstanceChangesSchema,
+  type InstanceChangesPayload,
+  type InstancePayload,
+} from '../compute/instance-payload.ts';
+import { SERVICE_BINARIES, type ServiceBinary } from '../objects/services.ts';
+import { NodeReportSchema, type NodeReport } from '../placement/node-report.ts';
+import { SelectionSchema, type Selection } from '../scheduler/request-spec.ts';
+import type { ConductorManager } from './manager.ts';
+
+export const CONDUCTOR_TOPIC = 'conductor';
+
+const Uuid = Type.String({ minLength: 1 });
+const TaskStates = Type.Array(Type.Union([Type.String(), Type.Null()]));
+
+const Args = {
+  build_instances: Type.Object({ instance_uuids: Type.Array(Uuid, { minItems: 1 }) }),
+  service_heartbeat: Type.Object({
+    host: Type.String(),
+    binary: Type.Union(SERVICE_BINARIES.map((b) => Type.Literal(b))),
+    topic: Type.String(),
+  }),
+  report_nodes: Type.Object({ host: Type.String(), nodes: Type.Array(NodeReportSchema) }),
+  instance_update: Type.Object({
+    uuid: Uuid,
+    changes: InstanceChangesSchema,
+    expected_task_state: Type.Optional(TaskStates),
+  }),
+  instance_deleted: Type.Object({ uuid: Uuid }),
+  instances_on_host: Type.Object({ host: Type.String() }),
+  action_event: Type.Object({
+    uuid: Uuid,
+    event: Type.String(),
+    phase: Type.Union([Type.Literal('start'), Type.Literal('finish')]),
+    host: Type.String(),
+    error: Type.Optional(Type.Object({ message: Type.String(), traceback: Type.String() })),
+  }),
+  record_fault: Type.Object({
+    uuid: Uuid,
+    code: Type.Integer(),
+    message: Type.String(),
+    details: Type.String(),
+    host: Type.String(),
+  }),
+  reschedule_build: Type.Object({
+    uuid: Uuid,
+    host: Type.String(),
+    node: Type.String(),
+    attempt: Type.Integer({ minimum: 1 }),
+    alternates: Type.Array(SelectionSchema),
+    error: Type.Object({ message: Type.String(), traceback: Type.String() }),
+  }),
+};
+
+export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
+  return {
+    build_instances: endpoint(Args.build_instances, (ctx, a) => manager.buildInstances(ctx, a.instance_uuids)),
+    service_heartbeat: endpoint(Args.service_heartbeat, (ctx, a) =>
+      manager.serviceHeartbeat(a.host, a.binary, a.topic),
+    ),
+    report_nodes: endpoint(Args.report_nodes, (ctx, a) => manager.reportNodes(a.host, a.nodes)),
+    instance_update: endpoint(Args.instance_update, (ctx, a) =>
+      manager.instanceUpdate(a.uuid, a.changes, a.expected_task_state),
+    ),
+    instance_deleted: endpoint(Args.instance_deleted, (ctx, a) => manager.instanceDeleted(ctx, a.uuid)),
+    instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host)),
+    action_event: endpoint(Args.action_event, (ctx, a) =>
+      manager.actionEvent(ctx, a.uuid, a.event, a.phase, a.host, a.error),
+    ),
+    record_fault: endpoint(Args.record_fault, (ctx, a) => manager.recordFault(a.uuid, a)),
+    reschedule_build: endpoint(Args.reschedule_build, (ctx, a) => manager.rescheduleBuild(ctx, a)),
+  };
+}
+
+export type RescheduleRequest = {
+  uuid: string;
+  host: string;
+  node: string;
+  attempt: number;
+  alternates: Selection[];
+  error: { message: string; traceback: string };
+};
+
+/** The typed client of the conductor, for the API and the compute hosts. */
+export class ConductorRpcApi {
+  private readonly target = { topic: CONDUCTOR_TOPIC };
+  constructor(private readonly client: RpcClient) {}
+
+  buildInstances(ctx: RequestContext, instanceUuids: readonly string[]): Promise<void> {
+    return this.client.cast(ctx, this.target, 'build_instances', { instance_uuids: instanceUuids });
+  }
+
+  serviceHeartbeat(ctx: RequestContext, host: string, binary: ServiceBinary, topic: string): Promise<void> {
+    return this.client.call(ctx, this.target, 'service_heartbeat', { host, binary, topic });
+  }
+
+  reportNodes(ctx: RequestContext, host: string, nodes: NodeReport[]): Promise<void> {
+    return this.client.call(ctx, this.target, 'report_nodes', { host, nodes });
+  }
+
+  instanceUpdate(
+    ctx: RequestContext,
+    uuid: string,
+    changes: InstanceChangesPayload,
+    expectedTaskState?: readonly (string | null)[],
+  ): Promise<InstancePayload> {
+    return this.client.call(ctx, this.target, 'instance_update', {
+      uuid,
+      changes,
+      ...(expectedTaskState ? { expected_task_state: expectedTaskState } : {}),
+    });
+  }
+
+  instanceDeleted(ctx: RequestContext, uuid: string): Promise<void> {
+    return this.client.call(ctx, this.target, 'instance_deleted', { uuid });
+  }
+
+  instancesOnHost(ctx: RequestContext, host: string): Promise<InstancePayload[]> {
+    return this.client.call(ctx, this.target, 'instances_on_host', { host });
+  }
+
+  actionEvent(
+    ctx: RequestContext,
+    args: {
+      uuid: string;
+      event: string;
+      phase: 'start' | 'finish';
+      host: string;
+      error?: { message: string; traceback: string };
+    },
+  ): Promise<void> {
+    return this.client.call(ctx, this.target, 'action_event', args);
+  }
+
+  recordFault(
+    ctx: RequestContext,
+    args: { uuid: string; code: number; message: string; details: string; host: string },
+  ): Promise<void> {
+    return this.client.call(ctx, this.target, 'record_fault', args);
+  }
+
+  rescheduleBuild(ctx: RequestContext, args: RescheduleRequest): Promise<void> {
+    return this.client.cast(ctx, this.target, 'reschedule_build', args);
+  }
+}

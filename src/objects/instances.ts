@@ -1,0 +1,291 @@
+/**
+ * Instances: the rows behind servers. State changes go through `updateInstance` with the states the
+ * caller expects to find (Nova's expected_task_state): two actors racing on one instance cannot both win,
+ * and a message delivered twice finds the state already moved on.
+ */
+import type { Transaction } from 'kysely';
+import type { Db } from '../common/db/database.ts';
+import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
+import { Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
+import type { Flavor } from './flavors.ts';
+import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
+
+type Row = Omit<InstancesTable, 'id'> & { id: number };
+
+export interface Instance extends Omit<Row, 'flavor' | 'locked'> {
+  readonly flavor: Flavor;
+  readonly locked: boolean;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** The mutable fields of an instance, as state changes touch them. */
+export type InstanceChanges = Partial<
+  Pick<
+    Row,
+    | 'vm_state'
+    | 'task_state'
+    | 'power_state'
+    | 'host'
+    | 'node'
+    | 'launched_at'
+    | 'terminated_at'
+    | 'availability_zone'
+    | 'display_name'
+    | 'display_description'
+    | 'progress'
+    | 'locked'
+  >
+>;
+
+export interface NewInstance {
+  uuid: string;
+  display_name: string;
+  display_description: string | null;
+  hostname: string;
+  user_id: string;
+  project_id: string;
+  image_ref: string;
+  flavor: Flavor;
+  availability_zone: string | null;
+  key_name: string | null;
+  config_drive: string;
+  user_data: string | null;
+  reservation_id: string;
+  launch_index: number;
+  access_ip_v4: string | null;
+  access_ip_v6: string | null;
+  metadata: Record<string, string>;
+}
+
+export function toInstance(row: Row, metadata: Record<string, string>): Instance {
+  return { ...row, flavor: JSON.parse(row.flavor) as Flavor, locked: row.locked === 1, metadata };
+}
+
+export async function insertInstance(trx: Transaction<Schema> | Db, input: NewInstance): Promise<void> {
+  const timestamp = now();
+  await trx
+    .insertInto('instances')
+    .values({
+      uuid: input.uuid,
+      display_name: input.display_name,
+      display_description: input.display_description,
+      hostname: input.hostname,
+      user_id: input.user_id,
+      project_id: input.project_id,
+      image_ref: input.image_ref,
+      flavor: JSON.stringify(input.flavor),
+      instance_type_id: input.flavor.id,
+      vcpus: input.flavor.vcpus,
+      memory_mb: input.flavor.memory_mb,
+      root_gb: input.flavor.root_gb,
+      ephemeral_gb: input.flavor.ephemeral_gb,
+      host: null,
+      node: null,
+      vm_state: VmState.BUILDING,
+      task_state: TaskState.SCHEDULING,
+      power_state: PowerState.NOSTATE,
+      availability_zone: input.availability_zone,
+      key_name: input.key_name,
+      config_drive: input.config_drive,
+      user_data: input.user_data,
+      reservation_id: input.reservation_id,
+      launch_index: input.launch_index,
+      locked: 0,
+      progress: 0,
+      access_ip_v4: input.access_ip_v4,
+      access_ip_v6: input.access_ip_v6,
+      launched_at: null,
+      terminated_at: null,
+      created_at: timestamp,
+      updated_at: null,
+      deleted_at: null,
+      deleted: 0,
+    })
+    .execute();
+  const entries = Object.entries(input.metadata);
+  if (entries.length) {
+    await trx
+      .insertInto('instance_metadata')
+      .values(entries.map(([key, value]) => ({ instance_uuid: input.uuid, key, value })))
+      .execute();
+  }
+}
+
+async function metadataOf(db: Db, uuids: string[]): Promise<Map<string, Record<string, string>>> {
+  const result = new Map<string, Record<string, string>>(uuids.map((u) => [u, {}]));
+  if (!uuids.length) return result;
+  const rows = await db.selectFrom('instance_metadata').selectAll().where('instance_uuid', 'in', uuids).execute();
+  for (const row of rows) result.get(row.instance_uuid)![row.key] = row.value;
+  return result;
+}
+
+export async function findInstance(db: Db, uuid: string, includeDeleted = false): Promise<Instance | null> {
+  let query = db.selectFrom('instances').selectAll().where('uuid', '=', uuid);
+  if (!includeDeleted) query = query.where('deleted', '=', 0);
+  const row = await query.executeTakeFirst();
+  if (!row) return null;
+  return toInstance(row, (await metadataOf(db, [uuid])).get(uuid) ?? {});
+}
+
+export async function getInstance(db: Db, uuid: string, includeDeleted = false): Promise<Instance> {
+  const instance = await findInstance(db, uuid, includeDeleted);
+  if (!instance) throw new NotFound(`Instance ${uuid} could not be found.`);
+  return instance;
+}
+
+export interface InstanceFilter {
+  /** null: every project (admin with all_tenants). */
+  projectId: string | null;
+  name?: string;
+  status?: string;
+  host?: string;
+  flavorId?: number;
+  imageRef?: string;
+  reservationId?: string;
+  changesSince?: string;
+  includeDeleted?: boolean;
+  limit: number;
+  /** uuid of the last instance of the previous page. */
+  marker?: string;
+}
+
+/** Lists instances newest first (Nova's default sort: created_at desc, id desc). */
+export async function listInstances(db: Db, filter: InstanceFilter): Promise<Instance[]> {
+  let query = db.selectFrom('instances').selectAll();
+  if (!filter.includeDeleted) query = query.where('deleted', '=', 0);
+  if (filter.projectId !== null) query = query.where('project_id', '=', filter.projectId);
+  if (filter.host) query = query.where('host', '=', filter.host);
+  if (filter.flavorId !== undefined) query = query.where('instance_type_id', '=', filter.flavorId);
+  if (filter.imageRef) query = query.where('image_ref', '=', filter.imageRef);
+  if (filter.reservationId) query = query.where('reservation_id', '=', filter.reservationId);
+  if (filter.changesSince) query = query.where('updated_at', '>=', filter.changesSince);
+  if (filter.status) {
+    const states = vmStatesForStatus(filter.status);
+    if (!states) return [];
+    query = query.where('vm_state', 'in', states.vmStates);
+    if (states.taskStates) query = query.where('task_state', 'in', states.taskStates);
+  }
+  if (filter.marker) {
+    const marker = await db
+      .selectFrom('instances')
+      .select(['id', 'created_at'])
+      .where('uuid', '=', filter.marker)
+      .executeTakeFirst();
+    if (!marker) throw new NotFound(`marker [${filter.marker}] not found`);
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '<', marker.created_at),
+        eb.and([eb('created_at', '=', marker.created_at), eb('id', '<', marker.id)]),
+      ]),
+    );
+  }
+  // The name filter is a regular expression in Nova; it is applied here, after the SQL filters, which
+  // is why the page is filled in a loop rather than by one LIMIT.
+  const nameRe = filter.name ? safeRegExp(filter.name) : null;
+  const ordered = query.orderBy('created_at', 'desc').orderBy('id', 'desc');
+  let rows: Row[];
+  if (!nameRe) {
+    rows = await ordered.limit(filter.limit).execute();
+  } else {
+    rows = (await ordered.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
+  }
+  const metadata = await metadataOf(
+    db,
+    rows.map((r) => r.uuid),
+  );
+  return rows.map((r) => toInstance(r, metadata.get(r.uuid) ?? {}));
+}
+
+function safeRegExp(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch {
+    return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}
+
+export interface ExpectedStates {
+  /** The update applies only if task_state is one of these (null = no task). */
+  taskState?: readonly (string | null)[];
+  vmState?: readonly string[];
+}
+
+/**
+ * Applies `changes` if the instance is still in the expected states; otherwise throws
+ * InstanceInvalidState naming what it found. Returns the updated instance.
+ */
+export async function updateInstance(
+  db: Db,
+  uuid: string,
+  changes: InstanceChanges,
+  expected: ExpectedStates = {},
+): Promise<Instance> {
+  let query = db
+    .updateTable('instances')
+    .set({ ...changes, updated_at: now() })
+    .where('uuid', '=', uuid)
+    .where('deleted', '=', 0);
+  if (expected.vmState) query = query.where('vm_state', 'in', [...expected.vmState]);
+  if (expected.taskState) {
+    const values = expected.taskState.filter((s): s is string => s !== null);
+    const allowNull = expected.taskState.includes(null);
+    query = query.where((eb) => {
+      const alternatives = [];
+      if (values.length) alternatives.push(eb('task_state', 'in', values));
+      if (allowNull) alternatives.push(eb('task_state', 'is', null));
+      return eb.or(alternatives);
+    });
+  }
+  const result = await query.executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) {
+    const current = await findInstance(db, uuid);
+    if (!current) throw new NotFound(`Instance ${uuid} could not be found.`);
+    throw new InstanceInvalidState(
+      `Instance ${uuid} is in vm_state ${current.vm_state}, task_state ${current.task_state ?? 'None'}; ` +
+        `expected ${describeExpected(expected)}.`,
+    );
+  }
+  return getInstance(db, uuid);
+}
+
+function describeExpected(expected: ExpectedStates): string {
+  const parts = [];
+  if (expected.vmState) parts.push(`vm_state in (${expected.vmState.join(', ')})`);
+  if (expected.taskState) parts.push(`task_state in (${expected.taskState.map((s) => s ?? 'None').join(', ')})`);
+  return parts.join(' and ');
+}
+
+/** Marks the instance deleted (Nova's soft-delete: the row stays for `deleted=true` listings). */
+export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
+  const row = await db.selectFrom('instances').select('id').where('uuid', '=', uuid).executeTakeFirst();
+  if (!row) return;
+  const timestamp = now();
+  await db
+    .updateTable('instances')
+    .set({
+      deleted: row.id,
+      deleted_at: timestamp,
+      terminated_at: timestamp,
+      updated_at: timestamp,
+      vm_state: VmState.DELETED,
+      task_state: null,
+      power_state: PowerState.NOSTATE,
+    })
+    .where('uuid', '=', uuid)
+    .where('deleted', '=', 0)
+    .execute();
+}
+
+export async function countInstancesOnHost(db: Db, host: string): Promise<number> {
+  const row = await db
+    .selectFrom('instances')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('host', '=', host)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export function assertNotLocked(instance: Instance, isAdmin: boolean): void {
+  if (instance.locked && !isAdmin) throw new Conflict(`Instance ${instance.uuid} is locked`);
+}

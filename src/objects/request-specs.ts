@@ -1,0 +1,40 @@
+/** Stored request specs: what each build asked for, kept for reschedules. */
+import type { Transaction } from 'kysely';
+import type { Db } from '../common/db/database.ts';
+import type { Schema } from '../common/db/schema.ts';
+import { NotFound } from '../common/errors.ts';
+import type { RequestSpec } from '../scheduler/request-spec.ts';
+
+export async function saveRequestSpec(db: Db, instanceUuid: string, spec: RequestSpec): Promise<void> {
+  const text = JSON.stringify(spec);
+  const updated = await db
+    .updateTable('request_specs')
+    .set({ spec: text })
+    .where('instance_uuid', '=', instanceUuid)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) {
+    await db.insertInto('request_specs').values({ instance_uuid: instanceUuid, spec: text }).execute();
+  }
+}
+
+/** For a new instance: a plain insert, which takes fewer locks than the update-or-insert above. */
+export async function insertRequestSpec(
+  db: Db | Transaction<Schema>,
+  instanceUuid: string,
+  spec: RequestSpec,
+): Promise<void> {
+  await db
+    .insertInto('request_specs')
+    .values({ instance_uuid: instanceUuid, spec: JSON.stringify(spec) })
+    .execute();
+}
+
+export async function getRequestSpec(db: Db, instanceUuid: string): Promise<RequestSpec> {
+  const row = await db
+    .selectFrom('request_specs')
+    .select('spec')
+    .where('instance_uuid', '=', instanceUuid)
+    .executeTakeFirst();
+  if (!row) throw new NotFound(`RequestSpec not found for instance ${instanceUuid}`);
+  return JSON.parse(row.spec) as RequestSpec;
+}

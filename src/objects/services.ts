@@ -1,0 +1,135 @@
+/**
+ * The services table: every running service registers here and reports a heartbeat every
+ * `report_interval`. A service is up while its last report is younger than `service_down_time` and it is
+ * not forced down (Nova's database servicegroup driver).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../common/db/database.ts';
+import { now, type ServicesTable } from '../common/db/schema.ts';
+import { NotFound } from '../common/errors.ts';
+
+export type ServiceRecord = Omit<ServicesTable, 'id'> & { id: number };
+
+export const SERVICE_BINARIES = ['stratus-api', 'stratus-conductor', 'stratus-scheduler', 'stratus-compute'] as const;
+export type ServiceBinary = (typeof SERVICE_BINARIES)[number];
+
+/** Registers the service (or finds its row from an earlier run) and records a first heartbeat. */
+export async function registerService(
+  db: Db,
+  host: string,
+  binary: ServiceBinary,
+  topic: string,
+): Promise<ServiceRecord> {
+  const timestamp = now();
+  const existing = await db
+    .selectFrom('services')
+    .selectAll()
+    .where('host', '=', host)
+    .where('binary', '=', binary)
+    .executeTakeFirst();
+  if (existing) {
+    await db
+      .updateTable('services')
+      .set({ last_seen_up: timestamp, updated_at: timestamp, topic })
+      .where('id', '=', existing.id)
+      .execute();
+  } else {
+    try {
+      await db
+        .insertInto('services')
+        .values({
+          uuid: randomUUID(),
+          host,
+          binary,
+          topic,
+          report_count: 0,
+          disabled: 0,
+          disabled_reason: null,
+          forced_down: 0,
+          version: 1,
+          last_seen_up: timestamp,
+          created_at: timestamp,
+          updated_at: timestamp,
+        })
+        .execute();
+    } catch (err) {
+      // Two processes of the same host and binary starting at once: the other one inserted first.
+      const again = await db
+        .selectFrom('services')
+        .select('id')
+        .where('host', '=', host)
+        .where('binary', '=', binary)
+        .executeTakeFirst();
+      if (!again) throw err;
+    }
+  }
+  return getService(db, host, binary);
+}
+
+export async function getService(db: Db, host: string, binary: string): Promise<ServiceRecord> {
+  const row = await db
+    .selectFrom('services')
+    .selectAll()
+    .where('host', '=', host)
+    .where('binary', '=', binary)
+    .executeTakeFirst();
+  if (!row) throw new NotFound(`Service ${binary} on host ${host} could not be found.`);
+  return row;
+}
+
+export async function recordHeartbeat(db: Db, host: string, binary: string): Promise<void> {
+  const timestamp = now();
+  const result = await db
+    .updateTable('services')
+    .set((eb) => ({ report_count: eb('report_count', '+', 1), last_seen_up: timestamp, updated_at: timestamp }))
+    .where('host', '=', host)
+    .where('binary', '=', binary)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) {
+    throw new NotFound(`Service ${binary} on host ${host} is not registered (was it deleted?)`);
+  }
+}
+
+export function isServiceUp(service: ServiceRecord, serviceDownTimeSec: number, at = Date.now()): boolean {
+  if (service.forced_down) return false;
+  if (!service.last_seen_up) return false;
+  return at - Date.parse(service.last_seen_up) <= serviceDownTimeSec * 1000;
+}
+
+export interface ServiceFilter {
+  host?: string;
+  binary?: string;
+}
+
+export async function listServices(db: Db, filter: ServiceFilter = {}): Promise<ServiceRecord[]> {
+  let query = db.selectFrom('services').selectAll();
+  if (filter.host) query = query.where('host', '=', filter.host);
+  if (filter.binary) query = query.where('binary', '=', filter.binary);
+  return query.orderBy('id').execute();
+}
+
+export async function findServiceById(db: Db, id: string): Promise<ServiceRecord | null> {
+  const byUuid = await db.selectFrom('services').selectAll().where('uuid', '=', id).executeTakeFirst();
+  if (byUuid) return byUuid;
+  if (!/^\d+$/.test(id)) return null;
+  return (await db.selectFrom('services').selectAll().where('id', '=', Number(id)).executeTakeFirst()) ?? null;
+}
+
+export async function updateService(
+  db: Db,
+  id: number,
+  changes: Partial<Pick<ServicesTable, 'disabled' | 'disabled_reason' | 'forced_down'>>,
+): Promise<ServiceRecord> {
+  await db
+    .updateTable('services')
+    .set({ ...changes, updated_at: now() })
+    .where('id', '=', id)
+    .execute();
+  const row = await db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound(`Service ${id} could not be found.`);
+  return row;
+}
+
+export async function deleteService(db: Db, id: number): Promise<void> {
+  await db.deleteFrom('services').where('id', '=', id).execute();
+}

@@ -1,0 +1,38 @@
+/** The basic filters: service state, availability zone, resource fit and retry exclusion. */
+import { free } from '../host-state.ts';
+import type { HostFilter } from './filter.ts';
+
+/** Hosts whose compute service is up and enabled. */
+export const ComputeFilter: HostFilter = {
+  name: 'ComputeFilter',
+  runOncePerRequest: true,
+  passes: (host) => host.serviceUp && !host.serviceDisabled,
+};
+
+/** Hosts in the availability zone the request names, if it names one. */
+export const AvailabilityZoneFilter: HostFilter = {
+  name: 'AvailabilityZoneFilter',
+  runOncePerRequest: true,
+  passes: (host, { spec }) => !spec.availability_zone || spec.availability_zone === host.availabilityZone,
+};
+
+function fits(resourceClass: string): HostFilter['passes'] {
+  return (host, { resources }) => {
+    const wanted = resources[resourceClass] ?? 0;
+    return wanted === 0 || free(host, resourceClass) >= wanted;
+  };
+}
+
+/** Enough MEMORY_MB left after the allocation ratio and reserved memory. */
+export const RamFilter: HostFilter = { name: 'RamFilter', passes: fits('MEMORY_MB') };
+/** Enough VCPU left after the allocation ratio. */
+export const CoreFilter: HostFilter = { name: 'CoreFilter', passes: fits('VCPU') };
+/** Enough DISK_GB left after the allocation ratio and reserved disk. */
+export const DiskFilter: HostFilter = { name: 'DiskFilter', passes: fits('DISK_GB') };
+
+/** Hosts a rescheduled build already failed on are never tried again. */
+export const RetryFilter: HostFilter = {
+  name: 'RetryFilter',
+  runOncePerRequest: true,
+  passes: (host, { spec }) => !spec.ignore_hosts.some(([h, n]) => h === host.host && n === host.nodename),
+};

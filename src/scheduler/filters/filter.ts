@@ -1,0 +1,16 @@
+/** The filter contract: a filter answers whether one host can take one instance of the request. */
+import type { HostState } from '../host-state.ts';
+import type { RequestSpec } from '../request-spec.ts';
+
+export interface FilterRequest {
+  readonly spec: RequestSpec;
+  /** Resources one instance needs, by resource class. */
+  readonly resources: Readonly<Record<string, number>>;
+}
+
+export interface HostFilter {
+  readonly name: string;
+  /** Runs once per request, not per instance, when the answer cannot change within a request. */
+  readonly runOncePerRequest?: boolean;
+  passes(host: HostState, request: FilterRequest): boolean;
+}

@@ -1,0 +1,278 @@
+/**
+ * A compute API over an in-memory database, with fakes around it: three fixed tokens (an admin and
+ * members of two projects), an image lookup holding a few images, and a transport under the real
+ * ConductorRpcApi/ComputeRpcApi that records every cast instead of delivering it (and can be told to
+ * refuse them, as a bus that is down would).
+ */
+import { randomUUID } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../../src/api/compute/index.ts';
+import { createApiServer, type ApiServer } from '../../../src/api/http/create-server.ts';
+import { loadConfig, type Config, type RawOverrides } from '../../../src/common/config/load-config.ts';
+import { now } from '../../../src/common/db/schema.ts';
+import { RpcClient } from '../../../src/common/rpc/index.ts';
+import type { ConnectionEvent, ReplyQueue, Subscription, Transport } from '../../../src/common/rpc/transport.ts';
+import { ComputeRpcApi } from '../../../src/compute/rpc.ts';
+import { ConductorRpcApi } from '../../../src/conductor/rpc.ts';
+import { createFlavor, type Flavor } from '../../../src/objects/flavors.ts';
+import { PowerState, VmState } from '../../../src/objects/instance-states.ts';
+import {
+  getInstance,
+  insertInstance,
+  updateInstance,
+  type Instance,
+  type InstanceChanges,
+} from '../../../src/objects/instances.ts';
+import { registerService } from '../../../src/objects/services.ts';
+import { upsertComputeNode } from '../../../src/placement/providers.ts';
+import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens } from '../../helpers/fake-tokens.ts';
+
+export { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens };
+export type Who = keyof typeof TOKENS | 'nobody';
+
+export interface RecordedCast {
+  queue: string;
+  method: string;
+  args: Record<string, unknown>;
+  context: { requestId: string; projectId: string | null };
+}
+
+/** A transport that keeps what is published; `refuse` makes publishing fail like a broker that is gone. */
+export class RecordingTransport implements Transport {
+  readonly description = 'recording://';
+  readonly casts: RecordedCast[] = [];
+  refuse: Error | null = null;
+
+  async connect(): Promise<void> {}
+  async close(): Promise<void> {}
+  async publish(queue: string, body: string): Promise<void> {
+    if (this.refuse) throw this.refuse;
+    const message = JSON.parse(body) as Omit<RecordedCast, 'queue'>;
+    this.casts.push({ queue, method: message.method, args: message.args, context: message.context });
+  }
+  async consume(): Promise<Subscription> {
+    return { cancel: async () => {} };
+  }
+  async publishFanout(): Promise<void> {}
+  async listenFanout(): Promise<Subscription> {
+    return { cancel: async () => {} };
+  }
+  async createReplyQueue(): Promise<ReplyQueue> {
+    return { name: 'reply.recording', cancel: async () => {} };
+  }
+  onConnectionChange(_listener: (event: ConnectionEvent) => void): () => void {
+    return () => {};
+  }
+}
+
+export class FakeImages implements ImageLookup {
+  readonly images = new Map<string, ImageSummary & { owner: string | null }>();
+
+  add(fields: Partial<ImageSummary> & { owner?: string | null } = {}): ImageSummary {
+    const image = {
+      id: randomUUID(),
+      status: 'active',
+      min_ram: 0,
+      min_disk: 0,
+      properties: {},
+      owner: null,
+      ...fields,
+    };
+    this.images.set(image.id, image);
+    return image;
+  }
+
+  async getImage(ctx: { projectId: string | null; isAdmin: boolean }, id: string): Promise<ImageSummary | null> {
+    const image = this.images.get(id);
+    // Like Glance: a private image is visible to its owner (and admins) only.
+    if (!image || (image.owner !== null && image.owner !== ctx.projectId && !ctx.isAdmin)) return null;
+    return image;
+  }
+}
+
+export interface Harness {
+  app: ApiServer;
+  database: TestDatabase;
+  config: Config;
+  transport: RecordingTransport;
+  images: FakeImages;
+  /** A public 1 vCPU / 512 MB / 1 GB flavor, id '1'. */
+  tiny: Flavor;
+  /** An active public image. */
+  cirros: ImageSummary;
+  close(): Promise<void>;
+}
+
+export async function startComputeApi(overrides: RawOverrides = {}): Promise<Harness> {
+  const database = await openTestDatabase();
+  const config = loadConfig([], overrides);
+  const transport = new RecordingTransport();
+  const rpc = new RpcClient(transport, { responseTimeoutMs: 1000 });
+  const images = new FakeImages();
+  const app = createApiServer({ kind: 'compute', tokens: fakeTokens });
+  registerComputeApi(app, {
+    database,
+    config,
+    conductor: new ConductorRpcApi(rpc),
+    compute: new ComputeRpcApi(rpc),
+    images,
+  });
+  await app.ready();
+  const tiny = await createFlavor(database.db, {
+    flavorid: '1',
+    name: 'm1.tiny',
+    memory_mb: 512,
+    vcpus: 1,
+    root_gb: 1,
+  });
+  const cirros = images.add({ min_ram: 64 });
+  return {
+    app,
+    database,
+    config,
+    transport,
+    images,
+    tiny,
+    cirros,
+    close: async () => {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export interface Client {
+  get(url: string): Promise<LightMyRequestResponse>;
+  delete(url: string): Promise<LightMyRequestResponse>;
+  post(url: string, body?: unknown): Promise<LightMyRequestResponse>;
+  put(url: string, body?: unknown): Promise<LightMyRequestResponse>;
+}
+
+/** Requests as `who`, at microversion `version` (none: the 2.1 default). */
+export function client(app: ApiServer, who: Who, version?: string): Client {
+  const headers: Record<string, string> = {};
+  if (who !== 'nobody') headers['x-auth-token'] = TOKENS[who];
+  if (version) headers['openstack-api-version'] = `compute ${version}`;
+  const send = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+    app.inject({
+      method,
+      url,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+  return {
+    get: (url) => send('GET', url),
+    delete: (url) => send('DELETE', url),
+    post: (url, body) => send('POST', url, body),
+    put: (url, body) => send('PUT', url, body),
+  };
+}
+
+/** Registers a compute service with one node and its inventory, as a running host would. */
+export async function addComputeHost(
+  h: Harness,
+  host: string,
+  opts: { vcpus?: number; memoryMb?: number; diskGb?: number } = {},
+) {
+  const service = await registerService(h.database.db, host, 'stratus-compute', 'compute');
+  const vcpus = opts.vcpus ?? 16;
+  const memory = opts.memoryMb ?? 32768;
+  const disk = opts.diskGb ?? 500;
+  const inventory = (total: number, ratio: number) => ({
+    total,
+    reserved: 0,
+    min_unit: 1,
+    max_unit: total,
+    step_size: 1,
+    allocation_ratio: ratio,
+  });
+  const node = await upsertComputeNode(h.database.db, host, service.id, {
+    nodename: `${host}-node`,
+    hypervisor_type: 'fake',
+    hypervisor_version: 1000,
+    host_ip: '192.0.2.10',
+    cpu_info: JSON.stringify({ arch: 'x86_64', model: 'fake' }),
+    vcpus,
+    memory_mb: memory,
+    local_gb: disk,
+    running_vms: 0,
+    inventories: { VCPU: inventory(vcpus, 4), MEMORY_MB: inventory(memory, 1), DISK_GB: inventory(disk, 1) },
+  });
+  return { service, node };
+}
+
+/** Makes a compute service look dead: its last heartbeat far in the past. */
+export async function stopHeartbeat(h: Harness, host: string): Promise<void> {
+  await h.database.db
+    .updateTable('services')
+    .set({ last_seen_up: '2000-01-01T00:00:00.000Z' })
+    .where('host', '=', host)
+    .execute();
+}
+
+/** Inserts a server directly (as the conductor and compute would leave it) in a given state. */
+export async function seedServer(
+  h: Harness,
+  fields: {
+    project?: string;
+    user?: string;
+    name?: string;
+    flavor?: Flavor;
+    host?: string | null;
+    state?: InstanceChanges;
+  } = {},
+): Promise<Instance> {
+  const uuid = randomUUID();
+  await insertInstance(h.database.db, {
+    uuid,
+    display_name: fields.name ?? 'vm',
+    display_description: null,
+    hostname: fields.name ?? 'vm',
+    user_id: fields.user ?? 'alice',
+    project_id: fields.project ?? PROJECT_A,
+    image_ref: h.cirros.id,
+    flavor: fields.flavor ?? h.tiny,
+    availability_zone: null,
+    key_name: null,
+    config_drive: '',
+    user_data: null,
+    reservation_id: 'r-seeded00',
+    launch_index: 0,
+    access_ip_v4: null,
+    access_ip_v6: null,
+    metadata: {},
+  });
+  const host = fields.host === undefined ? 'host1' : fields.host;
+  const running: InstanceChanges = host
+    ? {
+        host,
+        node: `${host}-node`,
+        vm_state: VmState.ACTIVE,
+        task_state: null,
+        power_state: PowerState.RUNNING,
+        launched_at: now(),
+      }
+    : {};
+  await updateInstance(h.database.db, uuid, { ...running, ...fields.state });
+  return getInstance(h.database.db, uuid);
+}
+
+/** Rows of a table, for checking that a refused request changed nothing. */
+export async function countRows(
+  h: Harness,
+  table: 'instances' | 'request_specs' | 'instance_actions' | 'flavors',
+): Promise<number> {
+  const row = await h.database.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The single error entry of a Nova error body: `{"badRequest": {"code": 400, "message": ...}}`. */
+export function fault(res: LightMyRequestResponse): { name: string; code: number; message: string } {
+  const body = res.json() as Record<string, { code: number; message: string }>;
+  const [name, value] = Object.entries(body)[0]!;
+  return { name, ...value };
+}

@@ -1,0 +1,131 @@
+/**
+ * Schema migrations on every engine: sync applies every migration once and creates every table and column of
+ * schema.ts; a newer schema and an empty one are refused with what to do; an unreachable server is named.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import type { Dialect } from '../../../src/common/db/connection-url.ts';
+import { openDatabase, type Database } from '../../../src/common/db/database.ts';
+import { assertSchemaCurrent, schemaStatus, syncSchema } from '../../../src/common/db/migrator.ts';
+import { DatabaseError } from '../../../src/common/errors.ts';
+import { createScratchDatabase } from '../../helpers/database.ts';
+
+/** Tables and their columns as schema.ts declares them (read from its source, so the test follows it). */
+function declaredSchema(): Map<string, string[]> {
+  const source = readFileSync(new URL('../../../src/common/db/schema.ts', import.meta.url), 'utf8');
+  const body = (name: string) => {
+    const m = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(source);
+    assert.ok(m?.[1], `interface ${name} not found in schema.ts`);
+    return m[1];
+  };
+  const fields = (text: string) => [...text.matchAll(/^ {2}(\w+): ([\w<>]+)/gm)].map((m) => [m[1]!, m[2]!] as const);
+  return new Map(fields(body('Schema')).map(([table, type]) => [table, fields(body(type)).map(([column]) => column)]));
+}
+
+/** An empty database of the dialect, with a way to drop it. */
+async function emptyDatabase(dialect: Dialect): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (dialect !== 'sqlite') return createScratchDatabase(dialect);
+  const dir = mkdtempSync(join(tmpdir(), 'stratus-migrate-'));
+  return { url: `sqlite:///${dir}/s.sqlite`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const schema = declaredSchema();
+
+// The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
+describe('migrations', { concurrency: true }, () => {
+  for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
+    describe(`on ${dialect}`, { concurrency: 1 }, () => {
+      let scratch: { url: string; drop: () => Promise<void> };
+      let database: Database;
+      before(async () => {
+        scratch = await emptyDatabase(dialect);
+        database = await openDatabase(scratch.url);
+      });
+      after(async () => {
+        await database?.close();
+        await scratch?.drop();
+      });
+
+      it("assertSchemaCurrent on an empty database says to run 'stratus-manage db sync'", async () => {
+        await assert.rejects(assertSchemaCurrent(database), (err: unknown) => {
+          assert.ok(err instanceof DatabaseError, String(err));
+          assert.match(err.message, /not up to date \(2 pending migration\(s\): 0001-initial, 0002-token-indexes\)/);
+          assert.match(err.message, /Run 'stratus-manage db sync' first/);
+          return true;
+        });
+      });
+
+      it('sync applies every migration, then nothing the second time', async () => {
+        assert.deepEqual(await syncSchema(database), ['0001-initial', '0002-token-indexes']);
+        assert.deepEqual(await syncSchema(database), []);
+        await assertSchemaCurrent(database);
+        const status = await schemaStatus(database);
+        assert.deepEqual(status, { known: 2, applied: ['0001-initial', '0002-token-indexes'], pending: [] });
+      });
+
+      it('creates every table and column of schema.ts', async () => {
+        assert.ok(schema.size >= 20, `schema.ts parsed to ${schema.size} tables`);
+        const tables = await database.db.introspection.getTables();
+        const actual = new Map(tables.map((t) => [t.name, t.columns.map((c) => c.name)]));
+        for (const [table, columns] of schema) {
+          const have = actual.get(table);
+          assert.ok(have, `table ${table} is missing on ${dialect}`);
+          assert.deepEqual([...have].sort(), [...columns].sort(), `columns of ${table} on ${dialect}`);
+        }
+        const undeclared = [...actual.keys()].filter((t) => !schema.has(t) && !t.startsWith('stratus_migration'));
+        assert.deepEqual(undeclared, [], 'tables the schema does not declare');
+      });
+
+      it('refuses a database with a migration this code does not know, in sync and in assertSchemaCurrent', async () => {
+        await sql`insert into stratus_migration (name, timestamp) values (${'9999-from-the-future'}, ${new Date().toISOString()})`.execute(
+          database.db,
+        );
+        try {
+          const newer = (err: unknown) => {
+            assert.ok(err instanceof DatabaseError, String(err));
+            assert.match(err.message, /schema of .* is newer than this code/);
+            assert.match(err.message, /9999-from-the-future/);
+            assert.match(err.message, /Upgrade Stratus/);
+            return true;
+          };
+          await assert.rejects(syncSchema(database), newer);
+          await assert.rejects(assertSchemaCurrent(database), newer);
+        } finally {
+          await sql`delete from stratus_migration where name = ${'9999-from-the-future'}`.execute(database.db);
+        }
+        await assertSchemaCurrent(database);
+      });
+    });
+  }
+});
+
+describe('openDatabase to a server that is not there', () => {
+  for (const [url, where] of [
+    ['mysql://root@127.0.0.1:1/x', 'MariaDB/MySQL root@127.0.0.1:1/x'],
+    ['postgresql://postgres@127.0.0.1:1/x', 'PostgreSQL postgres@127.0.0.1:1/x'],
+  ] as const) {
+    it(`fails at once naming host:port (${url})`, async () => {
+      const started = Date.now();
+      await assert.rejects(openDatabase(url, { maxRetries: 0 }), (err: unknown) => {
+        assert.ok(err instanceof DatabaseError, String(err));
+        assert.ok(err.message.includes(`cannot connect to ${where}`), err.message);
+        assert.match(err.message, /Is (MariaDB|PostgreSQL) running\? Start it with: /);
+        return true;
+      });
+      assert.ok(Date.now() - started < 5000, 'maxRetries 0 must not wait');
+    });
+  }
+
+  it('retries maxRetries times before giving up', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      openDatabase('mysql://root@127.0.0.1:1/x', { maxRetries: 2, retryIntervalMs: 50 }),
+      DatabaseError,
+    );
+    assert.ok(Date.now() - started >= 100, 'two retries of 50 ms each');
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * Databases for tests: an in-memory SQLite one, or a fresh, uniquely named database on the machine's
+ * MariaDB or PostgreSQL that is dropped again by `close()`. A server that is not running fails the test
+ * with the command that starts it; tests never skip silently.
+ */
+import { randomBytes } from 'node:crypto';
+import { openDatabase, type Database } from '../../src/common/db/database.ts';
+import { syncSchema } from '../../src/common/db/migrator.ts';
+import type { Dialect } from '../../src/common/db/connection-url.ts';
+
+export const MARIADB_URL = process.env['STRATUS_TEST_MYSQL_URL'] ?? 'mysql+pymysql://root@127.0.0.1:3306';
+export const POSTGRES_URL = process.env['STRATUS_TEST_POSTGRES_URL'] ?? 'postgresql://postgres@127.0.0.1:5432';
+
+export interface TestDatabase extends Database {
+  /** The URL tests can give to other processes (`[database] connection`). */
+  readonly url: string;
+}
+
+/** Creates a scratch database on the server and returns its URL. */
+export async function createScratchDatabase(
+  dialect: Exclude<Dialect, 'sqlite'>,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `stratus_t_${randomBytes(5).toString('hex')}`;
+  const server = dialect === 'mysql' ? MARIADB_URL : POSTGRES_URL;
+  const admin = await openDatabase(`${server}/${dialect === 'mysql' ? 'test' : 'postgres'}`).catch((err: Error) => {
+    throw new Error(
+      `${err.message}\n(test databases: set STRATUS_TEST_MYSQL_URL / STRATUS_TEST_POSTGRES_URL to use other servers)`,
+    );
+  });
+  const { sql } = await import('kysely');
+  await sql.raw(`CREATE DATABASE ${name}`).execute(admin.db);
+  await admin.close();
+  return {
+    url: `${server}/${name}`,
+    drop: async () => {
+      const again = await openDatabase(`${server}/${dialect === 'mysql' ? 'test' : 'postgres'}`);
+      await sql
+        .raw(`DROP DATABASE IF EXISTS ${name}${dialect === 'postgres' ? ' WITH (FORCE)' : ''}`)
+        .execute(again.db);
+      await again.close();
+    },
+  };
+}
+
+/** A migrated database of the given dialect (default: in-memory SQLite). */
+export async function openTestDatabase(dialect: Dialect = 'sqlite'): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const database = await openDatabase('sqlite://');
+    await syncSchema(database);
+    return { ...database, url: 'sqlite://' };
+  }
+  const scratch = await createScratchDatabase(dialect);
+  const database = await openDatabase(scratch.url);
+  await syncSchema(database);
+  return {
+    ...database,
+    url: scratch.url,
+    close: async () => {
+      await database.close();
+      await scratch.drop();
+    },
+  };
+}

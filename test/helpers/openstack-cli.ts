@@ -1,0 +1,43 @@
+/** Runs the real `openstack` CLI (python3-openstackclient) with the given credentials, as a user would. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class OpenstackCli {
+  constructor(private readonly env: Record<string, string>) {}
+
+  async run(...args: string[]): Promise<CliResult> {
+    try {
+      const { stdout, stderr } = await run('openstack', args, {
+        env: { ...process.env, ...this.env },
+        timeout: 60_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string; message: string };
+      if (e.code === undefined || typeof e.code !== 'number') {
+        throw new Error(`cannot run the openstack CLI (apt-get install -y python3-openstackclient): ${e.message}`);
+      }
+      return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  /** Runs and parses `-f json` output; throws with stderr when the command fails. */
+  async json<T>(...args: string[]): Promise<T> {
+    const result = await this.ok(...args, '-f', 'json');
+    return JSON.parse(result) as T;
+  }
+
+  async ok(...args: string[]): Promise<string> {
+    const result = await this.run(...args);
+    if (result.code !== 0) throw new Error(`openstack ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+    return result.stdout;
+  }
+}

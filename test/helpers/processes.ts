@@ -1,0 +1,66 @@
+/**
+ * Stratus service processes for multi-process tests: started through the real `bin/` launchers,
+ * output kept for the failure message, and every one killed by `stopAll()` so no process leaks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+}
+
+export class ProcessGroup {
+  private readonly processes = new Set<ServiceProcess>();
+
+  start(name: string, bin: 'stratus' | 'stratus-manage', args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
+    const child = spawn(process.execPath, [`${ROOT}/bin/${bin}.js`, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, STRATUS_LOG_FORMAT: 'json', STRATUS_LOG_LEVEL: 'info', NODE_TEST_CONTEXT: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-200_000)));
+    child.stderr!.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-200_000)));
+    const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+    const proc: ServiceProcess = { name, child, output: () => text, exited };
+    this.processes.add(proc);
+    void exited.then(() => this.processes.delete(proc));
+    return proc;
+  }
+
+  /** Runs a command to completion; throws with its output if it fails. */
+  async runToEnd(name: string, bin: 'stratus' | 'stratus-manage', args: string[]): Promise<string> {
+    const proc = this.start(name, bin, args);
+    const code = await proc.exited;
+    if (code !== 0) throw new Error(`${bin} ${args.join(' ')} exited ${code}:\n${proc.output()}`);
+    return proc.output();
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.processes];
+    for (const p of all) p.child.kill('SIGKILL');
+    await Promise.all(all.map((p) => p.exited));
+  }
+}
+
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+  describe?: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describe ? `\n${describe()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Atomic resource claims on every engine: capacity is (total - reserved) * allocation_ratio, units are
+ * checked, releases and redelivered claims are harmless, and schedulers racing through separate
+ * connections for the last capacity of a host never overcommit it.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Dialect } from '../../src/common/db/connection-url.ts';
+import { openDatabase, type Database, type Db } from '../../src/common/db/database.ts';
+import { syncSchema } from '../../src/common/db/migrator.ts';
+import { ClaimFailed } from '../../src/common/errors.ts';
+import { claimResources, releaseAllocations } from '../../src/placement/claims.ts';
+import { providerUsages, setInventories } from '../../src/placement/providers.ts';
+import { capacity, type Inventory } from '../../src/placement/resource-classes.ts';
+import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+const inv = (total: number, extra: Partial<Inventory> = {}): Inventory => ({
+  total,
+  reserved: 0,
+  min_unit: 1,
+  max_unit: total,
+  step_size: 1,
+  allocation_ratio: 1.0,
+  ...extra,
+});
+
+async function newProvider(db: Db, inventories: Record<string, Inventory>): Promise<string> {
+  const uuid = randomUUID();
+  await setInventories(db, uuid, `node-${uuid.slice(0, 8)}`, inventories);
+  return uuid;
+}
+
+async function usageOf(db: Db, uuid: string) {
+  const usage = (await providerUsages(db, [uuid])).get(uuid);
+  assert.ok(usage, `provider ${uuid} has no usage record`);
+  return usage;
+}
+
+async function allocationsOf(db: Db, consumer: string) {
+  return db
+    .selectFrom('allocations')
+    .select(['resource_class', 'used'])
+    .where('consumer_id', '=', consumer)
+    .orderBy('resource_class')
+    .execute();
+}
+
+/** Asserts used <= (total - reserved) * allocation_ratio for every inventory of the database. */
+async function assertNoOvercommit(db: Db): Promise<void> {
+  for (const [uuid, usage] of await providerUsages(db)) {
+    for (const [rc, inventory] of Object.entries(usage.inventories)) {
+      const used = usage.usages[rc] ?? 0;
+      assert.ok(
+        used <= (inventory.total - inventory.reserved) * inventory.allocation_ratio,
+        `${uuid} ${rc}: ${used} used of ${capacity(inventory)}`,
+      );
+    }
+  }
+}
+
+const claimFailed = (pattern: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof ClaimFailed, `expected ClaimFailed, got ${String(err)}`);
+  assert.match(err.message, pattern);
+  return true;
+};
+
+/**
+ * A migrated database that other connections can open too: a scratch database on MariaDB/PostgreSQL,
+ * a temporary file for SQLite (an in-memory one is private to its connection).
+ */
+async function shareableDatabase(dialect: Dialect): Promise<TestDatabase> {
+  if (dialect !== 'sqlite') return openTestDatabase(dialect);
+  const dir = mkdtempSync(join(tmpdir(), 'stratus-claims-'));
+  const url = `sqlite:///${dir}/claims.sqlite`;
+  const database = await openDatabase(url);
+  await syncSchema(database);
+  return {
+    ...database,
+    url,
+    close: async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The engines run side by side; the steps of each engine run in order.
+describe('claims', { concurrency: true }, () => {
+  for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
+    describe(`on ${dialect}`, { concurrency: 1 }, () => {
+      let database: TestDatabase;
+      let db: Db;
+      before(async () => {
+        database = await shareableDatabase(dialect);
+        db = database.db;
+      });
+      after(() => database?.close());
+
+      it('claims within capacity: (total - reserved) * allocation_ratio, and bumps the generation', async () => {
+        const rp = await newProvider(db, {
+          VCPU: inv(4, { max_unit: 8, allocation_ratio: 2.0 }),
+          MEMORY_MB: inv(2048, { reserved: 512 }),
+        });
+        const before = (await usageOf(db, rp)).generation;
+        const a = randomUUID();
+        await claimResources(db, a, rp, { VCPU: 6, MEMORY_MB: 1024 });
+        const usage = await usageOf(db, rp);
+        assert.deepEqual(usage.usages, { VCPU: 6, MEMORY_MB: 1024 });
+        assert.equal(usage.generation, before + 1);
+        assert.deepEqual(await allocationsOf(db, a), [
+          { resource_class: 'MEMORY_MB', used: 1024 },
+          { resource_class: 'VCPU', used: 6 },
+        ]);
+        // Exactly up to capacity is allowed: 8 VCPU, 1536 MB.
+        await claimResources(db, randomUUID(), rp, { VCPU: 2, MEMORY_MB: 512 });
+        assert.deepEqual((await usageOf(db, rp)).usages, { VCPU: 8, MEMORY_MB: 1536 });
+      });
+
+      it('refuses beyond capacity, writing nothing and leaving the generation alone', async () => {
+        const rp = await newProvider(db, {
+          VCPU: inv(3, { reserved: 1, allocation_ratio: 1.5 }),
+          MEMORY_MB: inv(1024, { reserved: 512 }),
+        });
+        await claimResources(db, randomUUID(), rp, { VCPU: 2, MEMORY_MB: 256 });
+        const generation = (await usageOf(db, rp)).generation;
+        const b = randomUUID();
+        await assert.rejects(
+          claimResources(db, b, rp, { VCPU: 1, MEMORY_MB: 512 }),
+          claimFailed(/MEMORY_MB: 512 requested, 256 free/),
+        );
+        await assert.rejects(
+          claimResources(db, b, rp, { VCPU: 2, MEMORY_MB: 1 }),
+          claimFailed(/VCPU: 2 requested, 1 free/),
+        );
+        await assert.rejects(claimResources(db, b, rp, { DISK_GB: 1 }), claimFailed(/no DISK_GB inventory/));
+        await assert.rejects(
+          claimResources(db, b, randomUUID(), { VCPU: 1 }),
+          claimFailed(/resource provider .* not found/),
+        );
+        assert.deepEqual(await allocationsOf(db, b), []);
+        const usage = await usageOf(db, rp);
+        assert.deepEqual(usage.usages, { VCPU: 2, MEMORY_MB: 256 });
+        assert.equal(usage.generation, generation);
+        // Zero of a class the provider lacks asks for nothing, and writes no row for it.
+        await claimResources(db, b, rp, { VCPU: 1, MEMORY_MB: 256, DISK_GB: 0 });
+        assert.deepEqual(await allocationsOf(db, b), [
+          { resource_class: 'MEMORY_MB', used: 256 },
+          { resource_class: 'VCPU', used: 1 },
+        ]);
+        await assertNoOvercommit(db);
+      });
+
+      it('enforces min_unit, max_unit and step_size', async () => {
+        const rp = await newProvider(db, { DISK_GB: inv(100, { min_unit: 2, max_unit: 10, step_size: 2 }) });
+        const c = randomUUID();
+        await assert.rejects(claimResources(db, c, rp, { DISK_GB: 1 }), claimFailed(/DISK_GB 1 below min_unit 2/));
+        await assert.rejects(claimResources(db, c, rp, { DISK_GB: 12 }), claimFailed(/DISK_GB 12 above max_unit 10/));
+        await assert.rejects(
+          claimResources(db, c, rp, { DISK_GB: 5 }),
+          claimFailed(/DISK_GB 5 not a multiple of step_size 2/),
+        );
+        await claimResources(db, c, rp, { DISK_GB: 10 });
+        assert.deepEqual((await usageOf(db, rp)).usages, { DISK_GB: 10 });
+      });
+
+      it('releaseAllocations frees everything the consumer holds, and is idempotent', async () => {
+        const rp1 = await newProvider(db, { VCPU: inv(4) });
+        const rp2 = await newProvider(db, { VCPU: inv(4) });
+        const keep = randomUUID();
+        const gone = randomUUID();
+        await claimResources(db, keep, rp1, { VCPU: 1 });
+        await claimResources(db, gone, rp1, { VCPU: 2 });
+        // A second provider's allocation for the same consumer (written as a move would).
+        const rp2Id = (
+          await db.selectFrom('resource_providers').select('id').where('uuid', '=', rp2).executeTakeFirstOrThrow()
+        ).id;
+        await db
+          .insertInto('allocations')
+          .values({
+            resource_provider_id: rp2Id,
+            consumer_id: gone,
+            resource_class: 'VCPU',
+            used: 3,
+            created_at: new Date().toISOString(),
+          })
+          .execute();
+        const g1 = (await usageOf(db, rp1)).generation;
+        const g2 = (await usageOf(db, rp2)).generation;
+        await releaseAllocations(db, gone);
+        assert.deepEqual(await allocationsOf(db, gone), []);
+        assert.deepEqual((await usageOf(db, rp1)).usages, { VCPU: 1 });
+        assert.deepEqual((await usageOf(db, rp2)).usages, {});
+        assert.equal((await usageOf(db, rp1)).generation, g1 + 1);
+        assert.equal((await usageOf(db, rp2)).generation, g2 + 1);
+        await releaseAllocations(db, gone);
+        await releaseAllocations(db, randomUUID());
+        assert.equal((await usageOf(db, rp1)).generation, g1 + 1, 'a release of nothing changes nothing');
+        assert.deepEqual(await allocationsOf(db, keep), [{ resource_class: 'VCPU', used: 1 }]);
+      });
+
+      it('a claim delivered twice does not double-count, even on a full host', async () => {
+        const rp = await newProvider(db, { VCPU: inv(2), MEMORY_MB: inv(1024) });
+        const d = randomUUID();
+        await claimResources(db, d, rp, { VCPU: 2, MEMORY_MB: 1024 });
+        await claimResources(db, d, rp, { VCPU: 2, MEMORY_MB: 1024 });
+        assert.deepEqual((await usageOf(db, rp)).usages, { VCPU: 2, MEMORY_MB: 1024 });
+        assert.deepEqual(await allocationsOf(db, d), [
+          { resource_class: 'MEMORY_MB', used: 1024 },
+          { resource_class: 'VCPU', used: 2 },
+        ]);
+        // A new claim of the same consumer replaces its allocations.
+        await claimResources(db, d, rp, { VCPU: 1, MEMORY_MB: 512 });
+        assert.deepEqual((await usageOf(db, rp)).usages, { VCPU: 1, MEMORY_MB: 512 });
+        await assert.rejects(claimResources(db, randomUUID(), rp, { VCPU: 2 }), ClaimFailed);
+        await assertNoOvercommit(db);
+      });
+
+      it('racing claims through separate connections: exactly N of 3N win, the rest get ClaimFailed', async () => {
+        const N = 8;
+        // Four schedulers' worth of connections: this one and three more Database objects on the same URL.
+        const others: Database[] = [];
+        for (let i = 0; i < 3; i++) others.push(await openDatabase(database.url, { maxPoolSize: 4 }));
+        const all = [database, ...others];
+        try {
+          const rp = await newProvider(db, {
+            VCPU: inv(N * 2, { allocation_ratio: 0.5 }),
+            MEMORY_MB: inv(N * 512 + 256, { reserved: 256 }),
+            DISK_GB: inv(1000),
+          });
+          const consumers = Array.from({ length: 3 * N }, () => randomUUID());
+          const outcomes = await Promise.allSettled(
+            consumers.map((c, i) =>
+              claimResources(all[i % all.length]!.db, c, rp, { VCPU: 1, MEMORY_MB: 512, DISK_GB: 10 }),
+            ),
+          );
+          const failures = outcomes
+            .filter((o) => o.status === 'rejected')
+            .map((o) => (o as PromiseRejectedResult).reason as unknown);
+          const unexpected = failures.filter((e) => !(e instanceof ClaimFailed));
+          assert.deepEqual(unexpected.map(String), [], 'every loser gets ClaimFailed');
+          assert.equal(
+            outcomes.filter((o) => o.status === 'fulfilled').length,
+            N,
+            `winners; failures: ${failures.map(String).join('; ')}`,
+          );
+          const usage = await usageOf(db, rp);
+          assert.deepEqual(usage.usages, { VCPU: N, MEMORY_MB: N * 512, DISK_GB: N * 10 });
+          const holders = await db
+            .selectFrom('allocations')
+            .select('consumer_id')
+            .distinct()
+            .where('consumer_id', 'in', consumers)
+            .execute();
+          assert.equal(holders.length, N);
+          await assertNoOvercommit(db);
+        } finally {
+          for (const d of others) await d.close();
+        }
+      });
+
+      it('releases racing new claims through separate connections: no error, no overcommit, freed capacity reused', async () => {
+        const N = 6;
+        const others: Database[] = [];
+        for (let i = 0; i < 3; i++) others.push(await openDatabase(database.url, { maxPoolSize: 4 }));
+        const all = [database, ...others];
+        try {
+          const rp = await newProvider(db, { VCPU: inv(N), MEMORY_MB: inv(N * 256) });
+          const holders = Array.from({ length: N }, () => randomUUID());
+          for (const h of holders) await claimResources(db, h, rp, { VCPU: 1, MEMORY_MB: 256 });
+          const newcomers = Array.from({ length: 2 * N }, () => randomUUID());
+          const outcomes = await Promise.allSettled([
+            ...holders.map((h, i) => releaseAllocations(all[i % all.length]!.db, h)),
+            ...newcomers.map((c, i) =>
+              claimResources(all[(i + 1) % all.length]!.db, c, rp, { VCPU: 1, MEMORY_MB: 256 }),
+            ),
+          ]);
+          const releases = outcomes.slice(0, N);
+          const claims = outcomes.slice(N);
+          const reasons = (list: PromiseSettledResult<void>[]) =>
+            list.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as unknown);
+          assert.deepEqual(reasons(releases).map(String), [], 'releases never fail');
+          assert.deepEqual(
+            reasons(claims)
+              .filter((e) => !(e instanceof ClaimFailed))
+              .map(String),
+            [],
+            'losers get ClaimFailed',
+          );
+          const won = claims.filter((o) => o.status === 'fulfilled').length;
+          assert.ok(won >= 1 && won <= N, `${won} claims won`);
+          const usage = await usageOf(db, rp);
+          assert.deepEqual(usage.usages, { VCPU: won, MEMORY_MB: won * 256 });
+          await assertNoOvercommit(db);
+        } finally {
+          for (const d of others) await d.close();
+        }
+      });
+    });
+  }
+});
