@@ -174,7 +174,7 @@ describe('AMQP transport on its own', () => {
 
       const inFlight = client.call(ctx, { topic, server: 'host1' }, 'hold', {});
       let failedAt = 0;
-      // Watched from now on: it must fail while rabbitmqctl is still returning, not after.
+      // Watched from now on, to time the failure from the cut rather than from when the test awaits it.
       const failure = inFlight.finally(() => {
         failedAt = Date.now();
       });
@@ -190,7 +190,9 @@ describe('AMQP transport on its own', () => {
         assert.match(err.message, /'hold' on/);
         return true;
       });
-      assert.ok(failedAt - cut < 3000, `the call took ${failedAt - cut} ms to fail after the connections were cut`);
+      // rabbitmqctl itself takes seconds to start on a loaded machine, so the bound is loose: what it rules out is
+      // the call hanging until its 30 s response timeout (which would also have raised MessagingTimeout).
+      assert.ok(failedAt - cut < 15_000, `the call took ${failedAt - cut} ms to fail after the connections were cut`);
 
       await waitFor('both transports to notice', () => serverEvents.length > 0 && clientEvents.length > 0);
       await assert.rejects(client.cast(ctx, { topic }, 'record', { n: 0 }), (err: unknown) => {
