@@ -297,6 +297,52 @@ export interface ImageTagsTable {
   value: string;
 }
 
+/** A host aggregate; deleted outright (Nova's API shows `deleted: false` for the ones that exist). */
+export interface AggregatesTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+export interface AggregateHostsTable {
+  id: Generated<number>;
+  aggregate_id: number;
+  /** A compute service's host name. */
+  host: string;
+}
+
+/** Aggregate metadata; the `availability_zone` key names the zone of the aggregate's hosts. */
+export interface AggregateMetadataTable {
+  id: Generated<number>;
+  aggregate_id: number;
+  key: string;
+  value: string;
+}
+
+/** A server group (Nova's instance group) with its one policy. */
+export interface InstanceGroupsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  user_id: string;
+  project_id: string;
+  /** affinity, anti-affinity, soft-affinity or soft-anti-affinity. */
+  policy: string;
+  /** JSON object of the policy's rules, e.g. `{"max_server_per_host": 2}`; `{}` for none. */
+  rules: string;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+export interface InstanceGroupMembersTable {
+  id: Generated<number>;
+  group_id: number;
+  instance_uuid: string;
+  created_at: Timestamp;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -321,6 +367,11 @@ export interface Schema {
   images: ImagesTable;
   image_properties: ImagePropertiesTable;
   image_tags: ImageTagsTable;
+  aggregates: AggregatesTable;
+  aggregate_hosts: AggregateHostsTable;
+  aggregate_metadata: AggregateMetadataTable;
+  instance_groups: InstanceGroupsTable;
+  instance_group_members: InstanceGroupMembersTable;
 }
 
 /** The current time in the schema's timestamp format. */

@@ -3,6 +3,7 @@ import type { Dialect } from '../connection-url.ts';
 import type { MigrationDb } from './column-helpers.ts';
 import * as initial from './0001-initial.ts';
 import * as tokenIndexes from './0002-token-indexes.ts';
+import * as aggregatesServerGroups from './0003-aggregates-server-groups.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -12,4 +13,5 @@ export interface SchemaMigration {
 export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0001-initial', up: initial.up },
   { name: '0002-token-indexes', up: tokenIndexes.up },
+  { name: '0003-aggregates-server-groups', up: aggregatesServerGroups.up },
 ];
