@@ -39,6 +39,14 @@ export function validateBody<T>(schema: TSchema, body: unknown): T {
   return body as T;
 }
 
+/** The action a `POST .../action` body asks for: Nova names it by the body's only key. */
+export function actionName(body: unknown): string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) {
+    throw new BadRequest('Malformed request body');
+  }
+  return Object.keys(body)[0]!;
+}
+
 export type Query = Record<string, string | string[] | undefined>;
 
 /** Every value given for a query parameter, in order (`?status=A&status=B`). */

@@ -9,7 +9,7 @@ import { addFlavorAccess, flavorAccessList, getFlavor, removeFlavorAccess } from
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireAdmin } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
-import { validateBody } from '../validate.ts';
+import { actionName, validateBody } from '../validate.ts';
 
 const Tenant = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });
 const ADD = Type.Object({ addTenantAccess: Tenant }, { additionalProperties: false });
@@ -38,10 +38,7 @@ export function registerFlavorAccessRoutes(app: ApiServer, deps: ComputeApiDeps)
 
   app.post<Params>('/flavors/:id/action', async (request) => {
     const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) {
-      throw new BadRequest('Malformed request body');
-    }
-    const action = Object.keys(body)[0]!;
+    const action = actionName(body);
     const flavorId = request.params.id;
     if (action === 'addTenantAccess') {
       requireAdmin(request.ctx, 'os_compute_api:os-flavor-access:add_tenant_access');

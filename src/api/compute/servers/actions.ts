@@ -14,7 +14,7 @@ import { TaskState, VmState } from '../../../objects/instance-states.ts';
 import { assertNotLocked, findInstance, updateInstance, type Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
-import { validateBody } from '../validate.ts';
+import { actionName, validateBody } from '../validate.ts';
 import { findServer } from './lookup.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
@@ -83,11 +83,7 @@ const HARD_REBOOT: ActionRule = {
 export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.post<{ Params: { id: string } }>('/servers/:id/action', async (request, reply) => {
     const body = request.body;
-    // Nova names the action by the body's only key.
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) {
-      throw new BadRequest('Malformed request body');
-    }
-    const action = Object.keys(body)[0]!;
+    const action = actionName(body);
     const instance = await findServer(deps.database.db, request.ctx, request.params.id);
     let rule: ActionRule;
     switch (action) {
