@@ -4,6 +4,7 @@
  * with the command that starts it; tests never skip silently.
  */
 import { randomBytes } from 'node:crypto';
+import { after, before, describe } from 'node:test';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { syncSchema } from '../../src/common/db/migrator.ts';
 import type { Dialect } from '../../src/common/db/connection-url.ts';
@@ -60,4 +61,23 @@ export async function openTestDatabase(dialect: Dialect = 'sqlite'): Promise<Tes
       await scratch.drop();
     },
   };
+}
+
+/**
+ * Runs a suite once per engine, the engines side by side and each engine's tests in order, on a fresh
+ * migrated database that `database()` returns inside the tests.
+ */
+export function describeOnEachEngine(name: string, suite: (database: () => TestDatabase) => void): void {
+  describe(name, { concurrency: true }, () => {
+    for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
+      describe(`on ${dialect}`, { concurrency: 1 }, () => {
+        let database: TestDatabase | undefined;
+        before(async () => {
+          database = await openTestDatabase(dialect);
+        });
+        after(() => database?.close());
+        suite(() => database!);
+      });
+    }
+  });
 }
