@@ -1,7 +1,8 @@
 /**
  * The Compute API v2.1 (Nova's contract, microversions 2.1 to MAX_VERSION): version discovery, servers
- * and their actions, flavors, and the admin views of services and hypervisors. `registerComputeApi`
- * mounts it on a server made by createApiServer({ kind: 'compute', ... }).
+ * and their actions, flavors, and the admin views of services,
+ * hypervisors and host aggregates. `registerComputeApi` mounts it on a server made by
+ * createApiServer({ kind: 'compute', ... }).
  *
  * Every route exists twice, as /v2.1/servers and /v2.1/{project_id}/servers: which one a client uses
  * depends on the catalog URL it was given, and Nova serves both.
@@ -10,6 +11,7 @@ import { BadRequest } from '../../common/errors.ts';
 import type { ApiServer } from '../http/create-server.ts';
 import { registerHypervisorRoutes } from './admin/hypervisors.ts';
 import { registerServiceRoutes } from './admin/services.ts';
+import { registerAggregateRoutes } from './aggregates/routes.ts';
 import type { ComputeApiDeps } from './deps.ts';
 import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
@@ -65,6 +67,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerFlavorAccessRoutes(app, deps);
   registerServiceRoutes(app, deps);
   registerHypervisorRoutes(app, deps);
+  registerAggregateRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

@@ -7,16 +7,26 @@ import { Type, type TSchema, type TUnsafe } from 'typebox';
 const NAME_PATTERN = '^(?!\\s)[^\\p{C}\\p{Zl}\\p{Zp}]*(?<!\\s)$';
 const DESCRIPTION_PATTERN = '^[^\\p{C}\\p{Zl}\\p{Zp}]*$';
 const DIGITS_PATTERN = '^[0-9]+$';
+const AZ_NAME_PATTERN = '^(?!\\s)[^\\p{C}\\p{Zl}\\p{Zp}:]*(?<!\\s)$';
+const PADDED_NAME_PATTERN = '^[^\\p{C}\\p{Zl}\\p{Zp}]*[^\\s\\p{C}\\p{Zl}\\p{Zp}][^\\p{C}\\p{Zl}\\p{Zp}]*$';
 
 /** What a pattern means, for error messages: a regular expression is no explanation. */
 export const PATTERN_REASONS: ReadonlyMap<string, string> = new Map([
   [NAME_PATTERN, 'printable characters. Can not start or end with whitespace.'],
   [DESCRIPTION_PATTERN, 'printable characters only.'],
   [DIGITS_PATTERN, 'must be an integer.'],
+  [AZ_NAME_PATTERN, 'printable characters except :. Can not start or end with whitespace.'],
+  [PADDED_NAME_PATTERN, 'printable characters with at least one non space character'],
 ]);
 
 /** Printable characters, not starting or ending with whitespace, 1 to 255 of them. */
 export const Name = Type.String({ minLength: 1, maxLength: 255, pattern: NAME_PATTERN });
+
+/** An availability zone's name: as Name, without ':' (which separates zone, host and node). */
+export const AzName = Type.String({ minLength: 1, maxLength: 255, pattern: AZ_NAME_PATTERN });
+
+/** A name that may start or end with whitespace (trimmed by the handler), with one other character at least. */
+export const PaddedName = Type.String({ minLength: 1, maxLength: 255, pattern: PADDED_NAME_PATTERN });
 
 /** A description: printable text up to `max` characters, or null to clear it. */
 export function Description(max = 255): TUnsafe<string | null> {
