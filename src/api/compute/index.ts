@@ -1,6 +1,6 @@
 /**
  * The Compute API v2.1 (Nova's contract, microversions 2.1 to MAX_VERSION): version discovery, servers
- * and their actions, flavors, and the admin views of services,
+ * and their actions, flavors, availability zones, and the admin views of services,
  * hypervisors and host aggregates. `registerComputeApi` mounts it on a server made by
  * createApiServer({ kind: 'compute', ... }).
  *
@@ -12,6 +12,7 @@ import type { ApiServer } from '../http/create-server.ts';
 import { registerHypervisorRoutes } from './admin/hypervisors.ts';
 import { registerServiceRoutes } from './admin/services.ts';
 import { registerAggregateRoutes } from './aggregates/routes.ts';
+import { registerAvailabilityZoneRoutes } from './availability-zones/routes.ts';
 import type { ComputeApiDeps } from './deps.ts';
 import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
@@ -68,6 +69,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerServiceRoutes(app, deps);
   registerHypervisorRoutes(app, deps);
   registerAggregateRoutes(app, deps);
+  registerAvailabilityZoneRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound, type StratusError } from '../../../common/errors.ts';
+import { removeHostFromAllAggregates } from '../../../objects/aggregates.ts';
 import { countInstancesOnHost } from '../../../objects/instances.ts';
 import {
   deleteService,
@@ -17,6 +18,7 @@ import {
 } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireAdmin } from '../../policy.ts';
+import { zonesOfServices, type ZonedService } from '../availability-zones/routes.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { BooleanLike } from '../schema-types.ts';
@@ -55,13 +57,16 @@ interface HostBinaryBody {
   forced_down?: boolean | string;
 }
 
-export function serviceView(request: FastifyRequest, service: ServiceRecord, config: Config): Record<string, unknown> {
+export function serviceView(
+  request: FastifyRequest,
+  { service, zone }: ZonedService,
+  config: Config,
+): Record<string, unknown> {
   const view: Record<string, unknown> = {
     id: atLeast(request, '2.53') ? service.uuid : service.id,
     binary: service.binary,
     host: service.host,
-    // Without aggregates every compute host is in the default zone; other services are 'internal'.
-    zone: service.binary === COMPUTE_BINARY ? config.DEFAULT.default_availability_zone : 'internal',
+    zone,
     status: service.disabled ? 'disabled' : 'enabled',
     state: isServiceUp(service, config.DEFAULT.service_down_time) ? 'up' : 'down',
     updated_at: naiveTime(service.last_seen_up ?? service.updated_at),
@@ -86,10 +91,9 @@ export function registerServiceRoutes(app: ApiServer, deps: ComputeApiDeps): voi
     const host = queryValue(query, 'host');
     const binary = queryValue(query, 'binary');
     const services = await listServices(db, { ...(host ? { host } : {}), ...(binary ? { binary } : {}) });
+    const shown = services.filter((s) => !HIDDEN_BINARIES.includes(s.binary));
     return {
-      services: services
-        .filter((s) => !HIDDEN_BINARIES.includes(s.binary))
-        .map((s) => serviceView(request, s, deps.config)),
+      services: (await zonesOfServices(db, deps.config, shown)).map((s) => serviceView(request, s, deps.config)),
     };
   });
 
@@ -118,6 +122,7 @@ export function registerServiceRoutes(app: ApiServer, deps: ComputeApiDeps): voi
         );
       }
       await deleteComputeNodesOf(db, service.host);
+      await removeHostFromAllAggregates(db, service.host);
     }
     await deleteService(db, service.id);
     void reply.code(204);
@@ -190,5 +195,6 @@ async function updateByUuid(db: Db, request: FastifyRequest<{ Params: { id: stri
   if (Object.keys(changes).length === 0) {
     throw new BadRequest("No updates were requested. Fields 'status' or 'forced_down' should be specified.");
   }
-  return { service: serviceView(request, await updateService(db, service.id, changes), config) };
+  const [updated] = await zonesOfServices(db, config, [await updateService(db, service.id, changes)]);
+  return { service: serviceView(request, updated!, config) };
 }

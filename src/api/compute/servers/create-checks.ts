@@ -8,11 +8,10 @@ import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { flavorAccessList, getFlavor, type Flavor } from '../../../objects/flavors.ts';
-import { listServices } from '../../../objects/services.ts';
+import { availableZones } from '../availability-zones/routes.ts';
 import type { ImageLookup, ImageSummary } from '../image-lookup.ts';
 import { toInt } from '../schema-types.ts';
 import { isUuidLike } from '../validate.ts';
-import { COMPUTE_BINARY } from './host-state.ts';
 import type { CreateServerBody } from './schemas.ts';
 
 const GIB = 1024 * 1024 * 1024;
@@ -43,10 +42,10 @@ export async function availabilityZone(
   }
   const zone = requested || config.DEFAULT.default_schedule_zone;
   if (!zone) return null;
-  // Without host aggregates, every enabled compute host is in the default zone.
-  const computes = await listServices(db, { binary: COMPUTE_BINARY });
-  const zones = new Set(computes.filter((s) => !s.disabled).map(() => config.DEFAULT.default_availability_zone));
-  if (requested && !zones.has(zone)) throw new BadRequest('The requested availability zone is not available');
+  // A zone exists while an enabled compute host is in it (the default zone, or an aggregate's).
+  if (requested && !(await availableZones(db, config)).has(zone)) {
+    throw new BadRequest('The requested availability zone is not available');
+  }
   return zone;
 }
 
