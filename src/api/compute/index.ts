@@ -1,6 +1,6 @@
 /**
  * The Compute API v2.1 (Nova's contract, microversions 2.1 to MAX_VERSION): version discovery, servers
- * and their actions, flavors, availability zones, and the admin views of services,
+ * and their actions, flavors, server groups, availability zones, and the admin views of services,
  * hypervisors and host aggregates. `registerComputeApi` mounts it on a server made by
  * createApiServer({ kind: 'compute', ... }).
  *
@@ -18,6 +18,7 @@ import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
+import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
 import { registerServerCreateRoute } from './servers/create.ts';
 import { registerServerDeleteRoute } from './servers/delete.ts';
@@ -70,6 +71,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerHypervisorRoutes(app, deps);
   registerAggregateRoutes(app, deps);
   registerAvailabilityZoneRoutes(app, deps);
+  registerServerGroupRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

@@ -1,6 +1,6 @@
 /**
  * The checks POST /servers makes before anything is written, with Nova's messages: counts, zone,
- * flavor (exists, enabled, visible to the project), image (exists, active, fits the flavor) and the
+ * server group, flavor (exists, enabled, visible to the project), image (exists, active, fits the flavor) and the
  * shape of the network request. Each failure is a 4xx that leaves the database untouched.
  */
 import type { RequestContext } from '../../../common/context.ts';
@@ -8,6 +8,7 @@ import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { flavorAccessList, getFlavor, type Flavor } from '../../../objects/flavors.ts';
+import { findServerGroup, type ServerGroup } from '../../../objects/server-groups.ts';
 import { availableZones } from '../availability-zones/routes.ts';
 import type { ImageLookup, ImageSummary } from '../image-lookup.ts';
 import { toInt } from '../schema-types.ts';
@@ -47,6 +48,25 @@ export async function availabilityZone(
     throw new BadRequest('The requested availability zone is not available');
   }
   return zone;
+}
+
+/**
+ * The server group the `group` scheduler hint names: one of the project's (any group, for admins).
+ * As in Nova, a group that cannot be found is a 400.
+ */
+export async function requestedServerGroup(
+  db: Db,
+  ctx: RequestContext,
+  body: CreateServerBody,
+): Promise<ServerGroup | null> {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const hint = hints['group'] as string | string[] | undefined;
+  const uuids = hint === undefined ? [] : Array.isArray(hint) ? hint : [hint];
+  if (uuids.length === 0) return null;
+  if (uuids.length > 1) throw new BadRequest('Only one server group may be given in the group scheduler hint.');
+  const group = await findServerGroup(db, uuids[0]!, ctx.isAdmin ? null : (ctx.projectId ?? ''));
+  if (!group) throw new BadRequest(`Instance group ${uuids[0]} could not be found.`);
+  return group;
 }
 
 /** The flavor a flavorRef (id or URL) names, as the project may use it; 400 otherwise, as in Nova. */

@@ -29,6 +29,7 @@ import {
   instanceCounts,
   requestedFlavor,
   requestedImage,
+  requestedServerGroup,
   schedulerHints,
 } from './create-checks.ts';
 import { sanitizeHostname } from './names.ts';
@@ -52,6 +53,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     checkUserData(server.user_data);
     checkNetworks(server.networks);
     const zone = await availabilityZone(db, ctx, deps.config, server.availability_zone);
+    const group = await requestedServerGroup(db, ctx, body);
     if (!server.imageRef) throw new BadRequest('Missing imageRef attribute');
     const flavor = await requestedFlavor(db, ctx, server.flavorRef);
     const image = await requestedImage(deps.images, ctx, server.imageRef);
@@ -71,7 +73,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     });
     const spec = requestSpec(ctx, flavor, image, zone, schedulerHints(body), instances.length);
 
-    await recordBuildRequest(db, ctx, instances, spec);
+    await recordBuildRequest(db, ctx, instances, spec, group?.id ?? null);
     await castBuild(
       deps,
       ctx,
