@@ -98,9 +98,11 @@ export class ComputeManager {
     attempt: number,
   ): Promise<void> {
     const event = 'compute_build_and_run_instance';
-    await this.event(ctx, instance.uuid, event, 'start');
     try {
-      await this.update(ctx, instance.uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING]);
+      await this.update(ctx, instance.uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING], {
+        event,
+        phase: 'start',
+      });
     } catch (err) {
       if (isGone(err)) return log.info({ instance: instance.uuid }, 'instance deleted before its build started');
       throw err;
@@ -136,14 +138,13 @@ export class ComputeManager {
           launched_at: new Date().toISOString(),
         },
         [TaskState.SPAWNING],
+        { event, phase: 'finish' },
       );
     } catch (err) {
       if (!isGone(err)) throw err;
       log.info({ instance: instance.uuid }, 'instance deleted while it was spawning; removing the guest');
       await this.driver.destroy(instance.uuid);
-      return;
     }
-    await this.event(ctx, instance.uuid, event, 'finish');
   }
 
   async terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
@@ -209,12 +210,14 @@ export class ComputeManager {
       return;
     }
     try {
-      await this.update(ctx, instance.uuid, { ...changes, task_state: null }, expectedTasks);
+      await this.update(ctx, instance.uuid, { ...changes, task_state: null }, expectedTasks, {
+        event,
+        phase: 'finish',
+      });
     } catch (err) {
       if (!isGone(err)) throw err;
       log.info({ instance: instance.uuid, event }, 'instance changed under the action (deleted?); leaving it');
     }
-    await this.event(ctx, instance.uuid, event, 'finish');
   }
 
   /** Periodic: brings the database in line with what the hypervisor says (Nova's _sync_power_states). */
@@ -242,8 +245,9 @@ export class ComputeManager {
     uuid: string,
     changes: InstanceChangesPayload,
     expected?: readonly (string | null)[],
+    event?: { event: string; phase: 'start' | 'finish' },
   ) {
-    return this.conductor.instanceUpdate(ctx, uuid, changes, expected);
+    return this.conductor.instanceUpdate(ctx, uuid, changes, expected, event && { ...event, host: this.host });
   }
 
   private async event(

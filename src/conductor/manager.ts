@@ -21,7 +21,7 @@ import { claimResources, releaseAllocations, resourcesForFlavor } from '../place
 import { upsertComputeNode, type NodeReport } from '../placement/providers.ts';
 import type { Selection } from '../scheduler/request-spec.ts';
 import type { SchedulerRpcApi } from '../scheduler/rpc.ts';
-import type { RescheduleRequest } from './rpc.ts';
+import type { ActionEventWithUpdate, RescheduleRequest } from './rpc.ts';
 
 const log = getLogger('conductor');
 
@@ -185,17 +185,26 @@ export class ConductorManager {
     for (const node of nodes) await upsertComputeNode(this.db, host, service.id, node);
   }
 
+  /**
+   * A compute host's state change, guarded by the task states it expects. With `event`, the action event
+   * is recorded in the same round trip: a start before the change (so it exists even if the change is
+   * refused), a finish only once the change is made.
+   */
   async instanceUpdate(
+    ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
     expectedTaskState?: (string | null)[],
+    event?: ActionEventWithUpdate,
   ): Promise<InstancePayload> {
+    if (event?.phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event.event, event.host);
     const updated = await updateInstance(
       this.db,
       uuid,
       changes,
       expectedTaskState ? { taskState: expectedTaskState } : {},
     );
+    if (event?.phase === 'finish') await finishEvent(this.db, uuid, ctx.requestId, event.event, 'Success');
     return instancePayload(updated);
   }
 

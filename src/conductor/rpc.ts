@@ -2,7 +2,7 @@
  * The conductor's RPC contract: the build cast from the API, and the calls through which compute hosts,
  * which hold no database credentials, read and write state (Nova's conductor/rpcapi.py).
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../common/context.ts';
 import { endpoint, type RpcClient, type RpcEndpoints } from '../common/rpc/index.ts';
 import {
@@ -19,6 +19,13 @@ export const CONDUCTOR_TOPIC = 'conductor';
 
 const Uuid = Type.String({ minLength: 1 });
 const TaskStates = Type.Array(Type.Union([Type.String(), Type.Null()]));
+const ActionError = Type.Object({ message: Type.String(), traceback: Type.String() });
+/** An instance action event recorded in the same round trip as a state change (saves a call per build step). */
+const EventWithUpdate = Type.Object({
+  event: Type.String(),
+  phase: Type.Union([Type.Literal('start'), Type.Literal('finish')]),
+  host: Type.String(),
+});
 
 const Args = {
   build_instances: Type.Object({ instance_uuids: Type.Array(Uuid, { minItems: 1 }) }),
@@ -32,6 +39,7 @@ const Args = {
     uuid: Uuid,
     changes: InstanceChangesSchema,
     expected_task_state: Type.Optional(TaskStates),
+    event: Type.Optional(EventWithUpdate),
   }),
   instance_deleted: Type.Object({ uuid: Uuid }),
   instances_on_host: Type.Object({ host: Type.String() }),
@@ -40,7 +48,7 @@ const Args = {
     event: Type.String(),
     phase: Type.Union([Type.Literal('start'), Type.Literal('finish')]),
     host: Type.String(),
-    error: Type.Optional(Type.Object({ message: Type.String(), traceback: Type.String() })),
+    error: Type.Optional(ActionError),
   }),
   record_fault: Type.Object({
     uuid: Uuid,
@@ -55,9 +63,11 @@ const Args = {
     node: Type.String(),
     attempt: Type.Integer({ minimum: 1 }),
     alternates: Type.Array(SelectionSchema),
-    error: Type.Object({ message: Type.String(), traceback: Type.String() }),
+    error: ActionError,
   }),
 };
+
+export type ActionEventWithUpdate = Static<typeof EventWithUpdate>;
 
 export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
   return {
@@ -67,7 +77,7 @@ export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
     ),
     report_nodes: endpoint(Args.report_nodes, (ctx, a) => manager.reportNodes(a.host, a.nodes)),
     instance_update: endpoint(Args.instance_update, (ctx, a) =>
-      manager.instanceUpdate(a.uuid, a.changes, a.expected_task_state),
+      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event),
     ),
     instance_deleted: endpoint(Args.instance_deleted, (ctx, a) => manager.instanceDeleted(ctx, a.uuid)),
     instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host)),
@@ -110,11 +120,13 @@ export class ConductorRpcApi {
     uuid: string,
     changes: InstanceChangesPayload,
     expectedTaskState?: readonly (string | null)[],
+    event?: ActionEventWithUpdate,
   ): Promise<InstancePayload> {
     return this.client.call(ctx, this.target, 'instance_update', {
       uuid,
       changes,
       ...(expectedTaskState ? { expected_task_state: expectedTaskState } : {}),
+      ...(event ? { event } : {}),
     });
   }
 
