@@ -111,16 +111,19 @@ describe('openstack CLI: aggregates, availability zones and server groups', () =
 
   it('creates servers into a group and an available zone only', async () => {
     const { cli } = d;
-    const group = await cli.json<{ id: string; name: string; policy: string; members: string }>(
+    const group = await cli.json<{ id: string; name: string; policy: string; rules: unknown; members: string }>(
       'server',
       'group',
       'create',
       '--policy',
       'anti-affinity',
+      '--rule',
+      'max_server_per_host=2',
       'g1',
     );
     assert.equal(group.name, 'g1');
     assert.equal(group.policy, 'anti-affinity');
+    assert.match(JSON.stringify(group.rules), /max_server_per_host.*2/);
 
     const booted = await boot('--hint', `group=${group.id}`, 'grouped');
     assert.equal(booted.code, 0, booted.stderr);
