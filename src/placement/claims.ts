@@ -1,21 +1,27 @@
 /**
- * Atomic resource claims. A claim re-checks capacity inside one transaction and commits only if the
- * provider's generation is still the one it read (compare-and-swap), so schedulers racing for the last
- * capacity of a host can never overcommit it: the loser sees a conflict and tries its next host.
+ * Atomic resource claims. A claim locks the provider's usage rows, re-checks capacity against the
+ * inventories and writes the allocations and the new usage in one transaction, so schedulers racing for
+ * the last capacity of a host can never overcommit it: the second waits for the first's commit, then
+ * sees its usage and is refused (ClaimFailed) if nothing is left. Claims on different hosts never wait
+ * for each other, and no claim reads more than one row per resource class.
  */
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
-import { isLockConflict } from '../common/db/lock-conflict.ts';
+import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
+import { lockRows } from '../common/db/row-locks.ts';
+import type { Schema } from '../common/db/schema.ts';
 import { now } from '../common/db/schema.ts';
 import { ClaimFailed } from '../common/errors.ts';
 import { refusal, type ResourceRequest } from './resource-classes.ts';
 
-/** Attempts of one claim while other claims keep committing; each retry waits a little, at random. */
-const MAX_GENERATION_RETRIES = 30;
+/** Attempts of one claim or release that loses a deadlock or lock timeout; each retry waits a little. */
+const MAX_LOCK_RETRIES = 30;
+
+type Trx = Transaction<Schema>;
 
 /**
- * Allocates `resources` of provider `providerUuid` to `consumerId`. Throws ClaimFailed when the provider
- * lacks the capacity; retries by itself when only the generation moved (another claim on the same host
- * committed in between but capacity may still be there).
+ * Allocates `resources` of provider `providerUuid` to `consumerId`, replacing what the consumer held
+ * before (so a claim delivered twice is harmless). Throws ClaimFailed when the provider lacks capacity.
  */
 export async function claimResources(
   db: Db,
@@ -23,114 +29,118 @@ export async function claimResources(
   providerUuid: string,
   resources: ResourceRequest,
 ): Promise<void> {
-  for (let attempt = 0; attempt < MAX_GENERATION_RETRIES; attempt++) {
-    if (attempt > 0) await pause(attempt);
-    const outcome = await tryClaim(db, consumerId, providerUuid, resources);
-    if (outcome === 'claimed') return;
+  await retryOnLockConflict(
+    () => db.transaction().execute((trx) => claimIn(trx, consumerId, providerUuid, resources)),
+    MAX_LOCK_RETRIES,
+  );
+}
+
+async function claimIn(trx: Trx, consumerId: string, providerUuid: string, resources: ResourceRequest): Promise<void> {
+  const provider = await trx
+    .selectFrom('resource_providers')
+    .select('id')
+    .where('uuid', '=', providerUuid)
+    .executeTakeFirst();
+  if (!provider) throw new ClaimFailed(`resource provider ${providerUuid} not found`);
+  // Locked first, so claims on this provider queue here and inventories read next cannot change
+  // underneath (setInventories takes the same locks).
+  const usageRows = await lockRows(
+    trx,
+    trx
+      .selectFrom('resource_usages')
+      .select(['resource_class', 'used'])
+      .where('resource_provider_id', '=', provider.id),
+  ).execute();
+  const inventories = await trx
+    .selectFrom('inventories')
+    .selectAll()
+    .where('resource_provider_id', '=', provider.id)
+    .execute();
+  const previous = await heldBy(trx, consumerId);
+  const used = new Map(usageRows.map((r) => [r.resource_class, r.used]));
+  for (const p of previous) {
+    if (p.resource_provider_id === provider.id) used.set(p.resource_class, (used.get(p.resource_class) ?? 0) - p.used);
   }
-  throw new ClaimFailed(`provider ${providerUuid} kept changing during the claim for ${consumerId}; try another host`);
-}
-
-async function tryClaim(
-  db: Db,
-  consumerId: string,
-  providerUuid: string,
-  resources: ResourceRequest,
-): Promise<'claimed' | 'retry'> {
-  return db
-    .transaction()
-    .execute(async (trx) => {
-      const provider = await trx
-        .selectFrom('resource_providers')
-        .select(['id', 'generation'])
-        .where('uuid', '=', providerUuid)
-        .executeTakeFirst();
-      if (!provider) throw new ClaimFailed(`resource provider ${providerUuid} not found`);
-      const inventories = await trx
-        .selectFrom('inventories')
-        .selectAll()
-        .where('resource_provider_id', '=', provider.id)
-        .execute();
-      const usedRows = await trx
-        .selectFrom('allocations')
-        .select((eb) => ['resource_class', eb.fn.sum<number>('used').as('used')])
-        .where('resource_provider_id', '=', provider.id)
-        .where('consumer_id', '!=', consumerId) // its own allocations are replaced below, not added to
-        .groupBy('resource_class')
-        .execute();
-      const used = new Map(usedRows.map((r) => [r.resource_class, Number(r.used)]));
-      for (const [resourceClass, amount] of Object.entries(resources)) {
-        const inventory = inventories.find((i) => i.resource_class === resourceClass);
-        const why = refusal(resourceClass, inventory, used.get(resourceClass) ?? 0, amount);
-        if (why) throw new ClaimFailed(`cannot claim on ${providerUuid}: ${why}`);
-      }
-      const timestamp = now();
-      const rows = Object.entries(resources)
-        .filter(([, amount]) => amount > 0)
-        .map(([resource_class, used]) => ({
-          resource_provider_id: provider.id,
-          consumer_id: consumerId,
-          resource_class,
-          used,
-          created_at: timestamp,
-        }));
-      // Replacing the consumer's allocations makes a claim delivered twice harmless.
-      await trx.deleteFrom('allocations').where('consumer_id', '=', consumerId).execute();
-      if (rows.length) await trx.insertInto('allocations').values(rows).execute();
-      const bumped = await trx
-        .updateTable('resource_providers')
-        .set({ generation: provider.generation + 1, updated_at: timestamp })
-        .where('id', '=', provider.id)
-        .where('generation', '=', provider.generation)
-        .executeTakeFirst();
-      if (Number(bumped.numUpdatedRows) !== 1) throw new GenerationConflict();
-      return 'claimed' as const;
-    })
-    .catch((err: unknown) => {
-      if (err instanceof GenerationConflict || isLockConflict(err)) return 'retry' as const;
-      throw err;
-    });
-}
-
-class GenerationConflict extends Error {}
-
-/** A short random wait before retry `attempt`, so racing transactions stop colliding in lockstep. */
-function pause(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 ** attempt)));
+  for (const [resourceClass, amount] of Object.entries(resources)) {
+    const inventory = inventories.find((i) => i.resource_class === resourceClass);
+    const why = refusal(resourceClass, inventory, used.get(resourceClass) ?? 0, amount);
+    if (why) throw new ClaimFailed(`cannot claim on ${providerUuid}: ${why}`);
+  }
+  if (previous.length) await releaseIn(trx, consumerId, previous);
+  const timestamp = now();
+  const rows = Object.entries(resources)
+    .filter(([, amount]) => amount > 0)
+    .map(([resource_class, amount]) => ({
+      resource_provider_id: provider.id,
+      consumer_id: consumerId,
+      resource_class,
+      used: amount,
+      created_at: timestamp,
+    }));
+  if (!rows.length) return;
+  const missing = rows.filter((r) => !used.has(r.resource_class));
+  if (missing.length) {
+    await trx
+      .insertInto('resource_usages')
+      .values(missing.map((r) => ({ resource_provider_id: provider.id, resource_class: r.resource_class, used: 0 })))
+      .execute();
+  }
+  await trx.insertInto('allocations').values(rows).execute();
+  await addToUsages(trx, rows, 1);
 }
 
 /** Frees everything `consumerId` holds, on every provider. Idempotent. */
 export async function releaseAllocations(db: Db, consumerId: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await releaseOnce(db, consumerId);
-    } catch (err) {
-      if (!isLockConflict(err) || attempt + 1 >= MAX_GENERATION_RETRIES) throw err;
-      await pause(attempt + 1);
-    }
-  }
+  await retryOnLockConflict(
+    () =>
+      db.transaction().execute(async (trx) => {
+        const held = await heldBy(trx, consumerId);
+        if (held.length) await releaseIn(trx, consumerId, held);
+      }),
+    MAX_LOCK_RETRIES,
+  );
 }
 
-async function releaseOnce(db: Db, consumerId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const providers = await trx
-      .selectFrom('allocations')
-      .select('resource_provider_id')
-      .distinct()
-      .where('consumer_id', '=', consumerId)
-      .execute();
-    if (!providers.length) return;
-    await trx.deleteFrom('allocations').where('consumer_id', '=', consumerId).execute();
+interface Held {
+  resource_provider_id: number;
+  resource_class: string;
+  used: number;
+}
+
+function heldBy(trx: Trx, consumerId: string): Promise<Held[]> {
+  return trx
+    .selectFrom('allocations')
+    .select(['resource_provider_id', 'resource_class', 'used'])
+    .where('consumer_id', '=', consumerId)
+    .execute();
+}
+
+async function releaseIn(trx: Trx, consumerId: string, held: readonly Held[]): Promise<void> {
+  await trx.deleteFrom('allocations').where('consumer_id', '=', consumerId).execute();
+  await addToUsages(trx, held, -1);
+}
+
+/** Adds (sign 1) or subtracts (sign -1) allocations to their usage rows: one statement per provider. */
+async function addToUsages(trx: Trx, allocations: readonly Held[], sign: 1 | -1): Promise<void> {
+  const byProvider = new Map<number, Held[]>();
+  for (const a of allocations)
+    byProvider.set(a.resource_provider_id, [...(byProvider.get(a.resource_provider_id) ?? []), a]);
+  for (const [providerId, rows] of byProvider) {
+    const delta = sql<number>`case resource_class ${sql.join(
+      rows.map((r) => sql`when ${r.resource_class} then ${sign * r.used}`),
+      sql` `,
+    )} else 0 end`;
     await trx
-      .updateTable('resource_providers')
-      .set((eb) => ({ generation: eb('generation', '+', 1), updated_at: now() }))
+      .updateTable('resource_usages')
+      .set((eb) => ({ used: eb('used', '+', delta) }))
+      .where('resource_provider_id', '=', providerId)
       .where(
-        'id',
+        'resource_class',
         'in',
-        providers.map((p) => p.resource_provider_id),
+        rows.map((r) => r.resource_class),
       )
       .execute();
-  });
+  }
 }
 
 /** The resources an instance of this flavor needs. */

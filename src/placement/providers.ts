@@ -1,10 +1,11 @@
 /**
  * Compute nodes and their resource providers. A compute host reports each of its nodes (through the
  * conductor); the report creates or refreshes the compute_nodes row and replaces the inventories of the
- * resource provider of the same uuid, bumping its generation so in-flight claims re-check.
+ * resource provider of the same uuid, bumping its generation.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../common/db/database.ts';
+import { lockRows } from '../common/db/row-locks.ts';
 import { now, type ComputeNodesTable } from '../common/db/schema.ts';
 import type { Inventory, NodeReport } from './node-report.ts';
 
@@ -95,6 +96,11 @@ export async function setInventories(
     });
   if (unchanged) return;
   await db.transaction().execute(async (trx) => {
+    // The claims' lock: an inventory never changes under a claim that is checking against it.
+    const usages = await lockRows(
+      trx,
+      trx.selectFrom('resource_usages').select('resource_class').where('resource_provider_id', '=', providerId),
+    ).execute();
     await trx.deleteFrom('inventories').where('resource_provider_id', '=', providerId).execute();
     const rows = Object.entries(inventories).map(([resource_class, inv]) => ({
       resource_provider_id: providerId,
@@ -102,6 +108,14 @@ export async function setInventories(
       ...inv,
     }));
     if (rows.length) await trx.insertInto('inventories').values(rows).execute();
+    const counted = new Set(usages.map((u) => u.resource_class));
+    const uncounted = rows.filter((r) => !counted.has(r.resource_class));
+    if (uncounted.length) {
+      await trx
+        .insertInto('resource_usages')
+        .values(uncounted.map((r) => ({ resource_provider_id: providerId, resource_class: r.resource_class, used: 0 })))
+        .execute();
+    }
     await trx
       .updateTable('resource_providers')
       .set((eb) => ({ generation: eb('generation', '+', 1), updated_at: now() }))
@@ -147,10 +161,10 @@ export async function providerUsages(db: Db, uuids?: readonly string[]): Promise
     };
   }
   const used = await db
-    .selectFrom('allocations')
-    .select((eb) => ['resource_provider_id', 'resource_class', eb.fn.sum<number>('used').as('used')])
+    .selectFrom('resource_usages')
+    .select(['resource_provider_id', 'resource_class', 'used'])
     .where('resource_provider_id', 'in', ids)
-    .groupBy(['resource_provider_id', 'resource_class'])
+    .where('used', '!=', 0)
     .execute();
   for (const row of used) {
     result.get(byId.get(row.resource_provider_id)!)!.usages[row.resource_class] = Number(row.used);

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { DatabaseError } from '../errors.ts';
 import { getLogger } from '../log/logger.ts';
 import { describeTarget, parseConnectionUrl, type DatabaseTarget, type Dialect } from './connection-url.ts';
@@ -31,7 +31,16 @@ const log = getLogger('db');
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   const target = parseConnectionUrl(url);
   const description = describeTarget(target);
-  const db = new Kysely<Schema>({ dialect: await createDialect(target, options.maxPoolSize ?? 5) });
+  const db = new Kysely<Schema>({
+    dialect: await createDialect(target, options.maxPoolSize ?? 5),
+    // STRATUS_LOG_LEVEL=trace logs every statement with its time: what to look at when a flow is slow.
+    ...(log.isLevelEnabled('trace')
+      ? {
+          log: (event: LogEvent) =>
+            log.trace({ sql: event.query.sql, ms: Math.round(event.queryDurationMillis * 100) / 100 }, 'query'),
+        }
+      : {}),
+  });
   const attempts = (options.maxRetries ?? 0) + 1;
   for (let attempt = 1; ; attempt++) {
     try {

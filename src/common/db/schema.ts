@@ -51,7 +51,7 @@ export interface ResourceProvidersTable {
   id: Generated<number>;
   uuid: string;
   name: string;
-  /** Bumped by every change of inventory or allocations: the compare-and-swap token of a claim. */
+  /** Bumped by every change of its inventories, so a consumer can tell the capacity it read moved. */
   generation: number;
   created_at: Timestamp;
   updated_at: Timestamp | null;
@@ -67,6 +67,13 @@ export interface InventoriesTable {
   max_unit: number;
   step_size: number;
   allocation_ratio: number;
+}
+
+/** What the allocations of one provider and class add up to; written only with them (placement/claims.ts). */
+export interface ResourceUsagesTable {
+  resource_provider_id: number;
+  resource_class: string;
+  used: number;
 }
 
 export interface AllocationsTable {
@@ -349,6 +356,7 @@ export interface Schema {
   resource_providers: ResourceProvidersTable;
   inventories: InventoriesTable;
   allocations: AllocationsTable;
+  resource_usages: ResourceUsagesTable;
   flavors: FlavorsTable;
   flavor_extra_specs: FlavorExtraSpecsTable;
   flavor_projects: FlavorProjectsTable;

@@ -34,7 +34,7 @@ async function emptyDatabase(dialect: Dialect): Promise<{ url: string; drop: () 
 }
 
 const schema = declaredSchema();
-const ALL = ['0001-initial', '0002-token-indexes', '0003-aggregates-server-groups'];
+const ALL = ['0001-initial', '0002-token-indexes', '0003-aggregates-server-groups', '0004-resource-usages'];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
 describe('migrations', { concurrency: true }, () => {

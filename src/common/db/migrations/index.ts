@@ -4,6 +4,7 @@ import type { MigrationDb } from './column-helpers.ts';
 import * as initial from './0001-initial.ts';
 import * as tokenIndexes from './0002-token-indexes.ts';
 import * as aggregatesServerGroups from './0003-aggregates-server-groups.ts';
+import * as resourceUsages from './0004-resource-usages.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0001-initial', up: initial.up },
   { name: '0002-token-indexes', up: tokenIndexes.up },
   { name: '0003-aggregates-server-groups', up: aggregatesServerGroups.up },
+  { name: '0004-resource-usages', up: resourceUsages.up },
 ];
