@@ -35,17 +35,18 @@ export async function startAction(db: Db, ctx: RequestContext, instanceUuid: str
     .execute();
 }
 
-async function actionId(db: Db, instanceUuid: string, requestId: string): Promise<number | null> {
-  const row = await db
+/** The action a request started on an instance, as a subquery: events find it in the same statement. */
+function actionOf(db: Db, instanceUuid: string, requestId: string) {
+  return db
     .selectFrom('instance_actions')
-    .select('id')
     .where('instance_uuid', '=', instanceUuid)
-    .where('request_id', '=', requestId)
-    .orderBy('id', 'desc')
-    .executeTakeFirst();
-  return row?.id ?? null;
+    .where('request_id', '=', requestId);
 }
 
+/**
+ * Records the start of a step of the action `requestId` started. Work no user action started (periodic
+ * tasks) has no action to attach to, and records nothing.
+ */
 export async function startEvent(
   db: Db,
   instanceUuid: string,
@@ -53,23 +54,19 @@ export async function startEvent(
   event: string,
   host: string | null,
 ): Promise<void> {
-  const id = await actionId(db, instanceUuid, requestId);
-  if (id === null) return; // work not started by a user action (periodic tasks) has no action to attach to
   await db
     .insertInto('instance_actions_events')
-    .values({
-      action_id: id,
-      event,
-      start_time: now(),
-      finish_time: null,
-      result: null,
-      traceback: null,
-      host,
-      details: null,
-    })
+    .columns(['action_id', 'event', 'start_time', 'host'])
+    .expression(
+      actionOf(db, instanceUuid, requestId)
+        .select((eb) => ['id', eb.val(event).as('event'), eb.val(now()).as('start_time'), eb.val(host).as('host')])
+        .orderBy('id', 'desc')
+        .limit(1),
+    )
     .execute();
 }
 
+/** Records the end of a step; an Error marks the whole action, as Nova's action list shows it. */
 export async function finishEvent(
   db: Db,
   instanceUuid: string,
@@ -78,20 +75,19 @@ export async function finishEvent(
   result: 'Success' | 'Error',
   failure?: { message: string; traceback?: string },
 ): Promise<void> {
-  const id = await actionId(db, instanceUuid, requestId);
-  if (id === null) return;
   const timestamp = now();
   await db
     .updateTable('instance_actions_events')
     .set({ finish_time: timestamp, result, traceback: failure?.traceback ?? null, details: failure?.message ?? null })
-    .where('action_id', '=', id)
+    .where('action_id', 'in', actionOf(db, instanceUuid, requestId).select('id'))
     .where('event', '=', event)
     .where('finish_time', 'is', null)
     .execute();
   await db
     .updateTable('instance_actions')
-    .set({ updated_at: timestamp, message: result === 'Error' ? 'Error' : null })
-    .where('id', '=', id)
+    .set(result === 'Error' ? { updated_at: timestamp, message: 'Error' } : { updated_at: timestamp })
+    .where('instance_uuid', '=', instanceUuid)
+    .where('request_id', '=', requestId)
     .execute();
 }
 
