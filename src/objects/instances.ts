@@ -57,8 +57,25 @@ export interface NewInstance {
   metadata: Record<string, string>;
 }
 
+/**
+ * Parsed flavor snapshots by their stored text: the instances of a cloud share a handful of flavors, and
+ * a list of 1000 servers would otherwise parse the same JSON 1000 times. Shared, so never mutated.
+ */
+const parsedFlavors = new Map<string, Flavor>();
+const MAX_PARSED_FLAVORS = 1000;
+
+function parseFlavor(text: string): Flavor {
+  let flavor = parsedFlavors.get(text);
+  if (!flavor) {
+    flavor = Object.freeze(JSON.parse(text) as Flavor);
+    if (parsedFlavors.size >= MAX_PARSED_FLAVORS) parsedFlavors.clear();
+    parsedFlavors.set(text, flavor);
+  }
+  return flavor;
+}
+
 export function toInstance(row: Row, metadata: Record<string, string>): Instance {
-  return { ...row, flavor: JSON.parse(row.flavor) as Flavor, locked: row.locked === 1, metadata };
+  return { ...row, flavor: parseFlavor(row.flavor), locked: row.locked === 1, metadata };
 }
 
 export async function insertInstance(trx: Transaction<Schema> | Db, input: NewInstance): Promise<void> {

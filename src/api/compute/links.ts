@@ -28,12 +28,27 @@ function join(...parts: string[]): string {
     .join('/');
 }
 
+/** The self and bookmark prefixes of one request: a list of 1000 servers builds 3000 links on them. */
+const prefixes = new WeakMap<FastifyRequest, { self: string; bookmark: string }>();
+
+function prefixesOf(request: FastifyRequest): { self: string; bookmark: string } {
+  let found = prefixes.get(request);
+  if (!found) {
+    found = {
+      self: join(rootUrl(request), 'v2.1', pathProjectId(request)),
+      bookmark: join(rootUrl(request), pathProjectId(request)),
+    };
+    prefixes.set(request, found);
+  }
+  return found;
+}
+
 export function selfHref(request: FastifyRequest, collection: string, id: string): string {
-  return join(rootUrl(request), 'v2.1', pathProjectId(request), collection, id);
+  return join(prefixesOf(request).self, collection, id);
 }
 
 export function bookmarkHref(request: FastifyRequest, collection: string, id: string): string {
-  return join(rootUrl(request), pathProjectId(request), collection, id);
+  return join(prefixesOf(request).bookmark, collection, id);
 }
 
 export function resourceLinks(request: FastifyRequest, collection: string, id: string): Link[] {

@@ -91,8 +91,16 @@ export async function microversionHook(request: FastifyRequest, reply: FastifyRe
 }
 
 /** True when the request was made at `version` or later (Nova's api_version_request.is_supported). */
+/** The versions the code compares against are a few dozen literals: parsed once each, not per server shown. */
+const parsedLiterals = new Map<string, ApiVersion>();
+
 export function atLeast(request: FastifyRequest, version: string): boolean {
-  return compareVersions(request.microversion, parseVersion(version)) >= 0;
+  let parsed = parsedLiterals.get(version);
+  if (!parsed) {
+    parsed = parseVersion(version);
+    parsedLiterals.set(version, parsed);
+  }
+  return compareVersions(request.microversion, parsed) >= 0;
 }
 
 /** Refuses a method that does not exist at the request's version, with the 404 Nova gives. */

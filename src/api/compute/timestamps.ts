@@ -4,15 +4,22 @@
  * datetimes with microseconds (`2026-11-21T09:38:55.123000`), and clients parse each field its own way.
  */
 
+/** What the services store (Date.toISOString()); anything else goes through Date to be normalised. */
+const STORED_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function normalised(stored: string): string {
+  return STORED_FORMAT.test(stored) ? stored : new Date(stored).toISOString();
+}
+
 /** `2026-11-21T09:38:55Z` */
 export function isoTime(stored: string): string {
-  return `${new Date(stored).toISOString().slice(0, 19)}Z`;
+  return `${normalised(stored).slice(0, 19)}Z`;
 }
 
 /** `2026-11-21T09:38:55.123000`, or null. */
 export function naiveTime(stored: string | null): string | null {
   if (stored === null) return null;
-  const iso = new Date(stored).toISOString();
+  const iso = normalised(stored);
   return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
 }
 

@@ -68,12 +68,20 @@ async function pinnedZones(db: Db, uuids: string[]): Promise<Map<string, string 
   return result;
 }
 
+/** hostIds already computed: a list shows the same few project and host pairs over and over. */
+const hostIds = new Map<string, string>();
+const MAX_REMEMBERED_HOST_IDS = 10_000;
+
 export function hostId(projectId: string, host: string | null): string {
-  return host
-    ? createHash('sha224')
-        .update(projectId + host)
-        .digest('hex')
-    : '';
+  if (!host) return '';
+  const key = projectId + host;
+  let id = hostIds.get(key);
+  if (id === undefined) {
+    id = createHash('sha224').update(key).digest('hex');
+    if (hostIds.size >= MAX_REMEMBERED_HOST_IDS) hostIds.clear();
+    hostIds.set(key, id);
+  }
+  return id;
 }
 
 function availabilityZone(instance: Instance, config: Config): string {
