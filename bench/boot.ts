@@ -148,29 +148,6 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       body: JSON.stringify({ flavor: { name: 'bench', id: 'bench', ram: 64, vcpus: 1, disk: 1 } }),
     });
 
-    // One server alone, POST to ACTIVE, several times: the GET polls back to back (no sleep), so the figure
-    // is what a client watching the server sees, to within one GET (about a millisecond).
-    const singleMs: number[] = [];
-    for (let i = 0; i < singles; i++) {
-      const t = performance.now();
-      const created = (await (
-        await fetch(`${compute}/servers`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ server: { name: `single${i}`, flavorRef: 'bench', imageRef: image.id } }),
-        })
-      ).json()) as { server: { id: string } };
-      for (;;) {
-        const r = await fetch(`${compute}/servers/${created.server.id}`, { headers });
-        const status = ((await r.json()) as { server: { status: string } }).server.status;
-        if (status === 'ACTIVE') break;
-        if (status === 'ERROR') throw new Error('the single server went to ERROR');
-        if (performance.now() - t > 30_000) throw new Error('the single server did not become ACTIVE in 30 s');
-      }
-      singleMs.push(performance.now() - t);
-      await fetch(`${compute}/servers/${created.server.id}`, { method: 'DELETE', headers });
-    }
-
     say(`booting ${servers} servers (${mode}, ${concurrency} requests at once)`);
     const postMs: number[] = [];
     const watched: Record<string, number> = {
@@ -222,6 +199,30 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       await (await fetch(`${compute}/servers/detail?limit=${servers + 10}`, { headers })).arrayBuffer();
       detailMs.push(performance.now() - t);
     }
+    // One server alone, POST to ACTIVE, several times, on the warm cloud that booted the N above: a client
+    // polls every 2 ms, so the figure is what it sees to within a poll, and the polls leave the CPU to the build.
+    const singleMs: number[] = [];
+    for (let i = 0; i < singles; i++) {
+      const t = performance.now();
+      const created = (await (
+        await fetch(`${compute}/servers`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ server: { name: `single${i}`, flavorRef: 'bench', imageRef: image.id } }),
+        })
+      ).json()) as { server: { id: string } };
+      for (;;) {
+        const r = await fetch(`${compute}/servers/${created.server.id}`, { headers });
+        const status = ((await r.json()) as { server: { status: string } }).server.status;
+        if (status === 'ACTIVE') break;
+        if (status === 'ERROR') throw new Error('the single server went to ERROR');
+        if (performance.now() - t > 30_000) throw new Error('the single server did not become ACTIVE in 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      singleMs.push(performance.now() - t);
+      await fetch(`${compute}/servers/${created.server.id}`, { method: 'DELETE', headers });
+    }
+
     const rss = Object.fromEntries(measured.map((p) => [p.name, rssMb(p.child.pid!)]));
     say(`done: ${servers} servers ACTIVE in ${bootSeconds.toFixed(2)} s`);
     return {

@@ -14,7 +14,14 @@ import { finishEvent, startEvent } from '../objects/instance-actions.ts';
 import { recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
 import { TaskState, VmState } from '../objects/instance-states.ts';
-import { findInstance, getInstance, listInstances, updateInstance, markInstanceDeleted } from '../objects/instances.ts';
+import {
+  changeInstance,
+  findInstance,
+  getInstance,
+  listInstances,
+  markInstanceDeleted,
+  updateInstance,
+} from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { getService, recordHeartbeat, registerService, type ServiceBinary } from '../objects/services.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
@@ -196,16 +203,12 @@ export class ConductorManager {
     changes: InstanceChangesPayload,
     expectedTaskState?: (string | null)[],
     event?: ActionEventWithUpdate,
-  ): Promise<InstancePayload> {
+    returnInstance = true,
+  ): Promise<InstancePayload | null> {
     if (event?.phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event.event, event.host);
-    const updated = await updateInstance(
-      this.db,
-      uuid,
-      changes,
-      expectedTaskState ? { taskState: expectedTaskState } : {},
-    );
+    await changeInstance(this.db, uuid, changes, expectedTaskState ? { taskState: expectedTaskState } : {});
     if (event?.phase === 'finish') await finishEvent(this.db, uuid, ctx.requestId, event.event, 'Success');
-    return instancePayload(updated);
+    return returnInstance ? instancePayload(await getInstance(this.db, uuid)) : null;
   }
 
   /** Compute finished destroying the guest: the instance is gone and its resources are free. */

@@ -40,6 +40,8 @@ const Args = {
     changes: InstanceChangesSchema,
     expected_task_state: Type.Optional(TaskStates),
     event: Type.Optional(EventWithUpdate),
+    /** false: the caller does not need the instance back, which saves reading it again. */
+    return_instance: Type.Optional(Type.Boolean()),
   }),
   instance_deleted: Type.Object({ uuid: Uuid }),
   instances_on_host: Type.Object({ host: Type.String() }),
@@ -77,7 +79,7 @@ export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
     ),
     report_nodes: endpoint(Args.report_nodes, (ctx, a) => manager.reportNodes(a.host, a.nodes)),
     instance_update: endpoint(Args.instance_update, (ctx, a) =>
-      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event),
+      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event, a.return_instance ?? true),
     ),
     instance_deleted: endpoint(Args.instance_deleted, (ctx, a) => manager.instanceDeleted(ctx, a.uuid)),
     instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host)),
@@ -115,18 +117,23 @@ export class ConductorRpcApi {
     return this.client.call(ctx, this.target, 'report_nodes', { host, nodes });
   }
 
-  instanceUpdate(
+  /**
+   * A compute host's state change, guarded by the task states it expects, with an action event in the
+   * same round trip. The host does not need the instance back, which saves the conductor a read.
+   */
+  async instanceChange(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
     expectedTaskState?: readonly (string | null)[],
     event?: ActionEventWithUpdate,
-  ): Promise<InstancePayload> {
-    return this.client.call(ctx, this.target, 'instance_update', {
+  ): Promise<void> {
+    await this.client.call(ctx, this.target, 'instance_update', {
       uuid,
       changes,
       ...(expectedTaskState ? { expected_task_state: expectedTaskState } : {}),
       ...(event ? { event } : {}),
+      return_instance: false,
     });
   }
 

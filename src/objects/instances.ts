@@ -231,12 +231,27 @@ export interface ExpectedStates {
  * Applies `changes` if the instance is still in the expected states; otherwise throws
  * InstanceInvalidState naming what it found. Returns the updated instance.
  */
+/** Applies `changes` if the instance is in the expected states, and returns it as it now is. */
 export async function updateInstance(
   db: Db,
   uuid: string,
   changes: InstanceChanges,
   expected: ExpectedStates = {},
 ): Promise<Instance> {
+  await changeInstance(db, uuid, changes, expected);
+  return getInstance(db, uuid);
+}
+
+/**
+ * Applies `changes` if the instance is in the expected states (one guarded UPDATE); throws NotFound or
+ * InstanceInvalidState otherwise. For callers that do not need the row back.
+ */
+export async function changeInstance(
+  db: Db,
+  uuid: string,
+  changes: InstanceChanges,
+  expected: ExpectedStates = {},
+): Promise<void> {
   let query = db
     .updateTable('instances')
     .set({ ...changes, updated_at: now() })
@@ -262,7 +277,6 @@ export async function updateInstance(
         `expected ${describeExpected(expected)}.`,
     );
   }
-  return getInstance(db, uuid);
 }
 
 function describeExpected(expected: ExpectedStates): string {
