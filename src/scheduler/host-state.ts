@@ -30,3 +30,10 @@ export function consume(state: HostState, resources: Readonly<Record<string, num
     state.usages[resourceClass] = (state.usages[resourceClass] ?? 0) + amount;
   }
 }
+
+/** Undoes consume(): a claim made in this pass was released again. */
+export function unconsume(state: HostState, resources: Readonly<Record<string, number>>): void {
+  for (const [resourceClass, amount] of Object.entries(resources)) {
+    state.usages[resourceClass] = (state.usages[resourceClass] ?? 0) - amount;
+  }
+}

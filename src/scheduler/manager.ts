@@ -11,8 +11,8 @@ import { getLogger } from '../common/log/logger.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import type { HostFilter, FilterRequest } from './filters/filter.ts';
 import { loadFilters } from './filters/registry.ts';
-import { consume, type HostState } from './host-state.ts';
-import { loadHostStates } from './host-manager.ts';
+import { HostStateCache } from './host-state-cache.ts';
+import { consume, unconsume, type HostState } from './host-state.ts';
 import type { RequestSpec, Selection } from './request-spec.ts';
 import { loadWeighers, weighHosts, type HostWeigher } from './weighers/weigher.ts';
 
@@ -21,6 +21,7 @@ const log = getLogger('scheduler');
 export class SchedulerManager {
   private readonly filters: HostFilter[];
   private readonly weighers: HostWeigher[];
+  private readonly hostStates: HostStateCache;
 
   constructor(
     private readonly database: Database,
@@ -29,6 +30,7 @@ export class SchedulerManager {
     // Unknown names fail here, at start-up, naming the option.
     this.filters = loadFilters(config.filter_scheduler.enabled_filters);
     this.weighers = loadWeighers(config.filter_scheduler.weight_classes);
+    this.hostStates = new HostStateCache(database.db, config);
   }
 
   /**
@@ -41,7 +43,17 @@ export class SchedulerManager {
     spec: RequestSpec,
     instanceUuids: readonly string[],
   ): Promise<Selection[][]> {
-    const hosts = await loadHostStates(this.database.db, this.config);
+    const view = await this.hostStates.view();
+    try {
+      return await this.place(view.hosts, spec, instanceUuids);
+    } catch (err) {
+      // The view may still count capacity that was freed since it was read: look again before giving up.
+      if (!(err instanceof NoValidHost) || view.fresh) throw err;
+      return this.place(await this.hostStates.reload(), spec, instanceUuids);
+    }
+  }
+
+  private async place(hosts: HostState[], spec: RequestSpec, instanceUuids: readonly string[]): Promise<Selection[][]> {
     const request: FilterRequest = { spec, resources: resourcesForFlavor(spec.flavor) };
     const eligible = this.runFilters(
       hosts,
@@ -51,17 +63,20 @@ export class SchedulerManager {
     );
     const perInstance = this.filters.filter((f) => !f.runOncePerRequest);
     const results: Selection[][] = [];
-    const claimed: string[] = [];
+    const claimed: { uuid: string; host: HostState }[] = [];
     try {
       for (const uuid of instanceUuids) {
         const candidates = this.runFilters(eligible, request, perInstance, uuid);
         const chosen = await this.claimBest(uuid, candidates, request);
-        claimed.push(uuid);
+        claimed.push({ uuid, host: chosen.host });
         consume(chosen.host, request.resources);
         results.push([toSelection(chosen.host), ...chosen.alternates.map(toSelection)]);
       }
     } catch (err) {
-      for (const uuid of claimed) await releaseAllocations(this.database.db, uuid);
+      for (const { uuid, host } of claimed) {
+        await releaseAllocations(this.database.db, uuid);
+        unconsume(host, request.resources);
+      }
       throw err;
     }
     return results;
@@ -109,6 +124,7 @@ export class SchedulerManager {
         await claimResources(this.database.db, uuid, host.uuid, request.resources);
       } catch (err) {
         if (err instanceof ClaimFailed) {
+          this.hostStates.invalidate();
           log.info({ host: host.host, node: host.nodename, reason: err.message }, 'claim lost, trying the next host');
           continue;
         }

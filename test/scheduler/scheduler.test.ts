@@ -10,7 +10,7 @@ import { ConfigError, NoValidHost } from '../../src/common/errors.ts';
 import { nodeReports } from '../../src/compute/resource-report.ts';
 import { recordHeartbeat, registerService, updateService } from '../../src/objects/services.ts';
 import { providerUsages, upsertComputeNode } from '../../src/placement/providers.ts';
-import { resourcesForFlavor } from '../../src/placement/claims.ts';
+import { releaseAllocations, resourcesForFlavor } from '../../src/placement/claims.ts';
 import {
   AvailabilityZoneFilter,
   ComputeFilter,
@@ -342,6 +342,62 @@ describe('scheduler', () => {
       await one.addHost('a');
       await one.addHost('b');
       assert.equal((await one.select({}, uuids(1)))[0]!.length, 1);
+    });
+  });
+
+  describe('the in-memory view of the hosts', () => {
+    // A long interval, so only the scheduler's own rules (not the clock) make it reload.
+    const cached = { scheduler: { host_state_refresh_interval: '3600' } };
+    // 512 MB left after reserved_host_memory_mb: one instance of the default 512 MB flavor.
+    const oneSlot = { memoryMb: 1024 };
+
+    it('applies its own placements at once, and reloads when no host fits in the view', async () => {
+      const c = await cloud(cached);
+      await c.addHost('first', oneSlot);
+      assert.deepEqual(hostsOf(await c.select({}, uuids(1))), ['first']);
+      // Not in the view yet: the view says 'first' is full, so the scheduler looks again before NoValidHost.
+      await c.addHost('second', oneSlot);
+      assert.deepEqual(hostsOf(await c.select({}, uuids(1))), ['second']);
+      await assert.rejects(c.select({}, uuids(1)), noValidHost);
+    });
+
+    it('sees capacity freed behind its back once no host fits in the view', async () => {
+      const c = await cloud(cached);
+      await c.addHost('only', oneSlot);
+      const [first] = uuids(1);
+      await c.select({}, [first!]);
+      await releaseAllocations(c.database.db, first!);
+      assert.deepEqual(hostsOf(await c.select({}, uuids(1))), ['only']);
+    });
+
+    it('works from its view until host_state_refresh_interval has passed; 0 reads the database every time', async () => {
+      for (const [interval, expected] of [
+        ['3600', 'disabled'],
+        ['0', 'enabled'],
+      ] as const) {
+        const c = await cloud({ scheduler: { host_state_refresh_interval: interval } });
+        await c.addHost('disabled', { memoryMb: 65536 }); // the RAM weigher's favourite
+        await c.addHost('enabled');
+        await c.select({}, uuids(0)); // loads the view
+        const id = (
+          await c.database.db.selectFrom('services').select('id').where('host', '=', 'disabled').execute()
+        )[0]!.id;
+        await updateService(c.database.db, id, { disabled: 1, disabled_reason: 'maintenance' });
+        assert.deepEqual(hostsOf(await c.select({}, uuids(1))), [expected], `interval ${interval}`);
+      }
+    });
+
+    it('a claim the database refuses (another scheduler took the host) moves on, and never overcommits', async () => {
+      const c = await cloud(cached);
+      await c.addHost('a', oneSlot);
+      await c.addHost('b', oneSlot);
+      await c.select({}, uuids(0)); // loads the view: both hosts free
+      const other = new SchedulerManager(c.database, c.config);
+      const taken = hostsOf(await other.selectDestinations(adminContext(), spec({}), uuids(1)));
+      const mine = hostsOf(await c.select({}, uuids(1)));
+      assert.notDeepEqual(mine, taken, 'the stale view offered the taken host first, or the claim was not re-checked');
+      await assert.rejects(c.select({}, uuids(1)), noValidHost);
+      for (const usage of (await providerUsages(c.database.db)).values()) assert.equal(usage.usages['MEMORY_MB'], 512);
     });
   });
 

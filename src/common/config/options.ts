@@ -132,6 +132,14 @@ export const OPTIONS = {
   },
   scheduler: {
     max_attempts: int({ default: 3, min: 1, help: 'Hosts one build is tried on before it goes to ERROR.' }),
+    host_state_refresh_interval: float({
+      default: 1.0,
+      min: 0,
+      help:
+        'Seconds the scheduler works from its in-memory view of the hosts before reloading it from the ' +
+        'database (0: on every request). Its own placements update the view at once; a claim refused by ' +
+        'the database or a request no host fits reloads it early.',
+    }),
   },
   filter_scheduler: {
     enabled_filters: list({
