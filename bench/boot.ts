@@ -194,7 +194,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     };
     if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
     const detailMs: number[] = [];
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 100; i++) {
       const t = performance.now();
       await (await fetch(`${compute}/servers/detail?limit=${servers + 10}`, { headers })).arrayBuffer();
       detailMs.push(performance.now() - t);
