@@ -247,7 +247,7 @@ export class ComputeManager {
     expected?: readonly (string | null)[],
     event?: { event: string; phase: 'start' | 'finish' },
   ) {
-    return this.conductor.instanceChange(ctx, uuid, changes, expected, event && { ...event, host: this.host });
+    return this.conductor.instanceUpdate(ctx, uuid, changes, expected, event && { ...event, host: this.host });
   }
 
   private async event(

@@ -203,12 +203,10 @@ export class ConductorManager {
     changes: InstanceChangesPayload,
     expectedTaskState?: (string | null)[],
     event?: ActionEventWithUpdate,
-    returnInstance = true,
-  ): Promise<InstancePayload | null> {
+  ): Promise<void> {
     if (event?.phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event.event, event.host);
     await changeInstance(this.db, uuid, changes, expectedTaskState ? { taskState: expectedTaskState } : {});
     if (event?.phase === 'finish') await finishEvent(this.db, uuid, ctx.requestId, event.event, 'Success');
-    return returnInstance ? instancePayload(await getInstance(this.db, uuid)) : null;
   }
 
   /** Compute finished destroying the guest: the instance is gone and its resources are free. */

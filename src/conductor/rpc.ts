@@ -40,8 +40,6 @@ const Args = {
     changes: InstanceChangesSchema,
     expected_task_state: Type.Optional(TaskStates),
     event: Type.Optional(EventWithUpdate),
-    /** false: the caller does not need the instance back, which saves reading it again. */
-    return_instance: Type.Optional(Type.Boolean()),
   }),
   instance_deleted: Type.Object({ uuid: Uuid }),
   instances_on_host: Type.Object({ host: Type.String() }),
@@ -79,7 +77,7 @@ export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
     ),
     report_nodes: endpoint(Args.report_nodes, (ctx, a) => manager.reportNodes(a.host, a.nodes)),
     instance_update: endpoint(Args.instance_update, (ctx, a) =>
-      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event, a.return_instance ?? true),
+      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event),
     ),
     instance_deleted: endpoint(Args.instance_deleted, (ctx, a) => manager.instanceDeleted(ctx, a.uuid)),
     instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host)),
@@ -119,9 +117,9 @@ export class ConductorRpcApi {
 
   /**
    * A compute host's state change, guarded by the task states it expects, with an action event in the
-   * same round trip. The host does not need the instance back, which saves the conductor a read.
+   * same round trip. Nothing comes back: no caller needs the instance, and reading it cost a query.
    */
-  async instanceChange(
+  async instanceUpdate(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
@@ -133,7 +131,6 @@ export class ConductorRpcApi {
       changes,
       ...(expectedTaskState ? { expected_task_state: expectedTaskState } : {}),
       ...(event ? { event } : {}),
-      return_instance: false,
     });
   }
 
