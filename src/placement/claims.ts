@@ -9,8 +9,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { lockRows } from '../common/db/row-locks.ts';
-import type { Schema } from '../common/db/schema.ts';
-import { now } from '../common/db/schema.ts';
+import { now, type Schema } from '../common/db/schema.ts';
 import { ClaimFailed } from '../common/errors.ts';
 import { refusal, type ResourceRequest } from './resource-classes.ts';
 
@@ -78,6 +77,8 @@ async function claimIn(trx: Trx, consumerId: string, providerUuid: string, resou
       created_at: timestamp,
     }));
   if (!rows.length) return;
+  // setInventories writes a usage row with every inventory, so this is only a guard: an absent row would
+  // make the update below count nothing, and the host could then be overcommitted.
   const missing = rows.filter((r) => !used.has(r.resource_class));
   if (missing.length) {
     await trx
@@ -123,8 +124,11 @@ async function releaseIn(trx: Trx, consumerId: string, held: readonly Held[]): P
 /** Adds (sign 1) or subtracts (sign -1) allocations to their usage rows: one statement per provider. */
 async function addToUsages(trx: Trx, allocations: readonly Held[], sign: 1 | -1): Promise<void> {
   const byProvider = new Map<number, Held[]>();
-  for (const a of allocations)
-    byProvider.set(a.resource_provider_id, [...(byProvider.get(a.resource_provider_id) ?? []), a]);
+  for (const a of allocations) {
+    const rows = byProvider.get(a.resource_provider_id);
+    if (rows) rows.push(a);
+    else byProvider.set(a.resource_provider_id, [a]);
+  }
   for (const [providerId, rows] of byProvider) {
     const delta = sql<number>`case resource_class ${sql.join(
       rows.map((r) => sql`when ${r.resource_class} then ${sign * r.used}`),

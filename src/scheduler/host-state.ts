@@ -25,15 +25,9 @@ export function free(state: HostState, resourceClass: string): number {
   return capacity(inventory) - (state.usages[resourceClass] ?? 0);
 }
 
-export function consume(state: HostState, resources: Readonly<Record<string, number>>): void {
+/** Counts `resources` as used on this host; `sign` -1 undoes it (a claim of this pass was released). */
+export function consume(state: HostState, resources: Readonly<Record<string, number>>, sign: 1 | -1 = 1): void {
   for (const [resourceClass, amount] of Object.entries(resources)) {
-    state.usages[resourceClass] = (state.usages[resourceClass] ?? 0) + amount;
-  }
-}
-
-/** Undoes consume(): a claim made in this pass was released again. */
-export function unconsume(state: HostState, resources: Readonly<Record<string, number>>): void {
-  for (const [resourceClass, amount] of Object.entries(resources)) {
-    state.usages[resourceClass] = (state.usages[resourceClass] ?? 0) - amount;
+    state.usages[resourceClass] = (state.usages[resourceClass] ?? 0) + sign * amount;
   }
 }

@@ -12,7 +12,7 @@ import { claimResources, releaseAllocations, resourcesForFlavor } from '../place
 import type { HostFilter, FilterRequest } from './filters/filter.ts';
 import { loadFilters } from './filters/registry.ts';
 import { HostStateCache } from './host-state-cache.ts';
-import { consume, unconsume, type HostState } from './host-state.ts';
+import { consume, type HostState } from './host-state.ts';
 import type { RequestSpec, Selection } from './request-spec.ts';
 import { loadWeighers, weighHosts, type HostWeigher } from './weighers/weigher.ts';
 
@@ -75,7 +75,7 @@ export class SchedulerManager {
     } catch (err) {
       for (const { uuid, host } of claimed) {
         await releaseAllocations(this.database.db, uuid);
-        unconsume(host, request.resources);
+        consume(host, request.resources, -1);
       }
       throw err;
     }
