@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchDatabase } from '../test/helpers/database.ts';
+import { listenSections } from '../test/helpers/deployments.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
 import { createVhost } from '../test/helpers/rabbit-vhost.ts';
@@ -62,15 +63,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       'ram_allocation_ratio = 1000',
       'disk_allocation_ratio = 1000',
     ];
-    const tail = [
-      '[identity]',
-      'listen = 127.0.0.1',
-      `listen_port = ${identityPort}`,
-      '[image]',
-      'listen = 127.0.0.1',
-      `listen_port = ${imagePort}`,
-      '',
-    ];
+    const tail = listenSections(identityPort, imagePort);
     const measured: ServiceProcess[] = [];
     if (mode === 'multi') {
       const scratch = await createScratchDatabase('mysql');

@@ -27,6 +27,19 @@ export function readOpenrc(path: string): Record<string, string> {
   return env;
 }
 
+/** The [identity] and [image] sections that put those APIs on loopback ports, ending the file. */
+export function listenSections(identityPort: number, imagePort: number): string[] {
+  return [
+    '[identity]',
+    'listen = 127.0.0.1',
+    `listen_port = ${identityPort}`,
+    '[image]',
+    'listen = 127.0.0.1',
+    `listen_port = ${imagePort}`,
+    '',
+  ];
+}
+
 async function writeBaseConfig(dir: string, lines: string[]): Promise<{ computePort: number; identityPort: number }> {
   const [identityPort, computePort, imagePort] = [await freePort(), await freePort(), await freePort()];
   writeFileSync(
@@ -41,13 +54,7 @@ async function writeBaseConfig(dir: string, lines: string[]): Promise<{ computeP
       'rpc_response_timeout = 10',
       'host = controller',
       ...lines,
-      '[identity]',
-      'listen = 127.0.0.1',
-      `listen_port = ${identityPort}`,
-      '[image]',
-      'listen = 127.0.0.1',
-      `listen_port = ${imagePort}`,
-      '',
+      ...listenSections(identityPort, imagePort),
     ].join('\n'),
   );
   return { computePort, identityPort };
