@@ -4,42 +4,21 @@
  *   npm run bench -- boot [--servers 1000] [--mode all-in-one|multi] [--concurrency 50] [--singles 20]
  * `multi` runs api, conductor, scheduler and one compute as separate processes on RabbitMQ and MariaDB.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchDatabase } from '../test/helpers/database.ts';
-import { listenSections } from '../test/helpers/deployments.ts';
+import { listenSections, passwordToken } from '../test/helpers/deployments.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
 import { createVhost } from '../test/helpers/rabbit-vhost.ts';
+import { CpuMeter, rssMb, sharedServicePids } from './process-cpu.ts';
 
 const say = (msg: string) => process.stderr.write(`[boot] ${msg}\n`);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-/** User plus system CPU seconds a process has used so far (fields 14 and 15 of /proc/PID/stat, in ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The pids of the shared services a multi-process run also loads, so their CPU share shows too. */
-function sharedServicePids(): Record<string, number> {
-  const found: Record<string, number> = {};
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-    if (comm === 'mariadbd' || comm === 'beam.smp') found[comm === 'mariadbd' ? 'mariadb' : 'rabbitmq'] = Number(entry);
-  }
-  return found;
 }
 
 export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
@@ -62,8 +41,10 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       'cpu_allocation_ratio = 1000',
       'ram_allocation_ratio = 1000',
       'disk_allocation_ratio = 1000',
+      // The control plane is what this measures; all-in-one would pick the qemu driver where it is installed.
+      'compute_driver = fake',
     ];
-    const tail = listenSections(identityPort, imagePort);
+    const tail = listenSections(identityPort, imagePort, await freePort());
     const measured: ServiceProcess[] = [];
     if (mode === 'multi') {
       const scratch = await createScratchDatabase('mysql');
@@ -98,20 +79,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
         ),
       60_000,
     );
-    const auth = await fetch(`${identity}/auth/tokens?nocatalog`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench' } },
-          },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    });
-    const token = auth.headers.get('x-subject-token')!;
+    const token = await passwordToken(identity, 'admin', 'bench', 'admin');
     const headers = { 'x-auth-token': token, 'content-type': 'application/json' };
     await waitUntil(
       'compute host registered',
@@ -143,11 +111,10 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
 
     say(`booting ${servers} servers (${mode}, ${concurrency} requests at once)`);
     const postMs: number[] = [];
-    const watched: Record<string, number> = {
-      ...Object.fromEntries(measured.map((p) => [p.name, p.child.pid!])),
-      ...(mode === 'multi' ? sharedServicePids() : {}),
-    };
-    const cpuBefore = Object.fromEntries(Object.entries(watched).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const ownPids = Object.fromEntries(measured.map((p) => [p.name, [p.child.pid!]]));
+    const shared = mode === 'multi' ? sharedServicePids(['mariadb', 'rabbitmq']) : {};
+    const cpu = new CpuMeter(() => ({ ...ownPids, ...shared }));
+    cpu.start();
     const start = performance.now();
     let next = 0;
     await Promise.all(
@@ -176,12 +143,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     }
     const bootSeconds = (performance.now() - start) / 1000;
     // Where the boot's CPU went, in seconds: on two cores, whichever process nears bootSeconds is the bottleneck.
-    const cpuDuringBoot = Object.fromEntries(
-      Object.entries(watched).map(([name, pid]) => [
-        name,
-        Math.round((cpuSeconds(pid) - cpuBefore[name]!) * 100) / 100,
-      ]),
-    );
+    const cpuDuringBoot = cpu.stop();
     const errors = (await (await fetch(`${compute}/servers?status=ERROR`, { headers })).json()) as {
       servers: unknown[];
     };

@@ -6,6 +6,8 @@ const name = process.argv[2];
 const benches: Record<string, () => Promise<{ run(args: Record<string, string>): Promise<Record<string, unknown>> }>> =
   {
     boot: () => import('./boot.ts'),
+    'guest-boot': () => import('./guest-boot.ts'),
+    scheduler: () => import('./scheduler.ts'),
   };
 if (!name || !benches[name]) {
   process.stderr.write(

@@ -2,9 +2,26 @@
 # The test command (npm test): makes sure the services the tests need are there, then runs every
 # test file with node's test runner. Files are listed explicitly: on Node 20 a directory or glob
 # silently runs no TypeScript tests. A per-test timeout turns a hang into a failure instead of a stalled run.
+#
+# Two phases: the unit and integration files first, several at a time; then the end-to-end files and
+# those that boot real qemu guests, fewer at a time. Those start a dozen service processes or emulated
+# guests each (TCG keeps a core busy while a guest boots); run four of them at once on a 2-core machine
+# and everything else starves, down to database handshakes timing out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extra=("$@")
 bash scripts/ensure-services.sh
-mapfile -t files < <(find test -name '*.test.ts' | sort)
-if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-4}" --test-timeout="${TEST_TIMEOUT_MS:-600000}" "$@" "${files[@]}"
+mapfile -t all < <(find test -name '*.test.ts' | sort)
+if [ "${#all[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+heavy_re='^test/(e2e/|compute/virt/qemu/)'
+mapfile -t light < <(printf '%s\n' "${all[@]}" | grep -Ev "$heavy_re" || true)
+mapfile -t heavy < <(printf '%s\n' "${all[@]}" | grep -E "$heavy_re" || true)
+run() {
+  local concurrency=$1
+  shift
+  node --import tsx --test --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT_MS:-600000}" "$@"
+}
+status=0
+if [ "${#light[@]}" -gt 0 ]; then run "${TEST_CONCURRENCY:-4}" "${extra[@]}" "${light[@]}" || status=$?; fi
+if [ "${#heavy[@]}" -gt 0 ]; then run "${HEAVY_TEST_CONCURRENCY:-2}" "${extra[@]}" "${heavy[@]}" || status=$?; fi
+exit "$status"

@@ -1,7 +1,8 @@
 /**
  * The api service: the three OpenStack APIs (identity :5000, compute :8774, image :9292), each on its
- * own port as in OpenStack, sharing one database connection, one token service and one bus client.
- * Stateless: run as many as needed behind a load balancer.
+ * own port as in OpenStack, sharing one database connection, one token service and one bus client, and
+ * the console proxy (noVNC and its websockets, :6080) when `[vnc] enabled`.
+ * Stateless: run as many as needed behind a load balancer (console tokens live in the database).
  */
 import type { Config } from '../common/config/load-config.ts';
 import type { RequestContext } from '../common/context.ts';
@@ -12,11 +13,14 @@ import { ConductorRpcApi } from '../conductor/rpc.ts';
 import type { Bus } from '../runtime/environment.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { TokenService } from './auth/token-service.ts';
+import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
 import type { ImageLookup } from './compute/image-lookup.ts';
+import { novncproxyBaseUrl } from './compute/servers/remote-consoles.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
 import { registerIdentityApi } from './identity/index.ts';
 import { createImageStore, registerImageApi, type ImageRepository } from './image/index.ts';
+import { checkQuotas } from './image/validation.ts';
 
 const log = getLogger('api');
 
@@ -56,9 +60,29 @@ function imageLookup(images: ImageRepository): ImageLookup {
         status: image.status,
         min_ram: image.minRam,
         min_disk: image.minDisk,
+        disk_format: image.diskFormat,
+        container_format: image.containerFormat,
         properties: { ...image.properties },
       };
     },
+    async createSnapshotImage(ctx, request) {
+      checkQuotas(Object.keys(request.properties).length, 0);
+      const image = await images.create(ctx, {
+        attributes: {
+          name: request.name,
+          owner: request.owner,
+          visibility: 'private',
+          diskFormat: request.diskFormat,
+          containerFormat: request.containerFormat,
+          minRam: request.minRam,
+          minDisk: request.minDisk,
+        },
+        tags: [],
+        properties: request.properties,
+      });
+      return image.id;
+    },
+    deleteImage: (ctx, id) => images.delete(ctx, id),
   };
 }
 
@@ -69,15 +93,43 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
     [apps.compute, config.DEFAULT.osapi_compute_listen, config.DEFAULT.osapi_compute_listen_port],
     [apps.image, config.image.listen, config.image.listen_port],
   ];
-  const closeAll = () => Promise.all(listeners.map(([app]) => app.close()));
+  const proxy = config.vnc.enabled
+    ? createConsoleProxy({
+        db: database.db,
+        web: config.DEFAULT.web,
+        indexPage: new URL(novncproxyBaseUrl(config)).pathname,
+        allowedOrigins: config.console.allowed_origins,
+      })
+    : null;
+  const closeAll = () => Promise.all([...listeners.map(([app]) => app.close()), proxy?.close()]);
   try {
     for (const [app, host, port] of listeners) {
       await app.listen({ host, port });
       log.info({ url: `http://${host}:${port}` }, 'listening');
+    }
+    if (proxy) {
+      const { novncproxy_host: host, novncproxy_port: port } = config.vnc;
+      await listen(proxy.server, host, port).catch((err: Error) => {
+        throw new Error(
+          `the console proxy cannot listen on ${host}:${port} (${err.message}); ` +
+            'choose another [vnc] novncproxy_port, or set [vnc] enabled = false',
+        );
+      });
+      log.info({ url: `http://${host}:${port}`, web: config.DEFAULT.web }, 'console proxy listening');
     }
   } catch (err) {
     await closeAll();
     throw err;
   }
   return { name: 'api', stop: async () => void (await closeAll()) };
+}
+
+function listen(server: import('node:http').Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -11,7 +11,10 @@ export function addConfigFileOption(command: Command): Command {
   );
 }
 
+export function configFilesOf(command: Command): string[] {
+  return (command.optsWithGlobals() as { configFile?: string[] }).configFile ?? [];
+}
+
 export function configFrom(command: Command, overrides: RawOverrides = {}): Config {
-  const files = (command.optsWithGlobals() as { configFile?: string[] }).configFile ?? [];
-  return loadConfig(files, overrides);
+  return loadConfig(configFilesOf(command), overrides);
 }

@@ -16,7 +16,7 @@ import { connectBus, openConfiguredDatabase, type Bus } from '../runtime/environ
 import { holdUntilSignal } from '../runtime/process-runner.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { startScheduler } from '../scheduler/service.ts';
-import { addConfigFileOption, configFrom } from './config-options.ts';
+import { addConfigFileOption, configFilesOf, configFrom } from './config-options.ts';
 import { exitWithError } from './fail.ts';
 
 const log = getLogger('stratus');
@@ -24,16 +24,20 @@ const program = addConfigFileOption(new Command('stratus').description('Stratus 
 
 type ServiceName = 'api' | 'conductor' | 'scheduler' | 'compute';
 
-/** Runs the named services in this process until SIGTERM. */
+/**
+ * Runs the named services in this process until SIGTERM. `prepare` may return the configuration the
+ * services run with (all-in-one adds the compute service user's credentials it created).
+ */
 async function run(
-  config: Config,
+  initialConfig: Config,
   names: readonly ServiceName[],
-  prepare?: (database: Database) => Promise<void>,
+  prepare?: (database: Database) => Promise<Config | void>,
 ): Promise<void> {
+  let config = initialConfig;
   // Compute hosts never open the database (DESIGN.md: they hold no credentials for it).
   const needsDb = names.some((n) => n !== 'compute');
   const database = needsDb ? await openConfiguredDatabase(config, { checkSchema: !prepare }) : null;
-  if (database && prepare) await prepare(database);
+  if (database && prepare) config = (await prepare(database)) ?? config;
   let bus: Bus | null = null;
   const services: RunningService[] = [];
   const cleanup = async () => {
@@ -73,8 +77,11 @@ program
   .command('all-in-one')
   .description('run every service in one process: SQLite, in-process bus; bootstraps on first start')
   .action(async (_opts, cmd: Command) => {
-    const config = configFrom(cmd);
+    const { chooseAllInOneDriver, ensureComputeServiceUser, offerGuestImage } =
+      await import('../runtime/all-in-one.ts');
+    const config = await chooseAllInOneDriver(configFrom(cmd), configFilesOf(cmd));
     const firstStart = !existsSync(`${config.DEFAULT.state_path}/openrc`);
+    let runConfig = config;
     await run(config, ['conductor', 'scheduler', 'compute', 'api'], async (database) => {
       await syncSchema(database);
       const { bootstrapCloud, createDefaultFlavorsIfNone } = await import('../runtime/bootstrap.ts');
@@ -83,7 +90,10 @@ program
       });
       if (await createDefaultFlavorsIfNone(database)) log.info('created the default flavors m1.tiny .. m1.xlarge');
       if (firstStart || generated) log.info({ openrc: openrcPath }, `admin credentials: source ${openrcPath}`);
+      runConfig = await ensureComputeServiceUser(database, config);
+      return runConfig;
     });
+    if (runConfig.DEFAULT.compute_driver === 'qemu') await offerGuestImage(runConfig);
     process.stdout.write(
       `Stratus all-in-one is running. Identity: http://${config.api.public_host}:${config.identity.listen_port}/v3\n` +
         `Use it with: source ${config.DEFAULT.state_path}/openrc && openstack server list\n`,

@@ -83,6 +83,15 @@ export const BuildFailed = declareError(
     override readonly status = 500;
   },
 );
+/**
+ * A build failed for a reason no other host would fix (a corrupt image, a format the driver cannot boot,
+ * a flavor too small for the image): the conductor puts it in ERROR at once instead of rescheduling.
+ */
+export const BuildAborted = declareError(
+  class BuildAborted extends StratusError {
+    override readonly status = 500;
+  },
+);
 /** A resource claim lost a race or no longer fits; the scheduler tries the next host. */
 export const ClaimFailed = declareError(
   class ClaimFailed extends StratusError {
@@ -107,5 +116,11 @@ export const NotSupported = declareError(
 export const ServiceUnavailable = declareError(
   class ServiceUnavailable extends StratusError {
     override readonly status = 503;
+  },
+);
+/** The guest or its host has no console of the asked kind (VNC off, a driver without consoles). */
+export const ConsoleTypeUnavailable = declareError(
+  class ConsoleTypeUnavailable extends StratusError {
+    override readonly status = 400;
   },
 );

@@ -19,6 +19,8 @@ export const InstancePayloadSchema = Type.Object({
   host: Type.Union([Type.String(), Type.Null()]),
   node: Type.Union([Type.String(), Type.Null()]),
   launched_at: Type.Union([Type.String(), Type.Null()]),
+  /** The storage tier whose pool holds the guest's disk (null: created before tiers, the host's only pool). */
+  storage_tier: Type.Union([Type.String(), Type.Null()]),
   metadata: Type.Record(Type.String(), Type.String()),
 });
 

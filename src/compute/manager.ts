@@ -5,18 +5,64 @@
  */
 import type { Config } from '../common/config/load-config.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
-import { InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { BuildAborted, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../conductor/rpc.ts';
 import { PowerState, TaskState, VmState } from '../objects/instance-states.ts';
 import type { Selection } from '../scheduler/request-spec.ts';
+import { ImageClient, type SnapshotImageSink } from './image/image-client.ts';
+import { serviceTokensFromConfig } from './image/service-token.ts';
 import type { InstanceChangesPayload, InstancePayload } from './instance-payload.ts';
+import { hostCpuSets } from './cpu-sets.ts';
 import { nodeReports } from './resource-report.ts';
-import type { RebootType, VirtDriver } from './virt/driver.ts';
+import { powerSyncDecision } from './host-duties/power-sync.ts';
+import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
+import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
 
 const log = getLogger('compute');
 
-const REBOOT_TASKS = [
+export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
+
+/** What each of them expects, asks of the driver and leaves (Nova's vm_state and power_state after it). */
+const GUEST_STATE_ACTIONS: Record<
+  GuestStateAction,
+  { task: string; event: string; vmState: string; powerState: number }
+> = {
+  pause: {
+    task: TaskState.PAUSING,
+    event: 'compute_pause_instance',
+    vmState: VmState.PAUSED,
+    powerState: PowerState.PAUSED,
+  },
+  unpause: {
+    task: TaskState.UNPAUSING,
+    event: 'compute_unpause_instance',
+    vmState: VmState.ACTIVE,
+    powerState: PowerState.RUNNING,
+  },
+  suspend: {
+    task: TaskState.SUSPENDING,
+    event: 'compute_suspend_instance',
+    vmState: VmState.SUSPENDED,
+    powerState: PowerState.SUSPENDED,
+  },
+  resume: {
+    task: TaskState.RESUMING,
+    event: 'compute_resume_instance',
+    vmState: VmState.ACTIVE,
+    powerState: PowerState.RUNNING,
+  },
+};
+
+/** Tasks of a build: one interrupted by a restart cannot be resumed, the instance goes to ERROR (as in Nova). */
+const BUILD_TASKS: readonly string[] = [
+  TaskState.SCHEDULING,
+  TaskState.BLOCK_DEVICE_MAPPING,
+  TaskState.NETWORKING,
+  TaskState.SPAWNING,
+];
+
+const REBOOT_TASKS: readonly string[] = [
   TaskState.REBOOTING,
   TaskState.REBOOT_PENDING,
   TaskState.REBOOT_STARTED,
@@ -26,16 +72,40 @@ const REBOOT_TASKS = [
 ];
 
 export class ComputeManager {
+  /**
+   * Consecutive failed builds per node (Nova's failed_builds stat): reported with the node, reset by a
+   * successful build, so the scheduler's BuildFailureWeigher steers new builds away from a broken node.
+   */
+  private readonly failedBuilds = new Map<string, number>();
+  /** The host duty under way per instance, so that a sync, an event and a reap never interleave. */
+  private readonly duties = new Map<string, Promise<void>>();
+  private readonly runningDeleted = new RunningDeletedTracker();
+
   constructor(
     readonly host: string,
     private readonly config: Config,
     private readonly driver: VirtDriver,
     private readonly conductor: ConductorRpcApi,
+    /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
+    private readonly images: SnapshotImageSink = new ImageClient(
+      serviceTokensFromConfig(config),
+      config.glance.api_servers,
+    ),
   ) {}
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */
   async initHost(): Promise<void> {
     await this.driver.init(this.host);
+    this.driver.onLifecycleEvent?.((event) => {
+      this.handleLifecycleEvent(event).catch((err: Error) =>
+        log.warn(
+          { instance: event.uuid, reason: event.reason, err: err.message },
+          'could not sync after a guest event',
+        ),
+      );
+    });
+    // A CPU set naming CPUs this host lacks stops the service here, before it registers.
+    for (const node of this.driver.nodes()) hostCpuSets(this.config, node.vcpus);
     const ctx = adminContext();
     await this.reportHeartbeat();
     await this.reportResources();
@@ -56,38 +126,92 @@ export class ComputeManager {
     await this.conductor.reportNodes(
       adminContext(),
       this.host,
-      nodeReports(this.config, this.driver.nodes(), this.driver.listGuests()),
+      nodeReports(this.config, this.driver.nodes(), this.driver.listGuests(), this.failedBuilds),
     );
   }
 
+  /**
+   * Counts a build's outcome on `node` and reports the node when its count changed, so the scheduler
+   * sees it at its next refresh rather than at the next periodic report. A zero
+   * `[compute] consecutive_build_service_disable_threshold` turns the counting off, as in Nova.
+   */
+  private async recordBuildOutcome(node: string, succeeded: boolean): Promise<void> {
+    if (this.config.compute.consecutive_build_service_disable_threshold === 0) return;
+    const before = this.failedBuilds.get(node) ?? 0;
+    const after = succeeded ? 0 : before + 1;
+    if (after === before) return;
+    this.failedBuilds.set(node, after);
+    await this.reportResources().catch((err: Error) =>
+      log.warn({ node, failedBuilds: after, err: err.message }, 'could not report the failed-build count'),
+    );
+  }
+
+  /**
+   * Start-up settling of one instance (Nova's _init_instance): a task a crash interrupted is finished or
+   * undone so that nothing stays transitional, then the guest's state is reconciled (and, with
+   * resume_guests_state_on_host_boot, a guest that was running is started again).
+   */
   private async initInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
-    const guest = this.driver.listGuests().find((g) => g.uuid === instance.uuid);
-    if (instance.task_state === TaskState.DELETING) return this.terminateInstance(ctx, instance);
-    if (instance.vm_state === VmState.BUILDING) {
+    const task = instance.task_state;
+    if (task === TaskState.DELETING) return this.terminateInstance(ctx, instance);
+    if (instance.vm_state === VmState.BUILDING || (task !== null && BUILD_TASKS.includes(task))) {
       await this.update(ctx, instance.uuid, { vm_state: VmState.ERROR, task_state: null });
-      await this.conductor.recordFault(ctx, {
-        uuid: instance.uuid,
-        code: 500,
-        message: 'The compute service restarted while this instance was being built.',
-        details: '',
-        host: this.host,
-      });
+      await this.fault(ctx, instance.uuid, 'The compute service restarted while this instance was being built.');
       await this.driver.destroy(instance.uuid);
       return;
     }
-    const running = guest?.powerState === PowerState.RUNNING;
-    const wantsRunning = instance.vm_state === VmState.ACTIVE;
-    if (wantsRunning && !running && this.config.DEFAULT.resume_guests_state_on_host_boot) {
+    const settled = await this.finishInterruptedTask(ctx, instance);
+    if (settled) return;
+    const power = this.guestPower(instance.uuid);
+    const wasRunning = instance.vm_state === VmState.ACTIVE && instance.power_state === PowerState.RUNNING;
+    if (wasRunning && power !== PowerState.RUNNING && this.config.DEFAULT.resume_guests_state_on_host_boot) {
       log.info({ instance: instance.uuid }, 'resuming guest after host restart');
-      if (!guest) await this.driver.spawn(instance, instance.node ?? this.host);
-      else await this.driver.powerOn(instance.uuid);
+      try {
+        if (!this.driver.listGuests().some((g) => g.uuid === instance.uuid)) {
+          await this.driver.spawn(instance, instance.node ?? this.host);
+        } else await this.driver.powerOn(instance.uuid);
+      } catch (err) {
+        // Nova's resume_state_on_host_boot failure: the instance goes to ERROR, with why.
+        await this.update(ctx, instance.uuid, { vm_state: VmState.ERROR, task_state: null, power_state: power });
+        await this.fault(
+          ctx,
+          instance.uuid,
+          `Failed to resume the guest after the host restarted: ${(err as Error).message}`,
+        );
+        return;
+      }
       await this.update(ctx, instance.uuid, { power_state: PowerState.RUNNING, task_state: null });
       return;
     }
-    const changes: InstanceChangesPayload = { power_state: guest?.powerState ?? PowerState.NOSTATE, task_state: null };
-    // A guest that should run but does not is what the user sees as SHUTOFF (Nova's power-state sync).
-    if (wantsRunning && !running) changes.vm_state = VmState.STOPPED;
-    await this.update(ctx, instance.uuid, changes);
+    await this.applyPowerSync({ ...instance, task_state: null }, 'found at start-up');
+  }
+
+  /**
+   * A power task the previous run of this service did not finish: stop and start are done again (Nova
+   * retries them), a reboot ends with the guest running, a pause/unpause/suspend/resume the guest shows
+   * done is recorded; any other task is cleared and the state left to the power-state rules. Returns true
+   * when the instance has reached its final state.
+   */
+  private async finishInterruptedTask(ctx: RequestContext, instance: InstancePayload): Promise<boolean> {
+    const task = instance.task_state;
+    if (task === null) return false;
+    log.info({ instance: instance.uuid, task }, 'finishing a task interrupted by the restart');
+    // The same handlers as the casts, so a failure ends the same way: task cleared, fault recorded.
+    if (task === TaskState.POWERING_OFF) return this.stopInstance(ctx, instance).then(() => true);
+    if (task === TaskState.POWERING_ON) return this.startInstance(ctx, instance).then(() => true);
+    // A reboot, pause, unpause, suspend or resume the guest shows done got that far before the restart
+    // (Nova too clears a started reboot of a running guest): record its outcome.
+    const done = REBOOT_TASKS.includes(task)
+      ? { vmState: VmState.ACTIVE, powerState: PowerState.RUNNING }
+      : Object.values(GUEST_STATE_ACTIONS).find((rule) => rule.task === task);
+    if (done && this.guestPower(instance.uuid) === done.powerState) {
+      const changes = { vm_state: done.vmState, power_state: done.powerState, task_state: null };
+      await this.update(ctx, instance.uuid, changes, [task]);
+      return true;
+    }
+    if (REBOOT_TASKS.includes(task)) return this.rebootInstance(ctx, instance, 'HARD').then(() => true);
+    await this.update(ctx, instance.uuid, { task_state: null }, [task]);
+    return false;
   }
 
   async buildAndRunInstance(
@@ -117,6 +241,7 @@ export class ComputeManager {
       );
       await this.driver.destroy(instance.uuid).catch(() => undefined);
       await this.event(ctx, instance.uuid, event, 'finish', error);
+      await this.recordBuildOutcome(node, false);
       await this.conductor.rescheduleBuild(ctx, {
         uuid: instance.uuid,
         host: this.host,
@@ -124,6 +249,8 @@ export class ComputeManager {
         attempt,
         alternates,
         error: { message: error.message, traceback: error.stack ?? '' },
+        // Another host would fail the same way (Nova's BuildAbortException): no reschedule.
+        ...(err instanceof BuildAborted ? { abort: true } : {}),
       });
       return;
     }
@@ -145,6 +272,7 @@ export class ComputeManager {
       log.info({ instance: instance.uuid }, 'instance deleted while it was spawning; removing the guest');
       await this.driver.destroy(instance.uuid);
     }
+    await this.recordBuildOutcome(node, true);
   }
 
   async terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
@@ -174,6 +302,14 @@ export class ComputeManager {
     });
   }
 
+  async guestStateAction(ctx: RequestContext, action: GuestStateAction, instance: InstancePayload): Promise<void> {
+    const rule = GUEST_STATE_ACTIONS[action];
+    await this.powerAction(ctx, instance, rule.event, [rule.task], async () => {
+      await this.driver[action](instance.uuid);
+      return { vm_state: rule.vmState, power_state: rule.powerState };
+    });
+  }
+
   /**
    * Runs one power action: the API already set the task_state; on success the new states are recorded,
    * on failure the task is cleared, a fault recorded and the power state re-read, so nothing stays stuck.
@@ -193,20 +329,9 @@ export class ComputeManager {
       const error = err as Error;
       log.warn({ instance: instance.uuid, event, err: error.message }, 'power action failed');
       const guest = this.driver.listGuests().find((g) => g.uuid === instance.uuid);
-      await this.update(
-        ctx,
-        instance.uuid,
-        { task_state: null, power_state: guest?.powerState ?? PowerState.NOSTATE },
-        expectedTasks,
-      ).catch(() => undefined);
-      await this.conductor.recordFault(ctx, {
-        uuid: instance.uuid,
-        code: 500,
-        message: error.message,
-        details: error.stack ?? '',
-        host: this.host,
+      await this.failAction(ctx, instance.uuid, event, error, expectedTasks, {
+        power_state: guest?.powerState ?? PowerState.NOSTATE,
       });
-      await this.event(ctx, instance.uuid, event, 'finish', error);
       return;
     }
     try {
@@ -220,24 +345,268 @@ export class ComputeManager {
     }
   }
 
+  /**
+   * createImage (Nova's snapshot_instance): the API created the queued image and set image_snapshot.
+   * image_pending_upload while the driver captures the disk, image_uploading while the data streams to
+   * the image API, then no task; the vm_state never changes. On failure the image is deleted (Nova's
+   * delete_image_on_error), the task cleared and the error recorded on the action.
+   */
+  async snapshotInstance(ctx: RequestContext, instance: InstancePayload, imageId: string): Promise<void> {
+    const event = 'compute_snapshot_instance';
+    await this.event(ctx, instance.uuid, event, 'start');
+    let task: string = TaskState.IMAGE_SNAPSHOT;
+    const advance = async (next: string) => {
+      await this.update(ctx, instance.uuid, { task_state: next }, [task]);
+      task = next;
+    };
+    try {
+      await advance(TaskState.IMAGE_PENDING_UPLOAD);
+      const data = await this.driver.snapshot(instance.uuid);
+      try {
+        await advance(TaskState.IMAGE_UPLOADING);
+        await this.images.upload(imageId, data.open(), {
+          diskFormat: data.diskFormat,
+          containerFormat: data.containerFormat,
+        });
+      } finally {
+        await data.discard();
+      }
+    } catch (err) {
+      const error = err as Error;
+      log.warn({ instance: instance.uuid, image: imageId, err: error.message }, 'snapshot failed; deleting its image');
+      await this.images
+        .delete(imageId)
+        .catch((e: Error) =>
+          log.error({ image: imageId, err: e.message }, 'could not delete the failed snapshot image'),
+        );
+      await this.failAction(ctx, instance.uuid, event, error, [task]);
+      return;
+    }
+    try {
+      await this.update(ctx, instance.uuid, { task_state: null }, [task], { event, phase: 'finish' });
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      log.info(
+        { instance: instance.uuid, image: imageId },
+        'instance changed under the snapshot (deleted?); image kept',
+      );
+    }
+    log.info({ instance: instance.uuid, image: imageId }, 'snapshot uploaded');
+  }
+
+  /** The guest's serial console output, its last `length` lines when given (os-getConsoleOutput). */
+  async getConsoleOutput(uuid: string, length: number | null): Promise<string> {
+    const output = await this.driver.getConsoleOutput(uuid);
+    if (length === null) return output;
+    const lines = output.split('\n');
+    // A trailing newline ends the last line; it does not start another one.
+    if (lines.at(-1) === '') lines.pop();
+    return lines.slice(Math.max(0, lines.length - length)).join('\n');
+  }
+
+  /** Where the console proxy reaches the guest's VNC server; ConsoleTypeUnavailable when VNC is off here. */
+  async getVncConsole(uuid: string): Promise<VncConsole> {
+    if (!this.config.vnc.enabled) throw new ConsoleTypeUnavailable('Unavailable console type vnc.');
+    return this.driver.getVncConsole(uuid);
+  }
+
+  /** Periodic: the driver's image cache housekeeping. */
+  async manageImageCache(): Promise<void> {
+    await this.driver.manageImageCache();
+  }
+
   /** Periodic: brings the database in line with what the hypervisor says (Nova's _sync_power_states). */
   async syncPowerStates(): Promise<void> {
-    const ctx = adminContext();
-    const guests = new Map(this.driver.listGuests().map((g) => [g.uuid, g]));
-    for (const instance of await this.conductor.instancesOnHost(ctx, this.host)) {
-      if (instance.task_state !== null || instance.vm_state === VmState.BUILDING) continue;
-      const power = guests.get(instance.uuid)?.powerState ?? PowerState.NOSTATE;
-      if (power === instance.power_state) continue;
-      const changes: InstanceChangesPayload = { power_state: power };
-      if (instance.vm_state === VmState.ACTIVE && power !== PowerState.RUNNING) changes.vm_state = VmState.STOPPED;
+    const instances = await this.conductor.instancesOnHost(adminContext(), this.host);
+    const known = this.driver.listGuests().length;
+    if (known !== instances.length) {
       log.info(
-        { instance: instance.uuid, from: instance.power_state, to: power },
-        'power state changed behind our back',
+        { database: instances.length, hypervisor: known },
+        'the database and the hypervisor count different guests',
       );
-      await this.update(ctx, instance.uuid, changes, [null]).catch((err: Error) => {
-        if (!isGone(err)) throw err;
-      });
     }
+    for (const instance of instances) {
+      await this.applyPowerSync(instance, 'periodic sync').catch((err: Error) =>
+        log.warn({ instance: instance.uuid, err: err.message }, 'could not sync the power state'),
+      );
+    }
+  }
+
+  /**
+   * A lifecycle event of the driver (a guest powered off, crashed or its qemu exited): that one
+   * instance is synced at once rather than at the next period (Nova's handle_lifecycle_event).
+   */
+  async handleLifecycleEvent(event: GuestLifecycleEvent): Promise<void> {
+    const instance = (await this.conductor.instancesOnHost(adminContext(), this.host)).find(
+      (i) => i.uuid === event.uuid,
+    );
+    if (!instance)
+      return log.info({ instance: event.uuid, reason: event.reason }, 'event of a guest with no live instance here');
+    await this.applyPowerSync(instance, `guest event: ${event.reason}`);
+  }
+
+  /**
+   * One instance through the power-state rules (host-duties/power-sync.ts). The guest's state is read
+   * after the instance, so a task that finished in between is seen finished on both sides; every change
+   * is guarded by the states read, so a user action racing with the sync wins.
+   */
+  private applyPowerSync(instance: InstancePayload, why: string): Promise<void> {
+    return this.serialized(instance.uuid, async () => {
+      const power = this.guestPower(instance.uuid);
+      const decision = powerSyncDecision(instance, power);
+      if (decision.kind === 'none') return;
+      const uuid = instance.uuid;
+      log.info(
+        {
+          instance: uuid,
+          vmState: instance.vm_state,
+          from: instance.power_state,
+          to: power,
+          why,
+          decision: decision.kind,
+        },
+        'power state differs from the database',
+      );
+      const guard = { tasks: [null], vmStates: [instance.vm_state] };
+      try {
+        if (decision.kind === 'record') {
+          await this.update(
+            adminContext(),
+            uuid,
+            { power_state: decision.powerState },
+            guard.tasks,
+            undefined,
+            guard.vmStates,
+          );
+        } else if (decision.kind === 'stop') {
+          await this.stopOnBehalf(instance, decision.powerState, decision.crashed, decision.powerOff);
+        } else {
+          await this.stopOnBehalf(instance, decision.powerState, false, true);
+        }
+      } catch (err) {
+        if (!isGone(err)) throw err;
+        log.info({ instance: uuid }, 'instance changed while it was synced; leaving it to that change');
+      }
+    });
+  }
+
+  /**
+   * Stops an instance the user did not ask to stop, as Nova's sync does through its stop API: a 'stop'
+   * action with its event, task_state powering-off while the guest is turned off if it still runs, then
+   * SHUTOFF. A crash adds a fault naming it and keeps power_state crashed.
+   */
+  private async stopOnBehalf(
+    instance: InstancePayload,
+    power: number,
+    crashed: boolean,
+    powerOff: boolean,
+  ): Promise<void> {
+    const ctx = adminContext();
+    const uuid = instance.uuid;
+    // Nova's sync calls its stop API, which records a 'stop' action (objects/instance-actions.ts).
+    await this.conductor.startInstanceAction(ctx, uuid, 'stop');
+    await this.update(ctx, uuid, { task_state: TaskState.POWERING_OFF, power_state: power }, [null], undefined, [
+      instance.vm_state,
+    ]);
+    if (crashed) {
+      log.warn({ instance: uuid }, 'guest crashed; recording it and stopping the instance');
+      await this.fault(
+        ctx,
+        uuid,
+        'The guest crashed (its qemu exited or reported an internal error or a guest panic); the instance was stopped.',
+      );
+    } else {
+      const what = powerOff
+        ? 'guest runs though the instance is stopped; powering it off'
+        : 'guest shut down by itself';
+      log.warn({ instance: uuid, power }, what);
+    }
+    await this.powerAction(ctx, instance, 'compute_stop_instance', [TaskState.POWERING_OFF], async () => {
+      if (!powerOff) return { vm_state: VmState.STOPPED, power_state: power };
+      await this.driver.powerOff(uuid, this.config.DEFAULT.shutdown_timeout);
+      return { vm_state: VmState.STOPPED, power_state: PowerState.SHUTDOWN };
+    });
+  }
+
+  /**
+   * Periodic: guests on this host whose instance the database says is deleted, or does not know, get
+   * `running_deleted_instance_action` once `running_deleted_instance_timeout` has passed (Nova's
+   * _cleanup_running_deleted_instances): logged, powered off, or reaped (destroyed with their disks).
+   */
+  async cleanupRunningDeletedInstances(now = Date.now()): Promise<void> {
+    const action = this.config.DEFAULT.running_deleted_instance_action as RunningDeletedAction;
+    if (action === 'noop') return;
+    const ctx = adminContext();
+    const guests = this.driver.listGuests();
+    const live = new Set((await this.conductor.instancesOnHost(ctx, this.host)).map((i) => i.uuid));
+    const candidates = guests.filter((g) => !live.has(g.uuid)).map((g) => g.uuid);
+    const deleted = new Map<string, string>();
+    for (const row of await this.conductor.instancesByUuid(ctx, candidates)) {
+      if (row.deleted_at) deleted.set(row.uuid, row.deleted_at);
+      else {
+        // A live instance of another host (moved, or a build rescheduled away): not this host's to touch.
+        log.warn({ instance: row.uuid, host: row.host }, 'guest on this host belongs to an instance of another host');
+        live.add(row.uuid);
+      }
+    }
+    const timeout = this.config.DEFAULT.running_deleted_instance_timeout;
+    for (const orphan of this.runningDeleted.due(guests, live, deleted, timeout, now)) {
+      const what = orphan.deletedAt ? `instance deleted at ${orphan.deletedAt}` : 'instance unknown to the database';
+      await this.serialized(orphan.uuid, async () => {
+        if (action === 'log') {
+          log.warn({ instance: orphan.uuid, running: orphan.running }, `guest on this host whose ${what}`);
+        } else if (action === 'shutdown' && orphan.running) {
+          log.warn({ instance: orphan.uuid }, `powering off guest whose ${what}`);
+          await this.driver.powerOff(orphan.uuid, this.config.DEFAULT.shutdown_timeout);
+        } else if (action === 'reap') {
+          log.warn({ instance: orphan.uuid }, `reaping guest whose ${what}`);
+          await this.driver.destroy(orphan.uuid);
+        }
+      }).catch((err: Error) =>
+        log.error(
+          { instance: orphan.uuid, action, err: err.message },
+          'could not handle a guest whose instance is deleted',
+        ),
+      );
+    }
+  }
+
+  private guestPower(uuid: string): number {
+    return this.driver.listGuests().find((g) => g.uuid === uuid)?.powerState ?? PowerState.NOSTATE;
+  }
+
+  /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */
+  private serialized(uuid: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.duties.get(uuid) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.duties.set(uuid, tail);
+    void tail.then(() => {
+      if (this.duties.get(uuid) === tail) this.duties.delete(uuid);
+    });
+    return next;
+  }
+
+  private async fault(ctx: RequestContext, uuid: string, message: string, details = ''): Promise<void> {
+    await this.conductor.recordFault(ctx, { uuid, code: 500, message, details, host: this.host });
+  }
+
+  /**
+   * Nova's wrap_instance_fault for an action that failed: its task cleared (with `changes`, if the
+   * action knows better states), the fault recorded and the action's event finished in Error. The fault
+   * is refused if the server was deleted meanwhile, which is fine.
+   */
+  private async failAction(
+    ctx: RequestContext,
+    uuid: string,
+    event: string,
+    error: Error,
+    expectedTasks: readonly string[],
+    changes: InstanceChangesPayload = {},
+  ): Promise<void> {
+    await this.update(ctx, uuid, { ...changes, task_state: null }, expectedTasks).catch(() => undefined);
+    await this.fault(ctx, uuid, error.message, error.stack ?? '').catch(() => undefined);
+    await this.event(ctx, uuid, event, 'finish', error);
   }
 
   private update(
@@ -246,8 +615,16 @@ export class ComputeManager {
     changes: InstanceChangesPayload,
     expected?: readonly (string | null)[],
     event?: { event: string; phase: 'start' | 'finish' },
+    expectedVmState?: readonly string[],
   ) {
-    return this.conductor.instanceUpdate(ctx, uuid, changes, expected, event && { ...event, host: this.host });
+    return this.conductor.instanceUpdate(
+      ctx,
+      uuid,
+      changes,
+      expected,
+      event && { ...event, host: this.host },
+      expectedVmState,
+    );
   }
 
   private async event(

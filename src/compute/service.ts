@@ -1,6 +1,7 @@
 /**
  * The compute service of one host: waits for the conductor, settles its instances (init_host), then
- * serves `compute.<host>` and runs its periodic duties: heartbeat, resource report, power-state sync.
+ * serves `compute.<host>` and runs its periodic duties: heartbeat, resource report, power-state sync,
+ * guests of deleted instances, image cache.
  */
 import type { Config } from '../common/config/load-config.ts';
 import { getLogger } from '../common/log/logger.ts';
@@ -29,8 +30,33 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
   const tasks = [
     new PeriodicTask('compute heartbeat', config.DEFAULT.report_interval * 1000, () => manager.reportHeartbeat()),
     new PeriodicTask('update available resource', periodic, () => manager.reportResources()),
-    new PeriodicTask('sync power states', periodic, () => manager.syncPowerStates()),
   ];
+  // Nova's intervals: 0 means every periodic_interval; -1 (sync) or 0 (running deleted) never.
+  const syncInterval = config.DEFAULT.sync_power_state_interval;
+  if (syncInterval >= 0) {
+    tasks.push(
+      new PeriodicTask('sync power states', syncInterval === 0 ? periodic : syncInterval * 1000, () =>
+        manager.syncPowerStates(),
+      ),
+    );
+  }
+  const deletedInterval = config.DEFAULT.running_deleted_instance_poll_interval;
+  if (deletedInterval > 0) {
+    tasks.push(
+      new PeriodicTask('cleanup running deleted instances', deletedInterval * 1000, () =>
+        manager.cleanupRunningDeletedInstances(),
+      ),
+    );
+  }
+  // Nova's [image_cache] manager_interval: 0 means every periodic_interval, -1 never.
+  const imageCacheInterval = config.image_cache.manager_interval;
+  if (imageCacheInterval >= 0) {
+    tasks.push(
+      new PeriodicTask('manage image cache', imageCacheInterval === 0 ? periodic : imageCacheInterval * 1000, () =>
+        manager.manageImageCache(),
+      ),
+    );
+  }
   for (const task of tasks) task.start(false);
   return {
     name: `compute ${host}`,

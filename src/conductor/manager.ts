@@ -10,8 +10,8 @@ import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.t
 import { getLogger } from '../common/log/logger.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../compute/instance-payload.ts';
 import type { ComputeRpcApi } from '../compute/rpc.ts';
-import { finishEvent, startEvent } from '../objects/instance-actions.ts';
-import { recordFault } from '../objects/instance-faults.ts';
+import { finishEvent, startAction, startEvent } from '../objects/instance-actions.ts';
+import { failBuild, recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
 import { TaskState, VmState } from '../objects/instance-states.ts';
 import {
@@ -26,7 +26,8 @@ import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { getService, recordHeartbeat, registerService, type ServiceBinary } from '../objects/services.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import { upsertComputeNode, type NodeReport } from '../placement/providers.ts';
-import type { Selection } from '../scheduler/request-spec.ts';
+import { loadAntiAffinityGuard } from '../scheduler/request-hints.ts';
+import type { RequestSpec, Selection } from '../scheduler/request-spec.ts';
 import type { SchedulerRpcApi } from '../scheduler/rpc.ts';
 import type { ActionEventWithUpdate, RescheduleRequest } from './rpc.ts';
 
@@ -45,8 +46,13 @@ export class ConductorManager {
   }
 
   /** Schedules the instances the API recorded and casts each build to its compute host. */
-  async buildInstances(ctx: RequestContext, uuids: readonly string[]): Promise<void> {
-    const spec = { ...(await getRequestSpec(this.db, uuids[0]!)), num_instances: uuids.length };
+  async buildInstances(
+    ctx: RequestContext,
+    uuids: readonly string[],
+    recordedSpec?: RequestSpec,
+    recorded?: readonly InstancePayload[],
+  ): Promise<void> {
+    const spec = { ...(recordedSpec ?? (await getRequestSpec(this.db, uuids[0]!))), num_instances: uuids.length };
     for (const uuid of uuids)
       await startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null);
     let selections: Selection[][];
@@ -57,30 +63,37 @@ export class ConductorManager {
       for (const uuid of uuids) await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');
       return;
     }
-    await Promise.all(uuids.map((uuid, i) => this.castBuild(ctx, uuid, selections[i]!, 1)));
+    const payloads = new Map(recorded?.map((p) => [p.uuid, p]));
+    await Promise.all(uuids.map((uuid, i) => this.castBuild(ctx, uuid, selections[i]!, 1, payloads.get(uuid))));
   }
 
-  /** Points the instance at its claimed host and casts the build there; releases the claim if the user deleted it meanwhile. */
+  /**
+   * Points the instance at its claimed host and casts the build there; releases the claim if the user
+   * deleted it meanwhile. `recorded` is the instance as the API recorded it: with it, no read-back.
+   */
   private async castBuild(
     ctx: RequestContext,
     uuid: string,
     [chosen, ...alternates]: Selection[],
     attempt: number,
+    recorded?: InstancePayload,
   ): Promise<void> {
     if (!chosen) return;
-    let instance;
+    const placement = {
+      host: chosen.service_host,
+      node: chosen.nodename,
+      availability_zone: chosen.availability_zone,
+      task_state: TaskState.SCHEDULING,
+    };
+    const expected = { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] };
+    let instance: InstancePayload;
     try {
-      instance = await updateInstance(
-        this.db,
-        uuid,
-        {
-          host: chosen.service_host,
-          node: chosen.nodename,
-          availability_zone: chosen.availability_zone,
-          task_state: TaskState.SCHEDULING,
-        },
-        { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] },
-      );
+      if (recorded) {
+        await changeInstance(this.db, uuid, placement, expected);
+        instance = { ...recorded, host: placement.host, node: placement.node, task_state: placement.task_state };
+      } else {
+        instance = instancePayload(await updateInstance(this.db, uuid, placement, expected));
+      }
     } catch (err) {
       if (!(err instanceof InstanceInvalidState || err instanceof NotFound)) throw err;
       log.info({ instance: uuid }, 'instance deleted while it was scheduled; releasing its claim');
@@ -90,7 +103,7 @@ export class ConductorManager {
     await finishEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', 'Success');
     try {
       await this.compute.buildAndRunInstance(ctx, chosen.service_host, {
-        instance: instancePayload(instance),
+        instance,
         node: chosen.nodename,
         alternates,
         attempt,
@@ -121,12 +134,20 @@ export class ConductorManager {
     const spec = await getRequestSpec(this.db, uuid);
     spec.ignore_hosts.push([request.host, request.node]);
     await saveRequestSpec(this.db, uuid, spec);
-    if (maxAttempts > 1 && request.attempt < maxAttempts) {
+    if (!request.abort && maxAttempts > 1 && request.attempt < maxAttempts) {
       const resources = resourcesForFlavor(spec.flavor);
+      const guard = await loadAntiAffinityGuard(this.db, spec);
       for (let i = 0; i < request.alternates.length; i++) {
         const alternate = request.alternates[i]!;
         try {
-          await claimResources(this.db, uuid, alternate.compute_node_uuid, resources);
+          await claimResources(
+            this.db,
+            uuid,
+            alternate.compute_node_uuid,
+            resources,
+            spec.storage_tier ?? this.config.storage.default_tier,
+            guard,
+          );
         } catch (err) {
           log.info(
             { instance: uuid, host: alternate.service_host, err: (err as Error).message },
@@ -143,7 +164,7 @@ export class ConductorManager {
       }
     }
     const error =
-      maxAttempts > 1
+      maxAttempts > 1 && !request.abort
         ? new StratusError(
             `Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${uuid}.`,
           )
@@ -154,24 +175,14 @@ export class ConductorManager {
 
   /** Puts a build in ERROR with a fault; leaves an instance being deleted alone. */
   private async setError(ctx: RequestContext, uuid: string, error: Error, event: string): Promise<void> {
-    try {
-      await updateInstance(
-        this.db,
-        uuid,
-        { vm_state: VmState.ERROR, task_state: null },
-        { vmState: [VmState.BUILDING] },
-      );
-    } catch (err) {
-      if (err instanceof InstanceInvalidState || err instanceof NotFound) return;
-      throw err;
-    }
-    await releaseAllocations(this.db, uuid);
     const code = error instanceof StratusError ? error.status : 500;
-    await recordFault(this.db, uuid, {
+    const failed = await failBuild(this.db, uuid, {
       code: error.name === 'NoValidHost' ? 500 : code,
       message: error.message,
       details: (error as StratusError).remoteTrace ?? error.stack ?? null,
     });
+    if (!failed) return;
+    await releaseAllocations(this.db, uuid);
     await finishEvent(this.db, uuid, ctx.requestId, event, 'Error', {
       message: error.message,
       traceback: error.stack ?? '',
@@ -203,9 +214,13 @@ export class ConductorManager {
     changes: InstanceChangesPayload,
     expectedTaskState?: (string | null)[],
     event?: ActionEventWithUpdate,
+    expectedVmState?: string[],
   ): Promise<void> {
     if (event?.phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event.event, event.host);
-    await changeInstance(this.db, uuid, changes, expectedTaskState ? { taskState: expectedTaskState } : {});
+    await changeInstance(this.db, uuid, changes, {
+      ...(expectedTaskState ? { taskState: expectedTaskState } : {}),
+      ...(expectedVmState ? { vmState: expectedVmState } : {}),
+    });
     if (event?.phase === 'finish') await finishEvent(this.db, uuid, ctx.requestId, event.event, 'Success');
   }
 
@@ -219,6 +234,31 @@ export class ConductorManager {
   async instancesOnHost(host: string): Promise<InstancePayload[]> {
     const instances = await listInstances(this.db, { projectId: null, host, limit: Number.MAX_SAFE_INTEGER });
     return instances.map(instancePayload);
+  }
+
+  /**
+   * What the database says of `uuids` (deleted rows included): the compute host's check for guests that
+   * run though their instance is deleted (running_deleted_instance_action), or belongs to another host.
+   * A uuid absent from the answer is unknown to the database.
+   */
+  async instancesByUuid(
+    uuids: readonly string[],
+  ): Promise<{ uuid: string; host: string | null; deleted_at: string | null }[]> {
+    if (!uuids.length) return [];
+    return this.db
+      .selectFrom('instances')
+      .select(['uuid', 'host', 'deleted_at'])
+      .where('uuid', 'in', [...uuids])
+      .execute();
+  }
+
+  /**
+   * An action the compute host starts by itself (Nova's power-state sync calls the stop API, which records
+   * a 'stop' action): recorded under the caller's request id, so its events attach to it.
+   */
+  async startInstanceAction(ctx: RequestContext, uuid: string, action: string): Promise<void> {
+    await getInstance(this.db, uuid);
+    await startAction(this.db, ctx, uuid, action);
   }
 
   async actionEvent(

@@ -7,12 +7,13 @@ import type { RequestContext } from '../common/context.ts';
 import { endpoint, type RpcClient, type RpcEndpoints } from '../common/rpc/index.ts';
 import {
   InstanceChangesSchema,
+  InstancePayloadSchema,
   type InstanceChangesPayload,
   type InstancePayload,
 } from '../compute/instance-payload.ts';
 import { SERVICE_BINARIES, type ServiceBinary } from '../objects/services.ts';
 import { NodeReportSchema, type NodeReport } from '../placement/node-report.ts';
-import { SelectionSchema, type Selection } from '../scheduler/request-spec.ts';
+import { RequestSpecSchema, SelectionSchema, type RequestSpec, type Selection } from '../scheduler/request-spec.ts';
 import type { ConductorManager } from './manager.ts';
 
 export const CONDUCTOR_TOPIC = 'conductor';
@@ -28,7 +29,13 @@ const EventWithUpdate = Type.Object({
 });
 
 const Args = {
-  build_instances: Type.Object({ instance_uuids: Type.Array(Uuid, { minItems: 1 }) }),
+  build_instances: Type.Object({
+    instance_uuids: Type.Array(Uuid, { minItems: 1 }),
+    // What the API just recorded, so the conductor need not read it back (Nova passes the objects too).
+    // Optional: without them the conductor reads the request spec and the instances from the database.
+    request_spec: Type.Optional(RequestSpecSchema),
+    instances: Type.Optional(Type.Array(InstancePayloadSchema)),
+  }),
   service_heartbeat: Type.Object({
     host: Type.String(),
     binary: Type.Union(SERVICE_BINARIES.map((b) => Type.Literal(b))),
@@ -39,10 +46,14 @@ const Args = {
     uuid: Uuid,
     changes: InstanceChangesSchema,
     expected_task_state: Type.Optional(TaskStates),
+    /** Also guard on vm_state (the power-state sync must not undo a start that raced with it). */
+    expected_vm_state: Type.Optional(Type.Array(Type.String())),
     event: Type.Optional(EventWithUpdate),
   }),
   instance_deleted: Type.Object({ uuid: Uuid }),
   instances_on_host: Type.Object({ host: Type.String() }),
+  instances_by_uuid: Type.Object({ uuids: Type.Array(Uuid) }),
+  start_instance_action: Type.Object({ uuid: Uuid, action: Type.String({ minLength: 1 }) }),
   action_event: Type.Object({
     uuid: Uuid,
     event: Type.String(),
@@ -64,6 +75,8 @@ const Args = {
     attempt: Type.Integer({ minimum: 1 }),
     alternates: Type.Array(SelectionSchema),
     error: ActionError,
+    /** The failure is the request's, not the host's (a corrupt image): ERROR at once, no other host. */
+    abort: Type.Optional(Type.Boolean()),
   }),
 };
 
@@ -71,16 +84,22 @@ export type ActionEventWithUpdate = Static<typeof EventWithUpdate>;
 
 export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
   return {
-    build_instances: endpoint(Args.build_instances, (ctx, a) => manager.buildInstances(ctx, a.instance_uuids)),
+    build_instances: endpoint(Args.build_instances, (ctx, a) =>
+      manager.buildInstances(ctx, a.instance_uuids, a.request_spec, a.instances),
+    ),
     service_heartbeat: endpoint(Args.service_heartbeat, (ctx, a) =>
       manager.serviceHeartbeat(a.host, a.binary, a.topic),
     ),
     report_nodes: endpoint(Args.report_nodes, (ctx, a) => manager.reportNodes(a.host, a.nodes)),
     instance_update: endpoint(Args.instance_update, (ctx, a) =>
-      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event),
+      manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event, a.expected_vm_state),
     ),
     instance_deleted: endpoint(Args.instance_deleted, (ctx, a) => manager.instanceDeleted(ctx, a.uuid)),
     instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host)),
+    instances_by_uuid: endpoint(Args.instances_by_uuid, (ctx, a) => manager.instancesByUuid(a.uuids)),
+    start_instance_action: endpoint(Args.start_instance_action, (ctx, a) =>
+      manager.startInstanceAction(ctx, a.uuid, a.action),
+    ),
     action_event: endpoint(Args.action_event, (ctx, a) =>
       manager.actionEvent(ctx, a.uuid, a.event, a.phase, a.host, a.error),
     ),
@@ -96,6 +115,7 @@ export type RescheduleRequest = {
   attempt: number;
   alternates: Selection[];
   error: { message: string; traceback: string };
+  abort?: boolean;
 };
 
 /** The typed client of the conductor, for the API and the compute hosts. */
@@ -103,8 +123,18 @@ export class ConductorRpcApi {
   private readonly target = { topic: CONDUCTOR_TOPIC };
   constructor(private readonly client: RpcClient) {}
 
-  buildInstances(ctx: RequestContext, instanceUuids: readonly string[]): Promise<void> {
-    return this.client.cast(ctx, this.target, 'build_instances', { instance_uuids: instanceUuids });
+  /** `spec` and `instances` are what the caller just recorded; the conductor reads them itself if absent. */
+  buildInstances(
+    ctx: RequestContext,
+    instanceUuids: readonly string[],
+    spec?: RequestSpec,
+    instances?: readonly InstancePayload[],
+  ): Promise<void> {
+    return this.client.cast(ctx, this.target, 'build_instances', {
+      instance_uuids: instanceUuids,
+      ...(spec ? { request_spec: spec } : {}),
+      ...(instances ? { instances } : {}),
+    });
   }
 
   serviceHeartbeat(ctx: RequestContext, host: string, binary: ServiceBinary, topic: string): Promise<void> {
@@ -125,11 +155,13 @@ export class ConductorRpcApi {
     changes: InstanceChangesPayload,
     expectedTaskState?: readonly (string | null)[],
     event?: ActionEventWithUpdate,
+    expectedVmState?: readonly string[],
   ): Promise<void> {
     await this.client.call(ctx, this.target, 'instance_update', {
       uuid,
       changes,
       ...(expectedTaskState ? { expected_task_state: expectedTaskState } : {}),
+      ...(expectedVmState ? { expected_vm_state: expectedVmState } : {}),
       ...(event ? { event } : {}),
     });
   }
@@ -140,6 +172,19 @@ export class ConductorRpcApi {
 
   instancesOnHost(ctx: RequestContext, host: string): Promise<InstancePayload[]> {
     return this.client.call(ctx, this.target, 'instances_on_host', { host });
+  }
+
+  /** What the database says of `uuids`, deleted rows included; an absent uuid is unknown to it. */
+  instancesByUuid(
+    ctx: RequestContext,
+    uuids: readonly string[],
+  ): Promise<{ uuid: string; host: string | null; deleted_at: string | null }[]> {
+    return this.client.call(ctx, this.target, 'instances_by_uuid', { uuids });
+  }
+
+  /** Records an action the compute host starts by itself, under ctx's request id. */
+  startInstanceAction(ctx: RequestContext, uuid: string, action: string): Promise<void> {
+    return this.client.call(ctx, this.target, 'start_instance_action', { uuid, action });
   }
 
   actionEvent(

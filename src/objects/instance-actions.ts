@@ -16,6 +16,7 @@ export const InstanceAction = {
   UNPAUSE: 'unpause',
   SUSPEND: 'suspend',
   RESUME: 'resume',
+  CREATE_IMAGE: 'createImage',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -1,6 +1,10 @@
 /** Instance faults: why an instance went to ERROR, shown as `fault` by server show. */
 import type { Db } from '../common/db/database.ts';
+import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { now } from '../common/db/schema.ts';
+import { InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { VmState } from './instance-states.ts';
+import { changeInstance } from './instances.ts';
 
 export interface InstanceFault {
   readonly code: number;
@@ -27,6 +31,33 @@ export async function recordFault(
       created_at: now(),
     })
     .execute();
+}
+
+type NewFault = Parameters<typeof recordFault>[2];
+
+/**
+ * Puts a build that cannot go on in ERROR with its fault, in one transaction, so no reader ever sees the
+ * ERROR without the reason. Returns false, changing nothing, if the instance is no longer building
+ * (deleted or being deleted meanwhile).
+ */
+export async function failBuild(db: Db, instanceUuid: string, fault: NewFault): Promise<boolean> {
+  try {
+    await retryOnLockConflict(() =>
+      db.transaction().execute(async (trx) => {
+        await changeInstance(
+          trx,
+          instanceUuid,
+          { vm_state: VmState.ERROR, task_state: null },
+          { vmState: [VmState.BUILDING] },
+        );
+        await recordFault(trx, instanceUuid, fault);
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof InstanceInvalidState || err instanceof NotFound) return false;
+    throw err;
+  }
 }
 
 /** The newest fault of each instance. */

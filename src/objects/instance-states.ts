@@ -28,6 +28,8 @@ export const TaskState = {
   NETWORKING: 'networking',
   SPAWNING: 'spawning',
   IMAGE_SNAPSHOT: 'image_snapshot',
+  IMAGE_PENDING_UPLOAD: 'image_pending_upload',
+  IMAGE_UPLOADING: 'image_uploading',
   REBOOTING: 'rebooting',
   REBOOT_PENDING: 'reboot_pending',
   REBOOT_STARTED: 'reboot_started',

@@ -7,6 +7,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
 import { Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
 import type { Flavor } from './flavors.ts';
 import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
 
@@ -55,6 +56,8 @@ export interface NewInstance {
   access_ip_v4: string | null;
   access_ip_v6: string | null;
   metadata: Record<string, string>;
+  /** The storage tier of the instance's disk (the API always sets it). */
+  storage_tier?: string;
 }
 
 /**
@@ -111,6 +114,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       progress: 0,
       access_ip_v4: input.access_ip_v4,
       access_ip_v6: input.access_ip_v6,
+      storage_tier: input.storage_tier ?? null,
       launched_at: null,
       terminated_at: null,
       created_at: timestamp,
@@ -286,7 +290,10 @@ function describeExpected(expected: ExpectedStates): string {
   return parts.join(' and ');
 }
 
-/** Marks the instance deleted (Nova's soft-delete: the row stays for `deleted=true` listings). */
+/**
+ * Marks the instance deleted (Nova's soft-delete: the row stays for `deleted=true` listings); its console
+ * tokens die with it.
+ */
 export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
   const row = await db.selectFrom('instances').select('id').where('uuid', '=', uuid).executeTakeFirst();
   if (!row) return;
@@ -305,6 +312,7 @@ export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
     .where('uuid', '=', uuid)
     .where('deleted', '=', 0)
     .execute();
+  await deleteConsoleTokensForInstance(db, uuid);
 }
 
 export async function countInstancesOnHost(db: Db, host: string): Promise<number> {
@@ -319,4 +327,17 @@ export async function countInstancesOnHost(db: Db, host: string): Promise<number
 
 export function assertNotLocked(instance: Instance, isAdmin: boolean): void {
   if (instance.locked && !isAdmin) throw new Conflict(`Instance ${instance.uuid} is locked`);
+}
+
+/** Where the live ones of `uuids` run, as [host, node] pairs (for the same_host/different_host hints). */
+export async function nodesOfInstances(db: Db, uuids: readonly string[]): Promise<[string, string][]> {
+  if (!uuids.length) return [];
+  const rows = await db
+    .selectFrom('instances')
+    .select(['host', 'node'])
+    .where('uuid', 'in', [...uuids])
+    .where('deleted', '=', 0)
+    .where('host', 'is not', null)
+    .execute();
+  return rows.map((r) => [r.host!, r.node ?? r.host!]);
 }

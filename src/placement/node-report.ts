@@ -26,7 +26,14 @@ export const NodeReportSchema = Type.Object({
   memory_mb: Type.Integer(),
   local_gb: Type.Integer(),
   running_vms: Type.Integer(),
+  /** Inventories of the node's own provider: VCPU, PCPU, MEMORY_MB. */
   inventories: Type.Record(Type.String(), InventorySchema),
+  /** The DISK_GB inventory of each storage pool, by tier: each becomes a provider under the node's. */
+  storage_pools: Type.Record(Type.String(), InventorySchema),
+  /** [architecture, hypervisor type, vm mode] triples the node can run (Nova's supported_instances). */
+  supported_instances: Type.Array(Type.Tuple([Type.String(), Type.String(), Type.String()])),
+  /** The node's counters, as Nova's compute node stats: `failed_builds` counts consecutive failed builds. */
+  stats: Type.Record(Type.String(), Type.String()),
 });
 
 export type NodeReport = Static<typeof NodeReportSchema>;

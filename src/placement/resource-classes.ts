@@ -3,6 +3,8 @@ import type { Inventory } from './node-report.ts';
 
 export const ResourceClass = {
   VCPU: 'VCPU',
+  /** Dedicated host CPUs, pinned one-to-one to guest vCPUs (Nova's PCPU since Train). */
+  PCPU: 'PCPU',
   MEMORY_MB: 'MEMORY_MB',
   DISK_GB: 'DISK_GB',
 } as const;

@@ -3,7 +3,7 @@
  * an `openrc` in the state directory for the `openstack` CLI, and, for all-in-one, the usual flavors.
  */
 import { join } from 'node:path';
-import { serviceUrl } from '../api/identity/catalog.ts';
+import { serviceUrl } from '../common/config/service-urls.ts';
 import { bootstrapIdentity, writeOpenrc } from '../api/identity/bootstrap.ts';
 import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';

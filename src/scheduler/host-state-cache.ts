@@ -3,13 +3,19 @@
  * HostStates the same way). Reloading every host from the database on each request cost a query per
  * table whose size grows with the fleet; instead the view is reloaded when older than
  * `[scheduler] host_state_refresh_interval`, and the scheduler applies its own placements to it at once.
- * What other schedulers claimed meanwhile is caught by the claim itself (the database refuses it), which
- * invalidates the view; what others freed is picked up by the next reload, or at once by the retry the
- * manager makes when no host fits.
+ * A request that finds the view past that age but less than twice it starts a reload in the background
+ * and is served the view it has, as are the requests after it until the reload ends, however long it
+ * takes: a busy scheduler never makes a request wait for a reload (seconds at 100,000 hosts). A view
+ * older than twice the interval (after a quiet spell), or the first, is waited for, and an interval of 0
+ * reads the database on every request. What other schedulers claimed meanwhile is caught by the claim itself (the database
+ * refuses it), which invalidates the view; what others freed is picked up by the next reload, or at once
+ * by the retry the manager makes when no host fits.
  */
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
-import { loadHostStates } from './host-manager.ts';
+import { poolsByNode, providerUsages } from '../placement/providers.ts';
+import { ResourceClass } from '../placement/resource-classes.ts';
+import { loadHostStates, usagesOf } from './host-manager.ts';
 import type { HostState } from './host-state.ts';
 
 export interface FleetView {
@@ -22,6 +28,7 @@ export class HostStateCache {
   private hosts: HostState[] | null = null;
   private loadedAt = 0;
   private loading: Promise<HostState[]> | null = null;
+  private loadingInBackground = false;
 
   constructor(
     private readonly db: Db,
@@ -30,14 +37,25 @@ export class HostStateCache {
 
   async view(): Promise<FleetView> {
     const maxAgeMs = this.config.scheduler.host_state_refresh_interval * 1000;
-    if (this.hosts && Date.now() - this.loadedAt < maxAgeMs) return { hosts: this.hosts, fresh: false };
+    const age = Date.now() - this.loadedAt;
+    if (this.hosts && (age < maxAgeMs || this.loadingInBackground)) return { hosts: this.hosts, fresh: false };
+    if (this.hosts && age < 2 * maxAgeMs) {
+      // A failed background load is not this request's failure: the next request past the age retries it.
+      this.reload(true).catch(() => undefined);
+      return { hosts: this.hosts, fresh: false };
+    }
     return { hosts: await this.reload(), fresh: true };
   }
 
-  /** Reads the fleet again; concurrent callers share one load. */
-  reload(): Promise<HostState[]> {
+  /**
+   * Reads the fleet again; concurrent callers share one load. A load started `inBackground` (by traffic,
+   * while the view was still young enough) is not waited for by later requests however long it takes:
+   * at 100,000 hosts it takes seconds, longer than the interval.
+   */
+  reload(inBackground = false): Promise<HostState[]> {
     if (!this.loading) {
       const startedAt = Date.now();
+      this.loadingInBackground = inBackground;
       this.loading = loadHostStates(this.db, this.config)
         .then((hosts) => {
           this.hosts = hosts;
@@ -46,13 +64,29 @@ export class HostStateCache {
         })
         .finally(() => {
           this.loading = null;
+          this.loadingInBackground = false;
         });
     }
     return this.loading;
   }
 
-  /** The view disagreed with the database: the next request reloads it. */
+  /**
+   * The view disagreed with the database (a claim was refused): the next request starts a reload in the
+   * background. The refused host itself is corrected at once by `refreshHost`.
+   */
   invalidate(): void {
-    this.loadedAt = 0;
+    const maxAgeMs = this.config.scheduler.host_state_refresh_interval * 1000;
+    this.loadedAt = Math.min(this.loadedAt, Date.now() - maxAgeMs);
+  }
+
+  /** Reads one host's usage again, after a claim on it was refused, so no request tries it on stale figures. */
+  async refreshHost(host: HostState): Promise<void> {
+    const usages = await providerUsages(this.db, [host.uuid]);
+    const usage = usages.get(host.uuid);
+    if (usage) host.usages = usagesOf(usage);
+    for (const [tier, pool] of poolsByNode(usages).get(host.uuid) ?? []) {
+      const state = host.storagePools[tier];
+      if (state) state.used = pool.usage.usages[ResourceClass.DISK_GB] ?? 0;
+    }
   }
 }

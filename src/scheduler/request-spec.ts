@@ -23,11 +23,17 @@ export const RequestSpecSchema = Type.Object({
   availability_zone: Type.Union([Type.String(), Type.Null()]),
   scheduler_hints: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])),
   num_instances: Type.Integer({ minimum: 1 }),
+  /**
+   * The storage tier the disk must live in, resolved by the API from instance_disk_type, the disk_type
+   * hint or the flavor's storage:tier. Absent in specs written before tiers: [storage] default_tier.
+   */
+  storage_tier: Type.Optional(Type.String()),
   /** [host, node] pairs already tried for this build: RetryFilter keeps them out. */
   ignore_hosts: Type.Array(Type.Tuple([Type.String(), Type.String()])),
 });
 
 export type RequestSpec = Static<typeof RequestSpecSchema>;
+export type FlavorSpec = Static<typeof FlavorSpecSchema>;
 
 export const SelectionSchema = Type.Object({
   service_host: Type.String(),

@@ -95,3 +95,41 @@ describe('rescheduling', () => {
     assert.match(fault?.details ?? '', /injected spawn failure/);
   });
 });
+
+describe('rescheduling within a storage tier', () => {
+  let cloud: TestCloud;
+  before(async () => {
+    cloud = await startTestCloud({ computeHosts: [], overrides: { scheduler: { host_state_refresh_interval: '0' } } });
+    // The RAM weigher ranks the failing ssd host first; the hdd host, with the most RAM, has no ssd.
+    await cloud.startComputeHost('ssd-bad', {
+      fake_driver: { spawn_failure_rate: '1', memory_mb: '200000', storage_pools: 'ssd:50' },
+    });
+    await cloud.startComputeHost('ssd-good', { fake_driver: { memory_mb: '100000', storage_pools: 'ssd:50' } });
+    await cloud.startComputeHost('hdd-only', { fake_driver: { memory_mb: '400000', storage_pools: 'hdd:1000' } });
+  });
+  after(() => cloud.stop());
+
+  it('an alternate is of the same tier, and its pool holds the disk', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.disk', { root_gb: 10 });
+    const [uuid] = await cloud.boot(flavor, 1, 'vm', { storageTier: 'ssd' });
+    const instance = await cloud.waitFor(uuid!, settled);
+    assert.equal(instance.vm_state, 'active');
+    assert.equal(instance.host, 'ssd-good');
+    assert.equal(instance.storage_tier, 'ssd');
+    const actions = await listActions(cloud.database.db, uuid!);
+    assert.ok(
+      actions[0]?.events.some((e) => e.event === 'compute_build_and_run_instance' && e.result === 'Error'),
+      'the build failed on ssd-bad first',
+    );
+    const usages = await providerUsages(cloud.database.db);
+    const disk = [...usages.values()]
+      .filter((u) => u.storageTier)
+      .map((u) => [u.storageTier, u.usages['DISK_GB'] ?? 0])
+      .sort();
+    assert.deepEqual(disk, [
+      ['hdd', 0],
+      ['ssd', 0],
+      ['ssd', 10],
+    ]);
+  });
+});

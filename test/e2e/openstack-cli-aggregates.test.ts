@@ -138,9 +138,12 @@ describe('openstack CLI: aggregates, availability zones and server groups', () =
       ['g1'],
     );
 
-    // The zone is accepted (placing servers by aggregate zone is the scheduler's part).
+    // The host is in az1 through its aggregate, so the server lands there (not NoValidHost).
     const zoned = await boot('--availability-zone', 'az1', 'zoned');
     assert.equal(zoned.code, 0, zoned.stderr);
+    await waitStatus(cli, JSON.parse(zoned.stdout).id, 'ACTIVE');
+    const zonedShown = await cli.json<{ 'OS-EXT-AZ:availability_zone': string }>('server', 'show', 'zoned');
+    assert.equal(zonedShown['OS-EXT-AZ:availability_zone'], 'az1');
     const noZone = await boot('--availability-zone', 'nosuch', 'nowhere');
     assert.notEqual(noZone.code, 0);
     assert.match(noZone.stderr, /The requested availability zone is not available \(HTTP 400\)/);

@@ -1,9 +1,10 @@
 /**
  * Stratus clouds for end-to-end tests, driven through the real `openstack` CLI: separate processes on
- * RabbitMQ and MariaDB (api, conductor, scheduler, three compute hosts), or all-in-one on SQLite. Each
+ * RabbitMQ and MariaDB or PostgreSQL (api, conductor, one or more schedulers, compute hosts), or
+ * all-in-one on SQLite. Each
  * start function pushes what undoes it onto `cleanup`, to be run in order after the tests.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { createScratchDatabase } from './database.ts';
@@ -27,8 +28,11 @@ export function readOpenrc(path: string): Record<string, string> {
   return env;
 }
 
-/** The [identity] and [image] sections that put those APIs on loopback ports, ending the file. */
-export function listenSections(identityPort: number, imagePort: number): string[] {
+/**
+ * The [identity], [image] and [vnc] sections that put those APIs and the console proxy on loopback
+ * ports, ending the file.
+ */
+export function listenSections(identityPort: number, imagePort: number, consolePort: number): string[] {
   return [
     '[identity]',
     'listen = 127.0.0.1',
@@ -36,12 +40,23 @@ export function listenSections(identityPort: number, imagePort: number): string[
     '[image]',
     'listen = 127.0.0.1',
     `listen_port = ${imagePort}`,
+    '[vnc]',
+    'novncproxy_host = 127.0.0.1',
+    `novncproxy_port = ${consolePort}`,
     '',
   ];
 }
 
-async function writeBaseConfig(dir: string, lines: string[]): Promise<{ computePort: number; identityPort: number }> {
-  const [identityPort, computePort, imagePort] = [await freePort(), await freePort(), await freePort()];
+async function writeBaseConfig(
+  dir: string,
+  lines: string[],
+): Promise<{ computePort: number; identityPort: number; consolePort: number }> {
+  const [identityPort, computePort, imagePort, consolePort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   writeFileSync(
     join(dir, 'base.conf'),
     [
@@ -51,13 +66,17 @@ async function writeBaseConfig(dir: string, lines: string[]): Promise<{ computeP
       `osapi_compute_listen_port = ${computePort}`,
       'report_interval = 2',
       'periodic_interval = 5',
-      'rpc_response_timeout = 10',
+      'rpc_response_timeout = 30',
       'host = controller',
       ...lines,
-      ...listenSections(identityPort, imagePort),
+      // The scheduler reads the hosts on every request: a test boots right after its computes report,
+      // and a cached view from a moment earlier could lack the last of them (the cache has unit tests).
+      '[scheduler]',
+      'host_state_refresh_interval = 0',
+      ...listenSections(identityPort, imagePort, consolePort),
     ].join('\n'),
   );
-  return { computePort, identityPort };
+  return { computePort, identityPort, consolePort };
 }
 
 export async function waitForComputes(cli: OpenstackCli, hosts: string[]): Promise<void> {
@@ -67,20 +86,42 @@ export async function waitForComputes(cli: OpenstackCli, hosts: string[]): Promi
       const result = await cli.run('compute', 'service', 'list', '--service', 'stratus-compute', '-f', 'json');
       if (result.code !== 0) return false;
       const rows = JSON.parse(result.stdout) as { Host: string; State: string }[];
-      return hosts.every((h) => rows.some((r) => r.Host === h && r.State === 'up'));
+      if (!hosts.every((h) => rows.some((r) => r.Host === h && r.State === 'up'))) return false;
+      // Up is the heartbeat; the scheduler places on compute nodes, which the first resource report makes.
+      const nodes = await cli.run('hypervisor', 'list', '-f', 'json');
+      return nodes.code === 0 && (JSON.parse(nodes.stdout) as unknown[]).length >= hosts.length;
     },
-    90_000,
+    // Generous: on a loaded CI machine a dozen service processes start (and compile) at once.
+    180_000,
   );
 }
 
-export async function startMultiProcess(dir: string, cleanup: (() => Promise<void>)[]): Promise<Deployment> {
-  const scratch = await createScratchDatabase('mysql');
+export interface MultiProcessOptions {
+  /** The database server (default MariaDB). */
+  engine?: 'mysql' | 'postgres';
+  /** Scheduler processes sharing the `scheduler` queue (default 1). */
+  schedulers?: number;
+  /** The compute hosts, one process each (default cmp-1, cmp-2, cmp-3). */
+  computeHosts?: string[];
+  /** Extra lines of each compute host's own config file (after its `[DEFAULT] host = ...`). */
+  computeConfig?: (host: string) => string[];
+  /** INI lines appended to the shared configuration (sections of their own, such as [filter_scheduler]). */
+  sharedConfig?: string[];
+}
+
+export async function startMultiProcess(
+  dir: string,
+  cleanup: (() => Promise<void>)[],
+  options: MultiProcessOptions = {},
+): Promise<Deployment> {
+  const scratch = await createScratchDatabase(options.engine ?? 'mysql');
   const vhost = await createVhost();
   cleanup.push(vhost.remove, scratch.drop);
   const { computePort } = await writeBaseConfig(dir, [
     `transport_url = ${vhost.url}`,
     '[database]',
     `connection = ${scratch.url}`,
+    ...(options.sharedConfig ?? []),
     '[DEFAULT]',
   ]);
   const group = new ProcessGroup();
@@ -95,10 +136,19 @@ export async function startMultiProcess(dir: string, cleanup: (() => Promise<voi
   ]);
   group.start('api', 'stratus', [...conf('base.conf'), 'api']);
   group.start('conductor', 'stratus', [...conf('base.conf'), 'conductor']);
-  group.start('scheduler', 'stratus', [...conf('base.conf'), 'scheduler']);
-  const computeHosts = ['cmp-1', 'cmp-2', 'cmp-3'];
+  const schedulers = options.schedulers ?? 1;
+  for (let i = 1; i <= schedulers; i++) {
+    // Each scheduler its own host name: its service record and its RPC server name.
+    const name = schedulers === 1 ? 'base.conf' : `scheduler-${i}.conf`;
+    if (schedulers > 1) writeFileSync(join(dir, name), `[DEFAULT]\nhost = scheduler-${i}\n`);
+    // A lone scheduler keeps the plain name tests look its output up by.
+    const label = schedulers === 1 ? 'scheduler' : `scheduler-${i}`;
+    group.start(label, 'stratus', [...conf(...new Set(['base.conf', name])), 'scheduler']);
+  }
+  const computeHosts = options.computeHosts ?? ['cmp-1', 'cmp-2', 'cmp-3'];
   for (const host of computeHosts) {
-    writeFileSync(join(dir, `${host}.conf`), `[DEFAULT]\nhost = ${host}\n`);
+    const lines = ['[DEFAULT]', `host = ${host}`, ...(options.computeConfig?.(host) ?? []), ''];
+    writeFileSync(join(dir, `${host}.conf`), lines.join('\n'));
     group.start(host, 'stratus', [...conf('base.conf', `${host}.conf`), 'compute']);
   }
   const env = readOpenrc(join(dir, 'openrc'));
@@ -109,9 +159,22 @@ export async function startMultiProcess(dir: string, cleanup: (() => Promise<voi
   return { cli, env, computeUrl: `http://127.0.0.1:${computePort}/v2.1`, database, computeHosts, group };
 }
 
-export async function startAllInOne(dir: string, cleanup: (() => Promise<void>)[]): Promise<Deployment> {
-  const { computePort, identityPort } = await writeBaseConfig(dir, []);
+/**
+ * All-in-one on SQLite. It would pick the qemu driver by itself where qemu is installed; tests name the
+ * driver they mean (fake unless asked), plus any `[DEFAULT]` lines of their own.
+ */
+export async function startAllInOne(
+  dir: string,
+  cleanup: (() => Promise<void>)[],
+  options: { driver?: 'fake' | 'qemu'; lines?: string[] } = {},
+): Promise<Deployment> {
+  const { computePort, identityPort } = await writeBaseConfig(dir, [
+    `compute_driver = ${options.driver ?? 'fake'}`,
+    ...(options.lines ?? []),
+  ]);
   const group = new ProcessGroup();
+  // Guests are daemons that outlive a killed compute service: end any a failed test left running.
+  if (options.driver === 'qemu') cleanup.unshift(async () => killGuests(join(dir, 'instances')));
   cleanup.unshift(() => group.stopAll());
   const aio = group.start('all-in-one', 'stratus', ['--config-file', join(dir, 'base.conf'), 'all-in-one'], {
     OS_BOOTSTRAP_PASSWORD: 'secret',
@@ -125,7 +188,7 @@ export async function startAllInOne(dir: string, cleanup: (() => Promise<void>)[
       );
       return ok && aio.output().includes('is running');
     },
-    60_000,
+    120_000,
     () => aio.output().slice(-3000),
   );
   const cli = new OpenstackCli(readOpenrc(join(dir, 'openrc')));
@@ -142,6 +205,41 @@ export async function startAllInOne(dir: string, cleanup: (() => Promise<void>)[
   };
 }
 
+/** SIGKILLs the qemu of every guest under `instancesPath`: the pid of its pidfile, if that runs its uuid. */
+export function killGuests(instancesPath: string): void {
+  for (const uuid of existsSync(instancesPath) ? readdirSync(instancesPath) : []) {
+    const pidfile = join(instancesPath, uuid, 'qemu.pid');
+    try {
+      const pid = Number(readFileSync(pidfile, 'utf8'));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(uuid)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pidfile, or the process is gone
+    }
+  }
+}
+
+/** A project-scoped token by password (Keystone v3), for clients that talk REST rather than the CLI. */
+export async function passwordToken(
+  identityUrl: string,
+  user: string,
+  password: string,
+  project: string,
+): Promise<string> {
+  const response = await fetch(`${identityUrl}/auth/tokens?nocatalog`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password } } },
+        scope: { project: { name: project, domain: { id: 'default' } } },
+      },
+    }),
+  });
+  const token = response.headers.get('x-subject-token');
+  if (!token) throw new Error(`no token for ${user} from ${identityUrl}: HTTP ${response.status}`);
+  return token;
+}
+
 export interface ServerRow {
   ID: string;
   Name: string;
@@ -149,11 +247,11 @@ export interface ServerRow {
   Host?: string;
 }
 
-export async function waitStatus(cli: OpenstackCli, id: string, status: string): Promise<void> {
+export async function waitStatus(cli: OpenstackCli, id: string, status: string, timeoutMs = 30_000): Promise<void> {
   await waitUntil(
     `server ${id} ${status}`,
     async () => (await cli.json<{ status: string }>('server', 'show', id)).status === status,
-    30_000,
+    timeoutMs,
   );
 }
 

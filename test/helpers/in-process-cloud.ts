@@ -27,7 +27,7 @@ export interface TestCloud {
   startComputeHost(host: string, overrides?: RawOverrides): Promise<void>;
   stopComputeHost(host: string): Promise<void>;
   /** Records instances as the API does and casts the build; returns their uuids. */
-  boot(flavor: Flavor, count?: number, name?: string): Promise<string[]>;
+  boot(flavor: Flavor, count?: number, name?: string, options?: { storageTier?: string }): Promise<string[]>;
   waitFor(uuid: string, done: (i: Instance) => boolean, timeoutMs?: number): Promise<Instance>;
   stop(): Promise<void>;
 }
@@ -78,7 +78,7 @@ export async function startTestCloud(
       computes.delete(host);
       computeBuses.delete(host);
     },
-    async boot(flavor, count = 1, name = 'vm') {
+    async boot(flavor, count = 1, name = 'vm', options = {}) {
       const ctx = { ...adminContext(), userId: 'u1', projectId: 'p1' };
       const uuids = Array.from({ length: count }, () => randomUUID());
       const reservation = `r-${randomBytes(4).toString('hex')}`;
@@ -100,6 +100,7 @@ export async function startTestCloud(
         access_ip_v4: null,
         access_ip_v6: null,
         metadata: {},
+        ...(options.storageTier ? { storage_tier: options.storageTier } : {}),
       }));
       await recordBuildRequest(database.db, ctx, instances, {
         project_id: 'p1',
@@ -109,6 +110,7 @@ export async function startTestCloud(
         availability_zone: null,
         scheduler_hints: {},
         num_instances: count,
+        ...(options.storageTier ? { storage_tier: options.storageTier } : {}),
         ignore_hosts: [],
       });
       await cloud.conductor.buildInstances(ctx, uuids);

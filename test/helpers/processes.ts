@@ -2,10 +2,13 @@
  * Stratus service processes for multi-process tests: started through the real `bin/` launchers,
  * output kept for the failure message, and every one killed by `stopAll()` so no process leaks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
+const runFile = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServiceProcess {
@@ -35,12 +38,22 @@ export class ProcessGroup {
     return proc;
   }
 
+  /** The running process started under `name`, for its output. */
+  get(name: string): ServiceProcess | undefined {
+    return [...this.processes].find((p) => p.name === name);
+  }
+
   /** Runs a command to completion; throws with its output if it fails. */
   async runToEnd(name: string, bin: 'stratus' | 'stratus-manage', args: string[]): Promise<string> {
     const proc = this.start(name, bin, args);
     const code = await proc.exited;
     if (code !== 0) throw new Error(`${bin} ${args.join(' ')} exited ${code}:\n${proc.output()}`);
     return proc.output();
+  }
+
+  /** The last output of every running process, by name: for the message of a test that timed out. */
+  outputs(tail = 3000): string {
+    return [...this.processes].map((p) => `--- ${p.name}\n${p.output().slice(-tail)}`).join('\n');
   }
 
   async stopAll(): Promise<void> {
@@ -63,4 +76,20 @@ export async function waitUntil<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describe ? `\n${describe()}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Whether process `pid` runs: it exists and is not a zombie. */
+export function processRuns(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** Live (not zombie) qemu processes started for the guest `uuid` (its uuid is on their command line). */
+export async function qemuProcessesOf(uuid: string): Promise<number> {
+  const { stdout } = await runFile('ps', ['-eo', 'stat=,args=']);
+  return stdout.split('\n').filter((line) => !line.startsWith('Z') && line.includes(`-uuid ${uuid}`)).length;
 }

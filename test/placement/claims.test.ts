@@ -1,7 +1,7 @@
 /**
  * Atomic resource claims on every engine: capacity is (total - reserved) * allocation_ratio, units are
  * checked, releases and redelivered claims are harmless, and schedulers racing through separate
- * connections for the last capacity of a host never overcommit it.
+ * connections for the last capacity of a host never overcommit it, nor the storage pool of a tier.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import type { Dialect } from '../../src/common/db/connection-url.ts';
 import { openDatabase, type Database, type Db } from '../../src/common/db/database.ts';
 import { syncSchema } from '../../src/common/db/migrator.ts';
 import { ClaimFailed } from '../../src/common/errors.ts';
+import { addServerGroupMembers, createServerGroup } from '../../src/objects/server-groups.ts';
 import { claimResources, releaseAllocations } from '../../src/placement/claims.ts';
 import { providerUsages, setInventories } from '../../src/placement/providers.ts';
 import { capacity, type Inventory } from '../../src/placement/resource-classes.ts';
@@ -32,6 +33,28 @@ async function newProvider(db: Db, inventories: Record<string, Inventory>): Prom
   const uuid = randomUUID();
   await setInventories(db, uuid, `node-${uuid.slice(0, 8)}`, inventories);
   return uuid;
+}
+
+/** A node provider with `inventories` and a storage pool provider per tier of `pools` (tier -> GB). */
+async function newNodeWithPools(
+  db: Db,
+  inventories: Record<string, Inventory>,
+  pools: Record<string, number>,
+): Promise<{ node: string; pools: Record<string, string> }> {
+  const node = randomUUID();
+  const rootId = await setInventories(db, node, `node-${node.slice(0, 8)}`, inventories);
+  const poolUuids: Record<string, string> = {};
+  for (const [tier, gb] of Object.entries(pools)) {
+    poolUuids[tier] = randomUUID();
+    await setInventories(
+      db,
+      poolUuids[tier],
+      `node-${node.slice(0, 8)}_${tier}`,
+      { DISK_GB: inv(gb) },
+      { rootId, tier },
+    );
+  }
+  return { node, pools: poolUuids };
 }
 
 async function usageOf(db: Db, uuid: string) {
@@ -254,6 +277,127 @@ describe('claims', { concurrency: true }, () => {
             .where('consumer_id', 'in', consumers)
             .execute();
           assert.equal(holders.length, N);
+          await assertNoOvercommit(db);
+        } finally {
+          for (const d of others) await d.close();
+        }
+      });
+
+      it('an anti-affinity guard refuses a node holding the most members of the group, even to racing claims', async () => {
+        const nodes = [await newProvider(db, { VCPU: inv(64), MEMORY_MB: inv(65536) })];
+        nodes.push(await newProvider(db, { VCPU: inv(64), MEMORY_MB: inv(65536) }));
+        const members = Array.from({ length: 6 }, () => randomUUID());
+        const group = await createServerGroup(db, {
+          name: 'spread',
+          userId: 'u',
+          projectId: 'p',
+          policy: 'anti-affinity',
+        });
+        await addServerGroupMembers(db, group.id, members);
+        const guard = { groupUuid: group.uuid, maxPerHost: 1 };
+        const small = { VCPU: 1, MEMORY_MB: 64 };
+
+        await claimResources(db, members[0]!, nodes[0]!, small, null, guard);
+        await claimResources(db, members[0]!, nodes[0]!, small, null, guard); // its own claim again: not a second member
+        await assert.rejects(claimResources(db, members[1]!, nodes[0]!, small, null, guard), ClaimFailed);
+        await claimResources(db, members[1]!, nodes[0]!, small, null, { ...guard, maxPerHost: 2 });
+        await releaseAllocations(db, members[0]!);
+        await releaseAllocations(db, members[1]!);
+
+        // Four members race for two nodes through separate connections: one member per node wins.
+        const others: Database[] = [];
+        for (let i = 0; i < 3; i++) others.push(await openDatabase(database.url, { maxPoolSize: 2 }));
+        try {
+          const all = [database, ...others];
+          const racers = members.slice(2);
+          const outcomes = await Promise.allSettled(
+            racers.flatMap((m, i) =>
+              nodes.map((node) => claimResources(all[i % all.length]!.db, m, node, small, null, guard)),
+            ),
+          );
+          const refused = outcomes.filter((o) => o.status === 'rejected');
+          assert.ok(refused.every((o) => (o as PromiseRejectedResult).reason instanceof ClaimFailed));
+          const perNode = await db
+            .selectFrom('allocations')
+            .select(['resource_provider_id'])
+            .select((eb) => eb.fn.count<number | string>('consumer_id').distinct().as('members'))
+            .where('consumer_id', 'in', racers)
+            .groupBy('resource_provider_id')
+            .execute();
+          assert.ok(perNode.length >= 1, 'someone won');
+          for (const row of perNode) assert.equal(Number(row.members), 1, 'one member per node');
+        } finally {
+          for (const d of others) await d.close();
+        }
+      });
+
+      it('takes the disk from the pool of the requested tier, with the rest from the node, all or nothing', async () => {
+        const { node, pools } = await newNodeWithPools(
+          db,
+          { VCPU: inv(8), MEMORY_MB: inv(4096) },
+          { hdd: 100, ssd: 20 },
+        );
+        const a = randomUUID();
+        await claimResources(db, a, node, { VCPU: 2, MEMORY_MB: 1024, DISK_GB: 15 }, 'ssd');
+        assert.deepEqual((await usageOf(db, node)).usages, { VCPU: 2, MEMORY_MB: 1024 });
+        assert.deepEqual((await usageOf(db, pools.ssd!)).usages, { DISK_GB: 15 });
+        assert.deepEqual((await usageOf(db, pools.hdd!)).usages, {});
+
+        // The ssd pool has 5 GB left: refused, and the VCPU and memory it would have taken stay free.
+        const b = randomUUID();
+        await assert.rejects(
+          claimResources(db, b, node, { VCPU: 1, MEMORY_MB: 512, DISK_GB: 6 }, 'ssd'),
+          claimFailed(/ssd pool: DISK_GB: 6 requested, 5 free/),
+        );
+        assert.deepEqual(await allocationsOf(db, b), []);
+        assert.deepEqual((await usageOf(db, node)).usages, { VCPU: 2, MEMORY_MB: 1024 });
+        await assert.rejects(
+          claimResources(db, b, node, { VCPU: 1, DISK_GB: 1 }, 'pcie_ssd'),
+          claimFailed(/no pcie_ssd storage pool/),
+        );
+
+        // The same disk fits the hdd pool; a redelivered claim moves nothing.
+        await claimResources(db, b, node, { VCPU: 1, MEMORY_MB: 512, DISK_GB: 6 }, 'hdd');
+        await claimResources(db, b, node, { VCPU: 1, MEMORY_MB: 512, DISK_GB: 6 }, 'hdd');
+        assert.deepEqual((await usageOf(db, pools.hdd!)).usages, { DISK_GB: 6 });
+        assert.deepEqual((await usageOf(db, node)).usages, { VCPU: 3, MEMORY_MB: 1536 });
+
+        await releaseAllocations(db, a);
+        await releaseAllocations(db, b);
+        for (const uuid of [node, pools.hdd!, pools.ssd!]) assert.deepEqual((await usageOf(db, uuid)).usages, {});
+      });
+
+      it('racing claims for the last space of a tier through separate connections: exactly N win, no pool overcommitted', async () => {
+        const N = 6;
+        const others: Database[] = [];
+        for (let i = 0; i < 3; i++) others.push(await openDatabase(database.url, { maxPoolSize: 4 }));
+        const all = [database, ...others];
+        try {
+          // Plenty of CPU, memory and hdd: the ssd pool (N disks of 10 GB) is what runs out.
+          const { node, pools } = await newNodeWithPools(
+            db,
+            { VCPU: inv(100), MEMORY_MB: inv(100_000) },
+            { hdd: 10_000, ssd: N * 10 + 5 },
+          );
+          const consumers = Array.from({ length: 3 * N }, () => randomUUID());
+          const outcomes = await Promise.allSettled(
+            consumers.map((c, i) =>
+              claimResources(all[i % all.length]!.db, c, node, { VCPU: 1, MEMORY_MB: 256, DISK_GB: 10 }, 'ssd'),
+            ),
+          );
+          const failures = outcomes
+            .filter((o) => o.status === 'rejected')
+            .map((o) => (o as PromiseRejectedResult).reason as unknown);
+          assert.deepEqual(
+            failures.filter((e) => !(e instanceof ClaimFailed)).map(String),
+            [],
+            'every loser gets ClaimFailed',
+          );
+          assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, N);
+          assert.deepEqual((await usageOf(db, pools.ssd!)).usages, { DISK_GB: N * 10 });
+          assert.deepEqual((await usageOf(db, pools.hdd!)).usages, {});
+          // The losers' VCPU and memory were never counted: the node holds exactly the winners'.
+          assert.deepEqual((await usageOf(db, node)).usages, { VCPU: N, MEMORY_MB: N * 256 });
           await assertNoOvercommit(db);
         } finally {
           for (const d of others) await d.close();

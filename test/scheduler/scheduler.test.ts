@@ -3,13 +3,13 @@
  * inventories from the configuration, then filters, weighers, alternates, claims and NoValidHost.
  */
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import { loadConfig, type Config, type RawOverrides } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
+import { FILTERS, WEIGHERS } from '../../src/common/config/options.ts';
 import { ConfigError, NoValidHost } from '../../src/common/errors.ts';
-import { nodeReports } from '../../src/compute/resource-report.ts';
-import { recordHeartbeat, registerService, updateService } from '../../src/objects/services.ts';
-import { providerUsages, upsertComputeNode } from '../../src/placement/providers.ts';
+import { updateService } from '../../src/objects/services.ts';
+import { providerUsages } from '../../src/placement/providers.ts';
 import { releaseAllocations, resourcesForFlavor } from '../../src/placement/claims.ts';
 import {
   AvailabilityZoneFilter,
@@ -20,25 +20,22 @@ import {
   RetryFilter,
 } from '../../src/scheduler/filters/core-filters.ts';
 import type { FilterRequest } from '../../src/scheduler/filters/filter.ts';
-import { loadFilters } from '../../src/scheduler/filters/registry.ts';
+import { FILTER_FACTORIES, loadFilters } from '../../src/scheduler/filters/registry.ts';
 import { loadHostStates } from '../../src/scheduler/host-manager.ts';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
+import { NO_HINTS } from '../../src/scheduler/request-hints.ts';
 import type { RequestSpec, Selection } from '../../src/scheduler/request-spec.ts';
-import { loadWeighers } from '../../src/scheduler/weighers/weigher.ts';
+import { loadWeighers, WEIGHER_NAMES } from '../../src/scheduler/weighers/weigher.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
-
-interface Size {
-  vcpus?: number;
-  memoryMb?: number;
-  localGb?: number;
-}
+import { testSpec } from '../helpers/request-spec.ts';
+import { addComputeHost, type HostSize } from '../helpers/scheduler-fixtures.ts';
 
 interface Cloud {
   database: TestDatabase;
   config: Config;
   scheduler: SchedulerManager;
   /** Registers a compute service for `host`, heartbeats it and reports one node named like the host. */
-  addHost(host: string, size?: Size): Promise<void>;
+  addHost(host: string, size?: HostSize): Promise<void>;
   select(flavor: Partial<RequestSpec['flavor']>, uuids: string[], extra?: Partial<RequestSpec>): Promise<Selection[][]>;
   allocations(): Promise<{ consumer_id: string; resource_class: string; used: number }[]>;
 }
@@ -54,27 +51,7 @@ async function cloud(overrides: RawOverrides = {}): Promise<Cloud> {
     database,
     config,
     scheduler: new SchedulerManager(database, config),
-    async addHost(host, size = {}) {
-      const service = await registerService(database.db, host, 'stratus-compute', 'compute');
-      await recordHeartbeat(database.db, host, 'stratus-compute');
-      const [report] = nodeReports(
-        config,
-        [
-          {
-            nodename: host,
-            hypervisorType: 'fake',
-            hypervisorVersion: 1,
-            cpuInfo: '{}',
-            vcpus: size.vcpus ?? 16,
-            memoryMb: size.memoryMb ?? 16384,
-            localGb: size.localGb ?? 200,
-            hostIp: null,
-          },
-        ],
-        [],
-      );
-      await upsertComputeNode(database.db, host, service.id, report!);
-    },
+    addHost: (host, size = {}) => addComputeHost(database.db, config, host, size),
     select(flavor, uuids, extra = {}) {
       return c.scheduler.selectDestinations(
         adminContext(),
@@ -93,29 +70,7 @@ async function cloud(overrides: RawOverrides = {}): Promise<Cloud> {
   return c;
 }
 
-function spec(flavor: Partial<RequestSpec['flavor']>, extra: Partial<RequestSpec> = {}): RequestSpec {
-  return {
-    project_id: 'p1',
-    user_id: 'u1',
-    flavor: {
-      flavorid: 'f',
-      name: 'f',
-      vcpus: 1,
-      memory_mb: 512,
-      root_gb: 1,
-      ephemeral_gb: 0,
-      swap: 0,
-      extra_specs: {},
-      ...flavor,
-    },
-    image: { id: 'img', properties: {} },
-    availability_zone: null,
-    scheduler_hints: {},
-    num_instances: 1,
-    ignore_hosts: [],
-    ...extra,
-  };
-}
+const spec = testSpec;
 
 const uuids = (n: number) =>
   Array.from({ length: n }, () => `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`);
@@ -141,7 +96,11 @@ describe('scheduler', () => {
       await updateService(c.database.db, ids.get('forced')!, { forced_down: 1 });
 
       const states = await loadHostStates(c.database.db, c.config);
-      const request: FilterRequest = { spec: spec({}), resources: resourcesForFlavor(spec({}).flavor) };
+      const request: FilterRequest = {
+        spec: spec({}),
+        resources: resourcesForFlavor(spec({}).flavor),
+        hints: NO_HINTS,
+      };
       assert.deepEqual(
         states.filter((h) => ComputeFilter.passes(h, request)).map((h) => h.host),
         ['up'],
@@ -164,7 +123,7 @@ describe('scheduler', () => {
     async function fits(c: Cloud, flavor: Partial<RequestSpec['flavor']>, filter: typeof RamFilter): Promise<boolean> {
       const [host] = await loadHostStates(c.database.db, c.config);
       const s = spec(flavor);
-      return filter.passes(host!, { spec: s, resources: resourcesForFlavor(s.flavor) });
+      return filter.passes(host!, { spec: s, resources: resourcesForFlavor(s.flavor), hints: NO_HINTS });
     }
 
     it('RamFilter: (memory - reserved_host_memory_mb) * ram_allocation_ratio', async () => {
@@ -227,7 +186,11 @@ describe('scheduler', () => {
       await c.addHost('h');
       const [state] = await loadHostStates(c.database.db, c.config);
       const pass = (zone: string | null) =>
-        AvailabilityZoneFilter.passes(state!, { spec: spec({}, { availability_zone: zone }), resources: {} });
+        AvailabilityZoneFilter.passes(state!, {
+          spec: spec({}, { availability_zone: zone }),
+          resources: {},
+          hints: NO_HINTS,
+        });
       assert.equal(pass(null), true);
       assert.equal(pass('az1'), true);
       assert.equal(pass('az2'), false);
@@ -242,7 +205,11 @@ describe('scheduler', () => {
       await c.addHost('b');
       const [state] = (await loadHostStates(c.database.db, c.config)).filter((h) => h.host === 'a');
       assert.equal(
-        RetryFilter.passes(state!, { spec: spec({}, { ignore_hosts: [['a', 'other-node']] }), resources: {} }),
+        RetryFilter.passes(state!, {
+          spec: spec({}, { ignore_hosts: [['a', 'other-node']] }),
+          resources: {},
+          hints: NO_HINTS,
+        }),
         true,
       );
       assert.deepEqual(hostsOf(await c.select({}, uuids(1), { ignore_hosts: [['a', 'a']] })), ['b']);
@@ -262,7 +229,7 @@ describe('scheduler', () => {
     async function threeHosts(multiplier: string): Promise<Cloud> {
       const c = await cloud({
         DEFAULT: { reserved_host_memory_mb: '0' },
-        filter_scheduler: { ram_weight_multiplier: multiplier },
+        filter_scheduler: { ram_weight_multiplier: multiplier, weight_classes: 'RAMWeigher' },
       });
       await c.addHost('mid', { memoryMb: 4096 });
       await c.addHost('big', { memoryMb: 8192 });
@@ -370,20 +337,41 @@ describe('scheduler', () => {
       assert.deepEqual(hostsOf(await c.select({}, uuids(1))), ['only']);
     });
 
+    /** Two hosts, the view loaded, then the RAM weigher's favourite disabled behind the view's back. */
+    async function favouriteDisabledAfterLoad(interval: string): Promise<Cloud> {
+      const c = await cloud({ scheduler: { host_state_refresh_interval: interval } });
+      await c.addHost('disabled', { memoryMb: 65536 });
+      await c.addHost('enabled');
+      await c.select({}, uuids(0)); // loads the view
+      const id = (await c.database.db.selectFrom('services').select('id').where('host', '=', 'disabled').execute())[0]!
+        .id;
+      await updateService(c.database.db, id, { disabled: 1, disabled_reason: 'maintenance' });
+      return c;
+    }
+
     it('works from its view until host_state_refresh_interval has passed; 0 reads the database every time', async () => {
       for (const [interval, expected] of [
         ['3600', 'disabled'],
         ['0', 'enabled'],
       ] as const) {
-        const c = await cloud({ scheduler: { host_state_refresh_interval: interval } });
-        await c.addHost('disabled', { memoryMb: 65536 }); // the RAM weigher's favourite
-        await c.addHost('enabled');
-        await c.select({}, uuids(0)); // loads the view
-        const id = (
-          await c.database.db.selectFrom('services').select('id').where('host', '=', 'disabled').execute()
-        )[0]!.id;
-        await updateService(c.database.db, id, { disabled: 1, disabled_reason: 'maintenance' });
+        const c = await favouriteDisabledAfterLoad(interval);
         assert.deepEqual(hostsOf(await c.select({}, uuids(1))), [expected], `interval ${interval}`);
+      }
+    });
+
+    it('serves a view up to twice the interval old while the next loads; an older one is waited for', async () => {
+      mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      try {
+        for (const [idleMs, expected] of [
+          [15_000, 'disabled'], // 1.5 intervals: the old view, at once
+          [25_000, 'enabled'], // 2.5 intervals: the new view, waited for
+        ] as const) {
+          const c = await favouriteDisabledAfterLoad('10');
+          mock.timers.tick(idleMs);
+          assert.deepEqual(hostsOf(await c.select({}, uuids(1))), [expected], `after ${idleMs} ms`);
+        }
+      } finally {
+        mock.timers.reset();
       }
     });
 
@@ -397,7 +385,9 @@ describe('scheduler', () => {
       const mine = hostsOf(await c.select({}, uuids(1)));
       assert.notDeepEqual(mine, taken, 'the stale view offered the taken host first, or the claim was not re-checked');
       await assert.rejects(c.select({}, uuids(1)), noValidHost);
-      for (const usage of (await providerUsages(c.database.db)).values()) assert.equal(usage.usages['MEMORY_MB'], 512);
+      for (const usage of (await providerUsages(c.database.db)).values()) {
+        if (!usage.parentUuid) assert.equal(usage.usages['MEMORY_MB'], 512);
+      }
     });
   });
 
@@ -421,21 +411,30 @@ describe('scheduler', () => {
 
     it('a Nova filter Stratus does not implement yet is refused with the configuration, naming the option', () => {
       assert.throws(
-        () => loadConfig([], { filter_scheduler: { enabled_filters: 'ComputeFilter,JsonFilter' } }),
+        () => loadConfig([], { filter_scheduler: { enabled_filters: 'ComputeFilter,NUMATopologyFilter' } }),
         (err: unknown) =>
           err instanceof ConfigError &&
           /\[filter_scheduler\] enabled_filters/.test(err.message) &&
-          /unknown entry 'JsonFilter'/.test(err.message),
+          /unknown entry 'NUMATopologyFilter'/.test(err.message),
       );
     });
 
+    it('the configuration accepts exactly the filters and weighers the scheduler implements', () => {
+      assert.deepEqual([...FILTERS].sort(), Object.keys(FILTER_FACTORIES).sort());
+      assert.deepEqual([...WEIGHERS].sort(), [...WEIGHER_NAMES].sort());
+    });
+
     it('loadFilters and loadWeighers resolve names in order and refuse unknown ones', () => {
+      const withFilters = (names: string[]) => ({
+        ...loadConfig([]),
+        filter_scheduler: { ...loadConfig([]).filter_scheduler, enabled_filters: names },
+      });
       assert.deepEqual(
-        loadFilters(['RetryFilter', 'ComputeFilter']).map((f) => f.name),
+        loadFilters(withFilters(['RetryFilter', 'ComputeFilter'])).map((f) => f.name),
         ['RetryFilter', 'ComputeFilter'],
       );
       assert.throws(
-        () => loadFilters(['Bogus']),
+        () => loadFilters(withFilters(['Bogus'])),
         (err: unknown) =>
           err instanceof ConfigError && /'Bogus' is not implemented; available: ComputeFilter/.test(err.message),
       );

@@ -24,6 +24,7 @@ import { registerServerCreateRoute } from './servers/create.ts';
 import { registerServerDeleteRoute } from './servers/delete.ts';
 import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
 import { registerServerListRoutes } from './servers/list.ts';
+import { registerRemoteConsoleRoutes } from './servers/remote-consoles.ts';
 import { registerServerMetadataRoutes } from './servers/metadata.ts';
 import { registerServerShowRoutes } from './servers/show.ts';
 import { registerRootVersionRoute, registerVersionDocumentRoute } from './versions.ts';
@@ -64,6 +65,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerServerActionRoutes(app, deps);
   registerInstanceActionRoutes(app, deps);
   registerServerMetadataRoutes(app, deps);
+  registerRemoteConsoleRoutes(app, deps);
   registerFlavorRoutes(app, deps);
   registerExtraSpecRoutes(app, deps);
   registerFlavorAccessRoutes(app, deps);

@@ -43,12 +43,23 @@ function prefixesOf(request: FastifyRequest): { self: string; bookmark: string }
   return found;
 }
 
+/** prefix/collection/id; plain concatenation when no part needs its slashes trimmed (the usual case). */
+function under(prefix: string, collection: string, id: string): string {
+  return isBare(collection) && isBare(id) ? `${prefix}/${collection}/${id}` : join(prefix, collection, id);
+}
+
+const SLASH = 47;
+
+function isBare(part: string): boolean {
+  return part !== '' && part.charCodeAt(0) !== SLASH && part.charCodeAt(part.length - 1) !== SLASH;
+}
+
 export function selfHref(request: FastifyRequest, collection: string, id: string): string {
-  return join(prefixesOf(request).self, collection, id);
+  return under(prefixesOf(request).self, collection, id);
 }
 
 export function bookmarkHref(request: FastifyRequest, collection: string, id: string): string {
-  return join(prefixesOf(request).bookmark, collection, id);
+  return under(prefixesOf(request).bookmark, collection, id);
 }
 
 export function resourceLinks(request: FastifyRequest, collection: string, id: string): Link[] {

@@ -12,9 +12,13 @@ export interface ApiVersion {
   readonly minor: number;
 }
 
-/** The range Stratus implements; raising MAX means implementing everything the new versions change. */
+/**
+ * The range Stratus implements; raising MAX means implementing everything the new versions change.
+ * Up to 2.96 these are Nova's versions. 2.97 is a Stratus extension: POST /servers accepts
+ * `instance_disk_type`, the storage tier of the disk (see servers/storage-tier.ts).
+ */
 export const MIN_VERSION: ApiVersion = { major: 2, minor: 1 };
-export const MAX_VERSION: ApiVersion = { major: 2, minor: 96 };
+export const MAX_VERSION: ApiVersion = { major: 2, minor: 97 };
 export const DEFAULT_VERSION = MIN_VERSION;
 
 export const VERSION_HEADER = 'OpenStack-API-Version';

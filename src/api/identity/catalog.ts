@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Config } from '../../common/config/load-config.ts';
+import { serviceUrl, type ServiceType } from '../../common/config/service-urls.ts';
 
-export type ServiceType = 'identity' | 'compute' | 'image';
 export type EndpointInterface = 'public' | 'internal' | 'admin';
 
 export interface CatalogEndpoint {
@@ -27,19 +27,6 @@ type CatalogConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image'>;
 
 const INTERFACES: readonly EndpointInterface[] = ['public', 'internal', 'admin'];
 const SERVICE_NAMES: Record<ServiceType, string> = { identity: 'keystone', compute: 'nova', image: 'glance' };
-
-/** The base URL clients use for a service: what the catalog lists for every interface. */
-export function serviceUrl(config: CatalogConfig, type: ServiceType): string {
-  const host = config.api.public_host.includes(':') ? `[${config.api.public_host}]` : config.api.public_host;
-  switch (type) {
-    case 'identity':
-      return `http://${host}:${config.identity.listen_port}/v3`;
-    case 'compute':
-      return `http://${host}:${config.DEFAULT.osapi_compute_listen_port}/v2.1`;
-    case 'image':
-      return `http://${host}:${config.image.listen_port}`;
-  }
-}
 
 export function serviceCatalog(config: CatalogConfig): CatalogService[] {
   const region = config.identity.region_name;

@@ -29,6 +29,11 @@ export function loadConfig(files: readonly string[] = [], overrides: RawOverride
   return Object.fromEntries([...values].map(([s, opts]) => [s, Object.fromEntries(opts)])) as Config;
 }
 
+/** Whether any of `files` sets the option: defaults a command may choose differently stay its to choose. */
+export function isSetInFiles(files: readonly string[], section: string, key: string): boolean {
+  return files.some((file) => readEntries(file).some((e) => e.section === section && e.key === key));
+}
+
 function readEntries(file: string): IniEntry[] {
   let text: string;
   try {

@@ -4,6 +4,8 @@
  * `Config` is derived from the declarations, so `config.DEFAULT.report_interval` is a number to the compiler.
  */
 
+import { parseCpuSet } from '../cpu-set.ts';
+
 export interface OptionSpec<T> {
   readonly kind: string;
   readonly help: string;
@@ -12,6 +14,8 @@ export interface OptionSpec<T> {
   readonly secret?: 'all' | 'url-password';
   /** Multi-valued: the option may be given several times; every occurrence counts (oslo MultiStrOpt). */
   readonly multi?: boolean;
+  /** The values a string or list option accepts, when it is closed (enabled_filters: the implemented filters). */
+  readonly choices?: readonly string[];
   /** Turns one raw string into the value, or throws an Error whose message says what was expected. */
   parse(raw: string): T;
   /** For multi-valued options: combines the occurrences of one file. */
@@ -121,6 +125,15 @@ export function multi(o: Common<readonly string[]>): OptionSpec<readonly string[
     ...o,
     parse: (raw) => [raw],
     combine: (values) => values.flat(),
+  };
+}
+
+/** A CPU set in Nova's syntax ("0-3,^2,6"), parsed to its ids; empty means unset. */
+export function optionalCpuSet(o: Common<readonly number[] | null>): OptionSpec<readonly number[] | null> {
+  return {
+    kind: 'CPU set (e.g. 0-3,^2,6)',
+    ...o,
+    parse: (raw) => (raw.trim() === '' ? null : parseCpuSet(raw)),
   };
 }
 

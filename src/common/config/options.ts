@@ -5,20 +5,43 @@
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { bool, float, int, list, optionalFloat, optionalStr, str } from './option-types.ts';
+import { STORAGE_TIERS } from '../storage-tiers.ts';
+import { bool, float, int, list, optionalCpuSet, optionalFloat, optionalStr, str } from './option-types.ts';
 
-// Only what the scheduler implements: a name here that it lacked would pass the config check and then
-// stop the scheduler at start-up. Issue 4 (the full filter set) extends both lists.
-const FILTERS = [
+// Nova's defaults (Zed), plus the resource and zone checks and RetryFilter that Nova has since moved
+// into placement queries and alternates: this scheduler does those checks itself.
+const DEFAULT_FILTERS = [
   'ComputeFilter',
   'AvailabilityZoneFilter',
   'RamFilter',
   'CoreFilter',
   'DiskFilter',
   'RetryFilter',
+  'ComputeCapabilitiesFilter',
+  'ImagePropertiesFilter',
+  'ServerGroupAntiAffinityFilter',
+  'ServerGroupAffinityFilter',
 ] as const;
 
-const WEIGHERS = ['RAMWeigher', 'CPUWeigher', 'DiskWeigher'] as const;
+// Only what the scheduler implements: a name here that it lacked would pass the config check and then
+// stop the scheduler at start-up (a test keeps these lists and the scheduler's registries equal).
+export const FILTERS = [
+  ...DEFAULT_FILTERS,
+  'JsonFilter',
+  'SameHostFilter',
+  'DifferentHostFilter',
+  'AggregateInstanceExtraSpecsFilter',
+  'AggregateMultiTenancyIsolation',
+] as const;
+
+export const WEIGHERS = [
+  'RAMWeigher',
+  'CPUWeigher',
+  'DiskWeigher',
+  'ServerGroupSoftAffinityWeigher',
+  'ServerGroupSoftAntiAffinityWeigher',
+  'BuildFailureWeigher',
+] as const;
 
 export const OPTIONS = {
   DEFAULT: {
@@ -41,7 +64,18 @@ export const OPTIONS = {
       help: 'A service whose last heartbeat is older than this many seconds is down.',
     }),
     periodic_interval: int({ default: 60, min: 1, help: 'Seconds between runs of periodic tasks.' }),
-    compute_driver: str({ default: 'fake', choices: ['fake'], help: 'Virt driver of the compute service.' }),
+    sync_power_state_interval: int({
+      default: 600,
+      min: -1,
+      help:
+        'Seconds between syncs of the power states the database records with what the hypervisor reports ' +
+        '(0: every periodic_interval, -1: never; guest events still sync their instance at once).',
+    }),
+    compute_driver: str({
+      default: 'fake',
+      choices: ['fake', 'qemu'],
+      help: 'Virt driver of the compute service: fake (in memory) or qemu (real guests, qemu-system-x86_64).',
+    }),
     cpu_allocation_ratio: optionalFloat({
       default: null,
       min: 0,
@@ -63,6 +97,18 @@ export const OPTIONS = {
     reserved_host_memory_mb: int({ default: 512, min: 0, help: 'Memory kept for the host, not for guests.' }),
     reserved_host_disk_mb: int({ default: 0, min: 0, help: 'Disk kept for the host, not for guests.' }),
     reserved_host_cpus: int({ default: 0, min: 0, help: 'Host CPUs kept for the host, not for guests.' }),
+    vcpu_pin_set: optionalCpuSet({
+      default: null,
+      help:
+        'Deprecated in Nova (use [compute] cpu_shared_set), still read: the host CPUs that count as VCPU ' +
+        'inventory and that guests may run on. Cannot be combined with [compute] cpu_dedicated_set.',
+    }),
+    instances_path: str({
+      default: '$state_path/instances',
+      help:
+        "Where guests' files live (qemu driver: guest.json, QMP socket, console log, the _base image cache); " +
+        'also the directory of the single storage pool when [storage] pools is empty.',
+    }),
     osapi_max_limit: int({ default: 1000, min: 1, help: 'Most items one list request returns.' }),
     osapi_compute_listen: str({ default: '0.0.0.0', help: 'Address the compute API listens on.' }),
     osapi_compute_listen_port: int({ default: 8774, min: 0, max: 65535, help: 'Port of the compute API.' }),
@@ -81,13 +127,25 @@ export const OPTIONS = {
       choices: ['noop', 'log', 'shutdown', 'reap'],
       help: 'What to do with guests that still run though their instance is deleted.',
     }),
-    running_deleted_instance_poll_interval: int({ default: 1800, min: 0, help: 'Seconds between such checks.' }),
-    running_deleted_instance_timeout: int({ default: 0, min: 0, help: 'Seconds before acting on such guests.' }),
+    running_deleted_instance_poll_interval: int({
+      default: 1800,
+      min: 0,
+      help: 'Seconds between checks for guests whose instance is deleted (0: never).',
+    }),
+    running_deleted_instance_timeout: int({
+      default: 0,
+      min: 0,
+      help: 'Seconds after its deletion (or after it was first seen, for a guest unknown to the database) before such a guest is acted on.',
+    }),
     shutdown_timeout: int({ default: 60, min: 0, help: 'Seconds a guest gets to power off cleanly on stop.' }),
     graceful_shutdown_timeout: int({
       default: 60,
       min: 0,
       help: 'Seconds a service waits for in-flight work to finish on SIGTERM.',
+    }),
+    web: str({
+      default: '/usr/share/novnc',
+      help: 'Directory of the noVNC web client the console proxy serves (Debian package novnc).',
     }),
   },
   api: {
@@ -130,6 +188,41 @@ export const OPTIONS = {
     max_retries: int({ default: 10, min: 0, help: 'Connection attempts at start-up before giving up.' }),
     retry_interval: int({ default: 1, min: 0, help: 'Seconds between those attempts.' }),
   },
+  compute: {
+    cpu_shared_set: optionalCpuSet({
+      default: null,
+      help:
+        'Host CPUs for guests without dedicated CPUs: their count is the VCPU inventory (before ' +
+        'cpu_allocation_ratio). Unset: every host CPU, or none when cpu_dedicated_set is set.',
+    }),
+    cpu_dedicated_set: optionalCpuSet({
+      default: null,
+      help:
+        'Host CPUs pinned one-to-one to the vCPUs of guests whose flavor has hw:cpu_policy=dedicated: ' +
+        'their count is the PCPU inventory (never overcommitted). Must not overlap cpu_shared_set.',
+    }),
+    consecutive_build_service_disable_threshold: int({
+      default: 10,
+      min: 0,
+      help:
+        'Any nonzero value makes compute hosts count consecutive failed builds per node and report them ' +
+        '(the failed_builds stat) for the BuildFailureWeigher; 0 turns the counting off.',
+    }),
+  },
+  storage: {
+    default_tier: str({
+      default: 'hdd',
+      choices: STORAGE_TIERS,
+      help: 'Storage tier of a server that asks for none (Stratus extension: Nova has no storage tiers).',
+    }),
+    pools: list({
+      default: [],
+      help:
+        'Storage pools of this compute host, as tier:directory or tier:directory:size_gb (tiers: ' +
+        `${STORAGE_TIERS.join(', ')}; one pool per tier). Without a size, the pool is the size of its ` +
+        'filesystem. Empty: one pool of default_tier in [DEFAULT] instances_path.',
+    }),
+  },
   scheduler: {
     max_attempts: int({ default: 3, min: 1, help: 'Hosts one build is tried on before it goes to ERROR.' }),
     host_state_refresh_interval: float({
@@ -137,27 +230,159 @@ export const OPTIONS = {
       min: 0,
       help:
         'Seconds the scheduler works from its in-memory view of the hosts before reloading it from the ' +
-        'database (0: on every request). Its own placements update the view at once; a claim refused by ' +
-        'the database or a request no host fits reloads it early.',
+        'database, in the background while requests keep using the old view; a view older than twice ' +
+        'this is waited for (0: read on every request). Its own placements update the view at once; a ' +
+        'claim refused by the database or a request no host fits reloads it early. A reload of 100,000 ' +
+        'hosts takes seconds of CPU: raise this for such fleets.',
     }),
   },
   filter_scheduler: {
     enabled_filters: list({
-      default: ['ComputeFilter', 'AvailabilityZoneFilter', 'RamFilter', 'CoreFilter', 'DiskFilter', 'RetryFilter'],
+      default: DEFAULT_FILTERS,
       choices: FILTERS,
       help: 'Filters a host must pass, in order.',
     }),
-    weight_classes: list({ default: ['RAMWeigher'], choices: WEIGHERS, help: 'Weighers that rank the hosts left.' }),
+    weight_classes: list({
+      default: WEIGHERS,
+      choices: WEIGHERS,
+      help: "Weighers that rank the hosts left; all of them by default, as Nova's all_weighers.",
+    }),
     host_subset_size: int({ default: 1, min: 1, help: 'Pick at random among this many best hosts.' }),
     ram_weight_multiplier: float({ default: 1.0, help: 'Positive spreads by free RAM, negative stacks.' }),
     cpu_weight_multiplier: float({ default: 1.0, help: 'Positive spreads by free VCPUs, negative stacks.' }),
     disk_weight_multiplier: float({ default: 1.0, help: 'Positive spreads by free disk, negative stacks.' }),
+    soft_affinity_weight_multiplier: float({
+      default: 1.0,
+      min: 0,
+      help: 'Weight of ServerGroupSoftAffinityWeigher: how strongly soft-affinity members gather on one host.',
+    }),
+    soft_anti_affinity_weight_multiplier: float({
+      default: 1.0,
+      min: 0,
+      help: 'Weight of ServerGroupSoftAntiAffinityWeigher: how strongly soft-anti-affinity members spread.',
+    }),
+    build_failure_weight_multiplier: float({
+      default: 1000000.0,
+      help:
+        'Weight of BuildFailureWeigher against the consecutive failed builds a node reports; the large ' +
+        'default outweighs every other weigher, so a failing node is chosen last. 0 disables it.',
+    }),
+    image_properties_default_architecture: optionalStr({
+      default: null,
+      help: 'Architecture ImagePropertiesFilter assumes for an image that names none (e.g. x86_64).',
+    }),
+  },
+  qemu: {
+    virt_type: str({
+      default: 'auto',
+      choices: ['auto', 'kvm', 'qemu'],
+      help:
+        'Acceleration: kvm (hardware), qemu (TCG emulation) or auto (a probe boot at start-up uses KVM when it ' +
+        'really runs a guest with -cpu host, else TCG). Like [libvirt] virt_type, plus auto.',
+    }),
+    binary: str({ default: 'qemu-system-x86_64', help: 'The QEMU system emulator to run guests with.' }),
+    qemu_img_binary: str({ default: 'qemu-img', help: 'The qemu-img tool (Debian package qemu-utils).' }),
+    snapshots_directory: str({
+      default: '',
+      help:
+        'Where a snapshot is flattened before its upload, and removed after it (empty: instances_path/snapshots). ' +
+        'Like [libvirt] snapshots_directory.',
+    }),
+    machine_type: str({ default: 'pc', help: 'QEMU machine type of guests (-machine).' }),
+    tcg_tb_size_mb: int({
+      default: 16,
+      min: 0,
+      help: 'Translation cache of each guest under TCG, in MiB (0: QEMU default); small saves host memory.',
+    }),
+    wait_soft_reboot_seconds: int({
+      default: 120,
+      min: 0,
+      help: 'Seconds a guest gets to shut down on a soft reboot before it is reset (Nova [libvirt] option).',
+    }),
+    spawn_timeout: int({ default: 60, min: 1, help: 'Seconds a guest gets to start running after launch.' }),
+  },
+  image_cache: {
+    subdirectory_name: str({ default: '_base', help: 'Directory of the image cache under instances_path.' }),
+    manager_interval: int({
+      default: 2400,
+      min: -1,
+      help: 'Seconds between runs of the image cache manager (0: every periodic_interval, -1: never).',
+    }),
+    remove_unused_base_images: bool({ default: true, help: 'Remove cached images that no guest uses.' }),
+    remove_unused_original_minimum_age_seconds: int({
+      default: 86400,
+      min: 0,
+      help: 'Seconds an unused cached image is kept after its last use.',
+    }),
+  },
+  glance: {
+    api_servers: list({
+      default: [],
+      help: 'Image API base URLs compute downloads from; empty: the one the service catalog names.',
+    }),
+    auth_url: optionalStr({
+      default: null,
+      help: "Identity API compute authenticates with (its service user); unset: this cloud's own identity URL.",
+    }),
+    username: optionalStr({
+      default: null,
+      help: 'Service user compute fetches images as (needs the admin role). All-in-one creates one.',
+    }),
+    password: optionalStr({ default: null, secret: 'all', help: 'Password of that service user.' }),
+    project_name: str({ default: 'service', help: "Project of compute's service user." }),
+    user_domain_name: str({ default: 'Default', help: "Domain of compute's service user." }),
+    project_domain_name: str({ default: 'Default', help: "Domain of that user's project." }),
+  },
+  vnc: {
+    enabled: bool({
+      default: true,
+      help: 'Give guests a VNC console (qemu driver) and serve the console proxy in the api service.',
+    }),
+    server_listen: str({
+      default: '127.0.0.1',
+      help:
+        "Address each guest's VNC server listens on, on its compute host. Loopback keeps it private to the " +
+        'host; with api and compute on different machines it must be an address the proxy can reach.',
+    }),
+    server_proxyclient_address: str({
+      default: '127.0.0.1',
+      help: "Address of this compute host's guest VNC servers as the console proxy connects to it.",
+    }),
+    novncproxy_base_url: optionalStr({
+      default: null,
+      help:
+        'Base of the console URLs handed to users, e.g. https://console.example.com:6080/vnc_auto.html; ' +
+        'unset: http://<[api] public_host>:<novncproxy_port>/vnc_auto.html.',
+    }),
+    novncproxy_host: str({ default: '0.0.0.0', help: 'Address the console proxy (noVNC and websocket) listens on.' }),
+    novncproxy_port: int({ default: 6080, min: 0, max: 65535, help: 'Port of the console proxy.' }),
+  },
+  consoleauth: {
+    token_ttl: int({ default: 600, min: 1, help: 'Seconds a console token stays valid if unused.' }),
+  },
+  console: {
+    allowed_origins: list({
+      default: [],
+      help:
+        'Host names, besides the one a browser connects to, whose pages may open console websockets ' +
+        '(the Origin header); guards against other sites using a console URL.',
+    }),
   },
   fake_driver: {
     node_count: int({ default: 1, min: 1, help: 'Simulated nodes this compute service hosts, each a compute node.' }),
     vcpus: int({ default: 32, min: 1, help: 'VCPUs of each simulated node.' }),
     memory_mb: int({ default: 131072, min: 1, help: 'Memory of each simulated node.' }),
-    local_gb: int({ default: 2048, min: 1, help: 'Disk of each simulated node.' }),
+    local_gb: int({
+      default: 2048,
+      min: 1,
+      help: 'Disk of each simulated node: the size of its one pool when storage_pools is empty.',
+    }),
+    storage_pools: list({
+      default: [],
+      help:
+        'Simulated storage pools of each node, as tier:size_gb (e.g. hdd:2048,ssd:200). Empty: one pool ' +
+        'of [storage] default_tier with local_gb.',
+    }),
     spawn_delay_ms: int({ default: 0, min: 0, help: 'Simulated time a guest takes to spawn.' }),
     power_delay_ms: int({ default: 0, min: 0, help: 'Simulated time of stop, start and reboot.' }),
     spawn_failure_rate: float({

@@ -4,7 +4,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Driver,
+  type LogEvent,
+} from 'kysely';
 import { DatabaseError } from '../errors.ts';
 import { getLogger } from '../log/logger.ts';
 import { describeTarget, parseConnectionUrl, type DatabaseTarget, type Dialect } from './connection-url.ts';
@@ -65,9 +74,12 @@ async function createDialect(target: DatabaseTarget, maxPoolSize: number) {
       if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
       const database = new SQLite(target.path);
       database.pragma('journal_mode = WAL');
-      database.pragma('busy_timeout = 5000');
+      // Short: better-sqlite3 waits for a busy database synchronously, blocking the event loop, and a
+      // writer in this same process (another connection on the file) cannot finish meanwhile. A busy
+      // transaction fails fast instead and retryOnLockConflict runs it again after an async pause.
+      database.pragma('busy_timeout = 250');
       database.pragma('synchronous = NORMAL');
-      return new SqliteDialect({ database });
+      return new ImmediateSqliteDialect({ database });
     }
     case 'mysql': {
       const { createPool } = await import('mysql2');
@@ -101,6 +113,24 @@ async function createDialect(target: DatabaseTarget, maxPoolSize: number) {
       pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection lost'));
       return new PostgresDialect({ pool });
     }
+  }
+}
+
+/**
+ * SQLite transactions that take the write lock at BEGIN (BEGIN IMMEDIATE). A deferred transaction reads
+ * first and asks for the write lock at its first write; if another connection (another process on the
+ * same file) committed meanwhile, SQLite refuses at once with SQLITE_BUSY instead of waiting, and under
+ * steady contention even retried transactions keep losing. Taking the lock first makes them wait
+ * (briefly, busy_timeout, then again through retryOnLockConflict) and run one writer at a time, which is
+ * all SQLite admits anyway.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
   }
 }
 

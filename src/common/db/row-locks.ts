@@ -5,9 +5,9 @@
 import { SqliteAdapter, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Schema } from './schema.ts';
 
-export function lockRows<TB extends keyof Schema, O>(
+export function lockRows<DB, TB extends keyof DB, O>(
   db: Kysely<Schema>,
-  query: SelectQueryBuilder<Schema, TB, O>,
-): SelectQueryBuilder<Schema, TB, O> {
+  query: SelectQueryBuilder<DB, TB, O>,
+): SelectQueryBuilder<DB, TB, O> {
   return db.getExecutor().adapter instanceof SqliteAdapter ? query : query.forUpdate();
 }

@@ -42,6 +42,10 @@ export interface ComputeNodesTable {
   local_gb: number;
   /** Guests the driver reports running; usage figures come from allocations. */
   running_vms: number;
+  /** JSON: the [arch, hv_type, vm_mode] triples the node can run; null until it reports them. */
+  supported_instances: string | null;
+  /** JSON: the node's counters (Nova's stats), such as failed_builds; null until it reports them. */
+  stats: string | null;
   created_at: Timestamp;
   updated_at: Timestamp | null;
   deleted_at: Timestamp | null;
@@ -55,6 +59,10 @@ export interface ResourceProvidersTable {
   generation: number;
   created_at: Timestamp;
   updated_at: Timestamp | null;
+  /** Set on a storage pool's provider: the compute node's provider it belongs to. */
+  parent_provider_id: number | null;
+  /** Set on a storage pool's provider: the tier of the pool (hdd, ssd, pcie_ssd). */
+  storage_tier: string | null;
 }
 
 export interface InventoriesTable {
@@ -148,6 +156,8 @@ export interface InstancesTable {
   progress: number;
   access_ip_v4: string | null;
   access_ip_v6: string | null;
+  /** The storage tier the instance's disk lives in; null for instances created before tiers existed. */
+  storage_tier: string | null;
   launched_at: Timestamp | null;
   terminated_at: Timestamp | null;
   created_at: Timestamp;
@@ -350,6 +360,20 @@ export interface InstanceGroupMembersTable {
   created_at: Timestamp;
 }
 
+export interface ConsoleAuthTokensTable {
+  id: Generated<number>;
+  /** SHA-256 (hex) of the token; the token itself is only ever in the URL given to the user. */
+  token_hash: string;
+  console_type: string;
+  /** The compute host's console address the proxy connects to. */
+  host: string;
+  port: number;
+  instance_uuid: string;
+  access_url_base: string;
+  expires: Timestamp;
+  created_at: Timestamp;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -380,6 +404,7 @@ export interface Schema {
   aggregate_metadata: AggregateMetadataTable;
   instance_groups: InstanceGroupsTable;
   instance_group_members: InstanceGroupMembersTable;
+  console_auth_tokens: ConsoleAuthTokensTable;
 }
 
 /** The current time in the schema's timestamp format. */

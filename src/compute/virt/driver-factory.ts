@@ -1,25 +1,80 @@
 /** Picks the virt driver named by `[DEFAULT] compute_driver`. */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../../common/config/load-config.ts';
 import { ConfigError } from '../../common/errors.ts';
+import { hostCpuSets } from '../cpu-sets.ts';
+import { ImageClient } from '../image/image-client.ts';
+import { serviceTokensFromConfig } from '../image/service-token.ts';
+import { fakeStoragePools, storagePools } from '../storage-pools.ts';
 import type { VirtDriver } from './driver.ts';
 import { FakeDriver } from './fake/fake-driver.ts';
+import { ImageCache } from './qemu/image-cache.ts';
+import { QemuDriver } from './qemu/qemu-driver.ts';
+import { QemuImg } from './qemu/qemu-img.ts';
 
 export function createDriver(config: Config): VirtDriver {
-  const f = config.fake_driver;
   switch (config.DEFAULT.compute_driver) {
     case 'fake':
-      return new FakeDriver({
-        nodeCount: f.node_count,
-        vcpus: f.vcpus,
-        memoryMb: f.memory_mb,
-        localGb: f.local_gb,
-        spawnDelayMs: f.spawn_delay_ms,
-        powerDelayMs: f.power_delay_ms,
-        spawnFailureRate: f.spawn_failure_rate,
-      });
+      return fakeDriver(config);
+    case 'qemu':
+      return qemuDriver(config);
     default:
       throw new ConfigError(
-        `[DEFAULT] compute_driver: unknown driver '${config.DEFAULT.compute_driver}'; expected fake`,
+        `[DEFAULT] compute_driver: unknown driver '${config.DEFAULT.compute_driver}'; expected fake or qemu`,
       );
   }
+}
+
+function fakeDriver(config: Config): FakeDriver {
+  const f = config.fake_driver;
+  return new FakeDriver({
+    nodeCount: f.node_count,
+    vcpus: f.vcpus,
+    memoryMb: f.memory_mb,
+    storagePools: fakeStoragePools(config),
+    spawnDelayMs: f.spawn_delay_ms,
+    powerDelayMs: f.power_delay_ms,
+    spawnFailureRate: f.spawn_failure_rate,
+  });
+}
+
+function qemuDriver(config: Config): QemuDriver {
+  const g = config.glance;
+  const tokens = serviceTokensFromConfig(config);
+  const qemuImg = new QemuImg(config.qemu.qemu_img_binary);
+  const instancesPath = config.DEFAULT.instances_path;
+  const imageCache = new ImageCache(
+    join(instancesPath, config.image_cache.subdirectory_name),
+    new ImageClient(tokens, g.api_servers),
+    qemuImg,
+  );
+  const q = config.qemu;
+  return new QemuDriver({
+    instancesPath,
+    storagePools: storagePools(config),
+    defaultTier: config.storage.default_tier,
+    virtType: q.virt_type as 'auto' | 'kvm' | 'qemu',
+    binary: q.binary,
+    machineType: q.machine_type,
+    tcgTbSizeMb: q.tcg_tb_size_mb,
+    spawnTimeoutSec: q.spawn_timeout,
+    softRebootTimeoutSec: q.wait_soft_reboot_seconds,
+    imageCache,
+    qemuImg,
+    cpuSets: pinsGuests(config) ? hostCpuSets(config, cpus().length) : null,
+    snapshotsDirectory: q.snapshots_directory || join(instancesPath, 'snapshots'),
+    imageCacheOptions: {
+      removeUnused: config.image_cache.remove_unused_base_images,
+      minimumAgeSec: config.image_cache.remove_unused_original_minimum_age_seconds,
+    },
+    vnc: config.vnc.enabled
+      ? { listen: config.vnc.server_listen, proxyclientAddress: config.vnc.server_proxyclient_address }
+      : null,
+  });
+}
+
+/** Guests are pinned only when the operator names CPU sets; otherwise they may run on any host CPU. */
+function pinsGuests(config: Config): boolean {
+  return Boolean(config.DEFAULT.vcpu_pin_set || config.compute.cpu_shared_set || config.compute.cpu_dedicated_set);
 }

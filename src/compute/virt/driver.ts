@@ -3,7 +3,15 @@
  * Nothing outside virt/ knows which driver runs. Every method is idempotent where the manager may repeat
  * it after a crash (destroy of a missing guest succeeds; spawn of an existing guest fails).
  */
+import type { Readable } from 'node:stream';
 import type { InstancePayload } from '../instance-payload.ts';
+import type { StoragePoolResources } from '../storage-pools.ts';
+
+/**
+ * A kind of guest a node can run: [architecture, hypervisor type, vm mode], in Nova's canonical names
+ * (`x86_64`, `qemu`/`kvm`/`fake`, `hvm`). ImagePropertiesFilter matches images against these.
+ */
+export type SupportedInstance = readonly [arch: string, hvType: string, vmMode: string];
 
 /** One hypervisor node's resources and identity, as the driver sees them. */
 export interface NodeResources {
@@ -11,10 +19,15 @@ export interface NodeResources {
   readonly hypervisorType: string;
   readonly hypervisorVersion: number;
   readonly cpuInfo: string;
+  /** The host's CPUs (ids 0..vcpus-1), before the CPU sets of the configuration narrow them. */
   readonly vcpus: number;
   readonly memoryMb: number;
+  /** All pools together. */
   readonly localGb: number;
+  /** The storage pools, one per tier; each is a DISK_GB inventory of its own. */
+  readonly storagePools: readonly StoragePoolResources[];
   readonly hostIp: string | null;
+  readonly supportedInstances: readonly SupportedInstance[];
 }
 
 export interface GuestInfo {
@@ -25,6 +38,36 @@ export interface GuestInfo {
 }
 
 export type RebootType = 'SOFT' | 'HARD';
+
+/**
+ * A guest's power state changed by itself (it powered off, crashed, its qemu exited): Nova's virt
+ * lifecycle events, on which the manager syncs that one instance at once instead of waiting for the
+ * periodic sync.
+ */
+export interface GuestLifecycleEvent {
+  readonly uuid: string;
+  /** The PowerState the guest is now in. */
+  readonly powerState: number;
+  /** What happened, for the logs and the fault: 'shutdown', 'crashed', 'exited', ... */
+  readonly reason: string;
+}
+
+/** A guest's root disk captured as a standalone image, ready to upload; `discard` removes what it holds. */
+export interface SnapshotData {
+  /** Glance's disk_format of the data ('qcow2' for the qemu driver). */
+  readonly diskFormat: string;
+  readonly containerFormat: string;
+  readonly size: number;
+  /** The data; called once. */
+  open(): Readable;
+  discard(): Promise<void>;
+}
+
+/** Where the console proxy reaches a guest's VNC server (Nova's ConsoleVNC): an address of its compute host. */
+export interface VncConsole {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface VirtDriver {
   /** Prepares the driver on this host; runs once before anything else. */
@@ -39,8 +82,29 @@ export interface VirtDriver {
   powerOff(uuid: string, timeoutSec: number): Promise<void>;
   powerOn(uuid: string): Promise<void>;
   reboot(uuid: string, type: RebootType): Promise<void>;
+  /** Freezes the guest's CPUs; memory stays where it is. */
+  pause(uuid: string): Promise<void>;
+  unpause(uuid: string): Promise<void>;
+  /** Saves the guest's state to disk and stops it (Nova's suspend: a managed save). */
+  suspend(uuid: string): Promise<void>;
+  /** Starts the guest again from the state suspend saved. */
+  resume(uuid: string): Promise<void>;
+  /**
+   * Captures the guest's root disk as a standalone image (no backing file), consistent at one instant:
+   * a running guest may be paused meanwhile and is running again when this returns. The guest keeps its
+   * power state. Throws, holding nothing, on failure.
+   */
+  snapshot(uuid: string): Promise<SnapshotData>;
+  /** The guest's serial console output so far (the tail, if long). */
+  getConsoleOutput(uuid: string): Promise<string>;
+  /** The running guest's VNC server; ConsoleTypeUnavailable when it has none. */
+  getVncConsole(uuid: string): Promise<VncConsole>;
+  /** Periodic housekeeping of cached images (Nova's manage_image_cache); a no-op for drivers without one. */
+  manageImageCache(): Promise<void>;
   /** The guests this host runs, whatever the database says. */
   listGuests(): GuestInfo[];
+  /** Calls `listener` on every lifecycle event from now on; drivers without events do not offer it. */
+  onLifecycleEvent?(listener: (event: GuestLifecycleEvent) => void): void;
   /** Releases what the driver holds (connections, timers); guests keep running. */
   shutdown(): Promise<void>;
 }

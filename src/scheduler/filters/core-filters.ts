@@ -1,5 +1,5 @@
 /** The basic filters: service state, availability zone, resource fit and retry exclusion. */
-import { free } from '../host-state.ts';
+import { free, freeInPool } from '../host-state.ts';
 import type { HostFilter } from './filter.ts';
 
 /** Hosts whose compute service is up and enabled. */
@@ -25,10 +25,26 @@ function fits(resourceClass: string): HostFilter['passes'] {
 
 /** Enough MEMORY_MB left after the allocation ratio and reserved memory. */
 export const RamFilter: HostFilter = { name: 'RamFilter', passes: fits('MEMORY_MB') };
-/** Enough VCPU left after the allocation ratio. */
-export const CoreFilter: HostFilter = { name: 'CoreFilter', passes: fits('VCPU') };
-/** Enough DISK_GB left after the allocation ratio and reserved disk. */
-export const DiskFilter: HostFilter = { name: 'DiskFilter', passes: fits('DISK_GB') };
+/** Enough VCPU (shared CPUs) left after the allocation ratio, or enough PCPU (dedicated CPUs). */
+const fitsVcpu = fits('VCPU');
+const fitsPcpu = fits('PCPU');
+export const CoreFilter: HostFilter = {
+  name: 'CoreFilter',
+  passes: (host, request) => fitsVcpu(host, request) && fitsPcpu(host, request),
+};
+/**
+ * Enough DISK_GB left after the allocation ratio and reserved disk, in the pool of the requested
+ * storage tier: a host without a pool of that tier never passes.
+ */
+const fitsDisk = fits('DISK_GB');
+export const DiskFilter: HostFilter = {
+  name: 'DiskFilter',
+  passes: (host, request) => {
+    if (request.storageTier === undefined) return fitsDisk(host, request);
+    const left = freeInPool(host, request.storageTier);
+    return left !== null && left >= (request.resources['DISK_GB'] ?? 0);
+  },
+};
 
 /** Hosts a rescheduled build already failed on are never tried again. */
 export const RetryFilter: HostFilter = {

@@ -1,11 +1,16 @@
 /** The filter contract: a filter answers whether one host can take one instance of the request. */
 import type { HostState } from '../host-state.ts';
+import type { RequestHints } from '../request-hints.ts';
 import type { RequestSpec } from '../request-spec.ts';
 
 export interface FilterRequest {
   readonly spec: RequestSpec;
   /** Resources one instance needs, by resource class. */
   readonly resources: Readonly<Record<string, number>>;
+  /** The storage tier whose pool must hold the disk (DISK_GB); absent: any DISK_GB of the host. */
+  readonly storageTier?: string;
+  /** What the scheduler hints refer to (group members, hinted instances), read once per request. */
+  readonly hints: RequestHints;
 }
 
 export interface HostFilter {

@@ -1,69 +1,120 @@
 /**
  * The weigher contract, as Nova's: each weigher gives every host a raw weight; raw weights are normalized
  * to 0..1 across the hosts, multiplied by the weigher's multiplier and summed. Highest total wins.
+ *
+ * A multiplier is the `[filter_scheduler]` option the weigher names, unless one of the host's aggregates
+ * sets a metadata key of the same name (the smallest such value wins), as Nova's get_weight_multiplier:
+ * operators can, say, stack on one aggregate's hosts and spread on the others'.
  */
-import type { HostState } from '../host-state.ts';
-import { free } from '../host-state.ts';
 import type { Config } from '../../common/config/load-config.ts';
 import { ConfigError } from '../../common/errors.ts';
+import { getLogger } from '../../common/log/logger.ts';
+import type { FilterRequest } from '../filters/filter.ts';
+import type { HostState } from '../host-state.ts';
+import { BuildFailureWeigher } from './build-failure-weigher.ts';
+import { CPUWeigher, DiskWeigher, RAMWeigher } from './resource-weighers.ts';
+import { ServerGroupSoftAffinityWeigher, ServerGroupSoftAntiAffinityWeigher } from './server-group-weighers.ts';
+
+const log = getLogger('scheduler');
+
+export type MultiplierOption =
+  | 'ram_weight_multiplier'
+  | 'cpu_weight_multiplier'
+  | 'disk_weight_multiplier'
+  | 'soft_affinity_weight_multiplier'
+  | 'soft_anti_affinity_weight_multiplier'
+  | 'build_failure_weight_multiplier';
 
 export interface HostWeigher {
   readonly name: string;
-  multiplier(config: Config): number;
-  weigh(host: HostState): number;
+  /** The `[filter_scheduler]` option (and aggregate metadata key) holding the multiplier. */
+  readonly multiplierOption: MultiplierOption;
+  /** -1 for weighers whose raw weight counts against a host (Nova negates their multiplier). */
+  readonly sign?: -1;
+  /** False when the weigher cannot tell the hosts of this request apart (it is then skipped). */
+  appliesTo?(request: FilterRequest): boolean;
+  weigh(host: HostState, request: FilterRequest): number;
 }
 
-export const RAMWeigher: HostWeigher = {
-  name: 'RAMWeigher',
-  multiplier: (c) => c.filter_scheduler.ram_weight_multiplier,
-  weigh: (host) => free(host, 'MEMORY_MB'),
-};
-
-export const CPUWeigher: HostWeigher = {
-  name: 'CPUWeigher',
-  multiplier: (c) => c.filter_scheduler.cpu_weight_multiplier,
-  weigh: (host) => free(host, 'VCPU'),
-};
-
-export const DiskWeigher: HostWeigher = {
-  name: 'DiskWeigher',
-  multiplier: (c) => c.filter_scheduler.disk_weight_multiplier,
-  weigh: (host) => free(host, 'DISK_GB'),
-};
-
 const WEIGHERS: Record<string, HostWeigher> = Object.fromEntries(
-  [RAMWeigher, CPUWeigher, DiskWeigher].map((w) => [w.name, w]),
+  [
+    RAMWeigher,
+    CPUWeigher,
+    DiskWeigher,
+    ServerGroupSoftAffinityWeigher,
+    ServerGroupSoftAntiAffinityWeigher,
+    BuildFailureWeigher,
+  ].map((w) => [w.name, w]),
 );
+
+export const WEIGHER_NAMES: readonly string[] = Object.keys(WEIGHERS);
 
 export function loadWeighers(names: readonly string[]): HostWeigher[] {
   return names.map((name) => {
     const weigher = WEIGHERS[name];
     if (!weigher) {
       throw new ConfigError(
-        `[filter_scheduler] weight_classes: weigher '${name}' is not implemented; available: ${Object.keys(WEIGHERS).join(', ')}`,
+        `[filter_scheduler] weight_classes: weigher '${name}' is not implemented; available: ${WEIGHER_NAMES.join(', ')}`,
       );
     }
     return weigher;
   });
 }
 
+const warned = new Set<string>();
+
+/** The multiplier for `host`: the smallest value its aggregates give the option's key, else the option. */
+function multiplierFor(host: HostState, option: MultiplierOption, configured: number): number {
+  let smallest: number | null = null;
+  for (const aggregate of host.aggregates) {
+    const text = aggregate.metadata[option];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (text.trim() === '' || Number.isNaN(value)) {
+      const key = `${aggregate.uuid}:${option}`;
+      if (!warned.has(key)) {
+        warned.add(key);
+        log.warn(`Could not decode '${option}' metadata '${text}' of aggregate ${aggregate.name}; using ${configured}`);
+      }
+      return configured;
+    }
+    smallest = smallest === null ? value : Math.min(smallest, value);
+  }
+  return smallest ?? configured;
+}
+
 /** Normalized, multiplied and summed weights, in the order of `hosts`. */
-export function weighHosts(hosts: readonly HostState[], weighers: readonly HostWeigher[], config: Config): number[] {
-  const totals = hosts.map(() => 0);
+export function weighHosts(
+  hosts: readonly HostState[],
+  weighers: readonly HostWeigher[],
+  config: Config,
+  request: FilterRequest,
+): Float64Array {
+  // Typed arrays and plain loops: this runs over every host for every instance of a request.
+  const totals = new Float64Array(hosts.length);
+  const raw = new Float64Array(hosts.length);
   for (const weigher of weighers) {
-    const multiplier = weigher.multiplier(config);
-    if (multiplier === 0) continue;
-    const raw = hosts.map((h) => weigher.weigh(h));
+    if (weigher.appliesTo && !weigher.appliesTo(request)) continue;
+    const configured = config.filter_scheduler[weigher.multiplierOption];
+    const sign = weigher.sign ?? 1;
     let min = Infinity;
     let max = -Infinity;
-    for (const value of raw) {
+    for (let i = 0; i < hosts.length; i++) {
+      const value = weigher.weigh(hosts[i]!, request);
+      raw[i] = value;
       if (value < min) min = value;
       if (value > max) max = value;
     }
     const range = max - min;
-    raw.forEach((value, i) => {
-      totals[i]! += multiplier * (range === 0 ? 0 : (value - min) / range);
-    });
+    // Equal raw weights normalize to 0 everywhere (Nova's normalize): nothing to add.
+    if (range === 0) continue;
+    for (let i = 0; i < hosts.length; i++) {
+      const host = hosts[i]!;
+      const multiplier = host.aggregates.length
+        ? multiplierFor(host, weigher.multiplierOption, configured)
+        : configured;
+      totals[i]! += sign * multiplier * ((raw[i]! - min) / range);
+    }
   }
   return totals;
 }

@@ -19,8 +19,8 @@ before(async () => {
   // Two servers' worth of claims on host1: 3 vCPUs, 3 GB, 30 GB in all.
   const a = await seedServer(h, { host: 'host1', name: 'a' });
   const b = await seedServer(h, { host: 'host1', name: 'b', state: { task_state: 'rebooting' } });
-  await claimResources(h.database.db, a.uuid, host1.node.uuid, { VCPU: 1, MEMORY_MB: 1024, DISK_GB: 10 });
-  await claimResources(h.database.db, b.uuid, host1.node.uuid, { VCPU: 2, MEMORY_MB: 2048, DISK_GB: 20 });
+  await claimResources(h.database.db, a.uuid, host1.node.uuid, { VCPU: 1, MEMORY_MB: 1024, DISK_GB: 10 }, 'hdd');
+  await claimResources(h.database.db, b.uuid, host1.node.uuid, { VCPU: 2, MEMORY_MB: 2048, DISK_GB: 20 }, 'hdd');
 });
 after(async () => {
   await h.close();

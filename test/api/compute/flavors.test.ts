@@ -231,6 +231,33 @@ describe('extra specs', () => {
   });
 });
 
+describe('flavor QoS extra specs', () => {
+  it('refuses a quota value that is not a non-negative integer with a 400, changing nothing', async () => {
+    const admin = client(h.app, 'admin');
+    const good = await admin.post('/v2.1/flavors/2/os-extra_specs', {
+      extra_specs: { 'quota:disk_read_iops_sec': 200, 'quota:cpu_quota': '5000' },
+    });
+    assert.equal(good.statusCode, 200);
+    for (const [key, value, why] of [
+      ['quota:disk_total_bytes_sec', '1.5', "'1.5' is not an integer"],
+      ['quota:cpu_shares', -5, '-5 is less than the minimum of 0'],
+      ['quota:cpu_period', 'often', "'often' is not an integer"],
+    ] as const) {
+      const bad = await admin.post('/v2.1/flavors/2/os-extra_specs', {
+        extra_specs: { 'quota:disk_read_iops_sec': 1, [key]: value },
+      });
+      assert.equal(bad.statusCode, 400);
+      assert.equal(fault(bad).message, `Validation failed; extra spec '${key}': ${why}.`);
+      const put = await admin.put(`/v2.1/flavors/2/os-extra_specs/${key}`, { [key]: value });
+      assert.equal(put.statusCode, 400);
+    }
+    const specs = (await admin.get('/v2.1/flavors/2/os-extra_specs')).json().extra_specs;
+    assert.equal(specs['quota:disk_read_iops_sec'], '200');
+    assert.equal(specs['quota:cpu_quota'], '5000');
+    assert.equal(specs['quota:cpu_shares'], undefined);
+  });
+});
+
 describe('flavor access', () => {
   it('grants and revokes a project access to a private flavor', async () => {
     const admin = client(h.app, 'admin');

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../../src/api/compute/index.ts';
+import type { SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
 import { createApiServer, type ApiServer } from '../../../src/api/http/create-server.ts';
 import { loadConfig, type Config, type RawOverrides } from '../../../src/common/config/load-config.ts';
 import { now } from '../../../src/common/db/schema.ts';
@@ -68,6 +69,10 @@ export class RecordingTransport implements Transport {
 
 export class FakeImages implements ImageLookup {
   readonly images = new Map<string, ImageSummary & { owner: string | null }>();
+  /** Snapshot images created through createImage, as the image service would hold them (queued). */
+  readonly snapshots = new Map<string, SnapshotImageRequest>();
+  /** Ids deleted through deleteImage, in order. */
+  readonly deleted: string[] = [];
 
   add(fields: Partial<ImageSummary> & { owner?: string | null } = {}): ImageSummary {
     const image = {
@@ -89,6 +94,17 @@ export class FakeImages implements ImageLookup {
     if (!image || (image.owner !== null && image.owner !== ctx.projectId && !ctx.isAdmin)) return null;
     return image;
   }
+
+  async createSnapshotImage(_ctx: unknown, request: SnapshotImageRequest): Promise<string> {
+    const id = randomUUID();
+    this.snapshots.set(id, request);
+    return id;
+  }
+
+  async deleteImage(_ctx: unknown, id: string): Promise<void> {
+    this.snapshots.delete(id);
+    this.deleted.push(id);
+  }
 }
 
 export interface Harness {
@@ -104,11 +120,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startComputeApi(overrides: RawOverrides = {}): Promise<Harness> {
+/**
+ * `rpcTransport` carries the API's casts and calls instead of the recording transport, for tests whose
+ * compute hosts answer calls (an in-process bus with an RPC server on it).
+ */
+export async function startComputeApi(
+  overrides: RawOverrides = {},
+  options: { rpcTransport?: Transport } = {},
+): Promise<Harness> {
   const database = await openTestDatabase();
   const config = loadConfig([], overrides);
   const transport = new RecordingTransport();
-  const rpc = new RpcClient(transport, { responseTimeoutMs: 1000 });
+  const rpc = new RpcClient(options.rpcTransport ?? transport, { responseTimeoutMs: 1000 });
   const images = new FakeImages();
   const app = createApiServer({ kind: 'compute', tokens: fakeTokens });
   registerComputeApi(app, {
@@ -169,16 +192,17 @@ export function client(app: ApiServer, who: Who, version?: string): Client {
   };
 }
 
-/** Registers a compute service with one node and its inventory, as a running host would. */
+/** Registers a compute service with one node, its inventory and storage pools (one hdd pool unless told), as a running host would. */
 export async function addComputeHost(
   h: Harness,
   host: string,
-  opts: { vcpus?: number; memoryMb?: number; diskGb?: number } = {},
+  opts: { vcpus?: number; memoryMb?: number; diskGb?: number; pools?: Record<string, number> } = {},
 ) {
   const service = await registerService(h.database.db, host, 'stratus-compute', 'compute');
   const vcpus = opts.vcpus ?? 16;
   const memory = opts.memoryMb ?? 32768;
-  const disk = opts.diskGb ?? 500;
+  const pools = opts.pools ?? { hdd: opts.diskGb ?? 500 };
+  const disk = Object.values(pools).reduce((sum, gb) => sum + gb, 0);
   const inventory = (total: number, ratio: number) => ({
     total,
     reserved: 0,
@@ -197,7 +221,10 @@ export async function addComputeHost(
     memory_mb: memory,
     local_gb: disk,
     running_vms: 0,
-    inventories: { VCPU: inventory(vcpus, 4), MEMORY_MB: inventory(memory, 1), DISK_GB: inventory(disk, 1) },
+    inventories: { VCPU: inventory(vcpus, 4), MEMORY_MB: inventory(memory, 1) },
+    storage_pools: Object.fromEntries(Object.entries(pools).map(([tier, gb]) => [tier, inventory(gb, 1)])),
+    supported_instances: [['x86_64', 'fake', 'hvm']],
+    stats: { failed_builds: '0' },
   });
   return { service, node };
 }

@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { createFlavor } from '../../../src/objects/flavors.ts';
 import { listActions } from '../../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../../src/objects/instance-faults.ts';
+import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { getInstance, listInstances } from '../../../src/objects/instances.ts';
 import { getRequestSpec } from '../../../src/objects/request-specs.ts';
 import { addComputeHost, client, countRows, fault, PROJECT_A, startComputeApi, type Harness } from './helpers.ts';
@@ -64,9 +65,27 @@ describe('POST /servers', () => {
     assert.equal(h.transport.casts.length, 1);
     const cast = h.transport.casts[0]!;
     assert.equal(cast.method, 'build_instances');
-    assert.deepEqual(cast.args, { instance_uuids: [server.id] });
+    assert.deepEqual(cast.args['instance_uuids'], [server.id]);
+    assert.deepEqual(cast.args['request_spec'], spec, 'the cast carries the recorded spec');
+    assert.deepEqual(
+      cast.args['instances'],
+      [instancePayload(instance)],
+      'and the instance as recorded, so the conductor need not read it back',
+    );
     assert.equal(cast.context.projectId, PROJECT_A);
     assert.equal(cast.context.requestId, res.headers['x-openstack-request-id']);
+  });
+
+  it('stores the scheduler hints the filters read: instance lists, a JsonFilter query, custom hints', async () => {
+    const other = '6e8a1b1c-5f3c-4f0e-9a57-0c9a3c5e2b11';
+    const query = '["and", [">=", "$free_ram_mb", 1024], ["in", "$hypervisor_type", "fake", "qemu"]]';
+    const res = await client(h.app, 'alice').post(
+      '/v2.1/servers',
+      body({}, { 'os:scheduler_hints': { same_host: [other], different_host: other, query, rack: 'r1' } }),
+    );
+    assert.equal(res.statusCode, 202, res.body);
+    const spec = await getRequestSpec(h.database.db, res.json().server.id);
+    assert.deepEqual(spec.scheduler_hints, { same_host: [other], different_host: other, query, rack: 'r1' });
   });
 
   it('creates min_count servers in one request, named name-1..name-N, built by one cast', async () => {
@@ -136,13 +155,34 @@ describe('POST /servers', () => {
 });
 
 describe('POST /servers refuses bad input and creates nothing', () => {
-  const refused: [string, () => Promise<{ statusCode: number; json(): unknown }>, number, RegExp][] = [
+  type Refusal = [string, () => Promise<{ statusCode: number; json(): unknown }>, number, RegExp];
+  const refused: Refusal[] = [
     [
       'an unknown flavor',
       () => client(h.app, 'alice').post('/v2.1/servers', body({ flavorRef: '999' })),
       400,
       /^Flavor 999 could not be found\.$/,
     ],
+    ...(
+      [
+        ['same_host', 'not-a-uuid', /same_host/],
+        ['same_host', ['6e8a1b1c-5f3c-4f0e-9a57-0c9a3c5e2b11', 'nope'], /same_host/],
+        ['different_host', 'nope', /different_host/],
+        ['different_host', [42], /different_host/],
+        ['query', 42, /query/],
+        ['query', '[">=", "$free_ram_mb", 1024', /query.*not valid JSON/],
+        ['query', '["like", "$host", "a"]', /query.*must be a JSON list starting with one of/],
+        ['query', '{"and": []}', /query.*must be a JSON list/],
+      ] as [string, unknown, RegExp][]
+    ).map(
+      ([hint, value, message]) =>
+        [
+          `a ${hint} hint of ${JSON.stringify(value)}`,
+          () => client(h.app, 'alice').post('/v2.1/servers', body({}, { 'os:scheduler_hints': { [hint]: value } })),
+          400,
+          message,
+        ] as Refusal,
+    ),
     [
       'an unknown image',
       () => client(h.app, 'alice').post('/v2.1/servers', body({ imageRef: '00000000-0000-4000-8000-000000000000' })),

@@ -30,7 +30,7 @@ async function used(): Promise<Record<string, number>> {
 describe('DELETE /servers/{id}', () => {
   it('deletes a server that never reached a host locally and frees its resources', async () => {
     const server = await seedServer(h, { host: null });
-    await claimResources(h.database.db, server.uuid, node1, resourcesForFlavor(h.tiny));
+    await claimResources(h.database.db, server.uuid, node1, resourcesForFlavor(h.tiny), 'hdd');
     const res = await client(h.app, 'alice').delete(`/v2.1/servers/${server.uuid}`);
     assert.equal(res.statusCode, 204);
     assert.equal(res.body, '');
@@ -141,6 +141,60 @@ describe('POST /servers/{id}/action', () => {
     const res = await client(h.app, 'alice').post(`/v2.1/servers/${building.uuid}/action`, { 'os-stop': null });
     assert.equal(res.statusCode, 409);
     assert.equal(fault(res).message, `Instance ${building.uuid} is not ready`);
+  });
+
+  it('pauses, unpauses, suspends and resumes only from the state each needs, casting to the host', async () => {
+    const cases = [
+      { action: 'pause', from: 'active', task: 'pausing', wrong: 'paused' },
+      { action: 'unpause', from: 'paused', task: 'unpausing', wrong: 'active' },
+      { action: 'suspend', from: 'active', task: 'suspending', wrong: 'suspended' },
+      { action: 'resume', from: 'suspended', task: 'resuming', wrong: 'active' },
+    ];
+    for (const c of cases) {
+      h.transport.casts.length = 0;
+      const server = await seedServer(h, { state: { vm_state: c.from } });
+      const url = `/v2.1/servers/${server.uuid}/action`;
+      const res = await client(h.app, 'alice').post(url, { [c.action]: null });
+      assert.equal(res.statusCode, 202, c.action);
+      assert.equal((await getInstance(h.database.db, server.uuid)).task_state, c.task);
+      assert.deepEqual(
+        h.transport.casts.map((cast) => [cast.queue, cast.method]),
+        [['compute.host1', `${c.action}_instance`]],
+      );
+      const recorded = (await client(h.app, 'alice').get(`/v2.1/servers/${server.uuid}/os-instance-actions`)).json()
+        .instanceActions as { action: string }[];
+      assert.deepEqual(
+        recorded.map((a) => a.action),
+        [c.action],
+      );
+      const other = await seedServer(h, { state: { vm_state: c.wrong } });
+      const refused = await client(h.app, 'alice').post(`/v2.1/servers/${other.uuid}/action`, { [c.action]: null });
+      assert.equal(refused.statusCode, 409, `${c.action} from ${c.wrong}`);
+      assert.equal(
+        fault(refused).message,
+        `Cannot '${c.action}' instance ${other.uuid} while it is in vm_state ${c.wrong}`,
+      );
+    }
+  });
+
+  it('os-getConsoleOutput refuses a bad length (400) and a server on no host (409), asking nothing', async () => {
+    const server = await seedServer(h);
+    const url = `/v2.1/servers/${server.uuid}/action`;
+    for (const body of [
+      { 'os-getConsoleOutput': { length: -2 } },
+      { 'os-getConsoleOutput': { length: 'ten' } },
+      { 'os-getConsoleOutput': { lines: 3 } },
+    ]) {
+      const res = await client(h.app, 'alice').post(url, body);
+      assert.equal(res.statusCode, 400, JSON.stringify(body));
+    }
+    const building = await seedServer(h, { host: null });
+    const res = await client(h.app, 'alice').post(`/v2.1/servers/${building.uuid}/action`, {
+      'os-getConsoleOutput': { length: 5 },
+    });
+    assert.equal(res.statusCode, 409);
+    assert.equal(fault(res).message, `Instance ${building.uuid} is not ready`);
+    assert.deepEqual(h.transport.casts, []);
   });
 
   it('withdraws the task when the cast is refused, so the server is not stuck', async () => {

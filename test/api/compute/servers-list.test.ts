@@ -154,3 +154,31 @@ describe('GET /servers', () => {
     assert.equal(bobs.project_id, PROJECT_B);
   });
 });
+
+describe('GET /servers/detail with a long page', () => {
+  let big: Harness;
+  before(async () => {
+    big = await startComputeApi({ DEFAULT: { osapi_max_limit: '1000' } });
+    for (let i = 0; i < 130; i++) await seedServer(big, { project: PROJECT_B, user: 'bob', name: `many-${i}` });
+  });
+  after(async () => {
+    await big.close();
+  });
+
+  it('streams the same JSON body, with the next link of a full page', async () => {
+    const res = await client(big.app, 'bob').get('/v2.1/servers/detail?limit=120');
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    const body = res.json();
+    assert.equal(body.servers.length, 120);
+    assert.equal(body.servers[0].name, 'many-129', 'newest first');
+    assert.equal(body.servers[0].status, 'ACTIVE');
+    const next = new URL(body.servers_links[0].href);
+    assert.equal(next.searchParams.get('marker'), body.servers[119].id);
+    const rest = await client(big.app, 'bob').get(`/v2.1/servers?limit=120&marker=${body.servers[119].id}`);
+    assert.deepEqual(
+      rest.json().servers.map((s: { name: string }) => s.name),
+      Array.from({ length: 10 }, (_, i) => `many-${9 - i}`),
+    );
+  });
+});

@@ -15,6 +15,7 @@ import {
   stopHeartbeat,
   type Harness,
 } from './helpers.ts';
+import { testSpec } from '../../helpers/request-spec.ts';
 
 let h: Harness;
 let web: Instance;
@@ -32,25 +33,19 @@ before(async () => {
     details: 'Traceback: ...',
   });
   building = await seedServer(h, { name: 'building', host: null });
-  await saveRequestSpec(h.database.db, web.uuid, {
-    project_id: PROJECT_A,
-    user_id: 'alice',
-    flavor: {
-      flavorid: '1',
-      name: 'm1.tiny',
-      vcpus: 1,
-      memory_mb: 512,
-      root_gb: 1,
-      ephemeral_gb: 0,
-      swap: 0,
-      extra_specs: {},
-    },
-    image: { id: h.cirros.id, properties: {} },
-    availability_zone: 'nova',
-    scheduler_hints: {},
-    num_instances: 1,
-    ignore_hosts: [],
-  });
+  await saveRequestSpec(
+    h.database.db,
+    web.uuid,
+    testSpec(
+      { flavorid: '1', name: 'm1.tiny' },
+      {
+        project_id: PROJECT_A,
+        user_id: 'alice',
+        image: { id: h.cirros.id, properties: {} },
+        availability_zone: 'nova',
+      },
+    ),
+  );
 });
 after(async () => {
   await h.close();

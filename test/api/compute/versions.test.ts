@@ -19,7 +19,7 @@ describe('version documents', () => {
     assert.equal(versions.length, 1);
     assert.equal(versions[0].id, 'v2.1');
     assert.equal(versions[0].status, 'CURRENT');
-    assert.equal(versions[0].version, '2.96');
+    assert.equal(versions[0].version, '2.97');
     assert.equal(versions[0].min_version, '2.1');
     assert.deepEqual(versions[0].links, [{ rel: 'self', href: 'http://localhost:80/v2.1/' }]);
     assert.equal(res.headers['openstack-api-version'], undefined, 'the root is not versioned');
@@ -31,7 +31,7 @@ describe('version documents', () => {
       assert.equal(res.statusCode, 200);
       const { version } = res.json();
       assert.equal(version.id, 'v2.1');
-      assert.equal(version.version, '2.96');
+      assert.equal(version.version, '2.97');
       assert.equal(version.links[0].href, 'http://localhost:80/v2.1/');
       assert.equal(version['media-types'][0].type, 'application/vnd.openstack.compute+json;version=2.1');
       assert.equal(res.headers['openstack-api-version'], 'compute 2.1');
@@ -51,8 +51,8 @@ describe('microversion negotiation', () => {
 
   it('"latest" is the newest version', async () => {
     const res = await client(h.app, 'alice', 'latest').get('/v2.1/flavors');
-    assert.equal(res.headers['openstack-api-version'], 'compute 2.96');
-    assert.equal(res.headers['x-openstack-nova-api-version'], '2.96');
+    assert.equal(res.headers['openstack-api-version'], 'compute 2.97');
+    assert.equal(res.headers['x-openstack-nova-api-version'], '2.97');
   });
 
   it('honours the legacy header', async () => {
@@ -74,13 +74,13 @@ describe('microversion negotiation', () => {
     assert.equal(res.headers['openstack-api-version'], 'compute 2.60');
   });
 
-  for (const version of ['2.97', '3.0', '2.0']) {
+  for (const version of ['2.98', '3.0', '2.0']) {
     it(`refuses ${version} with 406 and Nova's message`, async () => {
       const res = await client(h.app, 'alice', version).get('/v2.1/flavors');
       assert.equal(res.statusCode, 406);
       assert.equal(
         fault(res).message,
-        `Version ${version} is not supported by the API. Minimum is 2.1 and maximum is 2.96.`,
+        `Version ${version} is not supported by the API. Minimum is 2.1 and maximum is 2.97.`,
       );
     });
   }

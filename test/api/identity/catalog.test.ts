@@ -1,24 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../src/common/config/load-config.ts';
-import { serviceCatalog, serviceUrl } from '../../../src/api/identity/catalog.ts';
+import { serviceCatalog } from '../../../src/api/identity/catalog.ts';
+import { serviceUrl } from '../../../src/common/config/service-urls.ts';
 
 const config = loadConfig([], {
   api: { public_host: 'cloud.example' },
   identity: { listen_port: '5001', region_name: 'North' },
   DEFAULT: { osapi_compute_listen_port: '8775' },
   image: { listen_port: '9293' },
-});
-
-test('service URLs come from [api] public_host and each API port', () => {
-  assert.equal(serviceUrl(config, 'identity'), 'http://cloud.example:5001/v3');
-  assert.equal(serviceUrl(config, 'compute'), 'http://cloud.example:8775/v2.1');
-  assert.equal(serviceUrl(config, 'image'), 'http://cloud.example:9293');
-});
-
-test('an IPv6 public_host is bracketed', () => {
-  const v6 = loadConfig([], { api: { public_host: '::1' } });
-  assert.equal(serviceUrl(v6, 'image'), 'http://[::1]:9292');
 });
 
 test('the catalog lists keystone, nova and glance with three interfaces in the region', () => {

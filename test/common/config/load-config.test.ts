@@ -40,7 +40,9 @@ describe('loadConfig', () => {
     assert.equal(config.DEFAULT.state_path, resolve('state'));
     assert.equal(config.database.connection, `sqlite:///${resolve('state')}/stratus.sqlite`);
     assert.equal(config.image.filesystem_store_datadir, `${resolve('state')}/images`);
-    assert.deepEqual(config.filter_scheduler.weight_classes, ['RAMWeigher']);
+    assert.equal(config.filter_scheduler.weight_classes.length, 6, 'every weigher, as Nova’s all_weighers');
+    assert.equal(config.filter_scheduler.build_failure_weight_multiplier, 1000000.0);
+    assert.equal(config.compute.consecutive_build_service_disable_threshold, 10);
   });
 
   it('defaults follow a state_path set in a file, whichever file sets it', () => {

@@ -34,7 +34,15 @@ async function emptyDatabase(dialect: Dialect): Promise<{ url: string; drop: () 
 }
 
 const schema = declaredSchema();
-const ALL = ['0001-initial', '0002-token-indexes', '0003-aggregates-server-groups', '0004-resource-usages'];
+const ALL = [
+  '0001-initial',
+  '0002-token-indexes',
+  '0003-aggregates-server-groups',
+  '0004-resource-usages',
+  '0005-storage-tiers',
+  '0006-compute-node-capabilities',
+  '0009-console-auth-tokens',
+];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
 describe('migrations', { concurrency: true }, () => {

@@ -1,11 +1,12 @@
 /**
  * Compute nodes as the admin APIs see them: each node with its service and its true usage, read from
- * the placement allocations (what is claimed) rather than from what the host last reported.
+ * the placement allocations (what is claimed) rather than from what the host last reported; its disk
+ * usage sums its storage pools.
  */
 import type { Db } from '../../../common/db/database.ts';
 import { now } from '../../../common/db/schema.ts';
 import { ResourceClass } from '../../../placement/resource-classes.ts';
-import { listComputeNodes, providerUsages, type ComputeNodeRecord } from '../../../placement/providers.ts';
+import { listComputeNodes, poolsByNode, providerUsages, type ComputeNodeRecord } from '../../../placement/providers.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
 import { listServices } from '../../../objects/services.ts';
 import { COMPUTE_BINARY } from '../servers/host-state.ts';
@@ -37,22 +38,26 @@ export async function nodesWithUsage(db: Db): Promise<NodeUsage[]> {
         .where('host', 'in', [...new Set(nodes.map((n) => n.host))])
         .execute()
     : [];
+  const pools = poolsByNode(usages);
   return nodes.map((node) => {
     const used = usages.get(node.uuid)?.usages ?? {};
+    // The disk lives in the node's storage pools (and, for servers older than tiers, on the node itself).
+    let diskUsed = used[ResourceClass.DISK_GB] ?? 0;
+    for (const pool of pools.get(node.uuid)?.values() ?? []) diskUsed += pool.usage.usages[ResourceClass.DISK_GB] ?? 0;
     return {
       node,
       service: services.get(node.service_id)!,
       vcpusUsed: used[ResourceClass.VCPU] ?? 0,
       memoryMbUsed: used[ResourceClass.MEMORY_MB] ?? 0,
-      localGbUsed: used[ResourceClass.DISK_GB] ?? 0,
+      localGbUsed: diskUsed,
       currentWorkload: busy.filter((b) => b.host === node.host && b.node === node.hypervisor_hostname).length,
     };
   });
 }
 
 /**
- * Deleting a compute service takes its nodes with it: their resource providers (and so their
- * inventories and any allocations left) go, and the node rows are marked deleted, as Nova does.
+ * Deleting a compute service takes its nodes with it: their resource providers and storage pools (and
+ * so their inventories, usages and any allocations left) go, and the node rows are marked deleted, as Nova does.
  */
 export async function deleteComputeNodesOf(db: Db, host: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
@@ -72,8 +77,14 @@ export async function deleteComputeNodesOf(db: Db, host: string): Promise<void> 
         nodes.map((n) => n.uuid),
       )
       .execute();
-    const ids = providers.map((p) => p.id);
+    const nodeIds = providers.map((p) => p.id);
+    // The nodes' storage pools go with them.
+    const pools = nodeIds.length
+      ? await trx.selectFrom('resource_providers').select('id').where('parent_provider_id', 'in', nodeIds).execute()
+      : [];
+    const ids = [...nodeIds, ...pools.map((p) => p.id)];
     if (ids.length) {
+      await trx.deleteFrom('resource_usages').where('resource_provider_id', 'in', ids).execute();
       await trx.deleteFrom('allocations').where('resource_provider_id', 'in', ids).execute();
       await trx.deleteFrom('inventories').where('resource_provider_id', 'in', ids).execute();
       await trx.deleteFrom('resource_providers').where('id', 'in', ids).execute();

@@ -4,6 +4,7 @@
  */
 import { Type } from 'typebox';
 import { BadRequest, NotFound } from '../../../common/errors.ts';
+import { quotaSpecProblems } from '../../../common/flavor-quota-specs.ts';
 import { deleteExtraSpec, setExtraSpecs } from '../../../objects/flavors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireAdmin } from '../../policy.ts';
@@ -18,7 +19,12 @@ const SpecValue = Type.Unsafe({ type: ['string', 'number'], maxLength: 255 });
 const CREATE = Type.Object({ extra_specs: Metadata({ values: SpecValue }) }, { additionalProperties: false });
 const UPDATE = Metadata({ values: SpecValue, minProperties: 1, maxProperties: 1 });
 
-/** Numbers become text; Nova checks the length of that text too. */
+/**
+ * Numbers become text; Nova checks the length of that text too. The `quota:*` values the compute hosts
+ * apply (disk and CPU limits) must be non-negative integers, as Nova's validators say. Nova checks them
+ * only from microversion 2.86; Stratus checks them at every version, because a value the host cannot
+ * apply would leave the guest silently unlimited.
+ */
 function asText(specs: SpecValues): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(specs)) {
@@ -27,6 +33,8 @@ function asText(specs: SpecValues): Record<string, string> {
       throw new BadRequest(`Invalid input received: extra_specs value has more than 255 characters.`);
     result[key] = text;
   }
+  const problems = quotaSpecProblems(result);
+  if (problems.length) throw new BadRequest(`Validation failed; ${problems.join('; ')}.`);
   return result;
 }
 

@@ -1,5 +1,8 @@
 /**
- * POST /servers/{id}/action: os-start, os-stop and reboot. Each checks the state as Nova's compute API
+ * POST /servers/{id}/action: os-start, os-stop, reboot, pause, unpause, suspend and resume
+ * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts). Each checks the state as Nova's compute API
+ * (os-getConsoleOutput lives in console-output.ts, os-getVNCConsole in remote-consoles.ts). Each checks the
+ * state as Nova's compute API
  * does (lock, host, vm_state, task_state, launched), then claims the instance by setting its task_state
  * with the states it expects — so of two racing requests one wins and the other gets a 409 — records the
  * instance action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn
@@ -15,11 +18,14 @@ import { assertNotLocked, findInstance, updateInstance, type Instance } from '..
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
+import { consoleOutput } from './console-output.ts';
+import { createImage } from './create-image.ts';
 import { findServer } from './lookup.ts';
+import { getVncConsoleAction } from './remote-consoles.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
 /** What an action needs to find and what it sets, as Nova's check_instance_state decorators say. */
-interface ActionRule {
+export interface ActionRule {
   /** The name Nova puts in its 409 messages ('start', 'stop', 'reboot'). */
   name: string;
   /** The instance action recorded for os-instance-actions. */
@@ -80,21 +86,55 @@ const HARD_REBOOT: ActionRule = {
   cast: (deps, request, host, instance) => deps.compute.rebootInstance(request.ctx, host, instance, 'HARD'),
 };
 
+/** pause, unpause, suspend and resume: one vm_state in, no task, a host, and a cast of the same name. */
+function guestStateRule(
+  name: 'pause' | 'unpause' | 'suspend' | 'resume',
+  action: string,
+  from: string,
+  setTask: string,
+): ActionRule {
+  return {
+    name,
+    action,
+    vmStates: [from],
+    taskStates: [null],
+    needsHost: true,
+    setTask,
+    cast: (deps, request, host, instance) => deps.compute.guestStateAction(request.ctx, host, name, instance),
+  };
+}
+
+const PAUSE = guestStateRule('pause', InstanceAction.PAUSE, VmState.ACTIVE, TaskState.PAUSING);
+const UNPAUSE = guestStateRule('unpause', InstanceAction.UNPAUSE, VmState.PAUSED, TaskState.UNPAUSING);
+const SUSPEND = guestStateRule('suspend', InstanceAction.SUSPEND, VmState.ACTIVE, TaskState.SUSPENDING);
+const RESUME = guestStateRule('resume', InstanceAction.RESUME, VmState.SUSPENDED, TaskState.RESUMING);
+const BARE_ACTIONS: Record<string, ActionRule> = {
+  'os-start': START,
+  'os-stop': STOP,
+  pause: PAUSE,
+  unpause: UNPAUSE,
+  suspend: SUSPEND,
+  resume: RESUME,
+};
+
 export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.post<{ Params: { id: string } }>('/servers/:id/action', async (request, reply) => {
     const body = request.body;
     const action = actionName(body);
     const instance = await findServer(deps.database.db, request.ctx, request.params.id);
     let rule: ActionRule;
-    switch (action) {
-      case 'os-start':
+    const bare = BARE_ACTIONS[action];
+    switch (bare ? 'bare' : action) {
+      case 'bare':
         validateBody(bareActionSchema(action), body);
-        rule = START;
+        rule = bare!;
         break;
-      case 'os-stop':
-        validateBody(bareActionSchema(action), body);
-        rule = STOP;
-        break;
+      case 'os-getConsoleOutput':
+        return consoleOutput(deps, request, instance);
+      case 'createImage':
+        return createImage(deps, request, reply, instance);
+      case 'os-getVNCConsole':
+        return getVncConsoleAction(deps, request, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
@@ -109,7 +149,7 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
 }
 
 /** Why `instance` cannot undergo `rule` now, in Nova's words, or null if it can. */
-function refusal(instance: Instance, rule: ActionRule): string | null {
+export function refusal(instance: Instance, rule: ActionRule): string | null {
   const cannot = (attr: string, state: string | null) =>
     `Cannot '${rule.name}' instance ${instance.uuid} while it is in ${attr} ${state ?? 'None'}`;
   if (rule.needsHost && !instance.host) return `Instance ${instance.uuid} is not ready`;
@@ -120,7 +160,7 @@ function refusal(instance: Instance, rule: ActionRule): string | null {
   return null;
 }
 
-async function runAction(
+export async function runAction(
   deps: ComputeApiDeps,
   request: FastifyRequest,
   instance: Instance,

@@ -6,12 +6,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../../common/context.ts';
-import { BadRequest, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
+import type { StorageTier } from '../../../common/storage-tiers.ts';
+import { BadRequest } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import type { Flavor } from '../../../objects/flavors.ts';
-import { recordFault } from '../../../objects/instance-faults.ts';
-import { VmState } from '../../../objects/instance-states.ts';
-import { updateInstance, type NewInstance } from '../../../objects/instances.ts';
+import { failBuild } from '../../../objects/instance-faults.ts';
+import { flavorSpec, newInstancePayload } from '../../../objects/instance-payload.ts';
+import type { NewInstance } from '../../../objects/instances.ts';
 import { recordBuildRequest } from '../../../objects/build-requests.ts';
 import type { RequestSpec } from '../../../scheduler/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
@@ -23,8 +24,10 @@ import { atLeast } from '../microversion.ts';
 import { boolFromString, validateBody } from '../validate.ts';
 import {
   availabilityZone,
+  checkCpuPolicy,
   checkImageFitsFlavor,
   checkNetworks,
+  checkQueryHint,
   checkUserData,
   instanceCounts,
   requestedFlavor,
@@ -33,6 +36,7 @@ import {
   schedulerHints,
 } from './create-checks.ts';
 import { sanitizeHostname } from './names.ts';
+import { requestedStorageTier } from './storage-tier.ts';
 import { createServerSchema, type CreateServerBody } from './schemas.ts';
 
 const log = getLogger('api.compute.servers');
@@ -52,12 +56,21 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     }
     checkUserData(server.user_data);
     checkNetworks(server.networks);
-    const zone = await availabilityZone(db, ctx, deps.config, server.availability_zone);
-    const group = await requestedServerGroup(db, ctx, body);
+    const hints = schedulerHints(body);
+    checkQueryHint(hints);
     if (!server.imageRef) throw new BadRequest('Missing imageRef attribute');
-    const flavor = await requestedFlavor(db, ctx, server.flavorRef);
-    const image = await requestedImage(deps.images, ctx, server.imageRef);
+    const imageRef = server.imageRef;
+    // Independent lookups, concurrently (each is a database round trip); the first failure in this
+    // order is the one reported, so the answer to a request with several mistakes does not vary.
+    const [zone, group, flavor, image] = await firstFailureInOrder([
+      availabilityZone(db, ctx, deps.config, server.availability_zone),
+      requestedServerGroup(db, ctx, body),
+      requestedFlavor(db, ctx, server.flavorRef),
+      requestedImage(deps.images, ctx, imageRef),
+    ] as const);
     checkImageFitsFlavor(ctx, image, flavor);
+    checkCpuPolicy(flavor);
+    const storageTier = requestedStorageTier(body, flavor, deps.config);
 
     // Nova copies the name into the description before 2.19, when there was no description field.
     const description = atLeast(request, '2.19') ? (server.description ?? null) : name;
@@ -70,15 +83,12 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       zone,
       reservationId,
       count: count.max,
+      storageTier,
     });
-    const spec = requestSpec(ctx, flavor, image, zone, schedulerHints(body), instances.length);
+    const spec = requestSpec(ctx, flavor, image, zone, hints, instances.length, storageTier);
 
     await recordBuildRequest(db, ctx, instances, spec, group?.id ?? null);
-    await castBuild(
-      deps,
-      ctx,
-      instances.map((i) => i.uuid),
-    );
+    await castBuild(deps, ctx, instances, spec);
 
     void reply.code(202);
     if (server.return_reservation_id !== undefined && boolFromString(server.return_reservation_id)) {
@@ -108,6 +118,7 @@ interface Common {
   zone: string | null;
   reservationId: string;
   count: number;
+  storageTier: StorageTier;
 }
 
 function buildInstances(ctx: RequestContext, server: CreateServerBody['server'], c: Common): NewInstance[] {
@@ -134,6 +145,7 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
       access_ip_v4: server.accessIPv4 ?? null,
       access_ip_v6: server.accessIPv6 ?? null,
       metadata: { ...(server.metadata ?? {}) },
+      storage_tier: c.storageTier,
     };
   });
 }
@@ -145,54 +157,51 @@ function requestSpec(
   zone: string | null,
   hints: Record<string, string | string[]>,
   count: number,
+  storageTier: StorageTier,
 ): RequestSpec {
   return {
     project_id: ctx.projectId ?? '',
     user_id: ctx.userId ?? '',
-    flavor: {
-      flavorid: flavor.flavorid,
-      name: flavor.name,
-      vcpus: flavor.vcpus,
-      memory_mb: flavor.memory_mb,
-      root_gb: flavor.root_gb,
-      ephemeral_gb: flavor.ephemeral_gb,
-      swap: flavor.swap,
-      extra_specs: { ...flavor.extra_specs },
-    },
+    flavor: flavorSpec(flavor),
     image: { id: image.id, properties: { ...image.properties } },
     availability_zone: zone,
     scheduler_hints: hints,
     num_instances: count,
+    storage_tier: storageTier,
     ignore_hosts: [],
   };
 }
 
 /** Casts the build; if the bus refuses it, no one will ever build these instances, so they go to ERROR. */
-async function castBuild(deps: ComputeApiDeps, ctx: RequestContext, uuids: string[]): Promise<void> {
+async function castBuild(
+  deps: ComputeApiDeps,
+  ctx: RequestContext,
+  instances: readonly NewInstance[],
+  spec: RequestSpec,
+): Promise<void> {
+  const uuids = instances.map((i) => i.uuid);
   try {
-    await deps.conductor.buildInstances(ctx, uuids);
+    await deps.conductor.buildInstances(ctx, uuids, spec, instances.map(newInstancePayload));
   } catch (err) {
     const error = err as Error;
     log.error({ err: error.message, instances: uuids }, 'could not cast build_instances to the conductor');
     for (const uuid of uuids) {
-      try {
-        await updateInstance(
-          deps.database.db,
-          uuid,
-          { vm_state: VmState.ERROR, task_state: null },
-          { vmState: [VmState.BUILDING] },
-        );
-      } catch (updateError) {
-        if (updateError instanceof InstanceInvalidState || updateError instanceof NotFound) continue;
-        throw updateError;
-      }
-      await recordFault(deps.database.db, uuid, {
+      await failBuild(deps.database.db, uuid, {
         code: 500,
         message: `The build could not be handed to the conductor: ${error.message}`,
         details: error.stack ?? null,
       });
     }
   }
+}
+
+/** Awaits every promise; rejects with the first rejection in list order, not in time order. */
+async function firstFailureInOrder<T extends readonly unknown[]>(promises: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  return settled.map((o) => (o as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Like Nova's generate_password: 12 characters without look-alikes (0/O, 1/l). */

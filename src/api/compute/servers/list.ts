@@ -3,13 +3,15 @@
  * Members see their own project; admins may ask for every project (all_tenants) and use the admin-only
  * filters (host, deleted, project_id), which Nova silently drops for members.
  */
-import type { FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { getFlavor } from '../../../objects/flavors.ts';
 import { vmStatesForStatus } from '../../../objects/instance-states.ts';
 import { listInstances, type Instance, type InstanceFilter } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
+import { listBody } from '../../http/json-stream.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
@@ -22,31 +24,33 @@ export function registerServerListRoutes(app: ApiServer, deps: ComputeApiDeps): 
   const db = deps.database.db;
   const maxLimit = deps.config.DEFAULT.osapi_max_limit;
 
-  app.get('/servers', async (request) => {
+  app.get('/servers', async (request, reply) => {
     const instances = await findServers(db, request, maxLimit, false);
-    return withLinks(request, 'servers', instances, maxLimit, {
-      servers: instances.map((i) => serverBasicView(request, i)),
-    });
+    return serversBody(request, reply, 'servers', instances, maxLimit, (i) => serverBasicView(request, i));
   });
 
-  app.get('/servers/detail', async (request) => {
+  app.get('/servers/detail', async (request, reply) => {
     const instances = await findServers(db, request, maxLimit, true);
     const data = await loadServerViewData(db, request, instances);
-    return withLinks(request, 'servers/detail', instances, maxLimit, {
-      servers: instances.map((i) => serverView(request, i, data, deps.config)),
-    });
+    return serversBody(request, reply, 'servers/detail', instances, maxLimit, (i) =>
+      serverView(request, i, data, deps.config),
+    );
   });
 }
 
-function withLinks(
+/** `{servers: [...], servers_links?: [...]}`, streamed when the page is long (see json-stream.ts). */
+function serversBody(
   request: FastifyRequest,
+  reply: FastifyReply,
   collection: string,
   instances: Instance[],
   maxLimit: number,
-  body: { servers: Record<string, unknown>[] },
-): Record<string, unknown> {
+  view: (instance: Instance) => Record<string, unknown>,
+): Record<string, unknown> | Readable {
   const links = collectionLinks(request, instances.length, instances[instances.length - 1]?.uuid, collection, maxLimit);
-  return links.length ? { ...body, servers_links: links } : body;
+  const body = listBody('servers', instances, view, links.length ? { servers_links: links } : {});
+  if (body instanceof Readable) void reply.type('application/json; charset=utf-8');
+  return body;
 }
 
 async function findServers(db: Db, request: FastifyRequest, maxLimit: number, detail: boolean): Promise<Instance[]> {

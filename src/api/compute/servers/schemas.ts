@@ -2,11 +2,13 @@
  * Body schemas of the server routes, per microversion as Nova's (schemas/servers.py). Fields Stratus
  * cannot honour are left out, so asking for them is a clear 400 rather than silently ignored: block
  * device mappings (no volumes), tags (2.52), trusted certificates (2.63), forced hosts (2.74).
- * Network requests are validated and then ignored: Stratus has no networking yet.
+ * Network requests are validated and then ignored: Stratus has no networking yet. From 2.97 (a Stratus
+ * extension) the body may name the storage tier of the disk, `instance_disk_type`.
  */
 import { Type, type TSchema } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { atLeast } from '../microversion.ts';
+import { STORAGE_TIER_VERSION } from './storage-tier.ts';
 import { BooleanLike, Description, IntegerLike, Metadata, Name, Uuid } from '../schema-types.ts';
 
 export interface CreateServerBody {
@@ -30,6 +32,8 @@ export interface CreateServerBody {
     user_data?: string;
     description?: string | null;
     hostname?: string;
+    /** Stratus extension (microversion 2.97): the storage tier of the server's disk. */
+    instance_disk_type?: string;
   };
   'os:scheduler_hints'?: Record<string, unknown>;
   'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
@@ -66,12 +70,16 @@ const SchedulerHints = Type.Unsafe<Record<string, unknown>>({
   properties: {
     group: UuidOrList,
     different_host: UuidOrList,
-    same_host: { type: ['string', 'array'], items: { type: 'string', format: 'uuid' } },
+    // Nova's schema checks only the list form of same_host; a single value that is no UUID can name no
+    // server either, so it is refused the same way here rather than end in NoValidHost.
+    same_host: UuidOrList,
     query: { type: ['string', 'object'] },
     target_cell: Name,
     different_cell: { type: ['string', 'array'], items: { type: 'string' } },
     build_near_host_ip: IpAddress,
     cidr: { type: 'string', pattern: '^/[0-9a-f.:]+$' },
+    // Stratus: the storage tier of the disk; checked against the known tiers in storage-tier.ts.
+    disk_type: { type: 'string' },
   },
   additionalProperties: true,
 });
@@ -109,6 +117,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     atLeast(request, '2.57'),
     atLeast(request, '2.90'),
     atLeast(request, '2.94'),
+    atLeast(request, STORAGE_TIER_VERSION),
   ].join();
   let schema = createSchemas.get(key);
   if (schema) return schema;
@@ -147,6 +156,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
   }
   if (atLeast(request, '2.19')) properties['description'] = Description();
   if (atLeast(request, '2.90')) properties['hostname'] = atLeast(request, '2.94') ? Fqdn : Hostname;
+  if (atLeast(request, STORAGE_TIER_VERSION)) properties['instance_disk_type'] = Type.String();
   const required = atLeast(request, '2.37') ? ['name', 'flavorRef', 'networks'] : ['name', 'flavorRef'];
   schema = Type.Unsafe({
     type: 'object',

@@ -17,6 +17,7 @@ import { atLeast } from '../microversion.ts';
 import { isoTime, naiveTime } from '../timestamps.ts';
 import { computeServicesByHost, hostStatus } from './host-state.ts';
 import { instanceName } from './names.ts';
+import { STORAGE_TIER_ATTRIBUTE } from './storage-tier.ts';
 
 /** What the views of a set of servers need beyond the rows, loaded once per response. */
 export interface ServerViewData {
@@ -171,6 +172,8 @@ export function serverView(
     server['OS-EXT-STS:vm_state'] = instance.vm_state;
     server['OS-EXT-STS:power_state'] = instance.power_state;
     server['os-extended-volumes:volumes_attached'] = [];
+    // Stratus extension, at every microversion so that stock clients show it (as Nova's OS-EXT-* are).
+    server[STORAGE_TIER_ATTRIBUTE] = instance.storage_tier;
   }
   // Nova's default policy shows the extended server attributes to admins only.
   const extendedAttributes = options.extended && isAdmin;

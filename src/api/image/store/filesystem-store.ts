@@ -7,7 +7,6 @@
  * temporary file, never a truncated image.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -33,9 +32,12 @@ export class FilesystemImageStore implements ImageStore {
     const finalPath = join(this.directory, options.imageId);
     const tempPath = join(this.directory, `.${options.imageId}.${randomBytes(6).toString('hex')}.part`);
     const meter = new DigestMeter(options.maxSize);
+    // Created before the copy starts: a stream that opens its file lazily could create it after a failed
+    // copy was cleaned up, leaving a stray temporary file behind.
+    const handle = await open(tempPath, 'wx', 0o640);
     try {
       // `flush` fsyncs before close, so the rename below never publishes data still in the page cache.
-      await pipeline(data, meter, createWriteStream(tempPath, { flags: 'wx', mode: 0o640, flush: true }));
+      await pipeline(data, meter, handle.createWriteStream({ flush: true }));
       await rename(tempPath, finalPath);
     } catch (err) {
       await unlink(tempPath).catch(() => undefined);

@@ -5,6 +5,9 @@ import * as initial from './0001-initial.ts';
 import * as tokenIndexes from './0002-token-indexes.ts';
 import * as aggregatesServerGroups from './0003-aggregates-server-groups.ts';
 import * as resourceUsages from './0004-resource-usages.ts';
+import * as storageTiers from './0005-storage-tiers.ts';
+import * as computeNodeCapabilities from './0006-compute-node-capabilities.ts';
+import * as consoleAuthTokens from './0009-console-auth-tokens.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -16,4 +19,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0002-token-indexes', up: tokenIndexes.up },
   { name: '0003-aggregates-server-groups', up: aggregatesServerGroups.up },
   { name: '0004-resource-usages', up: resourceUsages.up },
+  { name: '0005-storage-tiers', up: storageTiers.up },
+  { name: '0006-compute-node-capabilities', up: computeNodeCapabilities.up },
+  { name: '0009-console-auth-tokens', up: consoleAuthTokens.up },
 ];

@@ -1,18 +1,21 @@
 /**
  * The fake driver: guests live in memory. It simulates as many nodes as configured (each a compute node
- * with its own inventory, for scale tests), spawn and power delays, and random spawn failures to exercise
+ * with its own inventory, for scale tests) with simulated storage pools, spawn and power delays, and random spawn failures to exercise
  * rescheduling. Guests are lost when the process exits, as a host reboot would lose them.
  */
-import { BuildFailed, NotFound } from '../../../common/errors.ts';
+import { Readable } from 'node:stream';
+import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
 import { PowerState } from '../../../objects/instance-states.ts';
 import type { InstancePayload } from '../../instance-payload.ts';
-import type { GuestInfo, NodeResources, RebootType, VirtDriver } from '../driver.ts';
+import type { StoragePoolResources } from '../../storage-pools.ts';
+import type { GuestInfo, NodeResources, RebootType, SnapshotData, VirtDriver, VncConsole } from '../driver.ts';
 
 export interface FakeDriverOptions {
   nodeCount: number;
   vcpus: number;
   memoryMb: number;
-  localGb: number;
+  /** Simulated pools of every node, one per tier. */
+  storagePools: readonly StoragePoolResources[];
   spawnDelayMs: number;
   powerDelayMs: number;
   spawnFailureRate: number;
@@ -44,8 +47,11 @@ export class FakeDriver implements VirtDriver {
       }),
       vcpus: this.options.vcpus,
       memoryMb: this.options.memoryMb,
-      localGb: this.options.localGb,
+      localGb: this.options.storagePools.reduce((sum, pool) => sum + pool.totalGb, 0),
+      storagePools: this.options.storagePools,
       hostIp: '127.0.0.1',
+      // As Nova's fake driver: x86_64 guests of the `fake` hypervisor type.
+      supportedInstances: [['x86_64', 'fake', 'hvm']],
     }));
   }
 
@@ -56,6 +62,10 @@ export class FakeDriver implements VirtDriver {
   async spawn(instance: InstancePayload, node: string): Promise<void> {
     if (!this.nodeList.some((n) => n.nodename === node)) throw new BuildFailed(`node ${node} is not on this host`);
     if (this.guests.has(instance.uuid)) throw new BuildFailed(`guest ${instance.uuid} already exists`);
+    // What a real driver meets when the scheduler sent a disk to a host without its tier's pool.
+    if (instance.storage_tier && !this.options.storagePools.some((p) => p.tier === instance.storage_tier)) {
+      throw new BuildFailed(`node ${node} has no ${instance.storage_tier} storage pool for ${instance.uuid}`);
+    }
     await delay(this.options.spawnDelayMs);
     if (this.options.spawnFailureRate > 0 && Math.random() < this.options.spawnFailureRate) {
       throw new BuildFailed(`fake driver: injected spawn failure for ${instance.uuid} on ${node}`);
@@ -86,9 +96,65 @@ export class FakeDriver implements VirtDriver {
     guest.powerState = PowerState.RUNNING;
   }
 
+  async pause(uuid: string): Promise<void> {
+    await this.setPower(uuid, PowerState.RUNNING, PowerState.PAUSED);
+  }
+
+  async unpause(uuid: string): Promise<void> {
+    await this.setPower(uuid, PowerState.PAUSED, PowerState.RUNNING);
+  }
+
+  async suspend(uuid: string): Promise<void> {
+    await this.setPower(uuid, PowerState.RUNNING, PowerState.SUSPENDED);
+  }
+
+  async resume(uuid: string): Promise<void> {
+    await this.setPower(uuid, PowerState.SUSPENDED, PowerState.RUNNING);
+  }
+
+  /** Moves the guest from power state `from` to `to`, refusing from any other state as a hypervisor would. */
+  private async setPower(uuid: string, from: number, to: number): Promise<void> {
+    const guest = this.guest(uuid);
+    if (guest.powerState !== from) {
+      throw new InstanceInvalidState(`guest ${uuid} is in power state ${guest.powerState}, not ${from}`);
+    }
+    await delay(this.options.powerDelayMs);
+    guest.powerState = to;
+  }
+
   listGuests(): GuestInfo[] {
     return [...this.guests.values()].map((g) => ({ uuid: g.uuid, nodename: g.nodename, powerState: g.powerState }));
   }
+
+  /**
+   * A fake-driver behaviour: there is no disk, so the snapshot is a small placeholder text (disk_format
+   * raw) that names the guest. It makes the createImage flow testable end to end; nothing boots from it.
+   */
+  async snapshot(uuid: string): Promise<SnapshotData> {
+    const guest = this.guest(uuid);
+    await delay(this.options.powerDelayMs);
+    const bytes = Buffer.from(`Stratus fake driver snapshot of guest ${guest.uuid}\n`);
+    return {
+      diskFormat: 'raw',
+      containerFormat: 'bare',
+      size: bytes.length,
+      open: () => Readable.from([bytes]),
+      discard: async () => undefined,
+    };
+  }
+
+  async getConsoleOutput(uuid: string): Promise<string> {
+    const guest = this.guest(uuid);
+    return `fake console of ${guest.uuid}\nFAKE CONSOLE OUTPUT\n`;
+  }
+
+  /** Simulated guests have no screen: like a hypervisor without VNC, the console type is unavailable. */
+  async getVncConsole(uuid: string): Promise<VncConsole> {
+    this.guest(uuid);
+    throw new ConsoleTypeUnavailable('Unavailable console type vnc.');
+  }
+
+  async manageImageCache(): Promise<void> {}
 
   async shutdown(): Promise<void> {}
 

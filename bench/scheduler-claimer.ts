@@ -1,0 +1,61 @@
+/**
+ * One scheduler of the benchmark's claim phase, run as its own process (forked by bench/scheduler.ts):
+ * its own SchedulerManager, its own view of the fleet and its own connection pool, as a scheduler service
+ * has. It loads its view, says `ready`, waits for `go`, then places `count` single-instance requests with
+ * real claims, `concurrency` at a time (a scheduler service handles several RPC calls at once), and
+ * reports what it placed and how long it took.
+ */
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type RawOverrides } from '../src/common/config/load-config.ts';
+import { adminContext } from '../src/common/context.ts';
+import { openDatabase } from '../src/common/db/database.ts';
+import { NoValidHost } from '../src/common/errors.ts';
+import { SchedulerManager } from '../src/scheduler/manager.ts';
+import { testSpec } from '../test/helpers/request-spec.ts';
+
+export interface ClaimerOrders {
+  url: string;
+  overrides: RawOverrides;
+  count: number;
+  concurrency: number;
+}
+
+export type ClaimerMessage =
+  | { kind: 'ready' }
+  | { kind: 'done'; placed: number; refused: number; startedAt: number; endedAt: number; cpuSeconds: number };
+
+const send = (message: ClaimerMessage) => process.send!(message);
+
+const orders = JSON.parse(process.argv[2]!) as ClaimerOrders;
+const config = loadConfig([], orders.overrides);
+const database = await openDatabase(orders.url, { maxPoolSize: config.database.max_pool_size });
+const manager = new SchedulerManager(database, config);
+const spec = testSpec({}, { num_instances: 1 });
+// The first request loads the view; it is not counted.
+await manager.selectDestinations(adminContext(), spec, [randomUUID()]);
+send({ kind: 'ready' });
+await new Promise<void>((resolve) => process.once('message', () => resolve()));
+
+let placed = 0;
+let refused = 0;
+let next = 0;
+const startedAt = Date.now();
+const cpuAtStart = process.cpuUsage();
+await Promise.all(
+  Array.from({ length: orders.concurrency }, async () => {
+    while (next < orders.count) {
+      next++;
+      try {
+        await manager.selectDestinations(adminContext(), spec, [randomUUID()]);
+        placed++;
+      } catch (err) {
+        if (!(err instanceof NoValidHost)) throw err;
+        refused++;
+      }
+    }
+  }),
+);
+const cpu = process.cpuUsage(cpuAtStart);
+send({ kind: 'done', placed, refused, startedAt, endedAt: Date.now(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+await database.close();
+process.disconnect();

@@ -1,0 +1,270 @@
+/**
+ * Benchmark `scheduler`: the scheduler alone against a simulated fleet, with every implemented filter and
+ * weigher enabled (the choices of `[filter_scheduler] enabled_filters` and `weight_classes`, so filters
+ * added later are measured too).
+ *   npm run bench -- scheduler [--hosts 1000] [--engine sqlite|mariadb|postgresql] [--requests 1000]
+ *     [--batch-requests 30] [--batch-size 100] [--schedulers 4] [--claims 4000] [--concurrency 4]
+ *     [--subset 1] [--refresh-interval 1]
+ * Phases, each on the same scratch database:
+ * 1. fill: N hosts written in multi-row inserts (bench/scheduler-fleet.ts);
+ * 2. view: the scheduler's in-memory view loaded three times; its load time and the heap it holds per host;
+ * 3. select_destinations, one request at a time on one SchedulerManager, real claims included:
+ *    `--requests` requests of one instance, then `--batch-requests` of `--batch-size` instances;
+ * 4. claims: `--schedulers` scheduler processes (bench/scheduler-claimer.ts), each with its own view and
+ *    connection pool, placing `--claims` single instances between them, `--concurrency` requests at a
+ *    time each, all started at once; then every inventory is checked against overcommit.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type RawOverrides } from '../src/common/config/load-config.ts';
+import { OPTIONS } from '../src/common/config/options.ts';
+import { adminContext } from '../src/common/context.ts';
+import { openDatabase, type Database } from '../src/common/db/database.ts';
+import { syncSchema } from '../src/common/db/migrator.ts';
+import { providerUsages } from '../src/placement/providers.ts';
+import { capacity } from '../src/placement/resource-classes.ts';
+import { HostStateCache } from '../src/scheduler/host-state-cache.ts';
+import { SchedulerManager } from '../src/scheduler/manager.ts';
+import { createScratchDatabase } from '../test/helpers/database.ts';
+import { testSpec } from '../test/helpers/request-spec.ts';
+import type { ClaimerMessage, ClaimerOrders } from './scheduler-claimer.ts';
+import { CpuMeter, sharedServicePids } from './process-cpu.ts';
+import { fillFleet } from './scheduler-fleet.ts';
+
+const say = (msg: string) => process.stderr.write(`[scheduler] ${msg}\n`);
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!, 3);
+}
+
+const ENGINES = { sqlite: 'sqlite', mariadb: 'mysql', postgresql: 'postgres' } as const;
+
+async function scratchDatabase(engine: string, dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (!(engine in ENGINES)) throw new Error(`--engine: expected one of ${Object.keys(ENGINES).join(', ')}`);
+  const dialect = ENGINES[engine as keyof typeof ENGINES];
+  if (dialect === 'sqlite') return { url: `sqlite:///${join(dir, 'bench.sqlite')}`, drop: async () => undefined };
+  return createScratchDatabase(dialect);
+}
+
+function collectGarbage(): void {
+  if (!global.gc) throw new Error('run with node --expose-gc (npm run bench does)');
+  global.gc();
+  global.gc();
+}
+
+/** Loads the view as the scheduler does; returns load times and the heap the view holds per host. */
+async function measureView(database: Database, config: ReturnType<typeof loadConfig>, hosts: number) {
+  const loadMs: number[] = [];
+  const heldBytes: number[] = [];
+  // Every view stays referenced until the end, so none is collected while the next one is measured.
+  const views: unknown[] = [];
+  for (let run = 0; run < 3; run++) {
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const cache = new HostStateCache(database.db, config);
+    const t = performance.now();
+    const view = await cache.reload();
+    loadMs.push(performance.now() - t);
+    views.push(view);
+    collectGarbage();
+    heldBytes.push(process.memoryUsage().heapUsed - before);
+    if (view.length === 0) throw new Error('the view is empty: the fleet was not written');
+  }
+  // The first load also leaves behind what the first run of any code does (compiled code, caches).
+  const bytesPerHost = percentile(heldBytes, 50) / hosts;
+  return { load_ms: loadMs.map((ms) => round(ms, 1)), bytes_per_host: Math.round(bytesPerHost) };
+}
+
+/** `requests` calls of select_destinations for `size` instances each, one at a time. */
+async function measureSelect(manager: SchedulerManager, requests: number, size: number) {
+  const spec = testSpec({}, { num_instances: size });
+  const ms: number[] = [];
+  const cpuMs: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < requests; i++) {
+    const uuids = Array.from({ length: size }, () => randomUUID());
+    const t = performance.now();
+    const cpu = process.cpuUsage();
+    await manager.selectDestinations(adminContext(), spec, uuids);
+    ms.push(performance.now() - t);
+    const used = process.cpuUsage(cpu);
+    cpuMs.push((used.user + used.system) / 1000);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    requests,
+    p50_ms: percentile(ms, 50),
+    p99_ms: percentile(ms, 99),
+    max_ms: percentile(ms, 100),
+    // This process's CPU time per request: unlike the wall time, not stretched when other processes on
+    // the machine get the CPU (though still by their cache and memory traffic).
+    cpu_p50_ms: percentile(cpuMs, 50),
+    cpu_p99_ms: percentile(cpuMs, 99),
+    requests_per_second: round(requests / seconds, 1),
+    instances_per_second: round((requests * size) / seconds, 1),
+  };
+}
+
+/** Several scheduler processes placing at once with real claims. */
+async function measureClaims(
+  engine: string,
+  url: string,
+  overrides: RawOverrides,
+  schedulers: number,
+  claims: number,
+  concurrency: number,
+) {
+  const script = fileURLToPath(new URL('./scheduler-claimer.ts', import.meta.url));
+  const children: ChildProcess[] = [];
+  const profileDir = process.env['STRATUS_BENCH_PROFILE_DIR'];
+  try {
+    const results: Promise<Extract<ClaimerMessage, { kind: 'done' }>>[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < schedulers; i++) {
+      const orders: ClaimerOrders = {
+        url,
+        overrides,
+        count: Math.floor(claims / schedulers) + (i < claims % schedulers ? 1 : 0),
+        concurrency,
+      };
+      const child = fork(script, [JSON.stringify(orders)], {
+        // STRATUS_BENCH_PROFILE_DIR=DIR: a CPU profile of each scheduler process (node --cpu-prof) in DIR.
+        execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+        env: { ...process.env, STRATUS_LOG_LEVEL: 'warn' },
+      });
+      children.push(child);
+      const exited = new Promise<never>((_, reject) =>
+        child.once('exit', (code) => reject(new Error(`scheduler process ${i} exited with ${code} before reporting`))),
+      );
+      const waitFor = <K extends ClaimerMessage['kind']>(kind: K) =>
+        Promise.race([
+          exited,
+          new Promise<Extract<ClaimerMessage, { kind: K }>>((resolve) => {
+            const onMessage = (m: ClaimerMessage) => {
+              if (m.kind !== kind) return;
+              child.off('message', onMessage);
+              resolve(m as Extract<ClaimerMessage, { kind: K }>);
+            };
+            child.on('message', onMessage);
+          }),
+        ]);
+      ready.push(waitFor('ready').then(() => undefined));
+      results.push(waitFor('done'));
+    }
+    await Promise.all(ready);
+    say(`${schedulers} scheduler processes ready; placing ${claims} instances`);
+    // The database server's CPU as well as the schedulers': the server is shared with whatever else runs.
+    const server = engine === 'sqlite' ? [] : [engine];
+    const cpu = new CpuMeter(() => sharedServicePids(server));
+    cpu.start();
+    for (const child of children) child.send('go');
+    const done = await Promise.all(results);
+    const cpuSecondsUsed = cpu.stop();
+    const seconds = (Math.max(...done.map((d) => d.endedAt)) - Math.min(...done.map((d) => d.startedAt))) / 1000;
+    const placed = done.reduce((sum, d) => sum + d.placed, 0);
+    return {
+      schedulers,
+      concurrency_per_scheduler: concurrency,
+      placed,
+      refused: done.reduce((sum, d) => sum + d.refused, 0),
+      seconds: round(seconds),
+      placements_per_second: round(placed / seconds, 1),
+      cpu_seconds: { schedulers: round(done.reduce((sum, d) => sum + d.cpuSeconds, 0)), ...cpuSecondsUsed },
+    };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** Fails the run if any inventory ended above (total - reserved) * allocation_ratio. */
+async function checkNoOvercommit(database: Database): Promise<number> {
+  let inventories = 0;
+  for (const [uuid, usage] of await providerUsages(database.db)) {
+    for (const [resourceClass, inventory] of Object.entries(usage.inventories)) {
+      inventories++;
+      const used = usage.usages[resourceClass] ?? 0;
+      if (used > capacity(inventory)) throw new Error(`${uuid} ${resourceClass} overcommitted: ${used} used`);
+    }
+  }
+  return inventories;
+}
+
+export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
+  const hosts = Number(args['hosts'] ?? 1000);
+  const engine = args['engine'] ?? 'sqlite';
+  const requests = Number(args['requests'] ?? 1000);
+  const batchRequests = Number(args['batch-requests'] ?? 30);
+  const batchSize = Number(args['batch-size'] ?? 100);
+  const schedulers = Number(args['schedulers'] ?? 4);
+  const claims = Number(args['claims'] ?? 4000);
+  const concurrency = Number(args['concurrency'] ?? 4);
+  const filters = OPTIONS.filter_scheduler.enabled_filters.choices ?? [];
+  const weighers = OPTIONS.filter_scheduler.weight_classes.choices ?? [];
+  const overrides: RawOverrides = {
+    // No compute service heartbeats during the run: the up hosts must stay up for its minutes.
+    DEFAULT: { service_down_time: '86400' },
+    scheduler: {
+      host_state_refresh_interval:
+        args['refresh-interval'] ?? String(OPTIONS.scheduler.host_state_refresh_interval.default),
+    },
+    filter_scheduler: {
+      enabled_filters: filters.join(','),
+      weight_classes: weighers.join(','),
+      host_subset_size: args['subset'] ?? '1',
+    },
+  };
+  const config = loadConfig([], overrides);
+  const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-scheduler-'));
+  const scratch = await scratchDatabase(engine, dir);
+  const database = await openDatabase(scratch.url, { maxPoolSize: config.database.max_pool_size });
+  try {
+    await syncSchema(database);
+    say(`writing ${hosts} hosts to ${engine}`);
+    let t = performance.now();
+    const { usable } = await fillFleet(database.db, config, hosts);
+    const fillSeconds = (performance.now() - t) / 1000;
+    say(`filled in ${fillSeconds.toFixed(1)} s; loading the view`);
+    const view = await measureView(database, config, hosts);
+    say(`view: ${view.load_ms.join(', ')} ms, ${view.bytes_per_host} bytes per host`);
+
+    const manager = new SchedulerManager(database, config);
+    await manager.selectDestinations(adminContext(), testSpec({}, { num_instances: 1 }), [randomUUID()]);
+    t = performance.now();
+    const single = await measureSelect(manager, requests, 1);
+    say(
+      `1 instance: p50 ${single.p50_ms} ms, p99 ${single.p99_ms} ms (CPU p50 ${single.cpu_p50_ms}, p99 ${single.cpu_p99_ms})`,
+    );
+    const batch = await measureSelect(manager, batchRequests, batchSize);
+    say(`${batchSize} instances: p50 ${batch.p50_ms} ms, p99 ${batch.p99_ms} ms`);
+
+    const claimFigures =
+      schedulers > 0 ? await measureClaims(engine, scratch.url, overrides, schedulers, claims, concurrency) : null;
+    if (claimFigures) say(`claims: ${claimFigures.placements_per_second} placements/s`);
+    const checked = await checkNoOvercommit(database);
+    return {
+      engine,
+      hosts,
+      usable_hosts: usable,
+      filters,
+      weighers,
+      host_subset_size: config.filter_scheduler.host_subset_size,
+      host_state_refresh_interval: config.scheduler.host_state_refresh_interval,
+      fill_seconds: round(fillSeconds, 1),
+      view_load_ms: view.load_ms,
+      view_bytes_per_host: view.bytes_per_host,
+      select_destinations: { '1': single, [String(batchSize)]: batch },
+      claims: claimFigures,
+      inventories_checked_no_overcommit: checked,
+    };
+  } finally {
+    await database.close();
+    await scratch.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Builds the tiny guest used by the qemu driver's tests and the all-in-one demo, from Debian packages only
+# (linux-image-cloud-amd64, busybox-static, e2fsprogs, qemu-utils), without root mounts or loop devices.
+#
+# The guest is AMI-style, the shape Nova boots with direct kernel boot:
+#   vmlinuz     the kernel          (upload as disk_format=aki, container_format=aki)
+#   initrd.img  a busybox initramfs (disk_format=ari): loads the virtio modules, mounts /dev/vda, switch_root
+#   root.qcow2  an ext4 root disk   (disk_format=qcow2, container_format=bare, with the properties
+#               kernel_id, ramdisk_id and os_command_line naming the two above and the command line)
+# The root's init prints "STRATUS-GUEST-READY" on the serial console and powers off cleanly when the
+# ACPI power button is pressed (QMP system_powerdown), through busybox acpid.
+#
+# Usage: scripts/build-guest-image.sh [OUTPUT_DIR]   (default: .cache/guest-image in the project)
+# The output is cached: a stamp records the kernel, busybox and this script; a matching stamp skips the build.
+set -euo pipefail
+
+project_dir="$(cd "$(dirname "$0")/.." && pwd)"
+out_dir="${1:-$project_dir/.cache/guest-image}"
+marker="STRATUS-GUEST-READY"
+
+need() {
+  command -v "$1" > /dev/null 2>&1 || {
+    echo "build-guest-image: '$1' is missing; install the Debian package $2 (apt-get install -y $2)" >&2
+    exit 1
+  }
+}
+need busybox busybox-static
+need mkfs.ext4 e2fsprogs
+need qemu-img qemu-utils
+need cpio cpio
+kernel="$(ls /boot/vmlinuz-*-cloud-amd64 2> /dev/null | sort -V | tail -n 1 || true)"
+if [ -z "$kernel" ]; then
+  echo "build-guest-image: no cloud kernel in /boot; install linux-image-cloud-amd64" >&2
+  exit 1
+fi
+kver="${kernel#/boot/vmlinuz-}"
+modules="/lib/modules/$kver"
+busybox_bin="$(command -v busybox)"
+# ldd fails on a static binary, which the guest needs (it has no libc).
+if ldd "$busybox_bin" > /dev/null 2>&1; then
+  echo "build-guest-image: $busybox_bin is dynamically linked; install busybox-static" >&2
+  exit 1
+fi
+
+stamp="kernel=$kver busybox=$(sha256sum "$busybox_bin" | cut -c1-16) script=$(sha256sum "$0" | cut -c1-16)"
+if [ -f "$out_dir/stamp" ] && [ "$(cat "$out_dir/stamp")" = "$stamp" ] &&
+  [ -f "$out_dir/vmlinuz" ] && [ -f "$out_dir/initrd.img" ] && [ -f "$out_dir/root.qcow2" ]; then
+  echo "build-guest-image: up to date in $out_dir"
+  exit 0
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Installs busybox and one symlink per applet under $1.
+install_busybox() {
+  mkdir -p "$1/bin" "$1/sbin" "$1/usr/bin" "$1/usr/sbin"
+  cp "$busybox_bin" "$1/bin/busybox"
+  for applet in $("$busybox_bin" --list); do
+    [ -e "$1/bin/$applet" ] || ln -s busybox "$1/bin/$applet"
+  done
+}
+
+# --- initramfs: find the root disk and hand over to it ------------------------------------------------------
+initramfs="$work/initramfs"
+install_busybox "$initramfs"
+mkdir -p "$initramfs"/{proc,sys,dev,newroot,lib/modules}
+# Order matters: each module after the ones it needs (modules.dep), virtio_ring before virtio.
+module_list="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk button evdev"
+for m in $module_list; do
+  path="$(grep -E "/$m\.ko(\.[a-z]+)?:" "$modules/modules.dep" | cut -d: -f1 | head -n 1)"
+  if [ -z "$path" ]; then
+    echo "build-guest-image: kernel module $m not found in $modules" >&2
+    exit 1
+  fi
+  case "$path" in
+    *.ko) cp "$modules/$path" "$initramfs/lib/modules/$m.ko" ;;
+    *.ko.xz) xz -dc "$modules/$path" > "$initramfs/lib/modules/$m.ko" ;;
+    *.ko.zst) zstd -dc "$modules/$path" > "$initramfs/lib/modules/$m.ko" ;;
+    *) echo "build-guest-image: cannot unpack $path" >&2 && exit 1 ;;
+  esac
+done
+cat > "$initramfs/init" << EOF
+#!/bin/busybox sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $module_list; do insmod /lib/modules/\$m.ko 2> /dev/null; done
+root=/dev/vda
+for arg in \$(cat /proc/cmdline); do
+  case "\$arg" in root=*) root="\${arg#root=}" ;; esac
+done
+tries=0
+while [ ! -b "\$root" ] && [ \$tries -lt 100 ]; do sleep 0.1; tries=\$((tries + 1)); done
+if ! mount -t ext4 "\$root" /newroot; then
+  echo "stratus-guest: cannot mount the root disk \$root; powering off"
+  poweroff -f
+fi
+umount /proc /sys
+mount --move /dev /newroot/dev
+exec switch_root /newroot /sbin/init
+EOF
+chmod +x "$initramfs/init"
+(cd "$initramfs" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.img"
+
+# --- root filesystem: print the marker, power off on the ACPI button ----------------------------------------
+root="$work/root"
+install_busybox "$root"
+mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF}
+cat > "$root/sbin/init" << EOF
+#!/bin/busybox sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2> /dev/null
+hostname stratus-guest
+acpid -c /etc/acpi -l /var/log/acpid.log
+echo "$marker \$(cat /proc/uptime | cut -d' ' -f1)s" > /dev/ttyS0
+while :; do sleep 3600; done
+EOF
+chmod +x "$root/sbin/init"
+# busybox acpid runs CONFDIR/PWRF/00000080 when the power button is pressed.
+cat > "$root/etc/acpi/PWRF/00000080" << 'EOF'
+#!/bin/sh
+echo "stratus-guest: power button pressed, powering off" > /dev/ttyS0
+sync
+mount -o remount,ro / 2> /dev/null
+poweroff -f
+EOF
+chmod +x "$root/etc/acpi/PWRF/00000080"
+mkfs.ext4 -q -F -L stratus-root -d "$root" "$work/root.raw" 32M > /dev/null
+qemu-img convert -f raw -O qcow2 "$work/root.raw" "$work/root.qcow2"
+
+cp "$kernel" "$work/vmlinuz"
+echo "console=ttyS0 root=/dev/vda rw quiet panic=-1" > "$work/cmdline"
+echo "$stamp" > "$work/stamp"
+# Each file is renamed into place, so a concurrent reader (parallel tests) never sees half a file.
+mkdir -p "$out_dir"
+for f in vmlinuz initrd.img root.qcow2 cmdline stamp; do
+  cp "$work/$f" "$out_dir/.$f.$$"
+  mv -f "$out_dir/.$f.$$" "$out_dir/$f"
+done
+echo "build-guest-image: built in $out_dir ($kver)"

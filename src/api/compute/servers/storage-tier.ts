@@ -1,0 +1,59 @@
+/**
+ * The storage tier a new server's disk goes to (a Stratus extension: Nova has no storage tiers). Three
+ * ways to ask, so that every client can: the request body field `instance_disk_type` (from microversion
+ * STORAGE_TIER_VERSION on), the scheduler hint `disk_type` (any microversion, so stock clients work:
+ * `openstack server create --hint disk_type=ssd`) and the flavor extra spec `storage:tier` (set by the
+ * operator). Asks that disagree, or an unknown tier, are a 400; no ask means `[storage] default_tier`.
+ */
+import type { Config } from '../../../common/config/load-config.ts';
+import { BadRequest } from '../../../common/errors.ts';
+import { isStorageTier, STORAGE_TIERS, type StorageTier } from '../../../common/storage-tiers.ts';
+import type { Flavor } from '../../../objects/flavors.ts';
+import type { CreateServerBody } from './schemas.ts';
+
+/** The Stratus microversion that adds `instance_disk_type` to POST /servers. */
+export const STORAGE_TIER_VERSION = '2.97';
+/** The server attribute that shows the tier, in the prefix style of Nova's extension attributes. */
+export const STORAGE_TIER_ATTRIBUTE = 'STRATUS-EXT-STORAGE:tier';
+export const DISK_TYPE_HINT = 'disk_type';
+export const FLAVOR_TIER_SPEC = 'storage:tier';
+
+interface Ask {
+  readonly source: string;
+  readonly tier: string;
+}
+
+export function requestedStorageTier(body: CreateServerBody, flavor: Flavor, config: Config): StorageTier {
+  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+  const asks: Ask[] = [];
+  if (body.server.instance_disk_type !== undefined) {
+    asks.push({ source: 'instance_disk_type', tier: body.server.instance_disk_type });
+  }
+  const hint = hints[DISK_TYPE_HINT];
+  if (hint !== undefined) {
+    if (typeof hint !== 'string') {
+      throw new BadRequest(
+        `The ${DISK_TYPE_HINT} scheduler hint must be one tier, one of ${STORAGE_TIERS.join(', ')}.`,
+      );
+    }
+    asks.push({ source: `scheduler hint ${DISK_TYPE_HINT}`, tier: hint });
+  }
+  const spec = flavor.extra_specs[FLAVOR_TIER_SPEC];
+  if (spec !== undefined) asks.push({ source: `flavor extra spec ${FLAVOR_TIER_SPEC}`, tier: spec });
+
+  for (const ask of asks) {
+    if (!isStorageTier(ask.tier)) {
+      throw new BadRequest(
+        `Unknown storage tier '${ask.tier}' in ${ask.source}; expected one of ${STORAGE_TIERS.join(', ')}.`,
+      );
+    }
+  }
+  const differing = asks.find((a) => a.tier !== asks[0]!.tier);
+  if (differing) {
+    throw new BadRequest(
+      `Conflicting storage tiers: ${asks.map((a) => `${a.source} asks for '${a.tier}'`).join(', ')}. ` +
+        'Ask for one tier, or leave out all but one.',
+    );
+  }
+  return (asks[0]?.tier ?? config.storage.default_tier) as StorageTier;
+}

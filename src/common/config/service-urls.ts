@@ -1,0 +1,23 @@
+/**
+ * The base URL of each OpenStack API Stratus serves, derived from configuration alone. The identity
+ * service lists them in its catalog; compute hosts and the bootstrap use them to reach the APIs, so
+ * they live here rather than in the api package.
+ */
+import type { Config } from './load-config.ts';
+
+export type ServiceType = 'identity' | 'compute' | 'image';
+
+type UrlConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image'>;
+
+/** The base URL clients use for a service: what the catalog lists for every interface. */
+export function serviceUrl(config: UrlConfig, type: ServiceType): string {
+  const host = config.api.public_host.includes(':') ? `[${config.api.public_host}]` : config.api.public_host;
+  switch (type) {
+    case 'identity':
+      return `http://${host}:${config.identity.listen_port}/v3`;
+    case 'compute':
+      return `http://${host}:${config.DEFAULT.osapi_compute_listen_port}/v2.1`;
+    case 'image':
+      return `http://${host}:${config.image.listen_port}`;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Builds a new guest from its instance: the images from the host's cache (the root disk, and for AMI-style
+ * images the kernel and ramdisk its properties name), a qcow2 overlay on the root image grown to the
+ * flavor's root_gb, and the flavor's ephemeral (ext4) and swap disks, all in the instance's disk directory.
+ * Returns what the guest is made of; the caller writes it beside the guest and removes the directory if
+ * anything fails.
+ */
+import { execFile } from 'node:child_process';
+import { rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BuildAborted } from '../../../common/errors.ts';
+import { ImageMissing } from '../../image/image-client.ts';
+import type { InstancePayload } from '../../instance-payload.ts';
+import type { GuestDisk, GuestSpec } from './guest-spec.ts';
+import type { ImageCache } from './image-cache.ts';
+import type { QemuImg } from './qemu-img.ts';
+
+const run = promisify(execFile);
+const GiB = 1024 ** 3;
+
+/** The kernel or ramdisk an AMI-style image names; a missing one says which property named it. */
+async function bootFile(cache: ImageCache, rootId: string, id: string, kind: 'aki' | 'ari') {
+  try {
+    return await cache.bootFile(id, kind);
+  } catch (err) {
+    if (!(err instanceof ImageMissing)) throw err;
+    const property = kind === 'aki' ? 'kernel_id' : 'ramdisk_id';
+    throw new ImageMissing(`image ${rootId} names ${id} as its ${property}, but ${err.message}`);
+  }
+}
+
+export async function buildGuest(
+  instance: InstancePayload,
+  node: string,
+  directory: string,
+  cache: ImageCache,
+  qemuImg: QemuImg,
+): Promise<GuestSpec> {
+  const root = await cache.disk(instance.image_ref);
+  const props = root.image.properties;
+  const kernel = props['kernel_id'] ? await bootFile(cache, root.image.id, props['kernel_id'], 'aki') : null;
+  const ramdisk = props['ramdisk_id'] ? await bootFile(cache, root.image.id, props['ramdisk_id'], 'ari') : null;
+  const { flavor } = instance;
+  const baseSize = (await qemuImg.info(root.path)).virtualSize;
+  const wanted = flavor.root_gb * GiB;
+  if (wanted > 0 && wanted < baseSize) {
+    throw new BuildAborted(
+      `flavor ${flavor.name} has a ${flavor.root_gb} GB root disk, smaller than image ${root.image.id} ` +
+        `(${Math.ceil(baseSize / GiB)} GB virtual size); choose a larger flavor`,
+    );
+  }
+  const disks: GuestDisk[] = [{ path: join(directory, 'disk'), format: 'qcow2', role: 'root' }];
+  await qemuImg.createOverlay(root.path, root.format, disks[0]!.path, wanted > 0 ? wanted : undefined);
+  if (flavor.ephemeral_gb > 0) {
+    const path = join(directory, 'disk.eph0');
+    // Nova formats the ephemeral disk for the guest; ext4, sparse: only written blocks take space.
+    await run('mkfs.ext4', ['-q', '-F', '-L', 'ephemeral0', path, `${flavor.ephemeral_gb}G`]);
+    disks.push({ path, format: 'raw', role: 'ephemeral' });
+  }
+  if (flavor.swap > 0) {
+    const path = join(directory, 'disk.swap');
+    await rm(path, { force: true });
+    await writeFile(path, '');
+    await truncate(path, flavor.swap * 1024 ** 2);
+    await run('mkswap', ['-L', 'swap0', path]);
+    disks.push({ path, format: 'raw', role: 'swap' });
+  }
+  return {
+    uuid: instance.uuid,
+    nodename: node,
+    vcpus: flavor.vcpus,
+    memoryMb: flavor.memory_mb,
+    disks,
+    diskDirectory: directory,
+    kernel: kernel?.path ?? null,
+    ramdisk: ramdisk?.path ?? null,
+    commandLine: props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=ttyS0' : null),
+    baseFiles: [root.path, ...(kernel ? [kernel.path] : []), ...(ramdisk ? [ramdisk.path] : [])],
+  };
+}

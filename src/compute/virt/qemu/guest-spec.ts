@@ -1,0 +1,107 @@
+/**
+ * What a guest is made of, written beside it as guest.json when it is built: enough to start it again
+ * (power on, reboot, after a compute restart) and to remove everything it owns, without the database.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Accel } from './accel-probe.ts';
+import type { GuestQos } from './guest-qos.ts';
+
+export interface GuestDisk {
+  path: string;
+  format: 'raw' | 'qcow2';
+  role: 'root' | 'ephemeral' | 'swap';
+}
+
+export interface GuestSpec {
+  uuid: string;
+  nodename: string;
+  vcpus: number;
+  memoryMb: number;
+  disks: GuestDisk[];
+  /** Where the disks are (diskDirectory's choice when the guest was built); removed with the guest. */
+  diskDirectory: string;
+  /** Direct kernel boot (AMI-style images): the cached kernel, ramdisk and the command line. */
+  kernel: string | null;
+  ramdisk: string | null;
+  commandLine: string | null;
+  /** Files of the image cache this guest uses (its disks' bases, kernel, ramdisk): never aged out. */
+  baseFiles: string[];
+  /** Disk and CPU limits and CPU pinning, applied on every start (absent in guests built before QoS). */
+  qos?: GuestQos;
+}
+
+export async function writeGuestSpec(path: string, spec: GuestSpec): Promise<void> {
+  await writeFile(path, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+}
+
+export async function readGuestSpec(path: string): Promise<GuestSpec | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as GuestSpec;
+  } catch {
+    return null;
+  }
+}
+
+/** The qemu-system-x86_64 arguments that start the guest, daemonized, controlled over QMP. */
+export function qemuArguments(
+  spec: GuestSpec,
+  files: { qmpSocket: string; pidfile: string; consoleLog: string },
+  machine: { accel: Accel; machineType: string; tbSizeMb: number; vncListen?: string | null },
+  /** A state file suspend saved: the guest starts from it instead of booting. */
+  incoming: string | null = null,
+): string[] {
+  const accel =
+    machine.accel === 'kvm'
+      ? ['-accel', 'kvm', '-cpu', 'host']
+      : ['-accel', machine.tbSizeMb > 0 ? `tcg,tb-size=${machine.tbSizeMb}` : 'tcg'];
+  const args = [
+    ...['-name', `guest=${spec.uuid},debug-threads=on`, '-uuid', spec.uuid],
+    ...['-nodefaults', '-no-user-config', '-display', 'none', '-machine', machine.machineType, ...accel],
+    ...['-m', String(spec.memoryMb), '-smp', String(spec.vcpus)],
+    // The serial console goes to a file (os-getConsoleOutput); appended, so reboots keep earlier output.
+    ...[
+      '-chardev',
+      `file,id=console,path=${qemuOptionValue(files.consoleLog)},append=on`,
+      '-serial',
+      'chardev:console',
+    ],
+    ...['-qmp', `unix:${qemuOptionValue(files.qmpSocket)},server=on,wait=off`, '-pidfile', files.pidfile, '-daemonize'],
+  ];
+  if (spec.kernel) {
+    args.push('-kernel', spec.kernel);
+    if (spec.ramdisk) args.push('-initrd', spec.ramdisk);
+    if (spec.commandLine) args.push('-append', spec.commandLine);
+  }
+  if (incoming) args.push('-incoming', `exec:cat ${shellQuote(incoming)}`);
+  if (machine.vncListen) args.push('-vnc', vncArgument(machine.vncListen));
+  for (const disk of spec.disks) {
+    args.push(
+      '-drive',
+      `file=${qemuOptionValue(disk.path)},if=virtio,format=${disk.format},cache=writeback,discard=unmap`,
+    );
+  }
+  return args;
+}
+
+/** Highest VNC display qemu may take: display N listens on port 5900 + N, and ports end at 65535. */
+const LAST_VNC_DISPLAY = 65535 - 5900;
+
+/**
+ * The guest's VNC server on `listen`, at the first free display from 0 up (`to=`): qemu binds it itself,
+ * so guests never collide with each other or with other processes holding a port. The port it took is
+ * asked of the running qemu (QMP query-vnc), which also finds it again after a compute restart.
+ */
+function vncArgument(listen: string): string {
+  const host = listen.includes(':') ? `[${listen}]` : listen;
+  return `${host}:0,to=${LAST_VNC_DISPLAY}`;
+}
+
+/** A value inside a QEMU option list, where a comma separates options unless doubled. */
+function qemuOptionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/** One shell word, for the commands of `exec:` migration URIs (QEMU runs them with /bin/sh -c). */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}

@@ -1,0 +1,69 @@
+/**
+ * The qemu-img operations the driver needs: inspect a file (format, virtual size, backing file), create a
+ * copy-on-write overlay on a base image, convert, resize. Each runs the binary without a shell.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface DiskInfo {
+  /** The format qemu-img detects from the content (never trusts a file name). */
+  format: string;
+  virtualSize: number;
+  backingFilename: string | null;
+}
+
+export class QemuImg {
+  constructor(private readonly binary: string = 'qemu-img') {}
+
+  /**
+   * What the file is, probed from its content: a file whose declared format differs is caught by the
+   * caller. Read-only, so it shares the file with a qemu that has it open (`-U`).
+   */
+  async info(path: string): Promise<DiskInfo> {
+    const { stdout } = await this.exec(['info', '-U', '--output=json', path]);
+    const parsed = JSON.parse(stdout) as { format: string; 'virtual-size': number; 'backing-filename'?: string };
+    return {
+      format: parsed.format,
+      virtualSize: parsed['virtual-size'],
+      backingFilename: parsed['backing-filename'] ?? null,
+    };
+  }
+
+  /** A qcow2 file whose unwritten blocks read from `base`; `sizeBytes` grows it beyond the base's size. */
+  async createOverlay(base: string, baseFormat: string, path: string, sizeBytes?: number): Promise<void> {
+    const args = ['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', base, path];
+    if (sizeBytes !== undefined) args.push(String(sizeBytes));
+    await this.exec(args);
+  }
+
+  /** An empty qcow2 disk of `sizeBytes`. */
+  async createBlank(path: string, sizeBytes: number): Promise<void> {
+    await this.exec(['create', '-q', '-f', 'qcow2', path, String(sizeBytes)]);
+  }
+
+  async convert(source: string, sourceFormat: string, target: string, targetFormat: string): Promise<void> {
+    await this.exec(['convert', '-q', '-f', sourceFormat, '-O', targetFormat, source, target]);
+  }
+
+  /**
+   * A standalone qcow2 copy of `source` with its whole backing chain merged in. `-U`: the guest's qemu
+   * holds the disk open (the caller has stopped its CPUs and qemu flushed its writes on stop).
+   */
+  async flatten(source: string, sourceFormat: string, target: string): Promise<void> {
+    await this.exec(['convert', '-q', '-U', '-f', sourceFormat, '-O', 'qcow2', source, target]);
+  }
+
+  private async exec(args: string[]): Promise<{ stdout: string }> {
+    try {
+      return await run(this.binary, args, { maxBuffer: 16 * 1024 * 1024 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') {
+        throw new Error(`${this.binary} is not installed; install the Debian package qemu-utils`);
+      }
+      throw new Error(`${this.binary} ${args[0]} failed: ${(e.stderr ?? e.message).trim()}`);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * ImagePropertiesFilter (Nova's): an image that names an architecture (`hw_architecture`), a hypervisor
+ * type (`img_hv_type`) or a vm mode (`hw_vm_mode`) runs only on a node that reports a supported instance
+ * with those values. The legacy names `architecture`, `hypervisor_type` and `vm_mode` count too, and
+ * `[filter_scheduler] image_properties_default_architecture` stands in for an image that names no
+ * architecture. Values are compared in Nova's canonical spelling (`amd64` is `x86_64`, `pv` is `xen`).
+ */
+import type { Config } from '../../common/config/load-config.ts';
+import type { HostState } from '../host-state.ts';
+import type { HostFilter } from './filter.ts';
+import { perSpec } from './spec-cache.ts';
+
+const ARCH_ALIASES: Record<string, string> = {
+  i386: 'i686',
+  i486: 'i686',
+  i586: 'i686',
+  x86_32: 'i686',
+  x86_32p: 'i686',
+  amd64: 'x86_64',
+};
+const HV_TYPE_ALIASES: Record<string, string> = { xapi: 'xen' };
+const VM_MODE_ALIASES: Record<string, string> = { pv: 'xen', hv: 'hvm', baremetal: 'hvm' };
+
+const canonical = (aliases: Record<string, string>) => (name: string | undefined) => {
+  if (!name) return null;
+  const lower = name.toLowerCase();
+  return aliases[lower] ?? lower;
+};
+export const canonicalArch = canonical(ARCH_ALIASES);
+export const canonicalHvType = canonical(HV_TYPE_ALIASES);
+export const canonicalVmMode = canonical(VM_MODE_ALIASES);
+
+type Wanted = readonly [arch: string | null, hvType: string | null, vmMode: string | null];
+
+export function wantedByImage(properties: Readonly<Record<string, string>>, defaultArch: string | null): Wanted {
+  return [
+    canonicalArch(properties['hw_architecture'] ?? properties['architecture'] ?? defaultArch ?? undefined),
+    canonicalHvType(properties['img_hv_type'] ?? properties['hypervisor_type']),
+    canonicalVmMode(properties['hw_vm_mode'] ?? properties['vm_mode']),
+  ];
+}
+
+function supports(host: HostState, wanted: Wanted): boolean {
+  return host.supportedInstances.some((offered) =>
+    wanted.every((value, i) => value === null || value === offered[i]?.toLowerCase()),
+  );
+}
+
+export function imagePropertiesFilter(config: Config): HostFilter {
+  const defaultArch = config.filter_scheduler.image_properties_default_architecture;
+  // The same request asks the same of every host: work out what it wants once.
+  const wantedBy = perSpec((spec) => wantedByImage(spec.image.properties, defaultArch));
+  return {
+    name: 'ImagePropertiesFilter',
+    runOncePerRequest: true,
+    passes(host, { spec }) {
+      const wanted = wantedBy(spec);
+      // An image that asks for nothing runs anywhere; one that asks needs a node that says it can.
+      if (wanted.every((v) => v === null)) return true;
+      return supports(host, wanted);
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The compute side of createImage with the fake driver: the task states in Nova's order, the placeholder
+ * data uploaded with its formats, and on failure the image deleted, the task cleared, the error recorded
+ * and the vm_state left alone.
+ */
+import assert from 'node:assert/strict';
+import { text } from 'node:stream/consumers';
+import type { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/common/config/load-config.ts';
+import { adminContext } from '../../src/common/context.ts';
+import type { SnapshotImageSink } from '../../src/compute/image/image-client.ts';
+import type { InstanceChangesPayload, InstancePayload } from '../../src/compute/instance-payload.ts';
+import { ComputeManager } from '../../src/compute/manager.ts';
+import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
+import type { ConductorRpcApi } from '../../src/conductor/rpc.ts';
+import { PowerState, TaskState, VmState } from '../../src/objects/instance-states.ts';
+import { instancePayload } from '../helpers/instance-payload.ts';
+import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+
+interface Recorded {
+  updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
+  events: { event: string; phase: string; error: boolean }[];
+  faults: string[];
+}
+
+function recordingConductor(): { conductor: ConductorRpcApi; recorded: Recorded } {
+  const recorded: Recorded = { updates: [], events: [], faults: [] };
+  const conductor = {
+    instanceUpdate: async (
+      _ctx: unknown,
+      _uuid: string,
+      changes: InstanceChangesPayload,
+      expected?: readonly (string | null)[],
+      event?: { event: string; phase: string },
+    ) => {
+      recorded.updates.push({ changes, expected });
+      if (event) recorded.events.push({ event: event.event, phase: event.phase, error: false });
+    },
+    actionEvent: async (_ctx: unknown, e: { event: string; phase: string; error?: unknown }) => {
+      recorded.events.push({ event: e.event, phase: e.phase, error: e.error !== undefined });
+    },
+    recordFault: async (_ctx: unknown, f: { message: string }) => {
+      recorded.faults.push(f.message);
+    },
+  };
+  return { conductor: conductor as unknown as ConductorRpcApi, recorded };
+}
+
+/** An image API stand-in: keeps what is uploaded and deleted; `failUpload` makes the upload fail. */
+class RecordingSink implements SnapshotImageSink {
+  readonly uploads: { imageId: string; data: string; diskFormat: string; containerFormat: string }[] = [];
+  readonly deleted: string[] = [];
+  failUpload: Error | null = null;
+
+  async upload(imageId: string, data: Readable, formats: { diskFormat: string; containerFormat: string }) {
+    const body = await text(data);
+    if (this.failUpload) throw this.failUpload;
+    this.uploads.push({ imageId, data: body, ...formats });
+  }
+
+  async delete(imageId: string) {
+    this.deleted.push(imageId);
+  }
+}
+
+/** A running server whose snapshot the API has started. */
+function payload(uuid: string): InstancePayload {
+  return instancePayload(uuid, {
+    vm_state: VmState.ACTIVE,
+    task_state: TaskState.IMAGE_SNAPSHOT,
+    power_state: PowerState.RUNNING,
+    launched_at: '2026-01-01T00:00:00Z',
+  });
+}
+
+async function setUp() {
+  const driver = new FakeDriver(fakeDriverOptions());
+  await driver.init('h');
+  const { conductor, recorded } = recordingConductor();
+  const sink = new RecordingSink();
+  const manager = new ComputeManager('h', loadConfig([]), driver, conductor, sink);
+  return { driver, manager, recorded, sink };
+}
+
+describe('compute: snapshot_instance', () => {
+  it('moves through image_pending_upload and image_uploading, uploads the data, and ends with no task', async () => {
+    const { driver, manager, recorded, sink } = await setUp();
+    await driver.spawn(payload('vm-1'), 'h');
+    await manager.snapshotInstance(adminContext(), payload('vm-1'), 'image-1');
+    assert.deepEqual(
+      recorded.updates.map((u) => [u.changes.task_state, u.expected]),
+      [
+        [TaskState.IMAGE_PENDING_UPLOAD, [TaskState.IMAGE_SNAPSHOT]],
+        [TaskState.IMAGE_UPLOADING, [TaskState.IMAGE_PENDING_UPLOAD]],
+        [null, [TaskState.IMAGE_UPLOADING]],
+      ],
+    );
+    assert.ok(
+      recorded.updates.every((u) => u.changes.vm_state === undefined),
+      'the vm_state never changes',
+    );
+    assert.deepEqual(sink.uploads, [
+      {
+        imageId: 'image-1',
+        data: 'Stratus fake driver snapshot of guest vm-1\n',
+        diskFormat: 'raw',
+        containerFormat: 'bare',
+      },
+    ]);
+    assert.deepEqual(sink.deleted, []);
+    assert.deepEqual(recorded.events, [
+      { event: 'compute_snapshot_instance', phase: 'start', error: false },
+      { event: 'compute_snapshot_instance', phase: 'finish', error: false },
+    ]);
+    assert.equal(driver.listGuests()[0]?.powerState, PowerState.RUNNING);
+  });
+
+  it('deletes the image, clears the task and records the error when the upload fails', async () => {
+    const { driver, manager, recorded, sink } = await setUp();
+    await driver.spawn(payload('vm-2'), 'h');
+    sink.failUpload = new Error('the image API answered HTTP 413');
+    await manager.snapshotInstance(adminContext(), payload('vm-2'), 'image-2');
+    assert.deepEqual(sink.deleted, ['image-2']);
+    assert.deepEqual(recorded.updates.at(-1), { changes: { task_state: null }, expected: [TaskState.IMAGE_UPLOADING] });
+    assert.ok(recorded.updates.every((u) => u.changes.vm_state === undefined));
+    assert.deepEqual(recorded.faults, ['the image API answered HTTP 413']);
+    assert.deepEqual(recorded.events.at(-1), { event: 'compute_snapshot_instance', phase: 'finish', error: true });
+  });
+
+  it('deletes the image and clears the task when the driver cannot capture the disk', async () => {
+    const { manager, recorded, sink } = await setUp();
+    await manager.snapshotInstance(adminContext(), payload('not-on-this-host'), 'image-3');
+    assert.deepEqual(sink.uploads, []);
+    assert.deepEqual(sink.deleted, ['image-3']);
+    assert.deepEqual(recorded.updates.at(-1), {
+      changes: { task_state: null },
+      expected: [TaskState.IMAGE_PENDING_UPLOAD],
+    });
+    assert.deepEqual(recorded.faults, ['guest not-on-this-host is not on this host']);
+    assert.deepEqual(recorded.events.at(-1), { event: 'compute_snapshot_instance', phase: 'finish', error: true });
+  });
+});

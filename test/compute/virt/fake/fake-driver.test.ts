@@ -1,0 +1,67 @@
+/** The fake driver's storage pools: reported per node, and a guest of a tier the node lacks is refused. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BuildFailed } from '../../../../src/common/errors.ts';
+import type { InstancePayload } from '../../../../src/compute/instance-payload.ts';
+import { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
+import { fakeDriverOptions } from '../../../helpers/fake-driver-options.ts';
+
+const driver = () =>
+  new FakeDriver(
+    fakeDriverOptions({
+      nodeCount: 2,
+      storagePools: [
+        { tier: 'hdd', totalGb: 100 },
+        { tier: 'ssd', totalGb: 20 },
+      ],
+    }),
+  );
+
+const guest = (uuid: string, storageTier: string | null): InstancePayload => ({
+  uuid,
+  display_name: uuid,
+  hostname: uuid,
+  project_id: 'p',
+  user_id: 'u',
+  image_ref: 'img',
+  flavor: { flavorid: 'f', name: 'f', vcpus: 1, memory_mb: 64, root_gb: 1, ephemeral_gb: 0, swap: 0, extra_specs: {} },
+  vm_state: 'building',
+  task_state: 'spawning',
+  power_state: 0,
+  host: 'h',
+  node: 'h-node0',
+  launched_at: null,
+  metadata: {},
+  storage_tier: storageTier,
+});
+
+describe('FakeDriver storage pools', () => {
+  it('reports its pools on every node, local_gb their sum', async () => {
+    const d = driver();
+    await d.init('h');
+    for (const node of d.nodes()) {
+      assert.deepEqual(
+        node.storagePools.map((p) => [p.tier, p.totalGb]),
+        [
+          ['hdd', 100],
+          ['ssd', 20],
+        ],
+      );
+      assert.equal(node.localGb, 120);
+    }
+  });
+
+  it('spawns a guest of a tier it has (or of no tier), and refuses one of a tier it lacks, leaving nothing', async () => {
+    const d = driver();
+    await d.init('h');
+    await d.spawn(guest('a', 'ssd'), 'h-node0');
+    await d.spawn(guest('b', null), 'h-node0');
+    await assert.rejects(d.spawn(guest('c', 'pcie_ssd'), 'h-node0'), (err: unknown) => {
+      return err instanceof BuildFailed && /no pcie_ssd storage pool/.test(err.message);
+    });
+    assert.deepEqual(
+      d.listGuests().map((g) => g.uuid),
+      ['a', 'b'],
+    );
+  });
+});
