@@ -77,8 +77,16 @@ function parseFlavor(text: string): Flavor {
   return flavor;
 }
 
+/**
+ * The row becomes the instance in place: the rows are this module's own, and a list of 1000 servers
+ * would otherwise copy 36 columns a row only to drop the copies.
+ */
 export function toInstance(row: Row, metadata: Record<string, string>): Instance {
-  return { ...row, flavor: parseFlavor(row.flavor), locked: row.locked === 1, metadata };
+  const fields = row as unknown as Record<keyof Row | 'metadata', unknown>;
+  fields.flavor = parseFlavor(row.flavor);
+  fields.locked = row.locked === 1;
+  fields.metadata = metadata;
+  return fields as unknown as Instance;
 }
 
 export async function insertInstance(trx: Transaction<Schema> | Db, input: NewInstance): Promise<void> {

@@ -35,6 +35,47 @@ export interface ServerViewOptions {
   hostStatus: boolean;
 }
 
+/**
+ * What the request's microversion and role decide about every server it is shown: computed once per
+ * request, since a list of 1000 servers would otherwise compare versions a dozen times per server.
+ */
+interface ViewFlags {
+  isAdmin: boolean;
+  v2_3: boolean;
+  v2_9: boolean;
+  v2_16: boolean;
+  v2_19: boolean;
+  v2_26: boolean;
+  v2_47: boolean;
+  v2_63: boolean;
+  v2_73: boolean;
+  v2_90: boolean;
+  v2_96: boolean;
+}
+
+const flagsOfRequest = new WeakMap<FastifyRequest, ViewFlags>();
+
+function viewFlags(request: FastifyRequest): ViewFlags {
+  let flags = flagsOfRequest.get(request);
+  if (!flags) {
+    flags = {
+      isAdmin: request.ctx.isAdmin,
+      v2_3: atLeast(request, '2.3'),
+      v2_9: atLeast(request, '2.9'),
+      v2_16: atLeast(request, '2.16'),
+      v2_19: atLeast(request, '2.19'),
+      v2_26: atLeast(request, '2.26'),
+      v2_47: atLeast(request, '2.47'),
+      v2_63: atLeast(request, '2.63'),
+      v2_73: atLeast(request, '2.73'),
+      v2_90: atLeast(request, '2.90'),
+      v2_96: atLeast(request, '2.96'),
+    };
+    flagsOfRequest.set(request, flags);
+  }
+  return flags;
+}
+
 const FAULT_STATUSES = ['ERROR', 'DELETED'];
 const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
 
@@ -92,9 +133,9 @@ function availabilityZone(instance: Instance, config: Config): string {
   return instance.availability_zone ?? config.DEFAULT.default_availability_zone;
 }
 
-function flavorView(request: FastifyRequest, instance: Instance): Record<string, unknown> {
+function flavorView(request: FastifyRequest, flags: ViewFlags, instance: Instance): Record<string, unknown> {
   const f = instance.flavor;
-  if (!atLeast(request, '2.47')) {
+  if (!flags.v2_47) {
     return { id: f.flavorid, links: [{ rel: 'bookmark', href: bookmarkHref(request, 'flavors', f.flavorid) }] };
   }
   // Nova's default policy shows the extra specs to every reader of the server.
@@ -105,7 +146,7 @@ function flavorView(request: FastifyRequest, instance: Instance): Record<string,
     ephemeral: f.ephemeral_gb,
     swap: f.swap,
     original_name: f.name,
-    extra_specs: { ...f.extra_specs },
+    extra_specs: f.extra_specs,
   };
 }
 
@@ -133,7 +174,8 @@ export function serverView(
   config: Config,
   options: ServerViewOptions = { extended: true, hostStatus: true },
 ): Record<string, unknown> {
-  const isAdmin = request.ctx.isAdmin;
+  const flags = viewFlags(request);
+  const isAdmin = flags.isAdmin;
   const status = instance.deleted ? 'DELETED' : apiStatus(instance.vm_state, instance.task_state);
   const server: Record<string, unknown> = {
     id: instance.uuid,
@@ -141,7 +183,7 @@ export function serverView(
     status,
     tenant_id: instance.project_id,
     user_id: instance.user_id,
-    metadata: { ...instance.metadata },
+    metadata: instance.metadata,
     hostId: hostId(instance.project_id, instance.host),
     image: instance.image_ref
       ? {
@@ -149,7 +191,7 @@ export function serverView(
           links: [{ rel: 'bookmark', href: bookmarkHref(request, 'images', instance.image_ref) }],
         }
       : '',
-    flavor: flavorView(request, instance),
+    flavor: flavorView(request, flags, instance),
     created: isoTime(instance.created_at),
     updated: isoTime(instance.updated_at ?? instance.created_at),
     addresses: {},
@@ -185,7 +227,7 @@ export function serverView(
       instance.uuid,
     );
     server['OS-EXT-SRV-ATTR:hypervisor_hostname'] = instance.node;
-    if (atLeast(request, '2.3')) {
+    if (flags.v2_3) {
       server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
       server['OS-EXT-SRV-ATTR:kernel_id'] = '';
       server['OS-EXT-SRV-ATTR:launch_index'] = instance.launch_index;
@@ -195,18 +237,17 @@ export function serverView(
       server['OS-EXT-SRV-ATTR:user_data'] = instance.user_data;
     }
   }
-  if (atLeast(request, '2.9')) server['locked'] = instance.locked;
-  if (atLeast(request, '2.16') && options.hostStatus && isAdmin) {
+  if (flags.v2_9) server['locked'] = instance.locked;
+  if (flags.v2_16 && options.hostStatus && isAdmin) {
     server['host_status'] = instance.host
       ? hostStatus(data.computeServices.get(instance.host), config.DEFAULT.service_down_time)
       : '';
   }
-  if (atLeast(request, '2.19')) server['description'] = instance.display_description;
-  if (atLeast(request, '2.26')) server['tags'] = [];
-  if (atLeast(request, '2.63')) server['trusted_image_certificates'] = null;
-  if (atLeast(request, '2.73')) server['locked_reason'] = null;
-  if (atLeast(request, '2.90') && !extendedAttributes) server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
-  if (atLeast(request, '2.96') && options.extended)
-    server['pinned_availability_zone'] = data.pinnedAz.get(instance.uuid) ?? null;
+  if (flags.v2_19) server['description'] = instance.display_description;
+  if (flags.v2_26) server['tags'] = [];
+  if (flags.v2_63) server['trusted_image_certificates'] = null;
+  if (flags.v2_73) server['locked_reason'] = null;
+  if (flags.v2_90 && !extendedAttributes) server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
+  if (flags.v2_96 && options.extended) server['pinned_availability_zone'] = data.pinnedAz.get(instance.uuid) ?? null;
   return server;
 }
