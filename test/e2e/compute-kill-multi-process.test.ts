@@ -78,13 +78,7 @@ describe('kill -9 of one compute service of a multi-process cloud with real gues
   it('reaps the guest of a server deleted while its compute was down, and keeps the other running', async () => {
     const { cli } = d;
     const server = async (name: string) => {
-      const args = ['--image', 'guest', '--flavor', 'guest.tiny', '--wait', name];
-      const result = await cli.run('server', 'create', ...args, '-f', 'json');
-      if (result.code !== 0) {
-        const shown = await cli.run('server', 'show', name, '-f', 'json');
-        throw new Error(`server ${name} did not become ACTIVE: ${result.stderr}\n${shown.stdout}`);
-      }
-      const created = JSON.parse(result.stdout) as { id: string; status: string };
+      const created = await cli.createServerAndWait('--image', 'guest', '--flavor', 'guest.tiny', name);
       assert.equal(created.status, 'ACTIVE');
       await waitUntil(
         `marker of ${name}`,

@@ -45,8 +45,7 @@ describe('kill -9 of the compute service with real guests', () => {
   });
 
   async function server(name: string): Promise<string> {
-    const args = ['--image', 'stratus-guest', '--flavor', 'guest.tiny', '--wait', name];
-    const created = await d.cli.json<{ id: string; status: string }>('server', 'create', ...args);
+    const created = await d.cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'guest.tiny', name);
     assert.equal(created.status, 'ACTIVE');
     return created.id;
   }
@@ -64,8 +63,7 @@ describe('kill -9 of the compute service with real guests', () => {
     assert.match(bad.stderr, /quota:cpu_shares': -5 is less than the minimum of 0/);
     await cli.ok('flavor', 'set', 'guest.limited', '--property', 'quota:cpu_quota=30000');
     await cli.ok('flavor', 'set', 'guest.limited', '--property', 'quota:disk_total_iops_sec=100');
-    const args = ['--image', 'stratus-guest', '--flavor', 'guest.limited', '--wait', 'limited'];
-    const { id } = await cli.json<{ id: string }>('server', 'create', ...args);
+    const { id } = await cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'guest.limited', 'limited');
     const cgroup = `/sys/fs/cgroup/cpu/stratus/instance-${id}`;
     assert.equal(readFileSync(join(cgroup, 'cpu.cfs_quota_us'), 'utf8').trim(), '30000');
     assert.ok(

@@ -58,11 +58,7 @@ describe('openstack console url show --novnc with the qemu driver (real guest)',
 
   it('gives a noVNC URL whose websocket reaches the guest once per token', async () => {
     const { cli } = d;
-    const server = await cli.json<{ id: string; status: string }>(
-      'server',
-      'create',
-      ...['--image', 'stratus-guest', '--flavor', 'console.tiny', '--wait', 'console-vm'],
-    );
+    const server = await cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'console.tiny', 'console-vm');
     assert.equal(server.status, 'ACTIVE');
 
     const shown = await cli.json<{ type: string; url: string }>('console', 'url', 'show', '--novnc', server.id);
@@ -109,8 +105,7 @@ describe('openstack console url show --novnc with the qemu driver (real guest)',
     try {
       const ids: string[] = [];
       for (const name of ['vnc-a', 'vnc-b']) {
-        const args = ['--image', 'stratus-guest', '--flavor', 'console.tiny', '--wait', name];
-        ids.push((await cli.json<{ id: string }>('server', 'create', ...args)).id);
+        ids.push((await cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'console.tiny', name)).id);
       }
       const ports: number[] = [];
       for (const id of ids) {

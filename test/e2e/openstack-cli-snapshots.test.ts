@@ -44,9 +44,7 @@ describe('openstack CLI: snapshots of real guests (qemu driver)', () => {
     const { cli } = d;
     const markers = async (id: string) => (await cli.ok('console', 'log', 'show', id)).split(GUEST_MARKER).length - 1;
     const create = (image: string, name: string) =>
-      cli.json<{ id: string; status: string }>(
-        ...['server', 'create', '--image', image, '--flavor', 'guest.tiny', '--wait', name],
-      );
+      cli.createServerAndWait('--image', image, '--flavor', 'guest.tiny', name);
     const first = await create('stratus-guest', 'original');
     assert.equal(first.status, 'ACTIVE');
     await waitUntil('the original prints its marker', async () => (await markers(first.id)) >= 1, GUEST_WAIT_MS);
@@ -110,9 +108,7 @@ describe('openstack CLI: snapshots with the fake driver', () => {
   it("uploads the placeholder snapshot as compute's service user, and refuses a server in ERROR", async () => {
     const { cli } = d;
     await createRawImage(cli, dir, 'raw1');
-    const server = await cli.json<{ id: string }>(
-      ...['server', 'create', '--image', 'raw1', '--flavor', 'm1.tiny', '--wait', 'fake1'],
-    );
+    const server = await cli.createServerAndWait('--image', 'raw1', '--flavor', 'm1.tiny', 'fake1');
     await cli.ok('server', 'stop', server.id);
     await waitUntil(
       'SHUTOFF',

@@ -79,7 +79,8 @@ async function writeBaseConfig(
   return { computePort, identityPort, consolePort };
 }
 
-export async function waitForComputes(cli: OpenstackCli, hosts: string[]): Promise<void> {
+/** `describe` tells, on a timeout, what the services printed (their logs say why one is not up). */
+export async function waitForComputes(cli: OpenstackCli, hosts: string[], describe?: () => string): Promise<void> {
   await waitUntil(
     `compute services ${hosts.join(', ')} up`,
     async () => {
@@ -93,6 +94,7 @@ export async function waitForComputes(cli: OpenstackCli, hosts: string[]): Promi
     },
     // Generous: on a loaded CI machine a dozen service processes start (and compile) at once.
     180_000,
+    describe,
   );
 }
 
@@ -153,7 +155,7 @@ export async function startMultiProcess(
   }
   const env = readOpenrc(join(dir, 'openrc'));
   const cli = new OpenstackCli(env);
-  await waitForComputes(cli, computeHosts);
+  await waitForComputes(cli, computeHosts, () => group.outputs());
   const database = await openDatabase(scratch.url);
   cleanup.unshift(() => database.close());
   return { cli, env, computeUrl: `http://127.0.0.1:${computePort}/v2.1`, database, computeHosts, group };
@@ -192,7 +194,7 @@ export async function startAllInOne(
     () => aio.output().slice(-3000),
   );
   const cli = new OpenstackCli(readOpenrc(join(dir, 'openrc')));
-  await waitForComputes(cli, ['controller']);
+  await waitForComputes(cli, ['controller'], () => aio.output().slice(-3000));
   const database = await openDatabase(`sqlite:///${dir}/stratus.sqlite`);
   cleanup.unshift(() => database.close());
   return {

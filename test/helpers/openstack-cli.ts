@@ -40,4 +40,21 @@ export class OpenstackCli {
     if (result.code !== 0) throw new Error(`openstack ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
     return result.stdout;
   }
+
+  /**
+   * `server create ... --wait -f json` (the server's name last in `args`): the server once ACTIVE.
+   * When the server ends in ERROR, this CLI prints "Error creating server" instead of JSON (and may
+   * still exit 0), so the error thrown carries what `server show` says, its fault included.
+   */
+  async createServerAndWait(...args: string[]): Promise<{ id: string; status: string } & Record<string, unknown>> {
+    const result = await this.run('server', 'create', ...args, '--wait', '-f', 'json');
+    if (result.code === 0 && result.stdout.trimStart().startsWith('{')) {
+      return JSON.parse(result.stdout) as { id: string; status: string } & Record<string, unknown>;
+    }
+    const name = args[args.length - 1]!;
+    const shown = await this.run('server', 'show', name, '-f', 'json');
+    throw new Error(
+      `server ${name} did not become ACTIVE (exit ${result.code}): ${result.stdout}${result.stderr}\n${shown.stdout}${shown.stderr}`,
+    );
+  }
 }
