@@ -15,6 +15,10 @@ const qemu = hostState('qemu-multi', {
   ],
 });
 const silent = hostState('reports-nothing', { supportedInstances: [] });
+/** QEMU 7.2.0 and 8.1.3, as their drivers report hypervisor_version. */
+const qemu7 = hostState('qemu-7.2', { supportedInstances: [['x86_64', 'qemu', 'hvm']], hypervisorVersion: 7002000 });
+const qemu8 = hostState('qemu-8.1', { supportedInstances: [['x86_64', 'qemu', 'hvm']], hypervisorVersion: 8001003 });
+const unversioned = hostState('no-version', { supportedInstances: [['x86_64', 'qemu', 'hvm']], hypervisorVersion: 0 });
 
 const passing = (imageProperties: Record<string, string>, f = filter) =>
   [fake, qemu, silent].filter((h) => f.passes(h, filterRequest(requestSpec({ imageProperties })))).map((h) => h.host);
@@ -47,5 +51,21 @@ describe('ImagePropertiesFilter', () => {
     const withDefault = imagePropertiesFilter(config);
     assert.deepEqual(passing({}, withDefault), ['qemu-multi']);
     assert.deepEqual(passing({ hw_architecture: 'x86_64' }, withDefault), ['fake-x86', 'qemu-multi']);
+  });
+
+  it('checks img_hv_requested_version against the node hypervisor_version, with Nova’s predicate syntax', () => {
+    const versioned = (imageProperties: Record<string, string>) =>
+      [qemu7, qemu8, unversioned]
+        .filter((h) => filter.passes(h, filterRequest(requestSpec({ imageProperties }))))
+        .map((h) => h.host);
+    const asking = (requirement: string) => versioned({ img_hv_type: 'qemu', img_hv_requested_version: requirement });
+    assert.deepEqual(asking('>=8.0'), ['qemu-8.1', 'no-version']);
+    assert.deepEqual(asking('>= 7.0, < 8'), ['qemu-7.2', 'no-version']);
+    assert.deepEqual(asking('7.2'), ['qemu-7.2', 'no-version'], 'a bare version is equality; 7.2 is 7.2.0');
+    assert.deepEqual(asking('!=8.1.3'), ['qemu-7.2', 'no-version']);
+    assert.deepEqual(asking('>8.1.3'), ['no-version']);
+    assert.deepEqual(asking('newest'), ['no-version'], 'a requirement that does not parse fits no versioned node');
+    // As in Nova, a version requirement alone asks nothing of the node.
+    assert.deepEqual(versioned({ img_hv_requested_version: '>=99' }), ['qemu-7.2', 'qemu-8.1', 'no-version']);
   });
 });
