@@ -42,7 +42,7 @@ export async function buildGuest(
   const kernel = props['kernel_id'] ? await bootFile(cache, root.image.id, props['kernel_id'], 'aki') : null;
   const ramdisk = props['ramdisk_id'] ? await bootFile(cache, root.image.id, props['ramdisk_id'], 'ari') : null;
   const { flavor } = instance;
-  const baseSize = (await qemuImg.info(root.path)).virtualSize;
+  const baseSize = await cache.virtualSize(root);
   const wanted = flavor.root_gb * GiB;
   if (wanted > 0 && wanted < baseSize) {
     throw new BuildAborted(

@@ -39,6 +39,11 @@ const DISK_FORMATS: Record<string, { probe: string; convert: boolean }> = {
 
 export class ImageCache {
   private readonly inFlight = new Map<string, Promise<CachedImage>>();
+  /**
+   * Virtual sizes of cached files. A cached file never changes (its name is its image's checksum), so
+   * each is probed once rather than by a `qemu-img` process per build.
+   */
+  private readonly virtualSizes = new Map<string, number>();
 
   constructor(
     readonly directory: string,
@@ -49,6 +54,16 @@ export class ImageCache {
   /** A bootable disk image: verified, its format checked, qcow2 or raw. */
   disk(imageId: string): Promise<CachedImage> {
     return this.fetch(imageId, 'disk');
+  }
+
+  /** The virtual size in bytes of a disk this cache holds. */
+  async virtualSize(cached: CachedImage): Promise<number> {
+    let size = this.virtualSizes.get(cached.path);
+    if (size === undefined) {
+      size = (await this.qemuImg.info(cached.path)).virtualSize;
+      this.virtualSizes.set(cached.path, size);
+    }
+    return size;
   }
 
   /** A kernel (aki) or ramdisk (ari) image for direct kernel boot: verified bytes, used as a file. */
@@ -149,6 +164,7 @@ export class ImageCache {
       const info = await stat(path).catch(() => null);
       if (!info || info.mtimeMs > cutoff) continue;
       await rm(path, { force: true });
+      this.virtualSizes.delete(path);
       removed.push(path);
       log.info({ path }, 'removed an unused base image');
     }

@@ -58,6 +58,27 @@ describe('image cache', () => {
     assert.deepEqual(await cacheFiles(cache), [results[0]!.path.split('/').pop()]);
   });
 
+  it('probes the virtual size of a cached disk once, however many builds ask', async () => {
+    stub.add({ id: 'img-sized', diskFormat: 'qcow2', file: join(files, 'disk.qcow2') });
+    let probes = 0;
+    const counting = new (class extends QemuImg {
+      override info(path: string) {
+        probes++;
+        return super.info(path);
+      }
+    })();
+    const cache = new ImageCache(join(work, 'sized', '_base'), new ImageClient(stub.tokens, []), counting);
+    const cached = await cache.disk('img-sized');
+    const before = probes; // the download's own format check
+    const sizes = await Promise.all([1, 2, 3].map(() => cache.virtualSize(cached)));
+    assert.deepEqual(sizes, [64 << 20, 64 << 20, 64 << 20]);
+    assert.ok(probes - before <= 3);
+    assert.equal(await cache.virtualSize(cached), 64 << 20);
+    const settled = probes;
+    await cache.virtualSize(await cache.disk('img-sized'));
+    assert.equal(probes, settled, 'a later build reads the remembered size');
+  });
+
   it('converts a vmdk image to qcow2 and keeps only the converted file', async () => {
     stub.add({ id: 'img-vmdk', diskFormat: 'vmdk', file: join(files, 'disk.vmdk') });
     const cache = newCache('vmdk');
