@@ -5,6 +5,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
+import { afterMarker, orderTerms, type SortDirection, type SortKey } from '../common/db/keyset-pagination.ts';
 import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
 import { Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
@@ -162,11 +163,62 @@ export async function getInstance(db: Db, uuid: string, includeDeleted = false):
   return instance;
 }
 
+/** Columns a server list may be sorted on (Nova's valid sort keys that Stratus stores). */
+export const INSTANCE_SORT_COLUMNS = [
+  'access_ip_v4',
+  'access_ip_v6',
+  'availability_zone',
+  'config_drive',
+  'created_at',
+  'display_description',
+  'display_name',
+  'host',
+  'hostname',
+  'image_ref',
+  'instance_type_id',
+  'key_name',
+  'launch_index',
+  'launched_at',
+  'locked',
+  'node',
+  'power_state',
+  'progress',
+  'project_id',
+  'task_state',
+  'terminated_at',
+  'updated_at',
+  'user_id',
+  'uuid',
+  'vm_state',
+] as const satisfies readonly (keyof InstancesTable)[];
+
+export type InstanceSortColumn = (typeof INSTANCE_SORT_COLUMNS)[number] | 'id';
+
+const NULLABLE_COLUMNS: ReadonlySet<InstanceSortColumn> = new Set([
+  'access_ip_v4',
+  'access_ip_v6',
+  'availability_zone',
+  'display_description',
+  'host',
+  'key_name',
+  'launched_at',
+  'node',
+  'task_state',
+  'terminated_at',
+  'updated_at',
+]);
+
+export interface InstanceSort {
+  column: InstanceSortColumn;
+  direction: SortDirection;
+}
+
 export interface InstanceFilter {
   /** null: every project (admin with all_tenants). */
   projectId: string | null;
   name?: string;
-  status?: string;
+  /** API statuses (ACTIVE, SHUTOFF...): a server in any of them. */
+  statuses?: readonly string[];
   host?: string;
   flavorId?: number;
   imageRef?: string;
@@ -176,9 +228,24 @@ export interface InstanceFilter {
   limit: number;
   /** uuid of the last instance of the previous page. */
   marker?: string;
+  /** The order; created_at and id are added as tie-breakers as Nova does. Default: created_at desc, id desc. */
+  sort?: readonly InstanceSort[];
 }
 
-/** Lists instances newest first (Nova's default sort: created_at desc, id desc). */
+/**
+ * The sort keys of a list: the requested ones, then created_at and id (those not requested) in the first
+ * direction asked for, so that the order is total and marker paging is exact (Nova's process_sort_params).
+ */
+export function completeSort(requested: readonly InstanceSort[]): SortKey<InstanceSortColumn>[] {
+  const direction = requested[0]?.direction ?? 'desc';
+  const keys = requested.map((k) => ({ ...k, nullable: NULLABLE_COLUMNS.has(k.column) }));
+  for (const column of ['created_at', 'id'] as const) {
+    if (!keys.some((k) => k.column === column)) keys.push({ column, direction, nullable: false });
+  }
+  return keys;
+}
+
+/** Lists instances in the filter's order (Nova's default: newest first, created_at desc, id desc). */
 export async function listInstances(db: Db, filter: InstanceFilter): Promise<Instance[]> {
   let query = db.selectFrom('instances').selectAll();
   if (!filter.includeDeleted) query = query.where('deleted', '=', 0);
@@ -188,35 +255,34 @@ export async function listInstances(db: Db, filter: InstanceFilter): Promise<Ins
   if (filter.imageRef) query = query.where('image_ref', '=', filter.imageRef);
   if (filter.reservationId) query = query.where('reservation_id', '=', filter.reservationId);
   if (filter.changesSince) query = query.where('updated_at', '>=', filter.changesSince);
-  if (filter.status) {
-    const states = vmStatesForStatus(filter.status);
-    if (!states) return [];
-    query = query.where('vm_state', 'in', states.vmStates);
-    if (states.taskStates) query = query.where('task_state', 'in', states.taskStates);
-  }
-  if (filter.marker) {
-    const marker = await db
-      .selectFrom('instances')
-      .select(['id', 'created_at'])
-      .where('uuid', '=', filter.marker)
-      .executeTakeFirst();
-    if (!marker) throw new NotFound(`marker [${filter.marker}] not found`);
+  if (filter.statuses) {
+    const wanted = filter.statuses.map(vmStatesForStatus).filter((s) => s !== null);
+    if (!wanted.length) return [];
     query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '<', marker.created_at),
-        eb.and([eb('created_at', '=', marker.created_at), eb('id', '<', marker.id)]),
-      ]),
+      eb.or(
+        wanted.map((states) =>
+          states.taskStates
+            ? eb.and([eb('vm_state', 'in', states.vmStates), eb('task_state', 'in', states.taskStates)])
+            : eb('vm_state', 'in', states.vmStates),
+        ),
+      ),
     );
   }
+  const keys = completeSort(filter.sort ?? []);
+  if (filter.marker) {
+    const marker = await db.selectFrom('instances').selectAll().where('uuid', '=', filter.marker).executeTakeFirst();
+    if (!marker) throw new NotFound(`marker [${filter.marker}] not found`);
+    query = query.where((eb) => afterMarker(eb, keys, marker));
+  }
+  for (const [term, direction] of orderTerms(keys)) query = query.orderBy(term, direction);
   // The name filter is a regular expression in Nova; it is applied here, after the SQL filters, which
   // is why the page is filled in a loop rather than by one LIMIT.
   const nameRe = filter.name ? safeRegExp(filter.name) : null;
-  const ordered = query.orderBy('created_at', 'desc').orderBy('id', 'desc');
   let rows: Row[];
   if (!nameRe) {
-    rows = await ordered.limit(filter.limit).execute();
+    rows = await query.limit(filter.limit).execute();
   } else {
-    rows = (await ordered.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
+    rows = (await query.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
   }
   const metadata = await metadataOf(
     db,

@@ -263,18 +263,19 @@ describe('instances', () => {
     });
 
     it('filters by API status, including statuses that depend on the task state', async () => {
-      assert.deepEqual(names(await listInstances(database.db, filter({ status: 'ACTIVE' }))), ['db-1', 'web-2']);
-      assert.deepEqual(names(await listInstances(database.db, filter({ status: 'reboot' }))), ['web-2']);
-      assert.deepEqual(names(await listInstances(database.db, filter({ status: 'SHUTOFF' }))), ['cache-1']);
-      assert.deepEqual(names(await listInstances(database.db, filter({ status: 'BUILD' }))), [
+      assert.deepEqual(names(await listInstances(database.db, filter({ statuses: ['ACTIVE'] }))), ['db-1', 'web-2']);
+      assert.deepEqual(names(await listInstances(database.db, filter({ statuses: ['reboot'] }))), ['web-2']);
+      assert.deepEqual(names(await listInstances(database.db, filter({ statuses: ['SHUTOFF'] }))), ['cache-1']);
+      assert.deepEqual(names(await listInstances(database.db, filter({ statuses: ['BUILD'] }))), [
         'web-10',
         'web-3',
         'web-1',
       ]);
-      assert.deepEqual(names(await listInstances(database.db, filter({ status: 'DELETED', includeDeleted: true }))), [
-        'web-gone',
-      ]);
-      assert.deepEqual(await listInstances(database.db, filter({ status: 'NO-SUCH-STATUS' })), []);
+      assert.deepEqual(
+        names(await listInstances(database.db, filter({ statuses: ['DELETED'], includeDeleted: true }))),
+        ['web-gone'],
+      );
+      assert.deepEqual(await listInstances(database.db, filter({ statuses: ['NO-SUCH-STATUS'] })), []);
     });
 
     it('filters by name as a regular expression, filling the page after the filter', async () => {

@@ -182,3 +182,54 @@ describe('GET /servers/detail with a long page', () => {
     );
   });
 });
+
+describe('sort_key and sort_dir', () => {
+  const allNames = () => alices.map((i) => i.display_name);
+
+  it('sorts on the keys given, pages through the next links in that order, and repeats the first direction', async () => {
+    const res = await client(h.app, 'alice').get('/v2.1/servers?sort_key=display_name&sort_dir=asc&limit=100');
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(names(res), [...allNames()].sort().slice(0, 5));
+    const seen: string[] = [];
+    let url: string | undefined = '/v2.1/servers?sort_key=display_name&sort_dir=desc&limit=2';
+    while (url) {
+      const page = await client(h.app, 'alice').get(url);
+      seen.push(...names(page));
+      const next = page.json().servers_links?.find((l: { rel: string }) => l.rel === 'next');
+      url = next ? new URL(next.href).pathname + new URL(next.href).search : undefined;
+    }
+    assert.deepEqual(seen, [...allNames()].sort().reverse());
+    // Two keys, one direction: both descending.
+    const two = await client(h.app, 'alice').get('/v2.1/servers?sort_key=vm_state&sort_key=display_name&sort_dir=desc');
+    assert.deepEqual(names(two), ['db-1', 'web-3', 'web-2', 'web-1', 'web-0']);
+  });
+
+  it('refuses an unknown key, an unknown direction and more directions than keys, with 400', async () => {
+    const alice = client(h.app, 'alice');
+    const unknown = await alice.get('/v2.1/servers?sort_key=colour');
+    assert.equal(unknown.statusCode, 400);
+    assert.match(fault(unknown).message, /Invalid input for query parameters sort_key. Value: colour/);
+    const badDir = await alice.get('/v2.1/servers?sort_key=display_name&sort_dir=up');
+    assert.equal(badDir.statusCode, 400);
+    assert.match(fault(badDir).message, /Unknown sort direction, must be 'desc' or 'asc'/);
+    const extra = await alice.get('/v2.1/servers?sort_key=display_name&sort_dir=asc&sort_dir=desc');
+    assert.equal(extra.statusCode, 400);
+    assert.match(fault(extra).message, /Sort direction size exceeds sort key size/);
+  });
+
+  it("lets only admins sort by host, and drops Nova's ignored keys before 2.75 but refuses them after", async () => {
+    const forbidden = await client(h.app, 'alice').get('/v2.1/servers?sort_key=host');
+    assert.equal(forbidden.statusCode, 403);
+    assert.match(fault(forbidden).message, /Only administrators can sort servers by host/);
+    const admin = await client(h.app, 'admin').get('/v2.1/servers?all_tenants=1&sort_key=host&sort_dir=desc&limit=100');
+    assert.equal(admin.statusCode, 200);
+    assert.equal(names(admin)[0], 'db-0', 'the only server with a host sorts first descending (NULLs smallest)');
+    const ignored = await client(h.app, 'alice').get('/v2.1/servers?sort_key=vcpus&sort_dir=asc&limit=100');
+    assert.equal(ignored.statusCode, 200);
+    assert.deepEqual(names(ignored), newestFirst().slice(0, 5), 'the ignored key and its direction are dropped');
+    const refused = await client(h.app, 'alice', '2.75').get('/v2.1/servers?sort_key=vcpus');
+    assert.equal(refused.statusCode, 400);
+    const locked = await client(h.app, 'alice', '2.73').get('/v2.1/servers?sort_key=locked&sort_dir=asc');
+    assert.equal(locked.statusCode, 200);
+  });
+});

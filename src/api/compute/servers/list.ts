@@ -9,7 +9,13 @@ import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { getFlavor } from '../../../objects/flavors.ts';
 import { vmStatesForStatus } from '../../../objects/instance-states.ts';
-import { listInstances, type Instance, type InstanceFilter } from '../../../objects/instances.ts';
+import {
+  INSTANCE_SORT_COLUMNS,
+  listInstances,
+  type Instance,
+  type InstanceFilter,
+  type InstanceSort,
+} from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { listBody } from '../../http/json-stream.ts';
 import { requireProjectScope } from '../../policy.ts';
@@ -106,10 +112,12 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     const deleted = queryValue(query, 'deleted');
     if (deleted !== undefined) {
       filter.includeDeleted = boolFromString(deleted);
-      if (filter.includeDeleted && queryValues(query, 'status').length === 0)
-        return listByStatuses(db, filter, ['DELETED']);
+      if (filter.includeDeleted && queryValues(query, 'status').length === 0) {
+        return listInstances(db, { ...filter, statuses: ['DELETED'], sort: sortParams(request, query) });
+      }
     }
   }
+  filter.sort = sortParams(request, query);
   const statuses = queryValues(query, 'status');
   if (statuses.length === 0) return listInstances(db, filter);
   const known = statuses.filter((s) => vmStatesForStatus(s) !== null);
@@ -121,7 +129,7 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     if (!ctx.isAdmin) throw new Forbidden('Only administrators may list deleted instances');
     filter.includeDeleted = true;
   }
-  return listByStatuses(db, filter, known);
+  return listInstances(db, { ...filter, statuses: known });
 }
 
 /** ?all_tenants (no value) or a true value selects every project; a value that is no boolean is a 400. */
@@ -132,17 +140,85 @@ function allTenants(query: Query): boolean {
 }
 
 /**
- * Several statuses are one page per status merged by the list order (created_at desc, id desc): each
- * sub-page holds that status' first `limit` servers after the marker, so the merge's first `limit` are
- * exactly the page.
+ * Nova's sort keys that were once accepted but are meaningless to sort on: dropped (with their
+ * direction) rather than refused, for old clients; refused like any unknown key from 2.75.
  */
-async function listByStatuses(db: Db, filter: InstanceFilter, statuses: string[]): Promise<Instance[]> {
-  const unique = [...new Set(statuses.map((s) => s.toUpperCase()))];
-  const pages = await Promise.all(unique.map((status) => listInstances(db, { ...filter, status })));
-  const seen = new Set<string>();
-  return pages
-    .flat()
-    .filter((i) => !seen.has(i.uuid) && seen.add(i.uuid))
-    .sort((a, b) => (a.created_at === b.created_at ? b.id - a.id : a.created_at < b.created_at ? 1 : -1))
-    .slice(0, filter.limit);
+const IGNORED_SORT_KEYS = [
+  'architecture',
+  'cell_name',
+  'cleaned',
+  'default_ephemeral_device',
+  'default_swap_device',
+  'deleted',
+  'deleted_at',
+  'disable_terminate',
+  'ephemeral_gb',
+  'ephemeral_key_uuid',
+  'id',
+  'key_data',
+  'launched_on',
+  'locked',
+  'memory_mb',
+  'os_type',
+  'reservation_id',
+  'root_gb',
+  'shutdown_terminate',
+  'user_data',
+  'vcpus',
+  'vm_mode',
+];
+
+/** Valid sort keys Stratus has no column for (no volumes, no direct kernel fields): every server ties. */
+const CONSTANT_SORT_KEYS = ['auto_disk_config', 'kernel_id', 'locked_by', 'ramdisk_id', 'root_device_name'];
+
+const ADMIN_ONLY_SORT_KEYS = ['host', 'node'];
+
+/**
+ * sort_key and sort_dir (each may repeat), as Nova pairs them: directions beyond the keys are an error,
+ * missing ones repeat the first given (or desc). Keys Nova ignores are dropped with their direction.
+ */
+function sortParams(request: FastifyRequest, query: Query): InstanceSort[] {
+  let keys = queryValues(query, 'sort_key').map((k) => k.trim());
+  let dirs = queryValues(query, 'sort_dir').map((d) => d.trim());
+  if (keys.length === 0) keys = ['created_at'];
+  const ignored = atLeast(request, '2.75')
+    ? []
+    : IGNORED_SORT_KEYS.filter((k) => k !== 'locked' || !atLeast(request, '2.73'));
+  const valid = [...INSTANCE_SORT_COLUMNS, ...CONSTANT_SORT_KEYS].filter(
+    (k) => k !== 'locked' || atLeast(request, '2.73'),
+  );
+  for (const key of keys) {
+    if (!valid.includes(key) && !ignored.includes(key)) {
+      const allowed = [...valid, ...ignored].map((k) => `'${k}'`).join(', ');
+      throw new BadRequest(
+        `Invalid input for query parameters sort_key. Value: ${key}. '${key}' is not one of [${allowed}]`,
+      );
+    }
+    if (ADMIN_ONLY_SORT_KEYS.includes(key) && !request.ctx.isAdmin) {
+      throw new Forbidden(`Only administrators can sort servers by ${key}`);
+    }
+  }
+  for (let i = keys.length - 1; i >= 0; i--) {
+    if (!ignored.includes(keys[i]!)) continue;
+    if (dirs.length > i) dirs = dirs.filter((_, j) => j !== i);
+    keys = keys.filter((_, j) => j !== i);
+  }
+  if (dirs.length > keys.length) throw new BadRequest('Sort direction size exceeds sort key size');
+  const first = dirs.length ? direction(dirs[0]!) : 'desc';
+  const sort: InstanceSort[] = [];
+  keys.forEach((key, i) => {
+    const column = INSTANCE_SORT_COLUMNS.find((c) => c === key);
+    // A key every server ties on changes no order; only its direction counts, as the default for the rest.
+    if (column) sort.push({ column, direction: i < dirs.length ? direction(dirs[i]!) : first });
+  });
+  // The tie-breakers follow in the first direction asked for, whichever key it was given with.
+  for (const column of ['created_at', 'id'] as const) {
+    if (!sort.some((k) => k.column === column)) sort.push({ column, direction: first });
+  }
+  return sort;
+}
+
+function direction(value: string): 'asc' | 'desc' {
+  if (value !== 'asc' && value !== 'desc') throw new BadRequest("Unknown sort direction, must be 'desc' or 'asc'");
+  return value;
 }
