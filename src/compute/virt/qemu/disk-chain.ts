@@ -12,6 +12,7 @@
  *   (the child receives the link's blocks it lacks, then reads from the parent), or `qemu-img rebase`
  *   of the child onto the parent, which copies the same blocks; then the link's file is removed.
  */
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { GuestDisk } from './guest-spec.ts';
 import type { QemuImg } from './qemu-img.ts';
@@ -52,6 +53,8 @@ export async function freezeActive(
   await qmp.execute('blockdev-snapshot-sync', {
     'node-name': await formatNode(qmp, root.path),
     'snapshot-file': overlay,
+    // Required with node-name; later operations find nodes by file name, so it only has to be unique.
+    'snapshot-node-name': `overlay-${randomBytes(8).toString('hex')}`,
     format: 'qcow2',
     mode: 'absolute-paths',
   });

@@ -27,7 +27,13 @@ export interface QmpCommands {
   'query-named-block-nodes': { args: { flat: boolean }; returns: QmpBlockNode[] };
   /** An external snapshot: `node-name` becomes the backing file of a new overlay qemu creates. */
   'blockdev-snapshot-sync': {
-    args: { 'node-name': string; 'snapshot-file': string; format: 'qcow2'; mode: 'absolute-paths' };
+    args: {
+      'node-name': string;
+      'snapshot-file': string;
+      'snapshot-node-name': string;
+      format: 'qcow2';
+      mode: 'absolute-paths';
+    };
     returns: Record<string, never>;
   };
   /** Copies into `device` the data of the nodes between it and `base-node` (all, without one), then drops them. */
