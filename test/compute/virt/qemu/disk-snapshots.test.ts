@@ -13,12 +13,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { QemuDriver } from '../../../../src/compute/virt/qemu/qemu-driver.ts';
 import { readGuestSpec, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
 import { PowerState } from '../../../../src/objects/instance-states.ts';
-import { GUEST_MARKER } from '../../../helpers/guest-image.ts';
-import { qemuProcessesOf, waitUntil } from '../../../helpers/processes.ts';
-import { demoGuestInstance, qemuTestbed } from '../../../helpers/qemu-driver-fixtures.ts';
+import { qemuProcessesOf } from '../../../helpers/processes.ts';
+import { demoGuestInstance, powerOf, qemuTestbed, waitForMarkers } from '../../../helpers/qemu-driver-fixtures.ts';
 
 const run = promisify(execFile);
 const HOST = 'qemu-snap-host';
@@ -26,18 +24,6 @@ const bed = qemuTestbed('stratus-qemu-snap-');
 /** Offsets beyond the demo guest's filesystem (its image is far smaller than the 1 GB root disk). */
 const AT_800M = 800 * 1024 ** 2;
 const AT_900M = 900 * 1024 ** 2;
-
-async function markers(driver: QemuDriver, uuid: string): Promise<number> {
-  return (await driver.getConsoleOutput(uuid)).split(GUEST_MARKER).length - 1;
-}
-
-async function waitForMarkers(driver: QemuDriver, uuid: string, count: number): Promise<void> {
-  await waitUntil(`${count} console marker(s) of ${uuid}`, async () => (await markers(driver, uuid)) >= count, 150_000);
-}
-
-function powerOf(driver: QemuDriver, uuid: string): number | undefined {
-  return driver.listGuests().find((g) => g.uuid === uuid)?.powerState;
-}
 
 async function specOf(dir: string): Promise<GuestSpec> {
   const spec = await readGuestSpec(join(dir, 'guest.json'));
