@@ -5,6 +5,7 @@
  * task cleared, and the records going with a deleted server.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/common/config/load-config.ts';
 import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../src/common/rpc/index.ts';
@@ -13,12 +14,17 @@ import { ComputeRpcApi, COMPUTE_TOPIC, computeEndpoints } from '../../../src/com
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
 import { ConductorManager } from '../../../src/conductor/manager.ts';
 import { CONDUCTOR_TOPIC, ConductorRpcApi, conductorEndpoints } from '../../../src/conductor/rpc.ts';
-import { listDiskSnapshots } from '../../../src/objects/disk-snapshots.ts';
+import {
+  changeDiskSnapshotStatus,
+  createDiskSnapshotRecord,
+  DiskSnapshotStatus,
+  listDiskSnapshots,
+} from '../../../src/objects/disk-snapshots.ts';
 import { listActions } from '../../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../../src/objects/instance-faults.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { PowerState, VmState } from '../../../src/objects/instance-states.ts';
-import { getInstance, markInstanceDeleted, type Instance } from '../../../src/objects/instances.ts';
+import { getInstance, markInstanceDeleted, updateInstance, type Instance } from '../../../src/objects/instances.ts';
 import { SchedulerRpcApi } from '../../../src/scheduler/rpc.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
 import { waitUntil } from '../../helpers/processes.ts';
@@ -29,6 +35,7 @@ let h: Harness;
 /** The same API over a transport that records casts instead of delivering them (or refuses them). */
 let recording: Harness;
 let driver: FakeDriver;
+let manager: ComputeManager;
 const transports: InProcessTransport[] = [];
 const servers: RpcServer[] = [];
 
@@ -55,7 +62,7 @@ before(async () => {
   );
   driver = new FakeDriver(fakeDriverOptions());
   await driver.init(HOST);
-  const manager = new ComputeManager(HOST, loadConfig([]), driver, new ConductorRpcApi(rpc));
+  manager = new ComputeManager(HOST, loadConfig([]), driver, new ConductorRpcApi(rpc));
   const computeTransport = await connected(broker);
   servers.push(
     new RpcServer(computeTransport, { topic: COMPUTE_TOPIC, server: HOST, endpoints: computeEndpoints(manager) }),
@@ -289,6 +296,38 @@ describe('disk snapshots (Stratus extension)', () => {
       (admin.json() as { disk_snapshots: SnapshotView[] }).disk_snapshots.map((s) => s.id),
       [link.id],
     );
+  });
+
+  it('settles the records of an operation a compute restart interrupted, from the chain', async () => {
+    const server = await runningServer();
+    const done = await take(server.uuid, 'done');
+    // As a crash would leave them: one link taken but not reported, one never taken, one half deleted.
+    const [taken, lost] = [randomUUID(), randomUUID()];
+    for (const [uuid, name] of [
+      [taken, 'taken'],
+      [lost, 'lost'],
+    ] as const) {
+      await createDiskSnapshotRecord(h.database.db, {
+        uuid,
+        instanceUuid: server.uuid,
+        projectId: server.project_id,
+        userId: server.user_id,
+        name,
+      });
+    }
+    await driver.createDiskSnapshot(server.uuid, taken);
+    await changeDiskSnapshotStatus(h.database.db, done.id, DiskSnapshotStatus.DELETING, ['available']);
+    await updateInstance(h.database.db, server.uuid, { task_state: 'disk_snapshotting' });
+    await manager.initHost();
+    assert.deepEqual(
+      (await list(server.uuid)).map((s) => [s.name, s.status]),
+      [
+        ['done', 'error_deleting'],
+        ['taken', 'available'],
+        ['lost', 'error'],
+      ],
+    );
+    assert.equal((await getInstance(h.database.db, server.uuid)).task_state, null);
   });
 
   it('goes with its server: a deleted server leaves no live record', async () => {
