@@ -1,6 +1,6 @@
 /**
  * The qemu-img operations the driver needs: inspect a file (format, virtual size, backing file), create a
- * copy-on-write overlay on a base image, convert, resize. Each runs the binary without a shell.
+ * copy-on-write overlay on a base image, convert, flatten, rebase. Each runs the binary without a shell.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
