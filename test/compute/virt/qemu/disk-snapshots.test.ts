@@ -5,7 +5,8 @@
  * guest on the link's content, a compute restart that finds the chain in guest.json, and destroy leaving
  * no file. The chain is read with `qemu-img info --backing-chain`; contents are checked with qemu-io
  * patterns written beyond the guest's filesystem while the guest is off, and read back (shared, read-only)
- * once the qemu that changed the files has quit, or from files it has not written.
+ * once the qemu that changed the files has quit, or from files it has not written. Links of a suspended
+ * guest (which resumes where it was) and of a paused one are taken and merged too.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,7 +17,13 @@ import { promisify } from 'node:util';
 import { readGuestSpec, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
 import { PowerState } from '../../../../src/objects/instance-states.ts';
 import { qemuProcessesOf } from '../../../helpers/processes.ts';
-import { demoGuestInstance, powerOf, qemuTestbed, waitForMarkers } from '../../../helpers/qemu-driver-fixtures.ts';
+import {
+  consoleMarkers,
+  demoGuestInstance,
+  powerOf,
+  qemuTestbed,
+  waitForMarkers,
+} from '../../../helpers/qemu-driver-fixtures.ts';
 
 const run = promisify(execFile);
 const HOST = 'qemu-snap-host';
@@ -161,6 +168,34 @@ describe('qemu driver: disk snapshots', () => {
     await driver.destroy(uuid);
     assert.equal(await qemuProcessesOf(uuid), 0);
     for (const file of files) assert.equal(await exists(file), false, `${basename(file)} is removed`);
+    assert.equal(await exists(dir), false);
+  });
+
+  it('takes and merges links of a suspended guest, which resumes where it was, and of a paused one', async () => {
+    const driver = await bed.driver(HOST, 'suspended');
+    const guest = demoGuestInstance(HOST);
+    const uuid = guest.uuid;
+    const dir = join(bed.work, 'suspended', uuid);
+    await driver.spawn(guest, HOST);
+    await waitForMarkers(driver, uuid, 1);
+
+    await driver.suspend(uuid);
+    await driver.createDiskSnapshot(uuid, 'asleep');
+    await driver.createDiskSnapshot(uuid, 'asleep-2');
+    await driver.deleteDiskSnapshot(uuid, 'asleep');
+    await assertChain(dir, ['asleep-2']);
+    await driver.resume(uuid);
+    assert.equal(powerOf(driver, uuid), PowerState.RUNNING);
+    assert.equal(await consoleMarkers(driver, uuid), 1, 'resumed, not booted again');
+
+    await driver.pause(uuid);
+    await driver.createDiskSnapshot(uuid, 'paused');
+    await driver.deleteDiskSnapshot(uuid, 'asleep-2');
+    assert.equal(powerOf(driver, uuid), PowerState.PAUSED, 'the guest stays paused');
+    await assertChain(dir, ['paused']);
+    await driver.unpause(uuid);
+    assert.equal(powerOf(driver, uuid), PowerState.RUNNING);
+    await driver.destroy(uuid);
     assert.equal(await exists(dir), false);
   });
 });
