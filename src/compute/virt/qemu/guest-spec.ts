@@ -34,6 +34,11 @@ export interface GuestSpec {
    * path is then the active overlay above the last. Absent or empty: no snapshots.
    */
   diskSnapshots?: DiskLink[];
+  /**
+   * A disk snapshot being taken: written before qemu switches to the new overlay, so that a compute
+   * service restarted in between knows the file (QemuDriver settles it when it finds the guest again).
+   */
+  pendingDiskSnapshot?: { id: string; overlay: string };
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */

@@ -290,7 +290,10 @@ export class QemuDriver implements VirtDriver {
     }
     const spec = guest?.spec ?? (await readGuestSpec(paths.spec));
     if (spec) {
-      for (const disk of [...spec.disks, ...(spec.diskSnapshots ?? [])]) await rm(disk.path, { force: true });
+      const links = (spec.diskSnapshots ?? []).map((link) => link.path);
+      const pending = spec.pendingDiskSnapshot ? [spec.pendingDiskSnapshot.overlay] : [];
+      for (const file of [...spec.disks.map((disk) => disk.path), ...links, ...pending])
+        await rm(file, { force: true });
       await rm(spec.diskDirectory, { recursive: true, force: true });
     }
     await rm(paths.directory, { recursive: true, force: true });
@@ -438,18 +441,58 @@ export class QemuDriver implements VirtDriver {
     const root = this.rootDisk(guest);
     const overlay = this.newOverlayPath(guest);
     const qmp = this.isRunning(guest) ? await this.qmp(guest) : null;
+    guest.spec.pendingDiskSnapshot = { id, overlay };
+    await writeGuestSpec(guest.paths.spec, guest.spec);
     try {
       await freezeActive(root, overlay, qmp, this.options.qemuImg);
     } catch (err) {
       // qemu may have created the file before failing to switch to it; the guest does not use it.
+      delete guest.spec.pendingDiskSnapshot;
+      await writeGuestSpec(guest.paths.spec, guest.spec);
       await rm(overlay, { force: true });
       throw new Error(`could not take disk snapshot ${id} of guest ${uuid}: ${(err as Error).message}`);
     }
-    guest.spec.diskSnapshots = [...links, { id, path: root.path, format: root.format }];
-    root.path = overlay;
-    root.format = 'qcow2';
+    this.linkActiveDisk(guest, id, overlay);
     await writeGuestSpec(guest.paths.spec, guest.spec);
     log.info({ instance: uuid, snapshot: id, live: qmp !== null, links: links.length + 1 }, 'disk snapshot taken');
+  }
+
+  /** The active disk becomes link `id`, and `overlay` (a qcow2 file on it) the active disk. */
+  private linkActiveDisk(guest: Guest, id: string, overlay: string): void {
+    const root = this.rootDisk(guest);
+    guest.spec.diskSnapshots = [...(guest.spec.diskSnapshots ?? []), { id, path: root.path, format: root.format }];
+    root.path = overlay;
+    root.format = 'qcow2';
+    delete guest.spec.pendingDiskSnapshot;
+  }
+
+  /**
+   * A disk snapshot a compute restart interrupted (guest.json names its overlay): the overlay is made
+   * the active disk if the guest's qemu writes to it, or, with no qemu running, if it is an overlay of
+   * the active disk: one nothing was written to reads as the disk below it, so making it a link loses
+   * nothing either way. Otherwise it is removed. A running guest whose monitor does not answer is left
+   * for the next restart, since only qemu can tell which file it writes to.
+   */
+  private async settlePendingDiskSnapshot(guest: Guest): Promise<void> {
+    const pending = guest.spec.pendingDiskSnapshot;
+    if (!pending) return;
+    let adopt: boolean;
+    if (guest.pid !== null) {
+      if (!guest.qmp || guest.qmp.closed) return;
+      const blocks = await guest.qmp.execute('query-block', {});
+      adopt = blocks.some((block) => block.inserted?.file === pending.overlay);
+    } else {
+      const info = await this.options.qemuImg.info(pending.overlay).catch(() => null);
+      adopt = info?.backingFilename === this.rootDisk(guest).path;
+    }
+    if (adopt) this.linkActiveDisk(guest, pending.id, pending.overlay);
+    else delete guest.spec.pendingDiskSnapshot;
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    if (!adopt) await rm(pending.overlay, { force: true });
+    log.warn(
+      { instance: guest.spec.uuid, snapshot: pending.id, adopted: adopt },
+      'settled a disk snapshot interrupted by a restart',
+    );
   }
 
   /** Merges link `id` into the next link or the active disk (disk-chain.ts), then removes its file. */
@@ -462,7 +505,8 @@ export class QemuDriver implements VirtDriver {
     const child = links[at + 1]?.path ?? this.rootDisk(guest).path;
     const qmp = this.isRunning(guest) ? await this.qmp(guest) : null;
     try {
-      await mergeIntoChild(link.path, child, qmp, this.options.qemuImg, `merge-${id}`);
+      // A job of a merge a restart interrupted may still be listed, concluded: each job gets a new id.
+      await mergeIntoChild(link.path, child, qmp, this.options.qemuImg, `merge-${randomUUID()}`);
     } catch (err) {
       throw new Error(`could not merge disk snapshot ${id} of guest ${uuid} into its child: ${(err as Error).message}`);
     }
@@ -649,15 +693,19 @@ export class QemuDriver implements VirtDriver {
       // another host's guest would look unknown here, and be reaped as such.
       if (guest.spec.nodename !== this.node?.nodename) continue;
       this.guests.set(guest.spec.uuid, guest);
-      if (guest.pid === null) continue;
-      try {
-        await this.attach(guest);
-        guest.powerState = powerStateOf((await guest.qmp!.execute('query-status', {})).status);
-      } catch (err) {
-        log.warn({ instance: guest.spec.uuid, err: (err as Error).message }, 'running guest does not answer QMP');
-        guest.powerState = PowerState.NOSTATE;
+      if (guest.pid !== null) {
+        try {
+          await this.attach(guest);
+          guest.powerState = powerStateOf((await guest.qmp!.execute('query-status', {})).status);
+        } catch (err) {
+          log.warn({ instance: guest.spec.uuid, err: (err as Error).message }, 'running guest does not answer QMP');
+          guest.powerState = PowerState.NOSTATE;
+        }
+        log.info({ instance: guest.spec.uuid, pid: guest.pid, powerState: guest.powerState }, 'found guest again');
       }
-      log.info({ instance: guest.spec.uuid, pid: guest.pid, powerState: guest.powerState }, 'found guest again');
+      await this.settlePendingDiskSnapshot(guest).catch((err: Error) =>
+        log.error({ instance: guest.spec.uuid, err: err.message }, 'could not settle an interrupted disk snapshot'),
+      );
     }
   }
 

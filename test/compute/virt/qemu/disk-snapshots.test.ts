@@ -6,11 +6,12 @@
  * no file. The chain is read with `qemu-img info --backing-chain`; contents are checked with qemu-io
  * patterns written beyond the guest's filesystem while the guest is off, and read back (shared, read-only)
  * once the qemu that changed the files has quit, or from files it has not written. Links of a suspended
- * guest (which resumes where it was) and of a paused one are taken and merged too.
+ * guest (which resumes where it was) and of a paused one are taken and merged too, and a snapshot a
+ * compute restart interrupted is settled by which file the guest's qemu writes to.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -195,6 +196,66 @@ describe('qemu driver: disk snapshots', () => {
     await assertChain(dir, ['paused']);
     await driver.unpause(uuid);
     assert.equal(powerOf(driver, uuid), PowerState.RUNNING);
+    await driver.destroy(uuid);
+    assert.equal(await exists(dir), false);
+  });
+
+  it('settles a disk snapshot a compute restart interrupted, by the file qemu writes to', async () => {
+    let driver = await bed.driver(HOST, 'interrupted');
+    const guest = demoGuestInstance(HOST);
+    const uuid = guest.uuid;
+    const dir = join(bed.work, 'interrupted', uuid);
+    const specFile = join(dir, 'guest.json');
+    await driver.spawn(guest, HOST);
+    // Booted, so that it powers off on ACPI below rather than after the timeout.
+    await waitForMarkers(driver, uuid, 1);
+    /** guest.json as a crash at the switch to `overlay` would leave it: the old spec, and the overlay pending. */
+    const interrupt = async (before: GuestSpec, id: string, overlay: string) => {
+      await writeFile(specFile, JSON.stringify({ ...before, pendingDiskSnapshot: { id, overlay } }));
+      await driver.shutdown();
+      driver = await bed.driver(HOST, 'interrupted');
+    };
+    /** An overlay of the active disk qemu never switched to (made without opening the disk qemu holds). */
+    const strayOverlay = async (spec: GuestSpec) => {
+      const overlay = join(spec.diskDirectory, 'disk.stray');
+      await run('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-u',
+        '-F',
+        'qcow2',
+        '-b',
+        spec.disks[0]!.path,
+        overlay,
+        '1G',
+      ]);
+      return overlay;
+    };
+
+    // qemu switched to the overlay before the crash: it becomes the active disk.
+    let before = await specOf(dir);
+    await driver.createDiskSnapshot(uuid, 'switched');
+    await interrupt(before, 'switched', (await specOf(dir)).disks[0]!.path);
+    await assertChain(dir, ['switched']);
+    assert.equal(powerOf(driver, uuid), PowerState.RUNNING);
+
+    // qemu did not switch: the overlay goes.
+    before = await specOf(dir);
+    const stray = await strayOverlay(before);
+    await interrupt(before, 'not-switched', stray);
+    assert.deepEqual(await specOf(dir), before);
+    assert.equal(await exists(stray), false);
+
+    // No qemu runs: an overlay of the active disk is adopted (nothing written to it reads as the disk below).
+    await driver.powerOff(uuid, 60);
+    before = await specOf(dir);
+    const offline = await strayOverlay(before);
+    await interrupt(before, 'offline', offline);
+    const spec = await assertChain(dir, ['switched', 'offline']);
+    assert.equal(spec.disks[0]!.path, offline);
+    assert.equal(spec.pendingDiskSnapshot, undefined);
     await driver.destroy(uuid);
     assert.equal(await exists(dir), false);
   });
