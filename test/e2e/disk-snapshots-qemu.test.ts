@@ -47,9 +47,7 @@ describe('disk snapshots over HTTP (all-in-one, qemu driver)', () => {
 
   it('takes, merges and reverts links of a running guest; deleting the server removes the chain', async () => {
     const { cli } = d;
-    const server = await cli.json<{ id: string; status: string }>(
-      ...['server', 'create', '--image', 'stratus-guest', '--flavor', 'guest.tiny', '--wait', 'chained'],
-    );
+    const server = await cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'guest.tiny', 'chained');
     const markers = async () => (await cli.ok('console', 'log', 'show', server.id)).split(GUEST_MARKER).length - 1;
     await waitUntil('the guest prints its marker', async () => (await markers()) >= 1, GUEST_WAIT_MS);
     const base = `${d.computeUrl}/servers/${server.id}/stratus-disk-snapshots`;
