@@ -206,6 +206,10 @@ describe('disk snapshots (Stratus extension)', () => {
     assert.deepEqual([record?.id, record?.status], [taken.id, 'error']);
     const instance = await settled(server.uuid);
     assert.equal(instance.vm_state, VmState.ACTIVE);
+    // The task is cleared first, then the fault and the event are recorded.
+    await waitUntil('the action event finished', async () =>
+      (await listActions(h.database.db, server.uuid))[0]?.events.every((e) => e.result !== null),
+    );
     assert.match(
       (await latestFaults(h.database.db, [server.uuid])).get(server.uuid)?.message ?? '',
       /not on this host/,
