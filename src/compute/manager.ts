@@ -54,6 +54,16 @@ const GUEST_STATE_ACTIONS: Record<
   },
 };
 
+export type DiskSnapshotAction = 'create' | 'delete' | 'revert';
+
+/** Disk snapshots (a Stratus extension): the task the API set for each, and its action event. */
+const DISK_SNAPSHOT_ACTIONS: Record<DiskSnapshotAction, { task: string; event: string }> = {
+  create: { task: TaskState.DISK_SNAPSHOTTING, event: 'compute_create_disk_snapshot' },
+  delete: { task: TaskState.DISK_SNAPSHOT_DELETING, event: 'compute_delete_disk_snapshot' },
+  revert: { task: TaskState.DISK_SNAPSHOT_REVERTING, event: 'compute_revert_disk_snapshot' },
+};
+const DISK_SNAPSHOT_TASKS: readonly string[] = Object.values(DISK_SNAPSHOT_ACTIONS).map((rule) => rule.task);
+
 /** Tasks of a build: one interrupted by a restart cannot be resumed, the instance goes to ERROR (as in Nova). */
 const BUILD_TASKS: readonly string[] = [
   TaskState.SCHEDULING,
@@ -210,6 +220,8 @@ export class ComputeManager {
       return true;
     }
     if (REBOOT_TASKS.includes(task)) return this.rebootInstance(ctx, instance, 'HARD').then(() => true);
+    // The chain says how far a disk snapshot operation got; its records end accordingly.
+    if (DISK_SNAPSHOT_TASKS.includes(task)) await this.reportDiskSnapshots(ctx, instance.uuid);
     await this.update(ctx, instance.uuid, { task_state: null }, [task]);
     return false;
   }
@@ -392,6 +404,56 @@ export class ComputeManager {
       );
     }
     log.info({ instance: instance.uuid, image: imageId }, 'snapshot uploaded');
+  }
+
+  /**
+   * Disk snapshots (a Stratus extension): the API recorded the snapshot (creating, or deleting) and set
+   * the task; the driver takes the link, merges it into its child, or reverts the disk to it. Success or
+   * not, the chain as the driver then sees it is reported, which settles the snapshot records (available,
+   * error, error_deleting, deleted: objects/disk-snapshots.ts); then the task is cleared, with a fault and
+   * the event in Error on failure. A revert records the guest's power state (running again, or still off).
+   */
+  async diskSnapshotAction(
+    ctx: RequestContext,
+    action: DiskSnapshotAction,
+    instance: InstancePayload,
+    snapshotId: string,
+  ): Promise<void> {
+    const { task, event } = DISK_SNAPSHOT_ACTIONS[action];
+    const uuid = instance.uuid;
+    await this.event(ctx, uuid, event, 'start');
+    let failure: Error | null = null;
+    try {
+      if (action === 'create') await this.driver.createDiskSnapshot(uuid, snapshotId);
+      else if (action === 'delete') await this.driver.deleteDiskSnapshot(uuid, snapshotId);
+      else await this.driver.revertDiskSnapshot(uuid, snapshotId);
+    } catch (err) {
+      failure = err as Error;
+      log.warn({ instance: uuid, snapshot: snapshotId, action, err: failure.message }, 'disk snapshot action failed');
+    }
+    await this.reportDiskSnapshots(ctx, uuid);
+    const changes = action === 'revert' ? { power_state: this.guestPower(uuid) } : {};
+    if (failure) return this.failAction(ctx, uuid, event, failure, [task], changes);
+    try {
+      await this.update(ctx, uuid, { ...changes, task_state: null }, [task], { event, phase: 'finish' });
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      log.info({ instance: uuid, snapshot: snapshotId, action }, 'instance changed under the disk snapshot action');
+    }
+    log.info({ instance: uuid, snapshot: snapshotId, action }, 'disk snapshot action done');
+  }
+
+  /** Reports the guest's disk snapshot chain to the conductor (null if the driver cannot tell). */
+  private async reportDiskSnapshots(ctx: RequestContext, uuid: string): Promise<void> {
+    const chain = await this.driver.diskSnapshots(uuid).catch((err: Error) => {
+      log.warn({ instance: uuid, err: err.message }, 'could not read the disk snapshot chain');
+      return null;
+    });
+    await this.conductor
+      .syncDiskSnapshots(ctx, uuid, chain)
+      .catch((err: Error) =>
+        log.error({ instance: uuid, err: err.message }, 'could not report the disk snapshot chain'),
+      );
   }
 
   /** The guest's serial console output, its last `length` lines when given (os-getConsoleOutput). */

@@ -8,7 +8,7 @@ import type { RequestContext } from '../common/context.ts';
 import { endpoint, type RpcClient, type RpcEndpoints } from '../common/rpc/index.ts';
 import { SelectionSchema, type Selection } from '../scheduler/request-spec.ts';
 import { InstancePayloadSchema, type InstancePayload } from './instance-payload.ts';
-import type { ComputeManager, GuestStateAction } from './manager.ts';
+import type { ComputeManager, DiskSnapshotAction, GuestStateAction } from './manager.ts';
 import type { VncConsole } from './virt/driver.ts';
 
 export const COMPUTE_TOPIC = 'compute';
@@ -27,6 +27,7 @@ const RebootArgs = Type.Object({
 });
 
 const SnapshotArgs = Type.Object({ instance: InstancePayloadSchema, image_id: Type.String({ minLength: 1 }) });
+const DiskSnapshotArgs = Type.Object({ instance: InstancePayloadSchema, snapshot_id: Type.String({ minLength: 1 }) });
 const isVncConsole = Compile(Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) }));
 
 const ConsoleArgs = Type.Object({
@@ -48,6 +49,15 @@ export function computeEndpoints(manager: ComputeManager): RpcEndpoints {
     suspend_instance: endpoint(InstanceArgs, (ctx, a) => manager.guestStateAction(ctx, 'suspend', a.instance)),
     resume_instance: endpoint(InstanceArgs, (ctx, a) => manager.guestStateAction(ctx, 'resume', a.instance)),
     snapshot_instance: endpoint(SnapshotArgs, (ctx, a) => manager.snapshotInstance(ctx, a.instance, a.image_id)),
+    create_disk_snapshot: endpoint(DiskSnapshotArgs, (ctx, a) =>
+      manager.diskSnapshotAction(ctx, 'create', a.instance, a.snapshot_id),
+    ),
+    delete_disk_snapshot: endpoint(DiskSnapshotArgs, (ctx, a) =>
+      manager.diskSnapshotAction(ctx, 'delete', a.instance, a.snapshot_id),
+    ),
+    revert_disk_snapshot: endpoint(DiskSnapshotArgs, (ctx, a) =>
+      manager.diskSnapshotAction(ctx, 'revert', a.instance, a.snapshot_id),
+    ),
     get_console_output: endpoint(ConsoleArgs, (_ctx, a) => manager.getConsoleOutput(a.instance.uuid, a.tail_length)),
     get_vnc_console: endpoint(InstanceArgs, (_ctx, a) => manager.getVncConsole(a.instance.uuid)),
   };
@@ -102,6 +112,20 @@ export class ComputeRpcApi {
   /** createImage: the image (queued) exists; compute captures the disk and uploads it into it. */
   snapshotInstance(ctx: RequestContext, host: string, instance: InstancePayload, imageId: string): Promise<void> {
     return this.client.cast(ctx, this.target(host), 'snapshot_instance', { instance, image_id: imageId });
+  }
+
+  /**
+   * Disk snapshots (a Stratus extension): create_disk_snapshot, delete_disk_snapshot or
+   * revert_disk_snapshot. The API recorded the snapshot and set the task; compute does it and reports.
+   */
+  diskSnapshotAction(
+    ctx: RequestContext,
+    host: string,
+    action: DiskSnapshotAction,
+    instance: InstancePayload,
+    snapshotId: string,
+  ): Promise<void> {
+    return this.client.cast(ctx, this.target(host), `${action}_disk_snapshot`, { instance, snapshot_id: snapshotId });
   }
 
   /** A call: the answer is the console text. */

@@ -10,6 +10,8 @@ import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.t
 import { getLogger } from '../common/log/logger.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../compute/instance-payload.ts';
 import type { ComputeRpcApi } from '../compute/rpc.ts';
+import type { DiskSnapshotLink } from '../compute/virt/driver.ts';
+import { syncDiskSnapshots } from '../objects/disk-snapshots.ts';
 import { finishEvent, startAction, startEvent } from '../objects/instance-actions.ts';
 import { failBuild, recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
@@ -271,6 +273,11 @@ export class ConductorManager {
   ): Promise<void> {
     if (phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event, host);
     else await finishEvent(this.db, uuid, ctx.requestId, event, error ? 'Error' : 'Success', error);
+  }
+
+  /** A compute host reports an instance's disk snapshot chain after working on it (objects/disk-snapshots.ts). */
+  async syncDiskSnapshots(uuid: string, chain: readonly DiskSnapshotLink[] | null): Promise<void> {
+    await syncDiskSnapshots(this.db, uuid, chain);
   }
 
   async recordFault(

@@ -11,6 +11,7 @@ import {
   type InstanceChangesPayload,
   type InstancePayload,
 } from '../compute/instance-payload.ts';
+import type { DiskSnapshotLink } from '../compute/virt/driver.ts';
 import { SERVICE_BINARIES, type ServiceBinary } from '../objects/services.ts';
 import { NodeReportSchema, type NodeReport } from '../placement/node-report.ts';
 import { RequestSpecSchema, SelectionSchema, type RequestSpec, type Selection } from '../scheduler/request-spec.ts';
@@ -78,6 +79,14 @@ const Args = {
     /** The failure is the request's, not the host's (a corrupt image): ERROR at once, no other host. */
     abort: Type.Optional(Type.Boolean()),
   }),
+  sync_disk_snapshots: Type.Object({
+    uuid: Uuid,
+    /** The chain as the compute host's driver reports it, oldest link first; null if it could not tell. */
+    chain: Type.Union([
+      Type.Array(Type.Object({ id: Type.String(), size: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]) })),
+      Type.Null(),
+    ]),
+  }),
 };
 
 export type ActionEventWithUpdate = Static<typeof EventWithUpdate>;
@@ -105,6 +114,7 @@ export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
     ),
     record_fault: endpoint(Args.record_fault, (ctx, a) => manager.recordFault(a.uuid, a)),
     reschedule_build: endpoint(Args.reschedule_build, (ctx, a) => manager.rescheduleBuild(ctx, a)),
+    sync_disk_snapshots: endpoint(Args.sync_disk_snapshots, (ctx, a) => manager.syncDiskSnapshots(a.uuid, a.chain)),
   };
 }
 
@@ -209,5 +219,10 @@ export class ConductorRpcApi {
 
   rescheduleBuild(ctx: RequestContext, args: RescheduleRequest): Promise<void> {
     return this.client.cast(ctx, this.target, 'reschedule_build', args);
+  }
+
+  /** The instance's disk snapshot records brought in line with the chain its driver reports. */
+  syncDiskSnapshots(ctx: RequestContext, uuid: string, chain: readonly DiskSnapshotLink[] | null): Promise<void> {
+    return this.client.call(ctx, this.target, 'sync_disk_snapshots', { uuid, chain });
   }
 }

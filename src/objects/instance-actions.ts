@@ -17,6 +17,10 @@ export const InstanceAction = {
   SUSPEND: 'suspend',
   RESUME: 'resume',
   CREATE_IMAGE: 'createImage',
+  /** Stratus extension: disk snapshots. */
+  CREATE_DISK_SNAPSHOT: 'createDiskSnapshot',
+  DELETE_DISK_SNAPSHOT: 'deleteDiskSnapshot',
+  REVERT_DISK_SNAPSHOT: 'revertDiskSnapshot',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

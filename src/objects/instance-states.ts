@@ -44,6 +44,10 @@ export const TaskState = {
   POWERING_ON: 'powering-on',
   REBUILDING: 'rebuilding',
   DELETING: 'deleting',
+  /** Stratus extension (disk snapshots): a link is taken, merged away, or the disk reverted to one. */
+  DISK_SNAPSHOTTING: 'disk_snapshotting',
+  DISK_SNAPSHOT_DELETING: 'disk_snapshot_deleting',
+  DISK_SNAPSHOT_REVERTING: 'disk_snapshot_reverting',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 

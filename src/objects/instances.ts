@@ -9,6 +9,7 @@ import { afterMarker, orderTerms, type SortDirection, type SortKey } from '../co
 import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
 import { Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
+import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
 import type { Flavor } from './flavors.ts';
 import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
 
@@ -387,6 +388,7 @@ export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
     .where('deleted', '=', 0)
     .execute();
   await deleteConsoleTokensForInstance(db, uuid);
+  await deleteDiskSnapshotsOfInstance(db, uuid);
 }
 
 export async function countInstancesOnHost(db: Db, host: string): Promise<number> {

@@ -11,6 +11,7 @@ import { ConsoleTypeUnavailable, NotFound } from '../../src/common/errors.ts';
 import type { InstancePayload } from '../../src/compute/instance-payload.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import type {
+  DiskSnapshotLink,
   GuestInfo,
   GuestLifecycleEvent,
   NodeResources,
@@ -91,6 +92,18 @@ class ScriptedDriver implements VirtDriver {
   async snapshot(uuid: string): Promise<SnapshotData> {
     this.calls.push(`snapshot ${uuid}`);
     throw new Error('the scripted driver takes no snapshots');
+  }
+  async diskSnapshots(): Promise<DiskSnapshotLink[]> {
+    return [];
+  }
+  async createDiskSnapshot(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no disk snapshots of ${uuid}`);
+  }
+  async deleteDiskSnapshot(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no disk snapshots of ${uuid}`);
+  }
+  async revertDiskSnapshot(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no disk snapshots of ${uuid}`);
   }
   async getConsoleOutput(): Promise<string> {
     return '';

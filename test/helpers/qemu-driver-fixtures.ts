@@ -11,7 +11,8 @@ import { after, before } from 'node:test';
 import type { InstancePayload } from '../../src/compute/instance-payload.ts';
 import { QemuDriver, type QemuDriverOptions } from '../../src/compute/virt/qemu/qemu-driver.ts';
 import { TaskState } from '../../src/objects/instance-states.ts';
-import { guestImage } from './guest-image.ts';
+import { GUEST_MARKER, guestImage } from './guest-image.ts';
+import { waitUntil } from './processes.ts';
 import { instancePayload } from './instance-payload.ts';
 import { startImageApiStub, type ImageApiStub } from './image-api-stub.ts';
 import { testQemuDriverOptions } from './qemu-driver-options.ts';
@@ -98,4 +99,22 @@ export function demoGuestInstance(host: string, flavor: Partial<InstancePayload[
     },
     { name: 'test.tiny', memory_mb: 128, ...flavor },
   );
+}
+
+/** How many times the guest has printed its marker on its console: once per boot. */
+export async function consoleMarkers(driver: QemuDriver, uuid: string): Promise<number> {
+  return (await driver.getConsoleOutput(uuid)).split(GUEST_MARKER).length - 1;
+}
+
+/** Waits for the guest's `count`th boot (guests boot at emulated speed, slower under load). */
+export async function waitForMarkers(driver: QemuDriver, uuid: string, count: number): Promise<void> {
+  await waitUntil(
+    `${count} console marker(s) of ${uuid}`,
+    async () => (await consoleMarkers(driver, uuid)) >= count,
+    150_000,
+  );
+}
+
+export function powerOf(driver: QemuDriver, uuid: string): number | undefined {
+  return driver.listGuests().find((g) => g.uuid === uuid)?.powerState;
 }

@@ -22,6 +22,7 @@ import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
 import { registerServerCreateRoute } from './servers/create.ts';
 import { registerServerDeleteRoute } from './servers/delete.ts';
+import { registerDiskSnapshotRoutes } from './servers/disk-snapshots.ts';
 import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
 import { registerServerListRoutes } from './servers/list.ts';
 import { registerRemoteConsoleRoutes } from './servers/remote-consoles.ts';
@@ -66,6 +67,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerInstanceActionRoutes(app, deps);
   registerServerMetadataRoutes(app, deps);
   registerRemoteConsoleRoutes(app, deps);
+  registerDiskSnapshotRoutes(app, deps);
   registerFlavorRoutes(app, deps);
   registerExtraSpecRoutes(app, deps);
   registerFlavorAccessRoutes(app, deps);

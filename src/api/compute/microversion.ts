@@ -15,7 +15,9 @@ export interface ApiVersion {
 /**
  * The range Stratus implements; raising MAX means implementing everything the new versions change.
  * Up to 2.96 these are Nova's versions. 2.97 is a Stratus extension: POST /servers accepts
- * `instance_disk_type`, the storage tier of the disk (see servers/storage-tier.ts).
+ * `instance_disk_type`, the storage tier of the disk (see servers/storage-tier.ts). The disk snapshot
+ * extension (servers/disk-snapshots.ts) needs none: it adds paths and an action Nova does not have and
+ * changes none of Nova's requests or answers, so it is served at every version.
  */
 export const MIN_VERSION: ApiVersion = { major: 2, minor: 1 };
 export const MAX_VERSION: ApiVersion = { major: 2, minor: 97 };

@@ -374,6 +374,25 @@ export interface ConsoleAuthTokensTable {
   created_at: Timestamp;
 }
 
+/** A link of an instance's disk snapshot chain (a Stratus extension); soft-deleted as instances are. */
+export interface DiskSnapshotsTable {
+  id: Generated<number>;
+  uuid: string;
+  instance_uuid: string;
+  project_id: string;
+  user_id: string;
+  name: string;
+  /** creating, available, deleting, error, error_deleting (objects/disk-snapshots.ts). */
+  status: string;
+  /** Bytes the link's file takes on the host, as compute last reported it; null until known. */
+  size: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  /** 0 for a live row; the row id once deleted. */
+  deleted: number;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -405,6 +424,7 @@ export interface Schema {
   instance_groups: InstanceGroupsTable;
   instance_group_members: InstanceGroupMembersTable;
   console_auth_tokens: ConsoleAuthTokensTable;
+  disk_snapshots: DiskSnapshotsTable;
 }
 
 /** The current time in the schema's timestamp format. */

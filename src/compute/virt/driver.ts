@@ -63,6 +63,15 @@ export interface SnapshotData {
   discard(): Promise<void>;
 }
 
+/**
+ * A link of a guest's disk snapshot chain (a Stratus extension): the snapshot's id and the bytes its
+ * frozen file takes on the host (null where the driver has no files).
+ */
+export interface DiskSnapshotLink {
+  readonly id: string;
+  readonly size: number | null;
+}
+
 /** Where the console proxy reaches a guest's VNC server (Nova's ConsoleVNC): an address of its compute host. */
 export interface VncConsole {
   readonly host: string;
@@ -95,6 +104,23 @@ export interface VirtDriver {
    * power state. Throws, holding nothing, on failure.
    */
   snapshot(uuid: string): Promise<SnapshotData>;
+  /**
+   * Disk snapshots (a Stratus extension): the root disk as a chain of frozen links under the disk the
+   * guest writes to. `diskSnapshots` lists the links, oldest first.
+   */
+  diskSnapshots(uuid: string): Promise<DiskSnapshotLink[]>;
+  /**
+   * Freezes the root disk as it is now as link `id`; the guest goes on writing above it, without a pause.
+   * Does nothing if `id` is already a link. Throws, leaving the chain as it was, on failure.
+   */
+  createDiskSnapshot(uuid: string, id: string): Promise<void>;
+  /** Merges link `id` into its child, so the disk reads the same without it; nothing if it is no link. */
+  deleteDiskSnapshot(uuid: string, id: string): Promise<void>;
+  /**
+   * Puts the root disk back as it was at link `id`, discarding what was written since and the later
+   * links. A running guest is stopped and started again on the reverted disk; a stopped one stays off.
+   */
+  revertDiskSnapshot(uuid: string, id: string): Promise<void>;
   /** The guest's serial console output so far (the tail, if long). */
   getConsoleOutput(uuid: string): Promise<string>;
   /** The running guest's VNC server; ConsoleTypeUnavailable when it has none. */

@@ -1,11 +1,10 @@
 /**
  * POST /servers/{id}/action: os-start, os-stop, reboot, pause, unpause, suspend and resume
- * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts). Each checks the state as Nova's compute API
- * (os-getConsoleOutput lives in console-output.ts, os-getVNCConsole in remote-consoles.ts). Each checks the
- * state as Nova's compute API
- * does (lock, host, vm_state, task_state, launched), then claims the instance by setting its task_state
- * with the states it expects — so of two racing requests one wins and the other gets a 409 — records the
- * instance action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn
+ * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts, os-getVNCConsole in
+ * remote-consoles.ts, the Stratus extension revertDiskSnapshot in disk-snapshots.ts). Each checks the
+ * state as Nova's compute API does (lock, host, vm_state, task_state, launched), then claims the instance
+ * by setting its task_state with the states it expects — so of two racing requests one wins and the other
+ * gets a 409 — records the instance action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn
  * so the server does not stay stuck in it.
  */
 import type { FastifyRequest } from 'fastify';
@@ -20,6 +19,7 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 import { consoleOutput } from './console-output.ts';
 import { createImage } from './create-image.ts';
+import { revertDiskSnapshot } from './disk-snapshots.ts';
 import { findServer } from './lookup.ts';
 import { getVncConsoleAction } from './remote-consoles.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
@@ -135,6 +135,8 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return createImage(deps, request, reply, instance);
       case 'os-getVNCConsole':
         return getVncConsoleAction(deps, request, instance);
+      case 'revertDiskSnapshot':
+        return revertDiskSnapshot(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;

@@ -8,7 +8,15 @@ import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } f
 import { PowerState } from '../../../objects/instance-states.ts';
 import type { InstancePayload } from '../../instance-payload.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
-import type { GuestInfo, NodeResources, RebootType, SnapshotData, VirtDriver, VncConsole } from '../driver.ts';
+import type {
+  DiskSnapshotLink,
+  GuestInfo,
+  NodeResources,
+  RebootType,
+  SnapshotData,
+  VirtDriver,
+  VncConsole,
+} from '../driver.ts';
 
 export interface FakeDriverOptions {
   nodeCount: number;
@@ -25,6 +33,8 @@ interface FakeGuest {
   uuid: string;
   nodename: string;
   powerState: number;
+  /** The disk snapshot chain, oldest link first: ids only, there is no disk. */
+  diskSnapshots: string[];
 }
 
 export class FakeDriver implements VirtDriver {
@@ -70,7 +80,12 @@ export class FakeDriver implements VirtDriver {
     if (this.options.spawnFailureRate > 0 && Math.random() < this.options.spawnFailureRate) {
       throw new BuildFailed(`fake driver: injected spawn failure for ${instance.uuid} on ${node}`);
     }
-    this.guests.set(instance.uuid, { uuid: instance.uuid, nodename: node, powerState: PowerState.RUNNING });
+    this.guests.set(instance.uuid, {
+      uuid: instance.uuid,
+      nodename: node,
+      powerState: PowerState.RUNNING,
+      diskSnapshots: [],
+    });
   }
 
   async destroy(uuid: string): Promise<void> {
@@ -141,6 +156,32 @@ export class FakeDriver implements VirtDriver {
       open: () => Readable.from([bytes]),
       discard: async () => undefined,
     };
+  }
+
+  /** The chain as a list of ids; a fake link has no file, so no size. */
+  async diskSnapshots(uuid: string): Promise<DiskSnapshotLink[]> {
+    return this.guest(uuid).diskSnapshots.map((id) => ({ id, size: null }));
+  }
+
+  async createDiskSnapshot(uuid: string, id: string): Promise<void> {
+    const guest = this.guest(uuid);
+    await delay(this.options.powerDelayMs);
+    if (!guest.diskSnapshots.includes(id)) guest.diskSnapshots.push(id);
+  }
+
+  async deleteDiskSnapshot(uuid: string, id: string): Promise<void> {
+    const guest = this.guest(uuid);
+    await delay(this.options.powerDelayMs);
+    guest.diskSnapshots = guest.diskSnapshots.filter((link) => link !== id);
+  }
+
+  /** Drops the later links; the guest keeps its power state, as the qemu driver leaves it. */
+  async revertDiskSnapshot(uuid: string, id: string): Promise<void> {
+    const guest = this.guest(uuid);
+    const at = guest.diskSnapshots.indexOf(id);
+    if (at < 0) throw new NotFound(`disk snapshot ${id} is not in the chain of guest ${uuid}`);
+    await delay(this.options.powerDelayMs);
+    guest.diskSnapshots = guest.diskSnapshots.slice(0, at + 1);
   }
 
   async getConsoleOutput(uuid: string): Promise<string> {

@@ -2,8 +2,9 @@
  * What a guest is made of, written beside it as guest.json when it is built: enough to start it again
  * (power on, reboot, after a compute restart) and to remove everything it owns, without the database.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Accel } from './accel-probe.ts';
+import type { DiskLink } from './disk-chain.ts';
 import type { GuestQos } from './guest-qos.ts';
 
 export interface GuestDisk {
@@ -28,10 +29,23 @@ export interface GuestSpec {
   baseFiles: string[];
   /** Disk and CPU limits and CPU pinning, applied on every start (absent in guests built before QoS). */
   qos?: GuestQos;
+  /**
+   * Disk snapshots (disk-chain.ts): the frozen links under the root disk, oldest first; the root disk's
+   * path is then the active overlay above the last. Absent or empty: no snapshots.
+   */
+  diskSnapshots?: DiskLink[];
+  /**
+   * A disk snapshot being taken: written before qemu switches to the new overlay, so that a compute
+   * service restarted in between knows the file (QemuDriver settles it when it finds the guest again).
+   */
+  pendingDiskSnapshot?: { id: string; overlay: string };
 }
 
+/** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */
 export async function writeGuestSpec(path: string, spec: GuestSpec): Promise<void> {
-  await writeFile(path, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+  const partial = `${path}.part`;
+  await writeFile(partial, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
+  await rename(partial, path);
 }
 
 export async function readGuestSpec(path: string): Promise<GuestSpec | null> {

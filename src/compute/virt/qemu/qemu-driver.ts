@@ -24,6 +24,7 @@ import type { InstancePayload } from '../../instance-payload.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {
+  DiskSnapshotLink,
   GuestInfo,
   GuestLifecycleEvent,
   NodeResources,
@@ -38,7 +39,15 @@ import { buildGuest } from './guest-builder.ts';
 import { confineToCpuCgroup, detectCpuCgroup, removeCpuCgroup, type CpuCgroupController } from './cpu-cgroup.ts';
 import { applyDiskThrottle, applyPinning, chooseGuestQos } from './guest-qos.ts';
 import { diskDirectory, guestPaths, type GuestPaths } from './guest-files.ts';
-import { qemuArguments, readGuestSpec, shellQuote, writeGuestSpec, type GuestSpec } from './guest-spec.ts';
+import { freezeActive, linkSize, mergeIntoChild } from './disk-chain.ts';
+import {
+  qemuArguments,
+  readGuestSpec,
+  shellQuote,
+  writeGuestSpec,
+  type GuestDisk,
+  type GuestSpec,
+} from './guest-spec.ts';
 import type { ImageCache } from './image-cache.ts';
 import { QmpClient } from './qmp-client.ts';
 import type { QemuImg } from './qemu-img.ts';
@@ -281,7 +290,10 @@ export class QemuDriver implements VirtDriver {
     }
     const spec = guest?.spec ?? (await readGuestSpec(paths.spec));
     if (spec) {
-      for (const disk of spec.disks) await rm(disk.path, { force: true });
+      const links = (spec.diskSnapshots ?? []).map((link) => link.path);
+      const pending = spec.pendingDiskSnapshot ? [spec.pendingDiskSnapshot.overlay] : [];
+      for (const file of [...spec.disks.map((disk) => disk.path), ...links, ...pending])
+        await rm(file, { force: true });
       await rm(spec.diskDirectory, { recursive: true, force: true });
     }
     await rm(paths.directory, { recursive: true, force: true });
@@ -387,8 +399,7 @@ export class QemuDriver implements VirtDriver {
    */
   async snapshot(uuid: string): Promise<SnapshotData> {
     const guest = this.guest(uuid);
-    const root = guest.spec.disks.find((disk) => disk.role === 'root');
-    if (!root) throw new Error(`guest ${uuid} has no root disk to snapshot`);
+    const root = this.rootDisk(guest);
     await mkdir(this.options.snapshotsDirectory, { recursive: true });
     const target = join(this.options.snapshotsDirectory, `${uuid}-${randomUUID()}.qcow2`);
     const qmp = this.isRunning(guest) && guest.powerState === PowerState.RUNNING ? await this.qmp(guest) : null;
@@ -412,6 +423,141 @@ export class QemuDriver implements VirtDriver {
       open: () => createReadStream(target),
       discard: () => rm(target, { force: true }),
     };
+  }
+
+  async diskSnapshots(uuid: string): Promise<DiskSnapshotLink[]> {
+    const links = this.guest(uuid).spec.diskSnapshots ?? [];
+    return Promise.all(links.map(async (link) => ({ id: link.id, size: await linkSize(link.path) })));
+  }
+
+  /**
+   * Freezes the root disk as link `id` (disk-chain.ts): a running or paused guest over QMP, without a
+   * pause; a stopped or suspended one with qemu-img. guest.json then names the new active overlay.
+   */
+  async createDiskSnapshot(uuid: string, id: string): Promise<void> {
+    const guest = this.guest(uuid);
+    const links = guest.spec.diskSnapshots ?? [];
+    if (links.some((link) => link.id === id)) return;
+    const root = this.rootDisk(guest);
+    const overlay = this.newOverlayPath(guest);
+    const qmp = this.isRunning(guest) ? await this.qmp(guest) : null;
+    guest.spec.pendingDiskSnapshot = { id, overlay };
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    try {
+      await freezeActive(root, overlay, qmp, this.options.qemuImg);
+    } catch (err) {
+      // qemu may have created the file before failing to switch to it; the guest does not use it.
+      delete guest.spec.pendingDiskSnapshot;
+      await writeGuestSpec(guest.paths.spec, guest.spec);
+      await rm(overlay, { force: true });
+      throw new Error(`could not take disk snapshot ${id} of guest ${uuid}: ${(err as Error).message}`);
+    }
+    this.linkActiveDisk(guest, id, overlay);
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    log.info({ instance: uuid, snapshot: id, live: qmp !== null, links: links.length + 1 }, 'disk snapshot taken');
+  }
+
+  /** The active disk becomes link `id`, and `overlay` (a qcow2 file on it) the active disk. */
+  private linkActiveDisk(guest: Guest, id: string, overlay: string): void {
+    const root = this.rootDisk(guest);
+    guest.spec.diskSnapshots = [...(guest.spec.diskSnapshots ?? []), { id, path: root.path, format: root.format }];
+    root.path = overlay;
+    root.format = 'qcow2';
+    delete guest.spec.pendingDiskSnapshot;
+  }
+
+  /**
+   * A disk snapshot a compute restart interrupted (guest.json names its overlay): the overlay is made
+   * the active disk if the guest's qemu writes to it, or, with no qemu running, if it is an overlay of
+   * the active disk: one nothing was written to reads as the disk below it, so making it a link loses
+   * nothing either way. Otherwise it is removed. A running guest whose monitor does not answer is left
+   * for the next restart, since only qemu can tell which file it writes to.
+   */
+  private async settlePendingDiskSnapshot(guest: Guest): Promise<void> {
+    const pending = guest.spec.pendingDiskSnapshot;
+    if (!pending) return;
+    let adopt: boolean;
+    if (guest.pid !== null) {
+      if (!guest.qmp || guest.qmp.closed) return;
+      const blocks = await guest.qmp.execute('query-block', {});
+      adopt = blocks.some((block) => block.inserted?.file === pending.overlay);
+    } else {
+      const info = await this.options.qemuImg.info(pending.overlay).catch(() => null);
+      adopt = info?.backingFilename === this.rootDisk(guest).path;
+    }
+    if (adopt) this.linkActiveDisk(guest, pending.id, pending.overlay);
+    else delete guest.spec.pendingDiskSnapshot;
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    if (!adopt) await rm(pending.overlay, { force: true });
+    log.warn(
+      { instance: guest.spec.uuid, snapshot: pending.id, adopted: adopt },
+      'settled a disk snapshot interrupted by a restart',
+    );
+  }
+
+  /** Merges link `id` into the next link or the active disk (disk-chain.ts), then removes its file. */
+  async deleteDiskSnapshot(uuid: string, id: string): Promise<void> {
+    const guest = this.guest(uuid);
+    const links = guest.spec.diskSnapshots ?? [];
+    const at = links.findIndex((link) => link.id === id);
+    if (at < 0) return;
+    const link = links[at]!;
+    const child = links[at + 1]?.path ?? this.rootDisk(guest).path;
+    const qmp = this.isRunning(guest) ? await this.qmp(guest) : null;
+    try {
+      // A job of a merge a restart interrupted may still be listed, concluded: each job gets a new id.
+      await mergeIntoChild(link.path, child, qmp, this.options.qemuImg, `merge-${randomUUID()}`);
+    } catch (err) {
+      throw new Error(`could not merge disk snapshot ${id} of guest ${uuid} into its child: ${(err as Error).message}`);
+    }
+    guest.spec.diskSnapshots = links.filter((l) => l !== link);
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    await rm(link.path, { force: true });
+    log.info({ instance: uuid, snapshot: id, live: qmp !== null }, 'disk snapshot merged into its child');
+  }
+
+  /**
+   * Reverts the root disk to link `id`: the guest's qemu ends at once (what it wrote since is discarded,
+   * so there is nothing to shut down cleanly for), a new active overlay is made on the link, guest.json
+   * names it, the old active disk and the later links are removed, and a guest that ran is started again.
+   * If the new overlay cannot be made, the chain is left as it was and the guest started again on it.
+   */
+  async revertDiskSnapshot(uuid: string, id: string): Promise<void> {
+    const guest = this.guest(uuid);
+    const links = guest.spec.diskSnapshots ?? [];
+    const at = links.findIndex((link) => link.id === id);
+    if (at < 0) throw new NotFound(`disk snapshot ${id} is not in the chain of guest ${uuid}`);
+    const target = links[at]!;
+    const root = this.rootDisk(guest);
+    const wasRunning = this.isRunning(guest);
+    await this.stopProcess(guest);
+    const overlay = this.newOverlayPath(guest);
+    try {
+      await this.options.qemuImg.createOverlay(target.path, target.format, overlay);
+    } catch (err) {
+      await rm(overlay, { force: true });
+      if (wasRunning) await this.launch(guest);
+      throw new Error(`could not revert guest ${uuid} to disk snapshot ${id}: ${(err as Error).message}`);
+    }
+    const discarded = [root.path, ...links.slice(at + 1).map((link) => link.path)];
+    guest.spec.diskSnapshots = links.slice(0, at + 1);
+    root.path = overlay;
+    root.format = 'qcow2';
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    for (const file of discarded) await rm(file, { force: true });
+    log.info({ instance: uuid, snapshot: id, discarded: discarded.length - 1, restart: wasRunning }, 'disk reverted');
+    if (wasRunning) await this.launch(guest);
+  }
+
+  private rootDisk(guest: Guest): GuestDisk {
+    const root = guest.spec.disks.find((disk) => disk.role === 'root');
+    if (!root) throw new Error(`guest ${guest.spec.uuid} has no root disk`);
+    return root;
+  }
+
+  /** A new file name beside the guest's disks for an active overlay. */
+  private newOverlayPath(guest: Guest): string {
+    return join(guest.spec.diskDirectory, `disk.${randomUUID()}`);
   }
 
   /** The guest, if its qemu runs; else why it cannot be `what`. */
@@ -547,15 +693,19 @@ export class QemuDriver implements VirtDriver {
       // another host's guest would look unknown here, and be reaped as such.
       if (guest.spec.nodename !== this.node?.nodename) continue;
       this.guests.set(guest.spec.uuid, guest);
-      if (guest.pid === null) continue;
-      try {
-        await this.attach(guest);
-        guest.powerState = powerStateOf((await guest.qmp!.execute('query-status', {})).status);
-      } catch (err) {
-        log.warn({ instance: guest.spec.uuid, err: (err as Error).message }, 'running guest does not answer QMP');
-        guest.powerState = PowerState.NOSTATE;
+      if (guest.pid !== null) {
+        try {
+          await this.attach(guest);
+          guest.powerState = powerStateOf((await guest.qmp!.execute('query-status', {})).status);
+        } catch (err) {
+          log.warn({ instance: guest.spec.uuid, err: (err as Error).message }, 'running guest does not answer QMP');
+          guest.powerState = PowerState.NOSTATE;
+        }
+        log.info({ instance: guest.spec.uuid, pid: guest.pid, powerState: guest.powerState }, 'found guest again');
       }
-      log.info({ instance: guest.spec.uuid, pid: guest.pid, powerState: guest.powerState }, 'found guest again');
+      await this.settlePendingDiskSnapshot(guest).catch((err: Error) =>
+        log.error({ instance: guest.spec.uuid, err: err.message }, 'could not settle an interrupted disk snapshot'),
+      );
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * The qemu-img operations the driver needs: inspect a file (format, virtual size, backing file), create a
- * copy-on-write overlay on a base image, convert, resize. Each runs the binary without a shell.
+ * copy-on-write overlay on a base image, convert, flatten, rebase. Each runs the binary without a shell.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -12,6 +12,8 @@ export interface DiskInfo {
   format: string;
   virtualSize: number;
   backingFilename: string | null;
+  /** The backing file's format as the image records it, if it does. */
+  backingFormat: string | null;
 }
 
 export class QemuImg {
@@ -23,11 +25,19 @@ export class QemuImg {
    */
   async info(path: string): Promise<DiskInfo> {
     const { stdout } = await this.exec(['info', '-U', '--output=json', path]);
-    const parsed = JSON.parse(stdout) as { format: string; 'virtual-size': number; 'backing-filename'?: string };
+    const parsed = JSON.parse(stdout) as {
+      format: string;
+      'virtual-size': number;
+      'backing-filename'?: string;
+      'full-backing-filename'?: string;
+      'backing-filename-format'?: string;
+    };
     return {
       format: parsed.format,
       virtualSize: parsed['virtual-size'],
-      backingFilename: parsed['backing-filename'] ?? null,
+      // The full name resolves a backing file recorded relative to the image's directory.
+      backingFilename: parsed['full-backing-filename'] ?? parsed['backing-filename'] ?? null,
+      backingFormat: parsed['backing-filename-format'] ?? null,
     };
   }
 
@@ -53,6 +63,15 @@ export class QemuImg {
    */
   async flatten(source: string, sourceFormat: string, target: string): Promise<void> {
     await this.exec(['convert', '-q', '-U', '-f', sourceFormat, '-O', 'qcow2', source, target]);
+  }
+
+  /**
+   * Makes `path` read the same on a new backing file (`backing` of `backingFormat`; null: none), copying
+   * into it what differs (a safe rebase). For an image no qemu has open.
+   */
+  async rebase(path: string, backing: string | null, backingFormat: string | null): Promise<void> {
+    const target = backing ? ['-b', backing, ...(backingFormat ? ['-F', backingFormat] : [])] : ['-b', ''];
+    await this.exec(['rebase', '-q', '-f', 'qcow2', ...target, path]);
   }
 
   private async exec(args: string[]): Promise<{ stdout: string }> {

@@ -23,6 +23,33 @@ export interface QmpCommands {
   block_set_io_throttle: { args: QmpIoThrottle & { device: string }; returns: Record<string, never> };
   'query-cpus-fast': { args: Record<string, never>; returns: { 'cpu-index': number; 'thread-id': number }[] };
   'query-vnc': { args: Record<string, never>; returns: { enabled: boolean; host?: string; service?: string } };
+  /** The block graph's nodes; `flat` leaves out each node's nested backing chain. */
+  'query-named-block-nodes': { args: { flat: boolean }; returns: QmpBlockNode[] };
+  /** An external snapshot: `node-name` becomes the backing file of a new overlay qemu creates. */
+  'blockdev-snapshot-sync': {
+    args: {
+      'node-name': string;
+      'snapshot-file': string;
+      'snapshot-node-name': string;
+      format: 'qcow2';
+      mode: 'absolute-paths';
+    };
+    returns: Record<string, never>;
+  };
+  /** Copies into `device` the data of the nodes between it and `base-node` (all, without one), then drops them. */
+  'block-stream': {
+    args: { 'job-id': string; device: string; 'base-node'?: string; 'auto-dismiss': boolean };
+    returns: Record<string, never>;
+  };
+  'query-jobs': { args: Record<string, never>; returns: { id: string; status: string; error?: string }[] };
+  'job-dismiss': { args: { id: string }; returns: Record<string, never> };
+}
+
+/** A node of the block graph: a format node (qcow2, raw) or the protocol node (file) under it. */
+export interface QmpBlockNode {
+  'node-name': string;
+  file: string;
+  drv: string;
 }
 
 /** The I/O limits of a block device (0: unlimited), as block_set_io_throttle sets and query-block shows them. */

@@ -16,8 +16,8 @@ import type { QemuDriver } from '../../../../src/compute/virt/qemu/qemu-driver.t
 import { QemuImg } from '../../../../src/compute/virt/qemu/qemu-img.ts';
 import { PowerState } from '../../../../src/objects/instance-states.ts';
 import { GUEST_MARKER, guestImage } from '../../../helpers/guest-image.ts';
-import { demoGuestInstance, qemuTestbed } from '../../../helpers/qemu-driver-fixtures.ts';
-import { qemuProcessesOf, waitUntil } from '../../../helpers/processes.ts';
+import { demoGuestInstance, powerOf, qemuTestbed, waitForMarkers } from '../../../helpers/qemu-driver-fixtures.ts';
+import { qemuProcessesOf } from '../../../helpers/processes.ts';
 
 const HOST = 'qemu-test-host';
 const bed = qemuTestbed('stratus-qemu-');
@@ -29,18 +29,6 @@ function newDriver(instances = 'instances'): Promise<QemuDriver> {
 
 function instance(flavor: Partial<InstancePayload['flavor']> = {}): InstancePayload {
   return demoGuestInstance(HOST, flavor);
-}
-
-async function markers(driver: QemuDriver, uuid: string): Promise<number> {
-  return (await driver.getConsoleOutput(uuid)).split(GUEST_MARKER).length - 1;
-}
-
-async function waitForMarkers(driver: QemuDriver, uuid: string, count: number): Promise<void> {
-  await waitUntil(`${count} console marker(s) of ${uuid}`, async () => (await markers(driver, uuid)) >= count, 150_000);
-}
-
-function powerOf(driver: QemuDriver, uuid: string): number | undefined {
-  return driver.listGuests().find((g) => g.uuid === uuid)?.powerState;
 }
 
 describe('qemu driver', () => {
