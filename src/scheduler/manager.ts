@@ -67,13 +67,16 @@ export class SchedulerManager {
     request: FilterRequest,
     instanceUuids: readonly string[],
   ): Promise<Selection[][]> {
+    // Only the filters with something to check for this request run over the hosts: for a plain request
+    // that leaves the service state and the resource fit of the ~15 enabled filters.
+    const applicable = this.filters.filter((f) => !f.appliesTo || f.appliesTo(request));
     const eligible = this.runFilters(
       hosts,
       request,
-      this.filters.filter((f) => f.runOncePerRequest),
+      applicable.filter((f) => f.runOncePerRequest),
       instanceUuids[0],
     );
-    const perInstance = this.filters.filter((f) => !f.runOncePerRequest);
+    const perInstance = applicable.filter((f) => !f.runOncePerRequest);
     const claimed: Pick[] = [];
     try {
       for (const uuid of instanceUuids) {
