@@ -90,7 +90,11 @@ export async function recordHeartbeat(db: Db, host: string, binary: string): Pro
   }
 }
 
-export function isServiceUp(service: ServiceRecord, serviceDownTimeSec: number, at = Date.now()): boolean {
+export function isServiceUp(
+  service: Pick<ServiceRecord, 'forced_down' | 'last_seen_up'>,
+  serviceDownTimeSec: number,
+  at = Date.now(),
+): boolean {
   if (service.forced_down) return false;
   if (!service.last_seen_up) return false;
   return at - Date.parse(service.last_seen_up) <= serviceDownTimeSec * 1000;

@@ -42,6 +42,7 @@ const ALL = [
   '0005-storage-tiers',
   '0006-compute-node-capabilities',
   '0009-console-auth-tokens',
+  '0010-scheduler-view-changes',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

@@ -1,0 +1,109 @@
+/**
+ * An incremental reload of the scheduler's view: read what changed since the last load instead of the
+ * whole fleet, so a reload costs what changed, not the fleet (a full load of 10,000 hosts reads about
+ * 100,000 rows; on SQLite, synchronously, blocking every request meanwhile).
+ *
+ * - usage rows stamped (claims and releases set `updated_at`) since the last load started, less a
+ *   margin: a claim stamps its rows a statement or two before it commits, and schedulers, conductors
+ *   and compute hosts stamp by their own clocks;
+ * - compute node rows stamped likewise (a node's report); a row re-read with the stamp the view has is
+ *   skipped;
+ * - every compute service's heartbeat and disabled state, a narrow read: up or down also changes with
+ *   time alone, and heartbeats are stamped by the compute hosts' clocks;
+ * - and the fingerprint of the rest (fleet-fingerprint.ts): hosts added or deleted, inventories,
+ *   aggregates. When it differs, or the last full load is older than FULL_RELOAD_MS, the fleet is read
+ *   in full as before.
+ *
+ * Hosts are patched in place for usage (as a placement is counted) and replaced by a copy when what
+ * they report or their service changed, in a copy of the hosts array; a request under way keeps the
+ * array it was given.
+ */
+import type { Config } from '../common/config/load-config.ts';
+import type { Db } from '../common/db/database.ts';
+import { isServiceUp } from '../objects/services.ts';
+import { ResourceClass } from '../placement/resource-classes.ts';
+import { fleetFingerprint } from './fleet-fingerprint.ts';
+import { JsonCache, loadFleet, nodeFields, type Fleet } from './host-manager.ts';
+import type { HostState } from './host-state.ts';
+
+/**
+ * How far before the last load's start stamped rows are read again: longer than a claim's last
+ * statements take to commit and than clocks on the control plane should drift apart.
+ */
+export const STAMP_MARGIN_MS = 5_000;
+
+/**
+ * A full load now and then all the same, so that whatever the stamps and the fingerprint miss (a clock
+ * far off, a row changed by hand) is corrected within this time.
+ */
+export const FULL_RELOAD_MS = 10 * 60_000;
+
+/** The fleet as it is now: `previous` patched with what changed, or a full load when that cannot be done. */
+export async function refreshFleet(db: Db, config: Config, previous: Fleet): Promise<Fleet> {
+  const loadedAt = Date.now();
+  if (loadedAt - previous.fullyLoadedAt >= FULL_RELOAD_MS) return loadFleet(db, config);
+  const fingerprint = await fleetFingerprint(db);
+  if (fingerprint !== previous.fingerprint) return loadFleet(db, config);
+  const since = new Date(previous.loadedAt - STAMP_MARGIN_MS).toISOString();
+  const [services, nodes, usages] = await Promise.all([
+    db
+      .selectFrom('services')
+      .select(['id', 'disabled', 'forced_down', 'last_seen_up'])
+      .where('binary', '=', 'stratus-compute')
+      .execute(),
+    db
+      .selectFrom('compute_nodes')
+      .selectAll()
+      .where('updated_at', '>=', since)
+      .where('deleted_at', 'is', null)
+      .execute(),
+    db
+      .selectFrom('resource_usages')
+      .select(['resource_provider_id', 'resource_class', 'used'])
+      .where('updated_at', '>=', since)
+      .execute(),
+  ]);
+
+  let hosts = previous.hosts;
+  const replace = (index: number, host: HostState) => {
+    if (hosts === previous.hosts) hosts = hosts.slice();
+    hosts[index] = host;
+  };
+  const serviceById = new Map(services.map((s) => [s.id, s]));
+  const serviceIds = [...previous.serviceIds];
+  const nodeStamps = [...previous.nodeStamps];
+  const parsed = new JsonCache();
+  for (const node of nodes) {
+    const index = previous.indexByUuid.get(node.uuid);
+    // A node the view lacks (its service or provider was missing at the last load): read it all again.
+    if (index === undefined) return loadFleet(db, config);
+    if (node.updated_at === nodeStamps[index] && node.service_id === serviceIds[index]) continue;
+    nodeStamps[index] = node.updated_at;
+    serviceIds[index] = node.service_id;
+    replace(index, { ...hosts[index]!, ...nodeFields(node, parsed) });
+  }
+  const now = Date.now();
+  for (let index = 0; index < hosts.length; index++) {
+    const service = serviceById.get(serviceIds[index]!);
+    if (!service) return loadFleet(db, config);
+    const serviceUp = isServiceUp(service, config.DEFAULT.service_down_time, now);
+    const serviceDisabled = service.disabled === 1;
+    const host = hosts[index]!;
+    if (host.serviceUp !== serviceUp || host.serviceDisabled !== serviceDisabled) {
+      replace(index, { ...host, serviceUp, serviceDisabled });
+    }
+  }
+  // Copies share `usages` and `storagePools` with the host they copy: usage is patched where both see it.
+  for (const row of usages) {
+    const owner = previous.providers.get(row.resource_provider_id);
+    if (!owner) continue;
+    const host = hosts[owner.index]!;
+    const used = Number(row.used);
+    if (owner.tier === null) host.usages[row.resource_class] = used;
+    else if (row.resource_class === ResourceClass.DISK_GB) {
+      const pool = host.storagePools[owner.tier];
+      if (pool) pool.used = used;
+    }
+  }
+  return { ...previous, hosts, loadedAt, serviceIds, nodeStamps };
+}
