@@ -72,11 +72,21 @@ export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
     const hostAggregates = aggregates.get(node.host) ?? [];
     const nodePools = pools.get(node.uuid);
     const index = hosts.length;
+    const reported = reportedFields(node, parsed);
     hosts.push({
-      ...nodeFields(node, parsed),
+      host: node.host,
+      nodename: node.hypervisor_hostname,
+      uuid: node.uuid,
       availabilityZone: zoneOfHost(hostAggregates, defaultZone),
       serviceUp: isServiceUp(service, config.DEFAULT.service_down_time, now),
       serviceDisabled: service.disabled === 1,
+      hypervisorType: reported.hypervisorType,
+      hypervisorVersion: reported.hypervisorVersion,
+      hostIp: reported.hostIp,
+      cpuInfo: reported.cpuInfo,
+      supportedInstances: reported.supportedInstances,
+      stats: reported.stats,
+      failedBuilds: reported.failedBuilds,
       aggregates: hostAggregates,
       inventories: usage.inventories,
       usages: usagesOf(usage),
@@ -91,27 +101,15 @@ export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
   return { hosts, loadedAt, fullyLoadedAt: loadedAt, fingerprint, serviceIds, nodeStamps, indexByUuid, providers };
 }
 
-/** What a host's state takes from its compute node row alone (what the node reports of itself). */
-export type NodeFields = Pick<
+/** What a host's state takes from what its compute node reports of itself (the compute_nodes row). */
+export type ReportedFields = Pick<
   HostState,
-  | 'host'
-  | 'nodename'
-  | 'uuid'
-  | 'hypervisorType'
-  | 'hypervisorVersion'
-  | 'hostIp'
-  | 'cpuInfo'
-  | 'supportedInstances'
-  | 'stats'
-  | 'failedBuilds'
+  'hypervisorType' | 'hypervisorVersion' | 'hostIp' | 'cpuInfo' | 'supportedInstances' | 'stats' | 'failedBuilds'
 >;
 
-export function nodeFields(node: ComputeNodeRecord, parsed: JsonCache): NodeFields {
+export function reportedFields(node: ComputeNodeRecord, parsed: JsonCache): ReportedFields {
   const stats = parsed.get<Record<string, string>>(node.stats, {});
   return {
-    host: node.host,
-    nodename: node.hypervisor_hostname,
-    uuid: node.uuid,
     hypervisorType: node.hypervisor_type,
     hypervisorVersion: node.hypervisor_version,
     hostIp: node.host_ip,

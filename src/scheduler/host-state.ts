@@ -11,24 +11,28 @@ import { capacity, ResourceClass } from '../placement/resource-classes.ts';
 /** [architecture, hypervisor type, vm mode], as the node reports them. */
 export type SupportedInstance = readonly [string, string, string];
 
+/**
+ * Identity, zone, aggregates and inventories change only with a full reload of the view; the rest is
+ * patched in place by an incremental one (fleet-changes.ts) and, for usage, by each placement.
+ */
 export interface HostState {
   readonly host: string;
   readonly nodename: string;
   readonly uuid: string;
   /** The zone of the host's aggregates, else `[DEFAULT] default_availability_zone`. */
   readonly availabilityZone: string;
-  readonly serviceUp: boolean;
-  readonly serviceDisabled: boolean;
-  readonly hypervisorType: string;
-  readonly hypervisorVersion: number;
-  readonly hostIp: string | null;
+  serviceUp: boolean;
+  serviceDisabled: boolean;
+  hypervisorType: string;
+  hypervisorVersion: number;
+  hostIp: string | null;
   /** The driver's CPU description, JSON text (Nova's cpu_info). */
-  readonly cpuInfo: string;
-  readonly supportedInstances: readonly SupportedInstance[];
+  cpuInfo: string;
+  supportedInstances: readonly SupportedInstance[];
   /** The node's reported counters (Nova's stats), strings as reported. */
-  readonly stats: Readonly<Record<string, string>>;
+  stats: Readonly<Record<string, string>>;
   /** Consecutive builds that failed on the node (the `failed_builds` stat). */
-  readonly failedBuilds: number;
+  failedBuilds: number;
   /** The aggregates of the host, with their metadata (one object per aggregate, shared by its hosts). */
   readonly aggregates: readonly HostAggregate[];
   readonly inventories: Readonly<Record<string, Inventory>>;
