@@ -97,7 +97,12 @@ export function isServiceUp(
 ): boolean {
   if (service.forced_down) return false;
   if (!service.last_seen_up) return false;
-  return at - Date.parse(service.last_seen_up) <= serviceDownTimeSec * 1000;
+  return heartbeatRecent(Date.parse(service.last_seen_up), serviceDownTimeSec, at);
+}
+
+/** Whether a heartbeat at `lastSeenMs` (NaN: none yet) is recent enough for the service to count as up. */
+export function heartbeatRecent(lastSeenMs: number, serviceDownTimeSec: number, at: number): boolean {
+  return at - lastSeenMs <= serviceDownTimeSec * 1000;
 }
 
 export interface ServiceFilter {

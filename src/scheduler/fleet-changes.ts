@@ -8,8 +8,9 @@
  *   and compute hosts stamp by their own clocks;
  * - compute node rows stamped likewise (a node's report); a row re-read with the stamp the view has is
  *   skipped;
- * - every compute service's heartbeat and disabled state, a narrow read: up or down also changes with
- *   time alone, and heartbeats are stamped by the compute hosts' clocks;
+ * - compute services stamped likewise (heartbeats, which compute hosts send through the conductor, and
+ *   an operator's disable or force-down); whether each host is up is then worked out again for all,
+ *   since a silent host goes down with time alone;
  * - and the fingerprint of the rest (fleet-fingerprint.ts): hosts added or deleted, inventories,
  *   aggregates. When it differs, or the last full load is older than FULL_RELOAD_MS, the fleet is read
  *   in full as before.
@@ -21,10 +22,9 @@
  */
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
-import { isServiceUp } from '../objects/services.ts';
 import { ResourceClass } from '../placement/resource-classes.ts';
 import { fleetFingerprint } from './fleet-fingerprint.ts';
-import { JsonCache, loadFleet, reportedFields, type Fleet } from './host-manager.ts';
+import { JsonCache, loadFleet, reportedFields, serviceState, serviceUp, type Fleet } from './host-manager.ts';
 
 /**
  * How far before the last load's start stamped rows are read again: longer than a claim's last
@@ -38,6 +38,9 @@ export const STAMP_MARGIN_MS = 5_000;
  */
 export const FULL_RELOAD_MS = 10 * 60_000;
 
+/** Changed compute nodes read by one statement (an IN list of their uuids). */
+const NODES_PER_QUERY = 500;
+
 /** The fleet as it is now: `previous` patched with what changed, or a full load when that cannot be done. */
 export async function refreshFleet(db: Db, config: Config, previous: Fleet): Promise<Fleet> {
   const loadedAt = Date.now();
@@ -50,10 +53,12 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
       .selectFrom('services')
       .select(['id', 'disabled', 'forced_down', 'last_seen_up'])
       .where('binary', '=', 'stratus-compute')
+      .where('updated_at', '>=', since)
       .execute(),
+    // Narrow first: most nodes re-read within the margin are unchanged, and their rows are wide.
     db
       .selectFrom('compute_nodes')
-      .selectAll()
+      .select(['uuid', 'service_id', 'updated_at'])
       .where('updated_at', '>=', since)
       .where('deleted_at', 'is', null)
       .execute(),
@@ -65,26 +70,42 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
   ]);
 
   const hosts = previous.hosts;
-  const serviceById = new Map(services.map((s) => [s.id, s]));
+  for (const row of services) {
+    // A service the view lacks was registered since: the fingerprint missed it (read it all again).
+    if (!previous.services.has(row.id)) return loadFleet(db, config);
+    previous.services.set(row.id, serviceState(row));
+  }
   const serviceIds = [...previous.serviceIds];
   const nodeStamps = [...previous.nodeStamps];
-  const parsed = new JsonCache();
+  const changed: string[] = [];
   for (const node of nodes) {
     const index = previous.indexByUuid.get(node.uuid);
     // A node the view lacks (its service or provider was missing at the last load): read it all again.
     if (index === undefined) return loadFleet(db, config);
-    if (node.updated_at === nodeStamps[index] && node.service_id === serviceIds[index]) continue;
-    nodeStamps[index] = node.updated_at;
-    serviceIds[index] = node.service_id;
-    Object.assign(hosts[index]!, reportedFields(node, parsed));
+    if (node.updated_at !== nodeStamps[index] || node.service_id !== serviceIds[index]) changed.push(node.uuid);
+  }
+  const parsed = new JsonCache();
+  for (let start = 0; start < changed.length; start += NODES_PER_QUERY) {
+    const rows = await db
+      .selectFrom('compute_nodes')
+      .selectAll()
+      .where('uuid', 'in', changed.slice(start, start + NODES_PER_QUERY))
+      .execute();
+    for (const node of rows) {
+      const index = previous.indexByUuid.get(node.uuid)!;
+      nodeStamps[index] = node.updated_at;
+      serviceIds[index] = node.service_id;
+      Object.assign(hosts[index]!, reportedFields(node, parsed));
+    }
   }
   const now = Date.now();
   for (let index = 0; index < hosts.length; index++) {
-    const service = serviceById.get(serviceIds[index]!);
+    const service = previous.services.get(serviceIds[index]!);
     if (!service) return loadFleet(db, config);
     const host = hosts[index]!;
-    host.serviceUp = isServiceUp(service, config.DEFAULT.service_down_time, now);
-    host.serviceDisabled = service.disabled === 1;
+    // Every host, not only those whose service row changed: a silent one goes down with time alone.
+    host.serviceUp = serviceUp(service, config, now);
+    host.serviceDisabled = service.disabled;
   }
   for (const row of usages) {
     const owner = previous.providers.get(row.resource_provider_id);

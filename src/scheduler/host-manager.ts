@@ -7,7 +7,7 @@
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { aggregatesByHost, zoneOfHost } from '../objects/aggregates.ts';
-import { isServiceUp, listServices } from '../objects/services.ts';
+import { heartbeatRecent, listServices, type ServiceRecord } from '../objects/services.ts';
 import {
   listComputeNodes,
   poolsByNode,
@@ -29,6 +29,11 @@ export interface Fleet {
   readonly fullyLoadedAt: number;
   /** What the rows no incremental reload reads add up to (fleet-fingerprint.ts) when the load started. */
   readonly fingerprint: string;
+  /**
+   * Each compute service's state by row id, as the view last read it; an incremental reload updates it
+   * in place (the previous view is then superseded).
+   */
+  readonly services: Map<number, ServiceState>;
   /** Per host, at its index in `hosts`: the row id of its compute service. */
   readonly serviceIds: readonly number[];
   /** Per host: its compute node row's updated_at when read, to tell a row re-read unchanged from a change. */
@@ -37,6 +42,27 @@ export interface Fleet {
   readonly indexByUuid: ReadonlyMap<string, number>;
   /** By resource provider id: the host it belongs to, and for a storage pool's provider its tier. */
   readonly providers: ReadonlyMap<number, { readonly index: number; readonly tier: string | null }>;
+}
+
+/** What the view keeps of a compute service: its heartbeat parsed once, not at every reload. */
+export interface ServiceState {
+  disabled: boolean;
+  forcedDown: boolean;
+  /** The last heartbeat, ms since the epoch; NaN when there was none. */
+  lastSeenMs: number;
+}
+
+export function serviceState(row: Pick<ServiceRecord, 'disabled' | 'forced_down' | 'last_seen_up'>): ServiceState {
+  return {
+    disabled: row.disabled === 1,
+    forcedDown: row.forced_down === 1,
+    lastSeenMs: row.last_seen_up === null ? NaN : Date.parse(row.last_seen_up),
+  };
+}
+
+/** Whether the service counts as up at `now` (isServiceUp, on the parsed state). */
+export function serviceUp(service: ServiceState, config: Config, now: number): boolean {
+  return !service.forcedDown && heartbeatRecent(service.lastSeenMs, config.DEFAULT.service_down_time, now);
 }
 
 export async function loadHostStates(db: Db, config: Config): Promise<HostState[]> {
@@ -54,7 +80,7 @@ export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
     providerUsages(db),
     aggregatesByHost(db),
   ]);
-  const serviceById = new Map(services.map((s) => [s.id, s]));
+  const serviceById = new Map(services.map((s) => [s.id, serviceState(s)]));
   const pools = poolsByNode(usages);
   const defaultZone = config.DEFAULT.default_availability_zone;
   const now = Date.now();
@@ -78,8 +104,8 @@ export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
       nodename: node.hypervisor_hostname,
       uuid: node.uuid,
       availabilityZone: zoneOfHost(hostAggregates, defaultZone),
-      serviceUp: isServiceUp(service, config.DEFAULT.service_down_time, now),
-      serviceDisabled: service.disabled === 1,
+      serviceUp: serviceUp(service, config, now),
+      serviceDisabled: service.disabled,
       hypervisorType: reported.hypervisorType,
       hypervisorVersion: reported.hypervisorVersion,
       hostIp: reported.hostIp,
@@ -92,13 +118,23 @@ export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
       usages: usagesOf(usage),
       storagePools: poolStates(nodePools),
     });
-    serviceIds.push(service.id);
+    serviceIds.push(node.service_id);
     nodeStamps.push(node.updated_at);
     indexByUuid.set(node.uuid, index);
     providers.set(usage.id, { index, tier: null });
     for (const [tier, pool] of nodePools ?? []) providers.set(pool.usage.id, { index, tier });
   }
-  return { hosts, loadedAt, fullyLoadedAt: loadedAt, fingerprint, serviceIds, nodeStamps, indexByUuid, providers };
+  return {
+    hosts,
+    loadedAt,
+    fullyLoadedAt: loadedAt,
+    fingerprint,
+    services: serviceById,
+    serviceIds,
+    nodeStamps,
+    indexByUuid,
+    providers,
+  };
 }
 
 /** What a host's state takes from what its compute node reports of itself (the compute_nodes row). */

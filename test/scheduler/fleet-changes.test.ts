@@ -61,12 +61,10 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const)
       assert.equal(byHost(next.fleet, 'b').storagePools['hdd']!.used, 0);
     });
 
-    it('sees a service disabled, forced down or silent, and a node reporting new stats, without a full load', async () => {
+    it('sees a service disabled, forced down, silent or back, and a node reporting new stats, without a full load', async () => {
       const { db, config, fleet } = await fleetOf(dialect, ['a', 'b', 'c', 'd']);
       await updateService(db, (await getService(db, 'a', 'stratus-compute')).id, { disabled: 1 });
       await updateService(db, (await getService(db, 'b', 'stratus-compute')).id, { forced_down: 1 });
-      const stale = new Date(Date.now() - (config.DEFAULT.service_down_time + 1) * 1000).toISOString();
-      await db.updateTable('services').set({ last_seen_up: stale }).where('host', '=', 'c').execute();
       // The same report with a failed build: the node row changes, its inventories do not.
       await addComputeHost(db, config, 'd', { failedBuilds: 3 });
       const next = await reload(db, config, fleet);
@@ -77,14 +75,24 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const)
         [
           ['a', true, true, 0],
           ['b', false, false, 0],
-          ['c', false, false, 0],
+          ['c', true, false, 0],
           ['d', true, false, 3],
         ],
       );
 
+      // Silent for longer than service_down_time: down, though no row changed. (0 s, below the option's
+      // minimum, stands in for waiting a minute.)
+      const impatient: Config = { ...config, DEFAULT: { ...config.DEFAULT, service_down_time: 0 } };
+      const later = await reload(db, impatient, next.fleet);
+      assert.deepEqual(later.replaced, []);
+      assert.deepEqual(
+        later.fleet.hosts.map((h) => h.serviceUp),
+        [false, false, false, false],
+      );
+
       // Back up: a heartbeat is enough.
       await recordHeartbeat(db, 'c', 'stratus-compute');
-      const again = await reload(db, config, next.fleet);
+      const again = await reload(db, config, later.fleet);
       assert.deepEqual(again.replaced, []);
       assert.equal(byHost(again.fleet, 'c').serviceUp, true);
     });
