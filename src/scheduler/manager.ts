@@ -179,6 +179,9 @@ export class SchedulerManager {
           log.info({ host: host.host, node: host.nodename, reason: err.message }, 'claim lost, trying the next host');
           continue;
         }
+        // Taking the placement back may have undone what a reload read meanwhile (the view patches
+        // usage in place, and the row is not stamped again): read the host back if the database answers.
+        await this.hostStates.refreshHost(host).catch(() => undefined);
         throw err;
       }
       return { uuid, host, order };
