@@ -7,7 +7,8 @@
  *     [--subset 1] [--refresh-interval 1]
  * Phases, each on the same scratch database:
  * 1. fill: N hosts written in multi-row inserts (bench/scheduler-fleet.ts);
- * 2. view: the scheduler's in-memory view loaded three times; its load time and the heap it holds per host;
+ * 2. view: the scheduler's in-memory view loaded three times; its load time and the heap it holds per host
+ *    (and, after phase 3's one-instance requests, the time a view loaded before them takes to reload);
  * 3. select_destinations, one request at a time on one SchedulerManager, real claims included:
  *    `--requests` requests of one instance, then `--batch-requests` of `--batch-size` instances;
  * 4. claims: `--schedulers` scheduler processes (bench/scheduler-claimer.ts), each with its own view and
@@ -235,8 +236,16 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
 
     const manager = new SchedulerManager(database, config);
     await manager.selectDestinations(adminContext(), testSpec({}, { num_instances: 1 }), [randomUUID()]);
+    // A view loaded now and reloaded after the one-instance requests: what an incremental reload costs
+    // after that many placements (it reads what changed since its last load, less a margin).
+    const watcher = new HostStateCache(database.db, config);
+    await watcher.reload();
     t = performance.now();
     const single = await measureSelect(manager, requests, 1);
+    t = performance.now();
+    await watcher.reload();
+    const incrementalReloadMs = round(performance.now() - t, 1);
+    say(`view reloaded after ${requests} placements in ${incrementalReloadMs} ms`);
     say(
       `1 instance: p50 ${single.p50_ms} ms, p99 ${single.p99_ms} ms (CPU p50 ${single.cpu_p50_ms}, p99 ${single.cpu_p99_ms})`,
     );
@@ -258,6 +267,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       fill_seconds: round(fillSeconds, 1),
       view_load_ms: view.load_ms,
       view_bytes_per_host: view.bytes_per_host,
+      view_reload_after_requests_ms: incrementalReloadMs,
       select_destinations: { '1': single, [String(batchSize)]: batch },
       claims: claimFigures,
       inventories_checked_no_overcommit: checked,

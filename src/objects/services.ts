@@ -90,10 +90,19 @@ export async function recordHeartbeat(db: Db, host: string, binary: string): Pro
   }
 }
 
-export function isServiceUp(service: ServiceRecord, serviceDownTimeSec: number, at = Date.now()): boolean {
+export function isServiceUp(
+  service: Pick<ServiceRecord, 'forced_down' | 'last_seen_up'>,
+  serviceDownTimeSec: number,
+  at = Date.now(),
+): boolean {
   if (service.forced_down) return false;
   if (!service.last_seen_up) return false;
-  return at - Date.parse(service.last_seen_up) <= serviceDownTimeSec * 1000;
+  return heartbeatRecent(Date.parse(service.last_seen_up), serviceDownTimeSec, at);
+}
+
+/** Whether a heartbeat at `lastSeenMs` (NaN: none yet) is recent enough for the service to count as up. */
+export function heartbeatRecent(lastSeenMs: number, serviceDownTimeSec: number, at: number): boolean {
+  return at - lastSeenMs <= serviceDownTimeSec * 1000;
 }
 
 export interface ServiceFilter {

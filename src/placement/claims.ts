@@ -119,6 +119,7 @@ async function claimIn(
           resource_provider_id: r.resource_provider_id,
           resource_class: r.resource_class,
           used: 0,
+          updated_at: timestamp,
         })),
       )
       .execute();
@@ -250,7 +251,8 @@ async function addToUsages(trx: Trx, allocations: readonly Held[], sign: 1 | -1)
     )} else 0 end`;
     await trx
       .updateTable('resource_usages')
-      .set((eb) => ({ used: eb('used', '+', delta) }))
+      // The stamp lets the schedulers' views reload only the usage that changed (host-state-cache.ts).
+      .set((eb) => ({ used: eb('used', '+', delta), updated_at: now() }))
       .where('resource_provider_id', '=', providerId)
       .where(
         'resource_class',

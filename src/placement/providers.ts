@@ -164,7 +164,14 @@ export async function setInventories(
     if (uncounted.length) {
       await trx
         .insertInto('resource_usages')
-        .values(uncounted.map((r) => ({ resource_provider_id: providerId, resource_class: r.resource_class, used: 0 })))
+        .values(
+          uncounted.map((r) => ({
+            resource_provider_id: providerId,
+            resource_class: r.resource_class,
+            used: 0,
+            updated_at: now(),
+          })),
+        )
         .execute();
     }
     await trx
@@ -181,6 +188,8 @@ export async function listComputeNodes(db: Db): Promise<ComputeNodeRecord[]> {
 }
 
 export interface ProviderUsage {
+  /** The provider's row id (usage rows name their provider by it). */
+  id: number;
   inventories: Record<string, Inventory>;
   usages: Record<string, number>;
   generation: number;
@@ -214,6 +223,7 @@ export async function providerUsages(db: Db, uuids?: readonly string[]): Promise
   const result = new Map<string, ProviderUsage>();
   for (const r of rows) {
     const usage: ProviderUsage = {
+      id: r.id,
       inventories: {},
       usages: {},
       generation: r.generation,

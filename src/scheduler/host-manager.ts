@@ -1,63 +1,159 @@
 /**
  * Builds the scheduler's view of the fleet: one HostState per compute node, from the compute nodes,
  * their services' heartbeats, the placement inventories and usage, and the hosts' aggregates (which give
- * each host its availability zone and the metadata the aggregate filters read).
+ * each host its availability zone and the metadata the aggregate filters read). Besides the hosts, a
+ * load keeps what an incremental reload (fleet-changes.ts) needs to find the hosts a changed row belongs to.
  */
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { aggregatesByHost, zoneOfHost } from '../objects/aggregates.ts';
-import { isServiceUp, listServices } from '../objects/services.ts';
+import { heartbeatRecent, listServices, type ServiceRecord } from '../objects/services.ts';
 import {
   listComputeNodes,
   poolsByNode,
   providerUsages,
+  type ComputeNodeRecord,
   type PoolUsage,
   type ProviderUsage,
 } from '../placement/providers.ts';
 import { ResourceClass } from '../placement/resource-classes.ts';
+import { fleetFingerprint } from './fleet-fingerprint.ts';
 import type { HostState, StoragePoolState, SupportedInstance } from './host-state.ts';
 
+/** A loaded view: the hosts, and where each row the view was built from went. */
+export interface Fleet {
+  readonly hosts: HostState[];
+  /** When the load started, by this process's clock; rows stamped after it (less a margin) are re-read. */
+  readonly loadedAt: number;
+  /** When the last full load started (an incremental reload keeps it). */
+  readonly fullyLoadedAt: number;
+  /** What the rows no incremental reload reads add up to (fleet-fingerprint.ts) when the load started. */
+  readonly fingerprint: string;
+  /**
+   * Each compute service's state by row id, as the view last read it; an incremental reload updates it
+   * in place (the previous view is then superseded).
+   */
+  readonly services: Map<number, ServiceState>;
+  /** Per host, at its index in `hosts`: the row id of its compute service. */
+  readonly serviceIds: readonly number[];
+  /** Per host: its compute node row's updated_at when read, to tell a row re-read unchanged from a change. */
+  readonly nodeStamps: readonly (string | null)[];
+  /** Host index by compute node uuid. */
+  readonly indexByUuid: ReadonlyMap<string, number>;
+  /** By resource provider id: the host it belongs to, and for a storage pool's provider its tier. */
+  readonly providers: ReadonlyMap<number, { readonly index: number; readonly tier: string | null }>;
+}
+
+/** What the view keeps of a compute service: its heartbeat parsed once, not at every reload. */
+export interface ServiceState {
+  disabled: boolean;
+  forcedDown: boolean;
+  /** The last heartbeat, ms since the epoch; NaN when there was none. */
+  lastSeenMs: number;
+}
+
+export function serviceState(row: Pick<ServiceRecord, 'disabled' | 'forced_down' | 'last_seen_up'>): ServiceState {
+  return {
+    disabled: row.disabled === 1,
+    forcedDown: row.forced_down === 1,
+    lastSeenMs: row.last_seen_up === null ? NaN : Date.parse(row.last_seen_up),
+  };
+}
+
+/** Whether the service counts as up at `now` (isServiceUp, on the parsed state). */
+export function serviceUp(service: ServiceState, config: Config, now: number): boolean {
+  return !service.forcedDown && heartbeatRecent(service.lastSeenMs, config.DEFAULT.service_down_time, now);
+}
+
 export async function loadHostStates(db: Db, config: Config): Promise<HostState[]> {
+  return (await loadFleet(db, config)).hosts;
+}
+
+/** Reads the whole fleet. */
+export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
+  const loadedAt = Date.now();
+  // Before the rows: a change made while they are read then shows in the next reload's fingerprint.
+  const fingerprint = await fleetFingerprint(db);
   const [nodes, services, usages, aggregates] = await Promise.all([
     listComputeNodes(db),
     listServices(db, { binary: 'stratus-compute' }),
     providerUsages(db),
     aggregatesByHost(db),
   ]);
-  const serviceById = new Map(services.map((s) => [s.id, s]));
+  const serviceById = new Map(services.map((s) => [s.id, serviceState(s)]));
   const pools = poolsByNode(usages);
   const defaultZone = config.DEFAULT.default_availability_zone;
   const now = Date.now();
   // Nodes of one kind report the same JSON text: parse each distinct text once.
   const parsed = new JsonCache();
-  const states: HostState[] = [];
+  const hosts: HostState[] = [];
+  const serviceIds: number[] = [];
+  const nodeStamps: (string | null)[] = [];
+  const indexByUuid = new Map<string, number>();
+  const providers = new Map<number, { index: number; tier: string | null }>();
   for (const node of nodes) {
     const service = serviceById.get(node.service_id);
     const usage = usages.get(node.uuid);
     if (!service || !usage) continue;
     const hostAggregates = aggregates.get(node.host) ?? [];
-    const stats = parsed.get<Record<string, string>>(node.stats, {});
-    states.push({
+    const nodePools = pools.get(node.uuid);
+    const index = hosts.length;
+    const reported = reportedFields(node, parsed);
+    hosts.push({
       host: node.host,
       nodename: node.hypervisor_hostname,
       uuid: node.uuid,
       availabilityZone: zoneOfHost(hostAggregates, defaultZone),
-      serviceUp: isServiceUp(service, config.DEFAULT.service_down_time, now),
-      serviceDisabled: service.disabled === 1,
-      hypervisorType: node.hypervisor_type,
-      hypervisorVersion: node.hypervisor_version,
-      hostIp: node.host_ip,
-      cpuInfo: node.cpu_info,
-      supportedInstances: parsed.get<SupportedInstance[]>(node.supported_instances, []),
-      stats,
-      failedBuilds: Number(stats['failed_builds'] ?? 0) || 0,
+      serviceUp: serviceUp(service, config, now),
+      serviceDisabled: service.disabled,
+      hypervisorType: reported.hypervisorType,
+      hypervisorVersion: reported.hypervisorVersion,
+      hostIp: reported.hostIp,
+      cpuInfo: reported.cpuInfo,
+      supportedInstances: reported.supportedInstances,
+      stats: reported.stats,
+      failedBuilds: reported.failedBuilds,
       aggregates: hostAggregates,
       inventories: usage.inventories,
       usages: usagesOf(usage),
-      storagePools: poolStates(pools.get(node.uuid)),
+      storagePools: poolStates(nodePools),
     });
+    serviceIds.push(node.service_id);
+    nodeStamps.push(node.updated_at);
+    indexByUuid.set(node.uuid, index);
+    providers.set(usage.id, { index, tier: null });
+    for (const [tier, pool] of nodePools ?? []) providers.set(pool.usage.id, { index, tier });
   }
-  return states;
+  return {
+    hosts,
+    loadedAt,
+    fullyLoadedAt: loadedAt,
+    fingerprint,
+    services: serviceById,
+    serviceIds,
+    nodeStamps,
+    indexByUuid,
+    providers,
+  };
+}
+
+/** What a host's state takes from what its compute node reports of itself (the compute_nodes row). */
+export type ReportedFields = Pick<
+  HostState,
+  'hypervisorType' | 'hypervisorVersion' | 'hostIp' | 'cpuInfo' | 'supportedInstances' | 'stats' | 'failedBuilds'
+>;
+
+export function reportedFields(node: ComputeNodeRecord, parsed: JsonCache): ReportedFields {
+  const stats = parsed.get<Record<string, string>>(node.stats, {});
+  return {
+    hypervisorType: node.hypervisor_type,
+    hypervisorVersion: node.hypervisor_version,
+    hostIp: node.host_ip,
+    cpuInfo: node.cpu_info,
+    supportedInstances: parsed.get<SupportedInstance[]>(node.supported_instances, []),
+    stats,
+    failedBuilds: Number(stats['failed_builds'] ?? 0) || 0,
+  };
 }
 
 /** The pools that can take disks: a pool whose inventory was removed (no longer configured) cannot. */
@@ -71,7 +167,7 @@ function poolStates(pools: ReadonlyMap<string, PoolUsage> | undefined): Record<s
 }
 
 /** JSON columns parsed once per distinct text; null (a node that never reported the column) gives `empty`. */
-class JsonCache {
+export class JsonCache {
   private readonly values = new Map<string, unknown>();
 
   get<T>(text: string | null, empty: T): T {

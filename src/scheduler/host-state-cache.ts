@@ -3,6 +3,7 @@
  * HostStates the same way). Reloading every host from the database on each request cost a query per
  * table whose size grows with the fleet; instead the view is reloaded when older than
  * `[scheduler] host_state_refresh_interval`, and the scheduler applies its own placements to it at once.
+ * A reload after the first reads only what changed since the last (fleet-changes.ts).
  * A request that finds the view past that age but less than twice it starts a reload in the background
  * and is served the view it has, as are the requests after it until the reload ends, however long it
  * takes: a busy scheduler never makes a request wait for a reload (seconds at 100,000 hosts). A view
@@ -15,7 +16,8 @@ import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { poolsByNode, providerUsages } from '../placement/providers.ts';
 import { ResourceClass } from '../placement/resource-classes.ts';
-import { loadHostStates, usagesOf } from './host-manager.ts';
+import { refreshFleet } from './fleet-changes.ts';
+import { loadFleet, usagesOf, type Fleet } from './host-manager.ts';
 import type { HostState } from './host-state.ts';
 
 export interface FleetView {
@@ -25,6 +27,7 @@ export interface FleetView {
 }
 
 export class HostStateCache {
+  private fleet: Fleet | null = null;
   private hosts: HostState[] | null = null;
   private loadedAt = 0;
   private loading: Promise<HostState[]> | null = null;
@@ -56,11 +59,13 @@ export class HostStateCache {
     if (!this.loading) {
       const startedAt = Date.now();
       this.loadingInBackground = inBackground;
-      this.loading = loadHostStates(this.db, this.config)
-        .then((hosts) => {
-          this.hosts = hosts;
+      // After the first load, only what changed since the last (fleet-changes.ts).
+      this.loading = (this.fleet ? refreshFleet(this.db, this.config, this.fleet) : loadFleet(this.db, this.config))
+        .then((fleet) => {
+          this.fleet = fleet;
+          this.hosts = fleet.hosts;
           this.loadedAt = startedAt;
-          return hosts;
+          return fleet.hosts;
         })
         .finally(() => {
           this.loading = null;

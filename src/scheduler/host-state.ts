@@ -11,24 +11,28 @@ import { capacity, ResourceClass } from '../placement/resource-classes.ts';
 /** [architecture, hypervisor type, vm mode], as the node reports them. */
 export type SupportedInstance = readonly [string, string, string];
 
+/**
+ * Identity, zone, aggregates and inventories change only with a full reload of the view; the rest is
+ * patched in place by an incremental one (fleet-changes.ts) and, for usage, by each placement.
+ */
 export interface HostState {
   readonly host: string;
   readonly nodename: string;
   readonly uuid: string;
   /** The zone of the host's aggregates, else `[DEFAULT] default_availability_zone`. */
   readonly availabilityZone: string;
-  readonly serviceUp: boolean;
-  readonly serviceDisabled: boolean;
-  readonly hypervisorType: string;
-  readonly hypervisorVersion: number;
-  readonly hostIp: string | null;
+  serviceUp: boolean;
+  serviceDisabled: boolean;
+  hypervisorType: string;
+  hypervisorVersion: number;
+  hostIp: string | null;
   /** The driver's CPU description, JSON text (Nova's cpu_info). */
-  readonly cpuInfo: string;
-  readonly supportedInstances: readonly SupportedInstance[];
+  cpuInfo: string;
+  supportedInstances: readonly SupportedInstance[];
   /** The node's reported counters (Nova's stats), strings as reported. */
-  readonly stats: Readonly<Record<string, string>>;
+  stats: Readonly<Record<string, string>>;
   /** Consecutive builds that failed on the node (the `failed_builds` stat). */
-  readonly failedBuilds: number;
+  failedBuilds: number;
   /** The aggregates of the host, with their metadata (one object per aggregate, shared by its hosts). */
   readonly aggregates: readonly HostAggregate[];
   readonly inventories: Readonly<Record<string, Inventory>>;
@@ -48,16 +52,34 @@ export interface StoragePoolState {
 
 /** What is left of `resourceClass` on the host; for DISK_GB, in all its pools together. */
 export function free(state: HostState, resourceClass: string): number {
-  const inventory = state.inventories[resourceClass];
-  let left = inventory ? capacity(inventory) - (state.usages[resourceClass] ?? 0) : 0;
-  if (resourceClass === ResourceClass.DISK_GB) {
-    // for...in, not Object.values: this runs for every host in every pass, and allocates nothing.
-    for (const tier in state.storagePools) {
-      const pool = state.storagePools[tier]!;
-      left += capacity(pool.inventory) - pool.used;
-    }
+  // A branch per common class, each reading by a constant key: each read site then sees one object
+  // shape, instead of every class going through one keyed read (a megamorphic lookup, several per host
+  // and instance).
+  switch (resourceClass) {
+    case ResourceClass.VCPU:
+      return left(state.inventories['VCPU'], state.usages['VCPU']);
+    case ResourceClass.MEMORY_MB:
+      return left(state.inventories['MEMORY_MB'], state.usages['MEMORY_MB']);
+    case ResourceClass.DISK_GB:
+      return left(state.inventories['DISK_GB'], state.usages['DISK_GB']) + poolsLeft(state);
+    default:
+      return left(state.inventories[resourceClass], state.usages[resourceClass]);
   }
-  return left;
+}
+
+function left(inventory: Inventory | undefined, used: number | undefined): number {
+  return inventory ? capacity(inventory) - (used ?? 0) : 0;
+}
+
+/** DISK_GB left in all the host's pools. */
+function poolsLeft(state: HostState): number {
+  let sum = 0;
+  // for...in, not Object.values: this runs for every host in every pass, and allocates nothing.
+  for (const tier in state.storagePools) {
+    const pool = state.storagePools[tier]!;
+    sum += capacity(pool.inventory) - pool.used;
+  }
+  return sum;
 }
 
 /** DISK_GB left in the host's pool of `tier`, or null when it has no such pool. */

@@ -67,13 +67,16 @@ export class SchedulerManager {
     request: FilterRequest,
     instanceUuids: readonly string[],
   ): Promise<Selection[][]> {
+    // Only the filters with something to check for this request run over the hosts: for a plain request
+    // that leaves the service state and the resource fit of the ~15 enabled filters.
+    const applicable = this.filters.filter((f) => !f.appliesTo || f.appliesTo(request));
     const eligible = this.runFilters(
       hosts,
       request,
-      this.filters.filter((f) => f.runOncePerRequest),
+      applicable.filter((f) => f.runOncePerRequest),
       instanceUuids[0],
     );
-    const perInstance = this.filters.filter((f) => !f.runOncePerRequest);
+    const perInstance = applicable.filter((f) => !f.runOncePerRequest);
     const claimed: Pick[] = [];
     try {
       for (const uuid of instanceUuids) {
@@ -176,6 +179,9 @@ export class SchedulerManager {
           log.info({ host: host.host, node: host.nodename, reason: err.message }, 'claim lost, trying the next host');
           continue;
         }
+        // Taking the placement back may have undone what a reload read meanwhile (the view patches
+        // usage in place, and the row is not stamped again): read the host back if the database answers.
+        await this.hostStates.refreshHost(host).catch(() => undefined);
         throw err;
       }
       return { uuid, host, order };

@@ -82,6 +82,8 @@ export interface ResourceUsagesTable {
   resource_provider_id: number;
   resource_class: string;
   used: number;
+  /** When `used` last changed (null: not since the upgrade); the scheduler's view reloads rows changed since its last load. */
+  updated_at: Timestamp | null;
 }
 
 export interface AllocationsTable {

@@ -11,12 +11,14 @@ import type { HostFilter } from './filter.ts';
 export const SameHostFilter: HostFilter = {
   name: 'SameHostFilter',
   runOncePerRequest: true,
+  appliesTo: ({ hints }) => hints.sameHostNodes !== null,
   passes: (host, { hints }) => !hints.sameHostNodes || hints.sameHostNodes.has(nodeKey(host.host, host.nodename)),
 };
 
 export const DifferentHostFilter: HostFilter = {
   name: 'DifferentHostFilter',
   runOncePerRequest: true,
+  appliesTo: ({ hints }) => hints.differentHostNodes !== null,
   passes: (host, { hints }) =>
     !hints.differentHostNodes || !hints.differentHostNodes.has(nodeKey(host.host, host.nodename)),
 };
@@ -24,6 +26,8 @@ export const DifferentHostFilter: HostFilter = {
 /** affinity: once a member runs somewhere, the others go to that host. */
 export const ServerGroupAffinityFilter: HostFilter = {
   name: 'ServerGroupAffinityFilter',
+  // Not whether a member is placed yet: the request's own first pick places one.
+  appliesTo: ({ hints: { group } }) => group?.policy === 'affinity',
   passes(host, { hints: { group } }) {
     if (!group || group.policy !== 'affinity' || !group.placed) return true;
     return group.membersOn(host.host) > 0;
@@ -33,6 +37,7 @@ export const ServerGroupAffinityFilter: HostFilter = {
 /** anti-affinity: a host runs fewer than max_server_per_host (default 1) of the group's members. */
 export const ServerGroupAntiAffinityFilter: HostFilter = {
   name: 'ServerGroupAntiAffinityFilter',
+  appliesTo: ({ hints: { group } }) => group?.policy === 'anti-affinity',
   passes(host, { hints: { group } }) {
     if (!group || group.policy !== 'anti-affinity') return true;
     return group.membersOn(host.host) < group.maxServerPerHost;

@@ -29,6 +29,7 @@ const wantedMetadata = perSpec((spec) =>
 export const AggregateInstanceExtraSpecsFilter: HostFilter = {
   name: 'AggregateInstanceExtraSpecsFilter',
   runOncePerRequest: true,
+  appliesTo: ({ spec }) => wantedMetadata(spec).length > 0,
   passes(host, { spec }) {
     const wanted = wantedMetadata(spec);
     if (!wanted.length) return true;

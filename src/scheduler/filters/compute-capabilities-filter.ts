@@ -23,6 +23,7 @@ const wantedCapabilities = perSpec((spec) =>
 
 export const ComputeCapabilitiesFilter: HostFilter = {
   name: 'ComputeCapabilitiesFilter',
+  appliesTo: ({ spec }) => wantedCapabilities(spec).length > 0,
   // Not once per request: capabilities such as free_ram_mb change with each pick.
   passes(host, { spec }) {
     for (const [path, requirement, scoped] of wantedCapabilities(spec)) {

@@ -13,8 +13,15 @@ export const ComputeFilter: HostFilter = {
 export const AvailabilityZoneFilter: HostFilter = {
   name: 'AvailabilityZoneFilter',
   runOncePerRequest: true,
+  appliesTo: ({ spec }) => !!spec.availability_zone,
   passes: (host, { spec }) => !spec.availability_zone || spec.availability_zone === host.availabilityZone,
 };
+
+/** Whether the request asks for any of `resourceClasses` (a filter of resources it does not ask for has nothing to check). */
+const asksFor =
+  (...resourceClasses: string[]): NonNullable<HostFilter['appliesTo']> =>
+  ({ resources }) =>
+    resourceClasses.some((resourceClass) => (resources[resourceClass] ?? 0) !== 0);
 
 function fits(resourceClass: string): HostFilter['passes'] {
   return (host, { resources }) => {
@@ -24,12 +31,13 @@ function fits(resourceClass: string): HostFilter['passes'] {
 }
 
 /** Enough MEMORY_MB left after the allocation ratio and reserved memory. */
-export const RamFilter: HostFilter = { name: 'RamFilter', passes: fits('MEMORY_MB') };
+export const RamFilter: HostFilter = { name: 'RamFilter', appliesTo: asksFor('MEMORY_MB'), passes: fits('MEMORY_MB') };
 /** Enough VCPU (shared CPUs) left after the allocation ratio, or enough PCPU (dedicated CPUs). */
 const fitsVcpu = fits('VCPU');
 const fitsPcpu = fits('PCPU');
 export const CoreFilter: HostFilter = {
   name: 'CoreFilter',
+  appliesTo: asksFor('VCPU', 'PCPU'),
   passes: (host, request) => fitsVcpu(host, request) && fitsPcpu(host, request),
 };
 /**
@@ -39,6 +47,8 @@ export const CoreFilter: HostFilter = {
 const fitsDisk = fits('DISK_GB');
 export const DiskFilter: HostFilter = {
   name: 'DiskFilter',
+  // With a tier, even a diskless request needs a host with a pool of that tier.
+  appliesTo: (request) => request.storageTier !== undefined || asksFor('DISK_GB')(request),
   passes: (host, request) => {
     if (request.storageTier === undefined) return fitsDisk(host, request);
     const left = freeInPool(host, request.storageTier);
@@ -50,5 +60,6 @@ export const DiskFilter: HostFilter = {
 export const RetryFilter: HostFilter = {
   name: 'RetryFilter',
   runOncePerRequest: true,
+  appliesTo: ({ spec }) => spec.ignore_hosts.length > 0,
   passes: (host, { spec }) => !spec.ignore_hosts.some(([h, n]) => h === host.host && n === host.nodename),
 };

@@ -17,5 +17,11 @@ export interface HostFilter {
   readonly name: string;
   /** Runs once per request, not per instance, when the answer cannot change within a request. */
   readonly runOncePerRequest?: boolean;
+  /**
+   * False when the filter has nothing to check for this request (no hint, extra spec or image property
+   * it reads): `passes` would then be true for every host, so the scheduler skips the filter for the
+   * whole request instead of asking it about every host. Decided from the request alone, once per request.
+   */
+  appliesTo?(request: FilterRequest): boolean;
   passes(host: HostState, request: FilterRequest): boolean;
 }

@@ -9,6 +9,7 @@
  */
 import type { Config } from '../../common/config/load-config.ts';
 import type { HostState } from '../host-state.ts';
+import type { RequestSpec } from '../request-spec.ts';
 import type { HostFilter } from './filter.ts';
 import { perSpec } from './spec-cache.ts';
 import { parseVersionRequirement, satisfies } from './version-predicate.ts';
@@ -70,14 +71,15 @@ export function imagePropertiesFilter(config: Config): HostFilter {
   const defaultArch = config.filter_scheduler.image_properties_default_architecture;
   // The same request asks the same of every host: work out what it wants once.
   const asksOf = perSpec((spec) => imageAsks(spec.image.properties, defaultArch));
+  // An image that asks for nothing runs anywhere; one that asks needs a node that says it can.
+  const asksNothing = (spec: RequestSpec) => asksOf(spec).wanted.every((v) => v === null);
   return {
     name: 'ImagePropertiesFilter',
     runOncePerRequest: true,
+    appliesTo: ({ spec }) => !asksNothing(spec),
     passes(host, { spec }) {
-      const asks = asksOf(spec);
-      // An image that asks for nothing runs anywhere; one that asks needs a node that says it can.
-      if (asks.wanted.every((v) => v === null)) return true;
-      return supports(host, asks);
+      if (asksNothing(spec)) return true;
+      return supports(host, asksOf(spec));
     },
   };
 }

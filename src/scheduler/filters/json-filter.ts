@@ -21,6 +21,8 @@ const queryOf = perSpec((spec): JsonQuery | null | typeof INVALID => {
 
 export const JsonFilter: HostFilter = {
   name: 'JsonFilter',
+  // An unparseable query applies: it lets no host pass.
+  appliesTo: ({ spec }) => queryOf(spec) !== null,
   // Not once per request: a query may name what each pick changes, such as $free_ram_mb.
   passes(host, { spec }) {
     const query = queryOf(spec);

@@ -83,6 +83,11 @@ function multiplierFor(host: HostState, option: MultiplierOption, configured: nu
   return smallest ?? configured;
 }
 
+/** Whether one of the host's aggregates sets the weigher's multiplier. */
+function overridden(host: HostState, weigher: HostWeigher): boolean {
+  return host.aggregates.some((aggregate) => aggregate.metadata[weigher.multiplierOption] !== undefined);
+}
+
 /** Normalized, multiplied and summed weights, in the order of `hosts`. */
 export function weighHosts(
   hosts: readonly HostState[],
@@ -96,6 +101,8 @@ export function weighHosts(
   for (const weigher of weighers) {
     if (weigher.appliesTo && !weigher.appliesTo(request)) continue;
     const configured = config.filter_scheduler[weigher.multiplierOption];
+    // A multiplier of 0 adds nothing, unless an aggregate gives some hosts another one.
+    if (configured === 0 && !hosts.some((host) => host.aggregates.length && overridden(host, weigher))) continue;
     const sign = weigher.sign ?? 1;
     let min = Infinity;
     let max = -Infinity;

@@ -43,6 +43,7 @@ const ALL = [
   '0006-compute-node-capabilities',
   '0009-console-auth-tokens',
   '0010-disk-snapshots',
+  '0011-scheduler-view-changes',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

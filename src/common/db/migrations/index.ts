@@ -9,6 +9,7 @@ import * as storageTiers from './0005-storage-tiers.ts';
 import * as computeNodeCapabilities from './0006-compute-node-capabilities.ts';
 import * as consoleAuthTokens from './0009-console-auth-tokens.ts';
 import * as diskSnapshots from './0010-disk-snapshots.ts';
+import * as schedulerViewChanges from './0011-scheduler-view-changes.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0006-compute-node-capabilities', up: computeNodeCapabilities.up },
   { name: '0009-console-auth-tokens', up: consoleAuthTokens.up },
   { name: '0010-disk-snapshots', up: diskSnapshots.up },
+  { name: '0011-scheduler-view-changes', up: schedulerViewChanges.up },
 ];
