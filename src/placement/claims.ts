@@ -299,41 +299,77 @@ interface NodeProviders {
   readonly poolId: number | null;
 }
 
+/** A node provider's id and its storage pools' ids by tier. */
+interface KnownNode {
+  readonly id: number;
+  readonly pools: Map<string, number>;
+}
+
 /**
- * Provider ids by node uuid and tier, per database, so a claim does not look them up each time: an id
- * never changes for a provider, and one deleted since only makes the claim's UPDATE match nothing, after
- * which claimResources forgets the entry and looks again. One small entry per host claimed on.
+ * Provider ids by node uuid, per database, so a claim does not look them up each time: an id never
+ * changes for a provider, and one deleted since only makes the claim's UPDATE match nothing, after which
+ * claimResources forgets the entry and looks again. Read whole at the first claim (a scheduler claims on
+ * hosts all over the fleet, and its view reads the same table whole at every reload); a node added
+ * later is looked up on its first claim.
  */
-const knownProviders = new WeakMap<Db, Map<string, { id: number; pools: Map<string, number> }>>();
+const knownProviders = new WeakMap<Db, Promise<Map<string, KnownNode>>>();
 
 function forgetProviders(db: Db, providerUuid: string): void {
-  knownProviders.get(db)?.delete(providerUuid);
+  void knownProviders.get(db)?.then((known) => known.delete(providerUuid));
 }
 
 async function providersOf(db: Db, providerUuid: string, tier: string | null): Promise<NodeProviders> {
-  let known = knownProviders.get(db);
-  if (!known) knownProviders.set(db, (known = new Map()));
+  let loading = knownProviders.get(db);
+  if (!loading) {
+    loading = readAllProviders(db);
+    knownProviders.set(db, loading);
+    // A failed read is not remembered: the next claim reads again.
+    loading.catch(() => knownProviders.delete(db));
+  }
+  const known = await loading;
   const cached = known.get(providerUuid);
   const cachedPool = tier === null ? null : cached?.pools.get(tier);
   if (cached && cachedPool !== undefined) return { nodeId: cached.id, poolId: cachedPool };
-  const node = await db
-    .selectFrom('resource_providers')
-    .select('id')
-    .where('uuid', '=', providerUuid)
-    .executeTakeFirst();
-  if (!node) throw new ClaimFailed(`resource provider ${providerUuid} not found`);
-  const entry = cached?.id === node.id ? cached : { id: node.id, pools: new Map<string, number>() };
+  const row = await lookUpProvider(db, providerUuid, tier);
+  if (!row) throw new ClaimFailed(`resource provider ${providerUuid} not found`);
+  const entry = cached?.id === row.id ? cached : { id: row.id, pools: new Map<string, number>() };
   known.set(providerUuid, entry);
-  if (tier === null) return { nodeId: node.id, poolId: null };
-  const pool = await db
-    .selectFrom('resource_providers')
-    .select('id')
-    .where('parent_provider_id', '=', node.id)
-    .where('storage_tier', '=', tier)
+  if (tier === null) return { nodeId: row.id, poolId: null };
+  if (row.pool_id === null) throw new ClaimFailed(`cannot claim on ${providerUuid}: no ${tier} storage pool`);
+  entry.pools.set(tier, row.pool_id);
+  return { nodeId: row.id, poolId: row.pool_id };
+}
+
+/** The provider of `uuid`, with its pool of `tier` when one is asked for, in one statement. */
+function lookUpProvider(db: Db, uuid: string, tier: string | null) {
+  const node = db.selectFrom('resource_providers as node').where('node.uuid', '=', uuid);
+  if (tier === null) return node.select(['node.id', sql<number | null>`null`.as('pool_id')]).executeTakeFirst();
+  return node
+    .leftJoin('resource_providers as pool', (join) =>
+      join.onRef('pool.parent_provider_id', '=', 'node.id').on('pool.storage_tier', '=', tier),
+    )
+    .select(['node.id', 'pool.id as pool_id'])
     .executeTakeFirst();
-  if (!pool) throw new ClaimFailed(`cannot claim on ${providerUuid}: no ${tier} storage pool`);
-  entry.pools.set(tier, pool.id);
-  return { nodeId: node.id, poolId: pool.id };
+}
+
+async function readAllProviders(db: Db): Promise<Map<string, KnownNode>> {
+  const rows = await db
+    .selectFrom('resource_providers')
+    .select(['id', 'uuid', 'parent_provider_id', 'storage_tier'])
+    .execute();
+  const byId = new Map<number, KnownNode>();
+  const known = new Map<string, KnownNode>();
+  for (const r of rows) {
+    if (r.parent_provider_id !== null) continue;
+    const node = { id: r.id, pools: new Map<string, number>() };
+    byId.set(r.id, node);
+    known.set(r.uuid, node);
+  }
+  for (const r of rows) {
+    if (r.parent_provider_id !== null && r.storage_tier !== null)
+      byId.get(r.parent_provider_id)?.pools.set(r.storage_tier, r.id);
+  }
+  return known;
 }
 
 /** Where each resource comes from: the node's provider, or for DISK_GB with a tier, its pool. */

@@ -242,6 +242,28 @@ describe('claims', { concurrency: true }, () => {
         );
       });
 
+      it('claims on a provider deleted and re-created under the same uuid land on the new one', async () => {
+        const rp = await newProvider(db, { VCPU: inv(4) });
+        await claimResources(db, randomUUID(), rp, { VCPU: 1 }); // its id is remembered now
+        const remove = async () => {
+          const { id } = await db
+            .selectFrom('resource_providers')
+            .select('id')
+            .where('uuid', '=', rp)
+            .executeTakeFirstOrThrow();
+          for (const table of ['resource_usages', 'allocations', 'inventories'] as const) {
+            await db.deleteFrom(table).where('resource_provider_id', '=', id).execute();
+          }
+          await db.deleteFrom('resource_providers').where('id', '=', id).execute();
+        };
+        await remove();
+        await setInventories(db, rp, 'again', { VCPU: inv(2) });
+        await claimResources(db, randomUUID(), rp, { VCPU: 2 });
+        assert.deepEqual((await usageOf(db, rp)).usages, { VCPU: 2 });
+        await remove();
+        await assert.rejects(claimResources(db, randomUUID(), rp, { VCPU: 1 }), claimFailed(/not found/));
+      });
+
       it('releaseAllocations frees everything the consumer holds, and is idempotent', async () => {
         const rp1 = await newProvider(db, { VCPU: inv(4) });
         const rp2 = await newProvider(db, { VCPU: inv(4) });
