@@ -43,7 +43,7 @@ const ALL = [
   '0005-storage-tiers',
   '0006-compute-node-capabilities',
   '0009-console-auth-tokens',
-  '0010-usage-limits',
+  '0011-usage-limits',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
@@ -118,13 +118,13 @@ describe('migrations', { concurrency: true }, () => {
 });
 
 // A data migration: rows written before it get what it computes, on every engine.
-describe('0010-usage-limits on existing usage rows', { concurrency: true }, () => {
+describe('0011-usage-limits on existing usage rows', { concurrency: true }, () => {
   for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
     it(`copies each inventory's limits onto its usage row on ${dialect}, NULL where none`, async () => {
       const scratch = await emptyDatabase(dialect);
       const database = await openDatabase(scratch.url);
       try {
-        const at = MIGRATIONS.findIndex((m) => m.name === '0010-usage-limits');
+        const at = MIGRATIONS.findIndex((m) => m.name === '0011-usage-limits');
         for (const m of MIGRATIONS.slice(0, at)) await m.up(database.db, dialect);
         const inventory = { min_unit: 1, max_unit: 64, step_size: 1 };
         await database.db

@@ -8,7 +8,7 @@ import * as resourceUsages from './0004-resource-usages.ts';
 import * as storageTiers from './0005-storage-tiers.ts';
 import * as computeNodeCapabilities from './0006-compute-node-capabilities.ts';
 import * as consoleAuthTokens from './0009-console-auth-tokens.ts';
-import * as usageLimits from './0010-usage-limits.ts';
+import * as usageLimits from './0011-usage-limits.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -23,5 +23,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0005-storage-tiers', up: storageTiers.up },
   { name: '0006-compute-node-capabilities', up: computeNodeCapabilities.up },
   { name: '0009-console-auth-tokens', up: consoleAuthTokens.up },
-  { name: '0010-usage-limits', up: usageLimits.up },
+  { name: '0011-usage-limits', up: usageLimits.up },
 ];
