@@ -71,7 +71,6 @@ export async function claimResources(
       }
     }, MAX_LOCK_RETRIES);
     if (!refused) return;
-    forgetProviders(db, providerUuid);
     const why = await whyRefused(db, consumerId, providerUuid, resources, tier);
     if (why !== null) throw new ClaimFailed(`cannot claim on ${providerUuid}: ${why}`);
     if (attempt >= MAX_CLAIM_ATTEMPTS) {
@@ -213,7 +212,8 @@ async function whyRefused(
   resources: ResourceRequest,
   tier: string | null,
 ): Promise<string | null> {
-  const targets = claimTargets(await providersOf(db, providerUuid, tier), resources, tier);
+  // Looked up afresh: the remembered ids may be a deleted provider's, which is why nothing matched.
+  const targets = claimTargets(await providersOf(db, providerUuid, tier, true), resources, tier);
   const providerIds = [...groupByProvider(targets, (t) => t.providerId).keys()];
   const inventories = await db
     .selectFrom('inventories')
@@ -308,17 +308,14 @@ interface KnownNode {
 /**
  * Provider ids by node uuid, per database, so a claim does not look them up each time: an id never
  * changes for a provider, and one deleted since only makes the claim's UPDATE match nothing, after which
- * claimResources forgets the entry and looks again. Read whole at the first claim (a scheduler claims on
- * hosts all over the fleet, and its view reads the same table whole at every reload); a node added
- * later is looked up on its first claim.
+ * whyRefused looks again. Read whole at the first claim (a scheduler claims on hosts all over the fleet,
+ * and its view reads the same table whole at every reload); a node added later is looked up on its
+ * first claim.
  */
 const knownProviders = new WeakMap<Db, Promise<Map<string, KnownNode>>>();
 
-function forgetProviders(db: Db, providerUuid: string): void {
-  void knownProviders.get(db)?.then((known) => known.delete(providerUuid));
-}
-
-async function providersOf(db: Db, providerUuid: string, tier: string | null): Promise<NodeProviders> {
+/** The node's provider ids, remembered ones unless `fresh`; a fresh look-up replaces what was remembered. */
+async function providersOf(db: Db, providerUuid: string, tier: string | null, fresh = false): Promise<NodeProviders> {
   let loading = knownProviders.get(db);
   if (!loading) {
     loading = readAllProviders(db);
@@ -329,13 +326,19 @@ async function providersOf(db: Db, providerUuid: string, tier: string | null): P
   const known = await loading;
   const cached = known.get(providerUuid);
   const cachedPool = tier === null ? null : cached?.pools.get(tier);
-  if (cached && cachedPool !== undefined) return { nodeId: cached.id, poolId: cachedPool };
+  if (!fresh && cached && cachedPool !== undefined) return { nodeId: cached.id, poolId: cachedPool };
   const row = await lookUpProvider(db, providerUuid, tier);
-  if (!row) throw new ClaimFailed(`resource provider ${providerUuid} not found`);
+  if (!row) {
+    known.delete(providerUuid);
+    throw new ClaimFailed(`resource provider ${providerUuid} not found`);
+  }
   const entry = cached?.id === row.id ? cached : { id: row.id, pools: new Map<string, number>() };
   known.set(providerUuid, entry);
   if (tier === null) return { nodeId: row.id, poolId: null };
-  if (row.pool_id === null) throw new ClaimFailed(`cannot claim on ${providerUuid}: no ${tier} storage pool`);
+  if (row.pool_id === null) {
+    entry.pools.delete(tier);
+    throw new ClaimFailed(`cannot claim on ${providerUuid}: no ${tier} storage pool`);
+  }
   entry.pools.set(tier, row.pool_id);
   return { nodeId: row.id, poolId: row.pool_id };
 }
