@@ -3,13 +3,15 @@
  * its own SchedulerManager, its own view of the fleet and its own connection pool, as a scheduler service
  * has. It loads its view, says `ready`, waits for `go`, then places `count` single-instance requests with
  * real claims, `concurrency` at a time (a scheduler service handles several RPC calls at once), and
- * reports what it placed and how long it took.
+ * reports what it placed and how long it took. With `claimsOnly`, each placement is the claim alone on a
+ * random node: what the database path of a claim costs and allows, without the scheduler's decision.
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type RawOverrides } from '../src/common/config/load-config.ts';
 import { adminContext } from '../src/common/context.ts';
 import { openDatabase } from '../src/common/db/database.ts';
-import { NoValidHost } from '../src/common/errors.ts';
+import { ClaimFailed, NoValidHost } from '../src/common/errors.ts';
+import { claimResources, resourcesForFlavor } from '../src/placement/claims.ts';
 import { SchedulerManager } from '../src/scheduler/manager.ts';
 import { testSpec } from '../test/helpers/request-spec.ts';
 
@@ -18,6 +20,8 @@ export interface ClaimerOrders {
   overrides: RawOverrides;
   count: number;
   concurrency: number;
+  /** Claims alone (`--claims-only`): claimResources on a random node, no scheduling decision. */
+  claimsOnly: boolean;
 }
 
 export type ClaimerMessage =
@@ -33,6 +37,21 @@ const manager = new SchedulerManager(database, config);
 const spec = testSpec({}, { num_instances: 1 });
 // The first request loads the view; it is not counted.
 await manager.selectDestinations(adminContext(), spec, [randomUUID()]);
+const nodes = (await database.db.selectFrom('compute_nodes').select('uuid').execute()).map((n) => n.uuid);
+const resources = resourcesForFlavor(spec.flavor);
+const tier = spec.storage_tier ?? config.storage.default_tier;
+/** One placement: a scheduler's, or with claimsOnly the claim alone on a node picked at random. */
+async function place(): Promise<void> {
+  if (!orders.claimsOnly) {
+    await manager.selectDestinations(adminContext(), spec, [randomUUID()]);
+    return;
+  }
+  try {
+    await claimResources(database.db, randomUUID(), nodes[Math.floor(Math.random() * nodes.length)]!, resources, tier);
+  } catch (err) {
+    throw err instanceof ClaimFailed ? new NoValidHost(err.message) : err;
+  }
+}
 send({ kind: 'ready' });
 await new Promise<void>((resolve) => process.once('message', () => resolve()));
 
@@ -46,7 +65,7 @@ await Promise.all(
     while (next < orders.count) {
       next++;
       try {
-        await manager.selectDestinations(adminContext(), spec, [randomUUID()]);
+        await place();
         placed++;
       } catch (err) {
         if (!(err instanceof NoValidHost)) throw err;

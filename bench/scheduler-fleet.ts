@@ -11,6 +11,7 @@ import { now } from '../src/common/db/schema.ts';
 import type { StorageTier } from '../src/common/storage-tiers.ts';
 import { nodeReports } from '../src/compute/resource-report.ts';
 import { poolProviderName } from '../src/placement/providers.ts';
+import { copyInventoryLimits } from '../src/placement/usage-limits.ts';
 import type { NodeResources } from '../src/compute/virt/driver.ts';
 
 /** Host sizes cycle through these, so the weighers have differences to rank. */
@@ -159,5 +160,6 @@ export async function fillFleet(db: Db, config: Config, count: number): Promise<
     used: 0,
   }));
   await insertInChunks(usages, (chunk) => db.insertInto('resource_usages').values(chunk).execute());
+  await copyInventoryLimits(db);
   return { usable: services.filter((s) => s.disabled === 0 && s.last_seen_up === timestamp).length };
 }

@@ -4,7 +4,7 @@
  * added later are measured too).
  *   npm run bench -- scheduler [--hosts 1000] [--engine sqlite|mariadb|postgresql] [--requests 1000]
  *     [--batch-requests 30] [--batch-size 100] [--schedulers 4] [--claims 4000] [--concurrency 4]
- *     [--subset 1] [--refresh-interval 1]
+ *     [--subset 1] [--refresh-interval 1] [--claims-only 1]
  * Phases, each on the same scratch database:
  * 1. fill: N hosts written in multi-row inserts (bench/scheduler-fleet.ts);
  * 2. view: the scheduler's in-memory view loaded three times; its load time and the heap it holds per host
@@ -13,7 +13,9 @@
  *    `--requests` requests of one instance, then `--batch-requests` of `--batch-size` instances;
  * 4. claims: `--schedulers` scheduler processes (bench/scheduler-claimer.ts), each with its own view and
  *    connection pool, placing `--claims` single instances between them, `--concurrency` requests at a
- *    time each, all started at once; then every inventory is checked against overcommit.
+ *    time each, all started at once; then every inventory is checked against overcommit and every usage
+ *    row against its allocations. With `--claims-only 1` the processes claim on random nodes without
+ *    scheduling: the database path alone.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -120,6 +122,7 @@ async function measureClaims(
   schedulers: number,
   claims: number,
   concurrency: number,
+  claimsOnly: boolean,
 ) {
   const script = fileURLToPath(new URL('./scheduler-claimer.ts', import.meta.url));
   const children: ChildProcess[] = [];
@@ -133,6 +136,7 @@ async function measureClaims(
         overrides,
         count: Math.floor(claims / schedulers) + (i < claims % schedulers ? 1 : 0),
         concurrency,
+        claimsOnly,
       };
       const child = fork(script, [JSON.stringify(orders)], {
         // STRATUS_BENCH_PROFILE_DIR=DIR: a CPU profile of each scheduler process (node --cpu-prof) in DIR.
@@ -169,22 +173,44 @@ async function measureClaims(
     const cpuSecondsUsed = cpu.stop();
     const seconds = (Math.max(...done.map((d) => d.endedAt)) - Math.min(...done.map((d) => d.startedAt))) / 1000;
     const placed = done.reduce((sum, d) => sum + d.placed, 0);
+    const cpuSeconds = { schedulers: done.reduce((sum, d) => sum + d.cpuSeconds, 0), ...cpuSecondsUsed };
     return {
+      claims_only: claimsOnly,
       schedulers,
       concurrency_per_scheduler: concurrency,
       placed,
       refused: done.reduce((sum, d) => sum + d.refused, 0),
       seconds: round(seconds),
       placements_per_second: round(placed / seconds, 1),
-      cpu_seconds: { schedulers: round(done.reduce((sum, d) => sum + d.cpuSeconds, 0)), ...cpuSecondsUsed },
+      cpu_seconds: Object.fromEntries(Object.entries(cpuSeconds).map(([k, v]) => [k, round(v)])),
+      // Per placement: the steadier figure on a shared machine (wall time stretches, CPU time less).
+      cpu_ms_per_placement: Object.fromEntries(
+        Object.entries(cpuSeconds).map(([k, v]) => [k, round((v * 1000) / placed)]),
+      ),
     };
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   }
 }
 
-/** Fails the run if any inventory ended above (total - reserved) * allocation_ratio. */
+/**
+ * Fails the run if any inventory ended above (total - reserved) * allocation_ratio, or if a usage row is
+ * not the sum of its allocations (claims and releases write both in one transaction).
+ */
 async function checkNoOvercommit(database: Database): Promise<number> {
+  const sums = await database.db
+    .selectFrom('allocations')
+    .select(['resource_provider_id', 'resource_class'])
+    .select((eb) => eb.fn.sum<number | string>('used').as('used'))
+    .groupBy(['resource_provider_id', 'resource_class'])
+    .execute();
+  const allocated = new Map(sums.map((s) => [`${s.resource_provider_id}:${s.resource_class}`, Number(s.used)]));
+  for (const u of await database.db.selectFrom('resource_usages').selectAll().execute()) {
+    const sum = allocated.get(`${u.resource_provider_id}:${u.resource_class}`) ?? 0;
+    if (u.used !== sum) {
+      throw new Error(`provider ${u.resource_provider_id} ${u.resource_class}: usage ${u.used}, allocations ${sum}`);
+    }
+  }
   let inventories = 0;
   for (const [uuid, usage] of await providerUsages(database.db)) {
     for (const [resourceClass, inventory] of Object.entries(usage.inventories)) {
@@ -205,6 +231,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const schedulers = Number(args['schedulers'] ?? 4);
   const claims = Number(args['claims'] ?? 4000);
   const concurrency = Number(args['concurrency'] ?? 4);
+  const claimsOnly = ['1', 'true'].includes(args['claims-only'] ?? '');
   const filters = OPTIONS.filter_scheduler.enabled_filters.choices ?? [];
   const weighers = OPTIONS.filter_scheduler.weight_classes.choices ?? [];
   const overrides: RawOverrides = {
@@ -253,7 +280,9 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     say(`${batchSize} instances: p50 ${batch.p50_ms} ms, p99 ${batch.p99_ms} ms`);
 
     const claimFigures =
-      schedulers > 0 ? await measureClaims(engine, scratch.url, overrides, schedulers, claims, concurrency) : null;
+      schedulers > 0
+        ? await measureClaims(engine, scratch.url, overrides, schedulers, claims, concurrency, claimsOnly)
+        : null;
     if (claimFigures) say(`claims: ${claimFigures.placements_per_second} placements/s`);
     const checked = await checkNoOvercommit(database);
     return {

@@ -1,20 +1,30 @@
 /**
- * Atomic resource claims. A claim locks the provider's usage rows, re-checks capacity against the
- * inventories and writes the allocations and the new usage in one transaction, so schedulers racing for
- * the last capacity of a host can never overcommit it: the second waits for the first's commit, then
- * sees its usage and is refused (ClaimFailed) if nothing is left. Claims on different hosts never wait
- * for each other, and no claim reads more than one row per resource class.
+ * Atomic resource claims. A claim adds its resources to the provider's usage rows in one conditional
+ * UPDATE that also checks them against the inventory limits kept on those rows (capacity, min_unit,
+ * max_unit, step_size; usage-limits.ts), then writes the allocations, in one transaction: BEGIN, what the
+ * consumer held, the UPDATE, the allocations, COMMIT (on PostgreSQL the middle three are one statement).
+ * The UPDATE takes the rows' locks, so schedulers racing for the last capacity of a host queue there and
+ * each sees the usage the one before committed (InnoDB's UPDATE reads the latest rows, not its snapshot;
+ * PostgreSQL re-checks the condition on the row it waited for; SQLite admits one writer): the loser's
+ * UPDATE matches fewer rows than it asked for, it rolls back and gets ClaimFailed, with the reason read
+ * afterwards. Claims on different hosts never wait for each other.
  */
-import { sql, type Transaction } from 'kysely';
+import { PostgresAdapter, sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { lockRows } from '../common/db/row-locks.ts';
 import { now, type Schema } from '../common/db/schema.ts';
 import { ClaimFailed } from '../common/errors.ts';
-import { refusal, ResourceClass, type ResourceRequest } from './resource-classes.ts';
+import { capacity, refusal, ResourceClass, type ResourceRequest } from './resource-classes.ts';
+import { repairUsageRows } from './usage-limits.ts';
 
 /** Attempts of one claim or release that loses a deadlock or lock timeout; each retry waits a little. */
 const MAX_LOCK_RETRIES = 30;
+/**
+ * Claims run again when their UPDATE was refused but a fresh read finds nothing to refuse: capacity
+ * freed in between, a provider re-created under the same uuid, usage rows repaired (see whyRefused).
+ */
+const MAX_CLAIM_ATTEMPTS = 3;
 
 type Trx = Transaction<Schema>;
 
@@ -29,6 +39,9 @@ export interface AntiAffinityGuard {
   readonly groupUuid: string;
   readonly maxPerHost: number;
 }
+
+/** The claim's UPDATE matched fewer usage rows than it asked for: something does not fit. */
+class UpdateRefused extends Error {}
 
 /**
  * Allocates `resources` of the compute node provider `providerUuid` to `consumerId`, replacing what the
@@ -45,87 +58,200 @@ export async function claimResources(
   storageTier?: string | null,
   guard?: AntiAffinityGuard | null,
 ): Promise<void> {
-  await retryOnLockConflict(
-    () =>
-      db
-        .transaction()
-        .execute((trx) => claimIn(trx, consumerId, providerUuid, resources, storageTier ?? null, guard ?? null)),
-    MAX_LOCK_RETRIES,
-  );
+  const tier = storageTier ?? null;
+  for (let attempt = 1; ; attempt++) {
+    const targets = claimTargets(await providersOf(db, providerUuid, tier), resources, tier);
+    const refused = await retryOnLockConflict(async () => {
+      try {
+        await db.transaction().execute((trx) => claimIn(trx, consumerId, providerUuid, targets, guard ?? null));
+        return false;
+      } catch (err) {
+        if (err instanceof UpdateRefused) return true;
+        throw err;
+      }
+    }, MAX_LOCK_RETRIES);
+    if (!refused) return;
+    const why = await whyRefused(db, consumerId, providerUuid, resources, tier);
+    if (why !== null) throw new ClaimFailed(`cannot claim on ${providerUuid}: ${why}`);
+    if (attempt >= MAX_CLAIM_ATTEMPTS) {
+      throw new ClaimFailed(`cannot claim on ${providerUuid}: its usage kept changing during the claim; try again`);
+    }
+  }
 }
 
 async function claimIn(
   trx: Trx,
   consumerId: string,
   providerUuid: string,
-  resources: ResourceRequest,
-  storageTier: string | null,
+  targets: readonly ClaimTarget[],
   guard: AntiAffinityGuard | null,
 ): Promise<void> {
-  const targets = await claimTargets(trx, providerUuid, resources, storageTier);
-  const providerIds = [...new Set(targets.map((t) => t.providerId))];
-  // Locked first, so claims on these providers queue here and inventories read next cannot change
-  // underneath (setInventories takes the same locks). One statement in a fixed order: two claims
-  // sharing a node and a pool take their locks in the same order and cannot deadlock.
-  const usageRows = await lockRows(
-    trx,
-    trx
-      .selectFrom('resource_usages')
-      .select(['resource_provider_id', 'resource_class', 'used'])
-      .where('resource_provider_id', 'in', providerIds)
-      .orderBy('resource_provider_id')
-      .orderBy('resource_class'),
-  ).execute();
+  const wanted = targets.filter((t) => t.amount !== 0);
+  const timestamp = now();
+  const done =
+    wanted.length > 0 &&
+    trx.getExecutor().adapter instanceof PostgresAdapter &&
+    (await claimInOneStatement(trx, consumerId, wanted, timestamp));
+  if (!done) {
+    // The claim replaces what the consumer holds: given back first, so the check below counts it free.
+    const previous = await heldBy(trx, consumerId);
+    if (previous.length) await releaseIn(trx, consumerId, previous);
+    if (wanted.length && (await addWithinLimits(trx, wanted)) < wanted.length) throw new UpdateRefused();
+  }
+  // After the UPDATE: it holds the node's usage-row locks, so claims on the node count members in turn
+  // (the count leaves out this consumer's own allocations, written already or not).
   if (guard) await checkAntiAffinity(trx, guard, consumerId, providerUuid, targets);
-  // Locking too, for the same reason as in checkAntiAffinity: an inventory changed while this claim
-  // waited for the usage locks must be seen, not the snapshot MariaDB took before the wait.
-  const inventories = await lockRows(
-    trx,
-    trx.selectFrom('inventories').selectAll().where('resource_provider_id', 'in', providerIds),
-  ).execute();
-  const previous = await heldBy(trx, consumerId);
-  const used = new Map(usageRows.map((r) => [key(r.resource_provider_id, r.resource_class), r.used]));
-  for (const p of previous) {
+  if (done || !wanted.length) return;
+  await trx
+    .insertInto('allocations')
+    .values(wanted.map((t) => allocationRow(t, consumerId, timestamp)))
+    .execute();
+}
+
+function allocationRow(target: ClaimTarget, consumerId: string, timestamp: string) {
+  return {
+    resource_provider_id: target.providerId,
+    consumer_id: consumerId,
+    resource_class: target.resourceClass,
+    used: target.amount,
+    created_at: timestamp,
+  };
+}
+
+/**
+ * Adds each target's amount to its usage row where it fits the row's limits, in one statement; returns
+ * how many rows it changed (all of them, or the claim does not fit).
+ */
+async function addWithinLimits(trx: Trx, targets: readonly ClaimTarget[]): Promise<number> {
+  const amount = amountByClass(targets);
+  const result = await trx
+    .updateTable('resource_usages')
+    // The stamp lets the schedulers' views reload only the usage that changed (fleet-changes.ts).
+    .set((eb) => ({ used: eb('used', '+', amount), updated_at: now() }))
+    .where(targetRows(targets))
+    .where(withinLimits(amount))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * PostgreSQL only (data-modifying WITH): the claim of a consumer that holds nothing in one statement,
+ * the UPDATE of addWithinLimits and the allocations' INSERT, which writes only if every usage row was
+ * changed. Round trips are what a claim waits for on a busy server, and this saves two of five. Returns
+ * false, having written nothing, when the consumer holds allocations (the caller replaces them).
+ */
+async function claimInOneStatement(
+  trx: Trx,
+  consumerId: string,
+  targets: readonly ClaimTarget[],
+  timestamp: string,
+): Promise<boolean> {
+  const amount = amountByClass(targets);
+  const rows = sql.join(
+    targets
+      .map((t) => allocationRow(t, consumerId, timestamp))
+      .map(
+        (r) =>
+          sql`(${sql.lit(r.resource_provider_id)}, ${r.consumer_id}, ${r.resource_class}, ${sql.lit(r.used)}, ${r.created_at})`,
+      ),
+  );
+  const result = await sql<{ held: number; added: number }>`
+    with held as (select 1 from allocations where consumer_id = ${consumerId} limit 1),
+    added as (
+      update resource_usages set used = used + ${amount}, updated_at = ${timestamp}
+      where (${targetRows(targets)}) and ${withinLimits(amount)} and not exists (select 1 from held)
+      returning 1),
+    stored as (
+      insert into allocations (resource_provider_id, consumer_id, resource_class, used, created_at)
+      select * from (values ${rows}) as v (resource_provider_id, consumer_id, resource_class, used, created_at)
+      where (select count(*) from added) = ${sql.lit(targets.length)}
+      returning 1)
+    select (select count(*) from held) as held, (select count(*) from added) as added`.execute(trx);
+  const { held, added } = result.rows[0]!;
+  if (Number(held) > 0) return false;
+  if (Number(added) < targets.length) throw new UpdateRefused();
+  return true;
+}
+
+/**
+ * The amount of each target, by its class: each resource class appears once in a request. Literals
+ * (claimTargets checked they are whole numbers), so every engine types the expression as an integer.
+ */
+function amountByClass(targets: readonly ClaimTarget[]): RawBuilder<number> {
+  return sql<number>`case resource_class ${sql.join(
+    targets.map((t) => sql`when ${t.resourceClass} then ${sql.lit(t.amount)}`),
+    sql` `,
+  )} end`;
+}
+
+/** The usage rows of the targets: their providers' rows of their classes. */
+function targetRows(targets: readonly ClaimTarget[]): RawBuilder<boolean> {
+  return sql<boolean>`(${sql.join(
+    [...groupByProvider(targets, (t) => t.providerId)].map(
+      ([providerId, rows]) =>
+        sql`(resource_provider_id = ${sql.lit(providerId)} and resource_class in (${sql.join(rows.map((t) => t.resourceClass))}))`,
+    ),
+    sql` or `,
+  )})`;
+}
+
+/** NULL limits (no inventory) make the condition NULL, which refuses. */
+function withinLimits(amount: RawBuilder<number>): RawBuilder<boolean> {
+  return sql<boolean>`used + ${amount} <= capacity and ${amount} >= min_unit and ${amount} <= max_unit
+    and ${amount} % step_size = 0`;
+}
+
+/**
+ * Why the provider cannot give `resources` to `consumerId` now, from a fresh read, in Nova's words; null
+ * when nothing refuses them any more (the claim is then tried again). Usage rows found without their
+ * inventory's limits, which would refuse every claim, are repaired first.
+ */
+async function whyRefused(
+  db: Db,
+  consumerId: string,
+  providerUuid: string,
+  resources: ResourceRequest,
+  tier: string | null,
+): Promise<string | null> {
+  // Looked up afresh: the remembered ids may be a deleted provider's, which is why nothing matched.
+  const targets = claimTargets(await providersOf(db, providerUuid, tier, true), resources, tier);
+  const providerIds = [...groupByProvider(targets, (t) => t.providerId).keys()];
+  const inventories = await db
+    .selectFrom('inventories')
+    .selectAll()
+    .where('resource_provider_id', 'in', providerIds)
+    .execute();
+  const usages = await db
+    .selectFrom('resource_usages')
+    .selectAll()
+    .where('resource_provider_id', 'in', providerIds)
+    .execute();
+  const used = new Map(usages.map((u) => [key(u.resource_provider_id, u.resource_class), u.used]));
+  for (const p of await heldBy(db, consumerId)) {
     const k = key(p.resource_provider_id, p.resource_class);
     if (used.has(k)) used.set(k, used.get(k)! - p.used);
   }
+  let stale = false;
   for (const t of targets) {
     const inventory = inventories.find(
       (i) => i.resource_provider_id === t.providerId && i.resource_class === t.resourceClass,
     );
     const why = refusal(t.resourceClass, inventory, used.get(key(t.providerId, t.resourceClass)) ?? 0, t.amount);
-    if (why) throw new ClaimFailed(`cannot claim on ${providerUuid}: ${t.where}${why}`);
+    if (why) return `${t.where}${why}`;
+    const usage = usages.find((u) => u.resource_provider_id === t.providerId && u.resource_class === t.resourceClass);
+    if (
+      inventory &&
+      (!usage ||
+        usage.capacity !== capacity(inventory) ||
+        usage.min_unit !== inventory.min_unit ||
+        usage.max_unit !== inventory.max_unit ||
+        usage.step_size !== inventory.step_size)
+    ) {
+      stale = true;
+    }
   }
-  if (previous.length) await releaseIn(trx, consumerId, previous);
-  const timestamp = now();
-  const rows = targets
-    .filter((t) => t.amount > 0)
-    .map((t) => ({
-      resource_provider_id: t.providerId,
-      consumer_id: consumerId,
-      resource_class: t.resourceClass,
-      used: t.amount,
-      created_at: timestamp,
-    }));
-  if (!rows.length) return;
-  // setInventories writes a usage row with every inventory, so this is only a guard: an absent row would
-  // make the update below count nothing, and the host could then be overcommitted.
-  const missing = rows.filter((r) => !used.has(key(r.resource_provider_id, r.resource_class)));
-  if (missing.length) {
-    await trx
-      .insertInto('resource_usages')
-      .values(
-        missing.map((r) => ({
-          resource_provider_id: r.resource_provider_id,
-          resource_class: r.resource_class,
-          used: 0,
-          updated_at: timestamp,
-        })),
-      )
-      .execute();
-  }
-  await trx.insertInto('allocations').values(rows).execute();
-  await addToUsages(trx, rows, 1);
+  if (stale) await repairUsageRows(db, providerIds);
+  return null;
 }
 
 /** Runs after the node's usage rows are locked, so concurrent claims on the node see each other. */
@@ -168,35 +294,108 @@ interface ClaimTarget {
   where: string;
 }
 
-/** Where each resource comes from: the node's provider, or for DISK_GB with a tier, its pool. */
-async function claimTargets(
-  trx: Trx,
-  providerUuid: string,
-  resources: ResourceRequest,
-  storageTier: string | null,
-): Promise<ClaimTarget[]> {
-  const provider = await trx
-    .selectFrom('resource_providers')
-    .select('id')
-    .where('uuid', '=', providerUuid)
-    .executeTakeFirst();
-  if (!provider) throw new ClaimFailed(`resource provider ${providerUuid} not found`);
-  let poolId: number | null = null;
-  if (storageTier !== null) {
-    const pool = await trx
-      .selectFrom('resource_providers')
-      .select('id')
-      .where('parent_provider_id', '=', provider.id)
-      .where('storage_tier', '=', storageTier)
-      .executeTakeFirst();
-    if (!pool) throw new ClaimFailed(`cannot claim on ${providerUuid}: no ${storageTier} storage pool`);
-    poolId = pool.id;
+/** A node's provider id and, when a tier was asked for, its pool's. */
+interface NodeProviders {
+  readonly nodeId: number;
+  readonly poolId: number | null;
+}
+
+/** A node provider's id and its storage pools' ids by tier. */
+interface KnownNode {
+  readonly id: number;
+  readonly pools: Map<string, number>;
+}
+
+/**
+ * Provider ids by node uuid, per database, so a claim does not look them up each time: an id never
+ * changes for a provider, and one deleted since only makes the claim's UPDATE match nothing, after which
+ * whyRefused looks again. Read whole at the first claim (a scheduler claims on hosts all over the fleet,
+ * and its view reads the same table whole at every reload); a node added later is looked up on its
+ * first claim.
+ */
+const knownProviders = new WeakMap<Db, Promise<Map<string, KnownNode>>>();
+
+/** The node's provider ids, remembered ones unless `fresh`; a fresh look-up replaces what was remembered. */
+async function providersOf(db: Db, providerUuid: string, tier: string | null, fresh = false): Promise<NodeProviders> {
+  let loading = knownProviders.get(db);
+  if (!loading) {
+    loading = readAllProviders(db);
+    knownProviders.set(db, loading);
+    // A failed read is not remembered: the next claim reads again.
+    loading.catch(() => knownProviders.delete(db));
   }
-  return Object.entries(resources).map(([resourceClass, amount]) =>
-    poolId !== null && resourceClass === ResourceClass.DISK_GB
-      ? { providerId: poolId, resourceClass, amount, where: `${storageTier} pool: ` }
-      : { providerId: provider.id, resourceClass, amount, where: '' },
-  );
+  const known = await loading;
+  const cached = known.get(providerUuid);
+  const cachedPool = tier === null ? null : cached?.pools.get(tier);
+  if (!fresh && cached && cachedPool !== undefined) return { nodeId: cached.id, poolId: cachedPool };
+  const row = await lookUpProvider(db, providerUuid, tier);
+  if (!row) {
+    known.delete(providerUuid);
+    throw new ClaimFailed(`resource provider ${providerUuid} not found`);
+  }
+  const entry = cached?.id === row.id ? cached : { id: row.id, pools: new Map<string, number>() };
+  known.set(providerUuid, entry);
+  if (tier === null) return { nodeId: row.id, poolId: null };
+  if (row.pool_id === null) {
+    entry.pools.delete(tier);
+    throw new ClaimFailed(`cannot claim on ${providerUuid}: no ${tier} storage pool`);
+  }
+  entry.pools.set(tier, row.pool_id);
+  return { nodeId: row.id, poolId: row.pool_id };
+}
+
+/** The provider of `uuid`, with its pool of `tier` when one is asked for, in one statement. */
+function lookUpProvider(db: Db, uuid: string, tier: string | null) {
+  const node = db.selectFrom('resource_providers as node').where('node.uuid', '=', uuid);
+  if (tier === null) return node.select(['node.id', sql<number | null>`null`.as('pool_id')]).executeTakeFirst();
+  return node
+    .leftJoin('resource_providers as pool', (join) =>
+      join.onRef('pool.parent_provider_id', '=', 'node.id').on('pool.storage_tier', '=', tier),
+    )
+    .select(['node.id', 'pool.id as pool_id'])
+    .executeTakeFirst();
+}
+
+async function readAllProviders(db: Db): Promise<Map<string, KnownNode>> {
+  const rows = await db
+    .selectFrom('resource_providers')
+    .select(['id', 'uuid', 'parent_provider_id', 'storage_tier'])
+    .execute();
+  const byId = new Map<number, KnownNode>();
+  const known = new Map<string, KnownNode>();
+  for (const r of rows) {
+    if (r.parent_provider_id !== null) continue;
+    const node = { id: r.id, pools: new Map<string, number>() };
+    byId.set(r.id, node);
+    known.set(r.uuid, node);
+  }
+  for (const r of rows) {
+    if (r.parent_provider_id !== null && r.storage_tier !== null)
+      byId.get(r.parent_provider_id)?.pools.set(r.storage_tier, r.id);
+  }
+  return known;
+}
+
+/** Where each resource comes from: the node's provider, or for DISK_GB with a tier, its pool. */
+function claimTargets(providers: NodeProviders, resources: ResourceRequest, tier: string | null): ClaimTarget[] {
+  return Object.entries(resources).map(([resourceClass, amount]) => {
+    // Amounts go into the UPDATE as literals (amountByClass).
+    if (!Number.isSafeInteger(amount)) throw new ClaimFailed(`${resourceClass} ${amount} is not a whole number`);
+    return providers.poolId !== null && resourceClass === ResourceClass.DISK_GB
+      ? { providerId: providers.poolId, resourceClass, amount, where: `${tier} pool: ` }
+      : { providerId: providers.nodeId, resourceClass, amount, where: '' };
+  });
+}
+
+/** Rows by provider id, providers in the order they first appear. */
+function groupByProvider<T>(rows: readonly T[], providerOf: (row: T) => number): Map<number, T[]> {
+  const byProvider = new Map<number, T[]>();
+  for (const r of rows) {
+    const list = byProvider.get(providerOf(r));
+    if (list) list.push(r);
+    else byProvider.set(providerOf(r), [r]);
+  }
+  return byProvider;
 }
 
 function key(providerId: number, resourceClass: string): string {
@@ -221,9 +420,9 @@ interface Held {
   used: number;
 }
 
-function heldBy(trx: Trx, consumerId: string): Promise<Held[]> {
+function heldBy(db: Db, consumerId: string): Promise<Held[]> {
   // In provider order, so a release touching a node and its pool locks them as claims do.
-  return trx
+  return db
     .selectFrom('allocations')
     .select(['resource_provider_id', 'resource_class', 'used'])
     .where('consumer_id', '=', consumerId)
@@ -233,26 +432,16 @@ function heldBy(trx: Trx, consumerId: string): Promise<Held[]> {
 
 async function releaseIn(trx: Trx, consumerId: string, held: readonly Held[]): Promise<void> {
   await trx.deleteFrom('allocations').where('consumer_id', '=', consumerId).execute();
-  await addToUsages(trx, held, -1);
-}
-
-/** Adds (sign 1) or subtracts (sign -1) allocations to their usage rows: one statement per provider. */
-async function addToUsages(trx: Trx, allocations: readonly Held[], sign: 1 | -1): Promise<void> {
-  const byProvider = new Map<number, Held[]>();
-  for (const a of allocations) {
-    const rows = byProvider.get(a.resource_provider_id);
-    if (rows) rows.push(a);
-    else byProvider.set(a.resource_provider_id, [a]);
-  }
-  for (const [providerId, rows] of byProvider) {
-    const delta = sql<number>`case resource_class ${sql.join(
-      rows.map((r) => sql`when ${r.resource_class} then ${sign * r.used}`),
+  // One statement per provider, in provider order (heldBy's), as claims take their locks.
+  for (const [providerId, rows] of groupByProvider(held, (h) => h.resource_provider_id)) {
+    const freed = sql<number>`case resource_class ${sql.join(
+      rows.map((r) => sql`when ${r.resource_class} then ${r.used}`),
       sql` `,
     )} else 0 end`;
     await trx
       .updateTable('resource_usages')
-      // The stamp lets the schedulers' views reload only the usage that changed (host-state-cache.ts).
-      .set((eb) => ({ used: eb('used', '+', delta), updated_at: now() }))
+      // The stamp lets the schedulers' views reload only the usage that changed (fleet-changes.ts).
+      .set((eb) => ({ used: eb('used', '-', freed), updated_at: now() }))
       .where('resource_provider_id', '=', providerId)
       .where(
         'resource_class',

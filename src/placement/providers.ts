@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../common/db/database.ts';
-import { lockRows } from '../common/db/row-locks.ts';
 import { now, type ComputeNodesTable } from '../common/db/schema.ts';
 import type { Inventory, NodeReport } from './node-report.ts';
+import { completeUsageRows, lockUsageRows } from './usage-limits.ts';
 
 export type { NodeReport } from './node-report.ts';
 
@@ -147,11 +147,7 @@ export async function setInventories(
     });
   if (unchanged) return providerId;
   await db.transaction().execute(async (trx) => {
-    // The claims' lock: an inventory never changes under a claim that is checking against it.
-    const usages = await lockRows(
-      trx,
-      trx.selectFrom('resource_usages').select('resource_class').where('resource_provider_id', '=', providerId),
-    ).execute();
+    const usages = await lockUsageRows(trx, [providerId]);
     await trx.deleteFrom('inventories').where('resource_provider_id', '=', providerId).execute();
     const rows = Object.entries(inventories).map(([resource_class, inv]) => ({
       resource_provider_id: providerId,
@@ -159,21 +155,7 @@ export async function setInventories(
       ...inv,
     }));
     if (rows.length) await trx.insertInto('inventories').values(rows).execute();
-    const counted = new Set(usages.map((u) => u.resource_class));
-    const uncounted = rows.filter((r) => !counted.has(r.resource_class));
-    if (uncounted.length) {
-      await trx
-        .insertInto('resource_usages')
-        .values(
-          uncounted.map((r) => ({
-            resource_provider_id: providerId,
-            resource_class: r.resource_class,
-            used: 0,
-            updated_at: now(),
-          })),
-        )
-        .execute();
-    }
+    await completeUsageRows(trx, [providerId], usages);
     await trx
       .updateTable('resource_providers')
       .set((eb) => ({ generation: eb('generation', '+', 1), updated_at: now() }))

@@ -190,6 +190,80 @@ describe('claims', { concurrency: true }, () => {
         assert.deepEqual((await usageOf(db, rp)).usages, { DISK_GB: 10 });
       });
 
+      it('checks against the inventory as last reported, and mends usage rows that lost their limits', async () => {
+        const rp = await newProvider(db, { VCPU: inv(4), MEMORY_MB: inv(1024) });
+        await claimResources(db, randomUUID(), rp, { VCPU: 2, MEMORY_MB: 256 });
+        // The host shrinks: the claim's limits follow its inventory, reserved and ratio included.
+        await setInventories(db, rp, 'shrunk', {
+          VCPU: inv(4, { reserved: 1, allocation_ratio: 1.25 }),
+          MEMORY_MB: inv(1024),
+        });
+        await assert.rejects(
+          claimResources(db, randomUUID(), rp, { VCPU: 2, MEMORY_MB: 1 }),
+          claimFailed(/VCPU: 2 requested, 1 free/),
+        );
+        await claimResources(db, randomUUID(), rp, { VCPU: 1, MEMORY_MB: 1 });
+        // Ratios a float cannot hold exactly: the claim's capacity is the one readers of the inventory compute.
+        const odd = await newProvider(db, {
+          VCPU: inv(10, { allocation_ratio: 0.9 }),
+          MEMORY_MB: inv(1000, { reserved: 1, allocation_ratio: 1.1, max_unit: 2000 }),
+        });
+        const read = (await usageOf(db, odd)).inventories;
+        await claimResources(db, randomUUID(), odd, {
+          VCPU: capacity(read['VCPU']!),
+          MEMORY_MB: capacity(read['MEMORY_MB']!),
+        });
+        await assert.rejects(
+          claimResources(db, randomUUID(), odd, { VCPU: 1 }),
+          claimFailed(/VCPU: 1 requested, 0 free/),
+        );
+        // An inventory removed: its usage row stays (it still counts) but refuses every claim.
+        await setInventories(db, rp, 'shrunk', { MEMORY_MB: inv(1024) });
+        await assert.rejects(claimResources(db, randomUUID(), rp, { VCPU: 1 }), claimFailed(/no VCPU inventory/));
+        // Usage rows that lost their limits or their row (written by something other than setInventories)
+        // would refuse everything: the refused claim's second look mends them, and the claim goes through.
+        const { id } = await db
+          .selectFrom('resource_providers')
+          .select('id')
+          .where('uuid', '=', rp)
+          .executeTakeFirstOrThrow();
+        await db
+          .updateTable('resource_usages')
+          .set({ capacity: null })
+          .where('resource_provider_id', '=', id)
+          .execute();
+        await claimResources(db, randomUUID(), rp, { MEMORY_MB: 256 });
+        await db.deleteFrom('resource_usages').where('resource_provider_id', '=', id).execute();
+        await claimResources(db, randomUUID(), rp, { MEMORY_MB: 256 });
+        assert.deepEqual(
+          (await usageOf(db, rp)).usages,
+          { MEMORY_MB: 256 + 1 + 256 + 256 },
+          'a re-created row counts what is allocated',
+        );
+      });
+
+      it('claims on a provider deleted and re-created under the same uuid land on the new one', async () => {
+        const rp = await newProvider(db, { VCPU: inv(4) });
+        await claimResources(db, randomUUID(), rp, { VCPU: 1 }); // its id is remembered now
+        const remove = async () => {
+          const { id } = await db
+            .selectFrom('resource_providers')
+            .select('id')
+            .where('uuid', '=', rp)
+            .executeTakeFirstOrThrow();
+          for (const table of ['resource_usages', 'allocations', 'inventories'] as const) {
+            await db.deleteFrom(table).where('resource_provider_id', '=', id).execute();
+          }
+          await db.deleteFrom('resource_providers').where('id', '=', id).execute();
+        };
+        await remove();
+        await setInventories(db, rp, 'again', { VCPU: inv(2) });
+        await claimResources(db, randomUUID(), rp, { VCPU: 2 });
+        assert.deepEqual((await usageOf(db, rp)).usages, { VCPU: 2 });
+        await remove();
+        await assert.rejects(claimResources(db, randomUUID(), rp, { VCPU: 1 }), claimFailed(/not found/));
+      });
+
       it('releaseAllocations frees everything the consumer holds, and is idempotent', async () => {
         const rp1 = await newProvider(db, { VCPU: inv(4) });
         const rp2 = await newProvider(db, { VCPU: inv(4) });

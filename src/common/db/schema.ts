@@ -77,13 +77,22 @@ export interface InventoriesTable {
   allocation_ratio: number;
 }
 
-/** What the allocations of one provider and class add up to; written only with them (placement/claims.ts). */
+/**
+ * What the allocations of one provider and class add up to; written only with them (placement/claims.ts).
+ * The limits are the inventory's, copied by setInventories so a claim checks them in its UPDATE; null when
+ * the provider has no inventory of the class (any claim of it is refused).
+ */
 export interface ResourceUsagesTable {
   resource_provider_id: number;
   resource_class: string;
   used: number;
   /** When `used` last changed (null: not since the upgrade); the scheduler's view reloads rows changed since its last load. */
   updated_at: Timestamp | null;
+  /** floor((total - reserved) * allocation_ratio). */
+  capacity: number | null;
+  min_unit: number | null;
+  max_unit: number | null;
+  step_size: number | null;
 }
 
 export interface AllocationsTable {

@@ -12,6 +12,7 @@ import type { Dialect } from '../../../src/common/db/connection-url.ts';
 import { openDatabase, type Database } from '../../../src/common/db/database.ts';
 import { assertSchemaCurrent, schemaStatus, syncSchema } from '../../../src/common/db/migrator.ts';
 import { DatabaseError } from '../../../src/common/errors.ts';
+import { MIGRATIONS } from '../../../src/common/db/migrations/index.ts';
 import { createScratchDatabase } from '../../helpers/database.ts';
 
 /** Tables and their columns as schema.ts declares them (read from its source, so the test follows it). */
@@ -44,6 +45,7 @@ const ALL = [
   '0009-console-auth-tokens',
   '0010-disk-snapshots',
   '0011-scheduler-view-changes',
+  '0012-usage-limits',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
@@ -113,6 +115,60 @@ describe('migrations', { concurrency: true }, () => {
         }
         await assertSchemaCurrent(database);
       });
+    });
+  }
+});
+
+// A data migration: rows written before it get what it computes, on every engine.
+describe('0012-usage-limits on existing usage rows', { concurrency: true }, () => {
+  for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
+    it(`copies each inventory's limits onto its usage row on ${dialect}, NULL where none`, async () => {
+      const scratch = await emptyDatabase(dialect);
+      const database = await openDatabase(scratch.url);
+      try {
+        const at = MIGRATIONS.findIndex((m) => m.name === '0012-usage-limits');
+        for (const m of MIGRATIONS.slice(0, at)) await m.up(database.db, dialect);
+        const inventory = { min_unit: 1, max_unit: 64, step_size: 1 };
+        await database.db
+          .insertInto('inventories')
+          .values([
+            {
+              resource_provider_id: 1,
+              resource_class: 'VCPU',
+              total: 10,
+              reserved: 0,
+              allocation_ratio: 0.9,
+              ...inventory,
+            },
+            {
+              resource_provider_id: 1,
+              resource_class: 'DISK_GB',
+              total: 100,
+              reserved: 3,
+              allocation_ratio: 1,
+              step_size: 2,
+              min_unit: 2,
+              max_unit: 50,
+            },
+          ])
+          .execute();
+        await sql`insert into resource_usages (resource_provider_id, resource_class, used)
+          values (1, 'VCPU', 4), (1, 'DISK_GB', 0), (1, 'MEMORY_MB', 512)`.execute(database.db);
+        await MIGRATIONS[at]!.up(database.db, dialect);
+        const rows = await database.db
+          .selectFrom('resource_usages')
+          .select(['resource_class', 'used', 'capacity', 'min_unit', 'max_unit', 'step_size'])
+          .orderBy('resource_class')
+          .execute();
+        assert.deepEqual(rows, [
+          { resource_class: 'DISK_GB', used: 0, capacity: 97, min_unit: 2, max_unit: 50, step_size: 2 },
+          { resource_class: 'MEMORY_MB', used: 512, capacity: null, min_unit: null, max_unit: null, step_size: null },
+          { resource_class: 'VCPU', used: 4, capacity: 9, min_unit: 1, max_unit: 64, step_size: 1 },
+        ]);
+      } finally {
+        await database.close();
+        await scratch.drop();
+      }
     });
   }
 });

@@ -10,6 +10,7 @@ import * as computeNodeCapabilities from './0006-compute-node-capabilities.ts';
 import * as consoleAuthTokens from './0009-console-auth-tokens.ts';
 import * as diskSnapshots from './0010-disk-snapshots.ts';
 import * as schedulerViewChanges from './0011-scheduler-view-changes.ts';
+import * as usageLimits from './0012-usage-limits.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0009-console-auth-tokens', up: consoleAuthTokens.up },
   { name: '0010-disk-snapshots', up: diskSnapshots.up },
   { name: '0011-scheduler-view-changes', up: schedulerViewChanges.up },
+  { name: '0012-usage-limits', up: usageLimits.up },
 ];
