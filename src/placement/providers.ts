@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../common/db/database.ts';
+import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { now, type ComputeNodesTable } from '../common/db/schema.ts';
 import type { Inventory, NodeReport } from './node-report.ts';
 import { completeUsageRows, lockUsageRows } from './usage-limits.ts';
@@ -14,7 +15,22 @@ export type { NodeReport } from './node-report.ts';
 
 export type ComputeNodeRecord = Omit<ComputeNodesTable, 'id'> & { id: number };
 
-export async function upsertComputeNode(
+/**
+ * Records one node's report. Run again whole when the engine refused it for a lock race: two hosts' first
+ * reports at once take MariaDB gap locks on the same empty ranges of the provider and usage indexes and
+ * one of them is chosen as a deadlock victim. Every step is idempotent, so a rerun completes what the
+ * refused one began; without it the compute host's start-up failed on the victim's error.
+ */
+export function upsertComputeNode(
+  db: Db,
+  host: string,
+  serviceId: number,
+  report: NodeReport,
+): Promise<ComputeNodeRecord> {
+  return retryOnLockConflict(() => upsertComputeNodeOnce(db, host, serviceId, report));
+}
+
+async function upsertComputeNodeOnce(
   db: Db,
   host: string,
   serviceId: number,
