@@ -61,7 +61,10 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       }
     };
     const untilMarker = async (id: string, everyMs = 100) => {
+      // A guest that never prints its marker fails the run instead of stalling it.
+      const deadline = Date.now() + 10 * 60_000;
       for (;;) {
+        if (Date.now() > deadline) throw new Error(`guest ${id} printed no ${GUEST_MARKER} in 10 minutes`);
         const r = await fetch(`${compute}/servers/${id}/action`, {
           method: 'POST',
           headers,
