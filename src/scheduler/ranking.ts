@@ -12,7 +12,7 @@ export class RankedHosts<T> {
   private readonly front: T[] = [];
 
   constructor(
-    private readonly items: readonly T[],
+    private readonly items: ArrayLike<T>,
     private readonly weights: ArrayLike<number>,
     subsetSize: number,
     random: () => number = Math.random,
