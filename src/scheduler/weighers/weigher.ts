@@ -111,6 +111,9 @@ function multipliersOf(columns: HostColumns, option: MultiplierOption, configure
 
 const multiplierCache = new WeakMap<HostColumns, Map<string, Float64Array | null>>();
 
+/** The raw weights of weighers without a column, by host index; reused, as no call keeps them. */
+let scratch = new Float64Array(0);
+
 /**
  * Normalized, multiplied and summed weights of the hosts at `candidates` (indices into the view), in
  * that order.
@@ -125,26 +128,33 @@ export function weighHosts(
   // Typed arrays and plain loops: this runs over every host for every instance of a request.
   const n = candidates.length;
   const totals = new Float64Array(n);
-  const raw = new Float64Array(n);
   for (const weigher of weighers) {
     if (weigher.appliesTo && !weigher.appliesTo(request)) continue;
     const configured = config.filter_scheduler[weigher.multiplierOption];
     const multipliers = multipliersOf(columns, weigher.multiplierOption, configured);
     // A multiplier of 0 adds nothing, unless an aggregate gives some hosts another one.
     if (configured === 0 && multipliers === null) continue;
-    const column = weigher.column?.(columns);
-    if (column) {
-      for (let i = 0; i < n; i++) raw[i] = column[candidates[i]!]!;
-    } else {
-      const hosts = columns.hosts;
-      for (let i = 0; i < n; i++) raw[i] = weigher.weigh(hosts[candidates[i]!]!, request);
-    }
+    // Raw weights by host index: the weigher's column, or `weigh` written into a reused array.
+    let values = weigher.column?.(columns);
     let min = Infinity;
     let max = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const value = raw[i]!;
-      if (value < min) min = value;
-      if (value > max) max = value;
+    if (values) {
+      for (let i = 0; i < n; i++) {
+        const value = values[candidates[i]!]!;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+    } else {
+      const hosts = columns.hosts;
+      if (scratch.length < hosts.length) scratch = new Float64Array(hosts.length);
+      values = scratch;
+      for (let i = 0; i < n; i++) {
+        const index = candidates[i]!;
+        const value = weigher.weigh(hosts[index]!, request);
+        values[index] = value;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
     }
     const range = max - min;
     // Equal raw weights normalize to 0 everywhere (Nova's normalize): nothing to add.
@@ -153,9 +163,12 @@ export function weighHosts(
     // The same arithmetic, in the same order, as with a multiplier per host: equal weights stay equal.
     if (multipliers === null) {
       const factor = sign * configured;
-      for (let i = 0; i < n; i++) totals[i]! += factor * ((raw[i]! - min) / range);
+      for (let i = 0; i < n; i++) totals[i]! += factor * ((values[candidates[i]!]! - min) / range);
     } else {
-      for (let i = 0; i < n; i++) totals[i]! += sign * multipliers[candidates[i]!]! * ((raw[i]! - min) / range);
+      for (let i = 0; i < n; i++) {
+        const index = candidates[i]!;
+        totals[i]! += sign * multipliers[index]! * ((values[index]! - min) / range);
+      }
     }
   }
   return totals;
