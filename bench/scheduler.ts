@@ -7,8 +7,9 @@
  *     [--subset 1] [--refresh-interval 1] [--claims-only 1]
  * Phases, each on the same scratch database:
  * 1. fill: N hosts written in multi-row inserts (bench/scheduler-fleet.ts);
- * 2. view: the scheduler's in-memory view loaded three times; its load time and the memory it holds per host,
- *    heap and typed arrays (and, after phase 3's one-instance requests, the time a view loaded before them takes to reload);
+ * 2. view: the scheduler's in-memory view loaded three times; its load time and the memory it holds per
+ *    host, heap and typed arrays (and, after phase 3's one-instance requests, the time a view loaded
+ *    before them takes to reload);
  * 3. select_destinations, one request at a time on one SchedulerManager, real claims included:
  *    `--requests` requests of one instance, then `--batch-requests` of `--batch-size` instances;
  * 4. claims: `--schedulers` scheduler processes (bench/scheduler-claimer.ts), each with its own view and

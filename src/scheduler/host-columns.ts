@@ -83,9 +83,8 @@ export class HostColumns {
   }
 }
 
-/** The indices of all `count` hosts, in order: where a decision's filtering starts. */
-export function allIndices(count: number): Int32Array {
-  const indices = new Int32Array(count);
-  for (let i = 0; i < count; i++) indices[i] = i;
-  return indices;
+/** The indices of all `count` hosts, in order (in `into`, when given): where a decision's filtering starts. */
+export function allIndices(count: number, into: Int32Array = new Int32Array(count)): Int32Array {
+  for (let i = 0; i < count; i++) into[i] = i;
+  return into;
 }

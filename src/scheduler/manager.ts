@@ -9,6 +9,7 @@ import type { Database } from '../common/db/database.ts';
 import { ClaimFailed, NoValidHost } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
+import { ArrayPool, type ArrayLease } from './array-pool.ts';
 import { keepPassing, type FilterRequest, type HostFilter } from './filters/filter.ts';
 import { loadFilters } from './filters/registry.ts';
 import { allIndices, type HostColumns } from './host-columns.ts';
@@ -24,6 +25,7 @@ const log = getLogger('scheduler');
 export class SchedulerManager {
   private readonly filters: HostFilter[];
   private readonly weighers: HostWeigher[];
+  private readonly arrays = new ArrayPool();
 
   /** `hostStates`: the view to work from; tests pass one to look at it. */
   constructor(
@@ -72,12 +74,29 @@ export class SchedulerManager {
     request: FilterRequest,
     instanceUuids: readonly string[],
   ): Promise<Selection[][]> {
+    // The decision's typed arrays come from the pool and go back to it when it is over.
+    const lease = this.arrays.lease();
+    try {
+      return await this.decide(columns, request, instanceUuids, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async decide(
+    columns: HostColumns,
+    request: FilterRequest,
+    instanceUuids: readonly string[],
+    lease: ArrayLease,
+  ): Promise<Selection[][]> {
     // Only the filters with something to check for this request run over the hosts: for a plain request
     // that leaves the service state and the resource fit of the ~15 enabled filters.
     const applicable = this.filters.filter((f) => !f.appliesTo || f.appliesTo(request));
+    const hostCount = columns.hosts.length;
     const eligible = this.runFilters(
       columns,
-      allIndices(columns.hosts.length),
+      lease,
+      allIndices(hostCount, lease.int32(hostCount)),
       request,
       applicable.filter((f) => f.runOncePerRequest),
       instanceUuids[0],
@@ -86,8 +105,8 @@ export class SchedulerManager {
     const claimed: Pick[] = [];
     try {
       for (const uuid of instanceUuids) {
-        const candidates = this.runFilters(columns, eligible, request, perInstance, uuid);
-        const pick = await this.claimBest(uuid, columns, candidates, request);
+        const candidates = this.runFilters(columns, lease, eligible, request, perInstance, uuid);
+        const pick = await this.claimBest(uuid, columns, lease, candidates, request);
         claimed.push(pick);
         // The next instances of the request see this one as a member of its group on that host.
         request.hints.group?.record(pick.host.host);
@@ -134,6 +153,7 @@ export class SchedulerManager {
    */
   private runFilters(
     columns: HostColumns,
+    lease: ArrayLease,
     input: Int32Array,
     request: FilterRequest,
     filters: readonly HostFilter[],
@@ -141,7 +161,8 @@ export class SchedulerManager {
   ): Int32Array {
     // No hosts to start with: the pass that removed them all has already said so.
     if (!filters.length || !input.length) return input;
-    const candidates = input.slice();
+    const candidates = lease.int32(input.length);
+    candidates.set(input);
     let count = candidates.length;
     const removed = new Array<number>(filters.length).fill(0);
     for (let f = 0; f < filters.length && count > 0; f++) {
@@ -166,12 +187,15 @@ export class SchedulerManager {
   private async claimBest(
     uuid: string,
     columns: HostColumns,
+    lease: ArrayLease,
     candidates: Int32Array,
     request: FilterRequest,
   ): Promise<Pick> {
-    const weights = weighHosts(columns, candidates, this.weighers, this.config, request);
+    const n = candidates.length;
+    const weights = weighHosts(columns, candidates, this.weighers, this.config, request, lease.float64(n));
     // Random choice among the best host_subset_size spreads concurrent schedulers over several hosts.
-    const order = new RankedHosts(candidates, weights, this.config.filter_scheduler.host_subset_size);
+    const subset = this.config.filter_scheduler.host_subset_size;
+    const order = new RankedHosts(candidates, weights, subset, Math.random, lease.int32(n));
     for (let index = order.next(); index !== undefined; index = order.next()) {
       const host = columns.hosts[index]!;
       // Counted in the view before the claim's round trips, not after: requests this scheduler handles

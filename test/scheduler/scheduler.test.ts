@@ -391,6 +391,28 @@ describe('scheduler', () => {
         if (!usage.parentUuid) assert.equal(usage.usages['MEMORY_MB'], 512);
       }
     });
+    it('places concurrent requests of one scheduler on different hosts, each with its own alternates', async () => {
+      const c = await cloud(cached);
+      const names = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+      // One slot each, h6 the roomiest: every request's ranking differs once the others took their hosts.
+      for (const [i, name] of names.entries()) await c.addHost(name, { memoryMb: 1024 + 64 * i });
+      const cache = new HostStateCache(c.database.db, c.config);
+      const mine = new SchedulerManager(c.database, c.config, cache);
+      const select = () => mine.selectDestinations(adminContext(), spec({}), uuids(1));
+      await cache.reload();
+      const results = await Promise.all(names.map(select));
+      assert.deepEqual(results.map((r) => r[0]![0]!.service_host).sort(), names);
+      // Alternates: hosts that had room when the request was filtered, never its own, none twice.
+      for (const result of results) {
+        const [own, ...alternates] = result[0]!;
+        const hosts = [own!, ...alternates].map((a) => a.service_host);
+        assert.ok(alternates.length <= 2);
+        assert.equal(new Set(hosts).size, hosts.length);
+        assert.ok(hosts.every((h) => names.includes(h)));
+      }
+      assertColumnsInStep((await cache.view()).columns);
+    });
+
     it('keeps its typed arrays in step with its hosts through placements, a rollback and a refused claim', async () => {
       const c = await cloud(cached);
       await c.addHost('a', oneSlot);

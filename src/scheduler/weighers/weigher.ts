@@ -116,7 +116,7 @@ let scratch = new Float64Array(0);
 
 /**
  * Normalized, multiplied and summed weights of the hosts at `candidates` (indices into the view), in
- * that order.
+ * that order, written into `totals` (zeroed, as long as `candidates`).
  */
 export function weighHosts(
   columns: HostColumns,
@@ -124,10 +124,10 @@ export function weighHosts(
   weighers: readonly HostWeigher[],
   config: Config,
   request: FilterRequest,
+  totals: Float64Array = new Float64Array(candidates.length),
 ): Float64Array {
   // Typed arrays and plain loops: this runs over every host for every instance of a request.
   const n = candidates.length;
-  const totals = new Float64Array(n);
   for (const weigher of weighers) {
     if (weigher.appliesTo && !weigher.appliesTo(request)) continue;
     const configured = config.filter_scheduler[weigher.multiplierOption];
