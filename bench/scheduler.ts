@@ -7,8 +7,9 @@
  *     [--subset 1] [--refresh-interval 1] [--claims-only 1]
  * Phases, each on the same scratch database:
  * 1. fill: N hosts written in multi-row inserts (bench/scheduler-fleet.ts);
- * 2. view: the scheduler's in-memory view loaded three times; its load time and the heap it holds per host
- *    (and, after phase 3's one-instance requests, the time a view loaded before them takes to reload);
+ * 2. view: the scheduler's in-memory view loaded three times; its load time and the memory it holds per
+ *    host, heap and typed arrays (and, after phase 3's one-instance requests, the time a view loaded
+ *    before them takes to reload);
  * 3. select_destinations, one request at a time on one SchedulerManager, real claims included:
  *    `--requests` requests of one instance, then `--batch-requests` of `--batch-size` instances;
  * 4. claims: `--schedulers` scheduler processes (bench/scheduler-claimer.ts), each with its own view and
@@ -61,6 +62,12 @@ function collectGarbage(): void {
   global.gc();
 }
 
+/** The heap, plus the typed arrays' buffers, which live outside it (the view's columns). */
+function heldMemory(): number {
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
+}
+
 /** Loads the view as the scheduler does; returns load times and the heap the view holds per host. */
 async function measureView(database: Database, config: ReturnType<typeof loadConfig>, hosts: number) {
   const loadMs: number[] = [];
@@ -69,15 +76,15 @@ async function measureView(database: Database, config: ReturnType<typeof loadCon
   const views: unknown[] = [];
   for (let run = 0; run < 3; run++) {
     collectGarbage();
-    const before = process.memoryUsage().heapUsed;
+    const before = heldMemory();
     const cache = new HostStateCache(database.db, config);
     const t = performance.now();
     const view = await cache.reload();
     loadMs.push(performance.now() - t);
     views.push(view);
     collectGarbage();
-    heldBytes.push(process.memoryUsage().heapUsed - before);
-    if (view.length === 0) throw new Error('the view is empty: the fleet was not written');
+    heldBytes.push(heldMemory() - before);
+    if (view.hosts.length === 0) throw new Error('the view is empty: the fleet was not written');
   }
   // The first load also leaves behind what the first run of any code does (compiled code, caches).
   const bytesPerHost = percentile(heldBytes, 50) / hosts;

@@ -18,7 +18,8 @@
  * Hosts are patched in place, as a placement is counted in them: a request under way sees the change
  * from its next instance on. Not copies: host objects built otherwise than by the one object literal of
  * the full load made the filters' and weighers' reads of every host several times slower (V8 then sees
- * hosts of several shapes).
+ * hosts of several shapes). The view's columns (host-columns.ts) are patched with them, for the hosts
+ * whose usage or reports changed and for every host's service state.
  */
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
@@ -96,9 +97,11 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
       nodeStamps[index] = node.updated_at;
       serviceIds[index] = node.service_id;
       Object.assign(hosts[index]!, reportedFields(node, parsed));
+      previous.columns.update(index);
     }
   }
   const now = Date.now();
+  const { columns } = previous;
   for (let index = 0; index < hosts.length; index++) {
     const service = previous.services.get(serviceIds[index]!);
     if (!service) return loadFleet(db, config);
@@ -106,7 +109,10 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
     // Every host, not only those whose service row changed: a silent one goes down with time alone.
     host.serviceUp = serviceUp(service, config, now);
     host.serviceDisabled = service.disabled;
+    columns.updateService(index);
   }
+  // The hosts whose usage changed: their columns are worked out again once every row is applied.
+  const touched = new Set<number>();
   for (const row of usages) {
     const owner = previous.providers.get(row.resource_provider_id);
     if (!owner) continue;
@@ -117,6 +123,8 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
       const pool = host.storagePools[owner.tier];
       if (pool) pool.used = used;
     }
+    touched.add(owner.index);
   }
+  for (const index of touched) columns.update(index);
   return { ...previous, loadedAt, serviceIds, nodeStamps };
 }

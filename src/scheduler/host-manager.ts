@@ -18,11 +18,14 @@ import {
 } from '../placement/providers.ts';
 import { ResourceClass } from '../placement/resource-classes.ts';
 import { fleetFingerprint } from './fleet-fingerprint.ts';
+import { HostColumns } from './host-columns.ts';
 import type { HostState, StoragePoolState, SupportedInstance } from './host-state.ts';
 
 /** A loaded view: the hosts, and where each row the view was built from went. */
 export interface Fleet {
   readonly hosts: HostState[];
+  /** What the resource filters and weighers read of the hosts, in typed arrays; patched with them. */
+  readonly columns: HostColumns;
   /** When the load started, by this process's clock; rows stamped after it (less a margin) are re-read. */
   readonly loadedAt: number;
   /** When the last full load started (an incremental reload keeps it). */
@@ -126,6 +129,7 @@ export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
   }
   return {
     hosts,
+    columns: new HostColumns(hosts),
     loadedAt,
     fullyLoadedAt: loadedAt,
     fingerprint,

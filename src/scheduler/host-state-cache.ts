@@ -17,20 +17,20 @@ import type { Db } from '../common/db/database.ts';
 import { poolsByNode, providerUsages } from '../placement/providers.ts';
 import { ResourceClass } from '../placement/resource-classes.ts';
 import { refreshFleet } from './fleet-changes.ts';
+import type { HostColumns } from './host-columns.ts';
 import { loadFleet, usagesOf, type Fleet } from './host-manager.ts';
-import type { HostState } from './host-state.ts';
 
 export interface FleetView {
-  readonly hosts: HostState[];
+  /** The hosts (`columns.hosts`) and what the resource filters and weighers read of them. */
+  readonly columns: HostColumns;
   /** Whether this view was read from the database for this request (a retry on it would see the same). */
   readonly fresh: boolean;
 }
 
 export class HostStateCache {
   private fleet: Fleet | null = null;
-  private hosts: HostState[] | null = null;
   private loadedAt = 0;
-  private loading: Promise<HostState[]> | null = null;
+  private loading: Promise<HostColumns> | null = null;
   private loadingInBackground = false;
 
   constructor(
@@ -41,13 +41,14 @@ export class HostStateCache {
   async view(): Promise<FleetView> {
     const maxAgeMs = this.config.scheduler.host_state_refresh_interval * 1000;
     const age = Date.now() - this.loadedAt;
-    if (this.hosts && (age < maxAgeMs || this.loadingInBackground)) return { hosts: this.hosts, fresh: false };
-    if (this.hosts && age < 2 * maxAgeMs) {
+    const columns = this.fleet?.columns;
+    if (columns && (age < maxAgeMs || this.loadingInBackground)) return { columns, fresh: false };
+    if (columns && age < 2 * maxAgeMs) {
       // A failed background load is not this request's failure: the next request past the age retries it.
       this.reload(true).catch(() => undefined);
-      return { hosts: this.hosts, fresh: false };
+      return { columns, fresh: false };
     }
-    return { hosts: await this.reload(), fresh: true };
+    return { columns: await this.reload(), fresh: true };
   }
 
   /**
@@ -55,7 +56,7 @@ export class HostStateCache {
    * while the view was still young enough) is not waited for by later requests however long it takes:
    * at 100,000 hosts it takes seconds, longer than the interval.
    */
-  reload(inBackground = false): Promise<HostState[]> {
+  reload(inBackground = false): Promise<HostColumns> {
     if (!this.loading) {
       const startedAt = Date.now();
       this.loadingInBackground = inBackground;
@@ -63,9 +64,8 @@ export class HostStateCache {
       this.loading = (this.fleet ? refreshFleet(this.db, this.config, this.fleet) : loadFleet(this.db, this.config))
         .then((fleet) => {
           this.fleet = fleet;
-          this.hosts = fleet.hosts;
           this.loadedAt = startedAt;
-          return fleet.hosts;
+          return fleet.columns;
         })
         .finally(() => {
           this.loading = null;
@@ -84,8 +84,13 @@ export class HostStateCache {
     this.loadedAt = Math.min(this.loadedAt, Date.now() - maxAgeMs);
   }
 
-  /** Reads one host's usage again, after a claim on it was refused, so no request tries it on stale figures. */
-  async refreshHost(host: HostState): Promise<void> {
+  /**
+   * Reads host `index` of `columns` again, after a claim on it was refused, so no request tries it on
+   * stale figures. The columns are those of the view the request worked from, which a full load may
+   * have superseded meanwhile; that view's host and columns stay in step all the same.
+   */
+  async refreshHost(columns: HostColumns, index: number): Promise<void> {
+    const host = columns.hosts[index]!;
     const usages = await providerUsages(this.db, [host.uuid]);
     const usage = usages.get(host.uuid);
     if (usage) host.usages = usagesOf(usage);
@@ -93,5 +98,6 @@ export class HostStateCache {
       const state = host.storagePools[tier];
       if (state) state.used = pool.usage.usages[ResourceClass.DISK_GB] ?? 0;
     }
+    columns.update(index);
   }
 }

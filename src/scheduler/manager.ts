@@ -9,10 +9,12 @@ import type { Database } from '../common/db/database.ts';
 import { ClaimFailed, NoValidHost } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
-import type { HostFilter, FilterRequest } from './filters/filter.ts';
+import { ArrayPool, type ArrayLease } from './array-pool.ts';
+import { keepPassing, type FilterRequest, type HostFilter } from './filters/filter.ts';
 import { loadFilters } from './filters/registry.ts';
+import { allIndices, type HostColumns } from './host-columns.ts';
 import { HostStateCache } from './host-state-cache.ts';
-import { consume, type HostState } from './host-state.ts';
+import type { HostState } from './host-state.ts';
 import { RankedHosts } from './ranking.ts';
 import { antiAffinityGuard, loadRequestHints } from './request-hints.ts';
 import type { RequestSpec, Selection } from './request-spec.ts';
@@ -23,16 +25,17 @@ const log = getLogger('scheduler');
 export class SchedulerManager {
   private readonly filters: HostFilter[];
   private readonly weighers: HostWeigher[];
-  private readonly hostStates: HostStateCache;
+  private readonly arrays = new ArrayPool();
 
+  /** `hostStates`: the view to work from; tests pass one to look at it. */
   constructor(
     private readonly database: Database,
     private readonly config: Config,
+    private readonly hostStates = new HostStateCache(database.db, config),
   ) {
     // Unknown names fail here, at start-up, naming the option.
     this.filters = loadFilters(config);
     this.weighers = loadWeighers(config.filter_scheduler.weight_classes);
-    this.hostStates = new HostStateCache(database.db, config);
   }
 
   /**
@@ -54,7 +57,7 @@ export class SchedulerManager {
     };
     const view = await this.hostStates.view();
     try {
-      return await this.place(view.hosts, request, instanceUuids);
+      return await this.place(view.columns, request, instanceUuids);
     } catch (err) {
       // The view may still count capacity that was freed since it was read: look again before giving up.
       if (!(err instanceof NoValidHost) || view.fresh) throw err;
@@ -62,16 +65,38 @@ export class SchedulerManager {
     }
   }
 
+  /**
+   * The decision works on host indices into the view (`columns.hosts`), so that the filters and weighers
+   * that can read the view's typed arrays do (host-columns.ts).
+   */
   private async place(
-    hosts: HostState[],
+    columns: HostColumns,
     request: FilterRequest,
     instanceUuids: readonly string[],
+  ): Promise<Selection[][]> {
+    // The decision's typed arrays come from the pool and go back to it when it is over.
+    const lease = this.arrays.lease();
+    try {
+      return await this.decide(columns, request, instanceUuids, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async decide(
+    columns: HostColumns,
+    request: FilterRequest,
+    instanceUuids: readonly string[],
+    lease: ArrayLease,
   ): Promise<Selection[][]> {
     // Only the filters with something to check for this request run over the hosts: for a plain request
     // that leaves the service state and the resource fit of the ~15 enabled filters.
     const applicable = this.filters.filter((f) => !f.appliesTo || f.appliesTo(request));
+    const hostCount = columns.hosts.length;
     const eligible = this.runFilters(
-      hosts,
+      columns,
+      lease,
+      allIndices(hostCount, lease.int32(hostCount)),
       request,
       applicable.filter((f) => f.runOncePerRequest),
       instanceUuids[0],
@@ -80,22 +105,22 @@ export class SchedulerManager {
     const claimed: Pick[] = [];
     try {
       for (const uuid of instanceUuids) {
-        const candidates = this.runFilters(eligible, request, perInstance, uuid);
-        const pick = await this.claimBest(uuid, candidates, request);
+        const candidates = this.runFilters(columns, lease, eligible, request, perInstance, uuid);
+        const pick = await this.claimBest(uuid, columns, lease, candidates, request);
         claimed.push(pick);
         // The next instances of the request see this one as a member of its group on that host.
         request.hints.group?.record(pick.host.host);
       }
     } catch (err) {
-      for (const { uuid, host } of claimed) {
+      for (const { uuid, host, index } of claimed) {
         await releaseAllocations(this.database.db, uuid);
-        consume(host, request.resources, -1, request.storageTier);
+        columns.consume(index, request.resources, -1, request.storageTier);
         request.hints.group?.record(host.host, -1);
       }
       throw err;
     }
     const recheck = claimed.length > 1 ? perInstance : [];
-    return claimed.map((pick) => [toSelection(pick.host), ...this.alternates(pick, request, recheck)]);
+    return claimed.map((pick) => [toSelection(pick.host), ...this.alternates(columns, pick, request, recheck)]);
   }
 
   /**
@@ -104,45 +129,50 @@ export class SchedulerManager {
    * placed, as Nova re-filters for alternates: an anti-affinity alternate is then never a host another
    * member of the request went to, and a host the request filled up is no alternate either.
    */
-  private alternates(pick: Pick, request: FilterRequest, recheck: readonly HostFilter[]): Selection[] {
+  private alternates(
+    columns: HostColumns,
+    pick: Pick,
+    request: FilterRequest,
+    recheck: readonly HostFilter[],
+  ): Selection[] {
     const wanted = this.config.scheduler.max_attempts - 1;
     const result: Selection[] = [];
-    for (let host = pick.order.next(); host && result.length < wanted; host = pick.order.next()) {
-      if (!recheck.every((f) => f.passes(host!, request))) continue;
+    for (let index = pick.order.next(); index !== undefined && result.length < wanted; index = pick.order.next()) {
+      const host = columns.hosts[index]!;
+      if (!recheck.every((f) => f.passes(host, request))) continue;
       result.push(toSelection(host));
     }
     return result;
   }
 
   /**
-   * The hosts that pass every filter, in one pass over the hosts (one array, not one per filter). Each
-   * host is charged to the first filter it fails, which gives the same per-filter counts as filtering
-   * filter by filter; they are logged, as Nova logs them, when no host is left.
+   * The indices, among `input`, of the hosts that pass every filter. Filter by filter over one array of
+   * indices, each compacting it in place (no array per filter; those with `keep` read the view's
+   * columns): each host is charged to the first filter it fails, the per-filter counts Nova logs when
+   * no host is left. `input` is left as it was.
    */
   private runFilters(
-    hosts: HostState[],
+    columns: HostColumns,
+    lease: ArrayLease,
+    input: Int32Array,
     request: FilterRequest,
     filters: readonly HostFilter[],
     uuid: string | undefined,
-  ): HostState[] {
+  ): Int32Array {
     // No hosts to start with: the pass that removed them all has already said so.
-    if (!filters.length || !hosts.length) return hosts;
+    if (!filters.length || !input.length) return input;
+    const candidates = lease.int32(input.length);
+    candidates.set(input);
+    let count = candidates.length;
     const removed = new Array<number>(filters.length).fill(0);
-    const remaining: HostState[] = [];
-    for (const host of hosts) {
-      let failed = -1;
-      for (let f = 0; f < filters.length; f++) {
-        if (!filters[f]!.passes(host, request)) {
-          failed = f;
-          break;
-        }
-      }
-      if (failed < 0) remaining.push(host);
-      else removed[failed]!++;
+    for (let f = 0; f < filters.length && count > 0; f++) {
+      const before = count;
+      count = keepPassing(filters[f]!, candidates, count, columns, request);
+      removed[f] = before - count;
     }
-    if (!remaining.length) {
+    if (!count) {
       const counts: string[] = [];
-      let start = hosts.length;
+      let start = input.length;
       for (let f = 0; f < filters.length && (f === 0 || start > 0); f++) {
         counts.push(`'${filters[f]!.name}: (start: ${start}, end: ${start - removed[f]!})'`);
         start -= removed[f]!;
@@ -151,17 +181,26 @@ export class SchedulerManager {
         `Filtering removed all hosts for the request with instance ID '${uuid}'. Filter results: [${counts.join(', ')}]`,
       );
     }
-    return remaining;
+    return candidates.subarray(0, count);
   }
 
-  private async claimBest(uuid: string, candidates: HostState[], request: FilterRequest): Promise<Pick> {
-    const weights = weighHosts(candidates, this.weighers, this.config, request);
+  private async claimBest(
+    uuid: string,
+    columns: HostColumns,
+    lease: ArrayLease,
+    candidates: Int32Array,
+    request: FilterRequest,
+  ): Promise<Pick> {
+    const n = candidates.length;
+    const weights = weighHosts(columns, candidates, this.weighers, this.config, request, lease.float64(n));
     // Random choice among the best host_subset_size spreads concurrent schedulers over several hosts.
-    const order = new RankedHosts(candidates, weights, this.config.filter_scheduler.host_subset_size);
-    for (let host = order.next(); host; host = order.next()) {
+    const subset = this.config.filter_scheduler.host_subset_size;
+    const order = new RankedHosts(candidates, weights, subset, Math.random, lease.int32(n));
+    for (let index = order.next(); index !== undefined; index = order.next()) {
+      const host = columns.hosts[index]!;
       // Counted in the view before the claim's round trips, not after: requests this scheduler handles
       // meanwhile then see the host as taken and go elsewhere instead of queueing on the same row locks.
-      consume(host, request.resources, 1, request.storageTier);
+      columns.consume(index, request.resources, 1, request.storageTier);
       try {
         await claimResources(
           this.database.db,
@@ -172,19 +211,19 @@ export class SchedulerManager {
           antiAffinityGuard(request.hints.group),
         );
       } catch (err) {
-        consume(host, request.resources, -1, request.storageTier);
+        columns.consume(index, request.resources, -1, request.storageTier);
         if (err instanceof ClaimFailed) {
           this.hostStates.invalidate();
-          await this.hostStates.refreshHost(host);
+          await this.hostStates.refreshHost(columns, index);
           log.info({ host: host.host, node: host.nodename, reason: err.message }, 'claim lost, trying the next host');
           continue;
         }
         // Taking the placement back may have undone what a reload read meanwhile (the view patches
         // usage in place, and the row is not stamped again): read the host back if the database answers.
-        await this.hostStates.refreshHost(host).catch(() => undefined);
+        await this.hostStates.refreshHost(columns, index).catch(() => undefined);
         throw err;
       }
-      return { uuid, host, order };
+      return { uuid, host, index, order };
     }
     throw new NoValidHost('No valid host was found. There are not enough hosts available.');
   }
@@ -194,7 +233,10 @@ export class SchedulerManager {
 interface Pick {
   readonly uuid: string;
   readonly host: HostState;
-  readonly order: RankedHosts<HostState>;
+  /** The host's index in the view. */
+  readonly index: number;
+  /** Host indices, best first. */
+  readonly order: RankedHosts<number>;
 }
 
 function toSelection(host: HostState): Selection {

@@ -2,6 +2,7 @@
  * Host states, request specs and filter requests for unit tests of filters and weighers, and compute
  * hosts reported into a database for tests of the whole scheduler.
  */
+import assert from 'node:assert/strict';
 import type { Config } from '../../src/common/config/load-config.ts';
 import type { Db } from '../../src/common/db/database.ts';
 import { nodeReports } from '../../src/compute/resource-report.ts';
@@ -11,12 +12,14 @@ import { recordHeartbeat, registerService } from '../../src/objects/services.ts'
 import { resourcesForFlavor } from '../../src/placement/claims.ts';
 import { upsertComputeNode } from '../../src/placement/providers.ts';
 import type { FilterRequest } from '../../src/scheduler/filters/filter.ts';
+import { HostColumns } from '../../src/scheduler/host-columns.ts';
 import type { HostState } from '../../src/scheduler/host-state.ts';
 import { NO_HINTS, type RequestHints } from '../../src/scheduler/request-hints.ts';
 import type { RequestSpec } from '../../src/scheduler/request-spec.ts';
 import { testSpec } from './request-spec.ts';
 
-const inventory = (total: number, reserved = 0, ratio = 1) => ({
+/** An inventory of `total` with every unit allowed. */
+export const inventory = (total: number, reserved = 0, ratio = 1) => ({
   total,
   reserved,
   min_unit: 1,
@@ -110,4 +113,12 @@ export async function addComputeHost(db: Db, config: Config, host: string, size:
     new Map([[host, size.failedBuilds ?? 0]]),
   );
   await upsertComputeNode(db, host, service.id, report!);
+}
+
+/**
+ * The view's columns hold what its hosts hold now: equal to columns built afresh from the same hosts
+ * (NaN for a missing pool compares equal to NaN).
+ */
+export function assertColumnsInStep(columns: HostColumns, message?: string): void {
+  assert.deepEqual(columns, new HostColumns(columns.hosts), message);
 }

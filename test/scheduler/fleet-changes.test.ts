@@ -32,6 +32,8 @@ async function reload(db: Db, config: Config, previous: Fleet): Promise<{ fleet:
   const fleet = await refreshFleet(db, config, previous);
   const full = await loadFleet(db, config);
   assert.deepEqual(fleet.hosts, full.hosts);
+  // The typed arrays were patched with the hosts: what columns built afresh from the full load hold.
+  assert.deepEqual(fleet.columns, full.columns);
   const replaced = fleet.hosts.filter((h, i) => h !== previous.hosts[i]).map((h) => h.host);
   return { fleet, replaced };
 }

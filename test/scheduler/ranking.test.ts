@@ -38,6 +38,28 @@ describe('RankedHosts', () => {
     }
   });
 
+  it('gives that order with a random one of the best subset first, for many fleets, subsets and picks', () => {
+    const random = seeded(11);
+    for (let round = 0; round < 300; round++) {
+      const n = Math.floor(random() * 40);
+      // Runs of equal weights among distinct ones: ties at the edge of the best few as well.
+      const weights = Array.from({ length: n }, () => (random() < 0.5 ? 1 : Math.floor(random() * 8) / 8));
+      const subset = 1 + Math.floor(random() * 7);
+      const pickAt = random();
+      const expected = stableOrder(weights);
+      const chosen = Math.floor(pickAt * Math.min(subset, n));
+      if (subset > 1 && n > 0) expected.unshift(...expected.splice(chosen, 1));
+      const hosts = weights.map((_, i) => i);
+      const label = `weights ${weights.join(',')} subset ${subset}`;
+      assert.deepEqual(drain(new RankedHosts(hosts, weights, subset, () => pickAt)), expected, label);
+      // Taken a few at a time, as claims and alternates take them: the same order.
+      const ranked = new RankedHosts(hosts, weights, subset, () => pickAt, new Int32Array(n));
+      const stepwise: number[] = [];
+      for (let batch = ranked.take(3); batch.length; batch = ranked.take(3)) stepwise.push(...batch);
+      assert.deepEqual(stepwise, expected, label);
+    }
+  });
+
   it('puts one of the best subset first and keeps the rest in order', () => {
     const weights = [0.1, 0.9, 0.5, 0.7, 0.3];
     const hosts = ['a', 'b', 'c', 'd', 'e'];

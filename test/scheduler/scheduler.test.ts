@@ -22,13 +22,15 @@ import {
 import type { FilterRequest } from '../../src/scheduler/filters/filter.ts';
 import { FILTER_FACTORIES, loadFilters } from '../../src/scheduler/filters/registry.ts';
 import { loadHostStates } from '../../src/scheduler/host-manager.ts';
+import { HostStateCache } from '../../src/scheduler/host-state-cache.ts';
+import { free } from '../../src/scheduler/host-state.ts';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
 import { NO_HINTS } from '../../src/scheduler/request-hints.ts';
 import type { RequestSpec, Selection } from '../../src/scheduler/request-spec.ts';
 import { loadWeighers, WEIGHER_NAMES } from '../../src/scheduler/weighers/weigher.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { testSpec } from '../helpers/request-spec.ts';
-import { addComputeHost, type HostSize } from '../helpers/scheduler-fixtures.ts';
+import { addComputeHost, assertColumnsInStep, type HostSize } from '../helpers/scheduler-fixtures.ts';
 
 interface Cloud {
   database: TestDatabase;
@@ -388,6 +390,53 @@ describe('scheduler', () => {
       for (const usage of (await providerUsages(c.database.db)).values()) {
         if (!usage.parentUuid) assert.equal(usage.usages['MEMORY_MB'], 512);
       }
+    });
+    it('places concurrent requests of one scheduler on different hosts, each with its own alternates', async () => {
+      const c = await cloud(cached);
+      const names = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+      // One slot each, h6 the roomiest: every request's ranking differs once the others took their hosts.
+      for (const [i, name] of names.entries()) await c.addHost(name, { memoryMb: 1024 + 64 * i });
+      const cache = new HostStateCache(c.database.db, c.config);
+      const mine = new SchedulerManager(c.database, c.config, cache);
+      const select = () => mine.selectDestinations(adminContext(), spec({}), uuids(1));
+      await cache.reload();
+      const results = await Promise.all(names.map(select));
+      assert.deepEqual(results.map((r) => r[0]![0]!.service_host).sort(), names);
+      // Alternates: hosts that had room when the request was filtered, never its own, none twice.
+      for (const result of results) {
+        const [own, ...alternates] = result[0]!;
+        const hosts = [own!, ...alternates].map((a) => a.service_host);
+        assert.ok(alternates.length <= 2);
+        assert.equal(new Set(hosts).size, hosts.length);
+        assert.ok(hosts.every((h) => names.includes(h)));
+      }
+      assertColumnsInStep((await cache.view()).columns);
+    });
+
+    it('keeps its typed arrays in step with its hosts through placements, a rollback and a refused claim', async () => {
+      const c = await cloud(cached);
+      await c.addHost('a', oneSlot);
+      await c.addHost('b', oneSlot);
+      const cache = new HostStateCache(c.database.db, c.config);
+      const mine = new SchedulerManager(c.database, c.config, cache);
+      const select = (n: number) => mine.selectDestinations(adminContext(), spec({}, { num_instances: n }), uuids(n));
+      const { columns } = await cache.view();
+      const freeRam = (host: string) => columns.freeRam[columns.hosts.findIndex((h) => h.host === host)];
+      assertColumnsInStep(columns, 'loaded');
+
+      // Another scheduler takes 'a' behind this view's back: the claim there is refused, 'a' read again.
+      await new SchedulerManager(c.database, c.config).selectDestinations(adminContext(), spec({}), uuids(1));
+      assert.deepEqual(hostsOf(await select(1)), ['b']);
+      assertColumnsInStep(columns, 'after a placement and a refused claim');
+      assert.deepEqual([freeRam('a'), freeRam('b')], [0, 0]);
+      assert.equal(freeRam('a'), free(columns.hosts[0]!, 'MEMORY_MB'));
+
+      // Two instances where none fits after a release of one slot: the first is placed, then taken back.
+      await releaseAllocations(c.database.db, (await c.allocations())[0]!.consumer_id);
+      await assert.rejects(select(2), noValidHost);
+      const view = (await cache.view()).columns;
+      assertColumnsInStep(view, 'after the rollback and the reload it made');
+      assertColumnsInStep(columns, 'the view the request started from');
     });
   });
 

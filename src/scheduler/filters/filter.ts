@@ -1,4 +1,5 @@
 /** The filter contract: a filter answers whether one host can take one instance of the request. */
+import type { HostColumns } from '../host-columns.ts';
 import type { HostState } from '../host-state.ts';
 import type { RequestHints } from '../request-hints.ts';
 import type { RequestSpec } from '../request-spec.ts';
@@ -24,4 +25,39 @@ export interface HostFilter {
    */
   appliesTo?(request: FilterRequest): boolean;
   passes(host: HostState, request: FilterRequest): boolean;
+  /**
+   * `passes` for many hosts at once, from the view's columns instead of the host objects (for the filters
+   * that run over every host of every request): keeps, in order, the indices in `candidates[0..count)` of
+   * the hosts `passes` would accept, and returns how many. It must answer exactly as `passes` does
+   * (test/scheduler/filters/columns.test.ts compares them).
+   */
+  keep?(candidates: Int32Array, count: number, columns: HostColumns, request: FilterRequest): number;
+}
+
+/** `filter.passes` over `candidates[0..count)`, kept in place and in order; returns how many pass. */
+export function keepPassing(
+  filter: HostFilter,
+  candidates: Int32Array,
+  count: number,
+  columns: HostColumns,
+  request: FilterRequest,
+): number {
+  if (filter.keep) return filter.keep(candidates, count, columns, request);
+  const hosts = columns.hosts;
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const index = candidates[i]!;
+    if (filter.passes(hosts[index]!, request)) candidates[kept++] = index;
+  }
+  return kept;
+}
+
+/** Keeps the candidates whose entry in `column` is at least `wanted` (NaN never is). */
+export function keepAtLeast(candidates: Int32Array, count: number, column: Float64Array, wanted: number): number {
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const index = candidates[i]!;
+    if (column[index]! >= wanted) candidates[kept++] = index;
+  }
+  return kept;
 }

@@ -10,4 +10,5 @@ export const BuildFailureWeigher: HostWeigher = {
   multiplierOption: 'build_failure_weight_multiplier',
   sign: -1,
   weigh: (host) => host.failedBuilds,
+  column: (columns) => columns.failedBuilds,
 };

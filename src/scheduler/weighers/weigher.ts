@@ -10,6 +10,7 @@ import type { Config } from '../../common/config/load-config.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { getLogger } from '../../common/log/logger.ts';
 import type { FilterRequest } from '../filters/filter.ts';
+import type { HostColumns } from '../host-columns.ts';
 import type { HostState } from '../host-state.ts';
 import { BuildFailureWeigher } from './build-failure-weigher.ts';
 import { CPUWeigher, DiskWeigher, RAMWeigher } from './resource-weighers.ts';
@@ -34,6 +35,8 @@ export interface HostWeigher {
   /** False when the weigher cannot tell the hosts of this request apart (it is then skipped). */
   appliesTo?(request: FilterRequest): boolean;
   weigh(host: HostState, request: FilterRequest): number;
+  /** The raw weights as a column of the view, when they are one: read instead of calling `weigh` per host. */
+  column?(columns: HostColumns): Float64Array;
 }
 
 const WEIGHERS: Record<string, HostWeigher> = Object.fromEntries(
@@ -83,44 +86,89 @@ function multiplierFor(host: HostState, option: MultiplierOption, configured: nu
   return smallest ?? configured;
 }
 
-/** Whether one of the host's aggregates sets the weigher's multiplier. */
-function overridden(host: HostState, weigher: HostWeigher): boolean {
-  return host.aggregates.some((aggregate) => aggregate.metadata[weigher.multiplierOption] !== undefined);
+/**
+ * Each host's multiplier for `option` (`multiplierFor`), or null when no host's aggregates set one: then
+ * it is `configured` for all. Aggregates change only with a full load, which builds new columns, so this
+ * is worked out once per view and option rather than per host for every instance.
+ */
+function multipliersOf(columns: HostColumns, option: MultiplierOption, configured: number): Float64Array | null {
+  let byOption = multiplierCache.get(columns);
+  if (!byOption) multiplierCache.set(columns, (byOption = new Map()));
+  const key = `${option}=${configured}`;
+  let multipliers = byOption.get(key);
+  if (multipliers === undefined) {
+    multipliers = null;
+    const { hosts, inAggregate } = columns;
+    for (let index = 0; index < hosts.length; index++) {
+      if (!inAggregate[index] || !hosts[index]!.aggregates.some((a) => a.metadata[option] !== undefined)) continue;
+      multipliers ??= new Float64Array(hosts.length).fill(configured);
+      multipliers[index] = multiplierFor(hosts[index]!, option, configured);
+    }
+    byOption.set(key, multipliers);
+  }
+  return multipliers;
 }
 
-/** Normalized, multiplied and summed weights, in the order of `hosts`. */
+const multiplierCache = new WeakMap<HostColumns, Map<string, Float64Array | null>>();
+
+/** The raw weights of weighers without a column, by host index; reused, as no call keeps them. */
+let scratch = new Float64Array(0);
+
+/**
+ * Normalized, multiplied and summed weights of the hosts at `candidates` (indices into the view), in
+ * that order, written into `totals` (zeroed, as long as `candidates`).
+ */
 export function weighHosts(
-  hosts: readonly HostState[],
+  columns: HostColumns,
+  candidates: Int32Array,
   weighers: readonly HostWeigher[],
   config: Config,
   request: FilterRequest,
+  totals: Float64Array = new Float64Array(candidates.length),
 ): Float64Array {
   // Typed arrays and plain loops: this runs over every host for every instance of a request.
-  const totals = new Float64Array(hosts.length);
-  const raw = new Float64Array(hosts.length);
+  const n = candidates.length;
   for (const weigher of weighers) {
     if (weigher.appliesTo && !weigher.appliesTo(request)) continue;
     const configured = config.filter_scheduler[weigher.multiplierOption];
+    const multipliers = multipliersOf(columns, weigher.multiplierOption, configured);
     // A multiplier of 0 adds nothing, unless an aggregate gives some hosts another one.
-    if (configured === 0 && !hosts.some((host) => host.aggregates.length && overridden(host, weigher))) continue;
-    const sign = weigher.sign ?? 1;
+    if (configured === 0 && multipliers === null) continue;
+    // Raw weights by host index: the weigher's column, or `weigh` written into a reused array.
+    let values = weigher.column?.(columns);
     let min = Infinity;
     let max = -Infinity;
-    for (let i = 0; i < hosts.length; i++) {
-      const value = weigher.weigh(hosts[i]!, request);
-      raw[i] = value;
-      if (value < min) min = value;
-      if (value > max) max = value;
+    if (values) {
+      for (let i = 0; i < n; i++) {
+        const value = values[candidates[i]!]!;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+    } else {
+      const hosts = columns.hosts;
+      if (scratch.length < hosts.length) scratch = new Float64Array(hosts.length);
+      values = scratch;
+      for (let i = 0; i < n; i++) {
+        const index = candidates[i]!;
+        const value = weigher.weigh(hosts[index]!, request);
+        values[index] = value;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
     }
     const range = max - min;
     // Equal raw weights normalize to 0 everywhere (Nova's normalize): nothing to add.
     if (range === 0) continue;
-    for (let i = 0; i < hosts.length; i++) {
-      const host = hosts[i]!;
-      const multiplier = host.aggregates.length
-        ? multiplierFor(host, weigher.multiplierOption, configured)
-        : configured;
-      totals[i]! += sign * multiplier * ((raw[i]! - min) / range);
+    const sign = weigher.sign ?? 1;
+    // The same arithmetic, in the same order, as with a multiplier per host: equal weights stay equal.
+    if (multipliers === null) {
+      const factor = sign * configured;
+      for (let i = 0; i < n; i++) totals[i]! += factor * ((values[candidates[i]!]! - min) / range);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const index = candidates[i]!;
+        totals[i]! += sign * multipliers[index]! * ((values[index]! - min) / range);
+      }
     }
   }
   return totals;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig, type RawOverrides } from '../../../src/common/config/load-config.ts';
+import { allIndices, HostColumns } from '../../../src/scheduler/host-columns.ts';
 import { GroupPlacement, NO_HINTS } from '../../../src/scheduler/request-hints.ts';
 import type { HostState } from '../../../src/scheduler/host-state.ts';
 import { loadWeighers, weighHosts, WEIGHER_NAMES } from '../../../src/scheduler/weighers/weigher.ts';
@@ -12,7 +13,7 @@ import { aggregate, filterRequest, hostState, requestSpec } from '../../helpers/
 
 function ranking(hosts: HostState[], weighers: string[], overrides: RawOverrides = {}, request = filterRequest()) {
   const config = loadConfig([], overrides);
-  const weights = weighHosts(hosts, loadWeighers(weighers), config, request);
+  const weights = weighHosts(new HostColumns(hosts), allIndices(hosts.length), loadWeighers(weighers), config, request);
   return hosts
     .map((h, i) => ({ host: h.host, weight: weights[i]! }))
     .sort((a, b) => b.weight - a.weight)
