@@ -27,6 +27,9 @@ export interface CpuCgroupController {
 
 const PARENT = 'stratus';
 
+/** A guest whose flavor sets no CPU limits: in its cgroup with the defaults. */
+export const NO_CPU_LIMITS: CpuQuota = { quota: null, period: null, shares: null };
+
 /** Finds a writable CPU controller under `root` (normally /sys/fs/cgroup); null with the reason if none. */
 export async function detectCpuCgroup(
   root: string,

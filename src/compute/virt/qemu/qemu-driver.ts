@@ -36,7 +36,13 @@ import type {
 import { chooseAccel, type Accel } from './accel-probe.ts';
 import { isQemuAlive, powerStateOf, qemuVersion } from './qemu-process.ts';
 import { buildGuest } from './guest-builder.ts';
-import { confineToCpuCgroup, detectCpuCgroup, removeCpuCgroup, type CpuCgroupController } from './cpu-cgroup.ts';
+import {
+  confineToCpuCgroup,
+  detectCpuCgroup,
+  NO_CPU_LIMITS,
+  removeCpuCgroup,
+  type CpuCgroupController,
+} from './cpu-cgroup.ts';
 import { applyDiskThrottle, applyPinning, chooseGuestQos } from './guest-qos.ts';
 import { diskDirectory, guestPaths, type GuestPaths } from './guest-files.ts';
 import { freezeActive, linkSize, mergeIntoChild } from './disk-chain.ts';
@@ -207,16 +213,22 @@ export class QemuDriver implements VirtDriver {
     await this.applyQos(guest);
   }
 
-  /** The guest's disk and CPU limits and pinning, on each start of its qemu. */
+  /**
+   * The guest's disk and CPU limits and pinning, on each start of its qemu. Every guest goes into its
+   * cgroup under `stratus`, limits or not: the guests of the host then weigh together as one process
+   * against the host's own (as libvirt's machine.slice does), so booting guests cannot starve the compute
+   * service and the qemu processes it is starting (a qemu starts outside the group and joins it once it
+   * runs).
+   */
   private async applyQos(guest: Guest): Promise<void> {
     const { qos, uuid, disks, vcpus } = guest.spec;
-    if (!qos || guest.pid === null) return;
-    const qmp = await this.qmp(guest);
-    if (qos.diskThrottle) await applyDiskThrottle(qmp, disks[0]!.path, qos.diskThrottle);
-    if (qos.pinning) await applyPinning(qmp, guest.pid, qos.pinning);
-    if (qos.cpuQuota) {
-      if (this.cpuCgroup) await confineToCpuCgroup(this.cpuCgroup, uuid, guest.pid, qos.cpuQuota, vcpus);
-      else log.debug({ instance: uuid }, 'no cpu cgroup on this host; the guest runs without its CPU limits');
+    if (guest.pid === null) return;
+    if (qos?.diskThrottle) await applyDiskThrottle(await this.qmp(guest), disks[0]!.path, qos.diskThrottle);
+    if (qos?.pinning) await applyPinning(await this.qmp(guest), guest.pid, qos.pinning);
+    if (this.cpuCgroup) {
+      await confineToCpuCgroup(this.cpuCgroup, uuid, guest.pid, qos?.cpuQuota ?? NO_CPU_LIMITS, vcpus);
+    } else if (qos?.cpuQuota) {
+      log.debug({ instance: uuid }, 'no cpu cgroup on this host; the guest runs without its CPU limits');
     }
   }
 

@@ -223,6 +223,17 @@ describe('host duties with real qemu guests', () => {
     assert.equal(existsSync(CPU_CGROUP), false, 'the stratus parent goes with the last guest');
   });
 
+  it('puts a guest without CPU limits in its cgroup too, so all guests share the stratus weight', async () => {
+    const uuid = await runningGuest('guest');
+    const cgroup = join(CPU_CGROUP, `instance-${uuid}`);
+    const pid = await pidOf(uuid);
+    assert.ok((await readFile(join(cgroup, 'cgroup.procs'), 'utf8')).split('\n').includes(String(pid)));
+    assert.equal((await readFile(join(cgroup, 'cpu.cfs_quota_us'), 'utf8')).trim(), '-1', 'no quota');
+    assert.equal((await readFile(join(cgroup, 'cpu.shares'), 'utf8')).trim(), '1024', 'the default weight');
+    await driver.destroy(uuid);
+    assert.equal(existsSync(cgroup), false);
+  });
+
   it('puts each vCPU of a dedicated guest on its own dedicated CPU, never one CPU for two guests', async () => {
     const dedicated = { extra_specs: { 'hw:cpu_policy': 'dedicated' } };
     // The host has one dedicated CPU; two builds at once: one gets it, the other fails, saying why.
