@@ -8,7 +8,7 @@
  * qemu's resident memory per guest (128 MiB flavor) once booted.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { passwordToken, startAllInOne } from '../test/helpers/deployments.ts';
 import { GUEST_MARKER } from '../test/helpers/guest-image.ts';
@@ -27,8 +27,10 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-guest-'));
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    // Two host CPUs at the default ratio of 4 hold 8 one-vCPU guests; the concurrent run may want more.
-    const d = await startAllInOne(dir, cleanup, { driver: 'qemu', lines: ['cpu_allocation_ratio = 16'] });
+    // Two host CPUs at the default ratio of 4 hold 8 one-vCPU guests: the ratio is raised so that the
+    // concurrent run's guests all fit (at least 16, as before).
+    const ratio = Math.max(16, Math.ceil((concurrent + 1) / cpus().length));
+    const d = await startAllInOne(dir, cleanup, { driver: 'qemu', lines: [`cpu_allocation_ratio = ${ratio}`] });
     const { env, computeUrl: compute } = d;
     const token = await passwordToken(
       env['OS_AUTH_URL']!,
@@ -89,7 +91,11 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
         const { servers } = (await r.json()) as { servers: { id: string; status: string }[] };
         for (const s of servers) {
           if (!ids.includes(s.id) || at.has(s.id)) continue;
-          if (s.status === 'ERROR') throw new Error(`server ${s.id} went to ERROR`);
+          if (s.status === 'ERROR') {
+            const shown = await fetch(`${compute}/servers/${s.id}`, { headers });
+            const { fault } = ((await shown.json()) as { server: { fault?: { message: string } } }).server;
+            throw new Error(`server ${s.id} went to ERROR: ${fault?.message ?? 'no fault recorded'}`);
+          }
           if (s.status === 'ACTIVE') at.set(s.id, performance.now() - since);
         }
         await new Promise((res) => setTimeout(res, 20));
