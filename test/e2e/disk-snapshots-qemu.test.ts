@@ -13,13 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { GuestSpec } from '../../src/compute/virt/qemu/guest-spec.ts';
 import { startAllInOne, type Deployment } from '../helpers/deployments.ts';
-import { GUEST_MARKER } from '../helpers/guest-image.ts';
+import { GUEST_BOOT_WAIT_MS, markerCount } from '../helpers/guest-image.ts';
 import { qemuProcessesOf, waitUntil } from '../helpers/processes.ts';
 import { openRestSessionFromOpenrc, type RestSession } from '../helpers/rest-session.ts';
 
 const run = promisify(execFile);
-/** Guests boot at emulated speed, slower still while other tests share the CPUs. */
-const GUEST_WAIT_MS = 150_000;
 
 interface DiskSnapshot {
   id: string;
@@ -48,8 +46,8 @@ describe('disk snapshots over HTTP (all-in-one, qemu driver)', () => {
   it('takes, merges and reverts links of a running guest; deleting the server removes the chain', async () => {
     const { cli } = d;
     const server = await cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'guest.tiny', 'chained');
-    const markers = async () => (await cli.ok('console', 'log', 'show', server.id)).split(GUEST_MARKER).length - 1;
-    await waitUntil('the guest prints its marker', async () => (await markers()) >= 1, GUEST_WAIT_MS);
+    const markers = async () => markerCount(await cli.ok('console', 'log', 'show', server.id));
+    await waitUntil('the guest prints its marker', async () => (await markers()) >= 1, GUEST_BOOT_WAIT_MS);
     const base = `${d.computeUrl}/servers/${server.id}/stratus-disk-snapshots`;
     const list = async () => (await rest.request<{ disk_snapshots: DiskSnapshot[] }>('GET', base)).body.disk_snapshots;
     const idle = () =>
@@ -105,7 +103,7 @@ describe('disk snapshots over HTTP (all-in-one, qemu driver)', () => {
     await idle();
     const shown = await cli.json<{ status: string }>('server', 'show', server.id);
     assert.equal(shown.status, 'ACTIVE');
-    await waitUntil('the reverted guest boots again', async () => (await markers()) > booted, GUEST_WAIT_MS);
+    await waitUntil('the reverted guest boots again', async () => (await markers()) > booted, GUEST_BOOT_WAIT_MS);
     assert.deepEqual(
       (await list()).map((s) => [s.id, s.status]),
       [[s2, 'available']],

@@ -9,11 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAllInOne, waitStatus, type Deployment } from '../helpers/deployments.ts';
-import { GUEST_MARKER } from '../helpers/guest-image.ts';
+import { GUEST_BOOT_WAIT_MS, markerCount } from '../helpers/guest-image.ts';
 import { qemuProcessesOf, waitUntil } from '../helpers/processes.ts';
-
-/** Guests boot and power off at emulated speed, slower still while the whole suite shares the CPUs. */
-const GUEST_WAIT_MS = 150_000;
 
 describe('openstack CLI with the qemu driver (real guests)', () => {
   let dir: string;
@@ -58,21 +55,21 @@ describe('openstack CLI with the qemu driver (real guests)', () => {
       'vm1',
     );
     assert.equal(server.status, 'ACTIVE');
-    const markers = async () => (await cli.ok('console', 'log', 'show', server.id)).split(GUEST_MARKER).length - 1;
+    const markers = async () => markerCount(await cli.ok('console', 'log', 'show', server.id));
     const waitMarkers = (n: number) =>
-      waitUntil(`${n} console marker(s)`, async () => (await markers()) >= n, GUEST_WAIT_MS);
+      waitUntil(`${n} console marker(s)`, async () => (await markers()) >= n, GUEST_BOOT_WAIT_MS);
     await waitMarkers(1);
     assert.equal(await qemuProcessesOf(server.id), 1);
     const tail = await cli.ok('console', 'log', 'show', '--lines', '1', server.id);
     assert.equal(tail.trim().split('\n').length, 1);
 
     await cli.ok('server', 'stop', server.id);
-    await waitStatus(cli, server.id, 'SHUTOFF', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'SHUTOFF', GUEST_BOOT_WAIT_MS);
     assert.equal(await qemuProcessesOf(server.id), 0);
     assert.match(await cli.ok('console', 'log', 'show', server.id), /power button pressed, powering off/);
 
     await cli.ok('server', 'start', server.id);
-    await waitStatus(cli, server.id, 'ACTIVE', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'ACTIVE', GUEST_BOOT_WAIT_MS);
     await waitMarkers(2);
 
     await cli.ok('server', 'reboot', '--wait', server.id);
@@ -82,14 +79,14 @@ describe('openstack CLI with the qemu driver (real guests)', () => {
     assert.equal((await cli.json<{ status: string }>('server', 'show', server.id)).status, 'ACTIVE');
 
     await cli.ok('server', 'pause', server.id);
-    await waitStatus(cli, server.id, 'PAUSED', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'PAUSED', GUEST_BOOT_WAIT_MS);
     await cli.ok('server', 'unpause', server.id);
-    await waitStatus(cli, server.id, 'ACTIVE', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'ACTIVE', GUEST_BOOT_WAIT_MS);
     await cli.ok('server', 'suspend', server.id);
-    await waitStatus(cli, server.id, 'SUSPENDED', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'SUSPENDED', GUEST_BOOT_WAIT_MS);
     assert.equal(await qemuProcessesOf(server.id), 0, 'a suspended guest is saved to disk, its qemu gone');
     await cli.ok('server', 'resume', server.id);
-    await waitStatus(cli, server.id, 'ACTIVE', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'ACTIVE', GUEST_BOOT_WAIT_MS);
     assert.equal(await qemuProcessesOf(server.id), 1);
     assert.equal(await markers(), 4, 'resumed where it was, not booted again');
     const actions = await cli.json<{ Action: string }[]>('server', 'event', 'list', server.id);
@@ -134,7 +131,7 @@ describe('openstack CLI with the qemu driver (real guests)', () => {
     assert.equal(Number(readFileSync(join(instances(), server.id, 'qemu.pid'), 'utf8')), pid, 'the same qemu');
     // Still under control: a stop goes through QMP to the guest's ACPI.
     await cli.ok('server', 'stop', server.id);
-    await waitStatus(cli, server.id, 'SHUTOFF', GUEST_WAIT_MS);
+    await waitStatus(cli, server.id, 'SHUTOFF', GUEST_BOOT_WAIT_MS);
     assert.match(await cli.ok('console', 'log', 'show', server.id), /power button pressed, powering off/);
     await cli.ok('server', 'delete', '--wait', server.id);
     assert.equal(await qemuProcessesOf(server.id), 0);

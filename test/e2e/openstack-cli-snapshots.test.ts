@@ -11,11 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRawImage, startAllInOne, type Deployment } from '../helpers/deployments.ts';
-import { GUEST_MARKER } from '../helpers/guest-image.ts';
+import { GUEST_BOOT_WAIT_MS, markerCount } from '../helpers/guest-image.ts';
 import { qemuProcessesOf, waitUntil } from '../helpers/processes.ts';
-
-/** Guests boot at emulated speed, slower still while the whole suite shares the CPUs. */
-const GUEST_WAIT_MS = 150_000;
 
 /** `image show -f json` gives the properties as an object (newer CLIs) or as `k='v', ...` text (older). */
 function propertiesOf(image: { properties?: unknown }): Record<string, string> {
@@ -42,12 +39,12 @@ describe('openstack CLI: snapshots of real guests (qemu driver)', () => {
 
   it('snapshots a running guest and boots a second server from the snapshot', async () => {
     const { cli } = d;
-    const markers = async (id: string) => (await cli.ok('console', 'log', 'show', id)).split(GUEST_MARKER).length - 1;
+    const markers = async (id: string) => markerCount(await cli.ok('console', 'log', 'show', id));
     const create = (image: string, name: string) =>
       cli.createServerAndWait('--image', image, '--flavor', 'guest.tiny', name);
     const first = await create('stratus-guest', 'original');
     assert.equal(first.status, 'ACTIVE');
-    await waitUntil('the original prints its marker', async () => (await markers(first.id)) >= 1, GUEST_WAIT_MS);
+    await waitUntil('the original prints its marker', async () => (await markers(first.id)) >= 1, GUEST_BOOT_WAIT_MS);
 
     const snapshot = await cli.json<{ id: string; status: string }>(
       ...['server', 'image', 'create', '--name', 'snap1', '--wait', first.id],
@@ -77,7 +74,11 @@ describe('openstack CLI: snapshots of real guests (qemu driver)', () => {
 
     const second = await create('snap1', 'from-snapshot');
     assert.equal(second.status, 'ACTIVE');
-    await waitUntil('the snapshot boots to its marker', async () => (await markers(second.id)) >= 1, GUEST_WAIT_MS);
+    await waitUntil(
+      'the snapshot boots to its marker',
+      async () => (await markers(second.id)) >= 1,
+      GUEST_BOOT_WAIT_MS,
+    );
 
     await cli.ok('server', 'delete', '--wait', first.id, second.id);
     await cli.ok('image', 'delete', snapshot.id);

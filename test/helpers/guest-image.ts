@@ -10,3 +10,11 @@ export function guestImage(): Promise<GuestImageFiles> {
 
 /** The line the guest's init prints on its serial console once it runs. */
 export const GUEST_MARKER = 'STRATUS-GUEST-READY';
+
+/** How long an end-to-end test waits for a guest to boot: emulated speed, slower while the suite shares the CPUs. */
+export const GUEST_BOOT_WAIT_MS = 150_000;
+
+/** How many times a console text shows the marker: once per boot of the guest. */
+export function markerCount(consoleText: string): number {
+  return consoleText.split(GUEST_MARKER).length - 1;
+}

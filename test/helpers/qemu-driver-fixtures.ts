@@ -11,7 +11,7 @@ import { after, before } from 'node:test';
 import type { InstancePayload } from '../../src/compute/instance-payload.ts';
 import { QemuDriver, type QemuDriverOptions } from '../../src/compute/virt/qemu/qemu-driver.ts';
 import { TaskState } from '../../src/objects/instance-states.ts';
-import { GUEST_MARKER, guestImage } from './guest-image.ts';
+import { guestImage, markerCount } from './guest-image.ts';
 import { waitUntil } from './processes.ts';
 import { instancePayload } from './instance-payload.ts';
 import { startImageApiStub, type ImageApiStub } from './image-api-stub.ts';
@@ -103,7 +103,7 @@ export function demoGuestInstance(host: string, flavor: Partial<InstancePayload[
 
 /** How many times the guest has printed its marker on its console: once per boot. */
 export async function consoleMarkers(driver: QemuDriver, uuid: string): Promise<number> {
-  return (await driver.getConsoleOutput(uuid)).split(GUEST_MARKER).length - 1;
+  return markerCount(await driver.getConsoleOutput(uuid));
 }
 
 /** Waits for the guest's `count`th boot (guests boot at emulated speed, slower under load). */
