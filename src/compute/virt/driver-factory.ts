@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../../common/config/load-config.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { hostCpuSets } from '../cpu-sets.ts';
-import { ImageClient } from '../image/image-client.ts';
+import { ImageClient, type ImageSource } from '../image/image-client.ts';
 import { serviceTokensFromConfig } from '../image/service-token.ts';
 import { fakeStoragePools, storagePools } from '../storage-pools.ts';
 import type { VirtDriver } from './driver.ts';
@@ -13,12 +13,16 @@ import { ImageCache } from './qemu/image-cache.ts';
 import { QemuDriver } from './qemu/qemu-driver.ts';
 import { QemuImg } from './qemu/qemu-img.ts';
 
-export function createDriver(config: Config): VirtDriver {
+/**
+ * `images` is the compute service's one client of the image API (its service user's token is shared
+ * with the snapshot uploads); only the qemu driver reads images. Without it, one of its own.
+ */
+export function createDriver(config: Config, images?: ImageSource): VirtDriver {
   switch (config.DEFAULT.compute_driver) {
     case 'fake':
       return fakeDriver(config);
     case 'qemu':
-      return qemuDriver(config);
+      return qemuDriver(config, images ?? new ImageClient(serviceTokensFromConfig(config), config.glance.api_servers));
     default:
       throw new ConfigError(
         `[DEFAULT] compute_driver: unknown driver '${config.DEFAULT.compute_driver}'; expected fake or qemu`,
@@ -39,16 +43,10 @@ function fakeDriver(config: Config): FakeDriver {
   });
 }
 
-function qemuDriver(config: Config): QemuDriver {
-  const g = config.glance;
-  const tokens = serviceTokensFromConfig(config);
+function qemuDriver(config: Config, images: ImageSource): QemuDriver {
   const qemuImg = new QemuImg(config.qemu.qemu_img_binary);
   const instancesPath = config.DEFAULT.instances_path;
-  const imageCache = new ImageCache(
-    join(instancesPath, config.image_cache.subdirectory_name),
-    new ImageClient(tokens, g.api_servers),
-    qemuImg,
-  );
+  const imageCache = new ImageCache(join(instancesPath, config.image_cache.subdirectory_name), images, qemuImg);
   const q = config.qemu;
   return new QemuDriver({
     instancesPath,

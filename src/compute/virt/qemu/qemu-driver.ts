@@ -300,7 +300,8 @@ export class QemuDriver implements VirtDriver {
         log.error({ instance: uuid, err: err.message }, 'could not remove the guest cgroup; remove it by hand'),
       );
     }
-    const spec = guest?.spec ?? (await readGuestSpec(paths.spec));
+    // loadGuest has read guest.json already: no guest means no readable spec, and its files are unknown.
+    const spec = guest?.spec;
     if (spec) {
       const links = (spec.diskSnapshots ?? []).map((link) => link.path);
       const pending = spec.pendingDiskSnapshot ? [spec.pendingDiskSnapshot.overlay] : [];

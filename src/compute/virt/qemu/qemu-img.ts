@@ -48,11 +48,6 @@ export class QemuImg {
     await this.exec(args);
   }
 
-  /** An empty qcow2 disk of `sizeBytes`. */
-  async createBlank(path: string, sizeBytes: number): Promise<void> {
-    await this.exec(['create', '-q', '-f', 'qcow2', path, String(sizeBytes)]);
-  }
-
   async convert(source: string, sourceFormat: string, target: string, targetFormat: string): Promise<void> {
     await this.exec(['convert', '-q', '-f', sourceFormat, '-O', targetFormat, source, target]);
   }
