@@ -340,20 +340,31 @@ export class ComputeManager {
     } catch (err) {
       const error = err as Error;
       log.warn({ instance: instance.uuid, event, err: error.message }, 'power action failed');
-      const guest = this.driver.listGuests().find((g) => g.uuid === instance.uuid);
       await this.failAction(ctx, instance.uuid, event, error, expectedTasks, {
-        power_state: guest?.powerState ?? PowerState.NOSTATE,
+        power_state: this.guestPower(instance.uuid),
       });
       return;
     }
+    await this.finishAction(ctx, instance.uuid, changes, expectedTasks, event, { event });
+  }
+
+  /**
+   * The end of an action that succeeded: its changes with the task cleared, and its event finished. An
+   * instance deleted or changed meanwhile is left to whatever changed it, which has recorded its own end.
+   */
+  private async finishAction(
+    ctx: RequestContext,
+    uuid: string,
+    changes: InstanceChangesPayload,
+    expectedTasks: readonly (string | null)[],
+    event: string,
+    logged: Record<string, unknown>,
+  ): Promise<void> {
     try {
-      await this.update(ctx, instance.uuid, { ...changes, task_state: null }, expectedTasks, {
-        event,
-        phase: 'finish',
-      });
+      await this.update(ctx, uuid, { ...changes, task_state: null }, expectedTasks, { event, phase: 'finish' });
     } catch (err) {
       if (!isGone(err)) throw err;
-      log.info({ instance: instance.uuid, event }, 'instance changed under the action (deleted?); leaving it');
+      log.info({ instance: uuid, ...logged }, 'instance changed under the action (deleted?); leaving it');
     }
   }
 
@@ -394,15 +405,8 @@ export class ComputeManager {
       await this.failAction(ctx, instance.uuid, event, error, [task]);
       return;
     }
-    try {
-      await this.update(ctx, instance.uuid, { task_state: null }, [task], { event, phase: 'finish' });
-    } catch (err) {
-      if (!isGone(err)) throw err;
-      log.info(
-        { instance: instance.uuid, image: imageId },
-        'instance changed under the snapshot (deleted?); image kept',
-      );
-    }
+    // Deleted meanwhile or not, the image is uploaded and kept.
+    await this.finishAction(ctx, instance.uuid, {}, [task], event, { image: imageId });
     log.info({ instance: instance.uuid, image: imageId }, 'snapshot uploaded');
   }
 
@@ -434,12 +438,7 @@ export class ComputeManager {
     await this.reportDiskSnapshots(ctx, uuid);
     const changes = action === 'revert' ? { power_state: this.guestPower(uuid) } : {};
     if (failure) return this.failAction(ctx, uuid, event, failure, [task], changes);
-    try {
-      await this.update(ctx, uuid, { ...changes, task_state: null }, [task], { event, phase: 'finish' });
-    } catch (err) {
-      if (!isGone(err)) throw err;
-      log.info({ instance: uuid, snapshot: snapshotId, action }, 'instance changed under the disk snapshot action');
-    }
+    await this.finishAction(ctx, uuid, changes, [task], event, { snapshot: snapshotId, action });
     log.info({ instance: uuid, snapshot: snapshotId, action }, 'disk snapshot action done');
   }
 
@@ -529,21 +528,12 @@ export class ComputeManager {
         },
         'power state differs from the database',
       );
-      const guard = { tasks: [null], vmStates: [instance.vm_state] };
       try {
         if (decision.kind === 'record') {
-          await this.update(
-            adminContext(),
-            uuid,
-            { power_state: decision.powerState },
-            guard.tasks,
-            undefined,
-            guard.vmStates,
-          );
-        } else if (decision.kind === 'stop') {
-          await this.stopOnBehalf(instance, decision.powerState, decision.crashed, decision.powerOff);
+          const changes = { power_state: decision.powerState };
+          await this.update(adminContext(), uuid, changes, [null], undefined, [instance.vm_state]);
         } else {
-          await this.stopOnBehalf(instance, decision.powerState, false, true);
+          await this.stopOnBehalf(instance, decision.powerState, decision.crashed, decision.powerOff);
         }
       } catch (err) {
         if (!isGone(err)) throw err;
@@ -634,7 +624,8 @@ export class ComputeManager {
   }
 
   private guestPower(uuid: string): number {
-    return this.driver.listGuests().find((g) => g.uuid === uuid)?.powerState ?? PowerState.NOSTATE;
+    // One guest, not a listing of all: the periodic sync asks this of every instance of the host.
+    return this.driver.powerState(uuid);
   }
 
   /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */

@@ -51,6 +51,9 @@ class ScriptedDriver implements VirtDriver {
       },
     ];
   }
+  powerState(uuid: string): number {
+    return this.guests.get(uuid) ?? PowerState.NOSTATE;
+  }
   async spawn(instance: InstancePayload): Promise<void> {
     this.calls.push(`spawn ${instance.uuid}`);
     this.guests.set(instance.uuid, PowerState.RUNNING);

@@ -19,10 +19,11 @@ import { PowerState, VmState } from '../../objects/instance-states.ts';
 export type PowerSyncDecision =
   | { kind: 'none' }
   | { kind: 'record'; powerState: number }
-  /** Record the instance as stopped; `powerOff` when the guest still has to be turned off. */
-  | { kind: 'stop'; powerState: number; crashed: boolean; powerOff: boolean }
-  /** The database says stopped; the guest runs: turn it off. */
-  | { kind: 'power-off'; powerState: number };
+  /**
+   * Record the instance as stopped; `powerOff` when the guest still has to be turned off (it runs, or
+   * sits suspended, though the instance is stopped or should be).
+   */
+  | { kind: 'stop'; powerState: number; crashed: boolean; powerOff: boolean };
 
 const OFF: readonly number[] = [PowerState.SHUTDOWN, PowerState.CRASHED];
 
@@ -42,7 +43,9 @@ export function powerSyncDecision(
       if (OFF.includes(power)) return { kind: 'stop', powerState: power, crashed, powerOff: false };
       break;
     case VmState.STOPPED:
-      if (!OFF.includes(power) && power !== PowerState.NOSTATE) return { kind: 'power-off', powerState: power };
+      if (!OFF.includes(power) && power !== PowerState.NOSTATE) {
+        return { kind: 'stop', powerState: power, crashed: false, powerOff: true };
+      }
       break;
   }
   return power === instance.power_state ? { kind: 'none' } : { kind: 'record', powerState: power };

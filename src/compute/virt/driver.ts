@@ -129,6 +129,8 @@ export interface VirtDriver {
   manageImageCache(): Promise<void>;
   /** The guests this host runs, whatever the database says. */
   listGuests(): GuestInfo[];
+  /** One guest's power state as the hypervisor sees it; NOSTATE when this host has no such guest. */
+  powerState(uuid: string): number;
   /** Calls `listener` on every lifecycle event from now on; drivers without events do not offer it. */
   onLifecycleEvent?(listener: (event: GuestLifecycleEvent) => void): void;
   /** Releases what the driver holds (connections, timers); guests keep running. */

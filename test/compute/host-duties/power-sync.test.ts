@@ -58,10 +58,17 @@ describe('powerSyncDecision', () => {
 
   it('powers off a guest that runs though the instance is STOPPED, and only then', () => {
     assert.deepEqual(powerSyncDecision(at(VmState.STOPPED, P.SHUTDOWN), P.RUNNING), {
-      kind: 'power-off',
+      kind: 'stop',
       powerState: P.RUNNING,
+      crashed: false,
+      powerOff: true,
     });
-    assert.equal(powerSyncDecision(at(VmState.STOPPED, P.SHUTDOWN), P.PAUSED).kind, 'power-off');
+    assert.deepEqual(powerSyncDecision(at(VmState.STOPPED, P.SHUTDOWN), P.PAUSED), {
+      kind: 'stop',
+      powerState: P.PAUSED,
+      crashed: false,
+      powerOff: true,
+    });
     assert.deepEqual(powerSyncDecision(at(VmState.STOPPED, P.SHUTDOWN), P.CRASHED), {
       kind: 'record',
       powerState: P.CRASHED,

@@ -141,6 +141,10 @@ export class FakeDriver implements VirtDriver {
     return [...this.guests.values()].map((g) => ({ uuid: g.uuid, nodename: g.nodename, powerState: g.powerState }));
   }
 
+  powerState(uuid: string): number {
+    return this.guests.get(uuid)?.powerState ?? PowerState.NOSTATE;
+  }
+
   /**
    * A fake-driver behaviour: there is no disk, so the snapshot is a small placeholder text (disk_format
    * raw) that names the guest. It makes the createImage flow testable end to end; nothing boots from it.

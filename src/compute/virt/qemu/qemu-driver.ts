@@ -589,6 +589,13 @@ export class QemuDriver implements VirtDriver {
     }));
   }
 
+  powerState(uuid: string): number {
+    const guest = this.guests.get(uuid);
+    if (!guest) return PowerState.NOSTATE;
+    this.noticeUnwatchedExit(guest);
+    return guest.powerState;
+  }
+
   async getConsoleOutput(uuid: string): Promise<string> {
     const guest = this.guest(uuid);
     let text: Buffer;
