@@ -231,14 +231,18 @@ export interface InstanceFilter {
   marker?: string;
   /** The order; created_at and id are added as tie-breakers as Nova does. Default: created_at desc, id desc. */
   sort?: readonly InstanceSort[];
+  /** The direction of the tie-breakers; default: that of the first sort key, else desc. */
+  sortDirection?: SortDirection;
 }
 
 /**
  * The sort keys of a list: the requested ones, then created_at and id (those not requested) in the first
  * direction asked for, so that the order is total and marker paging is exact (Nova's process_sort_params).
  */
-export function completeSort(requested: readonly InstanceSort[]): SortKey<InstanceSortColumn>[] {
-  const direction = requested[0]?.direction ?? 'desc';
+export function completeSort(
+  requested: readonly InstanceSort[],
+  direction: SortDirection = requested[0]?.direction ?? 'desc',
+): SortKey<InstanceSortColumn>[] {
   const keys = requested.map((k) => ({ ...k, nullable: NULLABLE_COLUMNS.has(k.column) }));
   for (const column of ['created_at', 'id'] as const) {
     if (!keys.some((k) => k.column === column)) keys.push({ column, direction, nullable: false });
@@ -269,7 +273,7 @@ export async function listInstances(db: Db, filter: InstanceFilter): Promise<Ins
       ),
     );
   }
-  const keys = completeSort(filter.sort ?? []);
+  const keys = completeSort(filter.sort ?? [], filter.sortDirection);
   if (filter.marker) {
     const marker = await db.selectFrom('instances').selectAll().where('uuid', '=', filter.marker).executeTakeFirst();
     if (!marker) throw new NotFound(`marker [${filter.marker}] not found`);

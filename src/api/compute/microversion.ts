@@ -96,10 +96,10 @@ export async function microversionHook(request: FastifyRequest, reply: FastifyRe
   void reply.header('Vary', `${VERSION_HEADER}, ${LEGACY_VERSION_HEADER}`);
 }
 
-/** True when the request was made at `version` or later (Nova's api_version_request.is_supported). */
 /** The versions the code compares against are a few dozen literals: parsed once each, not per server shown. */
 const parsedLiterals = new Map<string, ApiVersion>();
 
+/** True when the request was made at `version` or later (Nova's api_version_request.is_supported). */
 export function atLeast(request: FastifyRequest, version: string): boolean {
   let parsed = parsedLiterals.get(version);
   if (!parsed) {

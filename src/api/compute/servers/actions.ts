@@ -151,7 +151,7 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
 }
 
 /** Why `instance` cannot undergo `rule` now, in Nova's words, or null if it can. */
-export function refusal(instance: Instance, rule: ActionRule): string | null {
+export function refusal(instance: Instance, rule: Omit<ActionRule, 'cast'>): string | null {
   const cannot = (attr: string, state: string | null) =>
     `Cannot '${rule.name}' instance ${instance.uuid} while it is in ${attr} ${state ?? 'None'}`;
   if (rule.needsHost && !instance.host) return `Instance ${instance.uuid} is not ready`;
@@ -162,6 +162,17 @@ export function refusal(instance: Instance, rule: ActionRule): string | null {
   return null;
 }
 
+/**
+ * Refuses, before anything is written, an action on a locked server (unless an admin asks) or on one in
+ * the wrong state: 409 with Nova's message. Routes that create something first (an image, a snapshot
+ * record) call it themselves, so a refusal leaves nothing behind; runAction calls it again when it claims.
+ */
+export function assertActionAllowed(instance: Instance, rule: Omit<ActionRule, 'cast'>, isAdmin: boolean): void {
+  assertNotLocked(instance, isAdmin);
+  const why = refusal(instance, rule);
+  if (why) throw new Conflict(why);
+}
+
 export async function runAction(
   deps: ComputeApiDeps,
   request: FastifyRequest,
@@ -169,9 +180,7 @@ export async function runAction(
   rule: ActionRule,
 ): Promise<void> {
   const db = deps.database.db;
-  assertNotLocked(instance, request.ctx.isAdmin);
-  const why = refusal(instance, rule);
-  if (why) throw new Conflict(why);
+  assertActionAllowed(instance, rule, request.ctx.isAdmin);
   let claimed: Instance;
   try {
     claimed = await updateInstance(

@@ -9,17 +9,16 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { Conflict } from '../../../common/errors.ts';
 import { InstanceAction } from '../../../objects/instance-actions.ts';
 import { TaskState, VmState } from '../../../objects/instance-states.ts';
-import { assertNotLocked, type Instance } from '../../../objects/instances.ts';
+import type { Instance } from '../../../objects/instances.ts';
 import { serviceUrl } from '../../../common/config/service-urls.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import type { ImageSummary } from '../image-lookup.ts';
 import { atLeast } from '../microversion.ts';
 import { Metadata, Name } from '../schema-types.ts';
 import { validateBody } from '../validate.ts';
-import { refusal, runAction, type ActionRule } from './actions.ts';
+import { assertActionAllowed, runAction, type ActionRule } from './actions.ts';
 
 const CreateImageSchema = Type.Object(
   {
@@ -69,9 +68,7 @@ export async function createImage(
   const { createImage: body } = validateBody<CreateImageBody>(CreateImageSchema, request.body);
   const ctx = request.ctx;
   // Refused before an image exists, so a server in the wrong state leaves no image behind.
-  assertNotLocked(instance, ctx.isAdmin);
-  const why = refusal(instance, { ...SNAPSHOT, cast: async () => undefined });
-  if (why) throw new Conflict(why);
+  assertActionAllowed(instance, SNAPSHOT, ctx.isAdmin);
 
   const base = await deps.images.getImage(ctx, instance.image_ref);
   const imageId = await deps.images.createSnapshotImage(ctx, {

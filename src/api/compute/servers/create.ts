@@ -70,7 +70,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     ] as const);
     checkImageFitsFlavor(ctx, image, flavor);
     checkCpuPolicy(flavor);
-    const storageTier = requestedStorageTier(body, flavor, deps.config);
+    const storageTier = requestedStorageTier(hints, body.server.instance_disk_type, flavor, deps.config);
 
     // Nova copies the name into the description before 2.19, when there was no description field.
     const description = atLeast(request, '2.19') ? (server.description ?? null) : name;

@@ -31,13 +31,13 @@ import {
 } from '../../../objects/disk-snapshots.ts';
 import { InstanceAction } from '../../../objects/instance-actions.ts';
 import { TaskState, VmState } from '../../../objects/instance-states.ts';
-import { assertNotLocked, type Instance } from '../../../objects/instances.ts';
+import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { Name } from '../schema-types.ts';
 import { naiveTime } from '../timestamps.ts';
 import { validateBody } from '../validate.ts';
-import { refusal, runAction, type ActionRule } from './actions.ts';
+import { assertActionAllowed, runAction, type ActionRule } from './actions.ts';
 import { findServer } from './lookup.ts';
 
 const CreateSchema = Type.Object(
@@ -127,13 +127,6 @@ async function findSnapshot(deps: ComputeApiDeps, instance: Instance, id: string
   return snapshot;
 }
 
-/** A refusal of the server's state before anything is written. */
-function assertAllowed(request: FastifyRequest, instance: Instance, actionRule: ActionRule): void {
-  assertNotLocked(instance, request.ctx.isAdmin);
-  const why = refusal(instance, actionRule);
-  if (why) throw new Conflict(why);
-}
-
 export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
   const base = '/servers/:id/stratus-disk-snapshots';
@@ -143,7 +136,7 @@ export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps)
     const instance = await findServer(db, request.ctx, request.params.id);
     const id = randomUUID();
     const create = rule('create', id);
-    assertAllowed(request, instance, create);
+    assertActionAllowed(instance, create, request.ctx.isAdmin);
     const record = await createDiskSnapshotRecord(db, {
       uuid: id,
       instanceUuid: instance.uuid,
@@ -179,7 +172,7 @@ export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps)
     if (!DELETABLE.includes(snapshot.status)) {
       throw new Conflict(`Cannot delete disk snapshot ${snapshot.uuid} while it is in status ${snapshot.status}`);
     }
-    assertAllowed(request, instance, remove);
+    assertActionAllowed(instance, remove, request.ctx.isAdmin);
     if (!(await changeDiskSnapshotStatus(db, snapshot.uuid, DiskSnapshotStatus.DELETING, [snapshot.status]))) {
       throw new Conflict(`Disk snapshot ${snapshot.uuid} changed while it was being deleted; try again`);
     }

@@ -73,6 +73,7 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     }
     filter.projectId = queryValue(query, 'project_id') ?? queryValue(query, 'tenant_id') ?? null;
   }
+  Object.assign(filter, sortParams(request, query));
   if (page.marker !== undefined) {
     const marker = await db.selectFrom('instances').select('uuid').where('uuid', '=', page.marker).executeTakeFirst();
     if (!marker) throw new BadRequest(`marker [${page.marker}] not found`);
@@ -113,11 +114,10 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     if (deleted !== undefined) {
       filter.includeDeleted = boolFromString(deleted);
       if (filter.includeDeleted && queryValues(query, 'status').length === 0) {
-        return listInstances(db, { ...filter, statuses: ['DELETED'], sort: sortParams(request, query) });
+        return listInstances(db, { ...filter, statuses: ['DELETED'] });
       }
     }
   }
-  filter.sort = sortParams(request, query);
   const statuses = queryValues(query, 'status');
   if (statuses.length === 0) return listInstances(db, filter);
   const known = statuses.filter((s) => vmStatesForStatus(s) !== null);
@@ -177,7 +177,7 @@ const ADMIN_ONLY_SORT_KEYS = ['host', 'node'];
  * sort_key and sort_dir (each may repeat), as Nova pairs them: directions beyond the keys are an error,
  * missing ones repeat the first given (or desc). Keys Nova ignores are dropped with their direction.
  */
-function sortParams(request: FastifyRequest, query: Query): InstanceSort[] {
+function sortParams(request: FastifyRequest, query: Query): Required<Pick<InstanceFilter, 'sort' | 'sortDirection'>> {
   let keys = queryValues(query, 'sort_key').map((k) => k.trim());
   let dirs = queryValues(query, 'sort_dir').map((d) => d.trim());
   if (keys.length === 0) keys = ['created_at'];
@@ -211,11 +211,8 @@ function sortParams(request: FastifyRequest, query: Query): InstanceSort[] {
     // A key every server ties on changes no order; only its direction counts, as the default for the rest.
     if (column) sort.push({ column, direction: i < dirs.length ? direction(dirs[i]!) : first });
   });
-  // The tie-breakers follow in the first direction asked for, whichever key it was given with.
-  for (const column of ['created_at', 'id'] as const) {
-    if (!sort.some((k) => k.column === column)) sort.push({ column, direction: first });
-  }
-  return sort;
+  // The tie-breakers (added by listInstances) follow the first direction asked for, whichever key it came with.
+  return { sort, sortDirection: first };
 }
 
 function direction(value: string): 'asc' | 'desc' {

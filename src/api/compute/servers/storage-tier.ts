@@ -9,7 +9,6 @@ import type { Config } from '../../../common/config/load-config.ts';
 import { BadRequest } from '../../../common/errors.ts';
 import { isStorageTier, STORAGE_TIERS, type StorageTier } from '../../../common/storage-tiers.ts';
 import type { Flavor } from '../../../objects/flavors.ts';
-import type { CreateServerBody } from './schemas.ts';
 
 /** The Stratus microversion that adds `instance_disk_type` to POST /servers. */
 export const STORAGE_TIER_VERSION = '2.97';
@@ -23,21 +22,20 @@ interface Ask {
   readonly tier: string;
 }
 
-export function requestedStorageTier(body: CreateServerBody, flavor: Flavor, config: Config): StorageTier {
-  const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+/**
+ * `hints` as create-checks.ts's schedulerHints reads them; the schema has made `disk_type` a string.
+ * `diskType` is the body's `instance_disk_type`.
+ */
+export function requestedStorageTier(
+  hints: Readonly<Record<string, string | string[]>>,
+  diskType: string | undefined,
+  flavor: Flavor,
+  config: Config,
+): StorageTier {
   const asks: Ask[] = [];
-  if (body.server.instance_disk_type !== undefined) {
-    asks.push({ source: 'instance_disk_type', tier: body.server.instance_disk_type });
-  }
+  if (diskType !== undefined) asks.push({ source: 'instance_disk_type', tier: diskType });
   const hint = hints[DISK_TYPE_HINT];
-  if (hint !== undefined) {
-    if (typeof hint !== 'string') {
-      throw new BadRequest(
-        `The ${DISK_TYPE_HINT} scheduler hint must be one tier, one of ${STORAGE_TIERS.join(', ')}.`,
-      );
-    }
-    asks.push({ source: `scheduler hint ${DISK_TYPE_HINT}`, tier: hint });
-  }
+  if (typeof hint === 'string') asks.push({ source: `scheduler hint ${DISK_TYPE_HINT}`, tier: hint });
   const spec = flavor.extra_specs[FLAVOR_TIER_SPEC];
   if (spec !== undefined) asks.push({ source: `flavor extra spec ${FLAVOR_TIER_SPEC}`, tier: spec });
 
