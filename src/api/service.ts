@@ -16,7 +16,7 @@ import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
 import type { ImageLookup } from './compute/image-lookup.ts';
-import { novncproxyBaseUrl } from './compute/servers/remote-consoles.ts';
+import { novncproxyBaseUrl } from '../common/config/service-urls.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
 import { registerIdentityApi } from './identity/index.ts';
 import { createImageStore, registerImageApi, type ImageRepository } from './image/index.ts';

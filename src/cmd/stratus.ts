@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { renderConfig } from '../common/config/show-config.ts';
+import { serviceUrl } from '../common/config/service-urls.ts';
 import { syncSchema } from '../common/db/migrator.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { startCompute } from '../compute/service.ts';
@@ -95,7 +96,7 @@ program
     });
     if (runConfig.DEFAULT.compute_driver === 'qemu') await offerGuestImage(runConfig);
     process.stdout.write(
-      `Stratus all-in-one is running. Identity: http://${config.api.public_host}:${config.identity.listen_port}/v3\n` +
+      `Stratus all-in-one is running. Identity: ${serviceUrl(config, 'identity')}\n` +
         `Use it with: source ${config.DEFAULT.state_path}/openrc && openstack server list\n`,
     );
   });

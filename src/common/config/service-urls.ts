@@ -9,9 +9,14 @@ export type ServiceType = 'identity' | 'compute' | 'image';
 
 type UrlConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image'>;
 
+/** `[api] public_host` as a URL authority takes it: an IPv6 address in brackets. */
+function publicHost(config: Pick<Config, 'api'>): string {
+  return config.api.public_host.includes(':') ? `[${config.api.public_host}]` : config.api.public_host;
+}
+
 /** The base URL clients use for a service: what the catalog lists for every interface. */
 export function serviceUrl(config: UrlConfig, type: ServiceType): string {
-  const host = config.api.public_host.includes(':') ? `[${config.api.public_host}]` : config.api.public_host;
+  const host = publicHost(config);
   switch (type) {
     case 'identity':
       return `http://${host}:${config.identity.listen_port}/v3`;
@@ -20,4 +25,10 @@ export function serviceUrl(config: UrlConfig, type: ServiceType): string {
     case 'image':
       return `http://${host}:${config.image.listen_port}`;
   }
+}
+
+/** The noVNC page consoles open: `[vnc] novncproxy_base_url`, or the api service's console proxy. */
+export function novncproxyBaseUrl(config: Pick<Config, 'api' | 'vnc'>): string {
+  const { novncproxy_base_url: base, novncproxy_port: port } = config.vnc;
+  return base ?? `http://${publicHost(config)}:${port}/vnc_auto.html`;
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../../src/common/config/load-config.ts';
-import { serviceUrl } from '../../../src/common/config/service-urls.ts';
+import { novncproxyBaseUrl, serviceUrl } from '../../../src/common/config/service-urls.ts';
 
 const config = loadConfig([], {
   api: { public_host: 'cloud.example' },
@@ -20,4 +20,12 @@ test('service URLs come from [api] public_host and each API port', () => {
 test('an IPv6 public_host is bracketed', () => {
   const v6 = loadConfig([], { api: { public_host: '::1' } });
   assert.equal(serviceUrl(v6, 'image'), 'http://[::1]:9292');
+});
+
+test('the noVNC page: [vnc] novncproxy_base_url, else the proxy on public_host, an IPv6 one bracketed', () => {
+  const v6 = loadConfig([], { api: { public_host: '::1' }, vnc: { novncproxy_port: '6080' } });
+  assert.equal(novncproxyBaseUrl(v6), 'http://[::1]:6080/vnc_auto.html');
+  assert.doesNotThrow(() => new URL(novncproxyBaseUrl(v6)));
+  const set = loadConfig([], { vnc: { novncproxy_base_url: 'https://console.example/vnc_auto.html' } });
+  assert.equal(novncproxyBaseUrl(set), 'https://console.example/vnc_auto.html');
 });

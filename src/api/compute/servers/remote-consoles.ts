@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Config } from '../../../common/config/load-config.ts';
+import { novncproxyBaseUrl } from '../../../common/config/service-urls.ts';
 import { BadRequest, ConsoleTypeUnavailable, Conflict } from '../../../common/errors.ts';
 import { issueConsoleToken } from '../../../objects/console-auth-tokens.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
@@ -116,10 +116,4 @@ async function vncConsoleUrl(
     deps.config.consoleauth.token_ttl,
   );
   return issued.url;
-}
-
-/** `[vnc] novncproxy_base_url`, or the proxy of this api service as clients know its host. */
-export function novncproxyBaseUrl(config: Config): string {
-  const { novncproxy_base_url: base, novncproxy_port: port } = config.vnc;
-  return base ?? `http://${config.api.public_host}:${port}/vnc_auto.html`;
 }
