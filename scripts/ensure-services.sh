@@ -43,11 +43,12 @@ fi
 command -v openstack >/dev/null || apt_install python3-openstackclient
 
 # Real guests for the qemu driver's tests: the emulator, qemu-img, and what the demo guest is built from.
-command -v qemu-system-x86_64 >/dev/null || apt_install qemu-system-x86
-command -v qemu-img >/dev/null || apt_install qemu-utils
-[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || apt_install busybox-static
-ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || apt_install linux-image-cloud-amd64
-command -v cpio >/dev/null || apt_install cpio
+command -v qemu-system-x86_64 >/dev/null || apt_install --no-install-recommends qemu-system-x86
+command -v qemu-img >/dev/null || apt_install --no-install-recommends qemu-utils
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || apt_install --no-install-recommends busybox-static
+ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || apt_install --no-install-recommends linux-image-cloud-amd64
+command -v cpio >/dev/null || apt_install --no-install-recommends cpio
+command -v mkfs.ext4 >/dev/null || apt_install --no-install-recommends e2fsprogs
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null
