@@ -13,13 +13,9 @@ import { freePort } from '../test/helpers/free-port.ts';
 import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
 import { createVhost } from '../test/helpers/rabbit-vhost.ts';
 import { CpuMeter, rssMb, sharedServicePids } from './process-cpu.ts';
+import { percentile } from './stats.ts';
 
 const say = (msg: string) => process.stderr.write(`[boot] ${msg}\n`);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
-}
 
 export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
   const servers = Number(args['servers'] ?? 100);

@@ -12,13 +12,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { passwordToken, startAllInOne } from '../test/helpers/deployments.ts';
 import { GUEST_MARKER } from '../test/helpers/guest-image.ts';
+import { percentile } from './stats.ts';
 
 const say = (msg: string) => process.stderr.write(`[guest-boot] ${msg}\n`);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
-}
 
 export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
   const singles = Number(args['singles'] ?? 10);
@@ -162,18 +158,18 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
         runs.push(b.activeMs);
         await remove([b.id]);
       }
-      sizes[label] = percentile(runs, 50);
+      sizes[label] = percentile(runs, 50, 0);
     }
 
     return {
       hypervisor_type: (await d.cli.json<{ 'Hypervisor Type': string }[]>('hypervisor', 'list'))[0]?.[
         'Hypervisor Type'
       ],
-      single_active_ms: { p50: percentile(activeMs, 50), p99: percentile(activeMs, 99), n: singles },
-      single_marker_ms: { p50: percentile(markerMs, 50), p99: percentile(markerMs, 99), n: singles },
+      single_active_ms: { p50: percentile(activeMs, 50, 0), p99: percentile(activeMs, 99, 0), n: singles },
+      single_marker_ms: { p50: percentile(markerMs, 50, 0), p99: percentile(markerMs, 99, 0), n: singles },
       concurrent: {
         guests: concurrent,
-        active_ms_p50: percentile(activeAt, 50),
+        active_ms_p50: percentile(activeAt, 50, 0),
         all_active_ms: Math.round(allActiveMs),
         all_markers_ms: Math.round(allMarkersMs),
         qemu_rss_mb_avg: Math.round(rssKb.reduce((a, b) => a + b, 0) / rssKb.length / 1024),

@@ -1,7 +1,7 @@
 /**
  * Benchmark `scheduler`: the scheduler alone against a simulated fleet, with every implemented filter and
- * weigher enabled (the choices of `[filter_scheduler] enabled_filters` and `weight_classes`, so filters
- * added later are measured too).
+ * weigher enabled (FILTERS and WEIGHERS of options.ts, the values `[filter_scheduler] enabled_filters` and
+ * `weight_classes` accept, so filters added later are measured too).
  *   npm run bench -- scheduler [--hosts 1000] [--engine sqlite|mariadb|postgresql] [--requests 1000]
  *     [--batch-requests 30] [--batch-size 100] [--schedulers 4] [--claims 4000] [--concurrency 4]
  *     [--subset 1] [--refresh-interval 1] [--claims-only 1]
@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type RawOverrides } from '../src/common/config/load-config.ts';
-import { OPTIONS } from '../src/common/config/options.ts';
+import { FILTERS, OPTIONS, WEIGHERS } from '../src/common/config/options.ts';
 import { adminContext } from '../src/common/context.ts';
 import { openDatabase, type Database } from '../src/common/db/database.ts';
 import { syncSchema } from '../src/common/db/migrator.ts';
@@ -38,14 +38,9 @@ import { testSpec } from '../test/helpers/request-spec.ts';
 import type { ClaimerMessage, ClaimerOrders } from './scheduler-claimer.ts';
 import { CpuMeter, sharedServicePids } from './process-cpu.ts';
 import { fillFleet } from './scheduler-fleet.ts';
+import { percentile, round } from './stats.ts';
 
 const say = (msg: string) => process.stderr.write(`[scheduler] ${msg}\n`);
-const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!, 3);
-}
 
 const ENGINES = { sqlite: 'sqlite', mariadb: 'mysql', postgresql: 'postgres' } as const;
 
@@ -87,7 +82,7 @@ async function measureView(database: Database, config: ReturnType<typeof loadCon
     if (view.hosts.length === 0) throw new Error('the view is empty: the fleet was not written');
   }
   // The first load also leaves behind what the first run of any code does (compiled code, caches).
-  const bytesPerHost = percentile(heldBytes, 50) / hosts;
+  const bytesPerHost = percentile(heldBytes, 50, 3) / hosts;
   return { load_ms: loadMs.map((ms) => round(ms, 1)), bytes_per_host: Math.round(bytesPerHost) };
 }
 
@@ -109,13 +104,13 @@ async function measureSelect(manager: SchedulerManager, requests: number, size: 
   const seconds = (performance.now() - start) / 1000;
   return {
     requests,
-    p50_ms: percentile(ms, 50),
-    p99_ms: percentile(ms, 99),
-    max_ms: percentile(ms, 100),
+    p50_ms: percentile(ms, 50, 3),
+    p99_ms: percentile(ms, 99, 3),
+    max_ms: percentile(ms, 100, 3),
     // This process's CPU time per request: unlike the wall time, not stretched when other processes on
     // the machine get the CPU (though still by their cache and memory traffic).
-    cpu_p50_ms: percentile(cpuMs, 50),
-    cpu_p99_ms: percentile(cpuMs, 99),
+    cpu_p50_ms: percentile(cpuMs, 50, 3),
+    cpu_p99_ms: percentile(cpuMs, 99, 3),
     requests_per_second: round(requests / seconds, 1),
     instances_per_second: round((requests * size) / seconds, 1),
   };
@@ -239,8 +234,8 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const claims = Number(args['claims'] ?? 4000);
   const concurrency = Number(args['concurrency'] ?? 4);
   const claimsOnly = ['1', 'true'].includes(args['claims-only'] ?? '');
-  const filters = OPTIONS.filter_scheduler.enabled_filters.choices ?? [];
-  const weighers = OPTIONS.filter_scheduler.weight_classes.choices ?? [];
+  const filters = [...FILTERS];
+  const weighers = [...WEIGHERS];
   const overrides: RawOverrides = {
     // No compute service heartbeats during the run: the up hosts must stay up for its minutes.
     DEFAULT: { service_down_time: '86400' },

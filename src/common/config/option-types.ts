@@ -14,8 +14,6 @@ export interface OptionSpec<T> {
   readonly secret?: 'all' | 'url-password';
   /** Multi-valued: the option may be given several times; every occurrence counts (oslo MultiStrOpt). */
   readonly multi?: boolean;
-  /** The values a string or list option accepts, when it is closed (enabled_filters: the implemented filters). */
-  readonly choices?: readonly string[];
   /** Turns one raw string into the value, or throws an Error whose message says what was expected. */
   parse(raw: string): T;
   /** For multi-valued options: combines the occurrences of one file. */
