@@ -47,12 +47,23 @@ export interface HostAggregate {
 
 type Executor = Db | Transaction<Schema>;
 
+async function metadataOf(db: Executor, ids: number[]): Promise<Map<number, Record<string, string>>> {
+  const metadata = new Map<number, Record<string, string>>(ids.map((id) => [id, {}]));
+  if (!ids.length) return metadata;
+  const rows = await db
+    .selectFrom('aggregate_metadata')
+    .select(['aggregate_id', 'key', 'value'])
+    .where('aggregate_id', 'in', ids)
+    .execute();
+  for (const row of rows) metadata.get(row.aggregate_id)![row.key] = row.value;
+  return metadata;
+}
+
 async function detailsOf(
   db: Executor,
   ids: number[],
 ): Promise<{ hosts: Map<number, string[]>; metadata: Map<number, Record<string, string>> }> {
   const hosts = new Map<number, string[]>(ids.map((id) => [id, []]));
-  const metadata = new Map<number, Record<string, string>>(ids.map((id) => [id, {}]));
   if (ids.length) {
     const hostRows = await db
       .selectFrom('aggregate_hosts')
@@ -60,15 +71,9 @@ async function detailsOf(
       .where('aggregate_id', 'in', ids)
       .orderBy('id')
       .execute();
-    const metaRows = await db
-      .selectFrom('aggregate_metadata')
-      .select(['aggregate_id', 'key', 'value'])
-      .where('aggregate_id', 'in', ids)
-      .execute();
     for (const row of hostRows) hosts.get(row.aggregate_id)!.push(row.host);
-    for (const row of metaRows) metadata.get(row.aggregate_id)![row.key] = row.value;
   }
-  return { hosts, metadata };
+  return { hosts, metadata: await metadataOf(db, ids) };
 }
 
 async function loadAggregates(db: Executor, ids?: number[]): Promise<Aggregate[]> {
@@ -323,7 +328,8 @@ export async function aggregatesByHost(db: Db, hosts?: readonly string[]): Promi
   if (hosts) query = query.where('h.host', 'in', [...hosts]);
   const rows = await query.execute();
   const ids = [...new Set(rows.map((r) => r.id))];
-  const { metadata } = ids.length ? await detailsOf(db, ids) : { metadata: new Map<number, Record<string, string>>() };
+  // The join above has the hosts already: only the metadata is left to read.
+  const metadata = await metadataOf(db, ids);
   const byId = new Map<number, HostAggregate>();
   for (const row of rows) {
     let aggregate = byId.get(row.id);

@@ -1,6 +1,7 @@
 /** Flavors (instance types): the sizes servers are built with, with their extra specs and access list. */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../common/db/database.ts';
+import { afterMarker, orderTerms, type SortDirection, type SortKey } from '../common/db/keyset-pagination.ts';
 import { now, type FlavorsTable } from '../common/db/schema.ts';
 import { Conflict, NotFound } from '../common/errors.ts';
 
@@ -111,9 +112,11 @@ export interface FlavorFilter {
   minDisk?: number;
   limit: number;
   marker?: string;
-  sortKey?: 'flavorid' | 'name' | 'memory_mb' | 'vcpus' | 'root_gb' | 'id';
-  sortDir?: 'asc' | 'desc';
+  sortKey?: FlavorSortKey;
+  sortDir?: SortDirection;
 }
+
+export type FlavorSortKey = 'flavorid' | 'name' | 'memory_mb' | 'vcpus' | 'root_gb' | 'id';
 
 export async function listFlavors(db: Db, filter: FlavorFilter): Promise<Flavor[]> {
   let query = db.selectFrom('flavors').selectAll('flavors').where('disabled', '=', 0);
@@ -137,20 +140,18 @@ export async function listFlavors(db: Db, filter: FlavorFilter): Promise<Flavor[
   }
   if (filter.minRam) query = query.where('memory_mb', '>=', filter.minRam);
   if (filter.minDisk) query = query.where('root_gb', '>=', filter.minDisk);
-  const sortKey = filter.sortKey ?? 'flavorid';
-  const sortDir = filter.sortDir ?? 'asc';
+  // The flavor's sort key, then its row id (ascending) so that equal keys keep a stable page boundary.
+  const keys: SortKey<FlavorSortKey>[] = [
+    { column: filter.sortKey ?? 'flavorid', direction: filter.sortDir ?? 'asc', nullable: false },
+    { column: 'id', direction: 'asc', nullable: false },
+  ];
   if (filter.marker) {
     const marker = await db.selectFrom('flavors').selectAll().where('flavorid', '=', filter.marker).executeTakeFirst();
     if (!marker) throw new NotFound(`Marker ${filter.marker} could not be found.`);
-    const value = marker[sortKey];
-    query = query.where((eb) =>
-      eb.or([
-        eb(sortKey, sortDir === 'asc' ? '>' : '<', value),
-        eb.and([eb(sortKey, '=', value), eb('id', '>', marker.id)]),
-      ]),
-    );
+    query = query.where((eb) => afterMarker(eb, keys, marker));
   }
-  const rows = await query.orderBy(sortKey, sortDir).orderBy('id', 'asc').limit(filter.limit).execute();
+  for (const [term, direction] of orderTerms(keys)) query = query.orderBy(term, direction);
+  const rows = await query.limit(filter.limit).execute();
   const specs = await specsOf(
     db,
     rows.map((r) => r.id),

@@ -47,7 +47,8 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
   const loadedAt = Date.now();
   if (loadedAt - previous.fullyLoadedAt >= FULL_RELOAD_MS) return loadFleet(db, config);
   const fingerprint = await fleetFingerprint(db);
-  if (fingerprint !== previous.fingerprint) return loadFleet(db, config);
+  const reloadAll = () => loadFleet(db, config, { loadedAt, fingerprint });
+  if (fingerprint !== previous.fingerprint) return reloadAll();
   const since = new Date(previous.loadedAt - STAMP_MARGIN_MS).toISOString();
   const [services, nodes, usages] = await Promise.all([
     db
@@ -73,16 +74,15 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
   const hosts = previous.hosts;
   for (const row of services) {
     // A service the view lacks was registered since: the fingerprint missed it (read it all again).
-    if (!previous.services.has(row.id)) return loadFleet(db, config);
+    if (!previous.services.has(row.id)) return reloadAll();
     previous.services.set(row.id, serviceState(row));
   }
-  const serviceIds = [...previous.serviceIds];
-  const nodeStamps = [...previous.nodeStamps];
+  const { serviceIds, nodeStamps } = previous;
   const changed: string[] = [];
   for (const node of nodes) {
     const index = previous.indexByUuid.get(node.uuid);
     // A node the view lacks (its service or provider was missing at the last load): read it all again.
-    if (index === undefined) return loadFleet(db, config);
+    if (index === undefined) return reloadAll();
     if (node.updated_at !== nodeStamps[index] || node.service_id !== serviceIds[index]) changed.push(node.uuid);
   }
   const parsed = new JsonCache();
@@ -104,7 +104,7 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
   const { columns } = previous;
   for (let index = 0; index < hosts.length; index++) {
     const service = previous.services.get(serviceIds[index]!);
-    if (!service) return loadFleet(db, config);
+    if (!service) return reloadAll();
     const host = hosts[index]!;
     // Every host, not only those whose service row changed: a silent one goes down with time alone.
     host.serviceUp = serviceUp(service, config, now);
@@ -126,5 +126,5 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
     touched.add(owner.index);
   }
   for (const index of touched) columns.update(index);
-  return { ...previous, loadedAt, serviceIds, nodeStamps };
+  return { ...previous, loadedAt };
 }

@@ -37,10 +37,10 @@ export interface Fleet {
    * in place (the previous view is then superseded).
    */
   readonly services: Map<number, ServiceState>;
-  /** Per host, at its index in `hosts`: the row id of its compute service. */
-  readonly serviceIds: readonly number[];
+  /** Per host, at its index in `hosts`: the row id of its compute service (updated in place, as `services`). */
+  readonly serviceIds: number[];
   /** Per host: its compute node row's updated_at when read, to tell a row re-read unchanged from a change. */
-  readonly nodeStamps: readonly (string | null)[];
+  readonly nodeStamps: (string | null)[];
   /** Host index by compute node uuid. */
   readonly indexByUuid: ReadonlyMap<string, number>;
   /** By resource provider id: the host it belongs to, and for a storage pool's provider its tier. */
@@ -68,15 +68,18 @@ export function serviceUp(service: ServiceState, config: Config, now: number): b
   return !service.forcedDown && heartbeatRecent(service.lastSeenMs, config.DEFAULT.service_down_time, now);
 }
 
-export async function loadHostStates(db: Db, config: Config): Promise<HostState[]> {
-  return (await loadFleet(db, config)).hosts;
-}
-
-/** Reads the whole fleet. */
-export async function loadFleet(db: Db, config: Config): Promise<Fleet> {
-  const loadedAt = Date.now();
+/**
+ * Reads the whole fleet. `taken` is a fingerprint already taken (by an incremental reload that found it
+ * changed) with the time it was taken: it was read before these rows too, so it is not read again.
+ */
+export async function loadFleet(
+  db: Db,
+  config: Config,
+  taken?: { loadedAt: number; fingerprint: string },
+): Promise<Fleet> {
+  const loadedAt = taken?.loadedAt ?? Date.now();
   // Before the rows: a change made while they are read then shows in the next reload's fingerprint.
-  const fingerprint = await fleetFingerprint(db);
+  const fingerprint = taken?.fingerprint ?? (await fleetFingerprint(db));
   const [nodes, services, usages, aggregates] = await Promise.all([
     listComputeNodes(db),
     listServices(db, { binary: 'stratus-compute' }),

@@ -90,7 +90,7 @@ export class SchedulerManager {
     lease: ArrayLease,
   ): Promise<Selection[][]> {
     // Only the filters with something to check for this request run over the hosts: for a plain request
-    // that leaves the service state and the resource fit of the ~15 enabled filters.
+    // that leaves the service state and the resource fit of the enabled filters.
     const applicable = this.filters.filter((f) => !f.appliesTo || f.appliesTo(request));
     const hostCount = columns.hosts.length;
     const eligible = this.runFilters(

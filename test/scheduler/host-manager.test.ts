@@ -1,16 +1,16 @@
-/** loadHostStates: what the scheduler's view holds of each node besides its resources. */
+/** loadFleet: what the scheduler's view holds of each node besides its resources. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { loadConfig } from '../../src/common/config/load-config.ts';
 import { addAggregateHost, createAggregate, setAggregateMetadata } from '../../src/objects/aggregates.ts';
 import { aggregateMetadata } from '../../src/scheduler/host-state.ts';
-import { loadHostStates } from '../../src/scheduler/host-manager.ts';
+import { loadFleet } from '../../src/scheduler/host-manager.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { addComputeHost } from '../helpers/scheduler-fixtures.ts';
 
 const opened: TestDatabase[] = [];
 
-describe('loadHostStates', () => {
+describe('loadFleet', () => {
   afterEach(async () => {
     for (const d of opened.splice(0)) await d.close();
   });
@@ -32,7 +32,7 @@ describe('loadHostStates', () => {
     await addAggregateHost(db, tagged.id, 'b');
     await setAggregateMetadata(db, tagged.id, { ssd: 'true', tier: 'gold, silver' });
 
-    const states = new Map((await loadHostStates(db, config)).map((s) => [s.host, s]));
+    const states = new Map((await loadFleet(db, config)).hosts.map((s) => [s.host, s]));
     assert.deepEqual(
       [...states.values()].map((s) => [s.host, s.availabilityZone]),
       [
@@ -62,7 +62,7 @@ describe('loadHostStates', () => {
       failedBuilds: 4,
     });
     await addComputeHost(db, config, 'plain');
-    const [multi, plain] = await loadHostStates(db, config);
+    const [multi, plain] = (await loadFleet(db, config)).hosts;
     assert.deepEqual(multi!.supportedInstances, [
       ['x86_64', 'qemu', 'hvm'],
       ['aarch64', 'qemu', 'hvm'],
@@ -76,7 +76,7 @@ describe('loadHostStates', () => {
     const { db, config } = await fleet();
     await addComputeHost(db, config, 'old');
     await db.updateTable('compute_nodes').set({ supported_instances: null, stats: null }).execute();
-    const [old] = await loadHostStates(db, config);
+    const [old] = (await loadFleet(db, config)).hosts;
     assert.deepEqual(old!.supportedInstances, []);
     assert.equal(old!.failedBuilds, 0);
   });

@@ -21,7 +21,7 @@ import {
 } from '../../src/scheduler/filters/core-filters.ts';
 import type { FilterRequest } from '../../src/scheduler/filters/filter.ts';
 import { FILTER_FACTORIES, loadFilters } from '../../src/scheduler/filters/registry.ts';
-import { loadHostStates } from '../../src/scheduler/host-manager.ts';
+import { loadFleet } from '../../src/scheduler/host-manager.ts';
 import { HostStateCache } from '../../src/scheduler/host-state-cache.ts';
 import { free } from '../../src/scheduler/host-state.ts';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
@@ -97,7 +97,7 @@ describe('scheduler', () => {
       await updateService(c.database.db, ids.get('disabled')!, { disabled: 1, disabled_reason: 'test' });
       await updateService(c.database.db, ids.get('forced')!, { forced_down: 1 });
 
-      const states = await loadHostStates(c.database.db, c.config);
+      const states = (await loadFleet(c.database.db, c.config)).hosts;
       const request: FilterRequest = {
         spec: spec({}),
         resources: resourcesForFlavor(spec({}).flavor),
@@ -123,7 +123,7 @@ describe('scheduler', () => {
 
   describe('resource filters with allocation ratios and reserved amounts', () => {
     async function fits(c: Cloud, flavor: Partial<RequestSpec['flavor']>, filter: typeof RamFilter): Promise<boolean> {
-      const [host] = await loadHostStates(c.database.db, c.config);
+      const [host] = (await loadFleet(c.database.db, c.config)).hosts;
       const s = spec(flavor);
       return filter.passes(host!, { spec: s, resources: resourcesForFlavor(s.flavor), hints: NO_HINTS });
     }
@@ -186,7 +186,7 @@ describe('scheduler', () => {
     it('AvailabilityZoneFilter keeps hosts of the requested zone only', async () => {
       const c = await cloud({ DEFAULT: { default_availability_zone: 'az1' } });
       await c.addHost('h');
-      const [state] = await loadHostStates(c.database.db, c.config);
+      const [state] = (await loadFleet(c.database.db, c.config)).hosts;
       const pass = (zone: string | null) =>
         AvailabilityZoneFilter.passes(state!, {
           spec: spec({}, { availability_zone: zone }),
@@ -205,7 +205,7 @@ describe('scheduler', () => {
       const c = await cloud();
       await c.addHost('a', { memoryMb: 65536 });
       await c.addHost('b');
-      const [state] = (await loadHostStates(c.database.db, c.config)).filter((h) => h.host === 'a');
+      const [state] = (await loadFleet(c.database.db, c.config)).hosts.filter((h) => h.host === 'a');
       assert.equal(
         RetryFilter.passes(state!, {
           spec: spec({}, { ignore_hosts: [['a', 'other-node']] }),

@@ -30,9 +30,9 @@ const canonical = (aliases: Record<string, string>) => (name: string | undefined
   const lower = name.toLowerCase();
   return aliases[lower] ?? lower;
 };
-export const canonicalArch = canonical(ARCH_ALIASES);
-export const canonicalHvType = canonical(HV_TYPE_ALIASES);
-export const canonicalVmMode = canonical(VM_MODE_ALIASES);
+const canonicalArch = canonical(ARCH_ALIASES);
+const canonicalHvType = canonical(HV_TYPE_ALIASES);
+const canonicalVmMode = canonical(VM_MODE_ALIASES);
 
 type Wanted = readonly [arch: string | null, hvType: string | null, vmMode: string | null];
 
@@ -42,7 +42,7 @@ interface ImageAsks {
   version: ReturnType<typeof parseVersionRequirement> | 'invalid';
 }
 
-export function wantedByImage(properties: Readonly<Record<string, string>>, defaultArch: string | null): Wanted {
+function wantedByImage(properties: Readonly<Record<string, string>>, defaultArch: string | null): Wanted {
   return [
     canonicalArch(properties['hw_architecture'] ?? properties['architecture'] ?? defaultArch ?? undefined),
     canonicalHvType(properties['img_hv_type'] ?? properties['hypervisor_type']),
