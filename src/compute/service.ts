@@ -31,36 +31,25 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
   });
   await server.start();
   const periodic = config.DEFAULT.periodic_interval * 1000;
-  const tasks = [
-    new PeriodicTask('compute heartbeat', config.DEFAULT.report_interval * 1000, () => manager.reportHeartbeat()),
-    new PeriodicTask('update available resource', periodic, () => manager.reportResources()),
+  /**
+   * Nova's interval options, in seconds: negative never runs; 0 runs every periodic_interval
+   * (sync_power_state_interval, [image_cache] manager_interval) or never
+   * (running_deleted_instance_poll_interval, `zeroIsPeriodic` false).
+   */
+  const every = (seconds: number, zeroIsPeriodic = true): number | null =>
+    seconds < 0 || (seconds === 0 && !zeroIsPeriodic) ? null : seconds === 0 ? periodic : seconds * 1000;
+  const duties: [string, number | null, () => Promise<void>][] = [
+    ['compute heartbeat', config.DEFAULT.report_interval * 1000, () => manager.reportHeartbeat()],
+    ['update available resource', periodic, () => manager.reportResources()],
+    ['sync power states', every(config.DEFAULT.sync_power_state_interval), () => manager.syncPowerStates()],
+    [
+      'cleanup running deleted instances',
+      every(config.DEFAULT.running_deleted_instance_poll_interval, false),
+      () => manager.cleanupRunningDeletedInstances(),
+    ],
+    ['manage image cache', every(config.image_cache.manager_interval), () => manager.manageImageCache()],
   ];
-  // Nova's intervals: 0 means every periodic_interval; -1 (sync) or 0 (running deleted) never.
-  const syncInterval = config.DEFAULT.sync_power_state_interval;
-  if (syncInterval >= 0) {
-    tasks.push(
-      new PeriodicTask('sync power states', syncInterval === 0 ? periodic : syncInterval * 1000, () =>
-        manager.syncPowerStates(),
-      ),
-    );
-  }
-  const deletedInterval = config.DEFAULT.running_deleted_instance_poll_interval;
-  if (deletedInterval > 0) {
-    tasks.push(
-      new PeriodicTask('cleanup running deleted instances', deletedInterval * 1000, () =>
-        manager.cleanupRunningDeletedInstances(),
-      ),
-    );
-  }
-  // Nova's [image_cache] manager_interval: 0 means every periodic_interval, -1 never.
-  const imageCacheInterval = config.image_cache.manager_interval;
-  if (imageCacheInterval >= 0) {
-    tasks.push(
-      new PeriodicTask('manage image cache', imageCacheInterval === 0 ? periodic : imageCacheInterval * 1000, () =>
-        manager.manageImageCache(),
-      ),
-    );
-  }
+  const tasks = duties.flatMap(([name, ms, run]) => (ms === null ? [] : [new PeriodicTask(name, ms, run)]));
   for (const task of tasks) task.start(false);
   return {
     name: `compute ${host}`,
