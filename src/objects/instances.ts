@@ -252,7 +252,26 @@ export function completeSort(
 
 /** Lists instances in the filter's order (Nova's default: newest first, created_at desc, id desc). */
 export async function listInstances(db: Db, filter: InstanceFilter): Promise<Instance[]> {
-  let query = db.selectFrom('instances').selectAll();
+  return instancesById(
+    db,
+    (await listInstanceKeys(db, filter)).map((k) => k.id),
+  );
+}
+
+/** What identifies a listed instance: enough for the page's order, its marker link and a basic view. */
+export interface InstanceKey {
+  id: number;
+  uuid: string;
+  display_name: string;
+}
+
+/**
+ * The keys of the instances a list selects, in its order: the list's one consistent query, a few dozen
+ * bytes per instance. A caller that needs whole instances fetches them with `instancesById`, a slice at a
+ * time for a long page, so that a page of 1000 servers never holds 1000 full rows at once.
+ */
+export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<InstanceKey[]> {
+  let query = db.selectFrom('instances').select(['id', 'uuid', 'display_name']);
   if (!filter.includeDeleted) query = query.where('deleted', '=', 0);
   if (filter.projectId !== null) query = query.where('project_id', '=', filter.projectId);
   if (filter.host) query = query.where('host', '=', filter.host);
@@ -281,14 +300,30 @@ export async function listInstances(db: Db, filter: InstanceFilter): Promise<Ins
   }
   for (const [term, direction] of orderTerms(keys)) query = query.orderBy(term, direction);
   // The name filter is a regular expression in Nova; it is applied here, after the SQL filters, which
-  // is why the page is filled in a loop rather than by one LIMIT.
+  // is why the page is cut after it rather than by a LIMIT.
   const nameRe = filter.name ? safeRegExp(filter.name) : null;
-  let rows: Row[];
-  if (!nameRe) {
-    rows = await query.limit(filter.limit).execute();
-  } else {
-    rows = (await query.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
+  if (!nameRe) return query.limit(filter.limit).execute();
+  return (await query.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
+}
+
+/**
+ * The instances with these ids, in the order given, deleted or not; an id no longer in the table (a
+ * row archived since its key was read) is left out.
+ */
+export async function instancesById(db: Db, ids: readonly number[]): Promise<Instance[]> {
+  const rows: Row[] = [];
+  // Chunked: a page can hold up to osapi_max_limit servers, more than some engines take as parameters.
+  for (let i = 0; i < ids.length; i += 500) {
+    rows.push(
+      ...(await db
+        .selectFrom('instances')
+        .selectAll()
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute()),
+    );
   }
+  const position = new Map(ids.map((id, i) => [id, i]));
+  rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
   const metadata = await metadataOf(
     db,
     rows.map((r) => r.uuid),

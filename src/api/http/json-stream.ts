@@ -15,33 +15,53 @@ const SLICE = 50;
 /** Below this many items the body is sent whole: streaming would only add chunked-encoding overhead. */
 const STREAM_FROM = 2 * SLICE;
 
+/** The views of one slice of a list, in its order: where the whole records behind a slice are fetched. */
+export type SliceViews<T> = (slice: readonly T[]) => Promise<readonly unknown[]> | readonly unknown[];
+
 /**
- * The body `{"<key>": [view(item)...], ...rest}`: a plain object for short lists, a stream of JSON text
- * for long ones. The caller sends either with `reply.send`; a stream needs the JSON content type set.
+ * The body `{"<key>": [views...], ...rest}`: a plain object for short lists, a stream of JSON text for
+ * long ones. `views` is called once per slice of `items` (their keys, typically), so whatever it loads
+ * for a slice is garbage before the next slice is loaded. The caller sends either with `reply.send`; a
+ * stream needs the JSON content type set.
+ *
+ * A slice that fails once the stream has begun can no longer change the status code: the stream is
+ * destroyed with the error and the client sees a cut-off body, not a well-formed list.
  */
-export function listBody<T>(
+export async function listBody<T>(
   key: string,
   items: readonly T[],
-  view: (item: T) => unknown,
+  views: SliceViews<T>,
   rest: Record<string, unknown> = {},
-): Record<string, unknown> | Readable {
-  if (items.length < STREAM_FROM) return { [key]: items.map(view), ...rest };
-  return Readable.from(jsonSlices(key, items, view, rest), { objectMode: false });
+): Promise<Record<string, unknown> | Readable> {
+  if (items.length < STREAM_FROM) return { [key]: await views(items), ...rest };
+  // The first slice is built before the answer is committed to a stream, so a failure there (a bad
+  // filter, a database that is down) is still an error response.
+  const first = sliceText(await views(items.slice(0, SLICE)));
+  return Readable.from(jsonSlices(key, items, first, views, rest), { objectMode: false });
 }
 
-function* jsonSlices<T>(
+async function* jsonSlices<T>(
   key: string,
   items: readonly T[],
-  view: (item: T) => unknown,
+  first: string,
+  views: SliceViews<T>,
   rest: Record<string, unknown>,
-): Generator<string> {
-  yield `{${JSON.stringify(key)}:[`;
-  for (let start = 0; start < items.length; start += SLICE) {
-    const slice = JSON.stringify(items.slice(start, start + SLICE).map(view));
-    // Drop the slice's own brackets; slices after the first continue the array with a comma.
-    yield (start === 0 ? '' : ',') + slice.slice(1, -1);
+): AsyncGenerator<string> {
+  yield `{${JSON.stringify(key)}:[${first}`;
+  // A slice can come back empty (its records went away since the keys were read): no stray comma then.
+  let empty = first === '';
+  for (let start = SLICE; start < items.length; start += SLICE) {
+    const text = sliceText(await views(items.slice(start, start + SLICE)));
+    if (text === '') continue;
+    yield empty ? text : `,${text}`;
+    empty = false;
   }
   let tail = ']';
   for (const [name, value] of Object.entries(rest)) tail += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
   yield `${tail}}`;
+}
+
+/** The views of a slice as JSON array members, without the array's brackets. */
+function sliceText(views: readonly unknown[]): string {
+  return JSON.stringify(views).slice(1, -1);
 }

@@ -172,6 +172,11 @@ describe('GET /servers/detail with a long page', () => {
     const body = res.json();
     assert.equal(body.servers.length, 120);
     assert.equal(body.servers[0].name, 'many-129', 'newest first');
+    assert.deepEqual(
+      body.servers.map((s: { name: string }) => s.name),
+      Array.from({ length: 120 }, (_, i) => `many-${129 - i}`),
+      'the slices read one after the other keep the order of the page',
+    );
     assert.equal(body.servers[0].status, 'ACTIVE');
     const next = new URL(body.servers_links[0].href);
     assert.equal(next.searchParams.get('marker'), body.servers[119].id);

@@ -5,14 +5,15 @@ import { describe, it } from 'node:test';
 import { listBody } from '../../../src/api/http/json-stream.ts';
 
 const view = (n: number) => ({ id: n, name: `server "${n}"\n`, tags: [n % 3 === 0 ? null : 'x'] });
+const views = (slice: readonly number[]) => slice.map(view);
 
 async function asJson(body: Record<string, unknown> | Readable): Promise<unknown> {
   return body instanceof Readable ? JSON.parse(await text(body)) : body;
 }
 
 describe('listBody', () => {
-  it('sends a short list as a plain object', () => {
-    const body = listBody('servers', [1, 2, 3], view, { servers_links: [] });
+  it('sends a short list as a plain object', async () => {
+    const body = await listBody('servers', [1, 2, 3], views, { servers_links: [] });
     assert.ok(!(body instanceof Readable));
     assert.deepEqual(body, { servers: [1, 2, 3].map(view), servers_links: [] });
   });
@@ -21,7 +22,7 @@ describe('listBody', () => {
     for (const count of [100, 101, 149, 150, 151, 1000]) {
       const items = Array.from({ length: count }, (_, i) => i);
       const links = [{ rel: 'next', href: 'http://x/servers?marker=9' }];
-      const body = listBody('servers', items, view, { servers_links: links });
+      const body = await listBody('servers', items, views, { servers_links: links });
       assert.ok(body instanceof Readable, `${count} items are streamed`);
       assert.deepEqual(await asJson(body), { servers: items.map(view), servers_links: links });
     }
@@ -29,6 +30,35 @@ describe('listBody', () => {
 
   it('streams a long list without extra members', async () => {
     const items = Array.from({ length: 120 }, (_, i) => i);
-    assert.deepEqual(await asJson(listBody('flavors', items, view)), { flavors: items.map(view) });
+    assert.deepEqual(await asJson(await listBody('flavors', items, views)), { flavors: items.map(view) });
+  });
+
+  it('asks for the views one slice at a time, as the stream is read', async () => {
+    const items = Array.from({ length: 230 }, (_, i) => i);
+    const asked: number[] = [];
+    const body = await listBody('servers', items, async (slice) => {
+      asked.push(slice.length);
+      await new Promise((resolve) => setImmediate(resolve));
+      return views(slice);
+    });
+    assert.deepEqual(asked, [50], 'only the first slice before the stream is read');
+    assert.deepEqual(await asJson(body), { servers: items.map(view) });
+    assert.deepEqual(asked, [50, 50, 50, 50, 30]);
+  });
+
+  it('leaves out the records of a slice that came back empty, with valid JSON', async () => {
+    const items = Array.from({ length: 200 }, (_, i) => i);
+    // Slices 0 and 2 went away between reading the keys and reading the records.
+    const gone = (n: number) => n < 50 || (n >= 100 && n < 150);
+    const body = await listBody('servers', items, (slice) => views(slice.filter((n) => !gone(n))));
+    assert.deepEqual(await asJson(body), { servers: items.filter((n) => !gone(n)).map(view) });
+  });
+
+  it('fails before streaming when the first slice fails, so the error is still an error response', async () => {
+    const items = Array.from({ length: 200 }, (_, i) => i);
+    await assert.rejects(
+      listBody('servers', items, () => Promise.reject(new Error('database down'))),
+      /database down/,
+    );
   });
 });

@@ -11,13 +11,14 @@ import { getFlavor } from '../../../objects/flavors.ts';
 import { vmStatesForStatus } from '../../../objects/instance-states.ts';
 import {
   INSTANCE_SORT_COLUMNS,
-  listInstances,
-  type Instance,
+  instancesById,
+  listInstanceKeys,
   type InstanceFilter,
+  type InstanceKey,
   type InstanceSort,
 } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { listBody } from '../../http/json-stream.ts';
+import { listBody, type SliceViews } from '../../http/json-stream.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
@@ -30,36 +31,44 @@ export function registerServerListRoutes(app: ApiServer, deps: ComputeApiDeps): 
   const db = deps.database.db;
   const maxLimit = deps.config.DEFAULT.osapi_max_limit;
 
+  // The list is one query for the page's keys; the basic view needs nothing more.
   app.get('/servers', async (request, reply) => {
-    const instances = await findServers(db, request, maxLimit, false);
-    return serversBody(request, reply, 'servers', instances, maxLimit, (i) => serverBasicView(request, i));
+    const keys = await findServers(db, request, maxLimit, false);
+    return serversBody(request, reply, 'servers', keys, maxLimit, (slice) =>
+      slice.map((key) => serverBasicView(request, key)),
+    );
   });
 
+  // The detail reads whole instances and what their views need a slice at a time, as the body is sent.
   app.get('/servers/detail', async (request, reply) => {
-    const instances = await findServers(db, request, maxLimit, true);
-    const data = await loadServerViewData(db, request, instances);
-    return serversBody(request, reply, 'servers/detail', instances, maxLimit, (i) =>
-      serverView(request, i, data, deps.config),
-    );
+    const keys = await findServers(db, request, maxLimit, true);
+    return serversBody(request, reply, 'servers/detail', keys, maxLimit, async (slice) => {
+      const instances = await instancesById(
+        db,
+        slice.map((key) => key.id),
+      );
+      const data = await loadServerViewData(db, request, instances);
+      return instances.map((instance) => serverView(request, instance, data, deps.config));
+    });
   });
 }
 
 /** `{servers: [...], servers_links?: [...]}`, streamed when the page is long (see json-stream.ts). */
-function serversBody(
+async function serversBody(
   request: FastifyRequest,
   reply: FastifyReply,
   collection: string,
-  instances: Instance[],
+  keys: InstanceKey[],
   maxLimit: number,
-  view: (instance: Instance) => Record<string, unknown>,
-): Record<string, unknown> | Readable {
-  const links = collectionLinks(request, instances.length, instances[instances.length - 1]?.uuid, collection, maxLimit);
-  const body = listBody('servers', instances, view, links.length ? { servers_links: links } : {});
+  views: SliceViews<InstanceKey>,
+): Promise<Record<string, unknown> | Readable> {
+  const links = collectionLinks(request, keys.length, keys[keys.length - 1]?.uuid, collection, maxLimit);
+  const body = await listBody('servers', keys, views, links.length ? { servers_links: links } : {});
   if (body instanceof Readable) void reply.type('application/json; charset=utf-8');
   return body;
 }
 
-async function findServers(db: Db, request: FastifyRequest, maxLimit: number, detail: boolean): Promise<Instance[]> {
+async function findServers(db: Db, request: FastifyRequest, maxLimit: number, detail: boolean): Promise<InstanceKey[]> {
   const ctx = request.ctx;
   const query = request.query as Query;
   const page = pageParams(query, maxLimit);
@@ -114,12 +123,12 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     if (deleted !== undefined) {
       filter.includeDeleted = boolFromString(deleted);
       if (filter.includeDeleted && queryValues(query, 'status').length === 0) {
-        return listInstances(db, { ...filter, statuses: ['DELETED'] });
+        return listInstanceKeys(db, { ...filter, statuses: ['DELETED'] });
       }
     }
   }
   const statuses = queryValues(query, 'status');
-  if (statuses.length === 0) return listInstances(db, filter);
+  if (statuses.length === 0) return listInstanceKeys(db, filter);
   const known = statuses.filter((s) => vmStatesForStatus(s) !== null);
   if (known.length === 0) {
     if (atLeast(request, '2.38')) throw new BadRequest('Invalid status value');
@@ -129,7 +138,7 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     if (!ctx.isAdmin) throw new Forbidden('Only administrators may list deleted instances');
     filter.includeDeleted = true;
   }
-  return listInstances(db, { ...filter, statuses: known });
+  return listInstanceKeys(db, { ...filter, statuses: known });
 }
 
 /** ?all_tenants (no value) or a true value selects every project; a value that is no boolean is a 400. */
@@ -211,7 +220,7 @@ function sortParams(request: FastifyRequest, query: Query): Required<Pick<Instan
     // A key every server ties on changes no order; only its direction counts, as the default for the rest.
     if (column) sort.push({ column, direction: i < dirs.length ? direction(dirs[i]!) : first });
   });
-  // The tie-breakers (added by listInstances) follow the first direction asked for, whichever key it came with.
+  // The tie-breakers (added by listInstanceKeys) follow the first direction asked for, whichever key it came with.
   return { sort, sortDirection: first };
 }
 

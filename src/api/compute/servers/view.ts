@@ -162,7 +162,10 @@ function faultView(fault: InstanceFault, isAdmin: boolean): Record<string, unkno
 }
 
 /** GET /servers: id, name and links. */
-export function serverBasicView(request: FastifyRequest, instance: Instance): Record<string, unknown> {
+export function serverBasicView(
+  request: FastifyRequest,
+  instance: Pick<Instance, 'uuid' | 'display_name'>,
+): Record<string, unknown> {
   return { id: instance.uuid, name: instance.display_name, links: resourceLinks(request, 'servers', instance.uuid) };
 }
 
