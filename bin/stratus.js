@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript sources through tsx, so a checkout works right after `npm ci`
-// with no separate build step and no stale compiled copy.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cmd/stratus.ts');
+// Launcher: runs the compiled form of src/cmd/stratus.ts, building it first if the sources changed
+// (scripts/build.mjs says why compiled, and how it never runs a stale copy).
+import { runCommand } from '../scripts/build.mjs';
+await runCommand('stratus');

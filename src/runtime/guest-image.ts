@@ -8,14 +8,13 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { packageRoot } from '../common/package-root.ts';
 import type { ServiceTokenSource } from '../compute/image/service-token.ts';
 
 const run = promisify(execFile);
 
 export const GUEST_IMAGE_NAME = 'stratus-guest';
-const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-guest-image.sh', import.meta.url));
 
 export interface GuestImageFiles {
   kernel: string;
@@ -27,7 +26,9 @@ export interface GuestImageFiles {
 /** Builds the guest into `directory` (the script skips the work when its cached output is current). */
 export async function buildGuestImage(directory: string): Promise<GuestImageFiles> {
   try {
-    await run('bash', [BUILD_SCRIPT, directory], { maxBuffer: 4 * 1024 * 1024 });
+    await run('bash', [join(packageRoot(), 'scripts', 'build-guest-image.sh'), directory], {
+      maxBuffer: 4 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as Error & { stderr?: string };
     throw new Error(`cannot build the demo guest image: ${(e.stderr || e.message).trim()}`);

@@ -1,0 +1,100 @@
+/**
+ * The compiled form of the commands: src/cmd/stratus.ts and stratus-manage.ts bundled by esbuild into
+ * plain JavaScript under dist/, which bin/stratus.js and bin/stratus-manage.js run.
+ *
+ * Why compiled: running the TypeScript through tsx compiles every module at each start, and on Node 20
+ * tsx's loader hooks run in a V8 isolate of their own inside the process. Each service then held about
+ * 50 MiB more resident memory and started half a second later (docs/benchmarks.md, "boot").
+ *
+ * Never stale: a build lives in dist/<key>/, where the key is a hash of the path, size and modification
+ * time of every source file and of this script. A launcher that finds no build for the sources as they
+ * are builds one (esbuild takes well under a second), so an edited checkout runs what it holds. Builds
+ * are written to a temporary directory and renamed into place, so processes started together (a test
+ * suite) never see half a build; the one that loses the race uses the winner's.
+ *
+ *   node scripts/build.mjs      (npm run build; npm ci runs it as `prepare`)
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const SOURCES = join(ROOT, 'src');
+const DIST = join(ROOT, 'dist');
+const ENTRY_POINTS = { stratus: 'src/cmd/stratus.ts', 'stratus-manage': 'src/cmd/stratus-manage.ts' };
+/** Builds of other source states are removed once this old (a running process may still load their chunks). */
+const KEEP_OLD_BUILDS_MS = 24 * 3600 * 1000;
+
+/** The hash of the source tree's state: which build runs it. */
+function sourceKey() {
+  const hash = createHash('sha256');
+  const visit = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else {
+        const { size, mtimeMs } = statSync(path);
+        hash.update(`${path}\0${size}\0${mtimeMs}\n`);
+      }
+    }
+  };
+  visit(SOURCES);
+  const self = statSync(fileURLToPath(import.meta.url));
+  hash.update(`build.mjs\0${self.size}\0${self.mtimeMs}`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The directory of the build of the sources as they are, built first if there is none. */
+export async function ensureBuilt() {
+  const key = sourceKey();
+  const target = join(DIST, key);
+  if (existsSync(join(target, 'stratus.js'))) return target;
+  const { build } = await import('esbuild');
+  mkdirSync(DIST, { recursive: true });
+  const scratch = `${target}.tmp-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ENTRY_POINTS,
+    outdir: scratch,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Dependencies stay in node_modules (native modules, lazy engine drivers): only Stratus is bundled.
+    packages: 'external',
+    // For stack traces in terms of src/: run with NODE_OPTIONS=--enable-source-maps.
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  try {
+    renameSync(scratch, target);
+  } catch (err) {
+    // Another process built the same sources first: its build is as good as this one.
+    rmSync(scratch, { recursive: true, force: true });
+    if (!existsSync(join(target, 'stratus.js'))) throw err;
+  }
+  removeOldBuilds(key);
+  return target;
+}
+
+function removeOldBuilds(current) {
+  for (const name of readdirSync(DIST)) {
+    if (name === current) continue;
+    const path = join(DIST, name);
+    if (Date.now() - statSync(path).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** Runs the compiled command `name` (a key of ENTRY_POINTS) in this process. */
+export async function runCommand(name) {
+  const dir = await ensureBuilt();
+  await import(pathToFileURL(join(dir, `${name}.js`)).href);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.stdout.write(`${await ensureBuilt()}\n`);
+}
