@@ -252,10 +252,7 @@ export function completeSort(
 
 /** Lists instances in the filter's order (Nova's default: newest first, created_at desc, id desc). */
 export async function listInstances(db: Db, filter: InstanceFilter): Promise<Instance[]> {
-  return instancesById(
-    db,
-    (await listInstanceKeys(db, filter)).map((k) => k.id),
-  );
+  return instancesByKey(db, await listInstanceKeys(db, filter));
 }
 
 /** What identifies a listed instance: enough for the page's order, its marker link and a basic view. */
@@ -307,10 +304,24 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
 }
 
 /**
- * The instances with these ids, in the order given, deleted or not; an id no longer in the table (a
- * row archived since its key was read) is left out.
+ * The instances of these keys, in the order given, deleted or not; a key whose row is no longer in the
+ * table (archived since the key was read) is left out. Rows and metadata are read side by side.
  */
-export async function instancesById(db: Db, ids: readonly number[]): Promise<Instance[]> {
+export async function instancesByKey(db: Db, keys: readonly Pick<InstanceKey, 'id' | 'uuid'>[]): Promise<Instance[]> {
+  const [rows, metadata] = await Promise.all([
+    rowsById(
+      db,
+      keys.map((k) => k.id),
+    ),
+    metadataOf(
+      db,
+      keys.map((k) => k.uuid),
+    ),
+  ]);
+  return rows.map((r) => toInstance(r, metadata.get(r.uuid) ?? {}));
+}
+
+async function rowsById(db: Db, ids: readonly number[]): Promise<Row[]> {
   const rows: Row[] = [];
   // Chunked: a page can hold up to osapi_max_limit servers, more than some engines take as parameters.
   for (let i = 0; i < ids.length; i += 500) {
@@ -323,12 +334,7 @@ export async function instancesById(db: Db, ids: readonly number[]): Promise<Ins
     );
   }
   const position = new Map(ids.map((id, i) => [id, i]));
-  rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
-  const metadata = await metadataOf(
-    db,
-    rows.map((r) => r.uuid),
-  );
-  return rows.map((r) => toInstance(r, metadata.get(r.uuid) ?? {}));
+  return rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
 }
 
 function safeRegExp(pattern: string): RegExp {

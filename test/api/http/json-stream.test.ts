@@ -61,4 +61,33 @@ describe('listBody', () => {
       /database down/,
     );
   });
+
+  it('ends the stream with the error of a later slice, and leaves no unhandled rejection when abandoned', async () => {
+    const items = Array.from({ length: 300 }, (_, i) => i);
+    const failing = (slice: readonly number[]) =>
+      slice[0] === 150 ? Promise.reject(new Error('database went away')) : views(slice);
+    await assert.rejects(text((await listBody('servers', items, failing)) as Readable), /database went away/);
+
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      // Slices bigger than the stream's buffer, so that it reads one ahead and then waits for the client.
+      const big = (slice: readonly number[]) => slice.map((n) => ({ id: n, name: 'x'.repeat(400) }));
+      const lateFailure = (slice: readonly number[]) =>
+        slice[0] === 100
+          ? new Promise<never>((_, reject) => setTimeout(() => reject(new Error('database went away')), 30))
+          : big(slice);
+      const body = (await listBody('servers', items, lateFailure)) as Readable;
+      const chunks = body[Symbol.asyncIterator]();
+      await chunks.next();
+      // The stream has now read the second slice and is reading the third ahead; the client goes away.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      body.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
 });

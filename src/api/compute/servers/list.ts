@@ -11,7 +11,7 @@ import { getFlavor } from '../../../objects/flavors.ts';
 import { vmStatesForStatus } from '../../../objects/instance-states.ts';
 import {
   INSTANCE_SORT_COLUMNS,
-  instancesById,
+  instancesByKey,
   listInstanceKeys,
   type InstanceFilter,
   type InstanceKey,
@@ -43,11 +43,14 @@ export function registerServerListRoutes(app: ApiServer, deps: ComputeApiDeps): 
   app.get('/servers/detail', async (request, reply) => {
     const keys = await findServers(db, request, maxLimit, true);
     return serversBody(request, reply, 'servers/detail', keys, maxLimit, async (slice) => {
-      const instances = await instancesById(
-        db,
-        slice.map((key) => key.id),
-      );
-      const data = await loadServerViewData(db, request, instances);
+      const [instances, data] = await Promise.all([
+        instancesByKey(db, slice),
+        loadServerViewData(
+          db,
+          request,
+          slice.map((key) => key.uuid),
+        ),
+      ]);
       return instances.map((instance) => serverView(request, instance, data, deps.config));
     });
   });

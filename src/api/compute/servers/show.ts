@@ -16,7 +16,7 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
 
   app.get<IdParams>('/servers/:id', async (request) => {
     const instance = await findServer(db, request.ctx, request.params.id);
-    const data = await loadServerViewData(db, request, [instance]);
+    const data = await loadServerViewData(db, request, [instance.uuid]);
     return { server: serverView(request, instance, data, deps.config) };
   });
 
@@ -40,7 +40,7 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
         .execute();
     }
     const updated = await updateInstance(db, instance.uuid, changes);
-    const data = await loadServerViewData(db, request, [updated]);
+    const data = await loadServerViewData(db, request, [updated.uuid]);
     // Before 2.75 Nova's update response leaves out the extended attributes that show has.
     const full = atLeast(request, '2.75');
     return { server: serverView(request, updated, data, deps.config, { extended: full, hostStatus: full }) };

@@ -19,7 +19,7 @@ import { computeServicesByHost, hostStatus } from './host-state.ts';
 import { instanceName } from './names.ts';
 import { STORAGE_TIER_ATTRIBUTE } from './storage-tier.ts';
 
-/** What the views of a set of servers need beyond the rows, loaded once per response. */
+/** What the views of a set of servers need beyond the rows. */
 export interface ServerViewData {
   faults: Map<string, InstanceFault>;
   /** host -> its compute service, for the host_status admins see from 2.16. */
@@ -79,21 +79,36 @@ function viewFlags(request: FastifyRequest): ViewFlags {
 const FAULT_STATUSES = ['ERROR', 'DELETED'];
 const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
 
+/**
+ * What the views of these servers need beyond their rows. It takes uuids, not instances, so that a list
+ * reads it beside the rows rather than after them; the compute services are read once per request.
+ */
 export async function loadServerViewData(
   db: Db,
   request: FastifyRequest,
-  instances: readonly Instance[],
+  uuids: readonly string[],
 ): Promise<ServerViewData> {
-  const uuids = instances.map((i) => i.uuid);
-  const needServices = request.ctx.isAdmin && atLeast(request, '2.16') && instances.some((i) => i.host);
-  return {
-    faults: await latestFaults(db, uuids),
-    computeServices: needServices ? await computeServicesByHost(db) : new Map(),
-    pinnedAz: atLeast(request, '2.96') ? await pinnedZones(db, uuids) : new Map(),
-  };
+  const flags = viewFlags(request);
+  const [faults, computeServices, pinnedAz] = await Promise.all([
+    latestFaults(db, uuids),
+    flags.isAdmin && flags.v2_16 ? computeServicesOfRequest(db, request) : new Map<string, ServiceRecord>(),
+    flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
+  ]);
+  return { faults, computeServices, pinnedAz };
 }
 
-async function pinnedZones(db: Db, uuids: string[]): Promise<Map<string, string | null>> {
+const computeServicesOfRequests = new WeakMap<FastifyRequest, Promise<Map<string, ServiceRecord>>>();
+
+function computeServicesOfRequest(db: Db, request: FastifyRequest): Promise<Map<string, ServiceRecord>> {
+  let services = computeServicesOfRequests.get(request);
+  if (!services) {
+    services = computeServicesByHost(db);
+    computeServicesOfRequests.set(request, services);
+  }
+  return services;
+}
+
+async function pinnedZones(db: Db, uuids: readonly string[]): Promise<Map<string, string | null>> {
   const result = new Map<string, string | null>();
   // Chunked: a page can hold up to osapi_max_limit servers, more than some engines take as parameters.
   for (let i = 0; i < uuids.length; i += 500) {
