@@ -12,6 +12,7 @@ import { listenSections, passwordToken } from '../test/helpers/deployments.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
 import { createVhost } from '../test/helpers/rabbit-vhost.ts';
+import { BurstClient } from './http-client.ts';
 import { CpuMeter, rssMb, sharedServicePids } from './process-cpu.ts';
 import { percentile } from './stats.ts';
 
@@ -111,6 +112,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     const shared = mode === 'multi' ? sharedServicePids(['mariadb', 'rabbitmq']) : {};
     const cpu = new CpuMeter(() => ({ ...ownPids, ...shared }));
     cpu.start();
+    const burst = new BurstClient(concurrency);
     const start = performance.now();
     let next = 0;
     await Promise.all(
@@ -118,17 +120,15 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
         while (next < servers) {
           const i = next++;
           const t = performance.now();
-          const r = await fetch(`${compute}/servers`, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify({ server: { name: `b${i}`, flavorRef: 'bench', imageRef: image.id } }),
+          const r = await burst.request('POST', `${compute}/servers`, headers, {
+            server: { name: `b${i}`, flavorRef: 'bench', imageRef: image.id },
           });
-          if (r.status !== 202) throw new Error(`POST /servers answered ${r.status}: ${await r.text()}`);
-          await r.arrayBuffer();
+          if (r.status !== 202) throw new Error(`POST /servers answered ${r.status}: ${r.body}`);
           postMs.push(performance.now() - t);
         }
       }),
     );
+    burst.close();
     // Polls for what is still building, one row at most and every 20 ms, so the poll costs the API almost
     // nothing and the CPU figures below are the boot's own.
     for (;;) {
