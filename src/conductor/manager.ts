@@ -55,16 +55,21 @@ export class ConductorManager {
     recorded?: readonly InstancePayload[],
   ): Promise<void> {
     const spec = { ...(recordedSpec ?? (await getRequestSpec(this.db, uuids[0]!))), num_instances: uuids.length };
-    for (const uuid of uuids)
-      await startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null);
-    let selections: Selection[][];
-    try {
-      selections = await this.scheduler.selectDestinations(ctx, spec, uuids);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'scheduling failed');
-      for (const uuid of uuids) await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');
+    // The events are recorded while the scheduler decides: neither waits for the other.
+    const [started, scheduled] = await Promise.allSettled([
+      Promise.all(
+        uuids.map((uuid) => startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null)),
+      ),
+      this.scheduler.selectDestinations(ctx, spec, uuids),
+    ]);
+    if (started.status === 'rejected') throw started.reason;
+    if (scheduled.status === 'rejected') {
+      const err = scheduled.reason as Error;
+      log.warn({ err: err.message }, 'scheduling failed');
+      for (const uuid of uuids) await this.setError(ctx, uuid, err, 'conductor_schedule_and_build_instances');
       return;
     }
+    const selections = scheduled.value;
     const payloads = new Map(recorded?.map((p) => [p.uuid, p]));
     await Promise.all(uuids.map((uuid, i) => this.castBuild(ctx, uuid, selections[i]!, 1, payloads.get(uuid))));
   }
@@ -102,15 +107,18 @@ export class ConductorManager {
       await releaseAllocations(this.db, uuid);
       return;
     }
-    await finishEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', 'Success');
-    try {
-      await this.compute.buildAndRunInstance(ctx, chosen.service_host, {
+    // The event's end is recorded while the build is on its way: compute does not wait for the record.
+    const [recordedEnd, cast] = await Promise.allSettled([
+      finishEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', 'Success'),
+      this.compute.buildAndRunInstance(ctx, chosen.service_host, {
         instance,
         node: chosen.nodename,
         alternates,
         attempt,
-      });
-    } catch (err) {
+      }),
+    ]);
+    if (cast.status === 'rejected') {
+      const err = cast.reason as Error;
       // The host's queue is gone (service down) or the bus refused: treat it as a failed build there.
       await this.rescheduleBuild(ctx, {
         uuid,
@@ -118,9 +126,10 @@ export class ConductorManager {
         node: chosen.nodename,
         attempt,
         alternates,
-        error: { message: (err as Error).message, traceback: (err as Error).stack ?? '' },
+        error: { message: err.message, traceback: err.stack ?? '' },
       });
     }
+    if (recordedEnd.status === 'rejected') throw recordedEnd.reason;
   }
 
   /**
@@ -218,11 +227,22 @@ export class ConductorManager {
     event?: ActionEventWithUpdate,
     expectedVmState?: string[],
   ): Promise<void> {
-    if (event?.phase === 'start') await startEvent(this.db, uuid, ctx.requestId, event.event, event.host);
-    await changeInstance(this.db, uuid, changes, {
-      ...(expectedTaskState ? { taskState: expectedTaskState } : {}),
-      ...(expectedVmState ? { vmState: expectedVmState } : {}),
-    });
+    const change = () =>
+      changeInstance(this.db, uuid, changes, {
+        ...(expectedTaskState ? { taskState: expectedTaskState } : {}),
+        ...(expectedVmState ? { vmState: expectedVmState } : {}),
+      });
+    if (event?.phase === 'start') {
+      // Side by side: the event is recorded whether or not the change is refused, and neither waits.
+      const [started, changed] = await Promise.allSettled([
+        startEvent(this.db, uuid, ctx.requestId, event.event, event.host),
+        change(),
+      ]);
+      if (started.status === 'rejected') throw started.reason;
+      if (changed.status === 'rejected') throw changed.reason;
+      return;
+    }
+    await change();
     if (event?.phase === 'finish') await finishEvent(this.db, uuid, ctx.requestId, event.event, 'Success');
   }
 
