@@ -145,11 +145,15 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     };
     if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
     const detailMs: number[] = [];
+    const lister = new BurstClient(1);
     for (let i = 0; i < 100; i++) {
       const t = performance.now();
-      await (await fetch(`${compute}/servers/detail?limit=${servers + 10}`, { headers })).arrayBuffer();
+      const r = await lister.drain(`${compute}/servers/detail?limit=${servers + 10}`, headers);
       detailMs.push(performance.now() - t);
+      if (r.status !== 200 || r.bytes < servers * 500)
+        throw new Error(`GET /servers/detail: ${r.status}, ${r.bytes} bytes`);
     }
+    lister.close();
     // One server alone, POST to ACTIVE, several times, on the warm cloud that booted the N above: a client
     // polls every 2 ms, so the figure is what it sees to within a poll, and the polls leave the CPU to the build.
     const singleMs: number[] = [];
