@@ -14,21 +14,23 @@
  *
  *   node scripts/build.mjs      (npm run build; npm ci runs it as `prepare`)
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const SOURCES = join(ROOT, 'src');
-const DIST = join(ROOT, 'dist');
 const ENTRY_POINTS = { stratus: 'src/cmd/stratus.ts', 'stratus-manage': 'src/cmd/stratus-manage.ts' };
-/** Builds of other source states are removed once this old (a running process may still load their chunks). */
+/**
+ * Builds of other source states are removed once this old. A running service may still use an old
+ * build, which is safe because a service loads all its chunks while it starts (its lazy imports are
+ * start-up steps); a lazy import made later in a process's life would need its build kept as long.
+ */
 const KEEP_OLD_BUILDS_MS = 24 * 3600 * 1000;
 
 /** The hash of the source tree's state: which build runs it. */
-function sourceKey() {
+function sourceKey(root) {
   const hash = createHash('sha256');
   const visit = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -40,23 +42,26 @@ function sourceKey() {
       }
     }
   };
-  visit(SOURCES);
+  visit(join(root, 'src'));
   const self = statSync(fileURLToPath(import.meta.url));
   hash.update(`build.mjs\0${self.size}\0${self.mtimeMs}`);
   return hash.digest('hex').slice(0, 16);
 }
 
-/** The directory of the build of the sources as they are, built first if there is none. */
-export async function ensureBuilt() {
-  const key = sourceKey();
-  const target = join(DIST, key);
+/**
+ * The directory of the build of the sources as they are, built first if there is none. `root` is the
+ * checkout (another one only in this script's own test).
+ */
+export async function ensureBuilt(root = ROOT) {
+  const dist = join(root, 'dist');
+  const key = sourceKey(root);
+  const target = join(dist, key);
   if (existsSync(join(target, 'stratus.js'))) return target;
   const { build } = await import('esbuild');
-  mkdirSync(DIST, { recursive: true });
-  const scratch = `${target}.tmp-${process.pid}`;
-  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+  const scratch = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await build({
-    absWorkingDir: ROOT,
+    absWorkingDir: root,
     entryPoints: ENTRY_POINTS,
     outdir: scratch,
     bundle: true,
@@ -68,7 +73,7 @@ export async function ensureBuilt() {
     packages: 'external',
     // For stack traces in terms of src/: run with NODE_OPTIONS=--enable-source-maps.
     sourcemap: 'linked',
-    logLevel: 'warning',
+    logLevel: 'silent',
   });
   try {
     renameSync(scratch, target);
@@ -77,21 +82,34 @@ export async function ensureBuilt() {
     rmSync(scratch, { recursive: true, force: true });
     if (!existsSync(join(target, 'stratus.js'))) throw err;
   }
-  removeOldBuilds(key);
+  removeOldBuilds(dist, key);
   return target;
 }
 
-function removeOldBuilds(current) {
-  for (const name of readdirSync(DIST)) {
+function removeOldBuilds(dist, current) {
+  for (const name of readdirSync(dist)) {
     if (name === current) continue;
-    const path = join(DIST, name);
+    const path = join(dist, name);
     if (Date.now() - statSync(path).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(path, { recursive: true, force: true });
   }
 }
 
 /** Runs the compiled command `name` (a key of ENTRY_POINTS) in this process. */
 export async function runCommand(name) {
-  const dir = await ensureBuilt();
+  let dir;
+  try {
+    dir = await ensureBuilt();
+  } catch (err) {
+    const lines = err.message.split('\n');
+    // A checkout installed by one user and run by another after its sources changed, or a source error.
+    const hint = /permission denied|EACCES|EROFS/i.test(err.message)
+      ? `Run \`npm run build\` in ${ROOT} as a user who can write there, then start ${name} again.`
+      : 'Fix the sources (the error is above) and start it again.';
+    process.stderr.write(
+      `${name}: cannot build ${join(ROOT, 'dist')} for the current sources: ${lines.slice(0, 2).join('\n')}\n${hint}\n`,
+    );
+    process.exit(1);
+  }
   await import(pathToFileURL(join(dir, `${name}.js`)).href);
 }
 
