@@ -7,7 +7,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { afterMarker, orderTerms, type SortDirection, type SortKey } from '../common/db/keyset-pagination.ts';
 import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
-import { Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { BadRequest, Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
 import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
 import type { Flavor } from './flavors.ts';
@@ -292,7 +292,8 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
   const keys = completeSort(filter.sort ?? [], filter.sortDirection);
   if (filter.marker) {
     const marker = await db.selectFrom('instances').selectAll().where('uuid', '=', filter.marker).executeTakeFirst();
-    if (!marker) throw new NotFound(`marker [${filter.marker}] not found`);
+    // Nova's MarkerNotFound: the client's paging is wrong, a 400, not a missing resource.
+    if (!marker) throw new BadRequest(`marker [${filter.marker}] not found`);
     query = query.where((eb) => afterMarker(eb, keys, marker));
   }
   for (const [term, direction] of orderTerms(keys)) query = query.orderBy(term, direction);

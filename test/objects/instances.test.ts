@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { InstanceInvalidState, NotFound } from '../../src/common/errors.ts';
+import { BadRequest, InstanceInvalidState, NotFound } from '../../src/common/errors.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { TaskState, VmState } from '../../src/objects/instance-states.ts';
 import {
@@ -258,7 +258,7 @@ describe('instances', () => {
       assert.deepEqual(seen, all);
       await assert.rejects(
         listInstances(database.db, filter({ marker: randomUUID() })),
-        (err: unknown) => err instanceof NotFound && /marker .* not found/.test(err.message),
+        (err: unknown) => err instanceof BadRequest && /marker .* not found/.test(err.message),
       );
     });
 
