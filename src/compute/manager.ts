@@ -498,9 +498,7 @@ export class ComputeManager {
    * instance is synced at once rather than at the next period (Nova's handle_lifecycle_event).
    */
   async handleLifecycleEvent(event: GuestLifecycleEvent): Promise<void> {
-    const instance = (await this.conductor.instancesOnHost(adminContext(), this.host)).find(
-      (i) => i.uuid === event.uuid,
-    );
+    const [instance] = await this.conductor.instancesOnHost(adminContext(), this.host, event.uuid);
     if (!instance)
       return log.info({ instance: event.uuid, reason: event.reason }, 'event of a guest with no live instance here');
     await this.applyPowerSync(instance, `guest event: ${event.reason}`);

@@ -253,7 +253,11 @@ export class ConductorManager {
     await finishEvent(this.db, uuid, ctx.requestId, 'compute_terminate_instance', 'Success');
   }
 
-  async instancesOnHost(host: string): Promise<InstancePayload[]> {
+  async instancesOnHost(host: string, uuid?: string): Promise<InstancePayload[]> {
+    if (uuid) {
+      const instance = await findInstance(this.db, uuid);
+      return instance?.host === host ? [instancePayload(instance)] : [];
+    }
     const instances = await listInstances(this.db, { projectId: null, host, limit: Number.MAX_SAFE_INTEGER });
     return instances.map(instancePayload);
   }

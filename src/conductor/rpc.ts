@@ -52,7 +52,7 @@ const Args = {
     event: Type.Optional(EventWithUpdate),
   }),
   instance_deleted: Type.Object({ uuid: Uuid }),
-  instances_on_host: Type.Object({ host: Type.String() }),
+  instances_on_host: Type.Object({ host: Type.String(), uuid: Type.Optional(Uuid) }),
   instances_by_uuid: Type.Object({ uuids: Type.Array(Uuid) }),
   start_instance_action: Type.Object({ uuid: Uuid, action: Type.String({ minLength: 1 }) }),
   action_event: Type.Object({
@@ -104,7 +104,7 @@ export function conductorEndpoints(manager: ConductorManager): RpcEndpoints {
       manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event, a.expected_vm_state),
     ),
     instance_deleted: endpoint(Args.instance_deleted, (ctx, a) => manager.instanceDeleted(ctx, a.uuid)),
-    instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host)),
+    instances_on_host: endpoint(Args.instances_on_host, (ctx, a) => manager.instancesOnHost(a.host, a.uuid)),
     instances_by_uuid: endpoint(Args.instances_by_uuid, (ctx, a) => manager.instancesByUuid(a.uuids)),
     start_instance_action: endpoint(Args.start_instance_action, (ctx, a) =>
       manager.startInstanceAction(ctx, a.uuid, a.action),
@@ -180,8 +180,9 @@ export class ConductorRpcApi {
     return this.client.call(ctx, this.target, 'instance_deleted', { uuid });
   }
 
-  instancesOnHost(ctx: RequestContext, host: string): Promise<InstancePayload[]> {
-    return this.client.call(ctx, this.target, 'instances_on_host', { host });
+  /** The live instances of `host`; with `uuid`, that one only (none if it is not live there). */
+  instancesOnHost(ctx: RequestContext, host: string, uuid?: string): Promise<InstancePayload[]> {
+    return this.client.call(ctx, this.target, 'instances_on_host', uuid ? { host, uuid } : { host });
   }
 
   /** What the database says of `uuids`, deleted rows included; an absent uuid is unknown to it. */

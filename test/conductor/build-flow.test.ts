@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { adminContext } from '../../src/common/context.ts';
 import { latestFaults } from '../../src/objects/instance-faults.ts';
+import { markInstanceDeleted } from '../../src/objects/instances.ts';
 import { listActions } from '../../src/objects/instance-actions.ts';
 import { providerUsages } from '../../src/placement/providers.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
@@ -42,6 +44,21 @@ describe('build flow (api -> conductor -> scheduler -> compute)', () => {
       ['compute_build_and_run_instance', 'Success'],
       ['conductor_schedule_and_build_instances', 'Success'],
     ]);
+  });
+
+  it("answers a compute host's question for one of its instances with that instance alone", async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.asked');
+    const [uuid] = await cloud.boot(flavor, 1, 'asked-for');
+    const instance = await cloud.waitFor(uuid!, settled);
+    const other = instance.host === 'host-a' ? 'host-b' : 'host-a';
+    const ctx = adminContext();
+    assert.deepEqual(
+      (await cloud.conductor.instancesOnHost(ctx, instance.host!, uuid)).map((i) => i.uuid),
+      [uuid],
+    );
+    assert.deepEqual(await cloud.conductor.instancesOnHost(ctx, other, uuid), [], 'not live on the other host');
+    await markInstanceDeleted(cloud.database.db, uuid!);
+    assert.deepEqual(await cloud.conductor.instancesOnHost(ctx, instance.host!, uuid), [], 'deleted: not live');
   });
 
   it('ends in ERROR with "No valid host" when nothing fits, and frees any claim', async () => {
