@@ -6,11 +6,12 @@
  * Nothing is uploaded when an active `stratus-guest` image exists already.
  */
 import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../common/package-root.ts';
-import type { ServiceTokenSource } from '../compute/image/service-token.ts';
+import type { ImageClient } from '../compute/image/image-client.ts';
 
 const run = promisify(execFile);
 
@@ -43,36 +44,22 @@ export async function buildGuestImage(directory: string): Promise<GuestImageFile
 
 /** Uploads the guest unless an active image of that name exists; returns the root image's id. */
 export async function uploadGuestImage(
-  tokens: ServiceTokenSource,
-  imageApi: string | null,
+  images: ImageClient,
   files: GuestImageFiles,
 ): Promise<{ id: string; uploaded: boolean }> {
-  const { token, imageEndpoint } = await tokens.get();
-  const base = (imageApi ?? imageEndpoint ?? '').replace(/\/$/, '');
-  if (!base) throw new Error('no image API endpoint to upload the demo guest to');
-  const api = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'x-auth-token': token, 'content-type': contentType },
-      ...(body === undefined ? {} : { body: body instanceof Buffer ? body : JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`image API: ${method} ${path} answered HTTP ${response.status}`);
-    return response.status === 204 ? null : ((await response.json()) as Record<string, unknown>);
-  };
-  const existing = (await api('GET', `/v2/images?name=${GUEST_IMAGE_NAME}&status=active`)) as {
-    images: { id: string }[];
-  };
-  if (existing.images[0]) return { id: existing.images[0].id, uploaded: false };
+  const existing = await images.findActive(GUEST_IMAGE_NAME);
+  if (existing) return { id: existing, uploaded: false };
   const upload = async (name: string, format: string, path: string, properties: Record<string, string> = {}) => {
-    const image = (await api('POST', '/v2/images', {
+    const containerFormat = format === 'aki' || format === 'ari' ? format : 'bare';
+    const id = await images.create({
       name,
       disk_format: format,
-      container_format: format === 'aki' || format === 'ari' ? format : 'bare',
+      container_format: containerFormat,
       visibility: 'public',
       ...properties,
-    })) as { id: string };
-    await api('PUT', `/v2/images/${image.id}/file`, await readFile(path), 'application/octet-stream');
-    return image.id;
+    });
+    await images.upload(id, createReadStream(path), { diskFormat: format, containerFormat });
+    return id;
   };
   const kernelId = await upload(`${GUEST_IMAGE_NAME}-kernel`, 'aki', files.kernel);
   const ramdiskId = await upload(`${GUEST_IMAGE_NAME}-ramdisk`, 'ari', files.ramdisk);

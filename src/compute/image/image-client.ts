@@ -144,6 +144,23 @@ export class ImageClient implements ImageSource, SnapshotImageSink {
     });
   }
 
+  /** The id of an active image of this name visible to the service user, or null. */
+  async findActive(name: string): Promise<string | null> {
+    const response = await this.request(`/v2/images?name=${encodeURIComponent(name)}&status=active`);
+    const body = (await response.json()) as { images?: { id: string }[] };
+    return body.images?.[0]?.id ?? null;
+  }
+
+  /** Records a new image (its data comes with `upload`); returns its id. */
+  async create(fields: Record<string, unknown>): Promise<string> {
+    const response = await this.request('/v2/images', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(fields),
+    });
+    return String(((await response.json()) as { id: unknown }).id);
+  }
+
   async delete(imageId: string): Promise<void> {
     try {
       await this.request(`/v2/images/${encodeURIComponent(imageId)}`, { method: 'DELETE' });
