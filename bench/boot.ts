@@ -12,7 +12,7 @@ import { listenSections, passwordToken } from '../test/helpers/deployments.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
 import { createVhost } from '../test/helpers/rabbit-vhost.ts';
-import { BurstClient } from './http-client.ts';
+import { BurstClient, timedGets } from './http-client.ts';
 import { CpuMeter, rssMb, sharedServicePids } from './process-cpu.ts';
 import { percentile } from './stats.ts';
 
@@ -144,16 +144,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       servers: unknown[];
     };
     if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
-    const detailMs: number[] = [];
-    const lister = new BurstClient(1);
-    for (let i = 0; i < 100; i++) {
-      const t = performance.now();
-      const r = await lister.drain(`${compute}/servers/detail?limit=${servers + 10}`, headers);
-      detailMs.push(performance.now() - t);
-      if (r.status !== 200 || r.bytes < servers * 500)
-        throw new Error(`GET /servers/detail: ${r.status}, ${r.bytes} bytes`);
-    }
-    lister.close();
+    const detailMs = await timedGets(`${compute}/servers/detail?limit=${servers + 10}`, headers, 100, servers * 500);
     // One server alone, POST to ACTIVE, several times, on the warm cloud that booted the N above: a client
     // polls every 2 ms, so the figure is what it sees to within a poll, and the polls leave the CPU to the build.
     const singleMs: number[] = [];

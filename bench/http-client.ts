@@ -6,16 +6,15 @@
  * ms; with this agent the same burst's slowest request took 150 ms. A benchmark of the server must not
  * time its client's connection pool.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export interface JsonResponse {
   status: number;
   body: string;
-}
-
-export interface DrainedResponse {
-  status: number;
-  bytes: number;
 }
 
 export class BurstClient {
@@ -47,25 +46,41 @@ export class BurstClient {
     });
   }
 
-  /**
-   * A request whose body is read to the end and dropped, for timing large responses: concatenating a
-   * megabyte per response made the client itself collect garbage often enough (external memory
-   * pressure: a full mark-compact every few responses) to show in the p99 it was measuring.
-   */
-  drain(url: string, headers: Record<string, string>): Promise<DrainedResponse> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(url, { method: 'GET', agent: this.agent, headers }, (res) => {
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * `count` GETs of `url` one after the other on one keep-alive connection, timed by curl: milliseconds
+ * from each request's start to its last byte. Large bodies read by this process made it collect garbage
+ * during the requests it timed (a full mark-compact every few responses, read through node:http as
+ * through fetch), so a client outside Node times them. Throws unless each answers 200 with at least
+ * `minBytes`.
+ */
+export async function timedGets(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+  minBytes: number,
+): Promise<number[]> {
+  const args = ['--silent', '--show-error', '--write-out', '%{http_code} %{size_download} %{time_total}\\n'];
+  for (const [name, value] of Object.entries(headers)) args.push('--header', `${name}: ${value}`);
+  for (let i = 0; i < count; i++) args.push('--output', '/dev/null', url);
+  let stdout: string;
+  try {
+    ({ stdout } = await run('curl', args, { maxBuffer: 1024 * 1024 }));
+  } catch (err) {
+    throw new Error(
+      `curl failed (the benchmark times large responses with it; apt-get install -y curl): ${(err as Error).message}`,
+    );
+  }
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [status, bytes, seconds] = line.split(' ');
+      if (status !== '200' || Number(bytes) < minBytes) throw new Error(`GET ${url}: ${status}, ${bytes} bytes`);
+      return Number(seconds) * 1000;
+    });
 }
