@@ -264,8 +264,8 @@ export interface InstanceKey {
 
 /**
  * The keys of the instances a list selects, in its order: the list's one consistent query, a few dozen
- * bytes per instance. A caller that needs whole instances fetches them with `instancesById`, a slice at a
- * time for a long page, so that a page of 1000 servers never holds 1000 full rows at once.
+ * bytes per instance. A caller that needs whole instances fetches them with `instancesByKey`, a slice at
+ * a time for a long page, so that a page of 1000 servers never holds 1000 full rows at once.
  */
 export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<InstanceKey[]> {
   let query = db.selectFrom('instances').select(['id', 'uuid', 'display_name']);
@@ -306,7 +306,8 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
 
 /**
  * The instances of these keys, in the order given, deleted or not; a key whose row is no longer in the
- * table (archived since the key was read) is left out. Rows and metadata are read side by side.
+ * table (archived since the key was read) is left out. Rows and metadata are read side by side, each in
+ * one query: the keys are a slice of a page (json-stream.ts), not a whole page.
  */
 export async function instancesByKey(db: Db, keys: readonly Pick<InstanceKey, 'id' | 'uuid'>[]): Promise<Instance[]> {
   const [rows, metadata] = await Promise.all([
@@ -323,17 +324,12 @@ export async function instancesByKey(db: Db, keys: readonly Pick<InstanceKey, 'i
 }
 
 async function rowsById(db: Db, ids: readonly number[]): Promise<Row[]> {
-  const rows: Row[] = [];
-  // Chunked: a page can hold up to osapi_max_limit servers, more than some engines take as parameters.
-  for (let i = 0; i < ids.length; i += 500) {
-    rows.push(
-      ...(await db
-        .selectFrom('instances')
-        .selectAll()
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute()),
-    );
-  }
+  if (!ids.length) return [];
+  const rows = await db
+    .selectFrom('instances')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .execute();
   const position = new Map(ids.map((id, i) => [id, i]));
   return rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
 }

@@ -53,28 +53,36 @@ interface ViewFlags {
   v2_96: boolean;
 }
 
-const flagsOfRequest = new WeakMap<FastifyRequest, ViewFlags>();
-
-function viewFlags(request: FastifyRequest): ViewFlags {
-  let flags = flagsOfRequest.get(request);
-  if (!flags) {
-    flags = {
-      isAdmin: request.ctx.isAdmin,
-      v2_3: atLeast(request, '2.3'),
-      v2_9: atLeast(request, '2.9'),
-      v2_16: atLeast(request, '2.16'),
-      v2_19: atLeast(request, '2.19'),
-      v2_26: atLeast(request, '2.26'),
-      v2_47: atLeast(request, '2.47'),
-      v2_63: atLeast(request, '2.63'),
-      v2_73: atLeast(request, '2.73'),
-      v2_90: atLeast(request, '2.90'),
-      v2_96: atLeast(request, '2.96'),
-    };
-    flagsOfRequest.set(request, flags);
-  }
-  return flags;
+/** `compute` worked out once per request, however many servers the request shows. */
+function oncePerRequest<T, A extends unknown[]>(
+  compute: (request: FastifyRequest, ...args: A) => T,
+): (request: FastifyRequest, ...args: A) => T {
+  const values = new WeakMap<FastifyRequest, T>();
+  return (request, ...args) => {
+    if (!values.has(request)) values.set(request, compute(request, ...args));
+    return values.get(request)!;
+  };
 }
+
+const viewFlags = oncePerRequest((request): ViewFlags => ({
+  isAdmin: request.ctx.isAdmin,
+  v2_3: atLeast(request, '2.3'),
+  v2_9: atLeast(request, '2.9'),
+  v2_16: atLeast(request, '2.16'),
+  v2_19: atLeast(request, '2.19'),
+  v2_26: atLeast(request, '2.26'),
+  v2_47: atLeast(request, '2.47'),
+  v2_63: atLeast(request, '2.63'),
+  v2_73: atLeast(request, '2.73'),
+  v2_90: atLeast(request, '2.90'),
+  v2_96: atLeast(request, '2.96'),
+}));
+
+/**
+ * The compute services by host, read once however many slices of a list ask (kept as a promise, so
+ * slices read side by side share the one read).
+ */
+const computeServicesOf = oncePerRequest((_request, db: Db) => computeServicesByHost(db));
 
 const FAULT_STATUSES = ['ERROR', 'DELETED'];
 const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
@@ -91,36 +99,23 @@ export async function loadServerViewData(
   const flags = viewFlags(request);
   const [faults, computeServices, pinnedAz] = await Promise.all([
     latestFaults(db, uuids),
-    flags.isAdmin && flags.v2_16 ? computeServicesOfRequest(db, request) : new Map<string, ServiceRecord>(),
+    flags.isAdmin && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
     flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
   ]);
   return { faults, computeServices, pinnedAz };
 }
 
-const computeServicesOfRequests = new WeakMap<FastifyRequest, Promise<Map<string, ServiceRecord>>>();
-
-function computeServicesOfRequest(db: Db, request: FastifyRequest): Promise<Map<string, ServiceRecord>> {
-  let services = computeServicesOfRequests.get(request);
-  if (!services) {
-    services = computeServicesByHost(db);
-    computeServicesOfRequests.set(request, services);
-  }
-  return services;
-}
-
 async function pinnedZones(db: Db, uuids: readonly string[]): Promise<Map<string, string | null>> {
   const result = new Map<string, string | null>();
-  // Chunked: a page can hold up to osapi_max_limit servers, more than some engines take as parameters.
-  for (let i = 0; i < uuids.length; i += 500) {
-    const rows = await db
-      .selectFrom('request_specs')
-      .select(['instance_uuid', 'spec'])
-      .where('instance_uuid', 'in', uuids.slice(i, i + 500))
-      .execute();
-    for (const row of rows) {
-      const spec = JSON.parse(row.spec) as { availability_zone?: string | null };
-      result.set(row.instance_uuid, spec.availability_zone ?? null);
-    }
+  if (!uuids.length) return result;
+  const rows = await db
+    .selectFrom('request_specs')
+    .select(['instance_uuid', 'spec'])
+    .where('instance_uuid', 'in', [...uuids])
+    .execute();
+  for (const row of rows) {
+    const spec = JSON.parse(row.spec) as { availability_zone?: string | null };
+    result.set(row.instance_uuid, spec.availability_zone ?? null);
   }
   return result;
 }
