@@ -1,10 +1,11 @@
 /**
- * A keep-alive HTTP client for timing the server, on node:http.
+ * The benchmarks' HTTP clients for timing the server: a keep-alive node:http agent for bursts of
+ * concurrent requests, and curl for large responses.
  *
  * Why not fetch: Node 20's fetch (undici) served a burst of 50 concurrent POSTs to all-in-one with some
  * requests waiting up to 0.8 s in the client, while the server's own log showed each handled in 1 to 2
- * ms; with this agent the same burst's slowest request took 150 ms. A benchmark of the server must not
- * time its client's connection pool.
+ * ms; with the agent the same burst's slowest request took 150 ms. A benchmark of the server must not
+ * time its client's connection pool (nor its garbage collector: see timedGets).
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
