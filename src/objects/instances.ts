@@ -3,7 +3,7 @@
  * caller expects to find (Nova's expected_task_state): two actors racing on one instance cannot both win,
  * and a message delivered twice finds the state already moved on.
  */
-import type { Transaction } from 'kysely';
+import type { SelectQueryBuilder, Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { afterMarker, orderTerms, type SortDirection, type SortKey } from '../common/db/keyset-pagination.ts';
 import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
@@ -83,7 +83,7 @@ function parseFlavor(text: string): Flavor {
  * The row becomes the instance in place: the rows are this module's own, and a list of 1000 servers
  * would otherwise copy 36 columns a row only to drop the copies.
  */
-export function toInstance(row: Row, metadata: Record<string, string>): Instance {
+function toInstance(row: Row, metadata: Record<string, string>): Instance {
   const fields = row as unknown as Record<keyof Row | 'metadata', unknown>;
   fields.flavor = parseFlavor(row.flavor);
   fields.locked = row.locked === 1;
@@ -239,7 +239,7 @@ export interface InstanceFilter {
  * The sort keys of a list: the requested ones, then created_at and id (those not requested) in the first
  * direction asked for, so that the order is total and marker paging is exact (Nova's process_sort_params).
  */
-export function completeSort(
+function completeSort(
   requested: readonly InstanceSort[],
   direction: SortDirection = requested[0]?.direction ?? 'desc',
 ): SortKey<InstanceSortColumn>[] {
@@ -252,7 +252,14 @@ export function completeSort(
 
 /** Lists instances in the filter's order (Nova's default: newest first, created_at desc, id desc). */
 export async function listInstances(db: Db, filter: InstanceFilter): Promise<Instance[]> {
-  return instancesByKey(db, await listInstanceKeys(db, filter));
+  const query = await listQuery(db, filter);
+  if (!query) return [];
+  const rows = await pageOf(query.selectAll(), filter);
+  const metadata = await metadataOf(
+    db,
+    rows.map((r) => r.uuid),
+  );
+  return rows.map((r) => toInstance(r, metadata.get(r.uuid) ?? {}));
 }
 
 /** What identifies a listed instance: enough for the page's order, its marker link and a basic view. */
@@ -268,7 +275,16 @@ export interface InstanceKey {
  * a time for a long page, so that a page of 1000 servers never holds 1000 full rows at once.
  */
 export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<InstanceKey[]> {
-  let query = db.selectFrom('instances').select(['id', 'uuid', 'display_name']);
+  const query = await listQuery(db, filter);
+  return query ? pageOf(query.select(['id', 'uuid', 'display_name']), filter) : [];
+}
+
+/**
+ * The instances a filter selects, in its order, columns yet to be chosen; null when its statuses match
+ * nothing. A marker that names no instance is Nova's MarkerNotFound: the client's paging is wrong, a 400.
+ */
+async function listQuery(db: Db, filter: InstanceFilter) {
+  let query = db.selectFrom('instances');
   if (!filter.includeDeleted) query = query.where('deleted', '=', 0);
   if (filter.projectId !== null) query = query.where('project_id', '=', filter.projectId);
   if (filter.host) query = query.where('host', '=', filter.host);
@@ -278,7 +294,7 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
   if (filter.changesSince) query = query.where('updated_at', '>=', filter.changesSince);
   if (filter.statuses) {
     const wanted = filter.statuses.map(vmStatesForStatus).filter((s) => s !== null);
-    if (!wanted.length) return [];
+    if (!wanted.length) return null;
     query = query.where((eb) =>
       eb.or(
         wanted.map((states) =>
@@ -292,13 +308,21 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
   const keys = completeSort(filter.sort ?? [], filter.sortDirection);
   if (filter.marker) {
     const marker = await db.selectFrom('instances').selectAll().where('uuid', '=', filter.marker).executeTakeFirst();
-    // Nova's MarkerNotFound: the client's paging is wrong, a 400, not a missing resource.
     if (!marker) throw new BadRequest(`marker [${filter.marker}] not found`);
     query = query.where((eb) => afterMarker(eb, keys, marker));
   }
   for (const [term, direction] of orderTerms(keys)) query = query.orderBy(term, direction);
-  // The name filter is a regular expression in Nova; it is applied here, after the SQL filters, which
-  // is why the page is cut after it rather than by a LIMIT.
+  return query;
+}
+
+/**
+ * The page of a list: the name filter is a regular expression in Nova, applied here after the SQL
+ * filters, which is why the page is cut after it rather than by a LIMIT.
+ */
+async function pageOf<R extends { display_name: string }>(
+  query: SelectQueryBuilder<Schema, 'instances', R>,
+  filter: InstanceFilter,
+): Promise<R[]> {
   const nameRe = filter.name ? safeRegExp(filter.name) : null;
   if (!nameRe) return query.limit(filter.limit).execute();
   return (await query.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
@@ -307,7 +331,7 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
 /**
  * The instances of these keys, in the order given, deleted or not; a key whose row is no longer in the
  * table (archived since the key was read) is left out. Rows and metadata are read side by side, each in
- * one query: the keys are a slice of a page (json-stream.ts), not a whole page.
+ * one IN query: for a slice of a page (json-stream.ts), not an unbounded list.
  */
 export async function instancesByKey(db: Db, keys: readonly Pick<InstanceKey, 'id' | 'uuid'>[]): Promise<Instance[]> {
   const [rows, metadata] = await Promise.all([
