@@ -8,6 +8,7 @@ import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
+import { firstFailureInOrder } from '../common/promises.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../compute/instance-payload.ts';
 import type { ComputeRpcApi } from '../compute/rpc.ts';
 import type { DiskSnapshotLink } from '../compute/virt/driver.ts';
@@ -234,12 +235,7 @@ export class ConductorManager {
       });
     if (event?.phase === 'start') {
       // Side by side: the event is recorded whether or not the change is refused, and neither waits.
-      const [started, changed] = await Promise.allSettled([
-        startEvent(this.db, uuid, ctx.requestId, event.event, event.host),
-        change(),
-      ]);
-      if (started.status === 'rejected') throw started.reason;
-      if (changed.status === 'rejected') throw changed.reason;
+      await firstFailureInOrder([startEvent(this.db, uuid, ctx.requestId, event.event, event.host), change()]);
       return;
     }
     await change();

@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../../common/context.ts';
+import { firstFailureInOrder } from '../../../common/promises.ts';
 import type { StorageTier } from '../../../common/storage-tiers.ts';
 import { BadRequest } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
@@ -193,15 +194,6 @@ async function castBuild(
       });
     }
   }
-}
-
-/** Awaits every promise; rejects with the first rejection in list order, not in time order. */
-async function firstFailureInOrder<T extends readonly unknown[]>(promises: {
-  readonly [K in keyof T]: Promise<T[K]>;
-}): Promise<T> {
-  const settled = await Promise.allSettled(promises);
-  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
-  return settled.map((o) => (o as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Like Nova's generate_password: 12 characters without look-alikes (0/O, 1/l). */
