@@ -22,6 +22,7 @@ import {
   startDemoGuestImages,
   waitForMarkers,
 } from '../test/helpers/qemu-driver-fixtures.ts';
+import { percentile } from './stats.ts';
 
 const exec = promisify(execFile);
 const say = (msg: string) => process.stderr.write(`[disk-snapshots] ${msg}\n`);
@@ -33,10 +34,9 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** `p50 / max` in ms, one decimal. */
 function summary(values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const p50 = sorted[Math.floor(sorted.length / 2)]!;
-  return `${p50.toFixed(1)} / ${sorted.at(-1)!.toFixed(1)}`;
+  return `${percentile(values, 50, 1).toFixed(1)} / ${percentile(values, 100, 1).toFixed(1)}`;
 }
 
 export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
