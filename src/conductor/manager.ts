@@ -11,7 +11,7 @@ import { getLogger } from '../common/log/logger.ts';
 import { firstFailureInOrder } from '../common/promises.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../compute/instance-payload.ts';
 import type { ComputeRpcApi } from '../compute/rpc.ts';
-import type { DiskSnapshotLink } from '../compute/virt/driver.ts';
+import type { DiskSnapshotLink } from '../compute/disk-snapshot-link.ts';
 import { syncDiskSnapshots } from '../objects/disk-snapshots.ts';
 import { finishEvent, startAction, startEvent } from '../objects/instance-actions.ts';
 import { failBuild, recordFault } from '../objects/instance-faults.ts';

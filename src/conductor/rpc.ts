@@ -11,7 +11,7 @@ import {
   type InstanceChangesPayload,
   type InstancePayload,
 } from '../compute/instance-payload.ts';
-import type { DiskSnapshotLink } from '../compute/virt/driver.ts';
+import { DiskSnapshotLinkSchema, type DiskSnapshotLink } from '../compute/disk-snapshot-link.ts';
 import { SERVICE_BINARIES, type ServiceBinary } from '../objects/services.ts';
 import { NodeReportSchema, type NodeReport } from '../placement/node-report.ts';
 import { RequestSpecSchema, SelectionSchema, type RequestSpec, type Selection } from '../scheduler/request-spec.ts';
@@ -82,10 +82,7 @@ const Args = {
   sync_disk_snapshots: Type.Object({
     uuid: Uuid,
     /** The chain as the compute host's driver reports it, oldest link first; null if it could not tell. */
-    chain: Type.Union([
-      Type.Array(Type.Object({ id: Type.String(), size: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]) })),
-      Type.Null(),
-    ]),
+    chain: Type.Union([Type.Array(DiskSnapshotLinkSchema), Type.Null()]),
   }),
 };
 

@@ -14,7 +14,7 @@
  */
 import type { Db } from '../common/db/database.ts';
 import { now } from '../common/db/schema.ts';
-import type { DiskSnapshotLink } from '../compute/virt/driver.ts';
+import type { DiskSnapshotLink } from '../compute/disk-snapshot-link.ts';
 
 export const DiskSnapshotStatus = {
   CREATING: 'creating',

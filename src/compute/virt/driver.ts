@@ -4,8 +4,12 @@
  * it after a crash (destroy of a missing guest succeeds; spawn of an existing guest fails).
  */
 import type { Readable } from 'node:stream';
+import type { DiskSnapshotLink } from '../disk-snapshot-link.ts';
 import type { InstancePayload } from '../instance-payload.ts';
 import type { StoragePoolResources } from '../storage-pools.ts';
+
+/** Part of the driver contract; its shape is shared with the conductor's RPC (disk-snapshot-link.ts). */
+export type { DiskSnapshotLink };
 
 /**
  * A kind of guest a node can run: [architecture, hypervisor type, vm mode], in Nova's canonical names
@@ -61,15 +65,6 @@ export interface SnapshotData {
   /** The data; called once. */
   open(): Readable;
   discard(): Promise<void>;
-}
-
-/**
- * A link of a guest's disk snapshot chain (a Stratus extension): the snapshot's id and the bytes its
- * frozen file takes on the host (null where the driver has no files).
- */
-export interface DiskSnapshotLink {
-  readonly id: string;
-  readonly size: number | null;
 }
 
 /** Where the console proxy reaches a guest's VNC server (Nova's ConsoleVNC): an address of its compute host. */
