@@ -301,14 +301,8 @@ export class QemuDriver implements VirtDriver {
       );
     }
     // loadGuest has read guest.json already: no guest means no readable spec, and its files are unknown.
-    const spec = guest?.spec;
-    if (spec) {
-      const links = (spec.diskSnapshots ?? []).map((link) => link.path);
-      const pending = spec.pendingDiskSnapshot ? [spec.pendingDiskSnapshot.overlay] : [];
-      for (const file of [...spec.disks.map((disk) => disk.path), ...links, ...pending])
-        await rm(file, { force: true });
-      await rm(spec.diskDirectory, { recursive: true, force: true });
-    }
+    // Every file of the guest's disks (its disks, snapshot links, a pending overlay) is in diskDirectory.
+    if (guest) await rm(guest.spec.diskDirectory, { recursive: true, force: true });
     await rm(paths.directory, { recursive: true, force: true });
   }
 
