@@ -10,8 +10,7 @@ import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../conductor/rpc.ts';
 import { PowerState, TaskState, VmState } from '../objects/instance-states.ts';
 import type { Selection } from '../scheduler/request-spec.ts';
-import { ImageClient, type SnapshotImageSink } from './image/image-client.ts';
-import { serviceTokensFromConfig } from './image/service-token.ts';
+import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from './instance-payload.ts';
 import { hostCpuSets } from './cpu-sets.ts';
 import { nodeReports } from './resource-report.ts';
@@ -97,10 +96,7 @@ export class ComputeManager {
     private readonly driver: VirtDriver,
     private readonly conductor: ConductorRpcApi,
     /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
-    private readonly images: SnapshotImageSink = new ImageClient(
-      serviceTokensFromConfig(config),
-      config.glance.api_servers,
-    ),
+    private readonly images: SnapshotImageSink = imageClientFromConfig(config),
   ) {}
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */

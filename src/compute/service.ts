@@ -10,8 +10,7 @@ import { ConductorRpcApi } from '../conductor/rpc.ts';
 import type { Bus } from '../runtime/environment.ts';
 import { PeriodicTask } from '../runtime/periodic.ts';
 import type { RunningService } from '../runtime/service.ts';
-import { ImageClient } from './image/image-client.ts';
-import { serviceTokensFromConfig } from './image/service-token.ts';
+import { imageClientFromConfig } from './image/image-client.ts';
 import { ComputeManager } from './manager.ts';
 import { COMPUTE_TOPIC, computeEndpoints } from './rpc.ts';
 import { createDriver } from './virt/driver-factory.ts';
@@ -21,7 +20,7 @@ const log = getLogger('compute');
 export async function startCompute(config: Config, bus: Bus): Promise<RunningService> {
   const host = config.DEFAULT.host;
   // One image client (one service-user token) for the driver's downloads and the snapshot uploads.
-  const images = new ImageClient(serviceTokensFromConfig(config), config.glance.api_servers);
+  const images = imageClientFromConfig(config);
   const manager = new ComputeManager(host, config, createDriver(config, images), new ConductorRpcApi(bus.rpc), images);
   await waitForConductor(() => manager.initHost());
   const server = new RpcServer(bus.transport, {

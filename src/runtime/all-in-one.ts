@@ -12,8 +12,7 @@ import { bootstrapIdentity } from '../api/identity/bootstrap.ts';
 import { isSetInFiles, type Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { ImageClient } from '../compute/image/image-client.ts';
-import { serviceTokensFromConfig } from '../compute/image/service-token.ts';
+import { imageClientFromConfig } from '../compute/image/image-client.ts';
 import { buildGuestImage, GUEST_IMAGE_NAME, uploadGuestImage } from './guest-image.ts';
 
 const log = getLogger('stratus');
@@ -71,7 +70,7 @@ export async function ensureComputeServiceUser(database: Database, config: Confi
 export async function offerGuestImage(config: Config): Promise<void> {
   try {
     const files = await buildGuestImage(join(config.DEFAULT.state_path, 'guest-image'));
-    const images = new ImageClient(serviceTokensFromConfig(config), config.glance.api_servers);
+    const images = imageClientFromConfig(config);
     const { id, uploaded } = await uploadGuestImage(images, files);
     log.info(
       { image: id },

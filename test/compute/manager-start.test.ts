@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/common/config/load-config.ts';
 import { ConfigError } from '../../src/common/errors.ts';
+import { imageClientFromConfig } from '../../src/compute/image/image-client.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { createDriver } from '../../src/compute/virt/driver-factory.ts';
 import type { ConductorRpcApi } from '../../src/conductor/rpc.ts';
@@ -21,7 +22,7 @@ describe('ComputeManager.initHost', () => {
         },
       },
     ) as ConductorRpcApi;
-    const manager = new ComputeManager('cmp', config, createDriver(config), conductor);
+    const manager = new ComputeManager('cmp', config, createDriver(config, imageClientFromConfig(config)), conductor);
     await assert.rejects(
       manager.initHost(),
       (err: unknown) =>

@@ -8,8 +8,9 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Config } from '../../common/config/load-config.ts';
 import { BuildAborted } from '../../common/errors.ts';
-import type { ServiceTokenSource } from './service-token.ts';
+import { serviceTokensFromConfig, type ServiceTokenSource } from './service-token.ts';
 
 export interface ImageMeta {
   id: string;
@@ -195,4 +196,9 @@ export class ImageClient implements ImageSource, SnapshotImageSink {
     }
     return response;
   }
+}
+
+/** The image API as compute's service user ([glance] options), at the configured api_servers. */
+export function imageClientFromConfig(config: Config): ImageClient {
+  return new ImageClient(serviceTokensFromConfig(config), config.glance.api_servers);
 }

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { Config } from '../../common/config/load-config.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { hostCpuSets } from '../cpu-sets.ts';
-import { ImageClient, type ImageSource } from '../image/image-client.ts';
-import { serviceTokensFromConfig } from '../image/service-token.ts';
+import type { ImageSource } from '../image/image-client.ts';
 import { fakeStoragePools, storagePools } from '../storage-pools.ts';
 import type { VirtDriver } from './driver.ts';
 import { FakeDriver } from './fake/fake-driver.ts';
@@ -15,14 +14,14 @@ import { QemuImg } from './qemu/qemu-img.ts';
 
 /**
  * `images` is the compute service's one client of the image API (its service user's token is shared
- * with the snapshot uploads); only the qemu driver reads images. Without it, one of its own.
+ * with the snapshot uploads); only the qemu driver reads images.
  */
-export function createDriver(config: Config, images?: ImageSource): VirtDriver {
+export function createDriver(config: Config, images: ImageSource): VirtDriver {
   switch (config.DEFAULT.compute_driver) {
     case 'fake':
       return fakeDriver(config);
     case 'qemu':
-      return qemuDriver(config, images ?? new ImageClient(serviceTokensFromConfig(config), config.glance.api_servers));
+      return qemuDriver(config, images);
     default:
       throw new ConfigError(
         `[DEFAULT] compute_driver: unknown driver '${config.DEFAULT.compute_driver}'; expected fake or qemu`,
