@@ -18,16 +18,6 @@ import type { GuestDisk } from './guest-spec.ts';
 import type { QemuImg } from './qemu-img.ts';
 import type { QmpClient } from './qmp-client.ts';
 
-/** A link of the chain as guest.json records it. */
-export interface DiskLink {
-  /** The disk snapshot's id (the API's). */
-  id: string;
-  /** Its frozen file: the disk as it was when the snapshot was taken. */
-  path: string;
-  /** qcow2, except for a first link frozen from a disk of another format. */
-  format: GuestDisk['format'];
-}
-
 /** How often a block job's progress is asked for. */
 const JOB_POLL_MS = 50;
 

@@ -4,13 +4,23 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Accel } from './accel-probe.ts';
-import type { DiskLink } from './disk-chain.ts';
 import type { GuestQos } from './guest-qos.ts';
 
 export interface GuestDisk {
   path: string;
   format: 'raw' | 'qcow2';
   role: 'root' | 'ephemeral' | 'swap';
+}
+
+/**
+ * A link of the root disk's chain (disk-chain.ts) as guest.json records it; qcow2, as the root disk
+ * always is. (guest.json of earlier versions also holds its `format`, which nothing reads.)
+ */
+export interface DiskLink {
+  /** The disk snapshot's id (the API's). */
+  id: string;
+  /** Its frozen file: the disk as it was when the snapshot was taken. */
+  path: string;
 }
 
 export interface GuestSpec {

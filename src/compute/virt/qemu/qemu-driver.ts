@@ -467,9 +467,8 @@ export class QemuDriver implements VirtDriver {
   /** The active disk becomes link `id`, and `overlay` (a qcow2 file on it) the active disk. */
   private linkActiveDisk(guest: Guest, id: string, overlay: string): void {
     const root = this.rootDisk(guest);
-    guest.spec.diskSnapshots = [...(guest.spec.diskSnapshots ?? []), { id, path: root.path, format: root.format }];
+    guest.spec.diskSnapshots = [...(guest.spec.diskSnapshots ?? []), { id, path: root.path }];
     root.path = overlay;
-    root.format = 'qcow2';
     delete guest.spec.pendingDiskSnapshot;
   }
 
@@ -540,7 +539,7 @@ export class QemuDriver implements VirtDriver {
     await this.stopProcess(guest);
     const overlay = this.newOverlayPath(guest);
     try {
-      await this.options.qemuImg.createOverlay(target.path, target.format, overlay);
+      await this.options.qemuImg.createOverlay(target.path, 'qcow2', overlay);
     } catch (err) {
       await rm(overlay, { force: true });
       if (wasRunning) await this.launch(guest);
@@ -549,7 +548,6 @@ export class QemuDriver implements VirtDriver {
     const discarded = [root.path, ...links.slice(at + 1).map((link) => link.path)];
     guest.spec.diskSnapshots = links.slice(0, at + 1);
     root.path = overlay;
-    root.format = 'qcow2';
     await writeGuestSpec(guest.paths.spec, guest.spec);
     for (const file of discarded) await rm(file, { force: true });
     log.info({ instance: uuid, snapshot: id, discarded: discarded.length - 1, restart: wasRunning }, 'disk reverted');
