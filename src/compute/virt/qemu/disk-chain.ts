@@ -12,7 +12,7 @@
  *   (the child receives the link's blocks it lacks, then reads from the parent), or `qemu-img rebase`
  *   of the child onto the parent, which copies the same blocks; then the link's file is removed.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { GuestDisk } from './guest-spec.ts';
 import type { QemuImg } from './qemu-img.ts';
@@ -53,17 +53,18 @@ export async function freezeActive(
 /**
  * Merges `link` into `child` (the next link's file, or the active disk): afterwards `child` reads the
  * same with the link's parent as its backing file, and the link's file is no longer used (the caller
- * removes it). `jobId` names the QMP block job.
+ * removes it).
  */
 export async function mergeIntoChild(
   link: string,
   child: string,
   qmp: QmpClient | null,
   qemuImg: QemuImg,
-  jobId: string,
 ): Promise<void> {
   const parent = await qemuImg.info(link);
   if (!qmp) return qemuImg.rebase(child, parent.backingFilename, parent.backingFormat);
+  // A job of a merge a restart interrupted may still be listed, concluded: each job gets a new id.
+  const jobId = `merge-${randomUUID()}`;
   await qmp.execute('block-stream', {
     'job-id': jobId,
     device: await formatNode(qmp, child),

@@ -511,8 +511,7 @@ export class QemuDriver implements VirtDriver {
     const child = links[at + 1]?.path ?? this.rootDisk(guest).path;
     const qmp = this.isRunning(guest) ? await this.qmp(guest) : null;
     try {
-      // A job of a merge a restart interrupted may still be listed, concluded: each job gets a new id.
-      await mergeIntoChild(link.path, child, qmp, this.options.qemuImg, `merge-${randomUUID()}`);
+      await mergeIntoChild(link.path, child, qmp, this.options.qemuImg);
     } catch (err) {
       throw new Error(`could not merge disk snapshot ${id} of guest ${uuid} into its child: ${(err as Error).message}`);
     }
