@@ -50,10 +50,18 @@ const NOT_INHERITED = new Set([
 ]);
 const RESERVED_PREFIX = 'os_glance';
 
+/** The states a server's disk can be snapshotted in (disk snapshots allow the same: disk-snapshots.ts). */
+export const SNAPSHOT_VM_STATES: readonly string[] = [
+  VmState.ACTIVE,
+  VmState.STOPPED,
+  VmState.PAUSED,
+  VmState.SUSPENDED,
+];
+
 const SNAPSHOT: Omit<ActionRule, 'cast'> = {
   name: 'createImage',
   action: InstanceAction.CREATE_IMAGE,
-  vmStates: [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED],
+  vmStates: SNAPSHOT_VM_STATES,
   taskStates: [null],
   needsHost: true,
   setTask: TaskState.IMAGE_SNAPSHOT,

@@ -38,6 +38,7 @@ import { Name } from '../schema-types.ts';
 import { naiveTime } from '../timestamps.ts';
 import { validateBody } from '../validate.ts';
 import { assertActionAllowed, runAction, type ActionRule } from './actions.ts';
+import { SNAPSHOT_VM_STATES } from './create-image.ts';
 import { findServer } from './lookup.ts';
 
 const CreateSchema = Type.Object(
@@ -63,9 +64,6 @@ interface RevertBody {
   revertDiskSnapshot: { snapshot_id: string };
 }
 
-/** Where a link can be taken or merged: the states createImage allows (the qemu driver works live or on files). */
-const LINK_VM_STATES = [VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED];
-
 /** The rule of each operation, its cast naming the snapshot. */
 function rule(operation: DiskSnapshotAction, snapshotId: string): ActionRule {
   const rules = {
@@ -87,9 +85,10 @@ function rule(operation: DiskSnapshotAction, snapshotId: string): ActionRule {
   } as const;
   return {
     ...rules[operation],
+    // A link is taken or merged in the states createImage allows (the qemu driver works live or on files).
     // A revert restarts a running guest or leaves a stopped one off; a paused or suspended guest's memory
     // would not match the reverted disk.
-    vmStates: operation === 'revert' ? [VmState.ACTIVE, VmState.STOPPED] : LINK_VM_STATES,
+    vmStates: operation === 'revert' ? [VmState.ACTIVE, VmState.STOPPED] : SNAPSHOT_VM_STATES,
     taskStates: [null],
     needsHost: true,
     cast: (deps, request, host, instance) =>
