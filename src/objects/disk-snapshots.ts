@@ -12,8 +12,9 @@
  * (`reconcileDiskSnapshots`): the status the API set says what was attempted, the chain says what came of
  * it. Nothing is left `creating` or `deleting`.
  */
+import type { ExpressionBuilder } from 'kysely';
 import type { Db } from '../common/db/database.ts';
-import { now } from '../common/db/schema.ts';
+import { now, type Schema } from '../common/db/schema.ts';
 import type { DiskSnapshotLink } from '../compute/disk-snapshot-link.ts';
 
 export const DiskSnapshotStatus = {
@@ -31,7 +32,7 @@ export interface DiskSnapshot {
   readonly project_id: string;
   readonly user_id: string;
   readonly name: string;
-  readonly status: string;
+  readonly status: DiskSnapshotStatus;
   readonly size: number | null;
   readonly created_at: string;
   readonly updated_at: string | null;
@@ -71,27 +72,23 @@ export async function createDiskSnapshotRecord(
   return row;
 }
 
-/** The instance's live snapshots, oldest first (the order of the chain). */
-export function listDiskSnapshots(db: Db, instanceUuid: string): Promise<DiskSnapshot[]> {
+/** The instance's live snapshots; `status` holds only DiskSnapshotStatus values (this module writes it). */
+function liveSnapshots(db: Db, instanceUuid: string) {
   return db
     .selectFrom('disk_snapshots')
     .select(COLUMNS)
     .where('instance_uuid', '=', instanceUuid)
     .where('deleted', '=', 0)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+    .$narrowType<{ status: DiskSnapshotStatus }>();
+}
+
+/** The instance's live snapshots, oldest first (the order of the chain). */
+export function listDiskSnapshots(db: Db, instanceUuid: string): Promise<DiskSnapshot[]> {
+  return liveSnapshots(db, instanceUuid).orderBy('created_at').orderBy('id').execute();
 }
 
 export async function findDiskSnapshot(db: Db, instanceUuid: string, uuid: string): Promise<DiskSnapshot | null> {
-  const row = await db
-    .selectFrom('disk_snapshots')
-    .select(COLUMNS)
-    .where('uuid', '=', uuid)
-    .where('instance_uuid', '=', instanceUuid)
-    .where('deleted', '=', 0)
-    .executeTakeFirst();
-  return row ?? null;
+  return (await liveSnapshots(db, instanceUuid).where('uuid', '=', uuid).executeTakeFirst()) ?? null;
 }
 
 /** Moves a live snapshot to `status` if it is in one of `expected`; false when it is not (a racing request). */
@@ -99,7 +96,7 @@ export async function changeDiskSnapshotStatus(
   db: Db,
   uuid: string,
   status: DiskSnapshotStatus,
-  expected: readonly string[],
+  expected: readonly DiskSnapshotStatus[],
 ): Promise<boolean> {
   const result = await db
     .updateTable('disk_snapshots')
@@ -109,6 +106,15 @@ export async function changeDiskSnapshotStatus(
     .where('status', 'in', [...expected])
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** The `set` of a soft delete at `timestamp`: `deleted` becomes the row's id (live rows have 0), as for instances. */
+function softDeleted(timestamp: string) {
+  return (eb: ExpressionBuilder<Schema, 'disk_snapshots'>) => ({
+    deleted: eb.ref('id'),
+    deleted_at: timestamp,
+    updated_at: timestamp,
+  });
 }
 
 /** Removes a record no operation ever worked on (its request was refused after it was written). */
@@ -167,17 +173,16 @@ export async function syncDiskSnapshots(
     if (change.kind === 'update') {
       await query.set({ status: change.status, size: change.size, updated_at: timestamp }).execute();
     } else {
-      await query.set((eb) => ({ deleted: eb.ref('id'), deleted_at: timestamp, updated_at: timestamp })).execute();
+      await query.set(softDeleted(timestamp)).execute();
     }
   }
 }
 
 /** The instance is deleted: so are its snapshots (its compute host removed their files with its disks). */
 export async function deleteDiskSnapshotsOfInstance(db: Db, instanceUuid: string): Promise<void> {
-  const timestamp = now();
   await db
     .updateTable('disk_snapshots')
-    .set((eb) => ({ deleted: eb.ref('id'), deleted_at: timestamp, updated_at: timestamp }))
+    .set(softDeleted(now()))
     .where('instance_uuid', '=', instanceUuid)
     .where('deleted', '=', 0)
     .execute();

@@ -18,7 +18,7 @@ import { markInstanceDeleted } from '../../src/objects/instances.ts';
 import { describeOnEachEngine } from '../helpers/database.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';
 
-const row = (uuid: string, status: string, size: number | null = null) => ({ uuid, status, size });
+const row = (uuid: string, status: DiskSnapshotStatus, size: number | null = null) => ({ uuid, status, size });
 
 describe('reconcileDiskSnapshots', () => {
   it('settles every status against the chain', () => {

@@ -97,7 +97,7 @@ function rule(operation: DiskSnapshotAction, snapshotId: string): ActionRule {
 }
 
 /** Statuses a delete may start from: a link, a failed delete of one, a failed create (merely forgotten). */
-const DELETABLE: readonly string[] = [
+const DELETABLE: readonly DiskSnapshotStatus[] = [
   DiskSnapshotStatus.AVAILABLE,
   DiskSnapshotStatus.ERROR,
   DiskSnapshotStatus.ERROR_DELETING,
@@ -178,9 +178,9 @@ export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps)
     try {
       await runAction(deps, request, instance, remove);
     } catch (err) {
-      await changeDiskSnapshotStatus(db, snapshot.uuid, snapshot.status as DiskSnapshotStatus, [
-        DiskSnapshotStatus.DELETING,
-      ]).catch(() => undefined);
+      await changeDiskSnapshotStatus(db, snapshot.uuid, snapshot.status, [DiskSnapshotStatus.DELETING]).catch(
+        () => undefined,
+      );
       throw err;
     }
     void reply.code(202);
