@@ -18,7 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { Conflict, NotFound, type StratusError } from '../../../common/errors.ts';
+import type { Db } from '../../../common/db/database.ts';
+import { Conflict, NotFound } from '../../../common/errors.ts';
 import type { DiskSnapshotAction } from '../../../compute/manager.ts';
 import {
   DiskSnapshotStatus,
@@ -116,13 +117,9 @@ function view(snapshot: DiskSnapshot) {
   };
 }
 
-function snapshotNotFound(id: string): StratusError {
-  return new NotFound(`Disk snapshot ${id} could not be found.`);
-}
-
-async function findSnapshot(deps: ComputeApiDeps, instance: Instance, id: string): Promise<DiskSnapshot> {
-  const snapshot = await findDiskSnapshot(deps.database.db, instance.uuid, id);
-  if (!snapshot) throw snapshotNotFound(id);
+async function findSnapshot(db: Db, instanceUuid: string, id: string): Promise<DiskSnapshot> {
+  const snapshot = await findDiskSnapshot(db, instanceUuid, id);
+  if (!snapshot) throw new NotFound(`Disk snapshot ${id} could not be found.`);
   return snapshot;
 }
 
@@ -161,12 +158,12 @@ export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps)
 
   app.get<{ Params: { id: string; sid: string } }>(`${base}/:sid`, async (request) => {
     const instance = await findServer(db, request.ctx, request.params.id);
-    return { disk_snapshot: view(await findSnapshot(deps, instance, request.params.sid)) };
+    return { disk_snapshot: view(await findSnapshot(db, instance.uuid, request.params.sid)) };
   });
 
   app.delete<{ Params: { id: string; sid: string } }>(`${base}/:sid`, async (request, reply) => {
     const instance = await findServer(db, request.ctx, request.params.id);
-    const snapshot = await findSnapshot(deps, instance, request.params.sid);
+    const snapshot = await findSnapshot(db, instance.uuid, request.params.sid);
     const remove = rule('delete', snapshot.uuid);
     if (!DELETABLE.includes(snapshot.status)) {
       throw new Conflict(`Cannot delete disk snapshot ${snapshot.uuid} while it is in status ${snapshot.status}`);
@@ -196,7 +193,7 @@ export async function revertDiskSnapshot(
   instance: Instance,
 ): Promise<FastifyReply> {
   const { revertDiskSnapshot: body } = validateBody<RevertBody>(RevertSchema, request.body);
-  const snapshot = await findSnapshot(deps, instance, body.snapshot_id);
+  const snapshot = await findSnapshot(deps.database.db, instance.uuid, body.snapshot_id);
   if (snapshot.status !== DiskSnapshotStatus.AVAILABLE) {
     throw new Conflict(
       `Cannot revert to disk snapshot ${snapshot.uuid} while it is in status ${snapshot.status}; ` +
