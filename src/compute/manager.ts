@@ -168,7 +168,7 @@ export class ComputeManager {
     }
     const settled = await this.finishInterruptedTask(ctx, instance);
     if (settled) return;
-    const power = this.guestPower(instance.uuid);
+    const power = this.driver.powerState(instance.uuid);
     const wasRunning = instance.vm_state === VmState.ACTIVE && instance.power_state === PowerState.RUNNING;
     if (wasRunning && power !== PowerState.RUNNING && this.config.DEFAULT.resume_guests_state_on_host_boot) {
       log.info({ instance: instance.uuid }, 'resuming guest after host restart');
@@ -193,10 +193,11 @@ export class ComputeManager {
   }
 
   /**
-   * A power task the previous run of this service did not finish: stop and start are done again (Nova
-   * retries them), a reboot ends with the guest running, a pause/unpause/suspend/resume the guest shows
-   * done is recorded; any other task is cleared and the state left to the power-state rules. Returns true
-   * when the instance has reached its final state.
+   * A task the previous run of this service did not finish: stop and start are done again (Nova retries
+   * them), a reboot ends with the guest running, a pause/unpause/suspend/resume the guest shows done is
+   * recorded; any other task is cleared and the state left to the power-state rules, a disk snapshot task
+   * once the chain is reported (its records end as far as the operation got). Returns true when the
+   * instance has reached its final state.
    */
   private async finishInterruptedTask(ctx: RequestContext, instance: InstancePayload): Promise<boolean> {
     const task = instance.task_state;
@@ -210,7 +211,7 @@ export class ComputeManager {
     const done = REBOOT_TASKS.includes(task)
       ? { vmState: VmState.ACTIVE, powerState: PowerState.RUNNING }
       : Object.values(GUEST_STATE_ACTIONS).find((rule) => rule.task === task);
-    if (done && this.guestPower(instance.uuid) === done.powerState) {
+    if (done && this.driver.powerState(instance.uuid) === done.powerState) {
       const changes = { vm_state: done.vmState, power_state: done.powerState, task_state: null };
       await this.update(ctx, instance.uuid, changes, [task]);
       return true;
@@ -337,7 +338,7 @@ export class ComputeManager {
       const error = err as Error;
       log.warn({ instance: instance.uuid, event, err: error.message }, 'power action failed');
       await this.failAction(ctx, instance.uuid, event, error, expectedTasks, {
-        power_state: this.guestPower(instance.uuid),
+        power_state: this.driver.powerState(instance.uuid),
       });
       return;
     }
@@ -432,7 +433,7 @@ export class ComputeManager {
       log.warn({ instance: uuid, snapshot: snapshotId, action, err: failure.message }, 'disk snapshot action failed');
     }
     await this.reportDiskSnapshots(ctx, uuid);
-    const changes = action === 'revert' ? { power_state: this.guestPower(uuid) } : {};
+    const changes = action === 'revert' ? { power_state: this.driver.powerState(uuid) } : {};
     if (failure) return this.failAction(ctx, uuid, event, failure, [task], changes);
     await this.finishAction(ctx, uuid, changes, [task], event, { snapshot: snapshotId, action });
     log.info({ instance: uuid, snapshot: snapshotId, action }, 'disk snapshot action done');
@@ -507,7 +508,8 @@ export class ComputeManager {
    */
   private applyPowerSync(instance: InstancePayload, why: string): Promise<void> {
     return this.serialized(instance.uuid, async () => {
-      const power = this.guestPower(instance.uuid);
+      // One guest, not a listing of all: the periodic sync asks this of every instance of the host.
+      const power = this.driver.powerState(instance.uuid);
       const decision = powerSyncDecision(instance, power);
       if (decision.kind === 'none') return;
       const uuid = instance.uuid;
@@ -615,11 +617,6 @@ export class ComputeManager {
         ),
       );
     }
-  }
-
-  private guestPower(uuid: string): number {
-    // One guest, not a listing of all: the periodic sync asks this of every instance of the host.
-    return this.driver.powerState(uuid);
   }
 
   /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */

@@ -11,7 +11,7 @@ import { after, before } from 'node:test';
 import type { InstancePayload } from '../../src/compute/instance-payload.ts';
 import { QemuDriver, type QemuDriverOptions } from '../../src/compute/virt/qemu/qemu-driver.ts';
 import { TaskState } from '../../src/objects/instance-states.ts';
-import { guestImage, markerCount } from './guest-image.ts';
+import { GUEST_BOOT_WAIT_MS, guestImage, markerCount } from './guest-image.ts';
 import { waitUntil } from './processes.ts';
 import { instancePayload } from './instance-payload.ts';
 import { startImageApiStub, type ImageApiStub } from './image-api-stub.ts';
@@ -111,10 +111,10 @@ export async function waitForMarkers(driver: QemuDriver, uuid: string, count: nu
   await waitUntil(
     `${count} console marker(s) of ${uuid}`,
     async () => (await consoleMarkers(driver, uuid)) >= count,
-    150_000,
+    GUEST_BOOT_WAIT_MS,
   );
 }
 
-export function powerOf(driver: QemuDriver, uuid: string): number | undefined {
-  return driver.listGuests().find((g) => g.uuid === uuid)?.powerState;
+export function powerOf(driver: QemuDriver, uuid: string): number {
+  return driver.powerState(uuid);
 }

@@ -18,6 +18,7 @@ import { writeGuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts'
 import { QemuDriver } from '../../../../src/compute/virt/qemu/qemu-driver.ts';
 import { PowerState } from '../../../../src/objects/instance-states.ts';
 import { waitUntil } from '../../../helpers/processes.ts';
+import { powerOf } from '../../../helpers/qemu-driver-fixtures.ts';
 import { testQemuDriverOptions } from '../../../helpers/qemu-driver-options.ts';
 
 const HOST = 'events-host';
@@ -116,7 +117,7 @@ async function driverWithGuest() {
   driver.onLifecycleEvent((event) => events.push(event));
   await driver.init(HOST);
   await monitor.connected;
-  const power = () => driver.listGuests().find((g) => g.uuid === uuid)?.powerState;
+  const power = () => powerOf(driver, uuid);
   assert.equal(power(), PowerState.RUNNING);
   return { uuid, driver, monitor, events, child, power };
 }
