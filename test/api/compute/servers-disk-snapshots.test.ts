@@ -112,6 +112,13 @@ async function take(uuid: string, name: string): Promise<SnapshotView> {
   return (res.json() as { disk_snapshot: SnapshotView }).disk_snapshot;
 }
 
+/** Reverts the server to snapshot `id`; returns the server once the compute host is done. */
+async function revert(uuid: string, id: string): Promise<Instance> {
+  const res = await client(h.app, 'alice').post(action(uuid), { revertDiskSnapshot: { snapshot_id: id } });
+  assert.equal(res.statusCode, 202, res.body);
+  return settled(uuid);
+}
+
 async function list(uuid: string): Promise<SnapshotView[]> {
   const res = await client(h.app, 'alice').get(snapshots(uuid));
   assert.equal(res.statusCode, 200);
@@ -154,11 +161,7 @@ describe('disk snapshots (Stratus extension)', () => {
     assert.equal(gone.statusCode, 404);
     assert.equal(fault(gone).message, `Disk snapshot ${second.id} could not be found.`);
 
-    const reverted = await client(h.app, 'alice').post(action(server.uuid), {
-      revertDiskSnapshot: { snapshot_id: first.id },
-    });
-    assert.equal(reverted.statusCode, 202);
-    const after = await settled(server.uuid);
+    const after = await revert(server.uuid, first.id);
     assert.equal(after.vm_state, VmState.ACTIVE);
     assert.equal(after.power_state, PowerState.RUNNING);
     assert.deepEqual(await chainOf(server.uuid), [first.id]);
@@ -188,11 +191,7 @@ describe('disk snapshots (Stratus extension)', () => {
     await driver.powerOff(server.uuid);
     const first = await take(server.uuid, 'off-1');
     await take(server.uuid, 'off-2');
-    const res = await client(h.app, 'alice').post(action(server.uuid), {
-      revertDiskSnapshot: { snapshot_id: first.id },
-    });
-    assert.equal(res.statusCode, 202);
-    const after = await settled(server.uuid);
+    const after = await revert(server.uuid, first.id);
     assert.equal(after.vm_state, VmState.STOPPED);
     assert.equal(after.power_state, PowerState.SHUTDOWN);
     assert.deepEqual(await chainOf(server.uuid), [first.id]);

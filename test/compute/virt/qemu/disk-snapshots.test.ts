@@ -81,14 +81,22 @@ async function exists(path: string): Promise<boolean> {
 
 const pidOf = async (dir: string) => (await readFile(join(dir, 'qemu.pid'), 'utf8')).trim();
 
+/** A demo guest spawned by a driver on `instances` and booted once; `dir` is its state directory. */
+async function bootGuest(instances = 'instances') {
+  const driver = await bed.driver(HOST, instances);
+  const guest = demoGuestInstance(HOST);
+  const uuid = guest.uuid;
+  const dir = join(bed.work, instances, uuid);
+  await driver.spawn(guest, HOST);
+  await waitForMarkers(driver, uuid, 1);
+  return { driver, uuid, dir };
+}
+
 describe('qemu driver: disk snapshots', () => {
   it('takes, merges and reverts links live and offline; destroy leaves no file', async () => {
-    let driver = await bed.driver(HOST);
-    const guest = demoGuestInstance(HOST);
-    const uuid = guest.uuid;
-    const dir = join(bed.work, 'instances', uuid);
-    await driver.spawn(guest, HOST);
-    await waitForMarkers(driver, uuid, 1);
+    const booted = await bootGuest();
+    let driver = booted.driver;
+    const { uuid, dir } = booted;
     const pid = await pidOf(dir);
     const originalDisk = (await specOf(dir)).disks[0]!.path;
 
@@ -173,12 +181,7 @@ describe('qemu driver: disk snapshots', () => {
   });
 
   it('takes and merges links of a suspended guest, which resumes where it was, and of a paused one', async () => {
-    const driver = await bed.driver(HOST, 'suspended');
-    const guest = demoGuestInstance(HOST);
-    const uuid = guest.uuid;
-    const dir = join(bed.work, 'suspended', uuid);
-    await driver.spawn(guest, HOST);
-    await waitForMarkers(driver, uuid, 1);
+    const { driver, uuid, dir } = await bootGuest('suspended');
 
     await driver.suspend(uuid);
     await driver.createDiskSnapshot(uuid, 'asleep');
@@ -201,14 +204,11 @@ describe('qemu driver: disk snapshots', () => {
   });
 
   it('settles a disk snapshot a compute restart interrupted, by the file qemu writes to', async () => {
-    let driver = await bed.driver(HOST, 'interrupted');
-    const guest = demoGuestInstance(HOST);
-    const uuid = guest.uuid;
-    const dir = join(bed.work, 'interrupted', uuid);
-    const specFile = join(dir, 'guest.json');
-    await driver.spawn(guest, HOST);
     // Booted, so that it powers off on ACPI below rather than after the timeout.
-    await waitForMarkers(driver, uuid, 1);
+    const booted = await bootGuest('interrupted');
+    let driver = booted.driver;
+    const { uuid, dir } = booted;
+    const specFile = join(dir, 'guest.json');
     /** guest.json as a crash at the switch to `overlay` would leave it: the old spec, and the overlay pending. */
     const interrupt = async (before: GuestSpec, id: string, overlay: string) => {
       await writeFile(specFile, JSON.stringify({ ...before, pendingDiskSnapshot: { id, overlay } }));
