@@ -77,7 +77,7 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
     if (!previous.services.has(row.id)) return reloadAll();
     previous.services.set(row.id, serviceState(row));
   }
-  const { serviceIds, nodeStamps } = previous;
+  const { serviceIds, nodeStamps, columns } = previous;
   const changed: string[] = [];
   for (const node of nodes) {
     const index = previous.indexByUuid.get(node.uuid);
@@ -85,46 +85,50 @@ export async function refreshFleet(db: Db, config: Config, previous: Fleet): Pro
     if (index === undefined) return reloadAll();
     if (node.updated_at !== nodeStamps[index] || node.service_id !== serviceIds[index]) changed.push(node.uuid);
   }
-  const parsed = new JsonCache();
-  for (let start = 0; start < changed.length; start += NODES_PER_QUERY) {
-    const rows = await db
-      .selectFrom('compute_nodes')
-      .selectAll()
-      .where('uuid', 'in', changed.slice(start, start + NODES_PER_QUERY))
-      .execute();
-    for (const node of rows) {
-      const index = previous.indexByUuid.get(node.uuid)!;
-      nodeStamps[index] = node.updated_at;
-      serviceIds[index] = node.service_id;
-      Object.assign(hosts[index]!, reportedFields(node, parsed));
-      previous.columns.update(index);
-    }
-  }
-  const now = Date.now();
-  const { columns } = previous;
-  for (let index = 0; index < hosts.length; index++) {
-    const service = previous.services.get(serviceIds[index]!);
-    if (!service) return reloadAll();
-    const host = hosts[index]!;
-    // Every host, not only those whose service row changed: a silent one goes down with time alone.
-    host.serviceUp = serviceUp(service, config, now);
-    host.serviceDisabled = service.disabled;
-    columns.updateService(index);
-  }
-  // The hosts whose usage changed: their columns are worked out again once every row is applied.
+  // The hosts whose reports or usage changed: their columns are worked out again once, after every row
+  // is applied, and also when a later step fails or reads the fleet again (the columns never stay
+  // behind hosts already patched).
   const touched = new Set<number>();
-  for (const row of usages) {
-    const owner = previous.providers.get(row.resource_provider_id);
-    if (!owner) continue;
-    const host = hosts[owner.index]!;
-    const used = Number(row.used);
-    if (owner.tier === null) host.usages[row.resource_class] = used;
-    else if (row.resource_class === ResourceClass.DISK_GB) {
-      const pool = host.storagePools[owner.tier];
-      if (pool) pool.used = used;
+  try {
+    const parsed = new JsonCache();
+    for (let start = 0; start < changed.length; start += NODES_PER_QUERY) {
+      const rows = await db
+        .selectFrom('compute_nodes')
+        .selectAll()
+        .where('uuid', 'in', changed.slice(start, start + NODES_PER_QUERY))
+        .execute();
+      for (const node of rows) {
+        const index = previous.indexByUuid.get(node.uuid)!;
+        nodeStamps[index] = node.updated_at;
+        serviceIds[index] = node.service_id;
+        Object.assign(hosts[index]!, reportedFields(node, parsed));
+        touched.add(index);
+      }
     }
-    touched.add(owner.index);
+    const now = Date.now();
+    for (let index = 0; index < hosts.length; index++) {
+      const service = previous.services.get(serviceIds[index]!);
+      if (!service) return reloadAll();
+      const host = hosts[index]!;
+      // Every host, not only those whose service row changed: a silent one goes down with time alone.
+      host.serviceUp = serviceUp(service, config, now);
+      host.serviceDisabled = service.disabled;
+      columns.updateService(index);
+    }
+    for (const row of usages) {
+      const owner = previous.providers.get(row.resource_provider_id);
+      if (!owner) continue;
+      const host = hosts[owner.index]!;
+      const used = Number(row.used);
+      if (owner.tier === null) host.usages[row.resource_class] = used;
+      else if (row.resource_class === ResourceClass.DISK_GB) {
+        const pool = host.storagePools[owner.tier];
+        if (pool) pool.used = used;
+      }
+      touched.add(owner.index);
+    }
+  } finally {
+    for (const index of touched) columns.update(index);
   }
-  for (const index of touched) columns.update(index);
   return { ...previous, loadedAt };
 }
