@@ -61,16 +61,16 @@ export async function claimResources(
   const tier = storageTier ?? null;
   for (let attempt = 1; ; attempt++) {
     const targets = claimTargets(await providersOf(db, providerUuid, tier), resources, tier);
-    const refused = await retryOnLockConflict(async () => {
-      try {
-        await db.transaction().execute((trx) => claimIn(trx, consumerId, providerUuid, targets, guard ?? null));
-        return false;
-      } catch (err) {
-        if (err instanceof UpdateRefused) return true;
-        throw err;
-      }
-    }, MAX_LOCK_RETRIES);
-    if (!refused) return;
+    try {
+      await retryOnLockConflict(
+        () => db.transaction().execute((trx) => claimIn(trx, consumerId, providerUuid, targets, guard ?? null)),
+        MAX_LOCK_RETRIES,
+      );
+      return;
+    } catch (err) {
+      // Not a lock conflict, so retryOnLockConflict rethrew it at once.
+      if (!(err instanceof UpdateRefused)) throw err;
+    }
     const why = await whyRefused(db, consumerId, providerUuid, resources, tier);
     if (why !== null) throw new ClaimFailed(`cannot claim on ${providerUuid}: ${why}`);
     if (attempt >= MAX_CLAIM_ATTEMPTS) {
@@ -96,7 +96,7 @@ async function claimIn(
     // The claim replaces what the consumer holds: given back first, so the check below counts it free.
     const previous = await heldBy(trx, consumerId);
     if (previous.length) await releaseIn(trx, consumerId, previous);
-    if (wanted.length && (await addWithinLimits(trx, wanted)) < wanted.length) throw new UpdateRefused();
+    if (wanted.length && (await addWithinLimits(trx, wanted, timestamp)) < wanted.length) throw new UpdateRefused();
   }
   // After the UPDATE: it holds the node's usage-row locks, so claims on the node count members in turn
   // (the count leaves out this consumer's own allocations, written already or not).
@@ -122,12 +122,12 @@ function allocationRow(target: ClaimTarget, consumerId: string, timestamp: strin
  * Adds each target's amount to its usage row where it fits the row's limits, in one statement; returns
  * how many rows it changed (all of them, or the claim does not fit).
  */
-async function addWithinLimits(trx: Trx, targets: readonly ClaimTarget[]): Promise<number> {
+async function addWithinLimits(trx: Trx, targets: readonly ClaimTarget[], timestamp: string): Promise<number> {
   const amount = amountByClass(targets);
   const result = await trx
     .updateTable('resource_usages')
     // The stamp lets the schedulers' views reload only the usage that changed (fleet-changes.ts).
-    .set((eb) => ({ used: eb('used', '+', amount), updated_at: now() }))
+    .set((eb) => ({ used: eb('used', '+', amount), updated_at: timestamp }))
     .where(targetRows(targets))
     .where(withinLimits(amount))
     .executeTakeFirst();
