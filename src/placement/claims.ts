@@ -216,18 +216,13 @@ async function whyRefused(
   // Looked up afresh: the remembered ids may be a deleted provider's, which is why nothing matched.
   const targets = claimTargets(await providersOf(db, providerUuid, tier, true), resources, tier);
   const providerIds = [...groupByProvider(targets, (t) => t.providerId).keys()];
-  const inventories = await db
-    .selectFrom('inventories')
-    .selectAll()
-    .where('resource_provider_id', 'in', providerIds)
-    .execute();
-  const usages = await db
-    .selectFrom('resource_usages')
-    .selectAll()
-    .where('resource_provider_id', 'in', providerIds)
-    .execute();
+  const [inventories, usages, held] = await Promise.all([
+    db.selectFrom('inventories').selectAll().where('resource_provider_id', 'in', providerIds).execute(),
+    db.selectFrom('resource_usages').selectAll().where('resource_provider_id', 'in', providerIds).execute(),
+    heldBy(db, consumerId),
+  ]);
   const used = new Map(usages.map((u) => [key(u.resource_provider_id, u.resource_class), u.used]));
-  for (const p of await heldBy(db, consumerId)) {
+  for (const p of held) {
     const k = key(p.resource_provider_id, p.resource_class);
     if (used.has(k)) used.set(k, used.get(k)! - p.used);
   }
