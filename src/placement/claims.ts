@@ -305,8 +305,8 @@ interface KnownNode {
  * Provider ids by node uuid, per database, so a claim does not look them up each time: an id never
  * changes for a provider, and one deleted since only makes the claim's UPDATE match nothing, after which
  * whyRefused looks again. Read whole at the first claim (a scheduler claims on hosts all over the fleet,
- * and its view reads the same table whole at every reload); a node added later is looked up on its
- * first claim.
+ * and its view reads the same table whole at every full load, fleet-changes.ts); a node added later is
+ * looked up on its first claim.
  */
 const knownProviders = new WeakMap<Db, Promise<Map<string, KnownNode>>>();
 

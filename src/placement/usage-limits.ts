@@ -4,10 +4,10 @@
  * itself, in the transaction that changes them: the capacity is then the product of the stored values,
  * the same one every reader of the inventories computes.
  */
-import { PostgresAdapter, sql, type RawBuilder } from 'kysely';
+import { PostgresAdapter, sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { lockRows } from '../common/db/row-locks.ts';
-import { now } from '../common/db/schema.ts';
+import { now, type Schema } from '../common/db/schema.ts';
 
 /**
  * Copies the limits of the inventories of `providerIds` (every provider when omitted) onto their usage
@@ -42,10 +42,13 @@ interface UsageKey {
 }
 
 /**
- * Locks the usage rows of `providerIds` and returns their keys. The claims' lock: a claim's UPDATE takes
- * the same rows, so inventories changed after this never change under a claim checking against them.
+ * Locks the usage rows of `providerIds` and returns their keys, for a transaction that changes their
+ * inventories or usage rows: completeUsageRows then knows which usage rows exist (it adds only the
+ * missing ones), and two such transactions on one provider (setInventories in providers.ts, the repair
+ * after a refused claim) run one after the other. Claims no longer read the inventories: they check
+ * the limits copied onto these same rows.
  */
-export function lockUsageRows(trx: Db, providerIds: readonly number[]): Promise<UsageKey[]> {
+export function lockUsageRows(trx: Transaction<Schema>, providerIds: readonly number[]): Promise<UsageKey[]> {
   return lockRows(
     trx,
     trx
@@ -61,7 +64,7 @@ export function lockUsageRows(trx: Db, providerIds: readonly number[]): Promise<
  * transaction.
  */
 export async function completeUsageRows(
-  trx: Db,
+  trx: Transaction<Schema>,
   providerIds: readonly number[],
   locked: readonly UsageKey[],
 ): Promise<void> {
