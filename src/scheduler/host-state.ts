@@ -53,8 +53,10 @@ export interface StoragePoolState {
 /** What is left of `resourceClass` on the host; for DISK_GB, in all its pools together. */
 export function free(state: HostState, resourceClass: string): number {
   // A branch per common class, each reading by a constant key: each read site then sees one object
-  // shape, instead of every class going through one keyed read (a megamorphic lookup, several per host
-  // and instance).
+  // shape, instead of every class going through one keyed read (a megamorphic lookup). Filtering and
+  // weighing read the view's columns (host-columns.ts), not this: it runs where the columns are built
+  // or a host's are worked out again (HostColumns.update, four classes per host), and in the resource
+  // filters' `passes` when a request's alternates are re-checked.
   switch (resourceClass) {
     case ResourceClass.VCPU:
       return left(state.inventories['VCPU'], state.usages['VCPU']);
