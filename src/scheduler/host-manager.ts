@@ -145,7 +145,7 @@ export async function loadFleet(
 }
 
 /** What a host's state takes from what its compute node reports of itself (the compute_nodes row). */
-export type ReportedFields = Pick<
+type ReportedFields = Pick<
   HostState,
   'hypervisorType' | 'hypervisorVersion' | 'hostIp' | 'cpuInfo' | 'supportedInstances' | 'stats' | 'failedBuilds'
 >;

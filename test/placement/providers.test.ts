@@ -7,18 +7,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { registerService } from '../../src/objects/services.ts';
-import type { Inventory, NodeReport } from '../../src/placement/node-report.ts';
+import type { NodeReport } from '../../src/placement/node-report.ts';
 import { upsertComputeNode } from '../../src/placement/providers.ts';
 import { describeOnEachEngine } from '../helpers/database.ts';
-
-const inventory = (total: number): Inventory => ({
-  total,
-  reserved: 0,
-  min_unit: 1,
-  max_unit: total,
-  step_size: 1,
-  allocation_ratio: 1,
-});
+import { inventory } from '../helpers/scheduler-fixtures.ts';
 
 function report(nodename: string): NodeReport {
   return {

@@ -22,7 +22,7 @@ export function parseVersionRequirement(text: string): readonly Comparison[] | n
 }
 
 /** `7002000` as `[7, 2, 0]`: three decimal digits per part, most significant first. */
-export function versionParts(version: number): number[] {
+function versionParts(version: number): number[] {
   const parts: number[] = [];
   for (let rest = Math.trunc(version); rest > 0; rest = Math.trunc(rest / 1000)) parts.unshift(rest % 1000);
   return parts;
