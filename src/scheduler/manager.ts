@@ -195,7 +195,7 @@ export class SchedulerManager {
     const weights = weighHosts(columns, candidates, this.weighers, this.config, request, lease.float64(n));
     // Random choice among the best host_subset_size spreads concurrent schedulers over several hosts.
     const subset = this.config.filter_scheduler.host_subset_size;
-    const order = new RankedHosts(candidates, weights, subset, Math.random, lease.int32(n));
+    const order = new RankedHosts(candidates, weights, subset, Math.random, () => lease.int32(n));
     for (let index = order.next(); index !== undefined; index = order.next()) {
       const host = columns.hosts[index]!;
       // Counted in the view before the claim's round trips, not after: requests this scheduler handles

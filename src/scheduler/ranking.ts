@@ -22,8 +22,11 @@ export class RankedHosts<T> {
     private readonly weights: ArrayLike<number>,
     subsetSize: number,
     random: () => number = Math.random,
-    /** Where to keep the heap, if one is needed: at least as long as `items`, its contents overwritten. */
-    private readonly heapSpace: Int32Array | null = null,
+    /**
+     * Gives where to keep the heap, called only when one is needed: at least as long as `items`, its
+     * contents overwritten.
+     */
+    private readonly heapSpace: (() => Int32Array) | null = null,
   ) {
     const subset = Math.min(subsetSize, items.length);
     this.best = this.bestOf(Math.min(items.length, Math.max(subset, 1) + TOP_EXTRA));
@@ -98,7 +101,7 @@ export class RankedHosts<T> {
   /** The heap of every index not in `best`. */
   private buildHeap(): void {
     const n = this.items.length;
-    const heap = this.heapSpace ?? new Int32Array(n);
+    const heap = this.heapSpace?.() ?? new Int32Array(n);
     const skip = [...this.best].sort((a, b) => a - b);
     let size = 0;
     for (let i = 0, s = 0; i < n; i++) {

@@ -53,7 +53,13 @@ describe('RankedHosts', () => {
       const label = `weights ${weights.join(',')} subset ${subset}`;
       assert.deepEqual(drain(new RankedHosts(hosts, weights, subset, () => pickAt)), expected, label);
       // Taken a few at a time, as claims and alternates take them: the same order.
-      const ranked = new RankedHosts(hosts, weights, subset, () => pickAt, new Int32Array(n));
+      const ranked = new RankedHosts(
+        hosts,
+        weights,
+        subset,
+        () => pickAt,
+        () => new Int32Array(n),
+      );
       const stepwise: number[] = [];
       for (let batch = ranked.take(3); batch.length; batch = ranked.take(3)) stepwise.push(...batch);
       assert.deepEqual(stepwise, expected, label);
