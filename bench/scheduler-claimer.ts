@@ -32,7 +32,10 @@ const send = (message: ClaimerMessage) => process.send!(message);
 
 const orders = JSON.parse(process.argv[2]!) as ClaimerOrders;
 const config = loadConfig([], orders.overrides);
-const database = await openDatabase(orders.url, { maxPoolSize: config.database.max_pool_size });
+const database = await openDatabase(orders.url, {
+  maxPoolSize: config.database.max_pool_size,
+  checkpointInBackground: true,
+});
 const manager = new SchedulerManager(database, config);
 const spec = testSpec({}, { num_instances: 1 });
 // The first request loads the view; it is not counted.

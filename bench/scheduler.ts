@@ -252,7 +252,11 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const config = loadConfig([], overrides);
   const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-scheduler-'));
   const scratch = await scratchDatabase(engine, dir);
-  const database = await openDatabase(scratch.url, { maxPoolSize: config.database.max_pool_size });
+  // As a scheduler service opens its database (openConfiguredDatabase).
+  const database = await openDatabase(scratch.url, {
+    maxPoolSize: config.database.max_pool_size,
+    checkpointInBackground: true,
+  });
   try {
     await syncSchema(database);
     say(`writing ${hosts} hosts to ${engine}`);

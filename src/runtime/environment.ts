@@ -15,6 +15,7 @@ export async function openConfiguredDatabase(
     maxPoolSize: config.database.max_pool_size,
     maxRetries: config.database.max_retries,
     retryIntervalMs: config.database.retry_interval * 1000,
+    checkpointInBackground: true,
   });
   if (options.checkSchema !== false) {
     try {

@@ -3,6 +3,7 @@
  * up so rows read the same everywhere: integers (COUNT, SUM, BIGINT) arrive as numbers, not strings.
  */
 import { mkdirSync } from 'node:fs';
+import type BetterSqlite3 from 'better-sqlite3';
 import { dirname } from 'node:path';
 import {
   CompiledQuery,
@@ -18,6 +19,7 @@ import { DatabaseError } from '../errors.ts';
 import { getLogger } from '../log/logger.ts';
 import { describeTarget, parseConnectionUrl, type DatabaseTarget, type Dialect } from './connection-url.ts';
 import type { Schema } from './schema.ts';
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 
 export type Db = Kysely<Schema>;
 
@@ -33,6 +35,11 @@ export interface OpenOptions {
   /** Connection attempts before giving up, for a database that is still starting. */
   maxRetries?: number;
   retryIntervalMs?: number;
+  /**
+   * SQLite only: checkpoint the write-ahead log in a worker thread, off the event loop
+   * (sqlite-checkpointer.ts). For a service's long-lived database; it costs a thread and about 15 MiB.
+   */
+  checkpointInBackground?: boolean;
 }
 
 const log = getLogger('db');
@@ -40,8 +47,12 @@ const log = getLogger('db');
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   const target = parseConnectionUrl(url);
   const description = describeTarget(target);
+  // Set from the dialect's callback, which TypeScript's narrowing does not follow: hence a holder.
+  const background: { checkpointer?: Checkpointer } = {};
   const db = new Kysely<Schema>({
-    dialect: await createDialect(target, options.maxPoolSize ?? 5),
+    dialect: await createDialect(target, options.maxPoolSize ?? 5, (database, path) => {
+      if (options.checkpointInBackground) background.checkpointer = startCheckpointer(database, path);
+    }),
     // STRATUS_LOG_LEVEL=trace logs every statement with its time: what to look at when a flow is slow.
     ...(log.isLevelEnabled('trace')
       ? {
@@ -57,6 +68,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       break;
     } catch (err) {
       if (attempt >= attempts) {
+        await background.checkpointer?.stop();
         await db.destroy().catch(() => undefined);
         throw new DatabaseError(`cannot connect to ${description}: ${(err as Error).message}. ${howToStart(target)}`);
       }
@@ -64,10 +76,19 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       await new Promise((r) => setTimeout(r, options.retryIntervalMs ?? 1000));
     }
   }
-  return { db, dialect: target.dialect, description, close: () => db.destroy() };
+  const close = async () => {
+    await background.checkpointer?.stop();
+    await db.destroy();
+  };
+  return { db, dialect: target.dialect, description, close };
 }
 
-async function createDialect(target: DatabaseTarget, maxPoolSize: number) {
+/** `onSqliteFile`: called with the connection to a SQLite file, once it is in WAL mode. */
+async function createDialect(
+  target: DatabaseTarget,
+  maxPoolSize: number,
+  onSqliteFile: (database: BetterSqlite3.Database, path: string) => void,
+) {
   switch (target.dialect) {
     case 'sqlite': {
       const { default: SQLite } = await import('better-sqlite3');
@@ -79,6 +100,7 @@ async function createDialect(target: DatabaseTarget, maxPoolSize: number) {
       // transaction fails fast instead and retryOnLockConflict runs it again after an async pause.
       database.pragma('busy_timeout = 250');
       database.pragma('synchronous = NORMAL');
+      if (target.path !== ':memory:') onSqliteFile(database, target.path);
       return new ImmediateSqliteDialect({ database });
     }
     case 'mysql': {
