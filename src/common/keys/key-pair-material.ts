@@ -40,6 +40,12 @@ export function keyFingerprint(type: KeyPairType, publicKey: string): string {
   }
 }
 
-export function generateKeyPairMaterial(type: KeyPairType, userId: string): Promise<GeneratedKeyPair> {
-  return type === 'x509' ? generateX509KeyPair(userId) : generateSshKeyPair();
+export async function generateKeyPairMaterial(type: KeyPairType, userId: string): Promise<GeneratedKeyPair> {
+  if (type === 'ssh') return generateSshKeyPair();
+  try {
+    return await generateX509KeyPair(userId);
+  } catch (err) {
+    if (err instanceof InvalidPublicKey) throw new BadRequest(`Keypair data is invalid: ${err.message}`);
+    throw err;
+  }
 }

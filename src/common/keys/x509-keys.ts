@@ -33,13 +33,16 @@ export function x509Fingerprint(certificate: X509Certificate): string {
 }
 
 export async function generateX509KeyPair(userId: string, bits = 2048): Promise<GeneratedKeyPair> {
+  // The id goes into openssl's configuration and the subject: nothing there may be read as syntax.
+  if (!/^[\w.@-]+$/.test(userId)) {
+    throw new InvalidPublicKey(`user id '${userId}' cannot be put in a certificate (letters, digits, _ . @ - only)`);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'stratus-x509-'));
   try {
     const config = join(dir, 'req.conf');
     const keyFile = join(dir, 'key.pem');
     const certFile = join(dir, 'cert.pem');
     const p12File = join(dir, 'key.p12');
-    // The user id goes into the certificate as Nova puts it; ids are hex, but the subject is quoted anyway.
     await writeFile(
       config,
       [

@@ -159,6 +159,9 @@ describe('key pair material', () => {
         writeFileSync(join(dir, 'key.p12'), Buffer.from(pair.privateKey, 'base64'));
         const p12 = await run('openssl', ['pkcs12', '-in', join(dir, 'key.p12'), '-password', 'pass:', '-nodes']);
         assert.match(p12.stdout, /BEGIN PRIVATE KEY/);
+        await assert.rejects(generateKeyPairMaterial('x509', 'x\n[evil]'), (err: Error) => {
+          return err instanceof BadRequest && /cannot be put in a certificate/.test(err.message);
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
