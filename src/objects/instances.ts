@@ -60,6 +60,11 @@ export interface NewInstance {
   metadata: Record<string, string>;
   /** The storage tier of the instance's disk (the API always sets it). */
   storage_tier?: string;
+  /** The public part and type of the key pair named by key_name, copied when the server is created. */
+  key_data?: string | null;
+  key_type?: string | null;
+  /** The admin password the create answered with, kept for the guest (config drive). */
+  admin_pass?: string | null;
 }
 
 /**
@@ -125,6 +130,9 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       access_ip_v4: input.access_ip_v4,
       access_ip_v6: input.access_ip_v6,
       storage_tier: input.storage_tier ?? null,
+      key_data: input.key_data ?? null,
+      key_type: input.key_type ?? null,
+      admin_pass: input.admin_pass ?? null,
       launched_at: null,
       terminated_at: null,
       created_at: timestamp,
@@ -449,6 +457,8 @@ export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
       vm_state: VmState.DELETED,
       task_state: null,
       power_state: PowerState.NOSTATE,
+      // A deleted server's password serves no guest any more: it is not kept in clear longer than needed.
+      admin_pass: null,
     })
     .where('uuid', '=', uuid)
     .where('deleted', '=', 0)

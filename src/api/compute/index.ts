@@ -17,6 +17,7 @@ import type { ComputeApiDeps } from './deps.ts';
 import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
+import { registerKeyPairRoutes } from './keypairs/routes.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
 import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
@@ -76,6 +77,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerAggregateRoutes(app, deps);
   registerAvailabilityZoneRoutes(app, deps);
   registerServerGroupRoutes(app, deps);
+  registerKeyPairRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

@@ -118,6 +118,7 @@ export const OPTIONS = {
       help: 'Availability zone given to a server created without one.',
     }),
     instance_name_template: str({ default: 'instance-%08x', help: 'Template of guest names on the hypervisor.' }),
+    password_length: int({ default: 12, min: 0, help: 'Length of generated server admin passwords.' }),
     resume_guests_state_on_host_boot: bool({
       default: false,
       help: 'Start guests that were running when the compute host went down.',
@@ -157,6 +158,10 @@ export const OPTIONS = {
     public_host: str({
       default: '127.0.0.1',
       help: 'Host name clients use to reach the APIs; used in the service catalog and links.',
+    }),
+    enable_instance_password: bool({
+      default: true,
+      help: 'Return the admin password (adminPass) in the answer to a server create.',
     }),
   },
   identity: {

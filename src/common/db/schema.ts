@@ -176,6 +176,12 @@ export interface InstancesTable {
   deleted_at: Timestamp | null;
   /** 0 for a live row; the row id once deleted (Nova's soft-delete convention). */
   deleted: number;
+  /** The public part of the key pair named by key_name, as it was at create (Nova's key_data). */
+  key_data: string | null;
+  /** That key pair's type, ssh or x509; null without a key. */
+  key_type: string | null;
+  /** The admin password the create answered with, for a config drive to hand to the guest (in clear). */
+  admin_pass: string | null;
 }
 
 export interface InstanceMetadataTable {
@@ -404,6 +410,21 @@ export interface DiskSnapshotsTable {
   deleted: number;
 }
 
+/** A user's key pair (Nova's key_pairs): unique per user and name, hard-deleted. */
+export interface KeyPairsTable {
+  id: Generated<number>;
+  name: string;
+  user_id: string;
+  /** ssh: MD5 of the key blob; x509: SHA-1 of the certificate's DER; colon-separated lower-case hex. */
+  fingerprint: string;
+  /** The public key line or PEM certificate as given (or generated). */
+  public_key: string;
+  /** ssh or x509. */
+  type: string;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -436,6 +457,7 @@ export interface Schema {
   instance_group_members: InstanceGroupMembersTable;
   console_auth_tokens: ConsoleAuthTokensTable;
   disk_snapshots: DiskSnapshotsTable;
+  key_pairs: KeyPairsTable;
 }
 
 /** The current time in the schema's timestamp format. */

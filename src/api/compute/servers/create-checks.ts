@@ -8,6 +8,7 @@ import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { flavorAccessList, getFlavor, type Flavor } from '../../../objects/flavors.ts';
+import { findKeyPair, type KeyPair } from '../../../objects/key-pairs.ts';
 import { findServerGroup, type ServerGroup } from '../../../objects/server-groups.ts';
 import { parseJsonQuery } from '../../../scheduler/filters/json-query.ts';
 import { availableZones } from '../availability-zones/routes.ts';
@@ -155,14 +156,45 @@ export function checkNetworks(networks: CreateServerBody['server']['networks']):
   }
 }
 
-/** user_data must be base64, as Nova's schema format requires (whitespace is tolerated, as by Python). */
+/**
+ * user_data must be base64 as Nova's schema format checks it: Python's lenient decoder, which skips
+ * characters outside the alphabet (whitespace included) and stops at padding that completes a group,
+ * then needs the data characters to end on a whole group. Its size limit is the schema's maxLength.
+ */
 export function checkUserData(userData: string | undefined): void {
   if (userData === undefined) return;
-  const compact = userData.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
-    const shown = userData.length > 40 ? `${userData.slice(0, 40)}...` : userData;
-    throw new BadRequest(`Invalid input for field/attribute user_data. Value: ${shown}. '${shown}' is not a 'base64'`);
+  let group = 0;
+  let pads = 0;
+  let complete = false;
+  for (const char of userData) {
+    if (char === '=') {
+      if (group >= 2 && group + ++pads >= 4) {
+        complete = true;
+        break;
+      }
+    } else if (/[A-Za-z0-9+/]/.test(char)) {
+      group = (group + 1) % 4;
+      pads = 0;
+    }
   }
+  if (complete || group === 0) return;
+  const shown = userData.length > 40 ? `${userData.slice(0, 40)}...` : userData;
+  throw new BadRequest(`Invalid input for field/attribute user_data. Value: ${shown}. '${shown}' is not a 'base64'`);
+}
+
+/**
+ * The key pair `key_name` names: one of the requesting user's own (admins included, as in Nova), whose
+ * public part the instance keeps. Unknown: Nova's 400.
+ */
+export async function requestedKeyPair(
+  db: Db,
+  ctx: RequestContext,
+  keyName: string | undefined,
+): Promise<KeyPair | null> {
+  if (keyName === undefined) return null;
+  const keyPair = await findKeyPair(db, ctx.userId ?? '', keyName);
+  if (!keyPair) throw new BadRequest('Invalid key_name provided.');
+  return keyPair;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Flavor } from '../../../objects/flavors.ts';
 import { failBuild } from '../../../objects/instance-faults.ts';
 import { flavorSpec, newInstancePayload } from '../../../objects/instance-payload.ts';
 import type { NewInstance } from '../../../objects/instances.ts';
+import type { KeyPair } from '../../../objects/key-pairs.ts';
 import { recordBuildRequest } from '../../../objects/build-requests.ts';
 import type { RequestSpec } from '../../../scheduler/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
@@ -33,9 +34,11 @@ import {
   instanceCounts,
   requestedFlavor,
   requestedImage,
+  requestedKeyPair,
   requestedServerGroup,
   schedulerHints,
 } from './create-checks.ts';
+import { adminPassword } from './admin-password.ts';
 import { sanitizeHostname } from './names.ts';
 import { requestedStorageTier } from './storage-tier.ts';
 import { createServerSchema, type CreateServerBody } from './schemas.ts';
@@ -63,11 +66,12 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     const imageRef = server.imageRef;
     // Independent lookups, concurrently (each is a database round trip); the first failure in this
     // order is the one reported, so the answer to a request with several mistakes does not vary.
-    const [zone, group, flavor, image] = await firstFailureInOrder([
+    const [zone, group, flavor, image, keyPair] = await firstFailureInOrder([
       availabilityZone(db, ctx, deps.config, server.availability_zone),
       requestedServerGroup(db, ctx, body),
       requestedFlavor(db, ctx, server.flavorRef),
       requestedImage(deps.images, ctx, imageRef),
+      requestedKeyPair(db, ctx, server.key_name),
     ] as const);
     checkImageFitsFlavor(ctx, image, flavor);
     checkCpuPolicy(flavor);
@@ -76,6 +80,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     // Nova copies the name into the description before 2.19, when there was no description field.
     const description = atLeast(request, '2.19') ? (server.description ?? null) : name;
     const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
+    const password = adminPassword(server.adminPass, deps.config.DEFAULT.password_length);
     const instances = buildInstances(ctx, server, {
       name,
       description,
@@ -85,6 +90,8 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       reservationId,
       count: count.max,
       storageTier,
+      keyPair,
+      password,
     });
     const spec = requestSpec(ctx, flavor, image, zone, hints, instances.length, storageTier);
 
@@ -98,16 +105,15 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     const first = instances[0]!;
     const links = resourceLinks(request, 'servers', first.uuid);
     void reply.header('location', links[0]!.href);
-    return {
-      server: {
-        id: first.uuid,
-        links,
-        'OS-DCF:diskConfig': server['OS-DCF:diskConfig'] ?? 'MANUAL',
-        security_groups: server.security_groups ?? [{ name: 'default' }],
-        // Nova returns the password it would set; Stratus' guests get no password injected.
-        adminPass: server.adminPass ?? generatePassword(),
-      },
+    const created: Record<string, unknown> = {
+      id: first.uuid,
+      links,
+      'OS-DCF:diskConfig': server['OS-DCF:diskConfig'] ?? 'MANUAL',
+      security_groups: server.security_groups ?? [{ name: 'default' }],
     };
+    // The password is kept with the instance for the guest either way; the option only hides it here.
+    if (deps.config.api.enable_instance_password) created['adminPass'] = password;
+    return { server: created };
   });
 }
 
@@ -120,6 +126,8 @@ interface Common {
   reservationId: string;
   count: number;
   storageTier: StorageTier;
+  keyPair: KeyPair | null;
+  password: string;
 }
 
 function buildInstances(ctx: RequestContext, server: CreateServerBody['server'], c: Common): NewInstance[] {
@@ -138,7 +146,10 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
       image_ref: c.image.id,
       flavor: c.flavor,
       availability_zone: c.zone,
-      key_name: server.key_name ?? null,
+      key_name: c.keyPair?.name ?? null,
+      key_data: c.keyPair?.public_key ?? null,
+      key_type: c.keyPair?.type ?? null,
+      admin_pass: c.password,
       config_drive: server.config_drive !== undefined && boolFromString(server.config_drive) ? 'True' : '',
       user_data: server.user_data ?? null,
       reservation_id: c.reservationId,
@@ -194,11 +205,4 @@ async function castBuild(
       });
     }
   }
-}
-
-/** Like Nova's generate_password: 12 characters without look-alikes (0/O, 1/l). */
-function generatePassword(length = 12): string {
-  const symbols = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-  const bytes = randomBytes(length);
-  return Array.from(bytes, (b) => symbols[b % symbols.length]).join('');
 }

@@ -1,0 +1,90 @@
+/**
+ * os-keypairs: a user's key pairs, by name. A create either imports the public key it is given or (before
+ * 2.92) generates a pair and answers with its private key, which is not kept. Admins act for another
+ * user with `user_id` (2.10); anyone else may only name themselves. Status codes follow the version:
+ * create 200 then 201 from 2.2, delete 202 then 204 from 2.2.
+ */
+import type { FastifyRequest } from 'fastify';
+import { Forbidden } from '../../../common/errors.ts';
+import { generateKeyPairMaterial, keyFingerprint } from '../../../common/keys/key-pair-material.ts';
+import { createKeyPair, deleteKeyPair, getKeyPair, listKeyPairs } from '../../../objects/key-pairs.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { atLeast } from '../microversion.ts';
+import { collectionLinks, pageParams } from '../pagination.ts';
+import { queryValues, validateBody, type Query } from '../validate.ts';
+import { checkKeyPairQuery, createKeyPairSchema, type CreateKeyPairBody } from './schemas.ts';
+import { keyPairCreated, keyPairDetail, keyPairListItem } from './view.ts';
+
+type Action = 'create' | 'index' | 'show' | 'delete';
+
+/**
+ * The user whose key pairs a request acts on: the one it names (from 2.10; the first `user_id` of a
+ * query, as Nova reads it) or the caller. Nova's default policy lets admins name anyone, others only
+ * themselves.
+ */
+function owner(request: FastifyRequest, action: Action, named: string | undefined): string {
+  const self = request.ctx.userId ?? '';
+  const userId = (atLeast(request, '2.10') ? named : undefined) || self;
+  if (userId !== self && !request.ctx.isAdmin) {
+    throw new Forbidden(`Policy doesn't allow os_compute_api:os-keypairs:${action} to be performed.`);
+  }
+  return userId;
+}
+
+const queryUser = (request: FastifyRequest) => queryValues(request.query as Query, 'user_id')[0];
+
+export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  const db = deps.database.db;
+  const maxLimit = deps.config.DEFAULT.osapi_max_limit;
+  type Params = { Params: { name: string } };
+
+  app.get('/os-keypairs', async (request) => {
+    checkKeyPairQuery(request, true);
+    const userId = owner(request, 'index', queryUser(request));
+    const paged = atLeast(request, '2.35');
+    const page = paged ? pageParams(request.query as Query, maxLimit) : {};
+    const keyPairs = await listKeyPairs(db, userId, page);
+    const body: Record<string, unknown> = { keypairs: keyPairs.map((k) => ({ keypair: keyPairListItem(request, k) })) };
+    if (paged) {
+      const links = collectionLinks(request, keyPairs.length, keyPairs.at(-1)?.name, 'os-keypairs', maxLimit);
+      if (links.length) body['keypairs_links'] = links;
+    }
+    return body;
+  });
+
+  app.post('/os-keypairs', async (request, reply) => {
+    const { keypair: input } = validateBody<CreateKeyPairBody>(createKeyPairSchema(request), request.body);
+    const userId = owner(request, 'create', input.user_id);
+    const name = input.name.trim();
+    const type = input.type ?? 'ssh';
+    // The `key_pairs` quota (per user: countKeyPairs(db, userId) + 1 against the limit, 403 "Quota
+    // exceeded, too many key pairs.") belongs here, before the key is checked or generated.
+    let publicKey: string;
+    let fingerprint: string;
+    let privateKey: string | null = null;
+    if (input.public_key !== undefined) {
+      publicKey = input.public_key;
+      fingerprint = keyFingerprint(type, publicKey);
+    } else {
+      const generated = await generateKeyPairMaterial(type, userId);
+      ({ publicKey, fingerprint, privateKey } = generated);
+    }
+    const keyPair = await createKeyPair(db, { name, userId, type, publicKey, fingerprint });
+    void reply.code(atLeast(request, '2.2') ? 201 : 200);
+    return { keypair: keyPairCreated(request, keyPair, privateKey) };
+  });
+
+  app.get<Params>('/os-keypairs/:name', async (request) => {
+    checkKeyPairQuery(request, false);
+    const userId = owner(request, 'show', queryUser(request));
+    return { keypair: keyPairDetail(request, await getKeyPair(db, userId, request.params.name)) };
+  });
+
+  app.delete<Params>('/os-keypairs/:name', async (request, reply) => {
+    checkKeyPairQuery(request, false);
+    const userId = owner(request, 'delete', queryUser(request));
+    await deleteKeyPair(db, userId, request.params.name);
+    void reply.code(atLeast(request, '2.2') ? 204 : 202);
+  });
+}
