@@ -176,6 +176,18 @@ export interface InstancesTable {
   deleted_at: Timestamp | null;
   /** 0 for a live row; the row id once deleted (Nova's soft-delete convention). */
   deleted: number;
+  /** Who locked the server, 'owner' or 'admin' (Nova's locked_by); null when unlocked. */
+  locked_by: string | null;
+  /** Why, as the locker said (2.73); null when unlocked or none given. */
+  locked_reason: string | null;
+  /** The encrypted password the guest posted to the metadata service; null or '' when none. */
+  server_password: string | null;
+}
+
+/** A server tag (2.26): unique per server, compared exactly. */
+export interface InstanceTagsTable {
+  instance_uuid: string;
+  tag: string;
 }
 
 export interface InstanceMetadataTable {
@@ -436,6 +448,7 @@ export interface Schema {
   instance_group_members: InstanceGroupMembersTable;
   console_auth_tokens: ConsoleAuthTokensTable;
   disk_snapshots: DiskSnapshotsTable;
+  instance_tags: InstanceTagsTable;
 }
 
 /** The current time in the schema's timestamp format. */
