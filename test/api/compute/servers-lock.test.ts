@@ -193,3 +193,30 @@ describe('what a lock forbids', () => {
     assert.equal((await admin.delete(`/v2.1/servers/${stopped.uuid}`)).statusCode, 204);
   });
 });
+
+describe('sorting on locked_by', () => {
+  it('orders servers by who locked them, unlocked ones first', async () => {
+    const ownerLocked = await seedServer(h, { project: 'dddddddddddddddddddddddddddddddd' });
+    const adminLocked = await seedServer(h, { project: 'dddddddddddddddddddddddddddddddd' });
+    const unlocked = await seedServer(h, { project: 'dddddddddddddddddddddddddddddddd' });
+    await h.database.db
+      .updateTable('instances')
+      .set({ locked: 1, locked_by: 'owner' })
+      .where('uuid', '=', ownerLocked.uuid)
+      .execute();
+    await client(h.app, 'admin').post(action(adminLocked.uuid), { lock: null });
+    for (const [dir, expected] of [
+      ['asc', [unlocked, adminLocked, ownerLocked]],
+      ['desc', [ownerLocked, adminLocked, unlocked]],
+    ] as const) {
+      const res = await client(h.app, 'admin').get(
+        `/v2.1/servers?all_tenants=1&project_id=dddddddddddddddddddddddddddddddd&sort_key=locked_by&sort_dir=${dir}`,
+      );
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(
+        (res.json().servers as { id: string }[]).map((s) => s.id),
+        expected.map((s) => s.uuid),
+      );
+    }
+  });
+});
