@@ -12,11 +12,7 @@ export const MAX_TAGS = 50;
 
 /** The tags of a server, in order. */
 export async function tagsOfInstance(db: Db | Transaction<Schema>, uuid: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('instance_tags')
-    .select('tag')
-    .where('instance_uuid', '=', uuid)
-    .execute();
+  const rows = await db.selectFrom('instance_tags').select('tag').where('instance_uuid', '=', uuid).execute();
   return rows.map((r) => r.tag).sort();
 }
 
