@@ -5,6 +5,8 @@
  */
 import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
+import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
+import { lockRows } from '../common/db/row-locks.ts';
 import type { Schema } from '../common/db/schema.ts';
 
 /** Nova's MAX_TAG_COUNT: tags one server may carry. */
@@ -40,9 +42,23 @@ export async function insertTags(db: Db | Transaction<Schema>, uuid: string, tag
     .execute();
 }
 
-/** Replaces every tag of the server with `tags` (duplicates once) in one transaction; returns the new set. */
+/**
+ * Runs `work` in a transaction that first takes the server's row lock, so that the tag writes of one
+ * server run one at a time on every engine (a count checked against the limit stays true until the
+ * commit); a deadlock between them is run again.
+ */
+function withServerLocked<T>(db: Db, uuid: string, work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+  return retryOnLockConflict(() =>
+    db.transaction().execute(async (trx) => {
+      await lockRows(trx, trx.selectFrom('instances').select('id').where('uuid', '=', uuid)).execute();
+      return work(trx);
+    }),
+  );
+}
+
+/** Replaces every tag of the server with `tags` (duplicates once); returns the new set. */
 export async function replaceTags(db: Db, uuid: string, tags: readonly string[]): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
+  return withServerLocked(db, uuid, async (trx) => {
     await trx.deleteFrom('instance_tags').where('instance_uuid', '=', uuid).execute();
     await insertTags(trx, uuid, tags);
     return tagsOfInstance(trx, uuid);
@@ -51,11 +67,10 @@ export async function replaceTags(db: Db, uuid: string, tags: readonly string[])
 
 /**
  * Adds one tag: 'created', 'exists' (the server had it: nothing to do) or 'full' (the server has
- * MAX_TAGS already; Nova checks the count before it looks whether the tag is there). The count and the
- * insert share a transaction so that two concurrent adds cannot both pass the limit on a new tag.
+ * MAX_TAGS already; Nova checks the count before it looks whether the tag is there).
  */
 export async function addTag(db: Db, uuid: string, tag: string): Promise<'created' | 'exists' | 'full'> {
-  return db.transaction().execute(async (trx) => {
+  return withServerLocked(db, uuid, async (trx) => {
     const tags = await tagsOfInstance(trx, uuid);
     if (tags.length >= MAX_TAGS) return 'full';
     if (tags.includes(tag)) return 'exists';

@@ -87,6 +87,20 @@ describeOnEachEngine('server tags and passwords', (database) => {
     assert.deepEqual(await tagsOfInstance(db, uuid), []);
   });
 
+  it('holds the limit when adds race', async () => {
+    const db = database().db;
+    const uuid = await insertTestInstance(db, { project: 'other' });
+    await replaceTags(
+      db,
+      uuid,
+      Array.from({ length: MAX_TAGS - 5 }, (_, i) => `t${i}`),
+    );
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => addTag(db, uuid, `race${i}`)));
+    assert.equal(outcomes.filter((o) => o === 'created').length, 5);
+    assert.equal(outcomes.filter((o) => o === 'full').length, 5);
+    assert.equal((await tagsOfInstance(db, uuid)).length, MAX_TAGS);
+  });
+
   it('sets the password once until it is cleared', async () => {
     const db = database().db;
     const uuid = await insertTestInstance(db, { project: 'other' });
