@@ -2,11 +2,11 @@
  * POST /servers/{id}/action: os-start, os-stop, reboot, pause, unpause, suspend and resume
  * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts, os-getVNCConsole in
  * remote-consoles.ts, the Stratus extension revertDiskSnapshot in disk-snapshots.ts, lock and unlock in
- * lock.ts, os-resetState in reset-state.ts). Each checks the
- * state as Nova's compute API does (lock, host, vm_state, task_state, launched), then claims the instance
- * by setting its task_state with the states it expects — so of two racing requests one wins and the other
- * gets a 409 — records the instance action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn
- * so the server does not stay stuck in it.
+ * lock.ts, os-resetState in reset-state.ts). Each checks the state as Nova's compute API does (lock,
+ * host, vm_state, task_state, launched), then claims the instance by setting its task_state with the
+ * states it expects — so of two racing requests one wins and the other gets a 409 — records the instance
+ * action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn so the
+ * server does not stay stuck in it.
  */
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
@@ -178,8 +178,7 @@ export function refusal(instance: Instance, rule: Omit<ActionRule, 'cast'>): str
 
 /**
  * Refuses, before anything is written, an action on a locked server (unless an admin asks or the action
- * ignores locks) or on one in
- * the wrong state: 409 with Nova's message. Routes that create something first (an image, a snapshot
+ * ignores locks) or on one in the wrong state: 409 with Nova's message. Routes that create something first (an image, a snapshot
  * record) call it themselves, so a refusal leaves nothing behind; runAction calls it again when it claims.
  */
 export function assertActionAllowed(instance: Instance, rule: Omit<ActionRule, 'cast'>, isAdmin: boolean): void {
