@@ -21,6 +21,9 @@ export const InstanceAction = {
   CREATE_DISK_SNAPSHOT: 'createDiskSnapshot',
   DELETE_DISK_SNAPSHOT: 'deleteDiskSnapshot',
   REVERT_DISK_SNAPSHOT: 'revertDiskSnapshot',
+  LOCK: 'lock',
+  UNLOCK: 'unlock',
+  RESET_STATE: 'resetState',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {
@@ -156,4 +159,44 @@ export async function listActions(db: Db, instanceUuid: string): Promise<ActionR
         details: e.details,
       })),
   }));
+}
+
+/**
+ * Records an action the API carries out itself (lock, unlock), as Nova's wrap_instance_event(prefix='api')
+ * does: the action, its event `api_<action>` on the API's host, then `work` and the event's result. A
+ * failure is recorded as the event's Error and raised again.
+ */
+export async function recordApiAction(
+  db: Db,
+  ctx: RequestContext,
+  instanceUuid: string,
+  action: string,
+  host: string,
+  work: () => Promise<void>,
+): Promise<void> {
+  const event = `api_${action}`;
+  await startAction(db, ctx, instanceUuid, action);
+  await startEvent(db, instanceUuid, ctx.requestId, event, host);
+  try {
+    await work();
+  } catch (err) {
+    const error = err as Error;
+    await finishEvent(db, instanceUuid, ctx.requestId, event, 'Error', {
+      message: error.message,
+      ...(error.stack ? { traceback: error.stack } : {}),
+    });
+    throw err;
+  }
+  await finishEvent(db, instanceUuid, ctx.requestId, event, 'Success');
+}
+
+/** Marks the action a request started as finished (Nova's InstanceAction.finish), for work done in the API. */
+export async function finishAction(db: Db, ctx: RequestContext, instanceUuid: string): Promise<void> {
+  const timestamp = now();
+  await db
+    .updateTable('instance_actions')
+    .set({ finish_time: timestamp, updated_at: timestamp })
+    .where('instance_uuid', '=', instanceUuid)
+    .where('request_id', '=', ctx.requestId)
+    .execute();
 }

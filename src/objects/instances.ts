@@ -10,6 +10,7 @@ import { now, type InstancesTable, type Schema } from '../common/db/schema.ts';
 import { BadRequest, Conflict, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
 import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
+import { insertTags, removeAllTags, tagCondition, type TagFilter } from './instance-tags.ts';
 import type { Flavor } from './flavors.ts';
 import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
 
@@ -37,6 +38,8 @@ export type InstanceChanges = Partial<
     | 'display_description'
     | 'progress'
     | 'locked'
+    | 'locked_by'
+    | 'locked_reason'
   >
 >;
 
@@ -65,6 +68,8 @@ export interface NewInstance {
   key_type?: string | null;
   /** The admin password the create answered with, kept for the guest (config drive). */
   admin_pass?: string | null;
+  /** Server tags given at create (2.52). */
+  tags?: readonly string[];
 }
 
 /**
@@ -148,6 +153,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       .values(entries.map(([key, value]) => ({ instance_uuid: input.uuid, key, value })))
       .execute();
   }
+  if (input.tags) await insertTags(trx, input.uuid, input.tags);
 }
 
 async function metadataOf(db: Db, uuids: string[]): Promise<Map<string, Record<string, string>>> {
@@ -189,6 +195,7 @@ export const INSTANCE_SORT_COLUMNS = [
   'launch_index',
   'launched_at',
   'locked',
+  'locked_by',
   'node',
   'power_state',
   'progress',
@@ -211,6 +218,7 @@ const NULLABLE_COLUMNS: ReadonlySet<InstanceSortColumn> = new Set([
   'host',
   'key_name',
   'launched_at',
+  'locked_by',
   'node',
   'task_state',
   'terminated_at',
@@ -241,6 +249,8 @@ export interface InstanceFilter {
   sort?: readonly InstanceSort[];
   /** The direction of the tie-breakers; default: that of the first sort key, else desc. */
   sortDirection?: SortDirection;
+  /** The tag filters (2.26). */
+  tags?: TagFilter;
 }
 
 /**
@@ -300,6 +310,7 @@ async function listQuery(db: Db, filter: InstanceFilter) {
   if (filter.imageRef) query = query.where('image_ref', '=', filter.imageRef);
   if (filter.reservationId) query = query.where('reservation_id', '=', filter.reservationId);
   if (filter.changesSince) query = query.where('updated_at', '>=', filter.changesSince);
+  if (filter.tags) query = query.where((eb) => tagCondition(eb, filter.tags!));
   if (filter.statuses) {
     const wanted = filter.statuses.map(vmStatesForStatus).filter((s) => s !== null);
     if (!wanted.length) return null;
@@ -441,7 +452,7 @@ function describeExpected(expected: ExpectedStates): string {
 
 /**
  * Marks the instance deleted (Nova's soft-delete: the row stays for `deleted=true` listings); its console
- * tokens die with it.
+ * tokens, disk snapshot records and tags die with it.
  */
 export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
   const row = await db.selectFrom('instances').select('id').where('uuid', '=', uuid).executeTakeFirst();
@@ -465,6 +476,7 @@ export async function markInstanceDeleted(db: Db, uuid: string): Promise<void> {
     .execute();
   await deleteConsoleTokensForInstance(db, uuid);
   await deleteDiskSnapshotsOfInstance(db, uuid);
+  await removeAllTags(db, uuid);
 }
 
 export async function countInstancesOnHost(db: Db, host: string): Promise<number> {

@@ -29,6 +29,8 @@ import { registerServerListRoutes } from './servers/list.ts';
 import { registerRemoteConsoleRoutes } from './servers/remote-consoles.ts';
 import { registerServerMetadataRoutes } from './servers/metadata.ts';
 import { registerServerShowRoutes } from './servers/show.ts';
+import { registerServerPasswordRoutes } from './servers/server-password.ts';
+import { registerServerTagRoutes } from './servers/tags.ts';
 import { registerRootVersionRoute, registerVersionDocumentRoute } from './versions.ts';
 
 export type { ComputeApiDeps } from './deps.ts';
@@ -78,6 +80,8 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerAvailabilityZoneRoutes(app, deps);
   registerServerGroupRoutes(app, deps);
   registerKeyPairRoutes(app, deps);
+  registerServerTagRoutes(app, deps);
+  registerServerPasswordRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

@@ -182,6 +182,18 @@ export interface InstancesTable {
   key_type: string | null;
   /** The admin password the create answered with, for a config drive to hand to the guest (in clear). */
   admin_pass: string | null;
+  /** Who locked the server, 'owner' or 'admin' (Nova's locked_by); null when unlocked. */
+  locked_by: string | null;
+  /** Why, as the locker said (2.73); null when unlocked or none given. */
+  locked_reason: string | null;
+  /** The encrypted password the guest posted to the metadata service; null or '' when none. */
+  server_password: string | null;
+}
+
+/** A server tag (2.26): unique per server, compared exactly. */
+export interface InstanceTagsTable {
+  instance_uuid: string;
+  tag: string;
 }
 
 export interface InstanceMetadataTable {
@@ -458,6 +470,7 @@ export interface Schema {
   console_auth_tokens: ConsoleAuthTokensTable;
   disk_snapshots: DiskSnapshotsTable;
   key_pairs: KeyPairsTable;
+  instance_tags: InstanceTagsTable;
 }
 
 /** The current time in the schema's timestamp format. */

@@ -47,6 +47,7 @@ const ALL = [
   '0011-scheduler-view-changes',
   '0012-usage-limits',
   '0013-key-pairs',
+  '0015-server-lifecycle',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

@@ -1,11 +1,12 @@
 /**
  * POST /servers/{id}/action: os-start, os-stop, reboot, pause, unpause, suspend and resume
  * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts, os-getVNCConsole in
- * remote-consoles.ts, the Stratus extension revertDiskSnapshot in disk-snapshots.ts). Each checks the
- * state as Nova's compute API does (lock, host, vm_state, task_state, launched), then claims the instance
- * by setting its task_state with the states it expects — so of two racing requests one wins and the other
- * gets a 409 — records the instance action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn
- * so the server does not stay stuck in it.
+ * remote-consoles.ts, the Stratus extension revertDiskSnapshot in disk-snapshots.ts, lock and unlock in
+ * lock.ts, os-resetState in reset-state.ts). Each checks the state as Nova's compute API does (lock,
+ * host, vm_state, task_state, launched), then claims the instance by setting its task_state with the
+ * states it expects — so of two racing requests one wins and the other gets a 409 — records the instance
+ * action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn so the
+ * server does not stay stuck in it.
  */
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
@@ -20,8 +21,10 @@ import { actionName, validateBody } from '../validate.ts';
 import { consoleOutput } from './console-output.ts';
 import { createImage } from './create-image.ts';
 import { revertDiskSnapshot } from './disk-snapshots.ts';
+import { lockServer, unlockServer } from './lock.ts';
 import { findServer } from './lookup.ts';
 import { getVncConsoleAction } from './remote-consoles.ts';
+import { resetServerState } from './reset-state.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
 /** What an action needs to find and what it sets, as Nova's check_instance_state decorators say. */
@@ -34,6 +37,11 @@ export interface ActionRule {
   taskStates: readonly (string | null)[];
   needsHost: boolean;
   setTask: string;
+  /**
+   * True for an action a lock does not forbid. Nova's lock guards a server against being changed or
+   * deleted by mistake, so taking a snapshot of a locked server is allowed.
+   */
+  ignoresLock?: boolean;
   cast(deps: ComputeApiDeps, request: FastifyRequest, host: string, instance: InstancePayload): Promise<void>;
 }
 
@@ -137,6 +145,12 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return getVncConsoleAction(deps, request, instance);
       case 'revertDiskSnapshot':
         return revertDiskSnapshot(deps, request, reply, instance);
+      case 'lock':
+        return lockServer(deps, request, reply, instance);
+      case 'unlock':
+        return unlockServer(deps, request, reply, instance);
+      case 'os-resetState':
+        return resetServerState(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
@@ -163,12 +177,12 @@ export function refusal(instance: Instance, rule: Omit<ActionRule, 'cast'>): str
 }
 
 /**
- * Refuses, before anything is written, an action on a locked server (unless an admin asks) or on one in
- * the wrong state: 409 with Nova's message. Routes that create something first (an image, a snapshot
+ * Refuses, before anything is written, an action on a locked server (unless an admin asks or the action
+ * ignores locks) or on one in the wrong state: 409 with Nova's message. Routes that create something first (an image, a snapshot
  * record) call it themselves, so a refusal leaves nothing behind; runAction calls it again when it claims.
  */
 export function assertActionAllowed(instance: Instance, rule: Omit<ActionRule, 'cast'>, isAdmin: boolean): void {
-  assertNotLocked(instance, isAdmin);
+  if (!rule.ignoresLock) assertNotLocked(instance, isAdmin);
   const why = refusal(instance, rule);
   if (why) throw new Conflict(why);
 }

@@ -65,6 +65,7 @@ const SNAPSHOT: Omit<ActionRule, 'cast'> = {
   taskStates: [null],
   needsHost: true,
   setTask: TaskState.IMAGE_SNAPSHOT,
+  ignoresLock: true,
 };
 
 export async function createImage(

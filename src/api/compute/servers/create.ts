@@ -158,6 +158,7 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
       access_ip_v6: server.accessIPv6 ?? null,
       metadata: { ...(server.metadata ?? {}) },
       storage_tier: c.storageTier,
+      ...(server.tags ? { tags: server.tags } : {}),
     };
   });
 }

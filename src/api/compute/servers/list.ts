@@ -25,6 +25,7 @@ import { atLeast } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
 import { parseClientTime } from '../timestamps.ts';
 import { boolFromString, queryValue, queryValues, type Query } from '../validate.ts';
+import { tagFilterOf } from './tags.ts';
 import { loadServerViewData, serverBasicView, serverView } from './view.ts';
 
 export function registerServerListRoutes(app: ApiServer, deps: ComputeApiDeps): void {
@@ -116,6 +117,8 @@ async function findServers(db: Db, request: FastifyRequest, maxLimit: number, de
     // Changes include deletions: that is how a client polling for changes learns a server is gone.
     filter.includeDeleted = true;
   }
+  const tags = atLeast(request, '2.26') ? tagFilterOf(query) : undefined;
+  if (tags) filter.tags = tags;
   if (ctx.isAdmin) {
     const host = queryValue(query, 'host');
     if (host) filter.host = host;
@@ -178,7 +181,7 @@ const IGNORED_SORT_KEYS = [
 ];
 
 /** Valid sort keys Stratus has no column for (no volumes, no direct kernel fields): every server ties. */
-const CONSTANT_SORT_KEYS = ['auto_disk_config', 'kernel_id', 'locked_by', 'ramdisk_id', 'root_device_name'];
+const CONSTANT_SORT_KEYS = ['auto_disk_config', 'kernel_id', 'ramdisk_id', 'root_device_name'];
 
 const ADMIN_ONLY_SORT_KEYS = ['host', 'node'];
 

@@ -1,12 +1,13 @@
 /**
  * Body schemas of the server routes, per microversion as Nova's (schemas/servers.py). Fields Stratus
  * cannot honour are left out, so asking for them is a clear 400 rather than silently ignored: block
- * device mappings (no volumes), tags (2.52), trusted certificates (2.63), forced hosts (2.74).
+ * device mappings (no volumes), trusted certificates (2.63), forced hosts (2.74).
  * Network requests are validated and then ignored: Stratus has no networking yet. From 2.97 (a Stratus
  * extension) the body may name the storage tier of the disk, `instance_disk_type`.
  */
 import { Type, type TSchema } from 'typebox';
 import type { FastifyRequest } from 'fastify';
+import { MAX_TAGS } from '../../../objects/instance-tags.ts';
 import { atLeast } from '../microversion.ts';
 import { STORAGE_TIER_VERSION } from './storage-tier.ts';
 import { BooleanLike, Description, IntegerLike, Metadata, Name, Uuid } from '../schema-types.ts';
@@ -34,6 +35,8 @@ export interface CreateServerBody {
     hostname?: string;
     /** Stratus extension (microversion 2.97): the storage tier of the server's disk. */
     instance_disk_type?: string;
+    /** Server tags (2.52). */
+    tags?: string[];
   };
   'os:scheduler_hints'?: Record<string, unknown>;
   'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
@@ -54,7 +57,8 @@ const IpAddress = Type.Unsafe<string>({ type: 'string', oneOf: [{ format: 'ipv4'
 const Ipv4 = Type.String({ format: 'ipv4' });
 const Ipv6 = Type.String({ format: 'ipv6' });
 const DiskConfig = Type.Union([Type.Literal('AUTO'), Type.Literal('MANUAL')]);
-const Tag = Type.String({ pattern: '^[^,/]*$', minLength: 1, maxLength: 60 });
+/** Nova's parameter_types.tag: a server tag, or a network's device tag. */
+export const Tag = Type.String({ pattern: '^[^,/]*$', minLength: 1, maxLength: 60 });
 const Hostname = Type.String({ pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$', minLength: 2, maxLength: 63 });
 const Fqdn = Type.String({ pattern: '^[a-zA-Z0-9-._]*$', minLength: 1, maxLength: 255 });
 const UuidOrList = Type.Unsafe<string | string[]>({
@@ -114,6 +118,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     atLeast(request, '2.33'),
     atLeast(request, '2.37'),
     atLeast(request, '2.42'),
+    atLeast(request, '2.52'),
     atLeast(request, '2.57'),
     atLeast(request, '2.90'),
     atLeast(request, '2.94'),
@@ -155,6 +160,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     );
   }
   if (atLeast(request, '2.19')) properties['description'] = Description();
+  if (atLeast(request, '2.52')) properties['tags'] = Type.Array(Tag, { maxItems: MAX_TAGS });
   if (atLeast(request, '2.90')) properties['hostname'] = atLeast(request, '2.94') ? Fqdn : Hostname;
   if (atLeast(request, STORAGE_TIER_VERSION)) properties['instance_disk_type'] = Type.String();
   const required = atLeast(request, '2.37') ? ['name', 'flavorRef', 'networks'] : ['name', 'flavorRef'];

@@ -10,6 +10,7 @@ import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
 import { apiStatus } from '../../../objects/instance-states.ts';
+import { tagsOfInstances } from '../../../objects/instance-tags.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import { bookmarkHref, resourceLinks } from '../links.ts';
@@ -26,6 +27,8 @@ export interface ServerViewData {
   computeServices: Map<string, ServiceRecord>;
   /** instance uuid -> the availability zone its request spec pins it to (2.96). */
   pinnedAz: Map<string, string | null>;
+  /** instance uuid -> its tags (2.26; empty below). */
+  tags: Map<string, string[]>;
 }
 
 export interface ServerViewOptions {
@@ -97,12 +100,13 @@ export async function loadServerViewData(
   uuids: readonly string[],
 ): Promise<ServerViewData> {
   const flags = viewFlags(request);
-  const [faults, computeServices, pinnedAz] = await Promise.all([
+  const [faults, computeServices, pinnedAz, tags] = await Promise.all([
     latestFaults(db, uuids),
     flags.isAdmin && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
     flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
+    flags.v2_26 ? tagsOfInstances(db, uuids) : new Map<string, string[]>(),
   ]);
-  return { faults, computeServices, pinnedAz };
+  return { faults, computeServices, pinnedAz, tags };
 }
 
 async function pinnedZones(db: Db, uuids: readonly string[]): Promise<Map<string, string | null>> {
@@ -257,9 +261,9 @@ export function serverView(
       : '';
   }
   if (flags.v2_19) server['description'] = instance.display_description;
-  if (flags.v2_26) server['tags'] = [];
+  if (flags.v2_26) server['tags'] = data.tags.get(instance.uuid) ?? [];
   if (flags.v2_63) server['trusted_image_certificates'] = null;
-  if (flags.v2_73) server['locked_reason'] = null;
+  if (flags.v2_73) server['locked_reason'] = instance.locked_reason;
   if (flags.v2_90 && !extendedAttributes) server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
   if (flags.v2_96 && options.extended) server['pinned_availability_zone'] = data.pinnedAz.get(instance.uuid) ?? null;
   return server;

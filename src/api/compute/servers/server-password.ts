@@ -1,0 +1,26 @@
+/**
+ * GET and DELETE /servers/{id}/os-server-password: the encrypted password the guest posted to the
+ * metadata service ('' when none), and forgetting it. Clearing changes nothing on the guest, so neither
+ * a lock nor the server's state forbids it, as in Nova.
+ */
+import { clearServerPassword, serverPassword } from '../../../objects/server-password.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { findServer } from './lookup.ts';
+
+type Params = { Params: { id: string } };
+
+export function registerServerPasswordRoutes(app: ApiServer, deps: ComputeApiDeps): void {
+  const db = deps.database.db;
+
+  app.get<Params>('/servers/:id/os-server-password', async (request) => {
+    const instance = await findServer(db, request.ctx, request.params.id);
+    return { password: await serverPassword(db, instance.uuid) };
+  });
+
+  app.delete<Params>('/servers/:id/os-server-password', async (request, reply) => {
+    const instance = await findServer(db, request.ctx, request.params.id);
+    await clearServerPassword(db, instance.uuid);
+    void reply.code(204);
+  });
+}
