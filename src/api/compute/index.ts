@@ -9,7 +9,12 @@
  */
 import { BadRequest } from '../../common/errors.ts';
 import type { ApiServer } from '../http/create-server.ts';
+import { registerConsoleAuthTokenRoutes } from './admin/console-auth-tokens.ts';
+import { registerExternalEventRoutes } from './admin/external-events.ts';
 import { registerHypervisorRoutes } from './admin/hypervisors.ts';
+import { registerMigrationRoutes } from './admin/migrations.ts';
+import { registerUsageAuditLogRoutes } from './admin/usage-audit-log.ts';
+import { registerUsageRoutes } from './admin/usage.ts';
 import { registerServiceRoutes } from './admin/services.ts';
 import { registerAggregateRoutes } from './aggregates/routes.ts';
 import { registerAvailabilityZoneRoutes } from './availability-zones/routes.ts';
@@ -17,6 +22,9 @@ import type { ComputeApiDeps } from './deps.ts';
 import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
+import { registerGoneRoutes } from './legacy/gone.ts';
+import { registerHostRoutes } from './legacy/hosts.ts';
+import { registerProxyRoutes } from './legacy/proxies.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
 import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
@@ -76,6 +84,14 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerAggregateRoutes(app, deps);
   registerAvailabilityZoneRoutes(app, deps);
   registerServerGroupRoutes(app, deps);
+  registerUsageRoutes(app, deps);
+  registerUsageAuditLogRoutes(app, deps);
+  registerExternalEventRoutes(app, deps);
+  registerMigrationRoutes(app, deps);
+  registerConsoleAuthTokenRoutes(app, deps);
+  registerHostRoutes(app, deps);
+  registerProxyRoutes(app);
+  registerGoneRoutes(app);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */
