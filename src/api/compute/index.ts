@@ -24,6 +24,7 @@ import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
 import { registerGoneRoutes } from './legacy/gone.ts';
 import { registerHostRoutes } from './legacy/hosts.ts';
+import { registerImageProxyRoutes } from './legacy/images.ts';
 import { registerProxyRoutes } from './legacy/proxies.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
 import { registerServerGroupRoutes } from './server-groups/routes.ts';
@@ -91,6 +92,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerConsoleAuthTokenRoutes(app, deps);
   registerHostRoutes(app, deps);
   registerProxyRoutes(app);
+  registerImageProxyRoutes(app, deps);
   registerGoneRoutes(app);
 }
 
