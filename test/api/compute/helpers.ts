@@ -110,6 +110,8 @@ export class FakeImages implements ImageLookup {
       if (!ctx.isAdmin && image.owner !== ctx.projectId)
         throw new Forbidden('You are not permitted to delete this image.');
       this.images.delete(id);
+    } else if (!this.snapshots.has(id)) {
+      throw new NotFound(`No image found with ID ${id}`);
     }
     this.snapshots.delete(id);
     this.deleted.push(id);
