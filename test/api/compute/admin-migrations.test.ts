@@ -79,6 +79,13 @@ describe('servers/{id}/migrations', () => {
     assert.equal(old.statusCode, 404);
   });
 
+  it('finds no live migration in progress by id', async () => {
+    const res = await client(h.app, 'admin', '2.23').get(`/v2.1/servers/${server}/migrations/1`);
+    assert.equal(res.statusCode, 404);
+    assert.equal(fault(res).message, `In-progress live migration 1 is not found for server ${server}.`);
+    assert.equal((await client(h.app, 'admin', '2.22').get(`/v2.1/servers/${server}/migrations/1`)).statusCode, 404);
+  });
+
   it('is 404 for an unknown server and 403 for a member of its project', async () => {
     const unknown = await client(h.app, 'admin', '2.23').get(`/v2.1/servers/${randomUUID()}/migrations`);
     assert.equal(unknown.statusCode, 404);

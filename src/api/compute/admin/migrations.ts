@@ -1,12 +1,12 @@
 /**
- * GET /os-migrations (admin, or a project manager) and GET /servers/{id}/migrations (2.23): the moves of
+ * GET /os-migrations (admin, or a project manager) and GET /servers/{id}/migrations[/{id}] (2.23): the moves of
  * servers between hosts, with Nova's filters, paging (2.59), changes-before (2.66) and user/project
  * (2.80). Stratus moves no servers yet (src/objects/migrations.ts), so both lists are empty, but the
  * requests are checked, and the records would be shown, exactly as Nova does.
  */
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../../common/context.ts';
-import { BadRequest } from '../../../common/errors.ts';
+import { BadRequest, NotFound } from '../../../common/errors.ts';
 import {
   listMigrations,
   MigrationMarkerNotFound,
@@ -148,6 +148,24 @@ export function registerMigrationRoutes(app: ApiServer, deps: ComputeApiDeps): v
     });
     return { migrations: migrations.map((m) => serverMigrationView(request, m, request.ctx.isAdmin)) };
   });
+
+  app.get<{ Params: { id: string; migration_id: string } }>(
+    '/servers/:id/migrations/:migration_id',
+    async (request) => {
+      requireVersion(request, '2.23');
+      const instance = await findServer(db, request.ctx, request.params.id);
+      if (!isAdminOrManager(request.ctx)) requireAdmin(request.ctx, 'os_compute_api:servers:migrations:show');
+      const id = request.params.migration_id;
+      const where = `${id} for server ${instance.uuid}`;
+      const migration = (await listMigrations(db, { instanceUuid: instance.uuid })).find((m) => String(m.id) === id);
+      if (!migration) throw new NotFound(`In-progress live migration ${id} is not found for server ${instance.uuid}.`);
+      if (migration.migration_type !== 'live-migration')
+        throw new NotFound(`Migration ${where} is not live-migration.`);
+      if (!LIVE_IN_PROGRESS.includes(migration.status))
+        throw new NotFound(`Live migration ${where} is not in progress.`);
+      return { migration: serverMigrationView(request, migration, request.ctx.isAdmin) };
+    },
+  );
 }
 
 /** A live migration in progress as GET /servers/{id}/migrations shows it (with its progress figures). */

@@ -27,12 +27,15 @@ interface Period {
 
 /** start, end and detailed as Nova reads them: the first value of each, checked before `end` is capped at now. */
 function periodOf(query: Query): Period {
-  const now = Date.now() * 1000;
-  const start = parseUsageTime(queryValues(query, 'start')[0], now);
-  let stop = parseUsageTime(queryValues(query, 'end')[0], now);
+  // Nova reads the clock for a missing start, again for a missing end, and again for the cap: each a
+  // moment later than the one before, so no parameters at all make a period that is not reversed.
+  const clock = Date.now() * 1000;
+  const start = parseUsageTime(queryValues(query, 'start')[0], clock);
+  let stop = parseUsageTime(queryValues(query, 'end')[0], clock + 1);
   if (!(start < stop)) {
     throw new BadRequest('Invalid start time. The start time cannot occur after the end time.');
   }
+  const now = clock + 2;
   if (stop > now) stop = now;
   return { start, stop, detailed: queryValues(query, 'detailed')[0] === '1', now };
 }
