@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRawImage, startAllInOne, waitStatus, type Deployment } from '../helpers/deployments.ts';
+import { openRestSessionFromOpenrc } from '../helpers/rest-session.ts';
 
 describe('openstack CLI: usage, hypervisor show and migrations', () => {
   let dir: string;
@@ -82,6 +83,33 @@ describe('openstack CLI: usage, hypervisor show and migrations', () => {
       assert.match(String(shown['load_average']), /^\d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/, `at ${version}: ${line}`);
       if (version !== '2.88') assert.equal(shown['running_vms'], 1);
     }
+  });
+
+  it('relays the images proxy (before 2.36) to the image service', async () => {
+    const session = await openRestSessionFromOpenrc(d.env);
+    const imageId = (await d.cli.json<{ id: string }>('image', 'show', 'usage-image')).id;
+    const at = (version: string, method: string, path: string, body?: unknown) =>
+      fetch(`${d.computeUrl}${path}`, {
+        method,
+        headers: {
+          'x-auth-token': session.token,
+          'content-type': 'application/json',
+          'openstack-api-version': `compute ${version}`,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const listed = await at('2.35', 'GET', '/images/detail');
+    assert.equal(listed.status, 200);
+    const images = ((await listed.json()) as { images: { id: string; status: string }[] }).images;
+    assert.deepEqual(
+      images.filter((i) => i.id === imageId).map((i) => i.status),
+      ['ACTIVE'],
+    );
+    const set = await at('2.38', 'POST', `/images/${imageId}/metadata`, { metadata: { purpose: 'e2e' } });
+    assert.equal(set.status, 200);
+    const properties = await d.cli.json<{ properties: Record<string, string> }>('image', 'show', imageId);
+    assert.equal(properties.properties['purpose'], 'e2e', 'the image service holds the new property');
+    assert.equal((await at('2.36', 'GET', '/images')).status, 404);
   });
 
   it('lists no migrations, for the cloud and for the server', async () => {
