@@ -15,12 +15,14 @@ import type { RunningService } from '../runtime/service.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
-import type { ImageLookup } from './compute/image-lookup.ts';
+import type { ImageLookup, ImageRecord } from './compute/image-lookup.ts';
 import { novncproxyBaseUrl } from '../common/config/service-urls.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
 import { registerIdentityApi } from './identity/index.ts';
 import { createImageStore, registerImageApi, type ImageRepository } from './image/index.ts';
 import { checkQuotas } from './image/validation.ts';
+import { PATCH_MEDIA_TYPES, type PatchChange } from './image/json-patch.ts';
+import type { Image } from './image/model.ts';
 
 const log = getLogger('api');
 
@@ -83,6 +85,59 @@ function imageLookup(images: ImageRepository): ImageLookup {
       return image.id;
     },
     deleteImage: (ctx, id) => images.delete(ctx, id),
+    async describeImage(ctx, id) {
+      const image = await images.findVisible(ctx, id);
+      return image ? imageRecord(image) : null;
+    },
+    async listImages(ctx, request) {
+      const page = await images.list(ctx, {
+        limit: request.limit,
+        ...(request.marker !== undefined ? { marker: request.marker } : {}),
+        sort: [
+          { key: 'created_at', dir: 'desc' },
+          { key: 'id', dir: 'desc' },
+        ],
+        memberStatus: 'accepted',
+        filters: {
+          ...(request.name !== undefined ? { name: { op: 'eq', value: request.name } } : {}),
+          ...(request.status !== undefined ? { status: { op: 'eq', value: request.status } } : {}),
+          ...(request.changesSince !== undefined ? { updatedAt: { op: 'gte', value: request.changesSince } } : {}),
+          osHidden: false,
+          tags: [],
+          properties: request.properties,
+        },
+      });
+      return page.images.map(imageRecord);
+    },
+    async replaceImageProperties(ctx, id, properties) {
+      const image = await images.get(ctx, id);
+      const changes: PatchChange[] = [
+        ...Object.keys(image.properties)
+          .filter((key) => !Object.hasOwn(properties, key))
+          .map((name) => ({ op: 'remove' as const, name })),
+        ...Object.entries(properties).map(([name, value]) => ({ op: 'add' as const, name, value })),
+      ];
+      return {
+        ...(await images.update(ctx, id, changes, PATCH_MEDIA_TYPES['application/openstack-images-v2.1-json-patch']))
+          .properties,
+      };
+    },
+  };
+}
+
+function imageRecord(image: Image): ImageRecord {
+  return {
+    id: image.id,
+    name: image.name,
+    status: image.status,
+    min_ram: image.minRam,
+    min_disk: image.minDisk,
+    disk_format: image.diskFormat,
+    container_format: image.containerFormat,
+    properties: { ...image.properties },
+    size: image.size,
+    created_at: image.createdAt,
+    updated_at: image.updatedAt,
   };
 }
 

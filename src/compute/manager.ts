@@ -13,6 +13,7 @@ import type { Selection } from '../scheduler/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from './instance-payload.ts';
 import { hostCpuSets } from './cpu-sets.ts';
+import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
 import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
@@ -132,7 +133,13 @@ export class ComputeManager {
     await this.conductor.reportNodes(
       adminContext(),
       this.host,
-      nodeReports(this.config, this.driver.nodes(), this.driver.listGuests(), this.failedBuilds),
+      nodeReports(
+        this.config,
+        this.driver.nodes(),
+        this.driver.listGuests(),
+        this.failedBuilds,
+        await hostUptimeLine(),
+      ),
     );
   }
 

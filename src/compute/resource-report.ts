@@ -2,7 +2,7 @@
  * Turns the driver's view of its nodes into the reports the conductor records: totals and supported
  * guest kinds from the driver, narrowed by the CPU sets, reserved amounts and allocation ratios from this
  * host's configuration (Nova's defaults), and the node's stats (consecutive failed builds, for the
- * BuildFailureWeigher). The node's own provider gets VCPU (shared CPUs), PCPU (dedicated CPUs) and
+ * BuildFailureWeigher) and the host's uptime line. The node's own provider gets VCPU (shared CPUs), PCPU (dedicated CPUs) and
  * MEMORY_MB; each storage pool gets a DISK_GB inventory of its own.
  */
 import type { Config } from '../common/config/load-config.ts';
@@ -15,6 +15,7 @@ export function nodeReports(
   nodes: readonly NodeResources[],
   guests: readonly GuestInfo[],
   failedBuilds: ReadonlyMap<string, number> = new Map(),
+  uptime: string | null = null,
 ): NodeReport[] {
   const d = config.DEFAULT;
   const ratio = (value: number | null, initial: number) => value ?? initial;
@@ -55,7 +56,11 @@ export function nodeReports(
       local_gb: node.localGb,
       running_vms: guests.filter((g) => g.nodename === node.nodename).length,
       supported_instances: node.supportedInstances.map(([arch, hvType, vmMode]) => [arch, hvType, vmMode]),
-      stats: { failed_builds: String(failedBuilds.get(node.nodename) ?? 0) },
+      // `uptime`: the host's uptime line, read by os-hypervisors as Nova reads it from a node's stats.
+      stats: {
+        failed_builds: String(failedBuilds.get(node.nodename) ?? 0),
+        ...(uptime === null ? {} : { uptime }),
+      },
       inventories,
       storage_pools: storagePools,
     };

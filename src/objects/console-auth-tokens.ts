@@ -80,6 +80,24 @@ export async function consumeConsoleToken(db: Db, token: string): Promise<Consol
   return { instanceUuid: row.instance_uuid, consoleType: row.console_type, host: row.host, port: row.port };
 }
 
+/**
+ * The connection `token` grants, read without using it up (os-console-auth-tokens, for operators); null
+ * for a token that is unknown, already used, expired, or whose instance is deleted.
+ */
+export async function findConsoleToken(db: Db, token: string): Promise<ConsoleConnection | null> {
+  const row = await db
+    .selectFrom('console_auth_tokens as t')
+    .innerJoin('instances as i', 'i.uuid', 't.instance_uuid')
+    .select(['t.console_type', 't.host', 't.port', 't.instance_uuid'])
+    .where('t.token_hash', '=', hashToken(token))
+    .where('t.expires', '>', now())
+    .where('i.deleted', '=', 0)
+    .executeTakeFirst();
+  return row
+    ? { instanceUuid: row.instance_uuid, consoleType: row.console_type, host: row.host, port: row.port }
+    : null;
+}
+
 /** Invalidates every token of the instance (it is deleted, or its console moved). */
 export async function deleteConsoleTokensForInstance(db: Db, instanceUuid: string): Promise<void> {
   await db.deleteFrom('console_auth_tokens').where('instance_uuid', '=', instanceUuid).execute();

@@ -9,7 +9,12 @@
  */
 import { BadRequest } from '../../common/errors.ts';
 import type { ApiServer } from '../http/create-server.ts';
+import { registerConsoleAuthTokenRoutes } from './admin/console-auth-tokens.ts';
+import { registerExternalEventRoutes } from './admin/external-events.ts';
 import { registerHypervisorRoutes } from './admin/hypervisors.ts';
+import { registerMigrationRoutes } from './admin/migrations.ts';
+import { registerUsageAuditLogRoutes } from './admin/usage-audit-log.ts';
+import { registerUsageRoutes } from './admin/usage.ts';
 import { registerServiceRoutes } from './admin/services.ts';
 import { registerAggregateRoutes } from './aggregates/routes.ts';
 import { registerAvailabilityZoneRoutes } from './availability-zones/routes.ts';
@@ -18,6 +23,10 @@ import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
 import { registerKeyPairRoutes } from './keypairs/routes.ts';
+import { registerGoneRoutes } from './legacy/gone.ts';
+import { registerHostRoutes } from './legacy/hosts.ts';
+import { registerImageProxyRoutes } from './legacy/images.ts';
+import { registerProxyRoutes } from './legacy/proxies.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
 import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
@@ -82,6 +91,15 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerKeyPairRoutes(app, deps);
   registerServerTagRoutes(app, deps);
   registerServerPasswordRoutes(app, deps);
+  registerUsageRoutes(app, deps);
+  registerUsageAuditLogRoutes(app, deps);
+  registerExternalEventRoutes(app, deps);
+  registerMigrationRoutes(app, deps);
+  registerConsoleAuthTokenRoutes(app, deps);
+  registerHostRoutes(app, deps);
+  registerProxyRoutes(app);
+  registerImageProxyRoutes(app, deps);
+  registerGoneRoutes(app);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

@@ -122,7 +122,9 @@ export function createApiServer(options: ServerOptions): ApiServer {
 function classify(error: FastifyError, request: FastifyRequest): { status: number; message: string } {
   if (error instanceof StratusError) {
     const status = error.status;
-    return { status, message: status >= 500 && status !== 503 ? internalMessage(error) : error.message };
+    // 501 and 503 say what is missing, not what broke: their message is the client's to read.
+    const internal = status >= 500 && status !== 501 && status !== 503;
+    return { status, message: internal ? internalMessage(error) : error.message };
   }
   if (error.validation) {
     const part = error.validationContext ?? 'body';

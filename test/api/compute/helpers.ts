@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../../src/api/compute/index.ts';
-import type { SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
+import type { ImageListRequest, ImageRecord, SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
+import { BadRequest, Forbidden, NotFound } from '../../../src/common/errors.ts';
 import { createApiServer, type ApiServer } from '../../../src/api/http/create-server.ts';
 import { loadConfig, type Config, type RawOverrides } from '../../../src/common/config/load-config.ts';
 import { now } from '../../../src/common/db/schema.ts';
@@ -74,7 +75,7 @@ export class FakeImages implements ImageLookup {
   /** Ids deleted through deleteImage, in order. */
   readonly deleted: string[] = [];
 
-  add(fields: Partial<ImageSummary> & { owner?: string | null } = {}): ImageSummary {
+  add(fields: Partial<ImageRecord> & { owner?: string | null } = {}): ImageSummary {
     const image = {
       id: randomUUID(),
       status: 'active',
@@ -101,9 +102,70 @@ export class FakeImages implements ImageLookup {
     return id;
   }
 
-  async deleteImage(_ctx: unknown, id: string): Promise<void> {
+  async deleteImage(ctx: { projectId: string | null; isAdmin: boolean }, id: string): Promise<void> {
+    const image = this.images.get(id);
+    if (image) {
+      // Like Glance: only the owner (or an admin) deletes an image it can see.
+      if ((await this.getImage(ctx, id)) === null) throw new NotFound(`No image found with ID ${id}`);
+      if (!ctx.isAdmin && image.owner !== ctx.projectId)
+        throw new Forbidden('You are not permitted to delete this image.');
+      this.images.delete(id);
+    } else if (!this.snapshots.has(id)) {
+      throw new NotFound(`No image found with ID ${id}`);
+    }
     this.snapshots.delete(id);
     this.deleted.push(id);
+  }
+
+  /** Name, size and times the images proxy shows; an image's creation order is its insertion order. */
+  private record(image: ImageSummary & { owner: string | null }, index: number): ImageRecord {
+    const extra = image as Partial<ImageRecord>;
+    return {
+      ...image,
+      name: extra.name ?? null,
+      size: extra.size ?? null,
+      created_at: extra.created_at ?? new Date(Date.UTC(2026, 0, 1, 0, 0, index)).toISOString(),
+      updated_at: extra.updated_at ?? null,
+    };
+  }
+
+  async describeImage(ctx: { projectId: string | null; isAdmin: boolean }, id: string): Promise<ImageRecord | null> {
+    if ((await this.getImage(ctx, id)) === null) return null;
+    return this.record(this.images.get(id)!, [...this.images.keys()].indexOf(id));
+  }
+
+  async listImages(
+    ctx: { projectId: string | null; isAdmin: boolean },
+    request: ImageListRequest,
+  ): Promise<ImageRecord[]> {
+    const visible: ImageRecord[] = [];
+    for (const [index, image] of [...this.images.values()].entries()) {
+      if ((await this.getImage(ctx, image.id)) !== null) visible.push(this.record(image, index));
+    }
+    let images = visible
+      .filter((i) => request.name === undefined || i.name === request.name)
+      .filter((i) => request.status === undefined || i.status === request.status)
+      .filter((i) => Object.entries(request.properties).every(([k, v]) => i.properties[k] === v))
+      .reverse();
+    if (request.marker !== undefined) {
+      const at = images.findIndex((i) => i.id === request.marker);
+      if (at < 0) throw new BadRequest(`No image found with ID ${request.marker}`);
+      images = images.slice(at + 1);
+    }
+    return images.slice(0, request.limit);
+  }
+
+  async replaceImageProperties(
+    ctx: { projectId: string | null; isAdmin: boolean },
+    id: string,
+    properties: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    const image = this.images.get(id);
+    if (!image || (await this.getImage(ctx, id)) === null) throw new NotFound(`No image found with ID ${id}`);
+    if (!ctx.isAdmin && image.owner !== ctx.projectId)
+      throw new Forbidden('You are not permitted to modify this image.');
+    image.properties = { ...properties };
+    return { ...properties };
   }
 }
 

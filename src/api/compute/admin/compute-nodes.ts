@@ -19,6 +19,8 @@ export interface NodeUsage {
   localGbUsed: number;
   /** Servers on the node with an operation under way (Nova's current_workload). */
   currentWorkload: number;
+  /** Servers assigned to the node (Nova's running_vms, which counts them whatever their power state). */
+  runningVms: number;
 }
 
 /** Every node whose compute service still exists (Nova skips the others), oldest first. */
@@ -29,30 +31,57 @@ export async function nodesWithUsage(db: Db): Promise<NodeUsage[]> {
     db,
     nodes.map((n) => n.uuid),
   );
-  const busy = nodes.length
-    ? await db
-        .selectFrom('instances')
-        .select(['host', 'node'])
-        .where('deleted', '=', 0)
-        .where('task_state', 'is not', null)
-        .where('host', 'in', [...new Set(nodes.map((n) => n.host))])
-        .execute()
-    : [];
+  const counts = await instanceCountsByNode(db, [...new Set(nodes.map((n) => n.host))]);
   const pools = poolsByNode(usages);
   return nodes.map((node) => {
-    const used = usages.get(node.uuid)?.usages ?? {};
+    const provider = usages.get(node.uuid);
+    const used = provider?.usages ?? {};
     // The disk lives in the node's storage pools (and, for servers older than tiers, on the node itself).
     let diskUsed = used[ResourceClass.DISK_GB] ?? 0;
     for (const pool of pools.get(node.uuid)?.values() ?? []) diskUsed += pool.usage.usages[ResourceClass.DISK_GB] ?? 0;
+    const count = counts.get(`${node.host}\u0000${node.hypervisor_hostname}`);
     return {
       node,
       service: services.get(node.service_id)!,
       vcpusUsed: used[ResourceClass.VCPU] ?? 0,
-      memoryMbUsed: used[ResourceClass.MEMORY_MB] ?? 0,
+      // Nova's resource tracker starts memory_mb_used at the host's reserved memory, then adds the guests'.
+      memoryMbUsed:
+        (used[ResourceClass.MEMORY_MB] ?? 0) + (provider?.inventories[ResourceClass.MEMORY_MB]?.reserved ?? 0),
       localGbUsed: diskUsed,
-      currentWorkload: busy.filter((b) => b.host === node.host && b.node === node.hypervisor_hostname).length,
+      currentWorkload: count?.busy ?? 0,
+      runningVms: count?.instances ?? 0,
     };
   });
+}
+
+/**
+ * Per node (`host\0node`), the instances assigned to it and those with a task under way. As Nova's
+ * resource tracker counts `running_vms`: every instance on the node that still holds its resources,
+ * whatever its power state (a shelved-offloaded one holds none).
+ */
+async function instanceCountsByNode(
+  db: Db,
+  hosts: readonly string[],
+): Promise<Map<string, { instances: number; busy: number }>> {
+  const result = new Map<string, { instances: number; busy: number }>();
+  if (!hosts.length) return result;
+  const rows = await db
+    .selectFrom('instances')
+    .select((eb) => [
+      'host',
+      'node',
+      eb.fn.countAll<number | string>().as('instances'),
+      eb.fn.count<number | string>('task_state').as('busy'),
+    ])
+    .where('deleted', '=', 0)
+    .where('vm_state', 'not in', ['deleted', 'shelved_offloaded'])
+    .where('host', 'in', [...hosts])
+    .groupBy(['host', 'node'])
+    .execute();
+  for (const row of rows) {
+    result.set(`${row.host}\u0000${row.node}`, { instances: Number(row.instances), busy: Number(row.busy) });
+  }
+  return result;
 }
 
 /**

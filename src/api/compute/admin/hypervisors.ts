@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, NotFound, type StratusError } from '../../../common/errors.ts';
+import { NotImplemented } from '../http-errors.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireAdmin } from '../../policy.ts';
@@ -52,7 +53,8 @@ function hypervisorView(
       disabled_reason: service.disabled_reason,
     };
     if (atLeast(request, '2.88')) {
-      view['uptime'] = null;
+      // Nova's 2.88 detail reads the node's stats; null when the host never sent its uptime line.
+      view['uptime'] = reportedUptime(node);
     } else {
       Object.assign(view, usageFigures(entry));
       view['cpu_info'] = atLeast(request, '2.28') ? cpuInfo(node.cpu_info) : node.cpu_info;
@@ -61,6 +63,17 @@ function hypervisorView(
   if (servers?.length) view['servers'] = servers;
   else if (servers && atLeast(request, '2.75')) view['servers'] = [];
   return view;
+}
+
+/** The host's `uptime` line from the node's last resource report (its stats), or null. */
+function reportedUptime(node: NodeUsage['node']): string | null {
+  if (!node.stats) return null;
+  try {
+    const stats = JSON.parse(node.stats) as Record<string, unknown>;
+    return typeof stats['uptime'] === 'string' ? stats['uptime'] : null;
+  } catch {
+    return null;
+  }
 }
 
 function usageFigures(entry: NodeUsage) {
@@ -75,7 +88,7 @@ function usageFigures(entry: NodeUsage) {
     free_ram_mb: node.memory_mb - entry.memoryMbUsed,
     free_disk_gb: node.local_gb - entry.localGbUsed,
     current_workload: entry.currentWorkload,
-    running_vms: node.running_vms,
+    running_vms: entry.runningVms,
     disk_available_least: node.local_gb - entry.localGbUsed,
   };
 }
@@ -182,18 +195,37 @@ export function registerHypervisorRoutes(app: ApiServer, deps: ComputeApiDeps): 
     return { hypervisor_statistics: totals };
   });
 
-  app.get<{ Params: { id: string } }>('/os-hypervisors/:id', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-hypervisors:show');
-    const id = request.params.id;
+  /** The node `id` names (its uuid from 2.53, its integer id before), or Nova's 400/404. */
+  const findNode = async (request: FastifyRequest, id: string): Promise<NodeUsage> => {
     const byUuid = atLeast(request, '2.53');
     if (byUuid && !isUuidLike(id)) throw new BadRequest(`Invalid uuid ${id}`);
     if (!byUuid && !/^-?\d+$/.test(id)) throw notFound(id);
-    const raw = byUuid ? queryValue(request.query as Query, 'with_servers') : undefined;
-    const withServers = raw !== undefined && boolFromString(raw, true, 'with_servers');
     const entry = (await nodesWithUsage(db)).find((n) => (byUuid ? n.node.uuid === id : n.node.id === Number(id)));
     if (!entry) throw notFound(id);
+    return entry;
+  };
+
+  app.get<{ Params: { id: string } }>('/os-hypervisors/:id', async (request) => {
+    requireAdmin(request.ctx, 'os_compute_api:os-hypervisors:show');
+    const entry = await findNode(request, request.params.id);
+    const raw = atLeast(request, '2.53') ? queryValue(request.query as Query, 'with_servers') : undefined;
+    const withServers = raw !== undefined && boolFromString(raw, true, 'with_servers');
     const servers = withServers ? (await serversByHost(db, [entry.node.host])).get(entry.node.host) : undefined;
     return { hypervisor: hypervisorView(request, entry, deps.config, true, servers) };
+  });
+
+  // Until 2.87 the uptime had a route of its own; 2.88 put it in the detail view.
+  app.get<{ Params: { id: string } }>('/os-hypervisors/:id/uptime', async (request) => {
+    requireVersion(request, '2.1', '2.87');
+    requireAdmin(request.ctx, 'os_compute_api:os-hypervisors:uptime');
+    const entry = await findNode(request, request.params.id);
+    // Nova asks the host, which must be up; here the host's last report answers, under the same rule.
+    if (!isServiceUp(entry.service, deps.config.DEFAULT.service_down_time)) {
+      throw new BadRequest(`Compute service of ${entry.node.host} is unavailable at this time.`);
+    }
+    const uptime = reportedUptime(entry.node);
+    if (uptime === null) throw new NotImplemented();
+    return { hypervisor: { ...hypervisorView(request, entry, deps.config, false), uptime } };
   });
 
   // Before 2.53, searching by hostname and listing servers had routes of their own.

@@ -27,8 +27,8 @@ import { boolFromString, isUuidLike, queryValue, validateBody, type Query } from
 import { COMPUTE_BINARY } from '../servers/host-state.ts';
 import { deleteComputeNodesOf } from './compute-nodes.ts';
 
-/** The API service itself is not listed, as Nova leaves out nova-osapi_compute. */
-const HIDDEN_BINARIES = ['stratus-api'];
+/** The API service itself is not listed, as Nova leaves out nova-osapi_compute (os-hosts too). */
+export const HIDDEN_BINARIES = ['stratus-api'];
 
 const Fqdn = Type.String({ pattern: '^[a-zA-Z0-9-._]*$', minLength: 1, maxLength: 255 });
 const Reason = Type.String({ minLength: 1, maxLength: 255 });

@@ -8,8 +8,9 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
-import { naiveTime, parseClientTime } from '../timestamps.ts';
-import { queryValue, type Query } from '../validate.ts';
+import { queryTime } from '../query-checks.ts';
+import { naiveTime } from '../timestamps.ts';
+import type { Query } from '../validate.ts';
 import { findServer } from './lookup.ts';
 import { hostId } from './view.ts';
 
@@ -29,15 +30,6 @@ function actionView(action: ActionRecord, withUpdatedAt: boolean): ActionView {
   return view;
 }
 
-function timeFilter(query: Query, name: string): string | undefined {
-  const raw = queryValue(query, name);
-  if (raw === undefined) return undefined;
-  const parsed = parseClientTime(raw);
-  if (!parsed)
-    throw new BadRequest(`Invalid input for query parameters ${name}. Value: ${raw}. '${raw}' is not a 'date-time'`);
-  return parsed;
-}
-
 export function registerInstanceActionRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
   const maxLimit = deps.config.DEFAULT.osapi_max_limit;
@@ -49,8 +41,8 @@ export function registerInstanceActionRoutes(app: ApiServer, deps: ComputeApiDep
     if (!atLeast(request, '2.58')) return { instanceActions: actions.map((a) => actionView(a, false)) };
 
     const query = request.query as Query;
-    const since = timeFilter(query, 'changes-since');
-    const before = atLeast(request, '2.66') ? timeFilter(query, 'changes-before') : undefined;
+    const since = queryTime(query, 'changes-since');
+    const before = atLeast(request, '2.66') ? queryTime(query, 'changes-before') : undefined;
     if (since && before && before < since) {
       throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
     }

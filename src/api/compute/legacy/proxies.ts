@@ -1,0 +1,124 @@
+/**
+ * The network and volume proxy APIs Nova deprecated at 2.36 (below it they relay to Neutron and Cinder;
+ * from it they are 404). Stratus has no network or volume service yet, so below 2.36 each answers as
+ * Nova would over a service that holds nothing: every list is empty, every id is not found (with Nova's
+ * message), and what would create something in the missing service is a 404 saying so. From 2.36, 404
+ * like any unknown path. The images proxy, which has a service behind it, is images.ts.
+ */
+import type { FastifyRequest } from 'fastify';
+import { NotFound, type StratusError } from '../../../common/errors.ts';
+import type { ApiServer } from '../../http/create-server.ts';
+import { requireVersion } from '../microversion.ts';
+
+/** The last version of the proxies (Nova's MAX_PROXY_API_SUPPORT_VERSION). */
+export const LAST_PROXY_VERSION = '2.35';
+
+type Id = FastifyRequest<{ Params: { id: string } }>;
+
+interface ProxiedResource {
+  /** The collection's path. */
+  path: string;
+  /** The body key of its list. */
+  key: string;
+  /** Extra list paths (`/detail`). */
+  details?: boolean;
+  /** Nova's not-found message for one id, or null where the resource has no show/delete. */
+  notFound: ((id: string) => string) | null;
+  /** Whether Nova routes DELETE on an id. */
+  deletable: boolean;
+  /** The service that would hold it, for the 404 a create gets; null where Nova has no create. */
+  creates: 'network' | 'volume' | null;
+}
+
+const RESOURCES: readonly ProxiedResource[] = [
+  {
+    path: '/os-networks',
+    key: 'networks',
+    notFound: (id) => `Network ${id} could not be found.`,
+    deletable: false,
+    creates: null,
+  },
+  {
+    path: '/os-tenant-networks',
+    key: 'networks',
+    notFound: (id) => `Network ${id} could not be found.`,
+    deletable: false,
+    creates: null,
+  },
+  {
+    path: '/os-security-groups',
+    key: 'security_groups',
+    notFound: (id) => `Security group ${id} not found.`,
+    deletable: true,
+    creates: 'network',
+  },
+  {
+    path: '/os-floating-ips',
+    key: 'floating_ips',
+    notFound: (id) => `Floating IP not found for ID ${id}`,
+    deletable: true,
+    creates: 'network',
+  },
+  { path: '/os-floating-ip-pools', key: 'floating_ip_pools', notFound: null, deletable: false, creates: null },
+  {
+    path: '/os-volumes',
+    key: 'volumes',
+    details: true,
+    notFound: (id) => `Volume ${id} could not be found.`,
+    deletable: true,
+    creates: 'volume',
+  },
+  {
+    path: '/os-snapshots',
+    key: 'snapshots',
+    details: true,
+    notFound: (id) => `Snapshot ${id} could not be found.`,
+    deletable: true,
+    creates: 'volume',
+  },
+];
+
+function missingService(kind: 'network' | 'volume'): StratusError {
+  return new NotFound(`Stratus has no ${kind} service: there is nothing to create this in.`);
+}
+
+export function registerProxyRoutes(app: ApiServer): void {
+  for (const resource of RESOURCES) {
+    const list = async (request: FastifyRequest) => {
+      requireVersion(request, '2.1', LAST_PROXY_VERSION);
+      return { [resource.key]: [] };
+    };
+    app.get(resource.path, list);
+    if (resource.details) app.get(`${resource.path}/detail`, list);
+    const notFound = resource.notFound;
+    if (notFound) {
+      const missing = async (request: Id) => {
+        requireVersion(request, '2.1', LAST_PROXY_VERSION);
+        throw new NotFound(notFound(request.params.id));
+      };
+      app.get(`${resource.path}/:id`, missing);
+      if (resource.deletable) app.delete(`${resource.path}/:id`, missing);
+    }
+    const kind = resource.creates;
+    if (kind) {
+      app.post(resource.path, async (request) => {
+        requireVersion(request, '2.1', LAST_PROXY_VERSION);
+        throw missingService(kind);
+      });
+    }
+  }
+  // Rules belong to groups, of which there are none.
+  app.post('/os-security-group-rules', async (request) => {
+    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    throw missingService('network');
+  });
+  app.delete('/os-security-group-rules/:id', async (request: Id) => {
+    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    throw new NotFound(`Security group rule ${request.params.id} not found.`);
+  });
+  // PUT on a group updates it: there is none to update.
+  app.put('/os-security-groups/:id', async (request: Id) => {
+    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    throw new NotFound(`Security group ${request.params.id} not found.`);
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * The proxy APIs Nova deprecated at 2.36 (images, networks, security groups, floating IPs, volumes,
+ * snapshots; image metadata until 2.38) and the APIs it removed (410 Gone).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { GONE_ROUTES } from '../../../src/api/compute/legacy/gone.ts';
+import { assertAdminApiSchema } from './response-schemas/check-admin-apis.ts';
+import { PROJECT_A, PROJECT_B, client, fault, startComputeApi, type Harness } from './helpers.ts';
+
+let h: Harness;
+let mine: string;
+let snapshot: string;
+let others: string;
+
+before(async () => {
+  h = await startComputeApi();
+  mine = h.images.add({ name: 'mine', owner: PROJECT_A, properties: { os_distro: 'cirros' }, size: 1024 }).id;
+  snapshot = h.images.add({
+    name: 'snap',
+    owner: PROJECT_A,
+    status: 'queued',
+    properties: { instance_uuid: randomUUID(), image_type: 'snapshot', auto_disk_config: 'true' },
+  }).id;
+  others = h.images.add({ name: 'private', owner: PROJECT_B }).id;
+});
+after(async () => {
+  await h.close();
+});
+
+describe('images proxy', () => {
+  it('lists the images the caller sees, newest first, with links and filters', async () => {
+    const alice = client(h.app, 'alice');
+    const res = await alice.get('/v2.1/images');
+    assert.equal(res.statusCode, 200);
+    assertAdminApiSchema('GET', '/images', '2.1', res);
+    const ids = res.json().images.map((i: { id: string }) => i.id);
+    assert.deepEqual(ids, [snapshot, mine, h.cirros.id]);
+    const [first] = res.json().images;
+    assert.deepEqual(
+      first.links.map((l: { rel: string }) => l.rel),
+      ['self', 'bookmark', 'alternate'],
+    );
+    assert.match(first.links[2].href, new RegExp(`/images/${snapshot}$`));
+    const detail = await alice.get('/v2.1/images/detail?type=snapshot');
+    assertAdminApiSchema('GET', '/images/detail', '2.1', detail);
+    const [snap] = detail.json().images;
+    assert.equal(detail.json().images.length, 1);
+    assert.equal(snap.status, 'SAVING');
+    assert.equal(snap.progress, 25);
+    assert.equal(snap['OS-DCF:diskConfig'], 'AUTO');
+    assert.equal(snap.server.id, snap.metadata.instance_uuid);
+    const paged = await alice.get('/v2.1/images?limit=1');
+    assert.equal(paged.json().images.length, 1);
+    assert.equal(new URL(paged.json().images_links[0].href).searchParams.get('marker'), snapshot);
+    assert.equal((await alice.get('/v2.1/images?limit=x')).statusCode, 400);
+    assert.equal((await client(h.app, 'alice', '2.36').get('/v2.1/images')).statusCode, 404);
+  });
+
+  it("shows and deletes an image as the image service allows, 404 for what the caller can't see", async () => {
+    const alice = client(h.app, 'alice');
+    const shown = await alice.get(`/v2.1/images/${mine}`);
+    assert.equal(shown.statusCode, 200);
+    assertAdminApiSchema('GET', '/images/:id', '2.1', shown);
+    const image = shown.json().image;
+    assert.equal(image.status, 'ACTIVE');
+    assert.equal(image.progress, 100);
+    assert.equal(image['OS-EXT-IMG-SIZE:size'], 1024);
+    assert.deepEqual(image.metadata, { os_distro: 'cirros' });
+    const hidden = await alice.get(`/v2.1/images/${others}`);
+    assert.equal(hidden.statusCode, 404);
+    assert.equal(fault(hidden).message, 'Image not found.');
+    const public_ = await alice.delete(`/v2.1/images/${h.cirros.id}`);
+    assert.equal(public_.statusCode, 403);
+    assert.equal(fault(public_).message, 'You are not allowed to delete the image.');
+    const throwaway = h.images.add({ name: 'tmp', owner: PROJECT_A }).id;
+    assert.equal((await alice.delete(`/v2.1/images/${throwaway}`)).statusCode, 204);
+    assert.equal((await alice.get(`/v2.1/images/${throwaway}`)).statusCode, 404);
+    assert.equal((await alice.delete(`/v2.1/images/${throwaway}`)).statusCode, 404);
+  });
+
+  it('reads and rewrites image metadata until 2.38', async () => {
+    const alice = client(h.app, 'alice', '2.38');
+    const base = `/v2.1/images/${mine}/metadata`;
+    const listed = await alice.get(base);
+    assertAdminApiSchema('GET', '/images/:id/metadata', '2.38', listed);
+    assert.deepEqual(listed.json(), { metadata: { os_distro: 'cirros' } });
+    const merged = await alice.post(base, { metadata: { hw_disk_bus: 'virtio' } });
+    assertAdminApiSchema('POST', '/images/:id/metadata', '2.38', merged);
+    assert.deepEqual(merged.json().metadata, { os_distro: 'cirros', hw_disk_bus: 'virtio' });
+    const item = await alice.put(`${base}/os_distro`, { meta: { os_distro: 'ubuntu' } });
+    assertAdminApiSchema('PUT', '/images/:id/metadata/:key', '2.38', item);
+    const one = await alice.get(`${base}/os_distro`);
+    assertAdminApiSchema('GET', '/images/:id/metadata/:key', '2.38', one);
+    assert.deepEqual(one.json(), { meta: { os_distro: 'ubuntu' } });
+    assert.equal((await alice.delete(`${base}/hw_disk_bus`)).statusCode, 204);
+    const replaced = await alice.put(base, { metadata: { a: '1' } });
+    assertAdminApiSchema('PUT', '/images/:id/metadata', '2.38', replaced);
+    assert.deepEqual((await alice.get(base)).json(), { metadata: { a: '1' } });
+    const mismatch = await alice.put(`${base}/a`, { meta: { b: '2' } });
+    assert.equal(mismatch.statusCode, 400);
+    assert.equal(fault(mismatch).message, 'Request body and URI mismatch');
+    assert.equal((await alice.get(`${base}/nope`)).statusCode, 404);
+    assert.equal(fault(await alice.delete(`${base}/nope`)).message, 'Invalid metadata key');
+    assert.equal((await alice.post(base, { metadata: 'x' })).statusCode, 400);
+    const tooMany = Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`k${i}`, 'v']));
+    const quota = await alice.put(base, { metadata: tooMany });
+    assert.equal(quota.statusCode, 403);
+    assert.equal(fault(quota).message, 'Image metadata limit exceeded');
+    const notOwner = await alice.post(`/v2.1/images/${h.cirros.id}/metadata`, { metadata: { a: '1' } });
+    assert.equal(notOwner.statusCode, 403);
+    assert.equal((await client(h.app, 'alice', '2.39').get(base)).statusCode, 404);
+  });
+});
+
+describe('network and volume proxies', () => {
+  it('list nothing and find nothing until 2.35, 404 from 2.36', async () => {
+    const alice = client(h.app, 'alice', '2.35');
+    const lists: [string, string][] = [
+      ['/os-networks', 'networks'],
+      ['/os-tenant-networks', 'networks'],
+      ['/os-security-groups', 'security_groups'],
+      ['/os-floating-ips', 'floating_ips'],
+      ['/os-floating-ip-pools', 'floating_ip_pools'],
+      ['/os-volumes', 'volumes'],
+      ['/os-volumes/detail', 'volumes'],
+      ['/os-snapshots', 'snapshots'],
+      ['/os-snapshots/detail', 'snapshots'],
+    ];
+    for (const [path, key] of lists) {
+      const res = await alice.get(`/v2.1${path}`);
+      assert.equal(res.statusCode, 200, path);
+      assertAdminApiSchema('GET', path, '2.35', res);
+      assert.deepEqual(res.json(), { [key]: [] });
+      assert.equal((await client(h.app, 'alice', '2.36').get(`/v2.1${path}`)).statusCode, 404, path);
+    }
+    const missing: [string, string][] = [
+      ['/os-networks/n1', 'Network n1 could not be found.'],
+      ['/os-security-groups/7', 'Security group 7 not found.'],
+      ['/os-floating-ips/7', 'Floating IP not found for ID 7'],
+      ['/os-volumes/v1', 'Volume v1 could not be found.'],
+      ['/os-snapshots/s1', 'Snapshot s1 could not be found.'],
+    ];
+    for (const [path, message] of missing) {
+      const res = await alice.get(`/v2.1${path}`);
+      assert.equal(res.statusCode, 404, path);
+      assert.equal(fault(res).message, message);
+    }
+    const create = await alice.post('/v2.1/os-volumes', { volume: { size: 1 } });
+    assert.equal(create.statusCode, 404);
+    assert.match(fault(create).message, /no volume service/);
+    assert.equal((await alice.post('/v2.1/os-security-group-rules', {})).statusCode, 404);
+  });
+});
+
+describe('removed APIs', () => {
+  it('answer 410 Gone to every method at every version', async () => {
+    for (const [path, methods] of GONE_ROUTES) {
+      const url = `/v2.1${path.replace(/:[a-z_]+/g, 'x')}`;
+      for (const method of methods) {
+        const res = await h.app.inject({
+          method,
+          url,
+          headers: { 'x-auth-token': 'alice-token', 'openstack-api-version': 'compute 2.97' },
+        });
+        assert.equal(res.statusCode, 410, `${method} ${url}`);
+        assert.deepEqual(res.json(), {
+          computeFault: {
+            code: 410,
+            message: 'This resource is no longer available.  No forwarding address is given.',
+          },
+        });
+      }
+    }
+    assert.equal((await client(h.app, 'nobody').get('/v2.1/os-fping')).statusCode, 401);
+  });
+});

@@ -1,0 +1,484 @@
+/**
+ * Strict response schemas of the operator APIs: usage, the usage audit log, external events,
+ * migrations, console tokens, hypervisor uptime, and the APIs Nova removed at a later version (os-hosts,
+ * the images, network and volume proxies). Written from Nova's API reference and samples.
+ */
+import type { ResponseSchema } from './types.ts';
+
+type Schema = Record<string, unknown>;
+
+function object(properties: Record<string, Schema>, optional: readonly string[] = []): Schema {
+  return {
+    type: 'object',
+    properties,
+    required: Object.keys(properties).filter((k) => !optional.includes(k)),
+    additionalProperties: false,
+  };
+}
+
+function array(items: Schema): Schema {
+  return { type: 'array', items };
+}
+
+const str: Schema = { type: 'string' };
+const nullableStr: Schema = { type: ['string', 'null'] };
+const int: Schema = { type: 'integer' };
+const nullableInt: Schema = { type: ['integer', 'null'] };
+const num: Schema = { type: 'number', minimum: 0 };
+const uuid: Schema = { type: 'string', format: 'uuid' };
+/** A naive datetime as Python prints it: `2026-11-21T09:38:55` or with `.ffffff`. */
+const naiveDateTime: Schema = { type: 'string', pattern: '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{6})?$' };
+const link: Schema = object({ rel: str, href: str });
+const links: Schema = array(link);
+const nextLinks: Schema = array(object({ rel: { const: 'next' }, href: str }));
+
+// os-simple-tenant-usage
+
+const SERVER_STATES = [
+  'active',
+  'building',
+  'error',
+  'paused',
+  'rescued',
+  'resized',
+  'shelved',
+  'shelved_offloaded',
+  'stopped',
+  'suspended',
+  'terminated',
+];
+
+const serverUsage = object({
+  ended_at: { type: ['string', 'null'], pattern: naiveDateTime['pattern'] as string },
+  flavor: str,
+  hours: num,
+  instance_id: uuid,
+  local_gb: { type: 'integer', minimum: 0 },
+  memory_mb: { type: 'integer', minimum: 1 },
+  name: str,
+  started_at: naiveDateTime,
+  state: { type: 'string', enum: SERVER_STATES },
+  tenant_id: str,
+  uptime: { type: 'integer', minimum: 0 },
+  vcpus: { type: 'integer', minimum: 1 },
+});
+
+function tenantUsage(withServers: 'always' | 'optional'): Schema {
+  return object(
+    {
+      server_usages: array(serverUsage),
+      start: naiveDateTime,
+      stop: naiveDateTime,
+      tenant_id: str,
+      total_hours: num,
+      total_local_gb_usage: num,
+      total_memory_mb_usage: num,
+      total_vcpus_usage: num,
+    },
+    withServers === 'optional' ? ['server_usages'] : [],
+  );
+}
+
+const emptyObject = object({});
+
+// os-instance_usage_audit_log
+
+/** Python's str() of a datetime: `2026-06-01 00:00:00`. */
+const pythonDateTime: Schema = { type: 'string', pattern: '^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{6})?$' };
+const count: Schema = { type: 'integer', minimum: 0 };
+const auditLog = object({
+  hosts_not_run: array(str),
+  log: {
+    type: 'object',
+    additionalProperties: object({
+      instances: count,
+      errors: count,
+      message: str,
+      state: { type: 'string', enum: ['RUNNING', 'DONE'] },
+    }),
+  },
+  num_hosts: count,
+  num_hosts_done: count,
+  num_hosts_not_run: count,
+  num_hosts_running: count,
+  overall_status: str,
+  period_beginning: pythonDateTime,
+  period_ending: pythonDateTime,
+  total_errors: count,
+  total_instances: count,
+});
+
+// os-server-external-events
+
+function eventNames(version: '2.1' | '2.51' | '2.76' | '2.82' | '2.93'): string[] {
+  const names = ['network-changed', 'network-vif-plugged', 'network-vif-unplugged', 'network-vif-deleted'];
+  const added: [string, string][] = [
+    ['2.51', 'volume-extended'],
+    ['2.76', 'power-update'],
+    ['2.82', 'accelerator-request-bound'],
+    ['2.93', 'volume-reimaged'],
+  ];
+  for (const [at, name] of added) if (Number(at.split('.')[1]) <= Number(version.split('.')[1])) names.push(name);
+  return names;
+}
+
+function eventsResponse(version: '2.1' | '2.51' | '2.76' | '2.82' | '2.93'): Schema {
+  return object({
+    events: array(
+      object(
+        {
+          code: { type: 'integer', enum: [200, 400, 404, 422] },
+          name: { type: 'string', enum: eventNames(version) },
+          server_uuid: uuid,
+          status: { type: 'string', enum: ['failed', 'completed', 'in-progress'] },
+          tag: { type: 'string', maxLength: 255 },
+        },
+        ['tag'],
+      ),
+    ),
+  });
+}
+
+const eventVersions: [string, string | undefined, '2.1' | '2.51' | '2.76' | '2.82' | '2.93'][] = [
+  ['2.1', '2.50', '2.1'],
+  ['2.51', '2.75', '2.51'],
+  ['2.76', '2.81', '2.76'],
+  ['2.82', '2.92', '2.82'],
+  ['2.93', undefined, '2.93'],
+];
+
+// os-migrations
+
+const migrationBase = {
+  created_at: naiveDateTime,
+  dest_compute: nullableStr,
+  dest_host: nullableStr,
+  dest_node: nullableStr,
+  id: int,
+  instance_uuid: uuid,
+  new_instance_type_id: nullableInt,
+  old_instance_type_id: nullableInt,
+  source_compute: nullableStr,
+  source_node: nullableStr,
+  status: str,
+  updated_at: { type: ['string', 'null'], pattern: naiveDateTime['pattern'] as string },
+};
+const migrationType: Schema = { type: 'string', enum: ['migration', 'resize', 'live-migration', 'evacuation'] };
+
+function migrations(version: '2.1' | '2.23' | '2.59' | '2.80'): Schema {
+  const properties: Record<string, Schema> = { ...migrationBase };
+  const optional: string[] = [];
+  if (version !== '2.1') {
+    properties['migration_type'] = migrationType;
+    properties['links'] = links;
+    optional.push('links');
+  }
+  if (version === '2.59' || version === '2.80') properties['uuid'] = uuid;
+  if (version === '2.80') {
+    properties['user_id'] = nullableStr;
+    properties['project_id'] = nullableStr;
+  }
+  const body: Record<string, Schema> = { migrations: array(object(properties, optional)) };
+  if (version === '2.59' || version === '2.80') body['migrations_links'] = nextLinks;
+  return object(body, ['migrations_links']);
+}
+
+function serverMigrations(version: '2.23' | '2.59' | '2.80'): Schema {
+  const progress = { type: ['integer', 'null'] };
+  const properties: Record<string, Schema> = {
+    created_at: naiveDateTime,
+    dest_compute: nullableStr,
+    dest_host: nullableStr,
+    dest_node: nullableStr,
+    disk_processed_bytes: progress,
+    disk_remaining_bytes: progress,
+    disk_total_bytes: progress,
+    id: int,
+    memory_processed_bytes: progress,
+    memory_remaining_bytes: progress,
+    memory_total_bytes: progress,
+    server_uuid: uuid,
+    source_compute: nullableStr,
+    source_node: nullableStr,
+    status: str,
+    updated_at: migrationBase.updated_at,
+  };
+  if (version !== '2.23') properties['uuid'] = uuid;
+  if (version === '2.80') {
+    properties['user_id'] = nullableStr;
+    properties['project_id'] = nullableStr;
+  }
+  return object({ migrations: array(object(properties)) });
+}
+
+// os-hypervisors/{id}/uptime
+
+function uptime(idType: Schema): Schema {
+  return object({
+    hypervisor: object({
+      id: idType,
+      hypervisor_hostname: str,
+      state: { type: 'string', enum: ['up', 'down'] },
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      uptime: str,
+    }),
+  });
+}
+
+// os-hosts
+
+const hostResource = object({
+  resource: object({ host: str, project: str, cpu: count, memory_mb: count, disk_gb: count }),
+});
+
+// images proxy
+
+const imageLinks: Schema = array(object({ rel: str, href: str, type: str }, ['type']));
+const imageDetail = object(
+  {
+    id: uuid,
+    name: nullableStr,
+    minRam: count,
+    minDisk: count,
+    metadata: { type: 'object', additionalProperties: str },
+    created: { type: 'string', format: 'date-time' },
+    updated: { type: ['string', 'null'], format: 'date-time' },
+    status: { type: 'string', enum: ['ACTIVE', 'SAVING', 'DELETED', 'ERROR', 'UNKNOWN'] },
+    progress: { type: 'integer', enum: [0, 25, 50, 100] },
+    'OS-EXT-IMG-SIZE:size': nullableInt,
+    links: imageLinks,
+    server: object({ id: uuid, links }),
+    'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+  },
+  ['server', 'OS-DCF:diskConfig'],
+);
+const metadata: Schema = { type: 'object', additionalProperties: str };
+const singleMeta: Schema = { type: 'object', additionalProperties: str, minProperties: 1, maxProperties: 1 };
+
+export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
+  {
+    method: 'GET',
+    path: '/os-simple-tenant-usage',
+    status: 200,
+    maxVersion: '2.39',
+    schema: object({ tenant_usages: array(tenantUsage('optional')) }),
+  },
+  {
+    method: 'GET',
+    path: '/os-simple-tenant-usage',
+    status: 200,
+    minVersion: '2.40',
+    schema: object({ tenant_usages: array(tenantUsage('optional')), tenant_usages_links: nextLinks }, [
+      'tenant_usages_links',
+    ]),
+  },
+  {
+    method: 'GET',
+    path: '/os-simple-tenant-usage/:tenant_id',
+    status: 200,
+    maxVersion: '2.39',
+    schema: object({ tenant_usage: { oneOf: [tenantUsage('always'), emptyObject] } }),
+  },
+  {
+    method: 'GET',
+    path: '/os-simple-tenant-usage/:tenant_id',
+    status: 200,
+    minVersion: '2.40',
+    schema: object({ tenant_usage: { oneOf: [tenantUsage('always'), emptyObject] }, tenant_usage_links: nextLinks }, [
+      'tenant_usage_links',
+    ]),
+  },
+  {
+    method: 'GET',
+    path: '/os-instance_usage_audit_log',
+    status: 200,
+    schema: object({ instance_usage_audit_logs: auditLog }),
+  },
+  {
+    method: 'GET',
+    path: '/os-instance_usage_audit_log/:before',
+    status: 200,
+    schema: object({ instance_usage_audit_log: auditLog }),
+  },
+  ...eventVersions.flatMap(([minVersion, maxVersion, names]) =>
+    [200, 207].map((status): ResponseSchema => ({
+      method: 'POST',
+      path: '/os-server-external-events',
+      status,
+      minVersion,
+      ...(maxVersion ? { maxVersion } : {}),
+      schema: eventsResponse(names),
+    })),
+  ),
+  { method: 'GET', path: '/os-migrations', status: 200, maxVersion: '2.22', schema: migrations('2.1') },
+  {
+    method: 'GET',
+    path: '/os-migrations',
+    status: 200,
+    minVersion: '2.23',
+    maxVersion: '2.58',
+    schema: migrations('2.23'),
+  },
+  {
+    method: 'GET',
+    path: '/os-migrations',
+    status: 200,
+    minVersion: '2.59',
+    maxVersion: '2.79',
+    schema: migrations('2.59'),
+  },
+  { method: 'GET', path: '/os-migrations', status: 200, minVersion: '2.80', schema: migrations('2.80') },
+  {
+    method: 'GET',
+    path: '/servers/:id/migrations',
+    status: 200,
+    minVersion: '2.23',
+    maxVersion: '2.58',
+    schema: serverMigrations('2.23'),
+  },
+  {
+    method: 'GET',
+    path: '/servers/:id/migrations',
+    status: 200,
+    minVersion: '2.59',
+    maxVersion: '2.79',
+    schema: serverMigrations('2.59'),
+  },
+  {
+    method: 'GET',
+    path: '/servers/:id/migrations',
+    status: 200,
+    minVersion: '2.80',
+    schema: serverMigrations('2.80'),
+  },
+  {
+    method: 'GET',
+    path: '/os-console-auth-tokens/:token',
+    status: 200,
+    minVersion: '2.31',
+    schema: object({
+      console: object({
+        instance_uuid: uuid,
+        host: str,
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        internal_access_path: nullableStr,
+      }),
+    }),
+  },
+  {
+    method: 'GET',
+    path: '/os-hypervisors/:id/uptime',
+    status: 200,
+    maxVersion: '2.52',
+    schema: uptime(int),
+  },
+  {
+    method: 'GET',
+    path: '/os-hypervisors/:id/uptime',
+    status: 200,
+    minVersion: '2.53',
+    maxVersion: '2.87',
+    schema: uptime(uuid),
+  },
+  {
+    method: 'GET',
+    path: '/os-hosts',
+    status: 200,
+    maxVersion: '2.42',
+    schema: object({ hosts: array(object({ host_name: str, service: str, zone: str })) }),
+  },
+  {
+    method: 'GET',
+    path: '/os-hosts/:host',
+    status: 200,
+    maxVersion: '2.42',
+    schema: object({ host: array(hostResource) }),
+  },
+  {
+    method: 'PUT',
+    path: '/os-hosts/:host',
+    status: 200,
+    maxVersion: '2.42',
+    schema: object(
+      {
+        host: str,
+        status: { type: 'string', enum: ['enabled', 'disabled'] },
+        maintenance_mode: { type: 'string', enum: ['on_maintenance', 'off_maintenance'] },
+      },
+      ['status', 'maintenance_mode'],
+    ),
+  },
+  {
+    method: 'GET',
+    path: '/images',
+    status: 200,
+    maxVersion: '2.35',
+    schema: object(
+      { images: array(object({ id: uuid, name: nullableStr, links: imageLinks })), images_links: nextLinks },
+      ['images_links'],
+    ),
+  },
+  {
+    method: 'GET',
+    path: '/images/detail',
+    status: 200,
+    maxVersion: '2.35',
+    schema: object({ images: array(imageDetail), images_links: nextLinks }, ['images_links']),
+  },
+  { method: 'GET', path: '/images/:id', status: 200, maxVersion: '2.35', schema: object({ image: imageDetail }) },
+  {
+    method: 'GET',
+    path: '/images/:id/metadata',
+    status: 200,
+    maxVersion: '2.38',
+    schema: object({ metadata }),
+  },
+  {
+    method: 'POST',
+    path: '/images/:id/metadata',
+    status: 200,
+    maxVersion: '2.38',
+    schema: object({ metadata }),
+  },
+  {
+    method: 'PUT',
+    path: '/images/:id/metadata',
+    status: 200,
+    maxVersion: '2.38',
+    schema: object({ metadata }),
+  },
+  {
+    method: 'GET',
+    path: '/images/:id/metadata/:key',
+    status: 200,
+    maxVersion: '2.38',
+    schema: object({ meta: singleMeta }),
+  },
+  {
+    method: 'PUT',
+    path: '/images/:id/metadata/:key',
+    status: 200,
+    maxVersion: '2.38',
+    schema: object({ meta: singleMeta }),
+  },
+  ...(
+    [
+      ['/os-networks', 'networks'],
+      ['/os-tenant-networks', 'networks'],
+      ['/os-security-groups', 'security_groups'],
+      ['/os-floating-ips', 'floating_ips'],
+      ['/os-floating-ip-pools', 'floating_ip_pools'],
+      ['/os-volumes', 'volumes'],
+      ['/os-volumes/detail', 'volumes'],
+      ['/os-snapshots', 'snapshots'],
+      ['/os-snapshots/detail', 'snapshots'],
+    ] as const
+  ).map(([path, key]): ResponseSchema => ({
+    method: 'GET',
+    path,
+    status: 200,
+    maxVersion: '2.35',
+    // With no network or volume service behind them the lists are always empty.
+    schema: object({ [key]: { type: 'array', maxItems: 0 } }),
+  })),
+];
