@@ -4,6 +4,7 @@
  * users, roles and role assignments.
  */
 import type { ApiServer } from '../http/create-server.ts';
+import { CatalogCache } from './catalog-cache.ts';
 import type { IdentityDeps } from './deps.ts';
 import { registerAuthScopeRoutes } from './routes/auth-scopes.ts';
 import { registerTokenRoutes } from './routes/auth-tokens.ts';
@@ -19,9 +20,11 @@ export type { IdentityDeps } from './deps.ts';
 
 /** Adds the identity routes to a server made by createApiServer({ kind: 'identity', tokens }). */
 export function registerIdentityApi(app: ApiServer, deps: IdentityDeps): void {
+  // One per process, shared by the routes that answer with the catalog.
+  const catalog = new CatalogCache(deps.database.db, deps.config.catalog.cache_time * 1000);
   registerVersionRoutes(app);
-  registerTokenRoutes(app, deps);
-  registerAuthScopeRoutes(app, deps);
+  registerTokenRoutes(app, deps, catalog);
+  registerAuthScopeRoutes(app, deps, catalog);
   registerDomainRoutes(app, deps);
   registerProjectRoutes(app, deps);
   registerUserRoutes(app, deps);
