@@ -4,7 +4,7 @@
  * made through another api process are seen when the copy expires (`[catalog] cache_time` seconds).
  */
 import type { Db } from '../../common/db/database.ts';
-import { catalogFromRows, type CatalogService } from './catalog.ts';
+import { catalogForToken, catalogFromRows, type CatalogService } from './catalog.ts';
 import { listCatalogServices, listEndpoints } from './store/catalog.ts';
 
 export class CatalogCache {
@@ -25,6 +25,11 @@ export class CatalogCache {
     // Requests arriving while a read is under way share it.
     this.loading ??= this.load();
     return this.loading;
+  }
+
+  /** The catalog a token of this user and project lists (catalogForToken). */
+  async forToken(token: { projectId: string | null; userId: string }): Promise<readonly CatalogService[]> {
+    return catalogForToken(await this.get(), token);
   }
 
   invalidate(): void {

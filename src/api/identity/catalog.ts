@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../common/config/load-config.ts';
 import { serviceUrl, type ServiceType } from '../../common/config/service-urls.ts';
+import { formatEndpointUrl, isTemplated } from './endpoint-url.ts';
 import type { CatalogServiceRow, EndpointRow } from './store/catalog.ts';
 
 export type EndpointInterface = 'public' | 'internal' | 'admin';
@@ -65,6 +66,27 @@ export function catalogFromRows(services: readonly CatalogServiceRow[], endpoint
   return services
     .filter((s) => s.enabled)
     .map((s): CatalogService => ({ id: s.id, type: s.type, name: s.name, endpoints: byService.get(s.id) ?? [] }));
+}
+
+/**
+ * The catalog as one token sees it: URLs with substitutions (`$(project_id)s`) filled in from the token,
+ * and left out when the token lacks the value (a domain-scoped token has no project), as Keystone does.
+ * A catalog without such URLs is returned as it is, shared by every token.
+ */
+export function catalogForToken(
+  catalog: readonly CatalogService[],
+  token: { projectId: string | null; userId: string },
+): readonly CatalogService[] {
+  if (!catalog.some((s) => s.endpoints.some((e) => isTemplated(e.url)))) return catalog;
+  const values = { project_id: token.projectId, tenant_id: token.projectId, user_id: token.userId };
+  return catalog.map((service) => ({
+    ...service,
+    endpoints: service.endpoints.flatMap((e) => {
+      if (!isTemplated(e.url)) return [e];
+      const url = formatEndpointUrl(e.url, values);
+      return url === null ? [] : [{ ...e, url }];
+    }),
+  }));
 }
 
 /** 32 hex digits, like Keystone's ids, derived from what identifies the entry. */

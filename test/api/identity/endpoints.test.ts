@@ -117,6 +117,31 @@ test('`region` without region_id (v3.0 clients) creates the region when missing'
   await call(h, 'DELETE', `/v3/endpoints/${created.body.endpoint!.id}`, { token: admin() });
 });
 
+test('a URL with $(project_id)s lists each token its own project', async () => {
+  const volume = await call(h, 'POST', '/v3/services', { token: admin(), body: { service: { type: 'volumev3' } } });
+  const created = await call(h, 'POST', '/v3/endpoints', {
+    token: admin(),
+    body: {
+      endpoint: {
+        service_id: volume.body.service!.id,
+        interface: 'public',
+        url: 'http://vol:8776/v3/$(project_id)s',
+        region_id: 'RegionOne',
+      },
+    },
+  });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.endpoint!['url'], 'http://vol:8776/v3/$(project_id)s');
+  const urls = async (token: string) => {
+    const res = await call(h, 'GET', '/v3/auth/catalog', { token });
+    return res.body.catalog!.find((s) => s.type === 'volumev3')!.endpoints.map((e) => e.url);
+  };
+  assert.deepEqual(await urls(admin()), [`http://vol:8776/v3/${h.admin.projectId}`]);
+  const eve = await call(h, 'GET', '/v3/auth/tokens', { token: admin(), headers: { 'x-subject-token': member } });
+  assert.deepEqual(await urls(member), [`http://vol:8776/v3/${eve.body.token!.project!.id}`]);
+  await call(h, 'DELETE', `/v3/services/${volume.body.service!.id}`, { token: admin() });
+});
+
 test('refusals: non-admin 403, unknown 404, bad bodies 400, and nothing changes', async () => {
   const before = await call(h, 'GET', '/v3/endpoints', { token: admin() });
   const regions = await call(h, 'GET', '/v3/regions', { token: admin() });
@@ -142,6 +167,14 @@ test('refusals: non-admin 403, unknown 404, bad bodies 400, and nothing changes'
   const bad = [
     await call(h, 'POST', '/v3/endpoints', { token: admin(), body: { endpoint: { ...good, interface: 'private' } } }),
     await call(h, 'POST', '/v3/endpoints', { token: admin(), body: { endpoint: { ...good, url: 'no-scheme' } } }),
+    await call(h, 'POST', '/v3/endpoints', {
+      token: admin(),
+      body: { endpoint: { ...good, url: 'http://x/$(bogus)s' } },
+    }),
+    await call(h, 'PATCH', `/v3/endpoints/${one.id}`, {
+      token: admin(),
+      body: { endpoint: { url: 'http://x/a%20b' } },
+    }),
     await call(h, 'POST', '/v3/endpoints', {
       token: admin(),
       body: { endpoint: { ...good, url: `http://${'a'.repeat(230)}` } },

@@ -19,7 +19,7 @@ export function registerAuthScopeRoutes(app: ApiServer, deps: IdentityDeps, cata
     if (token.projectId === null && token.domainId === null) {
       throw new Forbidden('The service catalog needs a scoped token; authenticate with a project.');
     }
-    return { catalog: await catalog.get(), links: collectionLinks(request) };
+    return { catalog: await catalog.forToken(token), links: collectionLinks(request) };
   });
 
   app.get('/v3/auth/projects', async (request) => {

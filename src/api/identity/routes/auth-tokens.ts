@@ -28,7 +28,7 @@ export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps, catalog:
       const issue = await authenticate(database.db, tokens, request.body.auth);
       const { token, info } = await tokens.issue(issue);
       void reply.code(201).header('x-subject-token', token);
-      return tokenBody(info, queryFlag(request.query.nocatalog) ? null : await catalog.get());
+      return tokenBody(info, queryFlag(request.query.nocatalog) ? null : await catalog.forToken(info));
     },
   );
 
@@ -37,7 +37,7 @@ export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps, catalog:
     const subject = await subjectToken(request, tokens);
     requireSubjectAccess(request, subject, 'validate_token');
     void reply.header('x-subject-token', subjectTokenId(request));
-    return tokenBody(subject, queryFlag(request.query.nocatalog) ? null : await catalog.get());
+    return tokenBody(subject, queryFlag(request.query.nocatalog) ? null : await catalog.forToken(subject));
   });
 
   app.delete('/v3/auth/tokens', async (request, reply) => {

@@ -12,6 +12,7 @@ import { requireAdmin } from '../authorize.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { endpointView, extraOf, requireMatchingId } from '../catalog-views.ts';
 import { INTERFACES } from '../catalog.ts';
+import { checkEndpointUrl } from '../endpoint-url.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { Filter, IdParams } from '../schemas.ts';
@@ -88,6 +89,7 @@ export function registerEndpointRoutes(app: ApiServer, deps: IdentityDeps, catal
   app.post('/v3/endpoints', { schema: { body: CreateBody } }, async (request, reply) => {
     requireAdmin(request, 'create_endpoint');
     const body = request.body.endpoint;
+    checkEndpointUrl(body.url);
     await requireService(db, body.service_id);
     const region = await resolveRegion(db, body);
     const extra = extraOf(body, OWN, 'endpoint');
@@ -111,6 +113,7 @@ export function registerEndpointRoutes(app: ApiServer, deps: IdentityDeps, catal
     const body = request.body.endpoint;
     const endpoint = await mustGet(request.params.id);
     requireMatchingId(body, endpoint.id);
+    if (body.url !== undefined) checkEndpointUrl(body.url);
     if (body.service_id !== undefined) await requireService(db, body.service_id);
     const region = await resolveRegion(db, body);
     const extra = JSON.stringify(extraOf(body, OWN, 'endpoint', parseExtra(endpoint.extra)));
