@@ -18,6 +18,7 @@ import { registerComputeApi } from './compute/index.ts';
 import type { ImageLookup, ImageRecord } from './compute/image-lookup.ts';
 import { novncproxyBaseUrl } from '../common/config/service-urls.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
+import { seedCatalog } from './identity/catalog-seed.ts';
 import { registerIdentityApi } from './identity/index.ts';
 import { createImageStore, registerImageApi, type ImageRepository } from './image/index.ts';
 import { checkQuotas } from './image/validation.ts';
@@ -142,6 +143,8 @@ function imageRecord(image: Image): ImageRecord {
 }
 
 export async function startApi(config: Config, database: Database, bus: Bus): Promise<RunningService> {
+  // A database upgraded to the stored catalog (migration 0016) without a bootstrap since has none yet.
+  if (await seedCatalog(database.db, config)) log.info('seeded the empty service catalog from the configuration');
   const apps = await buildApiApps(config, database, bus);
   const listeners: [ApiServer, string, number][] = [
     [apps.identity, config.identity.listen, config.identity.listen_port],

@@ -1,12 +1,14 @@
 /**
- * `keystone-manage bootstrap` for Stratus: the default domain, the roles admin, member and reader, and an
- * admin user holding the admin role on an admin project. Idempotent and safe to run from several processes
+ * `keystone-manage bootstrap` for Stratus: the default domain, the roles admin, member and reader, an
+ * admin user holding the admin role on an admin project, and the service catalog when it is empty
+ * (catalog-seed.ts). Idempotent and safe to run from several processes
  * at once: what exists is kept, and an existing user's password changes only when one is given.
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../common/config/load-config.ts';
 import type { Database, Db } from '../../common/db/database.ts';
 import { hashPassword } from '../auth/password-hash.ts';
+import { seedCatalog } from './catalog-seed.ts';
 import { grantRole } from './store/assignments.ts';
 import { DEFAULT_DOMAIN_ID, getDomain, insertDomain } from './store/domains.ts';
 import { newIdentityId } from './store/ids.ts';
@@ -37,7 +39,7 @@ const DEFAULT_ROLES = ['admin', 'member', 'reader'];
 
 export async function bootstrapIdentity(
   database: Database,
-  _config: Config,
+  config: Config,
   options: BootstrapOptions = {},
 ): Promise<BootstrapResult> {
   const db = database.db;
@@ -95,6 +97,7 @@ export async function bootstrapIdentity(
   // A concurrent bootstrap created the user first: our generated password was never set.
   if (!created && options.password === undefined) password = null;
   await grantRole(db, user.id, { kind: 'project', id: project.id }, role.id);
+  await seedCatalog(db, config);
   return {
     password,
     generated: password !== null && options.password === undefined,

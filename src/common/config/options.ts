@@ -397,6 +397,15 @@ export const OPTIONS = {
       help: 'Share of spawns that fail (0 to 1), to exercise rescheduling.',
     }),
   },
+  catalog: {
+    cache_time: int({
+      default: 5,
+      min: 0,
+      help:
+        'Seconds an api process keeps the service catalog it read from the database for the tokens it issues. ' +
+        "Its own catalog edits take effect at once; another process's within this time. 0: read it every time.",
+    }),
+  },
 } as const;
 
 export type OptionsSpec = typeof OPTIONS;

@@ -1,7 +1,7 @@
 /**
  * The base URL of each OpenStack API Stratus serves, derived from configuration alone. The identity
- * service lists them in its catalog; compute hosts and the bootstrap use them to reach the APIs, so
- * they live here rather than in the api package.
+ * bootstrap seeds the service catalog with them; compute hosts and the bootstrap use them to reach the
+ * APIs, so they live here rather than in the api package.
  */
 import type { Config } from './load-config.ts';
 
@@ -14,7 +14,7 @@ function publicHost(config: Pick<Config, 'api'>): string {
   return config.api.public_host.includes(':') ? `[${config.api.public_host}]` : config.api.public_host;
 }
 
-/** The base URL clients use for a service: what the catalog lists for every interface. */
+/** The base URL clients use for a service: what the seeded catalog lists for every interface. */
 export function serviceUrl(config: UrlConfig, type: ServiceType): string {
   const host = publicHost(config);
   switch (type) {

@@ -437,6 +437,42 @@ export interface KeyPairsTable {
   updated_at: Timestamp | null;
 }
 
+/** A region of the service catalog (Keystone's `region`); the id is the operator's choice. */
+export interface CatalogRegionsTable {
+  id: string;
+  description: string;
+  parent_region_id: string | null;
+  /** JSON object: attributes a client added beyond Keystone's own (Keystone's `extra`). */
+  extra: string;
+  created_at: Timestamp;
+}
+
+/** A service of the catalog (Keystone's `service`; `services` holds Nova's compute services). */
+export interface CatalogServicesTable {
+  id: string;
+  type: string;
+  /** '' when the service has none, as Keystone shows it. */
+  name: string;
+  enabled: Bool;
+  /** JSON object: description and any attribute a client added. */
+  extra: string;
+  created_at: Timestamp;
+}
+
+/** Where a catalog service is reached, per interface and region (Keystone's `endpoint`). */
+export interface CatalogEndpointsTable {
+  id: string;
+  service_id: string;
+  /** public, internal or admin. */
+  interface: string;
+  region_id: string | null;
+  url: string;
+  enabled: Bool;
+  /** JSON object: name, description and any attribute a client added. */
+  extra: string;
+  created_at: Timestamp;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -471,6 +507,9 @@ export interface Schema {
   disk_snapshots: DiskSnapshotsTable;
   key_pairs: KeyPairsTable;
   instance_tags: InstanceTagsTable;
+  catalog_regions: CatalogRegionsTable;
+  catalog_services: CatalogServicesTable;
+  catalog_endpoints: CatalogEndpointsTable;
 }
 
 /** The current time in the schema's timestamp format. */

@@ -46,6 +46,13 @@ export interface AssignmentJson {
   links: { assignment: string; prior_role?: string };
 }
 
+/** A region, service or endpoint: Keystone's attributes plus whatever extra ones a client stored. */
+export interface CatalogItemJson {
+  id: string;
+  links: { self: string };
+  [attribute: string]: unknown;
+}
+
 export interface ErrorJson {
   error: { code: number; title: string; message: string };
 }
@@ -63,6 +70,12 @@ export interface Body extends Partial<ErrorJson> {
   domain?: ResourceJson;
   domains?: ResourceJson[];
   role_assignments?: AssignmentJson[];
+  region?: CatalogItemJson;
+  regions?: CatalogItemJson[];
+  service?: CatalogItemJson;
+  services?: CatalogItemJson[];
+  endpoint?: CatalogItemJson;
+  endpoints?: CatalogItemJson[];
   links?: { self: string; previous: null; next: null };
   version?: { id: string; status: string; links: { rel: string; href: string }[]; 'media-types': unknown[] };
   versions?: { values: { id: string; status: string; links: { rel: string; href: string }[] }[] };

@@ -87,5 +87,47 @@ for (const dialect of ['mysql', 'postgres'] as const satisfies readonly Dialect[
         await h.close();
       }
     });
+
+    test('the catalog: seeded once, duplicates, region trees, cascades, tokens', async () => {
+      const h = await startIdentity({ dialect });
+      try {
+        const token = h.admin.token;
+        await Promise.all([1, 2].map(() => bootstrapIdentity(h.database, loadConfig())));
+        assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 9);
+
+        await call(h, 'PUT', '/v3/regions/R2', { token, body: { region: { description: 'two' } } });
+        assert.equal((await call(h, 'POST', '/v3/regions', { token, body: { region: { id: 'R2' } } })).status, 409);
+        await call(h, 'POST', '/v3/regions', { token, body: { region: { id: 'R2a', parent_region_id: 'R2' } } });
+        const service = await call(h, 'POST', '/v3/services', {
+          token,
+          body: { service: { type: 'volume', name: 'cinder', description: 'd' } },
+        });
+        const serviceId = service.body.service!.id;
+        const endpoint = { service_id: serviceId, interface: 'public', url: 'http://v/' };
+        await call(h, 'POST', '/v3/endpoints', { token, body: { endpoint: { ...endpoint, region_id: 'R2a' } } });
+        const v30 = await call(h, 'POST', '/v3/endpoints', {
+          token,
+          body: { endpoint: { ...endpoint, region: 'R3' } },
+        });
+        assert.equal(v30.status, 201);
+        assert.equal((await call(h, 'DELETE', '/v3/regions/R2', { token })).status, 403);
+
+        const issued = await call(h, 'POST', '/v3/auth/tokens', {
+          body: passwordAuth('admin', ADMIN_PASSWORD, 'admin'),
+        });
+        const volume = issued.body.token!.catalog!.find((s) => s.type === 'volume')!;
+        assert.deepEqual(volume.endpoints.map((e) => e.region).sort(), ['R2a', 'R3']);
+
+        assert.equal((await call(h, 'DELETE', `/v3/services/${serviceId}`, { token })).status, 204);
+        assert.equal((await call(h, 'DELETE', '/v3/regions/R2', { token })).status, 204);
+        assert.deepEqual(
+          (await call(h, 'GET', '/v3/regions', { token })).body.regions!.map((r) => r.id),
+          ['R3', 'RegionOne'],
+        );
+        assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 9);
+      } finally {
+        await h.close();
+      }
+    });
   });
 }

@@ -48,6 +48,7 @@ const ALL = [
   '0012-usage-limits',
   '0013-key-pairs',
   '0015-server-lifecycle',
+  '0016-service-catalog',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

@@ -1,7 +1,7 @@
 /** What the caller's own token gives access to: /v3/auth/catalog, /v3/auth/projects, /v3/auth/domains. */
 import { Forbidden } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { serviceCatalog } from '../catalog.ts';
+import type { CatalogCache } from '../catalog-cache.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { targetsOfUser } from '../store/assignments.ts';
@@ -10,17 +10,16 @@ import { listProjects } from '../store/projects.ts';
 import { callerToken } from '../subject-token.ts';
 import { domainView, projectView } from '../views.ts';
 
-export function registerAuthScopeRoutes(app: ApiServer, deps: IdentityDeps): void {
+export function registerAuthScopeRoutes(app: ApiServer, deps: IdentityDeps, catalog: CatalogCache): void {
   const { database, tokens } = deps;
   const db = database.db;
-  const catalog = serviceCatalog(deps.config);
 
   app.get('/v3/auth/catalog', async (request) => {
     const token = await callerToken(request, tokens);
     if (token.projectId === null && token.domainId === null) {
       throw new Forbidden('The service catalog needs a scoped token; authenticate with a project.');
     }
-    return { catalog, links: collectionLinks(request) };
+    return { catalog: await catalog.forToken(token), links: collectionLinks(request) };
   });
 
   app.get('/v3/auth/projects', async (request) => {

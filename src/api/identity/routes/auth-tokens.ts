@@ -5,7 +5,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { TokenInfo } from '../../auth/token-service.ts';
 import { authenticate, AuthRequestBody } from '../authenticate.ts';
 import { forbidden } from '../authorize.ts';
-import { serviceCatalog } from '../catalog.ts';
+import type { CatalogCache } from '../catalog-cache.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { queryFlag } from '../query.ts';
 import { subjectToken, subjectTokenId } from '../subject-token.ts';
@@ -18,9 +18,8 @@ function requireSubjectAccess(request: FastifyRequest, subject: TokenInfo, actio
   if (!request.ctx.isAdmin && request.ctx.userId !== subject.userId) throw forbidden(action);
 }
 
-export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps): void {
-  const { database, config, tokens } = deps;
-  const catalog = serviceCatalog(config);
+export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps, catalog: CatalogCache): void {
+  const { database, tokens } = deps;
 
   app.post(
     '/v3/auth/tokens',
@@ -29,7 +28,7 @@ export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps): void {
       const issue = await authenticate(database.db, tokens, request.body.auth);
       const { token, info } = await tokens.issue(issue);
       void reply.code(201).header('x-subject-token', token);
-      return tokenBody(info, queryFlag(request.query.nocatalog) ? null : catalog);
+      return tokenBody(info, queryFlag(request.query.nocatalog) ? null : await catalog.forToken(info));
     },
   );
 
@@ -38,7 +37,7 @@ export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps): void {
     const subject = await subjectToken(request, tokens);
     requireSubjectAccess(request, subject, 'validate_token');
     void reply.header('x-subject-token', subjectTokenId(request));
-    return tokenBody(subject, queryFlag(request.query.nocatalog) ? null : catalog);
+    return tokenBody(subject, queryFlag(request.query.nocatalog) ? null : await catalog.forToken(subject));
   });
 
   app.delete('/v3/auth/tokens', async (request, reply) => {

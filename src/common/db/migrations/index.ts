@@ -13,6 +13,7 @@ import * as schedulerViewChanges from './0011-scheduler-view-changes.ts';
 import * as usageLimits from './0012-usage-limits.ts';
 import * as keyPairs from './0013-key-pairs.ts';
 import * as serverLifecycle from './0015-server-lifecycle.ts';
+import * as serviceCatalog from './0016-service-catalog.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0012-usage-limits', up: usageLimits.up },
   { name: '0013-key-pairs', up: keyPairs.up },
   { name: '0015-server-lifecycle', up: serverLifecycle.up },
+  { name: '0016-service-catalog', up: serviceCatalog.up },
 ];
