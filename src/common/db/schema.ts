@@ -404,6 +404,43 @@ export interface DiskSnapshotsTable {
   deleted: number;
 }
 
+/** A project's quota limit for one resource (os-quota-sets); -1 is unlimited. */
+export interface QuotasTable {
+  id: Generated<number>;
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+/** A user's quota limit for one resource within a project (os-quota-sets with `user_id`). */
+export interface ProjectUserQuotasTable {
+  id: Generated<number>;
+  project_id: string;
+  user_id: string;
+  resource: string;
+  hard_limit: number;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+/** A quota class's limit for one resource (os-quota-class-sets); the `default` class is the defaults. */
+export interface QuotaClassesTable {
+  id: Generated<number>;
+  class_name: string;
+  resource: string;
+  hard_limit: number;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+/** One row per project whose lock serializes quota-counted creates (objects/quotas.ts). */
+export interface QuotaProjectLocksTable {
+  project_id: string;
+  locked_at: Timestamp;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -436,6 +473,10 @@ export interface Schema {
   instance_group_members: InstanceGroupMembersTable;
   console_auth_tokens: ConsoleAuthTokensTable;
   disk_snapshots: DiskSnapshotsTable;
+  quotas: QuotasTable;
+  project_user_quotas: ProjectUserQuotasTable;
+  quota_classes: QuotaClassesTable;
+  quota_project_locks: QuotaProjectLocksTable;
 }
 
 /** The current time in the schema's timestamp format. */
