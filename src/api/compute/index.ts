@@ -18,6 +18,9 @@ import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
+import { registerLimitsRoutes } from './quotas/limits.ts';
+import { registerQuotaClassRoutes } from './quotas/quota-classes.ts';
+import { registerQuotaSetRoutes } from './quotas/quota-sets.ts';
 import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
 import { registerServerCreateRoute } from './servers/create.ts';
@@ -76,6 +79,9 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerAggregateRoutes(app, deps);
   registerAvailabilityZoneRoutes(app, deps);
   registerServerGroupRoutes(app, deps);
+  registerQuotaSetRoutes(app, deps);
+  registerQuotaClassRoutes(app, deps);
+  registerLimitsRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

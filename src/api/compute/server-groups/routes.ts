@@ -22,6 +22,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
+import { checkServerGroupQuota } from '../quotas/enforce.ts';
 import { IntegerLike, Name, toInt } from '../schema-types.ts';
 import { queryValue, validateBody, type Query } from '../validate.ts';
 
@@ -133,6 +134,7 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
     if (policy !== 'anti-affinity' && Object.keys(rules).length) {
       throw new BadRequest('Only anti-affinity policy supports rules.');
     }
+    await checkServerGroupQuota(db, deps.config, request.ctx);
     const group = await createServerGroup(db, {
       name: body.name,
       userId: request.ctx.userId ?? '',
@@ -140,6 +142,14 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
       policy,
       rules,
     });
+    // Nova's recheck: a create that raced another past the check above counts again with its group in,
+    // and removes it if the two together went over (both may lose; neither exceeds the quota).
+    if (deps.config.quota.recheck_quota) {
+      await checkServerGroupQuota(db, deps.config, request.ctx, 0).catch(async (err: unknown) => {
+        await deleteServerGroup(db, group.uuid, null);
+        throw err;
+      });
+    }
     return { server_group: serverGroupView(request, group) };
   });
 
