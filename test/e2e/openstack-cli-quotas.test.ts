@@ -74,8 +74,22 @@ describe('openstack CLI: quotas and limits', () => {
     const after = await limits();
     assert.deepEqual([after['totalInstancesUsed'], after['totalCoresUsed'], after['totalRAMUsed']], [2, 2, 256]);
 
-    // The defaults stay Nova's.
+    const detail = await d.cli.json<{ Resource: string; 'In Use': number; Limit: number }[]>(
+      'quota',
+      'list',
+      '--compute',
+      '--detail',
+      '--project',
+      'quota-p',
+    );
+    const instances = detail.find((row) => row.Resource === 'instances');
+    assert.deepEqual([instances?.['In Use'], instances?.Limit], [2, 2]);
+
+    // The defaults stay Nova's, unless the default class changes them.
     const defaults = await d.cli.json<Record<string, unknown>>('quota', 'show', '--default', 'quota-p');
     assert.deepEqual([defaults['instances'], defaults['cores']], [10, 20]);
+    await d.cli.ok('quota', 'set', '--class', '--instances', '15', 'default');
+    const changed = await d.cli.json<Record<string, unknown>>('quota', 'show', '--default', 'quota-p');
+    assert.equal(changed['instances'], 15);
   });
 });
