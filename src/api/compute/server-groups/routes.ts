@@ -127,6 +127,8 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
     if (atLeast(request, '2.64')) schema = CREATE_V264;
     else if (atLeast(request, '2.15')) schema = CREATE_V215;
     const { server_group: body } = validateBody<CreateBody>(schema, request.body);
+    // Nova checks the quota before it looks at the policy's rules.
+    await checkServerGroupQuota(db, deps.config, request.ctx);
     const policy = body.policy ?? body.policies![0];
     const rules: ServerGroupRules = {};
     if (body.rules?.max_server_per_host !== undefined)
@@ -134,7 +136,6 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
     if (policy !== 'anti-affinity' && Object.keys(rules).length) {
       throw new BadRequest('Only anti-affinity policy supports rules.');
     }
-    await checkServerGroupQuota(db, deps.config, request.ctx);
     const group = await createServerGroup(db, {
       name: body.name,
       userId: request.ctx.userId ?? '',
