@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { serversAllowed } from '../../src/api/compute/quotas/enforce.ts';
 import { loadConfig, type Config } from '../../src/common/config/load-config.ts';
 import { userContext } from '../../src/common/context.ts';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
@@ -72,13 +73,16 @@ function createOne(database: Database, cfg: Config, flavor: Flavor, projectId: s
     }),
     quota: {
       config: cfg,
-      decide: (snapshot) => {
-        const used = snapshot.usage.project.instances!;
-        if (snapshot.projectLimits.instances >= 0 && used + 1 > snapshot.projectLimits.instances) {
-          throw new QuotaExceeded('over');
-        }
-        return 1;
-      },
+      // The decision POST /servers makes, for one server without metadata or group.
+      decide: (snapshot) =>
+        serversAllowed(snapshot, {
+          vcpus: flavor.vcpus,
+          memoryMb: flavor.memory_mb,
+          minCount: 1,
+          maxCount: 1,
+          metadataItems: 0,
+          inGroup: false,
+        }),
     },
   });
 }
