@@ -44,7 +44,7 @@ export type Limits = Record<QuotaResource, number>;
 export type Counts = Partial<Record<QuotaResource, number>>;
 
 export const UNLIMITED = -1;
-export const DEFAULT_QUOTA_CLASS = 'default';
+const DEFAULT_QUOTA_CLASS = 'default';
 
 /** Resources a project has but its users do not: a user-scoped update of them sets the project's. */
 const PER_PROJECT_RESOURCES: readonly QuotaResource[] = ['fixed_ips', 'floating_ips'];
@@ -65,7 +65,7 @@ const DEFAULT_OPTION: Partial<Record<QuotaResource, keyof Config['quota']>> = {
 
 type Executor = Db | Transaction<Schema>;
 
-export function isQuotaResource(name: string): name is QuotaResource {
+function isQuotaResource(name: string): name is QuotaResource {
   return (QUOTA_RESOURCES as readonly string[]).includes(name);
 }
 
@@ -112,7 +112,7 @@ export function defaultLimits(db: Executor, config: Config): Promise<Limits> {
 }
 
 /** What is stored for a project, and for one of its users when `userId` is given. */
-export interface StoredLimits {
+interface StoredLimits {
   project: Counts;
   user: Counts;
   /** Every user's stored limits in the project, summed per resource (for the settable range). */
@@ -253,23 +253,6 @@ export async function deleteLimits(db: Db, projectId: string, userId: string | n
   });
 }
 
-/** Whether the user has limits of their own for any of `resources` (then their usage is checked too). */
-export async function hasUserLimits(
-  db: Executor,
-  projectId: string,
-  userId: string,
-  resources: readonly QuotaResource[],
-): Promise<boolean> {
-  const row = await db
-    .selectFrom('project_user_quotas')
-    .select('id')
-    .where('project_id', '=', projectId)
-    .where('user_id', '=', userId)
-    .where('resource', 'in', [...resources])
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 // ---- Counting -------------------------------------------------------------------------------------
 
 export interface UsageScope {
@@ -304,7 +287,7 @@ export async function perUser(resource: QuotaResource, count: Promise<number> | 
  * instances, cores, ram, user_instances, user_cores, user_ram. With `[quota] count_usage_from_placement`
  * cores and ram are what the servers hold in placement (none for a server never scheduled).
  */
-export function instanceUsageSelect(config: Config, projectId: string, userId: string) {
+function instanceUsageSelect(config: Config, projectId: string, userId: string) {
   // Soft-deleted servers can still be restored, yet Nova does not count them: restoring checks again.
   const where = sql`from instances i where i.project_id = ${projectId} and i.deleted = 0
     and i.vm_state <> ${VmState.SOFT_DELETED}`;
@@ -331,7 +314,7 @@ export function instanceUsageSelect(config: Config, projectId: string, userId: s
     ${where}`;
 }
 
-export interface InstanceUsageRow {
+interface InstanceUsageRow {
   instances: number;
   cores: number | null;
   ram: number | null;
@@ -340,7 +323,7 @@ export interface InstanceUsageRow {
   user_ram: number | null;
 }
 
-export function instanceCounts(row: InstanceUsageRow | undefined): UsageCounts {
+function instanceCounts(row: InstanceUsageRow | undefined): UsageCounts {
   return {
     project: { instances: Number(row?.instances ?? 0), cores: Number(row?.cores ?? 0), ram: Number(row?.ram ?? 0) },
     user: {
@@ -352,12 +335,12 @@ export function instanceCounts(row: InstanceUsageRow | undefined): UsageCounts {
 }
 
 /** Instances, cores and ram of a project's live servers, and of one user's among them. */
-export const countInstances: UsageCounter = async (db, scope, config) => {
+const countInstances: UsageCounter = async (db, scope, config) => {
   const query = instanceUsageSelect(config, scope.projectId, scope.userId) as ReturnType<typeof sql<InstanceUsageRow>>;
   return instanceCounts((await query.execute(db)).rows[0]);
 };
 
-export const countServerGroups: UsageCounter = async (db, scope) => {
+const countServerGroups: UsageCounter = async (db, scope) => {
   const row = await db
     .selectFrom('instance_groups')
     .select([
@@ -370,7 +353,7 @@ export const countServerGroups: UsageCounter = async (db, scope) => {
 };
 
 /** The user's live servers in the group (Nova counts group members per user). */
-export const countGroupMembers: UsageCounter = async (db, scope) => {
+const countGroupMembers: UsageCounter = async (db, scope) => {
   if (scope.groupId === undefined) return perUser('server_group_members', 0);
   const row = await db
     .selectFrom('instance_group_members as m')

@@ -15,6 +15,7 @@ import { QuotaExceeded } from '../../src/common/errors.ts';
 import { recordCheckedBuildRequest } from '../../src/objects/build-requests.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { updateInstance, type NewInstance } from '../../src/objects/instances.ts';
+import { addServerGroupMembers, createServerGroup } from '../../src/objects/server-groups.ts';
 import { VmState } from '../../src/objects/instance-states.ts';
 import {
   checkDeltas,
@@ -155,6 +156,17 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
       const other = await createQuotaSnapshot(db, cfg, { projectId: 'count-p', userId: 'nobody' });
       assert.deepEqual(other.usage.user, { instances: 0, cores: 0, ram: 0 });
       assert.equal(other.userLimited, false);
+      // The user's live members of a group, in the same query.
+      const group = await createServerGroup(db, { name: 'g', userId: 'u1', projectId: 'count-p', policy: 'affinity' });
+      const members = await db.selectFrom('instances').select('uuid').where('project_id', '=', 'count-p').execute();
+      await addServerGroupMembers(
+        db,
+        group.id,
+        members.map((m) => m.uuid),
+      );
+      const grouped = await createQuotaSnapshot(db, cfg, { projectId: 'count-p', userId: 'u1', groupId: group.id });
+      assert.equal(grouped.groupMembers, 2);
+      assert.equal(grouped.usage.project.instances, 2);
       const empty = await createQuotaSnapshot(db, cfg, { projectId: 'nothing-here', userId: 'u1' });
       assert.deepEqual(empty.usage.project, { instances: 0, cores: 0, ram: 0 });
       assert.equal(empty.projectLimits.instances, 10);

@@ -31,12 +31,12 @@ export interface ServerRequest {
   inGroup: boolean;
 }
 
-export function metadataLimitMessage(allowed: number): string {
+function metadataLimitMessage(allowed: number): string {
   return `Maximum number of metadata items exceeds ${allowed}`;
 }
 
-export const GROUP_MEMBERS_MESSAGE = 'Quota exceeded, too many servers in group';
-export const SERVER_GROUPS_MESSAGE = 'Quota exceeded, too many server groups.';
+const GROUP_MEMBERS_MESSAGE = 'Quota exceeded, too many servers in group';
+const SERVER_GROUPS_MESSAGE = 'Quota exceeded, too many server groups.';
 
 const over = (limit: number, value: number) => limit >= 0 && limit < value;
 
