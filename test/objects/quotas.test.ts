@@ -173,6 +173,30 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
       await db.deleteFrom('quota_classes').execute();
     });
 
+    it('skips the count when no limit applies to servers, cores or ram', async () => {
+      const db = database.db;
+      const unlimited = config({ instances: '-1', cores: '-1', ram: '-1' });
+      await insertTestInstance(db, { project: 'free-p' });
+      const free = await createQuotaSnapshot(db, unlimited, { projectId: 'free-p', userId: 'u1' });
+      assert.deepEqual(free.usage.project, { instances: 0, cores: 0, ram: 0 });
+      assert.equal(free.projectLimits.instances, -1);
+      // A stored limit on any of the three (the project's, the user's or the default class's) counts.
+      for (const [where, set, undo] of [
+        ['project', () => setLimits(db, 'free-p', null, { ram: 4096 }), () => deleteLimits(db, 'free-p', null)],
+        ['user', () => setLimits(db, 'free-p', 'u1', { cores: 4 }), () => deleteLimits(db, 'free-p', 'u1')],
+        [
+          'class',
+          () => setClassLimits(db, 'default', { instances: 9 }),
+          () => db.deleteFrom('quota_classes').execute(),
+        ],
+      ] as const) {
+        await set();
+        const counted = await createQuotaSnapshot(db, unlimited, { projectId: 'free-p', userId: 'u1' });
+        assert.deepEqual(counted.usage.project, { instances: 1, cores: 1, ram: 512 }, where);
+        await undo();
+      }
+    });
+
     it('counts cores and ram from placement allocations when asked to', async () => {
       const db = database.db;
       const cfg = config({ count_usage_from_placement: 'true' });
