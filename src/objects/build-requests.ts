@@ -6,7 +6,8 @@
  * The quota check is part of that transaction: the project's quota lock (objects/quotas.ts), one query
  * that counts what the project uses and reads its limits, then the inserts. Two API processes creating
  * the project's last servers therefore count one after the other, and the lock is released at commit,
- * before the build is cast.
+ * before the build is cast. Where no limit applies to servers, cores or ram, no lock is taken and the
+ * count is skipped: only the limits are read.
  */
 import type { RequestContext } from '../common/context.ts';
 import type { Config } from '../common/config/load-config.ts';
@@ -15,7 +16,14 @@ import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import type { RequestSpec } from '../scheduler/request-spec.ts';
 import { InstanceAction, startAction } from './instance-actions.ts';
 import { insertInstance, type NewInstance } from './instances.ts';
-import { createQuotaSnapshot, lockProjectQuota, quotasEnforced, type CreateQuotaSnapshot } from './quotas.ts';
+import {
+  createQuotaSnapshot,
+  lockProjectQuota,
+  quotasEnforced,
+  serverLimitsConfigured,
+  writersTakeTurns,
+  type CreateQuotaSnapshot,
+} from './quotas.ts';
 import { insertRequestSpec } from './request-specs.ts';
 import { addServerGroupMembers } from './server-groups.ts';
 
@@ -58,17 +66,24 @@ export async function recordCheckedBuildRequest<T extends BuildRequest>(
   },
 ): Promise<T> {
   const groupId = request.groupId ?? null;
-  // New rows only, yet MariaDB's index locks can still make concurrent creates deadlock: run again.
-  return retryOnLockConflict(() =>
+  const quota = request.quota && quotasEnforced(request.quota.config) ? request.quota : null;
+  // Nova's recheck_quota = False: no lock, so a burst of parallel creates may pass together.
+  const guarded = quota?.config.quota.recheck_quota ?? false;
+  // Lock first when a limit is likely to apply (the options set one) or the lock costs nothing
+  // (SQLite). A cloud whose options leave servers unlimited reads first and takes no lock unless a
+  // stored limit applies; then it starts again, locking first: on MariaDB the transaction's reads
+  // keep the view of its first read, so counting again after the lock would not see the last commit.
+  let lockFirst = guarded && quota !== null && (serverLimitsConfigured(quota.config) || writersTakeTurns(db));
+  const record = () =>
     db.transaction().execute(async (trx) => {
       let count = request.maxCount;
-      const quota = request.quota;
-      if (quota && quotasEnforced(quota.config)) {
+      if (quota) {
         const projectId = ctx.projectId ?? '';
-        // Nova's recheck_quota = False: no lock, so a burst of parallel creates may pass together.
-        if (quota.config.quota.recheck_quota) await lockProjectQuota(trx, projectId);
+        if (lockFirst) await lockProjectQuota(trx, projectId);
         const scope = { projectId, userId: ctx.userId ?? '', ...(groupId !== null ? { groupId } : {}) };
-        count = quota.decide(await createQuotaSnapshot(trx, quota.config, scope));
+        const snapshot = await createQuotaSnapshot(trx, quota.config, scope);
+        if (guarded && !lockFirst && snapshot.serversLimited) throw new LockFirst();
+        count = quota.decide(snapshot);
       }
       const built = request.build(count);
       for (const instance of built.instances) {
@@ -81,6 +96,18 @@ export async function recordCheckedBuildRequest<T extends BuildRequest>(
         await addServerGroupMembers(trx, groupId, uuids);
       }
       return built;
-    }),
-  );
+    });
+  // New rows only, yet MariaDB's index locks can still make concurrent creates deadlock: run again.
+  return retryOnLockConflict(async () => {
+    try {
+      return await record();
+    } catch (err) {
+      if (!(err instanceof LockFirst)) throw err;
+      lockFirst = true;
+      return record();
+    }
+  });
 }
+
+/** Rolls back a create that found a limit it must count under the project's lock. */
+class LockFirst extends Error {}

@@ -405,6 +405,8 @@ export interface CreateQuotaSnapshot {
   userLimits: Limits;
   /** Whether the user has limits of their own on instances, cores or ram (only then is the user checked). */
   userLimited: boolean;
+  /** Whether any limit applies to instances, cores or ram (then racing creates must take turns). */
+  serversLimited: boolean;
 }
 
 const CREATE_RESOURCES: readonly QuotaResource[] = [
@@ -424,6 +426,12 @@ interface SnapshotRow extends InstanceUsageRow {
 
 const SERVER_RESOURCES: readonly QuotaResource[] = ['instances', 'cores', 'ram'];
 
+/** Whether the `[quota]` options limit servers, cores or ram (Nova's defaults do). */
+export function serverLimitsConfigured(config: Config): boolean {
+  const defaults = configDefaults(config);
+  return SERVER_RESOURCES.some((r) => defaults[r] >= 0);
+}
+
 /**
  * A condition true when some limit on servers, cores or ram applies to the scope. When the `[quota]`
  * options leave all three unlimited and no stored limit sets one, the create needs no count, and the
@@ -431,8 +439,7 @@ const SERVER_RESOURCES: readonly QuotaResource[] = ['instances', 'cores', 'ram']
  * runs without server quotas pays nothing for counting them.
  */
 function anyServerLimit(config: Config, scope: UsageScope) {
-  const defaults = configDefaults(config);
-  if (SERVER_RESOURCES.some((r) => defaults[r] >= 0)) return sql`1 = 1`;
+  if (serverLimitsConfigured(config)) return sql`1 = 1`;
   const resources = sql.join([...SERVER_RESOURCES]);
   return sql`(exists (select 1 from quotas where project_id = ${scope.projectId}
       and resource in (${resources}) and hard_limit >= 0)
@@ -482,12 +489,14 @@ export async function createQuotaSnapshot(
   const projectLimits = quotasEnforced(config)
     ? { ...configDefaults(config), ...stored.default, ...stored.project }
     : allUnlimited();
+  const userLimits = quotasEnforced(config) ? { ...projectLimits, ...stored.user } : allUnlimited();
   return {
     usage,
     groupMembers: Number(rows[0]?.group_members ?? 0),
     projectLimits,
-    userLimits: quotasEnforced(config) ? { ...projectLimits, ...stored.user } : allUnlimited(),
+    userLimits,
     userLimited: ['instances', 'cores', 'ram'].some((r) => r in stored.user),
+    serversLimited: [projectLimits, userLimits].some((l) => SERVER_RESOURCES.some((r) => l[r] >= 0)),
   };
 }
 
@@ -603,6 +612,11 @@ export async function exceededLimit(
 
 // ---- The race guard -------------------------------------------------------------------------------
 
+/** SQLite: a write transaction (BEGIN IMMEDIATE) already excludes every other writer. */
+export function writersTakeTurns(db: Executor): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
+}
+
 /**
  * Takes the project's quota lock for the rest of `trx`: creates counted against the project's quotas
  * then count and insert one after another, whichever API process runs them. An UPDATE takes the row
@@ -612,7 +626,7 @@ export async function exceededLimit(
  * One statement per create; the row is inserted the first time a project needs it.
  */
 export async function lockProjectQuota(trx: Transaction<Schema>, projectId: string): Promise<void> {
-  if (trx.getExecutor().adapter instanceof SqliteAdapter) return;
+  if (writersTakeTurns(trx)) return;
   const stamp = now();
   const take = () =>
     trx

@@ -274,6 +274,26 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
             .executeTakeFirstOrThrow();
           assert.equal(Number(rows.n), room);
 
+          // Options that leave servers unlimited, and a limit stored for the project: the creates read
+          // first, find the limit, and start again under the lock.
+          const unlimited = config({ instances: '-1', cores: '-1', ram: '-1' });
+          await setLimits(database.db, 'race-stored', null, { instances: room });
+          const stored = await Promise.allSettled(
+            Array.from({ length: racers }, (_, i) =>
+              createOne(apis[i % apis.length]!, unlimited, flavor, 'race-stored'),
+            ),
+          );
+          const failure = stored.find((o) => o.status === 'rejected' && !(o.reason instanceof QuotaExceeded));
+          assert.equal(failure, undefined, String((failure as PromiseRejectedResult | undefined)?.reason));
+          assert.equal(stored.filter((o) => o.status === 'fulfilled').length, room);
+          // Without any limit every create passes, without the lock.
+          const free = await Promise.allSettled(
+            Array.from({ length: racers }, (_, i) => createOne(apis[i % apis.length]!, unlimited, flavor, 'race-free')),
+          );
+          assert.equal(free.filter((o) => o.status === 'fulfilled').length, racers);
+          const locks = await database.db.selectFrom('quota_project_locks').select('project_id').execute();
+          assert.deepEqual(locks.map((l) => l.project_id).sort(), ['race-p', 'race-stored']);
+
           // Again with room made by raising the quota: the lock row exists now.
           const more = config({ instances: String(room * 2) });
           const second = await Promise.allSettled(
