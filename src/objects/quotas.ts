@@ -512,7 +512,8 @@ export interface OverQuota {
   scope: 'project' | 'user';
 }
 
-function over(limit: number, value: number): boolean {
+/** Whether `value` goes past `limit` (-1, or any negative limit, is unlimited). */
+export function exceeds(limit: number, value: number): boolean {
   return limit >= 0 && limit < value;
 }
 
@@ -555,11 +556,11 @@ export async function findOverQuota(
     const inProject = counted.project![resource];
     const inUser = counted.user![resource];
     if (inProject !== undefined && inUser !== undefined) {
-      if (over(projectLimits[resource], inProject + delta)) projectOvers.push(resource);
-      else if (over(userLimits[resource], inUser + delta)) userOvers.push(resource);
+      if (exceeds(projectLimits[resource], inProject + delta)) projectOvers.push(resource);
+      else if (exceeds(userLimits[resource], inUser + delta)) userOvers.push(resource);
     } else {
       merged[resource] = Math.min(projectLimits[resource], userLimits[resource]);
-      if (over(merged[resource], (inProject ?? inUser ?? 0) + delta)) userOnlyOvers.push(resource);
+      if (exceeds(merged[resource], (inProject ?? inUser ?? 0) + delta)) userOnlyOvers.push(resource);
     }
   }
   if (userOnlyOvers.length) {
@@ -607,7 +608,7 @@ export async function exceededLimit(
     effectiveLimits(db, config, scope.projectId),
     effectiveLimits(db, config, scope.projectId, scope.userId),
   ]);
-  return over(project[resource], value) || over(user[resource], value) ? project[resource] : null;
+  return exceeds(project[resource], value) || exceeds(user[resource], value) ? project[resource] : null;
 }
 
 // ---- The race guard -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { Db } from '../../../common/db/database.ts';
 import { QuotaExceeded } from '../../../common/errors.ts';
 import {
   checkDeltas,
+  exceeds,
   exceededLimit,
   type CreateQuotaSnapshot,
   type Counts,
@@ -38,30 +39,25 @@ function metadataLimitMessage(allowed: number): string {
 const GROUP_MEMBERS_MESSAGE = 'Quota exceeded, too many servers in group';
 const SERVER_GROUPS_MESSAGE = 'Quota exceeded, too many server groups.';
 
-const over = (limit: number, value: number) => limit >= 0 && limit < value;
-
 /**
  * How many servers of the request may be created, from what the project (and the user, if they have
  * limits of their own) already uses: max_count when it fits, else the most that fit if that is at least
  * min_count. Otherwise a QuotaExceeded naming the quotas, as Nova's check_num_instances_quota words it.
  */
 export function serversAllowed(snapshot: CreateQuotaSnapshot, request: ServerRequest): number {
-  const metadataLimit = Math.min(
-    ...[snapshot.projectLimits, snapshot.userLimits].map((l) => unlimitedAsInfinity(l.metadata_items)),
-  );
-  if (request.metadataItems > metadataLimit) {
-    throw new QuotaExceeded(metadataLimitMessage(snapshot.projectLimits.metadata_items));
+  const { projectLimits, userLimits } = snapshot;
+  if (
+    exceeds(projectLimits.metadata_items, request.metadataItems) ||
+    exceeds(userLimits.metadata_items, request.metadataItems)
+  ) {
+    throw new QuotaExceeded(metadataLimitMessage(projectLimits.metadata_items));
   }
   const count = instancesThatFit(snapshot, request, request.maxCount);
   if (request.inGroup) {
     const limit = Math.min(snapshot.projectLimits.server_group_members, snapshot.userLimits.server_group_members);
-    if (over(limit, snapshot.groupMembers + count)) throw new QuotaExceeded(GROUP_MEMBERS_MESSAGE);
+    if (exceeds(limit, snapshot.groupMembers + count)) throw new QuotaExceeded(GROUP_MEMBERS_MESSAGE);
   }
   return count;
-}
-
-function unlimitedAsInfinity(limit: number): number {
-  return limit < 0 ? Infinity : limit;
 }
 
 function instancesThatFit(snapshot: CreateQuotaSnapshot, request: ServerRequest, maxCount: number): number {
@@ -74,11 +70,11 @@ function instancesThatFit(snapshot: CreateQuotaSnapshot, request: ServerRequest,
   const overs: ServerResource[] = [];
   let overUser = false;
   for (const resource of SERVER_RESOURCES) {
-    if (over(snapshot.projectLimits[resource], snapshot.usage.project[resource]! + deltas[resource])) {
+    if (exceeds(snapshot.projectLimits[resource], snapshot.usage.project[resource]! + deltas[resource])) {
       overs.push(resource);
     } else if (
       snapshot.userLimited &&
-      over(snapshot.userLimits[resource], snapshot.usage.user[resource]! + deltas[resource])
+      exceeds(snapshot.userLimits[resource], snapshot.usage.user[resource]! + deltas[resource])
     ) {
       overs.push(resource);
       overUser = true;
