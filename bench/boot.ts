@@ -40,6 +40,12 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       'disk_allocation_ratio = 1000',
       // The control plane is what this measures; all-in-one would pick the qemu driver where it is installed.
       'compute_driver = fake',
+      // A thousand servers in one project: unlimited, yet every create still counts and checks.
+      '[quota]',
+      'instances = -1',
+      'cores = -1',
+      'ram = -1',
+      '[DEFAULT]',
     ];
     const tail = listenSections(identityPort, imagePort, await freePort());
     const measured: ServiceProcess[] = [];

@@ -68,6 +68,13 @@ async function writeBaseConfig(
       'periodic_interval = 5',
       'rpc_response_timeout = 30',
       'host = controller',
+      // The tests boot many servers in one project (storms of hundreds): unlimited unless a test's own
+      // lines set quotas (they come after, and the last value given wins).
+      '[quota]',
+      'instances = -1',
+      'cores = -1',
+      'ram = -1',
+      '[DEFAULT]',
       ...lines,
       // The scheduler reads the hosts on every request: a test boots right after its computes report,
       // and a cached view from a moment earlier could lack the last of them (the cache has unit tests).

@@ -28,6 +28,9 @@ import { registerHostRoutes } from './legacy/hosts.ts';
 import { registerImageProxyRoutes } from './legacy/images.ts';
 import { registerProxyRoutes } from './legacy/proxies.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
+import { registerLimitsRoutes } from './quotas/limits.ts';
+import { registerQuotaClassRoutes } from './quotas/quota-classes.ts';
+import { registerQuotaSetRoutes } from './quotas/quota-sets.ts';
 import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
 import { registerServerCreateRoute } from './servers/create.ts';
@@ -100,6 +103,9 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerProxyRoutes(app);
   registerImageProxyRoutes(app, deps);
   registerGoneRoutes(app);
+  registerQuotaSetRoutes(app, deps);
+  registerQuotaClassRoutes(app, deps);
+  registerLimitsRoutes(app, deps);
 }
 
 /** A project id in the path must be the token's own, as Nova checks. */

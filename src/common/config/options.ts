@@ -406,6 +406,65 @@ export const OPTIONS = {
         "Its own catalog edits take effect at once; another process's within this time. 0: read it every time.",
     }),
   },
+  quota: {
+    instances: int({ default: 10, min: -1, help: 'Servers per project (-1: unlimited).' }),
+    cores: int({ default: 20, min: -1, help: 'vCPUs of the servers of a project (-1: unlimited).' }),
+    ram: int({ default: 50 * 1024, min: -1, help: 'MiB of memory of the servers of a project (-1: unlimited).' }),
+    metadata_items: int({ default: 128, min: -1, help: 'Metadata items per server (-1: unlimited).' }),
+    injected_files: int({
+      default: 5,
+      min: -1,
+      help: 'Personality files per server; reported by the API below microversion 2.57 (-1: unlimited).',
+    }),
+    injected_file_content_bytes: int({
+      default: 10 * 1024,
+      min: -1,
+      help: 'Bytes of one personality file; reported below microversion 2.57 (-1: unlimited).',
+    }),
+    injected_file_path_length: int({
+      default: 255,
+      min: -1,
+      help: 'Characters of a personality file path (the injected_file_path_bytes quota; -1: unlimited).',
+    }),
+    key_pairs: int({ default: 100, min: -1, help: 'Key pairs per user (-1: unlimited).' }),
+    server_groups: int({ default: 10, min: -1, help: 'Server groups per project (-1: unlimited).' }),
+    server_group_members: int({ default: 10, min: -1, help: 'Servers per server group (-1: unlimited).' }),
+    driver: str({
+      default: 'nova.quota.DbQuotaDriver',
+      choices: ['nova.quota.DbQuotaDriver', 'nova.quota.NoopQuotaDriver'],
+      help:
+        'DbQuotaDriver: limits from the database (project, user, class) over these defaults, usage ' +
+        'counted and enforced. NoopQuotaDriver: everything unlimited, nothing enforced.',
+    }),
+    recheck_quota: bool({
+      default: true,
+      help:
+        "Make a create count and insert under its project's lock, so racing requests cannot exceed a " +
+        'quota together (one more statement per create on MariaDB and PostgreSQL). False: count without ' +
+        'the lock; a burst of parallel requests may then go over the quota.',
+    }),
+    count_usage_from_placement: bool({
+      default: false,
+      help:
+        "Count cores and ram from the placement allocations of the project's servers instead of their " +
+        'flavors: a server never scheduled (ERROR before a host was found) then uses none.',
+    }),
+    until_refresh: int({
+      default: 0,
+      min: 0,
+      help: 'Accepted and ignored: usage is counted, never stored, so there is nothing to refresh.',
+    }),
+    max_age: int({
+      default: 0,
+      min: 0,
+      help: 'Accepted and ignored: usage is counted, never stored, so it never ages.',
+    }),
+    reservation_expire: int({
+      default: 86400,
+      min: 0,
+      help: 'Accepted and ignored: there are no reservations to expire.',
+    }),
+  },
 } as const;
 
 export type OptionsSpec = typeof OPTIONS;

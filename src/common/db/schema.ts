@@ -437,6 +437,16 @@ export interface KeyPairsTable {
   updated_at: Timestamp | null;
 }
 
+/** A project's quota limit for one resource (os-quota-sets); -1 is unlimited. */
+export interface QuotasTable {
+  id: Generated<number>;
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
 /** A region of the service catalog (Keystone's `region`); the id is the operator's choice. */
 export interface CatalogRegionsTable {
   id: string;
@@ -471,6 +481,33 @@ export interface CatalogEndpointsTable {
   /** JSON object: name, description and any attribute a client added. */
   extra: string;
   created_at: Timestamp;
+}
+
+/** A user's quota limit for one resource within a project (os-quota-sets with `user_id`). */
+export interface ProjectUserQuotasTable {
+  id: Generated<number>;
+  project_id: string;
+  user_id: string;
+  resource: string;
+  hard_limit: number;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+/** A quota class's limit for one resource (os-quota-class-sets); the `default` class is the defaults. */
+export interface QuotaClassesTable {
+  id: Generated<number>;
+  class_name: string;
+  resource: string;
+  hard_limit: number;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
+/** One row per project whose lock serializes quota-counted creates (objects/quotas.ts). */
+export interface QuotaProjectLocksTable {
+  project_id: string;
+  locked_at: Timestamp;
 }
 
 export interface Schema {
@@ -510,6 +547,10 @@ export interface Schema {
   catalog_regions: CatalogRegionsTable;
   catalog_services: CatalogServicesTable;
   catalog_endpoints: CatalogEndpointsTable;
+  quotas: QuotasTable;
+  project_user_quotas: ProjectUserQuotasTable;
+  quota_classes: QuotaClassesTable;
+  quota_project_locks: QuotaProjectLocksTable;
 }
 
 /** The current time in the schema's timestamp format. */

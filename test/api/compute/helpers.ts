@@ -191,7 +191,10 @@ export async function startComputeApi(
   options: { rpcTransport?: Transport } = {},
 ): Promise<Harness> {
   const database = await openTestDatabase();
-  const config = loadConfig([], overrides);
+  // Tests boot servers by the dozen in one project: servers are unlimited unless the test sets quotas
+  // (the quota tests do), so Nova's defaults (10 servers, 20 cores) do not decide other tests' outcomes.
+  const quota = { instances: '-1', cores: '-1', ram: '-1', ...overrides.quota };
+  const config = loadConfig([], { ...overrides, quota });
   const transport = new RecordingTransport();
   const rpc = new RpcClient(options.rpcTransport ?? transport, { responseTimeoutMs: 1000 });
   const images = new FakeImages();

@@ -47,6 +47,7 @@ const ALL = [
   '0011-scheduler-view-changes',
   '0012-usage-limits',
   '0013-key-pairs',
+  '0014-quotas',
   '0015-server-lifecycle',
   '0016-service-catalog',
 ];

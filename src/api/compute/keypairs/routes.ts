@@ -12,6 +12,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
+import { checkKeyPairQuota } from '../quotas/enforce.ts';
 import { queryValues, validateBody, type Query } from '../validate.ts';
 import { checkKeyPairQuery, createKeyPairSchema, type CreateKeyPairBody } from './schemas.ts';
 import { keyPairCreated, keyPairDetail, keyPairListItem } from './view.ts';
@@ -58,8 +59,8 @@ export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): voi
     const userId = owner(request, 'create', input.user_id);
     const name = input.name.trim();
     const type = input.type ?? 'ssh';
-    // The `key_pairs` quota (per user: countKeyPairs(db, userId) + 1 against the limit, 403 "Quota
-    // exceeded, too many key pairs.") belongs here, before the key is checked or generated.
+    // Nova checks the quota before the key is read or generated, and again once it is stored.
+    await checkKeyPairQuota(db, deps.config, request.ctx, userId, 1);
     let publicKey: string;
     let fingerprint: string;
     let privateKey: string | null = null;
@@ -71,6 +72,12 @@ export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): voi
       ({ publicKey, fingerprint, privateKey } = generated);
     }
     const keyPair = await createKeyPair(db, { name, userId, type, publicKey, fingerprint });
+    if (deps.config.quota.recheck_quota) {
+      await checkKeyPairQuota(db, deps.config, request.ctx, userId, 0).catch(async (err: unknown) => {
+        await deleteKeyPair(db, userId, name);
+        throw err;
+      });
+    }
     void reply.code(atLeast(request, '2.2') ? 201 : 200);
     return { keypair: keyPairCreated(request, keyPair, privateKey) };
   });

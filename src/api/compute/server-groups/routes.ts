@@ -22,6 +22,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
+import { checkServerGroupQuota } from '../quotas/enforce.ts';
 import { IntegerLike, Name, toInt } from '../schema-types.ts';
 import { queryValue, validateBody, type Query } from '../validate.ts';
 
@@ -126,6 +127,8 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
     if (atLeast(request, '2.64')) schema = CREATE_V264;
     else if (atLeast(request, '2.15')) schema = CREATE_V215;
     const { server_group: body } = validateBody<CreateBody>(schema, request.body);
+    // Nova checks the quota before it looks at the policy's rules.
+    await checkServerGroupQuota(db, deps.config, request.ctx);
     const policy = body.policy ?? body.policies![0];
     const rules: ServerGroupRules = {};
     if (body.rules?.max_server_per_host !== undefined)
@@ -140,6 +143,14 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
       policy,
       rules,
     });
+    // Nova's recheck: a create that raced another past the check above counts again with its group in,
+    // and removes it if the two together went over (both may lose; neither exceeds the quota).
+    if (deps.config.quota.recheck_quota) {
+      await checkServerGroupQuota(db, deps.config, request.ctx, 0).catch(async (err: unknown) => {
+        await deleteServerGroup(db, group.uuid, null);
+        throw err;
+      });
+    }
     return { server_group: serverGroupView(request, group) };
   });
 

@@ -15,13 +15,14 @@ import { failBuild } from '../../../objects/instance-faults.ts';
 import { flavorSpec, newInstancePayload } from '../../../objects/instance-payload.ts';
 import type { NewInstance } from '../../../objects/instances.ts';
 import type { KeyPair } from '../../../objects/key-pairs.ts';
-import { recordBuildRequest } from '../../../objects/build-requests.ts';
+import { recordCheckedBuildRequest } from '../../../objects/build-requests.ts';
 import type { RequestSpec } from '../../../scheduler/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import type { ImageSummary } from '../image-lookup.ts';
 import { resourceLinks } from '../links.ts';
+import { serversAllowed } from '../quotas/enforce.ts';
 import { atLeast } from '../microversion.ts';
 import { boolFromString, validateBody } from '../validate.ts';
 import {
@@ -81,21 +82,30 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     const description = atLeast(request, '2.19') ? (server.description ?? null) : name;
     const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
     const password = adminPassword(server.adminPass, deps.config.DEFAULT.password_length);
-    const instances = buildInstances(ctx, server, {
-      name,
-      description,
-      flavor,
-      image,
-      zone,
-      reservationId,
-      count: count.max,
-      storageTier,
-      keyPair,
-      password,
+    const common = { name, description, flavor, image, zone, reservationId, storageTier, keyPair, password };
+    const metadataItems = Object.keys(server.metadata ?? {}).length;
+    // The quotas are checked in the transaction that records the instances (see build-requests.ts):
+    // the count may come back lowered to what fits, as Nova lowers max_count.
+    const { instances, spec } = await recordCheckedBuildRequest(db, ctx, {
+      maxCount: count.max,
+      build: (fits) => {
+        const built = buildInstances(ctx, server, { ...common, count: fits });
+        return { instances: built, spec: requestSpec(ctx, flavor, image, zone, hints, fits, storageTier) };
+      },
+      groupId: group?.id ?? null,
+      quota: {
+        config: deps.config,
+        decide: (snapshot) =>
+          serversAllowed(snapshot, {
+            vcpus: flavor.vcpus,
+            memoryMb: flavor.memory_mb,
+            minCount: count.min,
+            maxCount: count.max,
+            metadataItems,
+            inGroup: group !== null,
+          }),
+      },
     });
-    const spec = requestSpec(ctx, flavor, image, zone, hints, instances.length, storageTier);
-
-    await recordBuildRequest(db, ctx, instances, spec, group?.id ?? null);
     await castBuild(deps, ctx, instances, spec);
 
     void reply.code(202);

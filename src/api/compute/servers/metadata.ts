@@ -3,6 +3,7 @@
  * Writes are allowed in the states Nova allows them (a launched server that is active, paused,
  * suspended or stopped, and not locked).
  */
+import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import { now } from '../../../common/db/schema.ts';
@@ -10,6 +11,7 @@ import { VmState } from '../../../objects/instance-states.ts';
 import { assertNotLocked, type Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
+import { checkMetadataItems } from '../quotas/enforce.ts';
 import { validateBody } from '../validate.ts';
 import { findServer } from './lookup.ts';
 import { MetadataBodySchema, MetaItemBodySchema } from './schemas.ts';
@@ -61,6 +63,17 @@ type KeyParams = { Params: { id: string; key: string } };
 
 export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
+  /** The metadata_items quota applies to what the server would have after the write, as in Nova. */
+  const checkMetadataQuota = (
+    ctx: RequestContext,
+    instance: Instance,
+    items: Record<string, string>,
+    replace: boolean,
+  ) => {
+    const keys = new Set(Object.keys(items));
+    if (!replace) for (const key of Object.keys(instance.metadata)) keys.add(key);
+    return checkMetadataItems(db, deps.config, ctx, keys.size);
+  };
 
   app.get<Params>('/servers/:id/metadata', async (request) => {
     const instance = await findServer(db, request.ctx, request.params.id);
@@ -79,6 +92,7 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
         const instance = await findServer(db, request.ctx, request.params.id);
         const { metadata } = validateBody<{ metadata: Record<string, string> }>(MetadataBodySchema, request.body);
         checkWritable(instance, request.ctx.isAdmin, 'update metadata');
+        await checkMetadataQuota(request.ctx, instance, metadata, replace);
         return { metadata: await writeMetadata(db, instance.uuid, metadata, replace) };
       },
     });
@@ -97,6 +111,7 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
     const { meta } = validateBody<{ meta: Record<string, string> }>(MetaItemBodySchema, request.body);
     if (!(request.params.key in meta)) throw new BadRequest('Request body and URI mismatch');
     checkWritable(instance, request.ctx.isAdmin, 'update metadata');
+    await checkMetadataQuota(request.ctx, instance, meta, false);
     await writeMetadata(db, instance.uuid, meta, false);
     return { meta };
   });

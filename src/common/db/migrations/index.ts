@@ -12,6 +12,7 @@ import * as diskSnapshots from './0010-disk-snapshots.ts';
 import * as schedulerViewChanges from './0011-scheduler-view-changes.ts';
 import * as usageLimits from './0012-usage-limits.ts';
 import * as keyPairs from './0013-key-pairs.ts';
+import * as quotas from './0014-quotas.ts';
 import * as serverLifecycle from './0015-server-lifecycle.ts';
 import * as serviceCatalog from './0016-service-catalog.ts';
 
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0011-scheduler-view-changes', up: schedulerViewChanges.up },
   { name: '0012-usage-limits', up: usageLimits.up },
   { name: '0013-key-pairs', up: keyPairs.up },
+  { name: '0014-quotas', up: quotas.up },
   { name: '0015-server-lifecycle', up: serverLifecycle.up },
   { name: '0016-service-catalog', up: serviceCatalog.up },
 ];
