@@ -172,9 +172,9 @@ export interface Client {
   put(url: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
-/** Requests as `who`, at microversion `version` (none: the 2.1 default). */
-export function client(app: ApiServer, who: Who, version?: string): Client {
-  const headers: Record<string, string> = {};
+/** Requests as `who`, at microversion `version` (none: the 2.1 default), with any `extra` headers. */
+export function client(app: ApiServer, who: Who, version?: string, extra: Record<string, string> = {}): Client {
+  const headers: Record<string, string> = { ...extra };
   if (who !== 'nobody') headers['x-auth-token'] = TOKENS[who];
   if (version) headers['openstack-api-version'] = `compute ${version}`;
   const send = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>

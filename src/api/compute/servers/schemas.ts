@@ -2,13 +2,15 @@
  * Body schemas of the server routes, per microversion as Nova's (schemas/servers.py). Fields Stratus
  * cannot honour are left out, so asking for them is a clear 400 rather than silently ignored: block
  * device mappings (no volumes), tags (2.52), trusted certificates (2.63), forced hosts (2.74).
- * Network requests are validated and then ignored: Stratus has no networking yet. From 2.97 (a Stratus
- * extension) the body may name the storage tier of the disk, `instance_disk_type`.
+ * Network requests are validated and then ignored: Stratus has no networking yet. A request that asks
+ * for the storage-tier extension (header `Stratus-Extensions: storage-tier`) may name the storage tier
+ * of the disk, `instance_disk_type`.
  */
 import { Type, type TSchema } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { atLeast } from '../microversion.ts';
-import { STORAGE_TIER_VERSION } from './storage-tier.ts';
+import { wantsExtension } from '../extensions.ts';
+import { STORAGE_TIER_EXTENSION } from './storage-tier.ts';
 import { BooleanLike, Description, IntegerLike, Metadata, Name, Uuid } from '../schema-types.ts';
 
 export interface CreateServerBody {
@@ -32,7 +34,7 @@ export interface CreateServerBody {
     user_data?: string;
     description?: string | null;
     hostname?: string;
-    /** Stratus extension (microversion 2.97): the storage tier of the server's disk. */
+    /** Stratus extension (header `Stratus-Extensions: storage-tier`): the storage tier of the server's disk. */
     instance_disk_type?: string;
   };
   'os:scheduler_hints'?: Record<string, unknown>;
@@ -117,7 +119,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     atLeast(request, '2.57'),
     atLeast(request, '2.90'),
     atLeast(request, '2.94'),
-    atLeast(request, STORAGE_TIER_VERSION),
+    wantsExtension(request, STORAGE_TIER_EXTENSION),
   ].join();
   let schema = createSchemas.get(key);
   if (schema) return schema;
@@ -156,7 +158,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
   }
   if (atLeast(request, '2.19')) properties['description'] = Description();
   if (atLeast(request, '2.90')) properties['hostname'] = atLeast(request, '2.94') ? Fqdn : Hostname;
-  if (atLeast(request, STORAGE_TIER_VERSION)) properties['instance_disk_type'] = Type.String();
+  if (wantsExtension(request, STORAGE_TIER_EXTENSION)) properties['instance_disk_type'] = Type.String();
   const required = atLeast(request, '2.37') ? ['name', 'flavorRef', 'networks'] : ['name', 'flavorRef'];
   schema = Type.Unsafe({
     type: 'object',

@@ -17,7 +17,8 @@ import { atLeast } from '../microversion.ts';
 import { isoTime, naiveTime } from '../timestamps.ts';
 import { computeServicesByHost, hostStatus } from './host-state.ts';
 import { instanceName } from './names.ts';
-import { STORAGE_TIER_ATTRIBUTE } from './storage-tier.ts';
+import { wantsExtension } from '../extensions.ts';
+import { STORAGE_TIER_ATTRIBUTE, STORAGE_TIER_EXTENSION } from './storage-tier.ts';
 
 /** What the views of a set of servers need beyond the rows. */
 export interface ServerViewData {
@@ -51,6 +52,8 @@ interface ViewFlags {
   v2_73: boolean;
   v2_90: boolean;
   v2_96: boolean;
+  /** The client asked for the storage-tier extension (never a stock client). */
+  storageTier: boolean;
 }
 
 /** `compute` worked out once per request, however many servers the request shows. */
@@ -76,6 +79,7 @@ const viewFlags = oncePerRequest((request): ViewFlags => ({
   v2_73: atLeast(request, '2.73'),
   v2_90: atLeast(request, '2.90'),
   v2_96: atLeast(request, '2.96'),
+  storageTier: wantsExtension(request, STORAGE_TIER_EXTENSION),
 }));
 
 /**
@@ -227,8 +231,8 @@ export function serverView(
     server['OS-EXT-STS:vm_state'] = instance.vm_state;
     server['OS-EXT-STS:power_state'] = instance.power_state;
     server['os-extended-volumes:volumes_attached'] = [];
-    // Stratus extension, at every microversion so that stock clients show it (as Nova's OS-EXT-* are).
-    server[STORAGE_TIER_ATTRIBUTE] = instance.storage_tier;
+    // Stratus's own key, only for a client that asked for it: Nova's bodies carry Nova's keys only.
+    if (flags.storageTier) server[STORAGE_TIER_ATTRIBUTE] = instance.storage_tier;
   }
   // Nova's default policy shows the extended server attributes to admins only.
   const extendedAttributes = options.extended && isAdmin;
