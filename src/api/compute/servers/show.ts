@@ -11,13 +11,16 @@ import { loadServerViewData, serverView } from './view.ts';
 
 type IdParams = { Params: { id: string } };
 
+/** Server show: every attribute, and server_groups (2.71), which Nova's detailed list leaves out. */
+const SHOW = { extended: true, hostStatus: true, serverGroups: true };
+
 export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
 
   app.get<IdParams>('/servers/:id', async (request) => {
     const instance = await findServer(db, request.ctx, request.params.id);
-    const data = await loadServerViewData(db, request, [instance.uuid]);
-    return { server: serverView(request, instance, data, deps.config) };
+    const data = await loadServerViewData(db, request, [instance.uuid], { serverGroups: true });
+    return { server: serverView(request, instance, data, deps.config, SHOW) };
   });
 
   app.put<IdParams>('/servers/:id', async (request) => {
@@ -40,9 +43,10 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
         .execute();
     }
     const updated = await updateInstance(db, instance.uuid, changes);
-    const data = await loadServerViewData(db, request, [updated.uuid]);
+    const data = await loadServerViewData(db, request, [updated.uuid], { serverGroups: true });
     // Before 2.75 Nova's update response leaves out the extended attributes that show has.
     const full = atLeast(request, '2.75');
-    return { server: serverView(request, updated, data, deps.config, { extended: full, hostStatus: full }) };
+    const options = { extended: full, hostStatus: full, serverGroups: true };
+    return { server: serverView(request, updated, data, deps.config, options) };
   });
 }

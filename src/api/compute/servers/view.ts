@@ -27,6 +27,8 @@ export interface ServerViewData {
   computeServices: Map<string, ServiceRecord>;
   /** instance uuid -> the availability zone its request spec pins it to (2.96). */
   pinnedAz: Map<string, string | null>;
+  /** instance uuid -> the uuid of its server group, for the views that show server_groups (2.71). */
+  serverGroups: Map<string, string>;
 }
 
 export interface ServerViewOptions {
@@ -34,6 +36,8 @@ export interface ServerViewOptions {
   extended: boolean;
   /** Whether host_status may be shown (Nova leaves it out of the update response before 2.75). */
   hostStatus: boolean;
+  /** Whether server_groups is shown from 2.71: show and update have it, Nova's detailed list never. */
+  serverGroups?: boolean;
 }
 
 /**
@@ -49,6 +53,7 @@ interface ViewFlags {
   v2_26: boolean;
   v2_47: boolean;
   v2_63: boolean;
+  v2_71: boolean;
   v2_73: boolean;
   v2_90: boolean;
   v2_96: boolean;
@@ -76,6 +81,7 @@ const viewFlags = oncePerRequest((request): ViewFlags => ({
   v2_26: atLeast(request, '2.26'),
   v2_47: atLeast(request, '2.47'),
   v2_63: atLeast(request, '2.63'),
+  v2_71: atLeast(request, '2.71'),
   v2_73: atLeast(request, '2.73'),
   v2_90: atLeast(request, '2.90'),
   v2_96: atLeast(request, '2.96'),
@@ -99,14 +105,28 @@ export async function loadServerViewData(
   db: Db,
   request: FastifyRequest,
   uuids: readonly string[],
+  include: { serverGroups?: boolean } = {},
 ): Promise<ServerViewData> {
   const flags = viewFlags(request);
-  const [faults, computeServices, pinnedAz] = await Promise.all([
+  const [faults, computeServices, pinnedAz, serverGroups] = await Promise.all([
     latestFaults(db, uuids),
     flags.isAdmin && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
     flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
+    include.serverGroups && flags.v2_71 ? groupsOf(db, uuids) : new Map<string, string>(),
   ]);
-  return { faults, computeServices, pinnedAz };
+  return { faults, computeServices, pinnedAz, serverGroups };
+}
+
+/** instance uuid -> its server group's uuid (an instance is in one group at most). */
+async function groupsOf(db: Db, uuids: readonly string[]): Promise<Map<string, string>> {
+  if (!uuids.length) return new Map();
+  const rows = await db
+    .selectFrom('instance_group_members as m')
+    .innerJoin('instance_groups as g', 'g.id', 'm.group_id')
+    .select(['m.instance_uuid as instance_uuid', 'g.uuid as group_uuid'])
+    .where('m.instance_uuid', 'in', [...uuids])
+    .execute();
+  return new Map(rows.map((row) => [row.instance_uuid, row.group_uuid]));
 }
 
 async function pinnedZones(db: Db, uuids: readonly string[]): Promise<Map<string, string | null>> {
@@ -263,6 +283,10 @@ export function serverView(
   if (flags.v2_19) server['description'] = instance.display_description;
   if (flags.v2_26) server['tags'] = [];
   if (flags.v2_63) server['trusted_image_certificates'] = null;
+  if (flags.v2_71 && options.serverGroups) {
+    const group = data.serverGroups.get(instance.uuid);
+    server['server_groups'] = group ? [group] : [];
+  }
   if (flags.v2_73) server['locked_reason'] = null;
   if (flags.v2_90 && !extendedAttributes) server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
   if (flags.v2_96 && options.extended) server['pinned_availability_zone'] = data.pinnedAz.get(instance.uuid) ?? null;
