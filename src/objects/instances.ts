@@ -60,6 +60,8 @@ export interface NewInstance {
   metadata: Record<string, string>;
   /** The storage tier of the instance's disk (the API always sets it). */
   storage_tier?: string;
+  /** OS-DCF:diskConfig AUTO (true) or MANUAL (false, the default). */
+  auto_disk_config?: boolean;
 }
 
 /**
@@ -125,6 +127,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       access_ip_v4: input.access_ip_v4,
       access_ip_v6: input.access_ip_v6,
       storage_tier: input.storage_tier ?? null,
+      auto_disk_config: input.auto_disk_config ? 1 : 0,
       launched_at: null,
       terminated_at: null,
       created_at: timestamp,
@@ -168,6 +171,7 @@ export async function getInstance(db: Db, uuid: string, includeDeleted = false):
 export const INSTANCE_SORT_COLUMNS = [
   'access_ip_v4',
   'access_ip_v6',
+  'auto_disk_config',
   'availability_zone',
   'config_drive',
   'created_at',

@@ -46,6 +46,7 @@ const ALL = [
   '0010-disk-snapshots',
   '0011-scheduler-view-changes',
   '0012-usage-limits',
+  '0017-instance-disk-config',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

@@ -36,6 +36,7 @@ import {
   requestedServerGroup,
   schedulerHints,
 } from './create-checks.ts';
+import { canonicalIpv6, diskConfigView, newServerAutoDiskConfig } from './disk-config.ts';
 import { sanitizeHostname } from './names.ts';
 import { requestedStorageTier } from './storage-tier.ts';
 import { createServerSchema, type CreateServerBody } from './schemas.ts';
@@ -72,6 +73,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     checkImageFitsFlavor(ctx, image, flavor);
     checkCpuPolicy(flavor);
     const storageTier = requestedStorageTier(hints, body.server.instance_disk_type, flavor, deps.config);
+    const autoDiskConfig = newServerAutoDiskConfig(server['OS-DCF:diskConfig'], image);
 
     // Nova copies the name into the description before 2.19, when there was no description field.
     const description = atLeast(request, '2.19') ? (server.description ?? null) : name;
@@ -85,6 +87,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       reservationId,
       count: count.max,
       storageTier,
+      autoDiskConfig,
     });
     const spec = requestSpec(ctx, flavor, image, zone, hints, instances.length, storageTier);
 
@@ -102,7 +105,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       server: {
         id: first.uuid,
         links,
-        'OS-DCF:diskConfig': server['OS-DCF:diskConfig'] ?? 'MANUAL',
+        'OS-DCF:diskConfig': diskConfigView(autoDiskConfig),
         security_groups: server.security_groups ?? [{ name: 'default' }],
         // Nova returns the password it would set; Stratus' guests get no password injected.
         adminPass: server.adminPass ?? generatePassword(),
@@ -120,6 +123,7 @@ interface Common {
   reservationId: string;
   count: number;
   storageTier: StorageTier;
+  autoDiskConfig: boolean;
 }
 
 function buildInstances(ctx: RequestContext, server: CreateServerBody['server'], c: Common): NewInstance[] {
@@ -144,9 +148,10 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
       reservation_id: c.reservationId,
       launch_index: index,
       access_ip_v4: server.accessIPv4 ?? null,
-      access_ip_v6: server.accessIPv6 ?? null,
+      access_ip_v6: server.accessIPv6 === undefined ? null : canonicalIpv6(server.accessIPv6),
       metadata: { ...(server.metadata ?? {}) },
       storage_tier: c.storageTier,
+      auto_disk_config: c.autoDiskConfig,
     };
   });
 }

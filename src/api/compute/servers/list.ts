@@ -178,7 +178,7 @@ const IGNORED_SORT_KEYS = [
 ];
 
 /** Valid sort keys Stratus has no column for (no volumes, no direct kernel fields): every server ties. */
-const CONSTANT_SORT_KEYS = ['auto_disk_config', 'kernel_id', 'locked_by', 'ramdisk_id', 'root_device_name'];
+const CONSTANT_SORT_KEYS = ['kernel_id', 'locked_by', 'ramdisk_id', 'root_device_name'];
 
 const ADMIN_ONLY_SORT_KEYS = ['host', 'node'];
 

@@ -1,10 +1,11 @@
-/** GET /servers/{id} and PUT /servers/{id} (rename, describe, access addresses, hostname). */
+/** GET /servers/{id} and PUT /servers/{id} (rename, describe, access addresses, disk config, hostname). */
 import { now } from '../../../common/db/schema.ts';
 import { updateInstance, type InstanceChanges } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
+import { autoDiskConfig, canonicalIpv6 } from './disk-config.ts';
 import { findServer } from './lookup.ts';
 import { updateServerSchema, type UpdateServerBody } from './schemas.ts';
 import { loadServerViewData, serverView } from './view.ts';
@@ -30,10 +31,12 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
     if (server.name !== undefined) changes.display_name = server.name.trim();
     if (server.description !== undefined) changes.display_description = server.description;
     // Fields the shared instance update does not cover; plain column writes with no state to guard.
-    const columns: { access_ip_v4?: string; access_ip_v6?: string; hostname?: string } = {};
+    const columns: { access_ip_v4?: string; access_ip_v6?: string; hostname?: string; auto_disk_config?: number } = {};
     if (server.accessIPv4 !== undefined) columns.access_ip_v4 = server.accessIPv4;
-    if (server.accessIPv6 !== undefined) columns.access_ip_v6 = server.accessIPv6;
+    if (server.accessIPv6 !== undefined) columns.access_ip_v6 = canonicalIpv6(server.accessIPv6);
     if (server.hostname !== undefined) columns.hostname = server.hostname;
+    const autoDisk = autoDiskConfig(server['OS-DCF:diskConfig']);
+    if (autoDisk !== undefined) columns.auto_disk_config = autoDisk ? 1 : 0;
     if (Object.keys(columns).length) {
       await db
         .updateTable('instances')

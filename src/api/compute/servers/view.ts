@@ -15,6 +15,7 @@ import type { Instance } from '../../../objects/instances.ts';
 import { bookmarkHref, resourceLinks } from '../links.ts';
 import { atLeast } from '../microversion.ts';
 import { isoTime, naiveTime } from '../timestamps.ts';
+import { diskConfigView } from './disk-config.ts';
 import { computeServicesByHost, hostStatus } from './host-state.ts';
 import { instanceName } from './names.ts';
 import { wantsExtension } from '../extensions.ts';
@@ -235,7 +236,7 @@ export function serverView(
     accessIPv4: instance.access_ip_v4 ?? '',
     accessIPv6: instance.access_ip_v6 ?? '',
     links: resourceLinks(request, 'servers', instance.uuid),
-    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-DCF:diskConfig': diskConfigView(instance.auto_disk_config),
   };
   const fault = data.faults.get(instance.uuid);
   if (FAULT_STATUSES.includes(status) && fault) server['fault'] = faultView(fault, isAdmin);

@@ -11,6 +11,7 @@ import * as consoleAuthTokens from './0009-console-auth-tokens.ts';
 import * as diskSnapshots from './0010-disk-snapshots.ts';
 import * as schedulerViewChanges from './0011-scheduler-view-changes.ts';
 import * as usageLimits from './0012-usage-limits.ts';
+import * as instanceDiskConfig from './0017-instance-disk-config.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0010-disk-snapshots', up: diskSnapshots.up },
   { name: '0011-scheduler-view-changes', up: schedulerViewChanges.up },
   { name: '0012-usage-limits', up: usageLimits.up },
+  { name: '0017-instance-disk-config', up: instanceDiskConfig.up },
 ];
