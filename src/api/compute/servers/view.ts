@@ -2,13 +2,14 @@
  * The server as the API shows it, field for field as Nova's view builder at each microversion: which
  * fields exist depends on the version asked for, and some (OS-EXT-SRV-ATTR:*, host_status, fault
  * details of internal errors) only on who asks. Stratus has no networking or volumes yet, so addresses
- * and attached volumes are empty.
+ * (objects/instance-addresses.ts) and attached volumes are empty.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
+import { instanceAddresses } from '../../../objects/instance-addresses.ts';
 import { apiStatus } from '../../../objects/instance-states.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
 import type { Instance } from '../../../objects/instances.ts';
@@ -196,6 +197,20 @@ function faultView(fault: InstanceFault, isAdmin: boolean): Record<string, unkno
   return view;
 }
 
+/** The addresses by network; the type and MAC only where Nova shows them (not before 2.75 in update). */
+function addressesView(instance: Instance, extended: boolean): Record<string, Record<string, unknown>[]> {
+  const view: Record<string, Record<string, unknown>[]> = {};
+  for (const address of instanceAddresses(instance)) {
+    const entry: Record<string, unknown> = { version: address.version, addr: address.addr };
+    if (extended) {
+      entry['OS-EXT-IPS:type'] = address.type;
+      entry['OS-EXT-IPS-MAC:mac_addr'] = address.mac;
+    }
+    (view[address.network] ??= []).push(entry);
+  }
+  return view;
+}
+
 /** GET /servers: id, name and links. */
 export function serverBasicView(
   request: FastifyRequest,
@@ -232,7 +247,7 @@ export function serverView(
     flavor: flavorView(request, flags, instance),
     created: isoTime(instance.created_at),
     updated: isoTime(instance.updated_at ?? instance.created_at),
-    addresses: {},
+    addresses: addressesView(instance, options.extended),
     accessIPv4: instance.access_ip_v4 ?? '',
     accessIPv6: instance.access_ip_v6 ?? '',
     links: resourceLinks(request, 'servers', instance.uuid),
