@@ -20,11 +20,12 @@ function response(status: number, body: unknown): LightMyRequestResponse {
   } as unknown as LightMyRequestResponse;
 }
 
-const answered = (route: string, version = '2.1', extensions: string[] = [], method = 'GET') => ({
-  method,
+const answered = (route: string, version = '2.1', extensions: string[] = [], isAdmin = false) => ({
+  method: 'GET',
   route,
   version: parseVersion(version),
   extensions: new Set(extensions),
+  isAdmin,
 });
 
 let h: Harness;
@@ -64,6 +65,22 @@ describe('strict response check', () => {
     assert.throws(
       () => checkResponse(response(200, structuredClone(body)), answered('/v2.1/servers/:id', '2.96'), 'url'),
       /a key Nova does not send/,
+    );
+  });
+
+  it('fails admin-only keys shown to a member, and missing for an admin', async () => {
+    const server = await seedServer(h);
+    const asAdmin = (await client(h.app, 'admin', '2.96').get(`/v2.1/servers/${server.uuid}`)).json();
+    assert.equal(asAdmin.server['OS-EXT-SRV-ATTR:host'], 'host1');
+    checkResponse(response(200, structuredClone(asAdmin)), answered('/v2.1/servers/:id', '2.96', [], true), 'url');
+    assert.throws(
+      () => checkResponse(response(200, structuredClone(asAdmin)), answered('/v2.1/servers/:id', '2.96'), 'url'),
+      /server 0: OS-EXT-SRV-ATTR:host shown to a member/,
+    );
+    const asMember = (await client(h.app, 'alice', '2.96').get(`/v2.1/servers/${server.uuid}`)).json();
+    assert.throws(
+      () => checkResponse(response(200, asMember), answered('/v2.1/servers/:id', '2.96', [], true), 'url'),
+      /server 0: OS-EXT-SRV-ATTR:host missing for an admin/,
     );
   });
 

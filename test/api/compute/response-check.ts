@@ -21,6 +21,7 @@ import {
 } from '../../../src/api/compute/microversion.ts';
 import { faultSchema } from './response-schemas/errors.ts';
 import { stripExtensionKeys } from './response-schemas/extensions.ts';
+import { policyProblems } from './response-schemas/policy.ts';
 import { RESPONSE_SCHEMAS } from './response-schemas/index.ts';
 import type { ResponseSchema } from './response-schemas/types.ts';
 
@@ -43,6 +44,7 @@ interface Answered {
   route: string | undefined;
   version: ApiVersion | null;
   extensions: ReadonlySet<string>;
+  isAdmin: boolean;
 }
 
 /**
@@ -113,6 +115,14 @@ export function checkResponse(res: LightMyRequestResponse, answered: Answered | 
     body,
   );
   if (extensionProblems.length) fail(`Stratus extension keys wrong\n  ${extensionProblems.join('\n  ')}`);
+  const roleProblems = policyProblems(
+    answered?.isAdmin ?? false,
+    method,
+    route!,
+    version ? formatVersion(version) : '2.1',
+    body,
+  );
+  if (roleProblems.length) fail(`keys Nova's default policy shows otherwise\n  ${roleProblems.join('\n  ')}`);
   const candidates = RESPONSE_SCHEMAS.filter(
     (s) => s.method === method && s.path === route && s.status === res.statusCode && inRange(s, version),
   );
@@ -140,6 +150,7 @@ export function checkEveryResponse(app: ApiServer): void {
       route: request.routeOptions.url,
       version: (request as { microversion?: ApiVersion | null }).microversion ?? null,
       extensions: (request as { stratusExtensions?: ReadonlySet<string> | null }).stratusExtensions ?? new Set(),
+      isAdmin: request.ctx?.isAdmin ?? false,
     });
     return payload;
   });

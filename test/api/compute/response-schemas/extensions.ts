@@ -13,10 +13,10 @@ const isTier = ajv.compile({ enum: ['hdd', 'ssd', 'pcie_ssd', null] });
 const TIER_KEY = 'STRATUS-EXT-STORAGE:tier';
 
 /**
- * The server views of a response that carry the tier, by route: show, the detailed list, and update
- * from 2.75 (before, Nova's update response has none of the extended attributes the tier sits among).
+ * The full server views of a response, by route: show, the detailed list, and update from 2.75 (before,
+ * Nova's update response has none of the extended attributes, the tier among them).
  */
-function serverViews(method: string, path: string, version: string, body: unknown): Json[] {
+export function serverViews(method: string, path: string, version: string, body: unknown): Json[] {
   const object = body as Json | null;
   if (method === 'GET' && path === '/servers/detail') return (object?.['servers'] as Json[] | undefined) ?? [];
   if (method === 'GET' && path === '/servers/:id') return [object?.['server'] as Json];
