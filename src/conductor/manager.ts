@@ -254,7 +254,11 @@ export class ConductorManager {
       const instance = await findInstance(this.db, uuid);
       return instance?.host === host ? [instancePayload(instance)] : [];
     }
-    const instances = await listInstances(this.db, { projectId: null, host, limit: Number.MAX_SAFE_INTEGER });
+    const instances = await listInstances(this.db, {
+      projectId: null,
+      exact: { host },
+      limit: Number.MAX_SAFE_INTEGER,
+    });
     return instances.map(instancePayload);
   }
 

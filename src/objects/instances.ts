@@ -12,6 +12,7 @@ import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
 import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
 import { insertTags, removeAllTags, tagCondition, type TagFilter } from './instance-tags.ts';
 import type { Flavor } from './flavors.ts';
+import { matchesAddressFilter } from './instance-addresses.ts';
 import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
 
 type Row = Omit<InstancesTable, 'id'> & { id: number };
@@ -70,6 +71,8 @@ export interface NewInstance {
   admin_pass?: string | null;
   /** Server tags given at create (2.52). */
   tags?: readonly string[];
+  /** OS-DCF:diskConfig AUTO (true) or MANUAL (false, the default). */
+  auto_disk_config?: boolean;
 }
 
 /**
@@ -138,6 +141,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       key_data: input.key_data ?? null,
       key_type: input.key_type ?? null,
       admin_pass: input.admin_pass ?? null,
+      auto_disk_config: input.auto_disk_config ? 1 : 0,
       launched_at: null,
       terminated_at: null,
       created_at: timestamp,
@@ -182,6 +186,7 @@ export async function getInstance(db: Db, uuid: string, includeDeleted = false):
 export const INSTANCE_SORT_COLUMNS = [
   'access_ip_v4',
   'access_ip_v6',
+  'auto_disk_config',
   'availability_zone',
   'config_drive',
   'created_at',
@@ -230,17 +235,58 @@ export interface InstanceSort {
   direction: SortDirection;
 }
 
+/** Columns a list filters on by equality (Nova's exact-match filters). */
+export const EXACT_FILTER_COLUMNS = [
+  'user_id',
+  'image_ref',
+  'vm_state',
+  'task_state',
+  'uuid',
+  'host',
+  'locked',
+  'instance_type_id',
+] as const satisfies readonly (keyof InstancesTable)[];
+export type ExactFilterColumn = (typeof EXACT_FILTER_COLUMNS)[number];
+
+/**
+ * Columns a list filters on by regular expression (Nova's other filters, which MySQL's REGEXP and
+ * PostgreSQL's ~ apply: a search anywhere in the value's text; a null never matches).
+ */
+export const REGEX_FILTER_COLUMNS = [
+  'display_name',
+  'display_description',
+  'hostname',
+  'key_name',
+  'power_state',
+  'node',
+  'reservation_id',
+  'launched_at',
+  'terminated_at',
+  'availability_zone',
+  'config_drive',
+  'access_ip_v4',
+  'access_ip_v6',
+  'auto_disk_config',
+  'progress',
+  'created_at',
+  'launch_index',
+  'locked_by',
+] as const satisfies readonly (keyof InstancesTable)[];
+export type RegexFilterColumn = (typeof REGEX_FILTER_COLUMNS)[number];
+
 export interface InstanceFilter {
   /** null: every project (admin with all_tenants). */
   projectId: string | null;
-  name?: string;
+  /** column = value. */
+  exact?: Partial<Record<ExactFilterColumn, string | number>>;
+  /** column's text matches the regular expression. */
+  regex?: Partial<Record<RegexFilterColumn, string>>;
+  /** A fixed IPv4 (ip) or IPv6 (ip6) address matches the pattern from its start (instance-addresses.ts). */
+  addresses?: { ip?: string; ip6?: string };
   /** API statuses (ACTIVE, SHUTOFF...): a server in any of them. */
   statuses?: readonly string[];
-  host?: string;
-  flavorId?: number;
-  imageRef?: string;
-  reservationId?: string;
   changesSince?: string;
+  changesBefore?: string;
   includeDeleted?: boolean;
   limit: number;
   /** uuid of the last instance of the previous page. */
@@ -272,7 +318,7 @@ function completeSort(
 export async function listInstances(db: Db, filter: InstanceFilter): Promise<Instance[]> {
   const query = await listQuery(db, filter);
   if (!query) return [];
-  const rows = await pageOf(query.selectAll(), filter);
+  const rows = await pageOf(query.selectAll() as SelectQueryBuilder<Schema, 'instances', Row>, filter);
   const metadata = await metadataOf(
     db,
     rows.map((r) => r.uuid),
@@ -294,7 +340,11 @@ export interface InstanceKey {
  */
 export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<InstanceKey[]> {
   const query = await listQuery(db, filter);
-  return query ? pageOf(query.select(['id', 'uuid', 'display_name']), filter) : [];
+  if (!query) return [];
+  // The page is cut after the filters applied here, so the keys carry the columns those read.
+  const columns = Object.keys(filter.regex ?? {}) as RegexFilterColumn[];
+  const rows = await pageOf(query.select(['id', 'uuid', 'display_name', ...columns]), filter);
+  return rows.map((row) => ({ id: row.id, uuid: row.uuid, display_name: row.display_name }));
 }
 
 /**
@@ -305,12 +355,12 @@ async function listQuery(db: Db, filter: InstanceFilter) {
   let query = db.selectFrom('instances');
   if (!filter.includeDeleted) query = query.where('deleted', '=', 0);
   if (filter.projectId !== null) query = query.where('project_id', '=', filter.projectId);
-  if (filter.host) query = query.where('host', '=', filter.host);
-  if (filter.flavorId !== undefined) query = query.where('instance_type_id', '=', filter.flavorId);
-  if (filter.imageRef) query = query.where('image_ref', '=', filter.imageRef);
-  if (filter.reservationId) query = query.where('reservation_id', '=', filter.reservationId);
+  for (const [column, value] of Object.entries(filter.exact ?? {}) as [ExactFilterColumn, string | number][]) {
+    query = query.where(column, '=', value);
+  }
   if (filter.changesSince) query = query.where('updated_at', '>=', filter.changesSince);
   if (filter.tags) query = query.where((eb) => tagCondition(eb, filter.tags!));
+  if (filter.changesBefore) query = query.where('updated_at', '<=', filter.changesBefore);
   if (filter.statuses) {
     const wanted = filter.statuses.map(vmStatesForStatus).filter((s) => s !== null);
     if (!wanted.length) return null;
@@ -335,16 +385,37 @@ async function listQuery(db: Db, filter: InstanceFilter) {
 }
 
 /**
- * The page of a list: the name filter is a regular expression in Nova, applied here after the SQL
- * filters, which is why the page is cut after it rather than by a LIMIT.
+ * The page of a list. The regular-expression and address filters are applied here, after the SQL
+ * filters (the engines do not share one regular-expression syntax, and addresses are no column), which
+ * is why such a page is cut after them rather than by a LIMIT.
  */
-async function pageOf<R extends { display_name: string }>(
+async function pageOf<R extends Pick<Row, 'uuid'>>(
   query: SelectQueryBuilder<Schema, 'instances', R>,
   filter: InstanceFilter,
 ): Promise<R[]> {
-  const nameRe = filter.name ? safeRegExp(filter.name) : null;
-  if (!nameRe) return query.limit(filter.limit).execute();
-  return (await query.execute()).filter((r) => nameRe.test(r.display_name)).slice(0, filter.limit);
+  const tests = rowTests(filter);
+  if (!tests.length) return query.limit(filter.limit).execute();
+  return (await query.execute()).filter((row) => tests.every((test) => test(row))).slice(0, filter.limit);
+}
+
+function rowTests(filter: InstanceFilter): ((row: Pick<Row, 'uuid'>) => boolean)[] {
+  const tests: ((row: Pick<Row, 'uuid'>) => boolean)[] = [];
+  for (const [column, pattern] of Object.entries(filter.regex ?? {}) as [RegexFilterColumn, string][]) {
+    const re = safeRegExp(pattern);
+    tests.push((row) => {
+      const value = (row as Partial<Row>)[column];
+      return value !== null && value !== undefined && re.test(String(value));
+    });
+  }
+  const { ip, ip6 } = filter.addresses ?? {};
+  if (ip !== undefined || ip6 !== undefined) {
+    const patterns = {
+      ...(ip !== undefined ? { ip: safeRegExp(ip, true) } : {}),
+      ...(ip6 !== undefined ? { ip6: safeRegExp(ip6, true) } : {}),
+    };
+    tests.push((row) => matchesAddressFilter(row, patterns));
+  }
+  return tests;
 }
 
 /**
@@ -377,11 +448,16 @@ async function rowsById(db: Db, ids: readonly number[]): Promise<Row[]> {
   return rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
 }
 
-function safeRegExp(pattern: string): RegExp {
+/**
+ * The pattern as a regular expression (anchored at the start: Python's re.match); one that is no valid
+ * expression matches its own text literally rather than failing the request.
+ */
+function safeRegExp(pattern: string, anchored = false): RegExp {
+  const prefix = anchored ? '^' : '';
   try {
-    return new RegExp(pattern);
+    return new RegExp(anchored ? `^(?:${pattern})` : pattern);
   } catch {
-    return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(prefix + pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   }
 }
 

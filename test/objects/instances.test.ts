@@ -279,27 +279,27 @@ describe('instances', () => {
     });
 
     it('filters by name as a regular expression, filling the page after the filter', async () => {
-      assert.deepEqual(names(await listInstances(database.db, filter({ name: 'web' }))), [
+      assert.deepEqual(names(await listInstances(database.db, filter({ regex: { display_name: 'web' } }))), [
         'web-10',
         'web-3',
         'web-2',
         'web-1',
       ]);
-      assert.deepEqual(names(await listInstances(database.db, filter({ name: '^web-\\d$' }))), [
+      assert.deepEqual(names(await listInstances(database.db, filter({ regex: { display_name: '^web-\\d$' } }))), [
         'web-3',
         'web-2',
         'web-1',
       ]);
-      assert.deepEqual(names(await listInstances(database.db, filter({ name: '^web-\\d$', limit: 2 }))), [
-        'web-3',
-        'web-2',
-      ]);
-      assert.deepEqual(names(await listInstances(database.db, filter({ name: '1$', marker: all[1] }))), [
-        'cache-1',
-        'web-1',
-      ]);
+      assert.deepEqual(
+        names(await listInstances(database.db, filter({ regex: { display_name: '^web-\\d$' }, limit: 2 }))),
+        ['web-3', 'web-2'],
+      );
+      assert.deepEqual(
+        names(await listInstances(database.db, filter({ regex: { display_name: '1$' }, marker: all[1] }))),
+        ['cache-1', 'web-1'],
+      );
       // Not a valid regular expression: matched literally rather than refused.
-      assert.deepEqual(await listInstances(database.db, filter({ name: 'web-(' })), []);
+      assert.deepEqual(await listInstances(database.db, filter({ regex: { display_name: 'web-(' } })), []);
     });
   });
 });

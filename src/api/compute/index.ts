@@ -19,6 +19,7 @@ import { registerServiceRoutes } from './admin/services.ts';
 import { registerAggregateRoutes } from './aggregates/routes.ts';
 import { registerAvailabilityZoneRoutes } from './availability-zones/routes.ts';
 import type { ComputeApiDeps } from './deps.ts';
+import { extensionsHook, type StratusExtension } from './extensions.ts';
 import { registerFlavorAccessRoutes } from './flavors/access.ts';
 import { registerExtraSpecRoutes } from './flavors/extra-specs.ts';
 import { registerFlavorRoutes } from './flavors/routes.ts';
@@ -53,10 +54,12 @@ export function registerComputeApi(app: ApiServer, deps: ComputeApiDeps): void {
   void app.register(async (scope) => {
     // Set by microversionHook on every versioned route before its handler runs.
     scope.decorateRequest('microversion', null as unknown as ApiVersion);
+    scope.decorateRequest('stratusExtensions', null as unknown as ReadonlySet<StratusExtension>);
     registerRootVersionRoute(scope);
     await scope.register(
       async (v21) => {
         v21.addHook('preHandler', microversionHook);
+        v21.addHook('preHandler', extensionsHook);
         registerVersionDocumentRoute(v21);
         registerResourceRoutes(v21, deps);
       },
@@ -65,6 +68,7 @@ export function registerComputeApi(app: ApiServer, deps: ComputeApiDeps): void {
     await scope.register(
       async (v21) => {
         v21.addHook('preHandler', microversionHook);
+        v21.addHook('preHandler', extensionsHook);
         v21.addHook('preHandler', checkPathProject);
         registerResourceRoutes(v21, deps);
       },

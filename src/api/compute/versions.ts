@@ -1,45 +1,102 @@
 /**
- * Version discovery, which needs no token: GET / lists the major versions (only v2.1: Stratus never
- * served the legacy v2.0), GET /v2.1 describes v2.1 with its microversion range. Clients (novaclient,
- * keystoneauth) read these to pick the microversion they will ask for.
+ * Version discovery, which needs no token, as Nova answers it: GET / lists both major versions, v2.0
+ * (SUPPORTED) and v2.1 (CURRENT, with its microversion range); GET /v2.1 describes v2.1 and GET /v2
+ * describes v2.0. Clients (novaclient, keystoneauth, openstacksdk) read these to pick the version and
+ * microversion they will ask for.
+ *
+ * Only the documents of v2.0 are served, not the legacy v2.0 API under /v2/: Nova serves it as the v2.1
+ * code frozen at 2.1 with laxer body validation, and every client of today finds v2.1 in the catalog or
+ * in GET / and uses it. A client that insists on /v2/servers gets a 404 and can switch to /v2.1.
  */
 import type { FastifyRequest } from 'fastify';
 import type { ApiServer } from '../http/create-server.ts';
 import { rootUrl } from './links.ts';
 import { formatVersion, MAX_VERSION, MIN_VERSION } from './microversion.ts';
 
-function v21(request: FastifyRequest) {
-  return {
+interface MajorVersion {
+  id: 'v2.0' | 'v2.1';
+  /** The path segment of its URLs. */
+  path: 'v2' | 'v2.1';
+  status: 'SUPPORTED' | 'CURRENT';
+  version: string;
+  min_version: string;
+  updated: string;
+  mediaType: string;
+}
+
+/** Nova's own values, as it sent them while v2.0 was still SUPPORTED (up to the 2.96 era). */
+const MAJOR_VERSIONS: readonly MajorVersion[] = [
+  {
+    id: 'v2.0',
+    path: 'v2',
+    status: 'SUPPORTED',
+    // v2.0 has no microversions: Nova sends empty strings.
+    version: '',
+    min_version: '',
+    updated: '2011-01-21T11:33:21Z',
+    mediaType: 'application/vnd.openstack.compute+json;version=2',
+  },
+  {
     id: 'v2.1',
+    path: 'v2.1',
     status: 'CURRENT',
     version: formatVersion(MAX_VERSION),
     min_version: formatVersion(MIN_VERSION),
     updated: '2013-07-23T11:33:21Z',
-    self: `${rootUrl(request)}/v2.1/`,
+    mediaType: 'application/vnd.openstack.compute+json;version=2.1',
+  },
+];
+
+function selfHref(request: FastifyRequest, major: MajorVersion): string {
+  return `${rootUrl(request)}/${major.path}/`;
+}
+
+/** An entry of GET /: no media types, only the self link. */
+function summary(request: FastifyRequest, major: MajorVersion) {
+  return {
+    id: major.id,
+    status: major.status,
+    version: major.version,
+    min_version: major.min_version,
+    updated: major.updated,
+    links: [{ rel: 'self', href: selfHref(request, major) }],
   };
 }
 
-/** GET / — outside the versioned routes, so no microversion is negotiated (as in Nova). */
+/** The document of one major version (GET /v2, GET /v2.1). */
+function versionDocument(request: FastifyRequest, major: MajorVersion) {
+  return {
+    version: {
+      id: major.id,
+      status: major.status,
+      version: major.version,
+      min_version: major.min_version,
+      updated: major.updated,
+      links: [
+        { rel: 'self', href: selfHref(request, major) },
+        { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' },
+      ],
+      'media-types': [{ base: 'application/json', type: major.mediaType }],
+    },
+  };
+}
+
+const [V2_0, V2_1] = MAJOR_VERSIONS as [MajorVersion, MajorVersion];
+
+/**
+ * GET / and GET /v2, /v2/ — outside the versioned routes, so no microversion is negotiated (as in Nova:
+ * the root is unversioned and v2.0 has no microversions).
+ */
 export function registerRootVersionRoute(app: ApiServer): void {
-  app.get('/', { config: { public: true } }, async (request) => {
-    const { self, ...version } = v21(request);
-    return { versions: [{ ...version, links: [{ rel: 'self', href: self }] }] };
-  });
+  app.get('/', { config: { public: true } }, async (request) => ({
+    versions: MAJOR_VERSIONS.map((major) => summary(request, major)),
+  }));
+  for (const url of ['/v2', '/v2/']) {
+    app.get(url, { config: { public: true } }, async (request) => versionDocument(request, V2_0));
+  }
 }
 
 /** GET /v2.1 and /v2.1/ — registered inside the versioned scope, so the response names its microversion. */
 export function registerVersionDocumentRoute(app: ApiServer): void {
-  app.get('/', { config: { public: true } }, async (request) => {
-    const { self, ...version } = v21(request);
-    return {
-      version: {
-        ...version,
-        links: [
-          { rel: 'self', href: self },
-          { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' },
-        ],
-        'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
-      },
-    };
-  });
+  app.get('/', { config: { public: true } }, async (request) => versionDocument(request, V2_1));
 }

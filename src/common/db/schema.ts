@@ -169,6 +169,8 @@ export interface InstancesTable {
   access_ip_v6: string | null;
   /** The storage tier the instance's disk lives in; null for instances created before tiers existed. */
   storage_tier: string | null;
+  /** 1: OS-DCF:diskConfig AUTO, 0: MANUAL (migration 0017). */
+  auto_disk_config: Bool;
   launched_at: Timestamp | null;
   terminated_at: Timestamp | null;
   created_at: Timestamp;

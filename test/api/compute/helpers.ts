@@ -2,7 +2,8 @@
  * A compute API over an in-memory database, with fakes around it: three fixed tokens (an admin and
  * members of two projects), an image lookup holding a few images, and a transport under the real
  * ConductorRpcApi/ComputeRpcApi that records every cast instead of delivering it (and can be told to
- * refuse them, as a bus that is down would).
+ * refuse them, as a bus that is down would). Every response its inject returns has been checked
+ * against Nova's strict response schemas (response-check.ts): a stray or missing key fails the test.
  */
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
@@ -28,6 +29,7 @@ import {
 import { registerService } from '../../../src/objects/services.ts';
 import { upsertComputeNode } from '../../../src/placement/providers.ts';
 import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { checkEveryResponse } from './response-check.ts';
 import { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens } from '../../helpers/fake-tokens.ts';
 
 export { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens };
@@ -199,6 +201,8 @@ export async function startComputeApi(
   const rpc = new RpcClient(options.rpcTransport ?? transport, { responseTimeoutMs: 1000 });
   const images = new FakeImages();
   const app = createApiServer({ kind: 'compute', tokens: fakeTokens });
+  // Every response the tests receive is checked against Nova's strict response schemas.
+  checkEveryResponse(app);
   registerComputeApi(app, {
     database,
     config,
@@ -237,9 +241,9 @@ export interface Client {
   put(url: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
-/** Requests as `who`, at microversion `version` (none: the 2.1 default). */
-export function client(app: ApiServer, who: Who, version?: string): Client {
-  const headers: Record<string, string> = {};
+/** Requests as `who`, at microversion `version` (none: the 2.1 default), with any `extra` headers. */
+export function client(app: ApiServer, who: Who, version?: string, extra: Record<string, string> = {}): Client {
+  const headers: Record<string, string> = { ...extra };
   if (who !== 'nobody') headers['x-auth-token'] = TOKENS[who];
   if (version) headers['openstack-api-version'] = `compute ${version}`;
   const send = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
@@ -334,6 +338,8 @@ export async function seedServer(
     access_ip_v4: null,
     access_ip_v6: null,
     metadata: {},
+    // The API always records a tier; [storage] default_tier is hdd.
+    storage_tier: 'hdd',
   });
   const host = fields.host === undefined ? 'host1' : fields.host;
   const running: InstanceChanges = host

@@ -116,7 +116,13 @@ describe('POST /servers', () => {
     const { reservation_id } = res.json();
     assert.match(reservation_id, /^r-[a-z0-9_-]{8}$/);
     assert.equal(
-      (await listInstances(h.database.db, { projectId: PROJECT_A, reservationId: reservation_id, limit: 10 })).length,
+      (
+        await listInstances(h.database.db, {
+          projectId: PROJECT_A,
+          regex: { reservation_id: `^${reservation_id}$` },
+          limit: 10,
+        })
+      ).length,
       3,
     );
   });

@@ -12,17 +12,57 @@ after(async () => {
 });
 
 describe('version documents', () => {
-  it('GET / lists v2.1 with its microversion range, without a token', async () => {
+  it('GET / lists v2.0 (SUPPORTED) and v2.1 (CURRENT, with its microversion range), without a token', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/' });
     assert.equal(res.statusCode, 200);
-    const { versions } = res.json();
-    assert.equal(versions.length, 1);
-    assert.equal(versions[0].id, 'v2.1');
-    assert.equal(versions[0].status, 'CURRENT');
-    assert.equal(versions[0].version, '2.97');
-    assert.equal(versions[0].min_version, '2.1');
-    assert.deepEqual(versions[0].links, [{ rel: 'self', href: 'http://localhost:80/v2.1/' }]);
+    assert.deepEqual(res.json(), {
+      versions: [
+        {
+          id: 'v2.0',
+          status: 'SUPPORTED',
+          version: '',
+          min_version: '',
+          updated: '2011-01-21T11:33:21Z',
+          links: [{ rel: 'self', href: 'http://localhost:80/v2/' }],
+        },
+        {
+          id: 'v2.1',
+          status: 'CURRENT',
+          version: '2.96',
+          min_version: '2.1',
+          updated: '2013-07-23T11:33:21Z',
+          links: [{ rel: 'self', href: 'http://localhost:80/v2.1/' }],
+        },
+      ],
+    });
     assert.equal(res.headers['openstack-api-version'], undefined, 'the root is not versioned');
+  });
+
+  for (const url of ['/v2', '/v2/']) {
+    it(`GET ${url} describes v2.0, unversioned, without a token`, async () => {
+      const res = await h.app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), {
+        version: {
+          id: 'v2.0',
+          status: 'SUPPORTED',
+          version: '',
+          min_version: '',
+          updated: '2011-01-21T11:33:21Z',
+          links: [
+            { rel: 'self', href: 'http://localhost:80/v2/' },
+            { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' },
+          ],
+          'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2' }],
+        },
+      });
+      assert.equal(res.headers['openstack-api-version'], undefined, 'v2.0 has no microversions');
+    });
+  }
+
+  it('the legacy v2.0 API itself is not served', async () => {
+    const res = await client(h.app, 'alice').get('/v2/servers');
+    assert.equal(res.statusCode, 404);
   });
 
   for (const url of ['/v2.1', '/v2.1/']) {
@@ -31,7 +71,7 @@ describe('version documents', () => {
       assert.equal(res.statusCode, 200);
       const { version } = res.json();
       assert.equal(version.id, 'v2.1');
-      assert.equal(version.version, '2.97');
+      assert.equal(version.version, '2.96');
       assert.equal(version.links[0].href, 'http://localhost:80/v2.1/');
       assert.equal(version['media-types'][0].type, 'application/vnd.openstack.compute+json;version=2.1');
       assert.equal(res.headers['openstack-api-version'], 'compute 2.1');
@@ -51,8 +91,8 @@ describe('microversion negotiation', () => {
 
   it('"latest" is the newest version', async () => {
     const res = await client(h.app, 'alice', 'latest').get('/v2.1/flavors');
-    assert.equal(res.headers['openstack-api-version'], 'compute 2.97');
-    assert.equal(res.headers['x-openstack-nova-api-version'], '2.97');
+    assert.equal(res.headers['openstack-api-version'], 'compute 2.96');
+    assert.equal(res.headers['x-openstack-nova-api-version'], '2.96');
   });
 
   it('honours the legacy header', async () => {
@@ -74,13 +114,13 @@ describe('microversion negotiation', () => {
     assert.equal(res.headers['openstack-api-version'], 'compute 2.60');
   });
 
-  for (const version of ['2.98', '3.0', '2.0']) {
+  for (const version of ['2.97', '3.0', '2.0']) {
     it(`refuses ${version} with 406 and Nova's message`, async () => {
       const res = await client(h.app, 'alice', version).get('/v2.1/flavors');
       assert.equal(res.statusCode, 406);
       assert.equal(
         fault(res).message,
-        `Version ${version} is not supported by the API. Minimum is 2.1 and maximum is 2.97.`,
+        `Version ${version} is not supported by the API. Minimum is 2.1 and maximum is 2.96.`,
       );
     });
   }

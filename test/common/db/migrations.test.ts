@@ -50,6 +50,7 @@ const ALL = [
   '0014-quotas',
   '0015-server-lifecycle',
   '0016-service-catalog',
+  '0017-instance-disk-config',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

@@ -40,6 +40,7 @@ import {
   schedulerHints,
 } from './create-checks.ts';
 import { adminPassword } from './admin-password.ts';
+import { canonicalIpv6, diskConfigView, newServerAutoDiskConfig } from './disk-config.ts';
 import { sanitizeHostname } from './names.ts';
 import { requestedStorageTier } from './storage-tier.ts';
 import { createServerSchema, type CreateServerBody } from './schemas.ts';
@@ -77,12 +78,24 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     checkImageFitsFlavor(ctx, image, flavor);
     checkCpuPolicy(flavor);
     const storageTier = requestedStorageTier(hints, body.server.instance_disk_type, flavor, deps.config);
+    const autoDiskConfig = newServerAutoDiskConfig(server['OS-DCF:diskConfig'], image);
 
     // Nova copies the name into the description before 2.19, when there was no description field.
     const description = atLeast(request, '2.19') ? (server.description ?? null) : name;
     const reservationId = `r-${randomBytes(6).toString('base64url').slice(0, 8).toLowerCase()}`;
     const password = adminPassword(server.adminPass, deps.config.DEFAULT.password_length);
-    const common = { name, description, flavor, image, zone, reservationId, storageTier, keyPair, password };
+    const common = {
+      name,
+      description,
+      flavor,
+      image,
+      zone,
+      reservationId,
+      storageTier,
+      keyPair,
+      password,
+      autoDiskConfig,
+    };
     const metadataItems = Object.keys(server.metadata ?? {}).length;
     // The quotas are checked in the transaction that records the instances (see build-requests.ts):
     // the count may come back lowered to what fits, as Nova lowers max_count.
@@ -118,7 +131,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     const created: Record<string, unknown> = {
       id: first.uuid,
       links,
-      'OS-DCF:diskConfig': server['OS-DCF:diskConfig'] ?? 'MANUAL',
+      'OS-DCF:diskConfig': diskConfigView(autoDiskConfig),
       security_groups: server.security_groups ?? [{ name: 'default' }],
     };
     // The password is kept with the instance for the guest either way; the option only hides it here.
@@ -138,6 +151,7 @@ interface Common {
   storageTier: StorageTier;
   keyPair: KeyPair | null;
   password: string;
+  autoDiskConfig: boolean;
 }
 
 function buildInstances(ctx: RequestContext, server: CreateServerBody['server'], c: Common): NewInstance[] {
@@ -165,10 +179,11 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
       reservation_id: c.reservationId,
       launch_index: index,
       access_ip_v4: server.accessIPv4 ?? null,
-      access_ip_v6: server.accessIPv6 ?? null,
+      access_ip_v6: server.accessIPv6 === undefined ? null : canonicalIpv6(server.accessIPv6),
       metadata: { ...(server.metadata ?? {}) },
       storage_tier: c.storageTier,
       ...(server.tags ? { tags: server.tags } : {}),
+      auto_disk_config: c.autoDiskConfig,
     };
   });
 }

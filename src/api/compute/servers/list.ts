@@ -1,14 +1,12 @@
 /**
- * GET /servers and /servers/detail: the caller's servers, newest first, filtered and paged as Nova does.
- * Members see their own project; admins may ask for every project (all_tenants) and use the admin-only
- * filters (host, deleted, project_id), which Nova silently drops for members.
+ * GET /servers and /servers/detail: the caller's servers, newest first, filtered (list-filters.ts) and
+ * paged as Nova does. Members see their own project; admins may ask for every project (all_tenants) and
+ * use every filter, where Nova silently drops most of them for members.
  */
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
-import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
-import { getFlavor } from '../../../objects/flavors.ts';
-import { vmStatesForStatus } from '../../../objects/instance-states.ts';
+import { BadRequest, Forbidden } from '../../../common/errors.ts';
 import {
   INSTANCE_SORT_COLUMNS,
   instancesByKey,
@@ -23,9 +21,8 @@ import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
-import { parseClientTime } from '../timestamps.ts';
-import { boolFromString, queryValue, queryValues, type Query } from '../validate.ts';
-import { tagFilterOf } from './tags.ts';
+import { queryValues, type Query } from '../validate.ts';
+import { serverListFilter } from './list-filters.ts';
 import { loadServerViewData, serverBasicView, serverView } from './view.ts';
 
 export function registerServerListRoutes(app: ApiServer, deps: ComputeApiDeps): void {
@@ -73,82 +70,13 @@ async function serversBody(
 }
 
 async function findServers(db: Db, request: FastifyRequest, maxLimit: number, detail: boolean): Promise<InstanceKey[]> {
-  const ctx = request.ctx;
   const query = request.query as Query;
   const page = pageParams(query, maxLimit);
-  const filter: InstanceFilter = { projectId: requireProjectScope(ctx), limit: page.limit };
-
-  if (allTenants(query)) {
-    if (!ctx.isAdmin) {
-      throw new Forbidden(
-        `Policy doesn't allow os_compute_api:servers:${detail ? 'detail' : 'index'}:get_all_tenants to be performed.`,
-      );
-    }
-    filter.projectId = queryValue(query, 'project_id') ?? queryValue(query, 'tenant_id') ?? null;
-  }
-  Object.assign(filter, sortParams(request, query));
+  const filter = await serverListFilter(db, request, query, detail, requireProjectScope(request.ctx));
+  if (!filter) return [];
   // A marker that names no server is refused by listInstanceKeys, with Nova's 400.
-  if (page.marker !== undefined) filter.marker = page.marker;
-  const name = queryValue(query, 'name');
-  if (name) filter.name = name;
-  const reservation = queryValue(query, 'reservation_id');
-  if (reservation) filter.reservationId = reservation;
-  const image = queryValue(query, 'image');
-  if (image) filter.imageRef = image.split('/').pop() ?? image;
-  const flavor = queryValue(query, 'flavor');
-  if (flavor) {
-    try {
-      filter.flavorId = (await getFlavor(db, flavor.split('/').pop() ?? flavor)).id;
-    } catch (err) {
-      // Nova answers a filter on an unknown flavor with an empty list, not an error.
-      if (err instanceof NotFound) return [];
-      throw err;
-    }
-  }
-  const changesSince = queryValue(query, 'changes-since');
-  if (changesSince !== undefined) {
-    const since = parseClientTime(changesSince);
-    if (!since) {
-      throw new BadRequest(
-        `Invalid input for query parameters changes-since. Value: ${changesSince}. '${changesSince}' is not a 'date-time'`,
-      );
-    }
-    filter.changesSince = since;
-    // Changes include deletions: that is how a client polling for changes learns a server is gone.
-    filter.includeDeleted = true;
-  }
-  const tags = atLeast(request, '2.26') ? tagFilterOf(query) : undefined;
-  if (tags) filter.tags = tags;
-  if (ctx.isAdmin) {
-    const host = queryValue(query, 'host');
-    if (host) filter.host = host;
-    const deleted = queryValue(query, 'deleted');
-    if (deleted !== undefined) {
-      filter.includeDeleted = boolFromString(deleted);
-      if (filter.includeDeleted && queryValues(query, 'status').length === 0) {
-        return listInstanceKeys(db, { ...filter, statuses: ['DELETED'] });
-      }
-    }
-  }
-  const statuses = queryValues(query, 'status');
-  if (statuses.length === 0) return listInstanceKeys(db, filter);
-  const known = statuses.filter((s) => vmStatesForStatus(s) !== null);
-  if (known.length === 0) {
-    if (atLeast(request, '2.38')) throw new BadRequest('Invalid status value');
-    return [];
-  }
-  if (known.some((s) => s.toUpperCase() === 'DELETED')) {
-    if (!ctx.isAdmin) throw new Forbidden('Only administrators may list deleted instances');
-    filter.includeDeleted = true;
-  }
-  return listInstanceKeys(db, { ...filter, statuses: known });
-}
-
-/** ?all_tenants (no value) or a true value selects every project; a value that is no boolean is a 400. */
-function allTenants(query: Query): boolean {
-  if (!('all_tenants' in query)) return false;
-  const value = queryValue(query, 'all_tenants');
-  return value ? boolFromString(value, true, 'all_tenants') : true;
+  const marker = page.marker !== undefined ? { marker: page.marker } : {};
+  return listInstanceKeys(db, { ...filter, ...sortParams(request, query), ...marker, limit: page.limit });
 }
 
 /**
@@ -181,7 +109,7 @@ const IGNORED_SORT_KEYS = [
 ];
 
 /** Valid sort keys Stratus has no column for (no volumes, no direct kernel fields): every server ties. */
-const CONSTANT_SORT_KEYS = ['auto_disk_config', 'kernel_id', 'ramdisk_id', 'root_device_name'];
+const CONSTANT_SORT_KEYS = ['kernel_id', 'ramdisk_id', 'root_device_name'];
 
 const ADMIN_ONLY_SORT_KEYS = ['host', 'node'];
 

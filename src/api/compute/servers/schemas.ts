@@ -2,14 +2,16 @@
  * Body schemas of the server routes, per microversion as Nova's (schemas/servers.py). Fields Stratus
  * cannot honour are left out, so asking for them is a clear 400 rather than silently ignored: block
  * device mappings (no volumes), trusted certificates (2.63), forced hosts (2.74).
- * Network requests are validated and then ignored: Stratus has no networking yet. From 2.97 (a Stratus
- * extension) the body may name the storage tier of the disk, `instance_disk_type`.
+ * Network requests are validated and then ignored: Stratus has no networking yet. A request that asks
+ * for the storage-tier extension (header `Stratus-Extensions: storage-tier`) may name the storage tier
+ * of the disk, `instance_disk_type`.
  */
 import { Type, type TSchema } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { MAX_TAGS } from '../../../objects/instance-tags.ts';
 import { atLeast } from '../microversion.ts';
-import { STORAGE_TIER_VERSION } from './storage-tier.ts';
+import { wantsExtension } from '../extensions.ts';
+import { STORAGE_TIER_EXTENSION } from './storage-tier.ts';
 import { BooleanLike, Description, IntegerLike, Metadata, Name, Uuid } from '../schema-types.ts';
 
 export interface CreateServerBody {
@@ -33,7 +35,7 @@ export interface CreateServerBody {
     user_data?: string;
     description?: string | null;
     hostname?: string;
-    /** Stratus extension (microversion 2.97): the storage tier of the server's disk. */
+    /** Stratus extension (header `Stratus-Extensions: storage-tier`): the storage tier of the server's disk. */
     instance_disk_type?: string;
     /** Server tags (2.52). */
     tags?: string[];
@@ -122,7 +124,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     atLeast(request, '2.57'),
     atLeast(request, '2.90'),
     atLeast(request, '2.94'),
-    atLeast(request, STORAGE_TIER_VERSION),
+    wantsExtension(request, STORAGE_TIER_EXTENSION),
   ].join();
   let schema = createSchemas.get(key);
   if (schema) return schema;
@@ -162,7 +164,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
   if (atLeast(request, '2.19')) properties['description'] = Description();
   if (atLeast(request, '2.52')) properties['tags'] = Type.Array(Tag, { maxItems: MAX_TAGS });
   if (atLeast(request, '2.90')) properties['hostname'] = atLeast(request, '2.94') ? Fqdn : Hostname;
-  if (atLeast(request, STORAGE_TIER_VERSION)) properties['instance_disk_type'] = Type.String();
+  if (wantsExtension(request, STORAGE_TIER_EXTENSION)) properties['instance_disk_type'] = Type.String();
   const required = atLeast(request, '2.37') ? ['name', 'flavorRef', 'networks'] : ['name', 'flavorRef'];
   schema = Type.Unsafe({
     type: 'object',

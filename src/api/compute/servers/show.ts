@@ -1,23 +1,27 @@
-/** GET /servers/{id} and PUT /servers/{id} (rename, describe, access addresses, hostname). */
+/** GET /servers/{id} and PUT /servers/{id} (rename, describe, access addresses, disk config, hostname). */
 import { now } from '../../../common/db/schema.ts';
 import { updateInstance, type InstanceChanges } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
+import { autoDiskConfig, canonicalIpv6 } from './disk-config.ts';
 import { findServer } from './lookup.ts';
 import { updateServerSchema, type UpdateServerBody } from './schemas.ts';
 import { loadServerViewData, serverView } from './view.ts';
 
 type IdParams = { Params: { id: string } };
 
+/** Server show: every attribute, and server_groups (2.71), which Nova's detailed list leaves out. */
+const SHOW = { extended: true, hostStatus: true, serverGroups: true };
+
 export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
 
   app.get<IdParams>('/servers/:id', async (request) => {
     const instance = await findServer(db, request.ctx, request.params.id);
-    const data = await loadServerViewData(db, request, [instance.uuid]);
-    return { server: serverView(request, instance, data, deps.config) };
+    const data = await loadServerViewData(db, request, [instance.uuid], { serverGroups: true });
+    return { server: serverView(request, instance, data, deps.config, SHOW) };
   });
 
   app.put<IdParams>('/servers/:id', async (request) => {
@@ -27,10 +31,12 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
     if (server.name !== undefined) changes.display_name = server.name.trim();
     if (server.description !== undefined) changes.display_description = server.description;
     // Fields the shared instance update does not cover; plain column writes with no state to guard.
-    const columns: { access_ip_v4?: string; access_ip_v6?: string; hostname?: string } = {};
+    const columns: { access_ip_v4?: string; access_ip_v6?: string; hostname?: string; auto_disk_config?: number } = {};
     if (server.accessIPv4 !== undefined) columns.access_ip_v4 = server.accessIPv4;
-    if (server.accessIPv6 !== undefined) columns.access_ip_v6 = server.accessIPv6;
+    if (server.accessIPv6 !== undefined) columns.access_ip_v6 = canonicalIpv6(server.accessIPv6);
     if (server.hostname !== undefined) columns.hostname = server.hostname;
+    const autoDisk = autoDiskConfig(server['OS-DCF:diskConfig']);
+    if (autoDisk !== undefined) columns.auto_disk_config = autoDisk ? 1 : 0;
     if (Object.keys(columns).length) {
       await db
         .updateTable('instances')
@@ -40,9 +46,10 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
         .execute();
     }
     const updated = await updateInstance(db, instance.uuid, changes);
-    const data = await loadServerViewData(db, request, [updated.uuid]);
+    const data = await loadServerViewData(db, request, [updated.uuid], { serverGroups: true });
     // Before 2.75 Nova's update response leaves out the extended attributes that show has.
     const full = atLeast(request, '2.75');
-    return { server: serverView(request, updated, data, deps.config, { extended: full, hostStatus: full }) };
+    const options = { extended: full, hostStatus: full, serverGroups: true };
+    return { server: serverView(request, updated, data, deps.config, options) };
   });
 }

@@ -1,17 +1,19 @@
 /**
  * The storage tier a new server's disk goes to (a Stratus extension: Nova has no storage tiers). Three
- * ways to ask, so that every client can: the request body field `instance_disk_type` (from microversion
- * STORAGE_TIER_VERSION on), the scheduler hint `disk_type` (any microversion, so stock clients work:
- * `openstack server create --hint disk_type=ssd`) and the flavor extra spec `storage:tier` (set by the
- * operator). Asks that disagree, or an unknown tier, are a 400; no ask means `[storage] default_tier`.
+ * ways to ask, so that every client can: the scheduler hint `disk_type` (any microversion, so stock
+ * clients work: `openstack server create --hint disk_type=ssd`), the flavor extra spec `storage:tier`
+ * (set by the operator) and, for a client that asks for the extension with the header
+ * `Stratus-Extensions: storage-tier` (extensions.ts), the request body field `instance_disk_type`.
+ * Asks that disagree, or an unknown tier, are a 400; no ask means `[storage] default_tier`. The same
+ * header makes server views carry STORAGE_TIER_ATTRIBUTE; without it they carry Nova's keys only.
  */
 import type { Config } from '../../../common/config/load-config.ts';
 import { BadRequest } from '../../../common/errors.ts';
 import { isStorageTier, STORAGE_TIERS, type StorageTier } from '../../../common/storage-tiers.ts';
 import type { Flavor } from '../../../objects/flavors.ts';
 
-/** The Stratus microversion that adds `instance_disk_type` to POST /servers. */
-export const STORAGE_TIER_VERSION = '2.97';
+/** The Stratus extension (extensions.ts) that adds `instance_disk_type` and STORAGE_TIER_ATTRIBUTE. */
+export const STORAGE_TIER_EXTENSION = 'storage-tier';
 /** The server attribute that shows the tier, in the prefix style of Nova's extension attributes. */
 export const STORAGE_TIER_ATTRIBUTE = 'STRATUS-EXT-STORAGE:tier';
 export const DISK_TYPE_HINT = 'disk_type';

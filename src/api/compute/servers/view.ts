@@ -2,13 +2,14 @@
  * The server as the API shows it, field for field as Nova's view builder at each microversion: which
  * fields exist depends on the version asked for, and some (OS-EXT-SRV-ATTR:*, host_status, fault
  * details of internal errors) only on who asks. Stratus has no networking or volumes yet, so addresses
- * and attached volumes are empty.
+ * (objects/instance-addresses.ts) and attached volumes are empty.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
+import { instanceAddresses } from '../../../objects/instance-addresses.ts';
 import { apiStatus } from '../../../objects/instance-states.ts';
 import { tagsOfInstances } from '../../../objects/instance-tags.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
@@ -16,9 +17,11 @@ import type { Instance } from '../../../objects/instances.ts';
 import { bookmarkHref, resourceLinks } from '../links.ts';
 import { atLeast } from '../microversion.ts';
 import { isoTime, naiveTime } from '../timestamps.ts';
+import { diskConfigView } from './disk-config.ts';
 import { computeServicesByHost, hostStatus } from './host-state.ts';
 import { instanceName } from './names.ts';
-import { STORAGE_TIER_ATTRIBUTE } from './storage-tier.ts';
+import { wantsExtension } from '../extensions.ts';
+import { STORAGE_TIER_ATTRIBUTE, STORAGE_TIER_EXTENSION } from './storage-tier.ts';
 
 /** What the views of a set of servers need beyond the rows. */
 export interface ServerViewData {
@@ -29,6 +32,8 @@ export interface ServerViewData {
   pinnedAz: Map<string, string | null>;
   /** instance uuid -> its tags (2.26; empty below). */
   tags: Map<string, string[]>;
+  /** instance uuid -> the uuid of its server group, for the views that show server_groups (2.71). */
+  serverGroups: Map<string, string>;
 }
 
 export interface ServerViewOptions {
@@ -36,6 +41,8 @@ export interface ServerViewOptions {
   extended: boolean;
   /** Whether host_status may be shown (Nova leaves it out of the update response before 2.75). */
   hostStatus: boolean;
+  /** Whether server_groups is shown from 2.71: show and update have it, Nova's detailed list never. */
+  serverGroups?: boolean;
 }
 
 /**
@@ -51,9 +58,12 @@ interface ViewFlags {
   v2_26: boolean;
   v2_47: boolean;
   v2_63: boolean;
+  v2_71: boolean;
   v2_73: boolean;
   v2_90: boolean;
   v2_96: boolean;
+  /** The client asked for the storage-tier extension (never a stock client). */
+  storageTier: boolean;
 }
 
 /** `compute` worked out once per request, however many servers the request shows. */
@@ -76,9 +86,11 @@ const viewFlags = oncePerRequest((request): ViewFlags => ({
   v2_26: atLeast(request, '2.26'),
   v2_47: atLeast(request, '2.47'),
   v2_63: atLeast(request, '2.63'),
+  v2_71: atLeast(request, '2.71'),
   v2_73: atLeast(request, '2.73'),
   v2_90: atLeast(request, '2.90'),
   v2_96: atLeast(request, '2.96'),
+  storageTier: wantsExtension(request, STORAGE_TIER_EXTENSION),
 }));
 
 /**
@@ -98,15 +110,29 @@ export async function loadServerViewData(
   db: Db,
   request: FastifyRequest,
   uuids: readonly string[],
+  include: { serverGroups?: boolean } = {},
 ): Promise<ServerViewData> {
   const flags = viewFlags(request);
-  const [faults, computeServices, pinnedAz, tags] = await Promise.all([
+  const [faults, computeServices, pinnedAz, tags, serverGroups] = await Promise.all([
     latestFaults(db, uuids),
     flags.isAdmin && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
     flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
     flags.v2_26 ? tagsOfInstances(db, uuids) : new Map<string, string[]>(),
+    include.serverGroups && flags.v2_71 ? groupsOf(db, uuids) : new Map<string, string>(),
   ]);
-  return { faults, computeServices, pinnedAz, tags };
+  return { faults, computeServices, pinnedAz, tags, serverGroups };
+}
+
+/** instance uuid -> its server group's uuid (an instance is in one group at most). */
+async function groupsOf(db: Db, uuids: readonly string[]): Promise<Map<string, string>> {
+  if (!uuids.length) return new Map();
+  const rows = await db
+    .selectFrom('instance_group_members as m')
+    .innerJoin('instance_groups as g', 'g.id', 'm.group_id')
+    .select(['m.instance_uuid as instance_uuid', 'g.uuid as group_uuid'])
+    .where('m.instance_uuid', 'in', [...uuids])
+    .execute();
+  return new Map(rows.map((row) => [row.instance_uuid, row.group_uuid]));
 }
 
 async function pinnedZones(db: Db, uuids: readonly string[]): Promise<Map<string, string | null>> {
@@ -175,6 +201,20 @@ function faultView(fault: InstanceFault, isAdmin: boolean): Record<string, unkno
   return view;
 }
 
+/** The addresses by network; the type and MAC only where Nova shows them (not before 2.75 in update). */
+function addressesView(instance: Instance, extended: boolean): Record<string, Record<string, unknown>[]> {
+  const view: Record<string, Record<string, unknown>[]> = {};
+  for (const address of instanceAddresses(instance)) {
+    const entry: Record<string, unknown> = { version: address.version, addr: address.addr };
+    if (extended) {
+      entry['OS-EXT-IPS:type'] = address.type;
+      entry['OS-EXT-IPS-MAC:mac_addr'] = address.mac;
+    }
+    (view[address.network] ??= []).push(entry);
+  }
+  return view;
+}
+
 /** GET /servers: id, name and links. */
 export function serverBasicView(
   request: FastifyRequest,
@@ -211,11 +251,11 @@ export function serverView(
     flavor: flavorView(request, flags, instance),
     created: isoTime(instance.created_at),
     updated: isoTime(instance.updated_at ?? instance.created_at),
-    addresses: {},
+    addresses: addressesView(instance, options.extended),
     accessIPv4: instance.access_ip_v4 ?? '',
     accessIPv6: instance.access_ip_v6 ?? '',
     links: resourceLinks(request, 'servers', instance.uuid),
-    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-DCF:diskConfig': diskConfigView(instance.auto_disk_config),
   };
   const fault = data.faults.get(instance.uuid);
   if (FAULT_STATUSES.includes(status) && fault) server['fault'] = faultView(fault, isAdmin);
@@ -231,8 +271,8 @@ export function serverView(
     server['OS-EXT-STS:vm_state'] = instance.vm_state;
     server['OS-EXT-STS:power_state'] = instance.power_state;
     server['os-extended-volumes:volumes_attached'] = [];
-    // Stratus extension, at every microversion so that stock clients show it (as Nova's OS-EXT-* are).
-    server[STORAGE_TIER_ATTRIBUTE] = instance.storage_tier;
+    // Stratus's own key, only for a client that asked for it: Nova's bodies carry Nova's keys only.
+    if (flags.storageTier) server[STORAGE_TIER_ATTRIBUTE] = instance.storage_tier;
   }
   // Nova's default policy shows the extended server attributes to admins only.
   const extendedAttributes = options.extended && isAdmin;
@@ -263,6 +303,10 @@ export function serverView(
   if (flags.v2_19) server['description'] = instance.display_description;
   if (flags.v2_26) server['tags'] = data.tags.get(instance.uuid) ?? [];
   if (flags.v2_63) server['trusted_image_certificates'] = null;
+  if (flags.v2_71 && options.serverGroups) {
+    const group = data.serverGroups.get(instance.uuid);
+    server['server_groups'] = group ? [group] : [];
+  }
   if (flags.v2_73) server['locked_reason'] = instance.locked_reason;
   if (flags.v2_90 && !extendedAttributes) server['OS-EXT-SRV-ATTR:hostname'] = instance.hostname;
   if (flags.v2_96 && options.extended) server['pinned_availability_zone'] = data.pinnedAz.get(instance.uuid) ?? null;

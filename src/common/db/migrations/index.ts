@@ -15,6 +15,7 @@ import * as keyPairs from './0013-key-pairs.ts';
 import * as quotas from './0014-quotas.ts';
 import * as serverLifecycle from './0015-server-lifecycle.ts';
 import * as serviceCatalog from './0016-service-catalog.ts';
+import * as instanceDiskConfig from './0017-instance-disk-config.ts';
 
 export interface SchemaMigration {
   readonly name: string;
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0014-quotas', up: quotas.up },
   { name: '0015-server-lifecycle', up: serverLifecycle.up },
   { name: '0016-service-catalog', up: serviceCatalog.up },
+  { name: '0017-instance-disk-config', up: instanceDiskConfig.up },
 ];

@@ -1,0 +1,38 @@
+/**
+ * Version discovery (Nova's versions API reference): GET / lists the major versions, GET /v2 and
+ * GET /v2.1 describe one. Paths: '/' and '/v2', '/v2/' are unversioned routes outside /v2.1; '' is the
+ * v2.1 document, the root of the versioned routes (see schemaPath in response-check.ts).
+ */
+import { strictObject, type Json } from './common.ts';
+import type { ResponseSchema } from './types.ts';
+
+const versionLink = strictObject(
+  { rel: { enum: ['self', 'describedby'] }, href: { type: 'string', format: 'uri' }, type: { type: 'string' } },
+  ['rel', 'href'],
+);
+
+const versionFields: Json = {
+  id: { enum: ['v2.0', 'v2.1'] },
+  status: { enum: ['CURRENT', 'SUPPORTED', 'DEPRECATED'] },
+  version: { type: 'string' },
+  min_version: { type: 'string' },
+  updated: { type: 'string', format: 'date-time' },
+  links: { type: 'array', items: versionLink },
+};
+
+const listed = strictObject(versionFields);
+const described = strictObject({
+  ...versionFields,
+  'media-types': {
+    type: 'array',
+    items: strictObject({ base: { const: 'application/json' }, type: { type: 'string' } }),
+  },
+});
+const document = strictObject({ version: described });
+
+export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
+  { method: 'GET', path: '/', status: 200, schema: strictObject({ versions: { type: 'array', items: listed } }) },
+  { method: 'GET', path: '/v2', status: 200, schema: document },
+  { method: 'GET', path: '/v2/', status: 200, schema: document },
+  { method: 'GET', path: '', status: 200, schema: document },
+];
