@@ -1,8 +1,8 @@
 /** Turns instances into the payload compute hosts receive. */
-import type { InstancePayload } from '../compute/instance-payload.ts';
-import type { FlavorSpec } from '../scheduler/request-spec.ts';
+import type { InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { FlavorSpec } from '../wire/messages/request-spec.ts';
 import type { Flavor } from './flavors.ts';
-import { PowerState, TaskState, VmState } from './instance-states.ts';
+import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Instance, NewInstance } from './instances.ts';
 
 /** The flavor snapshot as messages carry it (request specs and instance payloads alike). */

@@ -11,7 +11,7 @@ import { BadRequest, Conflict, InstanceInvalidState, NotFound } from '../common/
 import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
 import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
 import type { Flavor } from './flavors.ts';
-import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
+import { vmStatesForStatus, VmState, TaskState, PowerState } from '../wire/messages/instance-states.ts';
 
 type Row = Omit<InstancesTable, 'id'> & { id: number };
 

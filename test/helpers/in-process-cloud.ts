@@ -8,7 +8,7 @@ import { adminContext } from '../../src/common/context.ts';
 import type { Dialect } from '../../src/common/db/connection-url.ts';
 import { startCompute } from '../../src/compute/service.ts';
 import { startConductor } from '../../src/conductor/service.ts';
-import { ConductorRpcApi } from '../../src/conductor/rpc.ts';
+import { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { getInstance, type Instance } from '../../src/objects/instances.ts';
 import { recordBuildRequest } from '../../src/objects/build-requests.ts';

@@ -13,7 +13,7 @@ import { fakeStoragePools } from '../../src/compute/storage-pools.ts';
 import { recordHeartbeat, registerService } from '../../src/objects/services.ts';
 import { poolsByNode, providerUsages, upsertComputeNode } from '../../src/placement/providers.ts';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
-import type { RequestSpec, Selection } from '../../src/scheduler/request-spec.ts';
+import type { RequestSpec, Selection } from '../../src/wire/messages/request-spec.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { testSpec } from '../helpers/request-spec.ts';
 

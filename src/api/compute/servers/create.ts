@@ -15,7 +15,7 @@ import { failBuild } from '../../../objects/instance-faults.ts';
 import { flavorSpec, newInstancePayload } from '../../../objects/instance-payload.ts';
 import type { NewInstance } from '../../../objects/instances.ts';
 import { recordBuildRequest } from '../../../objects/build-requests.ts';
-import type { RequestSpec } from '../../../scheduler/request-spec.ts';
+import type { RequestSpec } from '../../../wire/messages/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { getFlavor } from '../../../objects/flavors.ts';
-import { vmStatesForStatus } from '../../../objects/instance-states.ts';
+import { vmStatesForStatus } from '../../../wire/messages/instance-states.ts';
 import {
   INSTANCE_SORT_COLUMNS,
   instancesByKey,

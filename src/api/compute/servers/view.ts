@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
-import { apiStatus } from '../../../objects/instance-states.ts';
+import { apiStatus } from '../../../wire/messages/instance-states.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import { bookmarkHref, resourceLinks } from '../links.ts';

@@ -5,8 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
-import { PowerState } from '../../../objects/instance-states.ts';
-import type { InstancePayload } from '../../instance-payload.ts';
+import { PowerState } from '../../../wire/messages/instance-states.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
 import type {
   DiskSnapshotLink,

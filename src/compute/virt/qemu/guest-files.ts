@@ -4,7 +4,7 @@
  * the one place that decides where a guest's disks go (the storage pool of its tier).
  */
 import { join } from 'node:path';
-import type { InstancePayload } from '../../instance-payload.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { poolDirectory, type StoragePoolConfig } from '../../storage-pools.ts';
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes, NUL included). */

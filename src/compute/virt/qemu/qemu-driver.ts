@@ -19,8 +19,8 @@ import {
   NotFound,
 } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
-import { PowerState } from '../../../objects/instance-states.ts';
-import type { InstancePayload } from '../../instance-payload.ts';
+import { PowerState } from '../../../wire/messages/instance-states.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {

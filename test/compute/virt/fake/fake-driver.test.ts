@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildFailed } from '../../../../src/common/errors.ts';
-import type { InstancePayload } from '../../../../src/compute/instance-payload.ts';
+import type { InstancePayload } from '../../../../src/wire/messages/instance-payload.ts';
 import { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
 import { fakeDriverOptions } from '../../../helpers/fake-driver-options.ts';
 
