@@ -11,7 +11,7 @@ import { getLogger } from '../common/log/logger.ts';
 import { databaseVersionCaps } from '../runtime/version-caps.ts';
 import { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
-import type { Bus } from '../runtime/environment.ts';
+import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';

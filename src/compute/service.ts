@@ -6,7 +6,7 @@
 import type { Config } from '../common/config/load-config.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { MessageDeliveryFailure, MessagingTimeout, RpcServer } from '../common/rpc/index.ts';
-import type { Bus } from '../runtime/environment.ts';
+import type { Bus } from '../runtime/bus.ts';
 import { PeriodicTask } from '../runtime/periodic.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { imageClientFromConfig } from './image/image-client.ts';

@@ -3,7 +3,7 @@ import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { RpcServer } from '../common/rpc/index.ts';
 import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
-import type { Bus } from '../runtime/environment.ts';
+import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { ConductorManager } from './manager.ts';
 import { conductorEndpoints } from './rpc.ts';

@@ -12,7 +12,7 @@ import { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { getInstance, type Instance } from '../../src/objects/instances.ts';
 import { recordBuildRequest } from '../../src/objects/build-requests.ts';
-import { connectBus, type Bus } from '../../src/runtime/environment.ts';
+import { connectBus, type Bus } from '../../src/runtime/bus.ts';
 import type { RunningService } from '../../src/runtime/service.ts';
 import { startScheduler } from '../../src/scheduler/service.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
