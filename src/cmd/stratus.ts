@@ -91,7 +91,7 @@ program
     let runConfig = config;
     await run(config, ['conductor', 'scheduler', 'compute', 'api'], async (database) => {
       const { syncSchema } = await import('../common/db/migrator.ts');
-      await syncSchema(database);
+      await syncSchema(database, { defaultStorageTier: config.storage.default_tier });
       const { bootstrapCloud, createDefaultFlavorsIfNone } = await import('../runtime/bootstrap.ts');
       const { openrcPath, generated } = await bootstrapCloud(database, config, {
         password: process.env['OS_BOOTSTRAP_PASSWORD'],

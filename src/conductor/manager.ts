@@ -163,7 +163,7 @@ export class ConductorManager {
             uuid,
             alternate.compute_node_uuid,
             resources,
-            spec.storage_tier ?? this.config.storage.default_tier,
+            spec.storage_tier,
             guard,
           );
         } catch (err) {

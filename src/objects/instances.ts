@@ -58,8 +58,8 @@ export interface NewInstance {
   access_ip_v4: string | null;
   access_ip_v6: string | null;
   metadata: Record<string, string>;
-  /** The storage tier of the instance's disk (the API always sets it). */
-  storage_tier?: string;
+  /** The storage tier of the instance's disk (the API resolves it: storage-tier.ts). */
+  storage_tier: string;
 }
 
 /**
@@ -124,7 +124,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       progress: 0,
       access_ip_v4: input.access_ip_v4,
       access_ip_v6: input.access_ip_v6,
-      storage_tier: input.storage_tier ?? null,
+      storage_tier: input.storage_tier,
       launched_at: null,
       terminated_at: null,
       created_at: timestamp,

@@ -52,7 +52,7 @@ export class SchedulerManager {
     const request: FilterRequest = {
       spec,
       resources: resourcesForFlavor(spec.flavor),
-      storageTier: spec.storage_tier ?? this.config.storage.default_tier,
+      storageTier: spec.storage_tier,
       hints,
     };
     const view = await this.hostStates.view();

@@ -100,7 +100,7 @@ export async function startTestCloud(
         access_ip_v4: null,
         access_ip_v6: null,
         metadata: {},
-        ...(options.storageTier ? { storage_tier: options.storageTier } : {}),
+        storage_tier: options.storageTier ?? config.storage.default_tier,
       }));
       await recordBuildRequest(database.db, ctx, instances, {
         project_id: 'p1',
@@ -110,7 +110,7 @@ export async function startTestCloud(
         availability_zone: null,
         scheduler_hints: {},
         num_instances: count,
-        ...(options.storageTier ? { storage_tier: options.storageTier } : {}),
+        storage_tier: options.storageTier ?? config.storage.default_tier,
         ignore_hosts: [],
       });
       await cloud.conductor.buildInstances(ctx, uuids);

@@ -95,7 +95,7 @@ export function demoGuestInstance(host: string, flavor: Partial<InstancePayload[
       task_state: TaskState.SPAWNING,
       host,
       node: host,
-      storage_tier: null,
+      storage_tier: 'hdd',
     },
     { name: 'test.tiny', memory_mb: 128, ...flavor },
   );

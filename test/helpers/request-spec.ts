@@ -20,6 +20,7 @@ export function testSpec(flavor: Partial<RequestSpec['flavor']> = {}, extra: Par
     availability_zone: null,
     scheduler_hints: {},
     num_instances: 1,
+    storage_tier: 'hdd',
     ignore_hosts: [],
     ...extra,
   };

@@ -43,6 +43,7 @@ describe('instances', () => {
       access_ip_v4: null,
       access_ip_v6: null,
       metadata: fields.metadata ?? {},
+      storage_tier: 'hdd',
     });
     if (fields.createdAt)
       await database.db

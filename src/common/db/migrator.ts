@@ -6,6 +6,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import { DatabaseError } from '../errors.ts';
 import type { Database } from './database.ts';
 import { MIGRATIONS } from './migrations/index.ts';
+import { DEFAULT_MIGRATION_SETTINGS, type MigrationSettings } from './migrations/settings.ts';
 
 const MIGRATION_TABLE = 'stratus_migration';
 const LOCK_TABLE = 'stratus_migration_lock';
@@ -17,11 +18,11 @@ export interface SchemaStatus {
   readonly pending: readonly string[];
 }
 
-function migrator(database: Database): Migrator {
+function migrator(database: Database, settings: MigrationSettings = DEFAULT_MIGRATION_SETTINGS): Migrator {
   const provider: MigrationProvider = {
     getMigrations: async () =>
       Object.fromEntries(
-        MIGRATIONS.map((m): [string, Migration] => [m.name, { up: (db) => m.up(db, database.dialect) }]),
+        MIGRATIONS.map((m): [string, Migration] => [m.name, { up: (db) => m.up(db, database.dialect, settings) }]),
       ),
   };
   return new Migrator({
@@ -61,10 +62,13 @@ async function appliedMigrationNames(database: Database): Promise<string[]> {
   return rows.map((r) => r.name).sort();
 }
 
-/** Applies pending migrations; returns the names applied. */
-export async function syncSchema(database: Database): Promise<string[]> {
+/** Applies pending migrations; returns the names applied. `settings`: from the configuration (settings.ts). */
+export async function syncSchema(
+  database: Database,
+  settings: MigrationSettings = DEFAULT_MIGRATION_SETTINGS,
+): Promise<string[]> {
   await schemaStatus(database); // refuses a newer schema before touching anything
-  const { error, results } = await migrator(database).migrateToLatest();
+  const { error, results } = await migrator(database, settings).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new DatabaseError(`migration ${failed} failed on ${database.description}: ${(error as Error).message}`);

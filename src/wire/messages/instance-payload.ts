@@ -19,8 +19,11 @@ export const InstancePayloadSchema = Type.Object({
   host: Type.Union([Type.String(), Type.Null()]),
   node: Type.Union([Type.String(), Type.Null()]),
   launched_at: Type.Union([Type.String(), Type.Null()]),
-  /** The storage tier whose pool holds the guest's disk (null: created before tiers, the host's only pool). */
-  storage_tier: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * The storage tier whose pool holds the guest's disk. Compute 1.0 servers also read null (instances
+   * created before tiers, which migration 0018 gave the default tier): they accept this narrower shape.
+   */
+  storage_tier: Type.String(),
   metadata: Type.Record(Type.String(), Type.String()),
 });
 

@@ -25,9 +25,10 @@ export const RequestSpecSchema = Type.Object({
   num_instances: Type.Integer({ minimum: 1 }),
   /**
    * The storage tier the disk must live in, resolved by the API from instance_disk_type, the disk_type
-   * hint or the flavor's storage:tier. Absent in specs written before tiers: [storage] default_tier.
+   * hint or the flavor's storage:tier, else [storage] default_tier (migration 0018 mended stored specs
+   * written before tiers).
    */
-  storage_tier: Type.Optional(Type.String()),
+  storage_tier: Type.String(),
   /** [host, node] pairs already tried for this build: RetryFilter keeps them out. */
   ignore_hosts: Type.Array(Type.Tuple([Type.String(), Type.String()])),
 });

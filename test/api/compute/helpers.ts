@@ -269,6 +269,7 @@ export async function seedServer(
     access_ip_v4: null,
     access_ip_v6: null,
     metadata: {},
+    storage_tier: 'hdd',
   });
   const host = fields.host === undefined ? 'host1' : fields.host;
   const running: InstanceChanges = host

@@ -11,10 +11,12 @@ import * as consoleAuthTokens from './0009-console-auth-tokens.ts';
 import * as diskSnapshots from './0010-disk-snapshots.ts';
 import * as schedulerViewChanges from './0011-scheduler-view-changes.ts';
 import * as usageLimits from './0012-usage-limits.ts';
+import * as requiredWireFields from './0018-required-wire-fields.ts';
+import type { MigrationSettings } from './settings.ts';
 
 export interface SchemaMigration {
   readonly name: string;
-  up(db: MigrationDb, dialect: Dialect): Promise<void>;
+  up(db: MigrationDb, dialect: Dialect, settings: MigrationSettings): Promise<void>;
 }
 
 export const MIGRATIONS: readonly SchemaMigration[] = [
@@ -28,4 +30,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0010-disk-snapshots', up: diskSnapshots.up },
   { name: '0011-scheduler-view-changes', up: schedulerViewChanges.up },
   { name: '0012-usage-limits', up: usageLimits.up },
+  { name: '0018-required-wire-fields', up: (db, _dialect, settings) => requiredWireFields.up(db, settings) },
 ];

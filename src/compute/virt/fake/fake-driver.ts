@@ -73,7 +73,7 @@ export class FakeDriver implements VirtDriver {
     if (!this.nodeList.some((n) => n.nodename === node)) throw new BuildFailed(`node ${node} is not on this host`);
     if (this.guests.has(instance.uuid)) throw new BuildFailed(`guest ${instance.uuid} already exists`);
     // What a real driver meets when the scheduler sent a disk to a host without its tier's pool.
-    if (instance.storage_tier && !this.options.storagePools.some((p) => p.tier === instance.storage_tier)) {
+    if (!this.options.storagePools.some((p) => p.tier === instance.storage_tier)) {
       throw new BuildFailed(`node ${node} has no ${instance.storage_tier} storage pool for ${instance.uuid}`);
     }
     await delay(this.options.spawnDelayMs);

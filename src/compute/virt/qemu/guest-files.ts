@@ -45,8 +45,7 @@ export function guestPaths(instancesPath: string, uuid: string): GuestPaths {
  */
 export function diskDirectory(
   pools: readonly StoragePoolConfig[],
-  defaultTier: string,
   instance: Pick<InstancePayload, 'uuid' | 'storage_tier'>,
 ): string {
-  return join(poolDirectory(pools, instance.storage_tier ?? defaultTier), instance.uuid);
+  return join(poolDirectory(pools, instance.storage_tier), instance.uuid);
 }

@@ -96,7 +96,7 @@ async function runningGuest(image: string, flavor: Partial<InstancePayload['flav
       power_state: PowerState.RUNNING,
       host: HOST,
       node: HOST,
-      storage_tier: null,
+      storage_tier: 'hdd',
     },
     { name: 'guest.tiny', memory_mb: 128, ...flavor },
   );
