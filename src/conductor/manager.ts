@@ -158,14 +158,7 @@ export class ConductorManager {
       for (let i = 0; i < request.alternates.length; i++) {
         const alternate = request.alternates[i]!;
         try {
-          await claimResources(
-            this.db,
-            uuid,
-            alternate.compute_node_uuid,
-            resources,
-            spec.storage_tier,
-            guard,
-          );
+          await claimResources(this.db, uuid, alternate.compute_node_uuid, resources, spec.storage_tier, guard);
         } catch (err) {
           log.info(
             { instance: uuid, host: alternate.service_host, err: (err as Error).message },
