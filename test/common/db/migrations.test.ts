@@ -100,7 +100,7 @@ describe('migrations', { concurrency: true }, () => {
         assert.deepEqual(undeclared, [], 'tables the schema does not declare');
       });
 
-      it('refuses a database with a migration this code does not know, in sync and in assertSchemaCurrent', async () => {
+      it('db sync refuses a database with a migration this code does not know; a service runs on it', async () => {
         await sql`insert into stratus_migration (name, timestamp) values (${'9999-from-the-future'}, ${new Date().toISOString()})`.execute(
           database.db,
         );
@@ -113,7 +113,8 @@ describe('migrations', { concurrency: true }, () => {
             return true;
           };
           await assert.rejects(syncSchema(database), newer);
-          await assert.rejects(assertSchemaCurrent(database), newer);
+          // A service of the previous release, restarted during a rolling upgrade: migrations only add.
+          await assertSchemaCurrent(database);
         } finally {
           await sql`delete from stratus_migration where name = ${'9999-from-the-future'}`.execute(database.db);
         }
