@@ -42,7 +42,7 @@ const spec = testSpec({}, { num_instances: 1 });
 await manager.selectDestinations(adminContext(), spec, [randomUUID()]);
 const nodes = (await database.db.selectFrom('compute_nodes').select('uuid').execute()).map((n) => n.uuid);
 const resources = resourcesForFlavor(spec.flavor);
-const tier = spec.storage_tier ?? config.storage.default_tier;
+const tier = spec.storage_tier;
 /** One placement: a scheduler's, or with claimsOnly the claim alone on a node picked at random. */
 async function place(): Promise<void> {
   if (!orders.claimsOnly) {

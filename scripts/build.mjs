@@ -29,6 +29,28 @@ const ENTRY_POINTS = { stratus: 'src/cmd/stratus.ts', 'stratus-manage': 'src/cmd
  */
 const KEEP_OLD_BUILDS_MS = 24 * 3600 * 1000;
 
+/**
+ * How the commands are bundled: also what test/cmd/compute-bundle.test.ts builds (with a metafile) to
+ * check which modules `stratus compute` loads.
+ */
+export function esbuildOptions(root, outdir) {
+  return {
+    absWorkingDir: root,
+    entryPoints: ENTRY_POINTS,
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Dependencies stay in node_modules (native modules, lazy engine drivers): only Stratus is bundled.
+    packages: 'external',
+    // For stack traces in terms of src/: run with NODE_OPTIONS=--enable-source-maps.
+    sourcemap: 'linked',
+    logLevel: 'silent',
+  };
+}
+
 /** The hash of the source tree's state: which build runs it. */
 function sourceKey(root) {
   const hash = createHash('sha256');
@@ -60,21 +82,7 @@ export async function ensureBuilt(root = ROOT) {
   const { build } = await import('esbuild');
   mkdirSync(dist, { recursive: true });
   const scratch = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await build({
-    absWorkingDir: root,
-    entryPoints: ENTRY_POINTS,
-    outdir: scratch,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Dependencies stay in node_modules (native modules, lazy engine drivers): only Stratus is bundled.
-    packages: 'external',
-    // For stack traces in terms of src/: run with NODE_OPTIONS=--enable-source-maps.
-    sourcemap: 'linked',
-    logLevel: 'silent',
-  });
+  await build(esbuildOptions(root, scratch));
   try {
     renameSync(scratch, target);
   } catch (err) {

@@ -8,9 +8,10 @@ import type { Config } from '../common/config/load-config.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { ComputeRpcApi } from '../compute/rpc.ts';
-import { ConductorRpcApi } from '../conductor/rpc.ts';
-import type { Bus } from '../runtime/environment.ts';
+import { databaseVersionCaps } from '../runtime/version-caps.ts';
+import { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
+import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
@@ -42,11 +43,12 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
   const image = createApiServer({ kind: 'image', tokens });
   const images = registerImageApi(image, { database, config, store: createImageStore(config) });
   const compute = createApiServer({ kind: 'compute', tokens });
+  const caps = databaseVersionCaps(config, database);
   registerComputeApi(compute, {
     database,
     config,
-    conductor: new ConductorRpcApi(bus.rpc),
-    compute: new ComputeRpcApi(bus.rpc),
+    conductor: new ConductorRpcApi(bus.rpc, caps.conductor),
+    compute: new ComputeRpcApi(bus.rpc, caps.compute),
     images: imageLookup(images),
   });
   await Promise.all([identity.ready(), image.ready(), compute.ready()]);

@@ -20,7 +20,7 @@ db.command('sync')
     const config = configFrom(cmd);
     const database = await openConfiguredDatabase(config, { checkSchema: false });
     try {
-      const applied = await syncSchema(database);
+      const applied = await syncSchema(database, { defaultStorageTier: config.storage.default_tier });
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database schema is up to date');
     } finally {
       await database.close();

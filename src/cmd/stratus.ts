@@ -9,14 +9,10 @@ import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { renderConfig } from '../common/config/show-config.ts';
 import { serviceUrl } from '../common/config/service-urls.ts';
-import { syncSchema } from '../common/db/migrator.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { startCompute } from '../compute/service.ts';
-import { startConductor } from '../conductor/service.ts';
-import { connectBus, openConfiguredDatabase, type Bus } from '../runtime/environment.ts';
+import { connectBus, type Bus } from '../runtime/bus.ts';
 import { holdUntilSignal } from '../runtime/process-runner.ts';
 import type { RunningService } from '../runtime/service.ts';
-import { startScheduler } from '../scheduler/service.ts';
 import { addConfigFileOption, configFilesOf, configFrom } from './config-options.ts';
 import { exitWithError } from './fail.ts';
 
@@ -35,9 +31,13 @@ async function run(
   prepare?: (database: Database) => Promise<Config | void>,
 ): Promise<void> {
   let config = initialConfig;
-  // Compute hosts never open the database (DESIGN.md: they hold no credentials for it).
+  // Compute hosts never open the database (DESIGN.md: they hold no credentials for it). Each service and
+  // the database are imported only when this process runs them, so `stratus compute` loads no database
+  // code at all (test/cmd/compute-bundle.test.ts checks it).
   const needsDb = names.some((n) => n !== 'compute');
-  const database = needsDb ? await openConfiguredDatabase(config, { checkSchema: !prepare }) : null;
+  const database = needsDb
+    ? await (await import('../runtime/environment.ts')).openConfiguredDatabase(config, { checkSchema: !prepare })
+    : null;
   if (database && prepare) config = (await prepare(database)) ?? config;
   let bus: Bus | null = null;
   const services: RunningService[] = [];
@@ -50,10 +50,16 @@ async function run(
   try {
     bus = await connectBus(config);
     for (const name of names) {
-      if (name === 'compute') services.push(await startCompute(config, bus));
-      else if (name === 'conductor') services.push(await startConductor(config, database!, bus));
-      else if (name === 'scheduler') services.push(await startScheduler(config, database!, bus));
-      else {
+      if (name === 'compute') {
+        const { startCompute } = await import('../compute/service.ts');
+        services.push(await startCompute(config, bus));
+      } else if (name === 'conductor') {
+        const { startConductor } = await import('../conductor/service.ts');
+        services.push(await startConductor(config, database!, bus));
+      } else if (name === 'scheduler') {
+        const { startScheduler } = await import('../scheduler/service.ts');
+        services.push(await startScheduler(config, database!, bus));
+      } else {
         // Loaded only where the api runs: a compute host has no use for the three HTTP APIs.
         const { startApi } = await import('../api/service.ts');
         services.push(await startApi(config, database!, bus));
@@ -84,7 +90,8 @@ program
     const firstStart = !existsSync(`${config.DEFAULT.state_path}/openrc`);
     let runConfig = config;
     await run(config, ['conductor', 'scheduler', 'compute', 'api'], async (database) => {
-      await syncSchema(database);
+      const { syncSchema } = await import('../common/db/migrator.ts');
+      await syncSchema(database, { defaultStorageTier: config.storage.default_tier });
       const { bootstrapCloud, createDefaultFlavorsIfNone } = await import('../runtime/bootstrap.ts');
       const { openrcPath, generated } = await bootstrapCloud(database, config, {
         password: process.env['OS_BOOTSTRAP_PASSWORD'],

@@ -1,14 +1,5 @@
 /**
- * A link of a guest's disk-snapshot chain (a Stratus extension) as its compute host reports it: what the driver returns, what
- * the compute host sends the conductor (sync_disk_snapshots) and what the records are reconciled with.
- * One schema, so the RPC's validation and the type cannot drift apart.
+ * @deprecated Moved to src/wire/messages/disk-snapshot-link.ts (the wire layer, the one home of what crosses the bus). This re-export
+ * only keeps branches written before the move compiling; import from the new place.
  */
-import { Type, type Static } from 'typebox';
-
-export const DiskSnapshotLinkSchema = Type.Object({
-  id: Type.String(),
-  /** The bytes the link's frozen file takes on the host; null where the driver has no files. */
-  size: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-});
-
-export type DiskSnapshotLink = Static<typeof DiskSnapshotLinkSchema>;
+export * from '../wire/messages/disk-snapshot-link.ts';

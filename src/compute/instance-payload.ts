@@ -1,41 +1,5 @@
 /**
- * The instance as it travels to and from compute hosts over RPC. Compute hosts have no database, so
- * every message carries the fields they need; the conductor builds it from the instance row.
+ * @deprecated Moved to src/wire/messages/instance-payload.ts (the wire layer, the one home of what crosses the bus). This re-export
+ * only keeps branches written before the move compiling; import from the new place.
  */
-import { Type, type Static } from 'typebox';
-import { FlavorSpecSchema } from '../scheduler/request-spec.ts';
-
-export const InstancePayloadSchema = Type.Object({
-  uuid: Type.String(),
-  display_name: Type.String(),
-  hostname: Type.String(),
-  project_id: Type.String(),
-  user_id: Type.String(),
-  image_ref: Type.String(),
-  flavor: FlavorSpecSchema,
-  vm_state: Type.String(),
-  task_state: Type.Union([Type.String(), Type.Null()]),
-  power_state: Type.Integer(),
-  host: Type.Union([Type.String(), Type.Null()]),
-  node: Type.Union([Type.String(), Type.Null()]),
-  launched_at: Type.Union([Type.String(), Type.Null()]),
-  /** The storage tier whose pool holds the guest's disk (null: created before tiers, the host's only pool). */
-  storage_tier: Type.Union([Type.String(), Type.Null()]),
-  metadata: Type.Record(Type.String(), Type.String()),
-});
-
-export type InstancePayload = Static<typeof InstancePayloadSchema>;
-
-/** Fields compute may change on an instance, through the conductor. */
-export const InstanceChangesSchema = Type.Object(
-  {
-    vm_state: Type.Optional(Type.String()),
-    task_state: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    power_state: Type.Optional(Type.Integer()),
-    launched_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    progress: Type.Optional(Type.Integer()),
-  },
-  { additionalProperties: false },
-);
-
-export type InstanceChangesPayload = Static<typeof InstanceChangesSchema>;
+export * from '../wire/messages/instance-payload.ts';

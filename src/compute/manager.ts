@@ -7,11 +7,12 @@ import type { Config } from '../common/config/load-config.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
 import { BuildAborted, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
-import type { ConductorRpcApi } from '../conductor/rpc.ts';
-import { PowerState, TaskState, VmState } from '../objects/instance-states.ts';
-import type { Selection } from '../scheduler/request-spec.ts';
+import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
+import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
+import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
+import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
-import type { InstanceChangesPayload, InstancePayload } from './instance-payload.ts';
+import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { hostCpuSets } from './cpu-sets.ts';
 import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
@@ -20,8 +21,6 @@ import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
 
 const log = getLogger('compute');
-
-export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
 
 /** What each of them expects, asks of the driver and leaves (Nova's vm_state and power_state after it). */
 const GUEST_STATE_ACTIONS: Record<
@@ -53,8 +52,6 @@ const GUEST_STATE_ACTIONS: Record<
     powerState: PowerState.RUNNING,
   },
 };
-
-export type DiskSnapshotAction = 'create' | 'delete' | 'revert';
 
 /** Disk snapshots (a Stratus extension): the task the API set for each, and its action event. */
 const DISK_SNAPSHOT_ACTIONS: Record<DiskSnapshotAction, { task: string; event: string }> = {

@@ -6,7 +6,7 @@
  * MEMORY_MB; each storage pool gets a DISK_GB inventory of its own.
  */
 import type { Config } from '../common/config/load-config.ts';
-import type { Inventory, NodeReport } from '../placement/node-report.ts';
+import type { Inventory, NodeReport } from '../wire/messages/node-report.ts';
 import { hostCpuSets } from './cpu-sets.ts';
 import type { GuestInfo, NodeResources } from './virt/driver.ts';
 

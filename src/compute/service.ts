@@ -6,13 +6,14 @@
 import type { Config } from '../common/config/load-config.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { MessageDeliveryFailure, MessagingTimeout, RpcServer } from '../common/rpc/index.ts';
-import { ConductorRpcApi } from '../conductor/rpc.ts';
-import type { Bus } from '../runtime/environment.ts';
+import type { Bus } from '../runtime/bus.ts';
 import { PeriodicTask } from '../runtime/periodic.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { imageClientFromConfig } from './image/image-client.ts';
 import { ComputeManager } from './manager.ts';
-import { COMPUTE_TOPIC, computeEndpoints } from './rpc.ts';
+import { computeEndpoints } from './rpc.ts';
+import { conductorVersionCap } from './conductor-version.ts';
+import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import { createDriver } from './virt/driver-factory.ts';
 
 const log = getLogger('compute');
@@ -21,13 +22,10 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
   const host = config.DEFAULT.host;
   // One image client (one service-user token) for the driver's downloads and the snapshot uploads.
   const images = imageClientFromConfig(config);
-  const manager = new ComputeManager(host, config, createDriver(config, images), new ConductorRpcApi(bus.rpc), images);
+  const conductor = new ConductorRpcApi(bus.rpc, conductorVersionCap(config, bus.rpc));
+  const manager = new ComputeManager(host, config, createDriver(config, images), conductor, images);
   await waitForConductor(() => manager.initHost());
-  const server = new RpcServer(bus.transport, {
-    topic: COMPUTE_TOPIC,
-    server: host,
-    endpoints: computeEndpoints(manager),
-  });
+  const server = new RpcServer(bus.transport, { ...computeEndpoints(manager), server: host });
   await server.start();
   const periodic = config.DEFAULT.periodic_interval * 1000;
   /**

@@ -9,14 +9,14 @@ import type { Database } from '../common/db/database.ts';
 import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { firstFailureInOrder } from '../common/promises.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../compute/instance-payload.ts';
-import type { ComputeRpcApi } from '../compute/rpc.ts';
-import type { DiskSnapshotLink } from '../compute/disk-snapshot-link.ts';
+import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import type { DiskSnapshotLink } from '../wire/messages/disk-snapshot-link.ts';
 import { syncDiskSnapshots } from '../objects/disk-snapshots.ts';
 import { finishEvent, startAction, startEvent } from '../objects/instance-actions.ts';
 import { failBuild, recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
-import { TaskState, VmState } from '../objects/instance-states.ts';
+import { TaskState, VmState } from '../wire/messages/instance-states.ts';
 import {
   changeInstance,
   findInstance,
@@ -26,13 +26,19 @@ import {
   updateInstance,
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
-import { getService, recordHeartbeat, registerService, type ServiceBinary } from '../objects/services.ts';
+import {
+  getService,
+  lowestServiceVersion,
+  recordHeartbeat,
+  registerService,
+  type ServiceBinary,
+} from '../objects/services.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import { upsertComputeNode, type NodeReport } from '../placement/providers.ts';
 import { loadAntiAffinityGuard } from '../scheduler/request-hints.ts';
-import type { RequestSpec, Selection } from '../scheduler/request-spec.ts';
-import type { SchedulerRpcApi } from '../scheduler/rpc.ts';
-import type { ActionEventWithUpdate, RescheduleRequest } from './rpc.ts';
+import type { RequestSpec, Selection } from '../wire/messages/request-spec.ts';
+import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
+import type { ActionEventWithUpdate, RescheduleRequest } from '../wire/contracts/conductor.ts';
 
 const log = getLogger('conductor');
 
@@ -152,14 +158,7 @@ export class ConductorManager {
       for (let i = 0; i < request.alternates.length; i++) {
         const alternate = request.alternates[i]!;
         try {
-          await claimResources(
-            this.db,
-            uuid,
-            alternate.compute_node_uuid,
-            resources,
-            spec.storage_tier ?? this.config.storage.default_tier,
-            guard,
-          );
+          await claimResources(this.db, uuid, alternate.compute_node_uuid, resources, spec.storage_tier, guard);
         } catch (err) {
           log.info(
             { instance: uuid, host: alternate.service_host, err: (err as Error).message },
@@ -201,13 +200,21 @@ export class ConductorManager {
     });
   }
 
-  async serviceHeartbeat(host: string, binary: ServiceBinary, topic: string): Promise<void> {
+  /** `version`: the sender's service version; a sender of the first release sends none and is version 1. */
+  async serviceHeartbeat(host: string, binary: ServiceBinary, topic: string, version = 1): Promise<void> {
     try {
-      await recordHeartbeat(this.db, host, binary);
+      await recordHeartbeat(this.db, host, binary, version);
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
-      await registerService(this.db, host, binary, topic);
+      await registerService(this.db, host, binary, topic, version);
     }
+  }
+
+  /** The lowest service version of each binary's registered services (null: none). */
+  async serviceVersions(binaries: readonly ServiceBinary[]): Promise<Record<string, number | null>> {
+    const versions: Record<string, number | null> = {};
+    for (const binary of binaries) versions[binary] = await lowestServiceVersion(this.db, binary);
+    return versions;
   }
 
   async reportNodes(host: string, nodes: NodeReport[]): Promise<void> {

@@ -2,23 +2,27 @@
 import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { RpcServer } from '../common/rpc/index.ts';
-import { ComputeRpcApi } from '../compute/rpc.ts';
 import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
-import type { Bus } from '../runtime/environment.ts';
+import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
-import { SchedulerRpcApi } from '../scheduler/rpc.ts';
 import { ConductorManager } from './manager.ts';
-import { CONDUCTOR_TOPIC, conductorEndpoints } from './rpc.ts';
+import { conductorEndpoints } from './rpc.ts';
+import { databaseVersionCaps } from '../runtime/version-caps.ts';
+import { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 
 export async function startConductor(config: Config, database: Database, bus: Bus): Promise<RunningService> {
-  const manager = new ConductorManager(database, config, new SchedulerRpcApi(bus.rpc), new ComputeRpcApi(bus.rpc));
-  const server = new RpcServer(bus.transport, {
-    topic: CONDUCTOR_TOPIC,
-    server: config.DEFAULT.host,
-    endpoints: conductorEndpoints(manager),
-  });
+  const caps = databaseVersionCaps(config, database);
+  const manager = new ConductorManager(
+    database,
+    config,
+    new SchedulerRpcApi(bus.rpc, caps.scheduler),
+    new ComputeRpcApi(bus.rpc, caps.compute),
+  );
+  const contract = conductorEndpoints(manager);
+  const server = new RpcServer(bus.transport, { ...contract, server: config.DEFAULT.host });
   await server.start();
-  const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', CONDUCTOR_TOPIC);
+  const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', contract.topic);
   return {
     name: 'conductor',
     stop: async () => {

@@ -13,7 +13,7 @@ import type { RequestContext } from '../common/context.ts';
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
-import type { RequestSpec } from '../scheduler/request-spec.ts';
+import type { RequestSpec } from '../wire/messages/request-spec.ts';
 import { InstanceAction, startAction } from './instance-actions.ts';
 import { insertInstance, type NewInstance } from './instances.ts';
 import {

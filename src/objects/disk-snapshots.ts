@@ -15,7 +15,7 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import { now, type Schema } from '../common/db/schema.ts';
-import type { DiskSnapshotLink } from '../compute/disk-snapshot-link.ts';
+import type { DiskSnapshotLink } from '../wire/messages/disk-snapshot-link.ts';
 
 export const DiskSnapshotStatus = {
   CREATING: 'creating',

@@ -3,7 +3,7 @@ import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { now } from '../common/db/schema.ts';
 import { InstanceInvalidState, NotFound } from '../common/errors.ts';
-import { VmState } from './instance-states.ts';
+import { VmState } from '../wire/messages/instance-states.ts';
 import { changeInstance } from './instances.ts';
 
 export interface InstanceFault {

@@ -1,8 +1,8 @@
 /** Turns instances into the payload compute hosts receive. */
-import type { InstancePayload } from '../compute/instance-payload.ts';
-import type { FlavorSpec } from '../scheduler/request-spec.ts';
+import type { InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { FlavorSpec } from '../wire/messages/request-spec.ts';
 import type { Flavor } from './flavors.ts';
-import { PowerState, TaskState, VmState } from './instance-states.ts';
+import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Instance, NewInstance } from './instances.ts';
 
 /** The flavor snapshot as messages carry it (request specs and instance payloads alike). */
@@ -22,8 +22,7 @@ export function flavorSpec(f: Flavor): FlavorSpec {
 type Identity = Pick<NewInstance, 'uuid' | 'display_name' | 'hostname' | 'project_id' | 'user_id' | 'image_ref'> & {
   readonly flavor: Flavor;
   readonly metadata: Readonly<Record<string, string>>;
-  /** Null (or absent) for instances created before storage tiers. */
-  readonly storage_tier?: string | null;
+  readonly storage_tier: string;
 };
 type State = Pick<InstancePayload, 'vm_state' | 'task_state' | 'power_state' | 'host' | 'node' | 'launched_at'>;
 
@@ -37,7 +36,7 @@ function payload(i: Identity, state: State): InstancePayload {
     image_ref: i.image_ref,
     flavor: flavorSpec(i.flavor),
     ...state,
-    storage_tier: i.storage_tier ?? null,
+    storage_tier: i.storage_tier,
     metadata: { ...i.metadata },
   };
 }

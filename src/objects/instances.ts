@@ -13,7 +13,7 @@ import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
 import { insertTags, removeAllTags, tagCondition, type TagFilter } from './instance-tags.ts';
 import type { Flavor } from './flavors.ts';
 import { matchesAddressFilter } from './instance-addresses.ts';
-import { vmStatesForStatus, VmState, TaskState, PowerState } from './instance-states.ts';
+import { vmStatesForStatus, VmState, TaskState, PowerState } from '../wire/messages/instance-states.ts';
 
 type Row = Omit<InstancesTable, 'id'> & { id: number };
 
@@ -62,8 +62,8 @@ export interface NewInstance {
   access_ip_v4: string | null;
   access_ip_v6: string | null;
   metadata: Record<string, string>;
-  /** The storage tier of the instance's disk (the API always sets it). */
-  storage_tier?: string;
+  /** The storage tier of the instance's disk (the API resolves it: storage-tier.ts). */
+  storage_tier: string;
   /** The public part and type of the key pair named by key_name, copied when the server is created. */
   key_data?: string | null;
   key_type?: string | null;
@@ -137,7 +137,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       progress: 0,
       access_ip_v4: input.access_ip_v4,
       access_ip_v6: input.access_ip_v6,
-      storage_tier: input.storage_tier ?? null,
+      storage_tier: input.storage_tier,
       key_data: input.key_data ?? null,
       key_type: input.key_type ?? null,
       admin_pass: input.admin_pass ?? null,

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import type { Schema } from '../common/db/schema.ts';
 import { NotFound } from '../common/errors.ts';
-import type { RequestSpec } from '../scheduler/request-spec.ts';
+import type { RequestSpec } from '../wire/messages/request-spec.ts';
 
 export async function saveRequestSpec(db: Db, instanceUuid: string, spec: RequestSpec): Promise<void> {
   const text = JSON.stringify(spec);

@@ -7,18 +7,23 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../common/db/database.ts';
 import { now, type ServicesTable } from '../common/db/schema.ts';
 import { NotFound } from '../common/errors.ts';
+import type { ServiceBinary } from '../wire/messages/service-binaries.ts';
+import { SERVICE_VERSION } from '../wire/service-versions.ts';
 
 export type ServiceRecord = Omit<ServicesTable, 'id'> & { id: number };
 
-export const SERVICE_BINARIES = ['stratus-api', 'stratus-conductor', 'stratus-scheduler', 'stratus-compute'] as const;
-export type ServiceBinary = (typeof SERVICE_BINARIES)[number];
+export { SERVICE_BINARIES, type ServiceBinary } from '../wire/messages/service-binaries.ts';
 
-/** Registers the service (or finds its row from an earlier run) and records a first heartbeat. */
+/**
+ * Registers the service (or finds its row from an earlier run) and records a first heartbeat and the
+ * service version of its release (`version`: this one's unless it reports another, as compute hosts do).
+ */
 export async function registerService(
   db: Db,
   host: string,
   binary: ServiceBinary,
   topic: string,
+  version: number = SERVICE_VERSION,
 ): Promise<ServiceRecord> {
   const timestamp = now();
   const existing = await db
@@ -30,7 +35,7 @@ export async function registerService(
   if (existing) {
     await db
       .updateTable('services')
-      .set({ last_seen_up: timestamp, updated_at: timestamp, topic })
+      .set({ last_seen_up: timestamp, updated_at: timestamp, topic, version })
       .where('id', '=', existing.id)
       .execute();
   } else {
@@ -46,7 +51,7 @@ export async function registerService(
           disabled: 0,
           disabled_reason: null,
           forced_down: 0,
-          version: 1,
+          version,
           last_seen_up: timestamp,
           created_at: timestamp,
           updated_at: timestamp,
@@ -77,11 +82,22 @@ export async function getService(db: Db, host: string, binary: string): Promise<
   return row;
 }
 
-export async function recordHeartbeat(db: Db, host: string, binary: string): Promise<void> {
+/** `version`: the service version the service reports, recorded with the heartbeat (an upgrade changes it). */
+export async function recordHeartbeat(
+  db: Db,
+  host: string,
+  binary: string,
+  version: number = SERVICE_VERSION,
+): Promise<void> {
   const timestamp = now();
   const result = await db
     .updateTable('services')
-    .set((eb) => ({ report_count: eb('report_count', '+', 1), last_seen_up: timestamp, updated_at: timestamp }))
+    .set((eb) => ({
+      report_count: eb('report_count', '+', 1),
+      last_seen_up: timestamp,
+      updated_at: timestamp,
+      version,
+    }))
     .where('host', '=', host)
     .where('binary', '=', binary)
     .executeTakeFirst();
@@ -141,4 +157,14 @@ export async function updateService(
 
 export async function deleteService(db: Db, id: number): Promise<void> {
   await db.deleteFrom('services').where('id', '=', id).execute();
+}
+
+/** The lowest service version among the registered services of `binary` (null: none), for `auto` upgrade levels. */
+export async function lowestServiceVersion(db: Db, binary: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('services')
+    .select((eb) => eb.fn.min<number>('version').as('lowest'))
+    .where('binary', '=', binary)
+    .executeTakeFirst();
+  return row?.lowest === null || row?.lowest === undefined ? null : Number(row.lowest);
 }

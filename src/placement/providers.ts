@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { now, type ComputeNodesTable } from '../common/db/schema.ts';
-import type { Inventory, NodeReport } from './node-report.ts';
+import type { Inventory, NodeReport } from '../wire/messages/node-report.ts';
 import { completeUsageRows, lockUsageRows } from './usage-limits.ts';
 
-export type { NodeReport } from './node-report.ts';
+export type { NodeReport } from '../wire/messages/node-report.ts';
 
 export type ComputeNodeRecord = Omit<ComputeNodesTable, 'id'> & { id: number };
 

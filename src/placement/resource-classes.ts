@@ -1,5 +1,5 @@
 /** Resource classes and inventories, as Nova's placement service names them. */
-import type { Inventory } from './node-report.ts';
+import type { Inventory } from '../wire/messages/node-report.ts';
 
 export const ResourceClass = {
   VCPU: 'VCPU',
@@ -9,7 +9,7 @@ export const ResourceClass = {
   DISK_GB: 'DISK_GB',
 } as const;
 
-export type { Inventory } from './node-report.ts';
+export type { Inventory } from '../wire/messages/node-report.ts';
 
 /** Resources one instance asks for, by resource class. */
 export type ResourceRequest = Readonly<Record<string, number>>;

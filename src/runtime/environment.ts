@@ -1,11 +1,11 @@
 /**
  * Opens what a service process needs from its configuration: the database (checked to be at this
- * code's schema version) and the message bus with an RPC client. Failures name the cause and the fix.
+ * code's schema version) and the message bus with an RPC client (bus.ts, apart so that a compute host,
+ * which has no database, loads no database code). Failures name the cause and the fix.
  */
 import type { Config } from '../common/config/load-config.ts';
 import { openDatabase, type Database } from '../common/db/database.ts';
 import { assertSchemaCurrent } from '../common/db/migrator.ts';
-import { createTransport, RpcClient, type Transport } from '../common/rpc/index.ts';
 
 export async function openConfiguredDatabase(
   config: Config,
@@ -28,22 +28,4 @@ export async function openConfiguredDatabase(
   return database;
 }
 
-export interface Bus {
-  readonly transport: Transport;
-  readonly rpc: RpcClient;
-  close(): Promise<void>;
-}
-
-export async function connectBus(config: Config): Promise<Bus> {
-  const transport = createTransport(config.DEFAULT.transport_url);
-  await transport.connect();
-  const rpc = new RpcClient(transport, { responseTimeoutMs: config.DEFAULT.rpc_response_timeout * 1000 });
-  return {
-    transport,
-    rpc,
-    close: async () => {
-      await rpc.close();
-      await transport.close();
-    },
-  };
-}
+export { connectBus, type Bus } from './bus.ts';

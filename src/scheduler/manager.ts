@@ -17,7 +17,7 @@ import { HostStateCache } from './host-state-cache.ts';
 import type { HostState } from './host-state.ts';
 import { RankedHosts } from './ranking.ts';
 import { antiAffinityGuard, loadRequestHints } from './request-hints.ts';
-import type { RequestSpec, Selection } from './request-spec.ts';
+import type { RequestSpec, Selection } from '../wire/messages/request-spec.ts';
 import { loadWeighers, weighHosts, type HostWeigher } from './weighers/weigher.ts';
 
 const log = getLogger('scheduler');
@@ -52,7 +52,7 @@ export class SchedulerManager {
     const request: FilterRequest = {
       spec,
       resources: resourcesForFlavor(spec.flavor),
-      storageTier: spec.storage_tier ?? this.config.storage.default_tier,
+      storageTier: spec.storage_tier,
       hints,
     };
     const view = await this.hostStates.view();

@@ -14,7 +14,7 @@ import {
   type ServerGroupPolicy,
 } from '../objects/server-groups.ts';
 import type { AntiAffinityGuard } from '../placement/claims.ts';
-import type { RequestSpec } from './request-spec.ts';
+import type { RequestSpec } from '../wire/messages/request-spec.ts';
 
 export class GroupPlacement {
   constructor(

@@ -3,20 +3,17 @@ import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { RpcServer } from '../common/rpc/index.ts';
 import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
-import type { Bus } from '../runtime/environment.ts';
+import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { SchedulerManager } from './manager.ts';
-import { SCHEDULER_TOPIC, schedulerEndpoints } from './rpc.ts';
+import { schedulerEndpoints } from './rpc.ts';
 
 export async function startScheduler(config: Config, database: Database, bus: Bus): Promise<RunningService> {
   const manager = new SchedulerManager(database, config);
-  const server = new RpcServer(bus.transport, {
-    topic: SCHEDULER_TOPIC,
-    server: config.DEFAULT.host,
-    endpoints: schedulerEndpoints(manager),
-  });
+  const contract = schedulerEndpoints(manager);
+  const server = new RpcServer(bus.transport, { ...contract, server: config.DEFAULT.host });
   await server.start();
-  const heartbeat = await startDbHeartbeat(database, config, 'stratus-scheduler', SCHEDULER_TOPIC);
+  const heartbeat = await startDbHeartbeat(database, config, 'stratus-scheduler', contract.topic);
   return {
     name: 'scheduler',
     stop: async () => {

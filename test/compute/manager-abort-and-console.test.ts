@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { BuildAborted, BuildFailed } from '../../src/common/errors.ts';
-import type { InstancePayload } from '../../src/compute/instance-payload.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi, RescheduleRequest } from '../../src/conductor/rpc.ts';
+import type { ConductorRpcApi, RescheduleRequest } from '../../src/wire/contracts/conductor.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
 
 /** A fake driver whose spawn throws `failure`, and whose console holds `console`. */

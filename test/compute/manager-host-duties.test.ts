@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, type RawOverrides } from '../../src/common/config/load-config.ts';
 import { ConsoleTypeUnavailable, NotFound } from '../../src/common/errors.ts';
-import type { InstancePayload } from '../../src/compute/instance-payload.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import type {
   DiskSnapshotLink,
@@ -21,7 +21,7 @@ import type {
 } from '../../src/compute/virt/driver.ts';
 import { listActions } from '../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../src/objects/instance-faults.ts';
-import { PowerState, TaskState, VmState } from '../../src/objects/instance-states.ts';
+import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { getInstance, markInstanceDeleted, updateInstance, type InstanceChanges } from '../../src/objects/instances.ts';
 import { startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';

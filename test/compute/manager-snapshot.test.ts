@@ -10,11 +10,11 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import type { SnapshotImageSink } from '../../src/compute/image/image-client.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../../src/compute/instance-payload.ts';
+import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi } from '../../src/conductor/rpc.ts';
-import { PowerState, TaskState, VmState } from '../../src/objects/instance-states.ts';
+import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
+import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
 

@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/common/errors.ts';
 import { imageClientFromConfig } from '../../src/compute/image/image-client.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { createDriver } from '../../src/compute/virt/driver-factory.ts';
-import type { ConductorRpcApi } from '../../src/conductor/rpc.ts';
+import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 
 describe('ComputeManager.initHost', () => {
   it('refuses a cpu_dedicated_set beyond the host, naming the option, and never registers', async () => {

@@ -116,6 +116,10 @@ export interface MultiProcessOptions {
   computeConfig?: (host: string) => string[];
   /** INI lines appended to the shared configuration (sections of their own, such as [filter_scheduler]). */
   sharedConfig?: string[];
+  /** INI lines of a file only the api, conductor and schedulers read (options a compute would not know). */
+  controllerConfig?: string[];
+  /** The checkout each compute host runs from (default this one): another release's, for upgrades. */
+  computeRoot?: (host: string) => string | undefined;
 }
 
 export async function startMultiProcess(
@@ -136,6 +140,7 @@ export async function startMultiProcess(
   const group = new ProcessGroup();
   cleanup.unshift(() => group.stopAll());
   const conf = (...names: string[]) => names.flatMap((n) => ['--config-file', join(dir, n)]);
+  writeFileSync(join(dir, 'controller.conf'), [...(options.controllerConfig ?? []), ''].join('\n'));
   await group.runToEnd('db sync', 'stratus-manage', [...conf('base.conf'), 'db', 'sync']);
   await group.runToEnd('bootstrap', 'stratus-manage', [
     ...conf('base.conf'),
@@ -143,8 +148,8 @@ export async function startMultiProcess(
     '--bootstrap-password',
     'secret',
   ]);
-  group.start('api', 'stratus', [...conf('base.conf'), 'api']);
-  group.start('conductor', 'stratus', [...conf('base.conf'), 'conductor']);
+  group.start('api', 'stratus', [...conf('base.conf', 'controller.conf'), 'api']);
+  group.start('conductor', 'stratus', [...conf('base.conf', 'controller.conf'), 'conductor']);
   const schedulers = options.schedulers ?? 1;
   for (let i = 1; i <= schedulers; i++) {
     // Each scheduler its own host name: its service record and its RPC server name.
@@ -152,13 +157,13 @@ export async function startMultiProcess(
     if (schedulers > 1) writeFileSync(join(dir, name), `[DEFAULT]\nhost = scheduler-${i}\n`);
     // A lone scheduler keeps the plain name tests look its output up by.
     const label = schedulers === 1 ? 'scheduler' : `scheduler-${i}`;
-    group.start(label, 'stratus', [...conf(...new Set(['base.conf', name])), 'scheduler']);
+    group.start(label, 'stratus', [...conf(...new Set(['base.conf', name]), 'controller.conf'), 'scheduler']);
   }
   const computeHosts = options.computeHosts ?? ['cmp-1', 'cmp-2', 'cmp-3'];
   for (const host of computeHosts) {
     const lines = ['[DEFAULT]', `host = ${host}`, ...(options.computeConfig?.(host) ?? []), ''];
     writeFileSync(join(dir, `${host}.conf`), lines.join('\n'));
-    group.start(host, 'stratus', [...conf('base.conf', `${host}.conf`), 'compute']);
+    group.start(host, 'stratus', [...conf('base.conf', `${host}.conf`), 'compute'], {}, options.computeRoot?.(host));
   }
   const env = readOpenrc(join(dir, 'openrc'));
   const cli = new OpenstackCli(env);

@@ -8,11 +8,11 @@ import { adminContext } from '../../src/common/context.ts';
 import type { Dialect } from '../../src/common/db/connection-url.ts';
 import { startCompute } from '../../src/compute/service.ts';
 import { startConductor } from '../../src/conductor/service.ts';
-import { ConductorRpcApi } from '../../src/conductor/rpc.ts';
+import { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { getInstance, type Instance } from '../../src/objects/instances.ts';
 import { recordBuildRequest } from '../../src/objects/build-requests.ts';
-import { connectBus, type Bus } from '../../src/runtime/environment.ts';
+import { connectBus, type Bus } from '../../src/runtime/bus.ts';
 import type { RunningService } from '../../src/runtime/service.ts';
 import { startScheduler } from '../../src/scheduler/service.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
@@ -100,7 +100,7 @@ export async function startTestCloud(
         access_ip_v4: null,
         access_ip_v6: null,
         metadata: {},
-        ...(options.storageTier ? { storage_tier: options.storageTier } : {}),
+        storage_tier: options.storageTier ?? config.storage.default_tier,
       }));
       await recordBuildRequest(database.db, ctx, instances, {
         project_id: 'p1',
@@ -110,7 +110,7 @@ export async function startTestCloud(
         availability_zone: null,
         scheduler_hints: {},
         num_instances: count,
-        ...(options.storageTier ? { storage_tier: options.storageTier } : {}),
+        storage_tier: options.storageTier ?? config.storage.default_tier,
         ignore_hosts: [],
       });
       await cloud.conductor.buildInstances(ctx, uuids);

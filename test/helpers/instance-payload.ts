@@ -1,6 +1,6 @@
 /** An instance as the compute manager receives it over RPC: a small one being built on host `h`, unless told. */
-import type { InstancePayload } from '../../src/compute/instance-payload.ts';
-import { PowerState, TaskState, VmState } from '../../src/objects/instance-states.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 
 export function instancePayload(
   uuid: string,

@@ -36,6 +36,7 @@ export async function insertTestInstance(
     access_ip_v4: null,
     access_ip_v6: null,
     metadata: {},
+    storage_tier: 'hdd',
   });
   if (fields.host) await updateInstance(db, uuid, { host: fields.host, node: fields.host });
   if (fields.deleted) await markInstanceDeleted(db, uuid);

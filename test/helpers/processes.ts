@@ -22,9 +22,16 @@ export interface ServiceProcess {
 export class ProcessGroup {
   private readonly processes = new Set<ServiceProcess>();
 
-  start(name: string, bin: 'stratus' | 'stratus-manage', args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
-    const child = spawn(process.execPath, [`${ROOT}/bin/${bin}.js`, ...args], {
-      cwd: ROOT,
+  /** `root`: the checkout whose launcher runs (another release's, in the rolling upgrade test). */
+  start(
+    name: string,
+    bin: 'stratus' | 'stratus-manage',
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    root: string = ROOT,
+  ): ServiceProcess {
+    const child = spawn(process.execPath, [`${root}/bin/${bin}.js`, ...args], {
+      cwd: root,
       env: { ...process.env, STRATUS_LOG_FORMAT: 'json', STRATUS_LOG_LEVEL: 'info', NODE_TEST_CONTEXT: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import type { InstancePayload } from '../../src/compute/instance-payload.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { QemuDriver, type QemuDriverOptions } from '../../src/compute/virt/qemu/qemu-driver.ts';
-import { TaskState } from '../../src/objects/instance-states.ts';
+import { TaskState } from '../../src/wire/messages/instance-states.ts';
 import { GUEST_BOOT_WAIT_MS, guestImage, markerCount } from './guest-image.ts';
 import { waitUntil } from './processes.ts';
 import { instancePayload } from './instance-payload.ts';
@@ -95,7 +95,7 @@ export function demoGuestInstance(host: string, flavor: Partial<InstancePayload[
       task_state: TaskState.SPAWNING,
       host,
       node: host,
-      storage_tier: null,
+      storage_tier: 'hdd',
     },
     { name: 'test.tiny', memory_mb: 128, ...flavor },
   );

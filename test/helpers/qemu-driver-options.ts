@@ -18,7 +18,6 @@ export function testQemuDriverOptions(
   return {
     instancesPath,
     storagePools: [{ tier: 'hdd', directory: instancesPath, sizeGb: null }],
-    defaultTier: 'hdd',
     virtType: 'qemu',
     binary: 'qemu-system-x86_64',
     machineType: 'pc',

@@ -1,5 +1,5 @@
 /** Request specs for scheduler tests: a 1 vCPU / 512 MB / 1 GB flavor unless told otherwise. */
-import type { RequestSpec } from '../../src/scheduler/request-spec.ts';
+import type { RequestSpec } from '../../src/wire/messages/request-spec.ts';
 
 export function testSpec(flavor: Partial<RequestSpec['flavor']> = {}, extra: Partial<RequestSpec> = {}): RequestSpec {
   return {
@@ -20,6 +20,7 @@ export function testSpec(flavor: Partial<RequestSpec['flavor']> = {}, extra: Par
     availability_zone: null,
     scheduler_hints: {},
     num_instances: 1,
+    storage_tier: 'hdd',
     ignore_hosts: [],
     ...extra,
   };

@@ -15,7 +15,7 @@ import type { FilterRequest } from '../../src/scheduler/filters/filter.ts';
 import { HostColumns } from '../../src/scheduler/host-columns.ts';
 import type { HostState } from '../../src/scheduler/host-state.ts';
 import { NO_HINTS, type RequestHints } from '../../src/scheduler/request-hints.ts';
-import type { RequestSpec } from '../../src/scheduler/request-spec.ts';
+import type { RequestSpec } from '../../src/wire/messages/request-spec.ts';
 import { testSpec } from './request-spec.ts';
 
 /** An inventory of `total` with every unit allowed. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { failBuild, latestFaults } from '../../src/objects/instance-faults.ts';
-import { VmState } from '../../src/objects/instance-states.ts';
+import { VmState } from '../../src/wire/messages/instance-states.ts';
 import { getInstance } from '../../src/objects/instances.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';

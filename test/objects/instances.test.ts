@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BadRequest, InstanceInvalidState, NotFound } from '../../src/common/errors.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
-import { TaskState, VmState } from '../../src/objects/instance-states.ts';
+import { TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import {
   findInstance,
   getInstance,
@@ -43,6 +43,7 @@ describe('instances', () => {
       access_ip_v4: null,
       access_ip_v6: null,
       metadata: fields.metadata ?? {},
+      storage_tier: 'hdd',
     });
     if (fields.createdAt)
       await database.db

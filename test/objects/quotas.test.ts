@@ -60,6 +60,7 @@ function newInstance(flavor: Flavor, projectId: string, userId: string): NewInst
     access_ip_v4: null,
     access_ip_v6: null,
     metadata: {},
+    storage_tier: 'hdd',
   };
 }
 

@@ -6,11 +6,13 @@ import {
   getService,
   isServiceUp,
   listServices,
+  lowestServiceVersion,
   recordHeartbeat,
   registerService,
   updateService,
   type ServiceRecord,
 } from '../../src/objects/services.ts';
+import { SERVICE_VERSION } from '../../src/wire/service-versions.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 describe('services', () => {
@@ -118,5 +120,17 @@ describe('services', () => {
       const forced = await updateService(database.db, fresh.id, { forced_down: 1 });
       assert.equal(isServiceUp(forced, downTime), false);
     });
+  });
+
+  it('records the service version of each service, and the lowest of a binary for auto upgrade levels', async () => {
+    assert.equal(await lowestServiceVersion(database.db, 'stratus-scheduler'), null, 'none registered');
+    const own = await registerService(database.db, 'v-a', 'stratus-scheduler', 'scheduler');
+    assert.equal(own.version, SERVICE_VERSION, "this release's by default");
+    // A compute host of the first release reports no version: the conductor records 1.
+    await registerService(database.db, 'v-b', 'stratus-scheduler', 'scheduler', 1);
+    assert.equal(await lowestServiceVersion(database.db, 'stratus-scheduler'), 1);
+    // Upgraded: its next heartbeat says so.
+    await recordHeartbeat(database.db, 'v-b', 'stratus-scheduler', SERVICE_VERSION);
+    assert.equal(await lowestServiceVersion(database.db, 'stratus-scheduler'), SERVICE_VERSION);
   });
 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { registerService } from '../../src/objects/services.ts';
-import type { NodeReport } from '../../src/placement/node-report.ts';
+import type { NodeReport } from '../../src/wire/messages/node-report.ts';
 import { upsertComputeNode } from '../../src/placement/providers.ts';
 import { describeOnEachEngine } from '../helpers/database.ts';
 import { inventory } from '../helpers/scheduler-fixtures.ts';

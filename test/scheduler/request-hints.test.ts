@@ -16,7 +16,7 @@ import {
   type ServerGroupRules,
 } from '../../src/objects/server-groups.ts';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
-import type { RequestSpec, Selection } from '../../src/scheduler/request-spec.ts';
+import type { RequestSpec, Selection } from '../../src/wire/messages/request-spec.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';
 import { addComputeHost, requestSpec } from '../helpers/scheduler-fixtures.ts';

@@ -26,7 +26,7 @@ import { HostStateCache } from '../../src/scheduler/host-state-cache.ts';
 import { free } from '../../src/scheduler/host-state.ts';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
 import { NO_HINTS } from '../../src/scheduler/request-hints.ts';
-import type { RequestSpec, Selection } from '../../src/scheduler/request-spec.ts';
+import type { RequestSpec, Selection } from '../../src/wire/messages/request-spec.ts';
 import { loadWeighers, WEIGHER_NAMES } from '../../src/scheduler/weighers/weigher.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { testSpec } from '../helpers/request-spec.ts';

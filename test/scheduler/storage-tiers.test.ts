@@ -12,8 +12,10 @@ import { nodeReports } from '../../src/compute/resource-report.ts';
 import { fakeStoragePools } from '../../src/compute/storage-pools.ts';
 import { recordHeartbeat, registerService } from '../../src/objects/services.ts';
 import { poolsByNode, providerUsages, upsertComputeNode } from '../../src/placement/providers.ts';
+import { Compile } from 'typebox/compile';
 import { SchedulerManager } from '../../src/scheduler/manager.ts';
-import type { RequestSpec, Selection } from '../../src/scheduler/request-spec.ts';
+import { schedulerContract } from '../../src/wire/contracts/scheduler.ts';
+import type { RequestSpec, Selection } from '../../src/wire/messages/request-spec.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { testSpec } from '../helpers/request-spec.ts';
 
@@ -113,9 +115,11 @@ describe('storage tiers in the scheduler', () => {
     });
   });
 
-  it('a spec without a tier gets [storage] default_tier', async () => {
-    const c = await fleet({ storage: { default_tier: 'pcie_ssd' } });
-    assert.deepEqual(hostsOf(await c.select({}, 2)), ['nvme', 'nvme']);
+  it('a spec without a tier does not reach it: the tier is required on the wire (migration 0018 mended old specs)', () => {
+    const { storage_tier: _tier, ...untiered } = testSpec();
+    const args = Compile(schedulerContract.methods.select_destinations.args);
+    assert.equal(args.Check({ request_spec: untiered, instance_uuids: ['u'] }), false);
+    assert.equal(args.Check({ request_spec: testSpec(), instance_uuids: ['u'] }), true);
   });
 
   it('only the tier counts: free space in another pool does not help, and a full tier is NoValidHost with nothing claimed', async () => {

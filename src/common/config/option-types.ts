@@ -39,8 +39,12 @@ export function str(o: Common<string> & { choices?: readonly string[] }): Option
   };
 }
 
-export function optionalStr(o: Common<string | null>): OptionSpec<string | null> {
-  return { kind: 'string', ...o, parse: (raw) => (raw === '' ? null : raw) };
+/** `parseValue` checks (and may rewrite) a value that is not empty. */
+export function optionalStr(
+  o: Common<string | null> & { parseValue?: (raw: string) => string },
+): OptionSpec<string | null> {
+  const { parseValue, ...common } = o;
+  return { kind: 'string', ...common, parse: (raw) => (raw === '' ? null : parseValue ? parseValue(raw) : raw) };
 }
 
 export function int(o: Common<number> & { min?: number; max?: number }): OptionSpec<number> {

@@ -465,6 +465,28 @@ export const OPTIONS = {
       help: 'Accepted and ignored: there are no reservations to expire.',
     }),
   },
+  upgrade_levels: {
+    compute: upgradeLevel('compute'),
+    conductor: upgradeLevel('conductor'),
+    scheduler: upgradeLevel('scheduler'),
+  },
 } as const;
 
 export type OptionsSpec = typeof OPTIONS;
+
+/**
+ * Nova's [upgrade_levels] options: the highest version of a topic's contract this service sends, during a
+ * rolling upgrade. Empty: this release's. `auto`: what the oldest registered service of the topic reads.
+ */
+function upgradeLevel(topic: string) {
+  return optionalStr({
+    default: null,
+    help:
+      `Highest version of the ${topic} RPC contract to send (major.minor), 'auto' for what the oldest ` +
+      `registered ${topic} service reads, or empty for this release's. Set it while upgrading service by service.`,
+    parseValue: (raw) => {
+      if (raw !== 'auto' && !/^\d+\.\d+$/.test(raw)) throw new Error(`expected auto or major.minor, got '${raw}'`);
+      return raw;
+    },
+  });
+}

@@ -167,8 +167,8 @@ export interface InstancesTable {
   progress: number;
   access_ip_v4: string | null;
   access_ip_v6: string | null;
-  /** The storage tier the instance's disk lives in; null for instances created before tiers existed. */
-  storage_tier: string | null;
+  /** The storage tier the instance's disk lives in (0018 gave one to instances created before tiers). */
+  storage_tier: string;
   /** 1: OS-DCF:diskConfig AUTO, 0: MANUAL (migration 0017). */
   auto_disk_config: Bool;
   launched_at: Timestamp | null;

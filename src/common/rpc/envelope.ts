@@ -1,13 +1,17 @@
 /**
  * The wire format of RPC messages, shared by client and server whatever the transport. A request carries
- * the caller's context (so one request id can be followed through every service's logs) and the format
- * version; a call's request adds msg_id and reply_to, and the reply answers to that msg_id.
+ * the caller's context (so one request id can be followed through every service's logs) and the version
+ * of its topic's contract it is written in (src/wire/contract.ts; the server checks it can read it); a
+ * call's request adds msg_id and reply_to, and the reply answers to that msg_id.
  */
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { RequestContext } from '../context.ts';
 
-/** Bumped in its major part if a change would make an older server misread a message. */
+/**
+ * The version of the reply format (and of requests sent outside any contract). Bumped in its major part
+ * if a change would make an older side misread a reply.
+ */
 export const ENVELOPE_VERSION = '1.0';
 
 const ContextSchema = Type.Object({
@@ -19,7 +23,8 @@ const ContextSchema = Type.Object({
 });
 
 const RequestSchema = Type.Object({
-  version: Type.String(),
+  /** The contract version of the message; always sent, read as BASE_VERSION if absent. */
+  version: Type.Optional(Type.String()),
   method: Type.String(),
   args: Type.Unknown(),
   context: ContextSchema,
@@ -53,6 +58,7 @@ export function encodeRequest(
   method: string,
   args: object,
   call?: { msgId: string; replyTo: string },
+  version: string = ENVELOPE_VERSION,
 ): string {
   // Only the context's own fields travel, whatever else the caller's object carries.
   const context = {
@@ -62,7 +68,7 @@ export function encodeRequest(
     roles: [...ctx.roles],
     isAdmin: ctx.isAdmin,
   };
-  const message: RequestMessage = { version: ENVELOPE_VERSION, method, args, context };
+  const message: RequestMessage = { version, method, args, context };
   if (call) {
     message.msg_id = call.msgId;
     message.reply_to = call.replyTo;
@@ -76,10 +82,11 @@ export function encodeReply(msgId: string, outcome: { result: unknown } | { fail
 
 export type Decoded<T> = { ok: true; message: T } | { ok: false; problem: string; raw: unknown };
 
-function decode<T>(
+function decode<T extends { version?: string }>(
   body: string,
   check: (value: unknown) => value is T,
   errors: (value: unknown) => { instancePath: string; message: string }[],
+  checkVersion: boolean,
 ): Decoded<T> {
   let raw: unknown;
   try {
@@ -91,18 +98,20 @@ function decode<T>(
     const first = errors(raw)[0];
     return { ok: false, problem: first ? `${first.instancePath || '/'} ${first.message}` : 'malformed', raw };
   }
-  const version = (raw as { version: string }).version;
-  if (version.split('.')[0] !== ENVELOPE_VERSION.split('.')[0]) {
+  const version = raw.version ?? ENVELOPE_VERSION;
+  if (checkVersion && version.split('.')[0] !== ENVELOPE_VERSION.split('.')[0]) {
     return { ok: false, problem: `envelope version ${version}, this side speaks ${ENVELOPE_VERSION}`, raw };
   }
   return { ok: true, message: raw };
 }
 
+/** A request's version is its contract's: the server checks it against its own (rpc-server.ts). */
 export function decodeRequest(body: string): Decoded<RequestMessage> {
   return decode(
     body,
     (v) => checkRequest.Check(v),
     (v) => checkRequest.Errors(v),
+    false,
   );
 }
 
@@ -111,5 +120,6 @@ export function decodeReply(body: string): Decoded<ReplyMessage> {
     body,
     (v) => checkReply.Check(v),
     (v) => checkReply.Errors(v),
+    true,
   );
 }

@@ -36,6 +36,24 @@ export const UnsupportedRpcMethod = declareError(
 );
 
 /**
+ * A message written in a contract version its receiver does not read (newer than the receiver's, or of
+ * another major), or a method the peers' version does not have: names both versions (Nova's
+ * UnsupportedVersion).
+ */
+export const UnsupportedRpcVersion = declareError(
+  class UnsupportedRpcVersion extends StratusError {
+    override readonly status = 500;
+  },
+);
+
+/** A call's reply does not match the reply schema of the method's contract: a version mismatch, a bug. */
+export const InvalidRpcReply = declareError(
+  class InvalidRpcReply extends StratusError {
+    override readonly status = 500;
+  },
+);
+
+/**
  * The callee raised something that is not one of the project's declared errors. Like Nova's RemoteError
  * it keeps the remote class name, message and traceback. Not registered: it never travels under its own
  * name, because a RemoteError re-raised by a service is sent on as the original class (see failure.ts).

@@ -9,8 +9,11 @@ export { InProcessBroker, InProcessTransport } from './in-process-transport.ts';
 export { AmqpTransport } from './amqp-transport.ts';
 export {
   InvalidRpcArguments,
+  InvalidRpcReply,
   MessageDeliveryFailure,
   MessagingTimeout,
   RemoteError,
   UnsupportedRpcMethod,
+  UnsupportedRpcVersion,
 } from './errors.ts';
+export { BASE_VERSION, canRead, compareVersions, isRpcVersion, parseVersion, type RpcVersion } from './version.ts';

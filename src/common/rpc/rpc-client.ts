@@ -44,16 +44,19 @@ export class RpcClient {
     });
   }
 
-  /** Sends and returns once the transport has taken the message; the handler's outcome is not reported. */
-  async cast(ctx: RequestContext, target: Target, method: string, args: object): Promise<void> {
+  /**
+   * Sends and returns once the transport has taken the message; the handler's outcome is not reported.
+   * `version` is the contract version the message is written in (src/wire/contract.ts sets it).
+   */
+  async cast(ctx: RequestContext, target: Target, method: string, args: object, version?: string): Promise<void> {
     this.assertOpen();
-    await this.transport.publish(queueName(target), encodeRequest(ctx, method, args));
+    await this.transport.publish(queueName(target), encodeRequest(ctx, method, args, undefined, version));
   }
 
   /** Sends to every server listening on `topic`. */
-  async fanout(ctx: RequestContext, topic: string, method: string, args: object): Promise<void> {
+  async fanout(ctx: RequestContext, topic: string, method: string, args: object, version?: string): Promise<void> {
     this.assertOpen();
-    await this.transport.publishFanout(topic, encodeRequest(ctx, method, args));
+    await this.transport.publishFanout(topic, encodeRequest(ctx, method, args, undefined, version));
   }
 
   /** Sends and waits for the handler's result; its error is re-raised here (see failure.ts). */
@@ -62,14 +65,14 @@ export class RpcClient {
     target: Target,
     method: string,
     args: object,
-    opts: { timeoutMs?: number } = {},
+    opts: { timeoutMs?: number; version?: string } = {},
   ): Promise<R> {
     this.assertOpen();
     const replyTo = (await this.ensureReplyQueue()).name;
     const queue = queueName(target);
     const msgId = randomUUID().replaceAll('-', '');
     const timeoutMs = opts.timeoutMs ?? this.opts.responseTimeoutMs;
-    const body = encodeRequest(ctx, method, args, { msgId, replyTo });
+    const body = encodeRequest(ctx, method, args, { msgId, replyTo }, opts.version);
     const what = `'${method}' on '${queue}'`;
     // Registered before sending: the reply can arrive before publish() has resolved.
     const reply = new Promise<unknown>((resolve, reject) => {

@@ -15,10 +15,11 @@ import type { RequestContext } from '../context.ts';
 import { getLogger, withRequestContext } from '../log/logger.ts';
 import type { RpcEndpoints } from './endpoint.ts';
 import { decodeRequest, encodeReply, type Failure, type RequestMessage } from './envelope.ts';
-import { InvalidRpcArguments, UnsupportedRpcMethod } from './errors.ts';
+import { InvalidRpcArguments, UnsupportedRpcMethod, UnsupportedRpcVersion } from './errors.ts';
 import { serializeFailure } from './failure.ts';
 import { Limiter } from './limiter.ts';
 import type { Subscription, Transport } from './transport.ts';
+import { BASE_VERSION, canRead, isRpcVersion } from './version.ts';
 
 const log = getLogger('rpc.server');
 
@@ -27,6 +28,11 @@ export interface RpcServerOptions {
   /** This server's name within the topic, usually the host name. */
   server: string;
   endpoints: RpcEndpoints;
+  /**
+   * The version of the contract the endpoints implement: a message written in a newer one (or another
+   * major) is refused with both versions named. Default BASE_VERSION.
+   */
+  version?: string;
   /** Handlers run at once at most (Nova's executor_thread_pool_size). Default 64. */
   concurrency?: number;
 }
@@ -35,6 +41,7 @@ export class RpcServer {
   private readonly topic: string;
   private readonly server: string;
   private readonly endpoints: RpcEndpoints;
+  private readonly version: string;
   private readonly concurrency: number;
   private readonly limiter: Limiter;
   private readonly validators = new Map<string, Validator>();
@@ -48,6 +55,7 @@ export class RpcServer {
     this.topic = opts.topic;
     this.server = opts.server;
     this.endpoints = opts.endpoints;
+    this.version = opts.version ?? BASE_VERSION;
     this.concurrency = opts.concurrency ?? 64;
     this.limiter = new Limiter(this.concurrency);
     // Compiled once here so a bad schema fails at start-up, not on the first message.
@@ -107,6 +115,7 @@ export class RpcServer {
   private async invoke(ctx: RequestContext, msg: RequestMessage): Promise<{ result: unknown } | { failure: Failure }> {
     try {
       log.debug({ method: msg.method, msg_id: msg.msg_id }, 'rpc message received');
+      this.checkVersion(msg);
       return { result: await this.run(ctx, msg.method, msg.args) };
     } catch (err) {
       const failure = serializeFailure(err);
@@ -122,6 +131,17 @@ export class RpcServer {
         `rpc ${kind} failed`,
       );
       return { failure };
+    }
+  }
+
+  /** A message from a release before versions were carried has none: it is the base version. */
+  private checkVersion(msg: RequestMessage): void {
+    const version = msg.version ?? BASE_VERSION;
+    if (!isRpcVersion(version) || !canRead(this.version, version)) {
+      throw new UnsupportedRpcVersion(
+        `The '${this.topic}' RPC server speaks ${this.topic} ${this.version} and cannot read '${msg.method}' ` +
+          `written in ${this.topic} ${version} (upgrade this service, or cap the sender with [upgrade_levels] ${this.topic})`,
+      );
     }
   }
 

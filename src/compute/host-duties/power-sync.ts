@@ -14,7 +14,7 @@
  * - Anything else (building, error, suspended, deleted, a guest not found on the hypervisor): only the
  *   power_state is recorded.
  */
-import { PowerState, VmState } from '../../objects/instance-states.ts';
+import { PowerState, VmState } from '../../wire/messages/instance-states.ts';
 
 export type PowerSyncDecision =
   | { kind: 'none' }

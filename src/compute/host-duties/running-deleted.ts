@@ -5,7 +5,7 @@
  * since the deletion. A guest unknown to the database has no deletion time; its clock starts when this
  * host first saw it unclaimed, so a guest is never reaped on a first sighting when a timeout is set.
  */
-import { PowerState } from '../../objects/instance-states.ts';
+import { PowerState } from '../../wire/messages/instance-states.ts';
 import type { GuestInfo } from '../virt/driver.ts';
 
 export type RunningDeletedAction = 'noop' | 'log' | 'shutdown' | 'reap';

@@ -50,7 +50,6 @@ function qemuDriver(config: Config, images: ImageSource): QemuDriver {
   return new QemuDriver({
     instancesPath,
     storagePools: storagePools(config),
-    defaultTier: config.storage.default_tier,
     virtType: q.virt_type as 'auto' | 'kvm' | 'qemu',
     binary: q.binary,
     machineType: q.machine_type,

@@ -4,8 +4,8 @@
  * it after a crash (destroy of a missing guest succeeds; spawn of an existing guest fails).
  */
 import type { Readable } from 'node:stream';
-import type { DiskSnapshotLink } from '../disk-snapshot-link.ts';
-import type { InstancePayload } from '../instance-payload.ts';
+import type { DiskSnapshotLink } from '../../wire/messages/disk-snapshot-link.ts';
+import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import type { StoragePoolResources } from '../storage-pools.ts';
 
 /** Part of the driver contract; its shape is shared with the conductor's RPC (disk-snapshot-link.ts). */

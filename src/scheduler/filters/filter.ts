@@ -2,7 +2,7 @@
 import type { HostColumns } from '../host-columns.ts';
 import type { HostState } from '../host-state.ts';
 import type { RequestHints } from '../request-hints.ts';
-import type { RequestSpec } from '../request-spec.ts';
+import type { RequestSpec } from '../../wire/messages/request-spec.ts';
 
 export interface FilterRequest {
   readonly spec: RequestSpec;

@@ -9,7 +9,7 @@
  */
 import type { Config } from '../../common/config/load-config.ts';
 import type { HostState } from '../host-state.ts';
-import type { RequestSpec } from '../request-spec.ts';
+import type { RequestSpec } from '../../wire/messages/request-spec.ts';
 import type { HostFilter } from './filter.ts';
 import { perSpec } from './spec-cache.ts';
 import { parseVersionRequirement, satisfies } from './version-predicate.ts';

@@ -15,10 +15,10 @@ import { loadConfig, type Config, type RawOverrides } from '../../../src/common/
 import { now } from '../../../src/common/db/schema.ts';
 import { RpcClient } from '../../../src/common/rpc/index.ts';
 import type { ConnectionEvent, ReplyQueue, Subscription, Transport } from '../../../src/common/rpc/transport.ts';
-import { ComputeRpcApi } from '../../../src/compute/rpc.ts';
-import { ConductorRpcApi } from '../../../src/conductor/rpc.ts';
+import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
+import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import { createFlavor, type Flavor } from '../../../src/objects/flavors.ts';
-import { PowerState, VmState } from '../../../src/objects/instance-states.ts';
+import { PowerState, VmState } from '../../../src/wire/messages/instance-states.ts';
 import {
   getInstance,
   insertInstance,

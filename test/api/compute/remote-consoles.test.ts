@@ -15,10 +15,10 @@ import { fileUnder } from '../../../src/api/console/static-files.ts';
 import { loadConfig } from '../../../src/common/config/load-config.ts';
 import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../src/common/rpc/index.ts';
 import { ComputeManager } from '../../../src/compute/manager.ts';
-import { COMPUTE_TOPIC, computeEndpoints } from '../../../src/compute/rpc.ts';
+import { computeEndpoints } from '../../../src/compute/rpc.ts';
 import type { VncConsole } from '../../../src/compute/virt/driver.ts';
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
-import { ConductorRpcApi } from '../../../src/conductor/rpc.ts';
+import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { markInstanceDeleted, type Instance } from '../../../src/objects/instances.ts';
 import { ConsoleSocket, openConsoleSocket } from '../../helpers/console-websocket.ts';
@@ -70,7 +70,7 @@ async function startHost(name: string, driver: FakeDriver, broker: InProcessBrok
     driver,
     new ConductorRpcApi(new RpcClient(transport, { responseTimeoutMs: 1000 })),
   );
-  const server = new RpcServer(transport, { topic: COMPUTE_TOPIC, server: name, endpoints: computeEndpoints(manager) });
+  const server = new RpcServer(transport, { ...computeEndpoints(manager), server: name });
   await server.start();
   transports.push(transport);
   rpcServers.push(server);

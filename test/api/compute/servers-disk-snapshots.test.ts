@@ -10,10 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/common/config/load-config.ts';
 import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../src/common/rpc/index.ts';
 import { ComputeManager } from '../../../src/compute/manager.ts';
-import { ComputeRpcApi, COMPUTE_TOPIC, computeEndpoints } from '../../../src/compute/rpc.ts';
+import { computeEndpoints } from '../../../src/compute/rpc.ts';
+import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
 import { ConductorManager } from '../../../src/conductor/manager.ts';
-import { CONDUCTOR_TOPIC, ConductorRpcApi, conductorEndpoints } from '../../../src/conductor/rpc.ts';
+import { conductorEndpoints } from '../../../src/conductor/rpc.ts';
+import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import {
   changeDiskSnapshotStatus,
   createDiskSnapshotRecord,
@@ -23,9 +25,9 @@ import {
 import { listActions } from '../../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../../src/objects/instance-faults.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
-import { PowerState, VmState } from '../../../src/objects/instance-states.ts';
+import { PowerState, VmState } from '../../../src/wire/messages/instance-states.ts';
 import { getInstance, markInstanceDeleted, updateInstance, type Instance } from '../../../src/objects/instances.ts';
-import { SchedulerRpcApi } from '../../../src/scheduler/rpc.ts';
+import { SchedulerRpcApi } from '../../../src/wire/contracts/scheduler.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
 import { waitUntil } from '../../helpers/processes.ts';
 import { client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
@@ -53,20 +55,12 @@ before(async () => {
   const rpc = new RpcClient(await connected(broker), { responseTimeoutMs: 5000 });
   const conductor = new ConductorManager(h.database, h.config, new SchedulerRpcApi(rpc), new ComputeRpcApi(rpc));
   const conductorTransport = await connected(broker);
-  servers.push(
-    new RpcServer(conductorTransport, {
-      topic: CONDUCTOR_TOPIC,
-      server: 'controller',
-      endpoints: conductorEndpoints(conductor),
-    }),
-  );
+  servers.push(new RpcServer(conductorTransport, { ...conductorEndpoints(conductor), server: 'controller' }));
   driver = new FakeDriver(fakeDriverOptions());
   await driver.init(HOST);
   manager = new ComputeManager(HOST, loadConfig([]), driver, new ConductorRpcApi(rpc));
   const computeTransport = await connected(broker);
-  servers.push(
-    new RpcServer(computeTransport, { topic: COMPUTE_TOPIC, server: HOST, endpoints: computeEndpoints(manager) }),
-  );
+  servers.push(new RpcServer(computeTransport, { ...computeEndpoints(manager), server: HOST }));
   for (const server of servers) await server.start();
 });
 

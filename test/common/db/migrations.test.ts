@@ -13,7 +13,10 @@ import { openDatabase, type Database } from '../../../src/common/db/database.ts'
 import { assertSchemaCurrent, schemaStatus, syncSchema } from '../../../src/common/db/migrator.ts';
 import { DatabaseError } from '../../../src/common/errors.ts';
 import { MIGRATIONS } from '../../../src/common/db/migrations/index.ts';
+import { DEFAULT_MIGRATION_SETTINGS } from '../../../src/common/db/migrations/settings.ts';
 import { createScratchDatabase } from '../../helpers/database.ts';
+import { insertTestInstance } from '../../helpers/instance-rows.ts';
+import { testSpec } from '../../helpers/request-spec.ts';
 
 /** Tables and their columns as schema.ts declares them (read from its source, so the test follows it). */
 function declaredSchema(): Map<string, string[]> {
@@ -51,6 +54,7 @@ const ALL = [
   '0015-server-lifecycle',
   '0016-service-catalog',
   '0017-instance-disk-config',
+  '0018-required-wire-fields',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
@@ -101,7 +105,7 @@ describe('migrations', { concurrency: true }, () => {
         assert.deepEqual(undeclared, [], 'tables the schema does not declare');
       });
 
-      it('refuses a database with a migration this code does not know, in sync and in assertSchemaCurrent', async () => {
+      it('db sync refuses a database with a migration this code does not know; a service runs on it', async () => {
         await sql`insert into stratus_migration (name, timestamp) values (${'9999-from-the-future'}, ${new Date().toISOString()})`.execute(
           database.db,
         );
@@ -114,7 +118,8 @@ describe('migrations', { concurrency: true }, () => {
             return true;
           };
           await assert.rejects(syncSchema(database), newer);
-          await assert.rejects(assertSchemaCurrent(database), newer);
+          // A service of the previous release, restarted during a rolling upgrade: migrations only add.
+          await assertSchemaCurrent(database);
         } finally {
           await sql`delete from stratus_migration where name = ${'9999-from-the-future'}`.execute(database.db);
         }
@@ -132,7 +137,7 @@ describe('0012-usage-limits on existing usage rows', { concurrency: true }, () =
       const database = await openDatabase(scratch.url);
       try {
         const at = MIGRATIONS.findIndex((m) => m.name === '0012-usage-limits');
-        for (const m of MIGRATIONS.slice(0, at)) await m.up(database.db, dialect);
+        for (const m of MIGRATIONS.slice(0, at)) await m.up(database.db, dialect, DEFAULT_MIGRATION_SETTINGS);
         const inventory = { min_unit: 1, max_unit: 64, step_size: 1 };
         await database.db
           .insertInto('inventories')
@@ -159,7 +164,7 @@ describe('0012-usage-limits on existing usage rows', { concurrency: true }, () =
           .execute();
         await sql`insert into resource_usages (resource_provider_id, resource_class, used)
           values (1, 'VCPU', 4), (1, 'DISK_GB', 0), (1, 'MEMORY_MB', 512)`.execute(database.db);
-        await MIGRATIONS[at]!.up(database.db, dialect);
+        await MIGRATIONS[at]!.up(database.db, dialect, DEFAULT_MIGRATION_SETTINGS);
         const rows = await database.db
           .selectFrom('resource_usages')
           .select(['resource_class', 'used', 'capacity', 'min_unit', 'max_unit', 'step_size'])
@@ -203,4 +208,43 @@ describe('openDatabase to a server that is not there', () => {
     );
     assert.ok(Date.now() - started >= 100, 'two retries of 50 ms each');
   });
+});
+
+describe('0018-required-wire-fields', { concurrency: true }, () => {
+  for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
+    it(`gives instances and request specs written before storage tiers the configured default on ${dialect}`, async () => {
+      const scratch = await emptyDatabase(dialect);
+      const database = await openDatabase(scratch.url);
+      try {
+        const at = MIGRATIONS.findIndex((m) => m.name === '0018-required-wire-fields');
+        for (const m of MIGRATIONS.slice(0, at)) await m.up(database.db, dialect, DEFAULT_MIGRATION_SETTINGS);
+        const [old, tiered] = [await insertTestInstance(database.db), await insertTestInstance(database.db)];
+        // As the rows of the first release were: no tier on the instance, none in its spec.
+        await sql`update instances set storage_tier = null where uuid = ${old}`.execute(database.db);
+        await database.db.updateTable('instances').set({ storage_tier: 'ssd' }).where('uuid', '=', tiered).execute();
+        const { storage_tier: _tier, ...untiered } = testSpec();
+        await database.db
+          .insertInto('request_specs')
+          .values([
+            { instance_uuid: old, spec: JSON.stringify(untiered) },
+            { instance_uuid: tiered, spec: JSON.stringify(testSpec({}, { storage_tier: 'ssd' })) },
+          ])
+          .execute();
+        await MIGRATIONS[at]!.up(database.db, dialect, { defaultStorageTier: 'pcie_ssd' });
+        const tiers = await database.db.selectFrom('instances').select(['uuid', 'storage_tier']).execute();
+        assert.deepEqual(
+          Object.fromEntries(tiers.map((r) => [r.uuid, r.storage_tier])),
+          { [old]: 'pcie_ssd', [tiered]: 'ssd' },
+          'the tierless instance gets the default, the other keeps its own',
+        );
+        const specs = await database.db.selectFrom('request_specs').select(['instance_uuid', 'spec']).execute();
+        const spec = (uuid: string) => JSON.parse(specs.find((r) => r.instance_uuid === uuid)!.spec) as unknown;
+        assert.deepEqual(spec(old), { ...untiered, storage_tier: 'pcie_ssd' });
+        assert.deepEqual(spec(tiered), testSpec({}, { storage_tier: 'ssd' }));
+      } finally {
+        await database.close();
+        await scratch.drop();
+      }
+    });
+  }
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { powerSyncDecision } from '../../../src/compute/host-duties/power-sync.ts';
-import { PowerState as P, TaskState, VmState } from '../../../src/objects/instance-states.ts';
+import { PowerState as P, TaskState, VmState } from '../../../src/wire/messages/instance-states.ts';
 
 const at = (vm_state: string, power_state: number, task_state: string | null = null) => ({
   vm_state,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RunningDeletedTracker } from '../../../src/compute/host-duties/running-deleted.ts';
-import { PowerState } from '../../../src/objects/instance-states.ts';
+import { PowerState } from '../../../src/wire/messages/instance-states.ts';
 
 const guest = (uuid: string, powerState: number = PowerState.RUNNING) => ({ uuid, nodename: 'h', powerState });
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -6,7 +6,7 @@ import {
   AggregateMultiTenancyIsolation,
 } from '../../../src/scheduler/filters/aggregate-filters.ts';
 import type { HostFilter } from '../../../src/scheduler/filters/filter.ts';
-import type { RequestSpec } from '../../../src/scheduler/request-spec.ts';
+import type { RequestSpec } from '../../../src/wire/messages/request-spec.ts';
 import { aggregate, filterRequest, hostState, requestSpec } from '../../helpers/scheduler-fixtures.ts';
 
 const fast = aggregate('fast', { ssd: 'true', cpu_gen: '5', tier: 'gold,silver' });

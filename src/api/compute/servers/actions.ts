@@ -10,10 +10,10 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
-import type { InstancePayload } from '../../../compute/instance-payload.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
-import { TaskState, VmState } from '../../../objects/instance-states.ts';
+import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import { assertNotLocked, findInstance, updateInstance, type Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';

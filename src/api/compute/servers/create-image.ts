@@ -10,7 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { InstanceAction } from '../../../objects/instance-actions.ts';
-import { TaskState, VmState } from '../../../objects/instance-states.ts';
+import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import { serviceUrl } from '../../../common/config/service-urls.ts';
 import type { ComputeApiDeps } from '../deps.ts';

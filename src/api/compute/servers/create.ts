@@ -16,7 +16,7 @@ import { flavorSpec, newInstancePayload } from '../../../objects/instance-payloa
 import type { NewInstance } from '../../../objects/instances.ts';
 import type { KeyPair } from '../../../objects/key-pairs.ts';
 import { recordCheckedBuildRequest } from '../../../objects/build-requests.ts';
-import type { RequestSpec } from '../../../scheduler/request-spec.ts';
+import type { RequestSpec } from '../../../wire/messages/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';

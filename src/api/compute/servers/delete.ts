@@ -9,7 +9,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
-import { TaskState } from '../../../objects/instance-states.ts';
+import { TaskState } from '../../../wire/messages/instance-states.ts';
 import { assertNotLocked, markInstanceDeleted, updateInstance, type Instance } from '../../../objects/instances.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import { releaseAllocations } from '../../../placement/claims.ts';

@@ -20,7 +20,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../../common/db/database.ts';
 import { Conflict, NotFound } from '../../../common/errors.ts';
-import type { DiskSnapshotAction } from '../../../compute/manager.ts';
+import type { DiskSnapshotAction } from '../../../wire/contracts/compute.ts';
 import {
   DiskSnapshotStatus,
   changeDiskSnapshotStatus,
@@ -31,7 +31,7 @@ import {
   type DiskSnapshot,
 } from '../../../objects/disk-snapshots.ts';
 import { InstanceAction } from '../../../objects/instance-actions.ts';
-import { TaskState, VmState } from '../../../objects/instance-states.ts';
+import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';

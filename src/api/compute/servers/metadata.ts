@@ -7,7 +7,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import { now } from '../../../common/db/schema.ts';
-import { VmState } from '../../../objects/instance-states.ts';
+import { VmState } from '../../../wire/messages/instance-states.ts';
 import { assertNotLocked, type Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';

@@ -11,7 +11,7 @@ import { novncproxyBaseUrl } from '../../../common/config/service-urls.ts';
 import { BadRequest, ConsoleTypeUnavailable, Conflict } from '../../../common/errors.ts';
 import { issueConsoleToken } from '../../../objects/console-auth-tokens.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
-import { TaskState, VmState } from '../../../objects/instance-states.ts';
+import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';

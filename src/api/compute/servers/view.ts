@@ -10,7 +10,7 @@ import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
 import { instanceAddresses } from '../../../objects/instance-addresses.ts';
-import { apiStatus } from '../../../objects/instance-states.ts';
+import { apiStatus } from '../../../wire/messages/instance-states.ts';
 import { tagsOfInstances } from '../../../objects/instance-tags.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
 import type { Instance } from '../../../objects/instances.ts';

@@ -16,10 +16,12 @@ import * as quotas from './0014-quotas.ts';
 import * as serverLifecycle from './0015-server-lifecycle.ts';
 import * as serviceCatalog from './0016-service-catalog.ts';
 import * as instanceDiskConfig from './0017-instance-disk-config.ts';
+import * as requiredWireFields from './0018-required-wire-fields.ts';
+import type { MigrationSettings } from './settings.ts';
 
 export interface SchemaMigration {
   readonly name: string;
-  up(db: MigrationDb, dialect: Dialect): Promise<void>;
+  up(db: MigrationDb, dialect: Dialect, settings: MigrationSettings): Promise<void>;
 }
 
 export const MIGRATIONS: readonly SchemaMigration[] = [
@@ -38,4 +40,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0015-server-lifecycle', up: serverLifecycle.up },
   { name: '0016-service-catalog', up: serviceCatalog.up },
   { name: '0017-instance-disk-config', up: instanceDiskConfig.up },
+  { name: '0018-required-wire-fields', up: (db, _dialect, settings) => requiredWireFields.up(db, settings) },
 ];

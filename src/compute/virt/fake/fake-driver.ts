@@ -5,8 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
-import { PowerState } from '../../../objects/instance-states.ts';
-import type { InstancePayload } from '../../instance-payload.ts';
+import { PowerState } from '../../../wire/messages/instance-states.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
 import type {
   DiskSnapshotLink,
@@ -73,7 +73,7 @@ export class FakeDriver implements VirtDriver {
     if (!this.nodeList.some((n) => n.nodename === node)) throw new BuildFailed(`node ${node} is not on this host`);
     if (this.guests.has(instance.uuid)) throw new BuildFailed(`guest ${instance.uuid} already exists`);
     // What a real driver meets when the scheduler sent a disk to a host without its tier's pool.
-    if (instance.storage_tier && !this.options.storagePools.some((p) => p.tier === instance.storage_tier)) {
+    if (!this.options.storagePools.some((p) => p.tier === instance.storage_tier)) {
       throw new BuildFailed(`node ${node} has no ${instance.storage_tier} storage pool for ${instance.uuid}`);
     }
     await delay(this.options.spawnDelayMs);

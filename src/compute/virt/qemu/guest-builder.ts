@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BuildAborted } from '../../../common/errors.ts';
 import { ImageMissing } from '../../image/image-client.ts';
-import type { InstancePayload } from '../../instance-payload.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import type { GuestDisk, GuestSpec } from './guest-spec.ts';
 import type { ImageCache } from './image-cache.ts';
 import type { QemuImg } from './qemu-img.ts';

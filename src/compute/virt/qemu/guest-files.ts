@@ -4,7 +4,7 @@
  * the one place that decides where a guest's disks go (the storage pool of its tier).
  */
 import { join } from 'node:path';
-import type { InstancePayload } from '../../instance-payload.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { poolDirectory, type StoragePoolConfig } from '../../storage-pools.ts';
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes, NUL included). */
@@ -45,8 +45,7 @@ export function guestPaths(instancesPath: string, uuid: string): GuestPaths {
  */
 export function diskDirectory(
   pools: readonly StoragePoolConfig[],
-  defaultTier: string,
   instance: Pick<InstancePayload, 'uuid' | 'storage_tier'>,
 ): string {
-  return join(poolDirectory(pools, instance.storage_tier ?? defaultTier), instance.uuid);
+  return join(poolDirectory(pools, instance.storage_tier), instance.uuid);
 }

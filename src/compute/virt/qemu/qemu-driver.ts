@@ -19,8 +19,8 @@ import {
   NotFound,
 } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
-import { PowerState } from '../../../objects/instance-states.ts';
-import type { InstancePayload } from '../../instance-payload.ts';
+import { PowerState } from '../../../wire/messages/instance-states.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {
@@ -67,9 +67,8 @@ const MAX_CONSOLE_BYTES = 100 * 1024;
 
 export interface QemuDriverOptions {
   instancesPath: string;
-  /** Where each storage tier's disks go ([storage] pools), and the tier of instances that name none. */
+  /** Where each storage tier's disks go ([storage] pools). */
   storagePools: readonly StoragePoolConfig[];
-  defaultTier: string;
   virtType: 'auto' | 'kvm' | 'qemu';
   binary: string;
   machineType: string;
@@ -157,7 +156,7 @@ export class QemuDriver implements VirtDriver {
     }
     let disks: string;
     try {
-      disks = diskDirectory(this.options.storagePools, this.options.defaultTier, instance);
+      disks = diskDirectory(this.options.storagePools, instance);
     } catch (err) {
       throw new BuildFailed(`node ${node} cannot hold ${instance.uuid}: ${(err as Error).message}`);
     }

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { PowerState } from '../../../objects/instance-states.ts';
+import { PowerState } from '../../../wire/messages/instance-states.ts';
 
 const run = promisify(execFile);
 

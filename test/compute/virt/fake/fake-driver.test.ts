@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildFailed } from '../../../../src/common/errors.ts';
-import type { InstancePayload } from '../../../../src/compute/instance-payload.ts';
+import type { InstancePayload } from '../../../../src/wire/messages/instance-payload.ts';
 import { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
 import { fakeDriverOptions } from '../../../helpers/fake-driver-options.ts';
 
@@ -17,7 +17,7 @@ const driver = () =>
     }),
   );
 
-const guest = (uuid: string, storageTier: string | null): InstancePayload => ({
+const guest = (uuid: string, storageTier: string): InstancePayload => ({
   uuid,
   display_name: uuid,
   hostname: uuid,
@@ -51,11 +51,11 @@ describe('FakeDriver storage pools', () => {
     }
   });
 
-  it('spawns a guest of a tier it has (or of no tier), and refuses one of a tier it lacks, leaving nothing', async () => {
+  it('spawns a guest of a tier it has, and refuses one of a tier it lacks, leaving nothing', async () => {
     const d = driver();
     await d.init('h');
     await d.spawn(guest('a', 'ssd'), 'h-node0');
-    await d.spawn(guest('b', null), 'h-node0');
+    await d.spawn(guest('b', 'hdd'), 'h-node0');
     await assert.rejects(d.spawn(guest('c', 'pcie_ssd'), 'h-node0'), (err: unknown) => {
       return err instanceof BuildFailed && /no pcie_ssd storage pool/.test(err.message);
     });

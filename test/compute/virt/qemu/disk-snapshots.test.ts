@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { readGuestSpec, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
-import { PowerState } from '../../../../src/objects/instance-states.ts';
+import { PowerState } from '../../../../src/wire/messages/instance-states.ts';
 import { qemuProcessesOf } from '../../../helpers/processes.ts';
 import {
   consoleMarkers,

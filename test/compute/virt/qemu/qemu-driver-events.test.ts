@@ -16,7 +16,7 @@ import { ServiceTokenSource } from '../../../../src/compute/image/service-token.
 import type { GuestLifecycleEvent } from '../../../../src/compute/virt/driver.ts';
 import { writeGuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
 import { QemuDriver } from '../../../../src/compute/virt/qemu/qemu-driver.ts';
-import { PowerState } from '../../../../src/objects/instance-states.ts';
+import { PowerState } from '../../../../src/wire/messages/instance-states.ts';
 import { waitUntil } from '../../../helpers/processes.ts';
 import { powerOf } from '../../../helpers/qemu-driver-fixtures.ts';
 import { testQemuDriverOptions } from '../../../helpers/qemu-driver-options.ts';

@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../../src/common/config/load-config.ts';
-import type { InstancePayload } from '../../../../src/compute/instance-payload.ts';
+import type { InstancePayload } from '../../../../src/wire/messages/instance-payload.ts';
 import { ComputeManager } from '../../../../src/compute/manager.ts';
 import { QemuDriver } from '../../../../src/compute/virt/qemu/qemu-driver.ts';
 import { QmpClient, type QmpBlockInfo } from '../../../../src/compute/virt/qemu/qmp-client.ts';
 import { listActions } from '../../../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../../../src/objects/instance-faults.ts';
-import { PowerState, VmState } from '../../../../src/objects/instance-states.ts';
+import { PowerState, VmState } from '../../../../src/wire/messages/instance-states.ts';
 import { updateInstance } from '../../../../src/objects/instances.ts';
 import { GUEST_MARKER, guestImage } from '../../../helpers/guest-image.ts';
 import { startImageApiStub, type ImageApiStub } from '../../../helpers/image-api-stub.ts';
@@ -96,7 +96,7 @@ async function runningGuest(image: string, flavor: Partial<InstancePayload['flav
       power_state: PowerState.RUNNING,
       host: HOST,
       node: HOST,
-      storage_tier: null,
+      storage_tier: 'hdd',
     },
     { name: 'guest.tiny', memory_mb: 128, ...flavor },
   );

@@ -1,0 +1,155 @@
+/**
+ * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
+ * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
+ * History: 1.0 the first release.
+ */
+import { Type } from 'typebox';
+import type { RequestContext } from '../../common/context.ts';
+import type { RpcClient } from '../../common/rpc/index.ts';
+import { call, cast, ContractClient, defineContract, type VersionCap } from '../contract.ts';
+import { InstancePayloadSchema, type InstancePayload } from '../messages/instance-payload.ts';
+import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
+
+/** The guest state actions, each a cast `<action>_instance`. */
+export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
+/** Disk snapshots (a Stratus extension), each a cast `<action>_disk_snapshot`. */
+export type DiskSnapshotAction = 'create' | 'delete' | 'revert';
+
+const Instance = Type.Object({ instance: InstancePayloadSchema });
+const DiskSnapshot = Type.Object({ instance: InstancePayloadSchema, snapshot_id: Type.String({ minLength: 1 }) });
+/** Where the console proxy reaches a guest's VNC server. */
+const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) });
+
+export const computeContract = defineContract({
+  topic: 'compute',
+  version: '1.0',
+  methods: {
+    build_and_run_instance: cast(
+      '1.0',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        node: Type.String(),
+        /** Where to try next if this build fails, without asking the scheduler again. */
+        alternates: Type.Array(SelectionSchema),
+        attempt: Type.Integer({ minimum: 1 }),
+      }),
+    ),
+    terminate_instance: cast('1.0', Instance),
+    stop_instance: cast('1.0', Instance),
+    start_instance: cast('1.0', Instance),
+    reboot_instance: cast(
+      '1.0',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        reboot_type: Type.Union([Type.Literal('SOFT'), Type.Literal('HARD')]),
+      }),
+    ),
+    pause_instance: cast('1.0', Instance),
+    unpause_instance: cast('1.0', Instance),
+    suspend_instance: cast('1.0', Instance),
+    resume_instance: cast('1.0', Instance),
+    /** createImage: the image (queued) exists; compute captures the disk and uploads it into it. */
+    snapshot_instance: cast(
+      '1.0',
+      Type.Object({ instance: InstancePayloadSchema, image_id: Type.String({ minLength: 1 }) }),
+    ),
+    create_disk_snapshot: cast('1.0', DiskSnapshot),
+    delete_disk_snapshot: cast('1.0', DiskSnapshot),
+    revert_disk_snapshot: cast('1.0', DiskSnapshot),
+    get_console_output: call(
+      '1.0',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        tail_length: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+      }),
+      Type.String(),
+    ),
+    get_vnc_console: call('1.0', Instance, VncConsoleSchema),
+  },
+});
+
+export class ComputeRpcApi {
+  private readonly rpc: ContractClient<typeof computeContract.methods>;
+
+  /** `peers`: the highest compute version the compute hosts speak ([upgrade_levels] compute). */
+  constructor(client: RpcClient, peers?: VersionCap) {
+    this.rpc = new ContractClient(client, computeContract, peers);
+  }
+
+  private target(host: string) {
+    return { topic: computeContract.topic, server: host };
+  }
+
+  buildAndRunInstance(
+    ctx: RequestContext,
+    host: string,
+    args: { instance: InstancePayload; node: string; alternates: Selection[]; attempt: number },
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'build_and_run_instance', args);
+  }
+
+  terminateInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'terminate_instance', { instance });
+  }
+
+  stopInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'stop_instance', { instance });
+  }
+
+  startInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'start_instance', { instance });
+  }
+
+  rebootInstance(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    rebootType: 'SOFT' | 'HARD',
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'reboot_instance', { instance, reboot_type: rebootType });
+  }
+
+  /** pause_instance, unpause_instance, suspend_instance or resume_instance. */
+  guestStateAction(
+    ctx: RequestContext,
+    host: string,
+    action: GuestStateAction,
+    instance: InstancePayload,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), `${action}_instance`, { instance });
+  }
+
+  /** createImage: the image (queued) exists; compute captures the disk and uploads it into it. */
+  snapshotInstance(ctx: RequestContext, host: string, instance: InstancePayload, imageId: string): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'snapshot_instance', { instance, image_id: imageId });
+  }
+
+  /**
+   * Disk snapshots (a Stratus extension): create_disk_snapshot, delete_disk_snapshot or
+   * revert_disk_snapshot. The API recorded the snapshot and set the task; compute does it and reports.
+   */
+  diskSnapshotAction(
+    ctx: RequestContext,
+    host: string,
+    action: DiskSnapshotAction,
+    instance: InstancePayload,
+    snapshotId: string,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), `${action}_disk_snapshot`, { instance, snapshot_id: snapshotId });
+  }
+
+  /** A call: the answer is the console text. */
+  getConsoleOutput(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    tailLength: number | null,
+  ): Promise<string> {
+    return this.rpc.call(ctx, this.target(host), 'get_console_output', { instance, tail_length: tailLength });
+  }
+
+  /** A call: the answer is where the console proxy reaches the guest's VNC server. */
+  getVncConsole(ctx: RequestContext, host: string, instance: InstancePayload): Promise<{ host: string; port: number }> {
+    return this.rpc.call(ctx, this.target(host), 'get_vnc_console', { instance });
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The conductor's RPC contract: the build cast from the API, and the calls through which compute hosts,
+ * which hold no database credentials, read and write state (Nova's conductor/rpcapi.py), with the typed
+ * client the API and the compute hosts call it through.
+ *
+ * History: 1.0 the first release. 1.1 service_heartbeat carries the sender's service version (for
+ * `[upgrade_levels] ... = auto`) and service_versions reads them back for compute hosts.
+ */
+import { Type, type Static } from 'typebox';
+import type { RequestContext } from '../../common/context.ts';
+import type { RpcClient } from '../../common/rpc/index.ts';
+import { call, cast, ContractClient, defineContract, type ArgsOf, type VersionCap } from '../contract.ts';
+import { DiskSnapshotLinkSchema, type DiskSnapshotLink } from '../messages/disk-snapshot-link.ts';
+import {
+  InstanceChangesSchema,
+  InstancePayloadSchema,
+  type InstanceChangesPayload,
+  type InstancePayload,
+} from '../messages/instance-payload.ts';
+import { NodeReportSchema, type NodeReport } from '../messages/node-report.ts';
+import { RequestSpecSchema, SelectionSchema, type RequestSpec } from '../messages/request-spec.ts';
+import { SERVICE_BINARIES, type ServiceBinary } from '../messages/service-binaries.ts';
+import { SERVICE_VERSION } from '../service-versions.ts';
+
+const Uuid = Type.String({ minLength: 1 });
+const TaskStates = Type.Array(Type.Union([Type.String(), Type.Null()]));
+const ActionError = Type.Object({ message: Type.String(), traceback: Type.String() });
+const Phase = Type.Union([Type.Literal('start'), Type.Literal('finish')]);
+/** An instance action event recorded in the same round trip as a state change (saves a call per build step). */
+const EventWithUpdate = Type.Object({ event: Type.String(), phase: Phase, host: Type.String() });
+const Binary = Type.Enum(SERVICE_BINARIES);
+const Nothing = Type.Void();
+
+export const conductorContract = defineContract({
+  topic: 'conductor',
+  version: '1.1',
+  methods: {
+    build_instances: cast(
+      '1.0',
+      Type.Object({
+        instance_uuids: Type.Array(Uuid, { minItems: 1 }),
+        // What the API just recorded, so the conductor need not read it back (Nova passes the objects too).
+        // Optional: without them the conductor reads the request spec and the instances from the database.
+        request_spec: Type.Optional(RequestSpecSchema),
+        instances: Type.Optional(Type.Array(InstancePayloadSchema)),
+      }),
+    ),
+    service_heartbeat: call(
+      '1.0',
+      Type.Object({
+        host: Type.String(),
+        binary: Binary,
+        topic: Type.String(),
+        /** The sender's service version (service-versions.ts); absent from 1.0 senders, which are version 1. */
+        version: Type.Optional(Type.Integer({ minimum: 1 })),
+      }),
+      Nothing,
+      [{ version: '1.1', backport: ({ version: _version, ...rest }) => rest }],
+    ),
+    /** The lowest service version of each binary's registered services, for `auto` upgrade levels. */
+    service_versions: call(
+      '1.1',
+      Type.Object({ binaries: Type.Array(Binary, { minItems: 1 }) }),
+      Type.Record(Type.String(), Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    ),
+    report_nodes: call('1.0', Type.Object({ host: Type.String(), nodes: Type.Array(NodeReportSchema) }), Nothing),
+    instance_update: call(
+      '1.0',
+      Type.Object({
+        uuid: Uuid,
+        changes: InstanceChangesSchema,
+        expected_task_state: Type.Optional(TaskStates),
+        /** Also guard on vm_state (the power-state sync must not undo a start that raced with it). */
+        expected_vm_state: Type.Optional(Type.Array(Type.String())),
+        event: Type.Optional(EventWithUpdate),
+      }),
+      Nothing,
+    ),
+    instance_deleted: call('1.0', Type.Object({ uuid: Uuid }), Nothing),
+    instances_on_host: call(
+      '1.0',
+      Type.Object({ host: Type.String(), uuid: Type.Optional(Uuid) }),
+      Type.Array(InstancePayloadSchema),
+    ),
+    instances_by_uuid: call(
+      '1.0',
+      Type.Object({ uuids: Type.Array(Uuid) }),
+      Type.Array(
+        Type.Object({
+          uuid: Type.String(),
+          host: Type.Union([Type.String(), Type.Null()]),
+          deleted_at: Type.Union([Type.String(), Type.Null()]),
+        }),
+      ),
+    ),
+    start_instance_action: call('1.0', Type.Object({ uuid: Uuid, action: Type.String({ minLength: 1 }) }), Nothing),
+    action_event: call(
+      '1.0',
+      Type.Object({
+        uuid: Uuid,
+        event: Type.String(),
+        phase: Phase,
+        host: Type.String(),
+        error: Type.Optional(ActionError),
+      }),
+      Nothing,
+    ),
+    record_fault: call(
+      '1.0',
+      Type.Object({
+        uuid: Uuid,
+        code: Type.Integer(),
+        message: Type.String(),
+        details: Type.String(),
+        host: Type.String(),
+      }),
+      Nothing,
+    ),
+    reschedule_build: cast(
+      '1.0',
+      Type.Object({
+        uuid: Uuid,
+        host: Type.String(),
+        node: Type.String(),
+        attempt: Type.Integer({ minimum: 1 }),
+        alternates: Type.Array(SelectionSchema),
+        error: ActionError,
+        /** The failure is the request's, not the host's (a corrupt image): ERROR at once, no other host. */
+        abort: Type.Optional(Type.Boolean()),
+      }),
+    ),
+    sync_disk_snapshots: call(
+      '1.0',
+      Type.Object({
+        uuid: Uuid,
+        /** The chain as the compute host's driver reports it, oldest link first; null if it could not tell. */
+        chain: Type.Union([Type.Array(DiskSnapshotLinkSchema), Type.Null()]),
+      }),
+      Nothing,
+    ),
+  },
+});
+
+type ConductorMethods = typeof conductorContract.methods;
+export type ActionEventWithUpdate = Static<typeof EventWithUpdate>;
+export type RescheduleRequest = ArgsOf<ConductorMethods, 'reschedule_build'>;
+export type ActionEventRequest = ArgsOf<ConductorMethods, 'action_event'>;
+export type FaultRequest = ArgsOf<ConductorMethods, 'record_fault'>;
+
+/** The typed client of the conductor, for the API and the compute hosts. */
+export class ConductorRpcApi {
+  private readonly target = { topic: conductorContract.topic };
+  private readonly rpc: ContractClient<ConductorMethods>;
+
+  /** `peers`: the highest conductor version the conductors speak ([upgrade_levels] conductor). */
+  constructor(client: RpcClient, peers?: VersionCap) {
+    this.rpc = new ContractClient(client, conductorContract, peers);
+  }
+
+  /** `spec` and `instances` are what the caller just recorded; the conductor reads them itself if absent. */
+  buildInstances(
+    ctx: RequestContext,
+    instanceUuids: readonly string[],
+    spec?: RequestSpec,
+    instances?: readonly InstancePayload[],
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target, 'build_instances', {
+      instance_uuids: [...instanceUuids],
+      ...(spec ? { request_spec: spec } : {}),
+      ...(instances ? { instances: [...instances] } : {}),
+    });
+  }
+
+  serviceHeartbeat(ctx: RequestContext, host: string, binary: ServiceBinary, topic: string): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'service_heartbeat', { host, binary, topic, version: SERVICE_VERSION });
+  }
+
+  /** The lowest service version of each binary (null: none registered). */
+  serviceVersions(ctx: RequestContext, binaries: ServiceBinary[]): Promise<Record<string, number | null>> {
+    return this.rpc.call(ctx, this.target, 'service_versions', { binaries });
+  }
+
+  reportNodes(ctx: RequestContext, host: string, nodes: NodeReport[]): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'report_nodes', { host, nodes });
+  }
+
+  /**
+   * A compute host's state change, guarded by the task states it expects, with an action event in the
+   * same round trip. Nothing comes back: no caller needs the instance, and reading it cost a query.
+   */
+  async instanceUpdate(
+    ctx: RequestContext,
+    uuid: string,
+    changes: InstanceChangesPayload,
+    expectedTaskState?: readonly (string | null)[],
+    event?: ActionEventWithUpdate,
+    expectedVmState?: readonly string[],
+  ): Promise<void> {
+    await this.rpc.call(ctx, this.target, 'instance_update', {
+      uuid,
+      changes,
+      ...(expectedTaskState ? { expected_task_state: [...expectedTaskState] } : {}),
+      ...(expectedVmState ? { expected_vm_state: [...expectedVmState] } : {}),
+      ...(event ? { event } : {}),
+    });
+  }
+
+  instanceDeleted(ctx: RequestContext, uuid: string): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'instance_deleted', { uuid });
+  }
+
+  /** The live instances of `host`; with `uuid`, that one only (none if it is not live there). */
+  instancesOnHost(ctx: RequestContext, host: string, uuid?: string): Promise<InstancePayload[]> {
+    return this.rpc.call(ctx, this.target, 'instances_on_host', uuid ? { host, uuid } : { host });
+  }
+
+  /** What the database says of `uuids`, deleted rows included; an absent uuid is unknown to it. */
+  instancesByUuid(
+    ctx: RequestContext,
+    uuids: readonly string[],
+  ): Promise<{ uuid: string; host: string | null; deleted_at: string | null }[]> {
+    return this.rpc.call(ctx, this.target, 'instances_by_uuid', { uuids: [...uuids] });
+  }
+
+  /** Records an action the compute host starts by itself, under ctx's request id. */
+  startInstanceAction(ctx: RequestContext, uuid: string, action: string): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'start_instance_action', { uuid, action });
+  }
+
+  actionEvent(ctx: RequestContext, args: ActionEventRequest): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'action_event', args);
+  }
+
+  recordFault(ctx: RequestContext, args: FaultRequest): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'record_fault', args);
+  }
+
+  rescheduleBuild(ctx: RequestContext, args: RescheduleRequest): Promise<void> {
+    return this.rpc.cast(ctx, this.target, 'reschedule_build', args);
+  }
+
+  /** The instance's disk snapshot records brought in line with the chain its driver reports. */
+  syncDiskSnapshots(ctx: RequestContext, uuid: string, chain: readonly DiskSnapshotLink[] | null): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'sync_disk_snapshots', { uuid, chain: chain ? [...chain] : null });
+  }
+}

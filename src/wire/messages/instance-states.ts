@@ -1,0 +1,140 @@
+/**
+ * The instance state machine, with Nova's values. Three fields describe an instance:
+ * - vm_state: the stable state it is in or heading to (what the user asked for last);
+ * - task_state: the operation under way, or null when none is;
+ * - power_state: what the hypervisor last reported.
+ * The API status (BUILD, ACTIVE, SHUTOFF, REBOOT, ...) derives from vm_state and task_state alone.
+ */
+
+export const VmState = {
+  ACTIVE: 'active',
+  BUILDING: 'building',
+  PAUSED: 'paused',
+  SUSPENDED: 'suspended',
+  STOPPED: 'stopped',
+  RESCUED: 'rescued',
+  RESIZED: 'resized',
+  SOFT_DELETED: 'soft-delete',
+  DELETED: 'deleted',
+  ERROR: 'error',
+  SHELVED: 'shelved',
+  SHELVED_OFFLOADED: 'shelved_offloaded',
+} as const;
+export type VmState = (typeof VmState)[keyof typeof VmState];
+
+export const TaskState = {
+  SCHEDULING: 'scheduling',
+  BLOCK_DEVICE_MAPPING: 'block_device_mapping',
+  NETWORKING: 'networking',
+  SPAWNING: 'spawning',
+  IMAGE_SNAPSHOT: 'image_snapshot',
+  IMAGE_PENDING_UPLOAD: 'image_pending_upload',
+  IMAGE_UPLOADING: 'image_uploading',
+  REBOOTING: 'rebooting',
+  REBOOT_PENDING: 'reboot_pending',
+  REBOOT_STARTED: 'reboot_started',
+  REBOOTING_HARD: 'rebooting_hard',
+  REBOOT_PENDING_HARD: 'reboot_pending_hard',
+  REBOOT_STARTED_HARD: 'reboot_started_hard',
+  PAUSING: 'pausing',
+  UNPAUSING: 'unpausing',
+  SUSPENDING: 'suspending',
+  RESUMING: 'resuming',
+  POWERING_OFF: 'powering-off',
+  POWERING_ON: 'powering-on',
+  REBUILDING: 'rebuilding',
+  DELETING: 'deleting',
+  /** Stratus extension (disk snapshots): a link is taken, merged away, or the disk reverted to one. */
+  DISK_SNAPSHOTTING: 'disk_snapshotting',
+  DISK_SNAPSHOT_DELETING: 'disk_snapshot_deleting',
+  DISK_SNAPSHOT_REVERTING: 'disk_snapshot_reverting',
+} as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+export const PowerState = {
+  NOSTATE: 0,
+  RUNNING: 1,
+  PAUSED: 3,
+  SHUTDOWN: 4,
+  CRASHED: 6,
+  SUSPENDED: 7,
+} as const;
+export type PowerState = (typeof PowerState)[keyof typeof PowerState];
+
+const REBOOT_SOFT: readonly string[] = [TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOT_STARTED];
+const REBOOT_HARD: readonly string[] = [
+  TaskState.REBOOTING_HARD,
+  TaskState.REBOOT_PENDING_HARD,
+  TaskState.REBOOT_STARTED_HARD,
+];
+
+/** The API status of an instance, as Nova's api/openstack/common.py maps it. */
+export function apiStatus(vmState: string, taskState: string | null): string {
+  switch (vmState) {
+    case VmState.ACTIVE:
+      if (taskState && REBOOT_SOFT.includes(taskState)) return 'REBOOT';
+      if (taskState && REBOOT_HARD.includes(taskState)) return 'HARD_REBOOT';
+      if (taskState === TaskState.REBUILDING) return 'REBUILD';
+      return 'ACTIVE';
+    case VmState.BUILDING:
+      return 'BUILD';
+    case VmState.STOPPED:
+      return taskState === TaskState.REBUILDING ? 'REBUILD' : 'SHUTOFF';
+    case VmState.RESIZED:
+      return 'VERIFY_RESIZE';
+    case VmState.PAUSED:
+      return 'PAUSED';
+    case VmState.SUSPENDED:
+      return 'SUSPENDED';
+    case VmState.RESCUED:
+      return 'RESCUE';
+    case VmState.ERROR:
+      return taskState === TaskState.REBUILDING ? 'REBUILD' : 'ERROR';
+    case VmState.DELETED:
+      return 'DELETED';
+    case VmState.SOFT_DELETED:
+      return 'SOFT_DELETED';
+    case VmState.SHELVED:
+      return 'SHELVED';
+    case VmState.SHELVED_OFFLOADED:
+      return 'SHELVED_OFFLOADED';
+    default:
+      return 'UNKNOWN';
+  }
+}
+
+/** The vm_states an API status filter (`?status=ACTIVE`) selects, as Nova's status filter does. */
+export function vmStatesForStatus(status: string): { vmStates: string[]; taskStates?: string[] } | null {
+  switch (status.toUpperCase()) {
+    case 'ACTIVE':
+      return { vmStates: [VmState.ACTIVE] };
+    case 'BUILD':
+      return { vmStates: [VmState.BUILDING] };
+    case 'SHUTOFF':
+      return { vmStates: [VmState.STOPPED] };
+    case 'PAUSED':
+      return { vmStates: [VmState.PAUSED] };
+    case 'SUSPENDED':
+      return { vmStates: [VmState.SUSPENDED] };
+    case 'ERROR':
+      return { vmStates: [VmState.ERROR] };
+    case 'DELETED':
+      return { vmStates: [VmState.DELETED] };
+    case 'SOFT_DELETED':
+      return { vmStates: [VmState.SOFT_DELETED] };
+    case 'RESCUE':
+      return { vmStates: [VmState.RESCUED] };
+    case 'VERIFY_RESIZE':
+      return { vmStates: [VmState.RESIZED] };
+    case 'SHELVED':
+      return { vmStates: [VmState.SHELVED] };
+    case 'SHELVED_OFFLOADED':
+      return { vmStates: [VmState.SHELVED_OFFLOADED] };
+    case 'REBOOT':
+      return { vmStates: [VmState.ACTIVE], taskStates: REBOOT_SOFT.slice() };
+    case 'HARD_REBOOT':
+      return { vmStates: [VmState.ACTIVE], taskStates: REBOOT_HARD.slice() };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Service versions (Nova's objects/service.py SERVICE_VERSION and its history): every service records the
+ * version of its release in the services table (api, conductor and scheduler themselves; compute hosts
+ * through the conductor's service_heartbeat), and `[upgrade_levels] <topic> = auto` reads the lowest
+ * among a topic's services to know which contract version they all read.
+ */
+import type { RpcVersion } from '../common/rpc/index.ts';
+import type { ServiceBinary } from './messages/service-binaries.ts';
+
+/** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
+export const SERVICE_VERSION = 2;
+
+export type Topic = 'conductor' | 'scheduler' | 'compute';
+
+/** For each service version, the version of each topic's contract the services of that release read. */
+export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<Topic, RpcVersion>>>> = {
+  // The first release: it wrote version 1 and carried no versions in its messages (read as 1.0).
+  1: { conductor: '1.0', scheduler: '1.0', compute: '1.0' },
+  // conductor 1.1: service_heartbeat's version, service_versions.
+  2: { conductor: '1.1', scheduler: '1.0', compute: '1.0' },
+};
+
+/** The binary whose services serve a topic. */
+export const TOPIC_BINARY: Readonly<Record<Topic, ServiceBinary>> = {
+  conductor: 'stratus-conductor',
+  scheduler: 'stratus-scheduler',
+  compute: 'stratus-compute',
+};
+
+/** The contract version of `topic` that services of `serviceVersion` read (a newer one than we know: ours). */
+export function topicVersionOf(topic: Topic, serviceVersion: number): RpcVersion {
+  const known = SERVICE_VERSION_HISTORY[Math.min(serviceVersion, SERVICE_VERSION)];
+  return (known ?? SERVICE_VERSION_HISTORY[1]!)[topic];
+}
