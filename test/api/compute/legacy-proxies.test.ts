@@ -8,6 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { GONE_ROUTES } from '../../../src/api/compute/legacy/gone.ts';
 import { assertAdminApiSchema } from './response-schemas/check-admin-apis.ts';
 import { PROJECT_A, PROJECT_B, client, fault, startComputeApi, type Harness } from './helpers.ts';
+import { formatVersion, MAX_VERSION } from '../../../src/api/compute/microversion.ts';
+
+/** The newest microversion Stratus serves. */
+const LATEST = formatVersion(MAX_VERSION);
 
 let h: Harness;
 let mine: string;
@@ -162,7 +166,7 @@ describe('removed APIs', () => {
         const res = await h.app.inject({
           method,
           url,
-          headers: { 'x-auth-token': 'alice-token', 'openstack-api-version': 'compute 2.97' },
+          headers: { 'x-auth-token': 'alice-token', 'openstack-api-version': `compute ${LATEST}` },
         });
         assert.equal(res.statusCode, 410, `${method} ${url}`);
         assert.deepEqual(res.json(), {
