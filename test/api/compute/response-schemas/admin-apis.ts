@@ -1,7 +1,8 @@
 /**
  * Strict response schemas of the operator APIs: usage, the usage audit log, external events,
- * migrations, console tokens, hypervisor uptime, and the APIs Nova removed at a later version (os-hosts,
- * the images, network and volume proxies). Written from Nova's API reference and samples.
+ * migrations, console tokens, hypervisor uptime, the APIs Nova removed at a later version (os-hosts,
+ * the images, network and volume proxies) and those it removed outright (every answer a 410 fault).
+ * Written from Nova's API reference and samples.
  */
 import { GONE_ROUTES } from '../../../../src/api/compute/legacy/gone.ts';
 import { NO_BODY } from './common.ts';
@@ -299,7 +300,11 @@ const network = object(
   ],
 );
 /** A tenant network: Neutron's cidr, or the string 'None' for a network without a subnet. */
-const tenantNetwork = object({ cidr: str, id: uuid, label: str });
+const tenantNetwork = object({
+  cidr: { anyOf: [{ const: 'None' }, { type: 'string', pattern: '^[0-9a-fA-F.:]+/\\d{1,3}$' }] },
+  id: uuid,
+  label: str,
+});
 const securityGroupRule = object({
   from_port: { type: ['integer', 'null'], minimum: -1 },
   group: object({ name: str, tenant_id: str }, ['name', 'tenant_id']),
@@ -316,13 +321,49 @@ const securityGroup = object({
   rules: array(securityGroupRule),
   tenant_id: str,
 });
+const ipAddress: Schema = { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] };
 const floatingIp = object({
-  fixed_ip: nullableStr,
+  fixed_ip: { anyOf: [ipAddress, { type: 'null' }] },
   id: uuid,
-  instance_id: { type: ['string', 'null'] },
-  ip: str,
+  instance_id: { anyOf: [uuid, { type: 'null' }] },
+  ip: ipAddress,
   pool: str,
 });
+/** Cinder's volume statuses as Nova relays them. */
+const VOLUME_STATUSES = [
+  'creating',
+  'available',
+  'deleting',
+  'error',
+  'error_deleting',
+  'attaching',
+  'in-use',
+  'detaching',
+  'maintenance',
+  'restoring-backup',
+  'error_restoring',
+  'reserved',
+  'awaiting-transfer',
+  'backing-up',
+  'error_backing-up',
+  'error_extending',
+  'downloading',
+  'uploading',
+  'retyping',
+  'extending',
+];
+/** Cinder's snapshot statuses as Nova relays them. */
+const SNAPSHOT_STATUSES = [
+  'error',
+  'available',
+  'creating',
+  'deleting',
+  'deleted',
+  'error_deleting',
+  'unmanaging',
+  'backing-up',
+  'restoring',
+];
 const volume = object({
   /** Attachments, or Nova's one empty object for a volume attached nowhere. */
   attachments: {
@@ -332,24 +373,26 @@ const volume = object({
     ],
   },
   availabilityZone: nullableStr,
-  createdAt: { type: 'string', format: 'date-time' },
+  // Naive, as Nova's samples show Cinder's times.
+  createdAt: naiveDateTime,
   displayDescription: nullableStr,
   displayName: nullableStr,
   id: uuid,
   metadata,
   size: int,
-  snapshotId: { type: ['string', 'null'] },
-  status: str,
+  snapshotId: { anyOf: [uuid, { type: 'null' }] },
+  status: { type: 'string', enum: VOLUME_STATUSES },
   volumeType: nullableStr,
 });
 const snapshot = object({
-  createdAt: { type: 'string', format: 'date-time' },
+  // Naive, as Nova's samples show Cinder's times.
+  createdAt: naiveDateTime,
   displayDescription: nullableStr,
   displayName: nullableStr,
   id: uuid,
   volumeId: uuid,
   size: int,
-  status: str,
+  status: { type: 'string', enum: SNAPSHOT_STATUSES },
 });
 
 /** An entry of a proxy up to 2.35 (MAX_PROXY_API_SUPPORT_VERSION). */
