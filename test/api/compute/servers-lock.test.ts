@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { getInstance, type Instance } from '../../../src/objects/instances.ts';
 import { addComputeHost, client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
-import { assertConforms } from './lifecycle-conformance.ts';
 
 let h: Harness;
 
@@ -40,7 +39,7 @@ describe('lock', () => {
       lock: { locked_reason: 'maintenance' },
     });
     assert.equal(res.statusCode, 202);
-    assertConforms(res, 'POST', '/servers/:id/action', '2.73');
+    assert.equal(res.body, '', 'the action answers with no body');
     assert.deepEqual(await lockState(server), { locked: true, locked_by: 'owner', locked_reason: 'maintenance' });
 
     const shown = (await client(h.app, 'alice', '2.73').get(`/v2.1/servers/${server.uuid}`)).json().server;
@@ -115,7 +114,7 @@ describe('unlock', () => {
     await client(h.app, 'alice', '2.73').post(action(server.uuid), { lock: { locked_reason: 'r' } });
     const res = await client(h.app, 'alice', '2.73').post(action(server.uuid), { unlock: null });
     assert.equal(res.statusCode, 202);
-    assertConforms(res, 'POST', '/servers/:id/action', '2.73');
+    assert.equal(res.body, '', 'the action answers with no body');
     assert.deepEqual(await lockState(server), { locked: false, locked_by: null, locked_reason: null });
     assert.deepEqual(await actionsOf(server), ['unlock', 'lock']);
     const shown = (await client(h.app, 'alice', '2.73').get(`/v2.1/servers/${server.uuid}`)).json().server;

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getInstance, type Instance } from '../../../src/objects/instances.ts';
 import { addComputeHost, client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
-import { assertConforms } from './lifecycle-conformance.ts';
 
 let h: Harness;
 
@@ -27,7 +26,7 @@ describe('os-resetState', () => {
     const server = await seedServer(h, { state: { task_state: 'rebooting' } });
     const res = await client(h.app, 'admin').post(action(server.uuid), { 'os-resetState': { state: 'error' } });
     assert.equal(res.statusCode, 202);
-    assertConforms(res, 'POST', '/servers/:id/action');
+    assert.equal(res.body, '', 'the action answers with no body');
     assert.deepEqual(await states(server), ['error', null]);
     const shown = (await client(h.app, 'alice').get(`/v2.1/servers/${server.uuid}`)).json().server;
     assert.equal(shown.status, 'ERROR');

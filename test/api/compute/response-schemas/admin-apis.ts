@@ -1,8 +1,12 @@
 /**
  * Strict response schemas of the operator APIs: usage, the usage audit log, external events,
- * migrations, console tokens, hypervisor uptime, and the APIs Nova removed at a later version (os-hosts,
- * the images, network and volume proxies). Written from Nova's API reference and samples.
+ * migrations, console tokens, hypervisor uptime, the APIs Nova removed at a later version (os-hosts,
+ * the images, network and volume proxies) and those it removed outright (every answer a 410 fault).
+ * Written from Nova's API reference and samples.
  */
+import { GONE_ROUTES } from '../../../../src/api/compute/legacy/gone.ts';
+import { NO_BODY } from './common.ts';
+import { faultSchema } from './errors.ts';
 import type { ResponseSchema } from './types.ts';
 
 type Schema = Record<string, unknown>;
@@ -183,7 +187,8 @@ function migrations(version: '2.1' | '2.23' | '2.59' | '2.80'): Schema {
   return object(body, ['migrations_links']);
 }
 
-function serverMigrations(version: '2.23' | '2.59' | '2.80'): Schema {
+/** One in-progress migration of a server as servers/{id}/migrations lists and shows it. */
+function serverMigration(version: '2.23' | '2.59' | '2.80'): Schema {
   const progress = { type: ['integer', 'null'] };
   const properties: Record<string, Schema> = {
     created_at: naiveDateTime,
@@ -208,7 +213,7 @@ function serverMigrations(version: '2.23' | '2.59' | '2.80'): Schema {
     properties['user_id'] = nullableStr;
     properties['project_id'] = nullableStr;
   }
-  return object({ migrations: array(object(properties)) });
+  return object(properties);
 }
 
 // os-hypervisors/{id}/uptime
@@ -254,6 +259,146 @@ const imageDetail = object(
 );
 const metadata: Schema = { type: 'object', additionalProperties: str };
 const singleMeta: Schema = { type: 'object', additionalProperties: str, minProperties: 1, maxProperties: 1 };
+
+// the network and volume proxies (up to 2.35): what Nova relays from Neutron and Cinder
+
+/** nova-network's network as os-networks shows it: the admin-only keys may be left out. */
+const network = object(
+  Object.fromEntries([
+    ...['bridge', 'bridge_interface', 'broadcast', 'cidr', 'cidr_v6', 'created_at', 'deleted', 'deleted_at']
+      .concat(['dhcp_server', 'dhcp_start', 'dns1', 'dns2', 'enable_dhcp', 'gateway', 'gateway_v6', 'host'])
+      .concat(['injected', 'multi_host', 'netmask', 'netmask_v6', 'priority', 'project_id', 'rxtx_base'])
+      .concat(['share_address', 'updated_at', 'vlan', 'vpn_private_address', 'vpn_public_address'])
+      .map((key): [string, Schema] => [key, nullableStr]),
+    ['id', str],
+    ['label', str],
+    ['mtu', nullableInt],
+    ['vpn_public_port', nullableInt],
+  ]),
+  [
+    'bridge',
+    'bridge_interface',
+    'created_at',
+    'deleted',
+    'deleted_at',
+    'dhcp_server',
+    'dhcp_start',
+    'enable_dhcp',
+    'host',
+    'injected',
+    'multi_host',
+    'mtu',
+    'priority',
+    'project_id',
+    'rxtx_base',
+    'share_address',
+    'updated_at',
+    'vlan',
+    'vpn_private_address',
+    'vpn_public_address',
+    'vpn_public_port',
+  ],
+);
+/** A tenant network: Neutron's cidr, or the string 'None' for a network without a subnet. */
+const tenantNetwork = object({
+  cidr: { anyOf: [{ const: 'None' }, { type: 'string', pattern: '^[0-9a-fA-F.:]+/\\d{1,3}$' }] },
+  id: uuid,
+  label: str,
+});
+const securityGroupRule = object({
+  from_port: { type: ['integer', 'null'], minimum: -1 },
+  group: object({ name: str, tenant_id: str }, ['name', 'tenant_id']),
+  id: uuid,
+  ip_protocol: nullableStr,
+  ip_range: object({ cidr: str }, ['cidr']),
+  parent_group_id: uuid,
+  to_port: { type: ['integer', 'null'], minimum: -1 },
+});
+const securityGroup = object({
+  description: nullableStr,
+  id: uuid,
+  name: str,
+  rules: array(securityGroupRule),
+  tenant_id: str,
+});
+const ipAddress: Schema = { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] };
+const floatingIp = object({
+  fixed_ip: { anyOf: [ipAddress, { type: 'null' }] },
+  id: uuid,
+  instance_id: { anyOf: [uuid, { type: 'null' }] },
+  ip: ipAddress,
+  pool: str,
+});
+/** Cinder's volume statuses as Nova relays them. */
+const VOLUME_STATUSES = [
+  'creating',
+  'available',
+  'deleting',
+  'error',
+  'error_deleting',
+  'attaching',
+  'in-use',
+  'detaching',
+  'maintenance',
+  'restoring-backup',
+  'error_restoring',
+  'reserved',
+  'awaiting-transfer',
+  'backing-up',
+  'error_backing-up',
+  'error_extending',
+  'downloading',
+  'uploading',
+  'retyping',
+  'extending',
+];
+/** Cinder's snapshot statuses as Nova relays them. */
+const SNAPSHOT_STATUSES = [
+  'error',
+  'available',
+  'creating',
+  'deleting',
+  'deleted',
+  'error_deleting',
+  'unmanaging',
+  'backing-up',
+  'restoring',
+];
+const volume = object({
+  /** Attachments, or Nova's one empty object for a volume attached nowhere. */
+  attachments: {
+    anyOf: [
+      array(object({ id: uuid, device: str, serverId: uuid, volumeId: uuid }, ['device'])),
+      { type: 'array', minItems: 1, maxItems: 1, items: object({}) },
+    ],
+  },
+  availabilityZone: nullableStr,
+  // Naive, as Nova's samples show Cinder's times.
+  createdAt: naiveDateTime,
+  displayDescription: nullableStr,
+  displayName: nullableStr,
+  id: uuid,
+  metadata,
+  size: int,
+  snapshotId: { anyOf: [uuid, { type: 'null' }] },
+  status: { type: 'string', enum: VOLUME_STATUSES },
+  volumeType: nullableStr,
+});
+const snapshot = object({
+  // Naive, as Nova's samples show Cinder's times.
+  createdAt: naiveDateTime,
+  displayDescription: nullableStr,
+  displayName: nullableStr,
+  id: uuid,
+  volumeId: uuid,
+  size: int,
+  status: { type: 'string', enum: SNAPSHOT_STATUSES },
+});
+
+/** An entry of a proxy up to 2.35 (MAX_PROXY_API_SUPPORT_VERSION). */
+function proxy(method: ResponseSchema['method'], path: string, status: number, schema: Schema): ResponseSchema {
+  return { method, path, status, maxVersion: '2.35', schema };
+}
 
 export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
   {
@@ -334,7 +479,7 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
     status: 200,
     minVersion: '2.23',
     maxVersion: '2.58',
-    schema: serverMigrations('2.23'),
+    schema: object({ migrations: array(serverMigration('2.23')) }),
   },
   {
     method: 'GET',
@@ -342,14 +487,14 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
     status: 200,
     minVersion: '2.59',
     maxVersion: '2.79',
-    schema: serverMigrations('2.59'),
+    schema: object({ migrations: array(serverMigration('2.59')) }),
   },
   {
     method: 'GET',
     path: '/servers/:id/migrations',
     status: 200,
     minVersion: '2.80',
-    schema: serverMigrations('2.80'),
+    schema: object({ migrations: array(serverMigration('2.80')) }),
   },
   {
     method: 'GET',
@@ -481,4 +626,49 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
     // With no network or volume service behind them the lists are always empty.
     schema: object({ [key]: { type: 'array', maxItems: 0 } }),
   })),
+  ...(
+    [
+      ['2.23', '2.58'],
+      ['2.59', '2.79'],
+      ['2.80', undefined],
+    ] as const
+  ).map(([minVersion, maxVersion]): ResponseSchema => ({
+    method: 'GET',
+    path: '/servers/:id/migrations/:migration_id',
+    status: 200,
+    minVersion,
+    ...(maxVersion ? { maxVersion } : {}),
+    schema: object({ migration: serverMigration(minVersion) }),
+  })),
+  proxy('GET', '/os-networks/:id', 200, object({ network })),
+  proxy('GET', '/os-tenant-networks/:id', 200, object({ network: tenantNetwork })),
+  proxy('GET', '/os-security-groups/:id', 200, object({ security_group: securityGroup })),
+  proxy('POST', '/os-security-groups', 200, object({ security_group: securityGroup })),
+  proxy('PUT', '/os-security-groups/:id', 200, object({ security_group: securityGroup })),
+  proxy('DELETE', '/os-security-groups/:id', 202, NO_BODY),
+  proxy('POST', '/os-security-group-rules', 200, object({ security_group_rule: securityGroupRule })),
+  proxy('DELETE', '/os-security-group-rules/:id', 202, NO_BODY),
+  proxy('GET', '/os-floating-ips/:id', 200, object({ floating_ip: floatingIp })),
+  proxy('POST', '/os-floating-ips', 200, object({ floating_ip: floatingIp })),
+  proxy('DELETE', '/os-floating-ips/:id', 202, NO_BODY),
+  proxy('GET', '/os-volumes/:id', 200, object({ volume })),
+  proxy('POST', '/os-volumes', 200, object({ volume })),
+  proxy('DELETE', '/os-volumes/:id', 202, NO_BODY),
+  proxy('GET', '/os-snapshots/:id', 200, object({ snapshot })),
+  proxy('POST', '/os-snapshots', 200, object({ snapshot })),
+  proxy('DELETE', '/os-snapshots/:id', 202, NO_BODY),
+  { method: 'DELETE', path: '/images/:id', status: 204, maxVersion: '2.35', schema: NO_BODY },
+  { method: 'DELETE', path: '/images/:id/metadata/:key', status: 204, maxVersion: '2.38', schema: NO_BODY },
+  ...(['reboot', 'shutdown', 'startup'] as const).map((action): ResponseSchema => ({
+    method: 'GET',
+    path: `/os-hosts/:host/${action}`,
+    status: 200,
+    maxVersion: '2.42',
+    // Nova leaves power_action unconstrained: what the virt driver answered.
+    schema: object({ host: str, power_action: {} }),
+  })),
+  // The removed APIs: Nova answers every method with its 410 fault, at every version.
+  ...GONE_ROUTES.flatMap(([path, methods]) =>
+    methods.map((method): ResponseSchema => ({ method, path, status: 410, schema: faultSchema(410) })),
+  ),
 ];
