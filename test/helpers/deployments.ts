@@ -47,6 +47,13 @@ export function listenSections(identityPort: number, imagePort: number, consoleP
   ];
 }
 
+/**
+ * The tests boot many servers in one project (storms of hundreds): unlimited unless a test's own lines
+ * set quotas (they come after, and the last value given wins). Only services that enforce quotas read
+ * them: a compute host of the previous release (the rolling upgrade) refuses options it does not know.
+ */
+const UNLIMITED_SERVER_QUOTAS = ['[quota]', 'instances = -1', 'cores = -1', 'ram = -1', '[DEFAULT]'];
+
 async function writeBaseConfig(
   dir: string,
   lines: string[],
@@ -68,13 +75,6 @@ async function writeBaseConfig(
       'periodic_interval = 5',
       'rpc_response_timeout = 30',
       'host = controller',
-      // The tests boot many servers in one project (storms of hundreds): unlimited unless a test's own
-      // lines set quotas (they come after, and the last value given wins).
-      '[quota]',
-      'instances = -1',
-      'cores = -1',
-      'ram = -1',
-      '[DEFAULT]',
       ...lines,
       // The scheduler reads the hosts on every request: a test boots right after its computes report,
       // and a cached view from a moment earlier could lack the last of them (the cache has unit tests).
@@ -140,7 +140,10 @@ export async function startMultiProcess(
   const group = new ProcessGroup();
   cleanup.unshift(() => group.stopAll());
   const conf = (...names: string[]) => names.flatMap((n) => ['--config-file', join(dir, n)]);
-  writeFileSync(join(dir, 'controller.conf'), [...(options.controllerConfig ?? []), ''].join('\n'));
+  writeFileSync(
+    join(dir, 'controller.conf'),
+    [...UNLIMITED_SERVER_QUOTAS, ...(options.controllerConfig ?? []), ''].join('\n'),
+  );
   await group.runToEnd('db sync', 'stratus-manage', [...conf('base.conf'), 'db', 'sync']);
   await group.runToEnd('bootstrap', 'stratus-manage', [
     ...conf('base.conf'),
@@ -184,6 +187,7 @@ export async function startAllInOne(
 ): Promise<Deployment> {
   const { computePort, identityPort } = await writeBaseConfig(dir, [
     `compute_driver = ${options.driver ?? 'fake'}`,
+    ...UNLIMITED_SERVER_QUOTAS,
     ...(options.lines ?? []),
   ]);
   const group = new ProcessGroup();
