@@ -18,7 +18,7 @@ import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { now, type Schema } from '../common/db/schema.ts';
 import { QuotaExceeded } from '../common/errors.ts';
-import { VmState } from './instance-states.ts';
+import { VmState } from '../wire/messages/instance-states.ts';
 import { countKeyPairs } from './key-pairs.ts';
 
 /** Nova's resources, in the order its API lists them. */

@@ -16,7 +16,7 @@ import { recordCheckedBuildRequest } from '../../src/objects/build-requests.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { updateInstance, type NewInstance } from '../../src/objects/instances.ts';
 import { addServerGroupMembers, createServerGroup } from '../../src/objects/server-groups.ts';
-import { VmState } from '../../src/objects/instance-states.ts';
+import { VmState } from '../../src/wire/messages/instance-states.ts';
 import {
   checkDeltas,
   classLimits,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { markInstanceDeleted, updateInstance } from '../../../src/objects/instances.ts';
-import { VmState } from '../../../src/objects/instance-states.ts';
+import { VmState } from '../../../src/wire/messages/instance-states.ts';
 import { client, fault, PROJECT_A, PROJECT_ADMIN, PROJECT_B, seedServer, type Harness } from './helpers.ts';
 import { startWithProjects } from './quota-helpers.ts';
 import { formatVersion, MAX_VERSION } from '../../../src/api/compute/microversion.ts';

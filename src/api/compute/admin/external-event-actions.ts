@@ -14,7 +14,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { finishEvent, startAction, startEvent } from '../../../objects/instance-actions.ts';
 import { recordFault } from '../../../objects/instance-faults.ts';
-import { PowerState, VmState } from '../../../objects/instance-states.ts';
+import { PowerState, VmState } from '../../../wire/messages/instance-states.ts';
 
 export interface ExternalEvent {
   name: string;

@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import { getFlavor } from '../../../objects/flavors.ts';
-import { vmStatesForStatus } from '../../../objects/instance-states.ts';
+import { vmStatesForStatus } from '../../../wire/messages/instance-states.ts';
 import type { ExactFilterColumn, InstanceFilter, RegexFilterColumn } from '../../../objects/instances.ts';
 import { atLeast } from '../microversion.ts';
 import { parseClientTime } from '../timestamps.ts';

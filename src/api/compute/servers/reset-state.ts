@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { finishAction, InstanceAction, startAction } from '../../../objects/instance-actions.ts';
-import { VmState } from '../../../objects/instance-states.ts';
+import { VmState } from '../../../wire/messages/instance-states.ts';
 import { changeInstance, type Instance } from '../../../objects/instances.ts';
 import { requireAdmin } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';

@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import type { Db } from '../../../common/db/database.ts';
-import { VmState } from '../../../objects/instance-states.ts';
+import { VmState } from '../../../wire/messages/instance-states.ts';
 import {
   addTag,
   hasTag,
