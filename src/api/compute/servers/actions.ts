@@ -20,6 +20,8 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 import { consoleOutput } from './console-output.ts';
 import { createImage } from './create-image.ts';
+import { triggerCrashDump } from './crash-dump.ts';
+import { rescueServer, unrescueServer } from './rescue.ts';
 import { revertDiskSnapshot } from './disk-snapshots.ts';
 import { lockServer, unlockServer } from './lock.ts';
 import { findServer } from './lookup.ts';
@@ -151,6 +153,12 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return unlockServer(deps, request, reply, instance);
       case 'os-resetState':
         return resetServerState(deps, request, reply, instance);
+      case 'rescue':
+        return rescueServer(deps, request, reply, instance);
+      case 'unrescue':
+        return unrescueServer(deps, request, reply, instance);
+      case 'trigger_crash_dump':
+        return triggerCrashDump(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
