@@ -358,7 +358,7 @@ export class ComputeManager implements ActionSteps {
    * The end of an action that succeeded: its changes with the task cleared, and its event finished. An
    * instance deleted or changed meanwhile is left to whatever changed it, which has recorded its own end.
    */
-  private async finishAction(
+  async finishAction(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
@@ -678,7 +678,7 @@ export class ComputeManager implements ActionSteps {
     await this.event(ctx, uuid, event, 'finish', error);
   }
 
-  update(
+  private update(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,

@@ -24,13 +24,15 @@ const log = getLogger('compute.rescue');
 export interface ActionSteps {
   readonly driver: VirtDriver;
   readonly config: Config;
-  update(
+  /** The end of an action that succeeded: `changes` with the task cleared; a deleted instance is left be. */
+  finishAction(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
-    expected?: readonly (string | null)[],
-    event?: { event: string; phase: 'start' | 'finish' },
-  ): Promise<unknown>;
+    expectedTasks: readonly (string | null)[],
+    event: string,
+    logged: Record<string, unknown>,
+  ): Promise<void>;
   event(ctx: RequestContext, uuid: string, event: string, phase: 'start' | 'finish', error?: Error): Promise<void>;
   failAction(
     ctx: RequestContext,
@@ -67,11 +69,10 @@ export async function rescueInstance(
   }
   const changes = {
     vm_state: VmState.RESCUED,
-    task_state: null,
     power_state: steps.driver.powerState(uuid),
     launched_at: new Date().toISOString(),
   };
-  await steps.update(ctx, uuid, changes, [TaskState.RESCUING], { event, phase: 'finish' });
+  await steps.finishAction(ctx, uuid, changes, [TaskState.RESCUING], event, { image: imageRef });
   log.info({ instance: uuid, image: imageRef }, 'guest rescued');
 }
 
@@ -93,8 +94,8 @@ export async function unrescueInstance(
       power_state: steps.driver.powerState(uuid),
     });
   }
-  const changes = { vm_state: VmState.ACTIVE, task_state: null, power_state: steps.driver.powerState(uuid) };
-  await steps.update(ctx, uuid, changes, [TaskState.UNRESCUING], { event, phase: 'finish' });
+  const changes = { vm_state: VmState.ACTIVE, power_state: steps.driver.powerState(uuid) };
+  await steps.finishAction(ctx, uuid, changes, [TaskState.UNRESCUING], event, {});
   log.info({ instance: uuid }, 'guest unrescued');
 }
 

@@ -1,6 +1,6 @@
 /**
- * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
- * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
+ * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, calls for
+ * consoles and diagnostics (Nova's compute/rpcapi.py), and the typed client they are sent through.
  * History: 1.0 the first release. 1.1 rescue_instance, unrescue_instance, trigger_crash_dump,
  * get_diagnostics.
  */
