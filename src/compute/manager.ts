@@ -19,6 +19,9 @@ import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
 import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
+import * as rescue from './rescue.ts';
+import type { ActionSteps } from './rescue.ts';
+import type { GuestDiagnostics } from '../wire/messages/guest-diagnostics.ts';
 
 const log = getLogger('compute');
 
@@ -78,7 +81,7 @@ const REBOOT_TASKS: readonly string[] = [
   TaskState.REBOOT_STARTED_HARD,
 ];
 
-export class ComputeManager {
+export class ComputeManager implements ActionSteps {
   /**
    * Consecutive failed builds per node (Nova's failed_builds stat): reported with the node, reset by a
    * successful build, so the scheduler's BuildFailureWeigher steers new builds away from a broken node.
@@ -90,8 +93,9 @@ export class ComputeManager {
 
   constructor(
     readonly host: string,
-    private readonly config: Config,
-    private readonly driver: VirtDriver,
+    // Read by the flows beside the manager (rescue.ts), through ActionSteps.
+    readonly config: Config,
+    readonly driver: VirtDriver,
     private readonly conductor: ConductorRpcApi,
     /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
     private readonly images: SnapshotImageSink = imageClientFromConfig(config),
@@ -170,6 +174,7 @@ export class ComputeManager {
       await this.driver.destroy(instance.uuid);
       return;
     }
+    if (await rescue.settleInterruptedRescue(this, ctx, instance)) return;
     const settled = await this.finishInterruptedTask(ctx, instance);
     if (settled) return;
     const power = this.driver.powerState(instance.uuid);
@@ -353,7 +358,7 @@ export class ComputeManager {
    * The end of an action that succeeded: its changes with the task cleared, and its event finished. An
    * instance deleted or changed meanwhile is left to whatever changed it, which has recorded its own end.
    */
-  private async finishAction(
+  async finishAction(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
@@ -454,6 +459,22 @@ export class ComputeManager {
       .catch((err: Error) =>
         log.error({ instance: uuid, err: err.message }, 'could not report the disk snapshot chain'),
       );
+  }
+
+  rescueInstance(ctx: RequestContext, instance: InstancePayload, imageRef: string | null): Promise<void> {
+    return rescue.rescueInstance(this, ctx, instance, imageRef);
+  }
+
+  unrescueInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
+    return rescue.unrescueInstance(this, ctx, instance);
+  }
+
+  triggerCrashDump(ctx: RequestContext, instance: InstancePayload): Promise<void> {
+    return rescue.triggerCrashDump(this, ctx, instance);
+  }
+
+  getDiagnostics(instance: InstancePayload): Promise<GuestDiagnostics> {
+    return rescue.getDiagnostics(this, instance);
   }
 
   /** The guest's serial console output, its last `length` lines when given (os-getConsoleOutput). */
@@ -635,7 +656,7 @@ export class ComputeManager {
     return next;
   }
 
-  private async fault(ctx: RequestContext, uuid: string, message: string, details = ''): Promise<void> {
+  async fault(ctx: RequestContext, uuid: string, message: string, details = ''): Promise<void> {
     await this.conductor.recordFault(ctx, { uuid, code: 500, message, details, host: this.host });
   }
 
@@ -644,7 +665,7 @@ export class ComputeManager {
    * action knows better states), the fault recorded and the action's event finished in Error. The fault
    * is refused if the server was deleted meanwhile, which is fine.
    */
-  private async failAction(
+  async failAction(
     ctx: RequestContext,
     uuid: string,
     event: string,
@@ -675,7 +696,7 @@ export class ComputeManager {
     );
   }
 
-  private async event(
+  async event(
     ctx: RequestContext,
     uuid: string,
     event: string,

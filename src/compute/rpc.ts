@@ -20,5 +20,9 @@ export function computeEndpoints(manager: ComputeManager) {
     revert_disk_snapshot: (ctx, a) => manager.diskSnapshotAction(ctx, 'revert', a.instance, a.snapshot_id),
     get_console_output: (_ctx, a) => manager.getConsoleOutput(a.instance.uuid, a.tail_length),
     get_vnc_console: (_ctx, a) => manager.getVncConsole(a.instance.uuid),
+    rescue_instance: (ctx, a) => manager.rescueInstance(ctx, a.instance, a.rescue_image_ref),
+    unrescue_instance: (ctx, a) => manager.unrescueInstance(ctx, a.instance),
+    trigger_crash_dump: (ctx, a) => manager.triggerCrashDump(ctx, a.instance),
+    get_diagnostics: (_ctx, a) => manager.getDiagnostics(a.instance),
   });
 }

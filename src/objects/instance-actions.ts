@@ -24,6 +24,9 @@ export const InstanceAction = {
   LOCK: 'lock',
   UNLOCK: 'unlock',
   RESET_STATE: 'resetState',
+  RESCUE: 'rescue',
+  UNRESCUE: 'unrescue',
+  TRIGGER_CRASH_DUMP: 'trigger_crash_dump',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -115,6 +115,21 @@ class ScriptedDriver implements VirtDriver {
   async getVncConsole(): Promise<VncConsole> {
     throw new ConsoleTypeUnavailable('Unavailable console type vnc.');
   }
+  async rescue(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no rescue of ${uuid}`);
+  }
+  async unrescue(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no rescue of ${uuid}`);
+  }
+  isRescued(): boolean {
+    return false;
+  }
+  async triggerCrashDump(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no NMI for ${uuid}`);
+  }
+  async getDiagnostics(uuid: string): Promise<never> {
+    throw new Error(`scripted driver: no diagnostics of ${uuid}`);
+  }
   async manageImageCache(): Promise<void> {}
   listGuests(): GuestInfo[] {
     return [...this.guests].map(([uuid, powerState]) => ({ uuid, nodename: this.host, powerState }));

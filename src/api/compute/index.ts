@@ -36,6 +36,7 @@ import { registerServerGroupRoutes } from './server-groups/routes.ts';
 import { registerServerActionRoutes } from './servers/actions.ts';
 import { registerServerCreateRoute } from './servers/create.ts';
 import { registerServerDeleteRoute } from './servers/delete.ts';
+import { registerServerDiagnosticsRoutes } from './servers/diagnostics.ts';
 import { registerDiskSnapshotRoutes } from './servers/disk-snapshots.ts';
 import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
 import { registerServerListRoutes } from './servers/list.ts';
@@ -98,6 +99,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerKeyPairRoutes(app, deps);
   registerServerTagRoutes(app, deps);
   registerServerPasswordRoutes(app, deps);
+  registerServerDiagnosticsRoutes(app, deps);
   registerUsageRoutes(app, deps);
   registerUsageAuditLogRoutes(app, deps);
   registerExternalEventRoutes(app, deps);

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { DiskSnapshotLink } from '../../wire/messages/disk-snapshot-link.ts';
+import type { GuestDiagnostics } from '../../wire/messages/guest-diagnostics.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import type { StoragePoolResources } from '../storage-pools.ts';
 
@@ -116,6 +117,24 @@ export interface VirtDriver {
    * links. A running guest is stopped and started again on the reverted disk; a stopped one stays off.
    */
   revertDiskSnapshot(uuid: string, id: string): Promise<void>;
+  /**
+   * Rescue (Nova's driver.rescue): the guest is stopped (cleanly within `shutdownTimeoutSec`), then booted
+   * from a new disk made from image `imageRef`, with its own root disk attached as the second disk. The
+   * guest records that it is rescued, so that a restarted service knows it. Repeating it completes a rescue
+   * a crash interrupted; on a rescued guest that runs it does nothing.
+   */
+  rescue(uuid: string, imageRef: string, shutdownTimeoutSec: number): Promise<void>;
+  /**
+   * Ends a rescue: the rescue guest is stopped, its disk removed, and the guest boots its own disk again.
+   * On a guest that is not rescued it only makes sure the guest runs (finishing an interrupted unrescue).
+   */
+  unrescue(uuid: string): Promise<void>;
+  /** True while the guest is rescued (or a rescue has begun and not been undone). */
+  isRescued(uuid: string): boolean;
+  /** Injects a non-maskable interrupt (Nova's trigger_crash_dump); InstanceInvalidState if it does not run. */
+  triggerCrashDump(uuid: string): Promise<void>;
+  /** A running guest's diagnostics (Nova's get_instance_diagnostics). */
+  getDiagnostics(uuid: string): Promise<GuestDiagnostics>;
   /** The guest's serial console output so far (the tail, if long). */
   getConsoleOutput(uuid: string): Promise<string>;
   /** The running guest's VNC server; ConsoleTypeUnavailable when it has none. */

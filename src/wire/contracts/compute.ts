@@ -1,7 +1,8 @@
 /**
- * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
- * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
- * History: 1.0 the first release.
+ * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, calls for
+ * consoles and diagnostics (Nova's compute/rpcapi.py), and the typed client they are sent through.
+ * History: 1.0 the first release. 1.1 rescue_instance, unrescue_instance, trigger_crash_dump,
+ * get_diagnostics.
  */
 import { Type } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -9,6 +10,7 @@ import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type VersionCap } from '../contract.ts';
 import { InstancePayloadSchema, type InstancePayload } from '../messages/instance-payload.ts';
 import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
+import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
 
 /** The guest state actions, each a cast `<action>_instance`. */
 export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -22,7 +24,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.0',
+  version: '1.1',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -65,6 +67,19 @@ export const computeContract = defineContract({
       Type.String(),
     ),
     get_vnc_console: call('1.0', Instance, VncConsoleSchema),
+    /** The API set task rescuing; the guest boots `rescue_image_ref` (null: its own image) from its first disk. */
+    rescue_instance: cast(
+      '1.1',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        rescue_password: Type.String(),
+        rescue_image_ref: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+      }),
+    ),
+    unrescue_instance: cast('1.1', Instance),
+    trigger_crash_dump: cast('1.1', Instance),
+    /** A call: a running guest's figures; InstanceInvalidState when it does not run. */
+    get_diagnostics: call('1.1', Instance, GuestDiagnosticsSchema),
   },
 });
 
@@ -151,5 +166,33 @@ export class ComputeRpcApi {
   /** A call: the answer is where the console proxy reaches the guest's VNC server. */
   getVncConsole(ctx: RequestContext, host: string, instance: InstancePayload): Promise<{ host: string; port: number }> {
     return this.rpc.call(ctx, this.target(host), 'get_vnc_console', { instance });
+  }
+
+  /** rescue: the API set task rescuing; `rescueImageRef` null means the instance's own image. */
+  rescueInstance(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    rescuePassword: string,
+    rescueImageRef: string | null,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'rescue_instance', {
+      instance,
+      rescue_password: rescuePassword,
+      rescue_image_ref: rescueImageRef,
+    });
+  }
+
+  unrescueInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'unrescue_instance', { instance });
+  }
+
+  triggerCrashDump(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'trigger_crash_dump', { instance });
+  }
+
+  /** A call: the running guest's diagnostics. */
+  getDiagnostics(ctx: RequestContext, host: string, instance: InstancePayload): Promise<GuestDiagnostics> {
+    return this.rpc.call(ctx, this.target(host), 'get_diagnostics', { instance });
   }
 }

@@ -44,6 +44,8 @@ export const TaskState = {
   POWERING_ON: 'powering-on',
   REBUILDING: 'rebuilding',
   DELETING: 'deleting',
+  RESCUING: 'rescuing',
+  UNRESCUING: 'unrescuing',
   /** Stratus extension (disk snapshots): a link is taken, merged away, or the disk reverted to one. */
   DISK_SNAPSHOTTING: 'disk_snapshotting',
   DISK_SNAPSHOT_DELETING: 'disk_snapshot_deleting',

@@ -2,7 +2,8 @@
  * POST /servers/{id}/action: os-start, os-stop, reboot, pause, unpause, suspend and resume
  * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts, os-getVNCConsole in
  * remote-consoles.ts, the Stratus extension revertDiskSnapshot in disk-snapshots.ts, lock and unlock in
- * lock.ts, os-resetState in reset-state.ts). Each checks the state as Nova's compute API does (lock,
+ * lock.ts, os-resetState in reset-state.ts, rescue and unrescue in rescue.ts, trigger_crash_dump in
+ * crash-dump.ts). Each checks the state as Nova's compute API does (lock,
  * host, vm_state, task_state, launched), then claims the instance by setting its task_state with the
  * states it expects — so of two racing requests one wins and the other gets a 409 — records the instance
  * action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn so the
@@ -20,6 +21,8 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 import { consoleOutput } from './console-output.ts';
 import { createImage } from './create-image.ts';
+import { triggerCrashDump } from './crash-dump.ts';
+import { rescueServer, unrescueServer } from './rescue.ts';
 import { revertDiskSnapshot } from './disk-snapshots.ts';
 import { lockServer, unlockServer } from './lock.ts';
 import { findServer } from './lookup.ts';
@@ -151,6 +154,12 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return unlockServer(deps, request, reply, instance);
       case 'os-resetState':
         return resetServerState(deps, request, reply, instance);
+      case 'rescue':
+        return rescueServer(deps, request, reply, instance);
+      case 'unrescue':
+        return unrescueServer(deps, request, reply, instance);
+      case 'trigger_crash_dump':
+        return triggerCrashDump(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;

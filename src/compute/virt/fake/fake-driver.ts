@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
 import { PowerState } from '../../../wire/messages/instance-states.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
+import { powerStateName, type GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
 import type {
   DiskSnapshotLink,
@@ -35,7 +36,23 @@ interface FakeGuest {
   powerState: number;
   /** The disk snapshot chain, oldest link first: ids only, there is no disk. */
   diskSnapshots: string[];
+  vcpus: number;
+  memoryMb: number;
+  /** Root, ephemeral and swap disks the flavor gives it. */
+  disks: number;
+  /** When it last booted (Date.now()), and how many times it has: its diagnostics derive from them. */
+  bootedAt: number;
+  boots: number;
+  /** The image the guest is rescued with, while it is. */
+  rescueImageRef: string | null;
+  /** Non-maskable interrupts injected so far (trigger_crash_dump). */
+  nmis: number;
 }
+
+/** A simulated guest reads this many 4 KiB blocks per boot: figures for its disk diagnostics. */
+const BLOCKS_READ_PER_BOOT = 256;
+/** A simulated guest keeps its vCPUs this busy (percent): figures for its CPU diagnostics. */
+const CPU_BUSY_PERCENT = 2;
 
 export class FakeDriver implements VirtDriver {
   private readonly guests = new Map<string, FakeGuest>();
@@ -85,6 +102,13 @@ export class FakeDriver implements VirtDriver {
       nodename: node,
       powerState: PowerState.RUNNING,
       diskSnapshots: [],
+      vcpus: instance.flavor.vcpus,
+      memoryMb: instance.flavor.memory_mb,
+      disks: 1 + (instance.flavor.ephemeral_gb > 0 ? 1 : 0) + (instance.flavor.swap > 0 ? 1 : 0),
+      bootedAt: Date.now(),
+      boots: 1,
+      rescueImageRef: null,
+      nmis: 0,
     });
   }
 
@@ -102,13 +126,97 @@ export class FakeDriver implements VirtDriver {
   async powerOn(uuid: string): Promise<void> {
     const guest = this.guest(uuid);
     await delay(this.options.powerDelayMs);
-    guest.powerState = PowerState.RUNNING;
+    if (guest.powerState !== PowerState.RUNNING) this.boot(guest);
   }
 
   async reboot(uuid: string, _type: RebootType): Promise<void> {
     const guest = this.guest(uuid);
     await delay(this.options.powerDelayMs);
+    this.boot(guest);
+  }
+
+  private boot(guest: FakeGuest): void {
     guest.powerState = PowerState.RUNNING;
+    guest.bootedAt = Date.now();
+    guest.boots += 1;
+  }
+
+  /** Stops the guest and boots it again from the rescue image; its own disk becomes the second. */
+  async rescue(uuid: string, imageRef: string): Promise<void> {
+    const guest = this.guest(uuid);
+    if (guest.rescueImageRef !== null && guest.powerState === PowerState.RUNNING) return;
+    // A repeat (after a restart) keeps the image the rescue began with.
+    guest.rescueImageRef ??= imageRef;
+    guest.powerState = PowerState.SHUTDOWN;
+    await delay(this.options.powerDelayMs);
+    this.boot(guest);
+  }
+
+  async unrescue(uuid: string): Promise<void> {
+    const guest = this.guest(uuid);
+    if (guest.rescueImageRef === null && guest.powerState === PowerState.RUNNING) return;
+    guest.powerState = PowerState.SHUTDOWN;
+    guest.rescueImageRef = null;
+    await delay(this.options.powerDelayMs);
+    this.boot(guest);
+  }
+
+  isRescued(uuid: string): boolean {
+    return (this.guests.get(uuid)?.rescueImageRef ?? null) !== null;
+  }
+
+  /** The image a rescued guest booted from (null when it is not rescued): what tests check. */
+  rescueImageOf(uuid: string): string | null {
+    return this.guest(uuid).rescueImageRef;
+  }
+
+  /** Records the interrupt; a guest that does not run cannot take one, as a hypervisor refuses it. */
+  async triggerCrashDump(uuid: string): Promise<void> {
+    const guest = this.guest(uuid);
+    if (guest.powerState !== PowerState.RUNNING) {
+      throw new InstanceInvalidState(`Instance ${uuid} is not running.`);
+    }
+    guest.nmis += 1;
+  }
+
+  /** How many NMIs the guest has been sent. */
+  nmisOf(uuid: string): number {
+    return this.guest(uuid).nmis;
+  }
+
+  /**
+   * Figures derived from the simulated guest: its flavor's CPUs, memory and disks (a rescued guest has
+   * two: the rescue disk and its own), uptime since its last boot, CPU time at a steady small load, and
+   * a fixed amount read per boot from its first disk.
+   */
+  async getDiagnostics(uuid: string): Promise<GuestDiagnostics> {
+    const guest = this.guest(uuid);
+    const upMs = Math.max(0, Date.now() - guest.bootedAt);
+    const disks = guest.rescueImageRef !== null ? 2 : guest.disks;
+    const blocks = guest.boots * BLOCKS_READ_PER_BOOT;
+    return {
+      state: powerStateName(guest.powerState),
+      driver: 'libvirt',
+      hypervisor: 'fake',
+      hypervisor_os: 'fake',
+      uptime: Math.floor(upMs / 1000),
+      config_drive: false,
+      memory_details: { maximum: guest.memoryMb, used: guest.memoryMb },
+      cpu_details: Array.from({ length: guest.vcpus }, (_, id) => ({
+        id,
+        time: Math.round(upMs * 1e6 * (CPU_BUSY_PERCENT / 100)),
+        utilisation: CPU_BUSY_PERCENT,
+      })),
+      nic_details: [],
+      disk_details: Array.from({ length: disks }, (_, i) => ({
+        device: `vd${String.fromCharCode(97 + i)}`,
+        read_bytes: i === 0 ? blocks * 4096 : 0,
+        read_requests: i === 0 ? blocks : 0,
+        write_bytes: 0,
+        write_requests: 0,
+        errors_count: 0,
+      })),
+    };
   }
 
   async pause(uuid: string): Promise<void> {

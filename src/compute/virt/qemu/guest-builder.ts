@@ -13,7 +13,7 @@ import { BuildAborted } from '../../../common/errors.ts';
 import { ImageMissing } from '../../image/image-client.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import type { GuestDisk, GuestSpec } from './guest-spec.ts';
-import type { ImageCache } from './image-cache.ts';
+import type { CachedImage, ImageCache } from './image-cache.ts';
 import type { QemuImg } from './qemu-img.ts';
 
 const run = promisify(execFile);
@@ -30,6 +30,21 @@ async function bootFile(cache: ImageCache, rootId: string, id: string, kind: 'ak
   }
 }
 
+/**
+ * What a disk image boots with besides itself: for AMI-style images, the kernel and ramdisk its properties
+ * name and its command line (direct kernel boot); nothing for an image that boots on its own.
+ */
+export async function directBoot(
+  cache: ImageCache,
+  root: CachedImage,
+): Promise<{ kernel: CachedImage | null; ramdisk: CachedImage | null; commandLine: string | null }> {
+  const props = root.image.properties;
+  const kernel = props['kernel_id'] ? await bootFile(cache, root.image.id, props['kernel_id'], 'aki') : null;
+  const ramdisk = props['ramdisk_id'] ? await bootFile(cache, root.image.id, props['ramdisk_id'], 'ari') : null;
+  const commandLine = props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=ttyS0' : null);
+  return { kernel, ramdisk, commandLine };
+}
+
 export async function buildGuest(
   instance: InstancePayload,
   node: string,
@@ -38,9 +53,7 @@ export async function buildGuest(
   qemuImg: QemuImg,
 ): Promise<GuestSpec> {
   const root = await cache.disk(instance.image_ref);
-  const props = root.image.properties;
-  const kernel = props['kernel_id'] ? await bootFile(cache, root.image.id, props['kernel_id'], 'aki') : null;
-  const ramdisk = props['ramdisk_id'] ? await bootFile(cache, root.image.id, props['ramdisk_id'], 'ari') : null;
+  const { kernel, ramdisk, commandLine } = await directBoot(cache, root);
   const { flavor } = instance;
   const baseSize = await cache.virtualSize(root);
   const wanted = flavor.root_gb * GiB;
@@ -75,7 +88,7 @@ export async function buildGuest(
     diskDirectory: directory,
     kernel: kernel?.path ?? null,
     ramdisk: ramdisk?.path ?? null,
-    commandLine: props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=ttyS0' : null),
+    commandLine,
     baseFiles: [root.path, ...(kernel ? [kernel.path] : []), ...(ramdisk ? [ramdisk.path] : [])],
   };
 }

@@ -13,6 +13,21 @@ export interface GuestDisk {
 }
 
 /**
+ * A rescue under way (rescue.ts): recorded before the guest is touched, so a restarted service knows to
+ * complete it; `disk` and the boot files once the rescue disk exists. While it is, the guest boots the
+ * rescue disk first and its own root disk second.
+ */
+export interface RescueRecord {
+  imageRef: string;
+  disk: string | null;
+  kernel: string | null;
+  ramdisk: string | null;
+  commandLine: string | null;
+  /** Files of the image cache the rescue boot uses: never aged out while it lasts. */
+  baseFiles: string[];
+}
+
+/**
  * A link of the root disk's chain (disk-chain.ts) as guest.json records it; qcow2, as the root disk
  * always is. (guest.json of earlier versions also holds its `format`, which nothing reads.)
  */
@@ -49,6 +64,8 @@ export interface GuestSpec {
    * service restarted in between knows the file (QemuDriver settles it when it finds the guest again).
    */
   pendingDiskSnapshot?: { id: string; overlay: string };
+  /** The guest is rescued, or a rescue has begun (rescue.ts). */
+  rescue?: RescueRecord;
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */

@@ -56,6 +56,9 @@ import {
 } from './guest-spec.ts';
 import type { ImageCache } from './image-cache.ts';
 import { QmpClient } from './qmp-client.ts';
+import { bootSpec, rescueBaseFiles, rescueGuest, unrescueGuest, type RescueHost } from './rescue.ts';
+import { qemuDiagnostics } from './guest-diagnostics.ts';
+import type { GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { QemuImg } from './qemu-img.ts';
 
 const log = getLogger('compute.qemu');
@@ -197,7 +200,7 @@ export class QemuDriver implements VirtDriver {
       tbSizeMb: this.options.tcgTbSizeMb,
       vncListen: this.options.vnc?.listen ?? null,
     };
-    const args = qemuArguments(guest.spec, paths, machine, incoming);
+    const args = qemuArguments(bootSpec(guest.spec), paths, machine, incoming);
     try {
       // With -daemonize, qemu returns once the guest is set up (or has failed to be).
       await run(this.options.binary, args, { timeout: this.options.spawnTimeoutSec * 1000 });
@@ -563,6 +566,50 @@ export class QemuDriver implements VirtDriver {
     return join(guest.spec.diskDirectory, `disk.${randomUUID()}`);
   }
 
+  /** Rescue and unrescue (rescue.ts). */
+  rescue(uuid: string, imageRef: string, shutdownTimeoutSec: number): Promise<void> {
+    return rescueGuest(this.rescueHost(), uuid, imageRef, shutdownTimeoutSec);
+  }
+
+  unrescue(uuid: string): Promise<void> {
+    return unrescueGuest(this.rescueHost(), uuid);
+  }
+
+  isRescued(uuid: string): boolean {
+    return this.guests.get(uuid)?.spec.rescue !== undefined;
+  }
+
+  private rescueHost(): RescueHost {
+    return {
+      imageCache: this.options.imageCache,
+      qemuImg: this.options.qemuImg,
+      spec: (uuid) => {
+        const guest = this.guest(uuid);
+        return { spec: guest.spec, specPath: guest.paths.spec };
+      },
+      isRunning: (uuid) => this.isRunning(this.guest(uuid)),
+      powerOff: (uuid, timeoutSec) => this.powerOff(uuid, timeoutSec),
+      stop: (uuid) => this.stopProcess(this.guest(uuid)),
+      start: (uuid) => this.launch(this.guest(uuid)),
+    };
+  }
+
+  /** An NMI to the guest's CPUs (QMP inject-nmi); the guest kernel decides what follows. */
+  async triggerCrashDump(uuid: string): Promise<void> {
+    const guest = this.runningGuest(uuid, 'sent an NMI');
+    await (await this.qmp(guest)).execute('inject-nmi', {});
+  }
+
+  async getDiagnostics(uuid: string): Promise<GuestDiagnostics> {
+    const guest = this.runningGuest(uuid, 'diagnosed');
+    return qemuDiagnostics(await this.qmp(guest), {
+      pid: guest.pid!,
+      powerState: guest.powerState,
+      memoryMb: guest.spec.memoryMb,
+      hypervisor: this.accel === 'kvm' ? 'kvm' : 'qemu',
+    });
+  }
+
   /** The guest, if its qemu runs; else why it cannot be `what`. */
   private runningGuest(uuid: string, what: string): Guest {
     const guest = this.guest(uuid);
@@ -615,7 +662,7 @@ export class QemuDriver implements VirtDriver {
   async manageImageCache(): Promise<void> {
     const { removeUnused, minimumAgeSec } = this.options.imageCacheOptions;
     if (!removeUnused) return;
-    const inUse = new Set([...this.guests.values()].flatMap((g) => g.spec.baseFiles));
+    const inUse = new Set([...this.guests.values()].flatMap((g) => [...g.spec.baseFiles, ...rescueBaseFiles(g.spec)]));
     await this.options.imageCache.removeUnused(inUse, minimumAgeSec);
   }
 

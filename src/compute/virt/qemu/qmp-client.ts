@@ -22,6 +22,11 @@ export interface QmpCommands {
   'query-block': { args: Record<string, never>; returns: QmpBlockInfo[] };
   block_set_io_throttle: { args: QmpIoThrottle & { device: string }; returns: Record<string, never> };
   'query-cpus-fast': { args: Record<string, never>; returns: { 'cpu-index': number; 'thread-id': number }[] };
+  'query-blockstats': { args: Record<string, never>; returns: QmpBlockStats[] };
+  /** Fails (CommandNotFound or DeviceNotActive) when the guest has no balloon device. */
+  'query-balloon': { args: Record<string, never>; returns: { actual: number } };
+  /** A non-maskable interrupt to the guest's CPUs (trigger_crash_dump). */
+  'inject-nmi': { args: Record<string, never>; returns: Record<string, never> };
   'query-vnc': { args: Record<string, never>; returns: { enabled: boolean; host?: string; service?: string } };
   /** The block graph's nodes; `flat` leaves out each node's nested backing chain. */
   'query-named-block-nodes': { args: { flat: boolean }; returns: QmpBlockNode[] };
@@ -60,6 +65,19 @@ export interface QmpIoThrottle {
   iops: number;
   iops_rd: number;
   iops_wr: number;
+}
+
+/** One block device's I/O counters since its qemu started. */
+export interface QmpBlockStats {
+  device: string;
+  stats: {
+    rd_bytes: number;
+    wr_bytes: number;
+    rd_operations: number;
+    wr_operations: number;
+    failed_rd_operations?: number;
+    failed_wr_operations?: number;
+  };
 }
 
 export interface QmpBlockInfo {
