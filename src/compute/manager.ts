@@ -6,6 +6,8 @@
 import type { Config } from '../common/config/load-config.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
 import { BuildAborted, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { adminPasswordRefusal, passwordSetFailed } from './admin-password.ts';
+import { reclaimDue } from './host-duties/reclaim.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
@@ -210,6 +212,8 @@ export class ComputeManager {
     // The same handlers as the casts, so a failure ends the same way: task cleared, fault recorded.
     if (task === TaskState.POWERING_OFF) return this.stopInstance(ctx, instance).then(() => true);
     if (task === TaskState.POWERING_ON) return this.startInstance(ctx, instance).then(() => true);
+    if (task === TaskState.SOFT_DELETING) return this.softDeleteInstance(ctx, instance).then(() => true);
+    if (task === TaskState.RESTORING) return this.restoreInstance(ctx, instance).then(() => true);
     // A reboot, pause, unpause, suspend or resume the guest shows done got that far before the restart
     // (Nova too clears a started reboot of a running guest): record its outcome.
     const done = REBOOT_TASKS.includes(task)
@@ -313,6 +317,43 @@ export class ComputeManager {
       await this.driver.reboot(instance.uuid, type);
       return { vm_state: VmState.ACTIVE, power_state: PowerState.RUNNING };
     });
+  }
+
+  /** Deferred delete: the guest is powered off at once (Nova's fallback, clean_shutdown=False), SOFT_DELETED. */
+  async softDeleteInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
+    await this.powerAction(ctx, instance, 'compute_soft_delete_instance', [TaskState.SOFT_DELETING], async () => {
+      await this.driver.powerOff(instance.uuid, 0);
+      return { vm_state: VmState.SOFT_DELETED, power_state: this.driver.powerState(instance.uuid) };
+    });
+  }
+
+  async restoreInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
+    await this.powerAction(ctx, instance, 'compute_restore_instance', [TaskState.RESTORING], async () => {
+      await this.driver.powerOn(instance.uuid);
+      return { vm_state: VmState.ACTIVE, power_state: this.driver.powerState(instance.uuid) };
+    });
+  }
+
+  /**
+   * changePassword, a call: the API's answer waits for it. A refusal clears the task, records the fault
+   * and the event in Error, and is raised back to the API (Nova: 409); the password is stored nowhere.
+   */
+  async setAdminPassword(ctx: RequestContext, instance: InstancePayload, password: string): Promise<void> {
+    const { uuid } = instance;
+    const event = 'compute_set_admin_password';
+    await this.event(ctx, uuid, event, 'start');
+    try {
+      if (this.driver.powerState(uuid) !== PowerState.RUNNING) {
+        throw passwordSetFailed(uuid, `instance ${uuid} is not running`);
+      }
+      await this.driver.setAdminPassword(uuid, password);
+    } catch (err) {
+      const refusal = adminPasswordRefusal(uuid, err);
+      log.warn({ instance: uuid, err: (err as Error).message }, 'could not set the admin password');
+      await this.failAction(ctx, uuid, event, refusal, [TaskState.UPDATING_PASSWORD]);
+      throw refusal;
+    }
+    await this.finishAction(ctx, uuid, {}, [TaskState.UPDATING_PASSWORD], event, { event });
   }
 
   async guestStateAction(ctx: RequestContext, action: GuestStateAction, instance: InstancePayload): Promise<void> {
@@ -621,6 +662,45 @@ export class ComputeManager {
         ),
       );
     }
+  }
+
+  /**
+   * Periodic (Nova's _reclaim_queued_deletes): soft-deleted instances of this host deleted longer than
+   * `reclaim_instance_interval` ago are deleted for good, as terminate_instance deletes: the guest
+   * destroyed, then the conductor marks the instance deleted and frees its allocations. The task
+   * `deleting` is claimed first, guarded by the states read, so a restore racing with it wins or waits.
+   */
+  async reclaimQueuedDeletes(now = Date.now()): Promise<void> {
+    const interval = this.config.DEFAULT.reclaim_instance_interval;
+    if (interval <= 0) return;
+    const ctx = adminContext();
+    const queued = (await this.conductor.instancesOnHost(ctx, this.host))
+      .filter((i) => i.vm_state === VmState.SOFT_DELETED && i.task_state === null)
+      .map((i) => i.uuid);
+    if (!queued.length) return;
+    for (const uuid of reclaimDue(await this.conductor.instancesByUuid(ctx, queued), interval, now)) {
+      await this.serialized(uuid, () => this.reclaim(ctx, uuid)).catch((err: Error) =>
+        log.warn({ instance: uuid, err: err.message }, 'periodic reclaim failed to delete the instance'),
+      );
+    }
+  }
+
+  private async reclaim(ctx: RequestContext, uuid: string): Promise<void> {
+    try {
+      await this.update(ctx, uuid, { task_state: TaskState.DELETING }, [null], undefined, [VmState.SOFT_DELETED]);
+    } catch (err) {
+      if (isGone(err)) return log.info({ instance: uuid }, 'instance restored or deleted meanwhile; not reclaimed');
+      throw err;
+    }
+    log.info({ instance: uuid }, 'reclaiming deleted instance');
+    try {
+      await this.driver.destroy(uuid);
+    } catch (err) {
+      // Back in the queue: the next period tries again.
+      await this.update(ctx, uuid, { task_state: null }, [TaskState.DELETING]).catch(() => undefined);
+      throw err;
+    }
+    await this.conductor.instanceDeleted(ctx, uuid);
   }
 
   /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */

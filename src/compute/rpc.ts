@@ -20,5 +20,8 @@ export function computeEndpoints(manager: ComputeManager) {
     revert_disk_snapshot: (ctx, a) => manager.diskSnapshotAction(ctx, 'revert', a.instance, a.snapshot_id),
     get_console_output: (_ctx, a) => manager.getConsoleOutput(a.instance.uuid, a.tail_length),
     get_vnc_console: (_ctx, a) => manager.getVncConsole(a.instance.uuid),
+    soft_delete_instance: (ctx, a) => manager.softDeleteInstance(ctx, a.instance),
+    restore_instance: (ctx, a) => manager.restoreInstance(ctx, a.instance),
+    set_admin_password: (ctx, a) => manager.setAdminPassword(ctx, a.instance, a.new_pass),
   });
 }

@@ -24,6 +24,8 @@ export const InstanceAction = {
   LOCK: 'lock',
   UNLOCK: 'unlock',
   RESET_STATE: 'resetState',
+  RESTORE: 'restore',
+  CHANGE_PASSWORD: 'changePassword',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -34,6 +34,7 @@ export type InstanceChanges = Partial<
     | 'node'
     | 'launched_at'
     | 'terminated_at'
+    | 'deleted_at'
     | 'availability_zone'
     | 'display_name'
     | 'display_description'

@@ -1,7 +1,8 @@
 /**
  * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
  * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
- * History: 1.0 the first release.
+ * History: 1.0 the first release. 1.1 soft_delete_instance, restore_instance (deferred delete) and the
+ * call set_admin_password (changePassword).
  */
 import { Type } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -22,7 +23,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.0',
+  version: '1.1',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -65,6 +66,15 @@ export const computeContract = defineContract({
       Type.String(),
     ),
     get_vnc_console: call('1.0', Instance, VncConsoleSchema),
+    /** Deferred delete: the guest is powered off and the instance SOFT_DELETED (reclaim_instance_interval). */
+    soft_delete_instance: cast('1.1', Instance),
+    restore_instance: cast('1.1', Instance),
+    /** A call, as in Nova: the API answers the request with the driver's refusal (no guest agent, ...). */
+    set_admin_password: call(
+      '1.1',
+      Type.Object({ instance: InstancePayloadSchema, new_pass: Type.String() }),
+      Type.Void(),
+    ),
   },
 });
 
@@ -146,6 +156,21 @@ export class ComputeRpcApi {
     tailLength: number | null,
   ): Promise<string> {
     return this.rpc.call(ctx, this.target(host), 'get_console_output', { instance, tail_length: tailLength });
+  }
+
+  /** Deferred delete (reclaim_instance_interval > 0): soft_delete_instance or restore_instance. */
+  deferredDeleteAction(
+    ctx: RequestContext,
+    host: string,
+    action: 'soft_delete' | 'restore',
+    instance: InstancePayload,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), `${action}_instance`, { instance });
+  }
+
+  /** A call: answers once the driver set the password, or raises its refusal. */
+  setAdminPassword(ctx: RequestContext, host: string, instance: InstancePayload, newPass: string): Promise<void> {
+    return this.rpc.call(ctx, this.target(host), 'set_admin_password', { instance, new_pass: newPass });
   }
 
   /** A call: the answer is where the console proxy reaches the guest's VNC server. */

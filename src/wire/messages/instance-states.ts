@@ -44,6 +44,10 @@ export const TaskState = {
   POWERING_ON: 'powering-on',
   REBUILDING: 'rebuilding',
   DELETING: 'deleting',
+  /** Deferred delete (reclaim_instance_interval > 0): the guest is being powered off, then SOFT_DELETED. */
+  SOFT_DELETING: 'soft-deleting',
+  RESTORING: 'restoring',
+  UPDATING_PASSWORD: 'updating_password',
   /** Stratus extension (disk snapshots): a link is taken, merged away, or the disk reverted to one. */
   DISK_SNAPSHOTTING: 'disk_snapshotting',
   DISK_SNAPSHOT_DELETING: 'disk_snapshot_deleting',

@@ -35,6 +35,8 @@ interface FakeGuest {
   powerState: number;
   /** The disk snapshot chain, oldest link first: ids only, there is no disk. */
   diskSnapshots: string[];
+  /** The admin password changePassword last set (as a guest agent would set it inside the guest). */
+  adminPassword?: string;
 }
 
 export class FakeDriver implements VirtDriver {
@@ -197,6 +199,17 @@ export class FakeDriver implements VirtDriver {
   async getVncConsole(uuid: string): Promise<VncConsole> {
     this.guest(uuid);
     throw new ConsoleTypeUnavailable('Unavailable console type vnc.');
+  }
+
+  async setAdminPassword(uuid: string, password: string): Promise<void> {
+    const guest = this.guest(uuid);
+    await delay(this.options.powerDelayMs);
+    guest.adminPassword = password;
+  }
+
+  /** The password changePassword set in the guest (for tests: what a login inside the guest would use). */
+  adminPasswordOf(uuid: string): string | undefined {
+    return this.guests.get(uuid)?.adminPassword;
   }
 
   async manageImageCache(): Promise<void> {}
