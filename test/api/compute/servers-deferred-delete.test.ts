@@ -134,6 +134,26 @@ describe('DELETE with reclaim_instance_interval set', () => {
   });
 });
 
+describe('server lists', () => {
+  it("leave soft-deleted servers out unless asked, as Nova's list of live servers does", async () => {
+    const gone = await softDeleted();
+    const live = await runningServer();
+    const ids = async (who: 'alice' | 'admin', query: string) => {
+      const res = await client(h.app, who).get(`/v2.1/servers${query}`);
+      assert.equal(res.statusCode, 200, res.body);
+      return (res.json().servers as { id: string }[]).map((s) => s.id);
+    };
+    const mine = await ids('alice', '');
+    assert.equal(mine.includes(gone.uuid), false);
+    assert.equal(mine.includes(live.uuid), true);
+    assert.equal((await ids('alice', '?status=SOFT_DELETED')).length, 0);
+    assert.equal((await ids('admin', '?all_tenants=1&deleted=true')).includes(gone.uuid), true);
+    assert.equal((await ids('admin', '?all_tenants=1&deleted=true&soft_deleted=')).includes(gone.uuid), false);
+    assert.equal((await ids('admin', '?all_tenants=1&soft_deleted=true')).includes(gone.uuid), true);
+    assert.equal((await ids('alice', '?changes-since=2000-01-01T00:00:00Z')).includes(gone.uuid), true);
+  });
+});
+
 describe('DELETE with reclaim_instance_interval 0 (the default)', () => {
   it('terminates at once, as before', async () => {
     const server = await seedServer(off, { host: HOST });
