@@ -7,7 +7,7 @@ import type { Config } from '../common/config/load-config.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
 import { BuildAborted, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { adminPasswordRefusal, passwordSetFailed } from './admin-password.ts';
-import { reclaimDue } from './host-duties/reclaim.ts';
+import { reclaimQueuedDeletes } from './queued-deletes.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
@@ -664,43 +664,12 @@ export class ComputeManager {
     }
   }
 
-  /**
-   * Periodic (Nova's _reclaim_queued_deletes): soft-deleted instances of this host deleted longer than
-   * `reclaim_instance_interval` ago are deleted for good, as terminate_instance deletes: the guest
-   * destroyed, then the conductor marks the instance deleted and frees its allocations. The task
-   * `deleting` is claimed first, guarded by the states read, so a restore racing with it wins or waits.
-   */
-  async reclaimQueuedDeletes(now = Date.now()): Promise<void> {
-    const interval = this.config.DEFAULT.reclaim_instance_interval;
-    if (interval <= 0) return;
-    const ctx = adminContext();
-    const queued = (await this.conductor.instancesOnHost(ctx, this.host))
-      .filter((i) => i.vm_state === VmState.SOFT_DELETED && i.task_state === null)
-      .map((i) => i.uuid);
-    if (!queued.length) return;
-    for (const uuid of reclaimDue(await this.conductor.instancesByUuid(ctx, queued), interval, now)) {
-      await this.serialized(uuid, () => this.reclaim(ctx, uuid)).catch((err: Error) =>
-        log.warn({ instance: uuid, err: err.message }, 'periodic reclaim failed to delete the instance'),
-      );
-    }
-  }
-
-  private async reclaim(ctx: RequestContext, uuid: string): Promise<void> {
-    try {
-      await this.update(ctx, uuid, { task_state: TaskState.DELETING }, [null], undefined, [VmState.SOFT_DELETED]);
-    } catch (err) {
-      if (isGone(err)) return log.info({ instance: uuid }, 'instance restored or deleted meanwhile; not reclaimed');
-      throw err;
-    }
-    log.info({ instance: uuid }, 'reclaiming deleted instance');
-    try {
-      await this.driver.destroy(uuid);
-    } catch (err) {
-      // Back in the queue: the next period tries again.
-      await this.update(ctx, uuid, { task_state: null }, [TaskState.DELETING]).catch(() => undefined);
-      throw err;
-    }
-    await this.conductor.instanceDeleted(ctx, uuid);
+  /** Periodic: soft-deleted instances past `reclaim_instance_interval` deleted for good (queued-deletes.ts). */
+  reclaimQueuedDeletes(now = Date.now()): Promise<void> {
+    const { host, driver, conductor } = this;
+    const intervalSec = this.config.DEFAULT.reclaim_instance_interval;
+    const serialized = (uuid: string, work: () => Promise<void>) => this.serialized(uuid, work);
+    return reclaimQueuedDeletes({ host, intervalSec, driver, conductor, serialized }, now);
   }
 
   /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */
