@@ -24,7 +24,16 @@ import { SchedulerRpcApi } from '../../../src/wire/contracts/scheduler.ts';
 import { PowerState, TaskState, VmState } from '../../../src/wire/messages/instance-states.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
 import { waitUntil } from '../../helpers/processes.ts';
-import { addComputeHost, client, fault, PROJECT_B, seedServer, startComputeApi, type Harness } from './helpers.ts';
+import {
+  addComputeHost,
+  client,
+  fault,
+  PROJECT_B,
+  seedServer,
+  startComputeApi,
+  stopHeartbeat,
+  type Harness,
+} from './helpers.ts';
 import { assertConforms } from './lifecycle-conformance.ts';
 
 const HOST = 'dd-host';
@@ -117,6 +126,15 @@ describe('DELETE with reclaim_instance_interval set', () => {
 
   it('deletes for real a server that never launched (Nova falls back to delete)', async () => {
     const server = await seedServer(h, { host: null });
+    const res = await client(h.app, 'alice').delete(`/v2.1/servers/${server.uuid}`);
+    assert.equal(res.statusCode, 204);
+    assert.equal(await findInstance(h.database.db, server.uuid), null);
+  });
+
+  it('deletes for real a server whose compute service is down (Nova deletes it locally)', async () => {
+    await addComputeHost(h, 'dd-down');
+    await stopHeartbeat(h, 'dd-down');
+    const server = await seedServer(h, { host: 'dd-down' });
     const res = await client(h.app, 'alice').delete(`/v2.1/servers/${server.uuid}`);
     assert.equal(res.statusCode, 204);
     assert.equal(await findInstance(h.database.db, server.uuid), null);
