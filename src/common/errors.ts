@@ -124,3 +124,15 @@ export const ConsoleTypeUnavailable = declareError(
     override readonly status = 400;
   },
 );
+/** The guest has no agent to act inside it (Nova's InstanceAgentNotEnabled: no qemu guest agent). */
+export const InstanceAgentNotEnabled = declareError(
+  class InstanceAgentNotEnabled extends StratusError {
+    override readonly status = 409;
+  },
+);
+/** Setting a guest's admin password failed (Nova's InstancePasswordSetFailed). */
+export const InstancePasswordSetFailed = declareError(
+  class InstancePasswordSetFailed extends StratusError {
+    override readonly status = 409;
+  },
+);

@@ -6,6 +6,8 @@
 import type { Config } from '../common/config/load-config.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
 import { BuildAborted, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { adminPasswordRefusal, passwordSetFailed } from './admin-password.ts';
+import { reclaimQueuedDeletes } from './queued-deletes.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
@@ -215,6 +217,8 @@ export class ComputeManager implements ActionSteps {
     // The same handlers as the casts, so a failure ends the same way: task cleared, fault recorded.
     if (task === TaskState.POWERING_OFF) return this.stopInstance(ctx, instance).then(() => true);
     if (task === TaskState.POWERING_ON) return this.startInstance(ctx, instance).then(() => true);
+    if (task === TaskState.SOFT_DELETING) return this.softDeleteInstance(ctx, instance).then(() => true);
+    if (task === TaskState.RESTORING) return this.restoreInstance(ctx, instance).then(() => true);
     // A reboot, pause, unpause, suspend or resume the guest shows done got that far before the restart
     // (Nova too clears a started reboot of a running guest): record its outcome.
     const done = REBOOT_TASKS.includes(task)
@@ -318,6 +322,43 @@ export class ComputeManager implements ActionSteps {
       await this.driver.reboot(instance.uuid, type);
       return { vm_state: VmState.ACTIVE, power_state: PowerState.RUNNING };
     });
+  }
+
+  /** Deferred delete: the guest is powered off at once (Nova's fallback, clean_shutdown=False), SOFT_DELETED. */
+  async softDeleteInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
+    await this.powerAction(ctx, instance, 'compute_soft_delete_instance', [TaskState.SOFT_DELETING], async () => {
+      await this.driver.powerOff(instance.uuid, 0);
+      return { vm_state: VmState.SOFT_DELETED, power_state: this.driver.powerState(instance.uuid) };
+    });
+  }
+
+  async restoreInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
+    await this.powerAction(ctx, instance, 'compute_restore_instance', [TaskState.RESTORING], async () => {
+      await this.driver.powerOn(instance.uuid);
+      return { vm_state: VmState.ACTIVE, power_state: this.driver.powerState(instance.uuid) };
+    });
+  }
+
+  /**
+   * changePassword, a call: the API's answer waits for it. A refusal clears the task, records the fault
+   * and the event in Error, and is raised back to the API (Nova: 409); the password is stored nowhere.
+   */
+  async setAdminPassword(ctx: RequestContext, instance: InstancePayload, password: string): Promise<void> {
+    const { uuid } = instance;
+    const event = 'compute_set_admin_password';
+    await this.event(ctx, uuid, event, 'start');
+    try {
+      if (this.driver.powerState(uuid) !== PowerState.RUNNING) {
+        throw passwordSetFailed(uuid, `instance ${uuid} is not running`);
+      }
+      await this.driver.setAdminPassword(uuid, password);
+    } catch (err) {
+      const refusal = adminPasswordRefusal(uuid, err);
+      log.warn({ instance: uuid, err: (err as Error).message }, 'could not set the admin password');
+      await this.failAction(ctx, uuid, event, refusal, [TaskState.UPDATING_PASSWORD]);
+      throw refusal;
+    }
+    await this.finishAction(ctx, uuid, {}, [TaskState.UPDATING_PASSWORD], event, { event });
   }
 
   async guestStateAction(ctx: RequestContext, action: GuestStateAction, instance: InstancePayload): Promise<void> {
@@ -642,6 +683,14 @@ export class ComputeManager implements ActionSteps {
         ),
       );
     }
+  }
+
+  /** Periodic: soft-deleted instances past `reclaim_instance_interval` deleted for good (queued-deletes.ts). */
+  reclaimQueuedDeletes(now = Date.now()): Promise<void> {
+    const { host, driver, conductor } = this;
+    const intervalSec = this.config.DEFAULT.reclaim_instance_interval;
+    const serialized = (uuid: string, work: () => Promise<void>) => this.serialized(uuid, work);
+    return reclaimQueuedDeletes({ host, intervalSec, driver, conductor, serialized }, now);
   }
 
   /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */

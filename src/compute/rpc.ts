@@ -24,5 +24,8 @@ export function computeEndpoints(manager: ComputeManager) {
     unrescue_instance: (ctx, a) => manager.unrescueInstance(ctx, a.instance),
     trigger_crash_dump: (ctx, a) => manager.triggerCrashDump(ctx, a.instance),
     get_diagnostics: (_ctx, a) => manager.getDiagnostics(a.instance),
+    soft_delete_instance: (ctx, a) => manager.softDeleteInstance(ctx, a.instance),
+    restore_instance: (ctx, a) => manager.restoreInstance(ctx, a.instance),
+    set_admin_password: (ctx, a) => manager.setAdminPassword(ctx, a.instance, a.new_pass),
   });
 }

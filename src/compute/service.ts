@@ -45,6 +45,12 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
       () => manager.cleanupRunningDeletedInstances(),
     ],
     ['manage image cache', every(config.image_cache.manager_interval), () => manager.manageImageCache()],
+    // Nova runs it every periodic_interval; it does nothing while soft delete is off.
+    [
+      'reclaim queued deletes',
+      config.DEFAULT.reclaim_instance_interval > 0 ? periodic : null,
+      () => manager.reclaimQueuedDeletes(),
+    ],
   ];
   const tasks = duties.flatMap(([name, ms, run]) => (ms === null ? [] : [new PeriodicTask(name, ms, run)]));
   for (const task of tasks) task.start(false);

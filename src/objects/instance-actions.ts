@@ -27,6 +27,8 @@ export const InstanceAction = {
   RESCUE: 'rescue',
   UNRESCUE: 'unrescue',
   TRIGGER_CRASH_DUMP: 'trigger_crash_dump',
+  RESTORE: 'restore',
+  CHANGE_PASSWORD: 'changePassword',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -34,6 +34,7 @@ export type InstanceChanges = Partial<
     | 'node'
     | 'launched_at'
     | 'terminated_at'
+    | 'deleted_at'
     | 'availability_zone'
     | 'display_name'
     | 'display_description'
@@ -288,6 +289,8 @@ export interface InstanceFilter {
   changesSince?: string;
   changesBefore?: string;
   includeDeleted?: boolean;
+  /** Leave out soft-deleted servers (vm_state soft-delete), as Nova's list of live servers does. */
+  hideSoftDeleted?: boolean;
   limit: number;
   /** uuid of the last instance of the previous page. */
   marker?: string;
@@ -354,6 +357,7 @@ export async function listInstanceKeys(db: Db, filter: InstanceFilter): Promise<
 async function listQuery(db: Db, filter: InstanceFilter) {
   let query = db.selectFrom('instances');
   if (!filter.includeDeleted) query = query.where('deleted', '=', 0);
+  if (filter.hideSoftDeleted) query = query.where('vm_state', '<>', VmState.SOFT_DELETED);
   if (filter.projectId !== null) query = query.where('project_id', '=', filter.projectId);
   for (const [column, value] of Object.entries(filter.exact ?? {}) as [ExactFilterColumn, string | number][]) {
     query = query.where(column, '=', value);

@@ -361,6 +361,8 @@ const countGroupMembers: UsageCounter = async (db, scope) => {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('m.group_id', '=', scope.groupId)
     .where('i.deleted', '=', 0)
+    // Nova lists the members as live servers, which leaves the soft-deleted out.
+    .where('i.vm_state', '<>', VmState.SOFT_DELETED)
     .where('i.user_id', '=', scope.userId)
     .executeTakeFirst();
   return perUser('server_group_members', Number(row?.n ?? 0));
@@ -467,7 +469,8 @@ export async function createQuotaSnapshot(
     scope.groupId === undefined
       ? sql`0`
       : sql`(select count(*) from instance_group_members m join instances g on g.uuid = m.instance_uuid
-          where m.group_id = ${scope.groupId} and g.deleted = 0 and g.user_id = ${scope.userId})`;
+          where m.group_id = ${scope.groupId} and g.deleted = 0 and g.vm_state <> ${VmState.SOFT_DELETED}
+            and g.user_id = ${scope.userId})`;
   const counted = instanceUsageSelect(config, scope.projectId, scope.userId, anyServerLimit(config, scope));
   const query = sql<SnapshotRow>`select u.*, ${members} as group_members, l.scope, l.resource, l.hard_limit
     from (${counted}) u

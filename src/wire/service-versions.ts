@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 3;
+export const SERVICE_VERSION = 4;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -20,6 +20,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   2: { conductor: '1.1', scheduler: '1.0', compute: '1.0' },
   // compute 1.1: rescue_instance, unrescue_instance, trigger_crash_dump, get_diagnostics.
   3: { conductor: '1.1', scheduler: '1.0', compute: '1.1' },
+  // compute 1.2: soft_delete_instance, restore_instance, set_admin_password.
+  4: { conductor: '1.1', scheduler: '1.0', compute: '1.2' },
 };
 
 /** The binary whose services serve a topic. */

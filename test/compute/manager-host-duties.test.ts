@@ -72,6 +72,9 @@ class ScriptedDriver implements VirtDriver {
     this.require(uuid);
     this.guests.set(uuid, PowerState.RUNNING);
   }
+  async setAdminPassword(uuid: string): Promise<void> {
+    this.calls.push(`setAdminPassword ${uuid}`);
+  }
   async reboot(uuid: string): Promise<void> {
     this.calls.push(`reboot ${uuid}`);
     this.guests.set(uuid, PowerState.RUNNING);

@@ -119,6 +119,11 @@ export const OPTIONS = {
     }),
     instance_name_template: str({ default: 'instance-%08x', help: 'Template of guest names on the hypervisor.' }),
     password_length: int({ default: 12, min: 0, help: 'Length of generated server admin passwords.' }),
+    reclaim_instance_interval: int({
+      default: 0,
+      min: 0,
+      help: 'Seconds a deleted server stays SOFT_DELETED (restorable) before compute deletes it for good; 0 deletes at once.',
+    }),
     resume_guests_state_on_host_boot: bool({
       default: false,
       help: 'Start guests that were running when the compute host went down.',

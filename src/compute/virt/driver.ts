@@ -139,6 +139,11 @@ export interface VirtDriver {
   getConsoleOutput(uuid: string): Promise<string>;
   /** The running guest's VNC server; ConsoleTypeUnavailable when it has none. */
   getVncConsole(uuid: string): Promise<VncConsole>;
+  /**
+   * Sets the admin (root) password inside the running guest (changePassword). Drivers that cannot reach
+   * into the guest raise Nova's refusal (InstanceAgentNotEnabled).
+   */
+  setAdminPassword(uuid: string, password: string): Promise<void>;
   /** Periodic housekeeping of cached images (Nova's manage_image_cache); a no-op for drivers without one. */
   manageImageCache(): Promise<void>;
   /** The guests this host runs, whatever the database says. */

@@ -1,8 +1,9 @@
 /**
  * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, calls for
- * consoles and diagnostics (Nova's compute/rpcapi.py), and the typed client they are sent through.
+ * consoles, diagnostics and passwords (Nova's compute/rpcapi.py), and the typed client they are sent through.
  * History: 1.0 the first release. 1.1 rescue_instance, unrescue_instance, trigger_crash_dump,
- * get_diagnostics.
+ * get_diagnostics. 1.2 soft_delete_instance, restore_instance (deferred delete) and the call
+ * set_admin_password (changePassword).
  */
 import { Type } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -24,7 +25,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.1',
+  version: '1.2',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -80,6 +81,15 @@ export const computeContract = defineContract({
     trigger_crash_dump: cast('1.1', Instance),
     /** A call: a running guest's figures; InstanceInvalidState when it does not run. */
     get_diagnostics: call('1.1', Instance, GuestDiagnosticsSchema),
+    /** Deferred delete: the guest is powered off and the instance SOFT_DELETED (reclaim_instance_interval). */
+    soft_delete_instance: cast('1.2', Instance),
+    restore_instance: cast('1.2', Instance),
+    /** A call, as in Nova: the API answers the request with the driver's refusal (no guest agent, ...). */
+    set_admin_password: call(
+      '1.2',
+      Type.Object({ instance: InstancePayloadSchema, new_pass: Type.String() }),
+      Type.Void(),
+    ),
   },
 });
 
@@ -161,6 +171,21 @@ export class ComputeRpcApi {
     tailLength: number | null,
   ): Promise<string> {
     return this.rpc.call(ctx, this.target(host), 'get_console_output', { instance, tail_length: tailLength });
+  }
+
+  /** Deferred delete (reclaim_instance_interval > 0): soft_delete_instance or restore_instance. */
+  deferredDeleteAction(
+    ctx: RequestContext,
+    host: string,
+    action: 'soft_delete' | 'restore',
+    instance: InstancePayload,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), `${action}_instance`, { instance });
+  }
+
+  /** A call: answers once the driver set the password, or raises its refusal. */
+  setAdminPassword(ctx: RequestContext, host: string, instance: InstancePayload, newPass: string): Promise<void> {
+    return this.rpc.call(ctx, this.target(host), 'set_admin_password', { instance, new_pass: newPass });
   }
 
   /** A call: the answer is where the console proxy reaches the guest's VNC server. */

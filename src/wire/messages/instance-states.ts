@@ -46,6 +46,10 @@ export const TaskState = {
   DELETING: 'deleting',
   RESCUING: 'rescuing',
   UNRESCUING: 'unrescuing',
+  /** Deferred delete (reclaim_instance_interval > 0): the guest is being powered off, then SOFT_DELETED. */
+  SOFT_DELETING: 'soft-deleting',
+  RESTORING: 'restoring',
+  UPDATING_PASSWORD: 'updating_password',
   /** Stratus extension (disk snapshots): a link is taken, merged away, or the disk reverted to one. */
   DISK_SNAPSHOTTING: 'disk_snapshotting',
   DISK_SNAPSHOT_DELETING: 'disk_snapshot_deleting',

@@ -10,19 +10,33 @@
  * server does not stay stuck in it.
  */
 import type { FastifyRequest } from 'fastify';
-import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
+import {
+  BadRequest,
+  Conflict,
+  InstanceInvalidState,
+  ServiceUnavailable,
+  StratusError,
+} from '../../../common/errors.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
-import { assertNotLocked, findInstance, updateInstance, type Instance } from '../../../objects/instances.ts';
+import {
+  assertNotLocked,
+  findInstance,
+  updateInstance,
+  type Instance,
+  type InstanceChanges,
+} from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
+import { changePassword } from './change-password.ts';
 import { consoleOutput } from './console-output.ts';
 import { createImage } from './create-image.ts';
 import { triggerCrashDump } from './crash-dump.ts';
 import { rescueServer, unrescueServer } from './rescue.ts';
+import { forceDeleteServer, restoreServer } from './deferred-delete.ts';
 import { revertDiskSnapshot } from './disk-snapshots.ts';
 import { lockServer, unlockServer } from './lock.ts';
 import { findServer } from './lookup.ts';
@@ -40,6 +54,8 @@ export interface ActionRule {
   taskStates: readonly (string | null)[];
   needsHost: boolean;
   setTask: string;
+  /** Other fields the claim changes with the task (restore clears deleted_at, as Nova's restore does). */
+  alsoSet?: InstanceChanges;
   /**
    * True for an action a lock does not forbid. Nova's lock guards a server against being changed or
    * deleted by mistake, so taking a snapshot of a locked server is allowed.
@@ -160,6 +176,12 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return unrescueServer(deps, request, reply, instance);
       case 'trigger_crash_dump':
         return triggerCrashDump(deps, request, reply, instance);
+      case 'restore':
+        return restoreServer(deps, request, reply, instance);
+      case 'forceDelete':
+        return forceDeleteServer(deps, request, reply, instance);
+      case 'changePassword':
+        return changePassword(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
@@ -209,7 +231,7 @@ export async function runAction(
     claimed = await updateInstance(
       db,
       instance.uuid,
-      { task_state: rule.setTask },
+      { ...rule.alsoSet, task_state: rule.setTask },
       { vmState: rule.vmStates, taskState: rule.taskStates },
     );
   } catch (err) {
@@ -226,6 +248,8 @@ export async function runAction(
     await rule.cast(deps, request, host, instancePayload(claimed));
   } catch (err) {
     await updateInstance(db, instance.uuid, { task_state: null }, { taskState: [rule.setTask] }).catch(() => undefined);
+    // A call the host answered with a refusal (changePassword without a guest agent): Nova's 409.
+    if (err instanceof StratusError && err.status === 409) throw err;
     throw new ServiceUnavailable(
       `The compute service of host ${host} could not be reached; nothing was done: ${(err as Error).message}`,
     );

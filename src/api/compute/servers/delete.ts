@@ -3,9 +3,12 @@
  * then terminate_instance cast to compute.<host>, which frees the guest and reports back). When no host
  * can — never scheduled, its compute service down, or the cast refused — the API deletes the record and
  * frees the resources itself (Nova's local delete); a guest left on a down host is reaped when that host
- * comes back (running_deleted_instance_action). Either way no server stays stuck in deletion.
+ * comes back (running_deleted_instance_action). Either way no server stays stuck in deletion. With
+ * `[DEFAULT] reclaim_instance_interval` set, the delete is deferred (soft_delete_instance; restore and
+ * forceDelete in deferred-delete.ts).
  */
 import type { RequestContext } from '../../../common/context.ts';
+import { now } from '../../../common/db/schema.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
@@ -24,12 +27,23 @@ export function registerServerDeleteRoute(app: ApiServer, deps: ComputeApiDeps):
   app.delete<{ Params: { id: string } }>('/servers/:id', async (request, reply) => {
     const instance = await findServer(deps.database.db, request.ctx, request.params.id);
     assertNotLocked(instance, request.ctx.isAdmin);
-    await deleteServer(deps, request.ctx, instance);
+    await deleteServer(deps, request.ctx, instance, deps.config.DEFAULT.reclaim_instance_interval > 0);
     void reply.code(204);
   });
 }
 
-export async function deleteServer(deps: ComputeApiDeps, ctx: RequestContext, instance: Instance): Promise<void> {
+/**
+ * `soft`: a deferred delete (Nova's soft_delete, DELETE with `[DEFAULT] reclaim_instance_interval` > 0):
+ * the host powers the guest off and the instance stays SOFT_DELETED, restorable, holding its resources,
+ * until the host's reclaim task deletes it. Only a server that was launched can be; as in Nova, another
+ * one, or one whose host is down, is deleted for real at once.
+ */
+export async function deleteServer(
+  deps: ComputeApiDeps,
+  ctx: RequestContext,
+  instance: Instance,
+  soft = false,
+): Promise<void> {
   const db = deps.database.db;
   await startAction(db, ctx, instance.uuid, InstanceAction.DELETE);
   const host = instance.host;
@@ -38,8 +52,14 @@ export async function deleteServer(deps: ComputeApiDeps, ctx: RequestContext, in
   if (!service || !isServiceUp(service, deps.config.DEFAULT.service_down_time)) {
     return localDelete(deps, instance.uuid, `the compute service of host ${host} is down`);
   }
-  const deleting = await updateInstance(db, instance.uuid, { task_state: TaskState.DELETING });
   try {
+    if (soft && instance.launched_at) {
+      const changes = { task_state: TaskState.SOFT_DELETING, deleted_at: now() };
+      const softDeleting = await updateInstance(db, instance.uuid, changes);
+      await deps.compute.deferredDeleteAction(ctx, host, 'soft_delete', instancePayload(softDeleting));
+      return;
+    }
+    const deleting = await updateInstance(db, instance.uuid, { task_state: TaskState.DELETING });
     await deps.compute.terminateInstance(ctx, host, instancePayload(deleting));
   } catch (err) {
     log.warn(

@@ -231,11 +231,21 @@ export async function serverListFilter(
 
   let statuses = given('status') ? queryValues(query, 'status') : [];
   const deleted = value('deleted');
+  // soft_deleted (admins): Nova tests the raw value's truth, so any non-empty value means yes.
+  const softDeleted = value('soft_deleted');
+  const withSoftDeleted = softDeleted === undefined ? undefined : softDeleted !== '';
   if (deleted !== undefined) {
     filter.includeDeleted = boolFromString(deleted);
-    // deleted=true lists the deleted servers only (Nova's deleted filter is a condition, not a widening).
-    if (filter.includeDeleted && statuses.length === 0) statuses = ['DELETED'];
+    // deleted=true lists the deleted servers only (Nova's deleted filter is a condition, not a widening),
+    // and, unless soft_deleted says otherwise, the soft-deleted ones with them.
+    if (filter.includeDeleted && statuses.length === 0) {
+      statuses = withSoftDeleted === false ? ['DELETED'] : ['DELETED', 'SOFT_DELETED'];
+    }
   }
+  // Nova's list of live servers leaves out the soft-deleted ones unless soft_deleted asks for them; a
+  // list of changes (changes-since/before without deleted) has them all.
+  const liveOnly = deleted !== undefined ? !filter.includeDeleted : !(since || before);
+  if (liveOnly && !withSoftDeleted) filter.hideSoftDeleted = true;
   if (statuses.length) {
     const recognised = statuses.filter((s) => vmStatesForStatus(s) !== null);
     if (recognised.length === 0) {

@@ -47,6 +47,8 @@ interface FakeGuest {
   rescueImageRef: string | null;
   /** Non-maskable interrupts injected so far (trigger_crash_dump). */
   nmis: number;
+  /** The admin password changePassword last set (as a guest agent would set it inside the guest). */
+  adminPassword?: string;
 }
 
 /** A simulated guest reads this many 4 KiB blocks per boot: figures for its disk diagnostics. */
@@ -305,6 +307,17 @@ export class FakeDriver implements VirtDriver {
   async getVncConsole(uuid: string): Promise<VncConsole> {
     this.guest(uuid);
     throw new ConsoleTypeUnavailable('Unavailable console type vnc.');
+  }
+
+  async setAdminPassword(uuid: string, password: string): Promise<void> {
+    const guest = this.guest(uuid);
+    await delay(this.options.powerDelayMs);
+    guest.adminPassword = password;
+  }
+
+  /** The password changePassword set in the guest (for tests: what a login inside the guest would use). */
+  adminPasswordOf(uuid: string): string | undefined {
+    return this.guests.get(uuid)?.adminPassword;
   }
 
   async manageImageCache(): Promise<void> {}

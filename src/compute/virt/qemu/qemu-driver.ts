@@ -15,6 +15,7 @@ import {
   BuildAborted,
   BuildFailed,
   ConsoleTypeUnavailable,
+  InstanceAgentNotEnabled,
   InstanceInvalidState,
   NotFound,
 } from '../../../common/errors.ts';
@@ -642,6 +643,15 @@ export class QemuDriver implements VirtDriver {
       return '';
     }
     return text.subarray(Math.max(0, text.length - MAX_CONSOLE_BYTES)).toString('utf8');
+  }
+
+  /**
+   * Stratus starts no qemu guest agent channel, so nothing can reach inside the guest: Nova's libvirt
+   * driver refuses the same way for a guest without the agent (hw_qemu_guest_agent).
+   */
+  async setAdminPassword(uuid: string): Promise<void> {
+    this.guest(uuid);
+    throw new InstanceAgentNotEnabled('QEMU guest agent is not enabled');
   }
 
   /** The running guest's VNC port, as its qemu reports it, at the address the console proxy reaches. */
