@@ -8,8 +8,8 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import { BuildAborted, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
-import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
-import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
+import type { DiskSnapshotAction, GuestStateAction, RebuildArgs } from '../wire/contracts/compute.ts';
+import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
@@ -18,6 +18,7 @@ import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
 import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
+import { rebuildInstance, settleInterruptedRebuild, type RebuildHost } from './rebuild.ts';
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
 
 const log = getLogger('compute');
@@ -170,6 +171,8 @@ export class ComputeManager {
       await this.driver.destroy(instance.uuid);
       return;
     }
+    if (task !== null && REBUILD_TASKS.includes(task))
+      return settleInterruptedRebuild(this.rebuildHost(), ctx, instance);
     const settled = await this.finishInterruptedTask(ctx, instance);
     if (settled) return;
     const power = this.driver.powerState(instance.uuid);
@@ -454,6 +457,23 @@ export class ComputeManager {
       .catch((err: Error) =>
         log.error({ instance: uuid, err: err.message }, 'could not report the disk snapshot chain'),
       );
+  }
+
+  /** rebuild (compute/rebuild.ts): the guest's disks recreated from the instance's new image. */
+  async rebuildInstance(ctx: RequestContext, args: RebuildArgs): Promise<void> {
+    await rebuildInstance(this.rebuildHost(), ctx, args);
+  }
+
+  private rebuildHost(): RebuildHost {
+    return {
+      host: this.host,
+      driver: this.driver,
+      shutdownTimeoutSec: this.config.DEFAULT.shutdown_timeout,
+      update: (ctx, uuid, changes, expected, event) => this.update(ctx, uuid, changes, expected, event),
+      event: (ctx, uuid, event, phase, error) => this.event(ctx, uuid, event, phase, error),
+      failAction: (ctx, uuid, event, error, tasks, changes) => this.failAction(ctx, uuid, event, error, tasks, changes),
+      reportDiskSnapshots: (ctx, uuid) => this.reportDiskSnapshots(ctx, uuid),
+    };
   }
 
   /** The guest's serial console output, its last `length` lines when given (os-getConsoleOutput). */

@@ -20,5 +20,6 @@ export function computeEndpoints(manager: ComputeManager) {
     revert_disk_snapshot: (ctx, a) => manager.diskSnapshotAction(ctx, 'revert', a.instance, a.snapshot_id),
     get_console_output: (_ctx, a) => manager.getConsoleOutput(a.instance.uuid, a.tail_length),
     get_vnc_console: (_ctx, a) => manager.getVncConsole(a.instance.uuid),
+    rebuild_instance: (ctx, a) => manager.rebuildInstance(ctx, a),
   });
 }

@@ -24,6 +24,7 @@ export const InstanceAction = {
   LOCK: 'lock',
   UNLOCK: 'unlock',
   RESET_STATE: 'resetState',
+  REBUILD: 'rebuild',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -1,9 +1,9 @@
 /**
  * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
  * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
- * History: 1.0 the first release.
+ * History: 1.0 the first release. 1.1 rebuild_instance.
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
 import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type VersionCap } from '../contract.ts';
@@ -17,12 +17,21 @@ export type DiskSnapshotAction = 'create' | 'delete' | 'revert';
 
 const Instance = Type.Object({ instance: InstancePayloadSchema });
 const DiskSnapshot = Type.Object({ instance: InstancePayloadSchema, snapshot_id: Type.String({ minLength: 1 }) });
+const RebuildArgsSchema = Type.Object({
+  instance: InstancePayloadSchema,
+  /** The image the guest was built from before, for the logs and the action's record. */
+  orig_image_ref: Type.String(),
+  /** Keep the ephemeral disk's contents (true) or recreate it empty (false, Nova's default). */
+  preserve_ephemeral: Type.Boolean(),
+});
+export type RebuildArgs = Static<typeof RebuildArgsSchema>;
+
 /** Where the console proxy reaches a guest's VNC server. */
 const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) });
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.0',
+  version: '1.1',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -65,6 +74,11 @@ export const computeContract = defineContract({
       Type.String(),
     ),
     get_vnc_console: call('1.0', Instance, VncConsoleSchema),
+    /**
+     * rebuild: the API stored the new image and attributes in the instance (its payload carries the new
+     * image_ref) and set task_state rebuilding; compute recreates the guest's disks from that image.
+     */
+    rebuild_instance: cast('1.1', RebuildArgsSchema),
   },
 });
 
@@ -146,6 +160,11 @@ export class ComputeRpcApi {
     tailLength: number | null,
   ): Promise<string> {
     return this.rpc.call(ctx, this.target(host), 'get_console_output', { instance, tail_length: tailLength });
+  }
+
+  /** rebuild: the instance already holds the new image; compute recreates the guest from it. */
+  rebuildInstance(ctx: RequestContext, host: string, args: RebuildArgs): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'rebuild_instance', args);
   }
 
   /** A call: the answer is where the console proxy reaches the guest's VNC server. */

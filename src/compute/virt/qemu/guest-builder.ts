@@ -13,7 +13,7 @@ import { BuildAborted } from '../../../common/errors.ts';
 import { ImageMissing } from '../../image/image-client.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import type { GuestDisk, GuestSpec } from './guest-spec.ts';
-import type { ImageCache } from './image-cache.ts';
+import type { CachedImage, ImageCache } from './image-cache.ts';
 import type { QemuImg } from './qemu-img.ts';
 
 const run = promisify(execFile);
@@ -30,13 +30,19 @@ async function bootFile(cache: ImageCache, rootId: string, id: string, kind: 'ak
   }
 }
 
-export async function buildGuest(
-  instance: InstancePayload,
-  node: string,
-  directory: string,
-  cache: ImageCache,
-  qemuImg: QemuImg,
-): Promise<GuestSpec> {
+/** The cached files a guest boots from, for its instance's image_ref and flavor. */
+export interface GuestImage {
+  root: CachedImage;
+  /** The root disk's size: the flavor's root_gb, or the image's own size for a zero-disk flavor. */
+  rootBytes: number | undefined;
+  kernel: string | null;
+  ramdisk: string | null;
+  commandLine: string | null;
+  baseFiles: string[];
+}
+
+/** Fetches the instance's image (and an AMI-style kernel and ramdisk) into the cache; checks the flavor holds it. */
+export async function fetchGuestImage(instance: InstancePayload, cache: ImageCache): Promise<GuestImage> {
   const root = await cache.disk(instance.image_ref);
   const props = root.image.properties;
   const kernel = props['kernel_id'] ? await bootFile(cache, root.image.id, props['kernel_id'], 'aki') : null;
@@ -50,12 +56,35 @@ export async function buildGuest(
         `(${Math.ceil(baseSize / GiB)} GB virtual size); choose a larger flavor`,
     );
   }
+  return {
+    root,
+    rootBytes: wanted > 0 ? wanted : undefined,
+    kernel: kernel?.path ?? null,
+    ramdisk: ramdisk?.path ?? null,
+    commandLine: props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=ttyS0' : null),
+    baseFiles: [root.path, ...(kernel ? [kernel.path] : []), ...(ramdisk ? [ramdisk.path] : [])],
+  };
+}
+
+/** A new empty ephemeral disk: Nova formats it for the guest; ext4, sparse, so only written blocks take space. */
+export async function createEphemeralDisk(path: string, sizeGb: number): Promise<void> {
+  await run('mkfs.ext4', ['-q', '-F', '-L', 'ephemeral0', path, `${sizeGb}G`]);
+}
+
+export async function buildGuest(
+  instance: InstancePayload,
+  node: string,
+  directory: string,
+  cache: ImageCache,
+  qemuImg: QemuImg,
+): Promise<GuestSpec> {
+  const image = await fetchGuestImage(instance, cache);
+  const { flavor } = instance;
   const disks: GuestDisk[] = [{ path: join(directory, 'disk'), format: 'qcow2', role: 'root' }];
-  await qemuImg.createOverlay(root.path, root.format, disks[0]!.path, wanted > 0 ? wanted : undefined);
+  await qemuImg.createOverlay(image.root.path, image.root.format, disks[0]!.path, image.rootBytes);
   if (flavor.ephemeral_gb > 0) {
     const path = join(directory, 'disk.eph0');
-    // Nova formats the ephemeral disk for the guest; ext4, sparse: only written blocks take space.
-    await run('mkfs.ext4', ['-q', '-F', '-L', 'ephemeral0', path, `${flavor.ephemeral_gb}G`]);
+    await createEphemeralDisk(path, flavor.ephemeral_gb);
     disks.push({ path, format: 'raw', role: 'ephemeral' });
   }
   if (flavor.swap > 0) {
@@ -73,9 +102,9 @@ export async function buildGuest(
     memoryMb: flavor.memory_mb,
     disks,
     diskDirectory: directory,
-    kernel: kernel?.path ?? null,
-    ramdisk: ramdisk?.path ?? null,
-    commandLine: props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=ttyS0' : null),
-    baseFiles: [root.path, ...(kernel ? [kernel.path] : []), ...(ramdisk ? [ramdisk.path] : [])],
+    kernel: image.kernel,
+    ramdisk: image.ramdisk,
+    commandLine: image.commandLine,
+    baseFiles: image.baseFiles,
   };
 }
