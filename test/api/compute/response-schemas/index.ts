@@ -19,6 +19,7 @@ const AREAS: readonly { RESPONSE_SCHEMAS: readonly ResponseSchema[] }[] = [
   await import('./quotas.ts'),
   await import('./lifecycle.ts'),
   await import('./admin-apis.ts'),
+  await import('./rebuild.ts'),
 ];
 
 export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = AREAS.flatMap((area) => area.RESPONSE_SCHEMAS);
