@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createKeyPair } from '../../../src/objects/key-pairs.ts';
 import { getInstance, type Instance } from '../../../src/objects/instances.ts';
+import { getRequestSpec, insertRequestSpec } from '../../../src/objects/request-specs.ts';
+import { testSpec } from '../../helpers/request-spec.ts';
 import { SSH_KEY_VECTORS } from '../../helpers/key-vectors.ts';
 import { addComputeHost, client, countRows, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
 
@@ -48,8 +50,9 @@ async function assertUnchanged(before: Instance): Promise<void> {
 
 describe('POST /servers/{id}/action rebuild', () => {
   it('stores the new image, claims the server, records the action and casts rebuild_instance (2.1)', async () => {
-    const image = h.images.add({ min_ram: 64 });
+    const image = h.images.add({ min_ram: 64, properties: { os_distro: 'demo' } });
     const server = await seedServer(h);
+    await insertRequestSpec(h.database.db, server.uuid, testSpec());
     const res = await client(h.app, 'alice').post(action(server.uuid), { rebuild: { imageRef: image.id } });
     assert.equal(res.statusCode, 202);
     assert.match(String(res.headers['location']), new RegExp(`/servers/${server.uuid}$`));
@@ -69,6 +72,8 @@ describe('POST /servers/{id}/action rebuild', () => {
     assert.equal(cast.args['preserve_ephemeral'], false);
     assert.equal((cast.args['instance'] as { image_ref: string }).image_ref, image.id);
     assert.deepEqual(await actionsOf(server.uuid), ['rebuild']);
+    const spec = await getRequestSpec(h.database.db, server.uuid);
+    assert.deepEqual(spec.image, { id: image.id, properties: { os_distro: 'demo' } });
   });
 
   it('takes every attribute of 2.90, stores them and answers with the full view', async () => {

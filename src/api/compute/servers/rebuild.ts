@@ -11,11 +11,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { RequestContext } from '../../../common/context.ts';
-import { BadRequest, Conflict, InstanceInvalidState } from '../../../common/errors.ts';
+import type { Db } from '../../../common/db/database.ts';
+import { BadRequest, Conflict, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
 import { writeRebuildRecord, type RebuildColumns } from '../../../objects/instance-rebuild.ts';
 import { findInstance, getInstance, type Instance } from '../../../objects/instances.ts';
+import { getRequestSpec, saveRequestSpec } from '../../../objects/request-specs.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import type { ImageLookup, ImageSummary } from '../image-lookup.ts';
@@ -149,6 +151,7 @@ export async function rebuildServer(
     }).catch(() => undefined);
     throw computeUnreachable(host, err);
   }
+  await recordSpecImage(db, instance.uuid, image);
 
   void reply.code(202);
   void reply.header('location', resourceLinks(request, 'servers', claimed.uuid)[0]!.href);
@@ -161,6 +164,19 @@ async function rebuildImage(images: ImageLookup, ctx: RequestContext, imageRef: 
   if (!image) throw new BadRequest('Cannot find image for rebuild');
   if (image.status !== 'active') throw new BadRequest(`Image ${image.id} is not active.`);
   return image;
+}
+
+/**
+ * As Nova: the request spec follows a new image, so that later scheduling of this server (a move) sees
+ * the image it now runs. A server without a spec (none was stored for it) keeps none.
+ */
+async function recordSpecImage(db: Db, uuid: string, image: ImageSummary): Promise<void> {
+  const spec = await getRequestSpec(db, uuid).catch((err: unknown) => {
+    if (err instanceof NotFound) return null;
+    throw err;
+  });
+  if (!spec || spec.image.id === image.id) return;
+  await saveRequestSpec(db, uuid, { ...spec, image: { id: image.id, properties: { ...image.properties } } });
 }
 
 /** What the rebuild writes into the instance: the new image, task and password, and what the body changes. */
