@@ -147,10 +147,15 @@ describe('POST /servers/{id}/action rebuild', () => {
     }
   });
 
-  it('lets an admin rebuild a locked server', async () => {
+  it('lets an admin rebuild a locked server (2.96: the view of show)', async () => {
     const server = await seedServer(h, { state: { locked: 1, locked_by: 'owner' } });
-    const res = await client(h.app, 'admin').post(action(server.uuid), { rebuild: { imageRef: h.cirros.id } });
+    // At the latest version an admin's answer is show's, with the extended attributes, user_data apart.
+    const res = await client(h.app, 'admin', '2.96').post(action(server.uuid), { rebuild: { imageRef: h.cirros.id } });
     assert.equal(res.statusCode, 202);
+    const body = res.json().server as Record<string, unknown>;
+    assert.equal(body['OS-EXT-SRV-ATTR:host'], 'host1');
+    assert.equal(body['user_data'], null);
+    assert.ok(!('OS-EXT-SRV-ATTR:user_data' in body));
   });
 
   const refusals: [string, string, Record<string, unknown>, number, RegExp, Parameters<typeof seedServer>[1]?][] = [
