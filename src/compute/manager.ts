@@ -10,8 +10,8 @@ import { adminPasswordRefusal, passwordSetFailed } from './admin-password.ts';
 import { reclaimQueuedDeletes } from './queued-deletes.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
-import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
-import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
+import type { DiskSnapshotAction, GuestStateAction, RebuildArgs } from '../wire/contracts/compute.ts';
+import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
@@ -20,6 +20,7 @@ import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
 import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
+import { rebuildInstance, settleInterruptedRebuild, type RebuildHost } from './rebuild.ts';
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
 import * as rescue from './rescue.ts';
 import type { ActionSteps } from './rescue.ts';
@@ -177,6 +178,8 @@ export class ComputeManager implements ActionSteps {
       return;
     }
     if (await rescue.settleInterruptedRescue(this, ctx, instance)) return;
+    if (task !== null && REBUILD_TASKS.includes(task))
+      return settleInterruptedRebuild(this.rebuildHost(), ctx, instance);
     const settled = await this.finishInterruptedTask(ctx, instance);
     if (settled) return;
     const power = this.driver.powerState(instance.uuid);
@@ -516,6 +519,23 @@ export class ComputeManager implements ActionSteps {
 
   getDiagnostics(instance: InstancePayload): Promise<GuestDiagnostics> {
     return rescue.getDiagnostics(this, instance);
+  }
+
+  /** rebuild (compute/rebuild.ts): the guest's disks recreated from the instance's new image. */
+  async rebuildInstance(ctx: RequestContext, args: RebuildArgs): Promise<void> {
+    await rebuildInstance(this.rebuildHost(), ctx, args);
+  }
+
+  private rebuildHost(): RebuildHost {
+    return {
+      host: this.host,
+      driver: this.driver,
+      shutdownTimeoutSec: this.config.DEFAULT.shutdown_timeout,
+      update: (ctx, uuid, changes, expected, event) => this.update(ctx, uuid, changes, expected, event),
+      event: (ctx, uuid, event, phase, error) => this.event(ctx, uuid, event, phase, error),
+      failAction: (ctx, uuid, event, error, tasks, changes) => this.failAction(ctx, uuid, event, error, tasks, changes),
+      reportDiskSnapshots: (ctx, uuid) => this.reportDiskSnapshots(ctx, uuid),
+    };
   }
 
   /** The guest's serial console output, its last `length` lines when given (os-getConsoleOutput). */

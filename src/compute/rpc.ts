@@ -27,5 +27,6 @@ export function computeEndpoints(manager: ComputeManager) {
     soft_delete_instance: (ctx, a) => manager.softDeleteInstance(ctx, a.instance),
     restore_instance: (ctx, a) => manager.restoreInstance(ctx, a.instance),
     set_admin_password: (ctx, a) => manager.setAdminPassword(ctx, a.instance, a.new_pass),
+    rebuild_instance: (ctx, a) => manager.rebuildInstance(ctx, a),
   });
 }

@@ -29,6 +29,7 @@ export const InstanceAction = {
   TRIGGER_CRASH_DUMP: 'trigger_crash_dump',
   RESTORE: 'restore',
   CHANGE_PASSWORD: 'changePassword',
+  REBUILD: 'rebuild',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 4;
+export const SERVICE_VERSION = 5;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -22,6 +22,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   3: { conductor: '1.1', scheduler: '1.0', compute: '1.1' },
   // compute 1.2: soft_delete_instance, restore_instance, set_admin_password.
   4: { conductor: '1.1', scheduler: '1.0', compute: '1.2' },
+  // compute 1.3: rebuild_instance.
+  5: { conductor: '1.1', scheduler: '1.0', compute: '1.3' },
 };
 
 /** The binary whose services serve a topic. */

@@ -111,6 +111,9 @@ class ScriptedDriver implements VirtDriver {
   async revertDiskSnapshot(uuid: string): Promise<void> {
     throw new Error(`scripted driver: no disk snapshots of ${uuid}`);
   }
+  async rebuild(instance: InstancePayload): Promise<void> {
+    throw new Error(`scripted driver: no rebuild of ${instance.uuid}`);
+  }
   async getConsoleOutput(): Promise<string> {
     return '';
   }

@@ -74,6 +74,17 @@ export interface VncConsole {
   readonly port: number;
 }
 
+/** What a rebuild asks of the driver beside the instance (which carries the new image). */
+export interface RebuildOptions {
+  readonly preserveEphemeral: boolean;
+  /** Boot the rebuilt guest; false for a server rebuilt while stopped, which stays off. */
+  readonly start: boolean;
+  /** How long a running guest gets to power off cleanly before it is stopped. */
+  readonly shutdownTimeoutSec: number;
+  /** Called once the disks are recreated, before the boot (the manager's next task states). */
+  disksReady(): Promise<void>;
+}
+
 export interface VirtDriver {
   /** Prepares the driver on this host; runs once before anything else. */
   init(host: string): Promise<void>;
@@ -135,6 +146,13 @@ export interface VirtDriver {
   triggerCrashDump(uuid: string): Promise<void>;
   /** A running guest's diagnostics (Nova's get_instance_diagnostics). */
   getDiagnostics(uuid: string): Promise<GuestDiagnostics>;
+  /**
+   * Rebuild (Nova's driver.rebuild): the guest's qemu (or whatever runs it) is stopped, its root disk
+   * recreated from `instance.image_ref`, its ephemeral disk kept (`preserveEphemeral`) or recreated
+   * empty, its disk snapshot links dropped; then `disksReady` is awaited and, with `start`, the guest
+   * boots from the new disk. A failure leaves the guest off, on whichever disk guest.json names.
+   */
+  rebuild(instance: InstancePayload, options: RebuildOptions): Promise<void>;
   /** The guest's serial console output so far (the tail, if long). */
   getConsoleOutput(uuid: string): Promise<string>;
   /** The running guest's VNC server; ConsoleTypeUnavailable when it has none. */

@@ -3,9 +3,9 @@
  * consoles, diagnostics and passwords (Nova's compute/rpcapi.py), and the typed client they are sent through.
  * History: 1.0 the first release. 1.1 rescue_instance, unrescue_instance, trigger_crash_dump,
  * get_diagnostics. 1.2 soft_delete_instance, restore_instance (deferred delete) and the call
- * set_admin_password (changePassword).
+ * set_admin_password (changePassword). 1.3 rebuild_instance.
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
 import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type VersionCap } from '../contract.ts';
@@ -20,12 +20,21 @@ export type DiskSnapshotAction = 'create' | 'delete' | 'revert';
 
 const Instance = Type.Object({ instance: InstancePayloadSchema });
 const DiskSnapshot = Type.Object({ instance: InstancePayloadSchema, snapshot_id: Type.String({ minLength: 1 }) });
+const RebuildArgsSchema = Type.Object({
+  instance: InstancePayloadSchema,
+  /** The image the guest was built from before, for the logs and the action's record. */
+  orig_image_ref: Type.String(),
+  /** Keep the ephemeral disk's contents (true) or recreate it empty (false, Nova's default). */
+  preserve_ephemeral: Type.Boolean(),
+});
+export type RebuildArgs = Static<typeof RebuildArgsSchema>;
+
 /** Where the console proxy reaches a guest's VNC server. */
 const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) });
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.2',
+  version: '1.3',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -90,6 +99,11 @@ export const computeContract = defineContract({
       Type.Object({ instance: InstancePayloadSchema, new_pass: Type.String() }),
       Type.Void(),
     ),
+    /**
+     * rebuild: the API stored the new image and attributes in the instance (its payload carries the new
+     * image_ref) and set task_state rebuilding; compute recreates the guest's disks from that image.
+     */
+    rebuild_instance: cast('1.3', RebuildArgsSchema),
   },
 });
 
@@ -186,6 +200,11 @@ export class ComputeRpcApi {
   /** A call: answers once the driver set the password, or raises its refusal. */
   setAdminPassword(ctx: RequestContext, host: string, instance: InstancePayload, newPass: string): Promise<void> {
     return this.rpc.call(ctx, this.target(host), 'set_admin_password', { instance, new_pass: newPass });
+  }
+
+  /** rebuild: the instance already holds the new image; compute recreates the guest from it. */
+  rebuildInstance(ctx: RequestContext, host: string, args: RebuildArgs): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'rebuild_instance', args);
   }
 
   /** A call: the answer is where the console proxy reaches the guest's VNC server. */

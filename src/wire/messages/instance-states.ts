@@ -43,6 +43,8 @@ export const TaskState = {
   POWERING_OFF: 'powering-off',
   POWERING_ON: 'powering-on',
   REBUILDING: 'rebuilding',
+  REBUILD_BLOCK_DEVICE_MAPPING: 'rebuild_block_device_mapping',
+  REBUILD_SPAWNING: 'rebuild_spawning',
   DELETING: 'deleting',
   RESCUING: 'rescuing',
   UNRESCUING: 'unrescuing',
@@ -74,18 +76,26 @@ const REBOOT_HARD: readonly string[] = [
   TaskState.REBOOT_STARTED_HARD,
 ];
 
+/** The tasks of a rebuild, each shown as status REBUILD whatever the vm_state. */
+export const REBUILD_TASKS: readonly string[] = [
+  TaskState.REBUILDING,
+  TaskState.REBUILD_BLOCK_DEVICE_MAPPING,
+  TaskState.REBUILD_SPAWNING,
+];
+const isRebuilding = (taskState: string | null) => taskState !== null && REBUILD_TASKS.includes(taskState);
+
 /** The API status of an instance, as Nova's api/openstack/common.py maps it. */
 export function apiStatus(vmState: string, taskState: string | null): string {
   switch (vmState) {
     case VmState.ACTIVE:
       if (taskState && REBOOT_SOFT.includes(taskState)) return 'REBOOT';
       if (taskState && REBOOT_HARD.includes(taskState)) return 'HARD_REBOOT';
-      if (taskState === TaskState.REBUILDING) return 'REBUILD';
+      if (isRebuilding(taskState)) return 'REBUILD';
       return 'ACTIVE';
     case VmState.BUILDING:
       return 'BUILD';
     case VmState.STOPPED:
-      return taskState === TaskState.REBUILDING ? 'REBUILD' : 'SHUTOFF';
+      return isRebuilding(taskState) ? 'REBUILD' : 'SHUTOFF';
     case VmState.RESIZED:
       return 'VERIFY_RESIZE';
     case VmState.PAUSED:
@@ -95,7 +105,7 @@ export function apiStatus(vmState: string, taskState: string | null): string {
     case VmState.RESCUED:
       return 'RESCUE';
     case VmState.ERROR:
-      return taskState === TaskState.REBUILDING ? 'REBUILD' : 'ERROR';
+      return isRebuilding(taskState) ? 'REBUILD' : 'ERROR';
     case VmState.DELETED:
       return 'DELETED';
     case VmState.SOFT_DELETED:

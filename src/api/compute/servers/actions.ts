@@ -41,6 +41,7 @@ import { revertDiskSnapshot } from './disk-snapshots.ts';
 import { lockServer, unlockServer } from './lock.ts';
 import { findServer } from './lookup.ts';
 import { getVncConsoleAction } from './remote-consoles.ts';
+import { rebuildServer } from './rebuild.ts';
 import { resetServerState } from './reset-state.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
@@ -182,6 +183,8 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return forceDeleteServer(deps, request, reply, instance);
       case 'changePassword':
         return changePassword(deps, request, reply, instance);
+      case 'rebuild':
+        return rebuildServer(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
@@ -250,8 +253,13 @@ export async function runAction(
     await updateInstance(db, instance.uuid, { task_state: null }, { taskState: [rule.setTask] }).catch(() => undefined);
     // A call the host answered with a refusal (changePassword without a guest agent): Nova's 409.
     if (err instanceof StratusError && err.status === 409) throw err;
-    throw new ServiceUnavailable(
-      `The compute service of host ${host} could not be reached; nothing was done: ${(err as Error).message}`,
-    );
+    throw computeUnreachable(host, err);
   }
+}
+
+/** The 503 of an action whose cast compute did not take (its task already withdrawn). */
+export function computeUnreachable(host: string, err: unknown): Error {
+  return new ServiceUnavailable(
+    `The compute service of host ${host} could not be reached; nothing was done: ${(err as Error).message}`,
+  );
 }

@@ -56,13 +56,17 @@ export interface UpdateServerBody {
 }
 
 const IpAddress = Type.Unsafe<string>({ type: 'string', oneOf: [{ format: 'ipv4' }, { format: 'ipv6' }] });
-const Ipv4 = Type.String({ format: 'ipv4' });
-const Ipv6 = Type.String({ format: 'ipv6' });
-const DiskConfig = Type.Union([Type.Literal('AUTO'), Type.Literal('MANUAL')]);
+export const Ipv4 = Type.String({ format: 'ipv4' });
+export const Ipv6 = Type.String({ format: 'ipv6' });
+export const DiskConfig = Type.Union([Type.Literal('AUTO'), Type.Literal('MANUAL')]);
 /** Nova's parameter_types.tag: a server tag, or a network's device tag. */
 export const Tag = Type.String({ pattern: '^[^,/]*$', minLength: 1, maxLength: 60 });
-const Hostname = Type.String({ pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$', minLength: 2, maxLength: 63 });
-const Fqdn = Type.String({ pattern: '^[a-zA-Z0-9-._]*$', minLength: 1, maxLength: 255 });
+export const Hostname = Type.String({
+  pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$',
+  minLength: 2,
+  maxLength: 63,
+});
+export const Fqdn = Type.String({ pattern: '^[a-zA-Z0-9-._]*$', minLength: 1, maxLength: 255 });
 const UuidOrList = Type.Unsafe<string | string[]>({
   oneOf: [
     { type: 'string', format: 'uuid' },
@@ -110,6 +114,14 @@ function networksSchema(request: FastifyRequest): TSchema {
   });
 }
 
+/** Files to inject (before 2.57): accepted and ignored, since Stratus injects nothing into guests. */
+export const Personality = Type.Array(
+  Type.Object(
+    { path: Type.Optional(Type.String()), contents: Type.Optional(Type.String()) },
+    { additionalProperties: false },
+  ),
+);
+
 const createSchemas = new Map<string, TSchema>();
 
 /** The create schema for the request's microversion (cached: there are only a few distinct ones). */
@@ -154,12 +166,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     user_data: Type.String({ maxLength: 65535 }),
   };
   if (!atLeast(request, '2.57')) {
-    properties['personality'] = Type.Array(
-      Type.Object(
-        { path: Type.Optional(Type.String()), contents: Type.Optional(Type.String()) },
-        { additionalProperties: false },
-      ),
-    );
+    properties['personality'] = Personality;
   }
   if (atLeast(request, '2.19')) properties['description'] = Description();
   if (atLeast(request, '2.52')) properties['tags'] = Type.Array(Tag, { maxItems: MAX_TAGS });

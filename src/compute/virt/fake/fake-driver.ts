@@ -14,6 +14,7 @@ import type {
   GuestInfo,
   NodeResources,
   RebootType,
+  RebuildOptions,
   SnapshotData,
   VirtDriver,
   VncConsole,
@@ -296,6 +297,20 @@ export class FakeDriver implements VirtDriver {
     if (at < 0) throw new NotFound(`disk snapshot ${id} is not in the chain of guest ${uuid}`);
     await delay(this.options.powerDelayMs);
     guest.diskSnapshots = guest.diskSnapshots.slice(0, at + 1);
+  }
+
+  /** The guest's disk starts over: off, its snapshot links gone, then booted again unless asked not to. */
+  async rebuild(instance: InstancePayload, options: RebuildOptions): Promise<void> {
+    const guest = this.guest(instance.uuid);
+    if (!this.options.storagePools.some((p) => p.tier === instance.storage_tier)) {
+      throw new BuildFailed(`no ${instance.storage_tier} storage pool for ${instance.uuid}`);
+    }
+    await delay(this.options.powerDelayMs);
+    guest.powerState = PowerState.SHUTDOWN;
+    guest.diskSnapshots = [];
+    await options.disksReady();
+    await delay(this.options.spawnDelayMs);
+    if (options.start) guest.powerState = PowerState.RUNNING;
   }
 
   async getConsoleOutput(uuid: string): Promise<string> {

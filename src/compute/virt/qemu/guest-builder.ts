@@ -45,13 +45,19 @@ export async function directBoot(
   return { kernel, ramdisk, commandLine };
 }
 
-export async function buildGuest(
-  instance: InstancePayload,
-  node: string,
-  directory: string,
-  cache: ImageCache,
-  qemuImg: QemuImg,
-): Promise<GuestSpec> {
+/** The cached files a guest boots from, for its instance's image_ref and flavor. */
+export interface GuestImage {
+  root: CachedImage;
+  /** The root disk's size: the flavor's root_gb, or the image's own size for a zero-disk flavor. */
+  rootBytes: number | undefined;
+  kernel: string | null;
+  ramdisk: string | null;
+  commandLine: string | null;
+  baseFiles: string[];
+}
+
+/** Fetches the instance's image (and an AMI-style kernel and ramdisk) into the cache; checks the flavor holds it. */
+export async function fetchGuestImage(instance: InstancePayload, cache: ImageCache): Promise<GuestImage> {
   const root = await cache.disk(instance.image_ref);
   const { kernel, ramdisk, commandLine } = await directBoot(cache, root);
   const { flavor } = instance;
@@ -63,12 +69,35 @@ export async function buildGuest(
         `(${Math.ceil(baseSize / GiB)} GB virtual size); choose a larger flavor`,
     );
   }
+  return {
+    root,
+    rootBytes: wanted > 0 ? wanted : undefined,
+    kernel: kernel?.path ?? null,
+    ramdisk: ramdisk?.path ?? null,
+    commandLine,
+    baseFiles: [root.path, ...(kernel ? [kernel.path] : []), ...(ramdisk ? [ramdisk.path] : [])],
+  };
+}
+
+/** A new empty ephemeral disk: Nova formats it for the guest; ext4, sparse, so only written blocks take space. */
+export async function createEphemeralDisk(path: string, sizeGb: number): Promise<void> {
+  await run('mkfs.ext4', ['-q', '-F', '-L', 'ephemeral0', path, `${sizeGb}G`]);
+}
+
+export async function buildGuest(
+  instance: InstancePayload,
+  node: string,
+  directory: string,
+  cache: ImageCache,
+  qemuImg: QemuImg,
+): Promise<GuestSpec> {
+  const image = await fetchGuestImage(instance, cache);
+  const { flavor } = instance;
   const disks: GuestDisk[] = [{ path: join(directory, 'disk'), format: 'qcow2', role: 'root' }];
-  await qemuImg.createOverlay(root.path, root.format, disks[0]!.path, wanted > 0 ? wanted : undefined);
+  await qemuImg.createOverlay(image.root.path, image.root.format, disks[0]!.path, image.rootBytes);
   if (flavor.ephemeral_gb > 0) {
     const path = join(directory, 'disk.eph0');
-    // Nova formats the ephemeral disk for the guest; ext4, sparse: only written blocks take space.
-    await run('mkfs.ext4', ['-q', '-F', '-L', 'ephemeral0', path, `${flavor.ephemeral_gb}G`]);
+    await createEphemeralDisk(path, flavor.ephemeral_gb);
     disks.push({ path, format: 'raw', role: 'ephemeral' });
   }
   if (flavor.swap > 0) {
@@ -86,9 +115,9 @@ export async function buildGuest(
     memoryMb: flavor.memory_mb,
     disks,
     diskDirectory: directory,
-    kernel: kernel?.path ?? null,
-    ramdisk: ramdisk?.path ?? null,
-    commandLine,
-    baseFiles: [root.path, ...(kernel ? [kernel.path] : []), ...(ramdisk ? [ramdisk.path] : [])],
+    kernel: image.kernel,
+    ramdisk: image.ramdisk,
+    commandLine: image.commandLine,
+    baseFiles: image.baseFiles,
   };
 }

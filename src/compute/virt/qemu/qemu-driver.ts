@@ -30,6 +30,7 @@ import type {
   GuestLifecycleEvent,
   NodeResources,
   RebootType,
+  RebuildOptions,
   SnapshotData,
   VirtDriver,
   VncConsole,
@@ -37,6 +38,7 @@ import type {
 import { chooseAccel, type Accel } from './accel-probe.ts';
 import { isQemuAlive, powerStateOf, qemuVersion } from './qemu-process.ts';
 import { buildGuest } from './guest-builder.ts';
+import { recreateGuestDisks } from './guest-rebuild.ts';
 import {
   confineToCpuCgroup,
   detectCpuCgroup,
@@ -554,6 +556,28 @@ export class QemuDriver implements VirtDriver {
     for (const file of discarded) await rm(file, { force: true });
     log.info({ instance: uuid, snapshot: id, discarded: discarded.length - 1, restart: wasRunning }, 'disk reverted');
     if (wasRunning) await this.launch(guest);
+  }
+
+  /**
+   * Rebuild (guest-rebuild.ts): the guest's qemu ends (cleanly within the timeout when its ephemeral
+   * disk is kept, since only then does what the guest still has to write matter), its disks are recreated
+   * from the instance's image, guest.json names them, the old files go, and the guest boots if asked.
+   */
+  async rebuild(instance: InstancePayload, options: RebuildOptions): Promise<void> {
+    const guest = this.guest(instance.uuid);
+    if (options.preserveEphemeral && this.isRunning(guest)) {
+      await this.powerOff(instance.uuid, options.shutdownTimeoutSec);
+    } else await this.stopProcess(guest);
+    const { imageCache, qemuImg } = this.options;
+    const discarded = await recreateGuestDisks(guest.spec, instance, imageCache, qemuImg, options.preserveEphemeral);
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+    for (const file of discarded) await rm(file, { force: true });
+    log.info(
+      { instance: instance.uuid, image: instance.image_ref, discarded: discarded.length },
+      'guest disks rebuilt',
+    );
+    await options.disksReady();
+    if (options.start) await this.launch(guest);
   }
 
   private rootDisk(guest: Guest): GuestDisk {

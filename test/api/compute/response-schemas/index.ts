@@ -20,6 +20,7 @@ const AREAS: readonly { RESPONSE_SCHEMAS: readonly ResponseSchema[] }[] = [
   await import('./lifecycle.ts'),
   await import('./admin-apis.ts'),
   await import('./rescue-diagnostics.ts'),
+  await import('./rebuild.ts'),
 ];
 
 export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = AREAS.flatMap((area) => area.RESPONSE_SCHEMAS);

@@ -94,7 +94,7 @@ function volumesAttached(at: (v: string) => boolean): Json {
 }
 
 /** The server of a view at the version `at` stands for. */
-function serverSchema(view: View, at: (v: string) => boolean): Json {
+export function serverSchema(view: View, at: (v: string) => boolean): Json {
   const properties: Json = {
     id: UUID,
     name: { type: ['string', 'null'] },
