@@ -14,6 +14,8 @@ import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { hostCpuSets } from './cpu-sets.ts';
+import { ShelveFlows } from './shelve.ts';
+import { uploadDiskImage } from './snapshot-upload.ts';
 import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
@@ -88,13 +90,16 @@ export class ComputeManager {
   private readonly duties = new Map<string, Promise<void>>();
   private readonly runningDeleted = new RunningDeletedTracker();
 
+  /** shelve, shelve offload and unshelve (shelve.ts). */
+  readonly shelving = new ShelveFlows(this);
+
   constructor(
     readonly host: string,
-    private readonly config: Config,
-    private readonly driver: VirtDriver,
-    private readonly conductor: ConductorRpcApi,
+    readonly config: Config,
+    readonly driver: VirtDriver,
+    readonly conductor: ConductorRpcApi,
     /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
-    private readonly images: SnapshotImageSink = imageClientFromConfig(config),
+    readonly images: SnapshotImageSink = imageClientFromConfig(config),
   ) {}
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */
@@ -221,6 +226,12 @@ export class ComputeManager {
       return true;
     }
     if (REBOOT_TASKS.includes(task)) return this.rebootInstance(ctx, instance, 'HARD').then(() => true);
+    // An unshelve claimed here but not started: the claim is given back, the server stays offloaded.
+    if (instance.vm_state === VmState.SHELVED_OFFLOADED && task === TaskState.UNSHELVING) {
+      await this.driver.destroy(instance.uuid);
+      await this.conductor.instanceShelveOffloaded(ctx, instance.uuid, PowerState.NOSTATE, [task]);
+      return true;
+    }
     // The chain says how far a disk snapshot operation got; its records end accordingly.
     if (DISK_SNAPSHOT_TASKS.includes(task)) await this.reportDiskSnapshots(ctx, instance.uuid);
     await this.update(ctx, instance.uuid, { task_state: null }, [task]);
@@ -379,31 +390,14 @@ export class ComputeManager {
     const event = 'compute_snapshot_instance';
     await this.event(ctx, instance.uuid, event, 'start');
     let task: string = TaskState.IMAGE_SNAPSHOT;
-    const advance = async (next: string) => {
-      await this.update(ctx, instance.uuid, { task_state: next }, [task]);
-      task = next;
-    };
     try {
-      await advance(TaskState.IMAGE_PENDING_UPLOAD);
-      const data = await this.driver.snapshot(instance.uuid);
-      try {
-        await advance(TaskState.IMAGE_UPLOADING);
-        await this.images.upload(imageId, data.open(), {
-          diskFormat: data.diskFormat,
-          containerFormat: data.containerFormat,
-        });
-      } finally {
-        await data.discard();
-      }
+      await uploadDiskImage(this.driver, this.images, instance.uuid, imageId, async (phase) => {
+        const next = phase === 'pending' ? TaskState.IMAGE_PENDING_UPLOAD : TaskState.IMAGE_UPLOADING;
+        await this.update(ctx, instance.uuid, { task_state: next }, [task]);
+        task = next;
+      });
     } catch (err) {
-      const error = err as Error;
-      log.warn({ instance: instance.uuid, image: imageId, err: error.message }, 'snapshot failed; deleting its image');
-      await this.images
-        .delete(imageId)
-        .catch((e: Error) =>
-          log.error({ image: imageId, err: e.message }, 'could not delete the failed snapshot image'),
-        );
-      await this.failAction(ctx, instance.uuid, event, error, [task]);
+      await this.failAction(ctx, instance.uuid, event, err as Error, [task]);
       return;
     }
     // Deleted meanwhile or not, the image is uploaded and kept.
@@ -644,7 +638,7 @@ export class ComputeManager {
    * action knows better states), the fault recorded and the action's event finished in Error. The fault
    * is refused if the server was deleted meanwhile, which is fine.
    */
-  private async failAction(
+  async failAction(
     ctx: RequestContext,
     uuid: string,
     event: string,
@@ -657,7 +651,7 @@ export class ComputeManager {
     await this.event(ctx, uuid, event, 'finish', error);
   }
 
-  private update(
+  update(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,
@@ -675,7 +669,7 @@ export class ComputeManager {
     );
   }
 
-  private async event(
+  async event(
     ctx: RequestContext,
     uuid: string,
     event: string,

@@ -45,6 +45,11 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
       () => manager.cleanupRunningDeletedInstances(),
     ],
     ['manage image cache', every(config.image_cache.manager_interval), () => manager.manageImageCache()],
+    [
+      'poll shelved instances',
+      config.DEFAULT.shelved_offload_time > 0 ? every(config.DEFAULT.shelved_poll_interval) : null,
+      () => manager.shelving.offloadDueShelved(),
+    ],
   ];
   const tasks = duties.flatMap(([name, ms, run]) => (ms === null ? [] : [new PeriodicTask(name, ms, run)]));
   for (const task of tasks) task.start(false);

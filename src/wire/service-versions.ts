@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 2;
+export const SERVICE_VERSION = 3;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -18,6 +18,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   1: { conductor: '1.0', scheduler: '1.0', compute: '1.0' },
   // conductor 1.1: service_heartbeat's version, service_versions.
   2: { conductor: '1.1', scheduler: '1.0', compute: '1.0' },
+  // conductor 1.2 and compute 1.1: shelve, shelve offload, unshelve.
+  3: { conductor: '1.2', scheduler: '1.0', compute: '1.1' },
 };
 
 /** The binary whose services serve a topic. */

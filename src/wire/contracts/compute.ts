@@ -1,7 +1,7 @@
 /**
  * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
  * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
- * History: 1.0 the first release.
+ * History: 1.0 the first release. 1.1 shelve_instance, shelve_offload_instance, unshelve_instance.
  */
 import { Type } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -22,7 +22,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.0',
+  version: '1.1',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -65,6 +65,25 @@ export const computeContract = defineContract({
       Type.String(),
     ),
     get_vnc_console: call('1.0', Instance, VncConsoleSchema),
+    /** shelve: the image (queued) exists; compute powers off, uploads the disk into it, maybe offloads. */
+    shelve_instance: cast(
+      '1.1',
+      Type.Object({ instance: InstancePayloadSchema, image_id: Type.String({ minLength: 1 }) }),
+    ),
+    /** shelveOffload: compute destroys the shelved guest; the conductor frees its host. */
+    shelve_offload_instance: cast('1.1', Instance),
+    /**
+     * unshelve: a SHELVED guest is powered on where it is; a SHELVED_OFFLOADED one is spawned on `node`
+     * (claimed by the conductor) from the shelved image. Either way the image is deleted once it runs.
+     */
+    unshelve_instance: cast(
+      '1.1',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        image_id: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+        node: Type.Union([Type.String(), Type.Null()]),
+      }),
+    ),
   },
 });
 
@@ -136,6 +155,24 @@ export class ComputeRpcApi {
     snapshotId: string,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), `${action}_disk_snapshot`, { instance, snapshot_id: snapshotId });
+  }
+
+  shelveInstance(ctx: RequestContext, host: string, instance: InstancePayload, imageId: string): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'shelve_instance', { instance, image_id: imageId });
+  }
+
+  shelveOffloadInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'shelve_offload_instance', { instance });
+  }
+
+  unshelveInstance(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    imageId: string | null,
+    node: string | null,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', { instance, image_id: imageId, node });
   }
 
   /** A call: the answer is the console text. */

@@ -25,6 +25,7 @@ import { lockServer, unlockServer } from './lock.ts';
 import { findServer } from './lookup.ts';
 import { getVncConsoleAction } from './remote-consoles.ts';
 import { resetServerState } from './reset-state.ts';
+import { shelveServer, shelveOffloadServer, unshelveServer } from './shelve.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
 /** What an action needs to find and what it sets, as Nova's check_instance_state decorators say. */
@@ -42,6 +43,8 @@ export interface ActionRule {
    * deleted by mistake, so taking a snapshot of a locked server is allowed.
    */
   ignoresLock?: boolean;
+  /** True when the work goes to the conductor, not to a host: a server with no host may undergo it (unshelve). */
+  hostless?: boolean;
   cast(deps: ComputeApiDeps, request: FastifyRequest, host: string, instance: InstancePayload): Promise<void>;
 }
 
@@ -151,6 +154,12 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return unlockServer(deps, request, reply, instance);
       case 'os-resetState':
         return resetServerState(deps, request, reply, instance);
+      case 'shelve':
+        return shelveServer(deps, request, reply, instance);
+      case 'shelveOffload':
+        return shelveOffloadServer(deps, request, reply, instance);
+      case 'unshelve':
+        return unshelveServer(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
@@ -172,7 +181,7 @@ export function refusal(instance: Instance, rule: Omit<ActionRule, 'cast'>): str
   if (!rule.vmStates.includes(instance.vm_state)) return cannot('vm_state', instance.vm_state);
   if (!rule.taskStates.includes(instance.task_state)) return cannot('task_state', instance.task_state);
   if (!instance.launched_at) return cannot('launched_at', null);
-  if (!instance.host) return `Instance ${instance.uuid} is not ready`;
+  if (!instance.host && !rule.hostless) return `Instance ${instance.uuid} is not ready`;
   return null;
 }
 
@@ -212,13 +221,12 @@ export async function runAction(
     );
   }
   await startAction(db, request.ctx, instance.uuid, rule.action);
-  const host = claimed.host!;
+  const host = claimed.host ?? '';
   try {
     await rule.cast(deps, request, host, instancePayload(claimed));
   } catch (err) {
     await updateInstance(db, instance.uuid, { task_state: null }, { taskState: [rule.setTask] }).catch(() => undefined);
-    throw new ServiceUnavailable(
-      `The compute service of host ${host} could not be reached; nothing was done: ${(err as Error).message}`,
-    );
+    const service = rule.hostless ? 'The conductor' : `The compute service of host ${host}`;
+    throw new ServiceUnavailable(`${service} could not be reached; nothing was done: ${(err as Error).message}`);
   }
 }
