@@ -9,7 +9,7 @@ import { listActions } from '../../../src/objects/instance-actions.ts';
 import { getInstance, type Instance } from '../../../src/objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../../../src/objects/request-specs.ts';
 import { testSpec } from '../../helpers/request-spec.ts';
-import { addComputeHost, client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
+import { addComputeHost, client, fault, PROJECT_A, seedServer, startComputeApi, type Harness } from './helpers.ts';
 
 const action = (uuid: string) => `/v2.1/servers/${uuid}/action`;
 
@@ -227,5 +227,20 @@ describe('unshelve quota (cores and ram counted from placement)', () => {
     assert.equal(fault(res).message, "Quota exceeded for resources: ['cores']");
     assert.equal((await getInstance(q.database.db, vm.uuid)).task_state, null);
     assert.deepEqual(q.transport.casts, []);
+  });
+});
+
+describe('DELETE of a shelved server', () => {
+  it('deletes its shelved image with it, as Nova', async () => {
+    const image = h.images.add({ owner: PROJECT_A });
+    const vm = await offloaded();
+    await h.database.db
+      .updateTable('instances')
+      .set({ shelved_image_id: image.id })
+      .where('uuid', '=', vm.uuid)
+      .execute();
+    const res = await client(h.app, 'alice').delete(`/v2.1/servers/${vm.uuid}`);
+    assert.equal(res.statusCode, 204);
+    assert.deepEqual(h.images.deleted, [image.id]);
   });
 });
