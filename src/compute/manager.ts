@@ -14,6 +14,7 @@ import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { hostCpuSets } from './cpu-sets.ts';
+import { rotateBackups } from './backup-rotation.ts';
 import { ShelveFlows } from './shelve.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import { hostUptimeLine } from './host-uptime.ts';
@@ -381,15 +382,46 @@ export class ComputeManager {
   }
 
   /**
-   * createImage (Nova's snapshot_instance): the API created the queued image and set image_snapshot.
-   * image_pending_upload while the driver captures the disk, image_uploading while the data streams to
-   * the image API, then no task; the vm_state never changes. On failure the image is deleted (Nova's
-   * delete_image_on_error), the task cleared and the error recorded on the action.
+   * createImage (Nova's snapshot_instance): the API created the queued image and set image_snapshot;
+   * uploadServerImage does the rest.
    */
   async snapshotInstance(ctx: RequestContext, instance: InstancePayload, imageId: string): Promise<void> {
-    const event = 'compute_snapshot_instance';
+    await this.uploadServerImage(ctx, instance, imageId, TaskState.IMAGE_SNAPSHOT, 'compute_snapshot_instance');
+  }
+
+  /**
+   * createBackup (Nova's backup_instance): as createImage from task image_backup, then the server's
+   * backups of that type beyond `rotation` are deleted (backup-rotation.ts).
+   */
+  async backupInstance(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    imageId: string,
+    backupType: string,
+    rotation: number,
+  ): Promise<void> {
+    const event = 'compute_backup_instance';
+    if (!(await this.uploadServerImage(ctx, instance, imageId, TaskState.IMAGE_BACKUP, event))) return;
+    await rotateBackups(this.images, instance.uuid, backupType, rotation).catch((err: Error) =>
+      log.warn({ instance: instance.uuid, err: err.message }, 'could not rotate the backups'),
+    );
+  }
+
+  /**
+   * The upload of createImage and createBackup: from the API's task, image_pending_upload while the
+   * driver captures the disk, image_uploading while the data streams to the image API, then no task; the
+   * vm_state never changes. On failure the image is deleted (Nova's delete_image_on_error), the task
+   * cleared and the error recorded on the action. True if the image was uploaded.
+   */
+  private async uploadServerImage(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    imageId: string,
+    startTask: string,
+    event: string,
+  ): Promise<boolean> {
     await this.event(ctx, instance.uuid, event, 'start');
-    let task: string = TaskState.IMAGE_SNAPSHOT;
+    let task = startTask;
     try {
       await uploadDiskImage(this.driver, this.images, instance.uuid, imageId, async (phase) => {
         const next = phase === 'pending' ? TaskState.IMAGE_PENDING_UPLOAD : TaskState.IMAGE_UPLOADING;
@@ -398,11 +430,12 @@ export class ComputeManager {
       });
     } catch (err) {
       await this.failAction(ctx, instance.uuid, event, err as Error, [task]);
-      return;
+      return false;
     }
     // Deleted meanwhile or not, the image is uploaded and kept.
     await this.finishAction(ctx, instance.uuid, {}, [task], event, { image: imageId });
-    log.info({ instance: instance.uuid, image: imageId }, 'snapshot uploaded');
+    log.info({ instance: instance.uuid, image: imageId }, 'server image uploaded');
+    return true;
   }
 
   /**

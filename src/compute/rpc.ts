@@ -20,6 +20,7 @@ export function computeEndpoints(manager: ComputeManager) {
     revert_disk_snapshot: (ctx, a) => manager.diskSnapshotAction(ctx, 'revert', a.instance, a.snapshot_id),
     get_console_output: (_ctx, a) => manager.getConsoleOutput(a.instance.uuid, a.tail_length),
     get_vnc_console: (_ctx, a) => manager.getVncConsole(a.instance.uuid),
+    backup_instance: (ctx, a) => manager.backupInstance(ctx, a.instance, a.image_id, a.backup_type, a.rotation),
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
     unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node),

@@ -1,7 +1,8 @@
 /**
  * The compute service's RPC contract: casts to `compute.<host>` from the API and the conductor, two calls
  * for consoles (Nova's compute/rpcapi.py), and the typed client they are sent through.
- * History: 1.0 the first release. 1.1 shelve_instance, shelve_offload_instance, unshelve_instance.
+ * History: 1.0 the first release. 1.1 shelve_instance, shelve_offload_instance, unshelve_instance,
+ * backup_instance.
  */
 import { Type } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -65,6 +66,16 @@ export const computeContract = defineContract({
       Type.String(),
     ),
     get_vnc_console: call('1.0', Instance, VncConsoleSchema),
+    /** createBackup: as snapshot_instance, then the server's backups of the type beyond `rotation` deleted. */
+    backup_instance: cast(
+      '1.1',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        image_id: Type.String({ minLength: 1 }),
+        backup_type: Type.String(),
+        rotation: Type.Integer({ minimum: 0 }),
+      }),
+    ),
     /** shelve: the image (queued) exists; compute powers off, uploads the disk into it, maybe offloads. */
     shelve_instance: cast(
       '1.1',
@@ -155,6 +166,20 @@ export class ComputeRpcApi {
     snapshotId: string,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), `${action}_disk_snapshot`, { instance, snapshot_id: snapshotId });
+  }
+
+  backupInstance(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    backup: { imageId: string; backupType: string; rotation: number },
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'backup_instance', {
+      instance,
+      image_id: backup.imageId,
+      backup_type: backup.backupType,
+      rotation: backup.rotation,
+    });
   }
 
   shelveInstance(ctx: RequestContext, host: string, instance: InstancePayload, imageId: string): Promise<void> {

@@ -52,9 +52,9 @@ describe('POST /servers/{id}/action shelve', () => {
     const res = await client(h.app, 'alice').post(action(vm.uuid), { shelve: null });
     assert.equal(res.statusCode, 202);
     assert.equal(res.body, '');
-    const [[imageId, image]] = [...h.images.snapshots.entries()] as [[string, { name: string; properties: object }]];
+    const [imageId, image] = [...h.images.snapshots.entries()][0]!;
     assert.equal(image.name, 'web-shelved');
-    assert.equal((image.properties as Record<string, string>)['image_type'], 'snapshot');
+    assert.equal(image.properties['image_type'], 'snapshot');
     assert.equal((await getInstance(h.database.db, vm.uuid)).task_state, 'shelving');
     assert.deepEqual(
       h.transport.casts.map((c) => [c.queue, c.method, c.args['image_id']]),

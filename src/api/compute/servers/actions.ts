@@ -19,6 +19,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 import { consoleOutput } from './console-output.ts';
+import { createBackup } from './create-backup.ts';
 import { createImage } from './create-image.ts';
 import { revertDiskSnapshot } from './disk-snapshots.ts';
 import { lockServer, unlockServer } from './lock.ts';
@@ -154,6 +155,8 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return unlockServer(deps, request, reply, instance);
       case 'os-resetState':
         return resetServerState(deps, request, reply, instance);
+      case 'createBackup':
+        return createBackup(deps, request, reply, instance);
       case 'shelve':
         return shelveServer(deps, request, reply, instance);
       case 'shelveOffload':
