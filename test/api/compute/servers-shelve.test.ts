@@ -9,7 +9,16 @@ import { listActions } from '../../../src/objects/instance-actions.ts';
 import { getInstance, type Instance } from '../../../src/objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../../../src/objects/request-specs.ts';
 import { testSpec } from '../../helpers/request-spec.ts';
-import { addComputeHost, client, fault, PROJECT_A, seedServer, startComputeApi, type Harness } from './helpers.ts';
+import {
+  addComputeHost,
+  client,
+  fault,
+  PROJECT_A,
+  PROJECT_B,
+  seedServer,
+  startComputeApi,
+  type Harness,
+} from './helpers.ts';
 
 const action = (uuid: string) => `/v2.1/servers/${uuid}/action`;
 
@@ -206,6 +215,22 @@ describe('POST /servers/{id}/action unshelve', () => {
     assert.equal((await getRequestSpec(h.database.db, vm.uuid)).availability_zone, null);
     assert.deepEqual(h.transport.casts.at(-1)?.args, { uuid: vm.uuid, host: 'host1' });
     assert.equal(h.transport.casts.length, 1);
+  });
+});
+
+describe('quota usage of an offloaded server', () => {
+  it("counts its instance, cores and ram (Nova's counting from the database)", async () => {
+    const before = (await client(h.app, 'bob').get('/v2.1/limits')).json().limits.absolute;
+    await seedServer(h, {
+      project: PROJECT_B,
+      user: 'bob',
+      host: null,
+      state: { vm_state: 'shelved_offloaded', task_state: null, power_state: 4 },
+    });
+    const after = (await client(h.app, 'bob').get('/v2.1/limits')).json().limits.absolute;
+    assert.equal(after.totalInstancesUsed, before.totalInstancesUsed + 1);
+    assert.equal(after.totalCoresUsed, before.totalCoresUsed + 1);
+    assert.equal(after.totalRAMUsed, before.totalRAMUsed + 512);
   });
 });
 
