@@ -154,6 +154,29 @@ describe('shelve with [DEFAULT] shelved_offload_time = -1', () => {
   });
 });
 
+describe('shelve with [DEFAULT] shelved_offload_time = 1 (the periodic offload)', () => {
+  let cloud: TestCloud;
+  let compute: ComputeRpcApi;
+  before(async () => {
+    cloud = await shelvingCloud(['host-poll'], { shelved_offload_time: '1', shelved_poll_interval: '1' });
+    compute = new ComputeRpcApi(cloud.bus.rpc);
+  });
+  after(() => cloud.stop());
+
+  it('keeps the server SHELVED, then offloads it once it has been shelved long enough', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.poll');
+    const [uuid] = await cloud.boot(flavor, 1, 'poll');
+    await cloud.waitFor(uuid!, settled);
+    await shelveAsApi(cloud, compute, uuid!);
+    await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved' && i.task_state === null);
+    const offloaded = await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved_offloaded' && i.task_state === null);
+    assert.equal(offloaded.host, null);
+    assert.equal(await vcpusHeld(cloud), 0);
+    const actions = (await listActions(cloud.database.db, uuid!)).map((a) => a.action);
+    assert.ok(actions.includes('shelveOffload'), 'the periodic offload is recorded as an action');
+  });
+});
+
 /** What the API does for shelve: the queued image, task shelving, the action, the cast. */
 async function shelveAsApi(cloud: TestCloud, compute: ComputeRpcApi, uuid: string): Promise<string> {
   const imageId = randomUUID();
