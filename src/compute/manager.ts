@@ -215,6 +215,12 @@ export class ComputeManager {
     log.info({ instance: instance.uuid, task }, 'finishing a task interrupted by the restart');
     // The same handlers as the casts, so a failure ends the same way: task cleared, fault recorded.
     if (task === TaskState.POWERING_OFF) return this.stopInstance(ctx, instance).then(() => true);
+    // A shelved server's offload or in-place unshelve is done again (the shelved image of the latter is
+    // not named by the payload: it is left in the image service).
+    if (task === TaskState.SHELVING_OFFLOADING) return this.shelving.shelveOffload(ctx, instance).then(() => true);
+    if (task === TaskState.POWERING_ON && instance.vm_state === VmState.SHELVED) {
+      return this.shelving.unshelve(ctx, instance, null, null).then(() => true);
+    }
     if (task === TaskState.POWERING_ON) return this.startInstance(ctx, instance).then(() => true);
     // A reboot, pause, unpause, suspend or resume the guest shows done got that far before the restart
     // (Nova too clears a started reboot of a running guest): record its outcome.

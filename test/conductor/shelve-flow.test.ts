@@ -154,6 +154,32 @@ describe('shelve with [DEFAULT] shelved_offload_time = -1', () => {
   });
 });
 
+describe('a compute restart during an offload', () => {
+  let cloud: TestCloud;
+  let compute: ComputeRpcApi;
+  before(async () => {
+    cloud = await shelvingCloud(['host-r'], { shelved_offload_time: '-1' });
+    compute = new ComputeRpcApi(cloud.bus.rpc);
+  });
+  after(() => cloud.stop());
+
+  it('finishes the offload at start-up, so the server does not stay in shelving_offloading', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.restart');
+    const [uuid] = await cloud.boot(flavor, 1, 'restart');
+    await cloud.waitFor(uuid!, settled);
+    await shelveAsApi(cloud, compute, uuid!);
+    await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved' && i.task_state === null);
+    await cloud.stopComputeHost('host-r');
+    // The API had set the task and cast; the host went down before it did the work.
+    await updateInstance(cloud.database.db, uuid!, { task_state: 'shelving_offloading' }, { taskState: [null] });
+    await startAction(cloud.database.db, adminContext(), uuid!, 'shelveOffload');
+    await cloud.startComputeHost('host-r', { DEFAULT: { shelved_offload_time: '-1' } });
+    const offloaded = await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved_offloaded' && i.task_state === null);
+    assert.equal(offloaded.host, null);
+    assert.equal(await vcpusHeld(cloud), 0);
+  });
+});
+
 describe('shelve with [DEFAULT] shelved_offload_time = 1 (the periodic offload)', () => {
   let cloud: TestCloud;
   let compute: ComputeRpcApi;
