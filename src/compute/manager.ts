@@ -16,6 +16,9 @@ import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { hostCpuSets } from './cpu-sets.ts';
+import { rotateBackups } from './backup-rotation.ts';
+import { ShelveFlows } from './shelve.ts';
+import { uploadDiskImage } from './snapshot-upload.ts';
 import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
@@ -94,14 +97,17 @@ export class ComputeManager implements ActionSteps {
   private readonly duties = new Map<string, Promise<void>>();
   private readonly runningDeleted = new RunningDeletedTracker();
 
+  /** shelve, shelve offload and unshelve (shelve.ts). */
+  readonly shelving = new ShelveFlows(this);
+
   constructor(
     readonly host: string,
-    // Read by the flows beside the manager (rescue.ts), through ActionSteps.
+    // Read by the flows beside the manager (rescue.ts, shelve.ts), through ActionSteps and ShelveHost.
     readonly config: Config,
     readonly driver: VirtDriver,
-    private readonly conductor: ConductorRpcApi,
+    readonly conductor: ConductorRpcApi,
     /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
-    private readonly images: SnapshotImageSink = imageClientFromConfig(config),
+    readonly images: SnapshotImageSink = imageClientFromConfig(config),
   ) {}
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */
@@ -219,6 +225,12 @@ export class ComputeManager implements ActionSteps {
     log.info({ instance: instance.uuid, task }, 'finishing a task interrupted by the restart');
     // The same handlers as the casts, so a failure ends the same way: task cleared, fault recorded.
     if (task === TaskState.POWERING_OFF) return this.stopInstance(ctx, instance).then(() => true);
+    // A shelved server's offload or in-place unshelve is done again (the shelved image of the latter is
+    // not named by the payload: it is left in the image service).
+    if (task === TaskState.SHELVING_OFFLOADING) return this.shelving.shelveOffload(ctx, instance).then(() => true);
+    if (task === TaskState.POWERING_ON && instance.vm_state === VmState.SHELVED) {
+      return this.shelving.unshelve(ctx, instance, null, null).then(() => true);
+    }
     if (task === TaskState.POWERING_ON) return this.startInstance(ctx, instance).then(() => true);
     if (task === TaskState.SOFT_DELETING) return this.softDeleteInstance(ctx, instance).then(() => true);
     if (task === TaskState.RESTORING) return this.restoreInstance(ctx, instance).then(() => true);
@@ -233,6 +245,12 @@ export class ComputeManager implements ActionSteps {
       return true;
     }
     if (REBOOT_TASKS.includes(task)) return this.rebootInstance(ctx, instance, 'HARD').then(() => true);
+    // An unshelve claimed here but not started: the claim is given back, the server stays offloaded.
+    if (instance.vm_state === VmState.SHELVED_OFFLOADED && task === TaskState.UNSHELVING) {
+      await this.driver.destroy(instance.uuid);
+      await this.conductor.instanceShelveOffloaded(ctx, instance.uuid, PowerState.NOSTATE, [task]);
+      return true;
+    }
     // The chain says how far a disk snapshot operation got; its records end accordingly.
     if (DISK_SNAPSHOT_TASKS.includes(task)) await this.reportDiskSnapshots(ctx, instance.uuid);
     await this.update(ctx, instance.uuid, { task_state: null }, [task]);
@@ -419,45 +437,60 @@ export class ComputeManager implements ActionSteps {
   }
 
   /**
-   * createImage (Nova's snapshot_instance): the API created the queued image and set image_snapshot.
-   * image_pending_upload while the driver captures the disk, image_uploading while the data streams to
-   * the image API, then no task; the vm_state never changes. On failure the image is deleted (Nova's
-   * delete_image_on_error), the task cleared and the error recorded on the action.
+   * createImage (Nova's snapshot_instance): the API created the queued image and set image_snapshot;
+   * uploadServerImage does the rest.
    */
   async snapshotInstance(ctx: RequestContext, instance: InstancePayload, imageId: string): Promise<void> {
-    const event = 'compute_snapshot_instance';
+    await this.uploadServerImage(ctx, instance, imageId, TaskState.IMAGE_SNAPSHOT, 'compute_snapshot_instance');
+  }
+
+  /**
+   * createBackup (Nova's backup_instance): as createImage from task image_backup, then the server's
+   * backups of that type beyond `rotation` are deleted (backup-rotation.ts).
+   */
+  async backupInstance(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    imageId: string,
+    backupType: string,
+    rotation: number,
+  ): Promise<void> {
+    const event = 'compute_backup_instance';
+    if (!(await this.uploadServerImage(ctx, instance, imageId, TaskState.IMAGE_BACKUP, event))) return;
+    await rotateBackups(this.images, instance.uuid, backupType, rotation).catch((err: Error) =>
+      log.warn({ instance: instance.uuid, err: err.message }, 'could not rotate the backups'),
+    );
+  }
+
+  /**
+   * The upload of createImage and createBackup: from the API's task, image_pending_upload while the
+   * driver captures the disk, image_uploading while the data streams to the image API, then no task; the
+   * vm_state never changes. On failure the image is deleted (Nova's delete_image_on_error), the task
+   * cleared and the error recorded on the action. True if the image was uploaded.
+   */
+  private async uploadServerImage(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    imageId: string,
+    startTask: string,
+    event: string,
+  ): Promise<boolean> {
     await this.event(ctx, instance.uuid, event, 'start');
-    let task: string = TaskState.IMAGE_SNAPSHOT;
-    const advance = async (next: string) => {
-      await this.update(ctx, instance.uuid, { task_state: next }, [task]);
-      task = next;
-    };
+    let task = startTask;
     try {
-      await advance(TaskState.IMAGE_PENDING_UPLOAD);
-      const data = await this.driver.snapshot(instance.uuid);
-      try {
-        await advance(TaskState.IMAGE_UPLOADING);
-        await this.images.upload(imageId, data.open(), {
-          diskFormat: data.diskFormat,
-          containerFormat: data.containerFormat,
-        });
-      } finally {
-        await data.discard();
-      }
+      await uploadDiskImage(this.driver, this.images, instance.uuid, imageId, async (phase) => {
+        const next = phase === 'pending' ? TaskState.IMAGE_PENDING_UPLOAD : TaskState.IMAGE_UPLOADING;
+        await this.update(ctx, instance.uuid, { task_state: next }, [task]);
+        task = next;
+      });
     } catch (err) {
-      const error = err as Error;
-      log.warn({ instance: instance.uuid, image: imageId, err: error.message }, 'snapshot failed; deleting its image');
-      await this.images
-        .delete(imageId)
-        .catch((e: Error) =>
-          log.error({ image: imageId, err: e.message }, 'could not delete the failed snapshot image'),
-        );
-      await this.failAction(ctx, instance.uuid, event, error, [task]);
-      return;
+      await this.failAction(ctx, instance.uuid, event, err as Error, [task]);
+      return false;
     }
     // Deleted meanwhile or not, the image is uploaded and kept.
     await this.finishAction(ctx, instance.uuid, {}, [task], event, { image: imageId });
-    log.info({ instance: instance.uuid, image: imageId }, 'snapshot uploaded');
+    log.info({ instance: instance.uuid, image: imageId }, 'server image uploaded');
+    return true;
   }
 
   /**
@@ -747,7 +780,7 @@ export class ComputeManager implements ActionSteps {
     await this.event(ctx, uuid, event, 'finish', error);
   }
 
-  private update(
+  update(
     ctx: RequestContext,
     uuid: string,
     changes: InstanceChangesPayload,

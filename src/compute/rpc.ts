@@ -28,5 +28,9 @@ export function computeEndpoints(manager: ComputeManager) {
     restore_instance: (ctx, a) => manager.restoreInstance(ctx, a.instance),
     set_admin_password: (ctx, a) => manager.setAdminPassword(ctx, a.instance, a.new_pass),
     rebuild_instance: (ctx, a) => manager.rebuildInstance(ctx, a),
+    backup_instance: (ctx, a) => manager.backupInstance(ctx, a.instance, a.image_id, a.backup_type, a.rotation),
+    shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
+    shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
+    unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node),
   });
 }

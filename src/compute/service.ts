@@ -51,6 +51,11 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
       config.DEFAULT.reclaim_instance_interval > 0 ? periodic : null,
       () => manager.reclaimQueuedDeletes(),
     ],
+    [
+      'poll shelved instances',
+      config.DEFAULT.shelved_offload_time > 0 ? every(config.DEFAULT.shelved_poll_interval) : null,
+      () => manager.shelving.offloadDueShelved(),
+    ],
   ];
   const tasks = duties.flatMap(([name, ms, run]) => (ms === null ? [] : [new PeriodicTask(name, ms, run)]));
   for (const task of tasks) task.start(false);

@@ -26,6 +26,7 @@ import {
   updateInstance,
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
+import { ShelveConductor } from './shelve.ts';
 import {
   getService,
   lowestServiceVersion,
@@ -43,12 +44,17 @@ import type { ActionEventWithUpdate, RescheduleRequest } from '../wire/contracts
 const log = getLogger('conductor');
 
 export class ConductorManager {
+  /** shelve, offload and unshelve (shelve.ts). */
+  readonly shelving: ShelveConductor;
+
   constructor(
     private readonly database: Database,
     private readonly config: Config,
     private readonly scheduler: SchedulerRpcApi,
     private readonly compute: ComputeRpcApi,
-  ) {}
+  ) {
+    this.shelving = new ShelveConductor(database, scheduler, compute);
+  }
 
   private get db() {
     return this.database.db;

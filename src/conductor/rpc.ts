@@ -19,5 +19,11 @@ export function conductorEndpoints(manager: ConductorManager) {
     record_fault: (_ctx, a) => manager.recordFault(a.uuid, a),
     reschedule_build: (ctx, a) => manager.rescheduleBuild(ctx, a),
     sync_disk_snapshots: (_ctx, a) => manager.syncDiskSnapshots(a.uuid, a.chain),
+    unshelve_instance: (ctx, a) => manager.shelving.unshelveInstance(ctx, a.uuid, a.host),
+    instance_shelved: (_ctx, a) => manager.shelving.instanceShelved(a),
+    instance_shelve_offloaded: (_ctx, a) =>
+      manager.shelving.instanceShelveOffloaded(a.uuid, a.power_state, a.expected_task_state),
+    instance_unshelved: (_ctx, a) => manager.shelving.instanceUnshelved(a.uuid, a.power_state, a.expected_task_state),
+    shelved_instances_due: (_ctx, a) => manager.shelving.shelvedInstancesDue(a.host, a.shelved_before),
   });
 }

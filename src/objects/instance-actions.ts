@@ -17,6 +17,10 @@ export const InstanceAction = {
   SUSPEND: 'suspend',
   RESUME: 'resume',
   CREATE_IMAGE: 'createImage',
+  SHELVE: 'shelve',
+  SHELVE_OFFLOAD: 'shelveOffload',
+  UNSHELVE: 'unshelve',
+  BACKUP: 'createBackup',
   /** Stratus extension: disk snapshots. */
   CREATE_DISK_SNAPSHOT: 'createDiskSnapshot',
   DELETE_DISK_SNAPSHOT: 'deleteDiskSnapshot',

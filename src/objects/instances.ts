@@ -42,6 +42,9 @@ export type InstanceChanges = Partial<
     | 'locked'
     | 'locked_by'
     | 'locked_reason'
+    | 'shelved_image_id'
+    | 'shelved_at'
+    | 'shelved_host'
   >
 >;
 

@@ -61,6 +61,13 @@ class RecordingSink implements SnapshotImageSink {
 
   async delete(imageId: string) {
     this.deleted.push(imageId);
+    this.backups = this.backups.filter((id) => id !== imageId);
+  }
+
+  /** The server's backups the image API would list, newest first. */
+  backups: string[] = [];
+  async backupsOf(_instanceUuid: string, _backupType: string): Promise<string[]> {
+    return [...this.backups];
   }
 }
 
@@ -139,5 +146,64 @@ describe('compute: snapshot_instance', () => {
     });
     assert.deepEqual(recorded.faults, ['guest not-on-this-host is not on this host']);
     assert.deepEqual(recorded.events.at(-1), { event: 'compute_snapshot_instance', phase: 'finish', error: true });
+  });
+});
+
+describe('compute: backup_instance', () => {
+  const backing = (uuid: string) => ({ ...payload(uuid), task_state: TaskState.IMAGE_BACKUP });
+
+  it('uploads as a snapshot from task image_backup, then deletes the oldest backups beyond the rotation', async () => {
+    const { driver, manager, recorded, sink } = await setUp();
+    await driver.spawn(backing('vm-b'), 'h');
+    sink.backups = ['b-new', 'b-mid', 'b-old', 'b-oldest'];
+    await manager.backupInstance(adminContext(), backing('vm-b'), 'b-new', 'daily', 2);
+    assert.deepEqual(recorded.updates[0]?.expected, [TaskState.IMAGE_BACKUP]);
+    assert.deepEqual(
+      sink.uploads.map((u) => u.imageId),
+      ['b-new'],
+    );
+    assert.deepEqual(sink.deleted, ['b-oldest', 'b-old']);
+    assert.deepEqual(recorded.events.at(-1), { event: 'compute_backup_instance', phase: 'finish', error: false });
+  });
+
+  it('rotation 0 deletes every backup of the type, the new one included', async () => {
+    const { driver, manager, sink } = await setUp();
+    await driver.spawn(backing('vm-z'), 'h');
+    sink.backups = ['z-new', 'z-old'];
+    await manager.backupInstance(adminContext(), backing('vm-z'), 'z-new', 'weekly', 0);
+    assert.deepEqual(sink.deleted, ['z-old', 'z-new']);
+  });
+
+  it('rotates nothing when the upload failed', async () => {
+    const { driver, manager, recorded, sink } = await setUp();
+    await driver.spawn(backing('vm-f'), 'h');
+    sink.backups = ['f-1', 'f-2', 'f-3'];
+    sink.failUpload = new Error('upload refused');
+    await manager.backupInstance(adminContext(), backing('vm-f'), 'f-new', 'daily', 1);
+    assert.deepEqual(sink.deleted, ['f-new']);
+    assert.deepEqual(recorded.faults, ['upload refused']);
+  });
+});
+
+describe('compute: shelve_instance failing', () => {
+  it('deletes the image, clears the task with the guest powered off, and leaves the vm_state', async () => {
+    const { driver, manager, recorded, sink } = await setUp();
+    const shelving = { ...payload('vm-s'), task_state: TaskState.SHELVING };
+    await driver.spawn(shelving, 'h');
+    sink.failUpload = new Error('no room for the image');
+    await manager.shelving.shelve(adminContext(), shelving, 'shelved-1');
+    assert.deepEqual(
+      recorded.updates.map((u) => [u.changes.task_state, u.expected]),
+      [
+        [TaskState.SHELVING_IMAGE_PENDING_UPLOAD, [TaskState.SHELVING]],
+        [TaskState.SHELVING_IMAGE_UPLOADING, [TaskState.SHELVING_IMAGE_PENDING_UPLOAD]],
+        [null, [TaskState.SHELVING_IMAGE_UPLOADING]],
+      ],
+    );
+    assert.equal(recorded.updates.at(-1)?.changes.power_state, PowerState.SHUTDOWN);
+    assert.ok(recorded.updates.every((u) => u.changes.vm_state === undefined));
+    assert.ok(sink.deleted.includes('shelved-1'));
+    assert.deepEqual(recorded.faults, ['no room for the image']);
+    assert.deepEqual(recorded.events.at(-1), { event: 'compute_shelve_instance', phase: 'finish', error: true });
   });
 });

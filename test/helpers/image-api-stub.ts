@@ -4,7 +4,7 @@
  * with the checksum and hash of their true bytes unless a test records a wrong one.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ServiceTokenSource } from '../../src/compute/image/service-token.ts';
@@ -24,12 +24,15 @@ export interface ImageApiStub {
   add(image: StubImage): void;
   /** How many times each image's data was downloaded. */
   downloads: Map<string, number>;
+  /** Images deleted through the API, in order. */
+  deleted: string[];
   close(): Promise<void>;
 }
 
 export async function startImageApiStub(): Promise<ImageApiStub> {
   const images = new Map<string, StubImage>();
   const downloads = new Map<string, number>();
+  const deleted: string[] = [];
   let url = '';
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '';
@@ -43,6 +46,22 @@ export async function startImageApiStub(): Promise<ImageApiStub> {
     const match = /^\/v2\/images\/([^/]+)(\/file)?$/.exec(path);
     const image = match && images.get(match[1]!);
     if (!image) return void res.writeHead(404).end();
+    // Snapshot uploads (compute's SnapshotImageSink): the formats, the data into the image's file, removal.
+    if (req.method === 'PATCH') return void req.resume().on('end', () => res.writeHead(200).end('{}'));
+    if (req.method === 'PUT' && match[2]) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        writeFileSync(image.file, Buffer.concat(chunks));
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    if (req.method === 'DELETE') {
+      images.delete(image.id);
+      deleted.push(image.id);
+      return void res.writeHead(204).end();
+    }
     const data = readFileSync(image.file);
     if (match[2]) {
       downloads.set(image.id, (downloads.get(image.id) ?? 0) + 1);
@@ -78,6 +97,7 @@ export async function startImageApiStub(): Promise<ImageApiStub> {
     tokens,
     add: (image) => images.set(image.id, image),
     downloads,
+    deleted,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

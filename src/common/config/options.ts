@@ -144,6 +144,18 @@ export const OPTIONS = {
       help: 'Seconds after its deletion (or after it was first seen, for a guest unknown to the database) before such a guest is acted on.',
     }),
     shutdown_timeout: int({ default: 60, min: 0, help: 'Seconds a guest gets to power off cleanly on stop.' }),
+    shelved_offload_time: int({
+      default: 0,
+      min: -1,
+      help:
+        'Seconds a shelved server stays on its host before it is offloaded (0: offloaded at once when shelved, ' +
+        '-1: never, until shelveOffload is asked for).',
+    }),
+    shelved_poll_interval: int({
+      default: 3600,
+      min: -1,
+      help: 'Seconds between checks for shelved servers to offload (0: every periodic_interval, -1: never).',
+    }),
     graceful_shutdown_timeout: int({
       default: 60,
       min: 0,

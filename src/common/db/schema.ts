@@ -190,6 +190,10 @@ export interface InstancesTable {
   locked_reason: string | null;
   /** The encrypted password the guest posted to the metadata service; null or '' when none. */
   server_password: string | null;
+  /** While shelved (Nova's system_metadata shelved_*): the image holding the disk, when, and where (0021). */
+  shelved_image_id: string | null;
+  shelved_at: Timestamp | null;
+  shelved_host: string | null;
 }
 
 /** A server tag (2.26): unique per server, compared exactly. */

@@ -62,6 +62,8 @@ export interface SnapshotImageSink {
   upload(imageId: string, data: Readable, formats: { diskFormat: string; containerFormat: string }): Promise<void>;
   /** Removes the image of a snapshot that failed (Nova's delete_image_on_error); a missing image is fine. */
   delete(imageId: string): Promise<void>;
+  /** The ids of the server's backups of `backupType` (createBackup's images), newest first. */
+  backupsOf(instanceUuid: string, backupType: string): Promise<string[]>;
 }
 
 export class ImageClient implements ImageSource, SnapshotImageSink {
@@ -143,6 +145,26 @@ export class ImageClient implements ImageSource, SnapshotImageSink {
       duplex: 'half',
       once: true,
     });
+  }
+
+  async backupsOf(instanceUuid: string, backupType: string): Promise<string[]> {
+    const query = new URLSearchParams({
+      image_type: 'backup',
+      backup_type: backupType,
+      instance_uuid: instanceUuid,
+      sort_key: 'created_at',
+      sort_dir: 'desc',
+    });
+    const ids: string[] = [];
+    let next: string | undefined = `/v2/images?${query.toString()}`;
+    // Followed page by page: a server may have more backups than one page holds.
+    while (next) {
+      const response = await this.request(next);
+      const body = (await response.json()) as { images?: { id: string }[]; next?: string };
+      ids.push(...(body.images ?? []).map((image) => image.id));
+      next = body.next;
+    }
+    return ids;
   }
 
   /** The id of an active image of this name visible to the service user, or null. */

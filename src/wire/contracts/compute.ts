@@ -4,6 +4,7 @@
  * History: 1.0 the first release. 1.1 rescue_instance, unrescue_instance, trigger_crash_dump,
  * get_diagnostics. 1.2 soft_delete_instance, restore_instance (deferred delete) and the call
  * set_admin_password (changePassword). 1.3 rebuild_instance.
+ * 1.4 shelve_instance, shelve_offload_instance, unshelve_instance, backup_instance.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -34,7 +35,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.3',
+  version: '1.4',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -104,6 +105,35 @@ export const computeContract = defineContract({
      * image_ref) and set task_state rebuilding; compute recreates the guest's disks from that image.
      */
     rebuild_instance: cast('1.3', RebuildArgsSchema),
+    /** createBackup: as snapshot_instance, then the server's backups of the type beyond `rotation` deleted. */
+    backup_instance: cast(
+      '1.4',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        image_id: Type.String({ minLength: 1 }),
+        backup_type: Type.String(),
+        rotation: Type.Integer({ minimum: 0 }),
+      }),
+    ),
+    /** shelve: the image (queued) exists; compute powers off, uploads the disk into it, maybe offloads. */
+    shelve_instance: cast(
+      '1.4',
+      Type.Object({ instance: InstancePayloadSchema, image_id: Type.String({ minLength: 1 }) }),
+    ),
+    /** shelveOffload: compute destroys the shelved guest; the conductor frees its host. */
+    shelve_offload_instance: cast('1.4', Instance),
+    /**
+     * unshelve: a SHELVED guest is powered on where it is; a SHELVED_OFFLOADED one is spawned on `node`
+     * (claimed by the conductor) from the shelved image. Either way the image is deleted once it runs.
+     */
+    unshelve_instance: cast(
+      '1.4',
+      Type.Object({
+        instance: InstancePayloadSchema,
+        image_id: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+        node: Type.Union([Type.String(), Type.Null()]),
+      }),
+    ),
   },
 });
 
@@ -175,6 +205,38 @@ export class ComputeRpcApi {
     snapshotId: string,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), `${action}_disk_snapshot`, { instance, snapshot_id: snapshotId });
+  }
+
+  backupInstance(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    backup: { imageId: string; backupType: string; rotation: number },
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'backup_instance', {
+      instance,
+      image_id: backup.imageId,
+      backup_type: backup.backupType,
+      rotation: backup.rotation,
+    });
+  }
+
+  shelveInstance(ctx: RequestContext, host: string, instance: InstancePayload, imageId: string): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'shelve_instance', { instance, image_id: imageId });
+  }
+
+  shelveOffloadInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'shelve_offload_instance', { instance });
+  }
+
+  unshelveInstance(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    imageId: string | null,
+    node: string | null,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', { instance, image_id: imageId, node });
   }
 
   /** A call: the answer is the console text. */

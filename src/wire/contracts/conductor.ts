@@ -4,7 +4,9 @@
  * client the API and the compute hosts call it through.
  *
  * History: 1.0 the first release. 1.1 service_heartbeat carries the sender's service version (for
- * `[upgrade_levels] ... = auto`) and service_versions reads them back for compute hosts.
+ * `[upgrade_levels] ... = auto`) and service_versions reads them back for compute hosts. 1.2 shelve:
+ * unshelve_instance (from the API), instance_shelved, instance_shelve_offloaded, instance_unshelved and
+ * shelved_instances_due (from compute hosts).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -33,7 +35,7 @@ const Nothing = Type.Void();
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.1',
+  version: '1.2',
   methods: {
     build_instances: cast(
       '1.0',
@@ -138,6 +140,45 @@ export const conductorContract = defineContract({
       }),
       Nothing,
     ),
+    /** unshelve: power on in place (SHELVED) or schedule, claim and spawn again (SHELVED_OFFLOADED). */
+    unshelve_instance: cast(
+      '1.2',
+      /** `host`: an admin's chosen destination (2.91), for an offloaded server. */
+      Type.Object({ uuid: Uuid, host: Type.Optional(Type.String({ minLength: 1 })) }),
+    ),
+    /** The disk is in the image: SHELVED, the shelved_* fields recorded; task shelving_offloading if `offload`. */
+    instance_shelved: call(
+      '1.2',
+      Type.Object({
+        uuid: Uuid,
+        image_id: Type.String({ minLength: 1 }),
+        host: Type.String(),
+        power_state: Type.Integer(),
+        offload: Type.Boolean(),
+      }),
+      Nothing,
+    ),
+    /**
+     * The guest is gone from its host (offloaded, or an unshelve's spawn failed): allocations freed,
+     * host and node cleared, SHELVED_OFFLOADED with no task; guarded by the tasks expected.
+     */
+    instance_shelve_offloaded: call(
+      '1.2',
+      Type.Object({ uuid: Uuid, power_state: Type.Integer(), expected_task_state: TaskStates }),
+      Nothing,
+    ),
+    /** The unshelved guest runs: ACTIVE, no task, the shelved_* fields cleared. */
+    instance_unshelved: call(
+      '1.2',
+      Type.Object({ uuid: Uuid, power_state: Type.Integer(), expected_task_state: TaskStates }),
+      Nothing,
+    ),
+    /** The host's SHELVED instances with no task shelved before `shelved_before` (periodic offload). */
+    shelved_instances_due: call(
+      '1.2',
+      Type.Object({ host: Type.String(), shelved_before: Type.String() }),
+      Type.Array(InstancePayloadSchema),
+    ),
   },
 });
 
@@ -237,6 +278,44 @@ export class ConductorRpcApi {
 
   rescheduleBuild(ctx: RequestContext, args: RescheduleRequest): Promise<void> {
     return this.rpc.cast(ctx, this.target, 'reschedule_build', args);
+  }
+
+  unshelveInstance(ctx: RequestContext, uuid: string, host?: string): Promise<void> {
+    return this.rpc.cast(ctx, this.target, 'unshelve_instance', host ? { uuid, host } : { uuid });
+  }
+
+  instanceShelved(ctx: RequestContext, args: ArgsOf<ConductorMethods, 'instance_shelved'>): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'instance_shelved', args);
+  }
+
+  instanceShelveOffloaded(
+    ctx: RequestContext,
+    uuid: string,
+    powerState: number,
+    expectedTaskState: readonly (string | null)[],
+  ): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'instance_shelve_offloaded', {
+      uuid,
+      power_state: powerState,
+      expected_task_state: [...expectedTaskState],
+    });
+  }
+
+  instanceUnshelved(
+    ctx: RequestContext,
+    uuid: string,
+    powerState: number,
+    expectedTaskState: readonly (string | null)[],
+  ): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'instance_unshelved', {
+      uuid,
+      power_state: powerState,
+      expected_task_state: [...expectedTaskState],
+    });
+  }
+
+  shelvedInstancesDue(ctx: RequestContext, host: string, shelvedBefore: string): Promise<InstancePayload[]> {
+    return this.rpc.call(ctx, this.target, 'shelved_instances_due', { host, shelved_before: shelvedBefore });
   }
 
   /** The instance's disk snapshot records brought in line with the chain its driver reports. */

@@ -56,6 +56,12 @@ export const TaskState = {
   DISK_SNAPSHOTTING: 'disk_snapshotting',
   DISK_SNAPSHOT_DELETING: 'disk_snapshot_deleting',
   DISK_SNAPSHOT_REVERTING: 'disk_snapshot_reverting',
+  SHELVING: 'shelving',
+  SHELVING_IMAGE_PENDING_UPLOAD: 'shelving_image_pending_upload',
+  SHELVING_IMAGE_UPLOADING: 'shelving_image_uploading',
+  SHELVING_OFFLOADING: 'shelving_offloading',
+  UNSHELVING: 'unshelving',
+  IMAGE_BACKUP: 'image_backup',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 

@@ -55,6 +55,7 @@ const ALL = [
   '0016-service-catalog',
   '0017-instance-disk-config',
   '0018-required-wire-fields',
+  '0021-shelved-instances',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.

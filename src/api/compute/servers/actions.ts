@@ -33,6 +33,7 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 import { changePassword } from './change-password.ts';
 import { consoleOutput } from './console-output.ts';
+import { createBackup } from './create-backup.ts';
 import { createImage } from './create-image.ts';
 import { triggerCrashDump } from './crash-dump.ts';
 import { rescueServer, unrescueServer } from './rescue.ts';
@@ -43,6 +44,7 @@ import { findServer } from './lookup.ts';
 import { getVncConsoleAction } from './remote-consoles.ts';
 import { rebuildServer } from './rebuild.ts';
 import { resetServerState } from './reset-state.ts';
+import { shelveServer, shelveOffloadServer, unshelveServer } from './shelve.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
 /** What an action needs to find and what it sets, as Nova's check_instance_state decorators say. */
@@ -62,6 +64,8 @@ export interface ActionRule {
    * deleted by mistake, so taking a snapshot of a locked server is allowed.
    */
   ignoresLock?: boolean;
+  /** True when the work goes to the conductor, not to a host: a server with no host may undergo it (unshelve). */
+  hostless?: boolean;
   cast(deps: ComputeApiDeps, request: FastifyRequest, host: string, instance: InstancePayload): Promise<void>;
 }
 
@@ -185,6 +189,14 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return changePassword(deps, request, reply, instance);
       case 'rebuild':
         return rebuildServer(deps, request, reply, instance);
+      case 'createBackup':
+        return createBackup(deps, request, reply, instance);
+      case 'shelve':
+        return shelveServer(deps, request, reply, instance);
+      case 'shelveOffload':
+        return shelveOffloadServer(deps, request, reply, instance);
+      case 'unshelve':
+        return unshelveServer(deps, request, reply, instance);
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;
@@ -206,7 +218,7 @@ export function refusal(instance: Instance, rule: Omit<ActionRule, 'cast'>): str
   if (!rule.vmStates.includes(instance.vm_state)) return cannot('vm_state', instance.vm_state);
   if (!rule.taskStates.includes(instance.task_state)) return cannot('task_state', instance.task_state);
   if (!instance.launched_at) return cannot('launched_at', null);
-  if (!instance.host) return `Instance ${instance.uuid} is not ready`;
+  if (!instance.host && !rule.hostless) return `Instance ${instance.uuid} is not ready`;
   return null;
 }
 
@@ -246,13 +258,16 @@ export async function runAction(
     );
   }
   await startAction(db, request.ctx, instance.uuid, rule.action);
-  const host = claimed.host!;
+  const host = claimed.host ?? '';
   try {
     await rule.cast(deps, request, host, instancePayload(claimed));
   } catch (err) {
     await updateInstance(db, instance.uuid, { task_state: null }, { taskState: [rule.setTask] }).catch(() => undefined);
     // A call the host answered with a refusal (changePassword without a guest agent): Nova's 409.
     if (err instanceof StratusError && err.status === 409) throw err;
+    if (rule.hostless) {
+      throw new ServiceUnavailable(`The conductor could not be reached; nothing was done: ${(err as Error).message}`);
+    }
     throw computeUnreachable(host, err);
   }
 }

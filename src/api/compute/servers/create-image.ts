@@ -9,6 +9,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { RequestContext } from '../../../common/context.ts';
 import { InstanceAction } from '../../../objects/instance-actions.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import type { Instance } from '../../../objects/instances.ts';
@@ -79,37 +80,80 @@ export async function createImage(
   // Refused before an image exists, so a server in the wrong state leaves no image behind.
   assertActionAllowed(instance, SNAPSHOT, ctx.isAdmin);
 
-  const base = await deps.images.getImage(ctx, instance.image_ref);
-  const imageId = await deps.images.createSnapshotImage(ctx, {
-    name: body.name,
-    owner: instance.project_id,
-    // The compute host records the format of the data it uploads; these hold until then.
-    diskFormat: base?.disk_format ?? null,
-    containerFormat: base?.container_format ?? null,
-    minRam: base?.min_ram ?? 0,
-    // The snapshot is the server's whole root disk: a smaller one could not hold it.
-    minDisk: Math.max(base?.min_disk ?? 0, instance.flavor.root_gb),
-    properties: snapshotProperties(base, instance, ctx.userId, body.metadata ?? {}),
+  const imageId = await createServerImage(deps, ctx, instance, body.name, {
+    image_type: 'snapshot',
+    ...(body.metadata ?? {}),
   });
   const rule: ActionRule = {
     ...SNAPSHOT,
     cast: (d, r, host, payload) => d.compute.snapshotInstance(r.ctx, host, payload, imageId),
   };
+  await runImageAction(deps, request, instance, rule, imageId);
+  return imageAccepted(deps, request, reply, imageId);
+}
+
+/** runAction for an action that uploads into `imageId`: if it cannot start, the image is deleted. */
+export async function runImageAction(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  instance: Instance,
+  rule: ActionRule,
+  imageId: string,
+): Promise<void> {
   try {
     await runAction(deps, request, instance, rule);
   } catch (err) {
     // The server changed under us or its host is unreachable: nothing will upload into the image.
-    await deps.images.deleteImage(ctx, imageId).catch(() => undefined);
+    await deps.images.deleteImage(request.ctx, imageId).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * 202 for an action that made an image: `{"image_id": ...}` from 2.45, before that a Location header
+ * (Nova's generate_image_url: the image endpoint's base, then /images/<id>) and no body. `location`
+ * false leaves the header out (createBackup with rotation 0, as Nova).
+ */
+export function imageAccepted(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  imageId: string,
+  location = true,
+): FastifyReply {
   void reply.code(202);
   if (atLeast(request, IMAGE_ID_BODY_VERSION)) return reply.send({ image_id: imageId });
-  // Nova's generate_image_url: the image endpoint's base, then /images/<id>.
-  void reply.header('location', `${serviceUrl(deps.config, 'image')}/images/${imageId}`);
+  if (location) void reply.header('location', `${serviceUrl(deps.config, 'image')}/images/${imageId}`);
   return reply.send();
 }
 
-/** The base image's inheritable properties, then the snapshot's own, then the caller's metadata. */
+/**
+ * Creates the queued image a server's disk is uploaded into (Nova's compute_utils.create_image), for
+ * createImage, shelve and createBackup: private, owned by the server's project, with the base image's
+ * inheritable properties, the snapshot's own and then `properties` (image_type and the caller's).
+ */
+export async function createServerImage(
+  deps: ComputeApiDeps,
+  ctx: RequestContext,
+  instance: Instance,
+  name: string,
+  properties: Record<string, string>,
+): Promise<string> {
+  const base = await deps.images.getImage(ctx, instance.image_ref);
+  return deps.images.createSnapshotImage(ctx, {
+    name,
+    owner: instance.project_id,
+    // The compute host records the format of the data it uploads; these hold until then.
+    diskFormat: base?.disk_format ?? null,
+    containerFormat: base?.container_format ?? null,
+    minRam: base?.min_ram ?? 0,
+    // The image is the server's whole root disk: a smaller one could not hold it.
+    minDisk: Math.max(base?.min_disk ?? 0, instance.flavor.root_gb),
+    properties: snapshotProperties(base, instance, ctx.userId, properties),
+  });
+}
+
+/** The base image's inheritable properties, then the snapshot's own, then the caller's (image_type first). */
 function snapshotProperties(
   base: ImageSummary | null,
   instance: Instance,
@@ -121,7 +165,6 @@ function snapshotProperties(
   );
   return {
     ...Object.fromEntries(inherited),
-    image_type: 'snapshot',
     instance_uuid: instance.uuid,
     ...(userId ? { user_id: userId } : {}),
     base_image_ref: instance.image_ref,

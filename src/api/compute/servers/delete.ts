@@ -12,7 +12,7 @@ import { now } from '../../../common/db/schema.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
-import { TaskState } from '../../../wire/messages/instance-states.ts';
+import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import { assertNotLocked, markInstanceDeleted, updateInstance, type Instance } from '../../../objects/instances.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import { releaseAllocations } from '../../../placement/claims.ts';
@@ -46,6 +46,7 @@ export async function deleteServer(
 ): Promise<void> {
   const db = deps.database.db;
   await startAction(db, ctx, instance.uuid, InstanceAction.DELETE);
+  await deleteShelvedImage(deps, ctx, instance);
   const host = instance.host;
   if (!host) return localDelete(deps, instance.uuid, 'it was never scheduled to a host');
   const service = await computeServiceOf(db, host);
@@ -68,6 +69,17 @@ export async function deleteServer(
     );
     await localDelete(deps, instance.uuid, `host ${host} could not be reached`);
   }
+}
+
+/** A shelved server's image goes with it, as in Nova (a failure is only logged: the delete goes on). */
+async function deleteShelvedImage(deps: ComputeApiDeps, ctx: RequestContext, instance: Instance): Promise<void> {
+  const shelved = instance.vm_state === VmState.SHELVED || instance.vm_state === VmState.SHELVED_OFFLOADED;
+  if (!shelved || !instance.shelved_image_id) return;
+  await deps.images
+    .deleteImage(ctx, instance.shelved_image_id)
+    .catch((err: Error) =>
+      log.warn({ instance: instance.uuid, err: err.message }, 'could not delete the image of the shelved server'),
+    );
 }
 
 async function localDelete(deps: ComputeApiDeps, uuid: string, why: string): Promise<void> {

@@ -17,6 +17,7 @@ import * as serverLifecycle from './0015-server-lifecycle.ts';
 import * as serviceCatalog from './0016-service-catalog.ts';
 import * as instanceDiskConfig from './0017-instance-disk-config.ts';
 import * as requiredWireFields from './0018-required-wire-fields.ts';
+import * as shelvedInstances from './0021-shelved-instances.ts';
 import type { MigrationSettings } from './settings.ts';
 
 export interface SchemaMigration {
@@ -41,4 +42,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0016-service-catalog', up: serviceCatalog.up },
   { name: '0017-instance-disk-config', up: instanceDiskConfig.up },
   { name: '0018-required-wire-fields', up: (db, _dialect, settings) => requiredWireFields.up(db, settings) },
+  { name: '0021-shelved-instances', up: shelvedInstances.up },
 ];
