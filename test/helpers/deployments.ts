@@ -47,9 +47,20 @@ export function listenSections(identityPort: number, imagePort: number, consoleP
   ];
 }
 
+/**
+ * The tests boot many servers in one project (storms of hundreds): quotas unlimited unless a test's own
+ * lines set them (they come after, and the last value given wins).
+ */
+const UNLIMITED_QUOTAS = ['[quota]', 'instances = -1', 'cores = -1', 'ram = -1'];
+
+/**
+ * `quotas`: whether base.conf carries UNLIMITED_QUOTAS; a multi-process deployment gives them to its
+ * controller services alone, since a compute host of the previous release refuses a section it does not know.
+ */
 async function writeBaseConfig(
   dir: string,
   lines: string[],
+  quotas = true,
 ): Promise<{ computePort: number; identityPort: number; consolePort: number }> {
   const [identityPort, computePort, imagePort, consolePort] = [
     await freePort(),
@@ -68,12 +79,7 @@ async function writeBaseConfig(
       'periodic_interval = 5',
       'rpc_response_timeout = 30',
       'host = controller',
-      // The tests boot many servers in one project (storms of hundreds): unlimited unless a test's own
-      // lines set quotas (they come after, and the last value given wins).
-      '[quota]',
-      'instances = -1',
-      'cores = -1',
-      'ram = -1',
+      ...(quotas ? UNLIMITED_QUOTAS : []),
       '[DEFAULT]',
       ...lines,
       // The scheduler reads the hosts on every request: a test boots right after its computes report,
@@ -130,17 +136,24 @@ export async function startMultiProcess(
   const scratch = await createScratchDatabase(options.engine ?? 'mysql');
   const vhost = await createVhost();
   cleanup.push(vhost.remove, scratch.drop);
-  const { computePort } = await writeBaseConfig(dir, [
-    `transport_url = ${vhost.url}`,
-    '[database]',
-    `connection = ${scratch.url}`,
-    ...(options.sharedConfig ?? []),
-    '[DEFAULT]',
-  ]);
+  const { computePort } = await writeBaseConfig(
+    dir,
+    [
+      `transport_url = ${vhost.url}`,
+      '[database]',
+      `connection = ${scratch.url}`,
+      ...(options.sharedConfig ?? []),
+      '[DEFAULT]',
+    ],
+    false,
+  );
   const group = new ProcessGroup();
   cleanup.unshift(() => group.stopAll());
   const conf = (...names: string[]) => names.flatMap((n) => ['--config-file', join(dir, n)]);
-  writeFileSync(join(dir, 'controller.conf'), [...(options.controllerConfig ?? []), ''].join('\n'));
+  writeFileSync(
+    join(dir, 'controller.conf'),
+    [...UNLIMITED_QUOTAS, '[DEFAULT]', ...(options.controllerConfig ?? []), ''].join('\n'),
+  );
   await group.runToEnd('db sync', 'stratus-manage', [...conf('base.conf'), 'db', 'sync']);
   await group.runToEnd('bootstrap', 'stratus-manage', [
     ...conf('base.conf'),
