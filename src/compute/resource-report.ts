@@ -6,7 +6,7 @@
  * MEMORY_MB; each storage pool gets a DISK_GB inventory of its own.
  */
 import type { Config } from '../common/config/load-config.ts';
-import type { Inventory, NodeReport } from '../wire/messages/node-report.ts';
+import { NodeReportShape, type Inventory, type NodeReport } from '../wire/messages/node-report.ts';
 import { hostCpuSets } from './cpu-sets.ts';
 import type { GuestInfo, NodeResources } from './virt/driver.ts';
 
@@ -45,7 +45,7 @@ export function nodeReports(
     for (const pool of node.storagePools) {
       storagePools[pool.tier] = inventory(pool.totalGb, Math.min(reservedDiskGb, pool.totalGb), diskRatio);
     }
-    return {
+    return NodeReportShape.build({
       nodename: node.nodename,
       hypervisor_type: node.hypervisorType,
       hypervisor_version: node.hypervisorVersion,
@@ -63,7 +63,7 @@ export function nodeReports(
       },
       inventories,
       storage_pools: storagePools,
-    };
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 /** Turns instances into the payload compute hosts receive. */
-import type { InstancePayload } from '../wire/messages/instance-payload.ts';
+import { InstancePayloadShape, type InstancePayload } from '../wire/messages/instance-payload.ts';
 import type { FlavorSpec } from '../wire/messages/request-spec.ts';
 import type { Flavor } from './flavors.ts';
 import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
@@ -27,7 +27,7 @@ type Identity = Pick<NewInstance, 'uuid' | 'display_name' | 'hostname' | 'projec
 type State = Pick<InstancePayload, 'vm_state' | 'task_state' | 'power_state' | 'host' | 'node' | 'launched_at'>;
 
 function payload(i: Identity, state: State): InstancePayload {
-  return {
+  return InstancePayloadShape.build({
     uuid: i.uuid,
     display_name: i.display_name,
     hostname: i.hostname,
@@ -38,7 +38,7 @@ function payload(i: Identity, state: State): InstancePayload {
     ...state,
     storage_tier: i.storage_tier,
     metadata: { ...i.metadata },
-  };
+  });
 }
 
 export function instancePayload(instance: Instance): InstancePayload {

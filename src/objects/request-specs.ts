@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../common/db/database.ts';
 import type { Schema } from '../common/db/schema.ts';
 import { NotFound } from '../common/errors.ts';
-import type { RequestSpec } from '../wire/messages/request-spec.ts';
+import { RequestSpecShape, type RequestSpec } from '../wire/messages/request-spec.ts';
 
 export async function saveRequestSpec(db: Db, instanceUuid: string, spec: RequestSpec): Promise<void> {
   const text = JSON.stringify(spec);
@@ -36,5 +36,7 @@ export async function getRequestSpec(db: Db, instanceUuid: string): Promise<Requ
     .where('instance_uuid', '=', instanceUuid)
     .executeTakeFirst();
   if (!row) throw new NotFound(`RequestSpec not found for instance ${instanceUuid}`);
-  return JSON.parse(row.spec) as RequestSpec;
+  // Stored with its payload_version: one of an older release reads as it is (none: 1.0), a newer one is refused.
+  const stored = JSON.parse(row.spec) as Record<string, unknown>;
+  return RequestSpecShape.accept(stored, `The stored request spec of instance ${instanceUuid}`) as RequestSpec;
 }

@@ -17,7 +17,7 @@ import { HostStateCache } from './host-state-cache.ts';
 import type { HostState } from './host-state.ts';
 import { RankedHosts } from './ranking.ts';
 import { antiAffinityGuard, loadRequestHints } from './request-hints.ts';
-import type { RequestSpec, Selection } from '../wire/messages/request-spec.ts';
+import { SelectionShape, type RequestSpec, type Selection } from '../wire/messages/request-spec.ts';
 import { loadWeighers, weighHosts, type HostWeigher } from './weighers/weigher.ts';
 
 const log = getLogger('scheduler');
@@ -240,10 +240,10 @@ interface Pick {
 }
 
 function toSelection(host: HostState): Selection {
-  return {
+  return SelectionShape.build({
     service_host: host.host,
     nodename: host.nodename,
     compute_node_uuid: host.uuid,
     availability_zone: host.availabilityZone,
-  };
+  });
 }

@@ -23,6 +23,7 @@ import {
   type RpcVersion,
   type Target,
 } from '../common/rpc/index.ts';
+import { acceptPayloads, backportPayloads, checkPayloadsCarried, payloadsContractVersion } from './payload.ts';
 
 /** A change of a method's args at `version`; `backport` rewrites args of that version as the one before read them. */
 export interface ArgsRevision {
@@ -68,7 +69,10 @@ export interface Contract<M extends Methods> {
   readonly methods: M;
 }
 
-/** Checks that no method or revision is newer than the contract (a forgotten bump of `version`). */
+/**
+ * Checks that no method, revision or payload version the methods carry is newer than the contract (a
+ * forgotten bump of `version`).
+ */
 export function defineContract<M extends Methods>(contract: Contract<M>): Contract<M> {
   for (const [name, spec] of Object.entries(contract.methods)) {
     for (const v of [spec.since, ...spec.revisions.map((r) => r.version)]) {
@@ -76,8 +80,16 @@ export function defineContract<M extends Methods>(contract: Contract<M>): Contra
         throw new Error(`${contract.topic}.${name} is at ${v}, newer than the contract's ${contract.version}`);
       }
     }
+    for (const schema of schemasOf(spec)) {
+      checkPayloadsCarried(schema, contract.topic, contract.version, `${contract.topic}.${name}`);
+    }
   }
   return contract;
+}
+
+/** The schemas of what a method's messages carry: its args, and a call's reply. */
+function schemasOf(spec: MethodSpec): TSchema[] {
+  return spec.kind === 'call' ? [spec.args, spec.reply] : [spec.args];
 }
 
 export type ArgsOf<M extends Methods, K extends keyof M> = Static<M[K]['args']>;
@@ -101,10 +113,19 @@ export function serveContract<M extends Methods>(
   handlers: Handlers<M>,
 ): { topic: string; version: RpcVersion; endpoints: RpcEndpoints } {
   const endpoints: RpcEndpoints = {};
-  for (const name of Object.keys(contract.methods)) {
+  for (const [name, spec] of Object.entries(contract.methods)) {
     const handler = handlers[name] as (ctx: RequestContext, args: unknown) => Promise<unknown>;
-    // The server validates args against `args` before the handler runs.
-    endpoints[name] = { args: contract.methods[name]!.args, handler };
+    const where = `'${contract.topic}.${name}'`;
+    endpoints[name] = {
+      args: spec.args,
+      // Before the server validates args against `args`: unversioned payloads become 1.0, newer ones are refused.
+      prepare: (args) => acceptPayloads(spec.args, args, where),
+      // A reply's payloads go back as the version the message was written in carries them.
+      handler: async (ctx, args, version) => {
+        const result = await handler(ctx, args);
+        return spec.kind === 'call' ? backportPayloads(spec.reply, result, contract.topic, version) : result;
+      },
+    };
   }
   return { topic: contract.topic, version: contract.version, endpoints };
 }
@@ -132,7 +153,10 @@ export function versionedMessage(
     if (compareVersions(revision.version, cap) > 0) shaped = revision.backport(shaped);
     else if (compareVersions(revision.version, version) > 0) version = revision.version;
   }
-  return { version, args: shaped };
+  // Payloads (of the args, or of the reply the caller reads) at a version the cap carries raise the message's.
+  const carried = payloadsContractVersion(schemasOf(spec), contract.topic, cap);
+  if (compareVersions(carried, version) > 0) version = carried;
+  return { version, args: backportPayloads(spec.args, shaped, contract.topic, version) as object };
 }
 
 /** The caller's side of a contract, over the shared RpcClient. */
@@ -164,19 +188,21 @@ export class ContractClient<M extends Methods> {
     opts: { timeoutMs?: number } = {},
   ): Promise<ReplyOf<M, K>> {
     const message = versionedMessage(this.contract, method, args as object, await this.peersVersion());
-    const reply = await this.rpc.call<unknown>(ctx, target, method, message.args, {
+    const raw = await this.rpc.call<unknown>(ctx, target, method, message.args, {
       ...opts,
       version: message.version,
     });
+    const spec = this.contract.methods[method] as CallMethod;
+    const read = acceptPayloads(spec.reply, raw, `The reply to '${this.contract.topic}.${method}'`);
     const check = this.replyChecker(method);
-    if (!check.Check(reply)) {
-      const first = check.Errors(reply)[0];
+    if (!check.Check(read)) {
+      const first = check.Errors(read)[0];
       const problem = first ? `${first.instancePath || '/'} ${first.message}` : 'does not match the schema';
       throw new InvalidRpcReply(
         `The reply to '${this.contract.topic}.${method}' is not what the contract says: ${problem}`,
       );
     }
-    return reply as ReplyOf<M, K>;
+    return read as ReplyOf<M, K>;
   }
 
   /** The cap, resolved once (Nova also fixes `auto` for the life of the process). */

@@ -15,6 +15,7 @@ import { recordBuildRequest } from '../../src/objects/build-requests.ts';
 import { connectBus, type Bus } from '../../src/runtime/bus.ts';
 import type { RunningService } from '../../src/runtime/service.ts';
 import { startScheduler } from '../../src/scheduler/service.ts';
+import { RequestSpecShape } from '../../src/wire/messages/request-spec.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
 
 export interface TestCloud {
@@ -102,17 +103,22 @@ export async function startTestCloud(
         metadata: {},
         storage_tier: options.storageTier ?? config.storage.default_tier,
       }));
-      await recordBuildRequest(database.db, ctx, instances, {
-        project_id: 'p1',
-        user_id: 'u1',
-        flavor: { ...flavor, extra_specs: { ...flavor.extra_specs } },
-        image: { id: 'img', properties: {} },
-        availability_zone: null,
-        scheduler_hints: {},
-        num_instances: count,
-        storage_tier: options.storageTier ?? config.storage.default_tier,
-        ignore_hosts: [],
-      });
+      await recordBuildRequest(
+        database.db,
+        ctx,
+        instances,
+        RequestSpecShape.build({
+          project_id: 'p1',
+          user_id: 'u1',
+          flavor: { ...flavor, extra_specs: { ...flavor.extra_specs } },
+          image: { id: 'img', properties: {} },
+          availability_zone: null,
+          scheduler_hints: {},
+          num_instances: count,
+          storage_tier: options.storageTier ?? config.storage.default_tier,
+          ignore_hosts: [],
+        }),
+      );
       await cloud.conductor.buildInstances(ctx, uuids);
       return uuids;
     },

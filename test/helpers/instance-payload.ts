@@ -1,5 +1,5 @@
 /** An instance as the compute manager receives it over RPC: a small one being built on host `h`, unless told. */
-import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import { InstancePayloadShape, type InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 
 export function instancePayload(
@@ -8,7 +8,7 @@ export function instancePayload(
   /** Flavor fields to change, over the small default flavor. */
   flavor: Partial<InstancePayload['flavor']> = {},
 ): InstancePayload {
-  return {
+  return InstancePayloadShape.build({
     uuid,
     display_name: 'vm',
     hostname: 'vm',
@@ -35,5 +35,5 @@ export function instancePayload(
     metadata: {},
     storage_tier: 'hdd',
     ...overrides,
-  };
+  });
 }

@@ -1,8 +1,8 @@
 /** Request specs for scheduler tests: a 1 vCPU / 512 MB / 1 GB flavor unless told otherwise. */
-import type { RequestSpec } from '../../src/wire/messages/request-spec.ts';
+import { RequestSpecShape, type RequestSpec } from '../../src/wire/messages/request-spec.ts';
 
 export function testSpec(flavor: Partial<RequestSpec['flavor']> = {}, extra: Partial<RequestSpec> = {}): RequestSpec {
-  return {
+  return RequestSpecShape.build({
     project_id: 'p1',
     user_id: 'u1',
     flavor: {
@@ -23,5 +23,5 @@ export function testSpec(flavor: Partial<RequestSpec['flavor']> = {}, extra: Par
     storage_tier: 'hdd',
     ignore_hosts: [],
     ...extra,
-  };
+  });
 }

@@ -15,9 +15,12 @@ import {
   syncDiskSnapshots,
 } from '../../src/objects/disk-snapshots.ts';
 import { markInstanceDeleted } from '../../src/objects/instances.ts';
+import { DiskSnapshotLinkShape } from '../../src/wire/messages/disk-snapshot-link.ts';
 import { describeOnEachEngine } from '../helpers/database.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';
 
+/** A link as a compute host reports it. */
+const link = (id: string, size: number | null) => DiskSnapshotLinkShape.build({ id, size });
 const row = (uuid: string, status: DiskSnapshotStatus, size: number | null = null) => ({ uuid, status, size });
 
 describe('reconcileDiskSnapshots', () => {
@@ -32,11 +35,7 @@ describe('reconcileDiskSnapshots', () => {
       row('old-error', 'error'),
       row('retry', 'error_deleting', 3),
     ];
-    const chain = [
-      { id: 'kept', size: 10 },
-      { id: 'created', size: 4096 },
-      { id: 'stuck', size: 6 },
-    ];
+    const chain = [link('kept', 10), link('created', 4096), link('stuck', 6)];
     assert.deepEqual(reconcileDiskSnapshots(rows, chain), [
       { uuid: 'created', kind: 'update', status: 'available', size: 4096 },
       { uuid: 'failed', kind: 'update', status: 'error', size: null },
@@ -68,10 +67,7 @@ describeOnEachEngine('disk snapshot records', (database) => {
     ] as const) {
       await createDiskSnapshotRecord(db, { uuid, instanceUuid: instance, projectId: 'p1', userId: 'u1', name });
     }
-    await syncDiskSnapshots(db, instance, [
-      { id: a, size: 1 << 20 },
-      { id: b, size: 2 << 20 },
-    ]);
+    await syncDiskSnapshots(db, instance, [link(a, 1 << 20), link(b, 2 << 20)]);
     assert.deepEqual(
       (await listDiskSnapshots(db, instance)).map((s) => [s.name, s.status, s.size]),
       [
@@ -82,7 +78,7 @@ describeOnEachEngine('disk snapshot records', (database) => {
     );
     assert.equal(await changeDiskSnapshotStatus(db, a, DiskSnapshotStatus.DELETING, ['available']), true);
     assert.equal(await changeDiskSnapshotStatus(db, a, DiskSnapshotStatus.DELETING, ['available']), false);
-    await syncDiskSnapshots(db, instance, [{ id: b, size: 3 << 20 }]);
+    await syncDiskSnapshots(db, instance, [link(b, 3 << 20)]);
     assert.deepEqual(
       (await listDiskSnapshots(db, instance)).map((s) => [s.name, s.status, s.size]),
       [

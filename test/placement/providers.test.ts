@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { registerService } from '../../src/objects/services.ts';
-import type { NodeReport } from '../../src/wire/messages/node-report.ts';
+import { NodeReportShape, type NodeReport } from '../../src/wire/messages/node-report.ts';
 import { upsertComputeNode } from '../../src/placement/providers.ts';
 import { describeOnEachEngine } from '../helpers/database.ts';
 import { inventory } from '../helpers/scheduler-fixtures.ts';
 
 function report(nodename: string): NodeReport {
-  return {
+  return NodeReportShape.build({
     nodename,
     hypervisor_type: 'fake',
     hypervisor_version: 1000,
@@ -27,7 +27,7 @@ function report(nodename: string): NodeReport {
     storage_pools: { hdd: inventory(100) },
     supported_instances: [['x86_64', 'fake', 'hvm']],
     stats: {},
-  };
+  });
 }
 
 describeOnEachEngine('node reports', (database) => {

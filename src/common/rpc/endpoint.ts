@@ -4,11 +4,17 @@
  */
 import type { Static, TSchema } from 'typebox';
 import type { RequestContext } from '../context.ts';
+import type { RpcVersion } from './version.ts';
 
 export interface RpcEndpoint {
   readonly args: TSchema;
-  /** `args` has been validated against `this.args`. Must be idempotent: a message can arrive twice. */
-  handler(ctx: RequestContext, args: unknown): Promise<unknown>;
+  /** Run on the args before they are validated (e.g. to read versioned payloads); may throw to refuse them. */
+  readonly prepare?: (args: unknown) => unknown;
+  /**
+   * `args` has been validated against `this.args`; `version` is the contract version the message is
+   * written in (the base version if it carries none). Must be idempotent: a message can arrive twice.
+   */
+  handler(ctx: RequestContext, args: unknown, version: RpcVersion): Promise<unknown>;
 }
 
 export type RpcEndpoints = Record<string, RpcEndpoint>;

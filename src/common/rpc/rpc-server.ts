@@ -19,7 +19,7 @@ import { InvalidRpcArguments, UnsupportedRpcMethod, UnsupportedRpcVersion } from
 import { serializeFailure } from './failure.ts';
 import { Limiter } from './limiter.ts';
 import type { Subscription, Transport } from './transport.ts';
-import { BASE_VERSION, canRead, isRpcVersion } from './version.ts';
+import { BASE_VERSION, canRead, isRpcVersion, type RpcVersion } from './version.ts';
 
 const log = getLogger('rpc.server');
 
@@ -115,8 +115,7 @@ export class RpcServer {
   private async invoke(ctx: RequestContext, msg: RequestMessage): Promise<{ result: unknown } | { failure: Failure }> {
     try {
       log.debug({ method: msg.method, msg_id: msg.msg_id }, 'rpc message received');
-      this.checkVersion(msg);
-      return { result: await this.run(ctx, msg.method, msg.args) };
+      return { result: await this.run(ctx, msg.method, msg.args, this.checkVersion(msg)) };
     } catch (err) {
       const failure = serializeFailure(err);
       // A cast has nobody to tell, so its failure is logged loudly; a call's is the caller's to report.
@@ -135,7 +134,7 @@ export class RpcServer {
   }
 
   /** A message from a release before versions were carried has none: it is the base version. */
-  private checkVersion(msg: RequestMessage): void {
+  private checkVersion(msg: RequestMessage): RpcVersion {
     const version = msg.version ?? BASE_VERSION;
     if (!isRpcVersion(version) || !canRead(this.version, version)) {
       throw new UnsupportedRpcVersion(
@@ -143,9 +142,10 @@ export class RpcServer {
           `written in ${this.topic} ${version} (upgrade this service, or cap the sender with [upgrade_levels] ${this.topic})`,
       );
     }
+    return version;
   }
 
-  private async run(ctx: RequestContext, method: string, args: unknown): Promise<unknown> {
+  private async run(ctx: RequestContext, method: string, received: unknown, version: RpcVersion): Promise<unknown> {
     // Object.hasOwn, so 'constructor' or '__proto__' is an unknown method, not a property of Object.
     const ep = Object.hasOwn(this.endpoints, method) ? this.endpoints[method] : undefined;
     const validator = this.validators.get(method);
@@ -154,12 +154,13 @@ export class RpcServer {
         `The '${this.topic}' RPC server has no method '${method}' (it has: ${Object.keys(this.endpoints).join(', ') || 'none'})`,
       );
     }
+    const args = ep.prepare ? ep.prepare(received) : received;
     if (!validator.Check(args)) {
       const first = validator.Errors(args)[0];
       const problem = first ? `${first.instancePath || '/'} ${first.message}` : 'does not match the schema';
       throw new InvalidRpcArguments(`Invalid arguments for '${this.topic}.${method}': ${problem}`);
     }
-    return ep.handler(ctx, args);
+    return ep.handler(ctx, args, version);
   }
 
   private async reply(

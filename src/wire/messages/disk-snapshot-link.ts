@@ -4,11 +4,14 @@
  * One schema, so the RPC's validation and the type cannot drift apart.
  */
 import { Type, type Static } from 'typebox';
+import { definePayload } from '../payload.ts';
 
-export const DiskSnapshotLinkSchema = Type.Object({
+/** A versioned payload (see payload.ts); its revisions, with the contract versions that carry each, go here. */
+export const DiskSnapshotLinkShape = definePayload('DiskSnapshotLink', {
   id: Type.String(),
   /** The bytes the link's frozen file takes on the host; null where the driver has no files. */
   size: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
 });
+export const DiskSnapshotLinkSchema = DiskSnapshotLinkShape.schema;
 
 export type DiskSnapshotLink = Static<typeof DiskSnapshotLinkSchema>;

@@ -3,9 +3,14 @@
  * every message carries the fields they need; the conductor builds it from the instance row.
  */
 import { Type, type Static } from 'typebox';
+import { definePayload } from '../payload.ts';
 import { FlavorSpecSchema } from './request-spec.ts';
 
-export const InstancePayloadSchema = Type.Object({
+/**
+ * A versioned payload (see payload.ts): its flavor is part of its shape. Its revisions, with the contract
+ * versions that carry each, go here.
+ */
+export const InstancePayloadShape = definePayload('InstancePayload', {
   uuid: Type.String(),
   display_name: Type.String(),
   hostname: Type.String(),
@@ -26,6 +31,7 @@ export const InstancePayloadSchema = Type.Object({
   storage_tier: Type.String(),
   metadata: Type.Record(Type.String(), Type.String()),
 });
+export const InstancePayloadSchema = InstancePayloadShape.schema;
 
 export type InstancePayload = Static<typeof InstancePayloadSchema>;
 

@@ -3,6 +3,7 @@
  * the TypeScript type derived from it, so the two cannot drift apart.
  */
 import { Type, type Static } from 'typebox';
+import { definePayload } from '../payload.ts';
 
 export const InventorySchema = Type.Object({
   total: Type.Integer(),
@@ -16,7 +17,8 @@ export const InventorySchema = Type.Object({
 /** One resource class of a provider, as Nova's placement describes it. */
 export type Inventory = Static<typeof InventorySchema>;
 
-export const NodeReportSchema = Type.Object({
+/** A versioned payload (see payload.ts); its revisions, with the contract versions that carry each, go here. */
+export const NodeReportShape = definePayload('NodeReport', {
   nodename: Type.String(),
   hypervisor_type: Type.String(),
   hypervisor_version: Type.Integer(),
@@ -35,5 +37,6 @@ export const NodeReportSchema = Type.Object({
   /** The node's counters, as Nova's compute node stats: `failed_builds` counts consecutive failed builds. */
   stats: Type.Record(Type.String(), Type.String()),
 });
+export const NodeReportSchema = NodeReportShape.schema;
 
 export type NodeReport = Static<typeof NodeReportSchema>;

@@ -3,6 +3,7 @@
  * conductor (which keeps it for reschedules) and the scheduler (which reads it); also an RPC schema.
  */
 import { Type, type Static } from 'typebox';
+import { definePayload } from '../payload.ts';
 
 export const FlavorSpecSchema = Type.Object({
   flavorid: Type.String(),
@@ -15,7 +16,11 @@ export const FlavorSpecSchema = Type.Object({
   extra_specs: Type.Record(Type.String(), Type.String()),
 });
 
-export const RequestSpecSchema = Type.Object({
+/**
+ * A versioned payload (see payload.ts), also stored as JSON in request_specs.spec; its flavor and image
+ * are part of its shape. Its revisions, with the contract versions that carry each, go here.
+ */
+export const RequestSpecShape = definePayload('RequestSpec', {
   project_id: Type.String(),
   user_id: Type.String(),
   flavor: FlavorSpecSchema,
@@ -32,16 +37,19 @@ export const RequestSpecSchema = Type.Object({
   /** [host, node] pairs already tried for this build: RetryFilter keeps them out. */
   ignore_hosts: Type.Array(Type.Tuple([Type.String(), Type.String()])),
 });
+export const RequestSpecSchema = RequestSpecShape.schema;
 
 export type RequestSpec = Static<typeof RequestSpecSchema>;
 export type FlavorSpec = Static<typeof FlavorSpecSchema>;
 
-export const SelectionSchema = Type.Object({
+/** A versioned payload (see payload.ts); its revisions, with the contract versions that carry each, go here. */
+export const SelectionShape = definePayload('Selection', {
   service_host: Type.String(),
   nodename: Type.String(),
   compute_node_uuid: Type.String(),
   availability_zone: Type.String(),
 });
+export const SelectionSchema = SelectionShape.schema;
 
 /** One chosen (or alternate) destination. */
 export type Selection = Static<typeof SelectionSchema>;

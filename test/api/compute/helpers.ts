@@ -28,6 +28,7 @@ import {
 } from '../../../src/objects/instances.ts';
 import { registerService } from '../../../src/objects/services.ts';
 import { upsertComputeNode } from '../../../src/placement/providers.ts';
+import { NodeReportShape } from '../../../src/wire/messages/node-report.ts';
 import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { checkEveryResponse } from './response-check.ts';
 import { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens } from '../../helpers/fake-tokens.ts';
@@ -280,21 +281,26 @@ export async function addComputeHost(
     step_size: 1,
     allocation_ratio: ratio,
   });
-  const node = await upsertComputeNode(h.database.db, host, service.id, {
-    nodename: `${host}-node`,
-    hypervisor_type: 'fake',
-    hypervisor_version: 1000,
-    host_ip: '192.0.2.10',
-    cpu_info: JSON.stringify({ arch: 'x86_64', model: 'fake' }),
-    vcpus,
-    memory_mb: memory,
-    local_gb: disk,
-    running_vms: 0,
-    inventories: { VCPU: inventory(vcpus, 4), MEMORY_MB: inventory(memory, 1) },
-    storage_pools: Object.fromEntries(Object.entries(pools).map(([tier, gb]) => [tier, inventory(gb, 1)])),
-    supported_instances: [['x86_64', 'fake', 'hvm']],
-    stats: { failed_builds: '0' },
-  });
+  const node = await upsertComputeNode(
+    h.database.db,
+    host,
+    service.id,
+    NodeReportShape.build({
+      nodename: `${host}-node`,
+      hypervisor_type: 'fake',
+      hypervisor_version: 1000,
+      host_ip: '192.0.2.10',
+      cpu_info: JSON.stringify({ arch: 'x86_64', model: 'fake' }),
+      vcpus,
+      memory_mb: memory,
+      local_gb: disk,
+      running_vms: 0,
+      inventories: { VCPU: inventory(vcpus, 4), MEMORY_MB: inventory(memory, 1) },
+      storage_pools: Object.fromEntries(Object.entries(pools).map(([tier, gb]) => [tier, inventory(gb, 1)])),
+      supported_instances: [['x86_64', 'fake', 'hvm']],
+      stats: { failed_builds: '0' },
+    }),
+  );
   return { service, node };
 }
 

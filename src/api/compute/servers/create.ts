@@ -16,7 +16,7 @@ import { flavorSpec, newInstancePayload } from '../../../objects/instance-payloa
 import type { NewInstance } from '../../../objects/instances.ts';
 import type { KeyPair } from '../../../objects/key-pairs.ts';
 import { recordCheckedBuildRequest } from '../../../objects/build-requests.ts';
-import type { RequestSpec } from '../../../wire/messages/request-spec.ts';
+import { RequestSpecShape, type RequestSpec } from '../../../wire/messages/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
@@ -197,7 +197,7 @@ function requestSpec(
   count: number,
   storageTier: StorageTier,
 ): RequestSpec {
-  return {
+  return RequestSpecShape.build({
     project_id: ctx.projectId ?? '',
     user_id: ctx.userId ?? '',
     flavor: flavorSpec(flavor),
@@ -207,7 +207,7 @@ function requestSpec(
     num_instances: count,
     storage_tier: storageTier,
     ignore_hosts: [],
-  };
+  });
 }
 
 /** Casts the build; if the bus refuses it, no one will ever build these instances, so they go to ERROR. */

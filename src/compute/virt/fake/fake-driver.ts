@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
 import { PowerState } from '../../../wire/messages/instance-states.ts';
+import { DiskSnapshotLinkShape } from '../../../wire/messages/disk-snapshot-link.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { powerStateName, type GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
@@ -275,7 +276,7 @@ export class FakeDriver implements VirtDriver {
 
   /** The chain as a list of ids; a fake link has no file, so no size. */
   async diskSnapshots(uuid: string): Promise<DiskSnapshotLink[]> {
-    return this.guest(uuid).diskSnapshots.map((id) => ({ id, size: null }));
+    return this.guest(uuid).diskSnapshots.map((id) => DiskSnapshotLinkShape.build({ id, size: null }));
   }
 
   async createDiskSnapshot(uuid: string, id: string): Promise<void> {

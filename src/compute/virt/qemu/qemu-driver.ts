@@ -21,6 +21,7 @@ import {
 } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { PowerState } from '../../../wire/messages/instance-states.ts';
+import { DiskSnapshotLinkShape } from '../../../wire/messages/disk-snapshot-link.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
@@ -439,7 +440,9 @@ export class QemuDriver implements VirtDriver {
 
   async diskSnapshots(uuid: string): Promise<DiskSnapshotLink[]> {
     const links = this.guest(uuid).spec.diskSnapshots ?? [];
-    return Promise.all(links.map(async (link) => ({ id: link.id, size: await linkSize(link.path) })));
+    return Promise.all(
+      links.map(async (link) => DiskSnapshotLinkShape.build({ id: link.id, size: await linkSize(link.path) })),
+    );
   }
 
   /**

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildFailed } from '../../../../src/common/errors.ts';
-import type { InstancePayload } from '../../../../src/wire/messages/instance-payload.ts';
+import { InstancePayloadShape, type InstancePayload } from '../../../../src/wire/messages/instance-payload.ts';
 import { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
 import { fakeDriverOptions } from '../../../helpers/fake-driver-options.ts';
 
@@ -17,23 +17,33 @@ const driver = () =>
     }),
   );
 
-const guest = (uuid: string, storageTier: string): InstancePayload => ({
-  uuid,
-  display_name: uuid,
-  hostname: uuid,
-  project_id: 'p',
-  user_id: 'u',
-  image_ref: 'img',
-  flavor: { flavorid: 'f', name: 'f', vcpus: 1, memory_mb: 64, root_gb: 1, ephemeral_gb: 0, swap: 0, extra_specs: {} },
-  vm_state: 'building',
-  task_state: 'spawning',
-  power_state: 0,
-  host: 'h',
-  node: 'h-node0',
-  launched_at: null,
-  metadata: {},
-  storage_tier: storageTier,
-});
+const guest = (uuid: string, storageTier: string): InstancePayload =>
+  InstancePayloadShape.build({
+    uuid,
+    display_name: uuid,
+    hostname: uuid,
+    project_id: 'p',
+    user_id: 'u',
+    image_ref: 'img',
+    flavor: {
+      flavorid: 'f',
+      name: 'f',
+      vcpus: 1,
+      memory_mb: 64,
+      root_gb: 1,
+      ephemeral_gb: 0,
+      swap: 0,
+      extra_specs: {},
+    },
+    vm_state: 'building',
+    task_state: 'spawning',
+    power_state: 0,
+    host: 'h',
+    node: 'h-node0',
+    launched_at: null,
+    metadata: {},
+    storage_tier: storageTier,
+  });
 
 describe('FakeDriver storage pools', () => {
   it('reports its pools on every node, local_gb their sum', async () => {
