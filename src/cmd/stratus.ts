@@ -31,7 +31,7 @@ async function run(
   prepare?: (database: Database) => Promise<Config | void>,
 ): Promise<void> {
   let config = initialConfig;
-  // Compute hosts never open the database (DESIGN.md: they hold no credentials for it). Each service and
+  // Compute hosts never open the database (they hold no credentials for it: docs/architecture.md). Each service and
   // the database are imported only when this process runs them, so `stratus compute` loads no database
   // code at all (test/cmd/compute-bundle.test.ts checks it).
   const needsDb = names.some((n) => n !== 'compute');

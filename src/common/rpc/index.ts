@@ -1,4 +1,4 @@
-/** The RPC layer's public API; see DESIGN.md "RPC". */
+/** The RPC layer's public API: transports, the client and server, envelopes and remote errors (docs/architecture.md). */
 export { RpcClient, type RpcClientOptions } from './rpc-client.ts';
 export { RpcServer, type RpcServerOptions } from './rpc-server.ts';
 export { endpoint, type RpcEndpoint, type RpcEndpoints } from './endpoint.ts';
