@@ -1,0 +1,126 @@
+/**
+ * A guest's network interfaces as its compute host receives them (Nova's network_info: one VIF per port).
+ * Compute hosts have no database, so the network service resolves everything the datapath needs before the
+ * message leaves: the network's bridge and segment, the subnets' DHCP options, the port's addresses and
+ * the security group rules with remote groups already expanded to the members' addresses.
+ *
+ * The names of host devices follow Neutron's Linux bridge agent, so an operator finds them where they
+ * expect: bridge `brq` + the first 11 characters of the network id, tap `tap` + the first 11 of the port
+ * id (Linux allows 15 characters in an interface name).
+ */
+import { Type, type Static } from 'typebox';
+import { definePayload } from '../payload.ts';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const HostRouteSchema = Type.Object(
+  { destination: Type.String(), nexthop: Type.String() },
+  { additionalProperties: false },
+);
+
+export const VifSubnetSchema = Type.Object(
+  {
+    id: Type.String(),
+    cidr: Type.String(),
+    ip_version: Type.Union([Type.Literal(4), Type.Literal(6)]),
+    gateway_ip: Nullable(Type.String()),
+    dns_nameservers: Type.Array(Type.String()),
+    host_routes: Type.Array(HostRouteSchema),
+    enable_dhcp: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+export const VifNetworkSchema = Type.Object(
+  {
+    id: Type.String(),
+    /** The network's name: the key of the server's `addresses`. */
+    label: Type.String(),
+    project_id: Type.String(),
+    /** The host bridge the network's taps join: `brq` + id[:11]. */
+    bridge: Type.String(),
+    network_type: Type.Union([Type.Literal('flat'), Type.Literal('vlan'), Type.Literal('local')]),
+    /** The operator's name for the host interface that carries the network (`[network] physical_interface_mappings`). */
+    physical_network: Nullable(Type.String()),
+    /** The VLAN id of a vlan network. */
+    segmentation_id: Nullable(Type.Integer({ minimum: 1, maximum: 4094 })),
+    mtu: Type.Integer({ minimum: 68 }),
+    /** `router:external`: floating IPs are taken from it and the host routes to it. */
+    external: Type.Boolean(),
+    subnets: Type.Array(VifSubnetSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const VifFixedIpSchema = Type.Object(
+  { subnet_id: Type.String(), ip_address: Type.String() },
+  { additionalProperties: false },
+);
+
+export const VifFloatingIpSchema = Type.Object(
+  {
+    id: Type.String(),
+    floating_ip_address: Type.String(),
+    /** The fixed address of this port the floating IP maps to (1:1 NAT on the guest's host). */
+    fixed_ip_address: Type.String(),
+    /** The external network the floating IP belongs to (the host routes its subnet through that bridge). */
+    floating_network: VifNetworkSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** One rule of a port's security groups, stateful, as Neutron stores it; remote groups are expanded. */
+export const VifSecurityRuleSchema = Type.Object(
+  {
+    direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')]),
+    ethertype: Type.Union([Type.Literal('IPv4'), Type.Literal('IPv6')]),
+    /** A protocol name (tcp, udp, icmp, ...) or number as a string; null for any. */
+    protocol: Nullable(Type.String()),
+    /** For tcp/udp the port range; for icmp the type (min) and code (max). Null for any. */
+    port_range_min: Nullable(Type.Integer()),
+    port_range_max: Nullable(Type.Integer()),
+    /**
+     * The peers the rule admits: the rule's remote_ip_prefix as one CIDR, the addresses of the remote
+     * group's ports as host prefixes, or null for any address.
+     */
+    remote_prefixes: Nullable(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A versioned payload (see payload.ts). Its revisions, with the contract versions that carry each, go here.
+ */
+export const VifShape = definePayload('Vif', {
+  /** The port's id. */
+  id: Type.String(),
+  mac_address: Type.String({ pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$' }),
+  /** The tap device on the host: `tap` + id[:11]. */
+  devname: Type.String({ maxLength: 15 }),
+  network: VifNetworkSchema,
+  fixed_ips: Type.Array(VifFixedIpSchema),
+  floating_ips: Type.Array(VifFloatingIpSchema),
+  /** Off: no anti-spoofing and no security groups on this port (Neutron's port_security_enabled). */
+  port_security_enabled: Type.Boolean(),
+  security_group_rules: Type.Array(VifSecurityRuleSchema),
+});
+export const VifSchema = VifShape.schema;
+
+export type Vif = Static<typeof VifSchema>;
+export type VifNetwork = Static<typeof VifNetworkSchema>;
+export type VifSubnet = Static<typeof VifSubnetSchema>;
+export type VifSecurityRule = Static<typeof VifSecurityRuleSchema>;
+
+/** A guest's interfaces, in the order the guest sees its NICs. */
+export const NetworkInfoSchema = Type.Array(VifSchema);
+export type NetworkInfo = Static<typeof NetworkInfoSchema>;
+
+/** Neutron's Linux bridge names: `brq` + the network id's first 11 characters. */
+export function bridgeName(networkId: string): string {
+  return `brq${networkId.slice(0, 11)}`;
+}
+
+/** Neutron's tap names: `tap` + the port id's first 11 characters. */
+export function tapName(portId: string): string {
+  return `tap${portId.slice(0, 11)}`;
+}
