@@ -185,6 +185,19 @@ export function network(spec: NetworkSpec): VifNetwork {
   };
 }
 
+/** An external (router:external) flat network on `physicalNetwork`, 198.51.100.0/24 with the gateway at .1. */
+export function externalNetwork(id: string, physicalNetwork: string): VifNetwork {
+  return network({
+    id,
+    projectId: 'admin',
+    cidr: '198.51.100.0/24',
+    gateway: '198.51.100.1',
+    type: 'flat',
+    physicalNetwork,
+    external: true,
+  });
+}
+
 export function vif(options: {
   id: string;
   mac: string;

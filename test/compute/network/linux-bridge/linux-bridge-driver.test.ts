@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { LinuxBridgeDriver } from '../../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
 import type { Vif } from '../../../../src/wire/messages/network-info.ts';
-import { NetworkLab, network, rule, sh, succeeds, vif } from '../../../helpers/network-lab.ts';
+import { NetworkLab, externalNetwork, network, rule, sh, succeeds, vif } from '../../../helpers/network-lab.ts';
 
 describe('Linux bridge datapath on one host', () => {
   const lab = new NetworkLab();
@@ -27,15 +27,7 @@ describe('Linux bridge datapath on one host', () => {
 
   const P1 = 'project-one';
   const P2 = 'project-two';
-  const ext = network({
-    id: lab.id('ext'),
-    projectId: 'admin',
-    cidr: '198.51.100.0/24',
-    gateway: '198.51.100.1',
-    type: 'flat',
-    physicalNetwork: 'public',
-    external: true,
-  });
+  const ext = externalNetwork(lab.id('ext'), 'public');
   const net1 = network({
     id: lab.id('n1'),
     projectId: P1,
