@@ -222,7 +222,16 @@ function inetTable(plan: HostPlan): string[] {
   }
   lines.push('  }');
   lines.push('  chain input {', '    type filter hook input priority filter; policy accept;');
-  lines.push('    ct state established,related accept', ...dispatch('egress'), '  }');
+  lines.push('    ct state established,related accept', ...dispatch('egress'));
+  if (tenantBridges.length > 0) {
+    // Guests see the host as their DHCP server and a gateway that answers ping, nothing more: the
+    // compute host's own services (and other networks' gateway addresses) are not theirs to reach.
+    const ownGateways = tenant.flatMap((n) => gatewaysOf(n.addresses).map((gw) => `${name(n.bridge)} . ${gw}`));
+    lines.push(`    iifname ${set(tenantBridges)} udp dport 67 accept`);
+    if (ownGateways.length > 0) lines.push(`    iifname . ip daddr ${set(ownGateways)} icmp type echo-request accept`);
+    lines.push(`    iifname ${set(tenantBridges)} drop`);
+  }
+  lines.push('  }');
   lines.push('  chain output {', '    type filter hook output priority filter; policy accept;');
   lines.push('    ct state established,related accept', '    udp sport 67 udp dport 68 accept');
   lines.push(...dispatch('ingress'), '  }');

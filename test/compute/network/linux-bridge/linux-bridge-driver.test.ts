@@ -148,6 +148,7 @@ describe('Linux bridge datapath on one host', () => {
   it('keeps another project out of the network, except through the floating IP', async () => {
     assert.ok(await lab.ping(g3, '10.30.0.1'), 'guest 3 reaches its own gateway');
     assert.equal(await lab.ping(g3, '10.20.0.11'), false, 'no route between projects');
+    assert.equal(await lab.ping(g3, '10.20.0.1'), false, "nor to the host's address on another project's network");
     assert.ok(await lab.ping(g3, '198.51.100.50'), 'the floating IP is reachable');
   });
 
