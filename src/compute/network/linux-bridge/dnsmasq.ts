@@ -131,7 +131,8 @@ export async function removeDnsmasq(files: DhcpFiles): Promise<void> {
   await rm(files.directory, { recursive: true, force: true });
 }
 
-async function stopDnsmasq(files: DhcpFiles): Promise<void> {
+/** Stops the network's dnsmasq, if it runs; its files stay. */
+export async function stopDnsmasq(files: DhcpFiles): Promise<void> {
   const pid = await runningDnsmasq(files);
   if (pid === null) return;
   process.kill(pid, 'SIGTERM');

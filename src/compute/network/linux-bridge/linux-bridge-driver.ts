@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Vif } from '../../../wire/messages/network-info.ts';
 import { HostCommands, inNamespace } from '../host-commands.ts';
 import type { GuestPorts, NetworkDriver } from '../network-driver.ts';
-import { dhcpFiles, ensureDnsmasq, removeDnsmasq, servesDhcp } from './dnsmasq.ts';
+import { dhcpFiles, ensureDnsmasq, removeDnsmasq, servesDhcp, stopDnsmasq } from './dnsmasq.ts';
 import { planHost, type HostPlan } from './host-plan.ts';
 import { addAddress, ensureBridge, ensureTap, ensureUplink, releaseLink, removeAddress } from './host-links.ts';
 import { renderRuleset } from './nft-ruleset.ts';
@@ -114,9 +114,9 @@ export class LinuxBridgeDriver implements NetworkDriver {
     const owned = await loadOwned(this.ownedPath);
     try {
       await this.removeStale(plan, owned);
-      await this.ensureLinks(plan, owned);
+      const newBridges = await this.ensureLinks(plan, owned);
       await this.host.run(['nft', '-f', '-'], renderRuleset(plan));
-      await this.ensureDhcp(plan, owned);
+      await this.ensureDhcp(plan, owned, newBridges);
     } finally {
       await saveOwned(this.ownedPath, owned);
     }
@@ -170,9 +170,11 @@ export class LinuxBridgeDriver implements NetworkDriver {
     owned.bridges = owned.bridges.filter((b) => bridgesWanted.has(b.name) && bridgesWanted.get(b.name) === b.uplink);
   }
 
-  private async ensureLinks(plan: HostPlan, owned: OwnedObjects): Promise<void> {
+  /** Makes bridges, uplinks, addresses and taps; returns the bridges that had to be created. */
+  private async ensureLinks(plan: HostPlan, owned: OwnedObjects): Promise<Set<string>> {
+    const newBridges = new Set<string>();
     for (const network of plan.networks) {
-      await ensureBridge(this.host, network.bridge);
+      if (await ensureBridge(this.host, network.bridge)) newBridges.add(network.bridge);
       let record = owned.bridges.find((b) => b.name === network.bridge);
       if (!record) {
         record = { name: network.bridge, uplink: null, uplinkCreated: false };
@@ -195,16 +197,22 @@ export class LinuxBridgeDriver implements NetworkDriver {
       const created = await ensureTap(this.host, port.tap, port.bridge, mtus.get(port.bridge) ?? 1500);
       if (!owned.taps.some((t) => t.name === port.tap)) owned.taps.push({ name: port.tap, created });
       const qos = JSON.stringify(port.qos);
-      if (this.appliedQos.get(port.tap) !== qos) {
+      if (created || this.appliedQos.get(port.tap) !== qos) {
         await applyTcQos(this.host, port.tap, port.qos);
         this.appliedQos.set(port.tap, qos);
       }
     }
+    return newBridges;
   }
 
-  private async ensureDhcp(plan: HostPlan, owned: OwnedObjects): Promise<void> {
+  /**
+   * A dnsmasq bound to a bridge that was deleted and made again listens on a device that no longer
+   * exists: it is restarted on the new one.
+   */
+  private async ensureDhcp(plan: HostPlan, owned: OwnedObjects, newBridges: ReadonlySet<string>): Promise<void> {
     for (const network of plan.networks.filter(servesDhcp)) {
       const files = dhcpFiles(this.options.stateDirectory, network.id);
+      if (newBridges.has(network.bridge)) await stopDnsmasq(files);
       if (!owned.dhcpNetworks.includes(network.id)) owned.dhcpNetworks.push(network.id);
       await ensureDnsmasq(this.host, network, files, this.options.dhcpLeaseSeconds);
     }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LinuxBridgeDriver } from '../../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
 import type { Vif } from '../../../../src/wire/messages/network-info.ts';
@@ -70,6 +71,9 @@ describe('Linux bridge datapath on one host', () => {
   let g2: string;
   let g3: string;
 
+  const dnsmasqPid = async (networkId: string) =>
+    Number((await readFile(join(stateDirectory, 'dhcp', networkId, 'pid'), 'utf8')).trim());
+
   before(async () => {
     stateDirectory = join(await lab.directory, 'state');
     host = await lab.namespace('h');
@@ -90,8 +94,10 @@ describe('Linux bridge datapath on one host', () => {
 
   it('plugs guests and hands each its address, gateway, routes, DNS and MTU over DHCP', async () => {
     await driver.plug('vm-1', [g1Vif()], {});
+    const firstPid = await dnsmasqPid(net1.id);
     await driver.plug('vm-2', [g2Vif], g2Specs);
     await driver.plug('vm-3', [g3Vif], {});
+    assert.equal(await dnsmasqPid(net1.id), firstPid, 'a new entry reaches dnsmasq without a restart');
     const lease = await lab.dhcp(g1);
     assert.ok(lease, 'guest 1 got no DHCP lease');
     assert.equal(lease.ip, '10.20.0.11');
@@ -194,10 +200,9 @@ describe('Linux bridge datapath on one host', () => {
   });
 
   it('rebuilds missing state and drops unwanted ports after a restart', async () => {
-    // The compute host "restarts": its dnsmasq and a bridge are gone, guest 3 was deleted meanwhile.
-    const pidFile = join(stateDirectory, 'dhcp', net1.id, 'pid');
-    const pid = Number((await sh(['cat', pidFile])).trim());
-    process.kill(pid, 'SIGKILL');
+    // The compute host "restarts": a bridge is gone (its dnsmasq listens on nothing), guest 3 was deleted
+    // meanwhile.
+    const pidBefore = await dnsmasqPid(net1.id);
     await sh(['ip', '-n', host, 'link', 'del', net1.bridge]);
     assert.equal(await lab.ping(g1, '10.20.0.12'), false);
     driver = newDriver();
@@ -208,6 +213,7 @@ describe('Linux bridge datapath on one host', () => {
     assert.ok(await lab.ping(g1, '10.20.0.12'));
     await sh(['ip', '-n', g2, 'addr', 'flush', 'dev', 'eth0']);
     assert.equal((await lab.dhcp(g2))?.ip, '10.20.0.12', 'dnsmasq serves again');
+    assert.notEqual(await dnsmasqPid(net1.id), pidBefore, 'dnsmasq was restarted on the new bridge');
     assert.equal(
       await succeeds(['ip', '-n', host, 'link', 'show', 'dev', net2.bridge]),
       false,
@@ -216,6 +222,16 @@ describe('Linux bridge datapath on one host', () => {
     const tap3 = await sh(['ip', '-n', host, '-o', 'link', 'show', 'dev', g3Vif.devname]);
     assert.doesNotMatch(tap3, /master/, "guest 3's tap left its bridge");
     assert.equal((await NetworkLab.processesMentioning(join(stateDirectory, 'dhcp', net2.id))).length, 0);
+  });
+
+  it('starts a dnsmasq that died again on reconcile', async () => {
+    process.kill(await dnsmasqPid(net1.id), 'SIGKILL');
+    await driver.reconcile([
+      { instanceUuid: 'vm-1', vifs: [g1Vif()], extraSpecs: {} },
+      { instanceUuid: 'vm-2', vifs: [g2Vif], extraSpecs: g2Specs },
+    ]);
+    await sh(['ip', '-n', g1, 'addr', 'flush', 'dev', 'eth0']);
+    assert.equal((await lab.dhcp(g1))?.ip, '10.20.0.11');
   });
 
   it('leaves nothing behind when the last port goes', async () => {
