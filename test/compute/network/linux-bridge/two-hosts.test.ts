@@ -74,6 +74,9 @@ describe('Linux bridge datapath on two hosts', () => {
       const hostMac = /link\/ether (\S+)/.exec(await sh(['ip', '-n', host, 'link', 'show', 'dev', bridge]))![1]!;
       assert.match(neighbour, new RegExp(`lladdr ${hostMac}`), `${guest} uses ${host} as its gateway`);
     }
+    // The other host never heard the guests ask for the gateway: it would have learned their addresses.
+    assert.equal((await sh(['ip', '-n', host2, 'neigh', 'show', '10.50.0.11'])).trim(), '');
+    assert.equal((await sh(['ip', '-n', host1, 'neigh', 'show', '10.50.0.12'])).trim(), '');
   });
 
   it('removes everything from both hosts when their guests go', async () => {
