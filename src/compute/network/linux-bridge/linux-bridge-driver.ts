@@ -127,6 +127,11 @@ export class LinuxBridgeDriver implements NetworkDriver {
    * conntrack-based security group rules (see nft-ruleset.ts).
    */
   private async enableForwarding(): Promise<void> {
+    // Where br_netfilter is a module it must be loaded before its sysctls exist (modules are global, so
+    // this runs outside the namespace); a kernel with it built in has nothing to load.
+    if (!(await this.host.attempt(['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']))) {
+      await new HostCommands(null).attempt(['modprobe', 'br_netfilter']);
+    }
     await this.host.run([
       'sysctl',
       '-q',
