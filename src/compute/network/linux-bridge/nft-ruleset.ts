@@ -228,6 +228,10 @@ function inetTable(plan: HostPlan): string[] {
     // compute host's own services (and other networks' gateway addresses) are not theirs to reach.
     const ownGateways = tenant.flatMap((n) => gatewaysOf(n.addresses).map((gw) => `${name(n.bridge)} . ${gw}`));
     lines.push(`    iifname ${set(tenantBridges)} udp dport 67 accept`);
+    // Neighbour discovery: without it an IPv6 guest cannot resolve its host's address on the link.
+    lines.push(
+      `    iifname ${set(tenantBridges)} icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept`,
+    );
     if (ownGateways.length > 0) lines.push(`    iifname . ip daddr ${set(ownGateways)} icmp type echo-request accept`);
     lines.push(`    iifname ${set(tenantBridges)} drop`);
   }
