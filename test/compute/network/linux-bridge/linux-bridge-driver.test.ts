@@ -224,6 +224,17 @@ describe('Linux bridge datapath on one host', () => {
     assert.equal((await NetworkLab.processesMentioning(join(stateDirectory, 'dhcp', net2.id))).length, 0);
   });
 
+  it('creates a missing tap for qemu to open and deletes it when the port goes', async () => {
+    const port = vif({ id: lab.id('p4'), mac: 'fa:16:3e:00:00:14', network: net1, ip: '10.20.0.14' });
+    await driver.plug('vm-4', [port], {});
+    const tap = await sh(['ip', '-n', host, '-d', '-o', 'link', 'show', 'dev', port.devname]);
+    assert.match(tap, new RegExp(`master ${net1.bridge}`));
+    assert.match(tap, /tun type tap/);
+    await driver.unplug('vm-4', [port]);
+    assert.equal(await succeeds(['ip', '-n', host, 'link', 'show', 'dev', port.devname]), false);
+    assert.ok(await lab.ping(g1, '10.20.0.12'), 'the other ports are untouched');
+  });
+
   it('starts a dnsmasq that died again on reconcile', async () => {
     process.kill(await dnsmasqPid(net1.id), 'SIGKILL');
     await driver.reconcile([
