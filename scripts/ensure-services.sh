@@ -49,6 +49,11 @@ command -v qemu-img >/dev/null || apt_install --no-install-recommends qemu-utils
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || apt_install --no-install-recommends linux-image-cloud-amd64
 command -v cpio >/dev/null || apt_install --no-install-recommends cpio
 command -v mkfs.ext4 >/dev/null || apt_install --no-install-recommends e2fsprogs
+# The compute host's datapath (src/compute/network/linux-bridge): bridges, taps and namespaces with
+# iproute2, the firewall and NAT with nftables, DHCP with dnsmasq (without its system service).
+command -v ip >/dev/null && command -v tc >/dev/null || apt_install --no-install-recommends iproute2
+command -v nft >/dev/null || apt_install --no-install-recommends nftables
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || apt_install --no-install-recommends dnsmasq-base
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null

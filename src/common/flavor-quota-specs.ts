@@ -1,7 +1,7 @@
 /**
  * The `quota:*` flavor extra specs Stratus applies to guests, with Nova's names and rules (each a
  * non-negative integer, as Nova's extra-spec validators say): disk I/O limits on the root disk, and the
- * guest's CPU bandwidth and weight. One parser for both ends: the API refuses a bad value when it is set,
+ * guest's CPU bandwidth and weight, and the bandwidth of its network interfaces. One parser for both ends: the API refuses a bad value when it is set,
  * the compute host reads the values of a flavor that predates the check and skips what is unusable.
  */
 
@@ -21,6 +21,31 @@ export const CPU_QUOTA_SPECS = {
   'quota:cpu_shares': 'shares',
 } as const;
 
+/**
+ * Network limits per interface, as Nova's libvirt driver reads them: averages and peaks in KB/s (kilobytes),
+ * bursts in KB. Inbound is what the guest receives, outbound what it sends.
+ */
+export const VIF_QUOTA_SPECS = {
+  'quota:vif_inbound_average': ['inbound', 'average'],
+  'quota:vif_inbound_peak': ['inbound', 'peak'],
+  'quota:vif_inbound_burst': ['inbound', 'burst'],
+  'quota:vif_outbound_average': ['outbound', 'average'],
+  'quota:vif_outbound_peak': ['outbound', 'peak'],
+  'quota:vif_outbound_burst': ['outbound', 'burst'],
+} as const;
+
+/** One direction's limit; null fields are unset. An average is required for any limit (as in libvirt). */
+export interface VifBandwidth {
+  averageKBps: number;
+  peakKBps: number | null;
+  burstKB: number | null;
+}
+
+export interface VifQos {
+  inbound: VifBandwidth | null;
+  outbound: VifBandwidth | null;
+}
+
 export type DiskThrottleField = (typeof DISK_QUOTA_SPECS)[keyof typeof DISK_QUOTA_SPECS];
 export type DiskThrottle = Record<DiskThrottleField, number>;
 
@@ -33,8 +58,12 @@ export interface CpuQuota {
   shares: number | null;
 }
 
-/** The keys this module knows; other `quota:` keys (VMware's, VIF) are left to Nova's generic rules. */
-const KNOWN = new Set<string>([...Object.keys(DISK_QUOTA_SPECS), ...Object.keys(CPU_QUOTA_SPECS)]);
+/** The keys this module knows; other `quota:` keys (VMware's) are left to Nova's generic rules. */
+const KNOWN = new Set<string>([
+  ...Object.keys(DISK_QUOTA_SPECS),
+  ...Object.keys(CPU_QUOTA_SPECS),
+  ...Object.keys(VIF_QUOTA_SPECS),
+]);
 
 /** The problem with `value` for `key`, or null when it is fine (or not a key this module knows). */
 export function quotaSpecProblem(key: string, value: string): string | null {
@@ -83,4 +112,21 @@ export function cpuQuota(specs: Readonly<Record<string, string>>): CpuQuota | nu
   };
   const quota = { quota: pick('quota:cpu_quota'), period: pick('quota:cpu_period'), shares: pick('quota:cpu_shares') };
   return quota.quota === null && quota.period === null && quota.shares === null ? null : quota;
+}
+
+/**
+ * The network limits of a flavor for each of its guest's interfaces, or null when it sets none. A direction
+ * without a nonzero average is unlimited: libvirt ignores a peak or burst given alone, and so does this.
+ */
+export function vifQos(specs: Readonly<Record<string, string>>): VifQos | null {
+  const direction = (name: 'inbound' | 'outbound'): VifBandwidth | null => {
+    const pick = (field: 'average' | 'peak' | 'burst') => {
+      const value = valueOf(specs, `quota:vif_${name}_${field}`);
+      return value === null || value === 0 ? null : value;
+    };
+    const average = pick('average');
+    return average === null ? null : { averageKBps: average, peakKBps: pick('peak'), burstKB: pick('burst') };
+  };
+  const qos = { inbound: direction('inbound'), outbound: direction('outbound') };
+  return qos.inbound === null && qos.outbound === null ? null : qos;
 }

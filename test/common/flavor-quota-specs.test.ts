@@ -1,7 +1,7 @@
 /** The quota:* extra specs: Nova's validation rules and what a flavor's specs turn into. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuQuota, diskThrottle, quotaSpecProblems } from '../../src/common/flavor-quota-specs.ts';
+import { cpuQuota, diskThrottle, quotaSpecProblems, vifQos } from '../../src/common/flavor-quota-specs.ts';
 
 describe('flavor quota specs', () => {
   it('accepts non-negative integers and leaves keys it does not apply alone', () => {
@@ -9,7 +9,7 @@ describe('flavor quota specs', () => {
       quotaSpecProblems({
         'quota:disk_read_iops_sec': '100',
         'quota:cpu_shares': '0',
-        'quota:vif_inbound_average': 'x',
+        'quota:vif_inbound_average': '1024',
         'hw:cpu_policy': 'dedicated',
       }),
       [],
@@ -54,5 +54,29 @@ describe('flavor quota specs', () => {
       period: 100000,
       shares: null,
     });
+  });
+
+  it('refuses a network limit that is not an integer, as Nova does', () => {
+    assert.deepEqual(quotaSpecProblems({ 'quota:vif_outbound_burst': 'x' }), [
+      "extra spec 'quota:vif_outbound_burst': 'x' is not an integer",
+    ]);
+  });
+
+  it('reads the network limits by direction; a peak or burst without an average limits nothing', () => {
+    assert.equal(vifQos({}), null);
+    assert.equal(vifQos({ 'quota:vif_inbound_peak': '100', 'quota:vif_outbound_burst': '10' }), null);
+    assert.deepEqual(
+      vifQos({
+        'quota:vif_inbound_average': '1000',
+        'quota:vif_inbound_peak': '2000',
+        'quota:vif_outbound_average': '500',
+        'quota:vif_outbound_burst': '64',
+        'quota:vif_outbound_peak': '0',
+      }),
+      {
+        inbound: { averageKBps: 1000, peakKBps: 2000, burstKB: null },
+        outbound: { averageKBps: 500, peakKBps: null, burstKB: 64 },
+      },
+    );
   });
 });

@@ -323,6 +323,29 @@ export const OPTIONS = {
     }),
     spawn_timeout: int({ default: 60, min: 1, help: 'Seconds a guest gets to start running after launch.' }),
   },
+  linux_bridge: {
+    physical_interface_mappings: list({
+      default: [],
+      help:
+        "Host interfaces that carry provider networks, as physical_network:interface pairs (Neutron's Linux " +
+        'bridge agent option). A flat network is bridged onto its interface, a vlan network onto interface.vid.',
+    }),
+    namespace: optionalStr({
+      default: null,
+      help:
+        'Network namespace the whole datapath (bridges, taps, dnsmasq, nftables) lives in; created if missing. ' +
+        "Empty: the host's own. Lets several compute hosts share one machine; qemu is then started inside it.",
+    }),
+    state_directory: str({
+      default: '$state_path/linux_bridge',
+      help: 'Where the datapath keeps its dnsmasq files and the list of host objects it made.',
+    }),
+    dhcp_lease_duration: int({
+      default: 86400,
+      min: 120,
+      help: 'Seconds of a DHCP lease (Neutron [DEFAULT] dhcp_lease_duration).',
+    }),
+  },
   image_cache: {
     subdirectory_name: str({ default: '_base', help: 'Directory of the image cache under instances_path.' }),
     manager_interval: int({

@@ -1,0 +1,35 @@
+/**
+ * The compute host's side of guest networking, behind one interface so that the API, the compute manager
+ * and the virt drivers never depend on how packets move: the Linux bridge driver (linux-bridge/) today, an
+ * Open vSwitch or OVN driver later, and a driver that moves nothing for the fake virt driver.
+ *
+ * The manager drives it with the VIFs the network service resolved (wire/messages/network-info.ts):
+ * `plug` before a guest starts (its taps must exist then: qemu opens them by name), again whenever a
+ * port changes (security group rules, floating IPs: plug is idempotent and replaces the port's state),
+ * `unplug` after the guest is gone (or an interface is detached), and `reconcile` once at start with
+ * every port the host should have, so that a restarted compute rebuilds what is missing and removes what
+ * is left over from ports deleted while it was down.
+ */
+import type { Vif } from '../../wire/messages/network-info.ts';
+
+/** One guest's ports on this host, with the flavor extra specs that limit its interfaces' bandwidth. */
+export interface GuestPorts {
+  instanceUuid: string;
+  vifs: readonly Vif[];
+  /** The flavor's extra_specs (`quota:vif_*` are read; everything else is ignored). */
+  extraSpecs: Readonly<Record<string, string>>;
+}
+
+export interface NetworkDriver {
+  /** Makes the listed ports of a guest ready (created or updated); its other ports stay as they are. */
+  plug(instanceUuid: string, vifs: readonly Vif[], extraSpecs: Readonly<Record<string, string>>): Promise<void>;
+  /** Removes the listed ports of a guest, and whatever no other port on this host still needs. */
+  unplug(instanceUuid: string, vifs: readonly Vif[]): Promise<void>;
+  /** Makes the host carry exactly these guests' ports: missing state is made, state of other ports removed. */
+  reconcile(wanted: readonly GuestPorts[]): Promise<void>;
+  /**
+   * The command line to start a process that opens the guests' taps (the qemu emulator) with: the
+   * datapath may live in a network namespace, and a tap is only visible inside its own.
+   */
+  guestCommand(argv: readonly string[]): string[];
+}

@@ -1,0 +1,68 @@
+/** The nftables rules the datapath loads: rendered from a plan, checked by nft itself. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { planHost, PlanError } from '../../../../src/compute/network/linux-bridge/host-plan.ts';
+import { renderRuleset } from '../../../../src/compute/network/linux-bridge/nft-ruleset.ts';
+import type { VifSecurityRule } from '../../../../src/wire/messages/network-info.ts';
+import { network, rule, vif } from '../../../helpers/network-lab.ts';
+
+const run = promisify(execFile);
+const net = network({ id: 'tenant-network', projectId: 'p1', cidr: '10.1.0.0/24', gateway: '10.1.0.1' });
+
+function render(rules: VifSecurityRule[], portSecurity = true): string {
+  const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: net, ip: '10.1.0.5', rules, portSecurity });
+  return renderRuleset(planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], new Map()));
+}
+
+/** nft's own parser and kernel checks, without loading anything (`-c`). */
+async function nftAccepts(script: string): Promise<void> {
+  const child = run('nft', ['-c', '-f', '-']);
+  child.child.stdin?.end(script);
+  await child;
+}
+
+describe('nftables rule set', () => {
+  it('turns security group rules into returns of the port chains, by direction', async () => {
+    const script = render([
+      rule('ingress', 'tcp', ['192.0.2.0/24', '2001:db8::/32'], [22, 23]),
+      rule('ingress', 'icmp', null, [8, 0]),
+      rule('ingress', 'udp', null, [53, 53]),
+      rule('egress', '132'),
+      { ...rule('ingress', 'ipv6-icmp'), ethertype: 'IPv6' },
+    ]);
+    assert.match(
+      script,
+      /chain ingress_tapport_a \{\n {4}meta nfproto ipv4 ip saddr \{ 192\.0\.2\.0\/24 \} meta l4proto 6 th dport 22-23 return/,
+    );
+    assert.match(script, /meta nfproto ipv4 meta l4proto 1 icmp type 8 icmp code 0 return/);
+    assert.match(script, /meta nfproto ipv4 meta l4proto 17 th dport 53 return/);
+    assert.match(script, /chain egress_tapport_a \{\n {4}meta nfproto ipv4 meta l4proto 132 return\n {4}drop/);
+    assert.match(script, /meta nfproto ipv6 meta l4proto 58 return/);
+    await nftAccepts(script);
+  });
+
+  it('drops a rule whose remote group has no members, and a protocol it does not know', () => {
+    const script = render([rule('ingress', null, []), rule('ingress', 'nonsense')]);
+    assert.match(script, /chain ingress_tapport_a \{\n {4}drop\n/);
+  });
+
+  it('guards a port with port security only', () => {
+    assert.match(render([]), /chain from_tapport_a/);
+    const open = render([], false);
+    assert.doesNotMatch(open, /from_tapport_a|ingress_tapport_a/);
+  });
+
+  it('deletes both tables when the host has no ports', () => {
+    const script = renderRuleset({ networks: [], ports: [], floatingIps: [] });
+    assert.equal(
+      script,
+      'table bridge stratus\ndelete table bridge stratus\ntable inet stratus\ndelete table inet stratus\n',
+    );
+  });
+
+  it('refuses an address that would not be one in the rule set', () => {
+    assert.throws(() => render([rule('ingress', null, ['10.0.0.0/24 } accept'])]), PlanError);
+  });
+});

@@ -1,0 +1,37 @@
+/** Which network driver a compute host gets from its configuration. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../../src/common/config/load-config.ts';
+import { ConfigError } from '../../../src/common/errors.ts';
+import { LinuxBridgeDriver } from '../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
+import { createNetworkDriver } from '../../../src/compute/network/network-driver-factory.ts';
+import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
+
+describe('network driver factory', () => {
+  it('gives the fake virt driver the noop driver and real guests the Linux bridge driver', () => {
+    assert.ok(
+      createNetworkDriver(loadConfig([], { DEFAULT: { compute_driver: 'fake' } })) instanceof NoopNetworkDriver,
+    );
+    const config = loadConfig([], {
+      DEFAULT: { compute_driver: 'qemu' },
+      linux_bridge: { physical_interface_mappings: 'physnet1:eth1', namespace: 'compute1' },
+    });
+    const driver = createNetworkDriver(config);
+    assert.ok(driver instanceof LinuxBridgeDriver);
+    assert.deepEqual(driver.guestCommand(['qemu-system-x86_64']), [
+      'ip',
+      'netns',
+      'exec',
+      'compute1',
+      'qemu-system-x86_64',
+    ]);
+  });
+
+  it('refuses malformed interface mappings before the service starts', () => {
+    const config = loadConfig([], {
+      DEFAULT: { compute_driver: 'qemu' },
+      linux_bridge: { physical_interface_mappings: 'eth1' },
+    });
+    assert.throws(() => createNetworkDriver(config), ConfigError);
+  });
+});
