@@ -9,6 +9,7 @@
 import { InstanceInvalidState } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
+import { inNamespace } from '../../network/host-commands.ts';
 import { QmpCommandError, type QmpClient } from './qmp-client.ts';
 
 const log = getLogger('compute.qemu');
@@ -88,8 +89,8 @@ export function qemuCommand(
   args: readonly string[],
   networkNamespace: string | null,
 ): { file: string; args: string[] } {
-  if (!networkNamespace) return { file: binary, args: [...args] };
-  return { file: 'ip', args: ['netns', 'exec', networkNamespace, binary, ...args] };
+  const [file, ...rest] = inNamespace(networkNamespace, [binary, ...args]);
+  return { file: file!, args: rest };
 }
 
 /**
