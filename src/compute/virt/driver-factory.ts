@@ -64,6 +64,8 @@ function qemuDriver(config: Config, images: ImageSource): QemuDriver {
       removeUnused: config.image_cache.remove_unused_base_images,
       minimumAgeSec: config.image_cache.remove_unused_original_minimum_age_seconds,
     },
+    // qemu opens the taps the datapath made, so it runs where they are.
+    networkNamespace: config.linux_bridge.namespace,
     vnc: config.vnc.enabled
       ? { listen: config.vnc.server_listen, proxyclientAddress: config.vnc.server_proxyclient_address }
       : null,
