@@ -9,47 +9,11 @@ import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+import { recordingConductor } from '../helpers/recording-conductor.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-
-interface Recorded {
-  updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
-  events: { event: string; phase: string; error: boolean }[];
-  faults: string[];
-  chains: (readonly unknown[] | null)[];
-}
-
-/** A conductor that records what compute reports; `onHost` is what instancesOnHost answers. */
-function recordingConductor(onHost: InstancePayload[] = []): { conductor: ConductorRpcApi; recorded: Recorded } {
-  const recorded: Recorded = { updates: [], events: [], faults: [], chains: [] };
-  const handlers: Record<string, (...args: never[]) => Promise<unknown>> = {
-    instanceUpdate: async (
-      _ctx: unknown,
-      _uuid: string,
-      changes: InstanceChangesPayload,
-      expected?: readonly (string | null)[],
-      event?: { event: string; phase: string },
-    ) => {
-      recorded.updates.push({ changes, expected });
-      if (event) recorded.events.push({ event: event.event, phase: event.phase, error: false });
-    },
-    actionEvent: async (_ctx: unknown, e: { event: string; phase: string; error?: unknown }) => {
-      recorded.events.push({ event: e.event, phase: e.phase, error: e.error !== undefined });
-    },
-    recordFault: async (_ctx: unknown, f: { message: string }) => {
-      recorded.faults.push(f.message);
-    },
-    syncDiskSnapshots: async (_ctx: unknown, _uuid: string, chain: readonly unknown[] | null) => {
-      recorded.chains.push(chain);
-    },
-    instancesOnHost: async () => onHost,
-  };
-  const conductor = new Proxy(handlers, { get: (target, name) => target[String(name)] ?? (async () => []) });
-  return { conductor: conductor as unknown as ConductorRpcApi, recorded };
-}
 
 /** A server of `vmState` whose rebuild the API has started, now on image `image-2`. */
 function rebuilding(uuid: string, vmState: string = VmState.ACTIVE): InstancePayload {

@@ -11,45 +11,11 @@ import { adminContext } from '../../src/common/context.ts';
 import { InstanceInvalidState } from '../../src/common/errors.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+import { recordingConductor, type RecordedReports } from '../helpers/recording-conductor.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-
-interface Recorded {
-  updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
-  events: { event: string; phase: string; error: boolean }[];
-  faults: string[];
-}
-
-/** A conductor stand-in recording what compute reports; `onHost` is what instancesOnHost answers. */
-function recordingConductor(onHost: InstancePayload[] = []) {
-  const recorded: Recorded = { updates: [], events: [], faults: [] };
-  const conductor = {
-    instanceUpdate: async (
-      _ctx: unknown,
-      _uuid: string,
-      changes: InstanceChangesPayload,
-      expected?: readonly (string | null)[],
-      event?: { event: string; phase: string },
-    ) => {
-      recorded.updates.push({ changes, expected });
-      if (event) recorded.events.push({ event: event.event, phase: event.phase, error: false });
-    },
-    actionEvent: async (_ctx: unknown, e: { event: string; phase: string; error?: unknown }) => {
-      recorded.events.push({ event: e.event, phase: e.phase, error: e.error !== undefined });
-    },
-    recordFault: async (_ctx: unknown, f: { message: string }) => {
-      recorded.faults.push(f.message);
-    },
-    serviceHeartbeat: async () => undefined,
-    reportNodes: async () => undefined,
-    instancesOnHost: async () => onHost,
-    startInstanceAction: async () => undefined,
-  };
-  return { conductor: conductor as unknown as ConductorRpcApi, recorded };
-}
 
 function payload(uuid: string, vmState: string, task: string | null): InstancePayload {
   return instancePayload(
@@ -75,7 +41,7 @@ async function setUp(onHost: InstancePayload[] = []) {
   return { driver, manager, recorded };
 }
 
-const last = (recorded: Recorded) => recorded.updates.at(-1)!;
+const last = (recorded: RecordedReports) => recorded.updates.at(-1)!;
 
 describe('compute: rescue_instance', () => {
   it("boots the instance's own image when none is given, and records RESCUED", async () => {
