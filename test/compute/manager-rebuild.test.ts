@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
+import { rebuildInstance } from '../../src/compute/rebuild.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
@@ -43,7 +44,7 @@ describe('compute: rebuild_instance', () => {
     const { driver, manager, recorded } = await setUp();
     await driver.spawn(rebuilding('vm-1'), 'h');
     await driver.createDiskSnapshot('vm-1', 'snap-1');
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-1')));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-1')));
     assert.deepEqual(
       recorded.updates.map((u) => [u.changes.task_state, u.expected]),
       [
@@ -69,7 +70,7 @@ describe('compute: rebuild_instance', () => {
     const { driver, manager, recorded } = await setUp();
     await driver.spawn(rebuilding('vm-2'), 'h');
     await driver.powerOff('vm-2');
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-2', VmState.STOPPED)));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-2', VmState.STOPPED)));
     const last = recorded.updates.at(-1)!.changes;
     assert.equal(last.vm_state, VmState.STOPPED);
     assert.equal(last.power_state, PowerState.SHUTDOWN);
@@ -79,7 +80,7 @@ describe('compute: rebuild_instance', () => {
 
   it('rebuilds an ERROR server into ACTIVE, building a guest this host lost anew', async () => {
     const { driver, manager, recorded } = await setUp();
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-3', VmState.ERROR)));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-3', VmState.ERROR)));
     assert.equal(recorded.updates.at(-1)!.changes.vm_state, VmState.ACTIVE);
     assert.equal(driver.powerState('vm-3'), PowerState.RUNNING);
     assert.deepEqual(recorded.faults, []);
@@ -91,7 +92,7 @@ describe('compute: rebuild_instance', () => {
     driver.rebuild = async () => {
       throw new Error('image image-2 could not be fetched');
     };
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-4')));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-4')));
     assert.deepEqual(recorded.updates.at(-1), {
       changes: { vm_state: VmState.ERROR, power_state: PowerState.RUNNING, task_state: null },
       expected: REBUILD_TASKS,

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { InstanceInvalidState } from '../../src/common/errors.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
+import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } from '../../src/compute/rescue.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
@@ -48,7 +49,7 @@ describe('compute: rescue_instance', () => {
     const { driver, manager, recorded } = await setUp();
     const instance = payload('vm-1', VmState.ACTIVE, TaskState.RESCUING);
     await driver.spawn(instance, 'h');
-    await manager.rescueInstance(adminContext(), instance, null);
+    await rescueInstance(manager, adminContext(), instance, null);
     assert.equal(driver.rescueImageOf('vm-1'), 'own-image');
     const { changes, expected } = last(recorded);
     assert.deepEqual(expected, [TaskState.RESCUING]);
@@ -60,7 +61,7 @@ describe('compute: rescue_instance', () => {
       { event: 'compute_rescue_instance', phase: 'start', error: false },
       { event: 'compute_rescue_instance', phase: 'finish', error: false },
     ]);
-    const diagnostics = await manager.getDiagnostics(instance);
+    const diagnostics = await getDiagnostics(manager, instance);
     assert.equal(diagnostics.disk_details.length, 2, 'the rescue disk and its own');
   });
 
@@ -69,7 +70,7 @@ describe('compute: rescue_instance', () => {
     const instance = payload('vm-2', VmState.STOPPED, TaskState.RESCUING);
     await driver.spawn(instance, 'h');
     await driver.powerOff('vm-2');
-    await manager.rescueInstance(adminContext(), instance, 'rescue-image');
+    await rescueInstance(manager, adminContext(), instance, 'rescue-image');
     assert.equal(driver.rescueImageOf('vm-2'), 'rescue-image');
     assert.equal(driver.powerState('vm-2'), PowerState.RUNNING);
   });
@@ -77,7 +78,7 @@ describe('compute: rescue_instance', () => {
   it('puts the instance in ERROR with a fault when the driver fails', async () => {
     const { manager, recorded } = await setUp();
     // No guest on this host: the driver cannot rescue it.
-    await manager.rescueInstance(adminContext(), payload('vm-3', VmState.ACTIVE, TaskState.RESCUING), null);
+    await rescueInstance(manager, adminContext(), payload('vm-3', VmState.ACTIVE, TaskState.RESCUING), null);
     const { changes, expected } = last(recorded);
     assert.deepEqual(expected, [TaskState.RESCUING]);
     assert.equal(changes.vm_state, VmState.ERROR);
@@ -94,7 +95,7 @@ describe('compute: unrescue_instance', () => {
     const instance = payload('vm-4', VmState.RESCUED, TaskState.UNRESCUING);
     await driver.spawn(instance, 'h');
     await driver.rescue('vm-4', 'rescue-image');
-    await manager.unrescueInstance(adminContext(), instance);
+    await unrescueInstance(manager, adminContext(), instance);
     assert.equal(driver.isRescued('vm-4'), false);
     assert.equal(driver.powerState('vm-4'), PowerState.RUNNING);
     const { changes, expected } = last(recorded);
@@ -104,7 +105,7 @@ describe('compute: unrescue_instance', () => {
 
   it('puts the instance in ERROR with a fault when the driver fails', async () => {
     const { manager, recorded } = await setUp();
-    await manager.unrescueInstance(adminContext(), payload('vm-5', VmState.RESCUED, TaskState.UNRESCUING));
+    await unrescueInstance(manager, adminContext(), payload('vm-5', VmState.RESCUED, TaskState.UNRESCUING));
     assert.equal(last(recorded).changes.vm_state, VmState.ERROR);
     assert.equal(last(recorded).changes.task_state, null);
     assert.equal(recorded.faults.length, 1);
@@ -116,7 +117,7 @@ describe('compute: trigger_crash_dump', () => {
     const { driver, manager, recorded } = await setUp();
     const instance = payload('vm-6', VmState.ACTIVE, null);
     await driver.spawn(instance, 'h');
-    await manager.triggerCrashDump(adminContext(), instance);
+    await triggerCrashDump(manager, adminContext(), instance);
     assert.equal(driver.nmisOf('vm-6'), 1);
     assert.deepEqual(recorded.updates, []);
     assert.deepEqual(recorded.events.at(-1), { event: 'compute_trigger_crash_dump', phase: 'finish', error: false });
@@ -127,7 +128,7 @@ describe('compute: trigger_crash_dump', () => {
     const instance = payload('vm-7', VmState.ERROR, null);
     await driver.spawn(instance, 'h');
     await driver.powerOff('vm-7');
-    await manager.triggerCrashDump(adminContext(), instance);
+    await triggerCrashDump(manager, adminContext(), instance);
     assert.equal(driver.nmisOf('vm-7'), 0);
     assert.deepEqual(recorded.updates, []);
     assert.deepEqual(recorded.faults, ['Instance vm-7 is not running.']);
@@ -140,7 +141,7 @@ describe('compute: get_diagnostics', () => {
     const { driver, manager } = await setUp();
     const instance = payload('vm-8', VmState.ACTIVE, null);
     await driver.spawn(instance, 'h');
-    const figures = await manager.getDiagnostics(instance);
+    const figures = await getDiagnostics(manager, instance);
     assert.equal(figures.state, 'running');
     assert.equal(figures.cpu_details.length, 2);
     assert.deepEqual(figures.memory_details, { maximum: 256, used: 256 });
@@ -151,7 +152,7 @@ describe('compute: get_diagnostics', () => {
     await driver.powerOff('vm-8');
     const stopped = { ...instance, power_state: PowerState.SHUTDOWN };
     await assert.rejects(
-      manager.getDiagnostics(stopped),
+      getDiagnostics(manager, stopped),
       (err: Error) =>
         err instanceof InstanceInvalidState &&
         err.message ===
