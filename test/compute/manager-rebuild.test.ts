@@ -5,15 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
-import { ComputeManager } from '../../src/compute/manager.ts';
 import { rebuildInstance } from '../../src/compute/rebuild.ts';
-import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
-import { recordingConductor } from '../helpers/recording-conductor.ts';
+import { managerOnFakeDriver } from '../helpers/recording-conductor.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 
 /** A server of `vmState` whose rebuild the API has started, now on image `image-2`. */
@@ -29,13 +25,7 @@ function rebuilding(uuid: string, vmState: string = VmState.ACTIVE): InstancePay
   };
 }
 
-async function setUp(onHost: InstancePayload[] = []) {
-  const driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('h');
-  const { conductor, recorded } = recordingConductor(onHost);
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor);
-  return { driver, manager, recorded };
-}
+const setUp = (onHost: InstancePayload[] = []) => managerOnFakeDriver({ onHost });
 
 const args = (instance: InstancePayload) => ({ instance, orig_image_ref: 'image-1', preserve_ephemeral: false });
 

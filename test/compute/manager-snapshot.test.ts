@@ -7,16 +7,12 @@ import assert from 'node:assert/strict';
 import { text } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import type { SnapshotImageSink } from '../../src/compute/image/image-client.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
-import { ComputeManager } from '../../src/compute/manager.ts';
-import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
-import { recordingConductor } from '../helpers/recording-conductor.ts';
+import { managerOnFakeDriver } from '../helpers/recording-conductor.ts';
 
 /** An image API stand-in: keeps what is uploaded and deleted; `failUpload` makes the upload fail. */
 class RecordingSink implements SnapshotImageSink {
@@ -53,12 +49,8 @@ function payload(uuid: string): InstancePayload {
 }
 
 async function setUp() {
-  const driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('h');
-  const { conductor, recorded } = recordingConductor();
   const sink = new RecordingSink();
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor, sink);
-  return { driver, manager, recorded, sink };
+  return { ...(await managerOnFakeDriver({ images: sink })), sink };
 }
 
 describe('compute: snapshot_instance', () => {

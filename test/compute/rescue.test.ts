@@ -6,16 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { InstanceInvalidState } from '../../src/common/errors.ts';
-import { ComputeManager } from '../../src/compute/manager.ts';
 import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } from '../../src/compute/rescue.ts';
-import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
-import { recordingConductor, type RecordedReports } from '../helpers/recording-conductor.ts';
+import { managerOnFakeDriver, type RecordedReports } from '../helpers/recording-conductor.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 
 function payload(uuid: string, vmState: string, task: string | null): InstancePayload {
@@ -34,13 +30,7 @@ function payload(uuid: string, vmState: string, task: string | null): InstancePa
   );
 }
 
-async function setUp(onHost: InstancePayload[] = []) {
-  const driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('h');
-  const { conductor, recorded } = recordingConductor(onHost);
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor);
-  return { driver, manager, recorded };
-}
+const setUp = (onHost: InstancePayload[] = []) => managerOnFakeDriver({ onHost });
 
 const last = (recorded: RecordedReports) => recorded.updates.at(-1)!;
 

@@ -3,8 +3,13 @@
  * and disk snapshot chains compute reports, answers instancesOnHost with `onHost`, and answers any other
  * call with an empty list (so a call a test does not care about neither fails nor needs a handler).
  */
+import { loadConfig } from '../../src/common/config/load-config.ts';
+import type { SnapshotImageSink } from '../../src/compute/image/image-client.ts';
+import { ComputeManager } from '../../src/compute/manager.ts';
+import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import { fakeDriverOptions } from './fake-driver-options.ts';
 
 export interface RecordedReports {
   updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
@@ -46,4 +51,16 @@ export function recordingConductor(onHost: InstancePayload[] = []): {
       typeof name !== 'string' || name === 'then' ? undefined : (target[name] ?? (async () => [])),
   });
   return { conductor: conductor as unknown as ConductorRpcApi, recorded };
+}
+
+/**
+ * A compute manager for host `h` on a fresh fake driver, reporting to a recording conductor whose
+ * instancesOnHost answers `onHost`; `images` stands in for the image API when given.
+ */
+export async function managerOnFakeDriver(options: { onHost?: InstancePayload[]; images?: SnapshotImageSink } = {}) {
+  const driver = new FakeDriver(fakeDriverOptions());
+  await driver.init('h');
+  const { conductor, recorded } = recordingConductor(options.onHost);
+  const manager = new ComputeManager('h', loadConfig([]), driver, conductor, options.images);
+  return { driver, manager, recorded };
 }
