@@ -16,7 +16,7 @@ import type { RunningService } from '../runtime/service.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
-import type { ImageLookup, ImageRecord } from './compute/image-lookup.ts';
+import type { ImageLookup, ImageRecord, ImageSummary } from './compute/image-lookup.ts';
 import { novncproxyBaseUrl } from '../common/config/service-urls.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
 import { seedCatalog } from './identity/catalog-seed.ts';
@@ -59,16 +59,7 @@ function imageLookup(images: ImageRepository): ImageLookup {
   return {
     async getImage(ctx: RequestContext, id: string) {
       const image = await images.findVisible(ctx, id);
-      if (!image) return null;
-      return {
-        id: image.id,
-        status: image.status,
-        min_ram: image.minRam,
-        min_disk: image.minDisk,
-        disk_format: image.diskFormat,
-        container_format: image.containerFormat,
-        properties: { ...image.properties },
-      };
+      return image ? imageSummary(image) : null;
     },
     async createSnapshotImage(ctx, request) {
       checkQuotas(Object.keys(request.properties).length, 0);
@@ -128,16 +119,24 @@ function imageLookup(images: ImageRepository): ImageLookup {
   };
 }
 
-function imageRecord(image: Image): ImageRecord {
+/** What the compute API checks of an image before booting or rebuilding from it. */
+function imageSummary(image: Image): ImageSummary {
   return {
     id: image.id,
-    name: image.name,
     status: image.status,
     min_ram: image.minRam,
     min_disk: image.minDisk,
     disk_format: image.diskFormat,
     container_format: image.containerFormat,
     properties: { ...image.properties },
+  };
+}
+
+/** An image as the compute API's images proxy shows it: the summary, its name, size and times. */
+function imageRecord(image: Image): ImageRecord {
+  return {
+    ...imageSummary(image),
+    name: image.name,
     size: image.size,
     created_at: image.createdAt,
     updated_at: image.updatedAt,

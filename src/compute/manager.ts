@@ -10,7 +10,7 @@ import { adminPasswordRefusal, passwordSetFailed } from './admin-password.ts';
 import { reclaimQueuedDeletes } from './queued-deletes.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
-import type { DiskSnapshotAction, GuestStateAction, RebuildArgs } from '../wire/contracts/compute.ts';
+import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
@@ -23,11 +23,10 @@ import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
 import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
-import { rebuildInstance, settleInterruptedRebuild, type RebuildHost } from './rebuild.ts';
+import { settleInterruptedRebuild } from './rebuild.ts';
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
-import * as rescue from './rescue.ts';
-import type { ActionSteps } from './rescue.ts';
-import type { GuestDiagnostics } from '../wire/messages/guest-diagnostics.ts';
+import { settleInterruptedRescue } from './rescue.ts';
+import type { HostActionSteps } from './host-action-steps.ts';
 
 const log = getLogger('compute');
 
@@ -87,7 +86,7 @@ const REBOOT_TASKS: readonly string[] = [
   TaskState.REBOOT_STARTED_HARD,
 ];
 
-export class ComputeManager implements ActionSteps {
+export class ComputeManager implements HostActionSteps {
   /**
    * Consecutive failed builds per node (Nova's failed_builds stat): reported with the node, reset by a
    * successful build, so the scheduler's BuildFailureWeigher steers new builds away from a broken node.
@@ -102,7 +101,7 @@ export class ComputeManager implements ActionSteps {
 
   constructor(
     readonly host: string,
-    // Read by the flows beside the manager (rescue.ts, shelve.ts), through ActionSteps and ShelveHost.
+    // Read by the action modules beside the manager (rebuild.ts, rescue.ts, shelve.ts): HostActionSteps.
     readonly config: Config,
     readonly driver: VirtDriver,
     readonly conductor: ConductorRpcApi,
@@ -183,9 +182,8 @@ export class ComputeManager implements ActionSteps {
       await this.driver.destroy(instance.uuid);
       return;
     }
-    if (await rescue.settleInterruptedRescue(this, ctx, instance)) return;
-    if (task !== null && REBUILD_TASKS.includes(task))
-      return settleInterruptedRebuild(this.rebuildHost(), ctx, instance);
+    if (await settleInterruptedRescue(this, ctx, instance)) return;
+    if (task !== null && REBUILD_TASKS.includes(task)) return settleInterruptedRebuild(this, ctx, instance);
     const settled = await this.finishInterruptedTask(ctx, instance);
     if (settled) return;
     const power = this.driver.powerState(instance.uuid);
@@ -526,7 +524,7 @@ export class ComputeManager implements ActionSteps {
   }
 
   /** Reports the guest's disk snapshot chain to the conductor (null if the driver cannot tell). */
-  private async reportDiskSnapshots(ctx: RequestContext, uuid: string): Promise<void> {
+  async reportDiskSnapshots(ctx: RequestContext, uuid: string): Promise<void> {
     const chain = await this.driver.diskSnapshots(uuid).catch((err: Error) => {
       log.warn({ instance: uuid, err: err.message }, 'could not read the disk snapshot chain');
       return null;
@@ -536,39 +534,6 @@ export class ComputeManager implements ActionSteps {
       .catch((err: Error) =>
         log.error({ instance: uuid, err: err.message }, 'could not report the disk snapshot chain'),
       );
-  }
-
-  rescueInstance(ctx: RequestContext, instance: InstancePayload, imageRef: string | null): Promise<void> {
-    return rescue.rescueInstance(this, ctx, instance, imageRef);
-  }
-
-  unrescueInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
-    return rescue.unrescueInstance(this, ctx, instance);
-  }
-
-  triggerCrashDump(ctx: RequestContext, instance: InstancePayload): Promise<void> {
-    return rescue.triggerCrashDump(this, ctx, instance);
-  }
-
-  getDiagnostics(instance: InstancePayload): Promise<GuestDiagnostics> {
-    return rescue.getDiagnostics(this, instance);
-  }
-
-  /** rebuild (compute/rebuild.ts): the guest's disks recreated from the instance's new image. */
-  async rebuildInstance(ctx: RequestContext, args: RebuildArgs): Promise<void> {
-    await rebuildInstance(this.rebuildHost(), ctx, args);
-  }
-
-  private rebuildHost(): RebuildHost {
-    return {
-      host: this.host,
-      driver: this.driver,
-      shutdownTimeoutSec: this.config.DEFAULT.shutdown_timeout,
-      update: (ctx, uuid, changes, expected, event) => this.update(ctx, uuid, changes, expected, event),
-      event: (ctx, uuid, event, phase, error) => this.event(ctx, uuid, event, phase, error),
-      failAction: (ctx, uuid, event, error, tasks, changes) => this.failAction(ctx, uuid, event, error, tasks, changes),
-      reportDiskSnapshots: (ctx, uuid) => this.reportDiskSnapshots(ctx, uuid),
-    };
   }
 
   /** The guest's serial console output, its last `length` lines when given (os-getConsoleOutput). */

@@ -12,38 +12,15 @@ import { getLogger } from '../common/log/logger.ts';
 import type { RebuildArgs } from '../wire/contracts/compute.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
-import type { RebuildOptions, VirtDriver } from './virt/driver.ts';
+import type { HostActionSteps } from './host-action-steps.ts';
+import type { RebuildOptions } from './virt/driver.ts';
 
 const log = getLogger('compute.rebuild');
 
 /** The action event of a rebuild, as Nova's wrap_instance_event names it. */
 export const REBUILD_EVENT = 'compute_rebuild_instance';
 
-/** What a rebuild needs of its compute manager: the driver and the manager's ways to report. */
-export interface RebuildHost {
-  readonly host: string;
-  readonly driver: VirtDriver;
-  readonly shutdownTimeoutSec: number;
-  update(
-    ctx: RequestContext,
-    uuid: string,
-    changes: InstanceChangesPayload,
-    expected: readonly (string | null)[],
-    event?: { event: string; phase: 'start' | 'finish' },
-  ): Promise<unknown>;
-  event(ctx: RequestContext, uuid: string, event: string, phase: 'start' | 'finish', error?: Error): Promise<void>;
-  failAction(
-    ctx: RequestContext,
-    uuid: string,
-    event: string,
-    error: Error,
-    expectedTasks: readonly string[],
-    changes: InstanceChangesPayload,
-  ): Promise<void>;
-  reportDiskSnapshots(ctx: RequestContext, uuid: string): Promise<void>;
-}
-
-export async function rebuildInstance(h: RebuildHost, ctx: RequestContext, args: RebuildArgs): Promise<void> {
+export async function rebuildInstance(h: HostActionSteps, ctx: RequestContext, args: RebuildArgs): Promise<void> {
   const { instance } = args;
   const uuid = instance.uuid;
   await h.event(ctx, uuid, REBUILD_EVENT, 'start');
@@ -58,7 +35,7 @@ export async function rebuildInstance(h: RebuildHost, ctx: RequestContext, args:
     const options: RebuildOptions = {
       preserveEphemeral: args.preserve_ephemeral,
       start,
-      shutdownTimeoutSec: h.shutdownTimeoutSec,
+      shutdownTimeoutSec: h.config.DEFAULT.shutdown_timeout,
       disksReady: async () => {
         await advance(TaskState.REBUILD_BLOCK_DEVICE_MAPPING);
         await advance(TaskState.REBUILD_SPAWNING);
@@ -97,7 +74,7 @@ export async function rebuildInstance(h: RebuildHost, ctx: RequestContext, args:
  * The driver's rebuild; a guest this host no longer has (lost with a host's disks, say) is built anew
  * from the image, which is all a rebuild would keep of it anyway.
  */
-async function rebuildGuest(h: RebuildHost, instance: InstancePayload, options: RebuildOptions): Promise<void> {
+async function rebuildGuest(h: HostActionSteps, instance: InstancePayload, options: RebuildOptions): Promise<void> {
   if (h.driver.listGuests().some((guest) => guest.uuid === instance.uuid)) {
     return h.driver.rebuild(instance, options);
   }
@@ -112,7 +89,7 @@ async function rebuildGuest(h: RebuildHost, instance: InstancePayload, options: 
  * made, so the instance goes to ERROR with a fault; rebuilding again (or deleting) recovers it.
  */
 export async function settleInterruptedRebuild(
-  h: RebuildHost,
+  h: HostActionSteps,
   ctx: RequestContext,
   instance: InstancePayload,
 ): Promise<void> {

@@ -9,44 +9,18 @@
  * guest's own record: a rescue that had begun is completed, one that had not is withdrawn, and an
  * unrescue is completed.
  */
-import type { Config } from '../common/config/load-config.ts';
 import type { RequestContext } from '../common/context.ts';
 import { InstanceInvalidState } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { powerStateName, type GuestDiagnostics } from '../wire/messages/guest-diagnostics.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
-import type { VirtDriver } from './virt/driver.ts';
+import type { HostActionSteps } from './host-action-steps.ts';
 
 const log = getLogger('compute.rescue');
 
-/** What these flows need of the manager: its driver, options, and how it records states and events. */
-export interface ActionSteps {
-  readonly driver: VirtDriver;
-  readonly config: Config;
-  /** The end of an action that succeeded: `changes` with the task cleared; a deleted instance is left be. */
-  finishAction(
-    ctx: RequestContext,
-    uuid: string,
-    changes: InstanceChangesPayload,
-    expectedTasks: readonly (string | null)[],
-    event: string,
-    logged: Record<string, unknown>,
-  ): Promise<void>;
-  event(ctx: RequestContext, uuid: string, event: string, phase: 'start' | 'finish', error?: Error): Promise<void>;
-  failAction(
-    ctx: RequestContext,
-    uuid: string,
-    event: string,
-    error: Error,
-    expectedTasks: readonly string[],
-    changes?: InstanceChangesPayload,
-  ): Promise<void>;
-  fault(ctx: RequestContext, uuid: string, message: string, details?: string): Promise<void>;
-}
-
 export async function rescueInstance(
-  steps: ActionSteps,
+  steps: HostActionSteps,
   ctx: RequestContext,
   instance: InstancePayload,
   rescueImageRef: string | null,
@@ -77,7 +51,7 @@ export async function rescueInstance(
 }
 
 export async function unrescueInstance(
-  steps: ActionSteps,
+  steps: HostActionSteps,
   ctx: RequestContext,
   instance: InstancePayload,
 ): Promise<void> {
@@ -106,7 +80,7 @@ export async function unrescueInstance(
  * guest no longer rescued only makes sure it runs.
  */
 export async function settleInterruptedRescue(
-  steps: ActionSteps,
+  steps: HostActionSteps,
   ctx: RequestContext,
   instance: InstancePayload,
 ): Promise<boolean> {
@@ -126,7 +100,7 @@ export async function settleInterruptedRescue(
  * dump, if so configured). No state changes, as in Nova; a failure is recorded as a fault and on the
  * action's event.
  */
-export async function triggerCrashDump(steps: ActionSteps, ctx: RequestContext, instance: InstancePayload) {
+export async function triggerCrashDump(steps: HostActionSteps, ctx: RequestContext, instance: InstancePayload) {
   const event = 'compute_trigger_crash_dump';
   const uuid = instance.uuid;
   await steps.event(ctx, uuid, event, 'start');
@@ -143,7 +117,7 @@ export async function triggerCrashDump(steps: ActionSteps, ctx: RequestContext, 
 }
 
 /** A running guest's diagnostics; Nova refuses, by the recorded power state, a guest that does not run. */
-export async function getDiagnostics(steps: ActionSteps, instance: InstancePayload): Promise<GuestDiagnostics> {
+export async function getDiagnostics(steps: HostActionSteps, instance: InstancePayload): Promise<GuestDiagnostics> {
   if (steps.driver.powerState(instance.uuid) !== PowerState.RUNNING) {
     throw new InstanceInvalidState(
       `Instance ${instance.uuid} in power state ${powerStateName(instance.power_state)}. ` +

@@ -1,7 +1,12 @@
-/** The compute service's side of its contract (src/wire/contracts/compute.ts): the manager's handlers. */
+/**
+ * The compute service's side of its contract (src/wire/contracts/compute.ts): the manager's handlers, and
+ * the action modules beside it (rebuild.ts, rescue.ts) called with the manager as their HostActionSteps.
+ */
 import { serveContract } from '../wire/contract.ts';
 import { computeContract } from '../wire/contracts/compute.ts';
 import type { ComputeManager } from './manager.ts';
+import { rebuildInstance } from './rebuild.ts';
+import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } from './rescue.ts';
 
 export function computeEndpoints(manager: ComputeManager) {
   return serveContract(computeContract, {
@@ -20,14 +25,14 @@ export function computeEndpoints(manager: ComputeManager) {
     revert_disk_snapshot: (ctx, a) => manager.diskSnapshotAction(ctx, 'revert', a.instance, a.snapshot_id),
     get_console_output: (_ctx, a) => manager.getConsoleOutput(a.instance.uuid, a.tail_length),
     get_vnc_console: (_ctx, a) => manager.getVncConsole(a.instance.uuid),
-    rescue_instance: (ctx, a) => manager.rescueInstance(ctx, a.instance, a.rescue_image_ref),
-    unrescue_instance: (ctx, a) => manager.unrescueInstance(ctx, a.instance),
-    trigger_crash_dump: (ctx, a) => manager.triggerCrashDump(ctx, a.instance),
-    get_diagnostics: (_ctx, a) => manager.getDiagnostics(a.instance),
+    rescue_instance: (ctx, a) => rescueInstance(manager, ctx, a.instance, a.rescue_image_ref),
+    unrescue_instance: (ctx, a) => unrescueInstance(manager, ctx, a.instance),
+    trigger_crash_dump: (ctx, a) => triggerCrashDump(manager, ctx, a.instance),
+    get_diagnostics: (_ctx, a) => getDiagnostics(manager, a.instance),
     soft_delete_instance: (ctx, a) => manager.softDeleteInstance(ctx, a.instance),
     restore_instance: (ctx, a) => manager.restoreInstance(ctx, a.instance),
     set_admin_password: (ctx, a) => manager.setAdminPassword(ctx, a.instance, a.new_pass),
-    rebuild_instance: (ctx, a) => manager.rebuildInstance(ctx, a),
+    rebuild_instance: (ctx, a) => rebuildInstance(manager, ctx, a),
     backup_instance: (ctx, a) => manager.backupInstance(ctx, a.instance, a.image_id, a.backup_type, a.rotation),
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),

@@ -11,41 +11,14 @@
  *   shelved image is deleted. A failed spawn leaves it SHELVED_OFFLOADED with a fault and nothing held.
  * Every failure ends with the task cleared, a fault and the action's event in Error.
  */
-import type { Config } from '../common/config/load-config.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
 import { getLogger } from '../common/log/logger.ts';
-import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
-import type { SnapshotImageSink } from './image/image-client.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
-import type { VirtDriver } from './virt/driver.ts';
+import type { HostActionSteps } from './host-action-steps.ts';
 
 const log = getLogger('compute');
-
-/** What the flows need of the compute manager. */
-export interface ShelveHost {
-  readonly host: string;
-  readonly config: Config;
-  readonly driver: VirtDriver;
-  readonly conductor: ConductorRpcApi;
-  readonly images: SnapshotImageSink;
-  event(ctx: RequestContext, uuid: string, event: string, phase: 'start' | 'finish', error?: Error): Promise<void>;
-  failAction(
-    ctx: RequestContext,
-    uuid: string,
-    event: string,
-    error: Error,
-    expectedTasks: readonly string[],
-    changes?: InstanceChangesPayload,
-  ): Promise<void>;
-  update(
-    ctx: RequestContext,
-    uuid: string,
-    changes: InstanceChangesPayload,
-    expected?: readonly (string | null)[],
-  ): Promise<void>;
-}
 
 /** The tasks a shelve goes through; a restart in one of them clears it (the guest keeps its state). */
 export const SHELVE_TASKS: readonly string[] = [
@@ -55,7 +28,7 @@ export const SHELVE_TASKS: readonly string[] = [
 ];
 
 export class ShelveFlows {
-  constructor(private readonly m: ShelveHost) {}
+  constructor(private readonly m: HostActionSteps) {}
 
   async shelve(ctx: RequestContext, instance: InstancePayload, imageId: string): Promise<void> {
     const { m } = this;

@@ -5,51 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
-import { ComputeManager } from '../../src/compute/manager.ts';
-import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import { rebuildInstance } from '../../src/compute/rebuild.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+import { managerOnFakeDriver } from '../helpers/recording-conductor.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-
-interface Recorded {
-  updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
-  events: { event: string; phase: string; error: boolean }[];
-  faults: string[];
-  chains: (readonly unknown[] | null)[];
-}
-
-/** A conductor that records what compute reports; `onHost` is what instancesOnHost answers. */
-function recordingConductor(onHost: InstancePayload[] = []): { conductor: ConductorRpcApi; recorded: Recorded } {
-  const recorded: Recorded = { updates: [], events: [], faults: [], chains: [] };
-  const handlers: Record<string, (...args: never[]) => Promise<unknown>> = {
-    instanceUpdate: async (
-      _ctx: unknown,
-      _uuid: string,
-      changes: InstanceChangesPayload,
-      expected?: readonly (string | null)[],
-      event?: { event: string; phase: string },
-    ) => {
-      recorded.updates.push({ changes, expected });
-      if (event) recorded.events.push({ event: event.event, phase: event.phase, error: false });
-    },
-    actionEvent: async (_ctx: unknown, e: { event: string; phase: string; error?: unknown }) => {
-      recorded.events.push({ event: e.event, phase: e.phase, error: e.error !== undefined });
-    },
-    recordFault: async (_ctx: unknown, f: { message: string }) => {
-      recorded.faults.push(f.message);
-    },
-    syncDiskSnapshots: async (_ctx: unknown, _uuid: string, chain: readonly unknown[] | null) => {
-      recorded.chains.push(chain);
-    },
-    instancesOnHost: async () => onHost,
-  };
-  const conductor = new Proxy(handlers, { get: (target, name) => target[String(name)] ?? (async () => []) });
-  return { conductor: conductor as unknown as ConductorRpcApi, recorded };
-}
 
 /** A server of `vmState` whose rebuild the API has started, now on image `image-2`. */
 function rebuilding(uuid: string, vmState: string = VmState.ACTIVE): InstancePayload {
@@ -64,13 +25,7 @@ function rebuilding(uuid: string, vmState: string = VmState.ACTIVE): InstancePay
   };
 }
 
-async function setUp(onHost: InstancePayload[] = []) {
-  const driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('h');
-  const { conductor, recorded } = recordingConductor(onHost);
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor);
-  return { driver, manager, recorded };
-}
+const setUp = (onHost: InstancePayload[] = []) => managerOnFakeDriver({ onHost });
 
 const args = (instance: InstancePayload) => ({ instance, orig_image_ref: 'image-1', preserve_ephemeral: false });
 
@@ -79,7 +34,7 @@ describe('compute: rebuild_instance', () => {
     const { driver, manager, recorded } = await setUp();
     await driver.spawn(rebuilding('vm-1'), 'h');
     await driver.createDiskSnapshot('vm-1', 'snap-1');
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-1')));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-1')));
     assert.deepEqual(
       recorded.updates.map((u) => [u.changes.task_state, u.expected]),
       [
@@ -105,7 +60,7 @@ describe('compute: rebuild_instance', () => {
     const { driver, manager, recorded } = await setUp();
     await driver.spawn(rebuilding('vm-2'), 'h');
     await driver.powerOff('vm-2');
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-2', VmState.STOPPED)));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-2', VmState.STOPPED)));
     const last = recorded.updates.at(-1)!.changes;
     assert.equal(last.vm_state, VmState.STOPPED);
     assert.equal(last.power_state, PowerState.SHUTDOWN);
@@ -115,7 +70,7 @@ describe('compute: rebuild_instance', () => {
 
   it('rebuilds an ERROR server into ACTIVE, building a guest this host lost anew', async () => {
     const { driver, manager, recorded } = await setUp();
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-3', VmState.ERROR)));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-3', VmState.ERROR)));
     assert.equal(recorded.updates.at(-1)!.changes.vm_state, VmState.ACTIVE);
     assert.equal(driver.powerState('vm-3'), PowerState.RUNNING);
     assert.deepEqual(recorded.faults, []);
@@ -127,7 +82,7 @@ describe('compute: rebuild_instance', () => {
     driver.rebuild = async () => {
       throw new Error('image image-2 could not be fetched');
     };
-    await manager.rebuildInstance(adminContext(), args(rebuilding('vm-4')));
+    await rebuildInstance(manager, adminContext(), args(rebuilding('vm-4')));
     assert.deepEqual(recorded.updates.at(-1), {
       changes: { vm_state: VmState.ERROR, power_state: PowerState.RUNNING, task_state: null },
       expected: REBUILD_TASKS,

@@ -7,45 +7,12 @@ import assert from 'node:assert/strict';
 import { text } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import type { SnapshotImageSink } from '../../src/compute/image/image-client.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
-import { ComputeManager } from '../../src/compute/manager.ts';
-import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
-
-interface Recorded {
-  updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
-  events: { event: string; phase: string; error: boolean }[];
-  faults: string[];
-}
-
-function recordingConductor(): { conductor: ConductorRpcApi; recorded: Recorded } {
-  const recorded: Recorded = { updates: [], events: [], faults: [] };
-  const conductor = {
-    instanceUpdate: async (
-      _ctx: unknown,
-      _uuid: string,
-      changes: InstanceChangesPayload,
-      expected?: readonly (string | null)[],
-      event?: { event: string; phase: string },
-    ) => {
-      recorded.updates.push({ changes, expected });
-      if (event) recorded.events.push({ event: event.event, phase: event.phase, error: false });
-    },
-    actionEvent: async (_ctx: unknown, e: { event: string; phase: string; error?: unknown }) => {
-      recorded.events.push({ event: e.event, phase: e.phase, error: e.error !== undefined });
-    },
-    recordFault: async (_ctx: unknown, f: { message: string }) => {
-      recorded.faults.push(f.message);
-    },
-  };
-  return { conductor: conductor as unknown as ConductorRpcApi, recorded };
-}
+import { managerOnFakeDriver } from '../helpers/recording-conductor.ts';
 
 /** An image API stand-in: keeps what is uploaded and deleted; `failUpload` makes the upload fail. */
 class RecordingSink implements SnapshotImageSink {
@@ -82,12 +49,8 @@ function payload(uuid: string): InstancePayload {
 }
 
 async function setUp() {
-  const driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('h');
-  const { conductor, recorded } = recordingConductor();
   const sink = new RecordingSink();
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor, sink);
-  return { driver, manager, recorded, sink };
+  return { ...(await managerOnFakeDriver({ images: sink })), sink };
 }
 
 describe('compute: snapshot_instance', () => {

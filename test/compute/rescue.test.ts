@@ -6,50 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { InstanceInvalidState } from '../../src/common/errors.ts';
-import { ComputeManager } from '../../src/compute/manager.ts';
-import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
-import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
-import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } from '../../src/compute/rescue.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+import { managerOnFakeDriver, type RecordedReports } from '../helpers/recording-conductor.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-
-interface Recorded {
-  updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
-  events: { event: string; phase: string; error: boolean }[];
-  faults: string[];
-}
-
-/** A conductor stand-in recording what compute reports; `onHost` is what instancesOnHost answers. */
-function recordingConductor(onHost: InstancePayload[] = []) {
-  const recorded: Recorded = { updates: [], events: [], faults: [] };
-  const conductor = {
-    instanceUpdate: async (
-      _ctx: unknown,
-      _uuid: string,
-      changes: InstanceChangesPayload,
-      expected?: readonly (string | null)[],
-      event?: { event: string; phase: string },
-    ) => {
-      recorded.updates.push({ changes, expected });
-      if (event) recorded.events.push({ event: event.event, phase: event.phase, error: false });
-    },
-    actionEvent: async (_ctx: unknown, e: { event: string; phase: string; error?: unknown }) => {
-      recorded.events.push({ event: e.event, phase: e.phase, error: e.error !== undefined });
-    },
-    recordFault: async (_ctx: unknown, f: { message: string }) => {
-      recorded.faults.push(f.message);
-    },
-    serviceHeartbeat: async () => undefined,
-    reportNodes: async () => undefined,
-    instancesOnHost: async () => onHost,
-    startInstanceAction: async () => undefined,
-  };
-  return { conductor: conductor as unknown as ConductorRpcApi, recorded };
-}
 
 function payload(uuid: string, vmState: string, task: string | null): InstancePayload {
   return instancePayload(
@@ -67,22 +30,16 @@ function payload(uuid: string, vmState: string, task: string | null): InstancePa
   );
 }
 
-async function setUp(onHost: InstancePayload[] = []) {
-  const driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('h');
-  const { conductor, recorded } = recordingConductor(onHost);
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor);
-  return { driver, manager, recorded };
-}
+const setUp = (onHost: InstancePayload[] = []) => managerOnFakeDriver({ onHost });
 
-const last = (recorded: Recorded) => recorded.updates.at(-1)!;
+const last = (recorded: RecordedReports) => recorded.updates.at(-1)!;
 
 describe('compute: rescue_instance', () => {
   it("boots the instance's own image when none is given, and records RESCUED", async () => {
     const { driver, manager, recorded } = await setUp();
     const instance = payload('vm-1', VmState.ACTIVE, TaskState.RESCUING);
     await driver.spawn(instance, 'h');
-    await manager.rescueInstance(adminContext(), instance, null);
+    await rescueInstance(manager, adminContext(), instance, null);
     assert.equal(driver.rescueImageOf('vm-1'), 'own-image');
     const { changes, expected } = last(recorded);
     assert.deepEqual(expected, [TaskState.RESCUING]);
@@ -94,7 +51,7 @@ describe('compute: rescue_instance', () => {
       { event: 'compute_rescue_instance', phase: 'start', error: false },
       { event: 'compute_rescue_instance', phase: 'finish', error: false },
     ]);
-    const diagnostics = await manager.getDiagnostics(instance);
+    const diagnostics = await getDiagnostics(manager, instance);
     assert.equal(diagnostics.disk_details.length, 2, 'the rescue disk and its own');
   });
 
@@ -103,7 +60,7 @@ describe('compute: rescue_instance', () => {
     const instance = payload('vm-2', VmState.STOPPED, TaskState.RESCUING);
     await driver.spawn(instance, 'h');
     await driver.powerOff('vm-2');
-    await manager.rescueInstance(adminContext(), instance, 'rescue-image');
+    await rescueInstance(manager, adminContext(), instance, 'rescue-image');
     assert.equal(driver.rescueImageOf('vm-2'), 'rescue-image');
     assert.equal(driver.powerState('vm-2'), PowerState.RUNNING);
   });
@@ -111,7 +68,7 @@ describe('compute: rescue_instance', () => {
   it('puts the instance in ERROR with a fault when the driver fails', async () => {
     const { manager, recorded } = await setUp();
     // No guest on this host: the driver cannot rescue it.
-    await manager.rescueInstance(adminContext(), payload('vm-3', VmState.ACTIVE, TaskState.RESCUING), null);
+    await rescueInstance(manager, adminContext(), payload('vm-3', VmState.ACTIVE, TaskState.RESCUING), null);
     const { changes, expected } = last(recorded);
     assert.deepEqual(expected, [TaskState.RESCUING]);
     assert.equal(changes.vm_state, VmState.ERROR);
@@ -128,7 +85,7 @@ describe('compute: unrescue_instance', () => {
     const instance = payload('vm-4', VmState.RESCUED, TaskState.UNRESCUING);
     await driver.spawn(instance, 'h');
     await driver.rescue('vm-4', 'rescue-image');
-    await manager.unrescueInstance(adminContext(), instance);
+    await unrescueInstance(manager, adminContext(), instance);
     assert.equal(driver.isRescued('vm-4'), false);
     assert.equal(driver.powerState('vm-4'), PowerState.RUNNING);
     const { changes, expected } = last(recorded);
@@ -138,7 +95,7 @@ describe('compute: unrescue_instance', () => {
 
   it('puts the instance in ERROR with a fault when the driver fails', async () => {
     const { manager, recorded } = await setUp();
-    await manager.unrescueInstance(adminContext(), payload('vm-5', VmState.RESCUED, TaskState.UNRESCUING));
+    await unrescueInstance(manager, adminContext(), payload('vm-5', VmState.RESCUED, TaskState.UNRESCUING));
     assert.equal(last(recorded).changes.vm_state, VmState.ERROR);
     assert.equal(last(recorded).changes.task_state, null);
     assert.equal(recorded.faults.length, 1);
@@ -150,7 +107,7 @@ describe('compute: trigger_crash_dump', () => {
     const { driver, manager, recorded } = await setUp();
     const instance = payload('vm-6', VmState.ACTIVE, null);
     await driver.spawn(instance, 'h');
-    await manager.triggerCrashDump(adminContext(), instance);
+    await triggerCrashDump(manager, adminContext(), instance);
     assert.equal(driver.nmisOf('vm-6'), 1);
     assert.deepEqual(recorded.updates, []);
     assert.deepEqual(recorded.events.at(-1), { event: 'compute_trigger_crash_dump', phase: 'finish', error: false });
@@ -161,7 +118,7 @@ describe('compute: trigger_crash_dump', () => {
     const instance = payload('vm-7', VmState.ERROR, null);
     await driver.spawn(instance, 'h');
     await driver.powerOff('vm-7');
-    await manager.triggerCrashDump(adminContext(), instance);
+    await triggerCrashDump(manager, adminContext(), instance);
     assert.equal(driver.nmisOf('vm-7'), 0);
     assert.deepEqual(recorded.updates, []);
     assert.deepEqual(recorded.faults, ['Instance vm-7 is not running.']);
@@ -174,7 +131,7 @@ describe('compute: get_diagnostics', () => {
     const { driver, manager } = await setUp();
     const instance = payload('vm-8', VmState.ACTIVE, null);
     await driver.spawn(instance, 'h');
-    const figures = await manager.getDiagnostics(instance);
+    const figures = await getDiagnostics(manager, instance);
     assert.equal(figures.state, 'running');
     assert.equal(figures.cpu_details.length, 2);
     assert.deepEqual(figures.memory_details, { maximum: 256, used: 256 });
@@ -185,7 +142,7 @@ describe('compute: get_diagnostics', () => {
     await driver.powerOff('vm-8');
     const stopped = { ...instance, power_state: PowerState.SHUTDOWN };
     await assert.rejects(
-      manager.getDiagnostics(stopped),
+      getDiagnostics(manager, stopped),
       (err: Error) =>
         err instanceof InstanceInvalidState &&
         err.message ===

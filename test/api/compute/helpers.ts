@@ -304,6 +304,21 @@ export async function addComputeHost(
   return { service, node };
 }
 
+/** The API recording its casts, with compute service `host` up: where the server action tests start. */
+export async function startApiWithHost(host: string): Promise<Harness> {
+  const h = await startComputeApi();
+  await addComputeHost(h, host);
+  return h;
+}
+
+/** Forgets what an earlier test left behind: the casts recorded, a refusal set, the images made and deleted. */
+export function forgetRecorded(h: Harness): void {
+  h.transport.casts.length = 0;
+  h.transport.refuse = null;
+  h.images.snapshots.clear();
+  h.images.deleted.length = 0;
+}
+
 /** Makes a compute service look dead: its last heartbeat far in the past. */
 export async function stopHeartbeat(h: Harness, host: string): Promise<void> {
   await h.database.db

@@ -2,21 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { getInstance } from '../../../src/objects/instances.ts';
-import { addComputeHost, client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
+import { client, fault, forgetRecorded, seedServer, startApiWithHost, type Harness } from './helpers.ts';
 
 let h: Harness;
 
-before(async () => {
-  h = await startComputeApi();
-  await addComputeHost(h, 'host1');
-});
-after(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.transport.casts.length = 0;
-  h.images.snapshots.clear();
-});
+before(async () => (h = await startApiWithHost('host1')));
+after(() => h.close());
+beforeEach(() => forgetRecorded(h));
 
 const action = (uuid: string) => `/v2.1/servers/${uuid}/action`;
 

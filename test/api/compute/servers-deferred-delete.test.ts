@@ -7,23 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InstanceAgentNotEnabled } from '../../../src/common/errors.ts';
-import { loadConfig } from '../../../src/common/config/load-config.ts';
-import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../src/common/rpc/index.ts';
-import { ComputeManager } from '../../../src/compute/manager.ts';
-import { computeEndpoints } from '../../../src/compute/rpc.ts';
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
-import { ConductorManager } from '../../../src/conductor/manager.ts';
-import { conductorEndpoints } from '../../../src/conductor/rpc.ts';
 import { listActions } from '../../../src/objects/instance-actions.ts';
 import { deleteLimits, setLimits } from '../../../src/objects/quotas.ts';
-import { instancePayload } from '../../../src/objects/instance-payload.ts';
-import { getInstance, findInstance, updateInstance, type Instance } from '../../../src/objects/instances.ts';
-import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
-import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
-import { SchedulerRpcApi } from '../../../src/wire/contracts/scheduler.ts';
+import { getInstance, findInstance, updateInstance } from '../../../src/objects/instances.ts';
 import { PowerState, TaskState, VmState } from '../../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
-import { waitUntil } from '../../helpers/processes.ts';
 import {
   addComputeHost,
   client,
@@ -34,72 +22,37 @@ import {
   stopHeartbeat,
   type Harness,
 } from './helpers.ts';
+import { waitUntil } from '../../helpers/processes.ts';
+import { startApiWithLiveHost, type ApiWithLiveHost } from './api-with-live-host.ts';
 
 const HOST = 'dd-host';
 /** The API with reclaim_instance_interval set, on the bus of a real conductor and compute host. */
+let cloud: ApiWithLiveHost;
 let h: Harness;
 /** The API with the option at its default (0), recording its casts. */
 let off: Harness;
 let driver: FakeDriver;
-const transports: InProcessTransport[] = [];
-const servers: RpcServer[] = [];
-
-async function connected(broker: InProcessBroker): Promise<InProcessTransport> {
-  const transport = new InProcessTransport(broker);
-  await transport.connect();
-  transports.push(transport);
-  return transport;
-}
 
 before(async () => {
-  const broker = new InProcessBroker();
-  h = await startComputeApi(
-    { DEFAULT: { reclaim_instance_interval: '3600' } },
-    { rpcTransport: await connected(broker) },
-  );
+  cloud = await startApiWithLiveHost(HOST, { DEFAULT: { reclaim_instance_interval: '3600' } });
+  ({ h, driver } = cloud);
   await addComputeHost(h, HOST);
   off = await startComputeApi();
   await addComputeHost(off, HOST);
-  const rpc = new RpcClient(await connected(broker), { responseTimeoutMs: 5000 });
-  const conductor = new ConductorManager(h.database, h.config, new SchedulerRpcApi(rpc), new ComputeRpcApi(rpc));
-  servers.push(new RpcServer(await connected(broker), { ...conductorEndpoints(conductor), server: 'controller' }));
-  driver = new FakeDriver(fakeDriverOptions());
-  await driver.init(HOST);
-  const config = loadConfig([], { DEFAULT: { reclaim_instance_interval: '3600' } });
-  const manager = new ComputeManager(HOST, config, driver, new ConductorRpcApi(rpc));
-  servers.push(new RpcServer(await connected(broker), { ...computeEndpoints(manager), server: HOST }));
-  for (const server of servers) await server.start();
 });
 
 after(async () => {
-  for (const server of servers) await server.stop();
-  for (const transport of transports) await transport.close();
-  await h.close();
+  await cloud.close();
   await off.close();
 });
 
 const action = (uuid: string) => `/v2.1/servers/${uuid}/action`;
 
-/** A running server whose guest the fake host runs. */
-async function runningServer(fields: Parameters<typeof seedServer>[1] = {}): Promise<Instance> {
-  const server = await seedServer(h, { host: HOST, ...fields });
-  await driver.spawn(instancePayload(server), HOST);
-  return server;
-}
-
-/** Waits until the server has no task (the compute host finished), and returns it. */
-function settled(uuid: string): Promise<Instance> {
-  return waitUntil(`server ${uuid} without a task`, async () => {
-    const instance = await getInstance(h.database.db, uuid);
-    return instance.task_state === null ? instance : null;
-  });
-}
-
 async function softDeleted(who: 'alice' | 'bob' = 'alice', fields: Parameters<typeof seedServer>[1] = {}) {
-  const server = await runningServer(fields);
+  const server = await cloud.runningServer(fields);
   const res = await client(h.app, who).delete(`/v2.1/servers/${server.uuid}`);
   assert.equal(res.statusCode, 204, res.body);
-  return settled(server.uuid);
+  return cloud.settled(server.uuid);
 }
 
 async function actions(uuid: string) {
@@ -108,10 +61,10 @@ async function actions(uuid: string) {
 
 describe('DELETE with reclaim_instance_interval set', () => {
   it('soft-deletes a running server: guest off, SOFT_DELETED, still shown, a delete action', async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const res = await client(h.app, 'alice').delete(`/v2.1/servers/${server.uuid}`);
     assert.equal(res.statusCode, 204);
-    const done = await settled(server.uuid);
+    const done = await cloud.settled(server.uuid);
     assert.equal(done.vm_state, VmState.SOFT_DELETED);
     assert.equal(done.power_state, PowerState.SHUTDOWN);
     assert.notEqual(done.deleted_at, null, 'the deletion time starts the reclaim interval');
@@ -140,21 +93,21 @@ describe('DELETE with reclaim_instance_interval set', () => {
   });
 
   it('refuses a locked server to its owner (409) and lets an admin soft-delete it', async () => {
-    const server = await runningServer({ state: { locked: 1, locked_by: 'owner' } });
+    const server = await cloud.runningServer({ state: { locked: 1, locked_by: 'owner' } });
     const res = await client(h.app, 'alice').delete(`/v2.1/servers/${server.uuid}`);
     assert.equal(res.statusCode, 409);
     assert.equal(fault(res).message, `Instance ${server.uuid} is locked`);
     assert.equal((await getInstance(h.database.db, server.uuid)).vm_state, VmState.ACTIVE);
     const admin = await client(h.app, 'admin').delete(`/v2.1/servers/${server.uuid}`);
     assert.equal(admin.statusCode, 204);
-    assert.equal((await settled(server.uuid)).vm_state, VmState.SOFT_DELETED);
+    assert.equal((await cloud.settled(server.uuid)).vm_state, VmState.SOFT_DELETED);
   });
 });
 
 describe('server lists', () => {
   it("leave soft-deleted servers out unless asked, as Nova's list of live servers does", async () => {
     const gone = await softDeleted();
-    const live = await runningServer();
+    const live = await cloud.runningServer();
     const ids = async (who: 'alice' | 'admin', query: string) => {
       const res = await client(h.app, who).get(`/v2.1/servers${query}`);
       assert.equal(res.statusCode, 200, res.body);
@@ -191,7 +144,7 @@ describe('restore', () => {
     const res = await client(h.app, 'alice').post(action(server.uuid), { restore: null });
     assert.equal(res.statusCode, 202, res.body);
     assert.equal(res.body, '');
-    const done = await settled(server.uuid);
+    const done = await cloud.settled(server.uuid);
     assert.deepEqual([done.vm_state, done.power_state, done.deleted_at], [VmState.ACTIVE, PowerState.RUNNING, null]);
     assert.equal(driver.powerState(server.uuid), PowerState.RUNNING);
     const [latest] = await actions(server.uuid);
@@ -199,7 +152,7 @@ describe('restore', () => {
   });
 
   it('refuses a server that is not soft-deleted (409), a bad body (400), another project (404)', async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const res = await client(h.app, 'alice').post(action(server.uuid), { restore: null });
     assert.equal(res.statusCode, 409);
     assert.equal(
@@ -229,12 +182,12 @@ describe('restore', () => {
     assert.equal(fault(res).message, `Instance ${server.uuid} is locked`);
     const admin = await client(h.app, 'admin').post(action(server.uuid), { restore: null });
     assert.equal(admin.statusCode, 202);
-    assert.equal((await settled(server.uuid)).vm_state, VmState.ACTIVE);
+    assert.equal((await cloud.settled(server.uuid)).vm_state, VmState.ACTIVE);
   });
 
   it('counts the server against the quotas again: over them it is a 403 and stays soft-deleted', async () => {
     const gone = await softDeleted('bob', { project: PROJECT_B, user: 'bob' });
-    await runningServer({ project: PROJECT_B, user: 'bob' });
+    await cloud.runningServer({ project: PROJECT_B, user: 'bob' });
     await setLimits(h.database.db, PROJECT_B, null, { instances: 1 });
     try {
       const res = await client(h.app, 'bob').post(action(gone.uuid), { restore: null });
@@ -276,19 +229,19 @@ describe('forceDelete', () => {
 
 describe('changePassword', () => {
   it('sets the password in the guest: updating_password, then ACTIVE with no task and the event', async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const res = await client(h.app, 'alice').post(action(server.uuid), { changePassword: { adminPass: 'n3w-Pass' } });
     assert.equal(res.statusCode, 202, res.body);
     assert.equal(res.body, '');
     assert.equal(driver.adminPasswordOf(server.uuid), 'n3w-Pass');
-    const done = await settled(server.uuid);
+    const done = await cloud.settled(server.uuid);
     assert.equal(done.vm_state, VmState.ACTIVE);
     assert.equal(done.admin_pass, null, 'the new password is stored nowhere');
     assert.deepEqual(await actions(server.uuid), [['changePassword', [['compute_set_admin_password', 'Success']]]]);
   });
 
   it("answers the driver's refusal as Nova does (409), the server ACTIVE, no task, the event in Error", async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const original = driver.setAdminPassword.bind(driver);
     driver.setAdminPassword = () => Promise.reject(new InstanceAgentNotEnabled('QEMU guest agent is not enabled'));
     try {
@@ -308,11 +261,11 @@ describe('changePassword', () => {
   });
 
   it('refuses a server not ACTIVE or locked (409), a bad body (400), another project (404)', async () => {
-    const paused = await runningServer({ state: { vm_state: VmState.PAUSED } });
+    const paused = await cloud.runningServer({ state: { vm_state: VmState.PAUSED } });
     const res = await client(h.app, 'alice').post(action(paused.uuid), { changePassword: { adminPass: 'x' } });
     assert.equal(res.statusCode, 409);
     assert.equal(fault(res).message, `Cannot 'changePassword' instance ${paused.uuid} while it is in vm_state paused`);
-    const locked = await runningServer({ state: { locked: 1, locked_by: 'owner' } });
+    const locked = await cloud.runningServer({ state: { locked: 1, locked_by: 'owner' } });
     const refused = await client(h.app, 'alice').post(action(locked.uuid), { changePassword: { adminPass: 'x' } });
     assert.equal(refused.statusCode, 409);
     for (const body of [

@@ -7,15 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../../src/common/config/load-config.ts';
-import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../src/common/rpc/index.ts';
 import { ComputeManager } from '../../../src/compute/manager.ts';
-import { computeEndpoints } from '../../../src/compute/rpc.ts';
-import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
-import { ConductorManager } from '../../../src/conductor/manager.ts';
-import { conductorEndpoints } from '../../../src/conductor/rpc.ts';
-import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import {
   changeDiskSnapshotStatus,
   createDiskSnapshotRecord,
@@ -24,50 +17,28 @@ import {
 } from '../../../src/objects/disk-snapshots.ts';
 import { listActions } from '../../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../../src/objects/instance-faults.ts';
-import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { PowerState, VmState } from '../../../src/wire/messages/instance-states.ts';
 import { getInstance, markInstanceDeleted, updateInstance, type Instance } from '../../../src/objects/instances.ts';
-import { SchedulerRpcApi } from '../../../src/wire/contracts/scheduler.ts';
-import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
-import { waitUntil } from '../../helpers/processes.ts';
 import { client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
+import { waitUntil } from '../../helpers/processes.ts';
+import { startApiWithLiveHost, type ApiWithLiveHost } from './api-with-live-host.ts';
 
 const HOST = 'snap-host';
+let cloud: ApiWithLiveHost;
 let h: Harness;
 /** The same API over a transport that records casts instead of delivering them (or refuses them). */
 let recording: Harness;
 let driver: FakeDriver;
 let manager: ComputeManager;
-const transports: InProcessTransport[] = [];
-const servers: RpcServer[] = [];
-
-async function connected(broker: InProcessBroker): Promise<InProcessTransport> {
-  const transport = new InProcessTransport(broker);
-  await transport.connect();
-  transports.push(transport);
-  return transport;
-}
 
 before(async () => {
-  const broker = new InProcessBroker();
-  h = await startComputeApi({}, { rpcTransport: await connected(broker) });
+  cloud = await startApiWithLiveHost(HOST);
+  ({ h, driver, manager } = cloud);
   recording = await startComputeApi();
-  const rpc = new RpcClient(await connected(broker), { responseTimeoutMs: 5000 });
-  const conductor = new ConductorManager(h.database, h.config, new SchedulerRpcApi(rpc), new ComputeRpcApi(rpc));
-  const conductorTransport = await connected(broker);
-  servers.push(new RpcServer(conductorTransport, { ...conductorEndpoints(conductor), server: 'controller' }));
-  driver = new FakeDriver(fakeDriverOptions());
-  await driver.init(HOST);
-  manager = new ComputeManager(HOST, loadConfig([]), driver, new ConductorRpcApi(rpc));
-  const computeTransport = await connected(broker);
-  servers.push(new RpcServer(computeTransport, { ...computeEndpoints(manager), server: HOST }));
-  for (const server of servers) await server.start();
 });
 
 after(async () => {
-  for (const server of servers) await server.stop();
-  for (const transport of transports) await transport.close();
-  await h.close();
+  await cloud.close();
   await recording.close();
 });
 
@@ -84,25 +55,10 @@ interface SnapshotView {
   updated_at: string | null;
 }
 
-/** A running server whose guest the fake host runs. */
-async function runningServer(state: Parameters<typeof seedServer>[1] = {}): Promise<Instance> {
-  const server = await seedServer(h, { host: HOST, ...state });
-  await driver.spawn(instancePayload(server), HOST);
-  return server;
-}
-
-/** Waits until the server has no task (the compute host finished), and returns it. */
-function settled(uuid: string): Promise<Instance> {
-  return waitUntil(`server ${uuid} without a task`, async () => {
-    const instance = await getInstance(h.database.db, uuid);
-    return instance.task_state === null ? instance : null;
-  });
-}
-
 async function take(uuid: string, name: string): Promise<SnapshotView> {
   const res = await client(h.app, 'alice').post(snapshots(uuid), { disk_snapshot: { name } });
   assert.equal(res.statusCode, 202, res.body);
-  await settled(uuid);
+  await cloud.settled(uuid);
   return (res.json() as { disk_snapshot: SnapshotView }).disk_snapshot;
 }
 
@@ -110,7 +66,7 @@ async function take(uuid: string, name: string): Promise<SnapshotView> {
 async function revert(uuid: string, id: string): Promise<Instance> {
   const res = await client(h.app, 'alice').post(action(uuid), { revertDiskSnapshot: { snapshot_id: id } });
   assert.equal(res.statusCode, 202, res.body);
-  return settled(uuid);
+  return cloud.settled(uuid);
 }
 
 async function list(uuid: string): Promise<SnapshotView[]> {
@@ -123,7 +79,7 @@ const chainOf = async (uuid: string) => (await driver.diskSnapshots(uuid)).map((
 
 describe('disk snapshots (Stratus extension)', () => {
   it('takes links, merges one into its child, reverts to the first: records, chain and actions agree', async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const first = await take(server.uuid, 's1');
     assert.equal(first.status, 'creating');
     assert.equal(first.server_id, server.uuid);
@@ -145,7 +101,7 @@ describe('disk snapshots (Stratus extension)', () => {
 
     const deleted = await client(h.app, 'alice').delete(`${snapshots(server.uuid)}/${second.id}`);
     assert.equal(deleted.statusCode, 202);
-    await settled(server.uuid);
+    await cloud.settled(server.uuid);
     assert.deepEqual(await chainOf(server.uuid), [first.id, third.id]);
     assert.deepEqual(
       (await list(server.uuid)).map((s) => s.name),
@@ -181,7 +137,9 @@ describe('disk snapshots (Stratus extension)', () => {
   });
 
   it('reverts a SHUTOFF server and leaves it SHUTOFF; links of a stopped guest are taken too', async () => {
-    const server = await runningServer({ state: { vm_state: VmState.STOPPED, power_state: PowerState.SHUTDOWN } });
+    const server = await cloud.runningServer({
+      state: { vm_state: VmState.STOPPED, power_state: PowerState.SHUTDOWN },
+    });
     await driver.powerOff(server.uuid);
     const first = await take(server.uuid, 'off-1');
     await take(server.uuid, 'off-2');
@@ -197,7 +155,7 @@ describe('disk snapshots (Stratus extension)', () => {
     const taken = await take(server.uuid, 'doomed');
     const [record] = await list(server.uuid);
     assert.deepEqual([record?.id, record?.status], [taken.id, 'error']);
-    const instance = await settled(server.uuid);
+    const instance = await cloud.settled(server.uuid);
     assert.equal(instance.vm_state, VmState.ACTIVE);
     // The task is cleared first, then the fault and the event are recorded.
     await waitUntil('the action event finished', async () =>
@@ -224,7 +182,7 @@ describe('disk snapshots (Stratus extension)', () => {
   });
 
   it('refuses servers in the wrong state, locked or building with 409, and bad bodies with 400', async () => {
-    const paused = await runningServer({ state: { vm_state: VmState.PAUSED, power_state: PowerState.PAUSED } });
+    const paused = await cloud.runningServer({ state: { vm_state: VmState.PAUSED, power_state: PowerState.PAUSED } });
     const link = await take(paused.uuid, 'paused-link');
     const revert = await client(h.app, 'alice').post(action(paused.uuid), {
       revertDiskSnapshot: { snapshot_id: link.id },
@@ -253,7 +211,7 @@ describe('disk snapshots (Stratus extension)', () => {
       assert.equal(fault(res).message, message(server.uuid));
       assert.deepEqual(await list(server.uuid), [], 'no record is left');
     }
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     for (const body of [
       {},
       { disk_snapshot: {} },
@@ -277,7 +235,7 @@ describe('disk snapshots (Stratus extension)', () => {
   });
 
   it("hides another project's server and its snapshots (404); an admin sees them", async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const link = await take(server.uuid, 'private');
     for (const res of [
       await client(h.app, 'bob').get(snapshots(server.uuid)),
@@ -296,7 +254,7 @@ describe('disk snapshots (Stratus extension)', () => {
   });
 
   it('settles the records of an operation a compute restart interrupted, from the chain', async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     const done = await take(server.uuid, 'done');
     // As a crash would leave them: one link taken but not reported, one never taken, one half deleted.
     const [taken, lost] = [randomUUID(), randomUUID()];
@@ -328,7 +286,7 @@ describe('disk snapshots (Stratus extension)', () => {
   });
 
   it('goes with its server: a deleted server leaves no live record', async () => {
-    const server = await runningServer();
+    const server = await cloud.runningServer();
     await take(server.uuid, 'with-server');
     await markInstanceDeleted(h.database.db, server.uuid);
     assert.deepEqual(await listDiskSnapshots(h.database.db, server.uuid), []);

@@ -10,12 +10,13 @@ import { getInstance, type Instance } from '../../../src/objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../../../src/objects/request-specs.ts';
 import { testSpec } from '../../helpers/request-spec.ts';
 import {
-  addComputeHost,
   client,
   fault,
+  forgetRecorded,
   PROJECT_A,
   PROJECT_B,
   seedServer,
+  startApiWithHost,
   startComputeApi,
   type Harness,
 } from './helpers.ts';
@@ -24,19 +25,9 @@ const action = (uuid: string) => `/v2.1/servers/${uuid}/action`;
 
 let h: Harness;
 
-before(async () => {
-  h = await startComputeApi();
-  await addComputeHost(h, 'host1');
-});
-after(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.transport.casts.length = 0;
-  h.transport.refuse = null;
-  h.images.snapshots.clear();
-  h.images.deleted.length = 0;
-});
+before(async () => (h = await startApiWithHost('host1')));
+after(() => h.close());
+beforeEach(() => forgetRecorded(h));
 
 /** A server in `vm_state`, with the request spec the API records at create. */
 async function server(state: Record<string, unknown> = {}, host: string | null = 'host1'): Promise<Instance> {

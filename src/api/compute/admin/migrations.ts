@@ -6,6 +6,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../../common/context.ts';
+import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, NotFound } from '../../../common/errors.ts';
 import {
   listMigrations,
@@ -14,6 +15,7 @@ import {
   type MigrationPage,
   type MigrationRecord,
 } from '../../../objects/migrations.ts';
+import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireAdmin } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
@@ -33,17 +35,50 @@ function isAdminOrManager(ctx: RequestContext): boolean {
   return ctx.isAdmin || ctx.roles.includes('manager');
 }
 
+/** Where a migration goes from and to: shown to admins only, null for others. */
+function hostFields(m: MigrationRecord, withHosts: boolean): Record<string, string | null> {
+  return {
+    source_compute: withHosts ? m.source_compute : null,
+    source_node: withHosts ? m.source_node : null,
+    dest_compute: withHosts ? m.dest_compute : null,
+    dest_node: withHosts ? m.dest_node : null,
+    dest_host: withHosts ? m.dest_host : null,
+  };
+}
+
+/** What both migration views gained in later microversions: the uuid (2.59), the owner (2.80). */
+function laterFields(request: FastifyRequest, m: MigrationRecord): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (atLeast(request, '2.59')) fields['uuid'] = m.uuid;
+  if (atLeast(request, '2.80')) {
+    fields['user_id'] = m.user_id;
+    fields['project_id'] = m.project_id;
+  }
+  return fields;
+}
+
+/**
+ * The checks GET /servers/{id}/migrations[/{id}] start with, in Nova's order: the microversion (2.23),
+ * the server (404), then the policy `rule` (admin or manager unless the rule says otherwise).
+ */
+async function serverForMigrations(
+  db: Db,
+  request: FastifyRequest<{ Params: { id: string } }>,
+  rule: string,
+): Promise<Instance> {
+  requireVersion(request, '2.23');
+  const instance = await findServer(db, request.ctx, request.params.id);
+  if (!isAdminOrManager(request.ctx)) requireAdmin(request.ctx, rule);
+  return instance;
+}
+
 /** One migration as Nova shows it at the request's version; hosts only for admins. */
 function migrationView(request: FastifyRequest, m: MigrationRecord, withHosts: boolean): Record<string, unknown> {
   const view: Record<string, unknown> = {
     id: m.id,
     instance_uuid: m.instance_uuid,
     status: m.status,
-    source_compute: withHosts ? m.source_compute : null,
-    source_node: withHosts ? m.source_node : null,
-    dest_compute: withHosts ? m.dest_compute : null,
-    dest_node: withHosts ? m.dest_node : null,
-    dest_host: withHosts ? m.dest_host : null,
+    ...hostFields(m, withHosts),
     old_instance_type_id: m.old_instance_type_id,
     new_instance_type_id: m.new_instance_type_id,
     created_at: naiveTime(m.created_at),
@@ -56,12 +91,7 @@ function migrationView(request: FastifyRequest, m: MigrationRecord, withHosts: b
       view['links'] = resourceLinks(request, `servers/${m.instance_uuid}/migrations`, String(m.id));
     }
   }
-  if (atLeast(request, '2.59')) view['uuid'] = m.uuid;
-  if (atLeast(request, '2.80')) {
-    view['user_id'] = m.user_id;
-    view['project_id'] = m.project_id;
-  }
-  return view;
+  return { ...view, ...laterFields(request, m) };
 }
 
 /** The filter and page of GET /os-migrations, checked as Nova's query schemas of the request's version. */
@@ -137,9 +167,7 @@ export function registerMigrationRoutes(app: ApiServer, deps: ComputeApiDeps): v
   });
 
   app.get<{ Params: { id: string } }>('/servers/:id/migrations', async (request) => {
-    requireVersion(request, '2.23');
-    const instance = await findServer(db, request.ctx, request.params.id);
-    if (!isAdminOrManager(request.ctx)) requireAdmin(request.ctx, 'os_compute_api:servers:migrations:index');
+    const instance = await serverForMigrations(db, request, 'os_compute_api:servers:migrations:index');
     // Only live migrations under way are listed here (they are the ones that can be forced or aborted).
     const migrations = await listMigrations(db, {
       instanceUuid: instance.uuid,
@@ -152,9 +180,7 @@ export function registerMigrationRoutes(app: ApiServer, deps: ComputeApiDeps): v
   app.get<{ Params: { id: string; migration_id: string } }>(
     '/servers/:id/migrations/:migration_id',
     async (request) => {
-      requireVersion(request, '2.23');
-      const instance = await findServer(db, request.ctx, request.params.id);
-      if (!isAdminOrManager(request.ctx)) requireAdmin(request.ctx, 'os_compute_api:servers:migrations:show');
+      const instance = await serverForMigrations(db, request, 'os_compute_api:servers:migrations:show');
       const id = request.params.migration_id;
       const where = `${id} for server ${instance.uuid}`;
       const migration = (await listMigrations(db, { instanceUuid: instance.uuid })).find((m) => String(m.id) === id);
@@ -174,11 +200,7 @@ function serverMigrationView(request: FastifyRequest, m: MigrationRecord, withHo
     id: m.id,
     server_uuid: m.instance_uuid,
     status: m.status,
-    source_compute: withHosts ? m.source_compute : null,
-    source_node: withHosts ? m.source_node : null,
-    dest_compute: withHosts ? m.dest_compute : null,
-    dest_node: withHosts ? m.dest_node : null,
-    dest_host: withHosts ? m.dest_host : null,
+    ...hostFields(m, withHosts),
     created_at: naiveTime(m.created_at),
     updated_at: naiveTime(m.updated_at),
     // Stratus reports no transfer progress: Nova's figures are null until the driver reports them.
@@ -189,10 +211,5 @@ function serverMigrationView(request: FastifyRequest, m: MigrationRecord, withHo
     disk_processed_bytes: null,
     disk_remaining_bytes: null,
   };
-  if (atLeast(request, '2.59')) view['uuid'] = m.uuid;
-  if (atLeast(request, '2.80')) {
-    view['user_id'] = m.user_id;
-    view['project_id'] = m.project_id;
-  }
-  return view;
+  return { ...view, ...laterFields(request, m) };
 }

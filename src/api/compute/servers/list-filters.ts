@@ -13,7 +13,7 @@ import { getFlavor } from '../../../objects/flavors.ts';
 import { vmStatesForStatus } from '../../../wire/messages/instance-states.ts';
 import type { ExactFilterColumn, InstanceFilter, RegexFilterColumn } from '../../../objects/instances.ts';
 import { atLeast } from '../microversion.ts';
-import { parseClientTime } from '../timestamps.ts';
+import { queryTime } from '../query-checks.ts';
 import { boolFromString, queryValue, queryValues, type Query } from '../validate.ts';
 import { tagFilterOf } from './tags.ts';
 
@@ -125,16 +125,6 @@ function memberFilters(request: FastifyRequest): Set<string> {
   return new Set(names);
 }
 
-function timeFilter(query: Query, name: string): string | undefined {
-  const raw = queryValue(query, name);
-  if (raw === undefined) return undefined;
-  const parsed = parseClientTime(raw);
-  if (!parsed) {
-    throw new BadRequest(`Invalid input for query parameters ${name}. Value: ${raw}. '${raw}' is not a 'date-time'`);
-  }
-  return parsed;
-}
-
 /** ?all_tenants (no value) or a true value selects every project; a value that is no boolean is a 400. */
 function allTenants(query: Query): boolean {
   if (!('all_tenants' in query)) return false;
@@ -219,8 +209,8 @@ export async function serverListFilter(
     if (tags) filter.tags = tags;
   }
 
-  const since = given('changes-since') ? timeFilter(query, 'changes-since') : undefined;
-  const before = given('changes-before') ? timeFilter(query, 'changes-before') : undefined;
+  const since = given('changes-since') ? queryTime(query, 'changes-since') : undefined;
+  const before = given('changes-before') ? queryTime(query, 'changes-before') : undefined;
   if (since && before && before < since) {
     throw new BadRequest('The value of changes-since must be less than or equal to changes-before.');
   }
