@@ -54,9 +54,10 @@ describe('openstack CLI: the service catalog on all-in-one', () => {
       'compute:nova',
       'identity:keystone',
       'image:glance',
+      'network:neutron',
     ]);
     const endpoints = await cli.json<EndpointRow[]>('endpoint', 'list');
-    assert.equal(endpoints.length, 9);
+    assert.equal(endpoints.length, 12);
     assert.ok(endpoints.every((e) => e.Region === 'RegionOne' && e.Enabled));
     assert.deepEqual(
       endpoints

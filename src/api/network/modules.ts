@@ -1,0 +1,8 @@
+/**
+ * Every part of the network API, in the order its resources appear in the /v2.0 document. The one
+ * registration point: a new resource directory adds its module here and nowhere else.
+ */
+import type { NetworkApiModule } from './module.ts';
+import { coreExtensionsModule } from './core-extensions.ts';
+
+export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [coreExtensionsModule];
