@@ -6,6 +6,7 @@ import type { NetworkApiModule } from './module.ts';
 import { coreExtensionsModule } from './core-extensions.ts';
 import { networksModule } from './networks/routes.ts';
 import { portsModule } from './ports/routes.ts';
+import { quotasModule } from './quotas/routes.ts';
 import { subnetsModule } from './subnets/routes.ts';
 
 export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
@@ -13,4 +14,5 @@ export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
   networksModule,
   subnetsModule,
   portsModule,
+  quotasModule,
 ];
