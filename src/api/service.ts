@@ -1,6 +1,6 @@
 /**
- * The api service: the three OpenStack APIs (identity :5000, compute :8774, image :9292), each on its
- * own port as in OpenStack, sharing one database connection, one token service and one bus client, and
+ * The api service: the four OpenStack APIs (identity :5000, compute :8774, image :9292, network :9696),
+ * each on its own port as in OpenStack, sharing one database connection, one token service and one bus client, and
  * the console proxy (noVNC and its websockets, :6080) when `[vnc] enabled`.
  * Stateless: run as many as needed behind a load balancer (console tokens live in the database).
  */
@@ -21,6 +21,7 @@ import { novncproxyBaseUrl } from '../common/config/service-urls.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
 import { seedCatalog } from './identity/catalog-seed.ts';
 import { registerIdentityApi } from './identity/index.ts';
+import { registerNetworkApi } from './network/index.ts';
 import { createImageStore, registerImageApi, type ImageRepository } from './image/index.ts';
 import { checkQuotas } from './image/validation.ts';
 import { PATCH_MEDIA_TYPES, type PatchChange } from './image/json-patch.ts';
@@ -32,10 +33,11 @@ export interface ApiApps {
   identity: ApiServer;
   compute: ApiServer;
   image: ApiServer;
+  network: ApiServer;
   tokens: TokenService;
 }
 
-/** Builds the three apps without listening (tests use `inject`). */
+/** Builds the four apps without listening (tests use `inject`). */
 export async function buildApiApps(config: Config, database: Database, bus: Bus): Promise<ApiApps> {
   const tokens = new TokenService(database, config);
   const identity = createApiServer({ kind: 'identity', tokens });
@@ -51,8 +53,10 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
     compute: new ComputeRpcApi(bus.rpc, caps.compute),
     images: imageLookup(images),
   });
-  await Promise.all([identity.ready(), image.ready(), compute.ready()]);
-  return { identity, compute, image, tokens };
+  const network = createApiServer({ kind: 'network', tokens });
+  registerNetworkApi(network, { database, config });
+  await Promise.all([identity.ready(), image.ready(), compute.ready(), network.ready()]);
+  return { identity, compute, image, network, tokens };
 }
 
 function imageLookup(images: ImageRepository): ImageLookup {
@@ -151,6 +155,7 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
     [apps.identity, config.identity.listen, config.identity.listen_port],
     [apps.compute, config.DEFAULT.osapi_compute_listen, config.DEFAULT.osapi_compute_listen_port],
     [apps.image, config.image.listen, config.image.listen_port],
+    [apps.network, config.network.listen, config.network.listen_port],
   ];
   const proxy = config.vnc.enabled
     ? createConsoleProxy({

@@ -54,9 +54,10 @@ describe('openstack CLI: the service catalog on all-in-one', () => {
       'compute:nova',
       'identity:keystone',
       'image:glance',
+      'network:neutron',
     ]);
     const endpoints = await cli.json<EndpointRow[]>('endpoint', 'list');
-    assert.equal(endpoints.length, 9);
+    assert.equal(endpoints.length, 12);
     assert.ok(endpoints.every((e) => e.Region === 'RegionOne' && e.Enabled));
     assert.deepEqual(
       endpoints
@@ -122,7 +123,7 @@ describe('openstack CLI: the service catalog on all-in-one', () => {
     assert.deepEqual(after, before);
     assert.ok(after.includes(created.id));
     assert.ok(!after.includes(admin.ID), 'the deleted endpoint stays deleted');
-    assert.equal((await cli.json<unknown[]>('service', 'list')).length, 3);
+    assert.equal((await cli.json<unknown[]>('service', 'list')).length, 4);
     assert.ok((await computeInCatalog()).includes('RegionTwo internal http://two.internal:8774/v2.1'));
   });
 });

@@ -17,6 +17,8 @@ export interface Deployment {
   cli: OpenstackCli;
   env: Record<string, string>;
   computeUrl: string;
+  /** The network API's root (its versions document). */
+  networkUrl: string;
   database: Database;
   computeHosts: string[];
   group: ProcessGroup;
@@ -53,6 +55,16 @@ export function listenSections(identityPort: number, imagePort: number, consoleP
  * them: a compute host of the previous release (the rolling upgrade) refuses options it does not know.
  */
 const UNLIMITED_SERVER_QUOTAS = ['[quota]', 'instances = -1', 'cores = -1', 'ram = -1', '[DEFAULT]'];
+
+/**
+ * The network API on a free loopback port, back in [DEFAULT] after. Only the api (and the bootstrap,
+ * which writes its URL into the catalog) reads it: a compute of the previous release would refuse the
+ * section, so multi-process deployments put it in controller.conf.
+ */
+async function networkSection(): Promise<{ lines: string[]; port: number }> {
+  const port = await freePort();
+  return { port, lines: ['[network]', 'listen = 127.0.0.1', `listen_port = ${port}`, '[DEFAULT]'] };
+}
 
 async function writeBaseConfig(
   dir: string,
@@ -140,13 +152,14 @@ export async function startMultiProcess(
   const group = new ProcessGroup();
   cleanup.unshift(() => group.stopAll());
   const conf = (...names: string[]) => names.flatMap((n) => ['--config-file', join(dir, n)]);
+  const network = await networkSection();
   writeFileSync(
     join(dir, 'controller.conf'),
-    [...UNLIMITED_SERVER_QUOTAS, ...(options.controllerConfig ?? []), ''].join('\n'),
+    [...UNLIMITED_SERVER_QUOTAS, ...network.lines, ...(options.controllerConfig ?? []), ''].join('\n'),
   );
   await group.runToEnd('db sync', 'stratus-manage', [...conf('base.conf'), 'db', 'sync']);
   await group.runToEnd('bootstrap', 'stratus-manage', [
-    ...conf('base.conf'),
+    ...conf('base.conf', 'controller.conf'),
     'bootstrap',
     '--bootstrap-password',
     'secret',
@@ -173,7 +186,15 @@ export async function startMultiProcess(
   await waitForComputes(cli, computeHosts, () => group.outputs());
   const database = await openDatabase(scratch.url);
   cleanup.unshift(() => database.close());
-  return { cli, env, computeUrl: `http://127.0.0.1:${computePort}/v2.1`, database, computeHosts, group };
+  return {
+    cli,
+    env,
+    computeUrl: `http://127.0.0.1:${computePort}/v2.1`,
+    networkUrl: `http://127.0.0.1:${network.port}`,
+    database,
+    computeHosts,
+    group,
+  };
 }
 
 /**
@@ -185,9 +206,11 @@ export async function startAllInOne(
   cleanup: (() => Promise<void>)[],
   options: { driver?: 'fake' | 'qemu'; lines?: string[] } = {},
 ): Promise<Deployment> {
+  const network = await networkSection();
   const { computePort, identityPort } = await writeBaseConfig(dir, [
     `compute_driver = ${options.driver ?? 'fake'}`,
     ...UNLIMITED_SERVER_QUOTAS,
+    ...network.lines,
     ...(options.lines ?? []),
   ]);
   const group = new ProcessGroup();
@@ -217,6 +240,7 @@ export async function startAllInOne(
     cli,
     env: readOpenrc(join(dir, 'openrc')),
     computeUrl: `http://127.0.0.1:${computePort}/v2.1`,
+    networkUrl: `http://127.0.0.1:${network.port}`,
     database,
     computeHosts: ['controller'],
     group,

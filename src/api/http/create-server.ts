@@ -104,7 +104,7 @@ export function createApiServer(options: ServerOptions): ApiServer {
     if (status >= 500) {
       withRequestContext(request.ctx, () => log.error({ err: error, url: request.url }, 'request failed'));
     }
-    void reply.code(status).send(errorBody(options.kind, status, message));
+    void reply.code(status).send(errorBody(options.kind, status, message, errorType(error, status)));
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -136,6 +136,16 @@ function classify(error: FastifyError, request: FastifyRequest): { status: numbe
     return { status: error.statusCode, message: error.message };
   }
   return { status: 500, message: internalMessage(error) };
+}
+
+/**
+ * Neutron's error `type`: the name of the declared error (NetworkNotFound, MacAddressInUse, ...), except
+ * for the project's generic classes and errors that are not ours, which get the HTTP error's name.
+ */
+function errorType(error: Error, status: number): string | undefined {
+  const generic = ['BadRequest', 'NotFound', 'Conflict', 'Forbidden', 'Unauthorized'];
+  if (status >= 500 || !(error instanceof StratusError) || generic.includes(error.name)) return undefined;
+  return error.name;
 }
 
 function internalMessage(error: Error): string {

@@ -1,9 +1,10 @@
 /**
  * Error bodies in the format each OpenStack API's clients parse: Nova's `{"itemNotFound": {...}}`,
- * Keystone's `{"error": {...}}`, Glance's `{"message", "code", "title"}`.
+ * Keystone's `{"error": {...}}`, Glance's `{"message", "code", "title"}`, Neutron's
+ * `{"NeutronError": {"type", "message", "detail"}}`.
  */
 
-export type ApiKind = 'compute' | 'identity' | 'image';
+export type ApiKind = 'compute' | 'identity' | 'image' | 'network';
 
 const NOVA_FAULT_NAMES: Record<number, string> = {
   400: 'badRequest',
@@ -35,7 +36,11 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function errorBody(kind: ApiKind, status: number, message: string): Record<string, unknown> {
+/**
+ * `type` is Neutron's exception name (NetworkNotFound, IpAddressAlreadyAllocated, ...), which clients
+ * such as openstacksdk match on; without one, Neutron's name for the plain HTTP error is used.
+ */
+export function errorBody(kind: ApiKind, status: number, message: string, type?: string): Record<string, unknown> {
   const title = TITLES[status] ?? 'Error';
   switch (kind) {
     case 'compute':
@@ -44,5 +49,10 @@ export function errorBody(kind: ApiKind, status: number, message: string): Recor
       return { error: { code: status, title, message } };
     case 'image':
       return { code: status, title, message };
+    case 'network':
+      // A missing or bad token is refused by the authentication middleware before Neutron sees the
+      // request, in Keystone's format, as keystonemiddleware does in front of the real Neutron.
+      if (status === 401) return { error: { code: status, title, message } };
+      return { NeutronError: { type: type ?? `HTTP${title.replaceAll(' ', '')}`, message, detail: '' } };
   }
 }

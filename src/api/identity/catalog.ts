@@ -26,18 +26,23 @@ export interface CatalogService {
   endpoints: CatalogEndpoint[];
 }
 
-type CatalogConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image'>;
+type CatalogConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image' | 'network'>;
 
-const SERVICE_NAMES: Record<ServiceType, string> = { identity: 'keystone', compute: 'nova', image: 'glance' };
+const SERVICE_NAMES: Record<ServiceType, string> = {
+  identity: 'keystone',
+  compute: 'nova',
+  image: 'glance',
+  network: 'neutron',
+};
 
 /**
- * What configuration says the catalog is: keystone, nova and glance, each with a public, internal and
+ * What configuration says the catalog is: keystone, nova, glance and neutron, each with a public, internal and
  * admin endpoint at its URL in `[identity] region_name`. The ids are hashes of what identifies each entry,
  * the ids tokens carried when the catalog was computed rather than stored, so seeding keeps them.
  */
 export function configuredCatalog(config: CatalogConfig): CatalogService[] {
   const region = config.identity.region_name;
-  return (['identity', 'compute', 'image'] as const).map((type) => ({
+  return (['identity', 'compute', 'image', 'network'] as const).map((type) => ({
     id: stableId('service', type),
     type,
     name: SERVICE_NAMES[type],

@@ -200,6 +200,10 @@ export const OPTIONS = {
     filesystem_store_datadir: str({ default: '$state_path/images', help: 'Directory of the image store.' }),
     image_size_cap: int({ default: 1099511627776, min: 1, help: 'Largest image upload in bytes.' }),
   },
+  network: {
+    listen: str({ default: '0.0.0.0', help: 'Address the network API (Neutron v2.0) listens on.' }),
+    listen_port: int({ default: 9696, min: 0, max: 65535, help: 'Port of the network API.' }),
+  },
   database: {
     connection: str({
       default: 'sqlite:///$state_path/stratus.sqlite',

@@ -5,9 +5,9 @@
  */
 import type { Config } from './load-config.ts';
 
-export type ServiceType = 'identity' | 'compute' | 'image';
+export type ServiceType = 'identity' | 'compute' | 'image' | 'network';
 
-type UrlConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image'>;
+type UrlConfig = Pick<Config, 'api' | 'identity' | 'DEFAULT' | 'image' | 'network'>;
 
 /** `[api] public_host` as a URL authority takes it: an IPv6 address in brackets. */
 function publicHost(config: Pick<Config, 'api'>): string {
@@ -24,6 +24,9 @@ export function serviceUrl(config: UrlConfig, type: ServiceType): string {
       return `http://${host}:${config.DEFAULT.osapi_compute_listen_port}/v2.1`;
     case 'image':
       return `http://${host}:${config.image.listen_port}`;
+    // Neutron's catalog entry is unversioned: clients read the versions document and append v2.0.
+    case 'network':
+      return `http://${host}:${config.network.listen_port}`;
   }
 }
 

@@ -516,6 +516,212 @@ export interface QuotaProjectLocksTable {
   locked_at: Timestamp;
 }
 
+/** A Neutron network; the provider segment lives in place (see migration 0022). */
+export interface NetworksTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  status: string;
+  admin_state_up: Bool;
+  shared: Bool;
+  /** Neutron's `router:external`. */
+  router_external: Bool;
+  /** provider:network_type: flat, vlan or local. */
+  network_type: string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+  /** `<type>:<physnet>[:<vlan>]`, unique: no two networks on one segment; null for local networks. */
+  segment_key: string | null;
+  mtu: number;
+  port_security_enabled: Bool;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SubnetsTable {
+  id: string;
+  project_id: string;
+  network_id: string;
+  name: string;
+  description: string;
+  ip_version: number;
+  /** Canonical form: the network address and prefix length (10.0.0.0/24, 2001:db8::/64). */
+  cidr: string;
+  gateway_ip: string | null;
+  enable_dhcp: Bool;
+  ipv6_ra_mode: string | null;
+  ipv6_address_mode: string | null;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SubnetAllocationPoolsTable {
+  subnet_id: string;
+  first_ip: string;
+  last_ip: string;
+}
+
+export interface SubnetDnsNameserversTable {
+  subnet_id: string;
+  address: string;
+  /** The order the user gave them in (0 first). */
+  position: number;
+}
+
+export interface SubnetHostRoutesTable {
+  subnet_id: string;
+  destination: string;
+  nexthop: string;
+}
+
+export interface PortsTable {
+  id: string;
+  project_id: string;
+  network_id: string;
+  name: string;
+  description: string;
+  /** Lower case, unique per network. */
+  mac_address: string;
+  admin_state_up: Bool;
+  status: string;
+  device_id: string;
+  device_owner: string;
+  port_security_enabled: Bool;
+  /** binding:host_id ('' when unbound, as Neutron). */
+  binding_host_id: string;
+  binding_vif_type: string;
+  binding_vnic_type: string;
+  /** JSON object: binding:profile. */
+  binding_profile: string;
+  /** JSON object: binding:vif_details. */
+  binding_vif_details: string;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One address a port holds; the key (network_id, ip_address) makes a double hand-out impossible. */
+export interface IpAllocationsTable {
+  network_id: string;
+  /** Canonical form (no leading zeros, IPv6 compressed, lower case). */
+  ip_address: string;
+  subnet_id: string;
+  port_id: string;
+}
+
+export interface PortAllowedAddressPairsTable {
+  port_id: string;
+  mac_address: string;
+  /** An address or a CIDR. */
+  ip_address: string;
+}
+
+export interface SecurityGroupsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  stateful: Bool;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** The project's `default` security group: the first insert wins, so there is only ever one. */
+export interface DefaultSecurityGroupsTable {
+  project_id: string;
+  security_group_id: string;
+}
+
+export interface SecurityGroupRulesTable {
+  id: string;
+  project_id: string;
+  security_group_id: string;
+  /** ingress or egress. */
+  direction: string;
+  /** IPv4 or IPv6. */
+  ethertype: string;
+  /** A protocol name or number; null for any. */
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  remote_group_id: string | null;
+  remote_address_group_id: string | null;
+  description: string;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SecurityGroupPortBindingsTable {
+  port_id: string;
+  security_group_id: string;
+}
+
+export interface RoutersTable {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  status: string;
+  admin_state_up: Bool;
+  /** The gateway port on the external network; null without an external gateway. */
+  gw_port_id: string | null;
+  enable_snat: Bool;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Neutron's routerports: a router's gateway and interface ports. */
+export interface RouterPortsTable {
+  port_id: string;
+  router_id: string;
+  /** The port's device_owner: network:router_gateway or network:router_interface. */
+  port_type: string;
+}
+
+/** A router's extra routes (the extraroute extension). */
+export interface RouterRoutesTable {
+  router_id: string;
+  destination: string;
+  nexthop: string;
+}
+
+export interface FloatingIpsTable {
+  id: string;
+  project_id: string;
+  floating_ip_address: string;
+  floating_network_id: string;
+  /** The port (device_owner network:floatingip) that holds the address on the floating network. */
+  floating_port_id: string;
+  fixed_port_id: string | null;
+  fixed_ip_address: string | null;
+  router_id: string | null;
+  status: string;
+  description: string;
+  revision_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A project's network quota limit for one resource (networks, subnets, ports, ...). */
+export interface NetworkQuotasTable {
+  project_id: string;
+  resource: string;
+  hard_limit: number;
+}
+
+/** Neutron's tags, on any of its resources by uuid. */
+export interface NetworkTagsTable {
+  resource_id: string;
+  tag: string;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -557,6 +763,24 @@ export interface Schema {
   project_user_quotas: ProjectUserQuotasTable;
   quota_classes: QuotaClassesTable;
   quota_project_locks: QuotaProjectLocksTable;
+  networks: NetworksTable;
+  subnets: SubnetsTable;
+  subnet_allocation_pools: SubnetAllocationPoolsTable;
+  subnet_dns_nameservers: SubnetDnsNameserversTable;
+  subnet_host_routes: SubnetHostRoutesTable;
+  ports: PortsTable;
+  ip_allocations: IpAllocationsTable;
+  port_allowed_address_pairs: PortAllowedAddressPairsTable;
+  security_groups: SecurityGroupsTable;
+  default_security_groups: DefaultSecurityGroupsTable;
+  security_group_rules: SecurityGroupRulesTable;
+  security_group_port_bindings: SecurityGroupPortBindingsTable;
+  routers: RoutersTable;
+  router_ports: RouterPortsTable;
+  router_routes: RouterRoutesTable;
+  floating_ips: FloatingIpsTable;
+  network_quotas: NetworkQuotasTable;
+  network_tags: NetworkTagsTable;
 }
 
 /** The current time in the schema's timestamp format. */

@@ -32,7 +32,7 @@ test('password auth with names, scoped to a project by name', async () => {
   assert.equal(t.audit_ids.length, 1);
   assert.match(t.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   assert.equal(Date.parse(t.expires_at) - Date.parse(t.issued_at), 60_000);
-  assert.deepEqual(t.catalog!.map((s) => s.type).sort(), ['compute', 'identity', 'image']);
+  assert.deepEqual(t.catalog!.map((s) => s.type).sort(), ['compute', 'identity', 'image', 'network']);
 });
 
 test('password auth with ids, scoped to a project by id', async () => {
@@ -262,7 +262,7 @@ test('/v3/auth/catalog, /v3/auth/projects and /v3/auth/domains describe the call
   const alice = await login(h, 'alice', 'alice-pw', 'p1');
   const catalog = await call(h, 'GET', '/v3/auth/catalog', { token: alice });
   assert.equal(catalog.status, 200);
-  assert.equal(catalog.body.catalog!.length, 3);
+  assert.equal(catalog.body.catalog!.length, 4);
   const projects = await call(h, 'GET', '/v3/auth/projects', { token: alice });
   assert.deepEqual(
     projects.body.projects!.map((p) => p.name),

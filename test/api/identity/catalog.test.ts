@@ -12,13 +12,14 @@ const config = loadConfig([], {
   identity: { listen_port: '5001', region_name: 'North' },
   DEFAULT: { osapi_compute_listen_port: '8775' },
   image: { listen_port: '9293' },
+  network: { listen_port: '9697' },
 });
 
 let database: TestDatabase;
 before(async () => void (database = await openTestDatabase()));
 after(() => database.close());
 
-test('configuration describes keystone, nova and glance with three interfaces in the region', () => {
+test('configuration describes keystone, nova, glance and neutron with three interfaces in the region', () => {
   const catalog = configuredCatalog(config);
   assert.deepEqual(
     catalog.map((s) => [s.type, s.name]),
@@ -26,6 +27,7 @@ test('configuration describes keystone, nova and glance with three interfaces in
       ['identity', 'keystone'],
       ['compute', 'nova'],
       ['image', 'glance'],
+      ['network', 'neutron'],
     ],
   );
   for (const service of catalog) {
@@ -36,7 +38,7 @@ test('configuration describes keystone, nova and glance with three interfaces in
     for (const e of service.endpoints) {
       assert.equal(e.region, 'North');
       assert.equal(e.region_id, 'North');
-      assert.equal(e.url, serviceUrl(config, service.type as 'identity' | 'compute' | 'image'));
+      assert.equal(e.url, serviceUrl(config, service.type as 'identity' | 'compute' | 'image' | 'network'));
       assert.match(e.id, /^[0-9a-f]{32}$/);
     }
   }
@@ -78,7 +80,7 @@ test('seeding writes the configured catalog once; a second run and a concurrent 
   const moved = loadConfig([], { identity: { region_name: 'South' } });
   assert.equal(await seedCatalog(db, moved), false);
   assert.deepEqual(await cache.get(), edited);
-  assert.equal(edited.flatMap((s) => s.endpoints).length, 6);
+  assert.equal(edited.flatMap((s) => s.endpoints).length, 8);
   const compute = edited.find((s) => s.type === 'compute')!;
   assert.deepEqual(new Set(compute.endpoints.map((e) => e.url)), new Set(['https://nova.example/v2.1']));
 });
@@ -93,7 +95,7 @@ test('the cache serves its copy until it expires or is invalidated; disabled ent
   assert.equal(await cache.get(), first, 'the same copy within the expiry');
   clock.now += 5000;
   const expired = await cache.get();
-  assert.deepEqual(expired.map((s) => s.type).sort(), ['compute', 'identity']);
+  assert.deepEqual(expired.map((s) => s.type).sort(), ['compute', 'identity', 'network']);
   await db.updateTable('catalog_services').set({ enabled: 1 }).where('id', '=', image.id).execute();
   const publicImage = image.endpoints.find((e) => e.interface === 'public')!;
   await db.updateTable('catalog_endpoints').set({ enabled: 0 }).where('id', '=', publicImage.id).execute();

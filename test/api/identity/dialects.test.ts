@@ -93,7 +93,7 @@ for (const dialect of ['mysql', 'postgres'] as const satisfies readonly Dialect[
       try {
         const token = h.admin.token;
         await Promise.all([1, 2].map(() => bootstrapIdentity(h.database, loadConfig())));
-        assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 9);
+        assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 12);
 
         await call(h, 'PUT', '/v3/regions/R2', { token, body: { region: { description: 'two' } } });
         assert.equal((await call(h, 'POST', '/v3/regions', { token, body: { region: { id: 'R2' } } })).status, 409);
@@ -124,7 +124,7 @@ for (const dialect of ['mysql', 'postgres'] as const satisfies readonly Dialect[
           (await call(h, 'GET', '/v3/regions', { token })).body.regions!.map((r) => r.id),
           ['R3', 'RegionOne'],
         );
-        assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 9);
+        assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 12);
       } finally {
         await h.close();
       }

@@ -25,7 +25,7 @@ async function computeInNewToken(): Promise<string[]> {
 test('bootstrap seeded three interfaces per service in RegionOne; the filters narrow the list', async () => {
   const all = await call(h, 'GET', '/v3/endpoints', { token: admin() });
   assert.equal(all.status, 200);
-  assert.equal(all.body.endpoints!.length, 9);
+  assert.equal(all.body.endpoints!.length, 12);
   const e = all.body.endpoints!.find((x) => x['service_id'] === computeId && x['interface'] === 'public')!;
   assert.deepEqual(e, {
     id: e.id,
@@ -39,10 +39,10 @@ test('bootstrap seeded three interfaces per service in RegionOne; the filters na
   });
   const ids = async (query: string) =>
     (await call(h, 'GET', `/v3/endpoints${query}`, { token: admin() })).body.endpoints!.map((x) => x.id);
-  assert.equal((await ids('?interface=admin')).length, 3);
+  assert.equal((await ids('?interface=admin')).length, 4);
   assert.equal((await ids(`?service_id=${computeId}`)).length, 3);
   assert.deepEqual(await ids(`?service_id=${computeId}&interface=public`), [e.id]);
-  assert.equal((await ids('?region_id=RegionOne')).length, 9);
+  assert.equal((await ids('?region_id=RegionOne')).length, 12);
   assert.deepEqual(await ids('?region_id=Elsewhere'), []);
   assert.equal((await call(h, 'GET', '/v3/endpoints?interface=private', { token: admin() })).status, 400);
 });

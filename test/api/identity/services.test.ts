@@ -15,7 +15,7 @@ const admin = () => h.admin.token;
 const catalogTypes = async () =>
   (await call(h, 'GET', '/v3/auth/catalog', { token: admin() })).body.catalog!.map((s) => s.type).sort();
 
-test('bootstrap seeded keystone, nova and glance; ?type= and ?name= filter', async () => {
+test('bootstrap seeded keystone, nova, glance and neutron; ?type= and ?name= filter', async () => {
   const all = await call(h, 'GET', '/v3/services', { token: admin() });
   assert.equal(all.status, 200);
   assert.deepEqual(
@@ -24,6 +24,7 @@ test('bootstrap seeded keystone, nova and glance; ?type= and ?name= filter', asy
       ['compute', 'nova', true],
       ['identity', 'keystone', true],
       ['image', 'glance', true],
+      ['network', 'neutron', true],
     ],
   );
   const compute = all.body.services![0]!;
@@ -62,7 +63,7 @@ test('create, show, update; the token catalog follows at once', async () => {
     links: { self: `http://localhost:80/v3/services/${s.id}` },
   });
   assert.deepEqual((await call(h, 'GET', `/v3/services/${s.id}`, { token: admin() })).body.service, s);
-  assert.deepEqual(await catalogTypes(), ['compute', 'identity', 'image', 'volumev3']);
+  assert.deepEqual(await catalogTypes(), ['compute', 'identity', 'image', 'network', 'volumev3']);
 
   const updated = await call(h, 'PATCH', `/v3/services/${s.id}`, {
     token: admin(),
@@ -70,7 +71,7 @@ test('create, show, update; the token catalog follows at once', async () => {
   });
   assert.equal(updated.status, 200);
   assert.deepEqual([updated.body.service!.enabled, updated.body.service!['description']], [false, 'Blocks']);
-  assert.deepEqual(await catalogTypes(), ['compute', 'identity', 'image']);
+  assert.deepEqual(await catalogTypes(), ['compute', 'identity', 'image', 'network']);
   // A service without a name shows ''.
   const unnamed = await call(h, 'POST', '/v3/services', { token: admin(), body: { service: { type: 'x' } } });
   assert.equal(unnamed.body.service!.name, '');

@@ -9,12 +9,14 @@ const config = loadConfig([], {
   identity: { listen_port: '5001' },
   DEFAULT: { osapi_compute_listen_port: '8775' },
   image: { listen_port: '9293' },
+  network: { listen_port: '9697' },
 });
 
 test('service URLs come from [api] public_host and each API port', () => {
   assert.equal(serviceUrl(config, 'identity'), 'http://cloud.example:5001/v3');
   assert.equal(serviceUrl(config, 'compute'), 'http://cloud.example:8775/v2.1');
   assert.equal(serviceUrl(config, 'image'), 'http://cloud.example:9293');
+  assert.equal(serviceUrl(config, 'network'), 'http://cloud.example:9697');
 });
 
 test('an IPv6 public_host is bracketed', () => {

@@ -56,6 +56,7 @@ const ALL = [
   '0017-instance-disk-config',
   '0018-required-wire-fields',
   '0021-shelved-instances',
+  '0022-networking',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
