@@ -1,11 +1,18 @@
 /**
  * Which acceleration guests get. /dev/kvm existing proves little: on some hosts it is a paravirtual KVM
- * that aborts with `-cpu host` and crawls with other CPU models. So the probe boots a few bytes of guest
- * code under KVM with `-cpu host` (the way guests would run) and trusts KVM only if that code runs and
- * exits through the isa-debug-exit device with the expected code. Anything else means TCG.
+ * that aborts with `-cpu host`, crawls with other CPU models, or runs real-mode code and then hangs as a
+ * kernel switches to protected mode. So the probe runs in two steps, both under KVM with `-cpu host` (the
+ * way guests would run): a few bytes of real-mode code must exit through the isa-debug-exit device with
+ * the expected code, and then a Linux kernel of the host (/boot/vmlinuz-*, where there is one) must print
+ * its banner on the serial console within a few seconds. Anything else means TCG.
+ *
+ * The kernel step costs a second where KVM works and its timeout where it hangs, so the answer is kept
+ * for the host's boot (keyed by /proc's boot_id, the emulator and the kernel) in the temporary directory:
+ * every compute started since reads it instead of probing again.
  */
-import { execFile } from 'node:child_process';
-import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { access, constants, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,13 +47,98 @@ export async function chooseAccel(virtType: 'auto' | 'kvm' | 'qemu', binary: str
     if (virtType === 'kvm') throw new Error('[qemu] virt_type = kvm but /dev/kvm is missing or not writable');
     return { accel: 'tcg', reason: '/dev/kvm is missing or not writable' };
   }
-  const result = await probeKvm(binary);
+  const result = await probeKvmCached(binary);
   if (result.ok) return { accel: 'kvm', reason: 'a probe guest ran under KVM with -cpu host' };
   if (virtType === 'kvm') throw new Error(`[qemu] virt_type = kvm but KVM cannot run a guest here: ${result.detail}`);
   return { accel: 'tcg', reason: `KVM cannot run a guest with -cpu host here (${result.detail})` };
 }
 
-async function probeKvm(binary: string): Promise<{ ok: boolean; detail: string }> {
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** How long a kernel may take to print its banner under KVM: a working KVM needs well under a second. */
+const KERNEL_BANNER_TIMEOUT_MS = 8_000;
+const KERNEL_BANNER = 'Linux version';
+
+async function probeKvmCached(binary: string): Promise<ProbeResult> {
+  const kernel = await hostKernel();
+  const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => null);
+  const cacheFile = bootId
+    ? join(
+        tmpdir(),
+        `stratus-kvm-probe-${createHash('sha256')
+          .update(JSON.stringify([bootId.trim(), binary, kernel, kernel ? (await stat(kernel)).mtimeMs : 0]))
+          .digest('hex')
+          .slice(0, 16)}.json`,
+      )
+    : null;
+  if (cacheFile) {
+    const cached = await readFile(cacheFile, 'utf8').then(
+      (text) => JSON.parse(text) as ProbeResult,
+      () => null,
+    );
+    if (cached && typeof cached.ok === 'boolean' && typeof cached.detail === 'string') return cached;
+  }
+  const result = await probeKvm(binary, kernel);
+  if (cacheFile) await writeFile(cacheFile, JSON.stringify(result)).catch(() => undefined);
+  return result;
+}
+
+/** The newest Linux kernel image in /boot, or null where the host keeps none. */
+async function hostKernel(): Promise<string | null> {
+  const names = await readdir('/boot').catch(() => [] as string[]);
+  const kernels = names.filter((n) => n.startsWith('vmlinuz-')).sort();
+  return kernels.length ? join('/boot', kernels[kernels.length - 1]!) : null;
+}
+
+async function probeKvm(binary: string, kernel: string | null): Promise<ProbeResult> {
+  const realMode = await probeRealMode(binary);
+  if (!realMode.ok || !kernel) return realMode;
+  return probeKernelBanner(binary, kernel);
+}
+
+/** Boots `kernel` under KVM with no disk and waits for its banner on the serial console. */
+export function probeKernelBanner(
+  binary: string,
+  kernel: string,
+  timeoutMs = KERNEL_BANNER_TIMEOUT_MS,
+): Promise<ProbeResult> {
+  const args = [
+    ...['-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'pc', '-m', '128', '-no-reboot'],
+    ...['-accel', 'kvm', '-cpu', 'host', '-serial', 'stdio', '-kernel', kernel],
+    ...['-append', 'console=ttyS0 earlyprintk=ttyS0 panic=-1'],
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let settled = false;
+    const finish = (result: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolve(result);
+    };
+    const timer = setTimeout(
+      () => finish({ ok: false, detail: `a Linux kernel printed nothing under KVM within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (chunk: string) => {
+      output = (output + chunk).slice(-4096);
+      if (output.includes(KERNEL_BANNER)) finish({ ok: true, detail: '' });
+    });
+    child.stderr.resume();
+    child.on('error', (err) => finish({ ok: false, detail: err.message }));
+    child.on('exit', (code) =>
+      finish({ ok: false, detail: `qemu exited (${String(code)}) before a kernel printed its banner under KVM` }),
+    );
+  });
+}
+
+async function probeRealMode(binary: string): Promise<ProbeResult> {
   const dir = await mkdtemp(join(tmpdir(), 'stratus-kvm-probe-'));
   try {
     const firmware = join(dir, 'probe.bin');
