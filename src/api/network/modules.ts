@@ -4,5 +4,11 @@
  */
 import type { NetworkApiModule } from './module.ts';
 import { coreExtensionsModule } from './core-extensions.ts';
+import { securityGroupRulesModule } from './security-group-rules/index.ts';
+import { securityGroupsModule } from './security-groups/index.ts';
 
-export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [coreExtensionsModule];
+export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
+  coreExtensionsModule,
+  securityGroupsModule,
+  securityGroupRulesModule,
+];
