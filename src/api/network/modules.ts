@@ -4,6 +4,8 @@
  */
 import type { NetworkApiModule } from './module.ts';
 import { coreExtensionsModule } from './core-extensions.ts';
+import { floatingIpsModule } from './floating-ips/index.ts';
+import { routersModule } from './routers/index.ts';
 import { securityGroupRulesModule } from './security-group-rules/index.ts';
 import { securityGroupsModule } from './security-groups/index.ts';
 
