@@ -1,12 +1,8 @@
 /**
  * Security groups: create, read, update and delete with Neutron's rules, and each project's `default`
- * group, made on first use. Rules live in security-group-rules.ts; what a port's groups amount to for
- * the datapath in security-group-port-rules.ts.
- *
- * The default group is made at most once per project even when several API processes see a project
- * for the first time together: its default_security_groups row (key: project_id) is inserted in the
- * same transaction as the group, so the engine lets exactly one of them commit; the others read the
- * winner's group.
+ * group (default-security-group.ts makes it, once, on first use; here it is protected from renaming
+ * and from deletion by its project). Rules live in security-group-rules.ts; what a port's groups amount
+ * to for the datapath in security-group-port-rules.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
@@ -14,8 +10,8 @@ import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
 import { lockRows } from '../common/db/row-locks.ts';
 import { now, type Schema, type SecurityGroupRulesTable, type SecurityGroupsTable } from '../common/db/schema.ts';
-import { isUniqueViolation } from '../common/db/unique.ts';
 import { ownsOrAdmin } from './access.ts';
+import { DEFAULT_GROUP_NAME, ensureDefaultSecurityGroup } from './default-security-group.ts';
 import { inTransaction } from './transaction.ts';
 import { policyRefused, securityGroupNotFound } from './errors.ts';
 import { checkQuota } from './quotas.ts';
@@ -27,9 +23,6 @@ import {
 } from './security-group-errors.ts';
 import { normalizedCidr, type CanonicalRule } from './security-group-rule-check.ts';
 import { standardAttributes } from './standard-attributes.ts';
-
-export const DEFAULT_GROUP_NAME = 'default';
-const DEFAULT_GROUP_DESCRIPTION = 'Default security group';
 
 export interface SecurityGroupRuleRecord {
   id: string;
@@ -144,6 +137,7 @@ export function newRuleRow(
   };
 }
 
+/** Neutron's rules for a new group: its members may send anywhere. */
 const ANY_EGRESS: CanonicalRule[] = (['IPv4', 'IPv6'] as const).map((ethertype) => ({
   direction: 'egress',
   ethertype,
@@ -154,30 +148,12 @@ const ANY_EGRESS: CanonicalRule[] = (['IPv4', 'IPv6'] as const).map((ethertype) 
   remote_group_id: null,
 }));
 
-/**
- * Neutron's rules for a new group: every group may send anywhere; the default group also admits
- * whatever its own members send.
- */
-function initialRules(groupId: string, isDefault: boolean): CanonicalRule[] {
-  if (!isDefault) return ANY_EGRESS;
-  const fromMembers = ANY_EGRESS.map((r) => ({ ...r, direction: 'ingress' as const, remote_group_id: groupId }));
-  return [...ANY_EGRESS, ...fromMembers];
-}
-
 async function insertGroup(
   trx: Transaction<Schema>,
   fields: { project_id: string; name: string; description: string; stateful: boolean },
-  isDefault: boolean,
 ): Promise<string> {
   const id = randomUUID();
   const at = now();
-  // The default group's claim goes first: a racing first use fails here before writing anything else.
-  if (isDefault) {
-    await trx
-      .insertInto('default_security_groups')
-      .values({ project_id: fields.project_id, security_group_id: id })
-      .execute();
-  }
   await trx
     .insertInto('security_groups')
     .values({
@@ -193,38 +169,9 @@ async function insertGroup(
     .execute();
   await trx
     .insertInto('security_group_rules')
-    .values(initialRules(id, isDefault).map((rule) => newRuleRow(fields.project_id, id, rule)))
+    .values(ANY_EGRESS.map((rule) => newRuleRow(fields.project_id, id, rule)))
     .execute();
   return id;
-}
-
-async function defaultGroupId(db: Db, projectId: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('default_security_groups')
-    .select('security_group_id')
-    .where('project_id', '=', projectId)
-    .executeTakeFirst();
-  return row?.security_group_id;
-}
-
-/** The project's default group's id, made now if the project has none yet. */
-export async function ensureDefaultSecurityGroup(db: Db, projectId: string): Promise<string> {
-  const existing = await defaultGroupId(db, projectId);
-  if (existing) return existing;
-  try {
-    return await inTransaction(db, (trx) =>
-      insertGroup(
-        trx,
-        { project_id: projectId, name: DEFAULT_GROUP_NAME, description: DEFAULT_GROUP_DESCRIPTION, stateful: true },
-        true,
-      ),
-    );
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    const winner = await defaultGroupId(db, projectId);
-    if (!winner) throw err;
-    return winner;
-  }
 }
 
 /** Neutron makes the caller's default group when it first looks at groups or rules. */
@@ -268,16 +215,12 @@ export async function createSecurityGroup(
   const id = await inTransaction(db, async (trx) => {
     await checkQuota(trx, input.project_id, 'security_group', 1);
     await checkQuota(trx, input.project_id, 'security_group_rule', ANY_EGRESS.length);
-    return insertGroup(
-      trx,
-      {
-        project_id: input.project_id,
-        name: input.name ?? '',
-        description: input.description ?? '',
-        stateful: input.stateful ?? true,
-      },
-      false,
-    );
+    return insertGroup(trx, {
+      project_id: input.project_id,
+      name: input.name ?? '',
+      description: input.description ?? '',
+      stateful: input.stateful ?? true,
+    });
   });
   return getSecurityGroup(db, ctx, id);
 }

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { it } from 'node:test';
 import { openDatabase } from '../../src/common/db/database.ts';
-import { ensureDefaultSecurityGroup } from '../../src/network/security-groups.ts';
+import { ensureDefaultSecurityGroup } from '../../src/network/default-security-group.ts';
 import { describeOnEachEngine } from '../helpers/database.ts';
 
 describeOnEachEngine('default security group race', (database) => {
