@@ -206,6 +206,16 @@ describe('openstack CLI: networks, subnets, ports', () => {
     await cli.ok('network', 'delete', 'net-b');
   });
 
+  it('network quotas: set and shown', async () => {
+    const { cli } = d;
+    const project = (await cli.json<{ id: string }>('project', 'show', 'admin')).id;
+    await cli.ok('quota', 'set', '--networks', '7', '--ports', '30', project);
+    const shown = await cli.json<Record<string, unknown>>('quota', 'show', project);
+    assert.equal(shown['networks'], 7);
+    assert.equal(shown['ports'], 30);
+    assert.equal(shown['subnets'], 100);
+  });
+
   it('openstacksdk lists networks with conn.network.networks()', async () => {
     await d.cli.ok('network', 'create', 'net-sdk');
     const script = [

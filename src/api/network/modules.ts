@@ -7,6 +7,7 @@ import { coreExtensionsModule } from './core-extensions.ts';
 import { floatingIpsModule } from './floating-ips/index.ts';
 import { networksModule } from './networks/routes.ts';
 import { portsModule } from './ports/routes.ts';
+import { quotasModule } from './quotas/routes.ts';
 import { routersModule } from './routers/index.ts';
 import { securityGroupRulesModule } from './security-group-rules/index.ts';
 import { securityGroupsModule } from './security-groups/index.ts';
@@ -21,4 +22,5 @@ export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
   securityGroupRulesModule,
   routersModule,
   floatingIpsModule,
+  quotasModule,
 ];
