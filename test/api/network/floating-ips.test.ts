@@ -9,7 +9,7 @@ import { Compile } from 'typebox/compile';
 import { portFloatingIps } from '../../../src/network/floating-ip-vifs.ts';
 import { VifFloatingIpSchema, type VifNetwork } from '../../../src/wire/messages/network-info.ts';
 import { errorOf, l3Fixture, post, type L3Fixture, type Obj } from './l3-fixture.ts';
-import { PROJECT_A, startNetworkApi, type NetworkApiHarness } from './helpers.ts';
+import { PROJECT_A, PROJECT_B, startNetworkApi, type NetworkApiHarness } from './helpers.ts';
 
 describe('network API: floating IPs', () => {
   let api: NetworkApiHarness;
@@ -200,6 +200,21 @@ describe('network API: floating IPs', () => {
     assert.equal((await api.call('alice', 'GET', `/v2.0/floatingips/${chosen.id}`)).status, 200);
     assert.equal((await api.call('bob', 'GET', `/v2.0/floatingips/${chosen.id}`)).status, 404);
     assert.equal((await api.call('bob', 'DELETE', `/v2.0/floatingips/${chosen.id}`)).status, 404);
+  });
+
+  it('counts floating IPs against the quota and leaves no port behind when over it', async () => {
+    const mine = ((await api.call('bob', 'GET', '/v2.0/floatingips')).body['floatingips'] as Obj[]).length;
+    await api.call('admin', 'PUT', `/v2.0/quotas/${PROJECT_B}`, { quota: { floatingip: mine + 1 } });
+    const one = await post(api, 'bob', 'floatingip', { floating_network_id: f.external });
+    const before = await portCount();
+    const over = await api.call('bob', 'POST', '/v2.0/floatingips', {
+      floatingip: { floating_network_id: f.external },
+    });
+    assert.equal(over.status, 409);
+    assert.equal(errorOf(over.body).type, 'OverQuota');
+    assert.equal(await portCount(), before);
+    await api.call('bob', 'DELETE', `/v2.0/floatingips/${one.id}`);
+    await api.call('admin', 'DELETE', `/v2.0/quotas/${PROJECT_B}`);
   });
 
   it('keeps a router interface while a floating IP needs it', async () => {

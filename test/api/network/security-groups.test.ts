@@ -177,6 +177,20 @@ describe('network API: security groups', () => {
     assert.equal((await groups('alice')).length, before);
   });
 
+  it('counts groups and rules against the network quotas', async () => {
+    const quota = await api.call('admin', 'PUT', `/v2.0/quotas/${PROJECT_B}`, {
+      quota: { security_group: (await groups('bob')).length + 1, security_group_rule: 1000 },
+    });
+    assert.equal(quota.status, 200, JSON.stringify(quota.body));
+    const one = await api.call('bob', 'POST', '/v2.0/security-groups', { security_group: { name: 'last' } });
+    assert.equal(one.status, 201);
+    const over = await api.call('bob', 'POST', '/v2.0/security-groups', { security_group: { name: 'over' } });
+    assert.equal(over.status, 409);
+    assert.equal((over.body['NeutronError'] as { type: string }).type, 'OverQuota');
+    assert.ok(!(await groups('bob')).some((g) => g.name === 'over'));
+    await api.call('admin', 'DELETE', `/v2.0/quotas/${PROJECT_B}`);
+  });
+
   it('sorts and pages with links', async () => {
     for (const name of ['p1', 'p2', 'p3']) {
       await api.call('bob', 'POST', '/v2.0/security-groups', { security_group: { name } });
