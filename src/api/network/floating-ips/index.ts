@@ -15,14 +15,13 @@ import {
 import { floatingIpNotFound } from '../../../network/l3-errors.ts';
 import {
   nullable,
-  parseResourceBody,
   stringAttr,
   uuidAttr,
   type AttributeSpecs,
   type Converted,
 } from '../attributes.ts';
-import { listResponse, showFields } from '../list-query.ts';
 import type { NetworkApiModule } from '../module.ts';
+import { registerResourceRoutes } from '../resource-routes.ts';
 
 function ipAttr(value: unknown): Converted {
   const ip = typeof value === 'string' ? canonicalIp(value) : null;
@@ -41,8 +40,6 @@ const SPECS: AttributeSpecs = {
   project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
 };
 
-type IdParams = { Params: { id: string } };
-
 export const floatingIpsModule: NetworkApiModule = {
   resources: [{ name: 'floatingip', collection: 'floatingips' }],
   extensions: [
@@ -55,30 +52,17 @@ export const floatingIpsModule: NetworkApiModule = {
   ],
   register(app, { database }) {
     const db = database.db;
-    app.get('/v2.0/floatingips', async (request) =>
-      listResponse(request, (await listFloatingIps(db, request.ctx)) as never, {
-        collection: 'floatingips',
-        markerNotFound: floatingIpNotFound,
-      }),
-    );
-    app.get<IdParams>('/v2.0/floatingips/:id', async (request) => ({
-      floatingip: showFields(request, (await getFloatingIp(db, request.ctx, request.params.id)) as never),
-    }));
-    app.post('/v2.0/floatingips', async (request, reply) => {
-      const attrs = parseResourceBody('floatingip', request.body, SPECS, 'POST');
-      const floatingip = await createFloatingIp(db, request.ctx, {
-        ...(attrs as unknown as Omit<FloatingIpCreate, 'project_id'>),
-        project_id: (attrs['project_id'] as string | undefined) ?? request.ctx.projectId ?? '',
-      });
-      return reply.code(201).send({ floatingip });
-    });
-    app.put<IdParams>('/v2.0/floatingips/:id', async (request) => {
-      const attrs = parseResourceBody('floatingip', request.body, SPECS, 'PUT') as FloatingIpUpdate;
-      return { floatingip: await updateFloatingIp(db, request.ctx, request.params.id, attrs) };
-    });
-    app.delete<IdParams>('/v2.0/floatingips/:id', async (request, reply) => {
-      await deleteFloatingIp(db, request.ctx, request.params.id);
-      return reply.code(204).send();
+    registerResourceRoutes(app, {
+      member: 'floatingip',
+      collection: 'floatingips',
+      path: '/v2.0/floatingips',
+      specs: SPECS,
+      notFound: floatingIpNotFound,
+      list: (ctx) => listFloatingIps(db, ctx),
+      get: (ctx, id) => getFloatingIp(db, ctx, id),
+      create: (ctx, attrs) => createFloatingIp(db, ctx, attrs as unknown as FloatingIpCreate),
+      update: (ctx, id, attrs) => updateFloatingIp(db, ctx, id, attrs as FloatingIpUpdate),
+      remove: (ctx, id) => deleteFloatingIp(db, ctx, id),
     });
   },
 };

@@ -19,6 +19,7 @@ import {
   replaceRoutes,
   updateRouter,
   type GatewayRequest,
+  type RouterCreate,
   type RouterUpdate,
 } from '../../../network/routers.ts';
 import {
@@ -30,8 +31,8 @@ import {
   type AttributeSpecs,
   type Converted,
 } from '../attributes.ts';
-import { listResponse, showFields } from '../list-query.ts';
 import type { NetworkApiModule } from '../module.ts';
+import { registerResourceRoutes } from '../resource-routes.ts';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -150,30 +151,17 @@ export const routersModule: NetworkApiModule = {
   ],
   register(app, { database }) {
     const db = database.db;
-    app.get('/v2.0/routers', async (request) =>
-      listResponse(request, (await listRouters(db, request.ctx)) as never, {
-        collection: 'routers',
-        markerNotFound: routerNotFound,
-      }),
-    );
-    app.get<IdParams>('/v2.0/routers/:id', async (request) => ({
-      router: showFields(request, (await getRouter(db, request.ctx, request.params.id)) as never),
-    }));
-    app.post('/v2.0/routers', async (request, reply) => {
-      const attrs = parseResourceBody('router', request.body, SPECS, 'POST');
-      const router = await createRouter(db, request.ctx, {
-        ...(attrs as Omit<RouterUpdate, 'routes'>),
-        project_id: (attrs['project_id'] as string | undefined) ?? request.ctx.projectId ?? '',
-      });
-      return reply.code(201).send({ router });
-    });
-    app.put<IdParams>('/v2.0/routers/:id', async (request) => {
-      const attrs = parseResourceBody('router', request.body, SPECS, 'PUT') as RouterUpdate;
-      return { router: await updateRouter(db, request.ctx, request.params.id, attrs) };
-    });
-    app.delete<IdParams>('/v2.0/routers/:id', async (request, reply) => {
-      await deleteRouter(db, request.ctx, request.params.id);
-      return reply.code(204).send();
+    registerResourceRoutes(app, {
+      member: 'router',
+      collection: 'routers',
+      path: '/v2.0/routers',
+      specs: SPECS,
+      notFound: routerNotFound,
+      list: (ctx) => listRouters(db, ctx),
+      get: (ctx, id) => getRouter(db, ctx, id),
+      create: (ctx, attrs) => createRouter(db, ctx, attrs as RouterCreate),
+      update: (ctx, id, attrs) => updateRouter(db, ctx, id, attrs as RouterUpdate),
+      remove: (ctx, id) => deleteRouter(db, ctx, id),
     });
     app.put<IdParams>('/v2.0/routers/:id/add_router_interface', async (request) =>
       addRouterInterface(db, request.ctx, request.params.id, interfaceBody(request.body)),

@@ -2,18 +2,18 @@
  * /v2.0/security-group-rules: Neutron's security group rules (create, list, show, delete; a rule is
  * never updated), with `normalized_cidr` (the security-groups-normalized-cidr extension).
  */
-import { owningProject } from '../../../network/access.ts';
 import { securityGroupRuleNotFound } from '../../../network/security-group-errors.ts';
 import {
   createSecurityGroupRule,
   deleteSecurityGroupRule,
   getSecurityGroupRule,
   listSecurityGroupRules,
+  type SecurityGroupRuleCreate,
 } from '../../../network/security-group-rules.ts';
 import { ensureDefaultForCaller } from '../../../network/security-groups.ts';
-import { enumAttr, nullable, parseResourceBody, stringAttr, type AttributeSpecs } from '../attributes.ts';
-import { listResponse, showFields } from '../list-query.ts';
+import { enumAttr, nullable, stringAttr, type AttributeSpecs } from '../attributes.ts';
 import type { NetworkApiModule } from '../module.ts';
+import { registerResourceRoutes } from '../resource-routes.ts';
 import { filteredProject } from '../security-groups/project-filter.ts';
 
 // Protocol, ports, ethertype and prefix are converted by the rule check, which raises Neutron's own
@@ -31,8 +31,6 @@ const SPECS: AttributeSpecs = {
   project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
 };
 
-type IdParams = { Params: { id: string } };
-
 export const securityGroupRulesModule: NetworkApiModule = {
   resources: [{ name: 'security_group_rule', collection: 'security-group-rules' }],
   extensions: [
@@ -45,30 +43,17 @@ export const securityGroupRulesModule: NetworkApiModule = {
   ],
   register(app, { database }) {
     const db = database.db;
-    app.get('/v2.0/security-group-rules', async (request) => {
-      await ensureDefaultForCaller(db, request.ctx, filteredProject(request));
-      return listResponse(request, (await listSecurityGroupRules(db, request.ctx)) as never, {
-        collection: 'security_group_rules',
-        markerNotFound: securityGroupRuleNotFound,
-      });
-    });
-    app.get<IdParams>('/v2.0/security-group-rules/:id', async (request) => ({
-      security_group_rule: showFields(
-        request,
-        (await getSecurityGroupRule(db, request.ctx, request.params.id)) as never,
-      ),
-    }));
-    app.post('/v2.0/security-group-rules', async (request, reply) => {
-      const attrs = parseResourceBody('security_group_rule', request.body, SPECS, 'POST');
-      const rule = await createSecurityGroupRule(db, request.ctx, {
-        ...(attrs as unknown as Parameters<typeof createSecurityGroupRule>[2]),
-        project_id: owningProject(request.ctx, attrs['project_id'] as string | undefined),
-      });
-      return reply.code(201).send({ security_group_rule: rule });
-    });
-    app.delete<IdParams>('/v2.0/security-group-rules/:id', async (request, reply) => {
-      await deleteSecurityGroupRule(db, request.ctx, request.params.id);
-      return reply.code(204).send();
+    registerResourceRoutes(app, {
+      member: 'security_group_rule',
+      collection: 'security_group_rules',
+      path: '/v2.0/security-group-rules',
+      specs: SPECS,
+      notFound: securityGroupRuleNotFound,
+      beforeList: (request) => ensureDefaultForCaller(db, request.ctx, filteredProject(request)),
+      list: (ctx) => listSecurityGroupRules(db, ctx),
+      get: (ctx, id) => getSecurityGroupRule(db, ctx, id),
+      create: (ctx, attrs) => createSecurityGroupRule(db, ctx, attrs as unknown as SecurityGroupRuleCreate),
+      remove: (ctx, id) => deleteSecurityGroupRule(db, ctx, id),
     });
   },
 };

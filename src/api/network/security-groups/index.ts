@@ -3,7 +3,6 @@
  * `stateful-security-group`). Looking at groups makes the caller's `default` group first, as Neutron
  * does, so a new project always finds it.
  */
-import { owningProject } from '../../../network/access.ts';
 import { securityGroupNotFound } from '../../../network/errors.ts';
 import {
   createSecurityGroup,
@@ -12,11 +11,12 @@ import {
   getSecurityGroup,
   listSecurityGroups,
   updateSecurityGroup,
+  type SecurityGroupCreate,
   type SecurityGroupUpdate,
 } from '../../../network/security-groups.ts';
-import { booleanAttr, parseResourceBody, stringAttr, type AttributeSpecs } from '../attributes.ts';
-import { listResponse, showFields } from '../list-query.ts';
+import { booleanAttr, stringAttr, type AttributeSpecs } from '../attributes.ts';
 import type { NetworkApiModule } from '../module.ts';
+import { registerResourceRoutes } from '../resource-routes.ts';
 import { filteredProject } from './project-filter.ts';
 
 const SPECS: AttributeSpecs = {
@@ -25,10 +25,6 @@ const SPECS: AttributeSpecs = {
   stateful: { allowPost: true, allowPut: true, convert: booleanAttr },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
 };
-
-type IdParams = { Params: { id: string } };
-
-/** The project a list looks at: the one it filters on (project_id or tenant_id), else the caller's. */
 
 export const securityGroupsModule: NetworkApiModule = {
   resources: [{ name: 'security_group', collection: 'security-groups' }],
@@ -48,31 +44,18 @@ export const securityGroupsModule: NetworkApiModule = {
   ],
   register(app, { database }) {
     const db = database.db;
-    app.get('/v2.0/security-groups', async (request) => {
-      await ensureDefaultForCaller(db, request.ctx, filteredProject(request));
-      return listResponse(request, (await listSecurityGroups(db, request.ctx)) as never, {
-        collection: 'security_groups',
-        markerNotFound: securityGroupNotFound,
-      });
-    });
-    app.get<IdParams>('/v2.0/security-groups/:id', async (request) => ({
-      security_group: showFields(request, (await getSecurityGroup(db, request.ctx, request.params.id)) as never),
-    }));
-    app.post('/v2.0/security-groups', async (request, reply) => {
-      const attrs = parseResourceBody('security_group', request.body, SPECS, 'POST');
-      const group = await createSecurityGroup(db, request.ctx, {
-        ...(attrs as { name?: string; description?: string; stateful?: boolean }),
-        project_id: owningProject(request.ctx, attrs['project_id'] as string | undefined),
-      });
-      return reply.code(201).send({ security_group: group });
-    });
-    app.put<IdParams>('/v2.0/security-groups/:id', async (request) => {
-      const attrs = parseResourceBody('security_group', request.body, SPECS, 'PUT') as SecurityGroupUpdate;
-      return { security_group: await updateSecurityGroup(db, request.ctx, request.params.id, attrs) };
-    });
-    app.delete<IdParams>('/v2.0/security-groups/:id', async (request, reply) => {
-      await deleteSecurityGroup(db, request.ctx, request.params.id);
-      return reply.code(204).send();
+    registerResourceRoutes(app, {
+      member: 'security_group',
+      collection: 'security_groups',
+      path: '/v2.0/security-groups',
+      specs: SPECS,
+      notFound: securityGroupNotFound,
+      beforeList: (request) => ensureDefaultForCaller(db, request.ctx, filteredProject(request)),
+      list: (ctx) => listSecurityGroups(db, ctx),
+      get: (ctx, id) => getSecurityGroup(db, ctx, id),
+      create: (ctx, attrs) => createSecurityGroup(db, ctx, attrs as SecurityGroupCreate),
+      update: (ctx, id, attrs) => updateSecurityGroup(db, ctx, id, attrs as SecurityGroupUpdate),
+      remove: (ctx, id) => deleteSecurityGroup(db, ctx, id),
     });
   },
 };
