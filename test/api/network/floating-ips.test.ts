@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { Compile } from 'typebox/compile';
 import { portFloatingIps } from '../../../src/network/floating-ip-vifs.ts';
+import { disassociatePortFloatingIps } from '../../../src/network/floating-ips.ts';
 import { VifFloatingIpSchema, type VifNetwork } from '../../../src/wire/messages/network-info.ts';
 import { errorOf, l3Fixture, post, type L3Fixture, type Obj } from './l3-fixture.ts';
 import { PROJECT_A, PROJECT_B, startNetworkApi, type NetworkApiHarness } from './helpers.ts';
@@ -215,6 +216,17 @@ describe('network API: floating IPs', () => {
     assert.equal(await portCount(), before);
     await api.call('bob', 'DELETE', `/v2.0/floatingips/${one.id}`);
     await api.call('admin', 'DELETE', `/v2.0/quotas/${PROJECT_B}`);
+  });
+
+  it("unmaps a port's floating IPs when the port goes (disassociatePortFloatingIps)", async () => {
+    const fip = await post(api, 'alice', 'floatingip', { floating_network_id: f.external, port_id: f.alice.port });
+    await api.database.db.transaction().execute((trx) => disassociatePortFloatingIps(trx, f.alice.port));
+    const shown = (await api.call('alice', 'GET', `/v2.0/floatingips/${fip.id}`)).body['floatingip'] as Obj;
+    assert.deepEqual(
+      [shown['status'], shown['port_id'], shown['fixed_ip_address'], shown['router_id']],
+      ['DOWN', null, null, null],
+    );
+    await api.call('alice', 'DELETE', `/v2.0/floatingips/${fip.id}`);
   });
 
   it('keeps a router interface while a floating IP needs it', async () => {
