@@ -107,10 +107,7 @@ describe('network API: security group rules', () => {
       remote_ip_prefix: '10.1.2.3/24',
     });
     const hostRule = host.body['security_group_rule'] as Rule;
-    assert.deepEqual(
-      [hostRule['remote_ip_prefix'], hostRule['normalized_cidr']],
-      ['10.1.2.3/24', '10.1.2.0/24'],
-    );
+    assert.deepEqual([hostRule['remote_ip_prefix'], hostRule['normalized_cidr']], ['10.1.2.3/24', '10.1.2.0/24']);
     const single = await create({
       protocol: 'tcp',
       port_range_min: 81,

@@ -13,13 +13,7 @@ import {
   type FloatingIpUpdate,
 } from '../../../network/floating-ips.ts';
 import { floatingIpNotFound } from '../../../network/l3-errors.ts';
-import {
-  nullable,
-  stringAttr,
-  uuidAttr,
-  type AttributeSpecs,
-  type Converted,
-} from '../attributes.ts';
+import { nullable, stringAttr, uuidAttr, type AttributeSpecs, type Converted } from '../attributes.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
 
