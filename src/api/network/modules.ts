@@ -4,9 +4,13 @@
  */
 import type { NetworkApiModule } from './module.ts';
 import { coreExtensionsModule } from './core-extensions.ts';
+import { floatingIpsModule } from './floating-ips/index.ts';
 import { networksModule } from './networks/routes.ts';
 import { portsModule } from './ports/routes.ts';
 import { quotasModule } from './quotas/routes.ts';
+import { routersModule } from './routers/index.ts';
+import { securityGroupRulesModule } from './security-group-rules/index.ts';
+import { securityGroupsModule } from './security-groups/index.ts';
 import { subnetsModule } from './subnets/routes.ts';
 
 export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
@@ -14,5 +18,9 @@ export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
   networksModule,
   subnetsModule,
   portsModule,
+  securityGroupsModule,
+  securityGroupRulesModule,
+  routersModule,
+  floatingIpsModule,
   quotasModule,
 ];

@@ -1,0 +1,62 @@
+/**
+ * /v2.0/floatingips: Neutron's floating IPs (the `router` extension's second resource) with
+ * `port_details` (fip-port-details). Associating and disassociating is an update of port_id.
+ */
+import { canonicalIp } from '../../../network/ip.ts';
+import {
+  createFloatingIp,
+  deleteFloatingIp,
+  getFloatingIp,
+  listFloatingIps,
+  updateFloatingIp,
+  type FloatingIpCreate,
+  type FloatingIpUpdate,
+} from '../../../network/floating-ips.ts';
+import { floatingIpNotFound } from '../../../network/l3-errors.ts';
+import { nullable, stringAttr, uuidAttr, type AttributeSpecs, type Converted } from '../attributes.ts';
+import type { NetworkApiModule } from '../module.ts';
+import { registerResourceRoutes } from '../resource-routes.ts';
+
+function ipAttr(value: unknown): Converted {
+  const ip = typeof value === 'string' ? canonicalIp(value) : null;
+  return ip === null
+    ? { ok: false, reason: `'${typeof value === 'string' ? value : JSON.stringify(value)}' is not a valid IP address` }
+    : { ok: true, value: ip };
+}
+
+const SPECS: AttributeSpecs = {
+  floating_network_id: { allowPost: true, allowPut: false, required: true, convert: uuidAttr },
+  floating_ip_address: { allowPost: true, allowPut: false, convert: nullable(ipAttr) },
+  subnet_id: { allowPost: true, allowPut: false, convert: nullable(uuidAttr) },
+  port_id: { allowPost: true, allowPut: true, convert: nullable(uuidAttr) },
+  fixed_ip_address: { allowPost: true, allowPut: true, convert: nullable(ipAttr) },
+  description: { allowPost: true, allowPut: true, convert: stringAttr(255) },
+  project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
+};
+
+export const floatingIpsModule: NetworkApiModule = {
+  resources: [{ name: 'floatingip', collection: 'floatingips' }],
+  extensions: [
+    {
+      alias: 'fip-port-details',
+      name: 'Floating IP Port Details Extension',
+      description: 'Floating IPs show port_details: the name, network, MAC and device of the port they map to.',
+      updated: '2018-04-09T10:00:00-00:00',
+    },
+  ],
+  register(app, { database }) {
+    const db = database.db;
+    registerResourceRoutes(app, {
+      member: 'floatingip',
+      collection: 'floatingips',
+      path: '/v2.0/floatingips',
+      specs: SPECS,
+      notFound: floatingIpNotFound,
+      list: (ctx) => listFloatingIps(db, ctx),
+      get: (ctx, id) => getFloatingIp(db, ctx, id),
+      create: (ctx, attrs) => createFloatingIp(db, ctx, attrs as unknown as FloatingIpCreate),
+      update: (ctx, id, attrs) => updateFloatingIp(db, ctx, id, attrs as FloatingIpUpdate),
+      remove: (ctx, id) => deleteFloatingIp(db, ctx, id),
+    });
+  },
+};
