@@ -37,6 +37,7 @@ import { registerServerActionRoutes } from './servers/actions.ts';
 import { registerServerCreateRoute } from './servers/create.ts';
 import { registerServerDeleteRoute } from './servers/delete.ts';
 import { registerServerDiagnosticsRoutes } from './servers/diagnostics.ts';
+import { registerServerTopologyRoute } from './servers/topology.ts';
 import { registerDiskSnapshotRoutes } from './servers/disk-snapshots.ts';
 import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
 import { registerServerListRoutes } from './servers/list.ts';
@@ -100,6 +101,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerServerTagRoutes(app, deps);
   registerServerPasswordRoutes(app, deps);
   registerServerDiagnosticsRoutes(app, deps);
+  registerServerTopologyRoute(app, deps);
   registerUsageRoutes(app, deps);
   registerUsageAuditLogRoutes(app, deps);
   registerExternalEventRoutes(app, deps);
