@@ -16,6 +16,7 @@ import { registerMigrationRoutes } from './admin/migrations.ts';
 import { registerUsageAuditLogRoutes } from './admin/usage-audit-log.ts';
 import { registerUsageRoutes } from './admin/usage.ts';
 import { registerServiceRoutes } from './admin/services.ts';
+import { registerAggregateImageCacheRoute } from './aggregates/image-cache.ts';
 import { registerAggregateRoutes } from './aggregates/routes.ts';
 import { registerAvailabilityZoneRoutes } from './availability-zones/routes.ts';
 import type { ComputeApiDeps } from './deps.ts';
@@ -95,6 +96,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerServiceRoutes(app, deps);
   registerHypervisorRoutes(app, deps);
   registerAggregateRoutes(app, deps);
+  registerAggregateImageCacheRoute(app, deps);
   registerAvailabilityZoneRoutes(app, deps);
   registerServerGroupRoutes(app, deps);
   registerKeyPairRoutes(app, deps);
