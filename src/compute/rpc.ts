@@ -4,6 +4,7 @@
  */
 import { serveContract } from '../wire/contract.ts';
 import { computeContract } from '../wire/contracts/compute.ts';
+import { cacheImages } from './image-cache-warmup.ts';
 import type { ComputeManager } from './manager.ts';
 import { rebuildInstance } from './rebuild.ts';
 import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } from './rescue.ts';
@@ -37,5 +38,8 @@ export function computeEndpoints(manager: ComputeManager) {
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
     unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node),
+    cache_images: async (_ctx, a) => {
+      await cacheImages(manager.driver, manager.host, a.image_ids);
+    },
   });
 }

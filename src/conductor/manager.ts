@@ -27,6 +27,7 @@ import {
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { ShelveConductor } from './shelve.ts';
+import type { ShelvedImageLookup } from './shelved-image-check.ts';
 import {
   getService,
   lowestServiceVersion,
@@ -52,8 +53,10 @@ export class ConductorManager {
     private readonly config: Config,
     private readonly scheduler: SchedulerRpcApi,
     private readonly compute: ComputeRpcApi,
+    /** The image API, for unshelve's look at the shelved image (shelved-image-check.ts); tests may leave it out. */
+    images?: ShelvedImageLookup,
   ) {
-    this.shelving = new ShelveConductor(database, scheduler, compute);
+    this.shelving = new ShelveConductor(database, scheduler, compute, images);
   }
 
   private get db() {

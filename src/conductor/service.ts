@@ -5,6 +5,7 @@ import { RpcServer } from '../common/rpc/index.ts';
 import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
 import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
+import { imageClientFromConfig } from '../compute/image/image-client.ts';
 import { ConductorManager } from './manager.ts';
 import { conductorEndpoints } from './rpc.ts';
 import { databaseVersionCaps } from '../runtime/version-caps.ts';
@@ -18,6 +19,7 @@ export async function startConductor(config: Config, database: Database, bus: Bu
     config,
     new SchedulerRpcApi(bus.rpc, caps.scheduler),
     new ComputeRpcApi(bus.rpc, caps.compute),
+    imageClientFromConfig(config),
   );
   const contract = conductorEndpoints(manager);
   const server = new RpcServer(bus.transport, { ...contract, server: config.DEFAULT.host });

@@ -5,6 +5,7 @@
  * - unshelve of a SHELVED_OFFLOADED server: scheduled again like a build (its request spec, with the
  *   zone the API recorded; a host an admin named by leaving every other host out), claimed, host and
  *   node set, then `unshelve_instance` cast to the chosen host, which spawns from the shelved image.
+ *   A shelved image deleted meanwhile puts the server in ERROR first (shelved-image-check.ts).
  *   No valid host leaves it SHELVED_OFFLOADED with no task, a fault and the event in Error; nothing is
  *   claimed then. Any later failure gives the claim back.
  * - the records compute reports: shelved, offloaded (allocations freed, no host), unshelved.
@@ -25,6 +26,7 @@ import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import { TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
+import { failIfShelvedImageGone, type ShelvedImageLookup } from './shelved-image-check.ts';
 
 const log = getLogger('conductor');
 
@@ -36,6 +38,8 @@ export class ShelveConductor {
     private readonly database: Database,
     private readonly scheduler: SchedulerRpcApi,
     private readonly compute: ComputeRpcApi,
+    /** The image API as the conductor's service user; without it the shelved image is not looked up. */
+    private readonly images?: ShelvedImageLookup,
   ) {}
 
   private get db() {
@@ -51,6 +55,7 @@ export class ShelveConductor {
       await changeInstance(this.db, uuid, { vm_state: VmState.ERROR, task_state: null });
       return;
     }
+    if (this.images && (await failIfShelvedImageGone(this.db, ctx, this.images, instance))) return;
     await startEvent(this.db, uuid, ctx.requestId, SCHEDULE_EVENT, null);
     let chosen: Selection | undefined;
     try {

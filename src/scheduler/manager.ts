@@ -17,6 +17,7 @@ import { HostStateCache } from './host-state-cache.ts';
 import type { HostState } from './host-state.ts';
 import { RankedHosts } from './ranking.ts';
 import { antiAffinityGuard, loadRequestHints } from './request-hints.ts';
+import { keepRequestedDestination } from './requested-destination.ts';
 import { SelectionShape, type RequestSpec, type Selection } from '../wire/messages/request-spec.ts';
 import { loadWeighers, weighHosts, type HostWeigher } from './weighers/weigher.ts';
 
@@ -93,10 +94,15 @@ export class SchedulerManager {
     // that leaves the service state and the resource fit of the enabled filters.
     const applicable = this.filters.filter((f) => !f.appliesTo || f.appliesTo(request));
     const hostCount = columns.hosts.length;
+    const destined = keepRequestedDestination(
+      allIndices(hostCount, lease.int32(hostCount)),
+      columns,
+      request.spec.requested_destination,
+    );
     const eligible = this.runFilters(
       columns,
       lease,
-      allIndices(hostCount, lease.int32(hostCount)),
+      destined,
       request,
       applicable.filter((f) => f.runOncePerRequest),
       instanceUuids[0],

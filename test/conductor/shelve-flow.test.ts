@@ -2,7 +2,8 @@
  * Shelve, offload and unshelve through the conductor, the scheduler and fake-driver compute hosts on an
  * in-process bus, with an image API stand-in over HTTP: the states in Nova's order, placement usage
  * freed by the offload and claimed again by the unshelve, the shelved image deleted once the server
- * runs again, and a failed scheduling leaving the server offloaded with a fault and nothing claimed.
+ * runs again, a failed scheduling leaving the server offloaded with a fault and nothing claimed, and a
+ * deleted shelved image putting the server in ERROR before it is scheduled.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,6 +90,7 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     const unshelveAction = actions.find((a) => a.action === 'unshelve');
     assert.deepEqual(unshelveAction?.events.map((e) => [e.event, e.result]).sort(), [
       ['compute_unshelve_instance', 'Success'],
+      ['get_image_info', 'Success'],
       ['schedule_instances', 'Success'],
     ]);
   });
@@ -103,6 +105,33 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     await unshelve(uuid!, other);
     const active = await cloud.waitFor(uuid!, (i) => i.vm_state === 'active' && i.task_state === null);
     assert.equal(active.host, other);
+  });
+
+  it("puts the server in ERROR, with Nova's fault and nothing claimed, when its shelved image is gone", async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.noimage');
+    const [uuid] = await cloud.boot(flavor, 1, 'noimage');
+    await cloud.waitFor(uuid!, settled);
+    const imageId = await shelve(uuid!);
+    await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved_offloaded' && i.task_state === null);
+    const gone = await fetch(`${stub.url}/v2/images/${imageId}`, {
+      method: 'DELETE',
+      headers: { 'x-auth-token': 'stub-token' },
+    });
+    assert.equal(gone.status, 204);
+    const before = await vcpusUsed();
+    await unshelve(uuid!);
+    const after = await cloud.waitFor(uuid!, (i) => i.task_state === null && i.vm_state !== 'shelved_offloaded');
+    assert.equal(after.vm_state, 'error');
+    assert.equal(after.host, null);
+    assert.equal(await vcpusUsed(), before, 'never scheduled, nothing claimed');
+    const fault = (await latestFaults(cloud.database.db, [uuid!])).get(uuid!);
+    assert.equal(fault?.message, `Unshelve attempted but the image ${imageId} cannot be found.`);
+    assert.equal(fault?.code, 404);
+    const events = (await listActions(cloud.database.db, uuid!)).find((a) => a.action === 'unshelve')?.events;
+    assert.deepEqual(
+      events?.map((e) => [e.event, e.result]),
+      [['get_image_info', 'Error']],
+    );
   });
 
   it('leaves the server offloaded with a fault and nothing claimed when no host fits', async () => {

@@ -52,6 +52,10 @@ describe('openstack CLI: soft delete, restore, force delete and password', () =>
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /HTTP 409/);
 
+    // As against Nova: the CLI finds a name through the server list, which leaves soft-deleted servers out.
+    const byName = await cli.run('server', 'restore', 'vm1');
+    assert.notEqual(byName.code, 0);
+    assert.match(byName.stderr, /No server with a name or ID of 'vm1' exists/);
     await cli.ok('server', 'restore', server.id);
     await waitStatus(cli, server.id, 'ACTIVE');
     assert.deepEqual(

@@ -2,8 +2,9 @@
  * The compute API's features through the real `openstack` CLI against separate processes on RabbitMQ
  * and MariaDB (api, conductor, scheduler and one fake-driver compute host): each feature's own e2e test
  * runs on all-in-one over SQLite; this one drives them once more where every call crosses the message
- * bus and the database server. `[DEFAULT] reclaim_instance_interval` is set for every service, so a
- * plain `server delete` soft-deletes (the tests force-delete what they are done with).
+ * bus and the database server (a create on a named host and an aggregate's image pre-caching too).
+ * `[DEFAULT] reclaim_instance_interval` is set for every service, so a plain `server delete` soft-deletes
+ * (the tests force-delete what they are done with).
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -269,6 +270,34 @@ describe('openstack CLI: compute features against separate processes on RabbitMQ
     );
     // --force deletes it for good.
     await forceDelete(vm.id);
+  });
+
+  it('boots on the host an admin names (2.74) and pre-caches an image on an aggregate (2.81)', async () => {
+    const placed = await cli.createServerAndWait(
+      '--os-compute-api-version',
+      '2.74',
+      '--flavor',
+      'mp.tiny',
+      '--image',
+      'mp-image',
+      '--host',
+      'cmp-1',
+      'mp-placed',
+    );
+    assert.equal((await show(placed.id))['OS-EXT-SRV-ATTR:host'], 'cmp-1');
+    await forceDelete(placed.id);
+
+    await cli.ok('aggregate', 'create', 'mp-warm');
+    await cli.ok('aggregate', 'add', 'host', 'mp-warm', 'cmp-1');
+    await cli.ok('--os-compute-api-version', '2.81', 'aggregate', 'cache', 'image', 'mp-warm', 'mp-other');
+    const compute = d.group.get('cmp-1')!;
+    await waitUntil(
+      'cmp-1 logs the pre-caching',
+      async () => compute.output().includes('image pre-caching finished'),
+      WAIT_MS,
+    );
+    await cli.ok('aggregate', 'remove', 'host', 'mp-warm', 'cmp-1');
+    await cli.ok('aggregate', 'delete', 'mp-warm');
   });
 
   it('shows usage, the hypervisor, endpoints and regions', async () => {

@@ -32,7 +32,11 @@ describe('stored request specs', () => {
     const uuid = await insertTestInstance(database.db, {});
     await saveRequestSpec(database.db, uuid, testSpec());
     assert.deepEqual(await getRequestSpec(database.db, uuid), testSpec());
-    assert.equal((await getRequestSpec(database.db, uuid)).payload_version, '1.0');
+    assert.equal((await getRequestSpec(database.db, uuid)).payload_version, '1.1');
+    // One written by a release of RequestSpec 1.0 reads as it is (1.1 only added an optional field).
+    const older = await insertTestInstance(database.db, {});
+    await saveRequestSpec(database.db, older, { ...testSpec(), payload_version: '1.0' });
+    assert.equal((await getRequestSpec(database.db, older)).payload_version, '1.0');
   });
 
   it('written without a version (by the first release): read as 1.0', async () => {
@@ -48,7 +52,7 @@ describe('stored request specs', () => {
       assert.match(
         err.message,
         new RegExp(
-          `The stored request spec of instance ${uuid} carries RequestSpec 1\\.7, and this service reads RequestSpec up to 1\\.0`,
+          `The stored request spec of instance ${uuid} carries RequestSpec 1\\.7, and this service reads RequestSpec up to 1\\.1`,
         ),
       );
       return true;

@@ -32,8 +32,9 @@ import { schedulerContract } from '../../src/wire/contracts/scheduler.ts';
 import { DiskSnapshotLinkShape } from '../../src/wire/messages/disk-snapshot-link.ts';
 import { InstancePayloadShape } from '../../src/wire/messages/instance-payload.ts';
 import { NodeReportShape } from '../../src/wire/messages/node-report.ts';
-import { RequestSpecShape, SelectionShape } from '../../src/wire/messages/request-spec.ts';
+import { DestinationNotCarried, RequestSpecShape, SelectionShape } from '../../src/wire/messages/request-spec.ts';
 import { acceptPayloads, definePayload, UnsupportedPayloadVersion } from '../../src/wire/payload.ts';
+import { testSpec } from '../helpers/request-spec.ts';
 
 /** Widget as the release before knew it. */
 const WidgetV10 = definePayload('Widget', { name: Type.String() });
@@ -103,28 +104,37 @@ describe('versioned payloads', () => {
     for (const t of transports) await t.close();
   });
 
-  it('stamps the current version when a payload is built; every shape of the project is at 1.0', () => {
+  it('stamps the current version when a payload is built; the shapes of the project are at their versions', () => {
     assert.deepEqual(Widget.build({ name: 'w', colour: 'blue' }), {
       name: 'w',
       colour: 'blue',
       payload_version: '1.1',
     });
     assert.equal(WidgetV10.build({ name: 'w' }).payload_version, '1.0');
-    for (const shape of [
-      InstancePayloadShape,
-      RequestSpecShape,
-      SelectionShape,
-      NodeReportShape,
-      DiskSnapshotLinkShape,
-    ]) {
+    for (const shape of [InstancePayloadShape, SelectionShape, NodeReportShape, DiskSnapshotLinkShape]) {
       assert.equal(shape.version, '1.0', shape.name);
     }
+    assert.equal(RequestSpecShape.version, '1.1', 'RequestSpec 1.1: requested_destination');
     const client = new ContractClient(rpc, paint11);
     // Never sent: the point is what the compiler says (tsc fails if the line compiles).
     const typeChecks = () =>
       // @ts-expect-error: a widget without its payload_version
       client.call(ctx, target, 'paint', { widget: { name: 'w' }, spares: null });
     assert.equal(typeof typeChecks, 'function');
+  });
+
+  it('backports a RequestSpec without a destination to 1.0, and refuses to drop a destination', () => {
+    const plain = testSpec({});
+    assert.equal(plain.payload_version, '1.1');
+    const select = (spec: typeof plain, cap: RpcVersion) =>
+      versionedMessage(schedulerContract, 'select_destinations', { request_spec: spec, instance_uuids: ['u'] }, cap);
+    const old = select(plain, '1.0').args as { request_spec: Record<string, unknown> };
+    assert.equal(old.request_spec['payload_version'], '1.0');
+    const placed = { ...plain, requested_destination: { host: 'h1', node: null } };
+    assert.throws(() => select(placed, '1.0'), DestinationNotCarried);
+    const sent = select(placed, '1.1');
+    assert.equal(sent.version, '1.1');
+    assert.deepEqual((sent.args as { request_spec: typeof placed }).request_spec, placed);
   });
 
   it('reads a payload without a version as 1.0, and an older one as it is', async () => {

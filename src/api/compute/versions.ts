@@ -2,13 +2,15 @@
  * Version discovery, which needs no token, as Nova answers it: GET / lists both major versions, v2.0
  * (SUPPORTED) and v2.1 (CURRENT, with its microversion range); GET /v2.1 describes v2.1 and GET /v2
  * describes v2.0. Clients (novaclient, keystoneauth, openstacksdk) read these to pick the version and
- * microversion they will ask for.
+ * microversion they will ask for. Any other path outside /v2 and /v2.1 answers 300 Multiple Choices, with
+ * the path under each major version, as Nova's version application answers it.
  *
  * Only the documents of v2.0 are served, not the legacy v2.0 API under /v2/: Nova serves it as the v2.1
  * code frozen at 2.1 with laxer body validation, and every client of today finds v2.1 in the catalog or
  * in GET / and uses it. A client that insists on /v2/servers gets a 404 and can switch to /v2.1.
  */
 import type { FastifyRequest } from 'fastify';
+import { NotFound } from '../../common/errors.ts';
 import type { ApiServer } from '../http/create-server.ts';
 import { rootUrl } from './links.ts';
 import { formatVersion, MAX_VERSION, MIN_VERSION } from './microversion.ts';
@@ -94,6 +96,25 @@ export function registerRootVersionRoute(app: ApiServer): void {
   for (const url of ['/v2', '/v2/']) {
     app.get(url, { config: { public: true } }, async (request) => versionDocument(request, V2_0));
   }
+  // Any other path outside /v2 and /v2.1 reaches Nova's version application, which answers 300 with
+  // the path under each major version. Paths under /v2 and /v2.1 that match no route stay 404s.
+  app.get('/*', { config: { public: true } }, async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const first = path.split('/')[1];
+    if (first === 'v2' || first === 'v2.1') throw new NotFound('The resource could not be found.');
+    return reply.code(300).send({ choices: MAJOR_VERSIONS.map((major) => choice(request, major, path)) });
+  });
+}
+
+/** An entry of Nova's 300 answer: the major version, and the asked path under it. */
+function choice(request: FastifyRequest, major: MajorVersion, path: string) {
+  const tail = path.replace(/^\/+/, '');
+  return {
+    id: major.id,
+    status: major.status,
+    links: [{ rel: 'self', href: `${rootUrl(request)}/${major.path}${tail ? `/${tail}` : ''}` }],
+    'media-types': [{ base: 'application/json', type: major.mediaType }],
+  };
 }
 
 /** GET /v2.1 and /v2.1/ — registered inside the versioned scope, so the response names its microversion. */

@@ -184,6 +184,12 @@ export interface VirtDriver {
    * into the guest raise Nova's refusal (InstanceAgentNotEnabled).
    */
   setAdminPassword(uuid: string, password: string): Promise<void>;
+  /**
+   * Fetches an image into the host's image cache ahead of any build (Nova's cache_image): true when it
+   * was downloaded now, false when the cache held it already. Drivers without an image cache leave it
+   * out, and the request is answered as unsupported for them.
+   */
+  cacheImage?(imageId: string): Promise<boolean>;
   /** Periodic housekeeping of cached images (Nova's manage_image_cache); a no-op for drivers without one. */
   manageImageCache(): Promise<void>;
   /** The guests this host runs, whatever the database says. */

@@ -5,6 +5,7 @@
  * get_diagnostics. 1.2 soft_delete_instance, restore_instance (deferred delete) and the call
  * set_admin_password (changePassword). 1.3 rebuild_instance.
  * 1.4 shelve_instance, shelve_offload_instance, unshelve_instance, backup_instance.
+ * 1.5 cache_images (an aggregate's image pre-caching, compute API 2.81).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -35,7 +36,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.4',
+  version: '1.5',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -134,6 +135,11 @@ export const computeContract = defineContract({
         node: Type.Union([Type.String(), Type.Null()]),
       }),
     ),
+    /**
+     * Pre-caching (2.81): the host fetches each image into its image cache, so later builds of it start
+     * without a download. A cast: the API answers 202 at once and the host logs what each image came to.
+     */
+    cache_images: cast('1.5', Type.Object({ image_ids: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }) })),
   },
 });
 
@@ -237,6 +243,11 @@ export class ComputeRpcApi {
     node: string | null,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', { instance, image_id: imageId, node });
+  }
+
+  /** Asks `host` to fetch the images into its image cache (aggregate image pre-caching). */
+  cacheImages(ctx: RequestContext, host: string, imageIds: readonly string[]): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'cache_images', { image_ids: [...imageIds] });
   }
 
   /** A call: the answer is the console text. */

@@ -6,7 +6,8 @@
  * History: 1.0 the first release. 1.1 service_heartbeat carries the sender's service version (for
  * `[upgrade_levels] ... = auto`) and service_versions reads them back for compute hosts. 1.2 shelve:
  * unshelve_instance (from the API), instance_shelved, instance_shelve_offloaded, instance_unshelved and
- * shelved_instances_due (from compute hosts).
+ * shelved_instances_due (from compute hosts). 1.3 build_instances carries RequestSpec 1.1
+ * (requested_destination).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -35,7 +36,7 @@ const Nothing = Type.Void();
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.2',
+  version: '1.3',
   methods: {
     build_instances: cast(
       '1.0',

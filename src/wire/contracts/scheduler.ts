@@ -1,6 +1,6 @@
 /**
  * The scheduler's RPC contract (Nova's scheduler/rpcapi.py) and the typed client the conductor calls it
- * through. History: 1.0 the first release.
+ * through. History: 1.0 the first release. 1.1 carries RequestSpec 1.1 (requested_destination).
  */
 import { Type } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -10,7 +10,7 @@ import { RequestSpecSchema, SelectionSchema, type RequestSpec, type Selection } 
 
 export const schedulerContract = defineContract({
   topic: 'scheduler',
-  version: '1.0',
+  version: '1.1',
   methods: {
     /** One list per instance: the chosen host first, then its alternates. */
     select_destinations: call(

@@ -64,6 +64,7 @@ before(async () => {
     { url: `/v2.1/servers/${server.uuid}/os-instance-actions` },
     ...(requestId ? [{ url: `/v2.1/servers/${server.uuid}/os-instance-actions/${requestId}` }] : []),
     { url: `/v2.1/servers/${server.uuid}/stratus-disk-snapshots` },
+    { url: `/v2.1/servers/${server.uuid}/topology`, min: '2.78' },
     { url: '/v2.1/flavors' },
     { url: '/v2.1/flavors/detail' },
     { url: '/v2.1/flavors/1' },

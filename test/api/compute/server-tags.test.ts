@@ -32,6 +32,15 @@ describe('the tag routes', () => {
     const again = await alice.put(`${tagsUrl(server)}/web`);
     assert.equal(again.statusCode, 204);
     assert.equal(again.headers['location'], undefined);
+    // Nova writes the tag into Location as it is; only what a header cannot carry is percent-encoded.
+    const spaced = await alice.put(`${tagsUrl(server)}/my%20tag`);
+    assert.equal(spaced.statusCode, 201);
+    assert.equal(spaced.headers['location'], `http://localhost:80/v2.1/servers/${server.uuid}/tags/my tag`);
+    const accented = await alice.put(`${tagsUrl(server)}/caf%C3%A9`);
+    assert.equal(accented.statusCode, 201);
+    assert.equal(accented.headers['location'], `http://localhost:80/v2.1/servers/${server.uuid}/tags/caf%C3%A9`);
+    assert.equal((await alice.delete(`${tagsUrl(server)}/my%20tag`)).statusCode, 204);
+    assert.equal((await alice.delete(`${tagsUrl(server)}/caf%C3%A9`)).statusCode, 204);
 
     const has = await alice.get(`${tagsUrl(server)}/web`);
     assert.equal(has.statusCode, 204);

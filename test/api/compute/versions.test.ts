@@ -171,8 +171,31 @@ describe('URLs with the project id', () => {
     assert.equal(fault(res).name, 'unauthorized');
   });
 
-  it('answers an unknown path with 404', async () => {
-    const res = await client(h.app, 'alice').get('/v2.1/no-such-thing/at/all');
-    assert.equal(res.statusCode, 404);
+  it('answers an unknown path under /v2.1 or /v2 with 404', async () => {
+    for (const url of ['/v2.1/no-such-thing/at/all', '/v2/no-such-thing']) {
+      const res = await client(h.app, 'alice').get(url);
+      assert.equal(res.statusCode, 404, url);
+    }
+  });
+
+  it('answers any other path with 300 and the path under each major version, without a token', async () => {
+    const res = await client(h.app, 'nobody').get('/no-such/thing?x=1');
+    assert.equal(res.statusCode, 300, res.body);
+    assert.deepEqual(res.json(), {
+      choices: [
+        {
+          id: 'v2.0',
+          status: 'SUPPORTED',
+          links: [{ rel: 'self', href: 'http://localhost:80/v2/no-such/thing' }],
+          'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2' }],
+        },
+        {
+          id: 'v2.1',
+          status: 'CURRENT',
+          links: [{ rel: 'self', href: 'http://localhost:80/v2.1/no-such/thing' }],
+          'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+        },
+      ],
+    });
   });
 });

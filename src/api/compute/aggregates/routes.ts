@@ -86,7 +86,7 @@ export function aggregateView(request: FastifyRequest, aggregate: Aggregate, bri
 }
 
 /** Nova's validate_integer on the path id. */
-function aggregateId(raw: string): number {
+export function aggregateId(raw: string): number {
   if (!/^\s*[+-]?\d+\s*$/.test(raw)) throw new BadRequest('Invalid input received: id must be an integer');
   return Number(raw);
 }

@@ -16,7 +16,7 @@ import { flavorSpec, newInstancePayload } from '../../../objects/instance-payloa
 import type { NewInstance } from '../../../objects/instances.ts';
 import type { KeyPair } from '../../../objects/key-pairs.ts';
 import { recordCheckedBuildRequest } from '../../../objects/build-requests.ts';
-import { RequestSpecShape, type RequestSpec } from '../../../wire/messages/request-spec.ts';
+import { RequestSpecShape, type RequestedDestination, type RequestSpec } from '../../../wire/messages/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
@@ -42,6 +42,7 @@ import {
 import { adminPassword } from './admin-password.ts';
 import { canonicalIpv6, diskConfigView, newServerAutoDiskConfig } from './disk-config.ts';
 import { sanitizeHostname } from './names.ts';
+import { requestedDestination } from './requested-destination.ts';
 import { requestedStorageTier } from './storage-tier.ts';
 import { createServerSchema, type CreateServerBody } from './schemas.ts';
 
@@ -68,8 +69,9 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     const imageRef = server.imageRef;
     // Independent lookups, concurrently (each is a database round trip); the first failure in this
     // order is the one reported, so the answer to a request with several mistakes does not vary.
-    const [zone, group, flavor, image, keyPair] = await firstFailureInOrder([
+    const [zone, destination, group, flavor, image, keyPair] = await firstFailureInOrder([
       availabilityZone(db, ctx, deps.config, server.availability_zone),
+      requestedDestination(db, ctx, server.host, server.hypervisor_hostname),
       requestedServerGroup(db, ctx, body),
       requestedFlavor(db, ctx, server.flavorRef),
       requestedImage(deps.images, ctx, imageRef),
@@ -103,7 +105,8 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       maxCount: count.max,
       build: (fits) => {
         const built = buildInstances(ctx, server, { ...common, count: fits });
-        return { instances: built, spec: requestSpec(ctx, flavor, image, zone, hints, fits, storageTier) };
+        const spec = requestSpec(ctx, { flavor, image, zone, hints, count: fits, storageTier, destination });
+        return { instances: built, spec };
       },
       groupId: group?.id ?? null,
       quota: {
@@ -188,25 +191,29 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
   });
 }
 
-function requestSpec(
-  ctx: RequestContext,
-  flavor: Flavor,
-  image: ImageSummary,
-  zone: string | null,
-  hints: Record<string, string | string[]>,
-  count: number,
-  storageTier: StorageTier,
-): RequestSpec {
+interface SpecInputs {
+  flavor: Flavor;
+  image: ImageSummary;
+  zone: string | null;
+  hints: Record<string, string | string[]>;
+  count: number;
+  storageTier: StorageTier;
+  destination: RequestedDestination | undefined;
+}
+
+function requestSpec(ctx: RequestContext, s: SpecInputs): RequestSpec {
   return RequestSpecShape.build({
     project_id: ctx.projectId ?? '',
     user_id: ctx.userId ?? '',
-    flavor: flavorSpec(flavor),
-    image: { id: image.id, properties: { ...image.properties } },
-    availability_zone: zone,
-    scheduler_hints: hints,
-    num_instances: count,
-    storage_tier: storageTier,
+    flavor: flavorSpec(s.flavor),
+    image: { id: s.image.id, properties: { ...s.image.properties } },
+    availability_zone: s.zone,
+    scheduler_hints: s.hints,
+    num_instances: s.count,
+    storage_tier: s.storageTier,
     ignore_hosts: [],
+    // Left out when none is asked for: such a spec backports to 1.0 for older peers (one with it cannot).
+    ...(s.destination ? { requested_destination: s.destination } : {}),
   });
 }
 

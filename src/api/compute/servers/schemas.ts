@@ -39,6 +39,9 @@ export interface CreateServerBody {
     instance_disk_type?: string;
     /** Server tags (2.52). */
     tags?: string[];
+    /** The requested destination (2.74, admins). */
+    host?: string;
+    hypervisor_hostname?: string;
   };
   'os:scheduler_hints'?: Record<string, unknown>;
   'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
@@ -134,6 +137,7 @@ export function createServerSchema(request: FastifyRequest): TSchema {
     atLeast(request, '2.42'),
     atLeast(request, '2.52'),
     atLeast(request, '2.57'),
+    atLeast(request, '2.74'),
     atLeast(request, '2.90'),
     atLeast(request, '2.94'),
     wantsExtension(request, STORAGE_TIER_EXTENSION),
@@ -170,6 +174,10 @@ export function createServerSchema(request: FastifyRequest): TSchema {
   }
   if (atLeast(request, '2.19')) properties['description'] = Description();
   if (atLeast(request, '2.52')) properties['tags'] = Type.Array(Tag, { maxItems: MAX_TAGS });
+  if (atLeast(request, '2.74')) {
+    properties['host'] = Fqdn;
+    properties['hypervisor_hostname'] = Fqdn;
+  }
   if (atLeast(request, '2.90')) properties['hostname'] = atLeast(request, '2.94') ? Fqdn : Hostname;
   if (wantsExtension(request, STORAGE_TIER_EXTENSION)) properties['instance_disk_type'] = Type.String();
   const required = atLeast(request, '2.37') ? ['name', 'flavorRef', 'networks'] : ['name', 'flavorRef'];

@@ -46,6 +46,15 @@ const MAX_TAG_LENGTH = 60;
 type Params = { Params: { id: string } };
 type TagParams = { Params: { id: string; tag: string } };
 
+/**
+ * The tag as Nova writes it into the Location header: as it is (Nova joins the decoded tag into the
+ * URL unquoted, so `my tag` stays `my tag`). Only what an HTTP header cannot carry (controls and
+ * characters beyond printable ASCII) is percent-encoded, which clients decode to the same tag.
+ */
+function locationTag(tag: string): string {
+  return tag.replace(/[^\x20-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
 /** The server, for a request at 2.26 or later. */
 async function serverOf(db: Db, request: FastifyRequest<Params>): Promise<Instance> {
   requireVersion(request, TAGS_VERSION);
@@ -107,7 +116,7 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
     const outcome = await addTag(db, instance.uuid, tag);
     if (outcome === 'full') throw new BadRequest(`The number of tags exceeded the per-server limit ${MAX_TAGS}`);
     if (outcome === 'exists') return reply.code(204).send();
-    void reply.header('location', `${selfHref(request, 'servers', instance.uuid)}/tags/${encodeURIComponent(tag)}`);
+    void reply.header('location', `${selfHref(request, 'servers', instance.uuid)}/tags/${locationTag(tag)}`);
     return reply.code(201).send();
   });
 

@@ -371,6 +371,15 @@ export class FakeDriver implements VirtDriver {
     return this.guests.get(uuid)?.adminPassword;
   }
 
+  /** Images "cached" here, in the order they were asked for: the fake driver keeps no files. */
+  readonly cachedImages: string[] = [];
+
+  async cacheImage(imageId: string): Promise<boolean> {
+    if (this.cachedImages.includes(imageId)) return false;
+    this.cachedImages.push(imageId);
+    return true;
+  }
+
   async manageImageCache(): Promise<void> {}
 
   async shutdown(): Promise<void> {}

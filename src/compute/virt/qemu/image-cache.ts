@@ -22,6 +22,12 @@ export interface CachedImage {
   image: ImageMeta;
 }
 
+/** What a fetch came to: the cached image, and whether this fetch (or one it joined) downloaded it. */
+interface Fetched {
+  cached: CachedImage;
+  downloaded: boolean;
+}
+
 /** The image cannot be booted as it is (wrong or unsupported format, backing file, not active). */
 export class ImageUnacceptable extends BuildAborted {}
 
@@ -38,7 +44,7 @@ const DISK_FORMATS: Record<string, { probe: string; convert: boolean }> = {
 };
 
 export class ImageCache {
-  private readonly inFlight = new Map<string, Promise<CachedImage>>();
+  private readonly inFlight = new Map<string, Promise<Fetched>>();
   /**
    * Virtual sizes of cached files. A cached file never changes (its name is its image's checksum), so
    * each is probed once rather than by a `qemu-img` process per build.
@@ -52,8 +58,16 @@ export class ImageCache {
   ) {}
 
   /** A bootable disk image: verified, its format checked, qcow2 or raw. */
-  disk(imageId: string): Promise<CachedImage> {
-    return this.fetch(imageId, 'disk');
+  async disk(imageId: string): Promise<CachedImage> {
+    return (await this.fetch(imageId, 'disk')).cached;
+  }
+
+  /**
+   * Pre-caching (an aggregate's image cache request): the image made ready as a disk, as a build would.
+   * True when it had to be downloaded, false when the cache already held it.
+   */
+  async preload(imageId: string): Promise<boolean> {
+    return (await this.fetch(imageId, 'disk')).downloaded;
   }
 
   /** The virtual size in bytes of a disk this cache holds. */
@@ -67,11 +81,11 @@ export class ImageCache {
   }
 
   /** A kernel (aki) or ramdisk (ari) image for direct kernel boot: verified bytes, used as a file. */
-  bootFile(imageId: string, kind: 'aki' | 'ari'): Promise<CachedImage> {
-    return this.fetch(imageId, kind);
+  async bootFile(imageId: string, kind: 'aki' | 'ari'): Promise<CachedImage> {
+    return (await this.fetch(imageId, kind)).cached;
   }
 
-  private async fetch(imageId: string, kind: 'disk' | 'aki' | 'ari'): Promise<CachedImage> {
+  private async fetch(imageId: string, kind: 'disk' | 'aki' | 'ari'): Promise<Fetched> {
     const image = await this.images.getImage(imageId);
     if (image.status !== 'active') {
       throw new ImageUnacceptable(`image ${imageId} is ${image.status}, not active; it has no data to boot from`);
@@ -84,7 +98,7 @@ export class ImageCache {
     return work;
   }
 
-  private async ensure(image: ImageMeta, key: string, kind: 'disk' | 'aki' | 'ari'): Promise<CachedImage> {
+  private async ensure(image: ImageMeta, key: string, kind: 'disk' | 'aki' | 'ari'): Promise<Fetched> {
     const declared = image.diskFormat ?? '';
     if (kind !== 'disk' && declared !== kind) {
       throw new ImageUnacceptable(
@@ -104,7 +118,7 @@ export class ImageCache {
     if (await exists(path)) {
       const now = new Date();
       await utimes(path, now, now); // last use, for the age-out
-      return { path, format, image };
+      return { cached: { path, format, image }, downloaded: false };
     }
     await mkdir(this.directory, { recursive: true });
     const part = join(this.directory, `${key}.part-${randomUUID()}`);
@@ -128,7 +142,7 @@ export class ImageCache {
     } finally {
       await rm(part, { force: true });
     }
-    return { path, format, image };
+    return { cached: { path, format, image }, downloaded: true };
   }
 
   /** The bytes must probe as the declared format, and a qcow2 must not point at a file of the host. */

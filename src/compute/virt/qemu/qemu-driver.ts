@@ -747,6 +747,11 @@ export class QemuDriver implements VirtDriver {
     return { host: vnc.proxyclientAddress, port };
   }
 
+  /** Pre-caching: the image made ready in the image cache as a build of it would. */
+  cacheImage(imageId: string): Promise<boolean> {
+    return this.options.imageCache.preload(imageId);
+  }
+
   /** Removes cached images no guest uses, once they are old enough (Nova's image cache manager). */
   async manageImageCache(): Promise<void> {
     const { removeUnused, minimumAgeSec } = this.options.imageCacheOptions;

@@ -1,7 +1,8 @@
 /**
  * Version discovery (Nova's versions API reference): GET / lists the major versions, GET /v2 and
  * GET /v2.1 describe one. Paths: '/' and '/v2', '/v2/' are unversioned routes outside /v2.1; '' is the
- * v2.1 document, the root of the versioned routes (see schemaPath in response-check.ts).
+ * v2.1 document, the root of the versioned routes (see schemaPath in response-check.ts); '/*' is any
+ * other path, which answers 300 with the choices.
  */
 import { strictObject, type Json } from './common.ts';
 import type { ResponseSchema } from './types.ts';
@@ -21,13 +22,11 @@ const versionFields: Json = {
 };
 
 const listed = strictObject(versionFields);
-const described = strictObject({
-  ...versionFields,
-  'media-types': {
-    type: 'array',
-    items: strictObject({ base: { const: 'application/json' }, type: { type: 'string' } }),
-  },
-});
+const mediaTypes: Json = {
+  type: 'array',
+  items: strictObject({ base: { const: 'application/json' }, type: { type: 'string' } }),
+};
+const described = strictObject({ ...versionFields, 'media-types': mediaTypes });
 const document = strictObject({ version: described });
 
 export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
@@ -35,4 +34,20 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
   { method: 'GET', path: '/v2', status: 200, schema: document },
   { method: 'GET', path: '/v2/', status: 200, schema: document },
   { method: 'GET', path: '', status: 200, schema: document },
+  {
+    method: 'GET',
+    path: '/*',
+    status: 300,
+    schema: strictObject({
+      choices: {
+        type: 'array',
+        items: strictObject({
+          id: { enum: ['v2.0', 'v2.1'] },
+          status: { enum: ['CURRENT', 'SUPPORTED', 'DEPRECATED'] },
+          links: { type: 'array', items: versionLink },
+          'media-types': mediaTypes,
+        }),
+      },
+    }),
+  },
 ];

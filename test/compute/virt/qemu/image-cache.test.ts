@@ -58,6 +58,23 @@ describe('image cache', () => {
     assert.deepEqual(await cacheFiles(cache), [results[0]!.path.split('/').pop()]);
   });
 
+  it('pre-caches an image once: downloaded the first time, already held after, shared with builds', async () => {
+    stub.add({ id: 'img-warm', diskFormat: 'qcow2', file: join(files, 'disk.qcow2') });
+    const cache = newCache('warm');
+    assert.equal(await cache.preload('img-warm'), true);
+    assert.equal(await cache.preload('img-warm'), false);
+    const built = await cache.disk('img-warm');
+    assert.equal(stub.downloads.get('img-warm'), 1, 'the build used the pre-cached file');
+    assert.deepEqual(await cacheFiles(cache), [built.path.split('/').pop()]);
+  });
+
+  it('pre-caching checks the image as a build would, keeping nothing it refuses', async () => {
+    stub.add({ id: 'img-warm-vmdk-lie', diskFormat: 'qcow2', file: join(files, 'disk.vmdk') });
+    const cache = newCache('warm-refused');
+    await assert.rejects(cache.preload('img-warm-vmdk-lie'), ImageUnacceptable);
+    assert.deepEqual(await cacheFiles(cache), []);
+  });
+
   it('probes the virtual size of a cached disk once, however many builds ask', async () => {
     stub.add({ id: 'img-sized', diskFormat: 'qcow2', file: join(files, 'disk.qcow2') });
     let probes = 0;
