@@ -58,7 +58,7 @@ afterEach(async () => {
 });
 
 /** A manager on a fresh fake driver whose spawn/destroy/attach/detach also go into the log. */
-async function setUp(options: { onHost?: InstancePayload[]; spawnFailureRate?: number } = {}) {
+async function setUp(options: { onHost?: InstancePayload[]; spawnFailureRate?: number; resumeGuests?: boolean } = {}) {
   const log: string[] = [];
   const driver = new FakeDriver(fakeDriverOptions({ spawnFailureRate: options.spawnFailureRate ?? 0 }));
   await driver.init('h');
@@ -72,7 +72,10 @@ async function setUp(options: { onHost?: InstancePayload[]; spawnFailureRate?: n
   }
   const datapath = new RecordingDatapath(log);
   const { conductor, recorded } = recordingConductor(options.onHost);
-  const config = loadConfig([], { compute: { vif_cache_directory: directory } });
+  const config = loadConfig([], {
+    compute: { vif_cache_directory: directory },
+    DEFAULT: { resume_guests_state_on_host_boot: String(options.resumeGuests ?? false) },
+  });
   const manager = new ComputeManager('h', config, driver, datapath, conductor);
   return { log, driver, datapath, manager, recorded };
 }
@@ -169,6 +172,21 @@ describe('compute: guest networking', () => {
       ],
     );
     assert.deepEqual((await readdir(join(directory, 'h'))).sort(), [`${UUID_A}.json`, `${UUID_B}.json`]);
+  });
+
+  it('a guest the restarted host lost is spawned again with its recorded interfaces, after the reconcile', async () => {
+    const first = await setUp();
+    const vif = testVif();
+    await build(first.manager, UUID_A, [vif]);
+    const running = { vm_state: VmState.ACTIVE, task_state: null, power_state: PowerState.RUNNING };
+    // A fresh fake driver knows no guest: the host lost it, and resume_guests_state_on_host_boot brings it back.
+    const second = await setUp({ onHost: [instancePayload(UUID_A, running)], resumeGuests: true });
+    await second.manager.initHost();
+    assert.deepEqual(second.log, ['reconcile', `spawn ${UUID_A}`]);
+    assert.deepEqual(
+      second.driver.interfacesOf(UUID_A).map((v) => v.id),
+      [vif.id],
+    );
   });
 
   it('a record that does not parse is ignored, not fatal', async () => {
