@@ -1,6 +1,6 @@
 /**
  * What a host action module beside the compute manager (rebuild.ts, rescue.ts, shelve.ts) needs of it:
- * the host's name, options, driver, conductor and image API, and the manager's one way of recording
+ * the host's name, options, driver, datapath, conductor and image API, and the manager's one way of recording
  * states, action events and faults. The manager implements it once; the modules take it, so they never
  * reach into the manager's other duties.
  */
@@ -10,6 +10,7 @@ import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { InstanceChangesPayload } from '../wire/messages/instance-payload.ts';
 import type { SnapshotImageSink } from './image/image-client.ts';
 import type { VirtDriver } from './virt/driver.ts';
+import type { GuestNetworking } from './guest-networking.ts';
 
 export interface HostActionSteps {
   readonly host: string;
@@ -18,6 +19,8 @@ export interface HostActionSteps {
   readonly conductor: ConductorRpcApi;
   /** Where disk images are uploaded (snapshots, shelved images). */
   readonly images: SnapshotImageSink;
+  /** The datapath and the host's record of the guests' interfaces. */
+  readonly networking: GuestNetworking;
   /** Records `changes` if the instance's task is one of `expected`; with `event`, the action event too. */
   update(
     ctx: RequestContext,

@@ -27,6 +27,12 @@ import { settleInterruptedRebuild } from './rebuild.ts';
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
 import { settleInterruptedRescue } from './rescue.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
+import { InstanceQueue } from './instance-queue.ts';
+import { GuestNetworking } from './guest-networking.ts';
+import type { NetworkDriver } from './network/network-driver.ts';
+import { VifCache } from './network/vif-cache.ts';
+import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
+import { join } from 'node:path';
 
 const log = getLogger('compute');
 
@@ -93,21 +99,29 @@ export class ComputeManager implements HostActionSteps {
    */
   private readonly failedBuilds = new Map<string, number>();
   /** The host duty under way per instance, so that a sync, an event and a reap never interleave. */
-  private readonly duties = new Map<string, Promise<void>>();
+  private readonly duties = new InstanceQueue();
   private readonly runningDeleted = new RunningDeletedTracker();
 
   /** shelve, shelve offload and unshelve (shelve.ts). */
   readonly shelving = new ShelveFlows(this);
+  /** The host's datapath and its record of each guest's interfaces (guest-networking.ts). */
+  readonly networking: GuestNetworking;
 
   constructor(
     readonly host: string,
     // Read by the action modules beside the manager (rebuild.ts, rescue.ts, shelve.ts): HostActionSteps.
     readonly config: Config,
     readonly driver: VirtDriver,
+    /** The datapath the guests' ports are plugged into (network/network-driver-factory.ts). */
+    network: NetworkDriver,
     readonly conductor: ConductorRpcApi,
     /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
     readonly images: SnapshotImageSink = imageClientFromConfig(config),
-  ) {}
+  ) {
+    // A folder per host: hosts that share a state_path (tests, a fake cloud) never drop each other's records.
+    const cache = new VifCache(join(config.compute.vif_cache_directory, host));
+    this.networking = new GuestNetworking(network, cache);
+  }
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */
   async initHost(): Promise<void> {
@@ -126,6 +140,8 @@ export class ComputeManager implements HostActionSteps {
     await this.reportHeartbeat();
     await this.reportResources();
     const instances = await this.conductor.instancesOnHost(ctx, this.host);
+    // The datapath first: settling an instance may start its guest, whose qemu opens its taps by name.
+    await this.networking.reconcile(instances);
     for (const instance of instances) {
       await this.initInstance(ctx, instance).catch((err: Error) =>
         log.error({ instance: instance.uuid, err: err.message }, 'could not settle instance at start-up'),
@@ -179,7 +195,7 @@ export class ComputeManager implements HostActionSteps {
     if (instance.vm_state === VmState.BUILDING || (task !== null && BUILD_TASKS.includes(task))) {
       await this.update(ctx, instance.uuid, { vm_state: VmState.ERROR, task_state: null });
       await this.fault(ctx, instance.uuid, 'The compute service restarted while this instance was being built.');
-      await this.driver.destroy(instance.uuid);
+      await this.destroyGuest(instance.uuid);
       return;
     }
     if (await settleInterruptedRescue(this, ctx, instance)) return;
@@ -192,7 +208,12 @@ export class ComputeManager implements HostActionSteps {
       log.info({ instance: instance.uuid }, 'resuming guest after host restart');
       try {
         if (!this.driver.listGuests().some((g) => g.uuid === instance.uuid)) {
-          await this.driver.spawn(instance, instance.node ?? this.host);
+          // A new guest gets the interfaces this host recorded (reconcile plugged them already).
+          await this.driver.spawn(
+            instance,
+            instance.node ?? this.host,
+            await this.networking.interfacesOf(instance.uuid),
+          );
         } else await this.driver.powerOn(instance.uuid);
       } catch (err) {
         // Nova's resume_state_on_host_boot failure: the instance goes to ERROR, with why.
@@ -245,7 +266,7 @@ export class ComputeManager implements HostActionSteps {
     if (REBOOT_TASKS.includes(task)) return this.rebootInstance(ctx, instance, 'HARD').then(() => true);
     // An unshelve claimed here but not started: the claim is given back, the server stays offloaded.
     if (instance.vm_state === VmState.SHELVED_OFFLOADED && task === TaskState.UNSHELVING) {
-      await this.driver.destroy(instance.uuid);
+      await this.shelving.removeOffloadedGuest(instance.uuid);
       await this.conductor.instanceShelveOffloaded(ctx, instance.uuid, PowerState.NOSTATE, [task]);
       return true;
     }
@@ -261,6 +282,8 @@ export class ComputeManager implements HostActionSteps {
     node: string,
     alternates: Selection[],
     attempt: number,
+    /** The guest's interfaces, its ports bound to this host by the conductor (none: a guest without NICs). */
+    networkInfo: NetworkInfo = [],
   ): Promise<void> {
     const event = 'compute_build_and_run_instance';
     try {
@@ -273,14 +296,18 @@ export class ComputeManager implements HostActionSteps {
       throw err;
     }
     try {
-      await this.driver.spawn(instance, node);
+      // Plugged first: qemu opens the guest's taps by name when it starts.
+      await this.networking.plugGuest(instance, networkInfo);
+      await this.driver.spawn(instance, node, networkInfo);
     } catch (err) {
       const error = err as Error;
       log.warn(
         { instance: instance.uuid, node, err: error.message },
         'build failed; asking the conductor to reschedule',
       );
-      await this.driver.destroy(instance.uuid).catch(() => undefined);
+      await this.destroyGuest(instance.uuid).catch((e: Error) =>
+        log.warn({ instance: instance.uuid, err: e.message }, 'could not clean up after the failed build'),
+      );
       await this.event(ctx, instance.uuid, event, 'finish', error);
       await this.recordBuildOutcome(node, false);
       await this.conductor.rescheduleBuild(ctx, {
@@ -311,15 +338,74 @@ export class ComputeManager implements HostActionSteps {
     } catch (err) {
       if (!isGone(err)) throw err;
       log.info({ instance: instance.uuid }, 'instance deleted while it was spawning; removing the guest');
-      await this.driver.destroy(instance.uuid);
+      await this.destroyGuest(instance.uuid);
     }
     await this.recordBuildOutcome(node, true);
   }
 
   async terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
     await this.event(ctx, instance.uuid, 'compute_terminate_instance', 'start');
-    await this.driver.destroy(instance.uuid);
+    await this.destroyGuest(instance.uuid);
     await this.conductor.instanceDeleted(ctx, instance.uuid);
+  }
+
+  /**
+   * Destroys the guest, then unplugs its ports and forgets them: the datapath outlives the guest by as
+   * little as possible, and never the other way round (a running qemu with its taps gone is cut off).
+   */
+  async destroyGuest(uuid: string): Promise<void> {
+    await this.driver.destroy(uuid);
+    await this.networking.unplugGuest(uuid, true);
+  }
+
+  /**
+   * attach_interface (a call from the API through the conductor, which bound the port to this host):
+   * the port is plugged, the guest gets its NIC (hot-plugged if it runs) and the host records it. A
+   * refusal of the driver is recorded on the action and raised back to the API.
+   */
+  async attachInterface(ctx: RequestContext, instance: InstancePayload, vif: Vif): Promise<void> {
+    await this.interfaceAction(ctx, instance.uuid, 'compute_attach_interface', vif, () =>
+      this.networking.attach(this.driver, instance, vif),
+    );
+  }
+
+  /** detach_interface: the guest releases the NIC, then the port is unplugged and forgotten here. */
+  async detachInterface(ctx: RequestContext, instance: InstancePayload, vif: Vif): Promise<void> {
+    await this.interfaceAction(ctx, instance.uuid, 'compute_detach_interface', vif, () =>
+      this.networking.detach(this.driver, instance, vif),
+    );
+  }
+
+  /**
+   * network_info_changed (a cast from the network service): the guest's ports changed (security group
+   * rules, floating or fixed IPs); the datapath applies them as they now are. No instance action: the
+   * user acted on a port or a group, not on the server.
+   */
+  async networkInfoChanged(_ctx: RequestContext, instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
+    if (!this.driver.listGuests().some((guest) => guest.uuid === instance.uuid)) {
+      return log.info({ instance: instance.uuid }, 'interfaces changed for a guest this host does not run');
+    }
+    await this.networking.changed(instance, networkInfo);
+  }
+
+  /** An interface action with Nova's instance action events; the task and states are left as they are. */
+  private async interfaceAction(
+    ctx: RequestContext,
+    uuid: string,
+    event: string,
+    vif: Vif,
+    work: () => Promise<void>,
+  ): Promise<void> {
+    await this.event(ctx, uuid, event, 'start');
+    try {
+      await work();
+    } catch (err) {
+      log.warn({ instance: uuid, port: vif.id, event, err: (err as Error).message }, 'interface action failed');
+      await this.event(ctx, uuid, event, 'finish', err as Error);
+      throw err;
+    }
+    await this.event(ctx, uuid, event, 'finish');
+    log.info({ instance: uuid, port: vif.id, event }, 'interface action done');
   }
 
   async stopInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
@@ -692,7 +778,7 @@ export class ComputeManager implements HostActionSteps {
           await this.driver.powerOff(orphan.uuid, this.config.DEFAULT.shutdown_timeout);
         } else if (action === 'reap') {
           log.warn({ instance: orphan.uuid }, `reaping guest whose ${what}`);
-          await this.driver.destroy(orphan.uuid);
+          await this.destroyGuest(orphan.uuid);
         }
       }).catch((err: Error) =>
         log.error(
@@ -705,22 +791,16 @@ export class ComputeManager implements HostActionSteps {
 
   /** Periodic: soft-deleted instances past `reclaim_instance_interval` deleted for good (queued-deletes.ts). */
   reclaimQueuedDeletes(now = Date.now()): Promise<void> {
-    const { host, driver, conductor } = this;
+    const { host, conductor } = this;
     const intervalSec = this.config.DEFAULT.reclaim_instance_interval;
     const serialized = (uuid: string, work: () => Promise<void>) => this.serialized(uuid, work);
-    return reclaimQueuedDeletes({ host, intervalSec, driver, conductor, serialized }, now);
+    const destroyGuest = (uuid: string) => this.destroyGuest(uuid);
+    return reclaimQueuedDeletes({ host, intervalSec, destroyGuest, conductor, serialized }, now);
   }
 
   /** Runs `work` after any other host duty on the same instance (a sync and an event must not interleave). */
   private serialized(uuid: string, work: () => Promise<void>): Promise<void> {
-    const previous = this.duties.get(uuid) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    this.duties.set(uuid, tail);
-    void tail.then(() => {
-      if (this.duties.get(uuid) === tail) this.duties.delete(uuid);
-    });
-    return next;
+    return this.duties.run(uuid, work);
   }
 
   async fault(ctx: RequestContext, uuid: string, message: string, details = ''): Promise<void> {

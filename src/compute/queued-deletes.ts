@@ -11,14 +11,14 @@ import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import { TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { reclaimDue } from './host-duties/reclaim.ts';
-import type { VirtDriver } from './virt/driver.ts';
 
 const log = getLogger('compute');
 
 export interface ReclaimDeps {
   host: string;
   intervalSec: number;
-  driver: VirtDriver;
+  /** Removes the guest and its disks, then unplugs its ports (the manager's destroyGuest). */
+  destroyGuest(uuid: string): Promise<void>;
   conductor: ConductorRpcApi;
   /** Runs the work after any other host duty on the same instance (the manager's serialization). */
   serialized(uuid: string, work: () => Promise<void>): Promise<void>;
@@ -53,7 +53,7 @@ async function reclaim(deps: ReclaimDeps, ctx: RequestContext, uuid: string): Pr
   }
   log.info({ instance: uuid }, 'reclaiming deleted instance');
   try {
-    await deps.driver.destroy(uuid);
+    await deps.destroyGuest(uuid);
   } catch (err) {
     // Back in the queue: the next period tries again.
     await deps.conductor.instanceUpdate(ctx, uuid, { task_state: null }, [TaskState.DELETING]).catch(() => undefined);

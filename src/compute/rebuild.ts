@@ -80,7 +80,10 @@ async function rebuildGuest(h: HostActionSteps, instance: InstancePayload, optio
   }
   log.warn({ instance: instance.uuid }, 'guest to rebuild is not on this host; building it anew');
   await options.disksReady();
-  await h.driver.spawn(instance, instance.node ?? h.host);
+  // The new guest gets the interfaces this host recorded for it, plugged again in case they went too.
+  const networkInfo = await h.networking.interfacesOf(instance.uuid);
+  await h.networking.plugGuest(instance, networkInfo);
+  await h.driver.spawn(instance, instance.node ?? h.host, networkInfo);
   if (!options.start) await h.driver.powerOff(instance.uuid, options.shutdownTimeoutSec);
 }
 

@@ -15,6 +15,7 @@ import { computeEndpoints } from './rpc.ts';
 import { conductorVersionCap } from './conductor-version.ts';
 import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import { createDriver } from './virt/driver-factory.ts';
+import { createNetworkDriver } from './network/network-driver-factory.ts';
 
 const log = getLogger('compute');
 
@@ -23,7 +24,9 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
   // One image client (one service-user token) for the driver's downloads and the snapshot uploads.
   const images = imageClientFromConfig(config);
   const conductor = new ConductorRpcApi(bus.rpc, conductorVersionCap(config, bus.rpc));
-  const manager = new ComputeManager(host, config, createDriver(config, images), conductor, images);
+  // The datapath beside the virt driver: the fake driver's guests get one that plugs nothing.
+  const network = createNetworkDriver(config);
+  const manager = new ComputeManager(host, config, createDriver(config, images), network, conductor, images);
   await waitForConductor(() => manager.initHost());
   const server = new RpcServer(bus.transport, { ...computeEndpoints(manager), server: host });
   await server.start();

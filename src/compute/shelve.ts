@@ -14,6 +14,7 @@
 import { adminContext, type RequestContext } from '../common/context.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { NetworkInfo } from '../wire/messages/network-info.ts';
 import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
@@ -82,7 +83,7 @@ export class ShelveFlows {
     try {
       if (m.driver.powerState(uuid) !== PowerState.NOSTATE) await m.driver.powerOff(uuid, 0);
       const power = m.driver.powerState(uuid);
-      await m.driver.destroy(uuid);
+      await this.removeOffloadedGuest(uuid);
       await m.conductor.instanceShelveOffloaded(ctx, uuid, power, [TaskState.SHELVING_OFFLOADING]);
     } catch (err) {
       log.warn({ instance: uuid, err: (err as Error).message }, 'shelve offload failed');
@@ -96,14 +97,27 @@ export class ShelveFlows {
   }
 
   /**
+   * Destroys an offloaded (or offloading) guest and unplugs its ports. The host's record of its
+   * interfaces is kept: an unshelve here that is given none spawns the guest with them again (a
+   * restarted compute drops the records of guests it no longer hosts).
+   */
+  async removeOffloadedGuest(uuid: string): Promise<void> {
+    await this.m.driver.destroy(uuid);
+    await this.m.networking.unplugGuest(uuid, false);
+  }
+
+  /**
    * unshelve: SHELVED (task powering-on, set by the conductor) powers on here; SHELVED_OFFLOADED (task
-   * unshelving, host and node set by the conductor's claim) spawns on `node` from `imageId`.
+   * unshelving, host and node set by the conductor's claim) spawns on `node` from `imageId`, with
+   * `networkInfo` (its ports bound to this host) or, when the conductor sends none, the interfaces this
+   * host recorded for the guest before it was offloaded.
    */
   async unshelve(
     ctx: RequestContext,
     instance: InstancePayload,
     imageId: string | null,
     node: string | null,
+    networkInfo?: NetworkInfo,
   ): Promise<void> {
     const { m } = this;
     const uuid = instance.uuid;
@@ -117,7 +131,7 @@ export class ShelveFlows {
       } else {
         await m.update(ctx, uuid, { task_state: TaskState.SPAWNING }, [TaskState.UNSHELVING]);
         if (!imageId || !node) throw new Error(`unshelve of ${uuid} names no image or node to spawn from`);
-        await this.spawnFromImage(ctx, instance, imageId, node);
+        await this.spawnFromImage(ctx, instance, imageId, node, networkInfo);
       }
       await m.conductor.instanceUnshelved(ctx, uuid, m.driver.powerState(uuid), [task]);
     } catch (err) {
@@ -150,12 +164,16 @@ export class ShelveFlows {
     instance: InstancePayload,
     imageId: string,
     node: string,
+    given: NetworkInfo | undefined,
   ): Promise<void> {
     const { m } = this;
+    const guest = { ...instance, image_ref: imageId, task_state: TaskState.SPAWNING };
     try {
-      await m.driver.spawn({ ...instance, image_ref: imageId, task_state: TaskState.SPAWNING }, node);
+      const networkInfo = given ?? (await m.networking.interfacesOf(instance.uuid));
+      await m.networking.plugGuest(guest, networkInfo);
+      await m.driver.spawn(guest, node, networkInfo);
     } catch (err) {
-      await m.driver.destroy(instance.uuid).catch(() => undefined);
+      await this.removeOffloadedGuest(instance.uuid).catch(() => undefined);
       await m.conductor.instanceShelveOffloaded(ctx, instance.uuid, PowerState.NOSTATE, [TaskState.SPAWNING]);
       throw err;
     }

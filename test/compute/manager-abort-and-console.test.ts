@@ -13,6 +13,7 @@ import { ComputeManager } from '../../src/compute/manager.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { ConductorRpcApi, RescheduleRequest } from '../../src/wire/contracts/conductor.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+import { NoopNetworkDriver } from '../../src/compute/network/noop-driver.ts';
 
 /** A fake driver whose spawn throws `failure`, and whose console holds `console`. */
 class ScriptedDriver extends FakeDriver {
@@ -49,7 +50,13 @@ async function build(failure: Error): Promise<RescheduleRequest> {
   const driver = new ScriptedDriver();
   driver.failure = failure;
   const reschedules: RescheduleRequest[] = [];
-  const manager = new ComputeManager('h', loadConfig(), driver, recordingConductor(reschedules));
+  const manager = new ComputeManager(
+    'h',
+    loadConfig(),
+    driver,
+    new NoopNetworkDriver(),
+    recordingConductor(reschedules),
+  );
   await driver.init('h');
   await manager.buildAndRunInstance(adminContext(), instance, 'h', [], 1);
   assert.equal(reschedules.length, 1);
@@ -71,7 +78,7 @@ describe('compute manager', () => {
   it('returns the last lines of the console when a length is given', async () => {
     const driver = new ScriptedDriver();
     driver.console = 'one\ntwo\nthree\n';
-    const manager = new ComputeManager('h', loadConfig(), driver, recordingConductor([]));
+    const manager = new ComputeManager('h', loadConfig(), driver, new NoopNetworkDriver(), recordingConductor([]));
     assert.equal(await manager.getConsoleOutput('u', null), 'one\ntwo\nthree\n');
     assert.equal(await manager.getConsoleOutput('u', 2), 'two\nthree');
     assert.equal(await manager.getConsoleOutput('u', 0), '');

@@ -18,6 +18,7 @@ import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
 import { startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';
+import { NoopNetworkDriver } from '../../src/compute/network/noop-driver.ts';
 
 const INTERVAL = 600;
 let cloud: TestCloud;
@@ -32,7 +33,7 @@ async function newHost(interval = INTERVAL) {
   const host = `dd-${randomBytes(3).toString('hex')}`;
   const config = loadConfig([], { DEFAULT: { host, reclaim_instance_interval: String(interval) } });
   const driver = new FakeDriver(fakeDriverOptions());
-  const manager = new ComputeManager(host, config, driver, cloud.conductor);
+  const manager = new ComputeManager(host, config, driver, new NoopNetworkDriver(), cloud.conductor);
   await manager.initHost();
   return { host, driver, manager };
 }
@@ -91,7 +92,7 @@ describe('soft delete and restore on the compute host', () => {
     });
     // A new manager over the same driver: the service restarted with the guest still running.
     const config = loadConfig([], { DEFAULT: { host, reclaim_instance_interval: String(INTERVAL) } });
-    await new ComputeManager(host, config, driver, cloud.conductor).initHost();
+    await new ComputeManager(host, config, driver, new NoopNetworkDriver(), cloud.conductor).initHost();
     const row = await getInstance(cloud.database.db, uuid);
     assert.deepEqual([row.vm_state, row.task_state], [VmState.SOFT_DELETED, null]);
     assert.equal(driver.powerState(uuid), PowerState.SHUTDOWN);

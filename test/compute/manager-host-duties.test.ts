@@ -25,6 +25,7 @@ import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance
 import { getInstance, markInstanceDeleted, updateInstance, type InstanceChanges } from '../../src/objects/instances.ts';
 import { startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';
+import { NoopNetworkDriver } from '../../src/compute/network/noop-driver.ts';
 
 /** A driver whose guests the test sets, recording what the manager asks of it. */
 class ScriptedDriver implements VirtDriver {
@@ -172,7 +173,7 @@ function newHost(overrides: RawOverrides['DEFAULT'] = {}) {
   const host = `duties-${randomBytes(3).toString('hex')}`;
   const config = loadConfig([], { DEFAULT: { host, ...overrides } });
   const driver = new ScriptedDriver(host);
-  const manager = new ComputeManager(host, config, driver, cloud.conductor);
+  const manager = new ComputeManager(host, config, driver, new NoopNetworkDriver(), cloud.conductor);
   return { host, driver, manager };
 }
 

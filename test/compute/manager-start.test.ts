@@ -7,6 +7,7 @@ import { imageClientFromConfig } from '../../src/compute/image/image-client.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { createDriver } from '../../src/compute/virt/driver-factory.ts';
 import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
+import { NoopNetworkDriver } from '../../src/compute/network/noop-driver.ts';
 
 describe('ComputeManager.initHost', () => {
   it('refuses a cpu_dedicated_set beyond the host, naming the option, and never registers', async () => {
@@ -22,7 +23,13 @@ describe('ComputeManager.initHost', () => {
         },
       },
     ) as ConductorRpcApi;
-    const manager = new ComputeManager('cmp', config, createDriver(config, imageClientFromConfig(config)), conductor);
+    const manager = new ComputeManager(
+      'cmp',
+      config,
+      createDriver(config, imageClientFromConfig(config)),
+      new NoopNetworkDriver(),
+      conductor,
+    );
     await assert.rejects(
       manager.initHost(),
       (err: unknown) =>

@@ -14,6 +14,7 @@ import { VmState } from '../../src/wire/messages/instance-states.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
+import { NoopNetworkDriver } from '../../src/compute/network/noop-driver.ts';
 
 /** A conductor that accepts everything and keeps the failed_builds of every node report it gets. */
 function recordingConductor() {
@@ -40,7 +41,7 @@ describe('compute: failed builds', () => {
     const driver = new FakeDriver(options);
     await driver.init('h');
     const { conductor, reported } = recordingConductor();
-    const manager = new ComputeManager('h', loadConfig([]), driver, conductor);
+    const manager = new ComputeManager('h', loadConfig([]), driver, new NoopNetworkDriver(), conductor);
     const build = (uuid: string) => manager.buildAndRunInstance(adminContext(), instancePayload(uuid), 'h', [], 1);
 
     await build('i1');
@@ -59,7 +60,7 @@ describe('compute: failed builds', () => {
     await driver.init('h');
     const { conductor, reported } = recordingConductor();
     const config = loadConfig([], { compute: { consecutive_build_service_disable_threshold: '0' } });
-    const manager = new ComputeManager('h', config, driver, conductor);
+    const manager = new ComputeManager('h', config, driver, new NoopNetworkDriver(), conductor);
     await manager.buildAndRunInstance(adminContext(), instancePayload('i1'), 'h', [], 1);
     await manager.reportResources();
     assert.deepEqual(reported, ['0']);

@@ -10,6 +10,7 @@ import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { fakeDriverOptions } from './fake-driver-options.ts';
+import { NoopNetworkDriver } from '../../src/compute/network/noop-driver.ts';
 
 export interface RecordedReports {
   updates: { changes: InstanceChangesPayload; expected: readonly (string | null)[] | undefined }[];
@@ -61,6 +62,6 @@ export async function managerOnFakeDriver(options: { onHost?: InstancePayload[];
   const driver = new FakeDriver(fakeDriverOptions());
   await driver.init('h');
   const { conductor, recorded } = recordingConductor(options.onHost);
-  const manager = new ComputeManager('h', loadConfig([]), driver, conductor, options.images);
+  const manager = new ComputeManager('h', loadConfig([]), driver, new NoopNetworkDriver(), conductor, options.images);
   return { driver, manager, recorded };
 }

@@ -234,6 +234,12 @@ export const OPTIONS = {
         'Any nonzero value makes compute hosts count consecutive failed builds per node and report them ' +
         '(the failed_builds stat) for the BuildFailureWeigher; 0 turns the counting off.',
     }),
+    vif_cache_directory: str({
+      default: '$state_path/vif_cache',
+      help:
+        "Where a compute host records each guest's network interfaces (one file per guest, under a " +
+        'folder per host), so that it can rebuild the datapath at start without a database.',
+    }),
   },
   storage: {
     default_tier: str({

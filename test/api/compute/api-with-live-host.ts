@@ -18,6 +18,7 @@ import { SchedulerRpcApi } from '../../../src/wire/contracts/scheduler.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
 import { waitUntil } from '../../helpers/processes.ts';
 import { seedServer, startComputeApi, type Harness } from './helpers.ts';
+import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
 
 export interface ApiWithLiveHost {
   /** The API, whose casts reach the conductor and the compute host. */
@@ -47,7 +48,13 @@ export async function startApiWithLiveHost(host: string, overrides: RawOverrides
   const servers = [new RpcServer(await connected(), { ...conductorEndpoints(conductor), server: 'controller' })];
   const driver = new FakeDriver(fakeDriverOptions());
   await driver.init(host);
-  const manager = new ComputeManager(host, loadConfig([], overrides), driver, new ConductorRpcApi(rpc));
+  const manager = new ComputeManager(
+    host,
+    loadConfig([], overrides),
+    driver,
+    new NoopNetworkDriver(),
+    new ConductorRpcApi(rpc),
+  );
   servers.push(new RpcServer(await connected(), { ...computeEndpoints(manager), server: host }));
   for (const server of servers) await server.start();
   return {

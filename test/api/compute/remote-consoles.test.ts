@@ -24,6 +24,7 @@ import { markInstanceDeleted, type Instance } from '../../../src/objects/instanc
 import { ConsoleSocket, openConsoleSocket } from '../../helpers/console-websocket.ts';
 import { client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
+import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
 
 const FAKE_OPTIONS = fakeDriverOptions({ vcpus: 8, memoryMb: 8192, storagePools: [{ tier: 'hdd', totalGb: 100 }] });
 
@@ -68,6 +69,7 @@ async function startHost(name: string, driver: FakeDriver, broker: InProcessBrok
     name,
     config,
     driver,
+    new NoopNetworkDriver(),
     new ConductorRpcApi(new RpcClient(transport, { responseTimeoutMs: 1000 })),
   );
   const server = new RpcServer(transport, { ...computeEndpoints(manager), server: name });

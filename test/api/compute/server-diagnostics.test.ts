@@ -18,6 +18,7 @@ import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import { PowerState, VmState } from '../../../src/wire/messages/instance-states.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
 import { client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
+import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
 
 let h: Harness;
 let driver: FakeDriver;
@@ -37,6 +38,7 @@ before(async () => {
     'host1',
     loadConfig([]),
     driver,
+    new NoopNetworkDriver(),
     new ConductorRpcApi(new RpcClient(hostTransport, { responseTimeoutMs: 1000 })),
   );
   server = new RpcServer(hostTransport, { ...computeEndpoints(manager), server: 'host1' });

@@ -26,6 +26,7 @@ import { instancePayload } from '../../../helpers/instance-payload.ts';
 import { insertTestInstance } from '../../../helpers/instance-rows.ts';
 import { processRuns, waitUntil } from '../../../helpers/processes.ts';
 import { testQemuDriverOptions } from '../../../helpers/qemu-driver-options.ts';
+import { NoopNetworkDriver } from '../../../../src/compute/network/noop-driver.ts';
 
 const HOST = `qemu-dd-${randomBytes(3).toString('hex')}`;
 const BOOT_MS = 120_000;
@@ -53,7 +54,7 @@ before(async () => {
   cloud = await startTestCloud({ computeHosts: [] });
   driver = new QemuDriver(testQemuDriverOptions(join(work, 'instances'), stub.tokens));
   const config = loadConfig([], { DEFAULT: { host: HOST, reclaim_instance_interval: String(INTERVAL) } });
-  manager = new ComputeManager(HOST, config, driver, cloud.conductor);
+  manager = new ComputeManager(HOST, config, driver, new NoopNetworkDriver(), cloud.conductor);
   await manager.initHost();
 });
 

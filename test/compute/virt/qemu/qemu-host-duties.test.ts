@@ -28,6 +28,7 @@ import { instancePayload } from '../../../helpers/instance-payload.ts';
 import { insertTestInstance } from '../../../helpers/instance-rows.ts';
 import { processRuns, waitUntil } from '../../../helpers/processes.ts';
 import { testQemuDriverOptions } from '../../../helpers/qemu-driver-options.ts';
+import { NoopNetworkDriver } from '../../../../src/compute/network/noop-driver.ts';
 
 const HOST = `qemu-duties-${randomBytes(3).toString('hex')}`;
 const CPU_CGROUP = '/sys/fs/cgroup/cpu/stratus';
@@ -54,7 +55,13 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'stratus-qemu-duties-'));
   cloud = await startTestCloud({ computeHosts: [] });
   driver = newDriver();
-  manager = new ComputeManager(HOST, loadConfig([], { DEFAULT: { host: HOST } }), driver, cloud.conductor);
+  manager = new ComputeManager(
+    HOST,
+    loadConfig([], { DEFAULT: { host: HOST } }),
+    driver,
+    new NoopNetworkDriver(),
+    cloud.conductor,
+  );
   await manager.initHost();
 });
 

@@ -17,6 +17,7 @@ import type { ConductorRpcApi } from '../../../../src/wire/contracts/conductor.t
 import { PowerState, TaskState, VmState } from '../../../../src/wire/messages/instance-states.ts';
 import { guestImage } from '../../../helpers/guest-image.ts';
 import { demoGuestInstance, qemuTestbed, waitForMarkers } from '../../../helpers/qemu-driver-fixtures.ts';
+import { NoopNetworkDriver } from '../../../../src/compute/network/noop-driver.ts';
 
 const bed = qemuTestbed('stratus-qemu-shelve-');
 
@@ -44,7 +45,7 @@ describe('qemu: shelve and unshelve a demo guest', () => {
     const driver = await bed.driver('h1');
     const { conductor, calls } = recordingConductor();
     const images = new ImageClient(bed.stub.tokens, [bed.stub.url]);
-    const manager = new ComputeManager('h1', loadConfig([]), driver, conductor, images);
+    const manager = new ComputeManager('h1', loadConfig([]), driver, new NoopNetworkDriver(), conductor, images);
     const guest = demoGuestInstance('h1');
     await driver.spawn(guest, 'h1');
     await waitForMarkers(driver, guest.uuid, 1);

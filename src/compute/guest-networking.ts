@@ -1,0 +1,153 @@
+/**
+ * The compute manager's side of guest networking: it keeps the host's datapath (network/network-driver.ts)
+ * and its per-guest record of interfaces (network/vif-cache.ts) in step with the guests the virt driver
+ * runs. The order is always the datapath around the guest: ports are plugged before a guest that opens
+ * them starts or gets a NIC, and unplugged only once the guest (or its NIC) is gone, since qemu opens a tap
+ * by name and a tap removed under a running guest cuts it off.
+ *
+ * The record comes first when ports are added and last when they go, so that a crash in between leaves
+ * the record naming more than the datapath has, never less: the next unplug or reconcile then removes
+ * what is left. Changes of one guest run one after another (a change cast may arrive while an attach is
+ * under way); different guests do not wait for each other.
+ */
+import { getLogger } from '../common/log/logger.ts';
+import type { InstancePayload } from '../wire/messages/instance-payload.ts';
+import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
+import type { GuestPorts, NetworkDriver } from './network/network-driver.ts';
+import type { VifCache } from './network/vif-cache.ts';
+import type { VirtDriver } from './virt/driver.ts';
+import { InstanceQueue } from './instance-queue.ts';
+
+const log = getLogger('compute.network');
+
+export class GuestNetworking {
+  /** Changes of one guest's interfaces run one after another. */
+  private readonly queue = new InstanceQueue();
+
+  constructor(
+    readonly datapath: NetworkDriver,
+    readonly cache: VifCache,
+  ) {}
+
+  /** The guest's interfaces as this host recorded them ([] if none). */
+  async interfacesOf(uuid: string): Promise<NetworkInfo> {
+    return (await this.cache.read(uuid)) ?? [];
+  }
+
+  /**
+   * Before a new guest starts with `networkInfo` (a build, an unshelve, a guest built anew): records its
+   * interfaces and plugs them, so its taps exist when qemu opens them.
+   */
+  plugGuest(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
+    return this.queue.run(instance.uuid, async () => {
+      await this.cache.write(instance.uuid, networkInfo);
+      if (networkInfo.length > 0) await this.datapath.plug(instance.uuid, networkInfo, extraSpecs(instance));
+    });
+  }
+
+  /**
+   * After the guest was destroyed: unplugs every port recorded for it. `forget` drops the record too (a
+   * deleted guest); a shelve offload keeps it, so that an unshelve here without interfaces from the
+   * conductor gives the guest the ones it had.
+   */
+  unplugGuest(uuid: string, forget: boolean): Promise<void> {
+    return this.queue.run(uuid, async () => {
+      const vifs = await this.interfacesOf(uuid);
+      if (vifs.length > 0) await this.datapath.unplug(uuid, vifs);
+      if (forget) await this.cache.remove(uuid);
+    });
+  }
+
+  /**
+   * At compute start: makes the datapath carry exactly the recorded ports of the guests the conductor says
+   * are on this host, with their flavors' extra specs. Records of other guests (deleted or moved while the
+   * service was down, or offloaded) are dropped, and the driver removes their leftovers.
+   */
+  async reconcile(instances: readonly InstancePayload[]): Promise<void> {
+    const onHost = new Map(instances.map((instance) => [instance.uuid, instance]));
+    for (const uuid of await this.cache.guests()) {
+      if (!onHost.has(uuid)) {
+        log.info({ instance: uuid }, 'dropping the recorded interfaces of a guest no longer on this host');
+        await this.cache.remove(uuid);
+      }
+    }
+    const wanted: GuestPorts[] = [];
+    for (const instance of instances) {
+      const vifs = await this.interfacesOf(instance.uuid);
+      if (vifs.length > 0) wanted.push({ instanceUuid: instance.uuid, vifs, extraSpecs: extraSpecs(instance) });
+    }
+    await this.datapath.reconcile(wanted);
+    log.info({ guests: wanted.length, ports: wanted.reduce((n, g) => n + g.vifs.length, 0) }, 'datapath reconciled');
+  }
+
+  /**
+   * attach_interface: the port is plugged, then the guest gets its NIC, then it is recorded. If the
+   * guest refuses, a port that was not the guest's already is unplugged again and the error raised.
+   */
+  attach(driver: VirtDriver, instance: InstancePayload, vif: Vif): Promise<void> {
+    const uuid = instance.uuid;
+    return this.queue.run(uuid, async () => {
+      const current = await this.interfacesOf(uuid);
+      const known = current.some((v) => v.id === vif.id);
+      await this.datapath.plug(uuid, [vif], extraSpecs(instance));
+      try {
+        await driver.attachInterface(uuid, vif);
+      } catch (err) {
+        if (!known) {
+          await this.datapath
+            .unplug(uuid, [vif])
+            .catch((e: Error) =>
+              log.warn({ instance: uuid, port: vif.id, err: e.message }, 'could not unplug a port the guest refused'),
+            );
+        }
+        throw err;
+      }
+      await this.cache.write(uuid, known ? current.map((v) => (v.id === vif.id ? vif : v)) : [...current, vif]);
+    });
+  }
+
+  /**
+   * detach_interface: the guest lets go of the NIC first, then the port is unplugged and forgotten. A
+   * port the guest does not have is still unplugged (a detach repeated after a crash finishes it).
+   */
+  detach(driver: VirtDriver, instance: InstancePayload, vif: Vif): Promise<void> {
+    const uuid = instance.uuid;
+    return this.queue.run(uuid, async () => {
+      await driver.detachInterface(uuid, vif);
+      await this.datapath.unplug(uuid, [vif]);
+      const current = await this.interfacesOf(uuid);
+      await this.cache.write(
+        uuid,
+        current.filter((v) => v.id !== vif.id),
+      );
+    });
+  }
+
+  /**
+   * network_info_changed: the ports of the guest changed in the network service (security group rules,
+   * floating IPs, fixed IPs). The ports this host has for the guest are plugged again as they now are
+   * (plug replaces a port's state) and recorded. Which ports the guest has is only changed by attach and
+   * detach: a change cast may have been written before an attach or a detach that reaches this host first,
+   * so a port it names that the guest lacks is not added, and one it lacks is not removed.
+   */
+  changed(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
+    const uuid = instance.uuid;
+    return this.queue.run(uuid, async () => {
+      const current = await this.interfacesOf(uuid);
+      const updates = new Map(networkInfo.map((vif) => [vif.id, vif]));
+      const next = current.map((vif) => updates.get(vif.id) ?? vif);
+      const ignored = networkInfo.filter((vif) => !current.some((v) => v.id === vif.id)).map((vif) => vif.id);
+      if (ignored.length > 0)
+        log.info({ instance: uuid, ports: ignored }, 'changed ports the guest does not have here');
+      const replugged = next.filter((vif) => updates.has(vif.id));
+      if (replugged.length === 0) return;
+      await this.cache.write(uuid, next);
+      await this.datapath.plug(uuid, replugged, extraSpecs(instance));
+    });
+  }
+}
+
+/** The flavor's extra specs: the datapath reads the `quota:vif_*` bandwidth limits from them. */
+function extraSpecs(instance: InstancePayload): Readonly<Record<string, string>> {
+  return instance.flavor.extra_specs;
+}
