@@ -25,6 +25,7 @@ import { allocatePortAddresses, AllocationRaceLost, type FixedIp, type FixedIpRe
 import { canonicalIp, parseCidr, parseIp } from './ip.ts';
 import { canonicalMac, generateMac } from './mac.ts';
 import { bindingFor } from './port-binding.ts';
+import { disassociatePortFloatingIps } from './floating-ips.ts';
 import { checkQuota } from './quotas.ts';
 import { standardAttributes } from './standard-attributes.ts';
 import { inTransaction } from './transaction.ts';
@@ -144,7 +145,8 @@ export async function createPort(db: Db, ctx: RequestContext, request: PortCreat
     };
     try {
       await inTransaction(db, async (trx) => {
-        await checkQuota(trx, request.project_id, 'port', 1);
+        // Ports of routers' gateways and of floating IPs belong to no project and count against none.
+        if (request.project_id !== '') await checkQuota(trx, request.project_id, 'port', 1);
         await insertPortRow(trx, row, givenMac !== undefined);
         await allocatePortAddresses(trx, row, request.fixed_ips);
         await writeGroups(trx, id, groups);
@@ -454,6 +456,8 @@ export async function deletePort(db: Db, ctx: RequestContext, id: string, option
 /** Removes ports and everything that hangs off them, in the caller's transaction. */
 export async function removePortRows(trx: Transaction<Schema>, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
+  // A floating IP outlives the port it maps to: it is unmapped, as Neutron does, not left pointing at nothing.
+  for (const id of ids) await disassociatePortFloatingIps(trx, id);
   await trx.deleteFrom('ip_allocations').where('port_id', 'in', ids).execute();
   await trx.deleteFrom('security_group_port_bindings').where('port_id', 'in', ids).execute();
   await trx.deleteFrom('port_allowed_address_pairs').where('port_id', 'in', ids).execute();

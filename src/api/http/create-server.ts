@@ -5,7 +5,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { newRequestId, userContext, type RequestContext } from '../../common/context.ts';
-import { StratusError, Unauthorized } from '../../common/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound, StratusError, Unauthorized } from '../../common/errors.ts';
 import { getLogger, withRequestContext } from '../../common/log/logger.ts';
 import type { TokenValidator, ValidatedToken } from '../auth/token-validator.ts';
 import { errorBody, type ApiKind } from './error-body.ts';
@@ -143,10 +143,15 @@ function classify(error: FastifyError, request: FastifyRequest): { status: numbe
  * for the project's generic classes and errors that are not ours, which get the HTTP error's name.
  */
 function errorType(error: Error, status: number): string | undefined {
-  const generic = ['BadRequest', 'NotFound', 'Conflict', 'Forbidden', 'Unauthorized'];
-  if (status >= 500 || !(error instanceof StratusError) || generic.includes(error.name)) return undefined;
+  if (status >= 500 || !(error instanceof StratusError) || GENERIC_ERRORS.has(error.constructor)) return undefined;
   return error.name;
 }
+
+/**
+ * The project's own generic classes, by identity rather than name: Neutron's errors include one named
+ * BadRequest ("Bad <resource> request: ..."), whose type Neutron does send.
+ */
+const GENERIC_ERRORS: ReadonlySet<unknown> = new Set([BadRequest, NotFound, Conflict, Forbidden, Unauthorized]);
 
 function internalMessage(error: Error): string {
   return `Unexpected API Error. Please report this at the Stratus issue tracker and attach the request id. ${error.name}: ${error.message}`;

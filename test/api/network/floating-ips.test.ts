@@ -153,6 +153,7 @@ describe('network API: floating IPs', () => {
       errorOf(notExternal.body).message,
       `Bad floatingip request: Network ${f.alice.network} is not a valid external network.`,
     );
+    assert.equal(errorOf(notExternal.body).type, 'BadRequest');
     const bobsPort = await api.call('alice', 'POST', '/v2.0/floatingips', {
       floatingip: { floating_network_id: f.external, port_id: f.bob.port },
     });
@@ -226,6 +227,15 @@ describe('network API: floating IPs', () => {
       [shown['status'], shown['port_id'], shown['fixed_ip_address'], shown['router_id']],
       ['DOWN', null, null, null],
     );
+    await api.call('alice', 'DELETE', `/v2.0/floatingips/${fip.id}`);
+  });
+
+  it('unmaps the floating IP of a port deleted through the port API', async () => {
+    const port = await post(api, 'alice', 'port', { network_id: f.alice.network });
+    const fip = await post(api, 'alice', 'floatingip', { floating_network_id: f.external, port_id: port.id });
+    assert.equal((await api.call('alice', 'DELETE', `/v2.0/ports/${String(port.id)}`)).status, 204);
+    const shown = (await api.call('alice', 'GET', `/v2.0/floatingips/${fip.id}`)).body['floatingip'] as Obj;
+    assert.deepEqual([shown['status'], shown['port_id'], shown['fixed_ip_address']], ['DOWN', null, null]);
     await api.call('alice', 'DELETE', `/v2.0/floatingips/${fip.id}`);
   });
 
