@@ -126,12 +126,13 @@ mount -t devtmpfs dev /dev 2> /dev/null
 mount -t tmpfs run /run
 hostname stratus-guest
 acpid -c /etc/acpi -l /var/log/acpid.log
+echo "$marker \$(cat /proc/uptime | cut -d' ' -f1)s" > /dev/ttyS0
+# The network after the marker, which it does not delay: it has console lines of its own.
 ip link set lo up
 /sbin/stratus-page
 httpd -p 80 -h /www
 nc -ll -p 7 -e cat &
 /sbin/stratus-network &
-echo "$marker \$(cat /proc/uptime | cut -d' ' -f1)s" > /dev/ttyS0
 while :; do sleep 3600; done
 EOF
 chmod +x "$root/sbin/init"
