@@ -6,8 +6,14 @@
  * devices, in the same order, without asking the network service again; a resumed guest even needs them,
  * since a saved state only loads into a qemu with the devices it was saved with.
  */
+import { InstanceInvalidState } from '../../../common/errors.ts';
+import { getLogger } from '../../../common/log/logger.ts';
 import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { QmpCommandError, type QmpClient } from './qmp-client.ts';
+
+const log = getLogger('compute.qemu');
+/** How long a guest gets to release an unplugged NIC (ACPI eject; slow under emulation on a busy host). */
+const NIC_RELEASE_WAIT_MS = 60_000;
 
 /** One NIC as guest.json records it: what qemu needs to create it again. */
 export interface GuestNic {
@@ -43,6 +49,11 @@ export function guestNics(networkInfo: NetworkInfo): GuestNic[] {
     seen.add(nic.portId);
   }
   return nics;
+}
+
+/** Whether two lists are the same NICs in the same order. */
+export function sameNics(a: readonly GuestNic[], b: readonly GuestNic[]): boolean {
+  return a.length === b.length && a.every((nic, i) => JSON.stringify(nic) === JSON.stringify(b[i]));
 }
 
 /**
@@ -143,4 +154,49 @@ export async function unplugNic(qmp: QmpClient, nic: GuestNic, timeoutMs: number
     // Already removed (an earlier unplug got this far): nothing is left to do.
     if (!(err instanceof QmpCommandError && /not found/i.test(err.message))) throw err;
   }
+}
+
+/** What attach and detach need of a guest. */
+export interface NicGuest {
+  /** guest.json's record; `nics` is changed in place, then saved. */
+  readonly spec: { uuid: string; nics?: GuestNic[] };
+  save(): Promise<void>;
+  /** Its qemu runs (paused included). */
+  readonly running: boolean;
+  /** It is off with a saved state to resume from. */
+  readonly suspended: boolean;
+  qmp(): Promise<QmpClient>;
+}
+
+/**
+ * Gives the guest a NIC for `vif`: hot-plugged into a running (or paused) guest, then recorded; a stopped
+ * guest only records it and gets it at its next start. Plugged before it is recorded, so a repeat after a
+ * crash in between plugs again, which plugNic takes as done. A port the guest has is left as it is.
+ */
+export async function attachNic(guest: NicGuest, vif: Vif): Promise<void> {
+  const nic = guestNic(vif);
+  const nics = guest.spec.nics ?? [];
+  if (nics.some((n) => n.portId === nic.portId)) return;
+  refuseWhileSuspended(guest, `attach port ${vif.id} to`);
+  if (guest.running) await plugNic(await guest.qmp(), nic);
+  guest.spec.nics = [...nics, nic];
+  await guest.save();
+  log.info({ instance: guest.spec.uuid, port: vif.id, tap: nic.tap, live: guest.running }, 'interface attached');
+}
+
+/** Removes the guest's NIC of port `vif.id`: unplugged from a running guest (once it let go), then forgotten. */
+export async function detachNic(guest: NicGuest, vif: Vif, timeoutMs = NIC_RELEASE_WAIT_MS): Promise<void> {
+  const nics = guest.spec.nics ?? [];
+  const nic = nics.find((n) => n.portId === vif.id);
+  if (!nic) return;
+  refuseWhileSuspended(guest, `detach port ${vif.id} from`);
+  if (guest.running) await unplugNic(await guest.qmp(), nic, timeoutMs);
+  guest.spec.nics = nics.filter((n) => n !== nic);
+  await guest.save();
+  log.info({ instance: guest.spec.uuid, port: vif.id, live: guest.running }, 'interface detached');
+}
+
+/** A suspended guest's saved state loads only into a qemu with the same devices: its NICs cannot change. */
+function refuseWhileSuspended(guest: NicGuest, what: string): void {
+  if (guest.suspended) throw new InstanceInvalidState(`guest ${guest.spec.uuid} is suspended; cannot ${what} it`);
 }

@@ -63,7 +63,7 @@ import type { ImageCache } from './image-cache.ts';
 import { QmpClient } from './qmp-client.ts';
 import { bootSpec, rescueBaseFiles, rescueGuest, unrescueGuest, type RescueHost } from './rescue.ts';
 import { qemuDiagnostics } from './guest-diagnostics.ts';
-import { guestNic, guestNics, plugNic, qemuCommand, unplugNic } from './guest-nics.ts';
+import { attachNic, detachNic, guestNics, qemuCommand, sameNics, type NicGuest } from './guest-nics.ts';
 import type { GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { QemuImg } from './qemu-img.ts';
 
@@ -73,8 +73,6 @@ const run = promisify(execFile);
 const QUIT_WAIT_MS = 10_000;
 /** Nova's libvirt driver returns at most this much console output. */
 const MAX_CONSOLE_BYTES = 100 * 1024;
-/** How long a guest gets to release an unplugged NIC (ACPI eject; slow under emulation on a busy host). */
-const NIC_RELEASE_WAIT_MS = 60_000;
 
 export interface QemuDriverOptions {
   instancesPath: string;
@@ -356,7 +354,7 @@ export class QemuDriver implements VirtDriver {
       log.warn({ instance: uuid }, 'guest ignored the soft reboot; resetting it');
     }
     // A reset keeps qemu and so its devices: other NICs need a new qemu.
-    if (networkInfo && JSON.stringify(guestNics(networkInfo)) !== JSON.stringify(guest.spec.nics ?? [])) {
+    if (networkInfo && !sameNics(guestNics(networkInfo), guest.spec.nics ?? [])) {
       await this.stopProcess(guest);
       return this.launchWith(guest, networkInfo);
     }
@@ -615,40 +613,25 @@ export class QemuDriver implements VirtDriver {
     await writeGuestSpec(guest.paths.spec, guest.spec);
   }
 
-  /**
-   * Hot-plugs a NIC into a running (or paused) guest and records it; a stopped guest only records it and
-   * gets it at its next start. Plugged before it is recorded, so a repeat after a crash plugs again, which
-   * plugNic takes as done.
-   */
+  /** Interface attach and detach (guest-nics.ts). */
   async attachInterface(uuid: string, vif: Vif): Promise<void> {
-    const guest = this.guest(uuid);
-    const nic = guestNic(vif);
-    const nics = guest.spec.nics ?? [];
-    if (nics.some((n) => n.portId === nic.portId)) return;
-    await this.refuseWhileSuspended(guest, `attach port ${vif.id} to`);
-    if (this.isRunning(guest)) await plugNic(await this.qmp(guest), nic);
-    guest.spec.nics = [...nics, nic];
-    await writeGuestSpec(guest.paths.spec, guest.spec);
-    log.info({ instance: uuid, port: vif.id, tap: nic.tap, live: guest.pid !== null }, 'interface attached');
+    await attachNic(await this.nicGuest(uuid), vif);
   }
 
-  /** Unplugs the NIC from a running guest (waiting for the guest to release it), then forgets it. */
   async detachInterface(uuid: string, vif: Vif): Promise<void> {
-    const guest = this.guest(uuid);
-    const nics = guest.spec.nics ?? [];
-    const nic = nics.find((n) => n.portId === vif.id);
-    if (!nic) return;
-    await this.refuseWhileSuspended(guest, `detach port ${vif.id} from`);
-    if (this.isRunning(guest)) await unplugNic(await this.qmp(guest), nic, NIC_RELEASE_WAIT_MS);
-    guest.spec.nics = nics.filter((n) => n !== nic);
-    await writeGuestSpec(guest.paths.spec, guest.spec);
-    log.info({ instance: uuid, port: vif.id, live: guest.pid !== null }, 'interface detached');
+    await detachNic(await this.nicGuest(uuid), vif);
   }
 
-  /** A suspended guest's saved state loads only into a qemu with the same devices: its NICs cannot change. */
-  private async refuseWhileSuspended(guest: Guest, what: string): Promise<void> {
-    if (this.isRunning(guest) || !(await exists(guest.paths.savedState))) return;
-    throw new InstanceInvalidState(`guest ${guest.spec.uuid} is suspended; cannot ${what} it`);
+  private async nicGuest(uuid: string): Promise<NicGuest> {
+    const guest = this.guest(uuid);
+    const running = this.isRunning(guest);
+    return {
+      spec: guest.spec,
+      save: () => writeGuestSpec(guest.paths.spec, guest.spec),
+      running,
+      suspended: !running && (await exists(guest.paths.savedState)),
+      qmp: () => this.qmp(guest),
+    };
   }
 
   private rootDisk(guest: Guest): GuestDisk {

@@ -1,7 +1,8 @@
 /**
  * Guest NICs without a guest: the qemu arguments for a NetworkInfo (order, ids, MACs, refusals), the command
- * that runs qemu inside a network namespace, and hot-plug and unplug against a scripted QMP socket for what a
- * real guest does in its own time (the DEVICE_DELETED event, a device already gone, a guest that never lets go).
+ * that runs qemu inside a network namespace, hot-plug and unplug against a scripted QMP socket for what a
+ * real guest does in its own time (the DEVICE_DELETED event, a device already gone, a guest that never lets go),
+ * and attach and detach by guest state (running, stopped, suspended) and when repeated.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,15 +10,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  attachNic,
+  detachNic,
   guestNic,
   guestNics,
   nicArguments,
   plugNic,
   qemuCommand,
+  sameNics,
   unplugNic,
+  type GuestNic,
+  type NicGuest,
 } from '../../../../src/compute/virt/qemu/guest-nics.ts';
 import { qemuArguments, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
 import { QmpClient } from '../../../../src/compute/virt/qemu/qmp-client.ts';
+import { InstanceInvalidState } from '../../../../src/common/errors.ts';
 import { scriptedQmp, type ScriptedCommand } from '../../../helpers/scripted-qmp.ts';
 import { testVif } from '../../../helpers/vif.ts';
 
@@ -189,5 +196,78 @@ describe('NIC hot-plug over QMP', () => {
       'the backend stays while the device may still use it',
     );
     stubborn.close();
+  });
+});
+
+describe('interface attach and detach', () => {
+  /** A guest in `state`, counting its saves, whose qemu (when it runs) answers every command with success. */
+  async function guestIn(state: 'running' | 'stopped' | 'suspended', nics: GuestNic[] = []) {
+    const commands: string[] = [];
+    let client: QmpClient | null = null;
+    const path = join(work, `guest-${state}.sock`);
+    const stop = await scriptedQmp(path, (command, socket, message) => {
+      commands.push(command);
+      const device = message.arguments?.['id'];
+      // The guest releases a device as soon as it is asked to.
+      if (command === 'device_del')
+        socket.write(`{"event": "DEVICE_DELETED", "data": {"device": "${String(device)}"}}\n`);
+      socket.write('{"return": {}}\n');
+    });
+    let saves = 0;
+    const guest: NicGuest = {
+      spec: { uuid: 'guest', nics: [...nics] },
+      save: async () => {
+        saves += 1;
+      },
+      running: state === 'running',
+      suspended: state === 'suspended',
+      qmp: async () => (client ??= await QmpClient.connect(path)),
+    };
+    return {
+      guest,
+      commands,
+      saves: () => saves,
+      close() {
+        client?.close();
+        stop();
+      },
+    };
+  }
+  const [a, b] = [testVif({ id: PORT_A }), testVif({ id: PORT_B, mac: 'fa:16:3e:00:00:0b' })];
+
+  it('hot-plugs into a running guest and records the NIC after the others; a repeat does nothing', async () => {
+    const g = await guestIn('running', guestNics([a]));
+    await attachNic(g.guest, b);
+    await attachNic(g.guest, b);
+    assert.deepEqual(g.commands, ['netdev_add', 'device_add']);
+    assert.ok(sameNics(g.guest.spec.nics!, guestNics([a, b])));
+    assert.equal(g.saves(), 1);
+    await detachNic(g.guest, a);
+    await detachNic(g.guest, a);
+    assert.deepEqual(g.commands, ['netdev_add', 'device_add', 'device_del', 'netdev_del']);
+    assert.ok(sameNics(g.guest.spec.nics!, guestNics([b])));
+    assert.equal(g.saves(), 2);
+    g.close();
+  });
+
+  it('only records the change for a stopped guest, and refuses a suspended one, changing nothing', async () => {
+    const stopped = await guestIn('stopped', guestNics([a]));
+    await attachNic(stopped.guest, b);
+    await detachNic(stopped.guest, a);
+    assert.deepEqual(stopped.commands, [], 'no qemu runs to be told');
+    assert.ok(sameNics(stopped.guest.spec.nics!, guestNics([b])));
+    stopped.close();
+    const suspended = await guestIn('suspended', guestNics([a]));
+    await assert.rejects(attachNic(suspended.guest, b), InstanceInvalidState);
+    await assert.rejects(detachNic(suspended.guest, a), InstanceInvalidState);
+    assert.ok(sameNics(suspended.guest.spec.nics!, guestNics([a])));
+    assert.equal(suspended.saves(), 0);
+    suspended.close();
+  });
+
+  it('compares NIC lists by content and order', () => {
+    assert.ok(sameNics(guestNics([a, b]), guestNics([a, b])));
+    assert.ok(!sameNics(guestNics([a, b]), guestNics([b, a])));
+    assert.ok(!sameNics(guestNics([a]), guestNics([a, b])));
   });
 });
