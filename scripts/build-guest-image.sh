@@ -8,7 +8,10 @@
 #   root.qcow2  an ext4 root disk   (disk_format=qcow2, container_format=bare, with the properties
 #               kernel_id, ramdisk_id and os_command_line naming the two above and the command line)
 # The root's init prints "STRATUS-GUEST-READY" on the serial console and powers off cleanly when the
-# ACPI power button is pressed (QMP system_powerdown), through busybox acpid.
+# ACPI power button is pressed (QMP system_powerdown), through busybox acpid. Every NIC (virtio-net),
+# also one plugged in later, is brought up by DHCP (guest-image/network, guest-image/udhcpc.script), which
+# prints "stratus-guest: eth0 up 10.0.0.5/24" on the console; httpd on port 80 serves a page naming the
+# guest and its addresses, and TCP port 7 echoes what it receives.
 #
 # Usage: scripts/build-guest-image.sh [OUTPUT_DIR]   (default: .cache/guest-image in the project)
 # The output is cached: a stamp records the kernel, busybox and this script; a matching stamp skips the build.
@@ -42,7 +45,8 @@ if ldd "$busybox_bin" > /dev/null 2>&1; then
   exit 1
 fi
 
-stamp="kernel=$kver busybox=$(sha256sum "$busybox_bin" | cut -c1-16) script=$(sha256sum "$0" | cut -c1-16)"
+guest_files="$project_dir/scripts/guest-image"
+stamp="kernel=$kver busybox=$(sha256sum "$busybox_bin" | cut -c1-16) script=$(cat "$0" "$guest_files"/* | sha256sum | cut -c1-16)"
 if [ -f "$out_dir/stamp" ] && [ "$(cat "$out_dir/stamp")" = "$stamp" ] &&
   [ -f "$out_dir/vmlinuz" ] && [ -f "$out_dir/initrd.img" ] && [ -f "$out_dir/root.qcow2" ]; then
   echo "build-guest-image: up to date in $out_dir"
@@ -66,7 +70,9 @@ initramfs="$work/initramfs"
 install_busybox "$initramfs"
 mkdir -p "$initramfs"/{proc,sys,dev,newroot,lib/modules}
 # Order matters: each module after the ones it needs (modules.dep), virtio_ring before virtio.
+# The network ones are loaded here too, so the root needs no module tree.
 module_list="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk button evdev"
+module_list="$module_list failover net_failover virtio_net"
 for m in $module_list; do
   path="$(grep -E "/$m\.ko(\.[a-z]+)?:" "$modules/modules.dep" | cut -d: -f1 | head -n 1)"
   if [ -z "$path" ]; then
@@ -106,15 +112,27 @@ chmod +x "$initramfs/init"
 # --- root filesystem: print the marker, power off on the ACPI button ----------------------------------------
 root="$work/root"
 install_busybox "$root"
-mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF}
+mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF,www}
+cp "$guest_files/network" "$root/sbin/stratus-network"
+cp "$guest_files/page" "$root/sbin/stratus-page"
+cp "$guest_files/udhcpc.script" "$root/etc/udhcpc.script"
+chmod 755 "$root/sbin/stratus-network" "$root/sbin/stratus-page" "$root/etc/udhcpc.script"
+# /run is a tmpfs: DHCP state from before a reboot must not survive it.
 cat > "$root/sbin/init" << EOF
 #!/bin/busybox sh
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2> /dev/null
+mount -t tmpfs run /run
 hostname stratus-guest
 acpid -c /etc/acpi -l /var/log/acpid.log
 echo "$marker \$(cat /proc/uptime | cut -d' ' -f1)s" > /dev/ttyS0
+# The network after the marker, which it does not delay: it has console lines of its own.
+ip link set lo up
+/sbin/stratus-page
+httpd -p 80 -h /www
+nc -ll -p 7 -e cat &
+/sbin/stratus-network &
 while :; do sleep 3600; done
 EOF
 chmod +x "$root/sbin/init"

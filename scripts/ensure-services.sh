@@ -49,6 +49,8 @@ command -v qemu-img >/dev/null || apt_install --no-install-recommends qemu-utils
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || apt_install --no-install-recommends linux-image-cloud-amd64
 command -v cpio >/dev/null || apt_install --no-install-recommends cpio
 command -v mkfs.ext4 >/dev/null || apt_install --no-install-recommends e2fsprogs
+# Guest networking tests: a DHCP server on the bridge they make (dnsmasq runs without its system service).
+command -v dnsmasq >/dev/null || apt_install --no-install-recommends dnsmasq-base
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null

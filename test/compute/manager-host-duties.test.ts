@@ -136,6 +136,12 @@ class ScriptedDriver implements VirtDriver {
   async getDiagnostics(uuid: string): Promise<never> {
     throw new Error(`scripted driver: no diagnostics of ${uuid}`);
   }
+  async attachInterface(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no interfaces for ${uuid}`);
+  }
+  async detachInterface(uuid: string): Promise<void> {
+    throw new Error(`scripted driver: no interfaces for ${uuid}`);
+  }
   async manageImageCache(): Promise<void> {}
   listGuests(): GuestInfo[] {
     return [...this.guests].map(([uuid, powerState]) => ({ uuid, nodename: this.host, powerState }));

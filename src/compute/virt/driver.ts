@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { DiskSnapshotLink } from '../../wire/messages/disk-snapshot-link.ts';
 import type { GuestDiagnostics } from '../../wire/messages/guest-diagnostics.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
+import type { NetworkInfo, Vif } from '../../wire/messages/network-info.ts';
 import type { StoragePoolResources } from '../storage-pools.ts';
 
 /** Part of the driver contract; its shape is shared with the conductor's RPC (disk-snapshot-link.ts). */
@@ -83,21 +84,30 @@ export interface RebuildOptions {
   readonly shutdownTimeoutSec: number;
   /** Called once the disks are recreated, before the boot (the manager's next task states). */
   disksReady(): Promise<void>;
+  /** The guest's interfaces for the rebuilt guest; absent: the ones it had. */
+  readonly networkInfo?: NetworkInfo;
 }
 
+/*
+ * NetworkInfo arguments: the guest's interfaces (one NIC per VIF, in the guest's order). A call that starts
+ * the guest with one gives the guest exactly those NICs from then on; a call without one keeps the NICs the
+ * guest has (a new guest: none). Drivers record a guest's NICs, so starts that come from elsewhere (a
+ * compute restart, resume, a revert) keep them too.
+ */
 export interface VirtDriver {
   /** Prepares the driver on this host; runs once before anything else. */
   init(host: string): Promise<void>;
   /** The nodes this host exposes (one for a hypervisor, many for the fake driver's scale tests). */
   nodes(): NodeResources[];
   /** Creates and starts the guest; resolves once it runs. Throws on failure, leaving nothing behind. */
-  spawn(instance: InstancePayload, node: string): Promise<void>;
+  spawn(instance: InstancePayload, node: string, networkInfo?: NetworkInfo): Promise<void>;
   /** Stops and removes the guest and its disks; succeeds if the guest does not exist. */
   destroy(uuid: string): Promise<void>;
   /** Stops the guest, cleanly within `timeoutSec`, then forcibly. */
   powerOff(uuid: string, timeoutSec: number): Promise<void>;
-  powerOn(uuid: string): Promise<void>;
-  reboot(uuid: string, type: RebootType): Promise<void>;
+  powerOn(uuid: string, networkInfo?: NetworkInfo): Promise<void>;
+  /** A hard reboot starts the guest afresh: with a networkInfo that differs, it gets those NICs. */
+  reboot(uuid: string, type: RebootType, networkInfo?: NetworkInfo): Promise<void>;
   /** Freezes the guest's CPUs; memory stays where it is. */
   pause(uuid: string): Promise<void>;
   unpause(uuid: string): Promise<void>;
@@ -134,7 +144,7 @@ export interface VirtDriver {
    * guest records that it is rescued, so that a restarted service knows it. Repeating it completes a rescue
    * a crash interrupted; on a rescued guest that runs it does nothing.
    */
-  rescue(uuid: string, imageRef: string, shutdownTimeoutSec: number): Promise<void>;
+  rescue(uuid: string, imageRef: string, shutdownTimeoutSec: number, networkInfo?: NetworkInfo): Promise<void>;
   /**
    * Ends a rescue: the rescue guest is stopped, its disk removed, and the guest boots its own disk again.
    * On a guest that is not rescued it only makes sure the guest runs (finishing an interrupted unrescue).
@@ -153,6 +163,18 @@ export interface VirtDriver {
    * boots from the new disk. A failure leaves the guest off, on whichever disk guest.json names.
    */
   rebuild(instance: InstancePayload, options: RebuildOptions): Promise<void>;
+  /**
+   * Gives the guest a NIC for `vif` (Nova's attach_interface): a running or paused guest gets it hot-plugged,
+   * a stopped one at its next start. Idempotent: a port the guest has already is left as it is. A suspended
+   * guest refuses (InstanceInvalidState): its saved state only resumes with the NICs it was saved with.
+   */
+  attachInterface(uuid: string, vif: Vif): Promise<void>;
+  /**
+   * Removes the guest's NIC of port `vif.id` (Nova's detach_interface): a running guest is asked to release
+   * it and the call waits until it has. Idempotent: a port the guest lacks is no error. A suspended guest
+   * refuses, as for attach.
+   */
+  detachInterface(uuid: string, vif: Vif): Promise<void>;
   /** The guest's serial console output so far (the tail, if long). */
   getConsoleOutput(uuid: string): Promise<string>;
   /** The running guest's VNC server; ConsoleTypeUnavailable when it has none. */

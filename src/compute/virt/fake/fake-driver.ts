@@ -8,6 +8,7 @@ import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } f
 import { PowerState } from '../../../wire/messages/instance-states.ts';
 import { DiskSnapshotLinkShape } from '../../../wire/messages/disk-snapshot-link.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
+import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { powerStateName, type GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
 import type {
@@ -49,6 +50,8 @@ interface FakeGuest {
   rescueImageRef: string | null;
   /** Non-maskable interrupts injected so far (trigger_crash_dump). */
   nmis: number;
+  /** Its interfaces, in the guest's order, as the calls that give them left them. */
+  interfaces: Vif[];
   /** The admin password changePassword last set (as a guest agent would set it inside the guest). */
   adminPassword?: string;
 }
@@ -90,7 +93,7 @@ export class FakeDriver implements VirtDriver {
     return this.nodeList;
   }
 
-  async spawn(instance: InstancePayload, node: string): Promise<void> {
+  async spawn(instance: InstancePayload, node: string, networkInfo: NetworkInfo = []): Promise<void> {
     if (!this.nodeList.some((n) => n.nodename === node)) throw new BuildFailed(`node ${node} is not on this host`);
     if (this.guests.has(instance.uuid)) throw new BuildFailed(`guest ${instance.uuid} already exists`);
     // What a real driver meets when the scheduler sent a disk to a host without its tier's pool.
@@ -113,6 +116,7 @@ export class FakeDriver implements VirtDriver {
       boots: 1,
       rescueImageRef: null,
       nmis: 0,
+      interfaces: [...networkInfo],
     });
   }
 
@@ -127,33 +131,35 @@ export class FakeDriver implements VirtDriver {
     guest.powerState = PowerState.SHUTDOWN;
   }
 
-  async powerOn(uuid: string): Promise<void> {
+  async powerOn(uuid: string, networkInfo?: NetworkInfo): Promise<void> {
     const guest = this.guest(uuid);
     await delay(this.options.powerDelayMs);
-    if (guest.powerState !== PowerState.RUNNING) this.boot(guest);
+    if (guest.powerState !== PowerState.RUNNING) this.boot(guest, networkInfo);
   }
 
-  async reboot(uuid: string, _type: RebootType): Promise<void> {
+  async reboot(uuid: string, _type: RebootType, networkInfo?: NetworkInfo): Promise<void> {
     const guest = this.guest(uuid);
     await delay(this.options.powerDelayMs);
-    this.boot(guest);
+    this.boot(guest, networkInfo);
   }
 
-  private boot(guest: FakeGuest): void {
+  /** A boot given a networkInfo gets its interfaces; one without keeps those the guest has. */
+  private boot(guest: FakeGuest, networkInfo?: NetworkInfo): void {
+    if (networkInfo) guest.interfaces = [...networkInfo];
     guest.powerState = PowerState.RUNNING;
     guest.bootedAt = Date.now();
     guest.boots += 1;
   }
 
   /** Stops the guest and boots it again from the rescue image; its own disk becomes the second. */
-  async rescue(uuid: string, imageRef: string): Promise<void> {
+  async rescue(uuid: string, imageRef: string, _timeoutSec?: number, networkInfo?: NetworkInfo): Promise<void> {
     const guest = this.guest(uuid);
     if (guest.rescueImageRef !== null && guest.powerState === PowerState.RUNNING) return;
     // A repeat (after a restart) keeps the image the rescue began with.
     guest.rescueImageRef ??= imageRef;
     guest.powerState = PowerState.SHUTDOWN;
     await delay(this.options.powerDelayMs);
-    this.boot(guest);
+    this.boot(guest, networkInfo);
   }
 
   async unrescue(uuid: string): Promise<void> {
@@ -311,7 +317,36 @@ export class FakeDriver implements VirtDriver {
     guest.diskSnapshots = [];
     await options.disksReady();
     await delay(this.options.spawnDelayMs);
+    if (options.networkInfo) guest.interfaces = [...options.networkInfo];
     if (options.start) guest.powerState = PowerState.RUNNING;
+  }
+
+  /** Records the interface (a port it has already is left as it is); a suspended guest refuses, as qemu's does. */
+  async attachInterface(uuid: string, vif: Vif): Promise<void> {
+    const guest = this.guest(uuid);
+    if (guest.interfaces.some((i) => i.id === vif.id)) return;
+    this.refuseWhileSuspended(guest, `attach port ${vif.id} to`);
+    await delay(this.options.powerDelayMs);
+    guest.interfaces = [...guest.interfaces, vif];
+  }
+
+  async detachInterface(uuid: string, vif: Vif): Promise<void> {
+    const guest = this.guest(uuid);
+    if (!guest.interfaces.some((i) => i.id === vif.id)) return;
+    this.refuseWhileSuspended(guest, `detach port ${vif.id} from`);
+    await delay(this.options.powerDelayMs);
+    guest.interfaces = guest.interfaces.filter((i) => i.id !== vif.id);
+  }
+
+  private refuseWhileSuspended(guest: FakeGuest, what: string): void {
+    if (guest.powerState === PowerState.SUSPENDED) {
+      throw new InstanceInvalidState(`guest ${guest.uuid} is suspended; cannot ${what} it`);
+    }
+  }
+
+  /** The guest's interfaces, in order (for tests: what the guest would see as its NICs). */
+  interfacesOf(uuid: string): Vif[] {
+    return [...this.guest(uuid).interfaces];
   }
 
   async getConsoleOutput(uuid: string): Promise<string> {

@@ -5,6 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Accel } from './accel-probe.ts';
 import type { GuestQos } from './guest-qos.ts';
+import { nicArguments, type GuestNic } from './guest-nics.ts';
 
 export interface GuestDisk {
   path: string;
@@ -66,6 +67,8 @@ export interface GuestSpec {
   pendingDiskSnapshot?: { id: string; overlay: string };
   /** The guest is rescued, or a rescue has begun (rescue.ts). */
   rescue?: RescueRecord;
+  /** Its NICs, in the guest's order (guest-nics.ts); absent in guests built before networking: none. */
+  nics?: GuestNic[];
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */
@@ -121,6 +124,7 @@ export function qemuArguments(
       `file=${qemuOptionValue(disk.path)},if=virtio,format=${disk.format},cache=writeback,discard=unmap`,
     );
   }
+  args.push(...nicArguments(spec.nics ?? []));
   return args;
 }
 

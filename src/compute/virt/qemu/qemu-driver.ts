@@ -23,6 +23,7 @@ import { getLogger } from '../../../common/log/logger.ts';
 import { PowerState } from '../../../wire/messages/instance-states.ts';
 import { DiskSnapshotLinkShape } from '../../../wire/messages/disk-snapshot-link.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
+import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {
@@ -62,6 +63,7 @@ import type { ImageCache } from './image-cache.ts';
 import { QmpClient } from './qmp-client.ts';
 import { bootSpec, rescueBaseFiles, rescueGuest, unrescueGuest, type RescueHost } from './rescue.ts';
 import { qemuDiagnostics } from './guest-diagnostics.ts';
+import { attachNic, detachNic, guestNics, qemuCommand, sameNics, type NicGuest } from './guest-nics.ts';
 import type { GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { QemuImg } from './qemu-img.ts';
 
@@ -93,6 +95,11 @@ export interface QemuDriverOptions {
   cgroupRoot?: string;
   /** Guests' VNC servers ([vnc] server_listen) and the address the console proxy reaches them at; null: none. */
   vnc?: { listen: string; proxyclientAddress: string } | null;
+  /**
+   * The network namespace the datapath keeps its bridges and taps in; qemu runs inside it to open them.
+   * Absent or null: the host's own namespace.
+   */
+  networkNamespace?: string | null;
 }
 
 interface Guest {
@@ -155,7 +162,7 @@ export class QemuDriver implements VirtDriver {
     return this.node ? [this.node] : [];
   }
 
-  async spawn(instance: InstancePayload, node: string): Promise<void> {
+  async spawn(instance: InstancePayload, node: string, networkInfo: NetworkInfo = []): Promise<void> {
     if (node !== this.node?.nodename) throw new BuildFailed(`node ${node} is not on this host`);
     const paths = guestPaths(this.options.instancesPath, instance.uuid);
     if (this.guests.has(instance.uuid) || (await exists(paths.directory))) {
@@ -175,6 +182,7 @@ export class QemuDriver implements VirtDriver {
       // the same dedicated CPUs.
       const { extra_specs: specs, vcpus } = instance.flavor;
       spec.qos = chooseGuestQos(specs, vcpus, this.options.cpuSets ?? null, this.dedicatedCpusTaken());
+      spec.nics = guestNics(networkInfo);
       const guest: Guest = { spec, paths, qmp: null, pid: null, powerState: PowerState.NOSTATE };
       this.guests.set(instance.uuid, guest);
       await writeGuestSpec(paths.spec, spec);
@@ -205,9 +213,10 @@ export class QemuDriver implements VirtDriver {
       vncListen: this.options.vnc?.listen ?? null,
     };
     const args = qemuArguments(bootSpec(guest.spec), paths, machine, incoming);
+    const command = qemuCommand(this.options.binary, args, this.options.networkNamespace ?? null);
     try {
       // With -daemonize, qemu returns once the guest is set up (or has failed to be).
-      await run(this.options.binary, args, { timeout: this.options.spawnTimeoutSec * 1000 });
+      await run(command.file, command.args, { timeout: this.options.spawnTimeoutSec * 1000 });
     } catch (err) {
       const e = err as Error & { stderr?: string };
       throw new BuildFailed(`qemu could not start guest ${guest.spec.uuid}: ${(e.stderr || e.message).trim()}`);
@@ -325,22 +334,29 @@ export class QemuDriver implements VirtDriver {
     guest.powerState = PowerState.SHUTDOWN;
   }
 
-  async powerOn(uuid: string): Promise<void> {
+  async powerOn(uuid: string, networkInfo?: NetworkInfo): Promise<void> {
     const guest = this.guest(uuid);
     if (this.isRunning(guest)) {
       if (guest.powerState === PowerState.PAUSED) await (await this.qmp(guest)).execute('cont', {});
       return;
     }
-    await this.launch(guest);
+    await this.launchWith(guest, networkInfo);
   }
 
-  async reboot(uuid: string, type: RebootType): Promise<void> {
+  async reboot(uuid: string, type: RebootType, networkInfo?: NetworkInfo): Promise<void> {
     const guest = this.guest(uuid);
-    if (!this.isRunning(guest)) return this.launch(guest);
+    if (!this.isRunning(guest)) return this.launchWith(guest, networkInfo);
     if (type === 'SOFT') {
-      if (await this.shutdownGracefully(guest, this.options.softRebootTimeoutSec)) return this.launch(guest);
+      if (await this.shutdownGracefully(guest, this.options.softRebootTimeoutSec)) {
+        return this.launchWith(guest, networkInfo);
+      }
       // Nova's libvirt driver too falls back to a hard reboot when the guest ignores the soft one.
       log.warn({ instance: uuid }, 'guest ignored the soft reboot; resetting it');
+    }
+    // A reset keeps qemu and so its devices: other NICs need a new qemu.
+    if (networkInfo && !sameNics(guestNics(networkInfo), guest.spec.nics ?? [])) {
+      await this.stopProcess(guest);
+      return this.launchWith(guest, networkInfo);
     }
     const qmp = await this.qmp(guest);
     await qmp.execute('system_reset', {});
@@ -580,7 +596,42 @@ export class QemuDriver implements VirtDriver {
       'guest disks rebuilt',
     );
     await options.disksReady();
-    if (options.start) await this.launch(guest);
+    if (options.start) await this.launchWith(guest, options.networkInfo);
+    else await this.recordNics(guest, options.networkInfo);
+  }
+
+  /** Starts the guest with the NICs of `networkInfo` (recorded first), or with those it has without one. */
+  private async launchWith(guest: Guest, networkInfo: NetworkInfo | undefined): Promise<void> {
+    await this.recordNics(guest, networkInfo);
+    await this.launch(guest);
+  }
+
+  /** Makes `networkInfo`, when given, the guest's NICs in guest.json (each start of its qemu reads them). */
+  private async recordNics(guest: Guest, networkInfo: NetworkInfo | undefined): Promise<void> {
+    if (!networkInfo) return;
+    guest.spec.nics = guestNics(networkInfo);
+    await writeGuestSpec(guest.paths.spec, guest.spec);
+  }
+
+  /** Interface attach and detach (guest-nics.ts). */
+  async attachInterface(uuid: string, vif: Vif): Promise<void> {
+    await attachNic(await this.nicGuest(uuid), vif);
+  }
+
+  async detachInterface(uuid: string, vif: Vif): Promise<void> {
+    await detachNic(await this.nicGuest(uuid), vif);
+  }
+
+  private async nicGuest(uuid: string): Promise<NicGuest> {
+    const guest = this.guest(uuid);
+    const running = this.isRunning(guest);
+    return {
+      spec: guest.spec,
+      save: () => writeGuestSpec(guest.paths.spec, guest.spec),
+      running,
+      suspended: !running && (await exists(guest.paths.savedState)),
+      qmp: () => this.qmp(guest),
+    };
   }
 
   private rootDisk(guest: Guest): GuestDisk {
@@ -595,8 +646,8 @@ export class QemuDriver implements VirtDriver {
   }
 
   /** Rescue and unrescue (rescue.ts). */
-  rescue(uuid: string, imageRef: string, shutdownTimeoutSec: number): Promise<void> {
-    return rescueGuest(this.rescueHost(), uuid, imageRef, shutdownTimeoutSec);
+  rescue(uuid: string, imageRef: string, shutdownTimeoutSec: number, networkInfo?: NetworkInfo): Promise<void> {
+    return rescueGuest(this.rescueHost(networkInfo), uuid, imageRef, shutdownTimeoutSec);
   }
 
   unrescue(uuid: string): Promise<void> {
@@ -607,7 +658,8 @@ export class QemuDriver implements VirtDriver {
     return this.guests.get(uuid)?.spec.rescue !== undefined;
   }
 
-  private rescueHost(): RescueHost {
+  /** What rescue.ts needs of the driver; the rescue boot gets the NICs of `networkInfo` when given. */
+  private rescueHost(networkInfo?: NetworkInfo): RescueHost {
     return {
       imageCache: this.options.imageCache,
       qemuImg: this.options.qemuImg,
@@ -618,7 +670,7 @@ export class QemuDriver implements VirtDriver {
       isRunning: (uuid) => this.isRunning(this.guest(uuid)),
       powerOff: (uuid, timeoutSec) => this.powerOff(uuid, timeoutSec),
       stop: (uuid) => this.stopProcess(this.guest(uuid)),
-      start: (uuid) => this.launch(this.guest(uuid)),
+      start: (uuid) => this.launchWith(this.guest(uuid), networkInfo),
     };
   }
 

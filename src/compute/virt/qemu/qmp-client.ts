@@ -48,6 +48,16 @@ export interface QmpCommands {
   };
   'query-jobs': { args: Record<string, never>; returns: { id: string; status: string; error?: string }[] };
   'job-dismiss': { args: { id: string }; returns: Record<string, never> };
+  /** A network backend; a tap one opens (or creates) the host's tap device `ifname`. */
+  netdev_add: {
+    args: { type: 'tap'; id: string; ifname: string; script: 'no'; downscript: 'no' };
+    returns: Record<string, never>;
+  };
+  netdev_del: { args: { id: string }; returns: Record<string, never> };
+  /** Hot-plugs a device; for a NIC, its driver (virtio-net-pci), backend and MAC. */
+  device_add: { args: { driver: string; id: string; netdev: string; mac: string }; returns: Record<string, never> };
+  /** Asks the guest to release a device; DEVICE_DELETED follows once it has (guest-nics.ts). */
+  device_del: { args: { id: string }; returns: Record<string, never> };
 }
 
 /** A node of the block graph: a format node (qcow2, raw) or the protocol node (file) under it. */
@@ -173,6 +183,45 @@ export class QmpClient {
   /** Calls `listener` for every event QEMU sends from now on. */
   onEvent(listener: (event: QmpEvent) => void): void {
     this.events.on('event', listener);
+  }
+
+  /**
+   * The next event named `name` whose data `matches`, within `timeoutMs`. Call it before the command that
+   * causes the event, which may arrive before the command's answer. `cancel` stops waiting (the promise
+   * then never settles); the connection closing rejects it.
+   */
+  waitForEvent(
+    name: string,
+    matches: (data: Record<string, unknown> | undefined) => boolean,
+    timeoutMs: number,
+  ): { promise: Promise<QmpEvent>; cancel(): void } {
+    let stop = () => {};
+    const promise = new Promise<QmpEvent>((resolve, reject) => {
+      const onEvent = (event: QmpEvent) => {
+        if (event.event !== name || !matches(event.data)) return;
+        stop();
+        resolve(event);
+      };
+      const onClose = (err: Error) => {
+        stop();
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`no ${name} event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      stop = () => {
+        clearTimeout(timer);
+        this.events.off('event', onEvent);
+        this.events.off('close', onClose);
+      };
+      if (this.closedError) return onClose(this.closedError);
+      this.events.on('event', onEvent);
+      this.events.once('close', onClose);
+    });
+    // A cancelled or unobserved wait must not surface as an unhandled rejection.
+    promise.catch(() => undefined);
+    return { promise, cancel: () => stop() };
   }
 
   /** Calls `listener` once when the connection ends (QEMU exited or the socket closed). */

@@ -1,10 +1,14 @@
-/** The fake driver's storage pools: reported per node, and a guest of a tier the node lacks is refused. */
+/**
+ * The fake driver's storage pools (reported per node, a guest of a tier the node lacks refused) and the
+ * interfaces it records for its guests.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BuildFailed } from '../../../../src/common/errors.ts';
+import { BuildFailed, InstanceInvalidState } from '../../../../src/common/errors.ts';
 import { InstancePayloadShape, type InstancePayload } from '../../../../src/wire/messages/instance-payload.ts';
 import { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
 import { fakeDriverOptions } from '../../../helpers/fake-driver-options.ts';
+import { testVif } from '../../../helpers/vif.ts';
 
 const driver = () =>
   new FakeDriver(
@@ -73,5 +77,40 @@ describe('FakeDriver storage pools', () => {
       d.listGuests().map((g) => g.uuid),
       ['a', 'b'],
     );
+  });
+});
+
+describe('FakeDriver interfaces', () => {
+  it('records the NetworkInfo a guest starts with, and keeps it on starts without one', async () => {
+    const d = driver();
+    await d.init('h');
+    const [a, b, c] = [testVif(), testVif(), testVif()];
+    await d.spawn(guest('plain', 'hdd'), 'h-node0');
+    assert.deepEqual(d.interfacesOf('plain'), [], 'a spawn without NetworkInfo gives no interfaces');
+    await d.spawn(guest('g', 'hdd'), 'h-node0', [a, b]);
+    assert.deepEqual(d.interfacesOf('g'), [a, b]);
+    await d.powerOff('g');
+    await d.powerOn('g');
+    await d.reboot('g', 'HARD');
+    assert.deepEqual(d.interfacesOf('g'), [a, b], 'starts without NetworkInfo keep the interfaces');
+    await d.reboot('g', 'HARD', [c]);
+    assert.deepEqual(d.interfacesOf('g'), [c], 'a start with NetworkInfo takes it');
+  });
+
+  it('attaches and detaches interfaces idempotently, refusing while suspended', async () => {
+    const d = driver();
+    await d.init('h');
+    const [a, b] = [testVif(), testVif()];
+    await d.spawn(guest('g', 'hdd'), 'h-node0', [a]);
+    await d.attachInterface('g', b);
+    await d.attachInterface('g', b);
+    assert.deepEqual(d.interfacesOf('g'), [a, b]);
+    await d.detachInterface('g', a);
+    await d.detachInterface('g', a);
+    assert.deepEqual(d.interfacesOf('g'), [b]);
+    await d.suspend('g');
+    await assert.rejects(d.attachInterface('g', a), InstanceInvalidState);
+    await assert.rejects(d.detachInterface('g', b), InstanceInvalidState);
+    assert.deepEqual(d.interfacesOf('g'), [b]);
   });
 });

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { QmpClient, QmpCommandError, type QmpEvent } from '../../../../src/compute/virt/qemu/qmp-client.ts';
+import { scriptedQmp } from '../../../helpers/scripted-qmp.ts';
 
 const run = promisify(execFile);
 let work: string;
@@ -58,25 +58,6 @@ describe('QMP client with a real qemu', () => {
     }
   });
 });
-
-/** A unix socket that greets like qemu and answers each command with `answer(command)` lines. */
-async function scriptedQmp(path: string, answer: (command: string, socket: Socket) => void): Promise<() => void> {
-  const server = createServer((socket) => {
-    socket.write('{"QMP": {"version": {}, "capabilities": []}}\n');
-    let buffer = '';
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString();
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        const message = JSON.parse(buffer.slice(0, i)) as { execute: string };
-        buffer = buffer.slice(i + 1);
-        if (message.execute === 'qmp_capabilities') socket.write('{"return": {}}\n');
-        else answer(message.execute, socket);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  return () => server.close();
-}
 
 describe('QMP client protocol handling', () => {
   it('delivers an event that arrives between a command and its answer, and maps errors', async () => {

@@ -1,0 +1,52 @@
+/** VIFs for tests: a port on a flat network with one IPv4 subnet, the shape a compute host receives. */
+import { randomUUID } from 'node:crypto';
+import { tapName, bridgeName, VifShape, type Vif } from '../../src/wire/messages/network-info.ts';
+
+export interface TestVifOptions {
+  id?: string;
+  mac?: string;
+  /** The tap device; by default Neutron's name for the port. */
+  devname?: string;
+  networkId?: string;
+  cidr?: string;
+  ip?: string;
+}
+
+export function testVif(options: TestVifOptions = {}): Vif {
+  const id = options.id ?? randomUUID();
+  const networkId = options.networkId ?? randomUUID();
+  const subnetId = randomUUID();
+  const cidr = options.cidr ?? '10.0.0.0/24';
+  const ip = options.ip ?? '10.0.0.5';
+  return VifShape.build({
+    id,
+    mac_address: options.mac ?? 'fa:16:3e:00:00:05',
+    devname: options.devname ?? tapName(id),
+    network: {
+      id: networkId,
+      label: 'private',
+      project_id: 'project',
+      bridge: bridgeName(networkId),
+      network_type: 'flat',
+      physical_network: null,
+      segmentation_id: null,
+      mtu: 1500,
+      external: false,
+      subnets: [
+        {
+          id: subnetId,
+          cidr,
+          ip_version: 4,
+          gateway_ip: null,
+          dns_nameservers: [],
+          host_routes: [],
+          enable_dhcp: true,
+        },
+      ],
+    },
+    fixed_ips: [{ subnet_id: subnetId, ip_address: ip }],
+    floating_ips: [],
+    port_security_enabled: false,
+    security_group_rules: [],
+  });
+}
