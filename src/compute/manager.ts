@@ -28,6 +28,8 @@ import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './
 import * as rescue from './rescue.ts';
 import type { ActionSteps } from './rescue.ts';
 import type { GuestDiagnostics } from '../wire/messages/guest-diagnostics.ts';
+import type { NetworkInfo } from '../wire/messages/network-info.ts';
+import { GuestInterfaces } from './interfaces.ts';
 
 const log = getLogger('compute');
 
@@ -99,6 +101,8 @@ export class ComputeManager implements ActionSteps {
 
   /** shelve, shelve offload and unshelve (shelve.ts). */
   readonly shelving = new ShelveFlows(this);
+  /** attach/detach_interface and network_info_changed (interfaces.ts). */
+  readonly interfaces: GuestInterfaces;
 
   constructor(
     readonly host: string,
@@ -108,7 +112,9 @@ export class ComputeManager implements ActionSteps {
     readonly conductor: ConductorRpcApi,
     /** Where snapshots are uploaded: the image API, as compute's service user ([glance] options). */
     readonly images: SnapshotImageSink = imageClientFromConfig(config),
-  ) {}
+  ) {
+    this.interfaces = new GuestInterfaces(driver);
+  }
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */
   async initHost(): Promise<void> {
@@ -263,6 +269,7 @@ export class ComputeManager implements ActionSteps {
     node: string,
     alternates: Selection[],
     attempt: number,
+    networkInfo?: NetworkInfo,
   ): Promise<void> {
     const event = 'compute_build_and_run_instance';
     try {
@@ -275,7 +282,7 @@ export class ComputeManager implements ActionSteps {
       throw err;
     }
     try {
-      await this.driver.spawn(instance, node);
+      await this.driver.spawn(instance, node, networkInfo);
     } catch (err) {
       const error = err as Error;
       log.warn(

@@ -5,7 +5,8 @@ import type { ComputeManager } from './manager.ts';
 
 export function computeEndpoints(manager: ComputeManager) {
   return serveContract(computeContract, {
-    build_and_run_instance: (ctx, a) => manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt),
+    build_and_run_instance: (ctx, a) =>
+      manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt, a.network_info),
     terminate_instance: (ctx, a) => manager.terminateInstance(ctx, a.instance),
     stop_instance: (ctx, a) => manager.stopInstance(ctx, a.instance),
     start_instance: (ctx, a) => manager.startInstance(ctx, a.instance),
@@ -32,5 +33,8 @@ export function computeEndpoints(manager: ComputeManager) {
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
     unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node),
+    attach_interface: (_ctx, a) => manager.interfaces.attach(a.instance, a.vif),
+    detach_interface: (_ctx, a) => manager.interfaces.detach(a.instance, a.vif),
+    network_info_changed: (_ctx, a) => manager.interfaces.networkInfoChanged(a.instance, a.network_info),
   });
 }

@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 6;
+export const SERVICE_VERSION = 8;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -26,6 +26,10 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   5: { conductor: '1.1', scheduler: '1.0', compute: '1.3' },
   // conductor 1.2 and compute 1.4: shelve, shelve offload, unshelve, createBackup.
   6: { conductor: '1.2', scheduler: '1.0', compute: '1.4' },
+  // compute 1.5: cache_images (image pre-caching for an aggregate's hosts).
+  7: { conductor: '1.2', scheduler: '1.0', compute: '1.5' },
+  // compute 1.6: network_info in build_and_run_instance, attach/detach_interface, network_info_changed.
+  8: { conductor: '1.2', scheduler: '1.0', compute: '1.6' },
 };
 
 /** The binary whose services serve a topic. */
