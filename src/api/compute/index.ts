@@ -39,6 +39,7 @@ import { registerServerDeleteRoute } from './servers/delete.ts';
 import { registerServerDiagnosticsRoutes } from './servers/diagnostics.ts';
 import { registerDiskSnapshotRoutes } from './servers/disk-snapshots.ts';
 import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
+import { registerServerIpsRoutes } from './servers/ips.ts';
 import { registerServerListRoutes } from './servers/list.ts';
 import { registerRemoteConsoleRoutes } from './servers/remote-consoles.ts';
 import { registerServerMetadataRoutes } from './servers/metadata.ts';
@@ -100,6 +101,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerServerTagRoutes(app, deps);
   registerServerPasswordRoutes(app, deps);
   registerServerDiagnosticsRoutes(app, deps);
+  registerServerIpsRoutes(app, deps);
   registerUsageRoutes(app, deps);
   registerUsageAuditLogRoutes(app, deps);
   registerExternalEventRoutes(app, deps);
