@@ -16,7 +16,7 @@ import {
   unbindPort,
   type PortBinding,
 } from '../network/instance-ports.ts';
-import { forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
+import { appendNic, forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 
 const log = getLogger('conductor.network');
@@ -99,4 +99,66 @@ export async function releaseInstancePorts(db: Db, uuid: string): Promise<void> 
   const strays = await db.selectFrom('ports').select('id').where('device_id', '=', uuid).execute();
   for (const stray of strays) await deletePort(db, stray.id);
   await forgetNics(db, uuid);
+}
+
+/** What an interface attach asks for: the user's port, or a new port on a network (with an address). */
+export type InterfaceRequest =
+  | { portId: string; tag: string | null }
+  | { networkId: string; fixedIp: string | null; tag: string | null; securityGroups: readonly string[] };
+
+/**
+ * Binds the user's port, or makes one, for an interface attached to a server on `host`, and records
+ * the NIC after the server's others. Returns the port's id (releaseInterface takes it back).
+ */
+export async function allocateInterface(
+  db: Db,
+  instance: AllocationTarget,
+  host: string,
+  request: InterfaceRequest,
+): Promise<string> {
+  const binding: PortBinding = {
+    deviceId: instance.uuid,
+    deviceOwner: computeDeviceOwner(instance.availability_zone),
+    hostId: host,
+  };
+  if ('portId' in request) {
+    await bindPort(db, request.portId, binding);
+    await appendNic(db, instance.uuid, {
+      network_id: null,
+      fixed_ip: null,
+      port_id: request.portId,
+      tag: request.tag,
+      security_groups: [],
+      preserve_on_delete: true,
+    });
+    return request.portId;
+  }
+  const groupIds = await resolveGroups(db, instance.project_id, request.securityGroups);
+  const portId = await createInstancePort(
+    db,
+    {
+      projectId: instance.project_id,
+      networkId: request.networkId,
+      fixedIp: request.fixedIp,
+      securityGroupIds: groupIds,
+    },
+    binding,
+  );
+  await appendNic(db, instance.uuid, {
+    network_id: request.networkId,
+    fixed_ip: request.fixedIp,
+    port_id: portId,
+    tag: request.tag,
+    security_groups: request.securityGroups,
+    preserve_on_delete: false,
+  });
+  return portId;
+}
+
+/** Releases one port of a server (a detached interface): deleted if made for it, else unbound. */
+export async function releaseInterface(db: Db, uuid: string, portId: string): Promise<void> {
+  const nic = (await instanceNics(db, uuid)).find((n) => n.port_id === portId);
+  if (nic?.preserve_on_delete) await unbindPort(db, portId);
+  else await deletePort(db, portId);
+  await forgetNics(db, uuid, portId);
 }

@@ -78,7 +78,7 @@ async function requestedSecurityGroups(
 }
 
 /** The networks a project may boot on without naming one: its own (not shared), then the shared ones. */
-async function availableNetworks(db: Db, projectId: string): Promise<VisibleNetwork[]> {
+export async function availableNetworks(db: Db, projectId: string): Promise<VisibleNetwork[]> {
   const rows = await db
     .selectFrom('networks')
     .select(['id', 'project_id', 'shared', 'router_external'])
@@ -149,7 +149,7 @@ async function listedNics(
 }
 
 /** A network the caller may attach to: the project's own, a shared one, an external one, or any for an admin. */
-async function visibleNetwork(db: Db, ctx: RequestContext, id: string): Promise<VisibleNetwork | undefined> {
+export async function visibleNetwork(db: Db, ctx: RequestContext, id: string): Promise<VisibleNetwork | undefined> {
   const network = await db
     .selectFrom('networks')
     .select(['id', 'project_id', 'shared', 'router_external'])
@@ -161,21 +161,33 @@ async function visibleNetwork(db: Db, ctx: RequestContext, id: string): Promise<
   return visible ? network : undefined;
 }
 
-async function requireSubnet(db: Db, networkId: string): Promise<void> {
+export async function requireSubnet(db: Db, networkId: string): Promise<void> {
   const subnet = await db.selectFrom('subnets').select('id').where('network_id', '=', networkId).executeTakeFirst();
   if (!subnet) throw new BadRequest(`Network ${networkId} requires a subnet in order to boot instances on.`);
 }
 
 /** A requested fixed address: in one of the network's subnets and held by no port. Answers it canonical. */
 async function checkFixedIp(db: Db, networkId: string, address: string): Promise<string> {
+  const problem = await fixedIpProblem(db, networkId, address);
+  if (problem === 'invalid') throw new BadRequest(`Fixed IP address ${address} is not valid on network ${networkId}.`);
+  if (problem) throw new BadRequest(fixedIpInUse(address, problem.inUseBy));
+  return canonicalAddress(address)!;
+}
+
+export const fixedIpInUse = (address: string, instance: string) =>
+  `Fixed IP address ${address} is already in use on instance ${instance}.`;
+
+/** Why a fixed address cannot be had on the network: outside its subnets, or held (by whom); null: free. */
+export async function fixedIpProblem(
+  db: Db,
+  networkId: string,
+  address: string,
+): Promise<'invalid' | { inUseBy: string } | null> {
   const parsed = parseAddress(address);
   const subnets = await db.selectFrom('subnets').select('cidr').where('network_id', '=', networkId).execute();
-  if (!parsed || !subnets.some((s) => cidrContains(s.cidr, parsed))) {
-    throw new BadRequest(`Fixed IP address ${address} is not valid on network ${networkId}.`);
-  }
+  if (!parsed || !subnets.some((s) => cidrContains(s.cidr, parsed))) return 'invalid';
   const holder = await portHoldingAddress(db, networkId, address);
-  if (holder) throw new BadRequest(`Fixed IP address ${address} is already in use on instance ${holder.device_id}.`);
-  return canonicalAddress(address)!;
+  return holder ? { inUseBy: holder.device_id } : null;
 }
 
 /** A port named at create: the project's (others' are not found, as Neutron hides them), free, addressed. */
