@@ -4,5 +4,15 @@
  */
 import type { NetworkApiModule } from './module.ts';
 import { coreExtensionsModule } from './core-extensions.ts';
+import { networksModule } from './networks/routes.ts';
+import { portsModule } from './ports/routes.ts';
+import { quotasModule } from './quotas/routes.ts';
+import { subnetsModule } from './subnets/routes.ts';
 
-export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [coreExtensionsModule];
+export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
+  coreExtensionsModule,
+  networksModule,
+  subnetsModule,
+  portsModule,
+  quotasModule,
+];

@@ -1,0 +1,191 @@
+/**
+ * IP address management: which addresses a port gets. An address is handed out by inserting its
+ * ip_allocations row, whose primary key (network_id, ip_address) the engine enforces, so no two ports
+ * ever hold one address, whatever number of API processes race. A process that loses the race for an
+ * address it picked itself learns so from the unique violation, its transaction rolls back, and it
+ * picks again from what is free then (allocatePortAddresses' caller retries); one that asked for a
+ * given address is told it is taken.
+ */
+import type { Transaction } from 'kysely';
+import type { Schema, SubnetsTable } from '../common/db/schema.ts';
+import { isUniqueViolation } from '../common/db/unique.ts';
+import {
+  IpAddressAlreadyAllocated,
+  IpAddressGenerationFailure,
+  InvalidIpForNetwork,
+  InvalidIpForSubnet,
+  invalidInput,
+} from './errors.ts';
+import { cidrContains, formatIp, parseCidr, parseIp, type Cidr } from './ip.ts';
+import { isAssignable } from './subnet-layout.ts';
+
+/** One entry of a port's requested fixed_ips. */
+export interface FixedIpRequest {
+  subnet_id?: string;
+  ip_address?: string;
+}
+
+export interface FixedIp {
+  subnet_id: string;
+  ip_address: string;
+}
+
+/** A picked address lost a race with another allocator: run the whole transaction again. */
+export class AllocationRaceLost extends Error {
+  constructor() {
+    super('an automatically chosen address was taken concurrently');
+  }
+}
+
+/** How many free addresses a random pick chooses among: racing allocators rarely pick the same one. */
+const PICK_WINDOW = 16;
+
+const ROUTER_OWNERS = ['network:router_interface', 'network:router_interface_distributed', 'network:router_gateway'];
+
+/**
+ * Allocates the port's addresses in `trx`: the requested ones, or by default one from the first IPv4
+ * subnet with room and one from the first IPv6 subnet with room (Neutron's default). Throws Neutron's
+ * errors for bad or taken requests, AllocationRaceLost when an address it chose itself went meanwhile.
+ */
+export async function allocatePortAddresses(
+  trx: Transaction<Schema>,
+  port: { id: string; network_id: string; device_owner: string },
+  requests: FixedIpRequest[] | undefined,
+): Promise<FixedIp[]> {
+  const subnets = await trx
+    .selectFrom('subnets')
+    .selectAll()
+    .where('network_id', '=', port.network_id)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  const plan = planAllocations(port.network_id, subnets, requests, ROUTER_OWNERS.includes(port.device_owner));
+  const result: FixedIp[] = [];
+  for (const item of plan) {
+    if (item.kind === 'explicit') {
+      await insertAllocation(trx, port, item.subnet.id, item.address, true);
+      result.push({ subnet_id: item.subnet.id, ip_address: item.address });
+      continue;
+    }
+    const picked = await pickFree(trx, item.candidates, result);
+    if (!picked) {
+      throw new IpAddressGenerationFailure(
+        item.subnetScoped
+          ? `No more IP addresses available for subnet ${item.candidates[0]!.id}.`
+          : `No more IP addresses available on network ${port.network_id}.`,
+      );
+    }
+    await insertAllocation(trx, port, picked.subnet_id, picked.ip_address, false);
+    result.push(picked);
+  }
+  return result;
+}
+
+type PlanItem =
+  | { kind: 'explicit'; subnet: SubnetsTable; address: string }
+  | { kind: 'auto'; candidates: SubnetsTable[]; subnetScoped: boolean };
+
+function planAllocations(
+  networkId: string,
+  subnets: SubnetsTable[],
+  requests: FixedIpRequest[] | undefined,
+  routerOwned: boolean,
+): PlanItem[] {
+  if (requests === undefined) {
+    return ([4, 6] as const)
+      .map((v) => subnets.filter((s) => s.ip_version === v))
+      .filter((list) => list.length > 0)
+      .map((candidates) => ({ kind: 'auto', candidates, subnetScoped: false }));
+  }
+  const seen = new Set<string>();
+  return requests.map((request): PlanItem => {
+    const subnet = request.subnet_id !== undefined ? subnets.find((s) => s.id === request.subnet_id) : undefined;
+    if (request.subnet_id !== undefined && !subnet) {
+      throw invalidInput(
+        `Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${request.subnet_id}`,
+      );
+    }
+    if (request.ip_address === undefined) return { kind: 'auto', candidates: [subnet!], subnetScoped: true };
+    const ip = parseIp(request.ip_address);
+    if (!ip) throw invalidInput(`${request.ip_address} is not a valid IP address`);
+    const address = formatIp(ip);
+    const target = subnet ?? subnets.find((s) => cidrContains(parseCidr(s.cidr)!, ip));
+    if (!target) {
+      throw new InvalidIpForNetwork(
+        `IP address ${request.ip_address} is not a valid IP for any of the subnets on the specified network.`,
+      );
+    }
+    const cidr = parseCidr(target.cidr)! as Cidr;
+    const isGateway = target.gateway_ip === address;
+    if (!isAssignable(cidr, ip.value) || (isGateway && !routerOwned)) {
+      throw new InvalidIpForSubnet(`IP address ${request.ip_address} is not a valid IP for the specified subnet.`);
+    }
+    if (seen.has(address)) {
+      throw new IpAddressAlreadyAllocated(`IP address ${address} already allocated in subnet ${target.id}`);
+    }
+    seen.add(address);
+    return { kind: 'explicit', subnet: target, address };
+  });
+}
+
+/** A free address of the first candidate subnet that has one, picked at random among its first few. */
+async function pickFree(
+  trx: Transaction<Schema>,
+  candidates: SubnetsTable[],
+  already: FixedIp[],
+): Promise<FixedIp | null> {
+  for (const subnet of candidates) {
+    const [taken, pools] = await Promise.all([
+      trx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', subnet.id).execute(),
+      trx.selectFrom('subnet_allocation_pools').selectAll().where('subnet_id', '=', subnet.id).execute(),
+    ]);
+    const used = new Set([...taken.map((t) => t.ip_address), ...already.map((a) => a.ip_address)]);
+    if (subnet.gateway_ip) used.add(subnet.gateway_ip);
+    const version = subnet.ip_version as 4 | 6;
+    const free: string[] = [];
+    for (const pool of pools.sort((a, b) => compare(parseIp(a.first_ip)!.value, parseIp(b.first_ip)!.value))) {
+      const last = parseIp(pool.last_ip)!.value;
+      for (let v = parseIp(pool.first_ip)!.value; v <= last && free.length < PICK_WINDOW; v++) {
+        const text = formatIp({ version, value: v });
+        if (!used.has(text)) free.push(text);
+      }
+      if (free.length >= PICK_WINDOW) break;
+    }
+    if (free.length > 0) {
+      return { subnet_id: subnet.id, ip_address: free[Math.floor(Math.random() * free.length)]! };
+    }
+  }
+  return null;
+}
+
+function compare(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function insertAllocation(
+  trx: Transaction<Schema>,
+  port: { id: string; network_id: string },
+  subnetId: string,
+  address: string,
+  requested: boolean,
+): Promise<void> {
+  if (requested) {
+    const holder = await trx
+      .selectFrom('ip_allocations')
+      .select('port_id')
+      .where('network_id', '=', port.network_id)
+      .where('ip_address', '=', address)
+      .executeTakeFirst();
+    if (holder) throw new IpAddressAlreadyAllocated(`IP address ${address} already allocated in subnet ${subnetId}`);
+  }
+  try {
+    await trx
+      .insertInto('ip_allocations')
+      .values({ network_id: port.network_id, ip_address: address, subnet_id: subnetId, port_id: port.id })
+      .execute();
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    if (requested) throw new IpAddressAlreadyAllocated(`IP address ${address} already allocated in subnet ${subnetId}`);
+    throw new AllocationRaceLost();
+  }
+}

@@ -1,0 +1,462 @@
+/**
+ * Ports: create, read, update and delete, with their addresses (ipam.ts), MAC (unique per network),
+ * security groups (the project's `default` group unless told otherwise), allowed address pairs and
+ * binding. A create is one transaction: quota, port row, addresses, groups; when an address it chose
+ * itself was taken by a racing process, the whole transaction runs again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { RequestContext } from '../common/context.ts';
+import type { Db } from '../common/db/database.ts';
+import { now, type PortsTable, type Schema } from '../common/db/schema.ts';
+import { isUniqueViolation } from '../common/db/unique.ts';
+import { declareError, StratusError } from '../common/errors.ts';
+import { canSeeNetwork } from './access.ts';
+import { ensureDefaultSecurityGroup } from './default-security-group.ts';
+import {
+  invalidAttribute,
+  MacAddressInUse,
+  networkNotFound,
+  policyRefused,
+  portNotFound,
+  securityGroupNotFound,
+} from './errors.ts';
+import { allocatePortAddresses, AllocationRaceLost, type FixedIp, type FixedIpRequest } from './ipam.ts';
+import { canonicalIp, parseCidr, parseIp } from './ip.ts';
+import { canonicalMac, generateMac } from './mac.ts';
+import { bindingFor } from './port-binding.ts';
+import { checkQuota } from './quotas.ts';
+import { standardAttributes } from './standard-attributes.ts';
+import { inTransaction } from './transaction.ts';
+
+const PortSecurityAndIPRequiredForSecurityGroups = declareError(
+  class PortSecurityAndIPRequiredForSecurityGroups extends StratusError {
+    override readonly status = 400;
+  },
+);
+const ServicePortInUse = declareError(
+  class ServicePortInUse extends StratusError {
+    override readonly status = 409;
+  },
+);
+
+/** Owners whose ports only their service (the router, the floating IP) may delete. */
+export const SERVICE_PORT_OWNERS = [
+  'network:router_interface',
+  'network:router_interface_distributed',
+  'network:router_gateway',
+  'network:floatingip',
+  'network:ha_router_replicated_interface',
+];
+
+/** How often a create runs again after losing an address race before giving up. */
+const ALLOCATION_ATTEMPTS = 20;
+
+export interface AddressPair {
+  ip_address: string;
+  mac_address: string;
+}
+
+export interface PortRecord {
+  id: string;
+  name: string;
+  network_id: string;
+  tenant_id: string;
+  project_id: string;
+  mac_address: string;
+  admin_state_up: boolean;
+  status: string;
+  device_id: string;
+  device_owner: string;
+  fixed_ips: FixedIp[];
+  allowed_address_pairs: AddressPair[];
+  security_groups: string[];
+  port_security_enabled: boolean;
+  'binding:host_id': string;
+  'binding:vif_type': string;
+  'binding:vif_details': Record<string, unknown>;
+  'binding:vnic_type': string;
+  'binding:profile': Record<string, unknown>;
+  description: string;
+  created_at: string;
+  updated_at: string;
+  revision_number: number;
+}
+
+export interface PortCreate {
+  project_id: string;
+  network_id: string;
+  name?: string;
+  description?: string;
+  admin_state_up?: boolean;
+  mac_address?: string;
+  fixed_ips?: FixedIpRequest[];
+  device_id?: string;
+  device_owner?: string;
+  security_groups?: string[];
+  port_security_enabled?: boolean;
+  allowed_address_pairs?: { ip_address: string; mac_address?: string }[];
+  binding_host_id?: string;
+  binding_vnic_type?: string;
+  binding_profile?: Record<string, unknown>;
+}
+
+export type PortUpdate = Partial<Omit<PortCreate, 'project_id' | 'network_id'>>;
+
+export async function createPort(db: Db, ctx: RequestContext, request: PortCreate): Promise<PortRecord> {
+  const network = await db.selectFrom('networks').selectAll().where('id', '=', request.network_id).executeTakeFirst();
+  if (!network || !canSeeNetwork(ctx, network)) throw networkNotFound(request.network_id);
+  const networkOwner = ctx.isAdmin || network.project_id === ctx.projectId;
+  if (!networkOwner) {
+    // On a network shared with it, a project takes what it is given: Neutron's network-owner rules.
+    if (request.mac_address !== undefined) throw policyRefused('create_port:mac_address');
+    if (request.fixed_ips?.some((f) => f.ip_address !== undefined)) {
+      throw policyRefused('create_port:fixed_ips:ip_address');
+    }
+  }
+  const portSecurity = request.port_security_enabled ?? network.port_security_enabled === 1;
+  const groups = await resolveSecurityGroups(db, ctx, request.project_id, portSecurity, request.security_groups);
+  const givenMac = request.mac_address !== undefined ? checkMac(request.mac_address) : undefined;
+  const pairs = checkAddressPairs(request.allowed_address_pairs ?? []);
+  const vnicType = request.binding_vnic_type ?? 'normal';
+  const id = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    const mac = givenMac ?? generateMac();
+    const stamp = now();
+    const row: PortsTable = {
+      id,
+      project_id: request.project_id,
+      network_id: request.network_id,
+      name: request.name ?? '',
+      description: request.description ?? '',
+      mac_address: mac,
+      admin_state_up: request.admin_state_up === false ? 0 : 1,
+      status: 'DOWN',
+      device_id: request.device_id ?? '',
+      device_owner: request.device_owner ?? '',
+      port_security_enabled: portSecurity ? 1 : 0,
+      binding_vnic_type: vnicType,
+      binding_profile: JSON.stringify(request.binding_profile ?? {}),
+      ...bindingFor(request.binding_host_id ?? '', vnicType),
+      revision_number: 1,
+      created_at: stamp,
+      updated_at: stamp,
+    };
+    try {
+      await inTransaction(db, async (trx) => {
+        await checkQuota(trx, request.project_id, 'port', 1);
+        await insertPortRow(trx, row, givenMac !== undefined);
+        await allocatePortAddresses(trx, row, request.fixed_ips);
+        await writeGroups(trx, id, groups);
+        await writePairs(trx, id, mac, pairs);
+      });
+      return await getPort(db, ctx, id);
+    } catch (err) {
+      const retry = err instanceof AllocationRaceLost || err instanceof GeneratedMacTaken;
+      if (!retry || attempt >= ALLOCATION_ATTEMPTS) throw err;
+    }
+  }
+}
+
+class GeneratedMacTaken extends Error {}
+
+async function insertPortRow(trx: Transaction<Schema>, row: PortsTable, macGiven: boolean): Promise<void> {
+  if (macGiven) await checkMacFree(trx, row);
+  try {
+    await trx.insertInto('ports').values(row).execute();
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    if (macGiven) throw macInUse(row);
+    throw new GeneratedMacTaken();
+  }
+}
+
+function macInUse(row: PortsTable): StratusError {
+  return new MacAddressInUse(
+    `Unable to complete operation for network ${row.network_id}. The mac address ${row.mac_address} is in use.`,
+  );
+}
+
+async function checkMacFree(trx: Transaction<Schema>, row: PortsTable): Promise<void> {
+  const holder = await trx
+    .selectFrom('ports')
+    .select('id')
+    .where('network_id', '=', row.network_id)
+    .where('mac_address', '=', row.mac_address)
+    .where('id', '!=', row.id)
+    .executeTakeFirst();
+  if (holder) throw macInUse(row);
+}
+
+function checkMac(text: string): string {
+  const mac = canonicalMac(text);
+  if (!mac) throw invalidAttribute('mac_address', `'${text}' is not a valid MAC address`);
+  return mac;
+}
+
+function checkAddressPairs(pairs: { ip_address: string; mac_address?: string }[]): AddressPair[] {
+  return pairs.map((pair) => {
+    const ip = typeof pair?.ip_address === 'string' ? pair.ip_address : '';
+    const cidr = ip.includes('/') ? parseCidr(ip) : null;
+    const canonical = cidr ? ip : canonicalIp(ip);
+    if (!canonical) {
+      throw invalidAttribute('allowed_address_pairs', `'${ip}' is not a valid IP address or CIDR`);
+    }
+    const mac = pair.mac_address === undefined ? '' : checkMac(pair.mac_address);
+    return { ip_address: canonical, mac_address: mac };
+  });
+}
+
+/**
+ * The groups a port gets: those named (each must be the project's, or any for an admin), else the
+ * project's default group; none when port security is off, and naming some then is an error.
+ */
+async function resolveSecurityGroups(
+  db: Db,
+  ctx: RequestContext,
+  projectId: string,
+  portSecurity: boolean,
+  requested: string[] | undefined,
+): Promise<string[]> {
+  if (!portSecurity) {
+    if (requested && requested.length > 0) {
+      throw new PortSecurityAndIPRequiredForSecurityGroups(
+        'Port security must be enabled and port must have an IP address in order to use security groups.',
+      );
+    }
+    return [];
+  }
+  if (requested === undefined) return [await ensureDefaultSecurityGroup(db, projectId)];
+  const unique = [...new Set(requested)];
+  if (unique.length === 0) return [];
+  const rows = await db.selectFrom('security_groups').select(['id', 'project_id']).where('id', 'in', unique).execute();
+  for (const id of unique) {
+    const row = rows.find((r) => r.id === id);
+    if (!row || (!ctx.isAdmin && row.project_id !== projectId)) throw securityGroupNotFound(id);
+  }
+  return unique;
+}
+
+async function writeGroups(trx: Transaction<Schema>, portId: string, groups: string[]): Promise<void> {
+  await trx.deleteFrom('security_group_port_bindings').where('port_id', '=', portId).execute();
+  if (groups.length > 0) {
+    await trx
+      .insertInto('security_group_port_bindings')
+      .values(groups.map((security_group_id) => ({ port_id: portId, security_group_id })))
+      .execute();
+  }
+}
+
+async function writePairs(trx: Transaction<Schema>, portId: string, mac: string, pairs: AddressPair[]): Promise<void> {
+  await trx.deleteFrom('port_allowed_address_pairs').where('port_id', '=', portId).execute();
+  if (pairs.length > 0) {
+    await trx
+      .insertInto('port_allowed_address_pairs')
+      .values(pairs.map((p) => ({ port_id: portId, ip_address: p.ip_address, mac_address: p.mac_address || mac })))
+      .execute();
+  }
+}
+
+/** Port rows with their addresses, groups and pairs, as Neutron shows them. */
+export async function portRecords(db: Db, rows: PortsTable[]): Promise<PortRecord[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const [ips, groups, pairs, subnets] = await Promise.all([
+    db.selectFrom('ip_allocations').selectAll().where('port_id', 'in', ids).execute(),
+    db.selectFrom('security_group_port_bindings').selectAll().where('port_id', 'in', ids).execute(),
+    db.selectFrom('port_allowed_address_pairs').selectAll().where('port_id', 'in', ids).execute(),
+    db
+      .selectFrom('subnets')
+      .select(['id', 'created_at'])
+      .where('network_id', 'in', [...new Set(rows.map((r) => r.network_id))])
+      .execute(),
+  ]);
+  const subnetOrder = new Map(
+    subnets
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id))
+      .map((s, i) => [s.id, i]),
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    network_id: row.network_id,
+    tenant_id: row.project_id,
+    project_id: row.project_id,
+    mac_address: row.mac_address,
+    admin_state_up: row.admin_state_up === 1,
+    status: row.status,
+    device_id: row.device_id,
+    device_owner: row.device_owner,
+    fixed_ips: ips
+      .filter((ip) => ip.port_id === row.id)
+      .sort(
+        (a, b) =>
+          (subnetOrder.get(a.subnet_id) ?? 0) - (subnetOrder.get(b.subnet_id) ?? 0) ||
+          compareIps(a.ip_address, b.ip_address),
+      )
+      .map((ip) => ({ subnet_id: ip.subnet_id, ip_address: ip.ip_address })),
+    allowed_address_pairs: pairs
+      .filter((p) => p.port_id === row.id)
+      .map((p) => ({ ip_address: p.ip_address, mac_address: p.mac_address })),
+    security_groups: groups.filter((g) => g.port_id === row.id).map((g) => g.security_group_id),
+    port_security_enabled: row.port_security_enabled === 1,
+    'binding:host_id': row.binding_host_id,
+    'binding:vif_type': row.binding_vif_type,
+    'binding:vif_details': JSON.parse(row.binding_vif_details) as Record<string, unknown>,
+    'binding:vnic_type': row.binding_vnic_type,
+    'binding:profile': JSON.parse(row.binding_profile) as Record<string, unknown>,
+    ...standardAttributes(row),
+  }));
+}
+
+function compareIps(a: string, b: string): number {
+  const [x, y] = [parseIp(a)!.value, parseIp(b)!.value];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Ports the caller may see: its own, and any on a network it owns. */
+async function visiblePortRows(
+  db: Db,
+  ctx: RequestContext,
+  where: { id?: string; networkId?: string; deviceId?: string } = {},
+): Promise<PortsTable[]> {
+  let query = db.selectFrom('ports').selectAll('ports');
+  if (where.id !== undefined) query = query.where('ports.id', '=', where.id);
+  if (where.networkId !== undefined) query = query.where('ports.network_id', '=', where.networkId);
+  if (where.deviceId !== undefined) query = query.where('ports.device_id', '=', where.deviceId);
+  if (!ctx.isAdmin) {
+    const project = ctx.projectId ?? '';
+    query = query
+      .innerJoin('networks', 'networks.id', 'ports.network_id')
+      .where((eb) => eb.or([eb('ports.project_id', '=', project), eb('networks.project_id', '=', project)]));
+  }
+  return query.execute();
+}
+
+export async function getPort(db: Db, ctx: RequestContext, id: string): Promise<PortRecord> {
+  const rows = await visiblePortRows(db, ctx, { id });
+  if (rows.length === 0) throw portNotFound(id);
+  return (await portRecords(db, rows))[0]!;
+}
+
+/** `network_id` and `device_id` narrow the query in the database (the API filters the rest). */
+export async function listPorts(
+  db: Db,
+  ctx: RequestContext,
+  where: { networkId?: string; deviceId?: string } = {},
+): Promise<PortRecord[]> {
+  return portRecords(db, await visiblePortRows(db, ctx, where));
+}
+
+async function ownedPortRow(db: Db, ctx: RequestContext, id: string, action: string): Promise<PortsTable> {
+  const [row] = await visiblePortRows(db, ctx, { id });
+  if (!row) throw portNotFound(id);
+  if (!ctx.isAdmin && row.project_id !== ctx.projectId) throw policyRefused(action);
+  return row;
+}
+
+export async function updatePort(db: Db, ctx: RequestContext, id: string, changes: PortUpdate): Promise<PortRecord> {
+  const current = await ownedPortRow(db, ctx, id, 'update_port');
+  const portSecurity = changes.port_security_enabled ?? current.port_security_enabled === 1;
+  const groups =
+    changes.security_groups !== undefined || changes.port_security_enabled !== undefined
+      ? await resolveSecurityGroups(
+          db,
+          ctx,
+          current.project_id,
+          portSecurity,
+          changes.security_groups ?? (portSecurity ? await currentGroups(db, id) : []),
+        )
+      : undefined;
+  const mac = changes.mac_address !== undefined ? checkMac(changes.mac_address) : current.mac_address;
+  const pairs = changes.allowed_address_pairs ? checkAddressPairs(changes.allowed_address_pairs) : undefined;
+  const vnicType = changes.binding_vnic_type ?? current.binding_vnic_type;
+  const binding =
+    changes.binding_host_id !== undefined || changes.binding_vnic_type !== undefined
+      ? bindingFor(changes.binding_host_id ?? current.binding_host_id, vnicType)
+      : {};
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await inTransaction(db, async (trx) => {
+        const row: PortsTable = {
+          ...current,
+          ...(changes.name !== undefined ? { name: changes.name } : {}),
+          ...(changes.description !== undefined ? { description: changes.description } : {}),
+          ...(changes.admin_state_up !== undefined ? { admin_state_up: changes.admin_state_up ? 1 : 0 } : {}),
+          ...(changes.device_id !== undefined ? { device_id: changes.device_id } : {}),
+          ...(changes.device_owner !== undefined ? { device_owner: changes.device_owner } : {}),
+          ...(changes.binding_profile !== undefined
+            ? { binding_profile: JSON.stringify(changes.binding_profile) }
+            : {}),
+          ...binding,
+          binding_vnic_type: vnicType,
+          mac_address: mac,
+          port_security_enabled: portSecurity ? 1 : 0,
+          revision_number: current.revision_number + 1,
+          updated_at: now(),
+        };
+        if (mac !== current.mac_address) await checkMacFree(trx, row);
+        const { id: _id, ...rest } = row;
+        try {
+          await trx.updateTable('ports').set(rest).where('id', '=', id).execute();
+        } catch (err) {
+          throw isUniqueViolation(err) ? macInUse(row) : err;
+        }
+        if (changes.fixed_ips !== undefined) await reallocate(trx, row, changes.fixed_ips);
+        if (groups !== undefined) await writeGroups(trx, id, groups);
+        if (pairs !== undefined) await writePairs(trx, id, mac, pairs);
+      });
+      return await getPort(db, ctx, id);
+    } catch (err) {
+      if (!(err instanceof AllocationRaceLost) || attempt >= ALLOCATION_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function currentGroups(db: Db, portId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('security_group_port_bindings')
+    .select('security_group_id')
+    .where('port_id', '=', portId)
+    .execute();
+  return rows.map((r) => r.security_group_id);
+}
+
+/**
+ * New fixed_ips replace the old: an address the port keeps stays its own (an entry naming only a
+ * subnet the port already has an address on keeps that address), the rest are released.
+ */
+async function reallocate(trx: Transaction<Schema>, port: PortsTable, requests: FixedIpRequest[]): Promise<void> {
+  const held = await trx.selectFrom('ip_allocations').selectAll().where('port_id', '=', port.id).execute();
+  const keep = new Set<string>();
+  const resolved = requests.map((r) => {
+    if (r.ip_address !== undefined || r.subnet_id === undefined) return r;
+    const mine = held.find((h) => h.subnet_id === r.subnet_id && !keep.has(h.ip_address));
+    if (!mine) return r;
+    keep.add(mine.ip_address);
+    return { subnet_id: r.subnet_id, ip_address: mine.ip_address };
+  });
+  await trx.deleteFrom('ip_allocations').where('port_id', '=', port.id).execute();
+  await allocatePortAddresses(trx, port, resolved);
+}
+
+/** Deletes a port. Through the API, ports of routers and floating IPs are refused, as in Neutron. */
+export async function deletePort(db: Db, ctx: RequestContext, id: string, options: { viaApi: boolean }): Promise<void> {
+  const row = await ownedPortRow(db, ctx, id, 'delete_port');
+  if (options.viaApi && SERVICE_PORT_OWNERS.includes(row.device_owner)) {
+    throw new ServicePortInUse(
+      `Port ${id} cannot be deleted directly via the port API: has device owner ${row.device_owner}.`,
+    );
+  }
+  await inTransaction(db, (trx) => removePortRows(trx, [id]));
+}
+
+/** Removes ports and everything that hangs off them, in the caller's transaction. */
+export async function removePortRows(trx: Transaction<Schema>, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await trx.deleteFrom('ip_allocations').where('port_id', 'in', ids).execute();
+  await trx.deleteFrom('security_group_port_bindings').where('port_id', 'in', ids).execute();
+  await trx.deleteFrom('port_allowed_address_pairs').where('port_id', 'in', ids).execute();
+  await trx.deleteFrom('network_tags').where('resource_id', 'in', ids).execute();
+  await trx.deleteFrom('ports').where('id', 'in', ids).execute();
+}
