@@ -8,14 +8,7 @@
 import type { Db } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { buildNetworkInfo } from '../network/network-info.ts';
-import {
-  bindPort,
-  createInstancePort,
-  deletePort,
-  securityGroupsByName,
-  unbindPort,
-  type PortBinding,
-} from '../network/instance-ports.ts';
+import { bindPort, createInstancePort, deletePort, unbindPort, type PortBinding } from '../network/instance-ports.ts';
 import { appendNic, forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 
@@ -50,14 +43,13 @@ export async function allocateForHost(db: Db, instance: AllocationTarget, host: 
       portIds.push(nic.port_id);
       continue;
     }
-    const groupIds = await resolveGroups(db, instance.project_id, nic.security_groups);
     const portId = await createInstancePort(
       db,
       {
         projectId: instance.project_id,
         networkId: nic.network_id!,
         fixedIp: nic.fixed_ip,
-        securityGroupIds: groupIds,
+        securityGroups: nic.security_groups,
       },
       binding,
     );
@@ -74,12 +66,6 @@ export async function currentNetworkInfo(db: Db, uuid: string): Promise<NetworkI
     db,
     nics.flatMap((n) => (n.port_id !== null ? [n.port_id] : [])),
   );
-}
-
-/** Group ids for the names/ids recorded at create; a `default` the project does not have yet is skipped. */
-async function resolveGroups(db: Db, projectId: string, names: readonly string[]): Promise<string[]> {
-  const found = await securityGroupsByName(db, projectId, names);
-  return [...new Set(names.flatMap((n) => (found.has(n) ? [found.get(n)!] : [])))];
 }
 
 /**
@@ -133,14 +119,13 @@ export async function allocateInterface(
     });
     return request.portId;
   }
-  const groupIds = await resolveGroups(db, instance.project_id, request.securityGroups);
   const portId = await createInstancePort(
     db,
     {
       projectId: instance.project_id,
       networkId: request.networkId,
       fixedIp: request.fixedIp,
-      securityGroupIds: groupIds,
+      securityGroups: request.securityGroups,
     },
     binding,
   );

@@ -82,7 +82,7 @@ export async function createTestPort(
 ): Promise<string> {
   return createInstancePort(
     db,
-    { projectId, networkId, fixedIp, securityGroupIds: [] },
+    { projectId, networkId, fixedIp, securityGroups: [] },
     { deviceId: '', deviceOwner: '', hostId: '' },
   );
 }

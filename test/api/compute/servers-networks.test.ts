@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { allocateForHost } from '../../../src/conductor/network-allocation.ts';
 import { instanceNics } from '../../../src/objects/instance-networks.ts';
-import { countProjectPorts } from '../../../src/network/instance-ports.ts';
+import { quotaUsage } from '../../../src/network/quotas.ts';
 import { createTestNetwork, createTestPort, type TestNetwork } from '../../helpers/networks.ts';
 import {
   addComputeHost,
@@ -155,7 +155,7 @@ describe('POST /servers networks', () => {
 
   it('lowers max_count to what the port quota leaves, and refuses when not even min_count fits', async () => {
     const project = PROJECT_A;
-    const used = await countProjectPorts(h.database.db, project);
+    const used = await quotaUsage(h.database.db, project, 'port');
     await h.database.db
       .insertInto('network_quotas')
       .values({ project_id: project, resource: 'port', hard_limit: used + 2 })

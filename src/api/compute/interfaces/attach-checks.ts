@@ -5,7 +5,7 @@
 import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
-import { canonicalAddress } from '../../../network/addresses.ts';
+import { canonicalIp } from '../../../network/ip.ts';
 import { findPort, portAddresses } from '../../../network/instance-ports.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import {
@@ -64,7 +64,7 @@ export async function checkInterfaceNetwork(
     const problem = await fixedIpProblem(db, networkId, fixedIp);
     if (problem === 'invalid')
       throw new BadRequest(`Fixed IP address ${fixedIp} is not valid on network ${networkId}.`);
-    if (problem) throw new Conflict(fixedIpInUse(canonicalAddress(fixedIp) ?? fixedIp, problem.inUseBy));
+    if (problem) throw new Conflict(fixedIpInUse(canonicalIp(fixedIp) ?? fixedIp, problem.inUseBy));
   }
   return networkId;
 }

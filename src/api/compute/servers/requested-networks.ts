@@ -12,13 +12,12 @@
 import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, Forbidden } from '../../../common/errors.ts';
-import { canonicalAddress, cidrContains, parseAddress } from '../../../network/addresses.ts';
+import { canonicalIp, cidrContains, parseCidr, parseIp } from '../../../network/ip.ts';
 import {
-  countProjectPorts,
   findPort,
   portAddresses,
   portHoldingAddress,
-  projectPortLimit,
+  portsLeft,
   securityGroupsByName,
 } from '../../../network/instance-ports.ts';
 import type { NicRequest } from '../../../objects/instance-networks.ts';
@@ -171,7 +170,7 @@ async function checkFixedIp(db: Db, networkId: string, address: string): Promise
   const problem = await fixedIpProblem(db, networkId, address);
   if (problem === 'invalid') throw new BadRequest(`Fixed IP address ${address} is not valid on network ${networkId}.`);
   if (problem) throw new BadRequest(fixedIpInUse(address, problem.inUseBy));
-  return canonicalAddress(address)!;
+  return canonicalIp(address)!;
 }
 
 export const fixedIpInUse = (address: string, instance: string) =>
@@ -183,9 +182,13 @@ export async function fixedIpProblem(
   networkId: string,
   address: string,
 ): Promise<'invalid' | { inUseBy: string } | null> {
-  const parsed = parseAddress(address);
+  const parsed = parseIp(address);
   const subnets = await db.selectFrom('subnets').select('cidr').where('network_id', '=', networkId).execute();
-  if (!parsed || !subnets.some((s) => cidrContains(s.cidr, parsed))) return 'invalid';
+  const inSubnet = (cidr: string) => {
+    const range = parseCidr(cidr);
+    return range !== null && parsed !== null && cidrContains(range, parsed);
+  };
+  if (!subnets.some((s) => inSubnet(s.cidr))) return 'invalid';
   const holder = await portHoldingAddress(db, networkId, address);
   return holder ? { inUseBy: holder.device_id } : null;
 }
@@ -211,9 +214,9 @@ async function portQuotaFit(
 ): Promise<number> {
   const needed = nics.filter((n) => n.port_id === null).length;
   if (!needed) return count.max;
-  const limit = await projectPortLimit(db, projectId);
-  if (limit < 0) return count.max;
-  const used = await countProjectPorts(db, projectId);
+  const left = await portsLeft(db, projectId);
+  if (left === null) return count.max;
+  const { limit, used } = left;
   if (used > limit) throw new Forbidden(`The number of defined ports: ${used} is over the limit: ${limit}`);
   const fits = Math.floor((limit - used) / needed);
   if (fits < count.min || fits === 0) throw new Forbidden('Maximum number of ports exceeded');
