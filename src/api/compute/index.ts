@@ -40,6 +40,7 @@ import { registerServerDiagnosticsRoutes } from './servers/diagnostics.ts';
 import { registerDiskSnapshotRoutes } from './servers/disk-snapshots.ts';
 import { registerInstanceActionRoutes } from './servers/instance-actions.ts';
 import { registerServerIpsRoutes } from './servers/ips.ts';
+import { registerServerSecurityGroupRoutes } from './servers/security-groups.ts';
 import { registerInterfaceRoutes } from './interfaces/routes.ts';
 import { registerServerListRoutes } from './servers/list.ts';
 import { registerRemoteConsoleRoutes } from './servers/remote-consoles.ts';
@@ -104,6 +105,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerServerDiagnosticsRoutes(app, deps);
   registerServerIpsRoutes(app, deps);
   registerInterfaceRoutes(app, deps);
+  registerServerSecurityGroupRoutes(app, deps);
   registerUsageRoutes(app, deps);
   registerUsageAuditLogRoutes(app, deps);
   registerExternalEventRoutes(app, deps);
