@@ -27,6 +27,7 @@ import { registerKeyPairRoutes } from './keypairs/routes.ts';
 import { registerGoneRoutes } from './legacy/gone.ts';
 import { registerHostRoutes } from './legacy/hosts.ts';
 import { registerImageProxyRoutes } from './legacy/images.ts';
+import { registerNetworkProxyRoutes } from './legacy/network-proxies.ts';
 import { registerProxyRoutes } from './legacy/proxies.ts';
 import { microversionHook, type ApiVersion } from './microversion.ts';
 import { registerLimitsRoutes } from './quotas/limits.ts';
@@ -113,6 +114,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerConsoleAuthTokenRoutes(app, deps);
   registerHostRoutes(app, deps);
   registerProxyRoutes(app);
+  registerNetworkProxyRoutes(app, deps);
   registerImageProxyRoutes(app, deps);
   registerGoneRoutes(app);
   registerQuotaSetRoutes(app, deps);
