@@ -32,7 +32,7 @@ export function computeEndpoints(manager: ComputeManager) {
     backup_instance: (ctx, a) => manager.backupInstance(ctx, a.instance, a.image_id, a.backup_type, a.rotation),
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
-    unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node),
+    unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node, a.network_info),
     attach_interface: (_ctx, a) => manager.interfaces.attach(a.instance, a.vif),
     detach_interface: (_ctx, a) => manager.interfaces.detach(a.instance, a.vif),
     network_info_changed: (_ctx, a) => manager.interfaces.networkInfoChanged(a.instance, a.network_info),

@@ -20,6 +20,7 @@ import { PowerState, TaskState, VmState } from '../wire/messages/instance-states
 import type { SnapshotImageSink } from './image/image-client.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import type { VirtDriver } from './virt/driver.ts';
+import type { NetworkInfo } from '../wire/messages/network-info.ts';
 
 const log = getLogger('compute');
 
@@ -131,6 +132,7 @@ export class ShelveFlows {
     instance: InstancePayload,
     imageId: string | null,
     node: string | null,
+    networkInfo?: NetworkInfo,
   ): Promise<void> {
     const { m } = this;
     const uuid = instance.uuid;
@@ -144,7 +146,7 @@ export class ShelveFlows {
       } else {
         await m.update(ctx, uuid, { task_state: TaskState.SPAWNING }, [TaskState.UNSHELVING]);
         if (!imageId || !node) throw new Error(`unshelve of ${uuid} names no image or node to spawn from`);
-        await this.spawnFromImage(ctx, instance, imageId, node);
+        await this.spawnFromImage(ctx, instance, imageId, node, networkInfo);
       }
       await m.conductor.instanceUnshelved(ctx, uuid, m.driver.powerState(uuid), [task]);
     } catch (err) {
@@ -177,10 +179,11 @@ export class ShelveFlows {
     instance: InstancePayload,
     imageId: string,
     node: string,
+    networkInfo?: NetworkInfo,
   ): Promise<void> {
     const { m } = this;
     try {
-      await m.driver.spawn({ ...instance, image_ref: imageId, task_state: TaskState.SPAWNING }, node);
+      await m.driver.spawn({ ...instance, image_ref: imageId, task_state: TaskState.SPAWNING }, node, networkInfo);
     } catch (err) {
       await m.driver.destroy(instance.uuid).catch(() => undefined);
       await m.conductor.instanceShelveOffloaded(ctx, instance.uuid, PowerState.NOSTATE, [TaskState.SPAWNING]);

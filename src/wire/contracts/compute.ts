@@ -6,7 +6,7 @@
  * set_admin_password (changePassword). 1.3 rebuild_instance.
  * 1.4 shelve_instance, shelve_offload_instance, unshelve_instance, backup_instance.
  * 1.5 cache_images (an aggregate's image pre-caching, compute API 2.81).
- * 1.6 guest networking: build_and_run_instance carries network_info; attach_interface,
+ * 1.6 guest networking: build_and_run_instance and unshelve_instance carry network_info; attach_interface,
  * detach_interface (calls, as Nova's) and network_info_changed (from the network service).
  */
 import { Type, type Static } from 'typebox';
@@ -139,7 +139,10 @@ export const computeContract = defineContract({
         instance: InstancePayloadSchema,
         image_id: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
         node: Type.Union([Type.String(), Type.Null()]),
+        /** An offloaded guest's interfaces, its ports bound to this host (1.6). */
+        network_info: Type.Optional(NetworkInfoSchema),
       }),
+      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
     ),
     /**
      * os-interface attach: the port is bound to this host; the guest gets a NIC for it. A call, as in
@@ -283,8 +286,14 @@ export class ComputeRpcApi {
     instance: InstancePayload,
     imageId: string | null,
     node: string | null,
+    networkInfo?: NetworkInfo,
   ): Promise<void> {
-    return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', { instance, image_id: imageId, node });
+    return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', {
+      instance,
+      image_id: imageId,
+      node,
+      ...(networkInfo ? { network_info: networkInfo } : {}),
+    });
   }
 
   /** A call: the answer is the console text. */
