@@ -4,6 +4,7 @@
  * delivering them), as the conductor would on the chosen host.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { allocateForHost } from '../../../src/conductor/network-allocation.ts';
 import { instanceNics } from '../../../src/objects/instance-networks.ts';
@@ -223,6 +224,58 @@ describe('addresses of a server', () => {
     assert.deepEqual(noMatch.json().servers, []);
     const detail = await client(h.app, 'alice').get(`/v2.1/servers/detail?ip=10.20.0.200`);
     assert.deepEqual(detail.json().servers[0].addresses, show.json().server.addresses);
+  });
+
+  it('shows a floating IP after the fixed address it maps to, as Nova does', async () => {
+    const external = await createTestNetwork(h.database.db, {
+      projectId: PROJECT_B,
+      name: 'public',
+      prefix: '198.51.100',
+      external: true,
+    });
+    const res = await create({ networks: [{ uuid: privateNet.id }] });
+    const uuid = res.json().server.id as string;
+    const [vif] = await allocate(uuid);
+    const floatingPort = await createTestPort(h.database.db, PROJECT_A, external.id, '198.51.100.20');
+    const stamp = new Date().toISOString();
+    await h.database.db
+      .insertInto('floating_ips')
+      .values({
+        id: randomUUID(),
+        project_id: PROJECT_A,
+        floating_ip_address: '198.51.100.20',
+        floating_network_id: external.id,
+        floating_port_id: floatingPort,
+        fixed_port_id: vif!.id,
+        fixed_ip_address: vif!.fixed_ips[0]!.ip_address,
+        router_id: null,
+        status: 'ACTIVE',
+        description: '',
+        revision_number: 1,
+        created_at: stamp,
+        updated_at: stamp,
+      })
+      .execute();
+    const show = await client(h.app, 'alice').get(`/v2.1/servers/${uuid}`);
+    assert.deepEqual(show.json().server.addresses, {
+      private: [
+        {
+          version: 4,
+          addr: vif!.fixed_ips[0]!.ip_address,
+          'OS-EXT-IPS:type': 'fixed',
+          'OS-EXT-IPS-MAC:mac_addr': vif!.mac_address,
+        },
+        {
+          version: 4,
+          addr: '198.51.100.20',
+          'OS-EXT-IPS:type': 'floating',
+          'OS-EXT-IPS-MAC:mac_addr': vif!.mac_address,
+        },
+      ],
+    });
+    const info = await allocate(uuid);
+    assert.equal(info[0]!.floating_ips[0]!.floating_ip_address, '198.51.100.20');
+    assert.equal(info[0]!.floating_ips[0]!.floating_network.external, true);
   });
 
   it("binds the ports to the host with Nova's device owner, and re-binds them on a reschedule", async () => {
