@@ -1,6 +1,6 @@
 // Lint: typescript-eslint with type information (it catches unawaited promises), plus the layering
 // rules of docs/architecture.md ("Rules of the house"): common/ depends on nothing else, wire/ on common/
-// alone, objects/ and placement/ on no service, compute code never reaches the database nor another
+// alone, objects/, placement/ and network/ on no service, compute code never reaches the database nor another
 // service's code, and the virt drivers know nothing of the other services.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -76,10 +76,10 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['src/objects/**/*.ts', 'src/placement/**/*.ts'],
+    files: ['src/objects/**/*.ts', 'src/placement/**/*.ts', 'src/network/**/*.ts'],
     rules: noImport(
       ['**/api/**', '**/conductor/**', '**/scheduler/**', '**/compute/**', '**/runtime/**', '**/cmd/**'],
-      'objects/ and placement/ are data access below the services: what they share with them is in wire/.',
+      'objects/, placement/ and network/ are data access below the services: what they share with them is in wire/.',
     ),
   },
   {

@@ -8,7 +8,7 @@
 import type { Db } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { buildNetworkInfo } from '../network/network-info.ts';
-import { bindPort, createInstancePort, deletePort, unbindPort, type PortBinding } from '../network/instance-ports.ts';
+import { bindPort, createInstancePort, deletePort, unbindPort, type PortBinding } from '../network/server-ports.ts';
 import { appendNic, forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 

@@ -1,156 +1,264 @@
 /**
- * The ports of servers: what the compute side (the API's checks and the conductor's allocation) asks of
- * the network service, in-process on the same database, through the network service's own port
- * functions (ports.ts: IP allocation, MACs, the port quota, the default security group). They run with
- * the service's authority for the server's project: the compute API checked what the user may use.
+ * What the conductor asks of the network service for a server (Nova's network API, done in process):
+ * allocate the server's ports (new ones on requested networks, or ports the user made beforehand),
+ * bind them to the server's host, release them on delete, and describe them as the NetworkInfo a
+ * compute host receives, with everything the host's datapath needs resolved here, where the database is.
  */
+import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
-import { adminContext, type RequestContext } from '../common/context.ts';
 import { now } from '../common/db/schema.ts';
-import type { PortsTable } from '../common/db/schema.ts';
-import { canonicalIp } from './ip.ts';
-import { ensureDefaultSecurityGroup } from './default-security-group.ts';
-import { createPort, deletePort as deleteNetworkPort, updatePort } from './ports.ts';
-import { quotaLimits, quotaUsage } from './quotas.ts';
-import { PortNotFound } from './errors.ts';
+import { declareError, StratusError } from '../common/errors.ts';
+import {
+  VifShape,
+  bridgeName,
+  tapName,
+  type NetworkInfo,
+  type VifNetwork,
+  type VifSecurityRule,
+} from '../wire/messages/network-info.ts';
+import { portNotFound } from './errors.ts';
+import { bindingFor } from './port-binding.ts';
+import { createPort, getPort, removePortRows } from './ports.ts';
+import { parseIp } from './ip.ts';
+import { inTransaction } from './transaction.ts';
 
-/** Where a port is plugged: Nova's device_id, device_owner and binding:host_id. */
-export interface PortBinding {
-  deviceId: string;
-  deviceOwner: string;
-  hostId: string;
+/** Nova's device_owner for a server's ports (`compute:<availability zone>`). */
+export const COMPUTE_DEVICE_OWNER = 'compute:nova';
+
+const PortInUse = declareError(
+  class PortInUse extends StratusError {
+    override readonly status = 409;
+  },
+);
+
+/** One requested NIC: a network (optionally with an address), or an existing port. */
+export type NicRequest = { networkId: string; fixedIp?: string } | { portId: string };
+
+export interface AllocatedPort {
+  portId: string;
+  /** Made for the server (deleted with it) rather than given by the user (only detached). */
+  created: boolean;
 }
 
-export interface NewInstancePort {
-  projectId: string;
-  networkId: string;
-  /** A requested fixed address; null for the first free one. */
-  fixedIp: string | null;
-  /** Security group ids, or the name `default` for the project's default group (made if missing). */
-  securityGroups: readonly string[];
-}
-
-/** The network service's authority, acting for the server's project. */
-function serviceContext(projectId: string | null = null): RequestContext {
-  return { ...adminContext(), projectId };
-}
-
-/** Makes a port on the network, with its addresses and security groups, already bound. Returns its id. */
-export async function createInstancePort(db: Db, request: NewInstancePort, binding: PortBinding): Promise<string> {
-  const groups = await Promise.all(
-    [...new Set(request.securityGroups)].map((g) =>
-      g === 'default' ? ensureDefaultSecurityGroup(db, request.projectId) : Promise.resolve(g),
-    ),
-  );
-  const port = await createPort(db, serviceContext(request.projectId), {
-    project_id: request.projectId,
-    network_id: request.networkId,
-    ...(request.fixedIp !== null ? { fixed_ips: [{ ip_address: request.fixedIp }] } : {}),
-    security_groups: [...new Set(groups)],
-    device_id: binding.deviceId,
-    device_owner: binding.deviceOwner,
-    binding_host_id: binding.hostId,
-  });
-  return port.id;
-}
-
-/** Binds an existing port to the instance on its host (Nova's port update at build). */
-export async function bindPort(db: Db, portId: string, binding: PortBinding): Promise<void> {
-  await updatePort(db, serviceContext(), portId, {
-    device_id: binding.deviceId,
-    device_owner: binding.deviceOwner,
-    binding_host_id: binding.hostId,
-  });
-}
-
-/** Takes a user's port back from an instance: no device, no owner, no host (Nova's unbind on delete). */
-export async function unbindPort(db: Db, portId: string): Promise<void> {
+/**
+ * The server's ports, in the order of `nics`, bound to `host`. On a failure the ports made so far are
+ * deleted and the ones taken over released again, so nothing is left half-allocated.
+ */
+export async function allocateInstancePorts(
+  db: Db,
+  ctx: RequestContext,
+  instance: { uuid: string; projectId: string; host: string },
+  nics: NicRequest[],
+): Promise<AllocatedPort[]> {
+  const done: AllocatedPort[] = [];
   try {
-    await bindPort(db, portId, { deviceId: '', deviceOwner: '', hostId: '' });
+    for (const nic of nics) {
+      if ('portId' in nic) {
+        await attachExistingPort(db, ctx, nic.portId, instance);
+        done.push({ portId: nic.portId, created: false });
+      } else {
+        const port = await createPort(db, ctx, {
+          project_id: instance.projectId,
+          network_id: nic.networkId,
+          device_id: instance.uuid,
+          device_owner: COMPUTE_DEVICE_OWNER,
+          binding_host_id: instance.host,
+          ...(nic.fixedIp !== undefined ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}),
+        });
+        done.push({ portId: port.id, created: true });
+      }
+    }
+    return done;
   } catch (err) {
-    // The user deleted their port meanwhile: nothing to unbind.
-    if (!(err instanceof PortNotFound)) throw err;
+    await deallocateInstancePorts(db, done);
+    throw err;
   }
 }
 
-/** Deletes a port made for a server; a floating IP on it is disassociated first, as Neutron does. Idempotent. */
-export async function deletePort(db: Db, portId: string): Promise<void> {
+async function attachExistingPort(
+  db: Db,
+  ctx: RequestContext,
+  portId: string,
+  instance: { uuid: string; host: string },
+): Promise<void> {
+  const port = await getPort(db, ctx, portId);
+  if (port.device_id !== '' && port.device_id !== instance.uuid) {
+    throw new PortInUse(
+      `Unable to complete operation on port ${portId} for network ${port.network_id}. ` +
+        `Port already has an attached device ${port.device_id}.`,
+    );
+  }
   await db
-    .updateTable('floating_ips')
-    .set({ fixed_port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN', updated_at: now() })
-    .where('fixed_port_id', '=', portId)
-    .execute();
-  try {
-    await deleteNetworkPort(db, serviceContext(), portId, { viaApi: false });
-  } catch (err) {
-    if (!(err instanceof PortNotFound)) throw err;
-  }
-}
-
-export type PortRow = Pick<
-  PortsTable,
-  'id' | 'project_id' | 'network_id' | 'device_id' | 'device_owner' | 'mac_address'
->;
-
-export async function findPort(db: Db, portId: string): Promise<PortRow | undefined> {
-  return db
-    .selectFrom('ports')
-    .select(['id', 'project_id', 'network_id', 'device_id', 'device_owner', 'mac_address'])
+    .updateTable('ports')
+    .set({
+      device_id: instance.uuid,
+      device_owner: COMPUTE_DEVICE_OWNER,
+      ...bindingFor(instance.host, port['binding:vnic_type']),
+      updated_at: now(),
+    })
     .where('id', '=', portId)
-    .executeTakeFirst();
-}
-
-/** The fixed addresses of a port. */
-export async function portAddresses(db: Db, portId: string): Promise<{ subnet_id: string; ip_address: string }[]> {
-  return db.selectFrom('ip_allocations').select(['subnet_id', 'ip_address']).where('port_id', '=', portId).execute();
-}
-
-/** The port on `networkId` that holds `address`, if any (the API's "fixed IP already in use" check). */
-export async function portHoldingAddress(
-  db: Db,
-  networkId: string,
-  address: string,
-): Promise<{ port_id: string; device_id: string } | undefined> {
-  const canonical = canonicalIp(address);
-  if (canonical === null) return undefined;
-  return db
-    .selectFrom('ip_allocations')
-    .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
-    .select(['ip_allocations.port_id', 'ports.device_id'])
-    .where('ip_allocations.network_id', '=', networkId)
-    .where('ip_allocations.ip_address', '=', canonical)
-    .executeTakeFirst();
-}
-
-/** Security group ids by name or id among the project's groups; a name the project lacks is absent. */
-export async function securityGroupsByName(
-  db: Db,
-  projectId: string,
-  names: readonly string[],
-): Promise<Map<string, string>> {
-  if (!names.length) return new Map();
-  const rows = await db
-    .selectFrom('security_groups')
-    .select(['id', 'name'])
-    .where('project_id', '=', projectId)
-    .where((eb) => eb.or([eb('name', 'in', [...names]), eb('id', 'in', [...names])]))
     .execute();
-  const found = new Map<string, string>();
-  for (const name of names) {
-    const row = rows.find((r) => r.id === name) ?? rows.find((r) => r.name === name);
-    if (row) found.set(name, row.id);
+}
+
+/** Moves the server's ports to another host (a migration, an evacuation, a reschedule). */
+export async function bindInstancePorts(db: Db, portIds: string[], host: string): Promise<void> {
+  for (const id of portIds) {
+    const row = await db.selectFrom('ports').select('binding_vnic_type').where('id', '=', id).executeTakeFirst();
+    if (!row) throw portNotFound(id);
+    await db
+      .updateTable('ports')
+      .set({ ...bindingFor(host, row.binding_vnic_type), updated_at: now() })
+      .where('id', '=', id)
+      .execute();
   }
-  return found;
 }
 
-/** Replaces a port's security groups (addSecurityGroup/removeSecurityGroup on its server). */
-export async function setPortSecurityGroups(db: Db, portId: string, groupIds: readonly string[]): Promise<void> {
-  await updatePort(db, serviceContext(), portId, { security_groups: [...groupIds] });
+/** Deletes the ports made for the server and releases the ones the user gave it. */
+export async function deallocateInstancePorts(db: Db, ports: AllocatedPort[]): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await removePortRows(
+      trx,
+      ports.filter((p) => p.created).map((p) => p.portId),
+    );
+    const given = ports.filter((p) => !p.created).map((p) => p.portId);
+    if (given.length > 0) {
+      await trx
+        .updateTable('ports')
+        .set({ device_id: '', device_owner: '', ...bindingFor('', 'normal'), updated_at: now() })
+        .where('id', 'in', given)
+        .execute();
+    }
+  });
 }
 
-/** How many more ports the project may have (null: no limit), for Nova's port quota check at create. */
-export async function portsLeft(db: Db, projectId: string): Promise<{ limit: number; used: number } | null> {
-  const limit = (await quotaLimits(db, projectId)).port;
-  if (limit < 0) return null;
-  return { limit, used: await quotaUsage(db, projectId, 'port') };
+/** The NetworkInfo of `portIds`, in that order: what the compute host plugs in and filters. */
+export async function buildNetworkInfo(db: Db, portIds: string[]): Promise<NetworkInfo> {
+  const info: NetworkInfo = [];
+  for (const id of portIds) {
+    const port = await db.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!port) throw portNotFound(id);
+    const network = await vifNetwork(db, port.network_id);
+    const fixed = await db
+      .selectFrom('ip_allocations')
+      .select(['subnet_id', 'ip_address'])
+      .where('port_id', '=', id)
+      .execute();
+    const floating = await db.selectFrom('floating_ips').selectAll().where('fixed_port_id', '=', id).execute();
+    const floatingIps = [];
+    for (const f of floating) {
+      if (f.fixed_ip_address === null) continue;
+      floatingIps.push({
+        id: f.id,
+        floating_ip_address: f.floating_ip_address,
+        fixed_ip_address: f.fixed_ip_address,
+        floating_network: await vifNetwork(db, f.floating_network_id),
+      });
+    }
+    const secure = port.port_security_enabled === 1;
+    info.push(
+      VifShape.build({
+        id,
+        mac_address: port.mac_address,
+        devname: tapName(id),
+        network,
+        fixed_ips: fixed,
+        floating_ips: floatingIps,
+        port_security_enabled: secure,
+        security_group_rules: secure ? await portRules(db, id) : [],
+      }),
+    );
+  }
+  return info;
+}
+
+async function vifNetwork(db: Db, networkId: string): Promise<VifNetwork> {
+  const net = await db.selectFrom('networks').selectAll().where('id', '=', networkId).executeTakeFirstOrThrow();
+  const subnets = await db
+    .selectFrom('subnets')
+    .selectAll()
+    .where('network_id', '=', networkId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  const ids = subnets.map((s) => s.id);
+  const [dns, routes] = ids.length
+    ? await Promise.all([
+        db.selectFrom('subnet_dns_nameservers').selectAll().where('subnet_id', 'in', ids).orderBy('position').execute(),
+        db.selectFrom('subnet_host_routes').selectAll().where('subnet_id', 'in', ids).execute(),
+      ])
+    : [[], []];
+  return {
+    id: net.id,
+    label: net.name,
+    project_id: net.project_id,
+    bridge: bridgeName(net.id),
+    network_type: net.network_type as VifNetwork['network_type'],
+    physical_network: net.physical_network,
+    segmentation_id: net.segmentation_id,
+    mtu: net.mtu,
+    external: net.router_external === 1,
+    subnets: subnets.map((s) => ({
+      id: s.id,
+      cidr: s.cidr,
+      ip_version: s.ip_version as 4 | 6,
+      gateway_ip: s.gateway_ip,
+      dns_nameservers: dns.filter((d) => d.subnet_id === s.id).map((d) => d.address),
+      host_routes: routes
+        .filter((r) => r.subnet_id === s.id)
+        .map((r) => ({ destination: r.destination, nexthop: r.nexthop })),
+      enable_dhcp: s.enable_dhcp === 1,
+    })),
+  };
+}
+
+/**
+ * The rules of the port's groups, with a remote group expanded to the addresses of its member ports
+ * (host prefixes of the rule's family). Address groups have no table yet: such a rule admits no one.
+ */
+async function portRules(db: Db, portId: string): Promise<VifSecurityRule[]> {
+  const rules = await db
+    .selectFrom('security_group_rules')
+    .innerJoin(
+      'security_group_port_bindings',
+      'security_group_port_bindings.security_group_id',
+      'security_group_rules.security_group_id',
+    )
+    .selectAll('security_group_rules')
+    .where('security_group_port_bindings.port_id', '=', portId)
+    .execute();
+  const members = new Map<string, string[]>();
+  const membersOf = async (groupId: string) => {
+    let found = members.get(groupId);
+    if (!found) {
+      const rows = await db
+        .selectFrom('ip_allocations')
+        .innerJoin('security_group_port_bindings', 'security_group_port_bindings.port_id', 'ip_allocations.port_id')
+        .select('ip_allocations.ip_address')
+        .where('security_group_port_bindings.security_group_id', '=', groupId)
+        .execute();
+      found = rows.map((r) => r.ip_address);
+      members.set(groupId, found);
+    }
+    return found;
+  };
+  const out: VifSecurityRule[] = [];
+  for (const r of rules) {
+    const v = r.ethertype === 'IPv6' ? 6 : 4;
+    let remote: string[] | null = null;
+    if (r.remote_ip_prefix !== null) remote = [r.remote_ip_prefix];
+    else if (r.remote_group_id !== null) {
+      remote = (await membersOf(r.remote_group_id))
+        .filter((ip) => parseIp(ip)?.version === v)
+        .map((ip) => `${ip}/${v === 4 ? 32 : 128}`);
+    } else if (r.remote_address_group_id !== null) remote = [];
+    out.push({
+      direction: r.direction as VifSecurityRule['direction'],
+      ethertype: r.ethertype as VifSecurityRule['ethertype'],
+      protocol: r.protocol,
+      port_range_min: r.port_range_min,
+      port_range_max: r.port_range_max,
+      remote_prefixes: remote,
+    });
+  }
+  return out;
 }

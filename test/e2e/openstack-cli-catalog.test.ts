@@ -123,7 +123,7 @@ describe('openstack CLI: the service catalog on all-in-one', () => {
     assert.deepEqual(after, before);
     assert.ok(after.includes(created.id));
     assert.ok(!after.includes(admin.ID), 'the deleted endpoint stays deleted');
-    assert.equal((await cli.json<unknown[]>('service', 'list')).length, 3);
+    assert.equal((await cli.json<unknown[]>('service', 'list')).length, 4);
     assert.ok((await computeInCatalog()).includes('RegionTwo internal http://two.internal:8774/v2.1'));
   });
 });

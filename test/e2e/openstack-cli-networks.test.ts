@@ -206,6 +206,50 @@ describe('openstack CLI: networks, subnets, ports', () => {
     await cli.ok('network', 'delete', 'net-b');
   });
 
+  it('IPv6, no gateway, and a port without port security', async () => {
+    const { cli } = d;
+    await cli.ok('network', 'create', 'net-c');
+    const v6 = await cli.json<Record<string, unknown>>(
+      'subnet',
+      'create',
+      '--network',
+      'net-c',
+      '--ip-version',
+      '6',
+      '--subnet-range',
+      '2001:db8:5::/64',
+      'sub-v6',
+    );
+    assert.equal(v6['gateway_ip'], '2001:db8:5::1');
+    const noGw = await cli.json<Record<string, unknown>>(
+      'subnet',
+      'create',
+      '--network',
+      'net-c',
+      '--subnet-range',
+      '10.30.0.0/29',
+      '--gateway',
+      'none',
+      'sub-nogw',
+    );
+    assert.equal(noGw['gateway_ip'], null);
+    assert.deepEqual(noGw['allocation_pools'], [{ start: '10.30.0.1', end: '10.30.0.6' }]);
+    const open = await cli.json<{ port_security_enabled: boolean; security_group_ids: string[]; fixed_ips: unknown[] }>(
+      'port',
+      'create',
+      '--network',
+      'net-c',
+      '--disable-port-security',
+      '--no-security-group',
+      'open-port',
+    );
+    assert.equal(open.port_security_enabled, false);
+    assert.deepEqual(open.security_group_ids, []);
+    assert.equal(open.fixed_ips.length, 2, 'one address of each family');
+    await cli.ok('port', 'delete', 'open-port');
+    await cli.ok('network', 'delete', 'net-c');
+  });
+
   it('network quotas: set and shown', async () => {
     const { cli } = d;
     const project = (await cli.json<{ id: string }>('project', 'show', 'admin')).id;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/common/db/database.ts';
 import { now } from '../../src/common/db/schema.ts';
-import { createInstancePort } from '../../src/network/instance-ports.ts';
+import { createInstancePort } from '../../src/network/server-ports.ts';
 
 export interface TestNetwork {
   id: string;

@@ -25,8 +25,11 @@ export interface NetworkApiHarness {
   close(): Promise<void>;
 }
 
+/** `dialect` defaults to STRATUS_TEST_NETWORK_DIALECT (mysql, postgres), else in-memory SQLite. */
 export async function startNetworkApi(options: { dialect?: Dialect } = {}): Promise<NetworkApiHarness> {
-  const database = await openTestDatabase(options.dialect ?? 'sqlite');
+  const fromEnv = process.env['STRATUS_TEST_NETWORK_DIALECT'];
+  const dialect = options.dialect ?? (fromEnv === 'mysql' || fromEnv === 'postgres' ? fromEnv : 'sqlite');
+  const database = await openTestDatabase(dialect);
   const app = createApiServer({ kind: 'network', tokens: fakeTokens });
   registerNetworkApi(app, { database, config: loadConfig([], {}) });
   await app.ready();

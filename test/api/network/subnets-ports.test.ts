@@ -108,19 +108,20 @@ describe('network API: subnets and ports', () => {
     assert.equal(port['binding:vnic_type'], 'normal');
     assert.equal((port['security_groups'] as string[]).length, 1);
 
+    // Well past the first 16 free addresses, among which IPAM picked the automatic one at random.
     const given = await post('alice', 'port', {
       network_id: netId,
-      fixed_ips: [{ subnet_id: subnetId, ip_address: '192.168.5.7' }],
+      fixed_ips: [{ subnet_id: subnetId, ip_address: '192.168.5.70' }],
       mac_address: 'FA:16:3E:00:00:01',
     });
     assert.equal(given.status, 201);
     assert.equal((given.body['port'] as Obj)['mac_address'], 'fa:16:3e:00:00:01');
     const cases: [Record<string, unknown>, number, string, string][] = [
       [
-        { fixed_ips: [{ ip_address: '192.168.5.7' }] },
+        { fixed_ips: [{ ip_address: '192.168.5.70' }] },
         409,
         'IpAddressAlreadyAllocated',
-        'IP address 192.168.5.7 already allocated in subnet',
+        'IP address 192.168.5.70 already allocated in subnet',
       ],
       [
         { fixed_ips: [{ subnet_id: subnetId, ip_address: '10.0.0.1' }] },

@@ -6,7 +6,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import { canonicalIp } from '../../../network/ip.ts';
-import { findPort, portAddresses } from '../../../network/instance-ports.ts';
+import { findPort, portAddresses } from '../../../network/server-ports.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import {
   availableNetworks,

@@ -13,7 +13,7 @@ import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound, StratusError } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { allocateInterface, releaseInterface, type InterfaceRequest } from '../../../conductor/network-allocation.ts';
-import { findPort, portAddresses } from '../../../network/instance-ports.ts';
+import { findPort, portAddresses } from '../../../network/server-ports.ts';
 import { buildNetworkInfo } from '../../../network/network-info.ts';
 import { instanceNics } from '../../../objects/instance-networks.ts';
 import { startAction } from '../../../objects/instance-actions.ts';

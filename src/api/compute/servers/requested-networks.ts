@@ -19,7 +19,7 @@ import {
   portHoldingAddress,
   portsLeft,
   securityGroupsByName,
-} from '../../../network/instance-ports.ts';
+} from '../../../network/server-ports.ts';
 import type { NicRequest } from '../../../objects/instance-networks.ts';
 import type { CreateServerBody } from './schemas.ts';
 

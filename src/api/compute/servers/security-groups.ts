@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import { notifyPortsChanged } from '../../../network/network-info-changed.ts';
-import { setPortSecurityGroups } from '../../../network/instance-ports.ts';
+import { setPortSecurityGroups } from '../../../network/server-ports.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
