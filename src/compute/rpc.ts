@@ -11,7 +11,8 @@ import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } fr
 
 export function computeEndpoints(manager: ComputeManager) {
   return serveContract(computeContract, {
-    build_and_run_instance: (ctx, a) => manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt),
+    build_and_run_instance: (ctx, a) =>
+      manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt, a.network_info),
     terminate_instance: (ctx, a) => manager.terminateInstance(ctx, a.instance),
     stop_instance: (ctx, a) => manager.stopInstance(ctx, a.instance),
     start_instance: (ctx, a) => manager.startInstance(ctx, a.instance),
@@ -37,9 +38,12 @@ export function computeEndpoints(manager: ComputeManager) {
     backup_instance: (ctx, a) => manager.backupInstance(ctx, a.instance, a.image_id, a.backup_type, a.rotation),
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
-    unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node),
+    unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node, a.network_info),
     cache_images: async (_ctx, a) => {
       await cacheImages(manager.driver, manager.host, a.image_ids);
     },
+    attach_interface: (ctx, a) => manager.attachInterface(ctx, a.instance, a.vif),
+    detach_interface: (ctx, a) => manager.detachInterface(ctx, a.instance, a.vif),
+    network_info_changed: (ctx, a) => manager.networkInfoChanged(ctx, a.instance, a.network_info),
   });
 }

@@ -26,8 +26,10 @@ import {
   updateInstance,
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
+import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { ShelveConductor } from './shelve.ts';
 import type { ShelvedImageLookup } from './shelved-image-check.ts';
+import type { NetworkInfo } from '../wire/messages/network-info.ts';
 import {
   getService,
   lowestServiceVersion,
@@ -123,6 +125,15 @@ export class ConductorManager {
       await releaseAllocations(this.db, uuid);
       return;
     }
+    let networkInfo: NetworkInfo;
+    try {
+      networkInfo = await this.allocateNetwork(instance, chosen.service_host, chosen.availability_zone);
+    } catch (err) {
+      // Another host would meet the same network (Nova aborts the build rather than reschedule).
+      log.warn({ instance: uuid, err: (err as Error).message }, 'could not allocate the network');
+      await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');
+      return;
+    }
     // The event's end is recorded while the build is on its way: compute does not wait for the record.
     const [recordedEnd, cast] = await Promise.allSettled([
       finishEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', 'Success'),
@@ -131,6 +142,7 @@ export class ConductorManager {
         node: chosen.nodename,
         alternates,
         attempt,
+        network_info: networkInfo,
       }),
     ]);
     if (cast.status === 'rejected') {
@@ -193,6 +205,20 @@ export class ConductorManager {
     await this.setError(ctx, uuid, error, 'compute_build_and_run_instance');
   }
 
+  /**
+   * Makes or binds the instance's ports for `host` (network-allocation.ts). A delete that ran while they
+   * were made released what existed then; whatever was made after is released here.
+   */
+  private async allocateNetwork(instance: InstancePayload, host: string, zone: string): Promise<NetworkInfo> {
+    const target = { uuid: instance.uuid, project_id: instance.project_id, availability_zone: zone };
+    const networkInfo = await allocateForHost(this.db, target, host);
+    const now = await findInstance(this.db, instance.uuid);
+    if (!now || now.deleted_at !== null || now.task_state === TaskState.DELETING) {
+      await releaseInstancePorts(this.db, instance.uuid);
+    }
+    return networkInfo;
+  }
+
   /** Puts a build in ERROR with a fault; leaves an instance being deleted alone. */
   private async setError(ctx: RequestContext, uuid: string, error: Error, event: string): Promise<void> {
     const code = error instanceof StratusError ? error.status : 500;
@@ -203,6 +229,7 @@ export class ConductorManager {
     });
     if (!failed) return;
     await releaseAllocations(this.db, uuid);
+    await releaseInstancePorts(this.db, uuid);
     await finishEvent(this.db, uuid, ctx.requestId, event, 'Error', {
       message: error.message,
       traceback: error.stack ?? '',
@@ -262,6 +289,7 @@ export class ConductorManager {
   async instanceDeleted(ctx: RequestContext, uuid: string): Promise<void> {
     await markInstanceDeleted(this.db, uuid);
     await releaseAllocations(this.db, uuid);
+    await releaseInstancePorts(this.db, uuid);
     await finishEvent(this.db, uuid, ctx.requestId, 'compute_terminate_instance', 'Success');
   }
 

@@ -10,6 +10,7 @@
  *   claimed then. Any later failure gives the claim back.
  * - the records compute reports: shelved, offloaded (allocations freed, no host), unshelved.
  */
+import { allocateForHost } from './network-allocation.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { now } from '../common/db/schema.ts';
@@ -90,12 +91,16 @@ export class ShelveConductor {
     }
     await finishEvent(this.db, uuid, ctx.requestId, SCHEDULE_EVENT, 'Success');
     try {
+      // The server's ports follow it to its new host (network-allocation.ts).
+      const target = { uuid, project_id: claimed.project_id, availability_zone: chosen.availability_zone };
+      const networkInfo = await allocateForHost(this.db, target, chosen.service_host);
       await this.compute.unshelveInstance(
         ctx,
         chosen.service_host,
         instancePayload(claimed),
         claimed.shelved_image_id,
         chosen.nodename,
+        networkInfo,
       );
     } catch (err) {
       await releaseAllocations(this.db, uuid);

@@ -63,6 +63,8 @@ export async function recordCheckedBuildRequest<T extends BuildRequest>(
     groupId?: number | null;
     /** The quota check; none records without one. */
     quota?: QuotaGate;
+    /** Writes what else each instance keeps (its requested NICs), in the same transaction. */
+    recordEach?(trx: Db, uuid: string): Promise<void>;
   },
 ): Promise<T> {
   const groupId = request.groupId ?? null;
@@ -90,6 +92,7 @@ export async function recordCheckedBuildRequest<T extends BuildRequest>(
         await insertInstance(trx, instance);
         await insertRequestSpec(trx, instance.uuid, built.spec);
         await startAction(trx, ctx, instance.uuid, InstanceAction.CREATE);
+        await request.recordEach?.(trx, instance.uuid);
       }
       if (groupId !== null) {
         const uuids = built.instances.map((i) => i.uuid);

@@ -12,7 +12,7 @@ import { deleteConsoleTokensForInstance } from './console-auth-tokens.ts';
 import { deleteDiskSnapshotsOfInstance } from './disk-snapshots.ts';
 import { insertTags, removeAllTags, tagCondition, type TagFilter } from './instance-tags.ts';
 import type { Flavor } from './flavors.ts';
-import { matchesAddressFilter } from './instance-addresses.ts';
+import { instancesMatchingAddress } from './instance-addresses.ts';
 import { vmStatesForStatus, VmState, TaskState, PowerState } from '../wire/messages/instance-states.ts';
 
 type Row = Omit<InstancesTable, 'id'> & { id: number };
@@ -381,6 +381,16 @@ async function listQuery(db: Db, filter: InstanceFilter) {
       ),
     );
   }
+  const { ip, ip6 } = filter.addresses ?? {};
+  if (ip !== undefined || ip6 !== undefined) {
+    // Addresses live in the network's tables: the matching instances are found there, in one query.
+    const uuids = await instancesMatchingAddress(db, {
+      ...(ip !== undefined ? { ip: safeRegExp(ip, true) } : {}),
+      ...(ip6 !== undefined ? { ip6: safeRegExp(ip6, true) } : {}),
+    });
+    if (!uuids.length) return null;
+    query = query.where('uuid', 'in', uuids);
+  }
   const keys = completeSort(filter.sort ?? [], filter.sortDirection);
   if (filter.marker) {
     const marker = await db.selectFrom('instances').selectAll().where('uuid', '=', filter.marker).executeTakeFirst();
@@ -413,14 +423,6 @@ function rowTests(filter: InstanceFilter): ((row: Pick<Row, 'uuid'>) => boolean)
       const value = (row as Partial<Row>)[column];
       return value !== null && value !== undefined && re.test(String(value));
     });
-  }
-  const { ip, ip6 } = filter.addresses ?? {};
-  if (ip !== undefined || ip6 !== undefined) {
-    const patterns = {
-      ...(ip !== undefined ? { ip: safeRegExp(ip, true) } : {}),
-      ...(ip6 !== undefined ? { ip6: safeRegExp(ip6, true) } : {}),
-    };
-    tests.push((row) => matchesAddressFilter(row, patterns));
   }
   return tests;
 }

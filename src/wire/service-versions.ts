@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 7;
+export const SERVICE_VERSION = 8;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -29,6 +29,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   // compute 1.5: cache_images (image pre-caching for an aggregate's hosts); conductor 1.3 and
   // scheduler 1.1: RequestSpec 1.1 (requested_destination).
   7: { conductor: '1.3', scheduler: '1.1', compute: '1.5' },
+  // compute 1.6: network_info in build_and_run_instance, attach/detach_interface, network_info_changed.
+  8: { conductor: '1.3', scheduler: '1.1', compute: '1.6' },
 };
 
 /** The binary whose services serve a topic. */

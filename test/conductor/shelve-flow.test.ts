@@ -20,6 +20,7 @@ import { getRequestSpec, saveRequestSpec } from '../../src/objects/request-specs
 import { providerUsages } from '../../src/placement/providers.ts';
 import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
 import { startImageApiStub, type ImageApiStub } from '../helpers/image-api-stub.ts';
+import { createTestNetwork } from '../helpers/networks.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 
 const settled = (i: Instance) => i.task_state === null && !['building'].includes(i.vm_state);
@@ -95,9 +96,11 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     ]);
   });
 
-  it('unshelves to the host an admin names', async () => {
+  it('unshelves to the host an admin names, its port following it', async () => {
     const flavor = await smallFlavor(cloud.database, 'm1.tohost');
-    const [uuid] = await cloud.boot(flavor, 1, 'tohost');
+    const net = await createTestNetwork(cloud.database.db, { projectId: 'p1', name: 'shelf', prefix: '10.95.0' });
+    const nic = { network_id: net.id, fixed_ip: null, port_id: null, tag: null, security_groups: [] };
+    const [uuid] = await cloud.boot(flavor, 1, 'tohost', { nics: [nic] });
     const booted = await cloud.waitFor(uuid!, settled);
     await shelve(uuid!);
     await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved_offloaded' && i.task_state === null);
@@ -105,6 +108,12 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     await unshelve(uuid!, other);
     const active = await cloud.waitFor(uuid!, (i) => i.vm_state === 'active' && i.task_state === null);
     assert.equal(active.host, other);
+    const ports = await cloud.database.db.selectFrom('ports').selectAll().where('device_id', '=', uuid!).execute();
+    assert.deepEqual(
+      ports.map((p) => p.binding_host_id),
+      [other],
+      'the same port, bound to the new host',
+    );
   });
 
   it("puts the server in ERROR, with Nova's fault and nothing claimed, when its shelved image is gone", async () => {

@@ -12,6 +12,7 @@ import { ConductorRpcApi } from '../../src/wire/contracts/conductor.ts';
 import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
 import { getInstance, type Instance } from '../../src/objects/instances.ts';
 import { recordBuildRequest } from '../../src/objects/build-requests.ts';
+import { recordNicRequests, type NicRequest } from '../../src/objects/instance-networks.ts';
 import { connectBus, type Bus } from '../../src/runtime/bus.ts';
 import type { RunningService } from '../../src/runtime/service.ts';
 import { startScheduler } from '../../src/scheduler/service.ts';
@@ -28,7 +29,13 @@ export interface TestCloud {
   startComputeHost(host: string, overrides?: RawOverrides): Promise<void>;
   stopComputeHost(host: string): Promise<void>;
   /** Records instances as the API does and casts the build; returns their uuids. */
-  boot(flavor: Flavor, count?: number, name?: string, options?: { storageTier?: string }): Promise<string[]>;
+  boot(
+    flavor: Flavor,
+    count?: number,
+    name?: string,
+    /** nics: each server's requested NICs, as the API records them (none: no NIC). */
+    options?: { storageTier?: string; nics?: readonly NicRequest[] },
+  ): Promise<string[]>;
   waitFor(uuid: string, done: (i: Instance) => boolean, timeoutMs?: number): Promise<Instance>;
   stop(): Promise<void>;
 }
@@ -119,6 +126,7 @@ export async function startTestCloud(
           ignore_hosts: [],
         }),
       );
+      for (const uuid of uuids) await recordNicRequests(database.db, uuid, options.nics ?? []);
       await cloud.conductor.buildInstances(ctx, uuids);
       return uuids;
     },

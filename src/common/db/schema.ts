@@ -722,6 +722,22 @@ export interface NetworkTagsTable {
   tag: string;
 }
 
+/** A server's NICs as requested and allocated, in the guest's order (migration 0024). */
+export interface InstanceNetworksTable {
+  instance_uuid: string;
+  position: number;
+  /** The network a port is to be made on (null when the user gave a port). */
+  network_id: string | null;
+  fixed_ip: string | null;
+  /** The port: the user's, or the one the conductor made (null until it is made). */
+  port_id: string | null;
+  tag: string | null;
+  /** JSON list: the security groups (ids, or the name `default`) a port made for the NIC gets. */
+  security_groups: string;
+  /** The port is the user's: unbind it on delete rather than delete it. */
+  preserve_on_delete: Bool;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -781,6 +797,7 @@ export interface Schema {
   floating_ips: FloatingIpsTable;
   network_quotas: NetworkQuotasTable;
   network_tags: NetworkTagsTable;
+  instance_networks: InstanceNetworksTable;
 }
 
 /** The current time in the schema's timestamp format. */

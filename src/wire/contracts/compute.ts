@@ -6,6 +6,8 @@
  * set_admin_password (changePassword). 1.3 rebuild_instance.
  * 1.4 shelve_instance, shelve_offload_instance, unshelve_instance, backup_instance.
  * 1.5 cache_images (an aggregate's image pre-caching, compute API 2.81).
+ * 1.6 guest networking: build_and_run_instance and unshelve_instance carry network_info; attach_interface,
+ * detach_interface (calls, as Nova's) and network_info_changed (from the network service).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -13,6 +15,7 @@ import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type VersionCap } from '../contract.ts';
 import { InstancePayloadSchema, type InstancePayload } from '../messages/instance-payload.ts';
 import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
+import { NetworkInfoSchema, VifSchema, type NetworkInfo, type Vif } from '../messages/network-info.ts';
 import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
 
 /** The guest state actions, each a cast `<action>_instance`. */
@@ -36,7 +39,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.5',
+  version: '1.6',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -46,7 +49,10 @@ export const computeContract = defineContract({
         /** Where to try next if this build fails, without asking the scheduler again. */
         alternates: Type.Array(SelectionSchema),
         attempt: Type.Integer({ minimum: 1 }),
+        /** The guest's interfaces, its ports already bound to this host (1.6; older hosts build without NICs). */
+        network_info: Type.Optional(NetworkInfoSchema),
       }),
+      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
     ),
     terminate_instance: cast('1.0', Instance),
     stop_instance: cast('1.0', Instance),
@@ -133,7 +139,25 @@ export const computeContract = defineContract({
         instance: InstancePayloadSchema,
         image_id: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
         node: Type.Union([Type.String(), Type.Null()]),
+        /** An offloaded guest's interfaces, its ports bound to this host (1.6). */
+        network_info: Type.Optional(NetworkInfoSchema),
       }),
+      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
+    ),
+    /**
+     * os-interface attach: the port is bound to this host; the guest gets a NIC for it. A call, as in
+     * Nova: the API answers with the outcome (a refusal of the driver comes back as the same error).
+     */
+    attach_interface: call('1.6', Type.Object({ instance: InstancePayloadSchema, vif: VifSchema }), Type.Void()),
+    /** os-interface detach: the guest's NIC of the port goes; the API unbinds or deletes the port after. */
+    detach_interface: call('1.6', Type.Object({ instance: InstancePayloadSchema, vif: VifSchema }), Type.Void()),
+    /**
+     * From the network service: a port of the guest changed (its security groups, their rules, a floating
+     * IP), so the host's datapath applies the guest's interfaces as they now are.
+     */
+    network_info_changed: cast(
+      '1.6',
+      Type.Object({ instance: InstancePayloadSchema, network_info: NetworkInfoSchema }),
     ),
     /**
      * Pre-caching (2.81): the host fetches each image into its image cache, so later builds of it start
@@ -158,9 +182,35 @@ export class ComputeRpcApi {
   buildAndRunInstance(
     ctx: RequestContext,
     host: string,
-    args: { instance: InstancePayload; node: string; alternates: Selection[]; attempt: number },
+    args: {
+      instance: InstancePayload;
+      node: string;
+      alternates: Selection[];
+      attempt: number;
+      network_info?: NetworkInfo;
+    },
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'build_and_run_instance', args);
+  }
+
+  /** A call: resolves once the guest has the NIC (or the driver refused). */
+  attachInterface(ctx: RequestContext, host: string, instance: InstancePayload, vif: Vif): Promise<void> {
+    return this.rpc.call(ctx, this.target(host), 'attach_interface', { instance, vif });
+  }
+
+  /** A call: resolves once the guest has released the NIC. */
+  detachInterface(ctx: RequestContext, host: string, instance: InstancePayload, vif: Vif): Promise<void> {
+    return this.rpc.call(ctx, this.target(host), 'detach_interface', { instance, vif });
+  }
+
+  /** Tells the guest's host its interfaces changed (security groups, rules, floating IPs). */
+  networkInfoChanged(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    networkInfo: NetworkInfo,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'network_info_changed', { instance, network_info: networkInfo });
   }
 
   terminateInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {
@@ -241,8 +291,14 @@ export class ComputeRpcApi {
     instance: InstancePayload,
     imageId: string | null,
     node: string | null,
+    networkInfo?: NetworkInfo,
   ): Promise<void> {
-    return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', { instance, image_id: imageId, node });
+    return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', {
+      instance,
+      image_id: imageId,
+      node,
+      ...(networkInfo ? { network_info: networkInfo } : {}),
+    });
   }
 
   /** Asks `host` to fetch the images into its image cache (aggregate image pre-caching). */

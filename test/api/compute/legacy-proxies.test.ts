@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { GONE_ROUTES } from '../../../src/api/compute/legacy/gone.ts';
 import { PROJECT_A, PROJECT_B, client, fault, startComputeApi, type Harness } from './helpers.ts';
 import { formatVersion, MAX_VERSION } from '../../../src/api/compute/microversion.ts';
+import { ensureDefaultSecurityGroup } from '../../../src/network/default-security-group.ts';
+import { createTestNetwork } from '../../helpers/networks.ts';
 
 /** The newest microversion Stratus serves. */
 const LATEST = formatVersion(MAX_VERSION);
@@ -136,7 +138,8 @@ describe('network and volume proxies', () => {
       assert.equal((await client(h.app, 'alice', '2.36').get(`/v2.1${path}`)).statusCode, 404, path);
     }
     const missing: [string, string][] = [
-      ['/os-networks/n1', 'Network n1 could not be found.'],
+      ['/os-networks/n1', 'Network not found'],
+      ['/os-tenant-networks/n1', 'Network not found'],
       ['/os-security-groups/7', 'Security group 7 not found.'],
       ['/os-floating-ips/7', 'Floating IP not found for ID 7'],
       ['/os-volumes/v1', 'Volume v1 could not be found.'],
@@ -151,6 +154,53 @@ describe('network and volume proxies', () => {
     assert.equal(create.statusCode, 404);
     assert.match(fault(create).message, /no volume service/);
     assert.equal((await alice.post('/v2.1/os-security-group-rules', {})).statusCode, 404);
+  });
+});
+
+describe('network proxies over the network service', () => {
+  it("show the networks, pools and groups a project sees, in Nova's shapes", async () => {
+    const own = await createTestNetwork(h.database.db, { projectId: PROJECT_A, name: 'alpha', prefix: '10.90.0' });
+    const ext = await createTestNetwork(h.database.db, {
+      projectId: PROJECT_B,
+      name: 'public',
+      prefix: '203.0.113',
+      external: true,
+    });
+    await createTestNetwork(h.database.db, { projectId: PROJECT_B, name: 'bravo', prefix: '10.91.0' });
+    const alice = client(h.app, 'alice', '2.35');
+    try {
+      const networks = (await alice.get('/v2.1/os-networks')).json().networks as Record<string, unknown>[];
+      assert.deepEqual(
+        networks.map((n) => [n['id'], n['label'], n['cidr']]),
+        [
+          [own.id, 'alpha', null],
+          [ext.id, 'public', null],
+        ],
+      );
+      assert.equal('project_id' in networks[0]!, false, 'the admin-only keys only for admins');
+      const shown = await alice.get(`/v2.1/os-tenant-networks/${own.id}`);
+      assert.deepEqual(shown.json(), { network: { id: own.id, cidr: 'None', label: 'alpha' } });
+      const pools = await alice.get('/v2.1/os-floating-ip-pools');
+      assert.deepEqual(pools.json(), { floating_ip_pools: [{ name: 'public' }] });
+      const adminView = await client(h.app, 'admin', '2.35').get(`/v2.1/os-networks/${own.id}`);
+      assert.equal(adminView.json().network.project_id, null);
+      const groupId = await ensureDefaultSecurityGroup(h.database.db, PROJECT_A);
+      const groups = await alice.get('/v2.1/os-security-groups');
+      assert.deepEqual(
+        groups.json().security_groups.map((g: { id: string; name: string }) => [g.id, g.name]),
+        [[groupId, 'default']],
+      );
+      const group = await alice.get(`/v2.1/os-security-groups/${groupId}`);
+      assert.equal(group.json().security_group.tenant_id, PROJECT_A);
+      assert.equal((await client(h.app, 'bob', '2.35').get(`/v2.1/os-security-groups/${groupId}`)).statusCode, 404);
+    } finally {
+      await h.database.db.deleteFrom('subnet_allocation_pools').execute();
+      await h.database.db.deleteFrom('subnets').execute();
+      await h.database.db.deleteFrom('networks').execute();
+      await h.database.db.deleteFrom('security_group_rules').execute();
+      await h.database.db.deleteFrom('default_security_groups').execute();
+      await h.database.db.deleteFrom('security_groups').execute();
+    }
   });
 });
 

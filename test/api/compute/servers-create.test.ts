@@ -136,14 +136,12 @@ describe('POST /servers', () => {
     assert.equal((await getInstance(h.database.db, res.json().server.id)).display_description, 'front end');
   });
 
-  it('requires networks from 2.37 and accepts "auto", "none" and a list (ignored: no networking yet)', async () => {
+  it('requires networks from 2.37 (servers-networks.test.ts covers what each value does)', async () => {
     const missing = await client(h.app, 'alice', '2.37').post('/v2.1/servers', body({}));
     assert.equal(missing.statusCode, 400);
     assert.match(fault(missing).message, /'networks' is a required property/);
-    for (const networks of ['auto', 'none', [{ uuid: '6d2ec2a4-5b36-4b2c-a7d4-4e0b4f4a9d3e' }]]) {
-      const ok = await client(h.app, 'alice', '2.37').post('/v2.1/servers', body({ networks }));
-      assert.equal(ok.statusCode, 202, JSON.stringify(networks));
-    }
+    const none = await client(h.app, 'alice', '2.37').post('/v2.1/servers', body({ networks: 'none' }));
+    assert.equal(none.statusCode, 202);
     const badEnum = await client(h.app, 'alice', '2.37').post('/v2.1/servers', body({ networks: 'some' }));
     assert.equal(badEnum.statusCode, 400);
   });

@@ -1,9 +1,10 @@
 /**
  * The network and volume proxy APIs Nova deprecated at 2.36 (below it they relay to Neutron and Cinder;
- * from it they are 404). Stratus has no network or volume service yet, so below 2.36 each answers as
- * Nova would over a service that holds nothing: every list is empty, every id is not found (with Nova's
- * message), and what would create something in the missing service is a 404 saying so. From 2.36, 404
- * like any unknown path. The images proxy, which has a service behind it, is images.ts.
+ * from it they are 404). The network reads (networks, tenant networks, floating IP pools, security
+ * groups) are answered from the network service (network-proxies.ts); the rest answer below 2.36 as Nova
+ * would over a service that holds nothing: every list is empty, every id is not found (with Nova's
+ * message), and what would create something is a 404 saying so. From 2.36, 404 like any unknown path.
+ * The images proxy, which has a service behind it, is images.ts.
  */
 import type { FastifyRequest } from 'fastify';
 import { NotFound, type StratusError } from '../../../common/errors.ts';
@@ -18,6 +19,8 @@ type Id = FastifyRequest<{ Params: { id: string } }>;
 interface ProxiedResource {
   /** The collection's path. */
   path: string;
+  /** Its list and show read the network service (network-proxies.ts): only its writes are here. */
+  readFromNetwork?: boolean;
   /** The body key of its list. */
   key: string;
   /** Extra list paths (`/detail`). */
@@ -32,21 +35,8 @@ interface ProxiedResource {
 
 const RESOURCES: readonly ProxiedResource[] = [
   {
-    path: '/os-networks',
-    key: 'networks',
-    notFound: (id) => `Network ${id} could not be found.`,
-    deletable: false,
-    creates: null,
-  },
-  {
-    path: '/os-tenant-networks',
-    key: 'networks',
-    notFound: (id) => `Network ${id} could not be found.`,
-    deletable: false,
-    creates: null,
-  },
-  {
     path: '/os-security-groups',
+    readFromNetwork: true,
     key: 'security_groups',
     notFound: (id) => `Security group ${id} not found.`,
     deletable: true,
@@ -59,7 +49,6 @@ const RESOURCES: readonly ProxiedResource[] = [
     deletable: true,
     creates: 'network',
   },
-  { path: '/os-floating-ip-pools', key: 'floating_ip_pools', notFound: null, deletable: false, creates: null },
   {
     path: '/os-volumes',
     key: 'volumes',
@@ -88,7 +77,7 @@ export function registerProxyRoutes(app: ApiServer): void {
       requireVersion(request, '2.1', LAST_PROXY_VERSION);
       return { [resource.key]: [] };
     };
-    app.get(resource.path, list);
+    if (!resource.readFromNetwork) app.get(resource.path, list);
     if (resource.details) app.get(`${resource.path}/detail`, list);
     const notFound = resource.notFound;
     if (notFound) {
@@ -96,7 +85,7 @@ export function registerProxyRoutes(app: ApiServer): void {
         requireVersion(request, '2.1', LAST_PROXY_VERSION);
         throw new NotFound(notFound(request.params.id));
       };
-      app.get(`${resource.path}/:id`, missing);
+      if (!resource.readFromNetwork) app.get(`${resource.path}/:id`, missing);
       if (resource.deletable) app.delete(`${resource.path}/:id`, missing);
     }
     const kind = resource.creates;

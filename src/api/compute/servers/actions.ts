@@ -9,6 +9,7 @@
  * action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn so the
  * server does not stay stuck in it.
  */
+import { changeServerSecurityGroup } from './security-groups.ts';
 import type { FastifyRequest } from 'fastify';
 import {
   BadRequest,
@@ -197,6 +198,10 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return shelveOffloadServer(deps, request, reply, instance);
       case 'unshelve':
         return unshelveServer(deps, request, reply, instance);
+      case 'addSecurityGroup':
+        return changeServerSecurityGroup(deps, request, reply, instance, 'addSecurityGroup');
+      case 'removeSecurityGroup':
+        return changeServerSecurityGroup(deps, request, reply, instance, 'removeSecurityGroup');
       case 'reboot': {
         const { reboot } = validateBody<RebootBody>(RebootSchema, body);
         rule = reboot.type.toUpperCase() === 'HARD' ? HARD_REBOOT : SOFT_REBOOT;

@@ -44,6 +44,8 @@ import { canonicalIpv6, diskConfigView, newServerAutoDiskConfig } from './disk-c
 import { sanitizeHostname } from './names.ts';
 import { requestedDestination } from './requested-destination.ts';
 import { requestedStorageTier } from './storage-tier.ts';
+import { resolveRequestedNetworks } from './requested-networks.ts';
+import { recordNicRequests } from '../../../objects/instance-networks.ts';
 import { createServerSchema, type CreateServerBody } from './schemas.ts';
 
 const log = getLogger('api.compute.servers');
@@ -77,6 +79,8 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       requestedImage(deps.images, ctx, imageRef),
       requestedKeyPair(db, ctx, server.key_name),
     ] as const);
+    // After the other lookups, as Nova checks the networks last; nothing is written yet.
+    const networks = await resolveRequestedNetworks(db, ctx, server.networks, server.security_groups, count);
     checkImageFitsFlavor(ctx, image, flavor);
     checkCpuPolicy(flavor);
     const storageTier = requestedStorageTier(hints, body.server.instance_disk_type, flavor, deps.config);
@@ -102,7 +106,9 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     // The quotas are checked in the transaction that records the instances (see build-requests.ts):
     // the count may come back lowered to what fits, as Nova lowers max_count.
     const { instances, spec } = await recordCheckedBuildRequest(db, ctx, {
-      maxCount: count.max,
+      // The port quota may have lowered how many fit (Nova's max_net_count).
+      maxCount: networks.maxCount,
+      recordEach: (trx, uuid) => recordNicRequests(trx, uuid, networks.nics),
       build: (fits) => {
         const built = buildInstances(ctx, server, { ...common, count: fits });
         const spec = requestSpec(ctx, { flavor, image, zone, hints, count: fits, storageTier, destination });
@@ -116,7 +122,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
             vcpus: flavor.vcpus,
             memoryMb: flavor.memory_mb,
             minCount: count.min,
-            maxCount: count.max,
+            maxCount: networks.maxCount,
             metadataItems,
             inGroup: group !== null,
           }),

@@ -13,6 +13,7 @@ import { getLogger } from '../../../common/log/logger.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
+import { releaseInstancePorts } from '../../../conductor/network-allocation.ts';
 import { assertNotLocked, markInstanceDeleted, updateInstance, type Instance } from '../../../objects/instances.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import { releaseAllocations } from '../../../placement/claims.ts';
@@ -86,4 +87,5 @@ async function localDelete(deps: ComputeApiDeps, uuid: string, why: string): Pro
   log.info({ instance: uuid }, `deleting the server locally: ${why}`);
   await markInstanceDeleted(deps.database.db, uuid);
   await releaseAllocations(deps.database.db, uuid);
+  await releaseInstancePorts(deps.database.db, uuid);
 }

@@ -1,15 +1,15 @@
 /**
  * The server as the API shows it, field for field as Nova's view builder at each microversion: which
  * fields exist depends on the version asked for, and some (OS-EXT-SRV-ATTR:*, host_status, fault
- * details of internal errors) only on who asks. Stratus has no networking or volumes yet, so addresses
- * (objects/instance-addresses.ts) and attached volumes are empty.
+ * details of internal errors) only on who asks. Addresses come from the instance's ports
+ * (objects/instance-addresses.ts); Stratus has no volumes yet, so attached volumes are empty.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { latestFaults, type InstanceFault } from '../../../objects/instance-faults.ts';
-import { instanceAddresses } from '../../../objects/instance-addresses.ts';
+import { addressesOfInstances, type InstanceAddress } from '../../../objects/instance-addresses.ts';
 import { apiStatus } from '../../../wire/messages/instance-states.ts';
 import { tagsOfInstances } from '../../../objects/instance-tags.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
@@ -26,6 +26,8 @@ import { STORAGE_TIER_ATTRIBUTE, STORAGE_TIER_EXTENSION } from './storage-tier.t
 /** What the views of a set of servers need beyond the rows. */
 export interface ServerViewData {
   faults: Map<string, InstanceFault>;
+  /** instance uuid -> its addresses (objects/instance-addresses.ts). */
+  addresses: Map<string, InstanceAddress[]>;
   /** host -> its compute service, for the host_status admins see from 2.16. */
   computeServices: Map<string, ServiceRecord>;
   /** instance uuid -> the availability zone its request spec pins it to (2.96). */
@@ -113,14 +115,15 @@ export async function loadServerViewData(
   include: { serverGroups?: boolean } = {},
 ): Promise<ServerViewData> {
   const flags = viewFlags(request);
-  const [faults, computeServices, pinnedAz, tags, serverGroups] = await Promise.all([
+  const [faults, addresses, computeServices, pinnedAz, tags, serverGroups] = await Promise.all([
     latestFaults(db, uuids),
+    addressesOfInstances(db, uuids),
     flags.isAdmin && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
     flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
     flags.v2_26 ? tagsOfInstances(db, uuids) : new Map<string, string[]>(),
     include.serverGroups && flags.v2_71 ? groupsOf(db, uuids) : new Map<string, string>(),
   ]);
-  return { faults, computeServices, pinnedAz, tags, serverGroups };
+  return { faults, addresses, computeServices, pinnedAz, tags, serverGroups };
 }
 
 /** instance uuid -> its server group's uuid (an instance is in one group at most). */
@@ -202,9 +205,12 @@ function faultView(fault: InstanceFault, isAdmin: boolean): Record<string, unkno
 }
 
 /** The addresses by network; the type and MAC only where Nova shows them (not before 2.75 in update). */
-function addressesView(instance: Instance, extended: boolean): Record<string, Record<string, unknown>[]> {
+export function addressesView(
+  addresses: readonly InstanceAddress[],
+  extended: boolean,
+): Record<string, Record<string, unknown>[]> {
   const view: Record<string, Record<string, unknown>[]> = {};
-  for (const address of instanceAddresses(instance)) {
+  for (const address of addresses) {
     const entry: Record<string, unknown> = { version: address.version, addr: address.addr };
     if (extended) {
       entry['OS-EXT-IPS:type'] = address.type;
@@ -251,7 +257,7 @@ export function serverView(
     flavor: flavorView(request, flags, instance),
     created: isoTime(instance.created_at),
     updated: isoTime(instance.updated_at ?? instance.created_at),
-    addresses: addressesView(instance, options.extended),
+    addresses: addressesView(data.addresses.get(instance.uuid) ?? [], options.extended),
     accessIPv4: instance.access_ip_v4 ?? '',
     accessIPv6: instance.access_ip_v6 ?? '',
     links: resourceLinks(request, 'servers', instance.uuid),

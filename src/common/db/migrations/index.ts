@@ -19,6 +19,7 @@ import * as instanceDiskConfig from './0017-instance-disk-config.ts';
 import * as requiredWireFields from './0018-required-wire-fields.ts';
 import * as shelvedInstances from './0021-shelved-instances.ts';
 import * as networking from './0022-networking.ts';
+import * as instanceNetworks from './0024-instance-networks.ts';
 import type { MigrationSettings } from './settings.ts';
 
 export interface SchemaMigration {
@@ -45,4 +46,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0018-required-wire-fields', up: (db, _dialect, settings) => requiredWireFields.up(db, settings) },
   { name: '0021-shelved-instances', up: shelvedInstances.up },
   { name: '0022-networking', up: networking.up },
+  { name: '0024-instance-networks', up: instanceNetworks.up },
 ];

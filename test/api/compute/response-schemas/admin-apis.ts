@@ -606,13 +606,13 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
     maxVersion: '2.38',
     schema: object({ meta: singleMeta }),
   },
+  proxy('GET', '/os-networks', 200, object({ networks: array(network) })),
+  proxy('GET', '/os-tenant-networks', 200, object({ networks: array(tenantNetwork) })),
+  proxy('GET', '/os-security-groups', 200, object({ security_groups: array(securityGroup) })),
+  proxy('GET', '/os-floating-ip-pools', 200, object({ floating_ip_pools: array(object({ name: str })) })),
   ...(
     [
-      ['/os-networks', 'networks'],
-      ['/os-tenant-networks', 'networks'],
-      ['/os-security-groups', 'security_groups'],
       ['/os-floating-ips', 'floating_ips'],
-      ['/os-floating-ip-pools', 'floating_ip_pools'],
       ['/os-volumes', 'volumes'],
       ['/os-volumes/detail', 'volumes'],
       ['/os-snapshots', 'snapshots'],
@@ -623,7 +623,7 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
     path,
     status: 200,
     maxVersion: '2.35',
-    // With no network or volume service behind them the lists are always empty.
+    // With no floating IP reads or volume service behind them the lists are always empty.
     schema: object({ [key]: { type: 'array', maxItems: 0 } }),
   })),
   ...(

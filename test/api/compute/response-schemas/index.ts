@@ -22,6 +22,7 @@ const AREAS: readonly { RESPONSE_SCHEMAS: readonly ResponseSchema[] }[] = [
   await import('./rescue-diagnostics.ts'),
   await import('./rebuild.ts'),
   await import('./topology-image-cache.ts'),
+  await import('./networking.ts'),
 ];
 
 export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = AREAS.flatMap((area) => area.RESPONSE_SCHEMAS);

@@ -51,7 +51,7 @@ const STATUSES = [
 const IPV4_OR_EMPTY: Json = { type: 'string', anyOf: [{ format: 'ipv4' }, { const: '' }] };
 const IPV6_OR_EMPTY: Json = { type: 'string', anyOf: [{ format: 'ipv6' }, { const: '' }] };
 
-function addresses(extended: boolean): Json {
+export function addresses(extended: boolean): Json {
   const address: Json = {
     addr: { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] },
     version: { enum: [4, 6] },

@@ -1,0 +1,149 @@
+/**
+ * The conductor's side of a server's networking (Nova's allocate_for_instance and
+ * deallocate_for_instance, in-process against the network service's tables): before a build is cast to
+ * a host, the instance's ports are made (for each requested network) or taken (the user's ports) and
+ * bound to that host; a reschedule binds them to the next host; build failure and delete release them:
+ * the ports made here are deleted, the user's are unbound (Nova's preserve_on_delete).
+ */
+import type { Db } from '../common/db/database.ts';
+import { getLogger } from '../common/log/logger.ts';
+import { buildNetworkInfo } from '../network/network-info.ts';
+import { bindPort, createInstancePort, deletePort, unbindPort, type PortBinding } from '../network/server-ports.ts';
+import { appendNic, forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
+import type { NetworkInfo } from '../wire/messages/network-info.ts';
+
+const log = getLogger('conductor.network');
+
+export interface AllocationTarget {
+  uuid: string;
+  project_id: string;
+  availability_zone: string | null;
+}
+
+/** Nova's device_owner for a server's ports: `compute:<availability zone>`. */
+export function computeDeviceOwner(zone: string | null): string {
+  return `compute:${zone ?? 'nova'}`;
+}
+
+/**
+ * Makes or binds every NIC's port for `host` and answers the guest's NetworkInfo. Idempotent: a NIC
+ * whose port exists (a reschedule, a message delivered twice) is only bound again.
+ */
+export async function allocateForHost(db: Db, instance: AllocationTarget, host: string): Promise<NetworkInfo> {
+  const binding: PortBinding = {
+    deviceId: instance.uuid,
+    deviceOwner: computeDeviceOwner(instance.availability_zone),
+    hostId: host,
+  };
+  const nics = await instanceNics(db, instance.uuid);
+  const portIds: string[] = [];
+  for (const nic of nics) {
+    if (nic.port_id !== null) {
+      await bindPort(db, nic.port_id, binding);
+      portIds.push(nic.port_id);
+      continue;
+    }
+    const portId = await createInstancePort(
+      db,
+      {
+        projectId: instance.project_id,
+        networkId: nic.network_id!,
+        fixedIp: nic.fixed_ip,
+        securityGroups: nic.security_groups,
+      },
+      binding,
+    );
+    await setNicPort(db, instance.uuid, nic.position, portId);
+    portIds.push(portId);
+  }
+  return buildNetworkInfo(db, portIds);
+}
+
+/** The guest's NetworkInfo as its ports are now (no change made). */
+export async function currentNetworkInfo(db: Db, uuid: string): Promise<NetworkInfo> {
+  const nics = await instanceNics(db, uuid);
+  return buildNetworkInfo(
+    db,
+    nics.flatMap((n) => (n.port_id !== null ? [n.port_id] : [])),
+  );
+}
+
+/**
+ * Releases the instance's ports: deletes those made for it, unbinds the user's, and forgets its NICs.
+ * Idempotent (delete and a failed build may both come here).
+ */
+export async function releaseInstancePorts(db: Db, uuid: string): Promise<void> {
+  const nics = await instanceNics(db, uuid);
+  for (const nic of nics) {
+    if (nic.port_id === null) continue;
+    if (nic.preserve_on_delete) await unbindPort(db, nic.port_id);
+    else await deletePort(db, nic.port_id);
+    log.debug({ instance: uuid, port: nic.port_id, kept: nic.preserve_on_delete }, 'released port');
+  }
+  // Ports bound to the instance that its NICs do not name (a write lost between making a port and
+  // recording it): made for it, so deleted.
+  const strays = await db.selectFrom('ports').select('id').where('device_id', '=', uuid).execute();
+  for (const stray of strays) await deletePort(db, stray.id);
+  await forgetNics(db, uuid);
+}
+
+/** What an interface attach asks for: the user's port, or a new port on a network (with an address). */
+export type InterfaceRequest =
+  | { portId: string; tag: string | null }
+  | { networkId: string; fixedIp: string | null; tag: string | null; securityGroups: readonly string[] };
+
+/**
+ * Binds the user's port, or makes one, for an interface attached to a server on `host`, and records
+ * the NIC after the server's others. Returns the port's id (releaseInterface takes it back).
+ */
+export async function allocateInterface(
+  db: Db,
+  instance: AllocationTarget,
+  host: string,
+  request: InterfaceRequest,
+): Promise<string> {
+  const binding: PortBinding = {
+    deviceId: instance.uuid,
+    deviceOwner: computeDeviceOwner(instance.availability_zone),
+    hostId: host,
+  };
+  if ('portId' in request) {
+    await bindPort(db, request.portId, binding);
+    await appendNic(db, instance.uuid, {
+      network_id: null,
+      fixed_ip: null,
+      port_id: request.portId,
+      tag: request.tag,
+      security_groups: [],
+      preserve_on_delete: true,
+    });
+    return request.portId;
+  }
+  const portId = await createInstancePort(
+    db,
+    {
+      projectId: instance.project_id,
+      networkId: request.networkId,
+      fixedIp: request.fixedIp,
+      securityGroups: request.securityGroups,
+    },
+    binding,
+  );
+  await appendNic(db, instance.uuid, {
+    network_id: request.networkId,
+    fixed_ip: request.fixedIp,
+    port_id: portId,
+    tag: request.tag,
+    security_groups: request.securityGroups,
+    preserve_on_delete: false,
+  });
+  return portId;
+}
+
+/** Releases one port of a server (a detached interface): deleted if made for it, else unbound. */
+export async function releaseInterface(db: Db, uuid: string, portId: string): Promise<void> {
+  const nic = (await instanceNics(db, uuid)).find((n) => n.port_id === portId);
+  if (nic?.preserve_on_delete) await unbindPort(db, portId);
+  else await deletePort(db, portId);
+  await forgetNics(db, uuid, portId);
+}

@@ -1,0 +1,168 @@
+/**
+ * Builds the NetworkInfo a compute host receives for a guest's ports (wire/messages/network-info.ts):
+ * everything the datapath needs resolved here, since compute hosts have no database: the networks with
+ * their subnets, the ports' addresses and floating IPs, and their security group rules with remote
+ * groups expanded to the member ports' addresses.
+ */
+import type { Db } from '../common/db/database.ts';
+import type { NetworksTable } from '../common/db/schema.ts';
+import {
+  bridgeName,
+  tapName,
+  VifShape,
+  type NetworkInfo,
+  type VifNetwork,
+  type VifSecurityRule,
+} from '../wire/messages/network-info.ts';
+
+/** The VIFs of the ports, in the order given (the guest's NIC order); ports that are gone are skipped. */
+export async function buildNetworkInfo(db: Db, portIds: readonly string[]): Promise<NetworkInfo> {
+  if (!portIds.length) return [];
+  const ids = [...portIds];
+  const [ports, allocations, floating, groupBindings] = await Promise.all([
+    db.selectFrom('ports').selectAll().where('id', 'in', ids).execute(),
+    db.selectFrom('ip_allocations').selectAll().where('port_id', 'in', ids).execute(),
+    db.selectFrom('floating_ips').selectAll().where('fixed_port_id', 'in', ids).execute(),
+    db.selectFrom('security_group_port_bindings').selectAll().where('port_id', 'in', ids).execute(),
+  ]);
+  const networkIds = [...new Set([...ports.map((p) => p.network_id), ...floating.map((f) => f.floating_network_id)])];
+  const networks = await loadNetworks(db, networkIds);
+  const rules = await loadRules(db, [...new Set(groupBindings.map((b) => b.security_group_id))]);
+  const vifs: NetworkInfo = [];
+  for (const id of ids) {
+    const port = ports.find((p) => p.id === id);
+    const network = port && networks.get(port.network_id);
+    if (!port || !network) continue;
+    const groups = new Set(groupBindings.filter((b) => b.port_id === id).map((b) => b.security_group_id));
+    vifs.push(
+      VifShape.build({
+        id,
+        mac_address: port.mac_address,
+        devname: tapName(id),
+        network,
+        fixed_ips: allocations
+          .filter((a) => a.port_id === id)
+          .map((a) => ({ subnet_id: a.subnet_id, ip_address: a.ip_address })),
+        floating_ips: floating
+          .filter((f) => f.fixed_port_id === id && f.fixed_ip_address !== null)
+          .flatMap((f) => {
+            const floatingNetwork = networks.get(f.floating_network_id);
+            if (!floatingNetwork) return [];
+            return [
+              {
+                id: f.id,
+                floating_ip_address: f.floating_ip_address,
+                fixed_ip_address: f.fixed_ip_address!,
+                floating_network: floatingNetwork,
+              },
+            ];
+          }),
+        port_security_enabled: port.port_security_enabled === 1,
+        security_group_rules: rules.filter((r) => groups.has(r.groupId)).map((r) => r.rule),
+      }),
+    );
+  }
+  return vifs;
+}
+
+async function loadNetworks(db: Db, ids: readonly string[]): Promise<Map<string, VifNetwork>> {
+  if (!ids.length) return new Map();
+  const [networks, subnets] = await Promise.all([
+    db
+      .selectFrom('networks')
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute(),
+    db
+      .selectFrom('subnets')
+      .selectAll()
+      .where('network_id', 'in', [...ids])
+      .orderBy('created_at')
+      .execute(),
+  ]);
+  const subnetIds = subnets.map((s) => s.id);
+  const [dns, routes] = subnetIds.length
+    ? await Promise.all([
+        db
+          .selectFrom('subnet_dns_nameservers')
+          .selectAll()
+          .where('subnet_id', 'in', subnetIds)
+          .orderBy('position')
+          .execute(),
+        db.selectFrom('subnet_host_routes').selectAll().where('subnet_id', 'in', subnetIds).execute(),
+      ])
+    : [[], []];
+  return new Map(
+    networks.map((n) => [
+      n.id,
+      {
+        id: n.id,
+        label: n.name,
+        project_id: n.project_id,
+        bridge: bridgeName(n.id),
+        network_type: networkType(n),
+        physical_network: n.physical_network,
+        segmentation_id: n.segmentation_id,
+        mtu: n.mtu,
+        external: n.router_external === 1,
+        subnets: subnets
+          .filter((s) => s.network_id === n.id)
+          .map((s) => ({
+            id: s.id,
+            cidr: s.cidr,
+            ip_version: s.ip_version === 6 ? (6 as const) : (4 as const),
+            gateway_ip: s.gateway_ip,
+            dns_nameservers: dns.filter((d) => d.subnet_id === s.id).map((d) => d.address),
+            host_routes: routes
+              .filter((r) => r.subnet_id === s.id)
+              .map((r) => ({ destination: r.destination, nexthop: r.nexthop })),
+            enable_dhcp: s.enable_dhcp === 1,
+          })),
+      },
+    ]),
+  );
+}
+
+function networkType(network: Pick<NetworksTable, 'network_type'>): VifNetwork['network_type'] {
+  return network.network_type === 'flat' || network.network_type === 'vlan' ? network.network_type : 'local';
+}
+
+/** The rules of the groups, each with its group's id; a remote group becomes its member ports' addresses. */
+async function loadRules(db: Db, groupIds: readonly string[]): Promise<{ groupId: string; rule: VifSecurityRule }[]> {
+  if (!groupIds.length) return [];
+  const rows = await db
+    .selectFrom('security_group_rules')
+    .selectAll()
+    .where('security_group_id', 'in', [...groupIds])
+    .execute();
+  const remoteGroups = [...new Set(rows.flatMap((r) => (r.remote_group_id ? [r.remote_group_id] : [])))];
+  const members = remoteGroups.length
+    ? await db
+        .selectFrom('security_group_port_bindings')
+        .innerJoin('ip_allocations', 'ip_allocations.port_id', 'security_group_port_bindings.port_id')
+        .select(['security_group_port_bindings.security_group_id', 'ip_allocations.ip_address'])
+        .where('security_group_port_bindings.security_group_id', 'in', remoteGroups)
+        .execute()
+    : [];
+  return rows.map((r) => {
+    const v6 = r.ethertype === 'IPv6';
+    let remote: string[] | null = null;
+    if (r.remote_ip_prefix) remote = [r.remote_ip_prefix];
+    else if (r.remote_group_id) {
+      remote = members
+        .filter((m) => m.security_group_id === r.remote_group_id && m.ip_address.includes(':') === v6)
+        .map((m) => `${m.ip_address}/${v6 ? 128 : 32}`);
+    }
+    return {
+      groupId: r.security_group_id,
+      rule: {
+        direction: r.direction === 'egress' ? 'egress' : 'ingress',
+        ethertype: v6 ? 'IPv6' : 'IPv4',
+        protocol: r.protocol,
+        port_range_min: r.port_range_min,
+        port_range_max: r.port_range_max,
+        remote_prefixes: remote,
+      },
+    };
+  });
+}
