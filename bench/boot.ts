@@ -2,8 +2,11 @@
  * Benchmark `boot`: boots N servers through the REST API (fake driver, no spawn delay) and reports
  * servers/s until all are ACTIVE, POST /servers and GET /servers/detail latencies, and resident memory.
  *   npm run bench -- boot [--servers 1000] [--mode all-in-one|multi] [--concurrency 50] [--singles 20]
- *                         [--quota limited|unlimited]
+ *                         [--quota limited|unlimited] [--network both|none]
  * `multi` runs api, conductor, scheduler and one compute as separate processes on RabbitMQ and MariaDB.
+ * `--network both` (the default) then boots the same number again, each server on a network (a port made,
+ * an address allocated and bound, the NetworkInfo built and sent), in the same cloud: `with_network` and
+ * `network_throughput_ratio` compare the two bursts of one run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,11 +32,18 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const quota = args['quota'] ?? 'limited';
   if (quota !== 'limited' && quota !== 'unlimited') throw new Error('--quota is limited or unlimited');
   const limit = quota === 'limited' ? 1_000_000_000 : -1;
+  const network = args['network'] ?? 'both';
+  if (network !== 'both' && network !== 'none') throw new Error('--network is both or none');
   const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-'));
   const group = new ProcessGroup();
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    const [identityPort, computePort, imagePort] = [await freePort(), await freePort(), await freePort()];
+    const [identityPort, computePort, imagePort, networkPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const base = [
       '[DEFAULT]',
       `state_path = ${dir}`,
@@ -50,6 +60,10 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       `instances = ${limit}`,
       `cores = ${limit}`,
       `ram = ${limit}`,
+      // Network quotas are Neutron's (ports 500 by default): the burst with networks makes a port per server.
+      '[network]',
+      'listen = 127.0.0.1',
+      `listen_port = ${networkPort}`,
       '[DEFAULT]',
     ];
     const tail = listenSections(identityPort, imagePort, await freePort());
@@ -117,44 +131,34 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       body: JSON.stringify({ flavor: { name: 'bench', id: 'bench', ram: 64, vcpus: 1, disk: 1 } }),
     });
 
-    say(`booting ${servers} servers (${mode}, ${concurrency} requests at once)`);
-    const postMs: number[] = [];
     const ownPids = Object.fromEntries(measured.map((p) => [p.name, [p.child.pid!]]));
     const shared = mode === 'multi' ? sharedServicePids(['mariadb', 'rabbitmq']) : {};
-    const cpu = new CpuMeter(() => ({ ...ownPids, ...shared }));
-    cpu.start();
-    const burst = new BurstClient(concurrency);
-    const start = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < servers) {
-          const i = next++;
-          const t = performance.now();
-          const r = await burst.request('POST', `${compute}/servers`, headers, {
-            server: { name: `b${i}`, flavorRef: 'bench', imageRef: image.id },
-          });
-          if (r.status !== 202) throw new Error(`POST /servers answered ${r.status}: ${r.body}`);
-          postMs.push(performance.now() - t);
-        }
-      }),
-    );
-    burst.close();
-    // Polls for what is still building, one row at most and every 20 ms, so the poll costs the API almost
-    // nothing and the CPU figures below are the boot's own.
-    for (;;) {
-      const r = await fetch(`${compute}/servers?status=BUILD&limit=1`, { headers });
-      if (((await r.json()) as { servers: unknown[] }).servers.length === 0) break;
-      if (performance.now() - start > 600_000) throw new Error(`${servers} servers not ACTIVE after 600 s`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const bootSeconds = (performance.now() - start) / 1000;
-    // Where the boot's CPU went, in seconds: on two cores, whichever process nears bootSeconds is the bottleneck.
-    const cpuDuringBoot = cpu.stop();
+    const boot = (label: string, extra: Record<string, unknown>) =>
+      bootBurst({ compute, headers, servers, concurrency, label, imageId: image.id, extra, mode }, () => ({
+        ...ownPids,
+        ...shared,
+      }));
+    const plain = await boot('b', {});
     const errors = (await (await fetch(`${compute}/servers?status=ERROR`, { headers })).json()) as {
       servers: unknown[];
     };
     if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
+    let withNetwork: BurstFigures | null = null;
+    if (network === 'both') {
+      const networkApi = `http://127.0.0.1:${networkPort}/v2.0`;
+      const net = await postJson<{ network: { id: string } }>(`${networkApi}/networks`, headers, {
+        network: { name: 'bench-net' },
+      });
+      await postJson(`${networkApi}/subnets`, headers, {
+        subnet: { network_id: net.network.id, ip_version: 4, cidr: '10.128.0.0/16', name: 'bench-subnet' },
+      });
+      await fetch(`http://127.0.0.1:${networkPort}/v2.0/quotas/${await projectOf(identity, token)}`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ quota: { port: -1 } }),
+      });
+      withNetwork = await boot('n', { networks: [{ uuid: net.network.id }] });
+    }
     const detailMs = await timedGets(`${compute}/servers/detail?limit=${servers + 10}`, headers, 100, servers * 500);
     // One server alone, POST to ACTIVE, several times, on the warm cloud that booted the N above: a client
     // polls every 2 ms, so the figure is what it sees to within a poll, and the polls leave the CPU to the build.
@@ -181,22 +185,104 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     }
 
     const rss = Object.fromEntries(measured.map((p) => [p.name, rssMb(p.child.pid!)]));
-    say(`done: ${servers} servers ACTIVE in ${bootSeconds.toFixed(2)} s`);
     return {
       mode,
       servers,
       quota,
-      servers_per_second: Math.round((servers / bootSeconds) * 10) / 10,
+      servers_per_second: plain.servers_per_second,
       single_post_to_active_ms: { p50: percentile(singleMs, 50), p99: percentile(singleMs, 99), runs: singles },
-      post_servers_ms: { p50: percentile(postMs, 50), p99: percentile(postMs, 99) },
+      post_servers_ms: plain.post_servers_ms,
       get_servers_detail_ms: { p50: percentile(detailMs, 50), p99: percentile(detailMs, 99) },
-      boot_seconds: Math.round(bootSeconds * 100) / 100,
-      cpu_seconds_during_boot: cpuDuringBoot,
+      boot_seconds: plain.boot_seconds,
+      cpu_seconds_during_boot: plain.cpu_seconds_during_boot,
       rss_mb: rss,
+      ...(withNetwork
+        ? {
+            with_network: withNetwork,
+            network_throughput_ratio:
+              Math.round((withNetwork.servers_per_second / plain.servers_per_second) * 100) / 100,
+          }
+        : {}),
     };
   } finally {
     await group.stopAll();
     for (const fn of cleanup) await fn().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface BurstFigures {
+  servers_per_second: number;
+  post_servers_ms: { p50: number; p99: number };
+  boot_seconds: number;
+  cpu_seconds_during_boot: Record<string, number>;
+}
+
+interface BurstRequest {
+  compute: string;
+  headers: Record<string, string>;
+  servers: number;
+  concurrency: number;
+  /** Prefix of the servers' names, so two bursts in one cloud stay apart. */
+  label: string;
+  imageId: string;
+  /** More of the create body (networks). */
+  extra: Record<string, unknown>;
+  mode: string;
+}
+
+/** Boots `servers` servers `concurrency` at a time and waits until none is building. */
+async function bootBurst(b: BurstRequest, pids: () => Record<string, number[]>): Promise<BurstFigures> {
+  say(
+    `booting ${b.servers} servers (${b.mode}, ${b.concurrency} requests at once${b.label === 'n' ? ', on a network' : ''})`,
+  );
+  const postMs: number[] = [];
+  const cpu = new CpuMeter(pids);
+  cpu.start();
+  const burst = new BurstClient(b.concurrency);
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: b.concurrency }, async () => {
+      while (next < b.servers) {
+        const i = next++;
+        const t = performance.now();
+        const r = await burst.request('POST', `${b.compute}/servers`, b.headers, {
+          server: { name: `${b.label}${i}`, flavorRef: 'bench', imageRef: b.imageId, ...b.extra },
+        });
+        if (r.status !== 202) throw new Error(`POST /servers answered ${r.status}: ${r.body}`);
+        postMs.push(performance.now() - t);
+      }
+    }),
+  );
+  burst.close();
+  // Polls for what is still building, one row at most and every 20 ms, so the poll costs the API almost
+  // nothing and the CPU figures below are the boot's own.
+  for (;;) {
+    const r = await fetch(`${b.compute}/servers?status=BUILD&limit=1`, { headers: b.headers });
+    if (((await r.json()) as { servers: unknown[] }).servers.length === 0) break;
+    if (performance.now() - start > 600_000) throw new Error(`${b.servers} servers not ACTIVE after 600 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const bootSeconds = (performance.now() - start) / 1000;
+  say(`done: ${b.servers} servers ACTIVE in ${bootSeconds.toFixed(2)} s`);
+  return {
+    servers_per_second: Math.round((b.servers / bootSeconds) * 10) / 10,
+    post_servers_ms: { p50: percentile(postMs, 50), p99: percentile(postMs, 99) },
+    boot_seconds: Math.round(bootSeconds * 100) / 100,
+    // Where the boot's CPU went, in seconds: on two cores, whichever process nears boot_seconds is the bottleneck.
+    cpu_seconds_during_boot: cpu.stop(),
+  };
+}
+
+async function postJson<T = unknown>(url: string, headers: Record<string, string>, body: unknown): Promise<T> {
+  const r = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  if (!r.ok) throw new Error(`POST ${url} answered ${r.status}: ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+/** The project the token is scoped to. */
+async function projectOf(identity: string, token: string): Promise<string> {
+  const r = await fetch(`${identity}/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
+  return ((await r.json()) as { token: { project: { id: string } } }).token.project.id;
 }
