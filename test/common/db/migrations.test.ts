@@ -57,6 +57,7 @@ const ALL = [
   '0018-required-wire-fields',
   '0021-shelved-instances',
   '0022-networking',
+  '0024-instance-networks',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
