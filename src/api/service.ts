@@ -54,7 +54,7 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
     images: imageLookup(images),
   });
   const network = createApiServer({ kind: 'network', tokens });
-  registerNetworkApi(network, { database, config });
+  registerNetworkApi(network, { database, config, compute: new ComputeRpcApi(bus.rpc, caps.compute) });
   await Promise.all([identity.ready(), image.ready(), compute.ready(), network.ready()]);
   return { identity, compute, image, network, tokens };
 }

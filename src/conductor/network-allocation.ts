@@ -8,7 +8,14 @@
 import type { Db } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { buildNetworkInfo } from '../network/network-info.ts';
-import { bindPort, createInstancePort, deletePort, unbindPort, type PortBinding } from '../network/server-ports.ts';
+import {
+  bindPort,
+  clearPortHost,
+  createInstancePort,
+  deletePort,
+  unbindPort,
+  type PortBinding,
+} from '../network/server-ports.ts';
 import { appendNic, forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 
@@ -66,6 +73,16 @@ export async function currentNetworkInfo(db: Db, uuid: string): Promise<NetworkI
     db,
     nics.flatMap((n) => (n.port_id !== null ? [n.port_id] : [])),
   );
+}
+
+/**
+ * Unbinds the instance's ports from the host it left with no new one (shelve offload): they stay the
+ * server's, with no binding:host_id, until an unshelve binds them to the host it lands on.
+ */
+export async function unbindFromHost(db: Db, uuid: string): Promise<void> {
+  for (const nic of await instanceNics(db, uuid)) {
+    if (nic.port_id !== null) await clearPortHost(db, nic.port_id);
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
  *   claimed then. Any later failure gives the claim back.
  * - the records compute reports: shelved, offloaded (allocations freed, no host), unshelved.
  */
-import { allocateForHost } from './network-allocation.ts';
+import { allocateForHost, unbindFromHost } from './network-allocation.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { now } from '../common/db/schema.ts';
@@ -186,8 +186,9 @@ export class ShelveConductor {
   }
 
   /**
-   * The guest is gone from its host: SHELVED_OFFLOADED, no task, no host, and its allocations freed so
-   * placement, the hypervisor views and the scheduler see the room at once.
+   * The guest is gone from its host: SHELVED_OFFLOADED, no task, no host, its allocations freed so
+   * placement, the hypervisor views and the scheduler see the room at once, and its ports unbound from
+   * the host (Nova's as well): nothing is plugged for them anywhere until an unshelve binds them again.
    */
   async instanceShelveOffloaded(uuid: string, powerState: number, expected: (string | null)[]): Promise<void> {
     await changeInstance(
@@ -197,6 +198,7 @@ export class ShelveConductor {
       { taskState: expected },
     );
     await releaseAllocations(this.db, uuid);
+    await unbindFromHost(this.db, uuid);
   }
 
   /** The guest runs again: ACTIVE, the shelved fields cleared; launched again if it was spawned. */

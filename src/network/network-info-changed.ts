@@ -15,14 +15,9 @@ import { buildNetworkInfo } from './network-info.ts';
 
 const log = getLogger('network.changes');
 
-/** Casts the current NetworkInfo of every server owning one of `portIds` to its host. Never throws. */
-export async function notifyPortsChanged(
-  db: Db,
-  compute: ComputeRpcApi,
-  ctx: RequestContext,
-  portIds: readonly string[],
-): Promise<void> {
-  if (!portIds.length) return;
+/** The servers owning any of the ports (ports of compute:* owners), each once. */
+export async function serversOfPorts(db: Db, portIds: readonly string[]): Promise<string[]> {
+  if (!portIds.length) return [];
   const owners = await db
     .selectFrom('ports')
     .select('device_id')
@@ -30,7 +25,37 @@ export async function notifyPortsChanged(
     .where('id', 'in', [...portIds])
     .where('device_owner', 'like', 'compute:%')
     .execute();
-  for (const { device_id: uuid } of owners) {
+  return owners.map((o) => o.device_id);
+}
+
+/** Casts the current NetworkInfo of every server owning one of `portIds` to its host. Never throws. */
+export async function notifyPortsChanged(
+  db: Db,
+  compute: ComputeRpcApi,
+  ctx: RequestContext,
+  portIds: readonly string[],
+): Promise<void> {
+  let servers: string[];
+  try {
+    servers = await serversOfPorts(db, portIds);
+  } catch (err) {
+    log.warn({ ports: portIds, err: (err as Error).message }, 'could not find the servers of changed ports');
+    return;
+  }
+  await notifyServersChanged(db, compute, ctx, servers);
+}
+
+/**
+ * Casts each server's current NetworkInfo to its host; for callers that resolved the servers before
+ * the ports went away (a deleted port). Never throws: the change itself is made either way.
+ */
+export async function notifyServersChanged(
+  db: Db,
+  compute: ComputeRpcApi,
+  ctx: RequestContext,
+  serverUuids: readonly string[],
+): Promise<void> {
+  for (const uuid of new Set(serverUuids)) {
     try {
       const instance = await findInstance(db, uuid);
       if (!instance?.host) continue;

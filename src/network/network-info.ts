@@ -2,18 +2,13 @@
  * Builds the NetworkInfo a compute host receives for a guest's ports (wire/messages/network-info.ts):
  * everything the datapath needs resolved here, since compute hosts have no database: the networks with
  * their subnets, the ports' addresses and floating IPs, and their security group rules with remote
- * groups expanded to the member ports' addresses.
+ * groups expanded to the member ports' addresses (security-group-port-rules.ts). This is the one
+ * builder of a port's wire view: the conductor, the interface API and change casts all use it.
  */
 import type { Db } from '../common/db/database.ts';
 import type { NetworksTable } from '../common/db/schema.ts';
-import {
-  bridgeName,
-  tapName,
-  VifShape,
-  type NetworkInfo,
-  type VifNetwork,
-  type VifSecurityRule,
-} from '../wire/messages/network-info.ts';
+import { bridgeName, tapName, VifShape, type NetworkInfo, type VifNetwork } from '../wire/messages/network-info.ts';
+import { rulesOfGroups } from './security-group-port-rules.ts';
 
 /** The VIFs of the ports, in the order given (the guest's NIC order); ports that are gone are skipped. */
 export async function buildNetworkInfo(db: Db, portIds: readonly string[]): Promise<NetworkInfo> {
@@ -22,12 +17,17 @@ export async function buildNetworkInfo(db: Db, portIds: readonly string[]): Prom
   const [ports, allocations, floating, groupBindings] = await Promise.all([
     db.selectFrom('ports').selectAll().where('id', 'in', ids).execute(),
     db.selectFrom('ip_allocations').selectAll().where('port_id', 'in', ids).execute(),
-    db.selectFrom('floating_ips').selectAll().where('fixed_port_id', 'in', ids).execute(),
+    db
+      .selectFrom('floating_ips')
+      .selectAll()
+      .where('fixed_port_id', 'in', ids)
+      .orderBy('floating_ip_address')
+      .execute(),
     db.selectFrom('security_group_port_bindings').selectAll().where('port_id', 'in', ids).execute(),
   ]);
   const networkIds = [...new Set([...ports.map((p) => p.network_id), ...floating.map((f) => f.floating_network_id)])];
   const networks = await loadNetworks(db, networkIds);
-  const rules = await loadRules(db, [...new Set(groupBindings.map((b) => b.security_group_id))]);
+  const rules = await rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))]);
   const vifs: NetworkInfo = [];
   for (const id of ids) {
     const port = ports.find((p) => p.id === id);
@@ -125,44 +125,4 @@ async function loadNetworks(db: Db, ids: readonly string[]): Promise<Map<string,
 
 function networkType(network: Pick<NetworksTable, 'network_type'>): VifNetwork['network_type'] {
   return network.network_type === 'flat' || network.network_type === 'vlan' ? network.network_type : 'local';
-}
-
-/** The rules of the groups, each with its group's id; a remote group becomes its member ports' addresses. */
-async function loadRules(db: Db, groupIds: readonly string[]): Promise<{ groupId: string; rule: VifSecurityRule }[]> {
-  if (!groupIds.length) return [];
-  const rows = await db
-    .selectFrom('security_group_rules')
-    .selectAll()
-    .where('security_group_id', 'in', [...groupIds])
-    .execute();
-  const remoteGroups = [...new Set(rows.flatMap((r) => (r.remote_group_id ? [r.remote_group_id] : [])))];
-  const members = remoteGroups.length
-    ? await db
-        .selectFrom('security_group_port_bindings')
-        .innerJoin('ip_allocations', 'ip_allocations.port_id', 'security_group_port_bindings.port_id')
-        .select(['security_group_port_bindings.security_group_id', 'ip_allocations.ip_address'])
-        .where('security_group_port_bindings.security_group_id', 'in', remoteGroups)
-        .execute()
-    : [];
-  return rows.map((r) => {
-    const v6 = r.ethertype === 'IPv6';
-    let remote: string[] | null = null;
-    if (r.remote_ip_prefix) remote = [r.remote_ip_prefix];
-    else if (r.remote_group_id) {
-      remote = members
-        .filter((m) => m.security_group_id === r.remote_group_id && m.ip_address.includes(':') === v6)
-        .map((m) => `${m.ip_address}/${v6 ? 128 : 32}`);
-    }
-    return {
-      groupId: r.security_group_id,
-      rule: {
-        direction: r.direction === 'egress' ? 'egress' : 'ingress',
-        ethertype: v6 ? 'IPv6' : 'IPv4',
-        protocol: r.protocol,
-        port_range_min: r.port_range_min,
-        port_range_max: r.port_range_max,
-        remote_prefixes: remote,
-      },
-    };
-  });
 }

@@ -73,6 +73,18 @@ export async function unbindPort(db: Db, portId: string): Promise<void> {
   }
 }
 
+/**
+ * Unplugs a server's port from its host while the server keeps it (an offloaded shelved server, as
+ * Nova unbinds its ports then): binding:host_id cleared, device kept. A port deleted meanwhile is fine.
+ */
+export async function clearPortHost(db: Db, portId: string): Promise<void> {
+  try {
+    await updatePort(db, serviceContext(), portId, { binding_host_id: '' });
+  } catch (err) {
+    if (!(err instanceof PortNotFound)) throw err;
+  }
+}
+
 /** Deletes a port made for a server; a floating IP on it is disassociated first, as Neutron does. Idempotent. */
 export async function deletePort(db: Db, portId: string): Promise<void> {
   await db

@@ -96,24 +96,25 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     ]);
   });
 
-  it('unshelves to the host an admin names, its port following it', async () => {
+  it('unbinds the port at offload and binds it to the host an admin names at unshelve', async () => {
     const flavor = await smallFlavor(cloud.database, 'm1.tohost');
     const net = await createTestNetwork(cloud.database.db, { projectId: 'p1', name: 'shelf', prefix: '10.95.0' });
     const nic = { network_id: net.id, fixed_ip: null, port_id: null, tag: null, security_groups: [] };
     const [uuid] = await cloud.boot(flavor, 1, 'tohost', { nics: [nic] });
     const booted = await cloud.waitFor(uuid!, settled);
+    const portHosts = async () =>
+      (await cloud.database.db.selectFrom('ports').selectAll().where('device_id', '=', uuid!).execute()).map(
+        (p) => p.binding_host_id,
+      );
+    assert.deepEqual(await portHosts(), [booted.host]);
     await shelve(uuid!);
     await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved_offloaded' && i.task_state === null);
+    assert.deepEqual(await portHosts(), [''], "offloaded: still the server's port, bound to no host");
     const other = booted.host === 'host-a' ? 'host-b' : 'host-a';
     await unshelve(uuid!, other);
     const active = await cloud.waitFor(uuid!, (i) => i.vm_state === 'active' && i.task_state === null);
     assert.equal(active.host, other);
-    const ports = await cloud.database.db.selectFrom('ports').selectAll().where('device_id', '=', uuid!).execute();
-    assert.deepEqual(
-      ports.map((p) => p.binding_host_id),
-      [other],
-      'the same port, bound to the new host',
-    );
+    assert.deepEqual(await portHosts(), [other], 'the same port, bound to the new host');
   });
 
   it("puts the server in ERROR, with Nova's fault and nothing claimed, when its shelved image is gone", async () => {

@@ -1,25 +1,36 @@
 /**
- * A port's effective rules in the datapath's shape: its groups' rules, remote prefixes as given, and
- * remote groups expanded to the member ports' addresses of the rule's family.
+ * A port's effective rules as its NetworkInfo carries them to the datapath: its groups' rules, remote
+ * prefixes as given, and remote groups expanded to the member ports' addresses of the rule's family,
+ * allowed address pairs included.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { adminContext } from '../../src/common/context.ts';
 import { now } from '../../src/common/db/schema.ts';
 import { createSecurityGroupRule } from '../../src/network/security-group-rules.ts';
-import { portSecurityRules } from '../../src/network/security-group-port-rules.ts';
+import { buildNetworkInfo } from '../../src/network/network-info.ts';
 import { createSecurityGroup } from '../../src/network/security-groups.ts';
 import { VifSecurityRuleSchema } from '../../src/wire/messages/network-info.ts';
 import { Compile } from 'typebox/compile';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTestNetwork, type TestNetwork } from '../helpers/networks.ts';
 
 const PROJECT = 'pppppppppppppppppppppppppppppppp';
 
-describe('portSecurityRules', () => {
+describe('security group rules in NetworkInfo', () => {
   let database: TestDatabase;
+  let net: TestNetwork;
   before(async () => {
     database = await openTestDatabase();
+    net = await createTestNetwork(database.db, { projectId: PROJECT, name: 'rules', prefix: '10.0.0' });
   });
+
+  /** The rules the port's host is sent. */
+  async function rulesSent(portId: string) {
+    const [vif] = await buildNetworkInfo(database.db, [portId]);
+    assert.ok(vif, 'the port has a VIF');
+    return vif.security_group_rules;
+  }
   after(() => database.close());
 
   async function port(id: string, addresses: string[], groups: string[], pairs: string[] = []) {
@@ -29,7 +40,7 @@ describe('portSecurityRules', () => {
       .values({
         id,
         project_id: PROJECT,
-        network_id: 'net-1',
+        network_id: net.id,
         name: '',
         description: '',
         mac_address: `fa:16:3e:00:00:${id.slice(-2)}`,
@@ -51,7 +62,7 @@ describe('portSecurityRules', () => {
     for (const ip_address of addresses) {
       await database.db
         .insertInto('ip_allocations')
-        .values({ network_id: 'net-1', ip_address, subnet_id: 'sub', port_id: id })
+        .values({ network_id: net.id, ip_address, subnet_id: net.subnetId, port_id: id })
         .execute();
     }
     for (const ip_address of pairs) {
@@ -100,7 +111,7 @@ describe('portSecurityRules', () => {
     await port('port-db-003', ['10.0.0.9'], [db.id]);
     await port('port-none04', ['10.0.0.10'], []);
 
-    const rules = await portSecurityRules(database.db, 'port-db-003');
+    const rules = await rulesSent('port-db-003');
     const describe = rules.map(
       (r) => `${r.direction} ${r.ethertype} ${r.protocol} ${r.port_range_min} ${JSON.stringify(r.remote_prefixes)}`,
     );
@@ -114,6 +125,6 @@ describe('portSecurityRules', () => {
     // The shape is the wire's: every rule validates against the datapath's schema.
     const check = Compile(VifSecurityRuleSchema);
     assert.ok(rules.every((r) => check.Check(r)));
-    assert.deepEqual(await portSecurityRules(database.db, 'port-none04'), []);
+    assert.deepEqual(await rulesSent('port-none04'), []);
   });
 });

@@ -14,7 +14,7 @@ import { createApiServer, type ApiServer } from '../../../src/api/http/create-se
 import { loadConfig, type Config, type RawOverrides } from '../../../src/common/config/load-config.ts';
 import { now } from '../../../src/common/db/schema.ts';
 import { RpcClient } from '../../../src/common/rpc/index.ts';
-import type { ConnectionEvent, ReplyQueue, Subscription, Transport } from '../../../src/common/rpc/transport.ts';
+import type { Transport } from '../../../src/common/rpc/transport.ts';
 import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
 import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import { createFlavor, type Flavor } from '../../../src/objects/flavors.ts';
@@ -30,46 +30,12 @@ import { registerService } from '../../../src/objects/services.ts';
 import { upsertComputeNode } from '../../../src/placement/providers.ts';
 import { NodeReportShape } from '../../../src/wire/messages/node-report.ts';
 import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { RecordingTransport, type RecordedCast } from '../../helpers/recording-transport.ts';
 import { checkEveryResponse } from './response-check.ts';
 import { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens } from '../../helpers/fake-tokens.ts';
 
-export { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens };
+export { PROJECT_A, PROJECT_B, PROJECT_ADMIN, TOKENS, fakeTokens, RecordingTransport, type RecordedCast };
 export type Who = keyof typeof TOKENS | 'nobody';
-
-export interface RecordedCast {
-  queue: string;
-  method: string;
-  args: Record<string, unknown>;
-  context: { requestId: string; projectId: string | null };
-}
-
-/** A transport that keeps what is published; `refuse` makes publishing fail like a broker that is gone. */
-export class RecordingTransport implements Transport {
-  readonly description = 'recording://';
-  readonly casts: RecordedCast[] = [];
-  refuse: Error | null = null;
-
-  async connect(): Promise<void> {}
-  async close(): Promise<void> {}
-  async publish(queue: string, body: string): Promise<void> {
-    if (this.refuse) throw this.refuse;
-    const message = JSON.parse(body) as Omit<RecordedCast, 'queue'>;
-    this.casts.push({ queue, method: message.method, args: message.args, context: message.context });
-  }
-  async consume(): Promise<Subscription> {
-    return { cancel: async () => {} };
-  }
-  async publishFanout(): Promise<void> {}
-  async listenFanout(): Promise<Subscription> {
-    return { cancel: async () => {} };
-  }
-  async createReplyQueue(): Promise<ReplyQueue> {
-    return { name: 'reply.recording', cancel: async () => {} };
-  }
-  onConnectionChange(_listener: (event: ConnectionEvent) => void): () => void {
-    return () => {};
-  }
-}
 
 export class FakeImages implements ImageLookup {
   readonly images = new Map<string, ImageSummary & { owner: string | null }>();

@@ -1,14 +1,14 @@
 /**
  * /v2.0/floatingips: create from an external network (only), associate with a port reachable through a
  * router with a gateway on that network, disassociate, delete; another project's port, a taken or
- * chosen address, and port_details; portFloatingIps gives the datapath the mapping.
+ * chosen address, and port_details; the port's NetworkInfo gives the datapath the mapping.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { Compile } from 'typebox/compile';
-import { portFloatingIps } from '../../../src/network/floating-ip-vifs.ts';
 import { disassociatePortFloatingIps } from '../../../src/network/floating-ips.ts';
-import { VifFloatingIpSchema, type VifNetwork } from '../../../src/wire/messages/network-info.ts';
+import { buildNetworkInfo } from '../../../src/network/network-info.ts';
+import { VifFloatingIpSchema } from '../../../src/wire/messages/network-info.ts';
 import { errorOf, l3Fixture, post, type L3Fixture, type Obj } from './l3-fixture.ts';
 import { PROJECT_A, PROJECT_B, startNetworkApi, type NetworkApiHarness } from './helpers.ts';
 
@@ -26,6 +26,12 @@ describe('network API: floating IPs', () => {
   });
   after(() => api.close());
 
+  /** The floating IPs the port's host is sent in its NetworkInfo. */
+  const floatingIpsSent = async (portId: string) => {
+    const [vif] = await buildNetworkInfo(api.database.db, [portId]);
+    assert.ok(vif, 'the port has a VIF');
+    return vif.floating_ips;
+  };
   const fipCount = async () => (await api.database.db.selectFrom('floating_ips').select('id').execute()).length;
   const portCount = async () => (await api.database.db.selectFrom('ports').select('id').execute()).length;
 
@@ -98,7 +104,7 @@ describe('network API: floating IPs', () => {
     );
 
     // The datapath's view of the port: the mapping with its external network.
-    const vifs = await portFloatingIps(api.database.db, f.alice.port, async (id) => fakeVifNetwork(id));
+    const vifs = await floatingIpsSent(f.alice.port);
     assert.deepEqual(
       vifs.map((v) => [v.id, v.floating_ip_address, v.fixed_ip_address, v.floating_network.id]),
       [[fip.id, fip['floating_ip_address'], fixed, f.external]],
@@ -125,7 +131,7 @@ describe('network API: floating IPs', () => {
       ],
       ['DOWN', null, null, null, null],
     );
-    assert.deepEqual(await portFloatingIps(api.database.db, f.alice.port, async (id) => fakeVifNetwork(id)), []);
+    assert.deepEqual(await floatingIpsSent(f.alice.port), []);
 
     const ports = await portCount();
     assert.equal((await api.call('alice', 'DELETE', `/v2.0/floatingips/${fip.id}`)).status, 204);
@@ -255,18 +261,3 @@ describe('network API: floating IPs', () => {
     await api.call('alice', 'DELETE', `/v2.0/floatingips/${fip.id}`);
   });
 });
-
-function fakeVifNetwork(id: string): VifNetwork {
-  return {
-    id,
-    label: 'public',
-    project_id: 'admin',
-    bridge: `brq${id.slice(0, 11)}`,
-    network_type: 'flat',
-    physical_network: 'physnet1',
-    segmentation_id: null,
-    mtu: 1500,
-    external: true,
-    subnets: [],
-  };
-}

@@ -4,9 +4,9 @@
  */
 import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
-import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../../../common/errors.ts';
 import { canonicalIp } from '../../../network/ip.ts';
-import { findPort, portAddresses } from '../../../network/server-ports.ts';
+import { findPort, portAddresses, portsLeft } from '../../../network/server-ports.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import {
   availableNetworks,
@@ -67,4 +67,16 @@ export async function checkInterfaceNetwork(
     if (problem) throw new Conflict(fixedIpInUse(canonicalIp(fixedIp) ?? fixedIp, problem.inUseBy));
   }
   return networkId;
+}
+
+/** Nova's 403 when the server's project has no port left for the one an attach would make. */
+export const PORT_LIMIT_EXCEEDED = 'Maximum number of ports exceeded';
+
+/**
+ * The port quota, checked before a port is made for the server (its project's quota in the network
+ * service), so a full quota is Nova's PortLimitExceeded rather than a failure half-way through.
+ */
+export async function checkInterfacePortQuota(db: Db, projectId: string): Promise<void> {
+  const left = await portsLeft(db, projectId);
+  if (left !== null && left.used >= left.limit) throw new Forbidden(PORT_LIMIT_EXCEEDED);
 }

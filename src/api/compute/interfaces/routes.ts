@@ -10,9 +10,10 @@ import type { FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
-import { BadRequest, Conflict, NotFound, StratusError } from '../../../common/errors.ts';
+import { BadRequest, Conflict, Forbidden, NotFound, StratusError } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { allocateInterface, releaseInterface, type InterfaceRequest } from '../../../conductor/network-allocation.ts';
+import { OverQuota } from '../../../network/errors.ts';
 import { findPort, portAddresses } from '../../../network/server-ports.ts';
 import { buildNetworkInfo } from '../../../network/network-info.ts';
 import { instanceNics } from '../../../objects/instance-networks.ts';
@@ -25,7 +26,12 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { assertActionAllowed } from '../servers/actions.ts';
 import { findServer } from '../servers/lookup.ts';
-import { checkInterfaceNetwork, checkInterfacePort } from './attach-checks.ts';
+import {
+  checkInterfaceNetwork,
+  checkInterfacePort,
+  checkInterfacePortQuota,
+  PORT_LIMIT_EXCEEDED,
+} from './attach-checks.ts';
 import { validateBody } from '../validate.ts';
 
 const log = getLogger('api.compute.interfaces');
@@ -136,6 +142,7 @@ async function interfaceRequest(
     return { portId: asked.port_id, tag };
   }
   const networkId = await checkInterfaceNetwork(db, ctx, asked.net_id ?? null, fixedIp);
+  await checkInterfacePortQuota(db, instance.project_id);
   // A port made for the server gets the groups its first made port got (the server's groups).
   const made = (await instanceNics(db, instance.uuid)).find((n) => !n.preserve_on_delete);
   return { networkId, fixedIp, tag, securityGroups: made?.security_groups ?? ['default'] };
@@ -153,7 +160,10 @@ async function attach(
     project_id: instance.project_id,
     availability_zone: instance.availability_zone,
   };
-  const portId = await allocateInterface(db, target, instance.host!, wanted);
+  const portId = await allocateInterface(db, target, instance.host!, wanted).catch((err: unknown) => {
+    // Another port took the last of the quota since the check: the network service's refusal, as Nova's.
+    throw err instanceof OverQuota ? new Forbidden(PORT_LIMIT_EXCEEDED) : err;
+  });
   await startAction(db, ctx, instance.uuid, 'attach_interface');
   try {
     const [vif] = await buildNetworkInfo(db, [portId]);

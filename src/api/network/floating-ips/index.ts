@@ -14,6 +14,7 @@ import {
 } from '../../../network/floating-ips.ts';
 import { floatingIpNotFound } from '../../../network/l3-errors.ts';
 import { nullable, stringAttr, uuidAttr, type AttributeSpecs, type Converted } from '../attributes.ts';
+import { HostNotices } from '../host-notices.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
 
@@ -44,8 +45,9 @@ export const floatingIpsModule: NetworkApiModule = {
       updated: '2018-04-09T10:00:00-00:00',
     },
   ],
-  register(app, { database }) {
-    const db = database.db;
+  register(app, deps) {
+    const db = deps.database.db;
+    const notices = new HostNotices(deps);
     registerResourceRoutes(app, {
       member: 'floatingip',
       collection: 'floatingips',
@@ -54,9 +56,23 @@ export const floatingIpsModule: NetworkApiModule = {
       notFound: floatingIpNotFound,
       list: (ctx) => listFloatingIps(db, ctx),
       get: (ctx, id) => getFloatingIp(db, ctx, id),
-      create: (ctx, attrs) => createFloatingIp(db, ctx, attrs as unknown as FloatingIpCreate),
-      update: (ctx, id, attrs) => updateFloatingIp(db, ctx, id, attrs as FloatingIpUpdate),
-      remove: (ctx, id) => deleteFloatingIp(db, ctx, id),
+      create: async (ctx, attrs) => {
+        const created = await createFloatingIp(db, ctx, attrs as unknown as FloatingIpCreate);
+        await notices.floatingIpMoved(ctx, [created.port_id]);
+        return created;
+      },
+      update: async (ctx, id, attrs) => {
+        const before = await getFloatingIp(db, ctx, id);
+        const after = await updateFloatingIp(db, ctx, id, attrs as FloatingIpUpdate);
+        const moved = before.port_id !== after.port_id || before.fixed_ip_address !== after.fixed_ip_address;
+        if (moved) await notices.floatingIpMoved(ctx, [before.port_id, after.port_id]);
+        return after;
+      },
+      remove: async (ctx, id) => {
+        const { port_id: portId } = await getFloatingIp(db, ctx, id);
+        await deleteFloatingIp(db, ctx, id);
+        await notices.floatingIpMoved(ctx, [portId]);
+      },
     });
   },
 };

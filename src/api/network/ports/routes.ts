@@ -30,6 +30,7 @@ import {
   type Converted,
 } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
+import { HostNotices, touchesEnforcedAttributes } from '../host-notices.ts';
 import { listResponse, showFields, valuesOf } from '../list-query.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { adminOnlyAttributes, projectOfNew, withoutAdminOnly } from '../policy.ts';
@@ -133,8 +134,9 @@ function fixedIpsFilter(port: Record<string, unknown>, values: string[]): boolea
   });
 }
 
-function register(app: ApiServer, { database }: NetworkApiDeps): void {
-  const db = database.db;
+function register(app: ApiServer, deps: NetworkApiDeps): void {
+  const db = deps.database.db;
+  const notices = new HostNotices(deps);
 
   app.post('/v2.0/ports', async (request, reply) => {
     const a = parseResourceBody('port', request.body, SPECS, 'POST');
@@ -171,12 +173,17 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
   app.put<{ Params: { id: string } }>('/v2.0/ports/:id', async (request) => {
     const a = parseResourceBody('port', request.body, SPECS, 'PUT');
     adminOnlyAttributes(request.ctx, 'update_port', a, ['binding:host_id', 'binding:profile', 'mac_address']);
+    const enforced = touchesEnforcedAttributes(a);
+    const formerGroups = enforced ? await notices.groupsBefore(request.params.id) : [];
     const record = await updatePort(db, request.ctx, request.params.id, common(a));
+    if (enforced) await notices.portChanged(request.ctx, record.id, formerGroups);
     return { port: view(request.ctx, record) };
   });
 
   app.delete<{ Params: { id: string } }>('/v2.0/ports/:id', async (request, reply) => {
+    const tellHosts = await notices.beforePortDelete(request.ctx, request.params.id);
     await deletePort(db, request.ctx, request.params.id, { viaApi: true });
+    await tellHosts();
     return reply.code(204).send();
   });
 }

@@ -12,6 +12,7 @@ import {
 } from '../../../network/security-group-rules.ts';
 import { ensureDefaultForCaller } from '../../../network/security-groups.ts';
 import { enumAttr, nullable, stringAttr, type AttributeSpecs } from '../attributes.ts';
+import { HostNotices } from '../host-notices.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
 import { filteredProject } from '../security-groups/project-filter.ts';
@@ -41,8 +42,9 @@ export const securityGroupRulesModule: NetworkApiModule = {
       updated: '2020-07-28T10:00:00-00:00',
     },
   ],
-  register(app, { database }) {
-    const db = database.db;
+  register(app, deps) {
+    const db = deps.database.db;
+    const notices = new HostNotices(deps);
     registerResourceRoutes(app, {
       member: 'security_group_rule',
       collection: 'security_group_rules',
@@ -52,8 +54,16 @@ export const securityGroupRulesModule: NetworkApiModule = {
       beforeList: (request) => ensureDefaultForCaller(db, request.ctx, filteredProject(request)),
       list: (ctx) => listSecurityGroupRules(db, ctx),
       get: (ctx, id) => getSecurityGroupRule(db, ctx, id),
-      create: (ctx, attrs) => createSecurityGroupRule(db, ctx, attrs as unknown as SecurityGroupRuleCreate),
-      remove: (ctx, id) => deleteSecurityGroupRule(db, ctx, id),
+      create: async (ctx, attrs) => {
+        const rule = await createSecurityGroupRule(db, ctx, attrs as unknown as SecurityGroupRuleCreate);
+        await notices.groupRulesChanged(ctx, rule.security_group_id);
+        return rule;
+      },
+      remove: async (ctx, id) => {
+        const { security_group_id: groupId } = await getSecurityGroupRule(db, ctx, id);
+        await deleteSecurityGroupRule(db, ctx, id);
+        await notices.groupRulesChanged(ctx, groupId);
+      },
     });
   },
 };

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../../src/common/config/load-config.ts';
 import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../../src/common/rpc/index.ts';
 import { allocateForHost } from '../../../../src/conductor/network-allocation.ts';
+import { quotaUsage, setQuotaLimits } from '../../../../src/network/quotas.ts';
 import { ComputeManager } from '../../../../src/compute/manager.ts';
 import { NoopNetworkDriver } from '../../../../src/compute/network/noop-driver.ts';
 import { computeEndpoints } from '../../../../src/compute/rpc.ts';
@@ -157,6 +158,28 @@ describe('os-interface', () => {
     assert.equal((await client(h.app, 'alice').delete(path(instance.uuid, port))).statusCode, 202);
     const after = await h.database.db.selectFrom('ports').selectAll().where('id', '=', port).executeTakeFirstOrThrow();
     assert.deepEqual([after.device_id, after.device_owner, after.binding_host_id], ['', '', '']);
+  });
+
+  it("refuses a new port beyond the project's port quota with Nova's 403; the user's port still attaches", async () => {
+    const instance = await runningServer();
+    const mine = await createTestPort(h.database.db, PROJECT_A, net.id);
+    const used = await quotaUsage(h.database.db, PROJECT_A, 'port');
+    await setQuotaLimits(h.database.db, PROJECT_A, { port: used });
+    try {
+      const ports = await countPorts(h.database.db);
+      const full = await client(h.app, 'alice').post(path(instance.uuid), { interfaceAttachment: { net_id: net.id } });
+      assert.equal(full.statusCode, 403, full.body);
+      assert.equal(fault(full).message, 'Maximum number of ports exceeded');
+      assert.equal(await countPorts(h.database.db), ports, 'no port made');
+      const theirs = await client(h.app, 'alice').post(path(instance.uuid), { interfaceAttachment: { port_id: mine } });
+      assert.equal(theirs.statusCode, 200, 'an existing port needs no quota');
+
+      await setQuotaLimits(h.database.db, PROJECT_A, { port: used + 1 });
+      const fits = await client(h.app, 'alice').post(path(instance.uuid), { interfaceAttachment: { net_id: net.id } });
+      assert.equal(fits.statusCode, 200, fits.body);
+    } finally {
+      await setQuotaLimits(h.database.db, PROJECT_A, { port: -1 });
+    }
   });
 
   it("refuses with Nova's codes, and takes the port back when the host refuses", async () => {

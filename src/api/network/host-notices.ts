@@ -1,0 +1,82 @@
+/**
+ * Where the network API tells compute hosts that guests' ports changed, as Neutron's server notifies
+ * its agents: each request that changes what a host enforces (a group's rules, a port's groups,
+ * addresses or port security, a floating IP mapping) ends by casting network_info_changed to the host
+ * of every server it reaches. The casts never fail the request: a host that misses one relearns its
+ * guests' interfaces when its compute service next starts.
+ */
+import type { RequestContext } from '../../common/context.ts';
+import { notifyPortsChanged, notifyServersChanged, serversOfPorts } from '../../network/network-info-changed.ts';
+import {
+  groupsOfPorts,
+  portsOfGroups,
+  portsSeeingPorts,
+  portsWatchingGroups,
+} from '../../network/port-change-scope.ts';
+import { getLogger } from '../../common/log/logger.ts';
+import type { NetworkApiDeps } from './deps.ts';
+
+const log = getLogger('api.network.notices');
+
+/** The port attributes whose change alters what the port's host (or a watching port's host) enforces. */
+const ENFORCED_PORT_ATTRIBUTES = ['security_groups', 'port_security_enabled', 'fixed_ips', 'allowed_address_pairs'];
+
+export function touchesEnforcedAttributes(changes: Record<string, unknown>): boolean {
+  return ENFORCED_PORT_ATTRIBUTES.some((key) => changes[key] !== undefined);
+}
+
+export class HostNotices {
+  constructor(private readonly deps: Pick<NetworkApiDeps, 'database' | 'compute'>) {}
+
+  private get db() {
+    return this.deps.database.db;
+  }
+
+  /** A rule was added to or removed from the group: every port bound to it gets the new rule set. */
+  async groupRulesChanged(ctx: RequestContext, groupId: string): Promise<void> {
+    await this.ports(ctx, () => portsOfGroups(this.db, [groupId]));
+  }
+
+  /** Read before a port update: the groups the port leaves matter to those watching them. */
+  async groupsBefore(portId: string): Promise<string[]> {
+    return this.guarded(() => groupsOfPorts(this.db, [portId]), []);
+  }
+
+  /** A port's groups, addresses or port security changed: it and the ports watching its groups. */
+  async portChanged(ctx: RequestContext, portId: string, formerGroups: readonly string[]): Promise<void> {
+    await this.ports(ctx, () => portsSeeingPorts(this.db, [portId], formerGroups));
+  }
+
+  /**
+   * Run before a port is deleted: returns what to call once it is gone, telling its server's host and
+   * the hosts of ports watching its groups (they lose its addresses).
+   */
+  async beforePortDelete(ctx: RequestContext, portId: string): Promise<() => Promise<void>> {
+    const servers = await this.guarded(async () => {
+      const watchers = await portsWatchingGroups(this.db, await groupsOfPorts(this.db, [portId]));
+      return serversOfPorts(this.db, [portId, ...watchers]);
+    }, []);
+    return () => notifyServersChanged(this.db, this.deps.compute, ctx, servers);
+  }
+
+  /** Floating IP mappings changed on these fixed ports (the ones it left and the one it now maps to). */
+  async floatingIpMoved(ctx: RequestContext, portIds: readonly (string | null)[]): Promise<void> {
+    const ports = portIds.filter((p): p is string => p !== null);
+    await notifyPortsChanged(this.db, this.deps.compute, ctx, [...new Set(ports)]);
+  }
+
+  private async ports(ctx: RequestContext, affected: () => Promise<string[]>): Promise<void> {
+    const ports = await this.guarded(affected, []);
+    await notifyPortsChanged(this.db, this.deps.compute, ctx, ports);
+  }
+
+  /** Looking up whom to tell must not fail a request whose change is already made. */
+  private async guarded<T>(lookup: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await lookup();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not find the hosts to tell of changed ports');
+      return fallback;
+    }
+  }
+}
