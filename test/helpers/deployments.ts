@@ -198,24 +198,64 @@ export async function startMultiProcess(
 }
 
 /**
+ * Where the qemu driver's datapath lives: a network namespace the test made (so that the machine's own
+ * namespace keeps its forwarding and bridge-netfilter settings, and its tables), with its state under the
+ * test's directory. `physicalInterfaceMappings` are `physnet:interface` pairs of interfaces inside it.
+ */
+export interface DatapathOptions {
+  namespace: string;
+  physicalInterfaceMappings?: string[];
+}
+
+function datapathSection(dir: string, datapath: DatapathOptions): string[] {
+  return [
+    '[linux_bridge]',
+    `namespace = ${datapath.namespace}`,
+    `state_directory = ${join(dir, 'linux_bridge')}`,
+    `physical_interface_mappings = ${(datapath.physicalInterfaceMappings ?? []).join(',')}`,
+    '[compute]',
+    `vif_cache_directory = ${join(dir, 'vif_cache')}`,
+    '[DEFAULT]',
+  ];
+}
+
+/** Pids of the processes whose command line mentions `text` (a state directory), this one excepted. */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
  * All-in-one on SQLite. It would pick the qemu driver by itself where qemu is installed; tests name the
- * driver they mean (fake unless asked), plus any `[DEFAULT]` lines of their own.
+ * driver they mean (fake unless asked), plus any `[DEFAULT]` lines of their own, and for real guests
+ * with networks the namespace their datapath lives in.
  */
 export async function startAllInOne(
   dir: string,
   cleanup: (() => Promise<void>)[],
-  options: { driver?: 'fake' | 'qemu'; lines?: string[] } = {},
+  options: { driver?: 'fake' | 'qemu'; lines?: string[]; datapath?: DatapathOptions } = {},
 ): Promise<Deployment> {
   const network = await networkSection();
   const { computePort, identityPort } = await writeBaseConfig(dir, [
     `compute_driver = ${options.driver ?? 'fake'}`,
     ...UNLIMITED_SERVER_QUOTAS,
     ...network.lines,
+    ...(options.datapath ? datapathSection(dir, options.datapath) : []),
     ...(options.lines ?? []),
   ]);
   const group = new ProcessGroup();
   // Guests are daemons that outlive a killed compute service: end any a failed test left running.
   if (options.driver === 'qemu') cleanup.unshift(async () => killGuests(join(dir, 'instances')));
+  // The datapath's dnsmasq processes outlive the compute service (as DHCP agents do): end them too.
+  if (options.datapath) cleanup.unshift(async () => killProcessesMentioning(join(dir, 'linux_bridge')));
   cleanup.unshift(() => group.stopAll());
   const aio = group.start('all-in-one', 'stratus', ['--config-file', join(dir, 'base.conf'), 'all-in-one'], {
     OS_BOOTSTRAP_PASSWORD: 'secret',
@@ -256,6 +296,16 @@ export function killGuests(instancesPath: string): void {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(uuid)) process.kill(pid, 'SIGKILL');
     } catch {
       // no pidfile, or the process is gone
+    }
+  }
+}
+
+function killProcessesMentioning(text: string): void {
+  for (const pid of processesMentioning(text)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
 }
