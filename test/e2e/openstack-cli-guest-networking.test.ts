@@ -18,8 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { processesMentioning, startAllInOne, waitStatus, type Deployment } from '../helpers/deployments.ts';
+import { startAllInOne, waitStatus, type Deployment } from '../helpers/deployments.ts';
 import { GUEST_BOOT_WAIT_MS } from '../helpers/guest-image.ts';
+import { NetworkLab } from '../helpers/network-lab.ts';
 import { OpenstackCli } from '../helpers/openstack-cli.ts';
 import { waitUntil } from '../helpers/processes.ts';
 
@@ -313,7 +314,7 @@ describe('openstack CLI: guest networking with real guests (qemu driver)', () =>
       [],
     );
     assert.doesNotMatch(await inNs(datapathNs, ['nft', 'list', 'tables']), /stratus/);
-    assert.deepEqual(processesMentioning(join(dir, 'linux_bridge')).filter(isDnsmasq), []);
+    assert.deepEqual((await NetworkLab.processesMentioning(join(dir, 'linux_bridge'))).filter(isDnsmasq), []);
     // The ports the cloud made went with their servers; Alice's own port stays, unbound.
     const ports = await d.cli.json<{ ID: string; 'Device Owner': string }[]>('port', 'list', '--long');
     assert.deepEqual(

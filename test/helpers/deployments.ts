@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { createScratchDatabase } from './database.ts';
 import { freePort } from './free-port.ts';
+import { NetworkLab } from './network-lab.ts';
 import { OpenstackCli } from './openstack-cli.ts';
 import { ProcessGroup, waitUntil } from './processes.ts';
 import { createVhost } from './rabbit-vhost.ts';
@@ -219,20 +220,6 @@ function datapathSection(dir: string, datapath: DatapathOptions): string[] {
   ];
 }
 
-/** Pids of the processes whose command line mentions `text` (a state directory), this one excepted. */
-export function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
 /**
  * All-in-one on SQLite. It would pick the qemu driver by itself where qemu is installed; tests name the
  * driver they mean (fake unless asked), plus any `[DEFAULT]` lines of their own, and for real guests
@@ -255,7 +242,7 @@ export async function startAllInOne(
   // Guests are daemons that outlive a killed compute service: end any a failed test left running.
   if (options.driver === 'qemu') cleanup.unshift(async () => killGuests(join(dir, 'instances')));
   // The datapath's dnsmasq processes outlive the compute service (as DHCP agents do): end them too.
-  if (options.datapath) cleanup.unshift(async () => killProcessesMentioning(join(dir, 'linux_bridge')));
+  if (options.datapath) cleanup.unshift(() => killProcessesMentioning(join(dir, 'linux_bridge')));
   cleanup.unshift(() => group.stopAll());
   const aio = group.start('all-in-one', 'stratus', ['--config-file', join(dir, 'base.conf'), 'all-in-one'], {
     OS_BOOTSTRAP_PASSWORD: 'secret',
@@ -300,8 +287,8 @@ export function killGuests(instancesPath: string): void {
   }
 }
 
-function killProcessesMentioning(text: string): void {
-  for (const pid of processesMentioning(text)) {
+async function killProcessesMentioning(text: string): Promise<void> {
+  for (const pid of await NetworkLab.processesMentioning(text)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
