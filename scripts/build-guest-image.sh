@@ -11,7 +11,9 @@
 # ACPI power button is pressed (QMP system_powerdown), through busybox acpid. Every NIC (virtio-net),
 # also one plugged in later, is brought up by DHCP (guest-image/network, guest-image/udhcpc.script), which
 # prints "stratus-guest: eth0 up 10.0.0.5/24" on the console; httpd on port 80 serves a page naming the
-# guest and its addresses, and TCP port 7 echoes what it receives.
+# guest and its addresses, and TCP port 7 echoes what it receives. Two CGI test probes answer whether the
+# guest reaches an address (/cgi-bin/ping?IPV4) and whether it does from a spoofed source address
+# (/cgi-bin/spoof-ping?SRC&DST): fixed commands on strictly checked dotted IPv4 arguments (guest-image/probe).
 #
 # Usage: scripts/build-guest-image.sh [OUTPUT_DIR]   (default: .cache/guest-image in the project)
 # The output is cached: a stamp records the kernel, busybox and this script; a matching stamp skips the build.
@@ -112,11 +114,16 @@ chmod +x "$initramfs/init"
 # --- root filesystem: print the marker, power off on the ACPI button ----------------------------------------
 root="$work/root"
 install_busybox "$root"
-mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF,www}
+mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF,www/cgi-bin}
 cp "$guest_files/network" "$root/sbin/stratus-network"
 cp "$guest_files/page" "$root/sbin/stratus-page"
 cp "$guest_files/udhcpc.script" "$root/etc/udhcpc.script"
 chmod 755 "$root/sbin/stratus-network" "$root/sbin/stratus-page" "$root/etc/udhcpc.script"
+# Test probes (guest-image/probe): httpd runs them as CGI; the script acts by the name it is called by.
+for probe in ping spoof-ping; do
+  cp "$guest_files/probe" "$root/www/cgi-bin/$probe"
+  chmod 755 "$root/www/cgi-bin/$probe"
+done
 # /run is a tmpfs: DHCP state from before a reboot must not survive it.
 cat > "$root/sbin/init" << EOF
 #!/bin/busybox sh

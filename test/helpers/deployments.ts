@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { createScratchDatabase } from './database.ts';
 import { freePort } from './free-port.ts';
+import { NetworkLab } from './network-lab.ts';
 import { OpenstackCli } from './openstack-cli.ts';
 import { ProcessGroup, waitUntil } from './processes.ts';
 import { createVhost } from './rabbit-vhost.ts';
@@ -198,24 +199,50 @@ export async function startMultiProcess(
 }
 
 /**
+ * Where the qemu driver's datapath lives: a network namespace the test made (so that the machine's own
+ * namespace keeps its forwarding and bridge-netfilter settings, and its tables), with its state under the
+ * test's directory. `physicalInterfaceMappings` are `physnet:interface` pairs of interfaces inside it.
+ */
+export interface DatapathOptions {
+  namespace: string;
+  physicalInterfaceMappings?: string[];
+}
+
+function datapathSection(dir: string, datapath: DatapathOptions): string[] {
+  return [
+    '[linux_bridge]',
+    `namespace = ${datapath.namespace}`,
+    `state_directory = ${join(dir, 'linux_bridge')}`,
+    `physical_interface_mappings = ${(datapath.physicalInterfaceMappings ?? []).join(',')}`,
+    '[compute]',
+    `vif_cache_directory = ${join(dir, 'vif_cache')}`,
+    '[DEFAULT]',
+  ];
+}
+
+/**
  * All-in-one on SQLite. It would pick the qemu driver by itself where qemu is installed; tests name the
- * driver they mean (fake unless asked), plus any `[DEFAULT]` lines of their own.
+ * driver they mean (fake unless asked), plus any `[DEFAULT]` lines of their own, and for real guests
+ * with networks the namespace their datapath lives in.
  */
 export async function startAllInOne(
   dir: string,
   cleanup: (() => Promise<void>)[],
-  options: { driver?: 'fake' | 'qemu'; lines?: string[] } = {},
+  options: { driver?: 'fake' | 'qemu'; lines?: string[]; datapath?: DatapathOptions } = {},
 ): Promise<Deployment> {
   const network = await networkSection();
   const { computePort, identityPort } = await writeBaseConfig(dir, [
     `compute_driver = ${options.driver ?? 'fake'}`,
     ...UNLIMITED_SERVER_QUOTAS,
     ...network.lines,
+    ...(options.datapath ? datapathSection(dir, options.datapath) : []),
     ...(options.lines ?? []),
   ]);
   const group = new ProcessGroup();
   // Guests are daemons that outlive a killed compute service: end any a failed test left running.
   if (options.driver === 'qemu') cleanup.unshift(async () => killGuests(join(dir, 'instances')));
+  // The datapath's dnsmasq processes outlive the compute service (as DHCP agents do): end them too.
+  if (options.datapath) cleanup.unshift(() => killProcessesMentioning(join(dir, 'linux_bridge')));
   cleanup.unshift(() => group.stopAll());
   const aio = group.start('all-in-one', 'stratus', ['--config-file', join(dir, 'base.conf'), 'all-in-one'], {
     OS_BOOTSTRAP_PASSWORD: 'secret',
@@ -256,6 +283,16 @@ export function killGuests(instancesPath: string): void {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(uuid)) process.kill(pid, 'SIGKILL');
     } catch {
       // no pidfile, or the process is gone
+    }
+  }
+}
+
+async function killProcessesMentioning(text: string): Promise<void> {
+  for (const pid of await NetworkLab.processesMentioning(text)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
 }
