@@ -276,6 +276,8 @@ describe('openstack CLI: compute features against separate processes on RabbitMQ
     const placed = await cli.createServerAndWait(
       '--os-compute-api-version',
       '2.74',
+      '--nic',
+      'none',
       '--flavor',
       'mp.tiny',
       '--image',

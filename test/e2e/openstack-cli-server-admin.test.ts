@@ -47,7 +47,15 @@ describe('openstack CLI: lock, tags and reset state', () => {
     const admin = (...args: string[]) => cli.ok('--os-compute-api-version', '2.73', ...args);
     const show = (who: OpenstackCli, name: string) =>
       who.json<Record<string, unknown>>('--os-compute-api-version', '2.73', 'server', 'show', name);
-    const server = await member.createServerAndWait('--flavor', 'adm.tiny', '--image', 'adm-image', 'vm1');
+    const server = await member.createServerAndWait(
+      '--flavor',
+      'adm.tiny',
+      '--image',
+      'adm-image',
+      '--nic',
+      'none',
+      'vm1',
+    );
 
     await member.ok('server', 'lock', '--reason', 'maintenance', 'vm1');
     let shown = await show(member, 'vm1');
@@ -80,7 +88,7 @@ describe('openstack CLI: lock, tags and reset state', () => {
   });
 
   it('tags servers, lists by tag and shows the tags', async () => {
-    await member.createServerAndWait('--flavor', 'adm.tiny', '--image', 'adm-image', 'vm2');
+    await member.createServerAndWait('--flavor', 'adm.tiny', '--image', 'adm-image', '--nic', 'none', 'vm2');
     await member.ok('server', 'set', '--tag', 'web', '--tag', 'prod', 'vm1');
     await member.ok('server', 'set', '--tag', 'web', 'vm2');
     const tagged = async (...tags: string[]) =>
