@@ -6,7 +6,6 @@
  */
 import type { Db } from '../common/db/database.ts';
 import { adminContext, type RequestContext } from '../common/context.ts';
-import { now } from '../common/db/schema.ts';
 import type { PortsTable } from '../common/db/schema.ts';
 import { canonicalIp } from './ip.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
@@ -85,13 +84,11 @@ export async function clearPortHost(db: Db, portId: string): Promise<void> {
   }
 }
 
-/** Deletes a port made for a server; a floating IP on it is disassociated first, as Neutron does. Idempotent. */
+/**
+ * Deletes a port made for a server (a floating IP on it is unmapped with it, in ports.ts, as Neutron
+ * does). Idempotent.
+ */
 export async function deletePort(db: Db, portId: string): Promise<void> {
-  await db
-    .updateTable('floating_ips')
-    .set({ fixed_port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN', updated_at: now() })
-    .where('fixed_port_id', '=', portId)
-    .execute();
   try {
     await deleteNetworkPort(db, serviceContext(), portId, { viaApi: false });
   } catch (err) {
