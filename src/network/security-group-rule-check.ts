@@ -5,6 +5,7 @@
  * prefix length and matched against the ethertype; one remote at most. The same canonical key decides
  * whether two rules are duplicates, so "tcp" and "6" cannot both be stored for one group.
  */
+import { PORT_PROTOCOLS, PROTOCOL_NUMBERS } from '../common/ip-protocols.ts';
 import { formatCidr, parseCidr } from './ip.ts';
 import {
   InvalidCIDR,
@@ -21,38 +22,8 @@ import {
   SecurityGroupRuleParameterConflict,
 } from './security-group-errors.ts';
 
-/** IANA protocol numbers of the names Neutron accepts (neutron-lib's IP_PROTOCOL_MAP). */
-export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
-  ah: 51,
-  dccp: 33,
-  egp: 8,
-  esp: 50,
-  gre: 47,
-  hopopt: 0,
-  icmp: 1,
-  igmp: 2,
-  ip: 0,
-  ipip: 4,
-  'ipv6-encap': 41,
-  'ipv6-frag': 44,
-  'ipv6-icmp': 58,
-  icmpv6: 58,
-  'ipv6-nonxt': 59,
-  'ipv6-opts': 60,
-  'ipv6-route': 43,
-  ospf: 89,
-  pgm: 113,
-  rsvp: 46,
-  sctp: 132,
-  tcp: 6,
-  udp: 17,
-  udplite: 136,
-  vrrp: 112,
-};
-
 const SUPPORTED = ['any', ...Object.keys(PROTOCOL_NUMBERS)];
 /** Protocols with ports. */
-const PORT_PROTOCOLS = new Set([33, 132, 6, 17, 136]);
 const PORT_PROTOCOL_NAMES = 'DCCP, SCTP, TCP, UDP, UDPLITE';
 /** Protocols that exist only on IPv6 (refused with ethertype IPv4). */
 const IPV6_ONLY = new Set(['ipv6-encap', 'ipv6-frag', 'ipv6-icmp', 'icmpv6', 'ipv6-nonxt', 'ipv6-opts', 'ipv6-route']);

@@ -17,38 +17,10 @@
  */
 import { isIP } from 'node:net';
 import type { VifSecurityRule } from '../../../wire/messages/network-info.ts';
+import { PORT_PROTOCOLS, PROTOCOL_NUMBERS } from '../../../common/ip-protocols.ts';
 import { PlanError, type HostPlan, type PlannedPort } from './host-plan.ts';
 
 export const NFT_TABLE = 'stratus';
-
-/** Neutron's protocol names, as IP protocol numbers (a rule's protocol may also be the number). */
-const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
-  ah: 51,
-  dccp: 33,
-  egp: 8,
-  esp: 50,
-  gre: 47,
-  icmp: 1,
-  icmpv6: 58,
-  igmp: 2,
-  ipip: 4,
-  'ipv6-encap': 41,
-  'ipv6-frag': 44,
-  'ipv6-icmp': 58,
-  'ipv6-nonxt': 59,
-  'ipv6-opts': 60,
-  'ipv6-route': 43,
-  ospf: 89,
-  pgm: 113,
-  rsvp: 46,
-  sctp: 132,
-  tcp: 6,
-  udp: 17,
-  udplite: 136,
-  vrrp: 112,
-};
-/** Protocols whose port_range_min/max are transport ports. */
-const PORTED = new Set([6, 17, 33, 132, 136]);
 
 /** The nft script that replaces both tables with what `plan` needs, or deletes them when it needs none. */
 export function renderRuleset(plan: HostPlan): string {
@@ -271,7 +243,7 @@ function ruleLine(rule: VifSecurityRule): string | null {
     parts.push(`meta l4proto ${protocol}`);
     const min = rule.port_range_min;
     const max = rule.port_range_max;
-    if (PORTED.has(protocol) && min !== null) {
+    if (PORT_PROTOCOLS.has(protocol) && min !== null) {
       parts.push(`th dport ${max !== null && max !== min ? `${min}-${max}` : min}`);
     } else if ((protocol === 1 || protocol === 58) && min !== null) {
       const icmp = protocol === 1 ? 'icmp' : 'icmpv6';
