@@ -3,7 +3,7 @@
  * in the conductor and re-raised on the API side of an RPC call becomes a 404 without translation.
  *
  * Every class is registered by name: the RPC layer re-creates a remote error as the same class on the
- * caller (seed 003), and anything not registered arrives as RemoteError.
+ * caller (as oslo.messaging re-raises a remote exception), and anything not registered arrives as RemoteError.
  */
 
 export type ErrorClass = new (message: string) => StratusError;

@@ -1,5 +1,5 @@
 /**
- * Storage tiers (seed 000 §3.1): the classes of disk a compute host can offer guests. Shared vocabulary of
+ * Storage tiers: the classes of disk a compute host can offer guests. Shared vocabulary of
  * the API (which validates what a server asks for), the scheduler and claims (which place a disk in a
  * pool of its tier) and compute hosts (which declare their pools).
  */

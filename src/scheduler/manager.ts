@@ -1,5 +1,5 @@
 /**
- * The scheduler (seed 000, FilterScheduler._schedule): filter the hosts, weigh the survivors, pick at
+ * The scheduler (after Nova's FilterScheduler._schedule): filter the hosts, weigh the survivors, pick at
  * random among the best `host_subset_size`, claim the resources atomically, and hand back the choice
  * plus alternates so the conductor can reschedule without asking again.
  */

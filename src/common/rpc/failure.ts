@@ -1,5 +1,5 @@
 /**
- * How an error crosses an RPC call (seed 003): the reply carries `{ class, message, trace, status }`;
+ * How an error crosses an RPC call (as oslo.messaging carries a remote exception): the reply carries `{ class, message, trace, status }`;
  * the caller re-raises one of the project's declared (registered) errors as the same class, and anything
  * else as RemoteError, so `instanceof NotFound` works across services and nothing is silently lost.
  */

@@ -1,5 +1,5 @@
 /**
- * Disk snapshots, a Stratus extension (seed 000 §3.3; not in Nova, served at every microversion): the
+ * Disk snapshots, a Stratus extension (not in Nova, served at every microversion): the
  * server's root disk as a chain of external qcow2 snapshots, each link holding only what was written
  * since the previous one, taken without pausing the guest.
  *

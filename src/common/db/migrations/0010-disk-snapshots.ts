@@ -1,5 +1,5 @@
 /**
- * Disk snapshots (a Stratus extension, seed 000 §3.3): the links of an instance's external qcow2
+ * Disk snapshots (a Stratus extension): the links of an instance's external qcow2
  * snapshot chain, as the API shows them. The chain itself (which file is which link) is the compute
  * host's, in the guest's guest.json; these rows are what the user named and what state each link is in.
  */
