@@ -40,9 +40,6 @@ class RecordingDatapath implements NetworkDriver {
     this.reconciled.push([...wanted]);
     return Promise.resolve();
   }
-  guestCommand(argv: readonly string[]): string[] {
-    return [...argv];
-  }
 }
 
 const UUID_A = '0a000000-0000-4000-8000-00000000000a';

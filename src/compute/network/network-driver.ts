@@ -27,9 +27,4 @@ export interface NetworkDriver {
   unplug(instanceUuid: string, vifs: readonly Vif[]): Promise<void>;
   /** Makes the host carry exactly these guests' ports: missing state is made, state of other ports removed. */
   reconcile(wanted: readonly GuestPorts[]): Promise<void>;
-  /**
-   * The command line to start a process that opens the guests' taps (the qemu emulator) with: the
-   * datapath may live in a network namespace, and a tap is only visible inside its own.
-   */
-  guestCommand(argv: readonly string[]): string[];
 }

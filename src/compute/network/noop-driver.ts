@@ -30,10 +30,6 @@ export class NoopNetworkDriver implements NetworkDriver {
     return Promise.resolve();
   }
 
-  guestCommand(argv: readonly string[]): string[] {
-    return [...argv];
-  }
-
   /** The port ids plugged for a guest, in plug order. */
   pluggedPorts(instanceUuid: string): string[] {
     return [...(this.guests.get(instanceUuid)?.keys() ?? [])];

@@ -18,13 +18,7 @@ describe('network driver factory', () => {
     });
     const driver = createNetworkDriver(config);
     assert.ok(driver instanceof LinuxBridgeDriver);
-    assert.deepEqual(driver.guestCommand(['qemu-system-x86_64']), [
-      'ip',
-      'netns',
-      'exec',
-      'compute1',
-      'qemu-system-x86_64',
-    ]);
+    assert.equal(driver.namespace, 'compute1');
   });
 
   it('refuses malformed interface mappings before the service starts', () => {

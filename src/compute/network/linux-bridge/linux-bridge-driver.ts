@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Vif } from '../../../wire/messages/network-info.ts';
-import { HostCommands, inNamespace } from '../host-commands.ts';
+import { HostCommands } from '../host-commands.ts';
 import type { GuestPorts, NetworkDriver } from '../network-driver.ts';
 import { dhcpFiles, ensureDnsmasq, removeDnsmasq, servesDhcp, stopDnsmasq } from './dnsmasq.ts';
 import { planHost, type HostPlan } from './host-plan.ts';
@@ -75,8 +75,9 @@ export class LinuxBridgeDriver implements NetworkDriver {
     });
   }
 
-  guestCommand(argv: readonly string[]): string[] {
-    return inNamespace(this.host.namespace, argv);
+  /** The network namespace its devices live in (null: the host's own); qemu must run there to open a tap. */
+  get namespace(): string | null {
+    return this.options.namespace;
   }
 
   /**
