@@ -6,50 +6,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../../src/common/config/load-config.ts';
-import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../src/common/rpc/index.ts';
-import { ComputeManager } from '../../../src/compute/manager.ts';
-import { computeEndpoints } from '../../../src/compute/rpc.ts';
-import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
+import type { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { createFlavor } from '../../../src/objects/flavors.ts';
 import type { Instance } from '../../../src/objects/instances.ts';
-import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
 import { PowerState, VmState } from '../../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
-import { client, fault, seedServer, startComputeApi, type Harness } from './helpers.ts';
-import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
+import { client, fault, seedServer, type Harness } from './helpers.ts';
+import { startApiWithFakeHost, type ApiWithFakeHost } from './api-with-fake-host.ts';
 
 let h: Harness;
 let driver: FakeDriver;
-let server: RpcServer;
-const transports: InProcessTransport[] = [];
+let host: ApiWithFakeHost;
 
 before(async () => {
-  const broker = new InProcessBroker();
-  const apiTransport = new InProcessTransport(broker);
-  const hostTransport = new InProcessTransport(broker);
-  transports.push(apiTransport, hostTransport);
-  for (const t of transports) await t.connect();
-  h = await startComputeApi({}, { rpcTransport: apiTransport });
-  driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('host1');
-  const manager = new ComputeManager(
-    'host1',
-    loadConfig([]),
-    driver,
-    new NoopNetworkDriver(),
-    new ConductorRpcApi(new RpcClient(hostTransport, { responseTimeoutMs: 1000 })),
-  );
-  server = new RpcServer(hostTransport, { ...computeEndpoints(manager), server: 'host1' });
-  await server.start();
+  host = await startApiWithFakeHost();
+  ({ h, driver } = host);
 });
 
-after(async () => {
-  await server.stop();
-  for (const t of transports) await t.close();
-  await h.close();
-});
+after(() => host.close());
 
 const diagnostics = (uuid: string) => `/v2.1/servers/${uuid}/diagnostics`;
 

@@ -4,61 +4,30 @@
  * and messages, and the port taken back when the host refuses.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../../../src/common/config/load-config.ts';
-import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../../../../src/common/rpc/index.ts';
 import { allocateForHost } from '../../../../src/conductor/network-allocation.ts';
 import { quotaUsage, setQuotaLimits } from '../../../../src/network/quotas.ts';
-import { ComputeManager } from '../../../../src/compute/manager.ts';
-import { NoopNetworkDriver } from '../../../../src/compute/network/noop-driver.ts';
-import { computeEndpoints } from '../../../../src/compute/rpc.ts';
-import { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
+import type { FakeDriver } from '../../../../src/compute/virt/fake/fake-driver.ts';
 import { recordNicRequests } from '../../../../src/objects/instance-networks.ts';
 import { instancePayload } from '../../../../src/objects/instance-payload.ts';
 import type { Instance } from '../../../../src/objects/instances.ts';
-import { ConductorRpcApi } from '../../../../src/wire/contracts/conductor.ts';
 import { PowerState, VmState } from '../../../../src/wire/messages/instance-states.ts';
-import { fakeDriverOptions } from '../../../helpers/fake-driver-options.ts';
 import { countPorts, createTestNetwork, createTestPort, type TestNetwork } from '../../../helpers/networks.ts';
-import { client, fault, PROJECT_A, PROJECT_B, seedServer, startComputeApi, type Harness } from '../helpers.ts';
+import { client, fault, PROJECT_A, PROJECT_B, seedServer, type Harness } from '../helpers.ts';
+import { startApiWithFakeHost, type ApiWithFakeHost } from '../api-with-fake-host.ts';
 
 let h: Harness;
 let driver: FakeDriver;
-let server: RpcServer;
+let host: ApiWithFakeHost;
 let net: TestNetwork;
-const transports: InProcessTransport[] = [];
-const vifCache = mkdtempSync(join(tmpdir(), 'stratus-interfaces-vif-cache-'));
 
 before(async () => {
-  const broker = new InProcessBroker();
-  const apiTransport = new InProcessTransport(broker);
-  const hostTransport = new InProcessTransport(broker);
-  transports.push(apiTransport, hostTransport);
-  for (const t of transports) await t.connect();
-  h = await startComputeApi({}, { rpcTransport: apiTransport });
-  driver = new FakeDriver(fakeDriverOptions());
-  await driver.init('host1');
-  const manager = new ComputeManager(
-    'host1',
-    loadConfig([], { compute: { vif_cache_directory: vifCache } }),
-    driver,
-    new NoopNetworkDriver(),
-    new ConductorRpcApi(new RpcClient(hostTransport, { responseTimeoutMs: 1000 })),
-  );
-  server = new RpcServer(hostTransport, { ...computeEndpoints(manager), server: 'host1' });
-  await server.start();
+  host = await startApiWithFakeHost();
+  ({ h, driver } = host);
   net = await createTestNetwork(h.database.db, { projectId: PROJECT_A, name: 'private', prefix: '10.60.0' });
 });
 
-after(async () => {
-  rmSync(vifCache, { recursive: true, force: true });
-  await server.stop();
-  for (const t of transports) await t.close();
-  await h.close();
-});
+after(() => host.close());
 
 /** A running server with one NIC on `net`, built as the conductor and compute would. */
 async function runningServer(): Promise<Instance> {
