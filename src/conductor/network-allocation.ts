@@ -12,7 +12,7 @@ import {
   bindPort,
   clearPortHost,
   createInstancePort,
-  deletePort,
+  deleteInstancePort,
   unbindPort,
   type PortBinding,
 } from '../network/server-ports.ts';
@@ -94,13 +94,13 @@ export async function releaseInstancePorts(db: Db, uuid: string): Promise<void> 
   for (const nic of nics) {
     if (nic.port_id === null) continue;
     if (nic.preserve_on_delete) await unbindPort(db, nic.port_id);
-    else await deletePort(db, nic.port_id);
+    else await deleteInstancePort(db, nic.port_id);
     log.debug({ instance: uuid, port: nic.port_id, kept: nic.preserve_on_delete }, 'released port');
   }
   // Ports bound to the instance that its NICs do not name (a write lost between making a port and
   // recording it): made for it, so deleted.
   const strays = await db.selectFrom('ports').select('id').where('device_id', '=', uuid).execute();
-  for (const stray of strays) await deletePort(db, stray.id);
+  for (const stray of strays) await deleteInstancePort(db, stray.id);
   await forgetNics(db, uuid);
 }
 
@@ -161,6 +161,6 @@ export async function allocateInterface(
 export async function releaseInterface(db: Db, uuid: string, portId: string): Promise<void> {
   const nic = (await instanceNics(db, uuid)).find((n) => n.port_id === portId);
   if (nic?.preserve_on_delete) await unbindPort(db, portId);
-  else await deletePort(db, portId);
+  else await deleteInstancePort(db, portId);
   await forgetNics(db, uuid, portId);
 }

@@ -9,7 +9,7 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { PortsTable } from '../common/db/schema.ts';
 import { canonicalIp } from './ip.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
-import { createPort, deletePort as deleteNetworkPort, updatePort } from './ports.ts';
+import { createPort, deletePort, updatePort } from './ports.ts';
 import { quotaLimits, quotaUsage } from './quotas.ts';
 import { PortNotFound } from './errors.ts';
 
@@ -88,9 +88,9 @@ export async function clearPortHost(db: Db, portId: string): Promise<void> {
  * Deletes a port made for a server (a floating IP on it is unmapped with it, in ports.ts, as Neutron
  * does). Idempotent.
  */
-export async function deletePort(db: Db, portId: string): Promise<void> {
+export async function deleteInstancePort(db: Db, portId: string): Promise<void> {
   try {
-    await deleteNetworkPort(db, serviceContext(), portId, { viaApi: false });
+    await deletePort(db, serviceContext(), portId, { viaApi: false });
   } catch (err) {
     if (!(err instanceof PortNotFound)) throw err;
   }
