@@ -4,9 +4,10 @@
  * 200 delivered (its server has a host), 404 unknown server, 400 a tag the event needs is missing, 422
  * a server with no host yet; the answer is 200 when every event was delivered, else 207.
  *
- * What the events mean on the host (refresh the network info, plug or unplug a port, grow a volume, bind
- * an accelerator) Stratus has nothing for yet: it has no network, volume or accelerator service. What is
- * kept is what Nova records where users can see it, as instance actions (external-event-actions.ts).
+ * What the events mean on the host is not acted on here: Stratus's own network service tells a host of
+ * changed ports directly (compute's network_info_changed, network/network-info-changed.ts), and it has no
+ * volume or accelerator service. What is kept is what Nova records where users can see it, as instance
+ * actions (external-event-actions.ts).
  */
 import { Type } from 'typebox';
 import { requireAdmin } from '../../policy.ts';

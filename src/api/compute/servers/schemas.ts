@@ -1,8 +1,8 @@
 /**
  * Body schemas of the server routes, per microversion as Nova's (schemas/servers.py). Fields Stratus
  * cannot honour are left out, so asking for them is a clear 400 rather than silently ignored: block
- * device mappings (no volumes), trusted certificates (2.63), forced hosts (2.74).
- * Network requests are validated and then ignored: Stratus has no networking yet. A request that asks
+ * device mappings (no volumes), trusted certificates (2.63). The shape of network requests is checked
+ * here, what they name against the network service in requested-networks.ts. A request that asks
  * for the storage-tier extension (header `Stratus-Extensions: storage-tier`) may name the storage tier
  * of the disk, `instance_disk_type`.
  */
