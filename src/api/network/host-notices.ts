@@ -14,6 +14,10 @@ import {
   portsWatchingGroups,
 } from '../../network/port-change-scope.ts';
 import { getLogger } from '../../common/log/logger.ts';
+import { buildNetworkInfo } from '../../network/network-info.ts';
+import { instancePayload } from '../../objects/instance-payload.ts';
+import { forgetNics } from '../../objects/instance-networks.ts';
+import { findInstance } from '../../objects/instances.ts';
 import type { NetworkApiDeps } from './deps.ts';
 
 const log = getLogger('api.network.notices');
@@ -56,7 +60,42 @@ export class HostNotices {
       const watchers = await portsWatchingGroups(this.db, await groupsOfPorts(this.db, [portId]));
       return serversOfPorts(this.db, [portId, ...watchers]);
     }, []);
-    return () => notifyServersChanged(this.db, this.deps.compute, ctx, servers);
+    const interfaceGone = await this.guarded(
+      () => this.beforeInterfaceDelete(ctx, portId),
+      async () => {},
+    );
+    return async () => {
+      await interfaceGone();
+      await notifyServersChanged(this.db, this.deps.compute, ctx, servers);
+    };
+  }
+
+  /**
+   * A server's port deleted through the network API (Neutron's network-vif-deleted event to Nova): the
+   * server forgets the NIC and its host detaches it from the guest and unplugs it, so that the guest
+   * keeps no interface, and the datapath no rules, for an address that may now go to another port.
+   * The host's answer is not waited for, as Nova handles the event after Neutron has answered: a
+   * guest slow to let go of its NIC must not hold the request. A host that misses the call (its service
+   * down) keeps the NIC until the guest is deleted, moved or offloaded: its record of the guest's ports
+   * is its own (compute/guest-networking.ts), and the datapath then has rules for an address no port holds.
+   */
+  private async beforeInterfaceDelete(ctx: RequestContext, portId: string): Promise<() => Promise<void>> {
+    const [server] = await serversOfPorts(this.db, [portId]);
+    const instance = server === undefined ? undefined : await findInstance(this.db, server);
+    if (!instance) return async () => {};
+    const [vif] = await buildNetworkInfo(this.db, [portId]);
+    return async () => {
+      await forgetNics(this.db, instance.uuid, portId);
+      if (!instance.host || !vif) return;
+      this.deps.compute
+        .detachInterface(ctx, instance.host, instancePayload(instance), vif)
+        .catch((err: Error) =>
+          log.warn(
+            { instance: instance.uuid, port: portId, err: err.message },
+            'the host did not confirm detaching a deleted port',
+          ),
+        );
+    };
   }
 
   /** Floating IP mappings changed on these fixed ports (the ones it left and the one it now maps to). */

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { recordNicRequests } from '../../../src/objects/instance-networks.ts';
+import { instanceNics, recordNicRequests } from '../../../src/objects/instance-networks.ts';
 import { insertTestInstance } from '../../helpers/instance-rows.ts';
 import { PROJECT_A, startNetworkApi, type NetworkApiHarness } from './helpers.ts';
 import { l3Fixture, post, type L3Fixture } from './l3-fixture.ts';
@@ -168,6 +168,29 @@ describe('network API: telling compute hosts of changed ports', () => {
     const deleted = await api.call('alice', 'DELETE', `/v2.0/ports/${doomed}`);
     assert.equal(deleted.status, 204);
     assert.deepEqual(told(), ['host-c', 'host-d']);
+  });
+
+  it("deleting a server's port makes the server forget it and its host detach it", async () => {
+    const doomed = await serverPort('host-e');
+    const server = (
+      await api.database.db.selectFrom('ports').select('device_id').where('id', '=', doomed).executeTakeFirstOrThrow()
+    ).device_id;
+    api.transport.casts.length = 0;
+    const deleted = await api.call('alice', 'DELETE', `/v2.0/ports/${doomed}`);
+    assert.equal(deleted.status, 204);
+    const detach = api.transport.casts.find((c) => c.method === 'detach_interface');
+    assert.ok(detach, 'no detach_interface was sent');
+    assert.equal(detach.queue, 'compute.host-e');
+    assert.equal((detach.args['vif'] as { id: string }).id, doomed);
+    assert.equal((detach.args['instance'] as { uuid: string }).uuid, server);
+    assert.deepEqual(await instanceNics(api.database.db, server), []);
+  });
+
+  it('deleting a port of no server detaches nothing', async () => {
+    const loose = await post(api, 'alice', 'port', { network_id: f.alice.network });
+    api.transport.casts.length = 0;
+    assert.equal((await api.call('alice', 'DELETE', `/v2.0/ports/${loose.id}`)).status, 204);
+    assert.equal(api.transport.casts.filter((c) => c.method === 'detach_interface').length, 0);
   });
 
   it('answers as usual when the bus refuses the casts', async () => {
