@@ -45,14 +45,15 @@ async function run(
     await bus?.close();
     await database?.close();
   };
-  // Installed before anything starts, so a SIGTERM during start-up drains what is already running.
-  holdUntilSignal(services, cleanup, config.DEFAULT.graceful_shutdown_timeout);
-  try {
+  // Installed before anything starts: a SIGTERM during start-up lets it end, then drains what started.
+  let startup: Promise<void> = Promise.resolve();
+  const hold = holdUntilSignal(services, cleanup, config.DEFAULT.graceful_shutdown_timeout, () => startup);
+  startup = (async () => {
     bus = await connectBus(config);
     for (const name of names) {
       if (name === 'compute') {
         const { startCompute } = await import('../compute/service.ts');
-        services.push(await startCompute(config, bus));
+        services.push(await startCompute(config, bus, hold.signal));
       } else if (name === 'conductor') {
         const { startConductor } = await import('../conductor/service.ts');
         services.push(await startConductor(config, database!, bus));
@@ -66,7 +67,12 @@ async function run(
       }
       log.info({ service: name, host: config.DEFAULT.host }, 'service started');
     }
+  })();
+  try {
+    await startup;
   } catch (err) {
+    // Draining after a signal stops what started and exits; the start-up's failure is then not reported.
+    if (hold.stopping) return;
     for (const service of services.splice(0).reverse()) await service.stop().catch(() => undefined);
     await cleanup().catch(() => undefined);
     throw err;

@@ -19,7 +19,11 @@ import { createNetworkDriver } from './network/network-driver-factory.ts';
 
 const log = getLogger('compute');
 
-export async function startCompute(config: Config, bus: Bus): Promise<RunningService> {
+/** The start-up gave up because the process was asked to stop (the signal's drain exits cleanly). */
+class StartupAborted extends Error {}
+
+/** `stop`: aborted when the process is asked to stop while this still waits for the conductor. */
+export async function startCompute(config: Config, bus: Bus, stop?: AbortSignal): Promise<RunningService> {
   const host = config.DEFAULT.host;
   // One image client (one service-user token) for the driver's downloads and the snapshot uploads.
   const images = imageClientFromConfig(config);
@@ -27,7 +31,7 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
   // The datapath beside the virt driver: the fake driver's guests get one that plugs nothing.
   const network = createNetworkDriver(config);
   const manager = new ComputeManager(host, config, createDriver(config, images), network, conductor, images);
-  await waitForConductor(() => manager.initHost());
+  await waitForConductor(() => manager.initHost(), stop);
   const server = new RpcServer(bus.transport, { ...computeEndpoints(manager), server: host });
   await server.start();
   const periodic = config.DEFAULT.periodic_interval * 1000;
@@ -72,15 +76,32 @@ export async function startCompute(config: Config, bus: Bus): Promise<RunningSer
   };
 }
 
-/** Compute cannot work without the conductor; like nova-compute it waits for it, saying so. */
-async function waitForConductor(init: () => Promise<void>): Promise<void> {
+/**
+ * Compute cannot work without the conductor; like nova-compute it waits for it, saying so, until it
+ * answers or the process is asked to stop.
+ */
+async function waitForConductor(init: () => Promise<void>, stop?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await init();
     } catch (err) {
       if (!(err instanceof MessagingTimeout || err instanceof MessageDeliveryFailure)) throw err;
+      if (stop?.aborted) throw new StartupAborted('stopped while waiting for the conductor');
       log.warn({ attempt, err: err.message }, 'waiting for the conductor to answer (is stratus conductor running?)');
-      await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)));
+      await abortableDelay(Math.min(1000 * attempt, 5000), stop);
+      if (stop?.aborted) throw new StartupAborted('stopped while waiting for the conductor');
     }
   }
+}
+
+function abortableDelay(ms: number, stop?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    }
+    stop?.addEventListener('abort', done, { once: true });
+  });
 }
