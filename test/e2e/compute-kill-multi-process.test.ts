@@ -87,8 +87,7 @@ describe('kill -9 of one compute service of a multi-process cloud with real gues
       );
       return created.id;
     };
-    const keep = await server('keep');
-    const gone = await server('gone');
+    const [keep, gone] = await Promise.all([server('keep'), server('gone')]);
     const pids = { keep: pidOf(keep), gone: pidOf(gone) };
 
     const compute = (await cli.json<{ Host: string; State: string }[]>('compute', 'service', 'list')).find(
