@@ -141,21 +141,45 @@ async function pickFree(
     ]);
     const used = new Set([...taken.map((t) => t.ip_address), ...already.map((a) => a.ip_address)]);
     if (subnet.gateway_ip) used.add(subnet.gateway_ip);
-    const version = subnet.ip_version as 4 | 6;
-    const free: string[] = [];
-    for (const pool of pools.sort((a, b) => compare(parseIp(a.first_ip)!.value, parseIp(b.first_ip)!.value))) {
-      const last = parseIp(pool.last_ip)!.value;
-      for (let v = parseIp(pool.first_ip)!.value; v <= last && free.length < PICK_WINDOW; v++) {
-        const text = formatIp({ version, value: v });
-        if (!used.has(text)) free.push(text);
-      }
-      if (free.length >= PICK_WINDOW) break;
-    }
+    const ranges = pools
+      .map((pool) => ({ first: parseIp(pool.first_ip)!.value, last: parseIp(pool.last_ip)!.value }))
+      .sort((a, b) => compare(a.first, b.first));
+    const free = lowestFree(subnet.ip_version === 6 ? 6 : 4, ranges, used, PICK_WINDOW);
     if (free.length > 0) {
       return { subnet_id: subnet.id, ip_address: free[Math.floor(Math.random() * free.length)]! };
     }
   }
   return null;
+}
+
+/**
+ * The first `count` addresses of the pools not in `used`. The scan passes every taken address of a
+ * well-filled subnet, so IPv4 (all but a few subnets) is walked in plain numbers, formatted by hand:
+ * bigint arithmetic and formatIp per address cost more than the query that read them.
+ */
+function lowestFree(
+  version: 4 | 6,
+  ranges: { first: bigint; last: bigint }[],
+  used: ReadonlySet<string>,
+  count: number,
+): string[] {
+  const free: string[] = [];
+  for (const range of ranges) {
+    if (version === 4) {
+      const last = Number(range.last);
+      for (let v = Number(range.first); v <= last && free.length < count; v++) {
+        const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+        if (!used.has(text)) free.push(text);
+      }
+    } else {
+      for (let v = range.first; v <= range.last && free.length < count; v++) {
+        const text = formatIp({ version, value: v });
+        if (!used.has(text)) free.push(text);
+      }
+    }
+    if (free.length >= count) break;
+  }
+  return free;
 }
 
 function compare(a: bigint, b: bigint): number {

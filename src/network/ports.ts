@@ -105,6 +105,14 @@ export interface PortCreate {
 export type PortUpdate = Partial<Omit<PortCreate, 'project_id' | 'network_id'>>;
 
 export async function createPort(db: Db, ctx: RequestContext, request: PortCreate): Promise<PortRecord> {
+  return getPort(db, ctx, await addPort(db, ctx, request));
+}
+
+/**
+ * createPort without reading the port back: the id of the port made. For callers that want only the
+ * port (the conductor making a server's ports, which reads them all again for the NetworkInfo).
+ */
+export async function addPort(db: Db, ctx: RequestContext, request: PortCreate): Promise<string> {
   const network = await db.selectFrom('networks').selectAll().where('id', '=', request.network_id).executeTakeFirst();
   if (!network || !canSeeNetwork(ctx, network)) throw networkNotFound(request.network_id);
   const networkOwner = ctx.isAdmin || network.project_id === ctx.projectId;
@@ -149,10 +157,11 @@ export async function createPort(db: Db, ctx: RequestContext, request: PortCreat
         if (request.project_id !== '') await checkQuota(trx, request.project_id, 'port', 1);
         await insertPortRow(trx, row, givenMac !== undefined);
         await allocatePortAddresses(trx, row, request.fixed_ips);
-        await writeGroups(trx, id, groups);
-        await writePairs(trx, id, mac, pairs);
+        // A new port has no groups or pairs to replace.
+        await insertGroups(trx, id, groups);
+        await insertPairs(trx, id, mac, pairs);
       });
-      return await getPort(db, ctx, id);
+      return id;
     } catch (err) {
       const retry = err instanceof AllocationRaceLost || err instanceof GeneratedMacTaken;
       if (!retry || attempt >= ALLOCATION_ATTEMPTS) throw err;
@@ -241,6 +250,10 @@ async function resolveSecurityGroups(
 
 async function writeGroups(trx: Transaction<Schema>, portId: string, groups: string[]): Promise<void> {
   await trx.deleteFrom('security_group_port_bindings').where('port_id', '=', portId).execute();
+  await insertGroups(trx, portId, groups);
+}
+
+async function insertGroups(trx: Transaction<Schema>, portId: string, groups: string[]): Promise<void> {
   if (groups.length > 0) {
     await trx
       .insertInto('security_group_port_bindings')
@@ -251,6 +264,10 @@ async function writeGroups(trx: Transaction<Schema>, portId: string, groups: str
 
 async function writePairs(trx: Transaction<Schema>, portId: string, mac: string, pairs: AddressPair[]): Promise<void> {
   await trx.deleteFrom('port_allowed_address_pairs').where('port_id', '=', portId).execute();
+  await insertPairs(trx, portId, mac, pairs);
+}
+
+async function insertPairs(trx: Transaction<Schema>, portId: string, mac: string, pairs: AddressPair[]): Promise<void> {
   if (pairs.length > 0) {
     await trx
       .insertInto('port_allowed_address_pairs')

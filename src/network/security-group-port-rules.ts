@@ -19,6 +19,11 @@ function asPrefix(address: string): { text: string; version: 4 | 6 } | null {
   };
 }
 
+/** A stored fixed IP (canonical, no prefix length) as a host prefix. */
+function hostPrefix(address: string): { text: string; version: 4 | 6 } {
+  return address.includes(':') ? { text: `${address}/128`, version: 6 } : { text: `${address}/32`, version: 4 };
+}
+
 /** The addresses of the ports bound to each group, by group id and IP version, sorted and each once. */
 async function memberPrefixes(db: Db, groupIds: string[]): Promise<Map<string, { 4: string[]; 6: string[] }>> {
   const members = new Map<string, { 4: string[]; 6: string[] }>();
@@ -37,17 +42,19 @@ async function memberPrefixes(db: Db, groupIds: string[]): Promise<Map<string, {
       .where('b.security_group_id', 'in', groupIds)
       .execute(),
   ]);
-  for (const { group_id, address } of [...fixed, ...pairs]) {
-    const prefix = asPrefix(address);
-    if (!prefix) continue;
-    const entry = members.get(group_id) ?? { 4: [], 6: [] };
-    if (!entry[prefix.version].includes(prefix.text)) entry[prefix.version].push(prefix.text);
-    members.set(group_id, entry);
-  }
-  for (const entry of members.values()) {
-    entry[4].sort();
-    entry[6].sort();
-  }
+  // Sets, not arrays searched per address: a group's every member comes through here for each
+  // NetworkInfo built, so a linear search would make each build quadratic in the group's size.
+  const sets = new Map<string, { 4: Set<string>; 6: Set<string> }>();
+  const add = (group: string, prefix: { text: string; version: 4 | 6 } | null) => {
+    if (!prefix) return;
+    let entry = sets.get(group);
+    if (!entry) sets.set(group, (entry = { 4: new Set(), 6: new Set() }));
+    entry[prefix.version].add(prefix.text);
+  };
+  // Fixed IPs are stored canonical and bare (ipam.ts), so they need no parsing, only their length.
+  for (const { group_id, address } of fixed) add(group_id, hostPrefix(address));
+  for (const { group_id, address } of pairs) add(group_id, asPrefix(address));
+  for (const [group, entry] of sets) members.set(group, { 4: [...entry[4]].sort(), 6: [...entry[6]].sort() });
   return members;
 }
 

@@ -9,7 +9,7 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { PortsTable } from '../common/db/schema.ts';
 import { canonicalIp } from './ip.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
-import { createPort, deletePort, updatePort } from './ports.ts';
+import { addPort, deletePort, updatePort } from './ports.ts';
 import { quotaLimits, quotaUsage } from './quotas.ts';
 import { PortNotFound } from './errors.ts';
 
@@ -41,7 +41,7 @@ export async function createInstancePort(db: Db, request: NewInstancePort, bindi
       g === 'default' ? ensureDefaultSecurityGroup(db, request.projectId) : Promise.resolve(g),
     ),
   );
-  const port = await createPort(db, serviceContext(request.projectId), {
+  return addPort(db, serviceContext(request.projectId), {
     project_id: request.projectId,
     network_id: request.networkId,
     ...(request.fixedIp !== null ? { fixed_ips: [{ ip_address: request.fixedIp }] } : {}),
@@ -50,7 +50,6 @@ export async function createInstancePort(db: Db, request: NewInstancePort, bindi
     device_owner: binding.deviceOwner,
     binding_host_id: binding.hostId,
   });
-  return port.id;
 }
 
 /** Binds an existing port to the instance on its host (Nova's port update at build). */

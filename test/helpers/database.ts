@@ -4,6 +4,9 @@
  * with the command that starts it; tests never skip silently.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { syncSchema } from '../../src/common/db/migrator.ts';
@@ -59,6 +62,25 @@ export async function openTestDatabase(dialect: Dialect = 'sqlite'): Promise<Tes
     close: async () => {
       await database.close();
       await scratch.drop();
+    },
+  };
+}
+
+/**
+ * A migrated SQLite database in a file of its own, removed by `close()`: unlike the in-memory one, other
+ * connections (`openDatabase(url)`, as other processes would) share it.
+ */
+export async function openSharedSqliteDatabase(): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'stratus-db-'));
+  const url = `sqlite:///${dir}/s.sqlite`;
+  const database = await openDatabase(url);
+  await syncSchema(database);
+  return {
+    ...database,
+    url,
+    close: async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * IPAM under contention, on MariaDB and PostgreSQL: allocators on separate connections (as separate
- * API processes would be) race for the few free addresses of a subnet. Every address goes to exactly
+ * IPAM under contention, on SQLite (a shared file), MariaDB and PostgreSQL: allocators on separate
+ * connections (as separate API or conductor processes would be) race for the few free addresses of a
+ * subnet, through the network API's port create and through the conductor's (createInstancePort). Every address goes to exactly
  * one port, the losers get IpAddressGenerationFailure, and nothing is handed out twice. Each allocator
  * is another project on a shared network: creates of one project take turns on its quota lock, so
  * only different projects race in IPAM itself.
@@ -12,20 +13,21 @@ import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { IpAddressGenerationFailure } from '../../src/network/errors.ts';
 import { createNetwork } from '../../src/network/networks.ts';
 import { createPort } from '../../src/network/ports.ts';
+import { createInstancePort, portAddresses } from '../../src/network/server-ports.ts';
 import { createSubnet } from '../../src/network/subnets.ts';
-import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { openSharedSqliteDatabase, openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 const PROJECT = 'race-project';
 const ctx = userContext({ userId: 'u', projectId: PROJECT, roles: ['member'] });
 const allocatorCtx = (i: number) => userContext({ userId: `u${i}`, projectId: `race-${i}`, roles: ['member'] });
 const ALLOCATORS = 6;
 
-for (const dialect of ['mysql', 'postgres'] as const) {
+for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
   describe(`IPAM races on ${dialect}`, { concurrency: 1 }, () => {
     let database: TestDatabase;
     const connections: Database[] = [];
     before(async () => {
-      database = await openTestDatabase(dialect);
+      database = dialect === 'sqlite' ? await openSharedSqliteDatabase() : await openTestDatabase(dialect);
       for (let i = 0; i < ALLOCATORS; i++) connections.push(await openDatabase(database.url));
     });
     after(async () => {
@@ -46,17 +48,31 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       return net.id;
     }
 
+    /** A port made as the network API makes it; its address. */
+    const apiCreate = async (c: Database, n: number, networkId: string) => {
+      const mine = allocatorCtx(n);
+      const port = await createPort(c.db, mine, { project_id: mine.projectId!, network_id: networkId });
+      return port.fixed_ips[0]!.ip_address;
+    };
+    /** A port made as a conductor makes a server's; its address. */
+    const conductorCreate = async (c: Database, n: number, networkId: string) => {
+      const id = await createInstancePort(
+        c.db,
+        { projectId: `race-${n}`, networkId, fixedIp: null, securityGroups: ['default'] },
+        { deviceId: `server-${n}`, deviceOwner: 'compute:nova', hostId: `host-${n}` },
+      );
+      return (await portAddresses(c.db, id))[0]!.ip_address;
+    };
+
     /** Each allocator creates ports on its own connection until the subnet is full. */
-    async function race(networkId: string, perAllocator: number) {
+    async function race(networkId: string, perAllocator: number, create = apiCreate) {
       const outcomes = await Promise.all(
         connections.map(async (c, n) => {
           const won: string[] = [];
           let refused = 0;
-          const mine = allocatorCtx(n);
           for (let i = 0; i < perAllocator; i++) {
             try {
-              const port = await createPort(c.db, mine, { project_id: mine.projectId!, network_id: networkId });
-              won.push(port.fixed_ips[0]!.ip_address);
+              won.push(await create(c, n, networkId));
             } catch (err) {
               assert.ok(err instanceof IpAddressGenerationFailure, String(err));
               refused++;
@@ -90,6 +106,16 @@ for (const dialect of ['mysql', 'postgres'] as const) {
       assert.equal(refused, ALLOCATORS - 1);
       const ports = await database.db.selectFrom('ports').select('id').where('network_id', '=', networkId).execute();
       assert.equal(ports.length, 4, 'a refused create left no port behind');
+    });
+
+    it("conductors making servers' ports race the same way", async () => {
+      const networkId = await tinyNetwork(8);
+      const { won, refused } = await race(networkId, 2, conductorCreate);
+      assert.equal(won.length, 8);
+      assert.equal(new Set(won).size, 8, `an address went twice: ${won.join(' ')}`);
+      assert.equal(refused, ALLOCATORS * 2 - 8);
+      const ports = await database.db.selectFrom('ports').select('id').where('network_id', '=', networkId).execute();
+      assert.equal(ports.length, 8, 'a refused create left no port behind');
     });
   });
 }
