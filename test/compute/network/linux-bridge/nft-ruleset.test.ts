@@ -13,7 +13,9 @@ const net = network({ id: 'tenant-network', projectId: 'p1', cidr: '10.1.0.0/24'
 
 function render(rules: VifSecurityRule[], portSecurity = true): string {
   const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: net, ip: '10.1.0.5', rules, portSecurity });
-  return renderRuleset(planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], new Map()));
+  return renderRuleset(
+    planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], new Map()),
+  );
 }
 
 /** nft's own parser and kernel checks, without loading anything (`-c`). */

@@ -55,6 +55,7 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
       namespace: hostNs,
       stateDirectory,
       dhcpLeaseSeconds: 600,
+      metadata: null,
     });
     datapaths.push(datapath);
     const config = loadConfig([], {
@@ -113,7 +114,7 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
     assert.ok(await ping(hostNs, '10.41.0.11'));
     // A third port of the network: a namespace on a veth, plugged as a port of its own.
     const probe = await lab.guest('pr', hostNs, probeVif);
-    await first.manager.networking.datapath.plug('probe', [probeVif], {});
+    await first.manager.networking.datapath.plug('probe', [probeVif], {}, 'project');
     await sh(['ip', '-n', probe, 'addr', 'add', '10.41.0.15/24', 'dev', 'eth0']);
     assert.ok(await ping(probe, '10.41.0.10'), 'the probe reaches guest A across the bridge');
     assert.ok(await ping(probe, '10.41.0.11'), 'the probe reaches guest B across the bridge');
