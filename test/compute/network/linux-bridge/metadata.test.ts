@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { packageRoot } from '../../../../src/common/package-root.ts';
 import { LinuxBridgeDriver } from '../../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
 import { NetworkLab, network, rule, sh, vif } from '../../../helpers/network-lab.ts';
 
@@ -47,6 +49,11 @@ describe('metadata on the Linux bridge datapath', () => {
       const id = String(req.headers['x-instance-id'] ?? '');
       if (req.headers['x-instance-id-signature'] !== createHmac('sha256', SECRET).update(id).digest('hex')) {
         res.writeHead(403).end();
+        return;
+      }
+      if (req.url?.endsWith('/user_data')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`#!/bin/sh\necho user data of ${id}\n`);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -92,6 +99,32 @@ describe('metadata on the Linux bridge datapath', () => {
       });
     }
     assert.equal(seen.at(-1)!['x-forwarded-for'], '10.62.0.13');
+  });
+
+  it("lets the demo guest's boot script print its instance uuid and first line of user data", async () => {
+    // scripts/guest-image/metadata as the guest runs it, with its console and /run in a directory.
+    const run = join(await lab.directory, 'guest-run');
+    await mkdir(join(run, 'net'), { recursive: true });
+    await writeFile(join(run, 'net', 'eth0.address'), '10.62.0.13/24\n');
+    const script = join(packageRoot(), 'scripts', 'guest-image', 'metadata');
+    const consoleFile = join(run, 'console');
+    await sh([
+      'ip',
+      'netns',
+      'exec',
+      g3,
+      'env',
+      `STRATUS_GUEST_CONSOLE=${consoleFile}`,
+      `STRATUS_GUEST_RUN=${run}`,
+      'busybox',
+      'sh',
+      script,
+    ]);
+    assert.deepEqual((await readFile(consoleFile, 'utf8')).split('\n'), [
+      `stratus-metadata uuid=${UUID3}`,
+      `stratus-user-data: #!/bin/sh`,
+      '',
+    ]);
   });
 
   it('gives nothing to a guest claiming another guest address, or reaching the listener directly', async () => {
