@@ -13,7 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../../../src/common/package-root.ts';
+import { planHost } from '../../../../src/compute/network/linux-bridge/host-plan.ts';
 import { LinuxBridgeDriver } from '../../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
+import { proxyNetworks } from '../../../../src/compute/network/linux-bridge/metadata.ts';
 import { NetworkLab, network, rule, sh, vif } from '../../../helpers/network-lab.ts';
 
 const SECRET = 'metadata test secret';
@@ -152,5 +154,35 @@ describe('metadata on the Linux bridge datapath', () => {
     await driver.reconcile([]);
     assert.equal(existsSync(join(stateDirectory, 'mdp')), false);
     assert.deepEqual(await NetworkLab.processesMentioning(join(stateDirectory, 'mdp')), []);
+  });
+});
+
+describe("the metadata proxy's table", () => {
+  it("lists the IPv4 addresses of this host's ports on networks where the host holds an address", () => {
+    const lab = { id: (role: string) => `${role}`.padEnd(11, '0') + '-0000-4000-8000-000000000000' };
+    const withGateway = network({ id: lab.id('a'), projectId: 'net-owner', cidr: '10.1.0.0/24', gateway: '10.1.0.1' });
+    const noGateway = { ...network({ id: lab.id('b'), projectId: 'p', cidr: '10.2.0.0/24', gateway: '10.2.0.1' }) };
+    noGateway.subnets = noGateway.subnets.map((s) => ({ ...s, gateway_ip: null }));
+    const plan = planHost(
+      [
+        {
+          instanceUuid: 'vm-1',
+          projectId: 'guest-project',
+          extraSpecs: {},
+          vifs: [
+            vif({ id: lab.id('p1'), mac: 'fa:16:3e:00:00:01', network: withGateway, ip: '10.1.0.5' }),
+            vif({ id: lab.id('p2'), mac: 'fa:16:3e:00:00:02', network: noGateway, ip: '10.2.0.5' }),
+          ],
+        },
+      ],
+      new Map(),
+    );
+    assert.deepEqual(proxyNetworks(plan), [
+      {
+        id: withGateway.id,
+        address: '10.1.0.1',
+        guests: [{ ip: '10.1.0.5', instance_uuid: 'vm-1', project_id: 'guest-project' }],
+      },
+    ]);
   });
 });
