@@ -18,6 +18,7 @@ import { packageRoot } from '../../../common/package-root.ts';
 import { inNamespace, type HostCommands } from '../host-commands.ts';
 import { checkProxyPorts, type ProxyTable } from '../metadata-proxy/proxy-table.ts';
 import type { HostPlan } from './host-plan.ts';
+import { runningPid, stopProcess } from './pid-files.ts';
 
 /** The address guests ask for their metadata (Nova's and every cloud's). */
 export const METADATA_ADDRESS = '169.254.169.254';
@@ -114,26 +115,6 @@ export async function removeMetadataProxy(files: MetadataFiles): Promise<void> {
   await stopProcess(files.pid, files.control);
   await stopProcess(files.relayPid, files.relay);
   await rm(files.directory, { recursive: true, force: true });
-}
-
-/** The pid in `pidFile`, if that process is alive and is ours (its command line names `marker`). */
-async function runningPid(pidFile: string, marker: string): Promise<number | null> {
-  const text = await readFile(pidFile, 'utf8').catch(() => null);
-  const pid = text === null ? NaN : Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline.split('\0').some((arg) => arg.includes(marker)) ? pid : null;
-}
-
-async function stopProcess(pidFile: string, marker: string): Promise<void> {
-  const pid = await runningPid(pidFile, marker);
-  if (pid === null) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100; i++) {
-    if ((await runningPid(pidFile, marker)) === null) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  process.kill(pid, 'SIGKILL');
 }
 
 /** Starts a process in the background, its output appended to the proxy's log; returns its pid. */
