@@ -14,6 +14,8 @@
 # guest and its addresses, and TCP port 7 echoes what it receives. Two CGI test probes answer whether the
 # guest reaches an address (/cgi-bin/ping?IPV4) and whether it does from a spoofed source address
 # (/cgi-bin/spoof-ping?SRC&DST): fixed commands on strictly checked dotted IPv4 arguments (guest-image/probe).
+# Once the network is up it reads http://169.254.169.254/ (guest-image/metadata) and prints
+# "stratus-metadata uuid=<uuid>" and "stratus-user-data: <first line>" on the console.
 #
 # Usage: scripts/build-guest-image.sh [OUTPUT_DIR]   (default: .cache/guest-image in the project)
 # The output is cached: a stamp records the kernel, busybox and this script; a matching stamp skips the build.
@@ -117,8 +119,9 @@ install_busybox "$root"
 mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF,www/cgi-bin}
 cp "$guest_files/network" "$root/sbin/stratus-network"
 cp "$guest_files/page" "$root/sbin/stratus-page"
+cp "$guest_files/metadata" "$root/sbin/stratus-metadata"
 cp "$guest_files/udhcpc.script" "$root/etc/udhcpc.script"
-chmod 755 "$root/sbin/stratus-network" "$root/sbin/stratus-page" "$root/etc/udhcpc.script"
+chmod 755 "$root/sbin/stratus-network" "$root/sbin/stratus-page" "$root/sbin/stratus-metadata" "$root/etc/udhcpc.script"
 # Test probes (guest-image/probe): httpd runs them as CGI; the script acts by the name it is called by.
 for probe in ping spoof-ping; do
   cp "$guest_files/probe" "$root/www/cgi-bin/$probe"
@@ -140,6 +143,7 @@ ip link set lo up
 httpd -p 80 -h /www
 nc -ll -p 7 -e cat &
 /sbin/stratus-network &
+/sbin/stratus-metadata &
 while :; do sleep 3600; done
 EOF
 chmod +x "$root/sbin/init"

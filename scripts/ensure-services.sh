@@ -54,6 +54,8 @@ command -v mkfs.ext4 >/dev/null || apt_install --no-install-recommends e2fsprogs
 command -v ip >/dev/null && command -v tc >/dev/null || apt_install --no-install-recommends iproute2
 command -v nft >/dev/null || apt_install --no-install-recommends nftables
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || apt_install --no-install-recommends dnsmasq-base
+# The metadata proxy of a namespaced datapath reaches the metadata service through a socat relay.
+command -v socat >/dev/null || apt_install --no-install-recommends socat
 # HTTP from inside a test's network namespace (busybox-static's wget crashes there).
 command -v curl >/dev/null || apt_install --no-install-recommends curl
 # The noVNC web client the console proxy serves ([DEFAULT] web).

@@ -2,6 +2,7 @@
  * `stratus`: runs one service per process, or all of them in one (all-in-one), and shows configuration.
  *   stratus [--config-file F]... api|conductor|scheduler|compute|all-in-one
  *   stratus [--config-file F]... config show
+ *   stratus metadata-proxy --control-socket S --pid-file P   (the datapath starts it)
  */
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
@@ -122,6 +123,16 @@ program
   .option('--no-help-text', 'omit the help comment above each option')
   .action((opts: { helpText: boolean }, cmd: Command) => {
     process.stdout.write(renderConfig(configFrom(cmd), opts.helpText));
+  });
+
+program
+  .command('metadata-proxy')
+  .description("a compute host's metadata proxy (started by the compute host's datapath, not by hand)")
+  .requiredOption('--control-socket <path>', 'unix socket the compute host drives the proxy through')
+  .requiredOption('--pid-file <path>', 'written once the control socket listens')
+  .action(async (opts: { controlSocket: string; pidFile: string }) => {
+    const { runMetadataProxy } = await import('../compute/network/metadata-proxy/proxy-process.ts');
+    await runMetadataProxy(opts);
   });
 
 program.parseAsync().catch((err: unknown) => exitWithError('stratus', err));

@@ -41,7 +41,8 @@ export class GuestNetworking {
   plugGuest(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
     return this.queue.run(instance.uuid, async () => {
       await this.cache.write(instance.uuid, networkInfo);
-      if (networkInfo.length > 0) await this.datapath.plug(instance.uuid, networkInfo, extraSpecs(instance));
+      if (networkInfo.length > 0)
+        await this.datapath.plug(instance.uuid, networkInfo, extraSpecs(instance), instance.project_id);
     });
   }
 
@@ -74,7 +75,13 @@ export class GuestNetworking {
     const wanted: GuestPorts[] = [];
     for (const instance of instances) {
       const vifs = await this.interfacesOf(instance.uuid);
-      if (vifs.length > 0) wanted.push({ instanceUuid: instance.uuid, vifs, extraSpecs: extraSpecs(instance) });
+      if (vifs.length > 0)
+        wanted.push({
+          instanceUuid: instance.uuid,
+          projectId: instance.project_id,
+          vifs,
+          extraSpecs: extraSpecs(instance),
+        });
     }
     await this.datapath.reconcile(wanted);
     log.info({ guests: wanted.length, ports: wanted.reduce((n, g) => n + g.vifs.length, 0) }, 'datapath reconciled');
@@ -89,7 +96,7 @@ export class GuestNetworking {
     return this.queue.run(uuid, async () => {
       const current = await this.interfacesOf(uuid);
       const known = current.some((v) => v.id === vif.id);
-      await this.datapath.plug(uuid, [vif], extraSpecs(instance));
+      await this.datapath.plug(uuid, [vif], extraSpecs(instance), instance.project_id);
       try {
         await driver.attachInterface(uuid, vif);
       } catch (err) {
@@ -142,7 +149,7 @@ export class GuestNetworking {
       const replugged = next.filter((vif) => updates.has(vif.id));
       if (replugged.length === 0) return;
       await this.cache.write(uuid, next);
-      await this.datapath.plug(uuid, replugged, extraSpecs(instance));
+      await this.datapath.plug(uuid, replugged, extraSpecs(instance), instance.project_id);
     });
   }
 }

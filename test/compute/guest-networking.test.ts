@@ -164,8 +164,8 @@ describe('compute: guest networking', () => {
     assert.deepEqual(
       wanted.sort((x, y) => x.instanceUuid.localeCompare(y.instanceUuid)),
       [
-        { instanceUuid: UUID_A, vifs: [a1.id, a2.id], extraSpecs: {} },
-        { instanceUuid: UUID_B, vifs: [b1.id], extraSpecs: { 'quota:vif_outbound_average': '50' } },
+        { instanceUuid: UUID_A, projectId: 'p1', vifs: [a1.id, a2.id], extraSpecs: {} },
+        { instanceUuid: UUID_B, projectId: 'p1', vifs: [b1.id], extraSpecs: { 'quota:vif_outbound_average': '50' } },
       ],
     );
     assert.deepEqual((await readdir(join(directory, 'h'))).sort(), [`${UUID_A}.json`, `${UUID_B}.json`]);

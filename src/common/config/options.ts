@@ -356,6 +356,38 @@ export const OPTIONS = {
       help: 'Seconds of a DHCP lease (Neutron [DEFAULT] dhcp_lease_duration).',
     }),
   },
+  metadata_agent: {
+    enabled: bool({
+      default: true,
+      help:
+        "Proxy guests' requests to http://169.254.169.254/ to the metadata service, naming the instance (as " +
+        "Neutron's metadata agent does); needs the Linux bridge datapath.",
+    }),
+    nova_metadata_host: str({
+      default: '127.0.0.1',
+      help: "Host of the metadata service the compute host's proxy forwards to (Neutron metadata agent option).",
+    }),
+    nova_metadata_port: int({
+      default: 8775,
+      min: 1,
+      max: 65535,
+      help: 'TCP port of the metadata service (Neutron metadata agent option).',
+    }),
+    nova_metadata_protocol: str({
+      default: 'http',
+      choices: ['http', 'https'],
+      help: 'Protocol of the metadata service (Neutron metadata agent option).',
+    }),
+  },
+  neutron: {
+    metadata_proxy_shared_secret: str({
+      default: '',
+      secret: 'all',
+      help:
+        'Key of X-Instance-ID-Signature, the HMAC-SHA256 of the instance uuid that the metadata proxy adds and ' +
+        'the metadata service checks (Nova option). Must be the same on compute hosts and the metadata service.',
+    }),
+  },
   image_cache: {
     subdirectory_name: str({ default: '_base', help: 'Directory of the image cache under instances_path.' }),
     manager_interval: int({

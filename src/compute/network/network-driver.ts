@@ -15,6 +15,8 @@ import type { Vif } from '../../wire/messages/network-info.ts';
 /** One guest's ports on this host, with the flavor extra specs that limit its interfaces' bandwidth. */
 export interface GuestPorts {
   instanceUuid: string;
+  /** The guest's project: the metadata proxy tells the metadata service (X-Tenant-ID). */
+  projectId: string;
   vifs: readonly Vif[];
   /** The flavor's extra_specs (`quota:vif_*` are read; everything else is ignored). */
   extraSpecs: Readonly<Record<string, string>>;
@@ -22,7 +24,12 @@ export interface GuestPorts {
 
 export interface NetworkDriver {
   /** Makes the listed ports of a guest ready (created or updated); its other ports stay as they are. */
-  plug(instanceUuid: string, vifs: readonly Vif[], extraSpecs: Readonly<Record<string, string>>): Promise<void>;
+  plug(
+    instanceUuid: string,
+    vifs: readonly Vif[],
+    extraSpecs: Readonly<Record<string, string>>,
+    projectId: string,
+  ): Promise<void>;
   /** Removes the listed ports of a guest, and whatever no other port on this host still needs. */
   unplug(instanceUuid: string, vifs: readonly Vif[]): Promise<void>;
   /** Makes the host carry exactly these guests' ports: missing state is made, state of other ports removed. */

@@ -8,7 +8,12 @@ import type { GuestPorts, NetworkDriver } from './network-driver.ts';
 export class NoopNetworkDriver implements NetworkDriver {
   private readonly guests = new Map<string, Map<string, Vif>>();
 
-  plug(instanceUuid: string, vifs: readonly Vif[], _extraSpecs: Readonly<Record<string, string>>): Promise<void> {
+  plug(
+    instanceUuid: string,
+    vifs: readonly Vif[],
+    _extraSpecs: Readonly<Record<string, string>>,
+    _projectId: string,
+  ): Promise<void> {
     const ports = this.guests.get(instanceUuid) ?? new Map<string, Vif>();
     for (const vif of vifs) ports.set(vif.id, vif);
     this.guests.set(instanceUuid, ports);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/common/config/load-config.ts';
 import { ConfigError } from '../../../src/common/errors.ts';
 import { LinuxBridgeDriver } from '../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
-import { createNetworkDriver } from '../../../src/compute/network/network-driver-factory.ts';
+import { createNetworkDriver, metadataOptions } from '../../../src/compute/network/network-driver-factory.ts';
 import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
 
 describe('network driver factory', () => {
@@ -27,5 +27,15 @@ describe('network driver factory', () => {
       linux_bridge: { physical_interface_mappings: 'eth1' },
     });
     assert.throws(() => createNetworkDriver(config), ConfigError);
+  });
+
+  it("points the metadata proxy at Neutron's metadata agent options, or nowhere when it is off", () => {
+    const config = loadConfig([], {
+      metadata_agent: { nova_metadata_host: 'fd00::10', nova_metadata_port: '8800', nova_metadata_protocol: 'https' },
+      neutron: { metadata_proxy_shared_secret: 's3cret' },
+    });
+    assert.deepEqual(metadataOptions(config), { upstream: 'https://[fd00::10]:8800', secret: 's3cret' });
+    assert.deepEqual(metadataOptions(loadConfig([], {})), { upstream: 'http://127.0.0.1:8775', secret: '' });
+    assert.equal(metadataOptions(loadConfig([], { metadata_agent: { enabled: 'false' } })), null);
   });
 });

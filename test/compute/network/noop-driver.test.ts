@@ -11,11 +11,11 @@ const b = vif({ id: 'port-b', mac: 'fa:16:3e:00:00:02', network: net, ip: '10.1.
 describe('noop network driver', () => {
   it('keeps the ports plugged, unplugged and reconciled per guest', async () => {
     const driver = new NoopNetworkDriver();
-    await driver.plug('vm-1', [a, b], {});
+    await driver.plug('vm-1', [a, b], {}, 'project');
     assert.deepEqual(driver.pluggedPorts('vm-1'), ['port-a', 'port-b']);
     await driver.unplug('vm-1', [a]);
     assert.deepEqual(driver.pluggedPorts('vm-1'), ['port-b']);
-    await driver.reconcile([{ instanceUuid: 'vm-2', vifs: [a], extraSpecs: {} }]);
+    await driver.reconcile([{ instanceUuid: 'vm-2', projectId: 'project', vifs: [a], extraSpecs: {} }]);
     assert.deepEqual(driver.pluggedPorts('vm-1'), []);
     assert.deepEqual(driver.pluggedPorts('vm-2'), ['port-a']);
   });

@@ -10,6 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostCommands } from '../host-commands.ts';
 import type { PlannedNetwork } from './host-plan.ts';
+import { runningPid, stopProcess } from './pid-files.ts';
 
 export interface DhcpFiles {
   directory: string;
@@ -93,12 +94,8 @@ async function writeIfChanged(path: string, content: string): Promise<boolean> {
 }
 
 /** The pid of the network's dnsmasq, if that process is alive and is ours (its command line names our pid file). */
-export async function runningDnsmasq(files: DhcpFiles): Promise<number | null> {
-  const text = await readFile(files.pid, 'utf8').catch(() => null);
-  const pid = text === null ? NaN : Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline.includes(`--pid-file=${files.pid}`) ? pid : null;
+export function runningDnsmasq(files: DhcpFiles): Promise<number | null> {
+  return runningPid(files.pid, `--pid-file=${files.pid}`);
 }
 
 /** Starts the network's dnsmasq, or makes the running one reread changed entries and options. */
@@ -132,13 +129,6 @@ export async function removeDnsmasq(files: DhcpFiles): Promise<void> {
 }
 
 /** Stops the network's dnsmasq, if it runs; its files stay. */
-export async function stopDnsmasq(files: DhcpFiles): Promise<void> {
-  const pid = await runningDnsmasq(files);
-  if (pid === null) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100; i++) {
-    if ((await runningDnsmasq(files)) === null) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  process.kill(pid, 'SIGKILL');
+export function stopDnsmasq(files: DhcpFiles): Promise<void> {
+  return stopProcess(files.pid, `--pid-file=${files.pid}`);
 }

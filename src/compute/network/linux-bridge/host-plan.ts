@@ -40,11 +40,14 @@ export interface PlannedNetwork {
   dhcpSubnets: DhcpSubnet[];
   /** Static DHCP entries of this host's ports on the network. */
   dhcpHosts: { mac: string; ip: string }[];
+  /** The host's IPv4 address on the bridge that guests' metadata requests are redirected to; null: none. */
+  metadataAddress: string | null;
 }
 
 export interface PlannedPort {
   id: string;
   instanceUuid: string;
+  projectId: string;
   tap: string;
   bridge: string;
   mac: string;
@@ -87,7 +90,7 @@ export function planHost(guests: readonly GuestPorts[], mappings: ReadonlyMap<st
     const qos = vifQos(guest.extraSpecs);
     for (const vif of guest.vifs) {
       const home = network(vif.network);
-      ports.push(planPort(guest.instanceUuid, vif, qos));
+      ports.push(planPort(guest, vif, qos));
       for (const fixed of vif.fixed_ips) {
         if (home.dhcpSubnets.some((s) => s.tag === subnetTag(vif.network, fixed.subnet_id))) {
           home.dhcpHosts.push({ mac: vif.mac_address, ip: fixed.ip_address });
@@ -145,6 +148,7 @@ function planNetwork(network: VifNetwork, mappings: ReadonlyMap<string, string>)
     ipv4Cidrs,
     dhcpSubnets,
     dhcpHosts: [],
+    metadataAddress: network.subnets.find((s) => s.ip_version === 4 && s.gateway_ip !== null)?.gateway_ip ?? null,
   };
 }
 
@@ -165,11 +169,12 @@ function planUplink(network: VifNetwork, mappings: ReadonlyMap<string, string>):
   return { physical, device, vlan };
 }
 
-function planPort(instanceUuid: string, vif: Vif, qos: VifQos | null): PlannedPort {
+function planPort(guest: GuestPorts, vif: Vif, qos: VifQos | null): PlannedPort {
   const ips = vif.fixed_ips.map((f) => f.ip_address);
   return {
     id: vif.id,
-    instanceUuid,
+    instanceUuid: guest.instanceUuid,
+    projectId: guest.projectId,
     tap: vif.devname,
     bridge: vif.network.bridge,
     mac: vif.mac_address,

@@ -7,15 +7,25 @@
  * `nft -f` for the firewall and NAT, and a SIGHUP per dnsmasq whose entries changed.
  */
 import { join } from 'node:path';
+import { getLogger } from '../../../common/log/logger.ts';
 import type { Vif } from '../../../wire/messages/network-info.ts';
 import { HostCommands } from '../host-commands.ts';
 import type { GuestPorts, NetworkDriver } from '../network-driver.ts';
 import { dhcpFiles, ensureDnsmasq, removeDnsmasq, servesDhcp, stopDnsmasq } from './dnsmasq.ts';
 import { planHost, type HostPlan } from './host-plan.ts';
 import { addAddress, ensureBridge, ensureTap, ensureUplink, releaseLink, removeAddress } from './host-links.ts';
+import {
+  ensureMetadataProxy,
+  metadataFiles,
+  removeMetadataProxy,
+  type MetadataOptions,
+  type MetadataRedirect,
+} from './metadata.ts';
 import { renderRuleset } from './nft-ruleset.ts';
 import { loadOwned, saveOwned, type OwnedObjects } from './owned-objects.ts';
 import { applyTcQos, clearTcQos } from './tc-qos.ts';
+
+const log = getLogger('compute.network');
 
 export interface LinuxBridgeOptions {
   /** physical network -> host interface (`[linux_bridge] physical_interface_mappings`). */
@@ -24,11 +34,14 @@ export interface LinuxBridgeOptions {
   namespace: string | null;
   stateDirectory: string;
   dhcpLeaseSeconds: number;
+  /** Where the metadata proxy forwards guests' requests to 169.254.169.254; null: no metadata proxy. */
+  metadata: MetadataOptions | null;
 }
 
 interface WantedPort {
   vif: Vif;
   extraSpecs: Readonly<Record<string, string>>;
+  projectId: string;
 }
 
 export class LinuxBridgeDriver implements NetworkDriver {
@@ -43,10 +56,15 @@ export class LinuxBridgeDriver implements NetworkDriver {
     this.host = new HostCommands(options.namespace);
   }
 
-  plug(instanceUuid: string, vifs: readonly Vif[], extraSpecs: Readonly<Record<string, string>>): Promise<void> {
+  plug(
+    instanceUuid: string,
+    vifs: readonly Vif[],
+    extraSpecs: Readonly<Record<string, string>>,
+    projectId: string,
+  ): Promise<void> {
     return this.change((wanted) => {
       const ports = new Map(wanted.get(instanceUuid));
-      for (const vif of vifs) ports.set(vif.id, { vif, extraSpecs });
+      for (const vif of vifs) ports.set(vif.id, { vif, extraSpecs, projectId });
       wanted.set(instanceUuid, ports);
     });
   }
@@ -67,7 +85,7 @@ export class LinuxBridgeDriver implements NetworkDriver {
         if (guest.vifs.length === 0) continue;
         wanted.set(
           guest.instanceUuid,
-          new Map(guest.vifs.map((vif) => [vif.id, { vif, extraSpecs: guest.extraSpecs }])),
+          new Map(guest.vifs.map((vif) => [vif.id, { vif, extraSpecs: guest.extraSpecs, projectId: guest.projectId }])),
         );
       }
       // A new process knows nothing of the limits already on the taps: apply them all again.
@@ -100,6 +118,7 @@ export class LinuxBridgeDriver implements NetworkDriver {
   private guests(wanted: Map<string, Map<string, WantedPort>>): GuestPorts[] {
     return [...wanted].map(([instanceUuid, ports]) => ({
       instanceUuid,
+      projectId: [...ports.values()][0]?.projectId ?? '',
       vifs: [...ports.values()].map((p) => p.vif),
       extraSpecs: [...ports.values()][0]?.extraSpecs ?? {},
     }));
@@ -116,7 +135,8 @@ export class LinuxBridgeDriver implements NetworkDriver {
     try {
       await this.removeStale(plan, owned);
       const newBridges = await this.ensureLinks(plan, owned);
-      await this.host.run(['nft', '-f', '-'], renderRuleset(plan));
+      const redirects = await this.ensureMetadata(plan);
+      await this.host.run(['nft', '-f', '-'], renderRuleset(plan, redirects));
       await this.ensureDhcp(plan, owned, newBridges);
     } finally {
       await saveOwned(this.ownedPath, owned);
@@ -209,6 +229,25 @@ export class LinuxBridgeDriver implements NetworkDriver {
       }
     }
     return newBridges;
+  }
+
+  /**
+   * The metadata proxy serves this host's guests, or is stopped when it has none (or none is configured).
+   * A proxy that cannot start or take its table leaves guests without metadata, never without a network:
+   * the rest of the datapath still converges, and the next change tries again.
+   */
+  private async ensureMetadata(plan: HostPlan): Promise<MetadataRedirect[]> {
+    const files = metadataFiles(this.options.stateDirectory);
+    if (this.options.metadata === null) {
+      await removeMetadataProxy(files);
+      return [];
+    }
+    try {
+      return await ensureMetadataProxy(this.host, files, plan, this.options.metadata);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'guests of this host get no metadata: the proxy failed');
+      return [];
+    }
   }
 
   /**

@@ -10,7 +10,9 @@
  *   share_dhcp_address did with ebtables).
  * - `inet stratus`, stateful (conntrack): security groups, chosen per port by (bridge, address) since
  *   anti-spoofing makes a port's address its identity on its network; project isolation of routed
- *   traffic; floating IP 1:1 NAT and the masquerade of outbound traffic.
+ *   traffic; floating IP 1:1 NAT and the masquerade of outbound traffic; the redirect of guests'
+ *   requests to 169.254.169.254:80 to the metadata proxy's listener of their network (metadata.ts), and
+ *   nothing else reaching those listeners.
  *
  * Bridged traffic reaches the inet hooks through br_netfilter (bridge-nf-call-iptables): nftables' bridge
  * family has no conntrack unless the kernel has nf_conntrack_bridge, which stock kernels may lack.
@@ -19,11 +21,15 @@ import { isIP } from 'node:net';
 import type { VifSecurityRule } from '../../../wire/messages/network-info.ts';
 import { PORT_PROTOCOLS, PROTOCOL_NUMBERS } from '../../../common/ip-protocols.ts';
 import { PlanError, type HostPlan, type PlannedPort } from './host-plan.ts';
+import { METADATA_ADDRESS, type MetadataRedirect } from './metadata.ts';
 
 export const NFT_TABLE = 'stratus';
 
-/** The nft script that replaces both tables with what `plan` needs, or deletes them when it needs none. */
-export function renderRuleset(plan: HostPlan): string {
+/**
+ * The nft script that replaces both tables with what `plan` needs, or deletes them when it needs none;
+ * `metadata` are the listeners of the metadata proxy guests' requests go to.
+ */
+export function renderRuleset(plan: HostPlan, metadata: readonly MetadataRedirect[] = []): string {
   const header = [
     `table bridge ${NFT_TABLE}`,
     `delete table bridge ${NFT_TABLE}`,
@@ -31,7 +37,7 @@ export function renderRuleset(plan: HostPlan): string {
     `delete table inet ${NFT_TABLE}`,
   ];
   if (plan.ports.length === 0) return `${header.join('\n')}\n`;
-  return [...header, ...bridgeTable(plan), ...inetTable(plan)].join('\n') + '\n';
+  return [...header, ...bridgeTable(plan), ...inetTable(plan, metadata)].join('\n') + '\n';
 }
 
 function name(device: string): string {
@@ -135,7 +141,12 @@ function toPort(port: PlannedPort): string[] {
   return lines;
 }
 
-function inetTable(plan: HostPlan): string[] {
+function port(value: number): string {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new PlanError(`'${value}' is not a TCP port`);
+  return String(value);
+}
+
+function inetTable(plan: HostPlan, metadata: readonly MetadataRedirect[]): string[] {
   const tenant = plan.networks.filter((n) => !n.external);
   const tenantBridges = tenant.map((n) => name(n.bridge));
   const pairs = tenant.flatMap((a) =>
@@ -166,9 +177,16 @@ function inetTable(plan: HostPlan): string[] {
   };
   const lines = [`table inet ${NFT_TABLE} {`];
   const dnat = plan.floatingIps.map((f) => `    ip daddr ${address(f.floatingIp)} dnat ip to ${address(f.fixedIp)}`);
+  // A guest's request to the metadata address goes to its network's proxy listener: the bridge it arrives
+  // on (not an address, which networks may share) says which network, so which guest, it comes from.
+  const metadataDnat = metadata.map(
+    (m) =>
+      `    iifname ${name(m.bridge)} ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat ip to ${address(m.address)}:${port(m.port)}`,
+  );
   lines.push(
     '  chain prerouting_nat {',
     '    type nat hook prerouting priority dstnat; policy accept;',
+    ...metadataDnat,
     ...dnat,
     '  }',
   );
@@ -194,7 +212,19 @@ function inetTable(plan: HostPlan): string[] {
   }
   lines.push('  }');
   lines.push('  chain input {', '    type filter hook input priority filter; policy accept;');
-  lines.push('    ct state established,related accept', ...dispatch('egress'));
+  lines.push('    ct state established,related accept');
+  if (metadata.length > 0) {
+    // A proxy listener is reached only by the redirect from its own network's bridge: a connection made to
+    // it directly (from another network, the uplink, the host) would let its source address claim a guest.
+    // Accepted before the security groups' egress rules: here they would see the rewritten address, not
+    // the 169.254.169.254 a rule of theirs names.
+    const keys = metadata.map((m) => `${name(m.bridge)} . ${address(m.address)} . ${port(m.port)}`);
+    lines.push(
+      `    iifname . ip daddr . tcp dport ${set(keys)} ct original ip daddr ${METADATA_ADDRESS} accept`,
+      `    tcp dport ${set([...new Set(metadata.map((m) => port(m.port)))])} drop`,
+    );
+  }
+  lines.push(...dispatch('egress'));
   if (tenantBridges.length > 0) {
     // Guests see the host as their DHCP server and a gateway that answers ping, nothing more: the
     // compute host's own services (and other networks' gateway addresses) are not theirs to reach.

@@ -15,7 +15,8 @@ const net = network({
   hostRoutes: [{ destination: '172.16.0.0/16', nexthop: '10.1.0.254' }],
 });
 const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: net, ip: '10.1.0.5' });
-const planned = planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], new Map()).networks[0]!;
+const planned = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], new Map())
+  .networks[0]!;
 
 describe('dnsmasq for a network', () => {
   it("lists only this host's ports as static entries", () => {

@@ -22,7 +22,7 @@ const vlanNet = network({
 describe('host plan', () => {
   it('bridges a vlan network onto the VLAN sub-interface of its mapped interface', () => {
     const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: vlanNet, ip: '10.1.0.5' });
-    const plan = planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], mappings);
+    const plan = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], mappings);
     assert.deepEqual(plan.networks[0]!.uplink, { physical: 'eth1', device: 'eth1.101', vlan: 101 });
     assert.deepEqual(plan.networks[0]!.addresses, ['10.1.0.1/24']);
     assert.deepEqual(plan.networks[0]!.dhcpHosts, [{ mac: 'fa:16:3e:00:00:01', ip: '10.1.0.5' }]);
@@ -37,7 +37,7 @@ describe('host plan', () => {
       ip: '10.1.0.5',
       floating: [{ address: '198.51.100.7', network: ext }],
     });
-    const plan = planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], mappings);
+    const plan = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], mappings);
     const external = plan.networks.find((n) => n.id === ext.id)!;
     assert.deepEqual(external.addresses, ['198.51.100.1/24', '198.51.100.7/32']);
     assert.deepEqual(external.uplink, { physical: 'eth2', device: 'eth2', vlan: null });
@@ -48,10 +48,13 @@ describe('host plan', () => {
 
   it('refuses a physical network the host has no interface for, and a local network needs none', () => {
     const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: vlanNet, ip: '10.1.0.5' });
-    assert.throws(() => planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], new Map()), PlanError);
+    assert.throws(
+      () => planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], new Map()),
+      PlanError,
+    );
     const local = network({ id: 'local-net', projectId: 'p', cidr: '10.2.0.0/24', gateway: '10.2.0.1' });
     const localPort = vif({ id: 'port-b', mac: 'fa:16:3e:00:00:02', network: local, ip: '10.2.0.5' });
-    const plan = planHost([{ instanceUuid: 'vm', vifs: [localPort], extraSpecs: {} }], new Map());
+    const plan = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [localPort], extraSpecs: {} }], new Map());
     assert.equal(plan.networks[0]!.uplink, null);
   });
 
@@ -59,7 +62,7 @@ describe('host plan', () => {
     const noDhcp = network({ id: 'nodhcp-net', projectId: 'p', cidr: '10.3.0.0/24', gateway: '10.3.0.1' });
     noDhcp.subnets[0]!.enable_dhcp = false;
     const port = vif({ id: 'port-c', mac: 'fa:16:3e:00:00:03', network: noDhcp, ip: '10.3.0.5' });
-    const plan = planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], mappings);
+    const plan = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], mappings);
     assert.deepEqual(plan.networks[0]!.dhcpSubnets, []);
     assert.deepEqual(plan.networks[0]!.dhcpHosts, []);
   });
@@ -67,7 +70,7 @@ describe('host plan', () => {
   it("carries the flavor's network limits to each port of the guest", () => {
     const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: vlanNet, ip: '10.1.0.5' });
     const specs = { 'quota:vif_inbound_average': '100' };
-    const plan = planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: specs }], mappings);
+    const plan = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: specs }], mappings);
     assert.deepEqual(plan.ports[0]!.qos, {
       inbound: { averageKBps: 100, peakKBps: null, burstKB: null },
       outbound: null,

@@ -24,6 +24,7 @@ describe('Linux bridge datapath on one host', () => {
       namespace: host,
       stateDirectory,
       dhcpLeaseSeconds: 600,
+      metadata: null,
     });
 
   const P1 = 'project-one';
@@ -93,10 +94,10 @@ describe('Linux bridge datapath on one host', () => {
   });
 
   it('plugs guests and hands each its address, gateway, routes, DNS and MTU over DHCP', async () => {
-    await driver.plug('vm-1', [g1Vif()], {});
+    await driver.plug('vm-1', [g1Vif()], {}, 'project');
     const firstPid = await dnsmasqPid(net1.id);
-    await driver.plug('vm-2', [g2Vif], g2Specs);
-    await driver.plug('vm-3', [g3Vif], {});
+    await driver.plug('vm-2', [g2Vif], g2Specs, 'project');
+    await driver.plug('vm-3', [g3Vif], {}, 'project');
     assert.equal(await dnsmasqPid(net1.id), firstPid, 'a new entry reaches dnsmasq without a restart');
     const lease = await lab.dhcp(g1);
     assert.ok(lease, 'guest 1 got no DHCP lease');
@@ -130,12 +131,12 @@ describe('Linux bridge datapath on one host', () => {
 
   it('filters traffic between guests of one bridge statefully', async () => {
     // Guest 1 now admits nothing inbound: guest 2 cannot reach it, but replies to its own pings pass.
-    await driver.plug('vm-1', [g1Vif([rule('egress')])], {});
+    await driver.plug('vm-1', [g1Vif([rule('egress')])], {}, 'project');
     try {
       assert.equal(await lab.ping(g2, '10.20.0.11'), false, 'no ingress rule admits guest 2');
       assert.ok(await lab.ping(g1, '10.20.0.12'), 'the reply to an allowed flow comes back');
     } finally {
-      await driver.plug('vm-1', [g1Vif()], {});
+      await driver.plug('vm-1', [g1Vif()], {}, 'project');
     }
     assert.ok(await lab.ping(g2, '10.20.0.11'));
   });
@@ -146,7 +147,7 @@ describe('Linux bridge datapath on one host', () => {
 
   it('reaches a floating IP from outside only while an ingress rule allows it', async () => {
     assert.equal(await lab.ping(outside, '198.51.100.50'), false, 'default deny inbound');
-    await driver.plug('vm-1', [g1Vif([...defaultRules, pingFromAnywhere])], {});
+    await driver.plug('vm-1', [g1Vif([...defaultRules, pingFromAnywhere])], {}, 'project');
     assert.ok(await lab.ping(outside, '198.51.100.50'), 'the ingress rule admits the outside');
     assert.ok(await lab.ping(host, '198.51.100.50'), 'the host itself reaches the floating IP');
   });
@@ -173,13 +174,18 @@ describe('Linux bridge datapath on one host', () => {
   });
 
   it('skips anti-spoofing and security groups when port security is off', async () => {
-    await driver.plug('vm-2', [{ ...g2Vif, port_security_enabled: false, security_group_rules: [] }], g2Specs);
+    await driver.plug(
+      'vm-2',
+      [{ ...g2Vif, port_security_enabled: false, security_group_rules: [] }],
+      g2Specs,
+      'project',
+    );
     await sh(['ip', '-n', g2, 'addr', 'add', '10.20.0.99/24', 'dev', 'eth0']);
     try {
       assert.ok(await lab.ping(g2, '10.20.0.11', '10.20.0.99'));
     } finally {
       await sh(['ip', '-n', g2, 'addr', 'del', '10.20.0.99/24', 'dev', 'eth0']);
-      await driver.plug('vm-2', [g2Vif], g2Specs);
+      await driver.plug('vm-2', [g2Vif], g2Specs, 'project');
     }
   });
 
@@ -195,7 +201,7 @@ describe('Linux bridge datapath on one host', () => {
   });
 
   it('cuts the floating IP off again when the rule goes', async () => {
-    await driver.plug('vm-1', [g1Vif()], {});
+    await driver.plug('vm-1', [g1Vif()], {}, 'project');
     assert.equal(await lab.ping(outside, '198.51.100.50'), false);
   });
 
@@ -207,8 +213,8 @@ describe('Linux bridge datapath on one host', () => {
     assert.equal(await lab.ping(g1, '10.20.0.12'), false);
     driver = newDriver();
     await driver.reconcile([
-      { instanceUuid: 'vm-1', vifs: [g1Vif()], extraSpecs: {} },
-      { instanceUuid: 'vm-2', vifs: [g2Vif], extraSpecs: g2Specs },
+      { instanceUuid: 'vm-1', projectId: 'project', vifs: [g1Vif()], extraSpecs: {} },
+      { instanceUuid: 'vm-2', projectId: 'project', vifs: [g2Vif], extraSpecs: g2Specs },
     ]);
     assert.ok(await lab.ping(g1, '10.20.0.12'));
     await sh(['ip', '-n', g2, 'addr', 'flush', 'dev', 'eth0']);
@@ -226,7 +232,7 @@ describe('Linux bridge datapath on one host', () => {
 
   it('creates a missing tap for qemu to open and deletes it when the port goes', async () => {
     const port = vif({ id: lab.id('p4'), mac: 'fa:16:3e:00:00:14', network: net1, ip: '10.20.0.14' });
-    await driver.plug('vm-4', [port], {});
+    await driver.plug('vm-4', [port], {}, 'project');
     const tap = await sh(['ip', '-n', host, '-d', '-o', 'link', 'show', 'dev', port.devname]);
     assert.match(tap, new RegExp(`master ${net1.bridge}`));
     assert.match(tap, /tun type tap/);
@@ -238,8 +244,8 @@ describe('Linux bridge datapath on one host', () => {
   it('starts a dnsmasq that died again on reconcile', async () => {
     process.kill(await dnsmasqPid(net1.id), 'SIGKILL');
     await driver.reconcile([
-      { instanceUuid: 'vm-1', vifs: [g1Vif()], extraSpecs: {} },
-      { instanceUuid: 'vm-2', vifs: [g2Vif], extraSpecs: g2Specs },
+      { instanceUuid: 'vm-1', projectId: 'project', vifs: [g1Vif()], extraSpecs: {} },
+      { instanceUuid: 'vm-2', projectId: 'project', vifs: [g2Vif], extraSpecs: g2Specs },
     ]);
     await sh(['ip', '-n', g1, 'addr', 'flush', 'dev', 'eth0']);
     assert.equal((await lab.dhcp(g1))?.ip, '10.20.0.11');

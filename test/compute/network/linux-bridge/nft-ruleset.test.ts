@@ -13,7 +13,9 @@ const net = network({ id: 'tenant-network', projectId: 'p1', cidr: '10.1.0.0/24'
 
 function render(rules: VifSecurityRule[], portSecurity = true): string {
   const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: net, ip: '10.1.0.5', rules, portSecurity });
-  return renderRuleset(planHost([{ instanceUuid: 'vm', vifs: [port], extraSpecs: {} }], new Map()));
+  return renderRuleset(
+    planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], new Map()),
+  );
 }
 
 /** nft's own parser and kernel checks, without loading anything (`-c`). */
@@ -64,5 +66,22 @@ describe('nftables rule set', () => {
 
   it('refuses an address that would not be one in the rule set', () => {
     assert.throws(() => render([rule('ingress', null, ['10.0.0.0/24 } accept'])]), PlanError);
+  });
+
+  it("redirects a network's metadata requests to its proxy listener, reachable only that way", async () => {
+    const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: net, ip: '10.1.0.5', rules: [] });
+    const plan = planHost([{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }], new Map());
+    const script = renderRuleset(plan, [{ bridge: net.bridge, address: '10.1.0.1', port: 40123 }]);
+    assert.ok(
+      script.includes(`iifname "${net.bridge}" ip daddr 169.254.169.254 tcp dport 80 dnat ip to 10.1.0.1:40123`),
+    );
+    const input = script.slice(script.indexOf('chain input'));
+    const accept = input.indexOf(
+      `iifname . ip daddr . tcp dport { "${net.bridge}" . 10.1.0.1 . 40123 } ct original ip daddr 169.254.169.254 accept`,
+    );
+    const drop = input.indexOf('tcp dport { 40123 } drop');
+    assert.ok(accept > 0 && drop > accept && input.indexOf('jump egress_') > drop, input);
+    await nftAccepts(script);
+    assert.throws(() => renderRuleset(plan, [{ bridge: net.bridge, address: '10.1.0.1', port: 70000 }]), PlanError);
   });
 });

@@ -44,6 +44,7 @@ describe('Linux bridge datapath on two hosts', () => {
         namespace: ns,
         stateDirectory: join(state, dir),
         dhcpLeaseSeconds: 600,
+        metadata: null,
       });
     driver1 = driver(host1, 'wire1', 'host1');
     driver2 = driver(host2, 'wire2', 'host2');
@@ -56,8 +57,8 @@ describe('Linux bridge datapath on two hosts', () => {
   });
 
   it('serves each guest from its own host and joins them over the physical network', async () => {
-    await driver1.plug('vm-1', [vif1], {});
-    await driver2.plug('vm-2', [vif2], {});
+    await driver1.plug('vm-1', [vif1], {}, 'project');
+    await driver2.plug('vm-2', [vif2], {}, 'project');
     assert.equal((await lab.dhcp(g1))?.ip, '10.50.0.11');
     assert.equal((await lab.dhcp(g2))?.ip, '10.50.0.12');
     assert.ok(await lab.ping(g1, '10.50.0.12'));

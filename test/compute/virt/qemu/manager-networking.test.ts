@@ -4,10 +4,15 @@
  * Two demo guests built with a VIF each on one network take their addresses by DHCP (console lines) and
  * answer ping from the host's side, and ping and HTTP from a third port of the network (a veth 'guest'
  * namespace); a deleted guest leaves no tap, a restarted compute rebuilds a bridge removed meanwhile, and
- * once both are deleted no tap, bridge, dnsmasq or rule of theirs is left. Everything is removed even when
- * a step fails (the lab and testbed hooks).
+ * once both are deleted no tap, bridge, dnsmasq, metadata proxy or rule of theirs is left. The guests read
+ * their metadata through the host's proxy from a stub metadata service that checks Nova's signature, and
+ * print their uuid and user data on the console. Everything is removed even when a step fails (the lab and
+ * testbed hooks).
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../../src/common/config/load-config.ts';
@@ -28,12 +33,14 @@ const HOST = 'mgr-net-host';
 const bed = qemuTestbed('stratus-mgr-net-');
 const lab = new NetworkLab();
 const ctx = adminContext();
+const SECRET = 'manager networking secret';
 
 describe('compute manager: guests on the Linux bridge datapath', () => {
   let hostNs: string;
   let stateDirectory: string;
   const onHost: InstancePayload[] = [];
   const datapaths: LinuxBridgeDriver[] = [];
+  let metadataService: Server;
 
   const net = network({ id: lab.id('n1'), projectId: 'p1', cidr: '10.41.0.0/24', gateway: '10.41.0.1' });
   // Ingress from the network (the guests and the probe), ping and HTTP from anywhere (the host's side).
@@ -55,6 +62,10 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
       namespace: hostNs,
       stateDirectory,
       dhcpLeaseSeconds: 600,
+      metadata: {
+        upstream: `http://127.0.0.1:${(metadataService.address() as AddressInfo).port}`,
+        secret: SECRET,
+      },
     });
     datapaths.push(datapath);
     const config = loadConfig([], {
@@ -82,6 +93,18 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
   }
 
   before(async () => {
+    // A stub of the metadata service: it believes X-Instance-ID only with a valid signature, as Nova does.
+    metadataService = createServer((req, res) => {
+      const id = String(req.headers['x-instance-id'] ?? '');
+      if (req.headers['x-instance-id-signature'] !== createHmac('sha256', SECRET).update(id).digest('hex')) {
+        res.writeHead(403).end();
+      } else if (req.url === '/openstack/latest/user_data') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(`user data of ${id}\nsecond line\n`);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ uuid: id, name: 'x' }));
+      }
+    });
+    await new Promise<void>((resolve) => metadataService.listen(0, '127.0.0.1', resolve));
     stateDirectory = join(await lab.directory, 'state');
     hostNs = await lab.namespace('h');
   });
@@ -90,6 +113,7 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
     // The testbed's hook destroys the guests; the datapath's objects and the namespaces go here.
     for (const datapath of datapaths) await datapath.reconcile([]).catch(() => undefined);
     await lab.destroy();
+    await new Promise<void>((resolve) => metadataService.close(() => resolve()));
   });
 
   it('builds, connects, deletes, and rebuilds the datapath at restart', async () => {
@@ -108,12 +132,23 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
       waitForAddress(first.driver, b.uuid, '10.41.0.11'),
     ]);
 
+    // Each guest read its own metadata through the host's proxy.
+    for (const guest of [a, b]) {
+      for (const line of [`stratus-metadata uuid=${guest.uuid}`, `stratus-user-data: user data of ${guest.uuid}`]) {
+        await waitUntil(
+          `"${line}" on the console`,
+          async () => (await first.driver.getConsoleOutput(guest.uuid)).includes(line),
+          GUEST_BOOT_WAIT_MS,
+        );
+      }
+    }
+
     // The host's side of the network (the gateway address on the bridge) reaches both guests.
     assert.ok(await ping(hostNs, '10.41.0.10'));
     assert.ok(await ping(hostNs, '10.41.0.11'));
     // A third port of the network: a namespace on a veth, plugged as a port of its own.
     const probe = await lab.guest('pr', hostNs, probeVif);
-    await first.manager.networking.datapath.plug('probe', [probeVif], {});
+    await first.manager.networking.datapath.plug('probe', [probeVif], {}, 'project');
     await sh(['ip', '-n', probe, 'addr', 'add', '10.41.0.15/24', 'dev', 'eth0']);
     assert.ok(await ping(probe, '10.41.0.10'), 'the probe reaches guest A across the bridge');
     assert.ok(await ping(probe, '10.41.0.11'), 'the probe reaches guest B across the bridge');
@@ -146,7 +181,7 @@ describe('compute manager: guests on the Linux bridge datapath', () => {
     assert.ok(!(await links('bridge')).includes(net.bridge), 'no bridge left');
     const taps = await links('tun');
     assert.ok(!taps.includes(vifA.devname) && !taps.includes(vifB.devname), 'no tap left');
-    assert.deepEqual(await NetworkLab.processesMentioning(stateDirectory), [], 'no dnsmasq left');
+    assert.deepEqual(await NetworkLab.processesMentioning(stateDirectory), [], 'no dnsmasq or metadata proxy left');
     const ruleset = await sh(['ip', 'netns', 'exec', hostNs, 'nft', 'list', 'ruleset']);
     for (const name of [vifA.devname, vifB.devname, '10.41.0.10', '10.41.0.11']) {
       assert.ok(!ruleset.includes(name), `no nftables rule names ${name}`);
