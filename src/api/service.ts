@@ -165,8 +165,10 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
         allowedOrigins: config.console.allowed_origins,
       })
     : null;
-  const closeAll = () => Promise.all([...listeners.map(([app]) => app.close()), proxy?.close()]);
+  const closeAll = () => Promise.all([...listeners.map(([app]) => app.close()), proxy?.close(), apps.tokens.stop()]);
   try {
+    // Before listening: a request must never be answered from a cache that misses other processes' revocations.
+    await apps.tokens.start();
     for (const [app, host, port] of listeners) {
       await app.listen({ host, port });
       log.info({ url: `http://${host}:${port}` }, 'listening');
