@@ -13,6 +13,8 @@ import { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
+import { openSharedCache } from '../common/cache/shared-cache.ts';
+import { SharedTokenCache } from './auth/shared-token-cache.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
@@ -39,7 +41,8 @@ export interface ApiApps {
 
 /** Builds the four apps without listening (tests use `inject`). */
 export async function buildApiApps(config: Config, database: Database, bus: Bus): Promise<ApiApps> {
-  const tokens = new TokenService(database, config);
+  const redis = openSharedCache(config);
+  const tokens = new TokenService(database, config, { shared: redis && new SharedTokenCache(redis) });
   const identity = createApiServer({ kind: 'identity', tokens });
   registerIdentityApi(identity, { database, config, tokens });
   const image = createApiServer({ kind: 'image', tokens });

@@ -16,6 +16,7 @@ import { getLogger } from '../../common/log/logger.ts';
 import { effectiveRoles } from '../identity/store/assignments.ts';
 import { TokenCache } from './token-cache.ts';
 import { eventMatches, purgeRevocationEvents, RevocationFeed, type RevocationEvent } from './revocation-feed.ts';
+import type { SharedTokenCache } from './shared-token-cache.ts';
 import { hashTokenId, newAuditId, newTokenId } from './token-id.ts';
 import type { TokenValidator, ValidatedToken } from './token-validator.ts';
 
@@ -48,6 +49,8 @@ export interface TokenServiceOptions {
   purgeIntervalMs?: number;
   /** Milliseconds between two reads of the revocation events (once started). */
   revocationPollMs?: number;
+  /** The cache api processes share ([cache] backend); its entries are used once the service is started. */
+  shared?: SharedTokenCache | null;
 }
 
 const AUTH_REQUIRED = 'The request you have made requires authentication.';
@@ -64,6 +67,7 @@ export class TokenService implements TokenValidator {
   /** Bumped by every revocation, so a validation that raced with one does not cache what it read. */
   #generation = 0;
   readonly #feed: RevocationFeed;
+  readonly #shared: SharedTokenCache | null;
 
   constructor(database: Database, config: Pick<Config, 'token'>, options: TokenServiceOptions = {}) {
     this.#db = database.db;
@@ -72,6 +76,7 @@ export class TokenService implements TokenValidator {
     this.#cacheMs = config.token.cache_time * 1000;
     this.#cache = new TokenCache(options.maxCacheEntries ?? 10_000, this.#clock);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? 10 * 60_000;
+    this.#shared = options.shared ?? null;
     this.#feed = new RevocationFeed(this.#db, {
       retentionMs: this.#retentionMs(),
       ...(options.revocationPollMs !== undefined ? { pollIntervalMs: options.revocationPollMs } : {}),
@@ -84,8 +89,9 @@ export class TokenService implements TokenValidator {
     return this.#feed.start();
   }
 
-  stop(): Promise<void> {
-    return this.#feed.stop();
+  async stop(): Promise<void> {
+    await this.#feed.stop();
+    await this.#shared?.close();
   }
 
   /** Reads the revocation events now rather than at the next poll (tests, and the shared cache's checks). */
@@ -123,7 +129,27 @@ export class TokenService implements TokenValidator {
     const hash = hashTokenId(token);
     // A process that cannot read the revocation events cannot know its cache is still right.
     const trusted = !this.#feed.running || this.#feed.current;
-    return (trusted ? this.#cache.get(hash) : undefined) ?? this.#loadAndCache(hash);
+    const local = trusted ? this.#cache.get(hash) : undefined;
+    if (local) return local;
+    if (trusted && this.#shared && this.#feed.running) {
+      const found = await this.#fromShared(hash);
+      if (found) return found;
+    }
+    return this.#loadAndCache(hash);
+  }
+
+  /** A validation another process stored, if it still holds: unexpired and no revocation since its read. */
+  async #fromShared(hash: string): Promise<TokenInfo | undefined> {
+    const generation = this.#generation;
+    const entry = await this.#shared!.get(hash);
+    if (!entry) return undefined;
+    const expiresAt = Date.parse(entry.info.expiresAt);
+    if (!(expiresAt > this.#clock())) return undefined;
+    if (this.#feed.revokedSince(entry.loadedAt, entry.info, hash) !== false) return undefined;
+    if (generation === this.#generation) {
+      this.#cache.set(hash, entry.info, Math.min(this.#clock() + this.#cacheMs, expiresAt));
+    }
+    return entry.info;
   }
 
   /** Revokes one token; false when it was unknown, expired or already revoked. */
@@ -137,6 +163,7 @@ export class TokenService implements TokenValidator {
       .where('expires_at', '>', this.#nowIso())
       .executeTakeFirst();
     await this.#publish({ kind: 'token', tokenHash: hash });
+    this.#shared?.delete(hash);
     return Number(result.numUpdatedRows) > 0;
   }
 
@@ -229,10 +256,14 @@ export class TokenService implements TokenValidator {
 
   async #loadAndCache(hash: string): Promise<TokenInfo> {
     const generation = this.#generation;
+    // On the feed's clock: readers of the shared entry compare it with the events' times.
+    const loadedAt = Date.now();
     const info = await this.#load(hash);
-    if (this.#cacheMs > 0 && generation === this.#generation) {
+    if (this.#cacheMs > 0) {
       const deadline = Math.min(this.#clock() + this.#cacheMs, Date.parse(info.expiresAt));
-      this.#cache.set(hash, info, deadline);
+      if (generation === this.#generation) this.#cache.set(hash, info, deadline);
+      // Even a read that raced with a revocation may be shared: readers check the events since loadedAt.
+      this.#shared?.set(hash, { loadedAt, info }, deadline - this.#clock());
     }
     return info;
   }
