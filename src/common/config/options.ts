@@ -119,6 +119,13 @@ export const OPTIONS = {
     }),
     instance_name_template: str({ default: 'instance-%08x', help: 'Template of guest names on the hypervisor.' }),
     password_length: int({ default: 12, min: 0, help: 'Length of generated server admin passwords.' }),
+    api_rate_limit: str({
+      default: '',
+      help:
+        'Requests per user and per project on all APIs together, as comma-separated <user|project>:<count>/' +
+        '<second|minute|hour|day> (e.g. user:600/minute,project:3000/minute); counted in [cache] when one is ' +
+        'configured, so the limits hold across api processes. Empty: no limit.',
+    }),
     reclaim_instance_interval: int({
       default: 0,
       min: 0,
