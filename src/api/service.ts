@@ -13,6 +13,9 @@ import { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
+import { openSharedCache } from '../common/cache/shared-cache.ts';
+import { SharedTokenCache } from './auth/shared-token-cache.ts';
+import { LocalCounter, parseRateLimits, RateLimiter, RedisCounter } from './http/rate-limit.ts';
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
@@ -35,16 +38,19 @@ export interface ApiApps {
   image: ApiServer;
   network: ApiServer;
   tokens: TokenService;
+  rateLimiter: RateLimiter;
 }
 
 /** Builds the four apps without listening (tests use `inject`). */
 export async function buildApiApps(config: Config, database: Database, bus: Bus): Promise<ApiApps> {
-  const tokens = new TokenService(database, config);
-  const identity = createApiServer({ kind: 'identity', tokens });
+  const redis = openSharedCache(config);
+  const tokens = new TokenService(database, config, { shared: redis && new SharedTokenCache(redis) });
+  const rateLimiter = buildRateLimiter(config);
+  const identity = createApiServer({ kind: 'identity', tokens, rateLimiter });
   registerIdentityApi(identity, { database, config, tokens });
-  const image = createApiServer({ kind: 'image', tokens });
+  const image = createApiServer({ kind: 'image', tokens, rateLimiter });
   const images = registerImageApi(image, { database, config, store: createImageStore(config) });
-  const compute = createApiServer({ kind: 'compute', tokens });
+  const compute = createApiServer({ kind: 'compute', tokens, rateLimiter });
   const caps = databaseVersionCaps(config, database);
   registerComputeApi(compute, {
     database,
@@ -53,10 +59,22 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
     compute: new ComputeRpcApi(bus.rpc, caps.compute),
     images: imageLookup(images),
   });
-  const network = createApiServer({ kind: 'network', tokens });
+  const network = createApiServer({ kind: 'network', tokens, rateLimiter });
   registerNetworkApi(network, { database, config, compute: new ComputeRpcApi(bus.rpc, caps.compute) });
   await Promise.all([identity.ready(), image.ready(), compute.ready(), network.ready()]);
-  return { identity, compute, image, network, tokens };
+  return { identity, compute, image, network, tokens, rateLimiter };
+}
+
+/** `[DEFAULT] api_rate_limit`, counted in the shared cache when there is one (its own connection). */
+function buildRateLimiter(config: Config): RateLimiter {
+  let limits;
+  try {
+    limits = parseRateLimits(config.DEFAULT.api_rate_limit);
+  } catch (err) {
+    throw new Error(`[DEFAULT] api_rate_limit: ${(err as Error).message}`, { cause: err });
+  }
+  const redis = limits.length ? openSharedCache(config) : null;
+  return new RateLimiter(limits, redis ? new RedisCounter(redis) : new LocalCounter());
 }
 
 function imageLookup(images: ImageRepository): ImageLookup {
@@ -165,8 +183,16 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
         allowedOrigins: config.console.allowed_origins,
       })
     : null;
-  const closeAll = () => Promise.all([...listeners.map(([app]) => app.close()), proxy?.close()]);
+  const closeAll = () =>
+    Promise.all([
+      ...listeners.map(([app]) => app.close()),
+      proxy?.close(),
+      apps.tokens.stop(),
+      apps.rateLimiter.close(),
+    ]);
   try {
+    // Before listening: a request must never be answered from a cache that misses other processes' revocations.
+    await apps.tokens.start();
     for (const [app, host, port] of listeners) {
       await app.listen({ host, port });
       log.info({ url: `http://${host}:${port}` }, 'listening');

@@ -4,8 +4,10 @@
  * validation reads the current assignments, so removing a role takes effect as soon as the cache lets go.
  *
  * Validations are cached in memory for min([token] cache_time, time the token has left), so the hot path of
- * every API request does no database query. Revocations made through this process drop their cache entries
- * at once; another API process notices within cache_time (keystonemiddleware's trade-off).
+ * every API request does no database query. Revocations, deletions and role changes made through this
+ * process drop their cache entries at once, and write a revocation event that every other api process
+ * applies within a poll interval (revocation-feed.ts); keystonemiddleware instead lets other processes
+ * trust a revoked token until their cache expires.
  */
 import type { Database } from '../../common/db/database.ts';
 import type { Config } from '../../common/config/load-config.ts';
@@ -13,6 +15,8 @@ import { Unauthorized } from '../../common/errors.ts';
 import { getLogger } from '../../common/log/logger.ts';
 import { effectiveRoles } from '../identity/store/assignments.ts';
 import { TokenCache } from './token-cache.ts';
+import { eventMatches, purgeRevocationEvents, RevocationFeed, type RevocationEvent } from './revocation-feed.ts';
+import type { SharedTokenCache } from './shared-token-cache.ts';
 import { hashTokenId, newAuditId, newTokenId } from './token-id.ts';
 import type { TokenValidator, ValidatedToken } from './token-validator.ts';
 
@@ -43,6 +47,10 @@ export interface TokenServiceOptions {
   maxCacheEntries?: number;
   /** How often issuing a token also deletes expired rows. */
   purgeIntervalMs?: number;
+  /** Milliseconds between two reads of the revocation events (once started). */
+  revocationPollMs?: number;
+  /** The cache api processes share ([cache] backend); its entries are used once the service is started. */
+  shared?: SharedTokenCache | null;
 }
 
 const AUTH_REQUIRED = 'The request you have made requires authentication.';
@@ -58,6 +66,8 @@ export class TokenService implements TokenValidator {
   #lastPurge = 0;
   /** Bumped by every revocation, so a validation that raced with one does not cache what it read. */
   #generation = 0;
+  readonly #feed: RevocationFeed;
+  readonly #shared: SharedTokenCache | null;
 
   constructor(database: Database, config: Pick<Config, 'token'>, options: TokenServiceOptions = {}) {
     this.#db = database.db;
@@ -66,6 +76,27 @@ export class TokenService implements TokenValidator {
     this.#cacheMs = config.token.cache_time * 1000;
     this.#cache = new TokenCache(options.maxCacheEntries ?? 10_000, this.#clock);
     this.#purgeIntervalMs = options.purgeIntervalMs ?? 10 * 60_000;
+    this.#shared = options.shared ?? null;
+    this.#feed = new RevocationFeed(this.#db, {
+      retentionMs: this.#retentionMs(),
+      ...(options.revocationPollMs !== undefined ? { pollIntervalMs: options.revocationPollMs } : {}),
+      onEvents: (events) => this.#drop((info, key) => events.some((e) => eventMatches(e, info, key))),
+    });
+  }
+
+  /** Starts applying the revocations other api processes make (an api process calls this; tools need not). */
+  start(): Promise<void> {
+    return this.#feed.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#feed.stop();
+    await this.#shared?.close();
+  }
+
+  /** Reads the revocation events now rather than at the next poll (tests, and the shared cache's checks). */
+  pollRevocations(): Promise<void> {
+    return this.#feed.pollNow();
   }
 
   async issue(request: IssueRequest): Promise<{ token: string; info: TokenInfo }> {
@@ -96,7 +127,29 @@ export class TokenService implements TokenValidator {
 
   async validate(token: string): Promise<TokenInfo> {
     const hash = hashTokenId(token);
-    return this.#cache.get(hash) ?? this.#loadAndCache(hash);
+    // A process that cannot read the revocation events cannot know its cache is still right.
+    const trusted = !this.#feed.running || this.#feed.current;
+    const local = trusted ? this.#cache.get(hash) : undefined;
+    if (local) return local;
+    if (trusted && this.#shared && this.#feed.running) {
+      const found = await this.#fromShared(hash);
+      if (found) return found;
+    }
+    return this.#loadAndCache(hash);
+  }
+
+  /** A validation another process stored, if it still holds: unexpired and no revocation since its read. */
+  async #fromShared(hash: string): Promise<TokenInfo | undefined> {
+    const generation = this.#generation;
+    const entry = await this.#shared!.get(hash);
+    if (!entry) return undefined;
+    const expiresAt = Date.parse(entry.info.expiresAt);
+    if (!(expiresAt > this.#clock())) return undefined;
+    if (this.#feed.revokedSince(entry.loadedAt, entry.info, hash) !== false) return undefined;
+    if (generation === this.#generation) {
+      this.#cache.set(hash, entry.info, Math.min(this.#clock() + this.#cacheMs, expiresAt));
+    }
+    return entry.info;
   }
 
   /** Revokes one token; false when it was unknown, expired or already revoked. */
@@ -109,7 +162,8 @@ export class TokenService implements TokenValidator {
       .where('revoked', '=', 0)
       .where('expires_at', '>', this.#nowIso())
       .executeTakeFirst();
-    this.#drop((_, key) => key === hash);
+    await this.#publish({ kind: 'token', tokenHash: hash });
+    this.#shared?.delete(hash);
     return Number(result.numUpdatedRows) > 0;
   }
 
@@ -121,7 +175,7 @@ export class TokenService implements TokenValidator {
       .where('user_id', '=', userId)
       .where('revoked', '=', 0)
       .execute();
-    this.#drop((t) => t.userId === userId);
+    await this.#publish({ kind: 'subject', userId, projectId: null, domainId: null });
   }
 
   /** Revokes every token scoped to a project: on delete or disable. */
@@ -132,7 +186,7 @@ export class TokenService implements TokenValidator {
       .where('project_id', '=', projectId)
       .where('revoked', '=', 0)
       .execute();
-    this.#drop((t) => t.projectId === projectId);
+    await this.#publish({ kind: 'subject', userId: null, projectId, domainId: null });
   }
 
   /** Revokes the tokens scoped to a domain or held by its users: on delete or disable. */
@@ -150,21 +204,20 @@ export class TokenService implements TokenValidator {
         ]),
       )
       .execute();
-    this.#drop((t) => t.domainId === domainId || t.userDomainId === domainId || t.projectDomainId === domainId);
+    await this.#publish({ kind: 'domain', domainId });
   }
 
   /**
    * Drops cached validations whose roles may have changed (an assignment added or removed, a role deleted),
-   * so the next validation reads the assignments again. No argument: drops all.
+   * so the next validation reads the assignments again, on every api process. No argument: drops all.
    */
-  forget(match?: { userId?: string; projectId?: string; domainId?: string }): void {
-    this.#drop(
-      (t) =>
-        !match ||
-        ((match.userId === undefined || t.userId === match.userId) &&
-          (match.projectId === undefined || t.projectId === match.projectId) &&
-          (match.domainId === undefined || t.domainId === match.domainId)),
-    );
+  forget(match: { userId?: string; projectId?: string; domainId?: string } = {}): Promise<void> {
+    return this.#publish({
+      kind: 'subject',
+      userId: match.userId ?? null,
+      projectId: match.projectId ?? null,
+      domainId: match.domainId ?? null,
+    });
   }
 
   /** Deletes the rows of expired tokens (revoked or not); returns how many. */
@@ -173,7 +226,19 @@ export class TokenService implements TokenValidator {
     const result = await this.#db.deleteFrom('tokens').where('expires_at', '<=', this.#nowIso()).executeTakeFirst();
     const count = Number(result.numDeletedRows);
     if (count) log.debug({ count }, 'purged expired tokens');
+    await purgeRevocationEvents(this.#db, Date.now() - this.#retentionMs());
     return count;
+  }
+
+  /** Events are kept as long as a validation may be cached, and at least a minute for slow pollers. */
+  #retentionMs(): number {
+    return this.#cacheMs + 60_000;
+  }
+
+  /** Drops this process's matching entries at once, and tells the others through the event table. */
+  async #publish(event: RevocationEvent): Promise<void> {
+    this.#drop((info, key) => eventMatches(event, info, key));
+    await this.#feed.publish(event);
   }
 
   #drop(match: (info: TokenInfo, key: string) => boolean): void {
@@ -191,10 +256,14 @@ export class TokenService implements TokenValidator {
 
   async #loadAndCache(hash: string): Promise<TokenInfo> {
     const generation = this.#generation;
+    // On the feed's clock: readers of the shared entry compare it with the events' times.
+    const loadedAt = Date.now();
     const info = await this.#load(hash);
-    if (this.#cacheMs > 0 && generation === this.#generation) {
+    if (this.#cacheMs > 0) {
       const deadline = Math.min(this.#clock() + this.#cacheMs, Date.parse(info.expiresAt));
-      this.#cache.set(hash, info, deadline);
+      if (generation === this.#generation) this.#cache.set(hash, info, deadline);
+      // Even a read that raced with a revocation may be shared: readers check the events since loadedAt.
+      this.#shared?.set(hash, { loadedAt, info }, deadline - this.#clock());
     }
     return info;
   }

@@ -9,6 +9,7 @@ import { BadRequest, Conflict, Forbidden, NotFound, StratusError, Unauthorized }
 import { getLogger, withRequestContext } from '../../common/log/logger.ts';
 import type { TokenValidator, ValidatedToken } from '../auth/token-validator.ts';
 import { errorBody, type ApiKind } from './error-body.ts';
+import { RateLimited, type RateLimiter } from './rate-limit.ts';
 import { describeValidationError, schemaCompiler } from './validation.ts';
 
 declare module 'fastify' {
@@ -35,6 +36,8 @@ export type ApiServer = FastifyInstance<
 export interface ServerOptions {
   kind: ApiKind;
   tokens: TokenValidator;
+  /** `[DEFAULT] api_rate_limit`, counted once the caller is known. */
+  rateLimiter?: RateLimiter;
   bodyLimit?: number;
 }
 
@@ -85,6 +88,10 @@ export function createApiServer(options: ServerOptions): ApiServer {
       projectId: validated.projectId ?? '',
       roles: validated.roles.map((r) => r.name),
     });
+    if (options.rateLimiter?.enabled) {
+      const refusal = await options.rateLimiter.check(validated);
+      if (refusal) throw new RateLimited(refusal);
+    }
   });
 
   // Handlers run inside the request context, so every log line they cause carries the request id.
@@ -104,7 +111,15 @@ export function createApiServer(options: ServerOptions): ApiServer {
     if (status >= 500) {
       withRequestContext(request.ctx, () => log.error({ err: error, url: request.url }, 'request failed'));
     }
-    void reply.code(status).send(errorBody(options.kind, status, message, errorType(error, status)));
+    const body = errorBody(options.kind, status, message, errorType(error, status));
+    if (error instanceof RateLimited) {
+      const retryAfter = String(error.refusal.retryAfterSeconds);
+      void reply.header('retry-after', retryAfter);
+      // Nova's rate-limit fault also says which limit, and when to retry.
+      if (options.kind === 'compute')
+        Object.assign(body['overLimit'] as object, { details: error.details, retryAfter });
+    }
+    void reply.code(status).send(body);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -151,7 +166,14 @@ function errorType(error: Error, status: number): string | undefined {
  * The project's own generic classes, by identity rather than name: Neutron's errors include one named
  * BadRequest ("Bad <resource> request: ..."), whose type Neutron does send.
  */
-const GENERIC_ERRORS: ReadonlySet<unknown> = new Set([BadRequest, NotFound, Conflict, Forbidden, Unauthorized]);
+const GENERIC_ERRORS: ReadonlySet<unknown> = new Set([
+  BadRequest,
+  NotFound,
+  Conflict,
+  Forbidden,
+  Unauthorized,
+  RateLimited,
+]);
 
 function internalMessage(error: Error): string {
   return `Unexpected API Error. Please report this at the Stratus issue tracker and attach the request id. ${error.name}: ${error.message}`;

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { STORAGE_TIERS } from '../storage-tiers.ts';
-import { bool, float, int, list, optionalCpuSet, optionalFloat, optionalStr, str } from './option-types.ts';
+import { bool, float, int, list, multi, optionalCpuSet, optionalFloat, optionalStr, str } from './option-types.ts';
 
 // Nova's defaults (Zed), plus the resource and zone checks and RetryFilter that Nova has since moved
 // into placement queries and alternates: this scheduler does those checks itself.
@@ -119,6 +119,13 @@ export const OPTIONS = {
     }),
     instance_name_template: str({ default: 'instance-%08x', help: 'Template of guest names on the hypervisor.' }),
     password_length: int({ default: 12, min: 0, help: 'Length of generated server admin passwords.' }),
+    api_rate_limit: str({
+      default: '',
+      help:
+        'Requests per user and per project on all APIs together, as comma-separated <user|project>:<count>/' +
+        '<second|minute|hour|day> (e.g. user:600/minute,project:3000/minute); counted in [cache] when one is ' +
+        'configured, so the limits hold across api processes. Empty: no limit.',
+    }),
     reclaim_instance_interval: int({
       default: 0,
       min: 0,
@@ -192,6 +199,22 @@ export const OPTIONS = {
       default: 300,
       min: 0,
       help: 'Seconds a validated token is cached by the API (keystonemiddleware token_cache_time).',
+    }),
+  },
+  cache: {
+    enabled: bool({
+      default: false,
+      help: 'Share validated tokens and rate-limit counters between api processes through [cache] backend (oslo.cache).',
+    }),
+    backend: str({
+      default: 'dogpile.cache.null',
+      choices: ['dogpile.cache.null', 'dogpile.cache.redis'],
+      help: 'The shared cache: dogpile.cache.redis, or dogpile.cache.null for none (each process keeps its own).',
+    }),
+    backend_argument: multi({
+      default: [],
+      secret: 'all',
+      help: 'Arguments of the backend as name:value, repeatable; dogpile.cache.redis reads url:redis://[:password@]host[:port][/db].',
     }),
   },
   image: {

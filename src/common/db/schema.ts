@@ -312,6 +312,18 @@ export interface TokensTable {
   revoked: Bool;
 }
 
+/** One revocation or role change every api process must apply to the validations it cached. */
+export interface TokenRevocationEventsTable {
+  id: Generated<number>;
+  kind: string;
+  token_hash: string | null;
+  user_id: string | null;
+  project_id: string | null;
+  domain_id: string | null;
+  /** Milliseconds since the epoch. */
+  created_at: number;
+}
+
 export interface ImagesTable {
   id: string;
   name: string | null;
@@ -760,6 +772,7 @@ export interface Schema {
   roles: RolesTable;
   role_assignments: RoleAssignmentsTable;
   tokens: TokensTable;
+  token_revocation_events: TokenRevocationEventsTable;
   images: ImagesTable;
   image_properties: ImagePropertiesTable;
   image_tags: ImageTagsTable;

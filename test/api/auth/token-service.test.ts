@@ -171,7 +171,7 @@ test('roles are read afresh once forget() drops the cached validation', async ()
   );
   await database.db.deleteFrom('role_assignments').where('target_id', '=', project.id).execute();
   await tokens.validate(token);
-  tokens.forget({ userId: admin.userId, projectId: project.id });
+  await tokens.forget({ userId: admin.userId, projectId: project.id });
   // No role left on the project: the token authorizes nothing.
   await assert.rejects(tokens.validate(token), isUnauthorized);
 });

@@ -99,7 +99,7 @@ export function registerDomainRoutes(app: ApiServer, deps: IdentityDeps): void {
     );
     if (body.enabled === false) await tokens.revokeDomain(id);
     // Cached validations carry domain names.
-    tokens.forget();
+    await tokens.forget();
     return { domain: domainView(v3Base(request), await mustGet(id)) };
   });
 

@@ -48,7 +48,7 @@ function registerFor(app: ApiServer, deps: IdentityDeps, kind: TargetKind): void
     requireAdmin(request, `create_grant`);
     const p = request.params;
     await grantRole(db, p.user, await mustExist(p), p.role);
-    forget(p.user, p.target);
+    await forget(p.user, p.target);
     return reply.code(204).send();
   });
 
@@ -63,7 +63,7 @@ function registerFor(app: ApiServer, deps: IdentityDeps, kind: TargetKind): void
     requireAdmin(request, 'revoke_grant');
     const p = request.params;
     if (!(await revokeRole(db, p.user, await mustExist(p), p.role))) throw notAssigned(p);
-    forget(p.user, p.target);
+    await forget(p.user, p.target);
     return reply.code(204).send();
   });
 

@@ -124,7 +124,7 @@ export function registerProjectRoutes(app: ApiServer, deps: IdentityDeps): void 
     );
     if (body.enabled === false) await tokens.revokeProject(project.id);
     // Cached validations carry the project name.
-    tokens.forget({ projectId: project.id });
+    await tokens.forget({ projectId: project.id });
     return { project: projectView(v3Base(request), await mustGet(project.id)) };
   });
 

@@ -82,7 +82,7 @@ export function registerRoleRoutes(app: ApiServer, deps: IdentityDeps): void {
       );
     }
     // Cached validations carry role names, and policies match on them.
-    tokens.forget();
+    await tokens.forget();
     return { role: roleView(v3Base(request), await mustGet(role.id)) };
   });
 
@@ -90,7 +90,7 @@ export function registerRoleRoutes(app: ApiServer, deps: IdentityDeps): void {
     requireAdmin(request, 'delete_role');
     const role = await mustGet(request.params.id);
     await deleteRoleCascade(database, role.id);
-    tokens.forget();
+    await tokens.forget();
     return reply.code(204).send();
   });
 }

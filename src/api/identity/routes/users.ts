@@ -115,7 +115,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
     );
     // A new password or a disabled account ends every session, as in Keystone.
     if (hash !== undefined || body.enabled === false) await tokens.revokeUser(user.id);
-    else tokens.forget({ userId: user.id });
+    else await tokens.forget({ userId: user.id });
     return { user: userView(v3Base(request), await mustGet(user.id)) };
   });
 
