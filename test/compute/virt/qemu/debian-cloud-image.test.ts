@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { instancePayload } from '../../../helpers/instance-payload.ts';
-import { CLOUD_INIT_FINISHED, debianCloudImage } from '../../../helpers/debian-cloud-image.ts';
-import { GUEST_BOOT_WAIT_MS } from '../../../helpers/guest-image.ts';
+import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS, debianCloudImage } from '../../../helpers/debian-cloud-image.ts';
 import { waitUntil } from '../../../helpers/processes.ts';
 import { qemuTestbed } from '../../../helpers/qemu-driver-fixtures.ts';
 import { TaskState } from '../../../../src/wire/messages/instance-states.ts';
@@ -53,8 +52,7 @@ describe('the Debian cloud image under the qemu driver', () => {
         const text = await driver.getConsoleOutput(uuid);
         return CLOUD_INIT_FINISHED.test(text) && text;
       },
-      // A full distribution boots several times longer than the demo guest at emulated speed.
-      3 * GUEST_BOOT_WAIT_MS,
+      DEBIAN_BOOT_WAIT_MS,
     );
     // The kernel and the distribution are the image's own, and cloud-init ran its stages to the end.
     assert.match(console, /Debian GNU\/Linux 12 \(bookworm\)/);
