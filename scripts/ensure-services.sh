@@ -61,3 +61,7 @@ command -v curl >/dev/null || apt_install --no-install-recommends curl
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null
+# The Debian cloud image (scripts/build-debian-cloud-image.sh): mmdebstrap builds it from Debian's mirror,
+# once per machine (~12 minutes cold), into ~/.cache/stratus/debian-cloud, outside the fresh CI clones.
+command -v mmdebstrap >/dev/null || apt_install --no-install-recommends mmdebstrap
+bash "$(dirname "$0")/build-debian-cloud-image.sh" >/dev/null

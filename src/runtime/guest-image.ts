@@ -24,15 +24,23 @@ export interface GuestImageFiles {
   commandLine: string;
 }
 
-/** Builds the guest into `directory` (the script skips the work when its cached output is current). */
-export async function buildGuestImage(directory: string): Promise<GuestImageFiles> {
+/**
+ * Builds a guest into `directory` with one of the project's scripts: the demo guest by default, or
+ * build-debian-cloud-image.sh (the script skips the work when its cached output is current). Both
+ * leave the same files, AMI-style.
+ */
+export async function buildGuestImage(
+  directory: string,
+  script = 'build-guest-image.sh',
+  what = 'the demo guest image',
+): Promise<GuestImageFiles> {
   try {
-    await run('bash', [join(packageRoot(), 'scripts', 'build-guest-image.sh'), directory], {
+    await run('bash', [join(packageRoot(), 'scripts', script), directory], {
       maxBuffer: 4 * 1024 * 1024,
     });
   } catch (err) {
     const e = err as Error & { stderr?: string };
-    throw new Error(`cannot build the demo guest image: ${(e.stderr || e.message).trim()}`);
+    throw new Error(`cannot build ${what}: ${(e.stderr || e.message).trim()}`);
   }
   return {
     kernel: join(directory, 'vmlinuz'),
