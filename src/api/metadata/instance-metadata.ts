@@ -36,7 +36,8 @@ export async function loadInstanceMetadata(
   if (!instance) return null;
   const portIds = await instancePortIds(db, uuid);
   const [networkInfo, securityGroups, password] = await Promise.all([
-    buildNetworkInfo(db, portIds),
+    // A guest is shown its addresses, not its security group rules.
+    buildNetworkInfo(db, portIds, { securityRules: false }),
     securityGroupNames(db, portIds),
     serverPassword(db, uuid).catch(() => ''),
   ]);
