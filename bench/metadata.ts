@@ -20,11 +20,11 @@ import { percentile, round } from './stats.ts';
 
 const say = (msg: string) => process.stderr.write(`[metadata] ${msg}\n`);
 const SECRET = 'bench-secret';
-const PROJECT = 'p1';
 
 interface Guest {
   uuid: string;
   ip: string;
+  project: string;
 }
 
 export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
@@ -40,16 +40,18 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     say(`seeding ${instances} instances, each with a port`);
     const guests: Guest[] = [];
     for (let n = 0; n * 250 < instances; n++) {
-      const net = await createTestNetwork(database.db, { projectId: PROJECT, name: `n${n}`, prefix: `10.${n}.0` });
+      // A project per network: Neutron's port quota (500 a project) would stop one project's ports.
+      const project = `project-${n}`;
+      const net = await createTestNetwork(database.db, { projectId: project, name: `n${n}`, prefix: `10.${n}.0` });
       for (let i = 0; i < 250 && guests.length < instances; i++) {
-        const uuid = await insertTestInstance(database.db, { project: PROJECT, host: 'h1' });
+        const uuid = await insertTestInstance(database.db, { project, host: 'h1' });
         const ip = `10.${n}.0.${i + 2}`;
         await createInstancePort(
           database.db,
-          { projectId: PROJECT, networkId: net.id, fixedIp: ip, securityGroups: ['default'] },
+          { projectId: project, networkId: net.id, fixedIp: ip, securityGroups: ['default'] },
           { deviceId: uuid, deviceOwner: 'compute:nova', hostId: 'h1' },
         );
-        guests.push({ uuid, ip });
+        guests.push({ uuid, ip, project });
       }
     }
     await database.close();
@@ -130,7 +132,7 @@ function timedGet(agent: http.Agent, url: string, guest: Guest): Promise<number>
   const headers = {
     'X-Instance-ID': guest.uuid,
     'X-Instance-ID-Signature': signInstanceId(SECRET, guest.uuid),
-    'X-Tenant-ID': PROJECT,
+    'X-Tenant-ID': guest.project,
     'X-Forwarded-For': guest.ip,
   };
   const started = performance.now();
