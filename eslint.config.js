@@ -1,7 +1,7 @@
 // Lint: typescript-eslint with type information (it catches unawaited promises), plus the layering
 // rules of docs/architecture.md ("Rules of the house"): common/ depends on nothing else, wire/ on common/
-// alone, objects/, placement/ and network/ on no service, compute code never reaches the database nor another
-// service's code, and the virt drivers know nothing of the other services.
+// alone, guest-metadata/ on those two, objects/, placement/ and network/ on no service, compute code never
+// reaches the database nor another service's code, and the virt drivers know nothing of the other services.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -71,6 +71,7 @@ export default tseslint.config(
         '**/compute/**',
         '**/runtime/**',
         '**/cmd/**',
+        '**/guest-metadata/**',
       ],
       'wire/ (messages and RPC contracts) sits on common/ alone: every service imports it, compute hosts too.',
     ),
@@ -80,6 +81,26 @@ export default tseslint.config(
     rules: noImport(
       ['**/api/**', '**/conductor/**', '**/scheduler/**', '**/compute/**', '**/runtime/**', '**/cmd/**'],
       'objects/, placement/ and network/ are data access below the services: what they share with them is in wire/.',
+    ),
+  },
+  {
+    files: ['src/guest-metadata/**/*.ts'],
+    rules: noImport(
+      [
+        '**/common/db/*',
+        '**/common/db/**',
+        '**/objects/**',
+        '**/placement/**',
+        '**/network/**',
+        '**/api/**',
+        '**/conductor/**',
+        '**/scheduler/**',
+        '**/compute/**',
+        '**/runtime/**',
+        '**/cmd/**',
+      ],
+      'guest-metadata/ builds what a guest is told from a wire payload alone (no database, no HTTP): ' +
+        'the metadata service and the compute hosts (config drives) both use it.',
     ),
   },
   {
@@ -103,6 +124,7 @@ export default tseslint.config(
         '**/placement/**',
         '**/runtime/**',
         '**/cmd/**',
+        '**/guest-metadata/**',
       ],
       'common/ is the lowest layer: shared by every other one, it depends on none.',
     ),

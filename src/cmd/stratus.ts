@@ -1,6 +1,6 @@
 /**
  * `stratus`: runs one service per process, or all of them in one (all-in-one), and shows configuration.
- *   stratus [--config-file F]... api|conductor|scheduler|compute|all-in-one
+ *   stratus [--config-file F]... api|metadata|conductor|scheduler|compute|all-in-one
  *   stratus [--config-file F]... config show
  *   stratus metadata-proxy --control-socket S --pid-file P   (the datapath starts it)
  */
@@ -20,7 +20,7 @@ import { exitWithError } from './fail.ts';
 const log = getLogger('stratus');
 const program = addConfigFileOption(new Command('stratus').description('Stratus compute cloud'));
 
-type ServiceName = 'api' | 'conductor' | 'scheduler' | 'compute';
+type ServiceName = 'api' | 'metadata' | 'conductor' | 'scheduler' | 'compute';
 
 /**
  * Runs the named services in this process until SIGTERM. `prepare` may return the configuration the
@@ -50,21 +50,25 @@ async function run(
   let startup: Promise<void> = Promise.resolve();
   const hold = holdUntilSignal(services, cleanup, config.DEFAULT.graceful_shutdown_timeout, () => startup);
   startup = (async () => {
-    bus = await connectBus(config);
+    // The metadata service answers guests from the database alone: on its own it needs no bus.
+    if (names.some((n) => n !== 'metadata')) bus = await connectBus(config);
     for (const name of names) {
-      if (name === 'compute') {
+      if (name === 'metadata') {
+        const { startMetadata } = await import('../api/metadata/service.ts');
+        services.push(await startMetadata(config, database!));
+      } else if (name === 'compute') {
         const { startCompute } = await import('../compute/service.ts');
-        services.push(await startCompute(config, bus, hold.signal));
+        services.push(await startCompute(config, bus!, hold.signal));
       } else if (name === 'conductor') {
         const { startConductor } = await import('../conductor/service.ts');
-        services.push(await startConductor(config, database!, bus));
+        services.push(await startConductor(config, database!, bus!));
       } else if (name === 'scheduler') {
         const { startScheduler } = await import('../scheduler/service.ts');
-        services.push(await startScheduler(config, database!, bus));
+        services.push(await startScheduler(config, database!, bus!));
       } else {
         // Loaded only where the api runs: a compute host has no use for the three HTTP APIs.
         const { startApi } = await import('../api/service.ts');
-        services.push(await startApi(config, database!, bus));
+        services.push(await startApi(config, database!, bus!));
       }
       log.info({ service: name, host: config.DEFAULT.host }, 'service started');
     }
@@ -80,7 +84,7 @@ async function run(
   }
 }
 
-for (const name of ['api', 'conductor', 'scheduler', 'compute'] as const) {
+for (const name of ['api', 'metadata', 'conductor', 'scheduler', 'compute'] as const) {
   program
     .command(name)
     .description(`run the ${name} service`)
@@ -96,7 +100,7 @@ program
     const config = await chooseAllInOneDriver(configFrom(cmd), configFilesOf(cmd));
     const firstStart = !existsSync(`${config.DEFAULT.state_path}/openrc`);
     let runConfig = config;
-    await run(config, ['conductor', 'scheduler', 'compute', 'api'], async (database) => {
+    await run(config, ['conductor', 'scheduler', 'compute', 'api', 'metadata'], async (database) => {
       const { syncSchema } = await import('../common/db/migrator.ts');
       await syncSchema(database, { defaultStorageTier: config.storage.default_tier });
       const { bootstrapCloud, createDefaultFlavorsIfNone } = await import('../runtime/bootstrap.ts');

@@ -10,8 +10,16 @@ import type { NetworksTable } from '../common/db/schema.ts';
 import { bridgeName, tapName, VifShape, type NetworkInfo, type VifNetwork } from '../wire/messages/network-info.ts';
 import { rulesOfGroups } from './security-group-port-rules.ts';
 
-/** The VIFs of the ports, in the order given (the guest's NIC order); ports that are gone are skipped. */
-export async function buildNetworkInfo(db: Db, portIds: readonly string[]): Promise<NetworkInfo> {
+/**
+ * The VIFs of the ports, in the order given (the guest's NIC order); ports that are gone are skipped.
+ * `securityRules: false` leaves the rules out (empty): the metadata service shows a guest its addresses,
+ * and expanding remote groups to every member's address is most of the cost of a read.
+ */
+export async function buildNetworkInfo(
+  db: Db,
+  portIds: readonly string[],
+  options: { securityRules?: boolean } = {},
+): Promise<NetworkInfo> {
   if (!portIds.length) return [];
   const ids = [...portIds];
   const [ports, allocations, floating, groupBindings] = await Promise.all([
@@ -27,7 +35,10 @@ export async function buildNetworkInfo(db: Db, portIds: readonly string[]): Prom
   ]);
   const networkIds = [...new Set([...ports.map((p) => p.network_id), ...floating.map((f) => f.floating_network_id)])];
   const networks = await loadNetworks(db, networkIds);
-  const rules = await rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))]);
+  const rules =
+    options.securityRules === false
+      ? []
+      : await rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))]);
   const vifs: NetworkInfo = [];
   for (const id of ids) {
     const port = ports.find((p) => p.id === id);

@@ -20,6 +20,8 @@ export interface Deployment {
   computeUrl: string;
   /** The network API's root (its versions document). */
   networkUrl: string;
+  /** The metadata service (all-in-one runs one). */
+  metadataUrl?: string;
   database: Database;
   computeHosts: string[];
   group: ProcessGroup;
@@ -231,8 +233,12 @@ export async function startAllInOne(
   options: { driver?: 'fake' | 'qemu'; lines?: string[]; datapath?: DatapathOptions } = {},
 ): Promise<Deployment> {
   const network = await networkSection();
+  // All-in-one runs the metadata service too: on loopback and a port of its own, as tests run side by side.
+  const metadataPort = await freePort();
   const { computePort, identityPort } = await writeBaseConfig(dir, [
     `compute_driver = ${options.driver ?? 'fake'}`,
+    'metadata_listen = 127.0.0.1',
+    `metadata_listen_port = ${metadataPort}`,
     ...UNLIMITED_SERVER_QUOTAS,
     ...network.lines,
     ...(options.datapath ? datapathSection(dir, options.datapath) : []),
@@ -268,6 +274,7 @@ export async function startAllInOne(
     env: readOpenrc(join(dir, 'openrc')),
     computeUrl: `http://127.0.0.1:${computePort}/v2.1`,
     networkUrl: `http://127.0.0.1:${network.port}`,
+    metadataUrl: `http://127.0.0.1:${metadataPort}`,
     database,
     computeHosts: ['controller'],
     group,

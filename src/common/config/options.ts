@@ -112,6 +112,8 @@ export const OPTIONS = {
     osapi_max_limit: int({ default: 1000, min: 1, help: 'Most items one list request returns.' }),
     osapi_compute_listen: str({ default: '0.0.0.0', help: 'Address the compute API listens on.' }),
     osapi_compute_listen_port: int({ default: 8774, min: 0, max: 65535, help: 'Port of the compute API.' }),
+    metadata_listen: str({ default: '0.0.0.0', help: 'Address the metadata service listens on.' }),
+    metadata_listen_port: int({ default: 8775, min: 0, max: 65535, help: 'Port of the metadata service.' }),
     default_availability_zone: str({ default: 'nova', help: 'Availability zone of compute hosts.' }),
     default_schedule_zone: optionalStr({
       default: null,
@@ -186,6 +188,39 @@ export const OPTIONS = {
     enable_instance_password: bool({
       default: true,
       help: 'Return the admin password (adminPass) in the answer to a server create.',
+    }),
+    dhcp_domain: str({
+      default: 'novalocal',
+      help: "Domain the metadata service appends to a guest's hostname (empty: the bare hostname).",
+    }),
+    metadata_cache_expiration: int({
+      default: 15,
+      min: 0,
+      help: "Seconds the metadata service keeps an instance's metadata before reading it again (0: never kept).",
+    }),
+    vendordata_providers: list({
+      default: ['StaticJSON'],
+      choices: ['StaticJSON'],
+      help: 'Sources of vendor data: StaticJSON serves the file of vendordata_jsonfile_path.',
+    }),
+    vendordata_jsonfile_path: optionalStr({
+      default: null,
+      help: 'JSON file StaticJSON serves as vendor_data.json (unset: {}); read when the metadata service starts.',
+    }),
+  },
+  neutron: {
+    service_metadata_proxy: bool({
+      default: false,
+      help:
+        'Requests reach the metadata service through a proxy that names the instance (X-Instance-ID, signed ' +
+        "with metadata_proxy_shared_secret); off, the request's source address is the guest's fixed IP.",
+    }),
+    metadata_proxy_shared_secret: str({
+      default: '',
+      secret: 'all',
+      help:
+        'Key of X-Instance-ID-Signature, the HMAC-SHA256 of the instance uuid that the metadata proxy adds and ' +
+        'the metadata service checks (Nova option). Must be the same on compute hosts and the metadata service.',
     }),
   },
   identity: {
@@ -402,15 +437,7 @@ export const OPTIONS = {
       help: 'Protocol of the metadata service (Neutron metadata agent option).',
     }),
   },
-  neutron: {
-    metadata_proxy_shared_secret: str({
-      default: '',
-      secret: 'all',
-      help:
-        'Key of X-Instance-ID-Signature, the HMAC-SHA256 of the instance uuid that the metadata proxy adds and ' +
-        'the metadata service checks (Nova option). Must be the same on compute hosts and the metadata service.',
-    }),
-  },
+
   image_cache: {
     subdirectory_name: str({ default: '_base', help: 'Directory of the image cache under instances_path.' }),
     manager_interval: int({
