@@ -92,7 +92,9 @@ test('a boot and a delete send Nova versioned notifications to versioned_notific
   assert.equal(end.priority, 'INFO');
   assert.match(end.message_id, /^[0-9a-f-]{36}$/);
   assert.match(end.timestamp, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
-  assert.ok(received.indexOf(received.find((r) => r.message === start)!) < received.findIndex((r) => r.message === end));
+  assert.ok(
+    received.indexOf(received.find((r) => r.message === start)!) < received.findIndex((r) => r.message === end),
+  );
   assert.equal(end.payload['nova_object.name'], 'InstanceCreatePayload');
   assert.equal(end.payload['nova_object.namespace'], 'nova');
   assert.equal(end.payload['nova_object.version'], '1.11');
@@ -113,10 +115,7 @@ test('a boot and a delete send Nova versioned notifications to versioned_notific
 
   const update = await notification('instance.update', uuid);
   const stateUpdate = (update.payload['nova_object.data']['state_update'] as Message['payload'])['nova_object.data'];
-  assert.deepEqual(
-    { old: stateUpdate['old_state'], now: stateUpdate['state'] },
-    { old: 'building', now: 'active' },
-  );
+  assert.deepEqual({ old: stateUpdate['old_state'], now: stateUpdate['state'] }, { old: 'building', now: 'active' });
 
   const row = await getInstance(cloud.database.db, uuid);
   await new ComputeRpcApi(cloud.bus.rpc).terminateInstance(adminContext(), 'notify-host', instancePayload(row));
