@@ -11,7 +11,9 @@ import type { Database } from '../common/db/database.ts';
 import { renderConfig } from '../common/config/show-config.ts';
 import { serviceUrl } from '../common/config/service-urls.ts';
 import { getLogger } from '../common/log/logger.ts';
+import type { OperatorServer } from '../common/metrics/server.ts';
 import { connectBus, type Bus } from '../runtime/bus.ts';
+import { busHealthCheck, startOperatorEndpoints } from '../runtime/operator-endpoints.ts';
 import { holdUntilSignal } from '../runtime/process-runner.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { addConfigFileOption, configFilesOf, configFrom } from './config-options.ts';
@@ -41,8 +43,10 @@ async function run(
     : null;
   if (database && prepare) config = (await prepare(database)) ?? config;
   let bus: Bus | null = null;
+  let operator: OperatorServer | null = null;
   const services: RunningService[] = [];
   const cleanup = async () => {
+    await operator?.close();
     await bus?.close();
     await database?.close();
   };
@@ -72,6 +76,9 @@ async function run(
       }
       log.info({ service: name, host: config.DEFAULT.host }, 'service started');
     }
+    const checks = bus ? [busHealthCheck(bus.transport)] : [];
+    if (database) checks.push((await import('../runtime/database-health.ts')).databaseHealthCheck(database));
+    operator = await startOperatorEndpoints(config, names, checks);
   })();
   try {
     await startup;

@@ -2,15 +2,27 @@
  * The compute service's side of its contract (src/wire/contracts/compute.ts): the manager's handlers, and
  * the action modules beside it (rebuild.ts, rescue.ts) called with the manager as their HostActionSteps.
  */
-import { serveContract } from '../wire/contract.ts';
+import type { Notifier } from '../common/notifications/notifier.ts';
+import { serveContract, type Handlers } from '../wire/contract.ts';
 import { computeContract } from '../wire/contracts/compute.ts';
 import { cacheImages } from './image-cache-warmup.ts';
 import type { ComputeManager } from './manager.ts';
+import { withActionNotifications } from './notifications/action-notifications.ts';
+import type { InstanceTracker } from './notifications/tracker.ts';
 import { rebuildInstance } from './rebuild.ts';
 import { getDiagnostics, rescueInstance, triggerCrashDump, unrescueInstance } from './rescue.ts';
 
-export function computeEndpoints(manager: ComputeManager) {
-  return serveContract(computeContract, {
+/** With `notify`, the instance actions send Nova's notifications (notifications/action-notifications.ts). */
+export function computeEndpoints(manager: ComputeManager, notify?: { notifier: Notifier; tracker: InstanceTracker }) {
+  const handlers = computeHandlers(manager);
+  return serveContract(
+    computeContract,
+    notify ? withActionNotifications(handlers, notify.notifier, notify.tracker) : handlers,
+  );
+}
+
+function computeHandlers(manager: ComputeManager): Handlers<typeof computeContract.methods> {
+  return {
     build_and_run_instance: (ctx, a) =>
       manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt, a.network_info),
     terminate_instance: (ctx, a) => manager.terminateInstance(ctx, a.instance),
@@ -45,5 +57,5 @@ export function computeEndpoints(manager: ComputeManager) {
     attach_interface: (ctx, a) => manager.attachInterface(ctx, a.instance, a.vif),
     detach_interface: (ctx, a) => manager.detachInterface(ctx, a.instance, a.vif),
     network_info_changed: (ctx, a) => manager.networkInfoChanged(ctx, a.instance, a.network_info),
-  });
+  };
 }

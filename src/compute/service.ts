@@ -5,6 +5,7 @@
  */
 import type { Config } from '../common/config/load-config.ts';
 import { getLogger } from '../common/log/logger.ts';
+import { notifierFromConfig } from '../common/notifications/notifier.ts';
 import { MessageDeliveryFailure, MessagingTimeout, RpcServer } from '../common/rpc/index.ts';
 import type { Bus } from '../runtime/bus.ts';
 import { PeriodicTask } from '../runtime/periodic.ts';
@@ -13,7 +14,8 @@ import { imageClientFromConfig } from './image/image-client.ts';
 import { ComputeManager } from './manager.ts';
 import { computeEndpoints } from './rpc.ts';
 import { conductorVersionCap } from './conductor-version.ts';
-import { ConductorRpcApi } from '../wire/contracts/conductor.ts';
+import { ObservedConductor } from './notifications/observed-conductor.ts';
+import { InstanceTracker } from './notifications/tracker.ts';
 import { createDriver } from './virt/driver-factory.ts';
 import { createNetworkDriver } from './network/network-driver-factory.ts';
 
@@ -27,12 +29,21 @@ export async function startCompute(config: Config, bus: Bus, stop?: AbortSignal)
   const host = config.DEFAULT.host;
   // One image client (one service-user token) for the driver's downloads and the snapshot uploads.
   const images = imageClientFromConfig(config);
-  const conductor = new ConductorRpcApi(bus.rpc, conductorVersionCap(config, bus.rpc));
+  // Nova's publisher id, so consumers that filter on it (nova-compute:*) take these as Nova's.
+  const notifier = notifierFromConfig(config, bus.transport, `nova-compute:${host}`);
+  const tracker = new InstanceTracker();
+  const conductor = new ObservedConductor(
+    bus.rpc,
+    conductorVersionCap(config, bus.rpc),
+    tracker,
+    notifier,
+    config.notifications.notify_on_state_change as 'vm_state' | 'vm_and_task_state' | null,
+  );
   // The datapath beside the virt driver: the fake driver's guests get one that plugs nothing.
   const network = createNetworkDriver(config);
   const manager = new ComputeManager(host, config, createDriver(config, images), network, conductor, images);
   await waitForConductor(() => manager.initHost(), stop);
-  const server = new RpcServer(bus.transport, { ...computeEndpoints(manager), server: host });
+  const server = new RpcServer(bus.transport, { ...computeEndpoints(manager, { notifier, tracker }), server: host });
   await server.start();
   const periodic = config.DEFAULT.periodic_interval * 1000;
   /**
@@ -72,6 +83,7 @@ export async function startCompute(config: Config, bus: Bus, stop?: AbortSignal)
       await server.stop();
       await Promise.all(tasks.map((t) => t.stop()));
       await manager.shutdown();
+      await notifier.flush();
     },
   };
 }

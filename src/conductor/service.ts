@@ -6,6 +6,7 @@ import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
 import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
 import { imageClientFromConfig } from '../compute/image/image-client.ts';
+import { startFleetGauges } from './fleet-gauges.ts';
 import { ConductorManager } from './manager.ts';
 import { conductorEndpoints } from './rpc.ts';
 import { databaseVersionCaps } from '../runtime/version-caps.ts';
@@ -25,11 +26,13 @@ export async function startConductor(config: Config, database: Database, bus: Bu
   const server = new RpcServer(bus.transport, { ...contract, server: config.DEFAULT.host });
   await server.start();
   const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', contract.topic);
+  const gauges = config.metrics.enabled ? startFleetGauges(database, config) : null;
   return {
     name: 'conductor',
     stop: async () => {
       await server.stop();
       await heartbeat.stop();
+      await gauges?.stop();
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Config } from '../common/config/load-config.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { ClaimFailed, NoValidHost } from '../common/errors.ts';
+import { schedulerClaimConflicts, schedulerDecisions } from '../common/metrics/metrics.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import { ArrayPool, type ArrayLease } from './array-pool.ts';
@@ -57,13 +58,21 @@ export class SchedulerManager {
       hints,
     };
     const view = await this.hostStates.view();
+    let selections: Selection[][];
     try {
-      return await this.place(view.columns, request, instanceUuids);
+      try {
+        selections = await this.place(view.columns, request, instanceUuids);
+      } catch (err) {
+        // The view may still count capacity that was freed since it was read: look again before giving up.
+        if (!(err instanceof NoValidHost) || view.fresh) throw err;
+        selections = await this.place(await this.hostStates.reload(), request, instanceUuids);
+      }
     } catch (err) {
-      // The view may still count capacity that was freed since it was read: look again before giving up.
-      if (!(err instanceof NoValidHost) || view.fresh) throw err;
-      return this.place(await this.hostStates.reload(), request, instanceUuids);
+      if (err instanceof NoValidHost) schedulerDecisions.inc({ outcome: 'no_valid_host' }, instanceUuids.length);
+      throw err;
     }
+    schedulerDecisions.inc({ outcome: 'selected' }, instanceUuids.length);
+    return selections;
   }
 
   /**
@@ -219,6 +228,7 @@ export class SchedulerManager {
       } catch (err) {
         columns.consume(index, request.resources, -1, request.storageTier);
         if (err instanceof ClaimFailed) {
+          schedulerClaimConflicts.inc();
           this.hostStates.invalidate();
           await this.hostStates.refreshHost(columns, index);
           log.info({ host: host.host, node: host.nodename, reason: err.message }, 'claim lost, trying the next host');

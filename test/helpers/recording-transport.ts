@@ -28,6 +28,10 @@ export class RecordingTransport implements Transport {
     return { cancel: async () => {} };
   }
   async publishFanout(): Promise<void> {}
+  async publishNotification(): Promise<void> {}
+  get connected(): boolean {
+    return this.refuse === null;
+  }
   async listenFanout(): Promise<Subscription> {
     return { cancel: async () => {} };
   }

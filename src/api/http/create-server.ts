@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { newRequestId, userContext, type RequestContext } from '../../common/context.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, StratusError, Unauthorized } from '../../common/errors.ts';
 import { getLogger, withRequestContext } from '../../common/log/logger.ts';
+import { apiRequests } from '../../common/metrics/metrics.ts';
 import type { TokenValidator, ValidatedToken } from '../auth/token-validator.ts';
 import { errorBody, type ApiKind } from './error-body.ts';
 import { RateLimited, type RateLimiter } from './rate-limit.ts';
@@ -123,6 +124,16 @@ export function createApiServer(options: ServerOptions): ApiServer {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // The route template (/v2.1/servers/:server_id), never the path as sent: ids would make a series each.
+    apiRequests.observe(
+      {
+        api: options.kind,
+        route: request.routeOptions.url ?? '<unmatched>',
+        method: request.method,
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
     withRequestContext(request.ctx, () =>
       log.info(
         { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },

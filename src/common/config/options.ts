@@ -43,6 +43,8 @@ export const WEIGHERS = [
   'BuildFailureWeigher',
 ] as const;
 
+const NOTIFICATION_DRIVERS = ['messagingv2', 'messaging', 'log', 'noop'];
+
 export const OPTIONS = {
   DEFAULT: {
     host: str({ default: hostname(), help: 'Name of this node, used as the service host and RPC server name.' }),
@@ -597,6 +599,77 @@ export const OPTIONS = {
       help: 'Accepted and ignored: there are no reservations to expire.',
     }),
   },
+  metrics: {
+    enabled: bool({
+      default: true,
+      help: 'Serve /metrics (Prometheus) and the health check on a listener of its own in each service process.',
+    }),
+    listen: str({
+      default: '127.0.0.1',
+      help: 'Address of that listener; loopback by default, as metrics are for the operator, not tenants.',
+    }),
+    api_listen_port: metricsPort(9780, 'api (and all-in-one)'),
+    conductor_listen_port: metricsPort(9781, 'conductor'),
+    scheduler_listen_port: metricsPort(9782, 'scheduler'),
+    compute_listen_port: metricsPort(9783, 'compute'),
+    metadata_listen_port: metricsPort(9784, 'metadata'),
+  },
+  healthcheck: {
+    path: str({ default: '/healthcheck', help: 'Path of the health check (oslo.middleware [healthcheck] path).' }),
+    detailed: bool({
+      default: false,
+      help: 'Answer JSON requests with each check, its details, the time and the platform (oslo.middleware).',
+    }),
+  },
+  notifications: {
+    notification_format: str({
+      default: 'versioned',
+      choices: ['versioned', 'unversioned', 'both'],
+      help:
+        "Nova's notification format. Stratus sends versioned notifications only: 'unversioned' sends none, " +
+        "'both' sends the versioned ones.",
+    }),
+    notify_on_state_change: optionalStr({
+      default: null,
+      help: "Send instance.update when vm_state changes ('vm_state') or vm_state or task_state ('vm_and_task_state').",
+      parseValue: (raw) => {
+        if (raw !== 'vm_state' && raw !== 'vm_and_task_state') {
+          throw new Error(`expected vm_state or vm_and_task_state, got '${raw}'`);
+        }
+        return raw;
+      },
+    }),
+    default_level: str({
+      default: 'INFO',
+      choices: ['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'],
+      help: 'Priority of notifications that have none of their own (all but the .error ones).',
+    }),
+    versioned_notifications_topics: list({
+      default: ['versioned_notifications'],
+      help: 'Topics versioned notifications go to, each as <topic>.<priority> on the nova exchange.',
+    }),
+    bus_buffer_size: int({
+      default: 1000,
+      min: 1,
+      help:
+        'Notifications a process holds while the bus is slow or away; beyond that the oldest are dropped ' +
+        '(counted in stratus_notifications_total), so an action never waits for a notification.',
+    }),
+  },
+  oslo_messaging_notifications: {
+    driver: {
+      ...multi({
+        default: [],
+        help: 'messagingv2 (oslo envelope), messaging (bare message), log or noop; none set sends nothing, as in oslo.',
+      }),
+      parse: (raw: string): string[] => {
+        if (!NOTIFICATION_DRIVERS.includes(raw)) {
+          throw new Error(`expected one of ${NOTIFICATION_DRIVERS.join(', ')}, got '${raw}'`);
+        }
+        return [raw];
+      },
+    },
+  },
   upgrade_levels: {
     compute: upgradeLevel('compute'),
     conductor: upgradeLevel('conductor'),
@@ -605,6 +678,15 @@ export const OPTIONS = {
 } as const;
 
 export type OptionsSpec = typeof OPTIONS;
+
+function metricsPort(port: number, service: string) {
+  return int({
+    default: port,
+    min: 0,
+    max: 65535,
+    help: `Port of the metrics and health-check listener of the ${service} process (0: any free port, logged).`,
+  });
+}
 
 /**
  * Nova's [upgrade_levels] options: the highest version of a topic's contract this service sends, during a

@@ -15,6 +15,8 @@ export class AmqpPublisher {
   private channel: Promise<ConfirmChannel> | null = null;
   /** messageIds the broker returned as unroutable, until their confirm arrives. */
   private readonly returned = new Set<string>();
+  /** Notification exchanges and queues declared on this connection (`exchange/topic`). */
+  private readonly declared = new Set<string>();
 
   constructor(
     private readonly model: ChannelModel,
@@ -24,13 +26,41 @@ export class AmqpPublisher {
 
   /** To a queue when `exchange` is '' (routing key = queue name), else to that fanout exchange. */
   async send(exchange: string, routingKey: string, body: string, what: string): Promise<void> {
+    await this.confirmed(exchange, routingKey, body, what, async (ch) => {
+      // Publishing to a missing exchange would close the channel, so make sure the fanout one exists.
+      if (exchange !== '') await ch.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
+    });
+  }
+
+  /**
+   * A notification, as oslo.messaging's rabbit driver sends one: to the topic exchange `exchange`, routing
+   * key `topic`, with a queue of that name declared and bound first so notifications wait there for
+   * their consumers (billing, monitoring) instead of vanishing while none is connected.
+   */
+  async notify(exchange: string, topic: string, body: string): Promise<void> {
+    await this.confirmed(exchange, topic, body, `notification topic '${topic}'`, async (ch) => {
+      const key = `${exchange}/${topic}`;
+      if (this.declared.has(key)) return;
+      await ch.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
+      await ch.assertQueue(topic, { durable: false, autoDelete: false });
+      await ch.bindQueue(topic, exchange, topic);
+      this.declared.add(key);
+    });
+  }
+
+  private async confirmed(
+    exchange: string,
+    routingKey: string,
+    body: string,
+    what: string,
+    prepare: (ch: ConfirmChannel) => Promise<void>,
+  ): Promise<void> {
     const fail = (why: string): Error =>
       new MessageDeliveryFailure(`Cannot send to ${what} on RabbitMQ at ${this.broker}: ${why}`);
     let ch: ConfirmChannel;
     try {
       ch = await this.confirmChannel();
-      // Publishing to a missing exchange would close the channel, so make sure the fanout one exists.
-      if (exchange !== '') await ch.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
+      await prepare(ch);
     } catch (err) {
       throw fail(describeError(err));
     }

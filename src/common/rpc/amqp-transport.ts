@@ -153,6 +153,14 @@ export class AmqpTransport implements Transport {
     await this.requireConnection().publisher.send(`${topic}_fanout`, '', body, `fanout '${topic}'`);
   }
 
+  async publishNotification(exchange: string, topic: string, body: string): Promise<void> {
+    await this.requireConnection().publisher.notify(exchange, topic, body);
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected' && this.conn !== null && !this.conn.dead;
+  }
+
   async consume(queue: string, handler: DeliveryHandler, opts: ConsumeOptions): Promise<Subscription> {
     return this.subscribe(new Sub('queue', queue, handler, opts.prefetch));
   }

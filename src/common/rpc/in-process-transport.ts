@@ -55,12 +55,35 @@ class Queue {
   }
 }
 
+export interface InProcessNotification {
+  exchange: string;
+  topic: string;
+  body: string;
+}
+
+const NOTIFICATION_SINK_SIZE = 1000;
+
 /** The shared state of every in-process transport attached to it: the "broker". */
 export class InProcessBroker {
   private readonly queues = new Map<string, Queue>();
   /** Fanout topic → the private queues of its listeners. */
   private readonly fanouts = new Map<string, Set<Queue>>();
   private readonly pumping = new Set<Queue>();
+
+  /**
+   * Notifications published in this process, newest last, at most NOTIFICATION_SINK_SIZE: nothing
+   * outside the process could consume them, so they are kept only for inspection and then forgotten.
+   */
+  private readonly notifications: InProcessNotification[] = [];
+
+  keepNotification(notification: InProcessNotification): void {
+    this.notifications.push(notification);
+    if (this.notifications.length > NOTIFICATION_SINK_SIZE) this.notifications.shift();
+  }
+
+  recentNotifications(): readonly InProcessNotification[] {
+    return [...this.notifications];
+  }
 
   declareQueue(name: string): Queue {
     let queue = this.queues.get(name);
@@ -153,7 +176,7 @@ export function sharedInProcessBroker(name = ''): InProcessBroker {
 
 export class InProcessTransport implements Transport {
   readonly description: string;
-  private connected = false;
+  private isOpen = false;
   private readonly subscriptions = new Set<Subscription>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
 
@@ -165,12 +188,16 @@ export class InProcessTransport implements Transport {
   }
 
   async connect(): Promise<void> {
-    this.connected = true;
+    this.isOpen = true;
+  }
+
+  get connected(): boolean {
+    return this.isOpen;
   }
 
   async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = false;
+    if (!this.isOpen) return;
+    this.isOpen = false;
     // As with AMQP, closing the transport under an RPC client fails its calls in flight at once.
     const error = new MessageDeliveryFailure(`Transport ${this.description} was closed`);
     for (const listener of this.listeners) listener({ kind: 'lost', error });
@@ -184,6 +211,12 @@ export class InProcessTransport implements Transport {
         `No queue named '${queue}' on ${this.description}: nobody has declared it (is the service that consumes it running?)`,
       );
     }
+  }
+
+  /** Kept in the broker's bounded sink: all-in-one has no consumer for notifications but its own tests. */
+  async publishNotification(exchange: string, topic: string, body: string): Promise<void> {
+    this.assertConnected();
+    this.broker.keepNotification({ exchange, topic, body });
   }
 
   async consume(queue: string, handler: DeliveryHandler, opts: ConsumeOptions): Promise<Subscription> {

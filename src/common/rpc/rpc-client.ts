@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../context.ts';
 import { getLogger } from '../log/logger.ts';
+import { outcomeOf, rpcClientMessages } from '../metrics/metrics.ts';
 import { decodeReply, encodeRequest } from './envelope.ts';
 import { MessageDeliveryFailure, MessagingTimeout } from './errors.ts';
 import { deserializeFailure } from './failure.ts';
@@ -50,13 +51,17 @@ export class RpcClient {
    */
   async cast(ctx: RequestContext, target: Target, method: string, args: object, version?: string): Promise<void> {
     this.assertOpen();
-    await this.transport.publish(queueName(target), encodeRequest(ctx, method, args, undefined, version));
+    await timed(target.topic, method, 'cast', () =>
+      this.transport.publish(queueName(target), encodeRequest(ctx, method, args, undefined, version)),
+    );
   }
 
   /** Sends to every server listening on `topic`. */
   async fanout(ctx: RequestContext, topic: string, method: string, args: object, version?: string): Promise<void> {
     this.assertOpen();
-    await this.transport.publishFanout(topic, encodeRequest(ctx, method, args, undefined, version));
+    await timed(topic, method, 'fanout', () =>
+      this.transport.publishFanout(topic, encodeRequest(ctx, method, args, undefined, version)),
+    );
   }
 
   /** Sends and waits for the handler's result; its error is re-raised here (see failure.ts). */
@@ -68,6 +73,16 @@ export class RpcClient {
     opts: { timeoutMs?: number; version?: string } = {},
   ): Promise<R> {
     this.assertOpen();
+    return timed(target.topic, method, 'call', () => this.send<R>(ctx, target, method, args, opts));
+  }
+
+  private async send<R>(
+    ctx: RequestContext,
+    target: Target,
+    method: string,
+    args: object,
+    opts: { timeoutMs?: number; version?: string },
+  ): Promise<R> {
     const replyTo = (await this.ensureReplyQueue()).name;
     const queue = queueName(target);
     const msgId = randomUUID().replaceAll('-', '');
@@ -159,5 +174,18 @@ export class RpcClient {
         ),
       );
     }
+  }
+}
+
+/** Runs `send` and records its duration and outcome (stratus_rpc_client_duration_seconds). */
+async function timed<T>(topic: string, method: string, kind: string, send: () => Promise<T>): Promise<T> {
+  const end = rpcClientMessages.startTimer({ topic, method, kind });
+  try {
+    const result = await send();
+    end({ outcome: 'ok' });
+    return result;
+  } catch (err) {
+    end({ outcome: outcomeOf(err) });
+    throw err;
   }
 }

@@ -13,6 +13,7 @@
 import { Compile, type Validator } from 'typebox/compile';
 import type { RequestContext } from '../context.ts';
 import { getLogger, withRequestContext } from '../log/logger.ts';
+import { rpcServerMessages } from '../metrics/metrics.ts';
 import type { RpcEndpoints } from './endpoint.ts';
 import { decodeRequest, encodeReply, type Failure, type RequestMessage } from './envelope.ts';
 import { InvalidRpcArguments, UnsupportedRpcMethod, UnsupportedRpcVersion } from './errors.ts';
@@ -113,13 +114,19 @@ export class RpcServer {
   }
 
   private async invoke(ctx: RequestContext, msg: RequestMessage): Promise<{ result: unknown } | { failure: Failure }> {
+    const kind = msg.msg_id === undefined ? 'cast' : 'call';
+    // An unknown method is labelled as such, so a sender cannot grow the label set at will.
+    const method = Object.hasOwn(this.endpoints, msg.method) ? msg.method : '<unknown>';
+    const end = rpcServerMessages.startTimer({ topic: this.topic, method, kind });
     try {
       log.debug({ method: msg.method, msg_id: msg.msg_id }, 'rpc message received');
-      return { result: await this.run(ctx, msg.method, msg.args, this.checkVersion(msg)) };
+      const result = await this.run(ctx, msg.method, msg.args, this.checkVersion(msg));
+      end({ outcome: 'ok' });
+      return { result };
     } catch (err) {
       const failure = serializeFailure(err);
+      end({ outcome: failure.class });
       // A cast has nobody to tell, so its failure is logged loudly; a call's is the caller's to report.
-      const kind = msg.msg_id === undefined ? 'cast' : 'call';
       log[kind === 'cast' ? 'error' : 'info'](
         {
           method: msg.method,

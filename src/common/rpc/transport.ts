@@ -37,6 +37,13 @@ export interface Transport {
   connect(): Promise<void>;
   /** Closes the connection: subscriptions end, exclusive queues go away; calling it twice is harmless. */
   close(): Promise<void>;
+  /** True while the broker is reachable (the health check reports it). */
+  readonly connected: boolean;
+  /**
+   * Sends a notification to topic `topic` on exchange `exchange` (oslo.messaging's layout), where it waits
+   * for whoever consumes that topic; rejects if the broker is not reachable.
+   */
+  publishNotification(exchange: string, topic: string, body: string): Promise<void>;
   /** Sends to the named queue (one consumer gets it); rejects with MessageDeliveryFailure if no such queue exists or the broker is not reachable. */
   publish(queue: string, body: string): Promise<void>;
   /** Declares the named queue (kept while nobody consumes it) and consumes from it, competing with its other consumers. */

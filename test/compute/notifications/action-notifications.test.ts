@@ -1,0 +1,127 @@
+/**
+ * Versioned notifications as a Nova consumer reads them from RabbitMQ: a boot and a delete on the fake
+ * driver, read from `versioned_notifications.info` on the `nova` exchange of a private vhost.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { connect, type ChannelModel } from 'amqplib';
+import { adminContext } from '../../../src/common/context.ts';
+import { getInstance } from '../../../src/objects/instances.ts';
+import { instancePayload } from '../../../src/objects/instance-payload.ts';
+import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
+import { startTestCloud, smallFlavor, type TestCloud } from '../../helpers/in-process-cloud.ts';
+import { createVhost } from '../../helpers/rabbit-vhost.ts';
+
+interface Message {
+  message_id: string;
+  publisher_id: string;
+  event_type: string;
+  priority: string;
+  timestamp: string;
+  payload: {
+    'nova_object.name': string;
+    'nova_object.namespace': string;
+    'nova_object.version': string;
+    'nova_object.data': Record<string, unknown>;
+  };
+}
+
+let vhost: Awaited<ReturnType<typeof createVhost>>;
+let cloud: TestCloud;
+let amqp: ChannelModel;
+const received: { envelope: Record<string, unknown>; message: Message }[] = [];
+let arrived: () => void = () => {};
+
+before(async () => {
+  vhost = await createVhost();
+  amqp = await connect(`amqp://guest:guest@127.0.0.1:5672/${vhost.name}`);
+  const ch = await amqp.createChannel();
+  // Declared as oslo.messaging's notification listener does, before anything is sent.
+  await ch.assertExchange('nova', 'topic', { durable: false, autoDelete: false });
+  await ch.assertQueue('versioned_notifications.info', { durable: false, autoDelete: false });
+  await ch.bindQueue('versioned_notifications.info', 'nova', 'versioned_notifications.info');
+  await ch.consume(
+    'versioned_notifications.info',
+    (msg) => {
+      if (!msg) return;
+      const envelope = JSON.parse(msg.content.toString('utf8')) as Record<string, unknown>;
+      received.push({ envelope, message: JSON.parse(envelope['oslo.message'] as string) as Message });
+      arrived();
+    },
+    { noAck: true },
+  );
+  cloud = await startTestCloud({
+    computeHosts: ['notify-host'],
+    overrides: {
+      DEFAULT: { transport_url: vhost.url },
+      oslo_messaging_notifications: { driver: 'messagingv2' },
+      notifications: { notify_on_state_change: 'vm_state' },
+    },
+  });
+});
+
+after(async () => {
+  await cloud?.stop();
+  await amqp?.close();
+  await vhost?.remove();
+});
+
+/** Resolves once a notification of that type for that instance has arrived. */
+async function notification(eventType: string, uuid: string): Promise<Message> {
+  for (;;) {
+    const found = received.find(
+      (r) => r.message.event_type === eventType && r.message.payload['nova_object.data']['uuid'] === uuid,
+    );
+    if (found) return found.message;
+    await new Promise<void>((resolve) => (arrived = resolve));
+  }
+}
+
+test('a boot and a delete send Nova versioned notifications to versioned_notifications.info', async () => {
+  const [uuid] = await cloud.boot(await smallFlavor(cloud.database), 1, 'notified');
+  assert.ok(uuid);
+  await cloud.waitFor(uuid, (i) => i.vm_state === 'active');
+  const start = await notification('instance.create.start', uuid);
+  const end = await notification('instance.create.end', uuid);
+
+  for (const r of received) {
+    assert.equal(r.envelope['oslo.version'], '2.0');
+    assert.deepEqual(Object.keys(r.envelope).sort(), ['oslo.message', 'oslo.version']);
+  }
+  assert.equal(end.publisher_id, 'nova-compute:notify-host');
+  assert.equal(end.priority, 'INFO');
+  assert.match(end.message_id, /^[0-9a-f-]{36}$/);
+  assert.match(end.timestamp, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
+  assert.ok(
+    received.indexOf(received.find((r) => r.message === start)!) < received.findIndex((r) => r.message === end),
+  );
+  assert.equal(end.payload['nova_object.name'], 'InstanceCreatePayload');
+  assert.equal(end.payload['nova_object.namespace'], 'nova');
+  assert.equal(end.payload['nova_object.version'], '1.11');
+  const data = end.payload['nova_object.data'];
+  assert.equal(data['state'], 'active');
+  assert.equal(data['power_state'], 'running');
+  assert.equal(data['task_state'], null);
+  assert.equal(data['tenant_id'], 'p1');
+  assert.equal(data['user_id'], 'u1');
+  assert.equal(data['host'], 'notify-host');
+  assert.equal(data['display_name'], 'notified');
+  assert.equal(data['fault'], null);
+  assert.match(String(data['launched_at']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const flavor = data['flavor'] as Message['payload'];
+  assert.equal(flavor['nova_object.name'], 'FlavorPayload');
+  assert.equal(typeof flavor['nova_object.data']['memory_mb'], 'number');
+  assert.equal(start.payload['nova_object.data']['state'], 'building');
+
+  const update = await notification('instance.update', uuid);
+  const stateUpdate = (update.payload['nova_object.data']['state_update'] as Message['payload'])['nova_object.data'];
+  assert.deepEqual({ old: stateUpdate['old_state'], now: stateUpdate['state'] }, { old: 'building', now: 'active' });
+
+  const row = await getInstance(cloud.database.db, uuid);
+  await new ComputeRpcApi(cloud.bus.rpc).terminateInstance(adminContext(), 'notify-host', instancePayload(row));
+  await notification('instance.delete.start', uuid);
+  const deleted = await notification('instance.delete.end', uuid);
+  assert.equal(deleted.payload['nova_object.name'], 'InstanceActionPayload');
+  assert.equal(deleted.payload['nova_object.data']['state'], 'deleted');
+  assert.match(String(deleted.payload['nova_object.data']['deleted_at']), /Z$/);
+});
