@@ -9,6 +9,7 @@ import { BadRequest, Conflict, Forbidden, NotFound, StratusError, Unauthorized }
 import { getLogger, withRequestContext } from '../../common/log/logger.ts';
 import type { TokenValidator, ValidatedToken } from '../auth/token-validator.ts';
 import { errorBody, type ApiKind } from './error-body.ts';
+import { parseJsonBody } from './json-body.ts';
 import { describeValidationError, schemaCompiler } from './validation.ts';
 
 declare module 'fastify' {
@@ -54,13 +55,11 @@ export function createApiServer(options: ServerOptions): ApiServer {
 
   // An empty body with a JSON content type is legal for actions without arguments (DELETE, some POSTs).
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('Malformed request body'), { statusCode: 400 }), undefined);
+      done(null, parseJsonBody(body, 'Malformed request body'));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
 
