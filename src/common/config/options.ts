@@ -180,6 +180,13 @@ export const OPTIONS = {
       default: true,
       help: 'Return the admin password (adminPass) in the answer to a server create.',
     }),
+    max_servers_per_request: int({
+      default: 1000,
+      min: 1,
+      help:
+        'Most servers one POST /servers may create, whatever the quotas allow: max_count is lowered to it, ' +
+        'min_count above it is a 400.',
+    }),
   },
   identity: {
     listen: str({ default: '0.0.0.0', help: 'Address the identity API listens on.' }),
