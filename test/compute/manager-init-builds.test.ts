@@ -14,7 +14,7 @@ describe('ComputeManager.initHost: builds found at start-up', () => {
     const queued = instancePayload('vm-queued');
     const { driver, manager, recorded } = await managerOnFakeDriver({ onHost: [queued] });
     await manager.initHost();
-    assert.deepEqual(recorded.updates, [], 'nothing changed at start-up');
+    assert.equal(recorded.updates.length, 0, 'nothing changed at start-up');
     assert.deepEqual(recorded.faults, []);
     // The request that waited in the host's queue arrives once the service consumes again.
     await manager.buildAndRunInstance(adminContext(), queued, 'h', [], 1);

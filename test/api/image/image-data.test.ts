@@ -64,7 +64,7 @@ describe('image data', () => {
       [{ name: 'no-container', disk_format: 'raw' }, 'Property container_format must be set prior to saving data.'],
     ];
     for (const [body, message] of cases) {
-      const image = await alice.create(body);
+      const image = (await alice.create(body)) as { id: string };
       const put = await alice.put(`/v2/images/${image.id}/file`, randomBytes(1000));
       assert.equal(put.statusCode, 400, put.body);
       assert.equal(put.json().message, message);
