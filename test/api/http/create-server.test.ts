@@ -3,6 +3,7 @@
  * UTF-8 are refused with a 400 in the API's own error format, before any handler runs.
  */
 import assert from 'node:assert/strict';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createApiServer, type ApiServer } from '../../../src/api/http/create-server.ts';
 import type { ApiKind } from '../../../src/api/http/error-body.ts';
@@ -83,6 +84,37 @@ describe('request bodies every API refuses', () => {
       assert.equal(handled, before);
       const good = await post(kind, Buffer.from('{"thing":{"name":"café ☁"}}'));
       assert.equal(good.statusCode, 200);
+    });
+  }
+});
+
+/** Sends `head` on a raw connection and gives back all the server answered, or the socket's error. */
+function rawExchange(port: number, head: string): Promise<{ answer: string; error: string | null }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    let error: string | null = null;
+    socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+    socket.on('error', (err) => (error = err.message));
+    socket.on('close', () => resolve({ answer, error }));
+    socket.end(head);
+  });
+}
+
+describe('request headers every API refuses', () => {
+  for (const kind of KINDS) {
+    it(`${kind}: a 100 KB header is a 431 in the API's format, not a reset connection`, async () => {
+      const app = servers.get(kind)!;
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (app.server.address() as AddressInfo).port;
+      const { answer, error } = await rawExchange(
+        port,
+        `DELETE /v3/auth/tokens HTTP/1.1\r\nHost: test\r\nX-Subject-Token: ${'a'.repeat(100_000)}\r\n\r\n`,
+      );
+      assert.equal(error, null);
+      assert.match(answer, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      assert.match(messageOf(kind, body), /headers exceed the limit/);
     });
   }
 });
