@@ -75,7 +75,10 @@ const DISK_SNAPSHOT_ACTIONS: Record<DiskSnapshotAction, { task: string; event: s
 };
 const DISK_SNAPSHOT_TASKS: readonly string[] = Object.values(DISK_SNAPSHOT_ACTIONS).map((rule) => rule.task);
 
-/** Tasks of a build: one interrupted by a restart cannot be resumed, the instance goes to ERROR (as in Nova). */
+/**
+ * Tasks of a build: one interrupted by a restart cannot be resumed, the instance goes to ERROR (as in Nova);
+ * a build still SCHEDULING never started, and is left to its queued request (initInstance).
+ */
 const BUILD_TASKS: readonly string[] = [
   TaskState.SCHEDULING,
   TaskState.BLOCK_DEVICE_MAPPING,
@@ -192,6 +195,13 @@ export class ComputeManager implements HostActionSteps {
   private async initInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
     const task = instance.task_state;
     if (task === TaskState.DELETING) return this.terminateInstance(ctx, instance);
+    if (instance.vm_state === VmState.BUILDING && task === TaskState.SCHEDULING) {
+      // Placed here, but its build never began (it starts by claiming SCHEDULING -> SPAWNING): the
+      // conductor's request waits in this host's queue, which outlives the service, and builds it once
+      // the service takes requests again. Marked ERROR here, that request would find it taken and drop it.
+      log.info({ instance: instance.uuid }, 'build queued for this host has not started: left for its request');
+      return;
+    }
     if (instance.vm_state === VmState.BUILDING || (task !== null && BUILD_TASKS.includes(task))) {
       await this.update(ctx, instance.uuid, { vm_state: VmState.ERROR, task_state: null });
       await this.fault(ctx, instance.uuid, 'The compute service restarted while this instance was being built.');

@@ -67,7 +67,7 @@ function convertProtocol(value: unknown): string | null {
     if (!Number.isInteger(n) || n < 0 || n > 255) throw refuse();
     return String(n);
   }
-  if (typeof value === 'string' && value.toLowerCase() in PROTOCOL_NUMBERS) return value.toLowerCase();
+  if (typeof value === 'string' && Object.hasOwn(PROTOCOL_NUMBERS, value.toLowerCase())) return value.toLowerCase();
   throw refuse();
 }
 
@@ -104,7 +104,11 @@ function convertPrefix(value: unknown): { text: string; version: 4 | 6 } | null 
 /** The protocol's number, or null for any. */
 export function protocolNumber(protocol: string | null): number | null {
   if (protocol === null) return null;
-  return /^\d+$/.test(protocol) ? Number(protocol) : (PROTOCOL_NUMBERS[protocol] ?? null);
+  return /^\d+$/.test(protocol)
+    ? Number(protocol)
+    : Object.hasOwn(PROTOCOL_NUMBERS, protocol)
+      ? PROTOCOL_NUMBERS[protocol]!
+      : null;
 }
 
 export function canonicalRule(input: RuleInput): CanonicalRule {

@@ -9,6 +9,7 @@
  * before the build is cast. Where no limit applies to servers, cores or ram, no lock is taken and the
  * count is skipped: only the limits are read.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { RequestContext } from '../common/context.ts';
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
@@ -26,6 +27,9 @@ import {
 } from './quotas.ts';
 import { insertRequestSpec } from './request-specs.ts';
 import { addServerGroupMembers } from './server-groups.ts';
+
+/** Instances written between turns of the event loop. */
+const YIELD_EVERY = 25;
 
 export interface BuildRequest {
   instances: readonly NewInstance[];
@@ -88,7 +92,10 @@ export async function recordCheckedBuildRequest<T extends BuildRequest>(
         count = quota.decide(snapshot);
       }
       const built = request.build(count);
-      for (const instance of built.instances) {
+      for (const [index, instance] of built.instances.entries()) {
+        // On SQLite every query completes synchronously, so without a turn of the event loop now and
+        // then a request for a thousand servers would hold every other client until it was written.
+        if (index > 0 && index % YIELD_EVERY === 0) await setImmediate();
         await insertInstance(trx, instance);
         await insertRequestSpec(trx, instance.uuid, built.spec);
         await startAction(trx, ctx, instance.uuid, InstanceAction.CREATE);

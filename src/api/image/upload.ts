@@ -36,6 +36,15 @@ export async function uploadData(
   requireModify(ctx, image, 'upload data to');
   if (image.status !== 'queued')
     throw new Conflict(`Image status transition from ${image.status} to saving is not allowed`);
+  // Glance's rule: data without its formats would make an active image no one can boot or convert.
+  const missing = (['disk_format', 'container_format'] as const).filter(
+    (name) => (name === 'disk_format' ? image.diskFormat : image.containerFormat) === null,
+  );
+  if (missing.length > 0) {
+    throw new BadRequest(
+      `${missing.length === 1 ? 'Property' : 'Properties'} ${missing.join(', ')} must be set prior to saving data.`,
+    );
+  }
   if (options.declaredSize !== undefined && options.declaredSize > options.sizeCap) {
     throw new RequestEntityTooLarge(
       `The incoming image is too large: ${options.declaredSize} bytes exceeds the limit of ${options.sizeCap} bytes.`,

@@ -20,8 +20,15 @@ const ajv = new Ajv({ allErrors: false, strict: false });
 const validateImage: ValidateFunction = ajv.compile({
   type: 'object',
   properties: IMAGE_PROPERTIES,
-  additionalProperties: { type: 'string' },
+  // Glance keeps a property's value in 255 characters, as its other strings.
+  additionalProperties: { type: 'string', maxLength: MAX_STRING },
 });
+
+/**
+ * Names no image may have: a property named `__proto__` cannot be kept as the others are (on a plain
+ * object it sets the prototype instead), and was silently dropped.
+ */
+const UNUSABLE_NAMES = new Set(['__proto__']);
 
 /** Refuses names a caller may not set: computed attributes, Glance's reserved names, over-long keys. */
 export function checkWritableName(name: string): void {
@@ -32,11 +39,25 @@ export function checkWritableName(name: string): void {
   if (name.length > MAX_STRING)
     throw new BadRequest(`Custom property should not be greater than ${MAX_STRING} characters.`);
   if (name === '') throw new BadRequest('Property names cannot be empty.');
+  if (UNUSABLE_NAMES.has(name)) throw new BadRequest(`Property name '${name}' is not allowed.`);
+}
+
+/**
+ * Refuses a tag that is empty, only blanks or holds a NUL (which PostgreSQL cannot store, and no client
+ * can show): Glance's schema only bounds the length, yet such a tag could never be named again.
+ */
+export function checkTag(tag: string): void {
+  if (tag.length > MAX_STRING) throw new BadRequest(`Tags may be at most ${MAX_STRING} characters long.`);
+  if (tag.trim() === '') throw new BadRequest('Tags may not be empty or blank.');
+  if (tag.includes('\u0000')) throw new BadRequest('Tags may not contain NUL characters.');
 }
 
 /** Validates (part of) an image body against the image schema. */
 export function checkAgainstSchema(body: Record<string, unknown>): void {
-  if (validateImage(body)) return;
+  if (validateImage(body)) {
+    if (Array.isArray(body['tags'])) for (const tag of body['tags'] as string[]) checkTag(tag);
+    return;
+  }
   const first = validateImage.errors?.[0];
   throw new BadRequest(`Provided object does not match schema 'image': ${first ? describe(first, body) : 'invalid'}`);
 }

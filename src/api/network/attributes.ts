@@ -104,11 +104,11 @@ export function parseResourceBody(
     given['project_id'] = given['tenant_id'];
     delete given['tenant_id'];
   }
-  const unknown = Object.keys(given).filter((k) => !(k in specs));
+  const unknown = Object.keys(given).filter((k) => !Object.hasOwn(specs, k));
   if (unknown.length > 0) throw new HTTPBadRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    if (!(name in given)) {
+    if (!Object.hasOwn(given, name)) {
       if (method === 'POST' && spec.required) {
         throw new HTTPBadRequest(`Failed to parse request. Required attribute '${name}' not specified`);
       }

@@ -191,6 +191,13 @@ export const OPTIONS = {
       default: true,
       help: 'Return the admin password (adminPass) in the answer to a server create.',
     }),
+    max_servers_per_request: int({
+      default: 1000,
+      min: 1,
+      help:
+        'Most servers one POST /servers may create, whatever the quotas allow: max_count is lowered to it, ' +
+        'min_count above it is a 400.',
+    }),
     dhcp_domain: str({
       default: 'novalocal',
       help: "Domain the metadata service appends to a guest's hostname (empty: the bare hostname).",

@@ -48,7 +48,7 @@ const OPS: Record<string, Op> = {
 export function matchesRequirement(value: string | null, requirement: string): boolean {
   const words = requirement.split(/\s+/).filter((w) => w !== '');
   const op = words.shift();
-  const isOperator = op !== undefined && (op === '<or>' || op === '<all-in>' || op in OPS);
+  const isOperator = op !== undefined && (op === '<or>' || op === '<all-in>' || Object.hasOwn(OPS, op));
   if (!isOperator) return value === requirement;
   if (value === null) return false;
   if (op === '<or>') {

@@ -293,3 +293,65 @@ describe('flavor access', () => {
     assert.equal(removeAgain.statusCode, 404);
   });
 });
+
+describe('flavor extra specs checked from 2.86', () => {
+  it("refuses Nova's invalid values and unknown names of known namespaces, changing nothing", async () => {
+    const admin = client(h.app, 'admin', '2.86');
+    const good = await admin.post('/v2.1/flavors/3/os-extra_specs', {
+      extra_specs: {
+        'hw:cpu_policy': 'dedicated',
+        'hw:numa_nodes': '2',
+        'hw:numa_cpus.0': '0-1,^1',
+        'hw:mem_page_size': '2MiB',
+        'hw_rng:allowed': 'True',
+        'trait:CUSTOM_FAST': 'required',
+        'my-own-key': 'anything',
+        'acme:whatever': 'x',
+      },
+    });
+    assert.equal(good.statusCode, 200, good.body);
+    const before = (await admin.get('/v2.1/flavors/3/os-extra_specs')).json().extra_specs;
+    const cases: [string, string, string][] = [
+      ['hw:cpu_policy', 'sometimes', "Validation failed; 'sometimes' is not one of: dedicated, shared, mixed."],
+      [
+        'hw:cpu_policy',
+        'mixed',
+        "Validation failed; 'mixed' is not supported by Stratus for extra spec 'hw:cpu_policy'; use shared or dedicated.",
+      ],
+      ['hw:numa_nodes', '0', "Validation failed; '0' is less than the min value of '1'."],
+      ['hw:numa_nodes', 'two', "Validation failed; 'two' is not a valid integer value."],
+      ['hw:boot_menu', 'perhaps', "Validation failed; 'perhaps' is not a valid boolean-like value."],
+      ['hw:redirected_usb_ports', '16', "Validation failed; '16' is greater than the max value of '15'."],
+      [
+        'hw:mem_page_size',
+        'huge',
+        "Validation failed; 'huge' is not of the format '(large|small|any|\\d+([kKMGT]i?)?(b|bit|B)?)'.",
+      ],
+      [
+        'hw:cpu_polciy',
+        'dedicated',
+        "Validation failed; extra spec 'hw:cpu_polciy' does not appear to be a valid extra spec.",
+      ],
+      [
+        'hw:constructor',
+        'x',
+        "Validation failed; extra spec 'hw:constructor' does not appear to be a valid extra spec.",
+      ],
+    ];
+    for (const [key, value, message] of cases) {
+      const post = await admin.post('/v2.1/flavors/3/os-extra_specs', { extra_specs: { [key]: value } });
+      assert.equal(post.statusCode, 400, `${key}=${value}`);
+      assert.equal(fault(post).message, message);
+      const put = await admin.put(`/v2.1/flavors/3/os-extra_specs/${key}`, { [key]: value });
+      assert.equal(put.statusCode, 400, `${key}=${value}`);
+    }
+    assert.deepEqual((await admin.get('/v2.1/flavors/3/os-extra_specs')).json().extra_specs, before);
+  });
+
+  it('takes any value before 2.86, as Nova does', async () => {
+    const admin = client(h.app, 'admin', '2.85');
+    const res = await admin.post('/v2.1/flavors/3/os-extra_specs', { extra_specs: { 'hw:cpu_polciy': 'x' } });
+    assert.equal(res.statusCode, 200);
+    await admin.delete('/v2.1/flavors/3/os-extra_specs/hw:cpu_polciy');
+  });
+});

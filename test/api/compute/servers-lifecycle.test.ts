@@ -222,6 +222,18 @@ describe('POST /servers/{id}/action', () => {
     assert.equal((await getInstance(h.database.db, server.uuid)).task_state, null);
   });
 
+  it('takes the names of JavaScript built-ins for unknown actions, not for code', async () => {
+    const server = await seedServer(h);
+    const url = `/v2.1/servers/${server.uuid}/action`;
+    for (const name of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']) {
+      // JSON.parse makes `__proto__` an own key, as a client's body would; an object literal would not.
+      const res = await client(h.app, 'alice').post(url, JSON.parse(`{"${name}": null}`) as object);
+      assert.equal(res.statusCode, 400, name);
+      assert.equal(fault(res).message, `There is no such action: ${name}`);
+    }
+    assert.equal(h.transport.casts.length, 0);
+  });
+
   it("answers 404 for another project's server", async () => {
     const server = await seedServer(h);
     const res = await client(h.app, 'bob').post(`/v2.1/servers/${server.uuid}/action`, { 'os-stop': null });

@@ -56,6 +56,22 @@ function httpUpload(id: string, chunks: Buffer[], contentLength?: number): Promi
 }
 
 describe('image data', () => {
+  it('refuses data for an image without disk or container format, as Glance does, leaving it queued', async () => {
+    const alice = client(h.app, 'alice');
+    const cases: [Record<string, unknown>, string][] = [
+      [{ name: 'no-formats' }, 'Properties disk_format, container_format must be set prior to saving data.'],
+      [{ name: 'no-disk', container_format: 'bare' }, 'Property disk_format must be set prior to saving data.'],
+      [{ name: 'no-container', disk_format: 'raw' }, 'Property container_format must be set prior to saving data.'],
+    ];
+    for (const [body, message] of cases) {
+      const image = (await alice.create(body)) as { id: string };
+      const put = await alice.put(`/v2/images/${image.id}/file`, randomBytes(1000));
+      assert.equal(put.statusCode, 400, put.body);
+      assert.equal(put.json().message, message);
+      assert.equal(await statusOf(image.id), 'queued');
+    }
+  });
+
   it('round-trips data with md5 checksum, sha512 multihash, size and status queued → active', async () => {
     const alice = client(h.app, 'alice');
     const image = await alice.create({ name: 'data', disk_format: 'raw', container_format: 'bare' });

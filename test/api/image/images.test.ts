@@ -76,6 +76,11 @@ describe('POST /v2/images', () => {
       [{ name: 'x', os_glance_import_task: 'x' }, 403, /reserved/],
       [{ name: 'x', visibility: 'public' }, 403, /publicize_image/],
       [{ name: 'x', owner: 'someone-else' }, 403, /owned by/],
+      [{ name: 'x', note: 'v'.repeat(256) }, 400, /too long \(field 'note', at most 255 characters\)/],
+      [JSON.parse('{"name": "x", "__proto__": "y"}') as Record<string, unknown>, 400, /'__proto__' is not allowed/],
+      [{ name: 'x', tags: [''] }, 400, /Tags may not be empty or blank/],
+      [{ name: 'x', tags: ['  '] }, 400, /Tags may not be empty or blank/],
+      [{ name: 'x', tags: ['a\u0000b'] }, 400, /Tags may not contain NUL/],
     ];
     for (const [body, status, message] of cases) {
       const res = await alice.post('/v2/images', body);
@@ -136,6 +141,7 @@ describe('GET /v2/images', () => {
     assert.deepEqual(await q('name=in:list-2,list-3'), ['list-2', 'list-3']);
     assert.deepEqual(await q('visibility=private'), ['list-3']);
     assert.deepEqual(await q('status=queued&tag=blue'), ['list-1', 'list-2']);
+    assert.deepEqual(await q('status=active'), []);
     assert.deepEqual(await q('tag=blue&tag=big'), ['list-1']);
     assert.deepEqual(await q('os_distro=ubuntu'), ['list-2']);
     assert.deepEqual(await q('protected=true'), ['list-4']);
@@ -333,5 +339,27 @@ describe('GET, PATCH and DELETE /v2/images/{id}', () => {
     assert.equal((await alice.delete(`${url}/tags/keep`)).statusCode, 204);
     assert.deepEqual((await alice.get(url)).json().tags, ['new']);
     assert.equal((await alice.delete(`${url}/tags/keep`)).statusCode, 404);
+  });
+
+  it('refuses tags that are blank or hold a NUL, by PUT and by PATCH, keeping the tags', async () => {
+    const alice = client(h.app, 'alice');
+    const image = await alice.create({ name: 'tag-checks', tags: ['keep'] });
+    const url = `/v2/images/${image.id}`;
+    for (const tag of ['%20', '%20%20', 'a%00b']) {
+      const put = await h.app.inject({
+        method: 'PUT',
+        url: `${url}/tags/${tag}`,
+        headers: { 'x-auth-token': 'alice-token' },
+      });
+      assert.equal(put.statusCode, 400, tag);
+    }
+    const patch = await h.app.inject({
+      method: 'PATCH',
+      url,
+      headers: { 'x-auth-token': 'alice-token', 'content-type': 'application/openstack-images-v2.1-json-patch' },
+      payload: JSON.stringify([{ op: 'replace', path: '/tags', value: ['ok', ''] }]),
+    });
+    assert.equal(patch.statusCode, 400, patch.body);
+    assert.deepEqual((await alice.get(url)).json().tags, ['keep']);
   });
 });

@@ -60,6 +60,10 @@ describe('network API: networks', () => {
     const unknown = await h.call('alice', 'POST', '/v2.0/networks', { network: { colour: 'red' } });
     assert.equal(unknown.status, 400);
     assert.equal(errorOf(unknown.body).message, "Unrecognized attribute(s) 'colour'");
+    // Names of Object.prototype's members are attributes like any other: unknown.
+    const builtin = await h.call('alice', 'POST', '/v2.0/networks', JSON.parse('{"network": {"constructor": 1}}'));
+    assert.equal(builtin.status, 400);
+    assert.equal(errorOf(builtin.body).message, "Unrecognized attribute(s) 'constructor'");
     const bad = await h.call('alice', 'POST', '/v2.0/networks', { network: { admin_state_up: 'maybe' } });
     assert.equal(bad.status, 400);
     assert.equal(

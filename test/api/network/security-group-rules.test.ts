@@ -142,6 +142,8 @@ describe('network API: security group rules', () => {
       [{ protocol: 'icmp', port_range_max: 3 }, 400, 'SecurityGroupMissingIcmpType'],
       [{ protocol: 'gre', port_range_min: 1, port_range_max: 2 }, 400, 'SecurityGroupInvalidProtocolForPort'],
       [{ protocol: 'bogus' }, 400, 'SecurityGroupRuleInvalidProtocol'],
+      [{ protocol: 'constructor' }, 400, 'SecurityGroupRuleInvalidProtocol'],
+      [{ protocol: '__proto__' }, 400, 'SecurityGroupRuleInvalidProtocol'],
       [{ protocol: 256 }, 400, 'SecurityGroupRuleInvalidProtocol'],
       [{ ethertype: 'IPv5' }, 400, 'SecurityGroupRuleInvalidEtherType'],
       [{ ethertype: 'IPv6', remote_ip_prefix: '10.0.0.0/8' }, 400, 'SecurityGroupRuleParameterConflict'],

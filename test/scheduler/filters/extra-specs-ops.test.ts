@@ -45,3 +45,11 @@ describe('extra spec requirements', () => {
     });
   }
 });
+
+describe('extra spec requirements that name built-ins', () => {
+  it('takes `constructor 1` and `__proto__ 1` as plain values, not operators', () => {
+    assert.equal(matchesRequirement('2', 'constructor 1'), false);
+    assert.equal(matchesRequirement('2', '__proto__ 1'), false);
+    assert.equal(matchesRequirement('constructor 1', 'constructor 1'), true);
+  });
+});

@@ -11,6 +11,8 @@ import { requireAdmin } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { Metadata } from '../schema-types.ts';
 import { validateBody } from '../validate.ts';
+import { atLeast } from '../microversion.ts';
+import { validateExtraSpecs } from './extra-spec-validators.ts';
 import { visibleFlavor } from './lookup.ts';
 
 type SpecValues = Record<string, string | number>;
@@ -23,9 +25,10 @@ const UPDATE = Metadata({ values: SpecValue, minProperties: 1, maxProperties: 1 
  * Numbers become text; Nova checks the length of that text too. The `quota:*` values the compute hosts
  * apply (disk and CPU limits) must be non-negative integers, as Nova's validators say. Nova checks them
  * only from microversion 2.86; Stratus checks them at every version, because a value the host cannot
- * apply would leave the guest silently unlimited.
+ * apply would leave the guest silently unlimited. From 2.86 every spec Nova knows is checked
+ * (extra-spec-validators.ts).
  */
-function asText(specs: SpecValues): Record<string, string> {
+function asText(specs: SpecValues, strict: boolean): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(specs)) {
     const text = String(value);
@@ -35,6 +38,7 @@ function asText(specs: SpecValues): Record<string, string> {
   }
   const problems = quotaSpecProblems(result);
   if (problems.length) throw new BadRequest(`Validation failed; ${problems.join('; ')}.`);
+  if (strict) validateExtraSpecs(result);
   return result;
 }
 
@@ -51,7 +55,7 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
   app.post<Params>('/flavors/:id/os-extra_specs', async (request) => {
     requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:create');
     const body = validateBody<{ extra_specs: SpecValues }>(CREATE, request.body);
-    await setExtraSpecs(db, request.params.id, asText(body.extra_specs));
+    await setExtraSpecs(db, request.params.id, asText(body.extra_specs, atLeast(request, '2.86')));
     return body;
   });
 
@@ -67,7 +71,7 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
     requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:update');
     const body = validateBody<SpecValues>(UPDATE, request.body);
     if (!(request.params.key in body)) throw new BadRequest('Request body and URI mismatch');
-    await setExtraSpecs(db, request.params.id, asText(body));
+    await setExtraSpecs(db, request.params.id, asText(body, atLeast(request, '2.86')));
     return body;
   });
 

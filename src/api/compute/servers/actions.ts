@@ -141,14 +141,16 @@ const PAUSE = guestStateRule('pause', InstanceAction.PAUSE, VmState.ACTIVE, Task
 const UNPAUSE = guestStateRule('unpause', InstanceAction.UNPAUSE, VmState.PAUSED, TaskState.UNPAUSING);
 const SUSPEND = guestStateRule('suspend', InstanceAction.SUSPEND, VmState.ACTIVE, TaskState.SUSPENDING);
 const RESUME = guestStateRule('resume', InstanceAction.RESUME, VmState.SUSPENDED, TaskState.RESUMING);
-const BARE_ACTIONS: Record<string, ActionRule> = {
-  'os-start': START,
-  'os-stop': STOP,
-  pause: PAUSE,
-  unpause: UNPAUSE,
-  suspend: SUSPEND,
-  resume: RESUME,
-};
+// A Map, not an object: the action is the client's word, and `toString` or `constructor` must not find
+// Object.prototype's members.
+const BARE_ACTIONS: ReadonlyMap<string, ActionRule> = new Map([
+  ['os-start', START],
+  ['os-stop', STOP],
+  ['pause', PAUSE],
+  ['unpause', UNPAUSE],
+  ['suspend', SUSPEND],
+  ['resume', RESUME],
+]);
 
 export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.post<{ Params: { id: string } }>('/servers/:id/action', async (request, reply) => {
@@ -156,7 +158,7 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
     const action = actionName(body);
     const instance = await findServer(deps.database.db, request.ctx, request.params.id);
     let rule: ActionRule;
-    const bare = BARE_ACTIONS[action];
+    const bare = BARE_ACTIONS.get(action);
     switch (bare ? 'bare' : action) {
       case 'bare':
         validateBody(bareActionSchema(action), body);

@@ -59,7 +59,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     const body = validateBody<CreateServerBody>(createServerSchema(request), request.body);
     const server = body.server;
     const name = server.name.trim();
-    const count = instanceCounts(server);
+    const count = instanceCounts(server, deps.config.api.max_servers_per_request);
     if (server.hostname !== undefined && count.max > 1) {
       throw new BadRequest('Unable to allocate a single hostname to multiple instances');
     }

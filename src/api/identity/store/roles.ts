@@ -9,10 +9,11 @@ export type RoleRow = Selectable<RolesTable>;
  * The implied roles `keystone-manage bootstrap` sets up: admin implies member, member implies reader. A
  * token carries the implied roles too, so a policy asking for `member` is satisfied by `admin`.
  */
-const IMPLIES: Readonly<Record<string, readonly string[]>> = {
-  admin: ['member'],
-  member: ['reader'],
-};
+// A Map: role names are an admin's choice, and one named `constructor` must not find Object's members.
+const IMPLIES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['admin', ['member']],
+  ['member', ['reader']],
+]);
 
 /** Names implied by `names`, transitively, excluding `names` themselves. */
 export function impliedRoleNames(names: Iterable<string>): string[] {
@@ -20,7 +21,7 @@ export function impliedRoleNames(names: Iterable<string>): string[] {
   const found: string[] = [];
   const queue = [...have];
   while (queue.length) {
-    for (const next of IMPLIES[queue.shift()!] ?? []) {
+    for (const next of IMPLIES.get(queue.shift()!) ?? []) {
       if (have.has(next)) continue;
       have.add(next);
       found.push(next);

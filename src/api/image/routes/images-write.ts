@@ -1,5 +1,6 @@
 /** POST /v2/images, PATCH /v2/images/{id} (JSON patch) and DELETE /v2/images/{id}. */
 import type { ApiServer } from '../../http/create-server.ts';
+import { parseJsonBody } from '../../http/json-body.ts';
 import { parseCreateBody } from '../create-body.ts';
 import { UnsupportedMediaType } from '../errors.ts';
 import type { ImageRepository } from '../image-repository.ts';
@@ -8,13 +9,11 @@ import { imageHref, imageView } from '../view.ts';
 
 export function registerImageWriteRoutes(app: ApiServer, images: ImageRepository): void {
   // The JSON patch media types are JSON; parsed like the server's application/json (an empty body allowed).
-  app.addContentTypeParser(Object.keys(PATCH_MEDIA_TYPES), { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
+  app.addContentTypeParser(Object.keys(PATCH_MEDIA_TYPES), { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('Malformed JSON in request body.'), { statusCode: 400 }), undefined);
+      done(null, parseJsonBody(body, 'Malformed JSON in request body.'));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
 

@@ -287,5 +287,5 @@ function ruleLine(rule: VifSecurityRule): string | null {
 function protocolNumber(protocol: string): number | null {
   const lower = protocol.toLowerCase();
   if (/^\d+$/.test(lower)) return Number(lower) <= 255 ? Number(lower) : null;
-  return PROTOCOL_NUMBERS[lower] ?? null;
+  return Object.hasOwn(PROTOCOL_NUMBERS, lower) ? PROTOCOL_NUMBERS[lower]! : null;
 }
