@@ -58,6 +58,7 @@ const ALL = [
   '0021-shelved-instances',
   '0022-networking',
   '0024-instance-networks',
+  '0027-migrations',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
