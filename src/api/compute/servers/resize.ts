@@ -74,6 +74,14 @@ const ResizeSchema: TSchema = Type.Unsafe({
   additionalProperties: false,
 });
 
+/** Before 2.56 the body is `{"migrate": null}` exactly. */
+const MigrateSchema: TSchema = Type.Unsafe({
+  type: 'object',
+  properties: { migrate: { type: 'null' } },
+  required: ['migrate'],
+  additionalProperties: false,
+});
+
 /** 2.56: null, or an object that may name a host (null: any). */
 const MigrateV256Schema: TSchema = Type.Unsafe({
   type: 'object',
@@ -123,7 +131,7 @@ export async function migrateServer(
   reply: FastifyReply,
   instance: Instance,
 ): Promise<FastifyReply> {
-  const schema = atLeast(request, '2.56') ? MigrateV256Schema : bareActionSchema('migrate');
+  const schema = atLeast(request, '2.56') ? MigrateV256Schema : MigrateSchema;
   const { migrate } = validateBody<{ migrate: { host?: string | null } | null }>(schema, request.body);
   requireAdmin(request.ctx, 'os_compute_api:os-migrate-server:migrate');
   const host = migrate?.host ?? undefined;
