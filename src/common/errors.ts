@@ -136,3 +136,9 @@ export const InstancePasswordSetFailed = declareError(
     override readonly status = 409;
   },
 );
+/** A resize or migration the driver cannot do (Nova's ResizeError: a disk it would shrink, ...). */
+export const ResizeError = declareError(
+  class ResizeError extends StratusError {
+    override readonly status = 500;
+  },
+);

@@ -18,6 +18,7 @@ import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/i
 import { hostCpuSets } from './cpu-sets.ts';
 import { rotateBackups } from './backup-rotation.ts';
 import { ShelveFlows } from './shelve.ts';
+import { ResizeFlows } from './moves/resize.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
@@ -107,6 +108,8 @@ export class ComputeManager implements HostActionSteps {
 
   /** shelve, shelve offload and unshelve (shelve.ts). */
   readonly shelving = new ShelveFlows(this);
+  /** resize and cold migration steps (moves/resize.ts). */
+  readonly moves = new ResizeFlows(this);
   /** The host's datapath and its record of each guest's interfaces (guest-networking.ts). */
   readonly networking: GuestNetworking;
 

@@ -4,6 +4,7 @@
  * guests of deleted instances, image cache.
  */
 import type { Config } from '../common/config/load-config.ts';
+import { adminContext } from '../common/context.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { notifierFromConfig } from '../common/notifications/notifier.ts';
 import { MessageDeliveryFailure, MessagingTimeout, RpcServer } from '../common/rpc/index.ts';
@@ -73,6 +74,12 @@ export async function startCompute(config: Config, bus: Bus, stop?: AbortSignal)
       'poll shelved instances',
       config.DEFAULT.shelved_offload_time > 0 ? every(config.DEFAULT.shelved_poll_interval) : null,
       () => manager.shelving.offloadDueShelved(),
+    ],
+    // Nova's _poll_unconfirmed_resizes, every periodic_interval while resize_confirm_window is set.
+    [
+      'poll unconfirmed resizes',
+      config.DEFAULT.resize_confirm_window > 0 ? periodic : null,
+      () => manager.moves.confirmDueResizes(adminContext()),
     ],
   ];
   const tasks = duties.flatMap(([name, ms, run]) => (ms === null ? [] : [new PeriodicTask(name, ms, run)]));

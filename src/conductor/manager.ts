@@ -28,6 +28,7 @@ import {
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { ShelveConductor } from './shelve.ts';
+import { MoveConductor } from './migrate-server.ts';
 import type { ShelvedImageLookup } from './shelved-image-check.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 import {
@@ -37,7 +38,7 @@ import {
   registerService,
   type ServiceBinary,
 } from '../objects/services.ts';
-import { claimResources, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
+import { claimResources, releaseAllocations, releaseMoveAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import { upsertComputeNode, type NodeReport } from '../placement/providers.ts';
 import { loadAntiAffinityGuard } from '../scheduler/request-hints.ts';
 import type { RequestSpec, Selection } from '../wire/messages/request-spec.ts';
@@ -49,6 +50,8 @@ const log = getLogger('conductor');
 export class ConductorManager {
   /** shelve, offload and unshelve (shelve.ts). */
   readonly shelving: ShelveConductor;
+  /** resize and cold migration (migrate-server.ts). */
+  readonly moves: MoveConductor;
 
   constructor(
     private readonly database: Database,
@@ -59,6 +62,7 @@ export class ConductorManager {
     images?: ShelvedImageLookup,
   ) {
     this.shelving = new ShelveConductor(database, scheduler, compute, images);
+    this.moves = new MoveConductor(database, config, scheduler, compute);
   }
 
   private get db() {
@@ -289,6 +293,7 @@ export class ConductorManager {
   async instanceDeleted(ctx: RequestContext, uuid: string): Promise<void> {
     await markInstanceDeleted(this.db, uuid);
     await releaseAllocations(this.db, uuid);
+    await releaseMoveAllocations(this.db, uuid);
     await releaseInstancePorts(this.db, uuid);
     await finishEvent(this.db, uuid, ctx.requestId, 'compute_terminate_instance', 'Success');
   }

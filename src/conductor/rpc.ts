@@ -24,6 +24,9 @@ export function conductorEndpoints(manager: ConductorManager) {
     instance_shelve_offloaded: (_ctx, a) =>
       manager.shelving.instanceShelveOffloaded(a.uuid, a.power_state, a.expected_task_state),
     instance_unshelved: (_ctx, a) => manager.shelving.instanceUnshelved(a.uuid, a.power_state, a.expected_task_state),
+    migrate_server: (ctx, a) => manager.moves.migrateServer(ctx, a.uuid, a.migration_uuid, a.host),
+    move_step: (ctx, a) => manager.moves.moveStep(ctx, a),
+    confirm_due_resizes: (_ctx, a) => manager.moves.confirmDueResizes(a.host, a.window_seconds),
     shelved_instances_due: (_ctx, a) => manager.shelving.shelvedInstancesDue(a.host, a.shelved_before),
   });
 }

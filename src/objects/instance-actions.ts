@@ -34,6 +34,10 @@ export const InstanceAction = {
   RESTORE: 'restore',
   CHANGE_PASSWORD: 'changePassword',
   REBUILD: 'rebuild',
+  RESIZE: 'resize',
+  MIGRATE: 'migrate',
+  CONFIRM_RESIZE: 'confirmResize',
+  REVERT_RESIZE: 'revertResize',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

@@ -45,6 +45,9 @@ export type InstanceChanges = Partial<
     | 'shelved_image_id'
     | 'shelved_at'
     | 'shelved_host'
+    /** The flavor snapshot as JSON (a resize's finish, or its revert). */
+    | 'flavor'
+    | 'auto_disk_config'
   >
 >;
 

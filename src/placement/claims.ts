@@ -409,6 +409,34 @@ export async function releaseAllocations(db: Db, consumerId: string): Promise<vo
   );
 }
 
+/**
+ * Hands everything `from` holds to `to`, replacing what `to` held (freed first): the same resources on
+ * the same providers under another consumer, so usage changes only by what `to` gave back. A move puts
+ * the source host's share under its migration's uuid this way (Nova's migration-based allocations), and
+ * a revert hands it back. When `from` holds nothing (the move was done already) nothing changes.
+ */
+export async function moveAllocations(db: Db, from: string, to: string): Promise<void> {
+  await retryOnLockConflict(
+    () =>
+      db.transaction().execute(async (trx) => {
+        if (!(await heldBy(trx, from)).length) return;
+        const previous = await heldBy(trx, to);
+        if (previous.length) await releaseIn(trx, to, previous);
+        await trx.updateTable('allocations').set({ consumer_id: to }).where('consumer_id', '=', from).execute();
+      }),
+    MAX_LOCK_RETRIES,
+  );
+}
+
+/**
+ * Frees what the moves of a deleted instance still hold under their migrations' uuids (a server deleted
+ * in VERIFY_RESIZE, or mid-move): its own allocations are freed by the caller.
+ */
+export async function releaseMoveAllocations(db: Db, instanceUuid: string): Promise<void> {
+  const moves = await db.selectFrom('migrations').select('uuid').where('instance_uuid', '=', instanceUuid).execute();
+  for (const { uuid } of moves) await releaseAllocations(db, uuid);
+}
+
 interface Held {
   resource_provider_id: number;
   resource_class: string;

@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 8;
+export const SERVICE_VERSION = 9;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -31,6 +31,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   7: { conductor: '1.3', scheduler: '1.1', compute: '1.5' },
   // compute 1.6: network_info in build_and_run_instance, attach/detach_interface, network_info_changed.
   8: { conductor: '1.3', scheduler: '1.1', compute: '1.6' },
+  // compute 1.7 and conductor 1.4: resize and cold migration (the steps, migrate_server, move_step).
+  9: { conductor: '1.4', scheduler: '1.1', compute: '1.7' },
 };
 
 /** The binary whose services serve a topic. */

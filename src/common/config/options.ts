@@ -167,6 +167,15 @@ export const OPTIONS = {
       min: -1,
       help: 'Seconds between checks for shelved servers to offload (0: every periodic_interval, -1: never).',
     }),
+    allow_resize_to_same_host: bool({
+      default: false,
+      help: "Let a resize pick the server's own host as its destination (cold migration never does).",
+    }),
+    resize_confirm_window: int({
+      default: 0,
+      min: 0,
+      help: 'Seconds after which a resize waiting in VERIFY_RESIZE is confirmed by itself (0: never).',
+    }),
     graceful_shutdown_timeout: int({
       default: 60,
       min: 0,

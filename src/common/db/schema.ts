@@ -750,6 +750,30 @@ export interface InstanceNetworksTable {
   preserve_on_delete: Bool;
 }
 
+/** Moves of servers between hosts (migration 0027); the uuid is the placement consumer of the source's share. */
+export interface MigrationsTable {
+  id: Generated<number>;
+  uuid: string;
+  instance_uuid: string;
+  migration_type: string;
+  status: string;
+  source_compute: string | null;
+  source_node: string | null;
+  dest_compute: string | null;
+  dest_node: string | null;
+  dest_host: string | null;
+  old_instance_type_id: number | null;
+  new_instance_type_id: number | null;
+  /** JSON: the flavors before and after (a migration's are the same). */
+  old_flavor: string;
+  new_flavor: string;
+  user_id: string | null;
+  project_id: string | null;
+  hidden: Generated<Bool>;
+  created_at: Timestamp;
+  updated_at: Timestamp | null;
+}
+
 export interface Schema {
   services: ServicesTable;
   compute_nodes: ComputeNodesTable;
@@ -811,6 +835,7 @@ export interface Schema {
   network_quotas: NetworkQuotasTable;
   network_tags: NetworkTagsTable;
   instance_networks: InstanceNetworksTable;
+  migrations: MigrationsTable;
 }
 
 /** The current time in the schema's timestamp format. */

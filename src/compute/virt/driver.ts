@@ -88,6 +88,29 @@ export interface RebuildOptions {
   readonly networkInfo?: NetworkInfo;
 }
 
+/**
+ * Moving a guest between hosts for a resize or cold migration (Nova's virt driver methods of the same
+ * names). The source runs migrateDiskAndPowerOff, the destination finishMigration; then either the
+ * source's confirmMigration (the move stands) or the destination's destroy and the source's
+ * finishRevertMigration (it is undone). Source and destination may be the same host (a resize with
+ * `allow_resize_to_same_host`): the driver then keeps what it needs to revert beside the guest, and
+ * the destination's destroy is skipped on revert.
+ */
+export interface GuestMoves {
+  /**
+   * Source: powers the guest off (clean shutdown within `timeoutSec`) and hands its disks over to
+   * `destHost`, keeping its own copy until confirmation. `instance` carries the new flavor; a disk it
+   * would shrink is refused (ResizeError), the guest then left as it was.
+   */
+  migrateDiskAndPowerOff(instance: InstancePayload, destHost: string, timeoutSec: number): Promise<void>;
+  /** Destination: the guest is set up on `node` with `instance`'s (new) flavor and these NICs, started if `powerOn`. */
+  finishMigration(instance: InstancePayload, node: string, networkInfo: NetworkInfo, powerOn: boolean): Promise<void>;
+  /** Source: what the move left here (the old guest and its disks, or on the same host its backup) goes. */
+  confirmMigration(uuid: string): Promise<void>;
+  /** Source: the old guest comes back with `instance`'s (old) flavor and these NICs, started if `powerOn`. */
+  finishRevertMigration(instance: InstancePayload, networkInfo: NetworkInfo, powerOn: boolean): Promise<void>;
+}
+
 /*
  * NetworkInfo arguments: the guest's interfaces (one NIC per VIF, in the guest's order). A call that starts
  * the guest with one gives the guest exactly those NICs from then on; a call without one keeps the NICs the
@@ -192,6 +215,8 @@ export interface VirtDriver {
   cacheImage?(imageId: string): Promise<boolean>;
   /** Periodic housekeeping of cached images (Nova's manage_image_cache); a no-op for drivers without one. */
   manageImageCache(): Promise<void>;
+  /** Resize and cold migration; drivers that cannot move guests leave it out (the move is refused). */
+  readonly moves?: GuestMoves;
   /** The guests this host runs, whatever the database says. */
   listGuests(): GuestInfo[];
   /** One guest's power state as the hypervisor sees it; NOSTATE when this host has no such guest. */

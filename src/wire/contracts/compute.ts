@@ -8,6 +8,9 @@
  * 1.5 cache_images (an aggregate's image pre-caching, compute API 2.81).
  * 1.6 guest networking: build_and_run_instance and unshelve_instance carry network_info; attach_interface,
  * detach_interface (calls, as Nova's) and network_info_changed (from the network service).
+ * 1.7 resize and cold migration (Nova's): prep_resize (destination), resize_instance (source),
+ * finish_resize (destination), confirm_resize (source), revert_resize (destination) and
+ * finish_revert_resize (source), each step cast by the conductor once the one before reported.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -34,12 +37,33 @@ const RebuildArgsSchema = Type.Object({
 });
 export type RebuildArgs = Static<typeof RebuildArgsSchema>;
 
+/** The move a resize step belongs to: its migration record, as far as the hosts need it. */
+export const MoveSchema = Type.Object({
+  migration_uuid: Type.String({ minLength: 1 }),
+  migration_type: Type.Union([Type.Literal('resize'), Type.Literal('migration')]),
+  source_compute: Type.String({ minLength: 1 }),
+  source_node: Type.String({ minLength: 1 }),
+  dest_compute: Type.String({ minLength: 1 }),
+  dest_node: Type.String({ minLength: 1 }),
+});
+export type Move = Static<typeof MoveSchema>;
+/** A step of a move: the instance (its flavor the one the step works with) and the move. */
+const MoveStep = Type.Object({ instance: InstancePayloadSchema, move: MoveSchema });
+/** A step that gives the guest its interfaces on the host it now runs on (ports already bound there). */
+const MoveStepWithNics = Type.Object({
+  instance: InstancePayloadSchema,
+  move: MoveSchema,
+  network_info: NetworkInfoSchema,
+  /** Start the guest once it is set up (it ran before the move). */
+  power_on: Type.Boolean(),
+});
+
 /** Where the console proxy reaches a guest's VNC server. */
 const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) });
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.6',
+  version: '1.7',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -159,6 +183,18 @@ export const computeContract = defineContract({
       '1.6',
       Type.Object({ instance: InstancePayloadSchema, network_info: NetworkInfoSchema }),
     ),
+    /** Destination: can it take the guest (the instance carries the new flavor)? Reports `prepared`. */
+    prep_resize: cast('1.7', MoveStep),
+    /** Source: the guest is powered off and its disk handed over (migrate_disk_and_power_off). Reports `migrated`. */
+    resize_instance: cast('1.7', MoveStep),
+    /** Destination: the guest is set up here with the new flavor (finish_migration). Reports `finished`. */
+    finish_resize: cast('1.7', MoveStepWithNics),
+    /** Source: the old guest and its interfaces here are removed (confirm_migration). Reports `confirmed`. */
+    confirm_resize: cast('1.7', MoveStep),
+    /** Destination: the new guest and its interfaces here are removed. Reports `reverted_dest`. */
+    revert_resize: cast('1.7', MoveStep),
+    /** Source: the old guest runs again with its interfaces (finish_revert_migration). Reports `reverted`. */
+    finish_revert_resize: cast('1.7', MoveStepWithNics),
     /**
      * Pre-caching (2.81): the host fetches each image into its image cache, so later builds of it start
      * without a download. A cast: the API answers 202 at once and the host logs what each image came to.
@@ -304,6 +340,35 @@ export class ComputeRpcApi {
   /** Asks `host` to fetch the images into its image cache (aggregate image pre-caching). */
   cacheImages(ctx: RequestContext, host: string, imageIds: readonly string[]): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'cache_images', { image_ids: [...imageIds] });
+  }
+
+  /** A step of a resize or cold migration, cast to the host whose turn it is. */
+  moveStep(
+    ctx: RequestContext,
+    host: string,
+    step: 'prep_resize' | 'resize_instance' | 'confirm_resize' | 'revert_resize',
+    instance: InstancePayload,
+    move: Move,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), step, { instance, move });
+  }
+
+  /** finish_resize or finish_revert_resize: the guest runs on `host` with these interfaces. */
+  moveFinish(
+    ctx: RequestContext,
+    host: string,
+    step: 'finish_resize' | 'finish_revert_resize',
+    instance: InstancePayload,
+    move: Move,
+    networkInfo: NetworkInfo,
+    powerOn: boolean,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), step, {
+      instance,
+      move,
+      network_info: networkInfo,
+      power_on: powerOn,
+    });
   }
 
   /** A call: the answer is the console text. */

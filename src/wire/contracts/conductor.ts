@@ -7,7 +7,8 @@
  * `[upgrade_levels] ... = auto`) and service_versions reads them back for compute hosts. 1.2 shelve:
  * unshelve_instance (from the API), instance_shelved, instance_shelve_offloaded, instance_unshelved and
  * shelved_instances_due (from compute hosts). 1.3 build_instances carries RequestSpec 1.1
- * (requested_destination).
+ * (requested_destination). 1.4 resize and cold migration: migrate_server (from the API), move_step and
+ * confirm_due_resizes (from compute hosts).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -33,10 +34,13 @@ const Phase = Type.Union([Type.Literal('start'), Type.Literal('finish')]);
 const EventWithUpdate = Type.Object({ event: Type.String(), phase: Phase, host: Type.String() });
 const Binary = Type.Enum(SERVICE_BINARIES);
 const Nothing = Type.Void();
+/** What a compute host reports of a move's step; each names the step it finished (or failed). */
+export const MOVE_STEPS = ['prepared', 'migrated', 'finished', 'confirmed', 'reverted_dest', 'reverted'] as const;
+export type MoveStepName = (typeof MOVE_STEPS)[number];
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.3',
+  version: '1.4',
   methods: {
     build_instances: cast(
       '1.0',
@@ -172,6 +176,37 @@ export const conductorContract = defineContract({
     instance_unshelved: call(
       '1.2',
       Type.Object({ uuid: Uuid, power_state: Type.Integer(), expected_task_state: TaskStates }),
+      Nothing,
+    ),
+    /**
+     * resize or migrate (the API set task resize_prep and recorded the migration): the source's share goes
+     * under the migration, the scheduler picks and claims a destination, then prep_resize is cast there.
+     * `host`: an admin's chosen destination (migrate, 2.56).
+     */
+    migrate_server: cast(
+      '1.4',
+      Type.Object({
+        uuid: Uuid,
+        migration_uuid: Uuid,
+        host: Type.Optional(Type.String({ minLength: 1 })),
+      }),
+    ),
+    /** A compute host finished (or, with `error`, failed) its step of a move: the conductor records it and casts the next. */
+    move_step: call(
+      '1.4',
+      Type.Object({
+        migration_uuid: Uuid,
+        step: Type.Enum(MOVE_STEPS),
+        host: Type.String(),
+        power_state: Type.Integer(),
+        error: Type.Optional(ActionError),
+      }),
+      Nothing,
+    ),
+    /** Resizes finished on `host` longer ago than `window_seconds` are confirmed (resize_confirm_window). */
+    confirm_due_resizes: call(
+      '1.4',
+      Type.Object({ host: Type.String(), window_seconds: Type.Integer({ minimum: 1 }) }),
       Nothing,
     ),
     /** The host's SHELVED instances with no task shelved before `shelved_before` (periodic offload). */
@@ -317,6 +352,22 @@ export class ConductorRpcApi {
 
   shelvedInstancesDue(ctx: RequestContext, host: string, shelvedBefore: string): Promise<InstancePayload[]> {
     return this.rpc.call(ctx, this.target, 'shelved_instances_due', { host, shelved_before: shelvedBefore });
+  }
+
+  migrateServer(ctx: RequestContext, uuid: string, migrationUuid: string, host?: string): Promise<void> {
+    return this.rpc.cast(ctx, this.target, 'migrate_server', {
+      uuid,
+      migration_uuid: migrationUuid,
+      ...(host ? { host } : {}),
+    });
+  }
+
+  moveStep(ctx: RequestContext, args: ArgsOf<ConductorMethods, 'move_step'>): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'move_step', args);
+  }
+
+  confirmDueResizes(ctx: RequestContext, host: string, windowSeconds: number): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'confirm_due_resizes', { host, window_seconds: windowSeconds });
   }
 
   /** The instance's disk snapshot records brought in line with the chain its driver reports. */

@@ -62,6 +62,13 @@ export const TaskState = {
   SHELVING_OFFLOADING: 'shelving_offloading',
   UNSHELVING: 'unshelving',
   IMAGE_BACKUP: 'image_backup',
+  /** A resize or cold migration (Nova's): scheduled, the source's disk copied, the guest finished on the destination. */
+  RESIZE_PREP: 'resize_prep',
+  RESIZE_MIGRATING: 'resize_migrating',
+  RESIZE_MIGRATED: 'resize_migrated',
+  RESIZE_FINISH: 'resize_finish',
+  RESIZE_REVERTING: 'resize_reverting',
+  RESIZE_CONFIRMING: 'resize_confirming',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -88,6 +95,14 @@ export const REBUILD_TASKS: readonly string[] = [
   TaskState.REBUILD_BLOCK_DEVICE_MAPPING,
   TaskState.REBUILD_SPAWNING,
 ];
+/** The tasks of a resize or cold migration under way, each shown as status RESIZE (Nova's). */
+export const RESIZE_TASKS: readonly string[] = [
+  TaskState.RESIZE_PREP,
+  TaskState.RESIZE_MIGRATING,
+  TaskState.RESIZE_MIGRATED,
+  TaskState.RESIZE_FINISH,
+];
+const isResizing = (taskState: string | null) => taskState !== null && RESIZE_TASKS.includes(taskState);
 const isRebuilding = (taskState: string | null) => taskState !== null && REBUILD_TASKS.includes(taskState);
 
 /** The API status of an instance, as Nova's api/openstack/common.py maps it. */
@@ -97,13 +112,15 @@ export function apiStatus(vmState: string, taskState: string | null): string {
       if (taskState && REBOOT_SOFT.includes(taskState)) return 'REBOOT';
       if (taskState && REBOOT_HARD.includes(taskState)) return 'HARD_REBOOT';
       if (isRebuilding(taskState)) return 'REBUILD';
+      if (isResizing(taskState)) return 'RESIZE';
       return 'ACTIVE';
     case VmState.BUILDING:
       return 'BUILD';
     case VmState.STOPPED:
+      if (isResizing(taskState)) return 'RESIZE';
       return isRebuilding(taskState) ? 'REBUILD' : 'SHUTOFF';
     case VmState.RESIZED:
-      return 'VERIFY_RESIZE';
+      return taskState === TaskState.RESIZE_REVERTING ? 'REVERT_RESIZE' : 'VERIFY_RESIZE';
     case VmState.PAUSED:
       return 'PAUSED';
     case VmState.SUSPENDED:
@@ -154,6 +171,10 @@ export function vmStatesForStatus(status: string): { vmStates: string[]; taskSta
       return { vmStates: [VmState.SHELVED_OFFLOADED] };
     case 'REBOOT':
       return { vmStates: [VmState.ACTIVE], taskStates: REBOOT_SOFT.slice() };
+    case 'RESIZE':
+      return { vmStates: [VmState.ACTIVE, VmState.STOPPED], taskStates: RESIZE_TASKS.slice() };
+    case 'REVERT_RESIZE':
+      return { vmStates: [VmState.RESIZED], taskStates: [TaskState.RESIZE_REVERTING] };
     case 'HARD_REBOOT':
       return { vmStates: [VmState.ACTIVE], taskStates: REBOOT_HARD.slice() };
     default:

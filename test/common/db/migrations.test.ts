@@ -58,6 +58,7 @@ const ALL = [
   '0021-shelved-instances',
   '0022-networking',
   '0024-instance-networks',
+  '0027-migrations',
   '0028-token-revocation-events',
 ];
 

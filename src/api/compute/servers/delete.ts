@@ -16,7 +16,7 @@ import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import { releaseInstancePorts } from '../../../conductor/network-allocation.ts';
 import { assertNotLocked, markInstanceDeleted, updateInstance, type Instance } from '../../../objects/instances.ts';
 import { isServiceUp } from '../../../objects/services.ts';
-import { releaseAllocations } from '../../../placement/claims.ts';
+import { releaseAllocations, releaseMoveAllocations } from '../../../placement/claims.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { computeServiceOf } from './host-state.ts';
@@ -87,5 +87,6 @@ async function localDelete(deps: ComputeApiDeps, uuid: string, why: string): Pro
   log.info({ instance: uuid }, `deleting the server locally: ${why}`);
   await markInstanceDeleted(deps.database.db, uuid);
   await releaseAllocations(deps.database.db, uuid);
+  await releaseMoveAllocations(deps.database.db, uuid);
   await releaseInstancePorts(deps.database.db, uuid);
 }

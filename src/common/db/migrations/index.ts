@@ -20,6 +20,7 @@ import * as requiredWireFields from './0018-required-wire-fields.ts';
 import * as shelvedInstances from './0021-shelved-instances.ts';
 import * as networking from './0022-networking.ts';
 import * as instanceNetworks from './0024-instance-networks.ts';
+import * as migrations from './0027-migrations.ts';
 import * as tokenRevocationEvents from './0028-token-revocation-events.ts';
 import type { MigrationSettings } from './settings.ts';
 
@@ -48,5 +49,6 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0021-shelved-instances', up: shelvedInstances.up },
   { name: '0022-networking', up: networking.up },
   { name: '0024-instance-networks', up: instanceNetworks.up },
+  { name: '0027-migrations', up: migrations.up },
   { name: '0028-token-revocation-events', up: tokenRevocationEvents.up },
 ];

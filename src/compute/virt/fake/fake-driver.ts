@@ -4,7 +4,13 @@
  * rescheduling. Guests are lost when the process exits, as a host reboot would lose them.
  */
 import { Readable } from 'node:stream';
-import { BuildFailed, ConsoleTypeUnavailable, InstanceInvalidState, NotFound } from '../../../common/errors.ts';
+import {
+  BuildFailed,
+  ConsoleTypeUnavailable,
+  InstanceInvalidState,
+  NotFound,
+  ResizeError,
+} from '../../../common/errors.ts';
 import { PowerState } from '../../../wire/messages/instance-states.ts';
 import { DiskSnapshotLinkShape } from '../../../wire/messages/disk-snapshot-link.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
@@ -14,6 +20,7 @@ import type { StoragePoolResources } from '../../storage-pools.ts';
 import type {
   DiskSnapshotLink,
   GuestInfo,
+  GuestMoves,
   NodeResources,
   RebootType,
   RebuildOptions,
@@ -43,6 +50,13 @@ interface FakeGuest {
   memoryMb: number;
   /** Root, ephemeral and swap disks the flavor gives it. */
   disks: number;
+  /** The root disk's size (GiB): a resize may grow it, never shrink it. */
+  rootGb: number;
+  /**
+   * While a move of the guest waits for confirmation on its source: what it was before (for a revert),
+   * and whether the guest itself went to another host (`away`) or stayed (a resize on the same host).
+   */
+  beforeMove?: { vcpus: number; memoryMb: number; disks: number; rootGb: number; away: boolean };
   /** When it last booted (Date.now()), and how many times it has: its diagnostics derive from them. */
   bootedAt: number;
   boots: number;
@@ -109,9 +123,7 @@ export class FakeDriver implements VirtDriver {
       nodename: node,
       powerState: PowerState.RUNNING,
       diskSnapshots: [],
-      vcpus: instance.flavor.vcpus,
-      memoryMb: instance.flavor.memory_mb,
-      disks: 1 + (instance.flavor.ephemeral_gb > 0 ? 1 : 0) + (instance.flavor.swap > 0 ? 1 : 0),
+      ...flavorShape(instance),
       bootedAt: Date.now(),
       boots: 1,
       rescueImageRef: null,
@@ -255,6 +267,71 @@ export class FakeDriver implements VirtDriver {
     guest.powerState = to;
   }
 
+  /** Moves between the fake hosts of one process: the guest is set up anew on the destination in memory. */
+  readonly moves: GuestMoves = {
+    migrateDiskAndPowerOff: async (instance) => {
+      const guest = this.guest(instance.uuid);
+      // As libvirt's driver: a disk is never shrunk (its filesystem would be cut).
+      if (instance.flavor.root_gb < guest.rootGb) {
+        throw new ResizeError(`Unable to resize disk down: ${guest.rootGb} GiB to ${instance.flavor.root_gb} GiB.`);
+      }
+      await delay(this.options.powerDelayMs);
+      guest.powerState = PowerState.SHUTDOWN;
+      const { vcpus, memoryMb, disks, rootGb } = guest;
+      // `away` until finishMigration on this same driver says the guest stayed here.
+      guest.beforeMove = { vcpus, memoryMb, disks, rootGb, away: true };
+    },
+    finishMigration: async (instance, node, networkInfo, powerOn) => {
+      if (!this.nodeList.some((n) => n.nodename === node)) throw new ResizeError(`node ${node} is not on this host`);
+      const stayed = this.guests.get(instance.uuid);
+      await delay(this.options.spawnDelayMs);
+      if (stayed?.beforeMove) {
+        // Source and destination are this host: the guest takes the new flavor in place.
+        stayed.beforeMove.away = false;
+        Object.assign(stayed, flavorShape(instance), { nodename: node });
+        stayed.interfaces = [...networkInfo];
+        if (powerOn) this.boot(stayed, networkInfo);
+        return;
+      }
+      if (stayed) throw new ResizeError(`guest ${instance.uuid} already exists on this host`);
+      this.guests.set(instance.uuid, {
+        uuid: instance.uuid,
+        nodename: node,
+        powerState: powerOn ? PowerState.RUNNING : PowerState.SHUTDOWN,
+        diskSnapshots: [],
+        ...flavorShape(instance),
+        bootedAt: Date.now(),
+        boots: powerOn ? 1 : 0,
+        rescueImageRef: null,
+        nmis: 0,
+        interfaces: [...networkInfo],
+      });
+    },
+    confirmMigration: async (uuid) => {
+      const guest = this.guests.get(uuid);
+      if (!guest?.beforeMove) return;
+      if (guest.beforeMove.away) this.guests.delete(uuid);
+      else delete guest.beforeMove;
+    },
+    finishRevertMigration: async (instance, networkInfo, powerOn) => {
+      const guest = this.guest(instance.uuid);
+      if (guest.beforeMove) {
+        const { vcpus, memoryMb, disks, rootGb } = guest.beforeMove;
+        Object.assign(guest, { vcpus, memoryMb, disks, rootGb });
+        delete guest.beforeMove;
+      }
+      guest.interfaces = [...networkInfo];
+      await delay(this.options.powerDelayMs);
+      if (powerOn && guest.powerState !== PowerState.RUNNING) this.boot(guest, networkInfo);
+    },
+  };
+
+  /** The guest's vCPUs, memory and root disk (for tests: what the guest would see after a resize). */
+  sizeOf(uuid: string): { vcpus: number; memoryMb: number; rootGb: number } {
+    const { vcpus, memoryMb, rootGb } = this.guest(uuid);
+    return { vcpus, memoryMb, rootGb };
+  }
+
   listGuests(): GuestInfo[] {
     return [...this.guests.values()].map((g) => ({ uuid: g.uuid, nodename: g.nodename, powerState: g.powerState }));
   }
@@ -389,6 +466,17 @@ export class FakeDriver implements VirtDriver {
     if (!guest) throw new NotFound(`guest ${uuid} is not on this host`);
     return guest;
   }
+}
+
+/** What a flavor makes of a fake guest. */
+function flavorShape(instance: InstancePayload): Pick<FakeGuest, 'vcpus' | 'memoryMb' | 'disks' | 'rootGb'> {
+  const f = instance.flavor;
+  return {
+    vcpus: f.vcpus,
+    memoryMb: f.memory_mb,
+    disks: 1 + (f.ephemeral_gb > 0 ? 1 : 0) + (f.swap > 0 ? 1 : 0),
+    rootGb: f.root_gb,
+  };
 }
 
 function delay(ms: number): Promise<void> {

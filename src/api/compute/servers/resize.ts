@@ -1,0 +1,305 @@
+/**
+ * The resize, migrate, confirmResize and revertResize server actions, as Nova's (servers.py,
+ * migrate_server.py and compute/api.py):
+ * - resize (ACTIVE or SHUTOFF, no task, not locked): a flavor other than the server's (400 "Resize requires
+ *   a flavor change."), a root disk of 0 only from one of 0, cores and ram of a bigger flavor within quota
+ *   (403), optionally OS-DCF:diskConfig. Task resize_prep, a migration record (type resize), action
+ *   `resize`, cast migrate_server to the conductor; 202.
+ * - migrate (admin): the same with the server's own flavor (type migration); from 2.56 an admin may name
+ *   the destination host (400 if unknown or the server's own).
+ * - confirmResize (VERIFY_RESIZE): task resize_confirming, the migration confirming, cast confirm_resize to
+ *   the source; 204. revertResize: task resize_reverting, cast revert_resize to the destination; 202.
+ *   Without a finished migration: 400 "Instance has not been resized.".
+ * A refused cast withdraws the task and puts the migration in error: nothing stays in between.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
+import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
+import type { Flavor } from '../../../objects/flavors.ts';
+import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
+import { instancePayload } from '../../../objects/instance-payload.ts';
+import { changeInstance, findInstance, updateInstance, type Instance } from '../../../objects/instances.ts';
+import {
+  createMigration,
+  migrationOfInstance,
+  MigrationStatus,
+  updateMigration,
+  type MigrationRecord,
+} from '../../../objects/migrations.ts';
+import { checkDeltas, type OverQuota } from '../../../objects/quotas.ts';
+import { beginConfirmResize, beginRevertResize, moveOf } from '../../../objects/resize-records.ts';
+import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
+import { requireAdmin } from '../../policy.ts';
+import type { ComputeApiDeps } from '../deps.ts';
+import { atLeast } from '../microversion.ts';
+import { validateBody } from '../validate.ts';
+import { assertActionAllowed, computeUnreachable, refusal, type ActionRule } from './actions.ts';
+import { requestedFlavor } from './create-checks.ts';
+import { autoDiskConfig, type DiskConfig } from './disk-config.ts';
+import { bareActionSchema } from './schemas.ts';
+
+/** What resize and migrate ask of the server (Nova's check_instance_state for resize). */
+const RESIZE_RULE: Omit<ActionRule, 'cast'> = {
+  name: 'resize',
+  action: InstanceAction.RESIZE,
+  vmStates: [VmState.ACTIVE, VmState.STOPPED],
+  taskStates: [null],
+  needsHost: true,
+  setTask: TaskState.RESIZE_PREP,
+};
+const MIGRATE_RULE: Omit<ActionRule, 'cast'> = { ...RESIZE_RULE, name: 'migrate', action: InstanceAction.MIGRATE };
+const VERIFY_RULE = (name: string): Omit<ActionRule, 'cast'> => ({
+  name,
+  action: name,
+  vmStates: [VmState.RESIZED],
+  taskStates: [null],
+  needsHost: true,
+  setTask: '',
+});
+
+const ResizeSchema: TSchema = Type.Unsafe({
+  type: 'object',
+  properties: {
+    resize: {
+      type: 'object',
+      properties: {
+        flavorRef: { type: ['string', 'integer'], minLength: 1 },
+        'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+      },
+      required: ['flavorRef'],
+      additionalProperties: false,
+    },
+  },
+  required: ['resize'],
+  additionalProperties: false,
+});
+
+/** Before 2.56 the body is `{"migrate": null}` exactly. */
+const MigrateSchema: TSchema = Type.Unsafe({
+  type: 'object',
+  properties: { migrate: { type: 'null' } },
+  required: ['migrate'],
+  additionalProperties: false,
+});
+
+/** 2.56: null, or an object that may name a host (null: any). */
+const MigrateV256Schema: TSchema = Type.Unsafe({
+  type: 'object',
+  properties: {
+    migrate: {
+      type: ['object', 'null'],
+      properties: { host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } },
+      additionalProperties: false,
+    },
+  },
+  required: ['migrate'],
+  additionalProperties: false,
+});
+
+interface ResizeBody {
+  resize: { flavorRef: string | number; 'OS-DCF:diskConfig'?: DiskConfig };
+}
+
+export async function resizeServer(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  instance: Instance,
+): Promise<FastifyReply> {
+  const { resize } = validateBody<ResizeBody>(ResizeSchema, request.body);
+  assertActionAllowed(instance, RESIZE_RULE, request.ctx.isAdmin);
+  let flavor: Flavor;
+  try {
+    flavor = await requestedFlavor(deps.database.db, request.ctx, resize.flavorRef);
+  } catch (err) {
+    if (err instanceof BadRequest) throw new BadRequest('Unable to locate requested flavor.');
+    throw err;
+  }
+  if (flavor.flavorid === instance.flavor.flavorid) throw new BadRequest('Resize requires a flavor change.');
+  if (flavor.root_gb === 0 && instance.flavor.root_gb !== 0) {
+    throw new BadRequest('Server disk was unable to be resized because: Resize to zero disk flavor is not allowed.');
+  }
+  await checkGrowthQuota(deps, instance, instance.flavor, flavor);
+  const diskConfig = autoDiskConfig(resize['OS-DCF:diskConfig']);
+  await startMove(deps, request, instance, RESIZE_RULE, flavor, undefined, diskConfig);
+  return reply.code(202).send();
+}
+
+export async function migrateServer(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  instance: Instance,
+): Promise<FastifyReply> {
+  const schema = atLeast(request, '2.56') ? MigrateV256Schema : MigrateSchema;
+  const { migrate } = validateBody<{ migrate: { host?: string | null } | null }>(schema, request.body);
+  requireAdmin(request.ctx, 'os_compute_api:os-migrate-server:migrate');
+  const host = migrate?.host ?? undefined;
+  assertActionAllowed(instance, MIGRATE_RULE, request.ctx.isAdmin);
+  if (host !== undefined) {
+    const node = await deps.database.db
+      .selectFrom('compute_nodes')
+      .select('id')
+      .where('host', '=', host)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!node) throw new BadRequest(`Compute host ${host} could not be found.`);
+    if (host === instance.host) {
+      throw new BadRequest(`Unable to migrate instance (${instance.uuid}) to current host (${host}).`);
+    }
+  }
+  await startMove(deps, request, instance, MIGRATE_RULE, instance.flavor, host);
+  return reply.code(202).send();
+}
+
+/** Cores and ram a bigger flavor adds must fit the quota (Nova's resize quota check): 403 otherwise. */
+async function checkGrowthQuota(deps: ComputeApiDeps, instance: Instance, from: Flavor, to: Flavor): Promise<void> {
+  const deltas = { cores: Math.max(0, to.vcpus - from.vcpus), ram: Math.max(0, to.memory_mb - from.memory_mb) };
+  if (!deltas.cores && !deltas.ram) return;
+  const requested = (r: string) => (r === 'cores' ? deltas.cores : deltas.ram);
+  await checkDeltas(
+    deps.database.db,
+    deps.config,
+    deltas,
+    { projectId: instance.project_id, userId: instance.user_id },
+    (over: OverQuota) => {
+      const overs = [...over.overs].sort();
+      const list = (values: (string | number)[]) => values.join(', ');
+      return (
+        `Quota exceeded for ${list(overs)}: Requested ${list(overs.map(requested))}, but already used ` +
+        `${list(overs.map((r) => over.usage[r] ?? 0))} of ${list(overs.map((r) => over.limits[r]))} ${list(overs)}`
+      );
+    },
+  );
+}
+
+/** Claims the server (resize_prep), records the migration and the action, and hands the move to the conductor. */
+async function startMove(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  instance: Instance,
+  rule: Omit<ActionRule, 'cast'>,
+  flavor: Flavor,
+  host?: string,
+  diskConfig?: boolean,
+): Promise<void> {
+  const db = deps.database.db;
+  let claimed: Instance;
+  try {
+    claimed = await updateInstance(
+      db,
+      instance.uuid,
+      {
+        task_state: TaskState.RESIZE_PREP,
+        ...(diskConfig === undefined ? {} : { auto_disk_config: diskConfig ? 1 : 0 }),
+      },
+      { vmState: rule.vmStates, taskState: rule.taskStates },
+    );
+  } catch (err) {
+    if (!(err instanceof InstanceInvalidState)) throw err;
+    const now = await findInstance(db, instance.uuid);
+    throw new Conflict(
+      (now && refusal(now, rule)) ?? `Instance ${instance.uuid} is in an invalid state for '${rule.name}'`,
+    );
+  }
+  const migration = await createMigration(db, {
+    instance_uuid: instance.uuid,
+    migration_type: rule === MIGRATE_RULE ? 'migration' : 'resize',
+    source_compute: claimed.host!,
+    source_node: claimed.node,
+    old_flavor: claimed.flavor,
+    new_flavor: flavor,
+    user_id: request.ctx.userId ?? claimed.user_id,
+    project_id: request.ctx.projectId ?? claimed.project_id,
+  });
+  await startAction(db, request.ctx, instance.uuid, rule.action);
+  try {
+    await deps.conductor.migrateServer(request.ctx, instance.uuid, migration.uuid, host);
+  } catch (err) {
+    await updateMigration(db, migration.uuid, { status: MigrationStatus.ERROR });
+    await changeInstance(db, instance.uuid, { task_state: null }, { taskState: [TaskState.RESIZE_PREP] }).catch(
+      () => undefined,
+    );
+    throw new ServiceUnavailable(`The conductor could not be reached; nothing was done: ${(err as Error).message}`);
+  }
+}
+
+/** The server's finished migration, after the state checks Nova makes first (lock, then vm_state). */
+async function finishedMigration(deps: ComputeApiDeps, request: FastifyRequest, instance: Instance, name: string) {
+  validateBody(bareActionSchema(name), request.body);
+  assertActionAllowed(instance, VERIFY_RULE(name), request.ctx.isAdmin);
+  const migration = await migrationOfInstance(deps.database.db, instance.uuid, MigrationStatus.FINISHED);
+  if (!migration) throw new BadRequest('Instance has not been resized.');
+  return migration;
+}
+
+/** Claims the VERIFY_RESIZE server for `begin`; a lost race is Nova's 409. */
+async function claimVerify(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  instance: Instance,
+  migration: MigrationRecord,
+  name: string,
+  begin: typeof beginConfirmResize,
+): Promise<Instance> {
+  try {
+    return await begin(deps.database.db, request.ctx, instance, migration);
+  } catch (err) {
+    if (!(err instanceof InstanceInvalidState)) throw err;
+    const now = await findInstance(deps.database.db, instance.uuid);
+    throw new Conflict(
+      (now && refusal(now, VERIFY_RULE(name))) ?? `Instance ${instance.uuid} is in an invalid state for '${name}'`,
+    );
+  }
+}
+
+export async function confirmResize(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  instance: Instance,
+): Promise<FastifyReply> {
+  const migration = await finishedMigration(deps, request, instance, 'confirmResize');
+  const claimed = await claimVerify(deps, request, instance, migration, 'confirmResize', beginConfirmResize);
+  const move = moveOf(migration);
+  await castVerifyStep(deps, claimed, migration, TaskState.RESIZE_CONFIRMING, move.source_compute, () =>
+    deps.compute.moveStep(request.ctx, move.source_compute, 'confirm_resize', instancePayload(claimed), move),
+  );
+  return reply.code(204).send();
+}
+
+export async function revertResize(
+  deps: ComputeApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  instance: Instance,
+): Promise<FastifyReply> {
+  const migration = await finishedMigration(deps, request, instance, 'revertResize');
+  // Going back to a bigger flavor (a resize down reverted) must fit the quota too.
+  await checkGrowthQuota(deps, instance, migration.new_flavor, migration.old_flavor);
+  const claimed = await claimVerify(deps, request, instance, migration, 'revertResize', beginRevertResize);
+  const move = moveOf(migration);
+  await castVerifyStep(deps, claimed, migration, TaskState.RESIZE_REVERTING, move.dest_compute, () =>
+    deps.compute.moveStep(request.ctx, move.dest_compute, 'revert_resize', instancePayload(claimed), move),
+  );
+  return reply.code(202).send();
+}
+
+/** A confirm or revert the host did not take: back to VERIFY_RESIZE with no task, the migration finished. */
+async function castVerifyStep(
+  deps: ComputeApiDeps,
+  instance: Instance,
+  migration: MigrationRecord,
+  task: string,
+  host: string,
+  cast: () => Promise<void>,
+): Promise<void> {
+  try {
+    await cast();
+  } catch (err) {
+    const db = deps.database.db;
+    await updateMigration(db, migration.uuid, { status: MigrationStatus.FINISHED });
+    await changeInstance(db, instance.uuid, { task_state: null }, { taskState: [task] }).catch(() => undefined);
+    throw computeUnreachable(host, err);
+  }
+}
