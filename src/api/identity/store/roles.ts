@@ -33,7 +33,7 @@ export function impliedRoleNames(names: Iterable<string>): string[] {
 
 /** The role that implies `name` directly, for the prior_role link of an effective assignment. */
 export function priorRoleName(name: string): string | undefined {
-  return Object.entries(IMPLIES).find(([, implied]) => implied.includes(name))?.[0];
+  return [...IMPLIES].find(([, implied]) => implied.includes(name))?.[0];
 }
 
 export function getRole(db: Db, id: string): Promise<RoleRow | undefined> {
