@@ -11,6 +11,7 @@
  */
 import { changeServerSecurityGroup } from './security-groups.ts';
 import type { FastifyRequest } from 'fastify';
+import type { Db } from '../../../common/db/database.ts';
 import {
   BadRequest,
   Conflict,
@@ -249,6 +250,39 @@ export function assertActionAllowed(instance: Instance, rule: Omit<ActionRule, '
   if (why) throw new Conflict(why);
 }
 
+/**
+ * Runs `write`, a state change guarded by the states the rule allows; if another request changed the
+ * server since it was read (InstanceInvalidState), a 409 explains with what the server is now.
+ */
+export async function claimOrExplain<T>(
+  db: Db,
+  instance: Instance,
+  rule: Omit<ActionRule, 'cast'>,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof InstanceInvalidState)) throw err;
+    const now = await findInstance(db, instance.uuid);
+    throw new Conflict(
+      (now && refusal(now, rule)) ?? `Instance ${instance.uuid} is in an invalid state for '${rule.name}'`,
+    );
+  }
+}
+
+/** Writes the action's first task state (and `changes`) only if the server is in a state the rule allows. */
+export function claimForAction(
+  db: Db,
+  instance: Instance,
+  rule: Omit<ActionRule, 'cast'>,
+  changes: InstanceChanges,
+): Promise<Instance> {
+  return claimOrExplain(db, instance, rule, () =>
+    updateInstance(db, instance.uuid, changes, { vmState: rule.vmStates, taskState: rule.taskStates }),
+  );
+}
+
 export async function runAction(
   deps: ComputeApiDeps,
   request: FastifyRequest,
@@ -257,22 +291,7 @@ export async function runAction(
 ): Promise<void> {
   const db = deps.database.db;
   assertActionAllowed(instance, rule, request.ctx.isAdmin);
-  let claimed: Instance;
-  try {
-    claimed = await updateInstance(
-      db,
-      instance.uuid,
-      { ...rule.alsoSet, task_state: rule.setTask },
-      { vmState: rule.vmStates, taskState: rule.taskStates },
-    );
-  } catch (err) {
-    if (!(err instanceof InstanceInvalidState)) throw err;
-    // Another request changed the server since we read it: explain with what it is now.
-    const now = await findInstance(db, instance.uuid);
-    throw new Conflict(
-      (now && refusal(now, rule)) ?? `Instance ${instance.uuid} is in an invalid state for '${rule.name}'`,
-    );
-  }
+  const claimed = await claimForAction(db, instance, rule, { ...rule.alsoSet, task_state: rule.setTask });
   await startAction(db, request.ctx, instance.uuid, rule.action);
   const host = claimed.host ?? '';
   try {

@@ -14,11 +14,11 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import { BadRequest, Conflict, InstanceInvalidState, ServiceUnavailable } from '../../../common/errors.ts';
+import { BadRequest, ServiceUnavailable } from '../../../common/errors.ts';
 import type { Flavor } from '../../../objects/flavors.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
-import { changeInstance, findInstance, updateInstance, type Instance } from '../../../objects/instances.ts';
+import { changeInstance, type Instance } from '../../../objects/instances.ts';
 import {
   createMigration,
   migrationOfInstance,
@@ -33,7 +33,7 @@ import { requireAdmin } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
-import { assertActionAllowed, computeUnreachable, refusal, type ActionRule } from './actions.ts';
+import { assertActionAllowed, claimForAction, claimOrExplain, computeUnreachable, type ActionRule } from './actions.ts';
 import { requestedFlavor } from './create-checks.ts';
 import { autoDiskConfig, type DiskConfig } from './disk-config.ts';
 import { bareActionSchema } from './schemas.ts';
@@ -184,24 +184,10 @@ async function startMove(
   diskConfig?: boolean,
 ): Promise<void> {
   const db = deps.database.db;
-  let claimed: Instance;
-  try {
-    claimed = await updateInstance(
-      db,
-      instance.uuid,
-      {
-        task_state: TaskState.RESIZE_PREP,
-        ...(diskConfig === undefined ? {} : { auto_disk_config: diskConfig ? 1 : 0 }),
-      },
-      { vmState: rule.vmStates, taskState: rule.taskStates },
-    );
-  } catch (err) {
-    if (!(err instanceof InstanceInvalidState)) throw err;
-    const now = await findInstance(db, instance.uuid);
-    throw new Conflict(
-      (now && refusal(now, rule)) ?? `Instance ${instance.uuid} is in an invalid state for '${rule.name}'`,
-    );
-  }
+  const claimed = await claimForAction(db, instance, rule, {
+    task_state: TaskState.RESIZE_PREP,
+    ...(diskConfig === undefined ? {} : { auto_disk_config: diskConfig ? 1 : 0 }),
+  });
   const migration = await createMigration(db, {
     instance_uuid: instance.uuid,
     migration_type: rule === MIGRATE_RULE ? 'migration' : 'resize',
@@ -242,15 +228,8 @@ async function claimVerify(
   name: string,
   begin: typeof beginConfirmResize,
 ): Promise<Instance> {
-  try {
-    return await begin(deps.database.db, request.ctx, instance, migration);
-  } catch (err) {
-    if (!(err instanceof InstanceInvalidState)) throw err;
-    const now = await findInstance(deps.database.db, instance.uuid);
-    throw new Conflict(
-      (now && refusal(now, VERIFY_RULE(name))) ?? `Instance ${instance.uuid} is in an invalid state for '${name}'`,
-    );
-  }
+  const db = deps.database.db;
+  return claimOrExplain(db, instance, VERIFY_RULE(name), () => begin(db, request.ctx, instance, migration));
 }
 
 export async function confirmResize(
