@@ -86,12 +86,8 @@ export class ResizeFlows {
         await this.h.networking.plugGuest(instance, networkInfo);
         await this.moves().finishMigration(instance, move.dest_node, networkInfo, powerOn);
       },
-      async () => {
-        // What this host set up goes; on the source's own host the guest is the source's to restore.
-        if (sameHost(move)) return;
-        await this.h.driver.destroy(instance.uuid);
-        await this.h.networking.unplugGuest(instance.uuid, true);
-      },
+      // What this host set up goes; on the source's own host the guest is the source's to restore.
+      () => this.removeDestinationGuest(instance, move),
     );
   }
 
@@ -105,11 +101,19 @@ export class ResizeFlows {
 
   /** Destination: the move is undone; the new guest and its interfaces here go. */
   async revertResize(ctx: RequestContext, instance: InstancePayload, move: Move): Promise<void> {
-    await this.step(ctx, instance, move, 'compute_revert_resize', 'reverted_dest', async () => {
-      if (sameHost(move)) return;
-      await this.h.driver.destroy(instance.uuid);
-      await this.h.networking.unplugGuest(instance.uuid, true);
-    });
+    await this.step(ctx, instance, move, 'compute_revert_resize', 'reverted_dest', () =>
+      this.removeDestinationGuest(instance, move),
+    );
+  }
+
+  /**
+   * The destination's guest and its interfaces go (a failed finish, a revert); on a same-host move the
+   * guest is the source's, left for the source's step to restore.
+   */
+  private async removeDestinationGuest(instance: InstancePayload, move: Move): Promise<void> {
+    if (sameHost(move)) return;
+    await this.h.driver.destroy(instance.uuid);
+    await this.h.networking.unplugGuest(instance.uuid, true);
   }
 
   /** Source: the old guest comes back with the old flavor and its ports bound here again. */
