@@ -47,6 +47,10 @@ export function esbuildOptions(root, outdir) {
     packages: 'external',
     // For stack traces in terms of src/: run with NODE_OPTIONS=--enable-source-maps.
     sourcemap: 'linked',
+    // Class names are data here: errors are registered, sent over RPC and shown in API bodies by name
+    // (src/common/errors.ts). Bundling renames a class that collides with another binding (the
+    // `const Foo = declareError(class Foo ...)` pattern becomes `class Foo2`); keepNames keeps `.name`.
+    keepNames: true,
     logLevel: 'silent',
   };
 }

@@ -42,6 +42,21 @@ describe('scripts/build.mjs', () => {
     assert.equal(statSync(join(dir, 'stratus.js')).mtimeMs, builtAt, 'not built again');
   });
 
+  it('keeps class names that bundling would rename (errors are known by name)', async () => {
+    const named = mkdtempSync(join(tmpdir(), 'stratus-build-'));
+    try {
+      writeSources(named, 'one');
+      // The shape of src/common/errors.ts: a binding and the class it holds share a name.
+      writeFileSync(
+        join(named, 'src', 'cmd', 'stratus.ts'),
+        'const declare = <T>(c: T): T => c;\nconst Fault = declare(class Fault extends Error {});\nconsole.log(new Fault("x").constructor.name);\n',
+      );
+      assert.equal(run(await build(named), 'stratus'), 'Fault');
+    } finally {
+      rmSync(named, { recursive: true, force: true });
+    }
+  });
+
   it('builds again when a source changes, so a stale copy never runs', async () => {
     const before = await build(root);
     writeSources(root, 'two');
