@@ -18,6 +18,7 @@ import type { RunningService } from '../../src/runtime/service.ts';
 import { startScheduler } from '../../src/scheduler/service.ts';
 import { RequestSpecShape } from '../../src/wire/messages/request-spec.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
+import { FAST_PASSWORD_HASH_ROUNDS } from './fast-hashing.ts';
 
 export interface TestCloud {
   database: TestDatabase;
@@ -58,6 +59,7 @@ export async function startTestCloud(
         ...extra.DEFAULT,
       },
       fake_driver: { ...base.fake_driver, ...extra.fake_driver },
+      identity: { password_hash_rounds: FAST_PASSWORD_HASH_ROUNDS, ...base.identity, ...extra.identity },
       database: { connection: database.url },
     });
   const config = configFor('controller');

@@ -6,8 +6,13 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const ALGORITHM = 'scrypt';
-/** 2^15 × r=8 needs 32 MiB and tens of milliseconds per hash: cheap for a login, dear for a cracker. */
-const DEFAULT_PARAMS = { N: 32768, r: 8, p: 1 } as const;
+/**
+ * The work factor as keystone's `[identity] password_hash_rounds` gives it for scrypt: log2 of N.
+ * 2^15 × r=8 needs 32 MiB and tens of milliseconds per hash: cheap for a login, dear for a cracker.
+ */
+export const DEFAULT_HASH_ROUNDS = 15;
+const BLOCK_SIZE = 8;
+const PARALLELISM = 1;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
@@ -18,10 +23,15 @@ function derive(password: string, salt: Buffer, params: { N: number; r: number; 
   });
 }
 
-export async function hashPassword(password: string): Promise<string> {
+/**
+ * A new stored form of `password`, at 2^`rounds` (the configured `[identity] password_hash_rounds`). The
+ * stored string keeps its own parameters, so changing the option later affects new passwords only.
+ */
+export async function hashPassword(password: string, rounds = DEFAULT_HASH_ROUNDS): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const key = await derive(password, salt, DEFAULT_PARAMS);
-  const { N, r, p } = DEFAULT_PARAMS;
+  const params = { N: 2 ** rounds, r: BLOCK_SIZE, p: PARALLELISM };
+  const key = await derive(password, salt, params);
+  const { N, r, p } = params;
   return [ALGORITHM, N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
@@ -38,13 +48,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
-let dummyHash: Promise<string> | undefined;
+const dummyHashes = new Map<number, Promise<string>>();
 
 /**
- * Spends the same time as checking a real password, for logins naming an unknown user: the response time
- * then does not tell which user names exist.
+ * Spends the same time as checking a real password (one hashed at `rounds`), for logins naming an unknown
+ * user: the response time then does not tell which user names exist.
  */
-export async function burnPasswordCheck(password: string): Promise<void> {
-  dummyHash ??= hashPassword(randomBytes(12).toString('hex'));
-  await verifyPassword(password, await dummyHash);
+export async function burnPasswordCheck(password: string, rounds = DEFAULT_HASH_ROUNDS): Promise<void> {
+  let dummy = dummyHashes.get(rounds);
+  if (!dummy) {
+    dummy = hashPassword(randomBytes(12).toString('hex'), rounds);
+    dummyHashes.set(rounds, dummy);
+  }
+  await verifyPassword(password, await dummy);
 }

@@ -58,7 +58,12 @@ export const AuthRequestBody = Type.Object({
 });
 export type AuthRequest = Static<typeof AuthRequestBody>['auth'];
 
-export async function authenticate(db: Db, tokens: TokenService, auth: AuthRequest): Promise<IssueRequest> {
+export async function authenticate(
+  db: Db,
+  tokens: TokenService,
+  auth: AuthRequest,
+  hashRounds: number,
+): Promise<IssueRequest> {
   const methods = [...new Set(auth.identity.methods)];
   if (methods.length !== 1) {
     throw new Unauthorized('Authenticating with more than one method at once is not supported.');
@@ -67,7 +72,7 @@ export async function authenticate(db: Db, tokens: TokenService, auth: AuthReque
   let issue: Omit<IssueRequest, 'scope'>;
   switch (methods[0]) {
     case 'password':
-      user = await passwordIdentity(db, auth.identity.password);
+      user = await passwordIdentity(db, auth.identity.password, hashRounds);
       issue = { userId: user.id, methods: ['password'] };
       break;
     case 'token': {
@@ -88,7 +93,7 @@ export async function authenticate(db: Db, tokens: TokenService, auth: AuthReque
 
 type PasswordIdentity = NonNullable<AuthRequest['identity']['password']>;
 
-async function passwordIdentity(db: Db, password: PasswordIdentity | undefined): Promise<UserRow> {
+async function passwordIdentity(db: Db, password: PasswordIdentity | undefined, hashRounds: number): Promise<UserRow> {
   const ref = password?.user;
   if (!ref) throw new BadRequest("Invalid input for field identity.password: 'user' is required.");
   if (ref.id === undefined && ref.name === undefined) {
@@ -108,7 +113,7 @@ async function passwordIdentity(db: Db, password: PasswordIdentity | undefined):
     user = domain ? await findUserByName(db, domain.id, ref.name!) : undefined;
   }
   if (!user || user.password_hash === null) {
-    await burnPasswordCheck(ref.password);
+    await burnPasswordCheck(ref.password, hashRounds);
     throw new Unauthorized(AUTH_REQUIRED);
   }
   const ok = await verifyPassword(ref.password, user.password_hash);

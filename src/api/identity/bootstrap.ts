@@ -74,7 +74,7 @@ export async function bootstrapIdentity(
 
   const existing = await findUserByName(db, DEFAULT_DOMAIN_ID, userName);
   let password = options.password ?? (existing ? null : randomBytes(18).toString('base64url'));
-  const hash = password === null ? null : await hashPassword(password);
+  const hash = password === null ? null : await hashPassword(password, config.identity.password_hash_rounds);
   let created = false;
   const user = await ensure(
     async () => existing ?? findUserByName(db, DEFAULT_DOMAIN_ID, userName),

@@ -245,6 +245,12 @@ export const OPTIONS = {
     listen: str({ default: '0.0.0.0', help: 'Address the identity API listens on.' }),
     listen_port: int({ default: 5000, min: 0, max: 65535, help: 'Port of the identity API.' }),
     region_name: str({ default: 'RegionOne', help: 'Region of the endpoints in the service catalog.' }),
+    password_hash_rounds: int({
+      default: 15,
+      min: 10,
+      max: 20,
+      help: 'Work factor of new password hashes (keystone [identity] password_hash_rounds): scrypt with N = 2^rounds. Each step doubles the CPU time and memory of every login; lower it only where hashes need not resist cracking (test clouds).',
+    }),
   },
   token: {
     expiration: int({ default: 3600, min: 60, help: 'Seconds a token stays valid (keystone [token] expiration).' }),

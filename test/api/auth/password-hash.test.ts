@@ -25,6 +25,13 @@ test('parameters are read from the stored string, so older costs keep working', 
   assert.equal(await verifyPassword('pw', parts.join('$')), false);
 });
 
+test('[identity] password_hash_rounds sets N of new hashes; hashes of any cost verify', async () => {
+  const cheap = await hashPassword('pw', 10);
+  assert.match(cheap, /^scrypt\$1024\$8\$1\$/);
+  assert.equal(await verifyPassword('pw', cheap), true);
+  assert.equal(await verifyPassword('pw', await hashPassword('pw')), true);
+});
+
 test('malformed stored values are refused without throwing', async () => {
   for (const stored of ['', 'plain', 'bcrypt$1$2$3$4$5', 'scrypt$x$8$1$AA$BB', 'scrypt$16384$8$1$AAAA$short']) {
     assert.equal(await verifyPassword('pw', stored), false, stored);

@@ -8,9 +8,10 @@ import { loadConfig } from '../../../src/common/config/load-config.ts';
 import { verifyPassword } from '../../../src/api/auth/password-hash.ts';
 import { bootstrapIdentity, writeOpenrc } from '../../../src/api/identity/bootstrap.ts';
 import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { FAST_PASSWORD_HASH_ROUNDS } from '../../helpers/fast-hashing.ts';
 
 let database: TestDatabase;
-const config = loadConfig();
+const config = loadConfig([], { identity: { password_hash_rounds: FAST_PASSWORD_HASH_ROUNDS } });
 before(async () => void (database = await openTestDatabase()));
 after(() => database.close());
 

@@ -4,7 +4,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../../src/common/config/load-config.ts';
 import type { Dialect } from '../../../src/common/db/connection-url.ts';
 import { bootstrapIdentity } from '../../../src/api/identity/bootstrap.ts';
 import { ADMIN_PASSWORD, call, login, makeMember, passwordAuth, startIdentity } from './harness.ts';
@@ -16,7 +15,7 @@ for (const dialect of ['mysql', 'postgres'] as const satisfies readonly Dialect[
       try {
         const admin = h.admin.token;
         // Bootstrap again: idempotent, and concurrent runs resolve their unique-key races.
-        await Promise.all([1, 2].map(() => bootstrapIdentity(h.database, loadConfig())));
+        await Promise.all([1, 2].map(() => bootstrapIdentity(h.database, h.config)));
         assert.equal((await call(h, 'GET', '/v3/roles', { token: admin })).body.roles!.length, 3);
 
         const member = await makeMember(h, { user: 'alice', project: 'p1', password: 'pw' });
@@ -92,7 +91,7 @@ for (const dialect of ['mysql', 'postgres'] as const satisfies readonly Dialect[
       const h = await startIdentity({ dialect });
       try {
         const token = h.admin.token;
-        await Promise.all([1, 2].map(() => bootstrapIdentity(h.database, loadConfig())));
+        await Promise.all([1, 2].map(() => bootstrapIdentity(h.database, h.config)));
         assert.equal((await call(h, 'GET', '/v3/endpoints', { token })).body.endpoints!.length, 12);
 
         await call(h, 'PUT', '/v3/regions/R2', { token, body: { region: { description: 'two' } } });

@@ -10,6 +10,7 @@ import { createApiServer, type ApiServer } from '../../../src/api/http/create-se
 import { bootstrapIdentity } from '../../../src/api/identity/bootstrap.ts';
 import { registerIdentityApi } from '../../../src/api/identity/index.ts';
 import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
+import { FAST_PASSWORD_HASH_ROUNDS } from '../../helpers/fast-hashing.ts';
 import type { Body } from './bodies.ts';
 
 export const ADMIN_PASSWORD = 'admin-secret';
@@ -33,7 +34,11 @@ export interface Reply {
 
 export async function startIdentity(options: { dialect?: Dialect; overrides?: RawOverrides } = {}): Promise<Harness> {
   const database = await openTestDatabase(options.dialect ?? 'sqlite');
-  const config = loadConfig([], options.overrides ?? {});
+  const overrides = options.overrides ?? {};
+  const config = loadConfig([], {
+    ...overrides,
+    identity: { password_hash_rounds: FAST_PASSWORD_HASH_ROUNDS, ...overrides.identity },
+  });
   const clock = {
     now: Date.now(),
     advance(seconds: number) {

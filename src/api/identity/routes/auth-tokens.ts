@@ -25,7 +25,12 @@ export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps, catalog:
     '/v3/auth/tokens',
     { config: { public: true }, schema: { body: AuthRequestBody, querystring: TokenQuery } },
     async (request, reply) => {
-      const issue = await authenticate(database.db, tokens, request.body.auth);
+      const issue = await authenticate(
+        database.db,
+        tokens,
+        request.body.auth,
+        deps.config.identity.password_hash_rounds,
+      );
       const { token, info } = await tokens.issue(issue);
       void reply.code(201).header('x-subject-token', token);
       return tokenBody(info, queryFlag(request.query.nocatalog) ? null : await catalog.forToken(info));

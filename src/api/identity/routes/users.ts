@@ -49,7 +49,8 @@ const duplicate = (name: string, domainId: string) =>
   `Conflict occurred attempting to store user: a user named '${name}' exists already in domain ${domainId}.`;
 
 export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
-  const { database, tokens } = deps;
+  const { database, tokens, config } = deps;
+  const rounds = config.identity.password_hash_rounds;
   const db = database.db;
   const mustGet = async (id: string) => {
     const user = await getUser(db, id);
@@ -57,7 +58,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
     return user;
   };
   const passwordHash = (password: string | null | undefined) =>
-    password === undefined || password === null ? Promise.resolve(null) : hashPassword(password);
+    password === undefined || password === null ? Promise.resolve(null) : hashPassword(password, rounds);
 
   app.post('/v3/users', { schema: { body: CreateBody } }, async (request, reply) => {
     requireAdmin(request, 'create_user');
@@ -134,7 +135,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
     if (user.password_hash === null || !(await verifyPassword(body.original_password, user.password_hash))) {
       throw new Unauthorized('The original password is not correct.');
     }
-    await updateUser(db, user.id, { password_hash: await hashPassword(body.password) });
+    await updateUser(db, user.id, { password_hash: await hashPassword(body.password, rounds) });
     await tokens.revokeUser(user.id);
     return reply.code(204).send();
   });
