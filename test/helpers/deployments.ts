@@ -8,11 +8,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { createScratchDatabase } from './database.ts';
+import { FAST_PASSWORD_HASH_ROUNDS } from './fast-hashing.ts';
 import { freePort } from './free-port.ts';
 import { NetworkLab } from './network-lab.ts';
 import { OpenstackCli } from './openstack-cli.ts';
 import { ProcessGroup, waitUntil } from './processes.ts';
 import { createVhost } from './rabbit-vhost.ts';
+
+export { passwordToken } from './rest-session.ts';
 
 export interface Deployment {
   cli: OpenstackCli;
@@ -58,6 +61,9 @@ export function listenSections(identityPort: number, imagePort: number, consoleP
  * them: a compute host of the previous release (the rolling upgrade) refuses options it does not know.
  */
 const UNLIMITED_SERVER_QUOTAS = ['[quota]', 'instances = -1', 'cores = -1', 'ram = -1', '[DEFAULT]'];
+
+/** Cheap logins (test/helpers/fast-hashing.ts), for the services that serve identity: not computes. */
+const FAST_LOGINS = ['[identity]', `password_hash_rounds = ${FAST_PASSWORD_HASH_ROUNDS}`, '[DEFAULT]'];
 
 /**
  * The network API on a free loopback port, back in [DEFAULT] after. Only the api (and the bootstrap,
@@ -106,13 +112,18 @@ export async function waitForComputes(cli: OpenstackCli, hosts: string[], descri
   await waitUntil(
     `compute services ${hosts.join(', ')} up`,
     async () => {
-      const result = await cli.run('compute', 'service', 'list', '--service', 'stratus-compute', '-f', 'json');
-      if (result.code !== 0) return false;
-      const rows = JSON.parse(result.stdout) as { Host: string; State: string }[];
-      if (!hosts.every((h) => rows.some((r) => r.Host === h && r.State === 'up'))) return false;
+      // Through REST rather than the CLI: each CLI poll costs a second of CPU (see openCliRestSession).
+      const rest = await cli.rest().catch(() => null);
+      if (!rest) return false;
+      const services = await rest.session.request<{ services?: { host: string; state: string }[] }>(
+        'GET',
+        `${rest.computeUrl}/os-services?binary=stratus-compute`,
+      );
+      const rows = services.body?.services ?? [];
+      if (!hosts.every((h) => rows.some((r) => r.host === h && r.state === 'up'))) return false;
       // Up is the heartbeat; the scheduler places on compute nodes, which the first resource report makes.
-      const nodes = await cli.run('hypervisor', 'list', '-f', 'json');
-      return nodes.code === 0 && (JSON.parse(nodes.stdout) as unknown[]).length >= hosts.length;
+      const nodes = await rest.session.request<{ hypervisors?: unknown[] }>('GET', `${rest.computeUrl}/os-hypervisors`);
+      return (nodes.body?.hypervisors?.length ?? 0) >= hosts.length;
     },
     // Generous: on a loaded CI machine a dozen service processes start (and compile) at once.
     180_000,
@@ -158,7 +169,7 @@ export async function startMultiProcess(
   const network = await networkSection();
   writeFileSync(
     join(dir, 'controller.conf'),
-    [...UNLIMITED_SERVER_QUOTAS, ...network.lines, ...(options.controllerConfig ?? []), ''].join('\n'),
+    [...UNLIMITED_SERVER_QUOTAS, ...FAST_LOGINS, ...network.lines, ...(options.controllerConfig ?? []), ''].join('\n'),
   );
   await group.runToEnd('db sync', 'stratus-manage', [...conf('base.conf'), 'db', 'sync']);
   await group.runToEnd('bootstrap', 'stratus-manage', [
@@ -240,6 +251,7 @@ export async function startAllInOne(
     'metadata_listen = 127.0.0.1',
     `metadata_listen_port = ${metadataPort}`,
     ...UNLIMITED_SERVER_QUOTAS,
+    ...FAST_LOGINS,
     ...network.lines,
     ...(options.datapath ? datapathSection(dir, options.datapath) : []),
     ...(options.lines ?? []),
@@ -304,28 +316,6 @@ async function killProcessesMentioning(text: string): Promise<void> {
   }
 }
 
-/** A project-scoped token by password (Keystone v3), for clients that talk REST rather than the CLI. */
-export async function passwordToken(
-  identityUrl: string,
-  user: string,
-  password: string,
-  project: string,
-): Promise<string> {
-  const response = await fetch(`${identityUrl}/auth/tokens?nocatalog`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password } } },
-        scope: { project: { name: project, domain: { id: 'default' } } },
-      },
-    }),
-  });
-  const token = response.headers.get('x-subject-token');
-  if (!token) throw new Error(`no token for ${user} from ${identityUrl}: HTTP ${response.status}`);
-  return token;
-}
-
 export interface ServerRow {
   ID: string;
   Name: string;
@@ -336,7 +326,11 @@ export interface ServerRow {
 export async function waitStatus(cli: OpenstackCli, id: string, status: string, timeoutMs = 30_000): Promise<void> {
   await waitUntil(
     `server ${id} ${status}`,
-    async () => (await cli.json<{ status: string }>('server', 'show', id)).status === status,
+    async () => {
+      const { session, computeUrl } = await cli.rest();
+      const { body } = await session.request<{ server?: { status: string } }>('GET', `${computeUrl}/servers/${id}`);
+      return body?.server?.status === status;
+    },
     timeoutMs,
   );
 }

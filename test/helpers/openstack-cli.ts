@@ -1,6 +1,7 @@
 /** Runs the real `openstack` CLI (python3-openstackclient) with the given credentials, as a user would. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { openCliRestSession, type CliRestSession } from './rest-session.ts';
 
 const run = promisify(execFile);
 
@@ -11,7 +12,21 @@ export interface CliResult {
 }
 
 export class OpenstackCli {
+  private restSession: Promise<CliRestSession> | undefined;
+
   constructor(private readonly env: Record<string, string>) {}
+
+  /**
+   * The same credentials over plain REST, for test harnesses' polling (see `openCliRestSession`). Opened
+   * on first use and kept; a failed opening (the cloud not up yet) is tried again at the next call.
+   */
+  rest(): Promise<CliRestSession> {
+    this.restSession ??= openCliRestSession(this.env).catch((err: unknown) => {
+      this.restSession = undefined;
+      throw err;
+    });
+    return this.restSession;
+  }
 
   async run(...args: string[]): Promise<CliResult> {
     try {
