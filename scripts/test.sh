@@ -15,11 +15,27 @@ mapfile -t all < <(find test -name '*.test.ts' | sort)
 if [ "${#all[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 heavy_re='^test/(e2e/|compute/virt/qemu/)'
 mapfile -t light < <(printf '%s\n' "${all[@]}" | grep -Ev "$heavy_re" || true)
-mapfile -t heavy < <(printf '%s\n' "${all[@]}" | grep -E "$heavy_re" || true)
+# The longest heavy files first (each boots several guests or a dozen processes): started last, one of
+# them would run alone at the end while the other slot sits idle.
+slow_first_re='/(openstack-cli-multi-process|openstack-cli-guest-networking|openstack-cli-ssh[a-z-]*|rolling-upgrade|openstack-cli-qemu|disk-snapshots-qemu|compute-restart-qemu|multi-scheduler-race)\.test\.ts$'
+mapfile -t heavy < <(
+  printf '%s\n' "${all[@]}" | grep -E "$heavy_re" | grep -E "$slow_first_re" || true
+  printf '%s\n' "${all[@]}" | grep -E "$heavy_re" | grep -Ev "$slow_first_re" || true
+)
+# The files run compiled (scripts/build-tests.mjs says why); TEST_FROM_SOURCE=1 runs them through tsx.
+if [ "${TEST_FROM_SOURCE:-0}" = 1 ]; then
+  loader=(--import tsx)
+else
+  node scripts/build-tests.mjs "${all[@]}" >/dev/null
+  loader=(--enable-source-maps)
+  compiled() { printf '%s\n' "$@" | sed -e 's|^|.cache/test-build/|' -e 's|\.ts$|.js|'; }
+  mapfile -t light < <(compiled "${light[@]}")
+  mapfile -t heavy < <(compiled "${heavy[@]}")
+fi
 run() {
   local concurrency=$1
   shift
-  node --import tsx --test --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT_MS:-600000}" "$@"
+  node "${loader[@]}" --test --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT_MS:-600000}" "$@"
 }
 status=0
 if [ "${#light[@]}" -gt 0 ]; then run "${TEST_CONCURRENCY:-4}" "${extra[@]}" "${light[@]}" || status=$?; fi

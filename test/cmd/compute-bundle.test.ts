@@ -5,14 +5,14 @@
  * src/compute/service.ts (imported when the command is `compute`) and its static imports.
  */
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
+import { packageRoot } from '../../src/common/package-root.ts';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 // @ts-expect-error: a plain JavaScript module (the launchers import it before any TypeScript loads)
 import { esbuildOptions } from '../../scripts/build.mjs';
 
-const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const ROOT = packageRoot();
 const ENTRY = 'src/cmd/stratus.ts';
 const COMPUTE_SERVICE = 'src/compute/service.ts';
 

@@ -9,19 +9,19 @@
  * checkout's node_modules and builds its own dist/.
  */
 import { strict as assert } from 'node:assert';
+import { packageRoot } from '../../src/common/package-root.ts';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SERVICE_VERSION } from '../../src/wire/service-versions.ts';
 import { createRawImage, startMultiProcess, type Deployment } from '../helpers/deployments.ts';
 import { waitUntil } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = packageRoot();
 /** The first release: the tag, or the commit it was cut from when the clone has no tags. */
 const PREVIOUS_RELEASE = { tag: 'v0.1.0', commit: 'b79f42317c47a7dbf6aa8e57c9e408b751837782' };
 

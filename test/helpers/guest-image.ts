@@ -1,8 +1,9 @@
 /** The demo guest (scripts/build-guest-image.sh), built once into the project's .cache and shared by tests. */
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/common/package-root.ts';
 import { buildGuestImage, type GuestImageFiles } from '../../src/runtime/guest-image.ts';
 
-const CACHE = fileURLToPath(new URL('../../.cache/guest-image', import.meta.url));
+const CACHE = join(packageRoot(), '.cache', 'guest-image');
 
 export function guestImage(): Promise<GuestImageFiles> {
   return buildGuestImage(CACHE);

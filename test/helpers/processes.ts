@@ -3,13 +3,13 @@
  * output kept for the failure message, and every one killed by `stopAll()` so no process leaks.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { packageRoot } from '../../src/common/package-root.ts';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const runFile = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = packageRoot();
 
 export interface ServiceProcess {
   readonly name: string;

@@ -3,6 +3,7 @@
  * schema.ts; a newer schema and an empty one are refused with what to do; an unreachable server is named.
  */
 import assert from 'node:assert/strict';
+import { packageRoot } from '../../../src/common/package-root.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { testSpec } from '../../helpers/request-spec.ts';
 
 /** Tables and their columns as schema.ts declares them (read from its source, so the test follows it). */
 function declaredSchema(): Map<string, string[]> {
-  const source = readFileSync(new URL('../../../src/common/db/schema.ts', import.meta.url), 'utf8');
+  const source = readFileSync(join(packageRoot(), 'src/common/db/schema.ts'), 'utf8');
   const body = (name: string) => {
     const m = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(source);
     assert.ok(m?.[1], `interface ${name} not found in schema.ts`);
