@@ -87,8 +87,13 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     // The image is deleted just after the server is recorded ACTIVE.
     for (let i = 0; i < 100 && !stub.deleted.length; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(stub.deleted, [imageId]);
-    const actions = await listActions(cloud.database.db, uuid!);
-    const unshelveAction = actions.find((a) => a.action === 'unshelve');
+    // The compute finishes its event just after it records the server ACTIVE: wait for the result.
+    let unshelveAction: Awaited<ReturnType<typeof listActions>>[number] | undefined;
+    for (let i = 0; i < 100; i++) {
+      unshelveAction = (await listActions(cloud.database.db, uuid!)).find((a) => a.action === 'unshelve');
+      if (unshelveAction?.events.every((e) => e.result !== null)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.deepEqual(unshelveAction?.events.map((e) => [e.event, e.result]).sort(), [
       ['compute_unshelve_instance', 'Success'],
       ['get_image_info', 'Success'],

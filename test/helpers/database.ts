@@ -20,13 +20,28 @@ export interface TestDatabase extends Database {
   readonly url: string;
 }
 
+/**
+ * The server's maintenance database. A connect that times out is tried twice more: on a machine
+ * running a whole suite at once, a server's handshake can miss the driver's timeout while the server
+ * itself is fine (a server that is not there refuses at once, and fails the first time).
+ */
+async function openAdmin(url: string): Promise<Database> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openDatabase(url);
+    } catch (err) {
+      if (attempt >= 3 || !/ETIMEDOUT|timeout/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 /** Creates a scratch database on the server and returns its URL. */
 export async function createScratchDatabase(
   dialect: Exclude<Dialect, 'sqlite'>,
 ): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `stratus_t_${randomBytes(5).toString('hex')}`;
   const server = dialect === 'mysql' ? MARIADB_URL : POSTGRES_URL;
-  const admin = await openDatabase(`${server}/${dialect === 'mysql' ? 'test' : 'postgres'}`).catch((err: Error) => {
+  const admin = await openAdmin(`${server}/${dialect === 'mysql' ? 'test' : 'postgres'}`).catch((err: Error) => {
     throw new Error(
       `${err.message}\n(test databases: set STRATUS_TEST_MYSQL_URL / STRATUS_TEST_POSTGRES_URL to use other servers)`,
     );
