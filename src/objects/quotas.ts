@@ -13,7 +13,7 @@
  * per-project row lock inside the transaction that counts and inserts (SQLite needs none: a write
  * transaction there is BEGIN IMMEDIATE, one writer at a time).
  */
-import { MysqlAdapter, SqliteAdapter, sql, type Transaction } from 'kysely';
+import { MysqlAdapter, SqliteAdapter, sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { now, type Schema } from '../common/db/schema.ts';
@@ -301,8 +301,9 @@ function instanceUsageSelect(config: Config, projectId: string, userId: string, 
   const mine = sql`i.user_id = ${userId}`;
   const instances = sql`count(*) as instances,
     coalesce(sum(case when ${mine} then 1 else 0 end), 0) as user_instances`;
+  // `onlyIf` gates the moves' subquery too, so a create that needs no count reads no migrations either.
   const growth = (column: 'peak_vcpus' | 'peak_memory_mb', onlyMine: boolean, unclaimed = false) =>
-    moveGrowth(column, projectId, onlyMine ? userId : null, unclaimed);
+    moveGrowth(column, { projectId, userId: onlyMine ? userId : null, unclaimed, onlyIf });
   if (!config.quota.count_usage_from_placement) {
     return sql`select ${instances},
       coalesce(sum(i.vcpus), 0) + ${growth('peak_vcpus', false)} as cores,
@@ -348,10 +349,9 @@ function instanceUsageSelect(config: Config, projectId: string, userId: string, 
  */
 function moveGrowth(
   column: 'peak_vcpus' | 'peak_memory_mb',
-  projectId: string,
-  userId: string | null,
-  unclaimed: boolean,
+  of: { projectId: string; userId: string | null; unclaimed: boolean; onlyIf: RawBuilder<unknown> },
 ) {
+  const { projectId, userId, unclaimed, onlyIf } = of;
   const current = column === 'peak_vcpus' ? sql.ref('j.vcpus') : sql.ref('j.memory_mb');
   const peak = sql.ref(`m.${column}`);
   return sql`(select coalesce(sum(case when ${peak} > ${current} then ${peak} - ${current} else 0 end), 0)
@@ -359,7 +359,7 @@ function moveGrowth(
     where m.status in (${sql.join([...UNFINISHED_MIGRATION_STATUSES])}) and j.project_id = ${projectId}
       and j.deleted = 0 and j.vm_state <> ${VmState.SOFT_DELETED}
       ${userId === null ? sql`` : sql`and j.user_id = ${userId}`}
-      ${unclaimed ? sql`and m.dest_compute is null` : sql``})`;
+      ${unclaimed ? sql`and m.dest_compute is null` : sql``} and ${onlyIf})`;
 }
 
 interface InstanceUsageRow {
