@@ -23,7 +23,7 @@ import { getLogger } from '../common/log/logger.ts';
 import { finishEvent, startEvent } from '../objects/instance-actions.ts';
 import { recordFault } from '../objects/instance-faults.ts';
 import { flavorSpec, instancePayload } from '../objects/instance-payload.ts';
-import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
+import { changeInstance, findInstance, flavorChanges, nodesOfInstances, type Instance } from '../objects/instances.ts';
 import type { Flavor } from '../objects/flavors.ts';
 import {
   findMigration,
@@ -216,7 +216,7 @@ export class MoveConductor {
         power_state: power,
         host: move.dest_compute,
         node: move.dest_node,
-        flavor: JSON.stringify(migration.new_flavor),
+        ...flavorChanges(migration.new_flavor),
       },
       { taskState: [TaskState.RESIZE_MIGRATED, TaskState.RESIZE_FINISH] },
     ).catch((err: Error) => log.warn({ instance: instance.uuid, err: err.message }, 'could not record the finish'));
@@ -265,7 +265,7 @@ export class MoveConductor {
       {
         host: move.source_compute,
         node: move.source_node,
-        flavor: JSON.stringify(migration.old_flavor),
+        ...flavorChanges(migration.old_flavor),
       },
       { taskState: [TaskState.RESIZE_REVERTING] },
     );

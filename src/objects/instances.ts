@@ -45,11 +45,31 @@ export type InstanceChanges = Partial<
     | 'shelved_image_id'
     | 'shelved_at'
     | 'shelved_host'
-    /** The flavor snapshot as JSON (a resize's finish, or its revert). */
+    /** The flavor snapshot as JSON and the columns copied from it: always set together (`flavorChanges`). */
     | 'flavor'
+    | 'instance_type_id'
+    | 'vcpus'
+    | 'memory_mb'
+    | 'root_gb'
+    | 'ephemeral_gb'
     | 'auto_disk_config'
   >
 >;
+
+/**
+ * The instance's flavor and the figures copied from it, which the quota count, the usage reports and
+ * the list's sort keys read (Nova's _set_instance_info): a resize's finish or revert changes them all.
+ */
+export function flavorChanges(flavor: Flavor) {
+  return {
+    flavor: JSON.stringify(flavor),
+    instance_type_id: flavor.id,
+    vcpus: flavor.vcpus,
+    memory_mb: flavor.memory_mb,
+    root_gb: flavor.root_gb,
+    ephemeral_gb: flavor.ephemeral_gb,
+  };
+}
 
 export interface NewInstance {
   uuid: string;
@@ -123,12 +143,7 @@ export async function insertInstance(trx: Transaction<Schema> | Db, input: NewIn
       user_id: input.user_id,
       project_id: input.project_id,
       image_ref: input.image_ref,
-      flavor: JSON.stringify(input.flavor),
-      instance_type_id: input.flavor.id,
-      vcpus: input.flavor.vcpus,
-      memory_mb: input.flavor.memory_mb,
-      root_gb: input.flavor.root_gb,
-      ephemeral_gb: input.flavor.ephemeral_gb,
+      ...flavorChanges(input.flavor),
       host: null,
       node: null,
       vm_state: VmState.BUILDING,

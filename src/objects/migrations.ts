@@ -28,6 +28,19 @@ export const MigrationStatus = {
   ERROR: 'error',
 } as const;
 
+/**
+ * The statuses of a move not yet confirmed or reverted (nor failed): while its migration is in one, the
+ * server counts the larger of its two flavors against the cores and ram quotas (objects/quotas.ts).
+ */
+export const UNFINISHED_MIGRATION_STATUSES: readonly string[] = [
+  MigrationStatus.PRE_MIGRATING,
+  MigrationStatus.MIGRATING,
+  MigrationStatus.POST_MIGRATING,
+  MigrationStatus.FINISHED,
+  MigrationStatus.CONFIRMING,
+  MigrationStatus.REVERTING,
+];
+
 export interface MigrationRecord {
   id: number;
   uuid: string;
@@ -161,6 +174,8 @@ export async function createMigration(db: Db, input: NewMigration): Promise<Migr
       new_instance_type_id: input.new_flavor.id,
       old_flavor: JSON.stringify(input.old_flavor),
       new_flavor: JSON.stringify(input.new_flavor),
+      peak_vcpus: Math.max(input.old_flavor.vcpus, input.new_flavor.vcpus),
+      peak_memory_mb: Math.max(input.old_flavor.memory_mb, input.new_flavor.memory_mb),
       user_id: input.user_id,
       project_id: input.project_id,
       created_at: now(),

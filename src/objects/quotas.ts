@@ -13,13 +13,14 @@
  * per-project row lock inside the transaction that counts and inserts (SQLite needs none: a write
  * transaction there is BEGIN IMMEDIATE, one writer at a time).
  */
-import { MysqlAdapter, SqliteAdapter, sql, type Transaction } from 'kysely';
+import { MysqlAdapter, SqliteAdapter, sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { now, type Schema } from '../common/db/schema.ts';
 import { QuotaExceeded } from '../common/errors.ts';
 import { VmState } from '../wire/messages/instance-states.ts';
 import { countKeyPairs } from './key-pairs.ts';
+import { UNFINISHED_MIGRATION_STATUSES } from './migrations.ts';
 
 /** Nova's resources, in the order its API lists them. */
 export const QUOTA_RESOURCES = [
@@ -286,6 +287,12 @@ export async function perUser(resource: QuotaResource, count: Promise<number> | 
  * The SELECT that counts a project's live servers, and one user's among them, in one scan: columns
  * instances, cores, ram, user_instances, user_cores, user_ram. With `[quota] count_usage_from_placement`
  * cores and ram are what the servers hold in placement (none for a server never scheduled).
+ *
+ * A server being resized (its move not yet confirmed or reverted) counts the larger of its two flavors'
+ * vCPUs and memory, whichever way the move ends, so no resize can take a user past a quota (see
+ * `moveGrowth`). From placement it counts what it holds, as in Nova: both the destination's allocation
+ * and the source's, which its migration holds, plus the growth of a move whose destination is not yet
+ * claimed.
  */
 function instanceUsageSelect(config: Config, projectId: string, userId: string, onlyIf = sql`1 = 1`) {
   // Soft-deleted servers can still be restored, yet Nova does not count them: restoring checks again.
@@ -294,24 +301,65 @@ function instanceUsageSelect(config: Config, projectId: string, userId: string, 
   const mine = sql`i.user_id = ${userId}`;
   const instances = sql`count(*) as instances,
     coalesce(sum(case when ${mine} then 1 else 0 end), 0) as user_instances`;
+  // `onlyIf` gates the moves' subquery too, so a create that needs no count reads no migrations either.
+  const growth = (column: 'peak_vcpus' | 'peak_memory_mb', onlyMine: boolean, unclaimed = false) =>
+    moveGrowth(column, { projectId, userId: onlyMine ? userId : null, unclaimed, onlyIf });
   if (!config.quota.count_usage_from_placement) {
     return sql`select ${instances},
-      coalesce(sum(i.vcpus), 0) as cores,
-      coalesce(sum(i.memory_mb), 0) as ram,
-      coalesce(sum(case when ${mine} then i.vcpus else 0 end), 0) as user_cores,
-      coalesce(sum(case when ${mine} then i.memory_mb else 0 end), 0) as user_ram
+      coalesce(sum(i.vcpus), 0) + ${growth('peak_vcpus', false)} as cores,
+      coalesce(sum(i.memory_mb), 0) + ${growth('peak_memory_mb', false)} as ram,
+      coalesce(sum(case when ${mine} then i.vcpus else 0 end), 0) + ${growth('peak_vcpus', true)} as user_cores,
+      coalesce(sum(case when ${mine} then i.memory_mb else 0 end), 0) + ${growth('peak_memory_mb', true)} as user_ram
       ${where}`;
   }
+  const ofUser = (onlyMine: boolean) => (onlyMine ? sql`and j.user_id = ${userId}` : sql``);
   const held = (classes: string[], onlyMine: boolean) =>
     sql`(select coalesce(sum(a.used), 0) from allocations a join instances j on j.uuid = a.consumer_id
       where j.project_id = ${projectId} and j.deleted = 0
-        and a.resource_class in (${sql.join(classes)}) ${onlyMine ? sql`and j.user_id = ${userId}` : sql``})`;
+        and a.resource_class in (${sql.join(classes)}) ${ofUser(onlyMine)})`;
+  // The source's share of a move is held under its migration's uuid (Nova's migration-based allocations).
+  const heldForMoves = (classes: string[], onlyMine: boolean) =>
+    sql`(select coalesce(sum(a.used), 0) from migrations m join instances j on j.uuid = m.instance_uuid
+      join allocations a on a.consumer_id = m.uuid
+      where m.status in (${sql.join([...UNFINISHED_MIGRATION_STATUSES])}) and j.project_id = ${projectId}
+        and j.deleted = 0 and a.resource_class in (${sql.join(classes)}) ${ofUser(onlyMine)})`;
+  const cores = (onlyMine: boolean) =>
+    sql`${held(['VCPU', 'PCPU'], onlyMine)} + ${heldForMoves(['VCPU', 'PCPU'], onlyMine)}
+      + ${growth('peak_vcpus', onlyMine, true)}`;
+  const ram = (onlyMine: boolean) =>
+    sql`${held(['MEMORY_MB'], onlyMine)} + ${heldForMoves(['MEMORY_MB'], onlyMine)}
+      + ${growth('peak_memory_mb', onlyMine, true)}`;
   return sql`select ${instances},
-    ${held(['VCPU', 'PCPU'], false)} as cores,
-    ${held(['MEMORY_MB'], false)} as ram,
-    ${held(['VCPU', 'PCPU'], true)} as user_cores,
-    ${held(['MEMORY_MB'], true)} as user_ram
+    ${cores(false)} as cores,
+    ${ram(false)} as ram,
+    ${cores(true)} as user_cores,
+    ${ram(true)} as user_ram
     ${where}`;
+}
+
+/**
+ * What the unfinished moves of a project's live servers (one user's, when `userId` is given) add to
+ * their count: for each, how far the larger of its two flavors (`column`: vCPUs or memory) exceeds the
+ * flavor the server has now. The server's own columns hold the old flavor until the destination has
+ * finished and the new one after (until a revert), so whichever it is, the server counts the larger
+ * until the move is confirmed or reverted: a resize up counts the new size from the moment it is
+ * accepted, and a resize down keeps counting the old size, which a revert gives back. `unclaimed`
+ * keeps only the moves whose destination is not yet claimed in placement (no destination recorded).
+ * The moves are found through the status index: a handful at most, whatever the project's size.
+ */
+function moveGrowth(
+  column: 'peak_vcpus' | 'peak_memory_mb',
+  of: { projectId: string; userId: string | null; unclaimed: boolean; onlyIf: RawBuilder<unknown> },
+) {
+  const { projectId, userId, unclaimed, onlyIf } = of;
+  const current = column === 'peak_vcpus' ? sql.ref('j.vcpus') : sql.ref('j.memory_mb');
+  const peak = sql.ref(`m.${column}`);
+  return sql`(select coalesce(sum(case when ${peak} > ${current} then ${peak} - ${current} else 0 end), 0)
+    from migrations m join instances j on j.uuid = m.instance_uuid
+    where m.status in (${sql.join([...UNFINISHED_MIGRATION_STATUSES])}) and j.project_id = ${projectId}
+      and j.deleted = 0 and j.vm_state <> ${VmState.SOFT_DELETED}
+      ${userId === null ? sql`` : sql`and j.user_id = ${userId}`}
+      ${unclaimed ? sql`and m.dest_compute is null` : sql``} and ${onlyIf})`;
 }
 
 interface InstanceUsageRow {

@@ -122,6 +122,8 @@ describe('resize and cold migration (api -> conductor -> scheduler -> two comput
     const resized = await cloud.waitFor(uuid!, (i) => i.vm_state === VmState.RESIZED && i.task_state === null);
     assert.notEqual(resized.host, source);
     assert.equal(resized.flavor.flavorid, big.flavorid);
+    // The columns copied from the flavor (quota counts, usage reports, sort keys) follow it.
+    assert.deepEqual([resized.instance_type_id, resized.vcpus, resized.memory_mb], [big.id, big.vcpus, big.memory_mb]);
     const verify = await getMigration(cloud.database.db, migration.uuid);
     assert.equal(verify.status, MigrationStatus.FINISHED);
     assert.equal(verify.dest_compute, resized.host);

@@ -3,7 +3,8 @@
  * `allow_resize_to_same_host`): `server resize` to VERIFY_RESIZE with the new flavor, `server resize
  * confirm` to ACTIVE, a second resize reverted with `server resize revert` back to the old flavor, the
  * placement usage following each step; `server migrate` with no other host leaves the server ACTIVE where
- * it was, and the migration listed in error (as does a resize that would shrink the disk).
+ * it was, and the migration listed in error (as does a resize that would shrink the disk). A resize up
+ * over the cores quota is refused (403) and one within it counts at once in `limits show`.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,6 +75,32 @@ describe('openstack CLI: resize, confirm, revert and migrate (fake driver)', () 
     const flavor = (await cli.json<Shown>('server', 'show', vm.id)).flavor;
     assert.match(JSON.stringify(flavor), /f\.big\b/);
     assert.equal(await vcpusInUse(d), 2);
+  });
+
+  it('refuses a resize up over the cores quota and counts a resized server at its larger flavor', async () => {
+    const { cli } = d;
+    const project = d.env['OS_PROJECT_NAME']!;
+    const coresUsed = async () =>
+      (await cli.json<{ Name: string; Value: number }[]>('limits', 'show', '--absolute')).find(
+        (l) => l.Name === 'totalCoresUsed',
+      )!.Value;
+    const vm = await cli.createServerAndWait('--image', 'img', '--flavor', 'f.small', 'vm3');
+    const used = await coresUsed();
+    await cli.ok('quota', 'set', '--cores', String(used + 1), project);
+    try {
+      const over = await cli.run('server', 'resize', '--flavor', 'f.bigger', vm.id);
+      assert.notEqual(over.code, 0);
+      assert.match(over.stderr, /Quota exceeded for cores: Requested 3, but already used \d+ of \d+ cores.*HTTP 403/s);
+      assert.equal((await cli.json<Shown>('server', 'show', vm.id)).status, 'ACTIVE');
+      await cli.ok('server', 'resize', '--flavor', 'f.big', vm.id);
+      await statusIs(vm.id, 'VERIFY_RESIZE');
+      assert.equal(await coresUsed(), used + 1);
+      await cli.ok('server', 'resize', 'revert', vm.id);
+      await statusIs(vm.id, 'ACTIVE');
+      assert.equal(await coresUsed(), used);
+    } finally {
+      await cli.ok('quota', 'set', '--cores', '-1', project);
+    }
   });
 
   it('cold-migrates only to another host: with none, the server stays where it was', async () => {

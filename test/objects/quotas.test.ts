@@ -13,8 +13,10 @@ import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { now } from '../../src/common/db/schema.ts';
 import { QuotaExceeded } from '../../src/common/errors.ts';
 import { recordCheckedBuildRequest } from '../../src/objects/build-requests.ts';
-import { createFlavor, type Flavor } from '../../src/objects/flavors.ts';
-import { updateInstance, type NewInstance } from '../../src/objects/instances.ts';
+import { createFlavor, getFlavor, type Flavor } from '../../src/objects/flavors.ts';
+import { flavorChanges, getInstance, updateInstance, type NewInstance } from '../../src/objects/instances.ts';
+import { createMigration, MigrationStatus, updateMigration } from '../../src/objects/migrations.ts';
+import { beginMove } from '../../src/objects/resize-records.ts';
 import { addServerGroupMembers, createServerGroup } from '../../src/objects/server-groups.ts';
 import { VmState } from '../../src/wire/messages/instance-states.ts';
 import {
@@ -217,6 +219,116 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
       assert.deepEqual(snapshot.usage.user, { instances: 2, cores: 1, ram: 512 });
     });
 
+    it('counts a server being resized at the larger of its two flavors until the move ends', async () => {
+      const db = database.db;
+      const cfg = config();
+      const up = await insertTestInstance(db, { project: 'move-p' });
+      const small = await getFlavor(db, 'rows.tiny'); // 1 vCPU, 512 MB
+      const large = await createFlavor(db, { flavorid: 'mv-l', name: 'mv-l', vcpus: 4, memory_mb: 256, root_gb: 1 });
+      const counted = async (userId: string | null = null) => {
+        const usage = await displayedUsage(db, cfg, 'move-p', userId);
+        return [usage.instances, usage.cores, usage.ram];
+      };
+      const moveOf = (uuid: string, from: Flavor, to: Flavor) =>
+        createMigration(db, {
+          instance_uuid: uuid,
+          migration_type: 'resize',
+          source_compute: 'h1',
+          source_node: 'h1',
+          old_flavor: from,
+          new_flavor: to,
+          user_id: 'u1',
+          project_id: 'move-p',
+        });
+      assert.deepEqual(await counted(), [1, 1, 512]);
+      // Accepted (pre-migrating, the server still on its old flavor): the bigger of each already counts.
+      const upMove = await moveOf(up, small, large);
+      assert.deepEqual(await counted(), [1, 4, 512]);
+      assert.deepEqual(await counted('u1'), [1, 4, 512]);
+      assert.deepEqual(await counted('u2'), [0, 0, 0]);
+      // Finished on the destination (VERIFY_RESIZE, the server on its new flavor): the same.
+      await updateMigration(db, upMove.uuid, { status: MigrationStatus.FINISHED, dest_compute: 'h2' });
+      await updateInstance(db, up, flavorChanges(large));
+      assert.deepEqual(await counted(), [1, 4, 512]);
+      // Confirmed: only the flavor it has.
+      await updateMigration(db, upMove.uuid, { status: MigrationStatus.CONFIRMED });
+      assert.deepEqual(await counted(), [1, 4, 256]);
+
+      // A resize down keeps counting the old size while a revert could give it back; a failed move or
+      // a deleted server counts as the server it leaves.
+      const down = await insertTestInstance(db, { project: 'move-p' });
+      await updateInstance(db, down, flavorChanges(large));
+      const downMove = await moveOf(down, large, small);
+      await updateMigration(db, downMove.uuid, { status: MigrationStatus.FINISHED, dest_compute: 'h2' });
+      await updateInstance(db, down, flavorChanges(small));
+      assert.deepEqual(await counted(), [2, 8, 768]);
+      await updateMigration(db, downMove.uuid, { status: MigrationStatus.REVERTING });
+      assert.deepEqual(await counted(), [2, 8, 768]);
+      await updateMigration(db, downMove.uuid, { status: MigrationStatus.ERROR });
+      assert.deepEqual(await counted(), [2, 5, 768]);
+      const gone = await insertTestInstance(db, { project: 'move-p', deleted: true });
+      await moveOf(gone, small, large);
+      assert.deepEqual(await counted(), [2, 5, 768]);
+      // The check a resize up makes counts other servers' unfinished moves the same way.
+      await moveOf(down, small, large);
+      await setLimits(db, 'move-p', null, { cores: 8 });
+      assert.equal(await findOverQuota(db, cfg, { cores: 0 }, { projectId: 'move-p', userId: 'u1' }), null);
+      assert.deepEqual((await findOverQuota(db, cfg, { cores: 1 }, { projectId: 'move-p', userId: 'u1' }))?.overs, [
+        'cores',
+      ]);
+      const snapshot = await createQuotaSnapshot(db, cfg, { projectId: 'move-p', userId: 'u1' });
+      assert.deepEqual(snapshot.usage.project, { instances: 2, cores: 8, ram: 768 });
+    });
+
+    it('counts both allocations of a server being moved from placement, and growth not yet claimed', async () => {
+      const db = database.db;
+      const cfg = config({ count_usage_from_placement: 'true' });
+      const uuid = await insertTestInstance(db, { project: 'pmove-p' });
+      const small = await getFlavor(db, 'rows.tiny');
+      const large = await createFlavor(db, { flavorid: 'mv-p', name: 'mv-p', vcpus: 3, memory_mb: 1024, root_gb: 1 });
+      const hold = (consumer: string, vcpus: number, ram: number) =>
+        db
+          .insertInto('allocations')
+          .values([
+            { resource_provider_id: 1, consumer_id: consumer, resource_class: 'VCPU', used: vcpus, created_at: now() },
+            {
+              resource_provider_id: 1,
+              consumer_id: consumer,
+              resource_class: 'MEMORY_MB',
+              used: ram,
+              created_at: now(),
+            },
+          ])
+          .execute();
+      const counted = async () => {
+        const usage = await displayedUsage(db, cfg, 'pmove-p', null);
+        return [usage.cores, usage.ram];
+      };
+      const move = await createMigration(db, {
+        instance_uuid: uuid,
+        migration_type: 'resize',
+        source_compute: 'h1',
+        source_node: 'h1',
+        old_flavor: small,
+        new_flavor: large,
+        user_id: 'u1',
+        project_id: 'pmove-p',
+      });
+      // The source's share under the migration, the destination not yet claimed: its growth counts.
+      await hold(move.uuid, 1, 512);
+      assert.deepEqual(await counted(), [3, 1024]);
+      // Claimed on the destination: both allocations, as Nova counts them from placement.
+      await hold(uuid, 3, 1024);
+      await updateMigration(db, move.uuid, { dest_compute: 'h2' });
+      assert.deepEqual(await counted(), [4, 1536]);
+      const user = await displayedUsage(db, cfg, 'pmove-p', 'u1');
+      assert.deepEqual([user.cores, user.ram], [4, 1536]);
+      // Confirmed: the migration's share freed.
+      await db.deleteFrom('allocations').where('consumer_id', '=', move.uuid).execute();
+      await updateMigration(db, move.uuid, { status: MigrationStatus.CONFIRMED });
+      assert.deepEqual(await counted(), [3, 1024]);
+    });
+
     it('checks deltas with a counter plugged in for a resource (as key pairs will be)', async () => {
       const db = database.db;
       const cfg = config({ key_pairs: '2' });
@@ -301,6 +413,66 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
             Array.from({ length: racers }, (_, i) => createOne(apis[i % apis.length]!, more, flavor, 'race-p')),
           );
           assert.equal(second.filter((o) => o.status === 'fulfilled').length, room);
+        } finally {
+          await Promise.all(apis.slice(1).map((d) => d.close()));
+        }
+      });
+
+      it('lets exactly N of racing resizes up and creates pass a quota with room for N', async () => {
+        const room = 3;
+        const servers = 8;
+        const cfg = config({ cores: '-1', instances: '-1', ram: '-1' });
+        const wider = await createFlavor(database.db, {
+          flavorid: 'q2',
+          name: 'q2',
+          vcpus: 3,
+          memory_mb: 256,
+          root_gb: 1,
+        });
+        const apis = [database, await openDatabase(database.url, { maxPoolSize: 4 })];
+        apis.push(await openDatabase(database.url, { maxPoolSize: 4 }));
+        try {
+          // Servers of `flavor` (2 vCPUs): each resize to `wider` adds 1, as each create of a 1-vCPU flavor does.
+          const one = await createFlavor(database.db, {
+            flavorid: 'q3',
+            name: 'q3',
+            vcpus: 1,
+            memory_mb: 64,
+            root_gb: 1,
+          });
+          const built = await Promise.all(
+            Array.from({ length: servers }, () => createOne(database, cfg, flavor, 'race-rs')),
+          );
+          const uuids = built.flatMap((b) => b.instances.map((i) => i.uuid));
+          for (const uuid of uuids) {
+            await updateInstance(database.db, uuid, {
+              vm_state: VmState.ACTIVE,
+              task_state: null,
+              host: 'h1',
+              node: 'h1',
+            });
+          }
+          await setLimits(database.db, 'race-rs', null, { cores: servers * flavor.vcpus + room });
+          const ctx = userContext({ userId: 'u1', projectId: 'race-rs', roles: ['member'] });
+          const resizes = uuids.map(async (uuid, i) => {
+            const db = apis[i % apis.length]!.db;
+            return beginMove(db, ctx, await getInstance(db, uuid), {
+              type: 'resize',
+              flavor: wider,
+              changes: { task_state: 'resize_prep' },
+              expected: { vmState: [VmState.ACTIVE], taskState: [null] },
+              action: 'resize',
+              config: cfg,
+              overQuota: () => 'over',
+            });
+          });
+          const creates = uuids.map((_, i) => createOne(apis[(i + 1) % apis.length]!, cfg, one, 'race-rs'));
+          const outcomes = await Promise.allSettled([...resizes, ...creates]);
+          const other = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof QuotaExceeded));
+          assert.equal(other, undefined, String((other as PromiseRejectedResult | undefined)?.reason));
+          assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, room);
+          const usage = await displayedUsage(database.db, cfg, 'race-rs', null);
+          assert.equal(usage.cores, servers * flavor.vcpus + room);
         } finally {
           await Promise.all(apis.slice(1).map((d) => d.close()));
         }

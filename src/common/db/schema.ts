@@ -767,6 +767,12 @@ export interface MigrationsTable {
   /** JSON: the flavors before and after (a migration's are the same). */
   old_flavor: string;
   new_flavor: string;
+  /**
+   * The larger of the two flavors' vCPUs and memory: what the server counts against the cores and ram
+   * quotas until the move is confirmed or reverted (0029; null on moves finished before it).
+   */
+  peak_vcpus: number | null;
+  peak_memory_mb: number | null;
   user_id: string | null;
   project_id: string | null;
   hidden: Generated<Bool>;

@@ -58,7 +58,7 @@ describe('POST /servers with a requested destination (2.74)', () => {
     const refusals: [Record<string, string>, number, string | RegExp][] = [
       [{ host: 'nosuch' }, 400, 'Compute host nosuch could not be found.'],
       [{ hypervisor_hostname: 'nosuch-node' }, 400, 'Compute host nosuch-node could not be found.'],
-      [{ host: 'dest1', hypervisor_hostname: 'dest2-node' }, 400, 'Compute host dest1 could not be found.'],
+      [{ host: 'dest1', hypervisor_hostname: 'dest2-node' }, 400, 'Compute host dest2-node could not be found.'],
       [{ host: 'bad host!' }, 400, /Invalid input/],
     ];
     for (const [asked, status, message] of refusals) {

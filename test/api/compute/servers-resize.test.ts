@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createFlavor, type Flavor } from '../../../src/objects/flavors.ts';
 import { listActions } from '../../../src/objects/instance-actions.ts';
-import { getInstance, updateInstance, type Instance } from '../../../src/objects/instances.ts';
+import { flavorChanges, getInstance, updateInstance, type Instance } from '../../../src/objects/instances.ts';
 import { createMigration, listMigrations, MigrationStatus, updateMigration } from '../../../src/objects/migrations.ts';
-import { setLimits } from '../../../src/objects/quotas.ts';
+import { deleteLimits, setLimits } from '../../../src/objects/quotas.ts';
 import { PowerState, TaskState, VmState } from '../../../src/wire/messages/instance-states.ts';
 import {
   addComputeHost,
@@ -37,16 +37,16 @@ beforeEach(() => forgetRecorded(h));
 const action = (uuid: string) => `/v2.1/servers/${uuid}/action`;
 const actionsOf = async (s: Instance) => (await listActions(h.database.db, s.uuid)).map((a) => a.action);
 
-/** A server as a finished resize leaves it: VERIFY_RESIZE on host2, its migration finished. */
-async function resizedServer(): Promise<Instance> {
-  const server = await seedServer(h);
+/** A server as a finished resize leaves it: VERIFY_RESIZE on host2 with its new flavor, its migration finished. */
+async function resizedServer(from: Flavor = h.tiny, to: Flavor = big): Promise<Instance> {
+  const server = await seedServer(h, { flavor: from });
   const migration = await createMigration(h.database.db, {
     instance_uuid: server.uuid,
     migration_type: 'resize',
     source_compute: 'host1',
     source_node: 'host1-node',
-    old_flavor: h.tiny,
-    new_flavor: big,
+    old_flavor: from,
+    new_flavor: to,
     user_id: 'alice',
     project_id: server.project_id,
   });
@@ -61,6 +61,7 @@ async function resizedServer(): Promise<Instance> {
     host: 'host2',
     node: 'host2-node',
     power_state: PowerState.RUNNING,
+    ...flavorChanges(to),
   });
 }
 
@@ -188,5 +189,63 @@ describe('confirmResize and revertResize', () => {
     assert.equal(typeof newer.uuid, 'string');
     const paged = await client(h.app, 'admin', '2.59').get(`/v2.1/os-migrations?limit=1&marker=${newer.uuid}`);
     assert.equal(paged.statusCode, 200);
+  });
+});
+
+describe('quota while a server is being resized', () => {
+  const coresUsed = async () =>
+    (await client(h.app, 'alice').get('/v2.1/limits')).json().limits.absolute.totalCoresUsed as number;
+  const createTiny = () =>
+    client(h.app, 'alice', '2.37').post('/v2.1/servers', {
+      server: { name: 'one-more', imageRef: h.cirros.id, flavorRef: h.tiny.flavorid, networks: 'none' },
+    });
+
+  it('counts a resize up from the moment it is accepted: another resize or a create finds no room', async () => {
+    const first = await seedServer(h);
+    const second = await seedServer(h);
+    const used = await coresUsed();
+    await setLimits(h.database.db, first.project_id, null, { cores: used + 1 });
+    try {
+      const res = await client(h.app, 'alice').post(action(first.uuid), { resize: { flavorRef: 'big' } });
+      assert.equal(res.statusCode, 202, res.body);
+      // Still on its old flavor (the move has not reached a host), yet counted at the new one.
+      assert.equal((await getInstance(h.database.db, first.uuid)).vcpus, h.tiny.vcpus);
+      assert.equal(await coresUsed(), used + 1);
+
+      forgetRecorded(h);
+      const refused = await client(h.app, 'alice').post(action(second.uuid), { resize: { flavorRef: 'big' } });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(
+        fault(refused).message,
+        `Quota exceeded for cores: Requested 1, but already used ${used + 1} of ${used + 1} cores`,
+      );
+      const untouched = await getInstance(h.database.db, second.uuid);
+      assert.equal(untouched.task_state, null);
+      assert.deepEqual(await listMigrations(h.database.db, { instanceUuid: second.uuid }), []);
+      assert.deepEqual(await actionsOf(second), []);
+      const create = await createTiny();
+      assert.equal(create.statusCode, 403, create.body);
+      assert.match(fault(create).message, /^Quota exceeded for cores/);
+      assert.equal(h.transport.casts.length, 0);
+    } finally {
+      await deleteLimits(h.database.db, first.project_id, null);
+    }
+  });
+
+  it('counts the old size of a resize down until the move ends, so a revert needs no room', async () => {
+    // VERIFY_RESIZE on the destination with its new, smaller flavor.
+    const server = await resizedServer(big, h.tiny);
+    const used = await coresUsed();
+    await setLimits(h.database.db, server.project_id, null, { cores: used });
+    try {
+      // Counted at the new size, the create would fit; but a revert would then take the project over.
+      const create = await createTiny();
+      assert.equal(create.statusCode, 403, create.body);
+      const res = await client(h.app, 'alice').post(action(server.uuid), { revertResize: null });
+      assert.equal(res.statusCode, 202, res.body);
+      assert.equal(await coresUsed(), used);
+    } finally {
+      await deleteLimits(h.database.db, server.project_id, null);
+    }
   });
 });

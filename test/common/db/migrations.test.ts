@@ -13,6 +13,7 @@ import type { Dialect } from '../../../src/common/db/connection-url.ts';
 import { openDatabase, type Database } from '../../../src/common/db/database.ts';
 import { assertSchemaCurrent, schemaStatus, syncSchema } from '../../../src/common/db/migrator.ts';
 import { DatabaseError } from '../../../src/common/errors.ts';
+import type { MigrationDb } from '../../../src/common/db/migrations/column-helpers.ts';
 import { MIGRATIONS } from '../../../src/common/db/migrations/index.ts';
 import { DEFAULT_MIGRATION_SETTINGS } from '../../../src/common/db/migrations/settings.ts';
 import { createScratchDatabase } from '../../helpers/database.ts';
@@ -61,6 +62,7 @@ const ALL = [
   '0024-instance-networks',
   '0027-migrations',
   '0028-token-revocation-events',
+  '0029-move-quota',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
@@ -247,6 +249,61 @@ describe('0018-required-wire-fields', { concurrency: true }, () => {
         const spec = (uuid: string) => JSON.parse(specs.find((r) => r.instance_uuid === uuid)!.spec) as unknown;
         assert.deepEqual(spec(old), { ...untiered, storage_tier: 'pcie_ssd' });
         assert.deepEqual(spec(tiered), testSpec({}, { storage_tier: 'ssd' }));
+      } finally {
+        await database.close();
+        await scratch.drop();
+      }
+    });
+  }
+});
+
+describe('0029-move-quota', { concurrency: true }, () => {
+  for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
+    it(`gives unfinished moves their peak and resized instances their flavor's figures on ${dialect}`, async () => {
+      const scratch = await emptyDatabase(dialect);
+      const database = await openDatabase(scratch.url);
+      const db = database.db;
+      try {
+        const at = MIGRATIONS.findIndex((m) => m.name === '0029-move-quota');
+        for (const m of MIGRATIONS.slice(0, at)) await m.up(db, dialect, DEFAULT_MIGRATION_SETTINGS);
+        const [resized, untouched] = [await insertTestInstance(db), await insertTestInstance(db)];
+        const small = { id: 1, vcpus: 1, memory_mb: 512, root_gb: 1, ephemeral_gb: 0 };
+        const large = { id: 7, vcpus: 4, memory_mb: 256, root_gb: 2, ephemeral_gb: 0 };
+        // As a resize of the previous release left it: the new flavor's JSON, the old flavor's columns.
+        await db
+          .updateTable('instances')
+          .set({ flavor: JSON.stringify(large) })
+          .where('uuid', '=', resized)
+          .execute();
+        const move = (uuid: string, instance: string, status: string) => ({
+          uuid,
+          instance_uuid: instance,
+          migration_type: 'resize',
+          status,
+          old_flavor: JSON.stringify(small),
+          new_flavor: JSON.stringify(large),
+          created_at: '2026-01-01 00:00:00',
+        });
+        await (db as unknown as MigrationDb)
+          .insertInto('migrations')
+          .values([move('m-open', resized, 'finished'), move('m-done', resized, 'confirmed')])
+          .execute();
+        await MIGRATIONS[at]!.up(db, dialect, DEFAULT_MIGRATION_SETTINGS);
+        const peaks = await db.selectFrom('migrations').select(['uuid', 'peak_vcpus', 'peak_memory_mb']).execute();
+        assert.deepEqual(Object.fromEntries(peaks.map((r) => [r.uuid, [r.peak_vcpus, r.peak_memory_mb]])), {
+          'm-open': [4, 512],
+          'm-done': [null, null],
+        });
+        const rows = await db
+          .selectFrom('instances')
+          .select(['uuid', 'instance_type_id', 'vcpus', 'memory_mb'])
+          .execute();
+        const figures = (uuid: string) => {
+          const row = rows.find((r) => r.uuid === uuid)!;
+          return [row.instance_type_id, row.vcpus, row.memory_mb];
+        };
+        assert.deepEqual(figures(resized), [7, 4, 256]);
+        assert.deepEqual(figures(untouched).slice(1), [1, 512]);
       } finally {
         await database.close();
         await scratch.drop();

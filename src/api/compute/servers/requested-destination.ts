@@ -25,7 +25,8 @@ export async function requestedDestination(
   if (host) query = query.where('host', '=', host);
   if (node) query = query.where('hypervisor_hostname', '=', node);
   if (!(await query.executeTakeFirst())) {
-    throw new BadRequest(`Compute host ${host || node} could not be found.`);
+    // Nova names the node whenever one was asked for, even when it is the host that does not match.
+    throw new BadRequest(`Compute host ${node || host} could not be found.`);
   }
   return { host: host || null, node: node || null };
 }

@@ -3,12 +3,13 @@
  * migrate_server.py and compute/api.py):
  * - resize (ACTIVE or SHUTOFF, no task, not locked): a flavor other than the server's (400 "Resize requires
  *   a flavor change."), a root disk of 0 only from one of 0, cores and ram of a bigger flavor within quota
- *   (403), optionally OS-DCF:diskConfig. Task resize_prep, a migration record (type resize), action
- *   `resize`, cast migrate_server to the conductor; 202.
+ *   (403), optionally OS-DCF:diskConfig. Task resize_prep and a migration record (type resize) in the
+ *   transaction that checked the quota, action `resize`, cast migrate_server to the conductor; 202.
  * - migrate (admin): the same with the server's own flavor (type migration); from 2.56 an admin may name
  *   the destination host (400 if unknown or the server's own).
  * - confirmResize (VERIFY_RESIZE): task resize_confirming, the migration confirming, cast confirm_resize to
- *   the source; 204. revertResize: task resize_reverting, cast revert_resize to the destination; 202.
+ *   the source; 204. revertResize: task resize_reverting, cast revert_resize to the destination; 202 (no
+ *   quota check: see revertResize).
  *   Without a finished migration: 400 "Instance has not been resized.".
  * A refused cast withdraws the task and puts the migration in error: nothing stays in between.
  */
@@ -16,24 +17,23 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import { BadRequest, ServiceUnavailable } from '../../../common/errors.ts';
 import type { Flavor } from '../../../objects/flavors.ts';
-import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
+import { InstanceAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
 import { changeInstance, type Instance } from '../../../objects/instances.ts';
 import {
-  createMigration,
   migrationOfInstance,
   MigrationStatus,
   updateMigration,
   type MigrationRecord,
 } from '../../../objects/migrations.ts';
-import { checkDeltas, type OverQuota } from '../../../objects/quotas.ts';
-import { beginConfirmResize, beginRevertResize, moveOf } from '../../../objects/resize-records.ts';
+import type { OverQuota } from '../../../objects/quotas.ts';
+import { beginConfirmResize, beginMove, beginRevertResize, moveOf } from '../../../objects/resize-records.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import { requireAdmin } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
-import { assertActionAllowed, claimForAction, claimOrExplain, computeUnreachable, type ActionRule } from './actions.ts';
+import { assertActionAllowed, claimOrExplain, computeUnreachable, type ActionRule } from './actions.ts';
 import { requestedFlavor } from './create-checks.ts';
 import { autoDiskConfig, type DiskConfig } from './disk-config.ts';
 import { bareActionSchema } from './schemas.ts';
@@ -119,7 +119,6 @@ export async function resizeServer(
   if (flavor.root_gb === 0 && instance.flavor.root_gb !== 0) {
     throw new BadRequest('Server disk was unable to be resized because: Resize to zero disk flavor is not allowed.');
   }
-  await checkGrowthQuota(deps, instance, instance.flavor, flavor);
   const diskConfig = autoDiskConfig(resize['OS-DCF:diskConfig']);
   await startMove(deps, request, instance, RESIZE_RULE, flavor, undefined, diskConfig);
   return reply.code(202).send();
@@ -152,28 +151,21 @@ export async function migrateServer(
   return reply.code(202).send();
 }
 
-/** Cores and ram a bigger flavor adds must fit the quota (Nova's resize quota check): 403 otherwise. */
-async function checkGrowthQuota(deps: ComputeApiDeps, instance: Instance, from: Flavor, to: Flavor): Promise<void> {
-  const deltas = { cores: Math.max(0, to.vcpus - from.vcpus), ram: Math.max(0, to.memory_mb - from.memory_mb) };
-  if (!deltas.cores && !deltas.ram) return;
-  const requested = (r: string) => (r === 'cores' ? deltas.cores : deltas.ram);
-  await checkDeltas(
-    deps.database.db,
-    deps.config,
-    deltas,
-    { projectId: instance.project_id, userId: instance.user_id },
-    (over: OverQuota) => {
-      const overs = [...over.overs].sort();
-      const list = (values: (string | number)[]) => values.join(', ');
-      return (
-        `Quota exceeded for ${list(overs)}: Requested ${list(overs.map(requested))}, but already used ` +
-        `${list(overs.map((r) => over.usage[r] ?? 0))} of ${list(overs.map((r) => over.limits[r]))} ${list(overs)}`
-      );
-    },
+/** Nova's refusal of a resize up over quota (TooManyInstances, from _check_quota_for_upsize): 403. */
+function overQuotaMessage(over: OverQuota, growth: { cores: number; ram: number }): string {
+  const overs = [...over.overs].sort();
+  const requested = (r: string) => (r === 'cores' ? growth.cores : growth.ram);
+  const list = (values: (string | number)[]) => values.join(', ');
+  return (
+    `Quota exceeded for ${list(overs)}: Requested ${list(overs.map(requested))}, but already used ` +
+    `${list(overs.map((r) => over.usage[r] ?? 0))} of ${list(overs.map((r) => over.limits[r]))} ${list(overs)}`
   );
 }
 
-/** Claims the server (resize_prep), records the migration and the action, and hands the move to the conductor. */
+/**
+ * Checks the quota of a resize up, claims the server (resize_prep) and records the migration and the
+ * action, in one transaction (objects/resize-records.ts); then hands the move to the conductor.
+ */
 async function startMove(
   deps: ComputeApiDeps,
   request: FastifyRequest,
@@ -184,21 +176,20 @@ async function startMove(
   diskConfig?: boolean,
 ): Promise<void> {
   const db = deps.database.db;
-  const claimed = await claimForAction(db, instance, rule, {
-    task_state: TaskState.RESIZE_PREP,
-    ...(diskConfig === undefined ? {} : { auto_disk_config: diskConfig ? 1 : 0 }),
-  });
-  const migration = await createMigration(db, {
-    instance_uuid: instance.uuid,
-    migration_type: rule === MIGRATE_RULE ? 'migration' : 'resize',
-    source_compute: claimed.host!,
-    source_node: claimed.node,
-    old_flavor: claimed.flavor,
-    new_flavor: flavor,
-    user_id: request.ctx.userId ?? claimed.user_id,
-    project_id: request.ctx.projectId ?? claimed.project_id,
-  });
-  await startAction(db, request.ctx, instance.uuid, rule.action);
+  const { migration } = await claimOrExplain(db, instance, rule, () =>
+    beginMove(db, request.ctx, instance, {
+      type: rule === MIGRATE_RULE ? 'migration' : 'resize',
+      flavor,
+      changes: {
+        task_state: TaskState.RESIZE_PREP,
+        ...(diskConfig === undefined ? {} : { auto_disk_config: diskConfig ? 1 : 0 }),
+      },
+      expected: { vmState: rule.vmStates, taskState: rule.taskStates },
+      action: rule.action,
+      config: deps.config,
+      overQuota: overQuotaMessage,
+    }),
+  );
   try {
     await deps.conductor.migrateServer(request.ctx, instance.uuid, migration.uuid, host);
   } catch (err) {
@@ -253,9 +244,9 @@ export async function revertResize(
   reply: FastifyReply,
   instance: Instance,
 ): Promise<FastifyReply> {
+  // No quota check, unlike Nova's: the old flavor was counted all along (objects/quotas.ts), so going back
+  // to it can take no one past a quota, and a revert is never refused for usage it does not add.
   const migration = await finishedMigration(deps, request, instance, 'revertResize');
-  // Going back to a bigger flavor (a resize down reverted) must fit the quota too.
-  await checkGrowthQuota(deps, instance, migration.new_flavor, migration.old_flavor);
   const claimed = await claimVerify(deps, request, instance, migration, 'revertResize', beginRevertResize);
   const move = moveOf(migration);
   await castVerifyStep(deps, claimed, migration, TaskState.RESIZE_REVERTING, move.dest_compute, () =>

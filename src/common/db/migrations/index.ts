@@ -22,6 +22,7 @@ import * as networking from './0022-networking.ts';
 import * as instanceNetworks from './0024-instance-networks.ts';
 import * as migrations from './0027-migrations.ts';
 import * as tokenRevocationEvents from './0028-token-revocation-events.ts';
+import * as moveQuota from './0029-move-quota.ts';
 import type { MigrationSettings } from './settings.ts';
 
 export interface SchemaMigration {
@@ -51,4 +52,5 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0024-instance-networks', up: instanceNetworks.up },
   { name: '0027-migrations', up: migrations.up },
   { name: '0028-token-revocation-events', up: tokenRevocationEvents.up },
+  { name: '0029-move-quota', up: moveQuota.up },
 ];
