@@ -53,6 +53,17 @@ export function createApiServer(options: ServerOptions): ApiServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler: (error, socket) => answerClientError(options.kind, error, socket),
+    // Ids longer than Fastify's 100 characters reach the handlers, which answer 404 as the real services do.
+    maxParamLength: 1024,
+    // The router's own refusals (a path that is not valid percent-encoding, a parameter longer still),
+    // which Fastify otherwise answers in its format rather than the API's.
+    frameworkErrors: (error, _request, reply) => {
+      const [status, message]: [number, string] =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? [414, 'The request URI is too long: a path segment exceeds 1024 characters.']
+          : [400, 'The request URL is not valid: check its percent-encoding.'];
+      void (reply as FastifyReply).code(status).send(errorBody(options.kind, status, message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(schemaCompiler);
