@@ -11,7 +11,7 @@ import { reclaimQueuedDeletes } from './queued-deletes.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
-import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
+import { PowerState, REBOOT_TASKS, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
 import { imageClientFromConfig, type SnapshotImageSink } from './image/image-client.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
@@ -19,6 +19,7 @@ import { hostCpuSets } from './cpu-sets.ts';
 import { rotateBackups } from './backup-rotation.ts';
 import { ShelveFlows } from './shelve.ts';
 import { ResizeFlows } from './moves/resize.ts';
+import { StuckTaskWatchdog } from './stuck-tasks.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import { hostUptimeLine } from './host-uptime.ts';
 import { nodeReports } from './resource-report.ts';
@@ -87,15 +88,6 @@ const BUILD_TASKS: readonly string[] = [
   TaskState.SPAWNING,
 ];
 
-const REBOOT_TASKS: readonly string[] = [
-  TaskState.REBOOTING,
-  TaskState.REBOOT_PENDING,
-  TaskState.REBOOT_STARTED,
-  TaskState.REBOOTING_HARD,
-  TaskState.REBOOT_PENDING_HARD,
-  TaskState.REBOOT_STARTED_HARD,
-];
-
 export class ComputeManager implements HostActionSteps {
   /**
    * Consecutive failed builds per node (Nova's failed_builds stat): reported with the node, reset by a
@@ -112,6 +104,8 @@ export class ComputeManager implements HostActionSteps {
   readonly moves = new ResizeFlows(this);
   /** The host's datapath and its record of each guest's interfaces (guest-networking.ts). */
   readonly networking: GuestNetworking;
+  /** instance_build_timeout and reboot_timeout (stuck-tasks.ts). */
+  readonly watchdog = new StuckTaskWatchdog(this);
 
   constructor(
     readonly host: string,
@@ -845,7 +839,7 @@ export class ComputeManager implements HostActionSteps {
     expected?: readonly (string | null)[],
     event?: { event: string; phase: 'start' | 'finish' },
     expectedVmState?: readonly string[],
-  ) {
+  ): Promise<void> {
     return this.conductor.instanceUpdate(
       ctx,
       uuid,

@@ -17,6 +17,7 @@ import { finishEvent, startAction, startEvent } from '../objects/instance-action
 import { failBuild, recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
 import { TaskState, VmState } from '../wire/messages/instance-states.ts';
+import { BUILD_TIMED_OUT } from '../wire/messages/build-timeout.ts';
 import {
   changeInstance,
   findInstance,
@@ -27,6 +28,7 @@ import {
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
+import { orphanedBuilds } from './build-watchdog.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import type { ShelvedImageLookup } from './shelved-image-check.ts';
@@ -221,6 +223,19 @@ export class ConductorManager {
       await releaseInstancePorts(this.db, instance.uuid);
     }
     return networkInfo;
+  }
+
+  /**
+   * Periodic (`[DEFAULT] instance_build_timeout`): the builds past the timeout that no compute host will
+   * end (never placed, or on a host that is down) go to ERROR with a fault, their claims and ports freed.
+   */
+  async failOrphanedBuilds(ctx: RequestContext, at = Date.now()): Promise<void> {
+    const timeout = this.config.DEFAULT.instance_build_timeout;
+    if (timeout <= 0) return;
+    for (const uuid of await orphanedBuilds(this.db, timeout, this.config.DEFAULT.service_down_time, at)) {
+      log.warn({ instance: uuid, timeout }, BUILD_TIMED_OUT);
+      await this.setError(ctx, uuid, new StratusError(BUILD_TIMED_OUT), 'conductor_schedule_and_build_instances');
+    }
   }
 
   /** Puts a build in ERROR with a fault; leaves an instance being deleted alone. */

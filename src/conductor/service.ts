@@ -1,7 +1,9 @@
 /** The conductor service: its RPC server on the `conductor` topic and its heartbeat. */
 import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
+import { adminContext } from '../common/context.ts';
 import { RpcServer } from '../common/rpc/index.ts';
+import { PeriodicTask } from '../runtime/periodic.ts';
 import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
 import type { Bus } from '../runtime/bus.ts';
 import type { RunningService } from '../runtime/service.ts';
@@ -27,12 +29,21 @@ export async function startConductor(config: Config, database: Database, bus: Bu
   await server.start();
   const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', contract.topic);
   const gauges = config.metrics.enabled ? startFleetGauges(database, config) : null;
+  // instance_build_timeout for the builds no compute host will end (build-watchdog.ts).
+  const watchdog =
+    config.DEFAULT.instance_build_timeout > 0
+      ? new PeriodicTask('fail orphaned builds', config.DEFAULT.periodic_interval * 1000, () =>
+          manager.failOrphanedBuilds(adminContext()),
+        )
+      : null;
+  watchdog?.start(false);
   return {
     name: 'conductor',
     stop: async () => {
       await server.stop();
       await heartbeat.stop();
       await gauges?.stop();
+      await watchdog?.stop();
     },
   };
 }

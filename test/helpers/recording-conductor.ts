@@ -3,7 +3,7 @@
  * and disk snapshot chains compute reports, answers instancesOnHost with `onHost`, and answers any other
  * call with an empty list (so a call a test does not care about neither fails nor needs a handler).
  */
-import { loadConfig } from '../../src/common/config/load-config.ts';
+import { loadConfig, type RawOverrides } from '../../src/common/config/load-config.ts';
 import type { SnapshotImageSink } from '../../src/compute/image/image-client.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
@@ -17,13 +17,18 @@ export interface RecordedReports {
   events: { event: string; phase: string; error: boolean }[];
   faults: string[];
   chains: (readonly unknown[] | null)[];
+  reschedules: { uuid: string; abort?: boolean; error: { message: string } }[];
 }
 
-export function recordingConductor(onHost: InstancePayload[] = []): {
+/** `overrides` replace the recording handlers of those methods (a refusal, say). */
+export function recordingConductor(
+  onHost: InstancePayload[] = [],
+  overrides: Record<string, (...args: never[]) => Promise<unknown>> = {},
+): {
   conductor: ConductorRpcApi;
   recorded: RecordedReports;
 } {
-  const recorded: RecordedReports = { updates: [], events: [], faults: [], chains: [] };
+  const recorded: RecordedReports = { updates: [], events: [], faults: [], chains: [], reschedules: [] };
   const handlers: Record<string, (...args: never[]) => Promise<unknown>> = {
     instanceUpdate: async (
       _ctx: unknown,
@@ -44,7 +49,11 @@ export function recordingConductor(onHost: InstancePayload[] = []): {
     syncDiskSnapshots: async (_ctx: unknown, _uuid: string, chain: readonly unknown[] | null) => {
       recorded.chains.push(chain);
     },
+    rescheduleBuild: async (_ctx: unknown, request: RecordedReports['reschedules'][number]) => {
+      recorded.reschedules.push(request);
+    },
     instancesOnHost: async () => onHost,
+    ...overrides,
   };
   // `then` stays undefined so that awaiting the stand-in itself does not treat it as a promise.
   const conductor = new Proxy(handlers, {
@@ -58,10 +67,18 @@ export function recordingConductor(onHost: InstancePayload[] = []): {
  * A compute manager for host `h` on a fresh fake driver, reporting to a recording conductor whose
  * instancesOnHost answers `onHost`; `images` stands in for the image API when given.
  */
-export async function managerOnFakeDriver(options: { onHost?: InstancePayload[]; images?: SnapshotImageSink } = {}) {
+export async function managerOnFakeDriver(
+  options: {
+    onHost?: InstancePayload[];
+    images?: SnapshotImageSink;
+    config?: RawOverrides;
+    conductor?: Record<string, (...args: never[]) => Promise<unknown>>;
+  } = {},
+) {
   const driver = new FakeDriver(fakeDriverOptions());
   await driver.init('h');
-  const { conductor, recorded } = recordingConductor(options.onHost);
-  const manager = new ComputeManager('h', loadConfig([]), driver, new NoopNetworkDriver(), conductor, options.images);
+  const { conductor, recorded } = recordingConductor(options.onHost, options.conductor);
+  const config = loadConfig([], options.config);
+  const manager = new ComputeManager('h', config, driver, new NoopNetworkDriver(), conductor, options.images);
   return { driver, manager, recorded };
 }

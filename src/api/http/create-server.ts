@@ -44,6 +44,21 @@ export interface ServerOptions {
   bodyLimit?: number;
 }
 
+/** A route as registered: what the route-table tests (fuzz, tenant isolation) walk, so new routes are covered. */
+export interface RouteEntry {
+  method: string;
+  /** The template, with its parameters (`/v2.1/servers/:server_id`). */
+  url: string;
+  schema?: { body?: unknown; querystring?: unknown; params?: unknown };
+}
+
+const routeTables = new WeakMap<object, RouteEntry[]>();
+
+/** Every route of an app made by createApiServer, in registration order (HEAD and OPTIONS included). */
+export function routeTable(app: ApiServer): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 export function createApiServer(options: ServerOptions): ApiServer {
   const log = getLogger(`api.${options.kind}`);
   const app = Fastify({
@@ -53,6 +68,17 @@ export function createApiServer(options: ServerOptions): ApiServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler: (error, socket) => answerClientError(options.kind, error, socket),
+    // Ids longer than Fastify's 100 characters reach the handlers, which answer 404 as the real services do.
+    maxParamLength: 1024,
+    // The router's own refusals (a path that is not valid percent-encoding, a parameter longer still),
+    // which Fastify otherwise answers in its format rather than the API's.
+    frameworkErrors: (error, _request, reply) => {
+      const [status, message]: [number, string] =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? [414, 'The request URI is too long: a path segment exceeds 1024 characters.']
+          : [400, 'The request URL is not valid: check its percent-encoding.'];
+      void (reply as FastifyReply).code(status).send(errorBody(options.kind, status, message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(schemaCompiler);
@@ -96,8 +122,11 @@ export function createApiServer(options: ServerOptions): ApiServer {
     }
   });
 
+  const table: RouteEntry[] = [];
+  routeTables.set(app, table);
   // Handlers run inside the request context, so every log line they cause carries the request id.
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, schema: route.schema });
     const handler = route.handler;
     route.handler = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       return withRequestContext(request.ctx, () => handler.call(this, request, reply));

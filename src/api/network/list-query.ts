@@ -46,7 +46,7 @@ export function listResponse(request: FastifyRequest, views: View[], options: Li
   }
   const sample = views[0];
   for (const key of sortKeys) {
-    if (sample && !(key in sample)) throw new HTTPBadRequest(`${key} is an invalid attribute for sort_keys`);
+    if (sample && !Object.hasOwn(sample, key)) throw new HTTPBadRequest(`${key} is an invalid attribute for sort_keys`);
   }
   const pageReverse = parsePageReverse(valuesOf(query, 'page_reverse')[0]);
   // Neutron appends id so equal keys still have one order: a marker then means one position.
@@ -86,19 +86,20 @@ export function showFields(request: FastifyRequest, view: View): View {
 }
 
 function pick(view: View, fields: string[]): View {
-  return Object.fromEntries(fields.filter((f) => f in view).map((f) => [f, view[f]]));
+  return Object.fromEntries(fields.filter((f) => Object.hasOwn(view, f)).map((f) => [f, view[f]]));
 }
 
 function matchesFilters(view: View, query: Query, options: ListOptions): boolean {
   for (const key of Object.keys(query)) {
     if (RESERVED.has(key)) continue;
     const values = valuesOf(query, key);
-    const extra = options.extraFilters?.[key];
+    // Own keys only: a filter named __proto__ or constructor is an unknown attribute, not a prototype's.
+    const extra = options.extraFilters && Object.hasOwn(options.extraFilters, key) ? options.extraFilters[key] : null;
     if (extra) {
       if (!extra(view, values)) return false;
       continue;
     }
-    if (!(key in view)) throw new HTTPBadRequest(`${key} is invalid attribute for filtering`);
+    if (!Object.hasOwn(view, key)) throw new HTTPBadRequest(`${key} is invalid attribute for filtering`);
     if (!values.some((value) => matchesValue(view[key], value))) return false;
   }
   return true;

@@ -37,11 +37,13 @@ type IdParams = { Params: { id: string } };
 
 export function registerResourceRoutes<R extends object>(app: ApiServer, r: ResourceRoutes<R>): void {
   app.get(r.path, async (request) => {
-    await r.beforeList?.(request);
-    return listResponse(request, (await r.list(request.ctx)) as Attrs[], {
-      collection: r.collection,
-      markerNotFound: r.notFound,
-    });
+    const options = { collection: r.collection, markerNotFound: r.notFound };
+    if (r.beforeList) {
+      // The query is checked on what exists first: a refused list makes nothing (not the default group).
+      listResponse(request, (await r.list(request.ctx)) as Attrs[], options);
+      await r.beforeList(request);
+    }
+    return listResponse(request, (await r.list(request.ctx)) as Attrs[], options);
   });
   app.get<IdParams>(`${r.path}/:id`, async (request) => ({
     [r.member]: showFields(request, (await r.get(request.ctx, request.params.id)) as Attrs),

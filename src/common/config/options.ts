@@ -171,6 +171,18 @@ export const OPTIONS = {
       default: false,
       help: "Let a resize pick the server's own host as its destination (cold migration never does).",
     }),
+    instance_build_timeout: int({
+      default: 0,
+      min: 0,
+      help:
+        'Seconds a server may stay in BUILD before it is set to ERROR with a fault and its claim freed ' +
+        '(0: never). Compute hosts time their own builds; the conductor those never placed or on a host that is down.',
+    }),
+    reboot_timeout: int({
+      default: 0,
+      min: 0,
+      help: 'Seconds a reboot may stay under way before the guest is hard rebooted automatically (0: never).',
+    }),
     resize_confirm_window: int({
       default: 0,
       min: 0,

@@ -88,6 +88,8 @@ const REBOOT_HARD: readonly string[] = [
   TaskState.REBOOT_PENDING_HARD,
   TaskState.REBOOT_STARTED_HARD,
 ];
+/** Every task of a reboot, soft or hard. */
+export const REBOOT_TASKS: readonly string[] = [...REBOOT_SOFT, ...REBOOT_HARD];
 
 /** The tasks of a rebuild, each shown as status REBUILD whatever the vm_state. */
 export const REBUILD_TASKS: readonly string[] = [

@@ -97,7 +97,8 @@ export function registerInterfaceRoutes(app: ApiServer, deps: ComputeApiDeps): v
   });
 
   app.post<{ Params: { id: string } }>('/servers/:id/os-interface', async (request) => {
-    const body = validateBody<AttachBody>(attachSchema(request), request.body ?? {});
+    // No body asks for any network; a JSON null is not an object and is refused, as Nova's schema does.
+    const body = validateBody<AttachBody>(attachSchema(request), request.body === undefined ? {} : request.body);
     const instance = await findServer(db, request.ctx, request.params.id);
     assertActionAllowed(instance, { ...interfaceRule('attach_interface') }, request.ctx.isAdmin);
     const wanted = await interfaceRequest(db, request.ctx, instance, body.interfaceAttachment ?? {});

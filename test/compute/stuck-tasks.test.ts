@@ -1,0 +1,159 @@
+/**
+ * The compute host's watchdog: a build past instance_build_timeout goes to ERROR with Nova's fault and
+ * gives back its claim, and its late end is harmless; one that finished meanwhile is left alone; a
+ * reboot past reboot_timeout is done again, hard.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { adminContext } from '../../src/common/context.ts';
+import { InstanceInvalidState } from '../../src/common/errors.ts';
+import { StuckTaskWatchdog } from '../../src/compute/stuck-tasks.ts';
+import { BUILD_TIMED_OUT } from '../../src/wire/messages/build-timeout.ts';
+import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
+import { instancePayload } from '../helpers/instance-payload.ts';
+import { managerOnFakeDriver } from '../helpers/recording-conductor.ts';
+
+/** A clock the test moves by hand: ages are counted from the watchdog's own sightings. */
+function handClock() {
+  let ms = 1_000_000;
+  return { now: () => ms, advance: (seconds: number) => (ms += seconds * 1000) };
+}
+
+describe('StuckTaskWatchdog: instance_build_timeout', () => {
+  it('puts a build hung in spawn into ERROR with a fault, frees its claim, and removes the guest', async () => {
+    const spawning = instancePayload('vm-hung', { task_state: TaskState.SPAWNING });
+    // The instance's row as the conductor guards it: a change expecting a task the row no longer has is refused.
+    const row = { vm_state: VmState.BUILDING as string, task_state: TaskState.SCHEDULING as string | null };
+    const changes: Record<string, unknown>[] = [];
+    const { driver, manager, recorded } = await managerOnFakeDriver({
+      onHost: [spawning],
+      config: { DEFAULT: { instance_build_timeout: '60' } },
+      conductor: {
+        instanceUpdate: async (
+          _ctx: unknown,
+          _uuid: string,
+          change: { vm_state?: string; task_state?: string | null },
+          expectedTask?: (string | null)[],
+          _event?: unknown,
+          expectedVm?: string[],
+        ) => {
+          if (expectedTask && !expectedTask.includes(row.task_state)) throw new InstanceInvalidState('task changed');
+          if (expectedVm && !expectedVm.includes(row.vm_state)) throw new InstanceInvalidState('state changed');
+          Object.assign(row, change);
+          changes.push(change);
+        },
+      },
+    });
+    // The driver's spawn makes the guest, then never answers until the test lets it.
+    let finishSpawn!: () => void;
+    let spawned!: () => void;
+    const guestMade = new Promise<void>((resolve) => (spawned = resolve));
+    const spawn = driver.spawn.bind(driver);
+    driver.spawn = (instance, node, nics) =>
+      spawn(instance, node, nics).then(() => {
+        spawned();
+        return new Promise<void>((resolve) => (finishSpawn = resolve));
+      });
+    const build = manager.buildAndRunInstance(adminContext(), instancePayload('vm-hung'), 'h', [], 1);
+    await guestMade;
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+
+    await watchdog.check();
+    clock.advance(59);
+    await watchdog.check();
+    assert.deepEqual(recorded.faults, [], 'not yet past the timeout');
+    clock.advance(1);
+    await watchdog.check();
+
+    assert.deepEqual(changes.at(-1), { vm_state: VmState.ERROR, task_state: null });
+    assert.deepEqual(recorded.faults, [BUILD_TIMED_OUT]);
+    assert.deepEqual(
+      recorded.reschedules.map((r) => [r.uuid, r.abort, r.error.message]),
+      [['vm-hung', true, BUILD_TIMED_OUT]],
+      'the claim is freed as for a failed build, with no retry elsewhere',
+    );
+    assert.ok(!driver.listGuests().some((g) => g.uuid === 'vm-hung'), 'the guest is removed');
+    assert.ok(
+      recorded.events.some((e) => e.event === 'compute_build_and_run_instance' && e.phase === 'finish' && e.error),
+    );
+    // The hung spawn ends later: its ACTIVE is refused, so it removes what it made, and the row stays ERROR.
+    await spawn(spawning, 'h'); // what a hung spawn may still make after the watchdog's removal
+    finishSpawn();
+    await build;
+    assert.equal(row.vm_state, VmState.ERROR);
+    assert.ok(!driver.listGuests().some((g) => g.uuid === 'vm-hung'), 'the late guest is removed too');
+    await watchdog.check();
+    assert.equal(recorded.reschedules.length, 1, 'a build is timed out once');
+  });
+
+  it('leaves a build that finished meanwhile: the guarded ERROR is refused, nothing else happens', async () => {
+    const building = instancePayload('vm-done', { task_state: TaskState.SPAWNING });
+    const { manager, recorded } = await managerOnFakeDriver({
+      onHost: [building],
+      config: { DEFAULT: { instance_build_timeout: '10' } },
+      conductor: {
+        instanceUpdate: async () => {
+          throw new InstanceInvalidState('Instance vm-done is active, not building');
+        },
+      },
+    });
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(10);
+    await watchdog.check();
+    assert.deepEqual(recorded.faults, []);
+    assert.deepEqual(recorded.reschedules, []);
+  });
+
+  it('does nothing while both timeouts are 0 (the default)', async () => {
+    const { manager, recorded } = await managerOnFakeDriver({
+      onHost: [instancePayload('vm-slow', { task_state: TaskState.SPAWNING })],
+    });
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(100_000);
+    await watchdog.check();
+    assert.deepEqual(recorded.updates, []);
+  });
+});
+
+describe('StuckTaskWatchdog: reboot_timeout', () => {
+  it('reboots hard a guest whose reboot is past the timeout, once per timeout', async () => {
+    const rebooting = instancePayload('vm-reboot', {
+      vm_state: VmState.ACTIVE,
+      task_state: TaskState.REBOOTING,
+      power_state: PowerState.RUNNING,
+    });
+    const { driver, manager, recorded } = await managerOnFakeDriver({
+      onHost: [rebooting],
+      config: { DEFAULT: { reboot_timeout: '30' } },
+    });
+    await driver.spawn(rebooting, 'h');
+    const reboots: { type: string; done: Promise<void> }[] = [];
+    const reboot = manager.rebootInstance.bind(manager);
+    manager.rebootInstance = (ctx, instance, type) => {
+      const done = reboot(ctx, instance, type);
+      reboots.push({ type, done });
+      return done;
+    };
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(29);
+    await watchdog.check();
+    assert.equal(reboots.length, 0);
+    clock.advance(1);
+    await watchdog.check();
+    await watchdog.check();
+    assert.deepEqual(
+      reboots.map((r) => r.type),
+      ['HARD'],
+    );
+    await Promise.all(reboots.map((r) => r.done));
+    const end = recorded.updates.at(-1)!;
+    assert.deepEqual(end.changes, { vm_state: VmState.ACTIVE, power_state: PowerState.RUNNING, task_state: null });
+  });
+});
