@@ -31,10 +31,15 @@ export function App() {
   useToken(session?.token ?? null, (message) => end(`Your session ended: ${message}`));
   useEffect(() => {
     if (!session) return;
-    const timer = setTimeout(
-      () => end(`Your session ended: the token expired at ${new Date(session.expiresAt).toLocaleString()}.`),
-      Math.max(0, Date.parse(session.expiresAt) - Date.now()),
-    );
+    const expiresAt = Date.parse(session.expiresAt);
+    let timer: ReturnType<typeof setTimeout>;
+    // Checked again at most a day apart: a timer's delay above 2^31-1 ms (24.8 days) fires at once.
+    const check = () => {
+      const left = expiresAt - Date.now();
+      if (left <= 0) end(`Your session ended: the token expired at ${new Date(expiresAt).toLocaleString()}.`);
+      else timer = setTimeout(check, Math.min(left, 24 * 3600 * 1000));
+    };
+    check();
     return () => clearTimeout(timer);
   }, [session]);
   const begin = (s: Session) => {
