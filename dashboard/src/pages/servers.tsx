@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { memo, useEffect, useRef, useState, type FormEvent } from 'react';
 import { call } from '../api.ts';
 import { ActionButton, ConfirmButton, ErrorText, Field, Page, Table } from '../components.tsx';
 import { usePoll } from '../hooks.ts';
@@ -33,18 +33,30 @@ export function addressList(server: Server): string {
 function useLiveServers() {
   const servers = useRef(new Map<string, Server>());
   const since = useRef<string | null>(null);
+  const sorted = useRef<Server[]>([]);
   const poll = usePoll(async () => {
     const query = since.current ? `?changes-since=${encodeURIComponent(since.current)}` : '';
     const { servers: changed } = await call<{ servers: Server[] }>('compute', `/v2.1/servers/detail${query}`, {
       extensions: ['storage-tier'],
     });
     if (!since.current) servers.current.clear();
+    let moved = since.current === null;
     for (const server of changed) {
-      if (server.status === 'DELETED') servers.current.delete(server.id);
-      else servers.current.set(server.id, server);
+      const known = servers.current.get(server.id);
+      if (server.status === 'DELETED') moved = servers.current.delete(server.id) || moved;
+      // changes-since is inclusive: the newest server comes back every time, unchanged.
+      else if (!known || JSON.stringify(known) !== JSON.stringify(server)) {
+        servers.current.set(server.id, server);
+        moved = true;
+      }
       if (!since.current || server.updated > since.current) since.current = server.updated;
     }
-    return [...servers.current.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    // Nothing changed: the same array and row objects, so React redraws nothing (thousands of rows stay cheap).
+    if (!moved) return sorted.current;
+    sorted.current = [...servers.current.values()].sort(
+      (a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id),
+    );
+    return sorted.current;
   }, POLL_MS);
   return poll;
 }
@@ -66,6 +78,25 @@ export function ServerActions({ server, onDone }: { server: Server; onDone: () =
     </span>
   );
 }
+
+/** One server's row; redrawn only when that server changed (a poll gives unchanged servers the same object). */
+const ServerRow = memo(function ServerRow({ server: s, onDone }: { server: Server; onDone: () => void }) {
+  return (
+    <tr data-server={s.name}>
+      <td>
+        <a href={`#/servers/${s.id}`}>{s.name}</a>
+      </td>
+      <td className={`status status-${s.status.toLowerCase()}`}>{s.status}</td>
+      <td>{s['OS-EXT-STS:task_state'] ?? ''}</td>
+      <td>{s.flavor?.original_name ?? ''}</td>
+      <td>{s['STRATUS-EXT-STORAGE:tier'] ?? ''}</td>
+      <td>{addressList(s)}</td>
+      <td>
+        <ServerActions server={s} onDone={onDone} />
+      </td>
+    </tr>
+  );
+});
 
 export function Servers() {
   const { data, error, refresh } = useLiveServers();
@@ -93,19 +124,7 @@ export function Servers() {
       ) : (
         <Table label="Servers" columns={['Name', 'Status', 'Task', 'Flavor', 'Storage tier', 'Addresses', 'Actions']}>
           {data.map((s) => (
-            <tr key={s.id} data-server={s.name}>
-              <td>
-                <a href={`#/servers/${s.id}`}>{s.name}</a>
-              </td>
-              <td className={`status status-${s.status.toLowerCase()}`}>{s.status}</td>
-              <td>{s['OS-EXT-STS:task_state'] ?? ''}</td>
-              <td>{s.flavor?.original_name ?? ''}</td>
-              <td>{s['STRATUS-EXT-STORAGE:tier'] ?? ''}</td>
-              <td>{addressList(s)}</td>
-              <td>
-                <ServerActions server={s} onDone={refresh} />
-              </td>
-            </tr>
+            <ServerRow key={s.id} server={s} onDone={refresh} />
           ))}
         </Table>
       )}
