@@ -8,9 +8,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { chromium } from 'playwright-core';
 import { createDashboardServer, type DashboardApis } from '../src/api/dashboard/dashboard-server.ts';
 import { packageRoot } from '../src/common/package-root.ts';
+import { launchChromium } from '../test/helpers/chromium.ts';
 import { percentile } from './stats.ts';
 
 const PROJECT = { id: 'p'.repeat(32), name: 'bench' };
@@ -52,18 +52,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const http = createDashboardServer({ apis, files: { dir } });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/#/servers`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const session = {
     token: 'bench',
     unscopedToken: 'bench',

@@ -14,31 +14,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { passwordToken, startAllInOne, type Deployment } from '../helpers/deployments.ts';
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(import.meta.dirname, '../../docs/images') : null;
 /** State changes show within two seconds; the rest is the fake driver's and a loaded machine's slack. */
 const WAIT_MS = 20_000;
-
-/** Debian's chromium as these machines run it: no GPU, no sandbox (root), no calls home. */
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // playwright-core starts it with a fresh profile directory of its own (--user-data-dir), removed at close.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 describe('dashboard in chromium', () => {
   let dir: string;
