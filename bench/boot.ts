@@ -67,6 +67,9 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       '[network]',
       'listen = 127.0.0.1',
       `listen_port = ${networkPort}`,
+      // Not measured here, and its default port may be taken on a shared machine.
+      '[dashboard]',
+      'enabled = false',
       '[DEFAULT]',
     ];
     const tail = listenSections(identityPort, imagePort, await freePort());

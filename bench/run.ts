@@ -6,6 +6,7 @@ const name = process.argv[2];
 const benches: Record<string, () => Promise<{ run(args: Record<string, string>): Promise<Record<string, unknown>> }>> =
   {
     boot: () => import('./boot.ts'),
+    dashboard: () => import('./dashboard.ts'),
     'disk-snapshots': () => import('./disk-snapshots.ts'),
     'guest-boot': () => import('./guest-boot.ts'),
     metadata: () => import('./metadata.ts'),

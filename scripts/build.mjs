@@ -12,6 +12,8 @@
  * are written to a temporary directory and renamed into place, so processes started together (a test
  * suite) never see half a build; the one that loses the race uses the winner's.
  *
+ * The dashboard (dashboard/) is built here too, by Vite, into dist/dashboard/<key>/ (ensureDashboardBuilt).
+ *
  *   node scripts/build.mjs      (npm run build; npm ci runs it as `prepare`)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -55,8 +57,8 @@ export function esbuildOptions(root, outdir) {
   };
 }
 
-/** The hash of the source tree's state: which build runs it. */
-function sourceKey(root) {
+/** The hash of the state of the trees under `dirs` (relative to `root`): which build runs them. */
+function sourceKey(root, dirs) {
   const hash = createHash('sha256');
   const visit = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -68,7 +70,7 @@ function sourceKey(root) {
       }
     }
   };
-  visit(join(root, 'src'));
+  for (const dir of dirs) visit(join(root, dir));
   const self = statSync(fileURLToPath(import.meta.url));
   hash.update(`build.mjs\0${self.size}\0${self.mtimeMs}`);
   return hash.digest('hex').slice(0, 16);
@@ -79,20 +81,54 @@ function sourceKey(root) {
  * checkout (another one only in this script's own test).
  */
 export async function ensureBuilt(root = ROOT) {
-  const dist = join(root, 'dist');
-  const key = sourceKey(root);
+  return buildOnce(join(root, 'dist'), sourceKey(root, ['src']), 'stratus.js', async (scratch) => {
+    const { build } = await import('esbuild');
+    await build(esbuildOptions(root, scratch));
+  });
+}
+
+/**
+ * The directory of the dashboard (dashboard/, a React application) built by Vite for its sources as they
+ * are, built first if there is none: what the api service serves on `[dashboard] port`. Its own key and
+ * directory (dist/dashboard/<key>/), so that editing a service does not rebuild it nor the reverse.
+ */
+export async function ensureDashboardBuilt(root = ROOT) {
+  const key = sourceKey(root, ['dashboard']);
+  return buildOnce(join(root, 'dist', 'dashboard'), key, 'index.html', async (scratch) => {
+    const [{ build }, { default: react }] = await Promise.all([import('vite'), import('@vitejs/plugin-react')]);
+    await build({
+      root: join(root, 'dashboard'),
+      configFile: false,
+      logLevel: 'warn',
+      plugins: [react()],
+      // Relative asset URLs: the page works under any path a reverse proxy puts it at.
+      base: './',
+      build: { outDir: scratch, emptyOutDir: true, reportCompressedSize: false },
+    });
+  });
+}
+
+/**
+ * `dist`/`key`, made by `make(scratch)` unless it holds `marker` already. Builds are written to a
+ * temporary directory and renamed into place, so processes started together never see half a build.
+ */
+async function buildOnce(dist, key, marker, make) {
   const target = join(dist, key);
-  if (existsSync(join(target, 'stratus.js'))) return target;
-  const { build } = await import('esbuild');
+  if (existsSync(join(target, marker))) return target;
   mkdirSync(dist, { recursive: true });
   const scratch = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await build(esbuildOptions(root, scratch));
+  try {
+    await make(scratch);
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
   try {
     renameSync(scratch, target);
   } catch (err) {
     // Another process built the same sources first: its build is as good as this one.
     rmSync(scratch, { recursive: true, force: true });
-    if (!existsSync(join(target, 'stratus.js'))) throw err;
+    if (!existsSync(join(target, marker))) throw err;
   }
   removeOldBuilds(dist, key);
   return target;
@@ -100,7 +136,8 @@ export async function ensureBuilt(root = ROOT) {
 
 function removeOldBuilds(dist, current) {
   for (const name of readdirSync(dist)) {
-    if (name === current) continue;
+    // dist/dashboard/ holds the dashboard's builds, which removes its own old ones.
+    if (name === current || name === 'dashboard') continue;
     const path = join(dist, name);
     if (Date.now() - statSync(path).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(path, { recursive: true, force: true });
   }
@@ -126,5 +163,5 @@ export async function runCommand(name) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.stdout.write(`${await ensureBuilt()}\n`);
+  process.stdout.write(`${await ensureBuilt()}\n${await ensureDashboardBuilt()}\n`);
 }

@@ -58,6 +58,9 @@ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || apt_install --no-in
 command -v socat >/dev/null || apt_install --no-install-recommends socat
 # HTTP from inside a test's network namespace (busybox-static's wget crashes there).
 command -v curl >/dev/null || apt_install --no-install-recommends curl
+# The dashboard's browser tests (test/e2e/dashboard.test.ts): Debian's chromium, driven by playwright-core
+# (which never downloads a browser of its own).
+command -v chromium >/dev/null || apt_install --no-install-recommends chromium
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null

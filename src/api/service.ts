@@ -20,7 +20,9 @@ import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
 import type { ImageLookup, ImageRecord, ImageSummary } from './compute/image-lookup.ts';
-import { novncproxyBaseUrl } from '../common/config/service-urls.ts';
+import { dashboardUrl, novncproxyBaseUrl } from '../common/config/service-urls.ts';
+import { packageRoot } from '../common/package-root.ts';
+import { createDashboardServer, dashboardFiles } from './dashboard/dashboard-server.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
 import { seedCatalog } from './identity/catalog-seed.ts';
 import { registerIdentityApi } from './identity/index.ts';
@@ -183,10 +185,14 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
         allowedOrigins: config.console.allowed_origins,
       })
     : null;
+  const dashboard = config.dashboard.enabled
+    ? createDashboardServer({ apis: apps, files: await dashboardFiles(packageRoot()) })
+    : null;
   const closeAll = () =>
     Promise.all([
       ...listeners.map(([app]) => app.close()),
       proxy?.close(),
+      dashboard && closeServer(dashboard),
       apps.tokens.stop(),
       apps.rateLimiter.close(),
     ]);
@@ -207,11 +213,29 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
       });
       log.info({ url: `http://${host}:${port}`, web: config.DEFAULT.web }, 'console proxy listening');
     }
+    if (dashboard) {
+      const { listen: host, port } = config.dashboard;
+      await listen(dashboard, host, port).catch((err: Error) => {
+        throw new Error(
+          `the dashboard cannot listen on ${host}:${port} (${err.message}); ` +
+            'choose another [dashboard] port, or set [dashboard] enabled = false',
+        );
+      });
+      log.info({ url: dashboardUrl(config) }, 'dashboard listening');
+    }
   } catch (err) {
     await closeAll();
     throw err;
   }
   return { name: 'api', stop: async () => void (await closeAll()) };
+}
+
+/** Stops listening and ends its connections (a browser keeps idle ones open). */
+function closeServer(server: import('node:http').Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 function listen(server: import('node:http').Server, host: string, port: number): Promise<void> {

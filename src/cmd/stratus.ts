@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { renderConfig } from '../common/config/show-config.ts';
-import { serviceUrl } from '../common/config/service-urls.ts';
+import { dashboardUrl, serviceUrl } from '../common/config/service-urls.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { OperatorServer } from '../common/metrics/server.ts';
 import { connectBus, type Bus } from '../runtime/bus.ts';
@@ -120,8 +120,12 @@ program
       return runConfig;
     });
     if (runConfig.DEFAULT.compute_driver === 'qemu') await offerGuestImage(runConfig);
+    const dashboard = config.dashboard.enabled
+      ? `Dashboard: ${dashboardUrl(config)} (log in as admin, domain Default)\n`
+      : '';
     process.stdout.write(
       `Stratus all-in-one is running. Identity: ${serviceUrl(config, 'identity')}\n` +
+        dashboard +
         `Use it with: source ${config.DEFAULT.state_path}/openrc && openstack server list\n`,
     );
   });

@@ -23,6 +23,8 @@ export interface Deployment {
   computeUrl: string;
   /** The network API's root (its versions document). */
   networkUrl: string;
+  /** The dashboard (the api service serves it). */
+  dashboardUrl: string;
   /** The metadata service (all-in-one runs one). */
   metadataUrl?: string;
   database: Database;
@@ -66,13 +68,26 @@ const UNLIMITED_SERVER_QUOTAS = ['[quota]', 'instances = -1', 'cores = -1', 'ram
 const FAST_LOGINS = ['[identity]', `password_hash_rounds = ${FAST_PASSWORD_HASH_ROUNDS}`, '[DEFAULT]'];
 
 /**
- * The network API on a free loopback port, back in [DEFAULT] after. Only the api (and the bootstrap,
+ * The network API and the dashboard on free loopback ports, back in [DEFAULT] after. Only the api (and the bootstrap,
  * which writes its URL into the catalog) reads it: a compute of the previous release would refuse the
  * section, so multi-process deployments put it in controller.conf.
  */
-async function networkSection(): Promise<{ lines: string[]; port: number }> {
-  const port = await freePort();
-  return { port, lines: ['[network]', 'listen = 127.0.0.1', `listen_port = ${port}`, '[DEFAULT]'] };
+async function networkSection(): Promise<{ lines: string[]; port: number; dashboardPort: number }> {
+  const [port, dashboardPort] = [await freePort(), await freePort()];
+  return {
+    port,
+    dashboardPort,
+    lines: [
+      '[network]',
+      'listen = 127.0.0.1',
+      `listen_port = ${port}`,
+      // The dashboard, also the api's alone, on its own free port: tests run side by side.
+      '[dashboard]',
+      'listen = 127.0.0.1',
+      `port = ${dashboardPort}`,
+      '[DEFAULT]',
+    ],
+  };
 }
 
 async function writeBaseConfig(
@@ -205,6 +220,7 @@ export async function startMultiProcess(
     env,
     computeUrl: `http://127.0.0.1:${computePort}/v2.1`,
     networkUrl: `http://127.0.0.1:${network.port}`,
+    dashboardUrl: `http://127.0.0.1:${network.dashboardPort}/`,
     database,
     computeHosts,
     group,
@@ -286,6 +302,7 @@ export async function startAllInOne(
     env: readOpenrc(join(dir, 'openrc')),
     computeUrl: `http://127.0.0.1:${computePort}/v2.1`,
     networkUrl: `http://127.0.0.1:${network.port}`,
+    dashboardUrl: `http://127.0.0.1:${network.dashboardPort}/`,
     metadataUrl: `http://127.0.0.1:${metadataPort}`,
     database,
     computeHosts: ['controller'],

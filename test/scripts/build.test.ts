@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // @ts-expect-error: a plain JavaScript module (the launchers import it before any TypeScript loads)
-import { ensureBuilt } from '../../scripts/build.mjs';
+import { ensureBuilt, ensureDashboardBuilt } from '../../scripts/build.mjs';
 
 const build = ensureBuilt as (root: string) => Promise<string>;
+const buildDashboard = ensureDashboardBuilt as (root: string) => Promise<string>;
 
 /** A checkout of two commands that print what they are, as src/cmd/*.ts are for Stratus. */
 function writeSources(root: string, version: string): void {
@@ -79,5 +89,28 @@ describe('scripts/build.mjs', () => {
       readdirSync(join(root, 'dist')).filter((name) => name.includes('.tmp-')),
       [],
     );
+  });
+});
+
+describe('scripts/build.mjs: the dashboard', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'stratus-build-dashboard-'));
+    mkdirSync(join(root, 'dashboard', 'src'), { recursive: true });
+    writeFileSync(
+      join(root, 'dashboard', 'index.html'),
+      '<!doctype html><div id="root"></div><script type="module" src="./src/main.ts"></script>',
+    );
+    writeFileSync(join(root, 'dashboard', 'src', 'main.ts'), "document.title = 'built by vite';\n");
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('builds the page and its script once per state of dashboard/, with relative asset paths', async () => {
+    const dir = await buildDashboard(root);
+    assert.equal(dir, join(root, 'dist', 'dashboard', readdirSync(join(root, 'dist', 'dashboard'))[0]!));
+    const [script] = readdirSync(join(dir, 'assets'));
+    assert.match(readFileSync(join(dir, 'index.html'), 'utf8'), new RegExp(`src="\\./assets/${script}"`));
+    assert.match(readFileSync(join(dir, 'assets', script!), 'utf8'), /built by vite/);
+    assert.equal(await buildDashboard(root), dir, 'not built again');
   });
 });

@@ -69,10 +69,21 @@ export async function serveStaticFile(
         : `The noVNC web client is not installed in ${root}: apt-get install novnc, or point [DEFAULT] web at it.`,
     );
   }
+  sendFile(file, info.size, request, response, { 'x-content-type-options': 'nosniff' });
+}
+
+/** Answers with `file` (of `size` bytes), its content type by its extension, and `headers`; no body for HEAD. */
+export function sendFile(
+  file: string,
+  size: number,
+  request: IncomingMessage,
+  response: ServerResponse,
+  headers: Record<string, string>,
+): void {
   response.writeHead(200, {
     'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-    'content-length': info.size,
-    'x-content-type-options': 'nosniff',
+    'content-length': size,
+    ...headers,
   });
   if (request.method === 'HEAD') {
     response.end();

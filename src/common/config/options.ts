@@ -530,6 +530,14 @@ export const OPTIONS = {
     novncproxy_host: str({ default: '0.0.0.0', help: 'Address the console proxy (noVNC and websocket) listens on.' }),
     novncproxy_port: int({ default: 6080, min: 0, max: 65535, help: 'Port of the console proxy.' }),
   },
+  dashboard: {
+    enabled: bool({
+      default: true,
+      help: 'Serve the web dashboard (a browser client of the public APIs) from the api service.',
+    }),
+    listen: str({ default: '0.0.0.0', help: 'Address the dashboard listens on.' }),
+    port: int({ default: 8080, min: 0, max: 65535, help: 'Port of the dashboard.' }),
+  },
   consoleauth: {
     token_ttl: int({ default: 600, min: 1, help: 'Seconds a console token stays valid if unused.' }),
   },

@@ -35,3 +35,8 @@ export function novncproxyBaseUrl(config: Pick<Config, 'api' | 'vnc'>): string {
   const { novncproxy_base_url: base, novncproxy_port: port } = config.vnc;
   return base ?? `http://${publicHost(config)}:${port}/vnc_auto.html`;
 }
+
+/** The dashboard's address as a browser opens it. */
+export function dashboardUrl(config: Pick<Config, 'api' | 'dashboard'>): string {
+  return `http://${publicHost(config)}:${config.dashboard.port}/`;
+}
