@@ -25,7 +25,7 @@ const COMPUTE_FORBIDDEN = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'state/', '.tmp/', 'bin/'] },
+  { ignores: ['node_modules/', 'dist/', 'state/', '.tmp/', 'bin/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
