@@ -69,6 +69,12 @@ export interface GuestSpec {
   rescue?: RescueRecord;
   /** Its NICs, in the guest's order (guest-nics.ts); absent in guests built before networking: none. */
   nics?: GuestNic[];
+  /**
+   * A resize or cold migration of the guest awaits its confirm or revert (guest-moves.ts): on the
+   * source, whether the destination is this same host (the guest's old disks and guest.json then wait in
+   * its directory's resize backup).
+   */
+  move?: { sameHost: boolean };
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */

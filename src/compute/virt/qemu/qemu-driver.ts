@@ -66,6 +66,7 @@ import { qemuDiagnostics } from './guest-diagnostics.ts';
 import { attachNic, detachNic, guestNics, qemuCommand, sameNics, type NicGuest } from './guest-nics.ts';
 import type { GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { QemuImg } from './qemu-img.ts';
+import { QemuGuestMoves, type MovesHost } from './guest-moves.ts';
 
 const log = getLogger('compute.qemu');
 const run = promisify(execFile);
@@ -100,6 +101,8 @@ export interface QemuDriverOptions {
    * Absent or null: the host's own namespace.
    */
   networkNamespace?: string | null;
+  /** The address other compute hosts reach this one at for moves ([qemu] migration_address); default 127.0.0.1. */
+  migrationAddress?: string;
 }
 
 interface Guest {
@@ -116,8 +119,12 @@ export class QemuDriver implements VirtDriver {
   private accel: Accel = 'tcg';
   private cpuCgroup: CpuCgroupController | null = null;
   private readonly lifecycleListeners: ((event: GuestLifecycleEvent) => void)[] = [];
+  /** Resize and cold migration (guest-moves.ts). */
+  readonly moves: QemuGuestMoves;
 
-  constructor(private readonly options: QemuDriverOptions) {}
+  constructor(private readonly options: QemuDriverOptions) {
+    this.moves = new QemuGuestMoves(this.movesHost(), options.migrationAddress ?? '127.0.0.1');
+  }
 
   async init(host: string): Promise<void> {
     const version = await qemuVersion(this.options.binary);
@@ -247,13 +254,41 @@ export class QemuDriver implements VirtDriver {
     }
   }
 
-  /** Dedicated CPUs the guests of this host hold (a stopped guest keeps its CPUs, as in Nova). */
-  private dedicatedCpusTaken(): Set<number> {
+  /** Dedicated CPUs the guests of this host (but `except`) hold (a stopped guest keeps its CPUs, as in Nova). */
+  private dedicatedCpusTaken(except?: string): Set<number> {
     return new Set(
       [...this.guests.values()].flatMap((g) =>
-        g.spec.qos?.pinning?.policy === 'dedicated' ? g.spec.qos.pinning.cpus : [],
+        g.spec.qos?.pinning?.policy === 'dedicated' && g.spec.uuid !== except ? g.spec.qos.pinning.cpus : [],
       ),
     );
+  }
+
+  /** What guest-moves.ts needs of the driver. */
+  private movesHost(): MovesHost {
+    const o = this.options;
+    return {
+      host: () => this.node?.nodename ?? '',
+      instancesPath: o.instancesPath,
+      storagePools: o.storagePools,
+      imageCache: o.imageCache,
+      qemuImg: o.qemuImg,
+      has: (uuid) => this.guests.has(uuid),
+      spec: (uuid) => this.guest(uuid).spec,
+      save: async (spec) => {
+        const paths = guestPaths(o.instancesPath, spec.uuid);
+        const guest = this.guests.get(spec.uuid);
+        if (guest) guest.spec = spec;
+        else this.guests.set(spec.uuid, { spec, paths, qmp: null, pid: null, powerState: PowerState.SHUTDOWN });
+        await writeGuestSpec(paths.spec, spec);
+      },
+      isRunning: (uuid) => this.isRunning(this.guest(uuid)),
+      powerOff: (uuid, timeoutSec) => this.powerOff(uuid, timeoutSec),
+      stop: (uuid) => this.stopProcess(this.guest(uuid)),
+      start: (uuid) => this.launch(this.guest(uuid)),
+      destroy: (uuid) => this.destroy(uuid),
+      chooseQos: ({ flavor }, uuid) =>
+        chooseGuestQos(flavor.extra_specs, flavor.vcpus, o.cpuSets ?? null, this.dedicatedCpusTaken(uuid)),
+    };
   }
 
   onLifecycleEvent(listener: (event: GuestLifecycleEvent) => void): void {
@@ -761,6 +796,7 @@ export class QemuDriver implements VirtDriver {
   }
 
   async shutdown(): Promise<void> {
+    await this.moves.close();
     // Guests keep running: a restarted compute service finds them again through their QMP sockets.
     for (const guest of this.guests.values()) {
       const qmp = guest.qmp;
