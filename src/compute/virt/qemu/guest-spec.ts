@@ -97,8 +97,11 @@ export function qemuArguments(
   spec: GuestSpec,
   files: { qmpSocket: string; pidfile: string; consoleLog: string },
   machine: { accel: Accel; machineType: string; tbSizeMb: number; vncListen?: string | null },
-  /** A state file suspend saved: the guest starts from it instead of booting. */
-  incoming: string | null = null,
+  /**
+   * A state file suspend saved: the guest starts from it instead of booting. `live`: it waits, paused
+   * (-S), for a live migration's stream (migrate-incoming, live-migration.ts).
+   */
+  incoming: string | 'live' | null = null,
 ): string[] {
   const accel =
     machine.accel === 'kvm'
@@ -122,7 +125,8 @@ export function qemuArguments(
     if (spec.ramdisk) args.push('-initrd', spec.ramdisk);
     if (spec.commandLine) args.push('-append', spec.commandLine);
   }
-  if (incoming) args.push('-incoming', `exec:cat ${shellQuote(incoming)}`);
+  if (incoming === 'live') args.push('-incoming', 'defer', '-S');
+  else if (incoming) args.push('-incoming', `exec:cat ${shellQuote(incoming)}`);
   if (machine.vncListen) args.push('-vnc', vncArgument(machine.vncListen));
   for (const disk of spec.disks) {
     args.push(

@@ -66,7 +66,8 @@ import { qemuDiagnostics } from './guest-diagnostics.ts';
 import { attachNic, detachNic, guestNics, qemuCommand, sameNics, type NicGuest } from './guest-nics.ts';
 import type { GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { QemuImg } from './qemu-img.ts';
-import { QemuGuestMoves, type MovesHost } from './guest-moves.ts';
+import { QemuGuestMoves } from './guest-moves.ts';
+import { QemuLiveMigration, type LiveMigrationHost } from './live-migration.ts';
 
 const log = getLogger('compute.qemu');
 const run = promisify(execFile);
@@ -121,9 +122,13 @@ export class QemuDriver implements VirtDriver {
   private readonly lifecycleListeners: ((event: GuestLifecycleEvent) => void)[] = [];
   /** Resize and cold migration (guest-moves.ts). */
   readonly moves: QemuGuestMoves;
+  /** Live migration (live-migration.ts). */
+  readonly liveMigration: QemuLiveMigration;
 
   constructor(private readonly options: QemuDriverOptions) {
-    this.moves = new QemuGuestMoves(this.movesHost(), options.migrationAddress ?? '127.0.0.1');
+    const host = this.movesHost();
+    this.moves = new QemuGuestMoves(host, host.migrationAddress);
+    this.liveMigration = new QemuLiveMigration(host);
   }
 
   async init(host: string): Promise<void> {
@@ -263,10 +268,16 @@ export class QemuDriver implements VirtDriver {
     );
   }
 
-  /** What guest-moves.ts needs of the driver. */
-  private movesHost(): MovesHost {
+  /** What guest-moves.ts and live-migration.ts need of the driver. */
+  private movesHost(): LiveMigrationHost {
     const o = this.options;
     return {
+      migrationAddress: o.migrationAddress ?? '127.0.0.1',
+      startIncoming: (uuid) => this.launch(this.guest(uuid), 'live'),
+      qmp: (uuid) => this.qmp(this.guest(uuid)),
+      markRunning: (uuid) => {
+        this.guest(uuid).powerState = PowerState.RUNNING;
+      },
       host: () => this.node?.nodename ?? '',
       instancesPath: o.instancesPath,
       storagePools: o.storagePools,

@@ -5,7 +5,8 @@
  * host A to host B (its disk pulled over HTTP, its base fetched on B, its root disk grown) and boots
  * there (its console marker on B); the revert removes everything on B and boots it on A again; a cold
  * migration to B then is confirmed and leaves nothing on A; a same-host resize on B is reverted in
- * place. A finish whose source cannot be reached leaves nothing on the destination.
+ * place; a live migration back to A keeps the guest running (it answers the power button there without
+ * having booted there). A finish whose source cannot be reached leaves nothing on the destination.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -175,7 +176,19 @@ describe('qemu driver: resize and cold migration between two hosts', () => {
     assert.equal(await exists(join(b.instances, uuid, 'resize-backup')), false);
     assert.equal(await exists(join(b.instances, uuid, 'disk.swap')), false, "the bigger flavor's swap is gone");
 
+    // Live migration back to A (block migration over NBD, the state over TCP): the guest never boots at
+    // A, yet runs there: it answers the power button on A's console.
+    const target = await a.driver.liveMigration.preLiveMigration(original, A, []);
+    const stats = await b.driver.liveMigration.liveMigration(uuid, target);
+    assert.ok(stats.totalMs > 0 && stats.downtimeMs >= 0, JSON.stringify(stats));
+    await a.driver.liveMigration.postLiveMigrationAtDestination(uuid);
     await b.driver.destroy(uuid);
     assert.deepEqual(await guestDirs(b), []);
+    assert.equal(powerOf(a.driver, uuid), PowerState.RUNNING);
+    assert.equal(await consoleMarkers(a.driver, uuid), 0, 'the guest did not boot again at the destination');
+    await a.driver.powerOff(uuid, 60);
+    assert.match(await a.driver.getConsoleOutput(uuid), /power button pressed/);
+    await a.driver.destroy(uuid);
+    assert.deepEqual(await guestDirs(a), []);
   });
 });
