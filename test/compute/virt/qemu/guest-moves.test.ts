@@ -6,7 +6,8 @@
  * there (its console marker on B); the revert removes everything on B and boots it on A again; a cold
  * migration to B then is confirmed and leaves nothing on A; a same-host resize on B is reverted in
  * place; a live migration back to A keeps the guest running (it answers the power button there without
- * having booted there). A finish whose source cannot be reached leaves nothing on the destination.
+ * having booted there). A finish whose source cannot be reached leaves nothing on the destination, and a
+ * live migration to a destination that is not there leaves the guest running on its source.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -175,6 +176,12 @@ describe('qemu driver: resize and cold migration between two hosts', () => {
     assert.equal((await rootInfo(b, uuid)).size, 1 * GiB);
     assert.equal(await exists(join(b.instances, uuid, 'resize-backup')), false);
     assert.equal(await exists(join(b.instances, uuid, 'disk.swap')), false, "the bigger flavor's swap is gone");
+
+    // A live migration to a destination that is not there fails at once; the guest runs on at B.
+    const gone = await freePort();
+    const unreachable = { uri: `tcp:127.0.0.1:${gone}`, nbd: { host: '127.0.0.1', port: gone, drives: ['virtio0'] } };
+    await assert.rejects(b.driver.liveMigration.liveMigration(uuid, unreachable));
+    assert.equal(powerOf(b.driver, uuid), PowerState.RUNNING);
 
     // Live migration back to A (block migration over NBD, the state over TCP): the guest never boots at
     // A, yet runs there: it answers the power button on A's console.
