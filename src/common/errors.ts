@@ -136,6 +136,13 @@ export const InstancePasswordSetFailed = declareError(
     override readonly status = 409;
   },
 );
+/** A live migration that cannot be done or that failed (Nova's MigrationError). */
+export const MigrationError = declareError(
+  class MigrationError extends StratusError {
+    override readonly status = 500;
+  },
+);
+
 /** A resize or migration the driver cannot do (Nova's ResizeError: a disk it would shrink, ...). */
 export const ResizeError = declareError(
   class ResizeError extends StratusError {

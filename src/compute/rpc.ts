@@ -59,7 +59,8 @@ function computeHandlers(manager: ComputeManager): Handlers<typeof computeContra
     network_info_changed: (ctx, a) => manager.networkInfoChanged(ctx, a.instance, a.network_info),
     prep_resize: (ctx, a) => manager.moves.prepResize(ctx, a.instance, a.move),
     resize_instance: (ctx, a) => manager.moves.resizeInstance(ctx, a.instance, a.move),
-    finish_resize: (ctx, a) => manager.moves.finishResize(ctx, a.instance, a.move, a.network_info, a.power_on),
+    finish_resize: (ctx, a) =>
+      manager.moves.finishResize(ctx, a.instance, a.move, a.network_info, a.power_on, a.disk_source ?? null),
     confirm_resize: (ctx, a) => manager.moves.confirmResize(ctx, a.instance, a.move),
     revert_resize: (ctx, a) => manager.moves.revertResize(ctx, a.instance, a.move),
     finish_revert_resize: (ctx, a) =>

@@ -37,6 +37,7 @@ import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { moveAllocations, releaseAllocations } from '../placement/claims.ts';
 import type { ComputeRpcApi, Move } from '../wire/contracts/compute.ts';
 import type { MoveStepName } from '../wire/contracts/conductor.ts';
+import type { DiskSource } from '../wire/messages/disk-source.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { PowerState, RESIZE_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { allocateForHost } from './network-allocation.ts';
@@ -52,6 +53,8 @@ export interface MoveStepReport {
   host: string;
   power_state: number;
   error?: { message: string; traceback: string };
+  /** `migrated`: where the destination fetches the guest's disks from, passed on to finish_resize. */
+  disk_source?: DiskSource;
 }
 
 export class MoveConductor {
@@ -162,6 +165,7 @@ export class MoveConductor {
               move,
               networkInfo,
               powerOn,
+              report.disk_source,
             );
           },
         ]);

@@ -415,6 +415,12 @@ export const OPTIONS = {
         'Like [libvirt] snapshots_directory.',
     }),
     machine_type: str({ default: 'pc', help: 'QEMU machine type of guests (-machine).' }),
+    migration_address: str({
+      default: '127.0.0.1',
+      help:
+        'The address of this host that other compute hosts reach it at to move guests: a resize or cold ' +
+        "migration's destination pulls the guest's disks from it. Like [libvirt] live_migration_inbound_addr.",
+    }),
     tcg_tb_size_mb: int({
       default: 16,
       min: 0,

@@ -18,6 +18,7 @@ import { ResizeError } from '../../common/errors.ts';
 import { getLogger } from '../../common/log/logger.ts';
 import type { Move } from '../../wire/contracts/compute.ts';
 import type { MoveStepName } from '../../wire/contracts/conductor.ts';
+import type { DiskSource } from '../../wire/messages/disk-source.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import { PowerState, TaskState } from '../../wire/messages/instance-states.ts';
 import type { NetworkInfo } from '../../wire/messages/network-info.ts';
@@ -27,6 +28,11 @@ import type { GuestMoves } from '../virt/driver.ts';
 const log = getLogger('compute.moves');
 
 const sameHost = (move: Move) => move.source_compute === move.dest_compute;
+
+/** What a step reports beside its name: where the disks are fetched from, after resize_instance. */
+interface StepResult {
+  disk_source?: DiskSource;
+}
 
 export class ResizeFlows {
   constructor(private readonly h: HostActionSteps) {}
@@ -54,7 +60,9 @@ export class ResizeFlows {
       'compute_resize_instance',
       'migrated',
       async () => {
-        await this.moves().migrateDiskAndPowerOff(instance, move.dest_compute, this.h.config.DEFAULT.shutdown_timeout);
+        const timeout = this.h.config.DEFAULT.shutdown_timeout;
+        const source = await this.moves().migrateDiskAndPowerOff(instance, move.dest_compute, timeout);
+        return source ? { disk_source: source } : {};
       },
       async () => {
         // Left as it was: a guest that ran before the move runs again.
@@ -72,6 +80,7 @@ export class ResizeFlows {
     move: Move,
     networkInfo: NetworkInfo,
     powerOn: boolean,
+    diskSource: DiskSource | null = null,
   ): Promise<void> {
     await this.h
       .update(ctx, instance.uuid, { task_state: TaskState.RESIZE_FINISH }, [TaskState.RESIZE_MIGRATED])
@@ -84,7 +93,7 @@ export class ResizeFlows {
       'finished',
       async () => {
         await this.h.networking.plugGuest(instance, networkInfo);
-        await this.moves().finishMigration(instance, move.dest_node, networkInfo, powerOn);
+        await this.moves().finishMigration(instance, move.dest_node, networkInfo, powerOn, diskSource);
       },
       // What this host set up goes; on the source's own host the guest is the source's to restore.
       () => this.removeDestinationGuest(instance, move),
@@ -140,14 +149,15 @@ export class ResizeFlows {
     move: Move,
     event: string,
     report: MoveStepName,
-    work: () => Promise<void>,
+    work: () => Promise<StepResult | void>,
     undo?: () => Promise<void>,
   ): Promise<void> {
     const uuid = instance.uuid;
     await this.h.event(ctx, uuid, event, 'start');
     let failure: Error | undefined;
+    let result: StepResult | void = undefined;
     try {
-      await work();
+      result = await work();
     } catch (err) {
       failure = err as Error;
       log.warn({ instance: uuid, migration: move.migration_uuid, event, err: failure.message }, 'move step failed');
@@ -161,7 +171,7 @@ export class ResizeFlows {
       step: report,
       host: this.h.host,
       power_state: this.h.driver.powerState(uuid),
-      ...(failure ? { error: { message: failure.message, traceback: failure.stack ?? '' } } : {}),
+      ...(failure ? { error: { message: failure.message, traceback: failure.stack ?? '' } } : (result ?? {})),
     });
     if (!failure) log.info({ instance: uuid, migration: move.migration_uuid, step: report }, 'move step done');
   }

@@ -66,6 +66,7 @@ function qemuDriver(config: Config, images: ImageSource): QemuDriver {
     },
     // qemu opens the taps the datapath made, so it runs where they are.
     networkNamespace: config.linux_bridge.namespace,
+    migrationAddress: q.migration_address,
     vnc: config.vnc.enabled
       ? { listen: config.vnc.server_listen, proxyclientAddress: config.vnc.server_proxyclient_address }
       : null,

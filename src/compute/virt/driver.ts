@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { DiskSnapshotLink } from '../../wire/messages/disk-snapshot-link.ts';
+import type { DiskSource } from '../../wire/messages/disk-source.ts';
 import type { GuestDiagnostics } from '../../wire/messages/guest-diagnostics.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import type { NetworkInfo, Vif } from '../../wire/messages/network-info.ts';
@@ -100,11 +101,23 @@ export interface GuestMoves {
   /**
    * Source: powers the guest off (clean shutdown within `timeoutSec`) and hands its disks over to
    * `destHost`, keeping its own copy until confirmation. `instance` carries the new flavor; a disk it
-   * would shrink is refused (ResizeError), the guest then left as it was.
+   * would shrink is refused (ResizeError), the guest then left as it was. Returns where the destination
+   * fetches the disks from (reported to the conductor, which passes it on), or null when nothing is to
+   * be fetched.
    */
-  migrateDiskAndPowerOff(instance: InstancePayload, destHost: string, timeoutSec: number): Promise<void>;
-  /** Destination: the guest is set up on `node` with `instance`'s (new) flavor and these NICs, started if `powerOn`. */
-  finishMigration(instance: InstancePayload, node: string, networkInfo: NetworkInfo, powerOn: boolean): Promise<void>;
+  migrateDiskAndPowerOff(instance: InstancePayload, destHost: string, timeoutSec: number): Promise<DiskSource | null>;
+  /**
+   * Destination: the guest is set up on `node` with `instance`'s (new) flavor and these NICs, started if
+   * `powerOn`; its disks fetched from `diskSource`, what the source's migrateDiskAndPowerOff returned
+   * (null from drivers that hand no disks over, and on a same-host resize).
+   */
+  finishMigration(
+    instance: InstancePayload,
+    node: string,
+    networkInfo: NetworkInfo,
+    powerOn: boolean,
+    diskSource: DiskSource | null,
+  ): Promise<void>;
   /** Source: what the move left here (the old guest and its disks, or on the same host its backup) goes. */
   confirmMigration(uuid: string): Promise<void>;
   /** Source: the old guest comes back with `instance`'s (old) flavor and these NICs, started if `powerOn`. */

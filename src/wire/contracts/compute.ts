@@ -11,6 +11,7 @@
  * 1.7 resize and cold migration (Nova's): prep_resize (destination), resize_instance (source),
  * finish_resize (destination), confirm_resize (source), revert_resize (destination) and
  * finish_revert_resize (source), each step cast by the conductor once the one before reported.
+ * 1.8 finish_resize carries disk_source: where the destination fetches the guest's disks from.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -20,6 +21,7 @@ import { InstancePayloadSchema, type InstancePayload } from '../messages/instanc
 import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
 import { NetworkInfoSchema, VifSchema, type NetworkInfo, type Vif } from '../messages/network-info.ts';
 import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
+import { DiskSourceSchema, type DiskSource } from '../messages/disk-source.ts';
 
 /** The guest state actions, each a cast `<action>_instance`. */
 export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -57,13 +59,18 @@ const MoveStepWithNics = Type.Object({
   /** Start the guest once it is set up (it ran before the move). */
   power_on: Type.Boolean(),
 });
+/** finish_resize: also where the guest's disks are fetched from, when the source's driver handed any over (1.8). */
+const FinishResize = Type.Object({
+  ...MoveStepWithNics.properties,
+  disk_source: Type.Optional(DiskSourceSchema),
+});
 
 /** Where the console proxy reaches a guest's VNC server. */
 const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) });
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.7',
+  version: '1.8',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -188,7 +195,9 @@ export const computeContract = defineContract({
     /** Source: the guest is powered off and its disk handed over (migrate_disk_and_power_off). Reports `migrated`. */
     resize_instance: cast('1.7', MoveStep),
     /** Destination: the guest is set up here with the new flavor (finish_migration). Reports `finished`. */
-    finish_resize: cast('1.7', MoveStepWithNics),
+    finish_resize: cast('1.7', FinishResize, [
+      { version: '1.8', backport: ({ disk_source: _diskSource, ...rest }) => rest },
+    ]),
     /** Source: the old guest and its interfaces here are removed (confirm_migration). Reports `confirmed`. */
     confirm_resize: cast('1.7', MoveStep),
     /** Destination: the new guest and its interfaces here are removed. Reports `reverted_dest`. */
@@ -353,7 +362,10 @@ export class ComputeRpcApi {
     return this.rpc.cast(ctx, this.target(host), step, { instance, move });
   }
 
-  /** finish_resize or finish_revert_resize: the guest runs on `host` with these interfaces. */
+  /**
+   * finish_resize or finish_revert_resize: the guest runs on `host` with these interfaces; a finish_resize
+   * fetches its disks from `diskSource` when the source handed them over.
+   */
   moveFinish(
     ctx: RequestContext,
     host: string,
@@ -362,13 +374,11 @@ export class ComputeRpcApi {
     move: Move,
     networkInfo: NetworkInfo,
     powerOn: boolean,
+    diskSource?: DiskSource,
   ): Promise<void> {
-    return this.rpc.cast(ctx, this.target(host), step, {
-      instance,
-      move,
-      network_info: networkInfo,
-      power_on: powerOn,
-    });
+    const args = { instance, move, network_info: networkInfo, power_on: powerOn };
+    if (step === 'finish_revert_resize') return this.rpc.cast(ctx, this.target(host), step, args);
+    return this.rpc.cast(ctx, this.target(host), step, diskSource ? { ...args, disk_source: diskSource } : args);
   }
 
   /** A call: the answer is the console text. */

@@ -8,13 +8,15 @@
  * unshelve_instance (from the API), instance_shelved, instance_shelve_offloaded, instance_unshelved and
  * shelved_instances_due (from compute hosts). 1.3 build_instances carries RequestSpec 1.1
  * (requested_destination). 1.4 resize and cold migration: migrate_server (from the API), move_step and
- * confirm_due_resizes (from compute hosts).
+ * confirm_due_resizes (from compute hosts). 1.5 move_step carries disk_source (where the destination
+ * fetches the guest's disks from), which the conductor passes on to finish_resize.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
 import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type ArgsOf, type VersionCap } from '../contract.ts';
 import { DiskSnapshotLinkSchema, type DiskSnapshotLink } from '../messages/disk-snapshot-link.ts';
+import { DiskSourceSchema } from '../messages/disk-source.ts';
 import {
   InstanceChangesSchema,
   InstancePayloadSchema,
@@ -40,7 +42,7 @@ export type MoveStepName = (typeof MOVE_STEPS)[number];
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.4',
+  version: '1.5',
   methods: {
     build_instances: cast(
       '1.0',
@@ -200,8 +202,11 @@ export const conductorContract = defineContract({
         host: Type.String(),
         power_state: Type.Integer(),
         error: Type.Optional(ActionError),
+        /** `migrated`: where the destination fetches the guest's disks from (1.5). */
+        disk_source: Type.Optional(DiskSourceSchema),
       }),
       Nothing,
+      [{ version: '1.5', backport: ({ disk_source: _diskSource, ...rest }) => rest }],
     ),
     /** Resizes finished on `host` longer ago than `window_seconds` are confirmed (resize_confirm_window). */
     confirm_due_resizes: call(

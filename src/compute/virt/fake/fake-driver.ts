@@ -280,6 +280,8 @@ export class FakeDriver implements VirtDriver {
       const { vcpus, memoryMb, disks, rootGb } = guest;
       // `away` until finishMigration on this same driver says the guest stayed here.
       guest.beforeMove = { vcpus, memoryMb, disks, rootGb, away: true };
+      // Fake hosts share a process: there are no disks to fetch.
+      return null;
     },
     finishMigration: async (instance, node, networkInfo, powerOn) => {
       if (!this.nodeList.some((n) => n.nodename === node)) throw new ResizeError(`node ${node} is not on this host`);

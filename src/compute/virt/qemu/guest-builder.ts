@@ -84,6 +84,16 @@ export async function createEphemeralDisk(path: string, sizeGb: number): Promise
   await run('mkfs.ext4', ['-q', '-F', '-L', 'ephemeral0', path, `${sizeGb}G`]);
 }
 
+/** A new swap disk of `sizeMb` in `directory` (swap holds nothing across a power-off, so is never copied). */
+export async function createSwapDisk(directory: string, sizeMb: number): Promise<GuestDisk> {
+  const path = join(directory, 'disk.swap');
+  await rm(path, { force: true });
+  await writeFile(path, '');
+  await truncate(path, sizeMb * 1024 ** 2);
+  await run('mkswap', ['-L', 'swap0', path]);
+  return { path, format: 'raw', role: 'swap' };
+}
+
 export async function buildGuest(
   instance: InstancePayload,
   node: string,
@@ -100,19 +110,23 @@ export async function buildGuest(
     await createEphemeralDisk(path, flavor.ephemeral_gb);
     disks.push({ path, format: 'raw', role: 'ephemeral' });
   }
-  if (flavor.swap > 0) {
-    const path = join(directory, 'disk.swap');
-    await rm(path, { force: true });
-    await writeFile(path, '');
-    await truncate(path, flavor.swap * 1024 ** 2);
-    await run('mkswap', ['-L', 'swap0', path]);
-    disks.push({ path, format: 'raw', role: 'swap' });
-  }
+  if (flavor.swap > 0) disks.push(await createSwapDisk(directory, flavor.swap));
+  return guestSpecOf(instance, node, directory, image, disks);
+}
+
+/** The spec of a guest of `instance` on `node`, of these disks in `directory`, booting from `image`. */
+export function guestSpecOf(
+  instance: InstancePayload,
+  node: string,
+  directory: string,
+  image: GuestImage,
+  disks: GuestDisk[],
+): GuestSpec {
   return {
     uuid: instance.uuid,
     nodename: node,
-    vcpus: flavor.vcpus,
-    memoryMb: flavor.memory_mb,
+    vcpus: instance.flavor.vcpus,
+    memoryMb: instance.flavor.memory_mb,
     disks,
     diskDirectory: directory,
     kernel: image.kernel,

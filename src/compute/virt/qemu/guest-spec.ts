@@ -69,6 +69,12 @@ export interface GuestSpec {
   rescue?: RescueRecord;
   /** Its NICs, in the guest's order (guest-nics.ts); absent in guests built before networking: none. */
   nics?: GuestNic[];
+  /**
+   * A resize or cold migration of the guest awaits its confirm or revert (guest-moves.ts): on the
+   * source, whether the destination is this same host (the guest's old disks and guest.json then wait in
+   * its directory's resize backup).
+   */
+  move?: { sameHost: boolean };
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */
@@ -91,8 +97,11 @@ export function qemuArguments(
   spec: GuestSpec,
   files: { qmpSocket: string; pidfile: string; consoleLog: string },
   machine: { accel: Accel; machineType: string; tbSizeMb: number; vncListen?: string | null },
-  /** A state file suspend saved: the guest starts from it instead of booting. */
-  incoming: string | null = null,
+  /**
+   * A state file suspend saved: the guest starts from it instead of booting. `live`: it waits, paused
+   * (-S), for a live migration's stream (migrate-incoming, live-migration.ts).
+   */
+  incoming: string | 'live' | null = null,
 ): string[] {
   const accel =
     machine.accel === 'kvm'
@@ -116,7 +125,8 @@ export function qemuArguments(
     if (spec.ramdisk) args.push('-initrd', spec.ramdisk);
     if (spec.commandLine) args.push('-append', spec.commandLine);
   }
-  if (incoming) args.push('-incoming', `exec:cat ${shellQuote(incoming)}`);
+  if (incoming === 'live') args.push('-incoming', 'defer', '-S');
+  else if (incoming) args.push('-incoming', `exec:cat ${shellQuote(incoming)}`);
   if (machine.vncListen) args.push('-vnc', vncArgument(machine.vncListen));
   for (const disk of spec.disks) {
     args.push(

@@ -66,6 +66,8 @@ import { qemuDiagnostics } from './guest-diagnostics.ts';
 import { attachNic, detachNic, guestNics, qemuCommand, sameNics, type NicGuest } from './guest-nics.ts';
 import type { GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { QemuImg } from './qemu-img.ts';
+import { QemuGuestMoves } from './guest-moves.ts';
+import { QemuLiveMigration, type LiveMigrationHost } from './live-migration.ts';
 
 const log = getLogger('compute.qemu');
 const run = promisify(execFile);
@@ -100,6 +102,8 @@ export interface QemuDriverOptions {
    * Absent or null: the host's own namespace.
    */
   networkNamespace?: string | null;
+  /** The address other compute hosts reach this one at for moves ([qemu] migration_address); default 127.0.0.1. */
+  migrationAddress?: string;
 }
 
 interface Guest {
@@ -116,8 +120,16 @@ export class QemuDriver implements VirtDriver {
   private accel: Accel = 'tcg';
   private cpuCgroup: CpuCgroupController | null = null;
   private readonly lifecycleListeners: ((event: GuestLifecycleEvent) => void)[] = [];
+  /** Resize and cold migration (guest-moves.ts). */
+  readonly moves: QemuGuestMoves;
+  /** Live migration (live-migration.ts). */
+  readonly liveMigration: QemuLiveMigration;
 
-  constructor(private readonly options: QemuDriverOptions) {}
+  constructor(private readonly options: QemuDriverOptions) {
+    const host = this.movesHost();
+    this.moves = new QemuGuestMoves(host, host.migrationAddress);
+    this.liveMigration = new QemuLiveMigration(host);
+  }
 
   async init(host: string): Promise<void> {
     const version = await qemuVersion(this.options.binary);
@@ -247,13 +259,47 @@ export class QemuDriver implements VirtDriver {
     }
   }
 
-  /** Dedicated CPUs the guests of this host hold (a stopped guest keeps its CPUs, as in Nova). */
-  private dedicatedCpusTaken(): Set<number> {
+  /** Dedicated CPUs the guests of this host (but `except`) hold (a stopped guest keeps its CPUs, as in Nova). */
+  private dedicatedCpusTaken(except?: string): Set<number> {
     return new Set(
       [...this.guests.values()].flatMap((g) =>
-        g.spec.qos?.pinning?.policy === 'dedicated' ? g.spec.qos.pinning.cpus : [],
+        g.spec.qos?.pinning?.policy === 'dedicated' && g.spec.uuid !== except ? g.spec.qos.pinning.cpus : [],
       ),
     );
+  }
+
+  /** What guest-moves.ts and live-migration.ts need of the driver. */
+  private movesHost(): LiveMigrationHost {
+    const o = this.options;
+    return {
+      migrationAddress: o.migrationAddress ?? '127.0.0.1',
+      startIncoming: (uuid) => this.launch(this.guest(uuid), 'live'),
+      qmp: (uuid) => this.qmp(this.guest(uuid)),
+      markRunning: (uuid) => {
+        this.guest(uuid).powerState = PowerState.RUNNING;
+      },
+      host: () => this.node?.nodename ?? '',
+      instancesPath: o.instancesPath,
+      storagePools: o.storagePools,
+      imageCache: o.imageCache,
+      qemuImg: o.qemuImg,
+      has: (uuid) => this.guests.has(uuid),
+      spec: (uuid) => this.guest(uuid).spec,
+      save: async (spec) => {
+        const paths = guestPaths(o.instancesPath, spec.uuid);
+        const guest = this.guests.get(spec.uuid);
+        if (guest) guest.spec = spec;
+        else this.guests.set(spec.uuid, { spec, paths, qmp: null, pid: null, powerState: PowerState.SHUTDOWN });
+        await writeGuestSpec(paths.spec, spec);
+      },
+      isRunning: (uuid) => this.isRunning(this.guest(uuid)),
+      powerOff: (uuid, timeoutSec) => this.powerOff(uuid, timeoutSec),
+      stop: (uuid) => this.stopProcess(this.guest(uuid)),
+      start: (uuid) => this.launch(this.guest(uuid)),
+      destroy: (uuid) => this.destroy(uuid),
+      chooseQos: ({ flavor }, uuid) =>
+        chooseGuestQos(flavor.extra_specs, flavor.vcpus, o.cpuSets ?? null, this.dedicatedCpusTaken(uuid)),
+    };
   }
 
   onLifecycleEvent(listener: (event: GuestLifecycleEvent) => void): void {
@@ -761,6 +807,7 @@ export class QemuDriver implements VirtDriver {
   }
 
   async shutdown(): Promise<void> {
+    await this.moves.close();
     // Guests keep running: a restarted compute service finds them again through their QMP sockets.
     for (const guest of this.guests.values()) {
       const qmp = guest.qmp;

@@ -18,7 +18,33 @@ export interface QmpCommands {
   quit: { args: Record<string, never>; returns: Record<string, never> };
   /** Streams the guest's state to `uri` (`exec:` a shell command on QEMU 7.2). */
   migrate: { args: { uri: string }; returns: Record<string, never> };
-  'query-migrate': { args: Record<string, never>; returns: { status?: string; 'error-desc'?: string } };
+  'query-migrate': {
+    args: Record<string, never>;
+    returns: { status?: string; 'error-desc'?: string; 'total-time'?: number; downtime?: number };
+  };
+  // Live migration (live-migration.ts).
+  'migrate-incoming': { args: { uri: string }; returns: Record<string, never> };
+  migrate_cancel: { args: Record<string, never>; returns: Record<string, never> };
+  'nbd-server-start': {
+    args: { addr: { type: 'inet'; data: { host: string; port: string } } };
+    returns: Record<string, never>;
+  };
+  'nbd-server-add': { args: { device: string; writable: boolean }; returns: Record<string, never> };
+  'nbd-server-stop': { args: Record<string, never>; returns: Record<string, never> };
+  'drive-mirror': {
+    args: {
+      'job-id': string;
+      device: string;
+      target: string;
+      format: string;
+      mode: 'existing';
+      sync: 'top' | 'full';
+      'copy-mode': 'write-blocking' | 'background';
+    };
+    returns: Record<string, never>;
+  };
+  'query-block-jobs': { args: Record<string, never>; returns: { device: string; ready: boolean }[] };
+  'block-job-cancel': { args: { device: string; force?: boolean }; returns: Record<string, never> };
   'query-block': { args: Record<string, never>; returns: QmpBlockInfo[] };
   block_set_io_throttle: { args: QmpIoThrottle & { device: string }; returns: Record<string, never> };
   'query-cpus-fast': { args: Record<string, never>; returns: { 'cpu-index': number; 'thread-id': number }[] };

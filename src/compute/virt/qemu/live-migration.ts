@@ -1,0 +1,246 @@
+/**
+ * Live migration for the qemu driver, with QEMU's own migration over TCP between the two hosts' qemu
+ * processes (as libvirt drives it), the guest running all along but for the final switch-over.
+ *
+ * Hosts keep their disks in their own instance directories (no shared storage), so the disks move by
+ * block migration: the destination makes empty disks of the same sizes (the root an overlay on its own
+ * copy of the base image, fetched from the image service or its cache), starts qemu paused waiting for
+ * the state (`-incoming defer -S`) and exports its disks over NBD; the source mirrors each disk into
+ * them (`drive-mirror`, only the overlay's own clusters for the root: the base is the same image on
+ * both) in write-blocking mode, so once in sync every write of the guest reaches both, then migrates the
+ * memory and devices (`migrate` to tcp:). Once QEMU reports completion the source's CPUs are stopped; the
+ * mirrors are cancelled (in sync, so the destination's disks are whole) and only then does the
+ * destination stop its NBD server and resume the guest, as libvirt does, so the destination never runs on
+ * a disk still being written by the source.
+ */
+import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { InstanceInvalidState, MigrationError } from '../../../common/errors.ts';
+import { getLogger } from '../../../common/log/logger.ts';
+import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
+import type { NetworkInfo } from '../../../wire/messages/network-info.ts';
+import { fetchGuestImage, guestSpecOf } from './guest-builder.ts';
+import { diskDirectory, guestPaths } from './guest-files.ts';
+import type { MovesHost } from './guest-moves.ts';
+import { guestNics } from './guest-nics.ts';
+import type { GuestDisk } from './guest-spec.ts';
+import type { QmpClient } from './qmp-client.ts';
+
+const log = getLogger('compute.qemu.live_migration');
+const GiB = 1024 ** 3;
+const POLL_MS = 50;
+
+/** What the destination prepared, for the source to stream to: its migration URI and NBD server. */
+export interface LiveMigrationTarget {
+  uri: string;
+  /** Where the destination's disks are exported (block migration), each as its drive's name. */
+  nbd: { host: string; port: number; drives: string[] };
+}
+
+/** How the migration went, as QEMU measured it (ms), plus the switch-over's disk part. */
+export interface LiveMigrationStats {
+  totalMs: number;
+  downtimeMs: number;
+}
+
+/** What live migration needs of the driver beyond what moves need. */
+export interface LiveMigrationHost extends MovesHost {
+  /** Starts the guest's qemu waiting, paused, for an incoming migration. */
+  startIncoming(uuid: string): Promise<void>;
+  qmp(uuid: string): Promise<QmpClient>;
+  /** The guest's power state is now running (after the destination resumed it). */
+  markRunning(uuid: string): void;
+  readonly migrationAddress: string;
+}
+
+/** QEMU's name of the guest's n-th `-drive if=virtio` (no id given): virtio0, virtio1, ... */
+const driveName = (index: number) => `virtio${index}`;
+
+/** A TCP port free on the migration address now (qemu binds it itself right after). */
+async function freePortOn(address: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new MigrationError(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+export class QemuLiveMigration {
+  constructor(
+    private readonly h: LiveMigrationHost,
+    /** How long the disk copy and the memory transfer may take, each. */
+    private readonly timeoutMs: number = 600_000,
+  ) {}
+
+  /**
+   * Destination (Nova's pre_live_migration): the guest's disks made empty here at the sizes of its flavor,
+   * its qemu started paused waiting for the stream, its disks exported over NBD. A failure leaves nothing.
+   */
+  async preLiveMigration(
+    instance: InstancePayload,
+    node: string,
+    networkInfo: NetworkInfo,
+  ): Promise<LiveMigrationTarget> {
+    const { uuid, flavor } = instance;
+    if (node !== this.h.host()) throw new MigrationError(`node ${node} is not on host ${this.h.host()}`);
+    if (this.h.has(uuid)) throw new MigrationError(`host ${this.h.host()} already has a guest of instance ${uuid}`);
+    const paths = guestPaths(this.h.instancesPath, uuid);
+    const directory = diskDirectory(this.h.storagePools, instance);
+    try {
+      await mkdir(paths.directory, { recursive: true });
+      await mkdir(directory, { recursive: true });
+      const image = await fetchGuestImage(instance, this.h.imageCache);
+      // The same disks in the same order as a build makes them, so drive n here is drive n there.
+      const disks: GuestDisk[] = [{ path: join(directory, 'disk'), format: 'qcow2', role: 'root' }];
+      await this.h.qemuImg.createOverlay(image.root.path, image.root.format, disks[0]!.path, image.rootBytes);
+      const raw = async (name: string, role: GuestDisk['role'], bytes: number) => {
+        const path = join(directory, name);
+        await writeFile(path, '');
+        await truncate(path, bytes);
+        disks.push({ path, format: 'raw', role });
+      };
+      if (flavor.ephemeral_gb > 0) await raw('disk.eph0', 'ephemeral', flavor.ephemeral_gb * GiB);
+      if (flavor.swap > 0) await raw('disk.swap', 'swap', flavor.swap * 1024 ** 2);
+      const spec = guestSpecOf(instance, node, directory, image, disks);
+      spec.qos = this.h.chooseQos(instance, uuid);
+      spec.nics = guestNics(networkInfo);
+      await this.h.save(spec);
+      await this.h.startIncoming(uuid);
+      const qmp = await this.h.qmp(uuid);
+      const host = this.h.migrationAddress;
+      const nbdPort = await freePortOn(host);
+      await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } } });
+      const drives = disks.map((_, i) => driveName(i));
+      for (const drive of drives) await qmp.execute('nbd-server-add', { device: drive, writable: true });
+      const migrationPort = await freePortOn(host);
+      const uri = `tcp:${host.includes(':') ? `[${host}]` : host}:${migrationPort}`;
+      await qmp.execute('migrate-incoming', { uri });
+      log.info({ instance: uuid, uri, nbd: nbdPort }, 'waiting for the guest to migrate here');
+      return { uri, nbd: { host, port: nbdPort, drives } };
+    } catch (err) {
+      await this.h.destroy(uuid).catch(() => undefined);
+      await rm(directory, { recursive: true, force: true });
+      await rm(paths.directory, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Source (Nova's live_migration): the disks mirrored into the destination's, then the guest's state
+   * streamed; resolves once the source's CPUs are stopped for good and the destination's disks are whole
+   * (its guest then waits for postLiveMigrationAtDestination to resume it). A failure before QEMU
+   * completes cancels it all: the guest runs on here as before.
+   */
+  async liveMigration(uuid: string, target: LiveMigrationTarget): Promise<LiveMigrationStats> {
+    const spec = this.h.spec(uuid);
+    if (!this.h.isRunning(uuid))
+      throw new InstanceInvalidState(`guest ${uuid} is not running; it cannot be live-migrated`);
+    if (spec.rescue) throw new InstanceInvalidState(`guest ${uuid} is rescued; unrescue it before migrating it`);
+    if ((spec.diskSnapshots ?? []).length > 0) {
+      throw new MigrationError(`guest ${uuid} has disk snapshots; delete them or cold migrate the server`);
+    }
+    if (target.nbd.drives.length !== spec.disks.length) {
+      throw new MigrationError(
+        `the destination made ${target.nbd.drives.length} disks for guest ${uuid}'s ${spec.disks.length}`,
+      );
+    }
+    const qmp = await this.h.qmp(uuid);
+    const jobs = spec.disks.map((disk, i) => ({ id: `migrate-${driveName(i)}`, drive: driveName(i), disk }));
+    const nbdHost = target.nbd.host.includes(':') ? `[${target.nbd.host}]` : target.nbd.host;
+    try {
+      for (const job of jobs) {
+        await qmp.execute('drive-mirror', {
+          'job-id': job.id,
+          device: job.drive,
+          target: `nbd://${nbdHost}:${target.nbd.port}/${job.drive}`,
+          format: 'raw',
+          mode: 'existing',
+          // The root's base is the same image on both hosts: only its overlay's clusters travel.
+          sync: job.disk.role === 'root' ? 'top' : 'full',
+          'copy-mode': 'write-blocking',
+        });
+      }
+      await until('the disks to be in sync', this.timeoutMs, async () => {
+        const running = await qmp.execute('query-block-jobs', {});
+        const mine = running.filter((j) => jobs.some((job) => job.id === j.device));
+        if (mine.length < jobs.length)
+          throw new MigrationError(`a disk copy of guest ${uuid} stopped before it was in sync`);
+        return mine.every((j) => j.ready) ? true : undefined;
+      });
+      await qmp.execute('migrate', { uri: target.uri });
+      const done = await until('the migration to complete', this.timeoutMs, async () => {
+        const info = await qmp.execute('query-migrate', {});
+        if (info.status === 'completed') return info;
+        if (info.status === 'failed' || info.status === 'cancelled') {
+          throw new MigrationError(
+            `migration of guest ${uuid} ${info.status}: ${info['error-desc'] ?? 'no reason given'}`,
+          );
+        }
+        return undefined;
+      });
+      // The source is stopped for good: the mirrors, in sync, end with the destination's disks whole.
+      const switchStart = Date.now();
+      for (const job of jobs) await qmp.execute('block-job-cancel', { device: job.id });
+      await until('the disk copies to end', this.timeoutMs, async () => {
+        const running = await qmp.execute('query-block-jobs', {});
+        return running.some((j) => jobs.some((job) => job.id === j.device)) ? undefined : true;
+      });
+      const stats = {
+        totalMs: Number(done['total-time'] ?? 0),
+        downtimeMs: Number(done.downtime ?? 0) + (Date.now() - switchStart),
+      };
+      log.info({ instance: uuid, ...stats }, 'guest migrated; the source is stopped');
+      return stats;
+    } catch (err) {
+      await this.cancel(
+        qmp,
+        jobs.map((job) => job.id),
+      );
+      throw err;
+    }
+  }
+
+  /** After a failure: the migration and the mirrors cancelled, the guest running here again. */
+  private async cancel(qmp: QmpClient, jobIds: string[]): Promise<void> {
+    await qmp.execute('migrate_cancel', {}).catch(() => undefined);
+    for (const id of jobIds) await qmp.execute('block-job-cancel', { device: id, force: true }).catch(() => undefined);
+    const status = await qmp.execute('query-status', {}).catch(() => null);
+    if (status && status.status !== 'running') await qmp.execute('cont', {}).catch(() => undefined);
+  }
+
+  /** Destination (Nova's post_live_migration_at_destination): the NBD server stopped and the guest resumed. */
+  async postLiveMigrationAtDestination(uuid: string): Promise<void> {
+    const qmp = await this.h.qmp(uuid);
+    await qmp.execute('nbd-server-stop', {});
+    await qmp.execute('cont', {});
+    this.h.markRunning(uuid);
+    log.info({ instance: uuid }, 'migrated guest resumed here');
+  }
+
+  /** Source: the migration under way is cancelled (Nova's live_migration_abort); the guest runs on here. */
+  async abort(uuid: string): Promise<void> {
+    await (await this.h.qmp(uuid)).execute('migrate_cancel', {});
+  }
+
+  /**
+   * Source (force complete): the guest is paused so that its memory stops changing and the migration
+   * converges, as Nova's libvirt driver does without post-copy; it runs again at the destination.
+   */
+  async forceComplete(uuid: string): Promise<void> {
+    await (await this.h.qmp(uuid)).execute('stop', {});
+  }
+}
