@@ -29,6 +29,7 @@ import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
+import { EvacuateConductor } from './evacuate.ts';
 import type { ShelvedImageLookup } from './shelved-image-check.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 import {
@@ -52,6 +53,8 @@ export class ConductorManager {
   readonly shelving: ShelveConductor;
   /** resize and cold migration (migrate-server.ts). */
   readonly moves: MoveConductor;
+  /** evacuate (evacuate.ts). */
+  readonly evacuations: EvacuateConductor;
 
   constructor(
     private readonly database: Database,
@@ -63,6 +66,7 @@ export class ConductorManager {
   ) {
     this.shelving = new ShelveConductor(database, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
+    this.evacuations = new EvacuateConductor(database, scheduler, compute);
   }
 
   private get db() {

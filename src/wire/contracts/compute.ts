@@ -11,6 +11,8 @@
  * 1.7 resize and cold migration (Nova's): prep_resize (destination), resize_instance (source),
  * finish_resize (destination), confirm_resize (source), revert_resize (destination) and
  * finish_revert_resize (source), each step cast by the conductor once the one before reported.
+ * 1.9 evacuate: rebuild_instance carries `recreate` (the guest is built anew on this host from its image,
+ * its source host being down); prep_resize carries the scheduler's alternates for a reschedule.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -34,6 +36,19 @@ const RebuildArgsSchema = Type.Object({
   orig_image_ref: Type.String(),
   /** Keep the ephemeral disk's contents (true) or recreate it empty (false, Nova's default). */
   preserve_ephemeral: Type.Boolean(),
+  /**
+   * Evacuate (Nova's recreate): the guest was on another host, now down; it is built here on `node` from
+   * its image with these NICs (its ports already bound here), and the conductor told how it went.
+   */
+  recreate: Type.Optional(
+    Type.Object({
+      migration_uuid: Type.String({ minLength: 1 }),
+      node: Type.String({ minLength: 1 }),
+      network_info: NetworkInfoSchema,
+      /** Start the rebuilt guest (false: it stays SHUTOFF, a stopped server or an evacuation at 2.95). */
+      start: Type.Boolean(),
+    }),
+  ),
 });
 export type RebuildArgs = Static<typeof RebuildArgsSchema>;
 
@@ -63,7 +78,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.7',
+  version: '1.9',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -135,7 +150,16 @@ export const computeContract = defineContract({
      * rebuild: the API stored the new image and attributes in the instance (its payload carries the new
      * image_ref) and set task_state rebuilding; compute recreates the guest's disks from that image.
      */
-    rebuild_instance: cast('1.3', RebuildArgsSchema),
+    rebuild_instance: cast('1.3', RebuildArgsSchema, [
+      {
+        version: '1.9',
+        backport: ({ recreate, ...rest }) => {
+          // A host of an older release would rebuild in place a guest it does not have.
+          if (recreate) throw new Error('The compute hosts are too old to evacuate servers (compute RPC 1.9).');
+          return rest;
+        },
+      },
+    ]),
     /** createBackup: as snapshot_instance, then the server's backups of the type beyond `rotation` deleted. */
     backup_instance: cast(
       '1.4',
