@@ -13,21 +13,10 @@ import { getInstance, updateInstance, type Instance } from '../../src/objects/in
 import type { Flavor } from '../../src/objects/flavors.ts';
 import { createMigration, getMigration, MigrationStatus } from '../../src/objects/migrations.ts';
 import { TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
+import { vcpuHolders } from '../helpers/allocation-holders.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 
 const settled = (i: Instance) => i.task_state === null && i.vm_state !== VmState.BUILDING;
-
-/** Which consumer holds VCPU on which host. */
-async function vcpuHolders(cloud: TestCloud): Promise<Map<string, string>> {
-  const rows = await cloud.database.db
-    .selectFrom('allocations as a')
-    .innerJoin('resource_providers as p', 'p.id', 'a.resource_provider_id')
-    .innerJoin('compute_nodes as n', 'n.uuid', 'p.uuid')
-    .select(['a.consumer_id', 'n.host'])
-    .where('a.resource_class', '=', 'VCPU')
-    .execute();
-  return new Map(rows.map((r) => [r.consumer_id, r.host]));
-}
 
 /** The source's compute goes away and is marked down (`openstack compute service set --down`). */
 async function killHost(cloud: TestCloud, host: string): Promise<void> {

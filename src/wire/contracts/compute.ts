@@ -64,6 +64,12 @@ export const MoveSchema = Type.Object({
 export type Move = Static<typeof MoveSchema>;
 /** A step of a move: the instance (its flavor the one the step works with) and the move. */
 const MoveStep = Type.Object({ instance: InstancePayloadSchema, move: MoveSchema });
+/** prep_resize: the step, and the scheduler's other hosts for the move should this one refuse (1.9). */
+const PrepStep = Type.Object({
+  instance: InstancePayloadSchema,
+  move: MoveSchema,
+  alternates: Type.Optional(Type.Array(SelectionSchema)),
+});
 /** A step that gives the guest its interfaces on the host it now runs on (ports already bound there). */
 const MoveStepWithNics = Type.Object({
   instance: InstancePayloadSchema,
@@ -208,7 +214,7 @@ export const computeContract = defineContract({
       Type.Object({ instance: InstancePayloadSchema, network_info: NetworkInfoSchema }),
     ),
     /** Destination: can it take the guest (the instance carries the new flavor)? Reports `prepared`. */
-    prep_resize: cast('1.7', MoveStep),
+    prep_resize: cast('1.7', PrepStep, [{ version: '1.9', backport: ({ alternates: _alternates, ...rest }) => rest }]),
     /** Source: the guest is powered off and its disk handed over (migrate_disk_and_power_off). Reports `migrated`. */
     resize_instance: cast('1.7', MoveStep),
     /** Destination: the guest is set up here with the new flavor (finish_migration). Reports `finished`. */
@@ -375,6 +381,11 @@ export class ComputeRpcApi {
     move: Move,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), step, { instance, move });
+  }
+
+  /** prep_resize with the hosts a refusal may be rescheduled to (returned in the host's report). */
+  prepResize(ctx: RequestContext, host: string, instance: InstancePayload, move: Move, alternates: Selection[]) {
+    return this.rpc.cast(ctx, this.target(host), 'prep_resize', { instance, move, alternates });
   }
 
   /** finish_resize or finish_revert_resize: the guest runs on `host` with these interfaces. */

@@ -202,8 +202,11 @@ export const conductorContract = defineContract({
         host: Type.String(),
         power_state: Type.Integer(),
         error: Type.Optional(ActionError),
+        /** A failed prep_resize: the alternates it was given, for the conductor to try the next (1.6). */
+        alternates: Type.Optional(Type.Array(SelectionSchema)),
       }),
       Nothing,
+      [{ version: '1.6', backport: ({ alternates: _alternates, ...rest }) => rest }],
     ),
     /** Resizes finished on `host` longer ago than `window_seconds` are confirmed (resize_confirm_window). */
     confirm_due_resizes: call(
