@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
   {
     boot: () => import('./boot.ts'),
     'disk-snapshots': () => import('./disk-snapshots.ts'),
+    drain: () => import('./drain.ts'),
     'guest-boot': () => import('./guest-boot.ts'),
     metadata: () => import('./metadata.ts'),
     scheduler: () => import('./scheduler.ts'),

@@ -7,17 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminContext } from '../../src/common/context.ts';
 import { startConductor } from '../../src/conductor/service.ts';
 import type { Flavor } from '../../src/objects/flavors.ts';
-import { startAction } from '../../src/objects/instance-actions.ts';
-import { instancePayload } from '../../src/objects/instance-payload.ts';
-import { getInstance, updateInstance, type Instance } from '../../src/objects/instances.ts';
-import { createMigration, migrationOfInstance, MigrationStatus } from '../../src/objects/migrations.ts';
-import { beginConfirmResize, beginRevertResize, moveOf } from '../../src/objects/resize-records.ts';
+import { getInstance, type Instance } from '../../src/objects/instances.ts';
+import { MigrationStatus } from '../../src/objects/migrations.ts';
 import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
-import { TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
+import { VmState } from '../../src/wire/messages/instance-states.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
+import { startMoveAsApi, verifyAsApi } from '../helpers/move-requests.ts';
 
 const SERVERS = 12;
 const ROUNDS = 6;
@@ -43,46 +40,13 @@ describe('a storm of moves with failures at each step', () => {
   });
   after(() => cloud.stop());
 
-  /** What the API does for resize or migrate. */
-  async function startMove(instance: Instance, round: number): Promise<void> {
-    const ctx = adminContext();
-    // Sizes only grow (a disk is never shrunk); a server at the biggest one migrates.
+  /** Sizes only grow (a disk is never shrunk); a server at the biggest one, or on odd rounds, migrates. */
+  function startMove(instance: Instance, round: number): Promise<void> {
     const bigger = flavors.find((f) => f.vcpus > instance.flavor.vcpus);
-    const resize = bigger !== undefined && round % 2 === 0;
-    const claimed = await updateInstance(
-      cloud.database.db,
-      instance.uuid,
-      { task_state: TaskState.RESIZE_PREP },
-      { vmState: [VmState.ACTIVE, VmState.STOPPED], taskState: [null] },
-    );
-    const migration = await createMigration(cloud.database.db, {
-      instance_uuid: instance.uuid,
-      migration_type: resize ? 'resize' : 'migration',
-      source_compute: claimed.host!,
-      source_node: claimed.node,
-      old_flavor: claimed.flavor,
-      new_flavor: resize ? bigger : claimed.flavor,
-      user_id: claimed.user_id,
-      project_id: claimed.project_id,
-    });
-    await startAction(cloud.database.db, ctx, instance.uuid, resize ? 'resize' : 'migrate');
-    await cloud.conductor.migrateServer(ctx, instance.uuid, migration.uuid);
+    return startMoveAsApi(cloud, instance.uuid, round % 2 === 0 ? bigger : undefined);
   }
 
-  /** What the API does for confirmResize (`confirm`) or revertResize. */
-  async function verify(instance: Instance, confirm: boolean): Promise<void> {
-    const ctx = adminContext();
-    const migration = await migrationOfInstance(cloud.database.db, instance.uuid, MigrationStatus.FINISHED);
-    assert.ok(migration, `server ${instance.uuid} in VERIFY_RESIZE has a finished migration`);
-    const move = moveOf(migration);
-    if (confirm) {
-      const claimed = await beginConfirmResize(cloud.database.db, ctx, instance, migration);
-      await compute.moveStep(ctx, move.source_compute, 'confirm_resize', instancePayload(claimed), move);
-    } else {
-      const claimed = await beginRevertResize(cloud.database.db, ctx, instance, migration);
-      await compute.moveStep(ctx, move.dest_compute, 'revert_resize', instancePayload(claimed), move);
-    }
-  }
+  const verify = (instance: Instance, confirm: boolean) => verifyAsApi(cloud, compute, instance, confirm);
 
   async function restartConductor(): Promise<void> {
     const old = cloud.services[0]!;
