@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
     boot: () => import('./boot.ts'),
     dashboard: () => import('./dashboard.ts'),
     'disk-snapshots': () => import('./disk-snapshots.ts'),
+    drain: () => import('./drain.ts'),
     'guest-boot': () => import('./guest-boot.ts'),
     'live-migration': () => import('./live-migration.ts'),
     metadata: () => import('./metadata.ts'),

@@ -26,6 +26,7 @@ import { nodeReports } from './resource-report.ts';
 import { powerSyncDecision } from './host-duties/power-sync.ts';
 import { RunningDeletedTracker, type RunningDeletedAction } from './host-duties/running-deleted.ts';
 import { settleInterruptedRebuild } from './rebuild.ts';
+import { destroyEvacuatedGuests } from './moves/evacuate.ts';
 import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './virt/driver.ts';
 import { settleInterruptedRescue } from './rescue.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
@@ -139,6 +140,8 @@ export class ComputeManager implements HostActionSteps {
     const ctx = adminContext();
     await this.reportHeartbeat();
     await this.reportResources();
+    // Guests evacuated away while this host was down are not its own any more (Nova's init_host does so first).
+    await destroyEvacuatedGuests(this, ctx);
     const instances = await this.conductor.instancesOnHost(ctx, this.host);
     // The datapath first: settling an instance may start its guest, whose qemu opens its taps by name.
     await this.networking.reconcile(instances);

@@ -13,6 +13,7 @@ import type { RebuildArgs } from '../wire/contracts/compute.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
+import { recreateInstance } from './moves/evacuate.ts';
 import type { RebuildOptions } from './virt/driver.ts';
 
 const log = getLogger('compute.rebuild');
@@ -21,6 +22,8 @@ const log = getLogger('compute.rebuild');
 export const REBUILD_EVENT = 'compute_rebuild_instance';
 
 export async function rebuildInstance(h: HostActionSteps, ctx: RequestContext, args: RebuildArgs): Promise<void> {
+  // Evacuate: the guest is built anew here, its host being down (moves/evacuate.ts).
+  if (args.recreate) return recreateInstance(h, ctx, args, args.recreate);
   const { instance } = args;
   const uuid = instance.uuid;
   await h.event(ctx, uuid, REBUILD_EVENT, 'start');

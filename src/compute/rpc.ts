@@ -57,7 +57,7 @@ function computeHandlers(manager: ComputeManager): Handlers<typeof computeContra
     attach_interface: (ctx, a) => manager.attachInterface(ctx, a.instance, a.vif),
     detach_interface: (ctx, a) => manager.detachInterface(ctx, a.instance, a.vif),
     network_info_changed: (ctx, a) => manager.networkInfoChanged(ctx, a.instance, a.network_info),
-    prep_resize: (ctx, a) => manager.moves.prepResize(ctx, a.instance, a.move),
+    prep_resize: (ctx, a) => manager.moves.prepResize(ctx, a.instance, a.move, a.alternates),
     resize_instance: (ctx, a) => manager.moves.resizeInstance(ctx, a.instance, a.move),
     finish_resize: (ctx, a) =>
       manager.moves.finishResize(ctx, a.instance, a.move, a.network_info, a.power_on, a.disk_source ?? null),

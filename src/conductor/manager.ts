@@ -31,6 +31,7 @@ import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
+import { EvacuateConductor } from './evacuate.ts';
 import type { ShelvedImageLookup } from './shelved-image-check.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 import {
@@ -54,6 +55,8 @@ export class ConductorManager {
   readonly shelving: ShelveConductor;
   /** resize and cold migration (migrate-server.ts). */
   readonly moves: MoveConductor;
+  /** evacuate (evacuate.ts). */
+  readonly evacuations: EvacuateConductor;
 
   constructor(
     private readonly database: Database,
@@ -65,6 +68,7 @@ export class ConductorManager {
   ) {
     this.shelving = new ShelveConductor(database, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
+    this.evacuations = new EvacuateConductor(database, scheduler, compute);
   }
 
   private get db() {

@@ -34,7 +34,9 @@ import {
 } from '../objects/migrations.ts';
 import { beginConfirmResize, moveOf } from '../objects/resize-records.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
-import { moveAllocations, releaseAllocations } from '../placement/claims.ts';
+import { claimResources, moveAllocations, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
+import { loadAntiAffinityGuard } from '../scheduler/request-hints.ts';
+import type { Selection } from '../wire/messages/request-spec.ts';
 import type { ComputeRpcApi, Move } from '../wire/contracts/compute.ts';
 import type { MoveStepName } from '../wire/contracts/conductor.ts';
 import type { DiskSource } from '../wire/messages/disk-source.ts';
@@ -55,6 +57,7 @@ export interface MoveStepReport {
   error?: { message: string; traceback: string };
   /** `migrated`: where the destination fetches the guest's disks from, passed on to finish_resize. */
   disk_source?: DiskSource;
+  alternates?: Selection[];
 }
 
 export class MoveConductor {
@@ -80,8 +83,9 @@ export class MoveConductor {
     // The source's share is the migration's from now on: the claim below is the instance's alone.
     await moveAllocations(this.db, uuid, migration.uuid);
     let move: Move;
+    let alternates: Selection[];
     try {
-      move = await this.pickDestination(ctx, instance, migration, requestedHost);
+      [move, alternates] = await this.pickDestination(ctx, instance, migration, requestedHost);
     } catch (err) {
       log.warn({ instance: uuid, err: (err as Error).message }, 'no destination for the move');
       await this.putBack(instance.uuid, migration);
@@ -89,9 +93,68 @@ export class MoveConductor {
       return;
     }
     await finishEvent(this.db, uuid, ctx.requestId, MIGRATE_EVENT, 'Success');
-    await this.cast(ctx, instance, migration, () =>
-      this.compute.moveStep(ctx, move.dest_compute, 'prep_resize', this.payload(instance, migration.new_flavor), move),
+    await this.castPrep(ctx, instance, migration, move, alternates);
+  }
+
+  private castPrep(
+    ctx: RequestContext,
+    instance: Instance,
+    migration: MigrationRecord,
+    move: Move,
+    alternates: Selection[],
+  ): Promise<void> {
+    const payload = this.payload(instance, migration.new_flavor);
+    return this.cast(ctx, instance, migration, () =>
+      this.compute.prepResize(ctx, move.dest_compute, payload, move, alternates),
     );
+  }
+
+  /**
+   * prep_resize failed on the destination: its claim there is released and the next alternate the
+   * scheduler gave that can still be claimed becomes the destination (Nova's reschedule of a resize,
+   * within `[scheduler] max_attempts`, which bounds the alternates). False when none is left.
+   */
+  private async reschedulePrep(
+    ctx: RequestContext,
+    instance: Instance,
+    migration: MigrationRecord,
+    report: MoveStepReport,
+  ): Promise<boolean> {
+    const alternates = report.alternates ?? [];
+    if (!alternates.length || migration.status !== MigrationStatus.PRE_MIGRATING) return false;
+    if (migration.dest_compute !== report.host) return false;
+    await releaseAllocations(this.db, instance.uuid);
+    const spec = await getRequestSpec(this.db, instance.uuid);
+    const resources = resourcesForFlavor(flavorSpec(migration.new_flavor));
+    const guard = await loadAntiAffinityGuard(this.db, spec);
+    for (let i = 0; i < alternates.length; i++) {
+      const alternate = alternates[i]!;
+      try {
+        await claimResources(this.db, instance.uuid, alternate.compute_node_uuid, resources, spec.storage_tier, guard);
+      } catch (err) {
+        log.info(
+          { instance: instance.uuid, host: alternate.service_host, err: (err as Error).message },
+          'alternate cannot be claimed',
+        );
+        continue;
+      }
+      const dest = {
+        dest_compute: alternate.service_host,
+        dest_node: alternate.nodename,
+        dest_host: alternate.service_host,
+      };
+      if (!(await updateMigration(this.db, migration.uuid, dest, [MigrationStatus.PRE_MIGRATING]))) {
+        await releaseAllocations(this.db, instance.uuid);
+        return true;
+      }
+      log.info(
+        { instance: instance.uuid, from: report.host, to: alternate.service_host, err: report.error?.message },
+        'rescheduling the move',
+      );
+      await this.castPrep(ctx, instance, migration, moveOf({ ...migration, ...dest }), alternates.slice(i + 1));
+      return true;
+    }
+    return false;
   }
 
   /** Scheduled and claimed for the new flavor; the migration records where it goes. */
@@ -100,7 +163,7 @@ export class MoveConductor {
     instance: Instance,
     migration: MigrationRecord,
     requestedHost?: string,
-  ): Promise<Move> {
+  ): Promise<[Move, Selection[]]> {
     const spec = await getRequestSpec(this.db, instance.uuid);
     const staysAllowed = migration.migration_type === 'resize' && this.config.DEFAULT.allow_resize_to_same_host;
     const ignore = staysAllowed ? [] : await nodesOfInstances(this.db, [instance.uuid]);
@@ -115,11 +178,11 @@ export class MoveConductor {
       },
       [instance.uuid],
     );
-    const chosen = selections[0]?.[0];
+    const [chosen, ...alternates] = selections[0] ?? [];
     if (!chosen) throw new StratusError('No valid host was found. ');
     const dest = { dest_compute: chosen.service_host, dest_node: chosen.nodename, dest_host: chosen.service_host };
     await updateMigration(this.db, migration.uuid, dest, [MigrationStatus.PRE_MIGRATING]);
-    return moveOf({ ...migration, ...dest });
+    return [moveOf({ ...migration, ...dest }), alternates];
   }
 
   /** A host finished (or failed) its step: recorded, then the next step cast (or the move put back). */
@@ -315,6 +378,7 @@ export class MoveConductor {
     move: Move,
     report: MoveStepReport,
   ): Promise<void> {
+    if (report.step === 'prepared' && (await this.reschedulePrep(ctx, instance, migration, report))) return;
     const error = Object.assign(new Error(report.error!.message), { stack: report.error!.traceback });
     log.warn({ instance: instance.uuid, step: report.step, host: report.host, err: error.message }, 'move step failed');
     if (!(await updateMigration(this.db, migration.uuid, { status: MigrationStatus.ERROR }, IN_FLIGHT))) return;

@@ -27,6 +27,10 @@ export function conductorEndpoints(manager: ConductorManager) {
     migrate_server: (ctx, a) => manager.moves.migrateServer(ctx, a.uuid, a.migration_uuid, a.host),
     move_step: (ctx, a) => manager.moves.moveStep(ctx, a),
     confirm_due_resizes: (_ctx, a) => manager.moves.confirmDueResizes(a.host, a.window_seconds),
+    evacuate_server: (ctx, a) => manager.evacuations.evacuateServer(ctx, a),
+    evacuation_rebuilt: (ctx, a) => manager.evacuations.rebuilt(ctx, a),
+    evacuations_from_host: (_ctx, a) => manager.evacuations.evacuationsFromHost(a.host),
+    evacuation_cleaned: (_ctx, a) => manager.evacuations.cleaned(a.migration_uuid, a.host),
     shelved_instances_due: (_ctx, a) => manager.shelving.shelvedInstancesDue(a.host, a.shelved_before),
   });
 }

@@ -38,6 +38,7 @@ export const InstanceAction = {
   MIGRATE: 'migrate',
   CONFIRM_RESIZE: 'confirmResize',
   REVERT_RESIZE: 'revertResize',
+  EVACUATE: 'evacuate',
 } as const;
 
 export async function startAction(db: Db, ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {

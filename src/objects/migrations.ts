@@ -1,9 +1,9 @@
 /**
- * Migrations (Nova's `migrations` table, migration 0027): one row per resize or cold migration of a
- * server (live migration and evacuation later). The row's uuid is also the placement consumer holding
- * the source host's resources while the move is under way (Nova's migration-based allocations).
- * Statuses as Nova's: pre-migrating, migrating, post-migrating, finished (the server is VERIFY_RESIZE),
- * confirming, confirmed, reverting, reverted, error. Every change is guarded by the statuses expected, so a
+ * Migrations (Nova's `migrations` table, migration 0027): one row per resize, cold migration or
+ * evacuation of a server. The row's uuid is also the placement consumer holding the source host's
+ * resources while the move is under way (Nova's migration-based allocations). Statuses as Nova's:
+ * pre-migrating, migrating, post-migrating, finished (the server is VERIFY_RESIZE), confirming, confirmed,
+ * reverting, reverted, error; an evacuation's accepted, pre-migrating, done (or failed), completed. Every change is guarded by the statuses expected, so a
  * step delivered twice, or racing with another, changes nothing the second time.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,14 @@ export const MigrationStatus = {
   REVERTING: 'reverting',
   REVERTED: 'reverted',
   ERROR: 'error',
+  /** An evacuation the API recorded; the conductor has not scheduled it yet. */
+  ACCEPTED: 'accepted',
+  /** An evacuation whose guest runs on its destination; the source host has not cleaned up yet. */
+  DONE: 'done',
+  /** An evacuation the destination could not rebuild (the server was put back on its source). */
+  FAILED: 'failed',
+  /** An evacuation whose source host removed what was left of the guest (Nova's _destroy_evacuated_instances). */
+  COMPLETED: 'completed',
 } as const;
 
 /**
@@ -154,6 +162,10 @@ export interface NewMigration {
   new_flavor: Flavor;
   user_id: string;
   project_id: string;
+  /** pre-migrating unless told (an evacuation starts accepted). */
+  status?: string;
+  /** The destination, when the request names it (an evacuation to a given host). */
+  dest_compute?: string | null;
 }
 
 export async function createMigration(db: Db, input: NewMigration): Promise<MigrationRecord> {
@@ -164,10 +176,10 @@ export async function createMigration(db: Db, input: NewMigration): Promise<Migr
       uuid,
       instance_uuid: input.instance_uuid,
       migration_type: input.migration_type,
-      status: MigrationStatus.PRE_MIGRATING,
+      status: input.status ?? MigrationStatus.PRE_MIGRATING,
       source_compute: input.source_compute,
       source_node: input.source_node,
-      dest_compute: null,
+      dest_compute: input.dest_compute ?? null,
       dest_node: null,
       dest_host: null,
       old_instance_type_id: input.old_flavor.id,

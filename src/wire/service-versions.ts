@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 9;
+export const SERVICE_VERSION = 10;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -33,6 +33,10 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   8: { conductor: '1.3', scheduler: '1.1', compute: '1.6' },
   // compute 1.7 and conductor 1.4: resize and cold migration (the steps, migrate_server, move_step).
   9: { conductor: '1.4', scheduler: '1.1', compute: '1.7' },
+  // compute 1.8 and conductor 1.5: disk_source (qemu moves copy disks between hosts); compute 1.9 and
+  // conductor 1.6: evacuate (rebuild_instance's recreate, evacuate_server and its reports), and
+  // prep_resize's alternates for a rescheduled move. Released together.
+  10: { conductor: '1.6', scheduler: '1.1', compute: '1.9' },
 };
 
 /** The binary whose services serve a topic. */

@@ -578,6 +578,12 @@ export const OPTIONS = {
       max: 1,
       help: 'Share of spawns that fail (0 to 1), to exercise rescheduling.',
     }),
+    move_failure_rates: list({
+      default: [],
+      help:
+        'Share of move steps that fail on this host, as step:rate (steps prep, migrate and finish; e.g. ' +
+        'prep:1,finish:0.2), to exercise rescheduling and the put-back of failed resizes and migrations.',
+    }),
   },
   catalog: {
     cache_time: int({

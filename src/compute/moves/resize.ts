@@ -22,6 +22,7 @@ import type { DiskSource } from '../../wire/messages/disk-source.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import { PowerState, TaskState } from '../../wire/messages/instance-states.ts';
 import type { NetworkInfo } from '../../wire/messages/network-info.ts';
+import type { Selection } from '../../wire/messages/request-spec.ts';
 import type { HostActionSteps } from '../host-action-steps.ts';
 import type { GuestMoves } from '../virt/driver.ts';
 
@@ -38,16 +39,31 @@ export class ResizeFlows {
   constructor(private readonly h: HostActionSteps) {}
 
   /** Destination: can this host take the guest? Nothing is changed here yet. */
-  async prepResize(ctx: RequestContext, instance: InstancePayload, move: Move): Promise<void> {
-    await this.step(ctx, instance, move, 'compute_prep_resize', 'prepared', async () => {
-      this.moves();
-      if (!this.h.driver.nodes().some((n) => n.nodename === move.dest_node)) {
-        throw new ResizeError(`node ${move.dest_node} is not on host ${this.h.host}`);
-      }
-      if (!sameHost(move) && this.h.driver.listGuests().some((g) => g.uuid === instance.uuid)) {
-        throw new ResizeError(`host ${this.h.host} already has a guest of instance ${instance.uuid}`);
-      }
-    });
+  async prepResize(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    move: Move,
+    alternates: Selection[] = [],
+  ): Promise<void> {
+    await this.step(
+      ctx,
+      instance,
+      move,
+      'compute_prep_resize',
+      'prepared',
+      async () => {
+        const moves = this.moves();
+        if (!this.h.driver.nodes().some((n) => n.nodename === move.dest_node)) {
+          throw new ResizeError(`node ${move.dest_node} is not on host ${this.h.host}`);
+        }
+        if (!sameHost(move) && this.h.driver.listGuests().some((g) => g.uuid === instance.uuid)) {
+          throw new ResizeError(`host ${this.h.host} already has a guest of instance ${instance.uuid}`);
+        }
+        await moves.checkCanReceive?.(instance, move.dest_node);
+      },
+      undefined,
+      alternates,
+    );
   }
 
   /** Source: the guest is powered off and its disks handed to the destination; a failure restarts it. */
@@ -151,6 +167,8 @@ export class ResizeFlows {
     report: MoveStepName,
     work: () => Promise<StepResult | void>,
     undo?: () => Promise<void>,
+    /** prep_resize's alternates: sent back with a failure, for the conductor to reschedule. */
+    alternates?: Selection[],
   ): Promise<void> {
     const uuid = instance.uuid;
     await this.h.event(ctx, uuid, event, 'start');
@@ -172,6 +190,7 @@ export class ResizeFlows {
       host: this.h.host,
       power_state: this.h.driver.powerState(uuid),
       ...(failure ? { error: { message: failure.message, traceback: failure.stack ?? '' } } : (result ?? {})),
+      ...(failure && alternates?.length ? { alternates } : {}),
     });
     if (!failure) log.info({ instance: uuid, migration: move.migration_uuid, step: report }, 'move step done');
   }

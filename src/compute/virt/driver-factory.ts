@@ -7,7 +7,7 @@ import { hostCpuSets } from '../cpu-sets.ts';
 import type { ImageSource } from '../image/image-client.ts';
 import { fakeStoragePools, storagePools } from '../storage-pools.ts';
 import type { VirtDriver } from './driver.ts';
-import { FakeDriver } from './fake/fake-driver.ts';
+import { MOVE_FAILURE_STEPS, type MoveFailureRates, type MoveFailureStep, FakeDriver } from './fake/fake-driver.ts';
 import { ImageCache } from './qemu/image-cache.ts';
 import { QemuDriver } from './qemu/qemu-driver.ts';
 import { QemuImg } from './qemu/qemu-img.ts';
@@ -39,7 +39,25 @@ function fakeDriver(config: Config): FakeDriver {
     spawnDelayMs: f.spawn_delay_ms,
     powerDelayMs: f.power_delay_ms,
     spawnFailureRate: f.spawn_failure_rate,
+    moveFailureRates: moveFailureRates(f.move_failure_rates),
   });
+}
+
+/** `step:rate` entries of [fake_driver] move_failure_rates. */
+function moveFailureRates(entries: readonly string[]): MoveFailureRates {
+  const rates: MoveFailureRates = {};
+  for (const entry of entries) {
+    const [step, rate] = entry.split(':');
+    const value = Number(rate);
+    if (!MOVE_FAILURE_STEPS.includes(step as MoveFailureStep) || !(value >= 0 && value <= 1)) {
+      throw new ConfigError(
+        `[fake_driver] move_failure_rates: '${entry}' is not step:rate with a step of ` +
+          `${MOVE_FAILURE_STEPS.join(', ')} and a rate from 0 to 1`,
+      );
+    }
+    rates[step as MoveFailureStep] = value;
+  }
+  return rates;
 }
 
 function qemuDriver(config: Config, images: ImageSource): QemuDriver {

@@ -98,6 +98,8 @@ export interface RebuildOptions {
  * the destination's destroy is skipped on revert.
  */
 export interface GuestMoves {
+  /** Destination (optional): can `node` take the guest with `instance`'s (new) flavor? Throws if not. */
+  checkCanReceive?(instance: InstancePayload, node: string): Promise<void>;
   /**
    * Source: powers the guest off (clean shutdown within `timeoutSec`) and hands its disks over to
    * `destHost`, keeping its own copy until confirmation. `instance` carries the new flavor; a disk it

@@ -12,6 +12,8 @@
  * finish_resize (destination), confirm_resize (source), revert_resize (destination) and
  * finish_revert_resize (source), each step cast by the conductor once the one before reported.
  * 1.8 finish_resize carries disk_source: where the destination fetches the guest's disks from.
+ * 1.9 evacuate: rebuild_instance carries `recreate` (the guest is built anew on this host from its image,
+ * its source host being down); prep_resize carries the scheduler's alternates for a reschedule.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -36,6 +38,19 @@ const RebuildArgsSchema = Type.Object({
   orig_image_ref: Type.String(),
   /** Keep the ephemeral disk's contents (true) or recreate it empty (false, Nova's default). */
   preserve_ephemeral: Type.Boolean(),
+  /**
+   * Evacuate (Nova's recreate): the guest was on another host, now down; it is built here on `node` from
+   * its image with these NICs (its ports already bound here), and the conductor told how it went.
+   */
+  recreate: Type.Optional(
+    Type.Object({
+      migration_uuid: Type.String({ minLength: 1 }),
+      node: Type.String({ minLength: 1 }),
+      network_info: NetworkInfoSchema,
+      /** Start the rebuilt guest (false: it stays SHUTOFF, a stopped server or an evacuation at 2.95). */
+      start: Type.Boolean(),
+    }),
+  ),
 });
 export type RebuildArgs = Static<typeof RebuildArgsSchema>;
 
@@ -51,6 +66,12 @@ export const MoveSchema = Type.Object({
 export type Move = Static<typeof MoveSchema>;
 /** A step of a move: the instance (its flavor the one the step works with) and the move. */
 const MoveStep = Type.Object({ instance: InstancePayloadSchema, move: MoveSchema });
+/** prep_resize: the step, and the scheduler's other hosts for the move should this one refuse (1.9). */
+const PrepStep = Type.Object({
+  instance: InstancePayloadSchema,
+  move: MoveSchema,
+  alternates: Type.Optional(Type.Array(SelectionSchema)),
+});
 /** A step that gives the guest its interfaces on the host it now runs on (ports already bound there). */
 const MoveStepWithNics = Type.Object({
   instance: InstancePayloadSchema,
@@ -70,7 +91,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.8',
+  version: '1.9',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -142,7 +163,16 @@ export const computeContract = defineContract({
      * rebuild: the API stored the new image and attributes in the instance (its payload carries the new
      * image_ref) and set task_state rebuilding; compute recreates the guest's disks from that image.
      */
-    rebuild_instance: cast('1.3', RebuildArgsSchema),
+    rebuild_instance: cast('1.3', RebuildArgsSchema, [
+      {
+        version: '1.9',
+        backport: ({ recreate, ...rest }) => {
+          // A host of an older release would rebuild in place a guest it does not have.
+          if (recreate) throw new Error('The compute hosts are too old to evacuate servers (compute RPC 1.9).');
+          return rest;
+        },
+      },
+    ]),
     /** createBackup: as snapshot_instance, then the server's backups of the type beyond `rotation` deleted. */
     backup_instance: cast(
       '1.4',
@@ -191,7 +221,7 @@ export const computeContract = defineContract({
       Type.Object({ instance: InstancePayloadSchema, network_info: NetworkInfoSchema }),
     ),
     /** Destination: can it take the guest (the instance carries the new flavor)? Reports `prepared`. */
-    prep_resize: cast('1.7', MoveStep),
+    prep_resize: cast('1.7', PrepStep, [{ version: '1.9', backport: ({ alternates: _alternates, ...rest }) => rest }]),
     /** Source: the guest is powered off and its disk handed over (migrate_disk_and_power_off). Reports `migrated`. */
     resize_instance: cast('1.7', MoveStep),
     /** Destination: the guest is set up here with the new flavor (finish_migration). Reports `finished`. */
@@ -360,6 +390,11 @@ export class ComputeRpcApi {
     move: Move,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), step, { instance, move });
+  }
+
+  /** prep_resize with the hosts a refusal may be rescheduled to (returned in the host's report). */
+  prepResize(ctx: RequestContext, host: string, instance: InstancePayload, move: Move, alternates: Selection[]) {
+    return this.rpc.cast(ctx, this.target(host), 'prep_resize', { instance, move, alternates });
   }
 
   /**

@@ -9,7 +9,9 @@
  * shelved_instances_due (from compute hosts). 1.3 build_instances carries RequestSpec 1.1
  * (requested_destination). 1.4 resize and cold migration: migrate_server (from the API), move_step and
  * confirm_due_resizes (from compute hosts). 1.5 move_step carries disk_source (where the destination
- * fetches the guest's disks from), which the conductor passes on to finish_resize.
+ * fetches the guest's disks from), which the conductor passes on to finish_resize. 1.6 evacuate: evacuate_server (from the API),
+ * evacuation_rebuilt, evacuations_from_host and evacuation_cleaned (from compute hosts); move_step may
+ * carry the alternates of a failed prep_resize for a reschedule.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -42,7 +44,7 @@ export type MoveStepName = (typeof MOVE_STEPS)[number];
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.5',
+  version: '1.6',
   methods: {
     build_instances: cast(
       '1.0',
@@ -204,9 +206,14 @@ export const conductorContract = defineContract({
         error: Type.Optional(ActionError),
         /** `migrated`: where the destination fetches the guest's disks from (1.5). */
         disk_source: Type.Optional(DiskSourceSchema),
+        /** A failed prep_resize: the alternates it was given, for the conductor to try the next (1.6). */
+        alternates: Type.Optional(Type.Array(SelectionSchema)),
       }),
       Nothing,
-      [{ version: '1.5', backport: ({ disk_source: _diskSource, ...rest }) => rest }],
+      [
+        { version: '1.5', backport: ({ disk_source: _diskSource, ...rest }) => rest },
+        { version: '1.6', backport: ({ alternates: _alternates, ...rest }) => rest },
+      ],
     ),
     /** Resizes finished on `host` longer ago than `window_seconds` are confirmed (resize_confirm_window). */
     confirm_due_resizes: call(
@@ -214,6 +221,40 @@ export const conductorContract = defineContract({
       Type.Object({ host: Type.String(), window_seconds: Type.Integer({ minimum: 1 }) }),
       Nothing,
     ),
+    /**
+     * evacuate (the API set task rebuilding and recorded the migration, accepted): the source's share goes
+     * under the migration, a destination other than the source is scheduled and claimed (`host`: the
+     * admin's), the ports bound there, then rebuild_instance with `recreate` is cast to it.
+     */
+    evacuate_server: cast(
+      '1.6',
+      Type.Object({
+        uuid: Uuid,
+        migration_uuid: Uuid,
+        host: Type.Optional(Type.String({ minLength: 1 })),
+        /** 2.95: the evacuated server ends SHUTOFF whatever it was. */
+        stopped: Type.Optional(Type.Boolean()),
+      }),
+    ),
+    /** The destination rebuilt the evacuated server (or, with `error`, could not, having removed its part). */
+    evacuation_rebuilt: call(
+      '1.6',
+      Type.Object({
+        migration_uuid: Uuid,
+        host: Type.String(),
+        power_state: Type.Integer(),
+        error: Type.Optional(ActionError),
+      }),
+      Nothing,
+    ),
+    /** At a compute host's start: the servers evacuated away from it whose leftovers it removes. */
+    evacuations_from_host: call(
+      '1.6',
+      Type.Object({ host: Type.String() }),
+      Type.Array(Type.Object({ migration_uuid: Uuid, instance_uuid: Uuid })),
+    ),
+    /** The source host removed an evacuated server's guest: its share there freed, the migration completed. */
+    evacuation_cleaned: call('1.6', Type.Object({ migration_uuid: Uuid, host: Type.String() }), Nothing),
     /** The host's SHELVED instances with no task shelved before `shelved_before` (periodic offload). */
     shelved_instances_due: call(
       '1.2',
@@ -373,6 +414,25 @@ export class ConductorRpcApi {
 
   confirmDueResizes(ctx: RequestContext, host: string, windowSeconds: number): Promise<void> {
     return this.rpc.call(ctx, this.target, 'confirm_due_resizes', { host, window_seconds: windowSeconds });
+  }
+
+  evacuateServer(
+    ctx: RequestContext,
+    args: { uuid: string; migration_uuid: string; host?: string; stopped?: boolean },
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target, 'evacuate_server', args);
+  }
+
+  evacuationRebuilt(ctx: RequestContext, args: ArgsOf<ConductorMethods, 'evacuation_rebuilt'>): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'evacuation_rebuilt', args);
+  }
+
+  evacuationsFromHost(ctx: RequestContext, host: string): Promise<{ migration_uuid: string; instance_uuid: string }[]> {
+    return this.rpc.call(ctx, this.target, 'evacuations_from_host', { host });
+  }
+
+  evacuationCleaned(ctx: RequestContext, migrationUuid: string, host: string): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'evacuation_cleaned', { migration_uuid: migrationUuid, host });
   }
 
   /** The instance's disk snapshot records brought in line with the chain its driver reports. */

@@ -38,7 +38,13 @@ export interface FakeDriverOptions {
   spawnDelayMs: number;
   powerDelayMs: number;
   spawnFailureRate: number;
+  /** Share of each move step that fails here (before it changes anything), for failure tests. */
+  moveFailureRates?: MoveFailureRates;
 }
+
+export const MOVE_FAILURE_STEPS = ['prep', 'migrate', 'finish'] as const;
+export type MoveFailureStep = (typeof MOVE_FAILURE_STEPS)[number];
+export type MoveFailureRates = Partial<Record<MoveFailureStep, number>>;
 
 interface FakeGuest {
   uuid: string;
@@ -269,8 +275,10 @@ export class FakeDriver implements VirtDriver {
 
   /** Moves between the fake hosts of one process: the guest is set up anew on the destination in memory. */
   readonly moves: GuestMoves = {
+    checkCanReceive: async (instance, node) => this.injectMoveFailure('prep', instance.uuid, node),
     migrateDiskAndPowerOff: async (instance) => {
       const guest = this.guest(instance.uuid);
+      this.injectMoveFailure('migrate', instance.uuid, guest.nodename);
       // As libvirt's driver: a disk is never shrunk (its filesystem would be cut).
       if (instance.flavor.root_gb < guest.rootGb) {
         throw new ResizeError(`Unable to resize disk down: ${guest.rootGb} GiB to ${instance.flavor.root_gb} GiB.`);
@@ -285,6 +293,7 @@ export class FakeDriver implements VirtDriver {
     },
     finishMigration: async (instance, node, networkInfo, powerOn) => {
       if (!this.nodeList.some((n) => n.nodename === node)) throw new ResizeError(`node ${node} is not on this host`);
+      this.injectMoveFailure('finish', instance.uuid, node);
       const stayed = this.guests.get(instance.uuid);
       await delay(this.options.spawnDelayMs);
       if (stayed?.beforeMove) {
@@ -327,6 +336,13 @@ export class FakeDriver implements VirtDriver {
       if (powerOn && guest.powerState !== PowerState.RUNNING) this.boot(guest, networkInfo);
     },
   };
+
+  private injectMoveFailure(step: MoveFailureStep, uuid: string, node: string): void {
+    const rate = this.options.moveFailureRates?.[step] ?? 0;
+    if (rate > 0 && Math.random() < rate) {
+      throw new ResizeError(`fake driver: injected ${step} failure for ${uuid} on ${node}`);
+    }
+  }
 
   /** The guest's vCPUs, memory and root disk (for tests: what the guest would see after a resize). */
   sizeOf(uuid: string): { vcpus: number; memoryMb: number; rootGb: number } {

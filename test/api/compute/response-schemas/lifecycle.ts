@@ -19,6 +19,8 @@ const TAG_LIST = {
 export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
   // lock, unlock and os-resetState (the body of POST /servers/{id}/action names the action).
   { method: 'POST', path: '/servers/:id/action', status: 202, schema: NO_BODY },
+  // evacuate from 2.14 (200 with no body; before, `{adminPass}` as rescue answers).
+  { method: 'POST', path: '/servers/:id/action', status: 200, schema: NO_BODY },
   // confirmResize (Nova's only 204 action).
   { method: 'POST', path: '/servers/:id/action', status: 204, schema: NO_BODY },
   { method: 'GET', path: '/servers/:id/tags', status: 200, minVersion: '2.26', schema: TAG_LIST },
