@@ -6,6 +6,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Accel } from './accel-probe.ts';
 import type { GuestQos } from './guest-qos.ts';
 import { nicArguments, type GuestNic } from './guest-nics.ts';
+import { smbiosArguments } from './guest-smbios.ts';
 
 export interface GuestDisk {
   path: string;
@@ -102,6 +103,7 @@ export function qemuArguments(
     ...['-name', `guest=${spec.uuid},debug-threads=on`, '-uuid', spec.uuid],
     ...['-nodefaults', '-no-user-config', '-display', 'none', '-machine', machine.machineType, ...accel],
     ...['-m', String(spec.memoryMb), '-smp', String(spec.vcpus)],
+    ...smbiosArguments(spec.uuid),
     // The serial console goes to a file (os-getConsoleOutput); appended, so reboots keep earlier output.
     ...[
       '-chardev',
