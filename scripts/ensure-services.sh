@@ -58,6 +58,9 @@ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || apt_install --no-in
 command -v socat >/dev/null || apt_install --no-install-recommends socat
 # HTTP from inside a test's network namespace (busybox-static's wget crashes there).
 command -v curl >/dev/null || apt_install --no-install-recommends curl
+# Config drives: genisoimage writes the ISO 9660 one (Nova's mkisofs_cmd), dosfstools and mtools the vfat one.
+command -v genisoimage >/dev/null || apt_install --no-install-recommends genisoimage
+command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null || apt_install --no-install-recommends dosfstools mtools
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null

@@ -11,6 +11,8 @@
  * 1.7 resize and cold migration (Nova's): prep_resize (destination), resize_instance (source),
  * finish_resize (destination), confirm_resize (source), revert_resize (destination) and
  * finish_revert_resize (source), each step cast by the conductor once the one before reported.
+ * 1.10 config drives: build_and_run_instance and rebuild_instance carry config_drive, what the host
+ * writes on the guest's config drive (older hosts build without one).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -20,6 +22,7 @@ import { InstancePayloadSchema, type InstancePayload } from '../messages/instanc
 import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
 import { NetworkInfoSchema, VifSchema, type NetworkInfo, type Vif } from '../messages/network-info.ts';
 import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
+import { InstanceMetadataSchema, type InstanceMetadata } from '../messages/instance-metadata.ts';
 
 /** The guest state actions, each a cast `<action>_instance`. */
 export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -34,6 +37,8 @@ const RebuildArgsSchema = Type.Object({
   orig_image_ref: Type.String(),
   /** Keep the ephemeral disk's contents (true) or recreate it empty (false, Nova's default). */
   preserve_ephemeral: Type.Boolean(),
+  /** What the rebuilt guest's config drive holds (1.10); absent: the guest has none. */
+  config_drive: Type.Optional(InstanceMetadataSchema),
 });
 export type RebuildArgs = Static<typeof RebuildArgsSchema>;
 
@@ -63,7 +68,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.7',
+  version: '1.10',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -75,8 +80,13 @@ export const computeContract = defineContract({
         attempt: Type.Integer({ minimum: 1 }),
         /** The guest's interfaces, its ports already bound to this host (1.6; older hosts build without NICs). */
         network_info: Type.Optional(NetworkInfoSchema),
+        /** What the guest's config drive holds (1.10); absent: the guest has none. */
+        config_drive: Type.Optional(InstanceMetadataSchema),
       }),
-      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
+      [
+        { version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest },
+        { version: '1.10', backport: ({ config_drive: _configDrive, ...rest }) => rest },
+      ],
     ),
     terminate_instance: cast('1.0', Instance),
     stop_instance: cast('1.0', Instance),
@@ -135,7 +145,9 @@ export const computeContract = defineContract({
      * rebuild: the API stored the new image and attributes in the instance (its payload carries the new
      * image_ref) and set task_state rebuilding; compute recreates the guest's disks from that image.
      */
-    rebuild_instance: cast('1.3', RebuildArgsSchema),
+    rebuild_instance: cast('1.3', RebuildArgsSchema, [
+      { version: '1.10', backport: ({ config_drive: _configDrive, ...rest }) => rest },
+    ]),
     /** createBackup: as snapshot_instance, then the server's backups of the type beyond `rotation` deleted. */
     backup_instance: cast(
       '1.4',
@@ -224,6 +236,7 @@ export class ComputeRpcApi {
       alternates: Selection[];
       attempt: number;
       network_info?: NetworkInfo;
+      config_drive?: InstanceMetadata;
     },
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'build_and_run_instance', args);
