@@ -12,7 +12,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,6 +72,8 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     const { cli } = d;
     const key = join(dir, 'debkey.pem');
     await cli.ok('keypair', 'create', '--private-key', key, 'debkey');
+    // The CLI saves it readable by all, which ssh refuses to use.
+    chmodSync(key, 0o600);
     const userData = join(dir, 'user-data.yaml');
     writeFileSync(
       userData,
