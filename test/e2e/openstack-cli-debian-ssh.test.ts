@@ -105,23 +105,20 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
         ],
         { timeout: 60_000 },
       ).then((r) => r.stdout);
-    // cloud-init installs the key before sshd takes logins; the first that works is the login.
-    await waitUntil(
+    // cloud-init installs the key before sshd takes logins, and restarts sshd once more in a later stage
+    // (a run saw the second command refused): the whole command is tried until it gets through.
+    const answer = await waitUntil(
       'an SSH login through the floating IP',
       () =>
-        ssh('true').then(
-          () => true,
+        ssh(`hostname; cat ${USER_DATA_FILE}; echo; sudo cloud-init query v1.instance_id`).then(
+          (out) => out,
           () => false,
         ),
       DEBIAN_BOOT_WAIT_MS,
     );
     const loginMs = Date.now() - posted;
 
-    const [hostname, written, instanceId] = (
-      await ssh(`hostname; cat ${USER_DATA_FILE}; echo; sudo cloud-init query v1.instance_id`)
-    )
-      .trim()
-      .split('\n');
+    const [hostname, written, instanceId] = String(answer).trim().split('\n');
     assert.equal(hostname, 'deb-vm');
     assert.equal(written, USER_DATA_TEXT);
     assert.equal(instanceId, server.id, 'cloud-init read the metadata of this instance');
