@@ -15,7 +15,9 @@
 # guest reaches an address (/cgi-bin/ping?IPV4) and whether it does from a spoofed source address
 # (/cgi-bin/spoof-ping?SRC&DST): fixed commands on strictly checked dotted IPv4 arguments (guest-image/probe).
 # Once the network is up it reads http://169.254.169.254/ (guest-image/metadata) and prints
-# "stratus-metadata uuid=<uuid>" and "stratus-user-data: <first line>" on the console.
+# "stratus-metadata uuid=<uuid>" and "stratus-user-data: <first line>" on the console; from a config drive
+# (the CD-ROM labelled config-2) it prints "stratus-config-drive uuid=<uuid>" and
+# "stratus-config-drive-user-data: <first line>".
 #
 # Usage: scripts/build-guest-image.sh [OUTPUT_DIR]   (default: .cache/guest-image in the project)
 # The output is cached: a stamp records the kernel, busybox and this script; a matching stamp skips the build.
@@ -77,19 +79,22 @@ mkdir -p "$initramfs"/{proc,sys,dev,newroot,lib/modules}
 # The network ones are loaded here too, so the root needs no module tree.
 module_list="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk button evdev"
 module_list="$module_list failover net_failover virtio_net"
-for m in $module_list; do
-  path="$(grep -E "/$m\.ko(\.[a-z]+)?:" "$modules/modules.dep" | cut -d: -f1 | head -n 1)"
+# Copies kernel module $1 (unpacked) into directory $2.
+copy_module() {
+  local path
+  path="$(grep -E "/$1\.ko(\.[a-z]+)?:" "$modules/modules.dep" | cut -d: -f1 | head -n 1)"
   if [ -z "$path" ]; then
-    echo "build-guest-image: kernel module $m not found in $modules" >&2
+    echo "build-guest-image: kernel module $1 not found in $modules" >&2
     exit 1
   fi
   case "$path" in
-    *.ko) cp "$modules/$path" "$initramfs/lib/modules/$m.ko" ;;
-    *.ko.xz) xz -dc "$modules/$path" > "$initramfs/lib/modules/$m.ko" ;;
-    *.ko.zst) zstd -dc "$modules/$path" > "$initramfs/lib/modules/$m.ko" ;;
+    *.ko) cp "$modules/$path" "$2/$1.ko" ;;
+    *.ko.xz) xz -dc "$modules/$path" > "$2/$1.ko" ;;
+    *.ko.zst) zstd -dc "$modules/$path" > "$2/$1.ko" ;;
     *) echo "build-guest-image: cannot unpack $path" >&2 && exit 1 ;;
   esac
-done
+}
+for m in $module_list; do copy_module "$m" "$initramfs/lib/modules"; done
 cat > "$initramfs/init" << EOF
 #!/bin/busybox sh
 mount -t proc proc /proc
@@ -116,7 +121,10 @@ chmod +x "$initramfs/init"
 # --- root filesystem: print the marker, power off on the ACPI button ----------------------------------------
 root="$work/root"
 install_busybox "$root"
-mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF,www/cgi-bin}
+mkdir -p "$root"/{proc,sys,dev,tmp,run,var/log,etc/acpi/PWRF,www/cgi-bin,lib/modules}
+# The IDE CD-ROM and ISO 9660 modules, in load order: guest-image/metadata loads them to read a config
+# drive, after the boot (the READY marker does not wait for the IDE bus to be probed).
+for m in scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs; do copy_module "$m" "$root/lib/modules"; done
 cp "$guest_files/network" "$root/sbin/stratus-network"
 cp "$guest_files/page" "$root/sbin/stratus-page"
 cp "$guest_files/metadata" "$root/sbin/stratus-metadata"

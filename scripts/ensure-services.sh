@@ -61,6 +61,9 @@ command -v curl >/dev/null || apt_install --no-install-recommends curl
 # The dashboard's browser tests (test/e2e/dashboard.test.ts): Debian's chromium, driven by playwright-core
 # (which never downloads a browser of its own).
 command -v chromium >/dev/null || apt_install --no-install-recommends chromium
+# Config drives: genisoimage writes the ISO 9660 one (Nova's mkisofs_cmd), dosfstools and mtools the vfat one.
+command -v genisoimage >/dev/null || apt_install --no-install-recommends genisoimage
+command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null || apt_install --no-install-recommends dosfstools mtools
 # The noVNC web client the console proxy serves ([DEFAULT] web).
 [ -f /usr/share/novnc/vnc.html ] || apt_install --no-install-recommends novnc
 bash "$(dirname "$0")/build-guest-image.sh" >/dev/null

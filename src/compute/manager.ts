@@ -36,6 +36,8 @@ import type { NetworkDriver } from './network/network-driver.ts';
 import { VifCache } from './network/vif-cache.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
 import { join } from 'node:path';
+import { configDriveContents } from './config-drive.ts';
+import type { InstanceMetadata } from '../wire/messages/instance-metadata.ts';
 
 const log = getLogger('compute');
 
@@ -294,6 +296,8 @@ export class ComputeManager implements HostActionSteps {
     attempt: number,
     /** The guest's interfaces, its ports bound to this host by the conductor (none: a guest without NICs). */
     networkInfo: NetworkInfo = [],
+    /** What the guest's config drive holds; none without it. */
+    configDrive?: InstanceMetadata,
   ): Promise<void> {
     const event = 'compute_build_and_run_instance';
     try {
@@ -308,7 +312,7 @@ export class ComputeManager implements HostActionSteps {
     try {
       // Plugged first: qemu opens the guest's taps by name when it starts.
       await this.networking.plugGuest(instance, networkInfo);
-      await this.driver.spawn(instance, node, networkInfo);
+      await this.driver.spawn(instance, node, networkInfo, configDriveContents(configDrive));
     } catch (err) {
       const error = err as Error;
       log.warn(

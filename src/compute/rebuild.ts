@@ -12,6 +12,7 @@ import { getLogger } from '../common/log/logger.ts';
 import type { RebuildArgs } from '../wire/contracts/compute.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import { REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
+import { configDriveContents } from './config-drive.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
 import { recreateInstance } from './moves/evacuate.ts';
 import type { RebuildOptions } from './virt/driver.ts';
@@ -43,6 +44,7 @@ export async function rebuildInstance(h: HostActionSteps, ctx: RequestContext, a
         await advance(TaskState.REBUILD_BLOCK_DEVICE_MAPPING);
         await advance(TaskState.REBUILD_SPAWNING);
       },
+      ...(args.config_drive ? { configDrive: configDriveContents(args.config_drive) } : {}),
     };
     await rebuildGuest(h, instance, options);
   } catch (err) {
@@ -86,7 +88,7 @@ async function rebuildGuest(h: HostActionSteps, instance: InstancePayload, optio
   // The new guest gets the interfaces this host recorded for it, plugged again in case they went too.
   const networkInfo = await h.networking.interfacesOf(instance.uuid);
   await h.networking.plugGuest(instance, networkInfo);
-  await h.driver.spawn(instance, instance.node ?? h.host, networkInfo);
+  await h.driver.spawn(instance, instance.node ?? h.host, networkInfo, options.configDrive);
   if (!options.start) await h.driver.powerOff(instance.uuid, options.shutdownTimeoutSec);
 }
 

@@ -24,7 +24,7 @@ export function computeEndpoints(manager: ComputeManager, notify?: { notifier: N
 function computeHandlers(manager: ComputeManager): Handlers<typeof computeContract.methods> {
   return {
     build_and_run_instance: (ctx, a) =>
-      manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt, a.network_info),
+      manager.buildAndRunInstance(ctx, a.instance, a.node, a.alternates, a.attempt, a.network_info, a.config_drive),
     terminate_instance: (ctx, a) => manager.terminateInstance(ctx, a.instance),
     stop_instance: (ctx, a) => manager.stopInstance(ctx, a.instance),
     start_instance: (ctx, a) => manager.startInstance(ctx, a.instance),

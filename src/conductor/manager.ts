@@ -27,6 +27,7 @@ import {
   updateInstance,
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
+import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
 import { ShelveConductor } from './shelve.ts';
@@ -144,6 +145,8 @@ export class ConductorManager {
       await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');
       return;
     }
+    // Read once the ports are bound, so that the drive's network_data.json names them.
+    const configDrive = await configDriveMetadata(this.db, this.config, uuid);
     // The event's end is recorded while the build is on its way: compute does not wait for the record.
     const [recordedEnd, cast] = await Promise.allSettled([
       finishEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', 'Success'),
@@ -153,6 +156,7 @@ export class ConductorManager {
         alternates,
         attempt,
         network_info: networkInfo,
+        ...(configDrive ? { config_drive: configDrive } : {}),
       }),
     ]);
     if (cast.status === 'rejected') {

@@ -35,8 +35,9 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   9: { conductor: '1.4', scheduler: '1.1', compute: '1.7' },
   // compute 1.8 and conductor 1.5: disk_source (qemu moves copy disks between hosts); compute 1.9 and
   // conductor 1.6: evacuate (rebuild_instance's recreate, evacuate_server and its reports), and
-  // prep_resize's alternates for a rescheduled move. Released together.
-  10: { conductor: '1.6', scheduler: '1.1', compute: '1.9' },
+  // prep_resize's alternates for a rescheduled move; compute 1.10: config_drive in build_and_run_instance
+  // and rebuild_instance. Released together.
+  10: { conductor: '1.6', scheduler: '1.1', compute: '1.10' },
 };
 
 /** The binary whose services serve a topic. */

@@ -11,37 +11,24 @@
  * fetched from the datapath namespace, where the host holds each subnet's gateway address.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { startAllInOne, waitStatus, type Deployment } from '../helpers/deployments.ts';
 import { GUEST_BOOT_WAIT_MS } from '../helpers/guest-image.ts';
 import { NetworkLab } from '../helpers/network-lab.ts';
+import { createExternalNetwork, inNs, makeOutsideWorld } from '../helpers/outside-world.ts';
 import { OpenstackCli } from '../helpers/openstack-cli.ts';
 import { waitUntil } from '../helpers/processes.ts';
 
-const run = promisify(execFile);
-
-const prefix = `se${randomBytes(2).toString('hex')}`;
-/** The datapath's namespace (the compute host's network stack) and the outside world's. */
-const datapathNs = `${prefix}dp`;
-const outsideNs = `${prefix}out`;
-/** The veth end in the datapath namespace that carries the external flat network (physnet `extnet`). */
-const uplink = `${prefix}up`;
-const OUTSIDE_ADDRESS = '203.0.113.200';
+/** The datapath's namespace (the compute host's network stack) and the outside world's (outside-world.ts). */
+let datapathNs = '';
+let outsideNs = '';
 const SUBNET_A = '192.168.51';
 const SUBNET_B = '192.168.52';
 /** An address of SUBNET_A no port holds: what guest A pretends to be. */
 const SPOOFED = `${SUBNET_A}.250`;
-
-async function inNs(ns: string, argv: string[], timeout = 15_000): Promise<string> {
-  const { stdout } = await run('ip', ['netns', 'exec', ns, ...argv], { timeout });
-  return stdout;
-}
 
 async function pings(ns: string, address: string): Promise<boolean> {
   return inNs(ns, ['busybox', 'ping', '-c', '1', '-W', '1', address]).then(
@@ -138,38 +125,11 @@ describe('openstack CLI: guest networking with real guests (qemu driver)', () =>
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stratus-e2e-guestnet-'));
     // Namespaces first, removed last (after the cloud and its guests are gone).
-    cleanup.push(async () => {
-      for (const ns of [outsideNs, datapathNs]) await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
-    });
-    await run('ip', ['netns', 'add', datapathNs]);
-    await run('ip', ['netns', 'add', outsideNs]);
-    await run('ip', [
-      'link',
-      'add',
-      uplink,
-      'netns',
-      datapathNs,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      outsideNs,
-    ]);
-    for (const [ns, dev] of [
-      [datapathNs, uplink],
-      [outsideNs, 'eth0'],
-      [outsideNs, 'lo'],
-      [datapathNs, 'lo'],
-    ] as const) {
-      await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    }
-    await run('ip', ['-n', outsideNs, 'addr', 'add', `${OUTSIDE_ADDRESS}/24`, 'dev', 'eth0']);
-
+    const world = await makeOutsideWorld(cleanup);
+    ({ datapathNs, outsideNs } = world);
     d = await startAllInOne(dir, cleanup, {
       driver: 'qemu',
-      datapath: { namespace: datapathNs, physicalInterfaceMappings: [`extnet:${uplink}`] },
+      datapath: { namespace: datapathNs, physicalInterfaceMappings: [`extnet:${world.uplink}`] },
     });
     const { cli } = d;
     await cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '128', '--disk', '1', 'guest.tiny');
@@ -187,14 +147,7 @@ describe('openstack CLI: guest networking with real guests (qemu driver)', () =>
     bob = as('bob', 'proj-b');
 
     // The admin's external network: flat on the uplink, floating IPs from .10-.99.
-    await cli.ok(
-      ...['network', 'create', '--external', '--provider-network-type', 'flat'],
-      ...['--provider-physical-network', 'extnet', 'public'],
-    );
-    await cli.ok(
-      ...['subnet', 'create', '--network', 'public', '--subnet-range', '203.0.113.0/24', '--no-dhcp'],
-      ...['--gateway', '203.0.113.1', '--allocation-pool', 'start=203.0.113.10,end=203.0.113.99', 'public-v4'],
-    );
+    await createExternalNetwork(cli);
 
     // Alice's network, routed to the external one.
     await alice.ok('network', 'create', 'net-a');

@@ -1,7 +1,8 @@
 /**
  * Real guests through the real `openstack` CLI: all-in-one with the qemu driver uploads the demo guest
  * at start; a server boots from it, prints its marker in `console log show`, stops, starts, reboots,
- * pauses, unpauses, suspends, resumes and is deleted with no qemu process or file left. Bad images end in ERROR with a fault naming the cause.
+ * pauses, unpauses, suspends, resumes and is deleted with no qemu process or file left; it has a config
+ * drive (`--config-drive true`), which the guest reads and prints with its user data. Bad images end in ERROR with a fault naming the cause.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,21 +45,36 @@ describe('openstack CLI with the qemu driver (real guests)', () => {
 
   it('boots, shows the console, stops, starts, reboots, pauses, suspends and deletes a real guest', async () => {
     const { cli } = d;
-    const server = await cli.json<{ id: string; status: string }>(
+    // With a config drive and user data, which the demo guest reads from its CD-ROM and prints.
+    const script = join(dir, 'user-data.sh');
+    writeFileSync(script, '#!/bin/sh\necho config-drive-e2e\n');
+    const server = await cli.json<{ id: string; status: string; config_drive: string }>(
       'server',
       'create',
       '--image',
       'stratus-guest',
       '--flavor',
       'guest.tiny',
+      '--config-drive',
+      'true',
+      '--user-data',
+      script,
       '--wait',
       'vm1',
     );
     assert.equal(server.status, 'ACTIVE');
+    assert.equal(server.config_drive, 'True');
     const markers = async () => markerCount(await cli.ok('console', 'log', 'show', server.id));
     const waitMarkers = (n: number) =>
       waitUntil(`${n} console marker(s)`, async () => (await markers()) >= n, GUEST_BOOT_WAIT_MS);
     await waitMarkers(1);
+    const readDrive = async () =>
+      /stratus-config-drive-user-data: /.test(await cli.ok('console', 'log', 'show', server.id));
+    await waitUntil('the guest read its config drive', readDrive, GUEST_BOOT_WAIT_MS);
+    const console = await cli.ok('console', 'log', 'show', server.id);
+    assert.match(console, new RegExp(`stratus-config-drive uuid=${server.id}`));
+    assert.match(console, /stratus-config-drive-user-data: #!\/bin\/sh/);
+    assert.ok(existsSync(join(instances(), server.id, 'disk.config')));
     assert.equal(await qemuProcessesOf(server.id), 1);
     const tail = await cli.ok('console', 'log', 'show', '--lines', '1', server.id);
     assert.equal(tail.trim().split('\n').length, 1);

@@ -237,7 +237,7 @@ export interface DatapathOptions {
   physicalInterfaceMappings?: string[];
 }
 
-function datapathSection(dir: string, datapath: DatapathOptions): string[] {
+function datapathSection(dir: string, datapath: DatapathOptions, metadataPort: number): string[] {
   return [
     '[linux_bridge]',
     `namespace = ${datapath.namespace}`,
@@ -245,6 +245,13 @@ function datapathSection(dir: string, datapath: DatapathOptions): string[] {
     `physical_interface_mappings = ${(datapath.physicalInterfaceMappings ?? []).join(',')}`,
     '[compute]',
     `vif_cache_directory = ${join(dir, 'vif_cache')}`,
+    // The host's metadata proxy forwards guests' requests to this deployment's metadata service, which
+    // takes the instance the proxy names and signs (as a deployment with the datapath is configured).
+    '[metadata_agent]',
+    `nova_metadata_port = ${metadataPort}`,
+    '[neutron]',
+    'service_metadata_proxy = true',
+    'metadata_proxy_shared_secret = e2e-datapath-metadata',
     '[DEFAULT]',
   ];
 }
@@ -269,7 +276,7 @@ export async function startAllInOne(
     ...UNLIMITED_SERVER_QUOTAS,
     ...FAST_LOGINS,
     ...network.lines,
-    ...(options.datapath ? datapathSection(dir, options.datapath) : []),
+    ...(options.datapath ? datapathSection(dir, options.datapath, metadataPort) : []),
     ...(options.lines ?? []),
   ]);
   const group = new ProcessGroup();

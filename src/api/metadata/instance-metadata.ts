@@ -31,6 +31,8 @@ export async function loadInstanceMetadata(
   db: Db,
   uuid: string,
   settings: MetadataSettings,
+  /** For a config drive: the admin password goes in too (never for the HTTP service). */
+  options: { adminPass?: boolean } = {},
 ): Promise<InstanceMetadata | null> {
   const instance = await findInstance(db, uuid);
   if (!instance) return null;
@@ -57,7 +59,7 @@ export async function loadInstanceMetadata(
         : [],
     user_data: instance.user_data,
     // As Nova: the admin password goes on a config drive only, never over HTTP.
-    admin_pass: null,
+    admin_pass: options.adminPass ? (instance.admin_pass ?? null) : null,
     password,
     network_info: networkInfo,
     security_groups: securityGroups,

@@ -123,6 +123,21 @@ export const OPTIONS = {
     }),
     instance_name_template: str({ default: 'instance-%08x', help: 'Template of guest names on the hypervisor.' }),
     password_length: int({ default: 12, min: 0, help: 'Length of generated server admin passwords.' }),
+    force_config_drive: bool({
+      default: false,
+      help: 'Give every new server a config drive, whether or not its create asked for one (config_drive).',
+    }),
+    config_drive_format: str({
+      default: 'iso9660',
+      choices: ['iso9660', 'vfat'],
+      help:
+        'Config drive volume: iso9660 (labelled config-2, attached as a read-only CD-ROM) or vfat (the same ' +
+        'label, attached as a read-only disk).',
+    }),
+    mkisofs_cmd: str({
+      default: 'genisoimage',
+      help: 'Program that writes the ISO 9660 config drive (genisoimage, or xorrisofs: the same arguments).',
+    }),
     api_rate_limit: str({
       default: '',
       help:

@@ -76,6 +76,13 @@ export interface VncConsole {
   readonly port: number;
 }
 
+/**
+ * A config drive's files (Nova's metadata_for_config_drive), by path relative to the volume's root
+ * (openstack/latest/meta_data.json, ...). The driver writes them on a volume labelled config-2 that the
+ * guest sees read-only, and removes it with the guest.
+ */
+export type ConfigDriveFiles = ReadonlyMap<string, Buffer>;
+
 /** What a rebuild asks of the driver beside the instance (which carries the new image). */
 export interface RebuildOptions {
   readonly preserveEphemeral: boolean;
@@ -87,6 +94,8 @@ export interface RebuildOptions {
   disksReady(): Promise<void>;
   /** The guest's interfaces for the rebuilt guest; absent: the ones it had. */
   readonly networkInfo?: NetworkInfo;
+  /** The rebuilt guest's config drive, written afresh; absent: it has none (any old one goes). */
+  readonly configDrive?: ConfigDriveFiles;
 }
 
 /**
@@ -137,8 +146,16 @@ export interface VirtDriver {
   init(host: string): Promise<void>;
   /** The nodes this host exposes (one for a hypervisor, many for the fake driver's scale tests). */
   nodes(): NodeResources[];
-  /** Creates and starts the guest; resolves once it runs. Throws on failure, leaving nothing behind. */
-  spawn(instance: InstancePayload, node: string, networkInfo?: NetworkInfo): Promise<void>;
+  /**
+   * Creates and starts the guest, with a config drive of `configDrive`'s files if given; resolves once it
+   * runs. Throws on failure, leaving nothing behind.
+   */
+  spawn(
+    instance: InstancePayload,
+    node: string,
+    networkInfo?: NetworkInfo,
+    configDrive?: ConfigDriveFiles,
+  ): Promise<void>;
   /** Stops and removes the guest and its disks; succeeds if the guest does not exist. */
   destroy(uuid: string): Promise<void>;
   /** Stops the guest, cleanly within `timeoutSec`, then forcibly. */

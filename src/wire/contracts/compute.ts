@@ -14,6 +14,8 @@
  * 1.8 finish_resize carries disk_source: where the destination fetches the guest's disks from.
  * 1.9 evacuate: rebuild_instance carries `recreate` (the guest is built anew on this host from its image,
  * its source host being down); prep_resize carries the scheduler's alternates for a reschedule.
+ * 1.10 config drives: build_and_run_instance and rebuild_instance carry config_drive, what the host
+ * writes on the guest's config drive (older hosts build without one).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -24,6 +26,7 @@ import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
 import { NetworkInfoSchema, VifSchema, type NetworkInfo, type Vif } from '../messages/network-info.ts';
 import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
 import { DiskSourceSchema, type DiskSource } from '../messages/disk-source.ts';
+import { InstanceMetadataSchema, type InstanceMetadata } from '../messages/instance-metadata.ts';
 
 /** The guest state actions, each a cast `<action>_instance`. */
 export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -51,6 +54,8 @@ const RebuildArgsSchema = Type.Object({
       start: Type.Boolean(),
     }),
   ),
+  /** What the rebuilt guest's config drive holds (1.10); absent: the guest has none. */
+  config_drive: Type.Optional(InstanceMetadataSchema),
 });
 export type RebuildArgs = Static<typeof RebuildArgsSchema>;
 
@@ -91,7 +96,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.9',
+  version: '1.10',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -103,8 +108,13 @@ export const computeContract = defineContract({
         attempt: Type.Integer({ minimum: 1 }),
         /** The guest's interfaces, its ports already bound to this host (1.6; older hosts build without NICs). */
         network_info: Type.Optional(NetworkInfoSchema),
+        /** What the guest's config drive holds (1.10); absent: the guest has none. */
+        config_drive: Type.Optional(InstanceMetadataSchema),
       }),
-      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
+      [
+        { version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest },
+        { version: '1.10', backport: ({ config_drive: _configDrive, ...rest }) => rest },
+      ],
     ),
     terminate_instance: cast('1.0', Instance),
     stop_instance: cast('1.0', Instance),
@@ -172,6 +182,7 @@ export const computeContract = defineContract({
           return rest;
         },
       },
+      { version: '1.10', backport: ({ config_drive: _configDrive, ...rest }) => rest },
     ]),
     /** createBackup: as snapshot_instance, then the server's backups of the type beyond `rotation` deleted. */
     backup_instance: cast(
@@ -263,6 +274,7 @@ export class ComputeRpcApi {
       alternates: Selection[];
       attempt: number;
       network_info?: NetworkInfo;
+      config_drive?: InstanceMetadata;
     },
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'build_and_run_instance', args);

@@ -40,6 +40,7 @@ import {
   schedulerHints,
 } from './create-checks.ts';
 import { adminPassword } from './admin-password.ts';
+import { configDriveColumn } from './config-drive.ts';
 import { canonicalIpv6, diskConfigView, newServerAutoDiskConfig } from './disk-config.ts';
 import { sanitizeHostname } from './names.ts';
 import { requestedDestination } from './requested-destination.ts';
@@ -101,6 +102,7 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
       keyPair,
       password,
       autoDiskConfig,
+      configDrive: configDriveColumn(server.config_drive, image, deps.config),
     };
     const metadataItems = Object.keys(server.metadata ?? {}).length;
     // The quotas are checked in the transaction that records the instances (see build-requests.ts):
@@ -161,6 +163,7 @@ interface Common {
   keyPair: KeyPair | null;
   password: string;
   autoDiskConfig: boolean;
+  configDrive: 'True' | '';
 }
 
 function buildInstances(ctx: RequestContext, server: CreateServerBody['server'], c: Common): NewInstance[] {
@@ -183,7 +186,7 @@ function buildInstances(ctx: RequestContext, server: CreateServerBody['server'],
       key_data: c.keyPair?.public_key ?? null,
       key_type: c.keyPair?.type ?? null,
       admin_pass: c.password,
-      config_drive: server.config_drive !== undefined && boolFromString(server.config_drive) ? 'True' : '',
+      config_drive: c.configDrive,
       user_data: server.user_data ?? null,
       reservation_id: c.reservationId,
       launch_index: index,

@@ -27,6 +27,7 @@ import { checkMetadataItems } from '../quotas/enforce.ts';
 import { BooleanLike, Description, Metadata, Name, Uuid } from '../schema-types.ts';
 import { boolFromString, validateBody } from '../validate.ts';
 import { assertActionAllowed, computeUnreachable, refusal, type ActionRule } from './actions.ts';
+import { configDriveMetadata } from '../../metadata/config-drive-metadata.ts';
 import { adminPassword } from './admin-password.ts';
 import { checkImageFitsFlavor, checkUserData, requestedKeyPair } from './create-checks.ts';
 import { canonicalIpv6, newServerAutoDiskConfig, type DiskConfig as DiskConfigValue } from './disk-config.ts';
@@ -137,10 +138,13 @@ export async function rebuildServer(
   const claimed = await getInstance(db, instance.uuid);
   const host = claimed.host!;
   try {
+    // The drive is written afresh with what the rebuild changed (the new password, name, metadata).
+    const configDrive = await configDriveMetadata(db, deps.config, claimed.uuid, claimed.config_drive);
     await deps.compute.rebuildInstance(ctx, host, {
       instance: instancePayload(claimed),
       orig_image_ref: instance.image_ref,
       preserve_ephemeral: preserveEphemeral,
+      ...(configDrive ? { config_drive: configDrive } : {}),
     });
   } catch (err) {
     // Nothing will rebuild the server: it gets back what it had, and no task.

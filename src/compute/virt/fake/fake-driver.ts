@@ -18,6 +18,7 @@ import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { powerStateName, type GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { StoragePoolResources } from '../../storage-pools.ts';
 import type {
+  ConfigDriveFiles,
   DiskSnapshotLink,
   GuestInfo,
   GuestMoves,
@@ -74,6 +75,8 @@ interface FakeGuest {
   interfaces: Vif[];
   /** The admin password changePassword last set (as a guest agent would set it inside the guest). */
   adminPassword?: string;
+  /** Its config drive's files, as the last spawn or rebuild gave them; absent: it has none. */
+  configDrive?: ConfigDriveFiles;
 }
 
 /** A simulated guest reads this many 4 KiB blocks per boot: figures for its disk diagnostics. */
@@ -113,7 +116,12 @@ export class FakeDriver implements VirtDriver {
     return this.nodeList;
   }
 
-  async spawn(instance: InstancePayload, node: string, networkInfo: NetworkInfo = []): Promise<void> {
+  async spawn(
+    instance: InstancePayload,
+    node: string,
+    networkInfo: NetworkInfo = [],
+    configDrive?: ConfigDriveFiles,
+  ): Promise<void> {
     if (!this.nodeList.some((n) => n.nodename === node)) throw new BuildFailed(`node ${node} is not on this host`);
     if (this.guests.has(instance.uuid)) throw new BuildFailed(`guest ${instance.uuid} already exists`);
     // What a real driver meets when the scheduler sent a disk to a host without its tier's pool.
@@ -135,6 +143,7 @@ export class FakeDriver implements VirtDriver {
       rescueImageRef: null,
       nmis: 0,
       interfaces: [...networkInfo],
+      ...(configDrive ? { configDrive } : {}),
     });
   }
 
@@ -228,7 +237,7 @@ export class FakeDriver implements VirtDriver {
       hypervisor: 'fake',
       hypervisor_os: 'fake',
       uptime: Math.floor(upMs / 1000),
-      config_drive: false,
+      config_drive: guest.configDrive !== undefined,
       memory_details: { maximum: guest.memoryMb, used: guest.memoryMb },
       cpu_details: Array.from({ length: guest.vcpus }, (_, id) => ({
         id,
@@ -413,6 +422,8 @@ export class FakeDriver implements VirtDriver {
     await options.disksReady();
     await delay(this.options.spawnDelayMs);
     if (options.networkInfo) guest.interfaces = [...options.networkInfo];
+    if (options.configDrive) guest.configDrive = options.configDrive;
+    else delete guest.configDrive;
     if (options.start) guest.powerState = PowerState.RUNNING;
   }
 
@@ -464,6 +475,11 @@ export class FakeDriver implements VirtDriver {
   /** The password changePassword set in the guest (for tests: what a login inside the guest would use). */
   adminPasswordOf(uuid: string): string | undefined {
     return this.guests.get(uuid)?.adminPassword;
+  }
+
+  /** The files of the guest's config drive (for tests: what the guest would read on it); none without one. */
+  configDriveOf(uuid: string): ConfigDriveFiles | undefined {
+    return this.guests.get(uuid)?.configDrive;
   }
 
   /** Images "cached" here, in the order they were asked for: the fake driver keeps no files. */

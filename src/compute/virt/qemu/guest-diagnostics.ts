@@ -18,6 +18,8 @@ export interface DiagnosedGuest {
   memoryMb: number;
   /** 'kvm' or 'qemu' (TCG): what libvirt's virt_type would say. */
   hypervisor: string;
+  /** It has a config drive. */
+  configDrive?: boolean;
 }
 
 export async function qemuDiagnostics(qmp: QmpClient, guest: DiagnosedGuest): Promise<GuestDiagnostics> {
@@ -42,7 +44,7 @@ export async function qemuDiagnostics(qmp: QmpClient, guest: DiagnosedGuest): Pr
     hypervisor: guest.hypervisor,
     hypervisor_os: 'linux',
     uptime,
-    config_drive: false,
+    config_drive: guest.configDrive === true,
     memory_details: {
       maximum: guest.memoryMb,
       used: balloon ? Math.round(balloon.actual / 1024 ** 2) : guest.memoryMb,

@@ -18,6 +18,8 @@ export interface GuestPaths {
   consoleLog: string;
   /** The state a suspend saved (its memory and devices), read back by resume. */
   savedState: string;
+  /** The config drive (Nova's disk.config), beside the guest's state rather than its disks. */
+  configDrive: string;
 }
 
 export function guestPaths(instancesPath: string, uuid: string): GuestPaths {
@@ -29,6 +31,7 @@ export function guestPaths(instancesPath: string, uuid: string): GuestPaths {
     pidfile: join(directory, 'qemu.pid'),
     consoleLog: join(directory, 'console.log'),
     savedState: join(directory, 'suspended.state'),
+    configDrive: join(directory, 'disk.config'),
   };
   if (Buffer.byteLength(paths.qmpSocket) > MAX_SOCKET_PATH) {
     throw new Error(

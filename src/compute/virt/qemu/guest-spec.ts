@@ -4,8 +4,10 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Accel } from './accel-probe.ts';
+import type { ConfigDriveFormat } from './config-drive.ts';
 import type { GuestQos } from './guest-qos.ts';
 import { nicArguments, type GuestNic } from './guest-nics.ts';
+import { smbiosArguments } from './guest-smbios.ts';
 
 export interface GuestDisk {
   path: string;
@@ -75,6 +77,8 @@ export interface GuestSpec {
    * its directory's resize backup).
    */
   move?: { sameHost: boolean };
+  /** Its config drive (config-drive.ts), attached read-only after the disks; absent: none. */
+  configDrive?: { path: string; format: ConfigDriveFormat };
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */
@@ -111,6 +115,7 @@ export function qemuArguments(
     ...['-name', `guest=${spec.uuid},debug-threads=on`, '-uuid', spec.uuid],
     ...['-nodefaults', '-no-user-config', '-display', 'none', '-machine', machine.machineType, ...accel],
     ...['-m', String(spec.memoryMb), '-smp', String(spec.vcpus)],
+    ...smbiosArguments(spec.uuid),
     // The serial console goes to a file (os-getConsoleOutput); appended, so reboots keep earlier output.
     ...[
       '-chardev',
@@ -134,8 +139,19 @@ export function qemuArguments(
       `file=${qemuOptionValue(disk.path)},if=virtio,format=${disk.format},cache=writeback,discard=unmap`,
     );
   }
+  if (spec.configDrive) args.push(...configDriveArguments(spec.configDrive));
   args.push(...nicArguments(spec.nics ?? []));
   return args;
+}
+
+/**
+ * The config drive as Nova's libvirt driver attaches it on x86: an ISO 9660 one as a CD-ROM on the IDE
+ * bus (hdd, the secondary slave, as Nova's disk.config), which every kernel reads with ata_piix and sr_mod;
+ * a vfat one as one more virtio disk. Read-only either way: the guest cannot change what it is told.
+ */
+function configDriveArguments(drive: NonNullable<GuestSpec['configDrive']>): string[] {
+  const file = `file=${qemuOptionValue(drive.path)},format=raw,readonly=on`;
+  return drive.format === 'vfat' ? ['-drive', `${file},if=virtio`] : ['-drive', `${file},if=ide,index=3,media=cdrom`];
 }
 
 /** Highest VNC display qemu may take: display N listens on port 5900 + N, and ports end at 65535. */

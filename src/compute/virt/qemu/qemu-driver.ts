@@ -27,6 +27,7 @@ import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {
+  ConfigDriveFiles,
   DiskSnapshotLink,
   GuestInfo,
   GuestLifecycleEvent,
@@ -41,6 +42,7 @@ import { chooseAccel, type Accel } from './accel-probe.ts';
 import { isQemuAlive, powerStateOf, qemuVersion } from './qemu-process.ts';
 import { buildGuest } from './guest-builder.ts';
 import { recreateGuestDisks } from './guest-rebuild.ts';
+import { writeConfigDrive, type ConfigDriveOptions } from './config-drive.ts';
 import {
   confineToCpuCgroup,
   detectCpuCgroup,
@@ -104,6 +106,8 @@ export interface QemuDriverOptions {
   networkNamespace?: string | null;
   /** The address other compute hosts reach this one at for moves ([qemu] migration_address); default 127.0.0.1. */
   migrationAddress?: string;
+  /** How config drives are written ([DEFAULT] config_drive_format, mkisofs_cmd); default iso9660 by genisoimage. */
+  configDrive?: ConfigDriveOptions;
 }
 
 interface Guest {
@@ -174,7 +178,12 @@ export class QemuDriver implements VirtDriver {
     return this.node ? [this.node] : [];
   }
 
-  async spawn(instance: InstancePayload, node: string, networkInfo: NetworkInfo = []): Promise<void> {
+  async spawn(
+    instance: InstancePayload,
+    node: string,
+    networkInfo: NetworkInfo = [],
+    configDrive?: ConfigDriveFiles,
+  ): Promise<void> {
     if (node !== this.node?.nodename) throw new BuildFailed(`node ${node} is not on this host`);
     const paths = guestPaths(this.options.instancesPath, instance.uuid);
     if (this.guests.has(instance.uuid) || (await exists(paths.directory))) {
@@ -195,6 +204,7 @@ export class QemuDriver implements VirtDriver {
       const { extra_specs: specs, vcpus } = instance.flavor;
       spec.qos = chooseGuestQos(specs, vcpus, this.options.cpuSets ?? null, this.dedicatedCpusTaken());
       spec.nics = guestNics(networkInfo);
+      await this.writeConfigDrive(spec, paths, configDrive);
       const guest: Guest = { spec, paths, qmp: null, pid: null, powerState: PowerState.NOSTATE };
       this.guests.set(instance.uuid, guest);
       await writeGuestSpec(paths.spec, spec);
@@ -635,6 +645,7 @@ export class QemuDriver implements VirtDriver {
     } else await this.stopProcess(guest);
     const { imageCache, qemuImg } = this.options;
     const discarded = await recreateGuestDisks(guest.spec, instance, imageCache, qemuImg, options.preserveEphemeral);
+    await this.writeConfigDrive(guest.spec, guest.paths, options.configDrive);
     await writeGuestSpec(guest.paths.spec, guest.spec);
     for (const file of discarded) await rm(file, { force: true });
     log.info(
@@ -644,6 +655,21 @@ export class QemuDriver implements VirtDriver {
     await options.disksReady();
     if (options.start) await this.launchWith(guest, options.networkInfo);
     else await this.recordNics(guest, options.networkInfo);
+  }
+
+  /**
+   * Writes the guest's config drive and records it in `spec` (the caller writes guest.json); without
+   * `files`, the guest has none and any earlier drive goes (a rebuild of a server without one).
+   */
+  private async writeConfigDrive(spec: GuestSpec, paths: GuestPaths, files: ConfigDriveFiles | undefined) {
+    if (!files) {
+      delete spec.configDrive;
+      await rm(paths.configDrive, { force: true });
+      return;
+    }
+    const options = this.options.configDrive ?? { format: 'iso9660', mkisofsCmd: 'genisoimage' };
+    await writeConfigDrive(files, paths.configDrive, options);
+    spec.configDrive = { path: paths.configDrive, format: options.format };
   }
 
   /** Starts the guest with the NICs of `networkInfo` (recorded first), or with those it has without one. */
@@ -733,6 +759,7 @@ export class QemuDriver implements VirtDriver {
       powerState: guest.powerState,
       memoryMb: guest.spec.memoryMb,
       hypervisor: this.accel === 'kvm' ? 'kvm' : 'qemu',
+      configDrive: guest.spec.configDrive !== undefined,
     });
   }
 

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { smbiosArguments } from '../../../../src/compute/virt/qemu/guest-smbios.ts';
+import { qemuArguments, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
+
+const uuid = '8b9c1c6e-2f59-4c53-9d3c-3c0e2f1f6a10';
+
+describe('guest SMBIOS', () => {
+  it("gives the system information Nova's libvirt driver gives, with the instance uuid as serial", () => {
+    assert.deepEqual(smbiosArguments(uuid), [
+      '-smbios',
+      `type=1,manufacturer=OpenStack Foundation,product=OpenStack Nova,serial=${uuid},uuid=${uuid},family=Virtual Machine`,
+    ]);
+  });
+
+  it('is on every guest command line', () => {
+    const spec: GuestSpec = {
+      uuid,
+      nodename: 'node',
+      vcpus: 1,
+      memoryMb: 128,
+      disks: [],
+      diskDirectory: '/tmp/x',
+      kernel: null,
+      ramdisk: null,
+      commandLine: null,
+      baseFiles: [],
+    };
+    const files = { qmpSocket: '/tmp/q.sock', pidfile: '/tmp/q.pid', consoleLog: '/tmp/c.log' };
+    const args = qemuArguments(spec, files, { accel: 'tcg', machineType: 'pc', tbSizeMb: 0 });
+    const at = args.indexOf('-smbios');
+    assert.ok(at > 0);
+    assert.match(args[at + 1]!, /^type=1,.*product=OpenStack Nova/);
+  });
+});
