@@ -17,7 +17,7 @@ heavy_re='^test/(e2e/|compute/virt/qemu/)'
 mapfile -t light < <(printf '%s\n' "${all[@]}" | grep -Ev "$heavy_re" || true)
 # The longest heavy files first (each boots several guests or a dozen processes): started last, one of
 # them would run alone at the end while the other slot sits idle.
-slow_first_re='/(openstack-cli-multi-process|openstack-cli-guest-networking|openstack-cli-ssh[a-z-]*|rolling-upgrade|openstack-cli-qemu|disk-snapshots-qemu|compute-restart-qemu|multi-scheduler-race|guest-moves)\.test\.ts$'
+slow_first_re='/(openstack-cli-multi-process|openstack-cli-guest-networking|openstack-cli-debian-ssh|rolling-upgrade|openstack-cli-qemu|disk-snapshots-qemu|compute-restart-qemu|multi-scheduler-race|guest-moves)\.test\.ts$'
 mapfile -t heavy < <(
   printf '%s\n' "${all[@]}" | grep -E "$heavy_re" | grep -E "$slow_first_re" || true
   printf '%s\n' "${all[@]}" | grep -E "$heavy_re" | grep -Ev "$slow_first_re" || true
