@@ -199,12 +199,12 @@ export class QemuDriver implements VirtDriver {
       await mkdir(paths.directory, { recursive: true });
       await mkdir(disks, { recursive: true });
       const spec = await buildGuest(instance, node, disks, this.options.imageCache, this.options.qemuImg);
-      // QoS is chosen and the guest registered in one synchronous step: concurrent builds never take
-      // the same dedicated CPUs.
+      await this.writeConfigDrive(spec, paths, configDrive);
+      // QoS is chosen and the guest registered in one synchronous step (no await between them):
+      // concurrent builds never take the same dedicated CPUs.
       const { extra_specs: specs, vcpus } = instance.flavor;
       spec.qos = chooseGuestQos(specs, vcpus, this.options.cpuSets ?? null, this.dedicatedCpusTaken());
       spec.nics = guestNics(networkInfo);
-      await this.writeConfigDrive(spec, paths, configDrive);
       const guest: Guest = { spec, paths, qmp: null, pid: null, powerState: PowerState.NOSTATE };
       this.guests.set(instance.uuid, guest);
       await writeGuestSpec(paths.spec, spec);
