@@ -35,15 +35,25 @@ export async function openRestSession(
   identityUrl: string,
   credentials: { user: string; password: string; project: string },
 ): Promise<RestSession> {
-  const token = await passwordToken(identityUrl, credentials.user, credentials.password, credentials.project);
+  const login = () => passwordToken(identityUrl, credentials.user, credentials.password, credentials.project);
+  let token = await login();
+  const send = (method: string, url: string, body: unknown) =>
+    fetch(url, {
+      method,
+      headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   return {
-    token,
+    get token() {
+      return token;
+    },
     async request<T>(method: string, url: string, body?: unknown) {
-      const response = await fetch(url, {
-        method,
-        headers: { 'x-auth-token': token, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      let response = await send(method, url, body);
+      // A cloud restarted by the test may no longer know the token: log in again, as the CLI would.
+      if (response.status === 401) {
+        token = await login();
+        response = await send(method, url, body);
+      }
       const text = await response.text();
       return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
     },
