@@ -15,13 +15,7 @@ mapfile -t all < <(find test -name '*.test.ts' | sort)
 if [ "${#all[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 heavy_re='^test/(e2e/|compute/virt/qemu/)'
 mapfile -t light < <(printf '%s\n' "${all[@]}" | grep -Ev "$heavy_re" || true)
-# The longest heavy files first (each boots several guests or a dozen processes): started last, one of
-# them would run alone at the end while the other slot sits idle.
-slow_first_re='/(openstack-cli-multi-process|openstack-cli-guest-networking|openstack-cli-debian-ssh|rolling-upgrade|openstack-cli-qemu|disk-snapshots-qemu|compute-restart-qemu|multi-scheduler-race|guest-moves)\.test\.ts$'
-mapfile -t heavy < <(
-  printf '%s\n' "${all[@]}" | grep -E "$heavy_re" | grep -E "$slow_first_re" || true
-  printf '%s\n' "${all[@]}" | grep -E "$heavy_re" | grep -Ev "$slow_first_re" || true
-)
+mapfile -t heavy < <(printf '%s\n' "${all[@]}" | grep -E "$heavy_re" || true)
 # The files run compiled (scripts/build-tests.mjs says why); TEST_FROM_SOURCE=1 runs them through tsx.
 if [ "${TEST_FROM_SOURCE:-0}" = 1 ]; then
   loader=(--import tsx)
