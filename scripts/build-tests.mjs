@@ -20,6 +20,7 @@ import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { esbuildOptions } from './build.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const TEST_BUILD_DIR = join(ROOT, '.cache', 'test-build');
@@ -49,21 +50,12 @@ const keepScriptsInPlace = {
 /** Builds `files` (paths relative to the checkout; default every test file); answers the outputs. */
 export async function buildTests(files = findTests('test')) {
   rmSync(TEST_BUILD_DIR, { recursive: true, force: true });
+  // The services' bundle options (scripts/build.mjs: dependencies external, source maps, class names
+  // kept), for other entry points, keeping their paths below the output directory.
   await build({
-    absWorkingDir: ROOT,
+    ...esbuildOptions(ROOT, TEST_BUILD_DIR),
     entryPoints: files,
-    outdir: TEST_BUILD_DIR,
     outbase: '.',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Dependencies stay in node_modules, as in the services' own bundle (scripts/build.mjs).
-    packages: 'external',
-    sourcemap: 'linked',
-    // As for the services' bundle (scripts/build.mjs): error classes are known by name.
-    keepNames: true,
     logLevel: 'warning',
     plugins: [keepScriptsInPlace],
   });
