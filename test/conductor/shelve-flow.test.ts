@@ -22,6 +22,7 @@ import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
 import { startImageApiStub, type ImageApiStub } from '../helpers/image-api-stub.ts';
 import { createTestNetwork } from '../helpers/networks.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
+import { waitUntil } from '../helpers/processes.ts';
 
 const settled = (i: Instance) => i.task_state === null && !['building'].includes(i.vm_state);
 
@@ -88,13 +89,11 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     for (let i = 0; i < 100 && !stub.deleted.length; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(stub.deleted, [imageId]);
     // The compute finishes its event just after it records the server ACTIVE: wait for the result.
-    let unshelveAction: Awaited<ReturnType<typeof listActions>>[number] | undefined;
-    for (let i = 0; i < 100; i++) {
-      unshelveAction = (await listActions(cloud.database.db, uuid!)).find((a) => a.action === 'unshelve');
-      if (unshelveAction?.events.every((e) => e.result !== null)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.deepEqual(unshelveAction?.events.map((e) => [e.event, e.result]).sort(), [
+    const unshelveAction = await waitUntil('the unshelve events finished', async () => {
+      const action = (await listActions(cloud.database.db, uuid!)).find((a) => a.action === 'unshelve');
+      return action?.events.every((e) => e.result !== null) ? action : null;
+    });
+    assert.deepEqual(unshelveAction.events.map((e) => [e.event, e.result]).sort(), [
       ['compute_unshelve_instance', 'Success'],
       ['get_image_info', 'Success'],
       ['schedule_instances', 'Success'],
