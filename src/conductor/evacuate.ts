@@ -23,7 +23,7 @@ import { recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
 import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
 import { findMigration, listMigrations, MigrationStatus, updateMigration } from '../objects/migrations.ts';
-import { getRequestSpec } from '../objects/request-specs.ts';
+import { getRequestSpec, moveRequestSpec } from '../objects/request-specs.ts';
 import { moveAllocations, releaseAllocations } from '../placement/claims.ts';
 import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
@@ -125,10 +125,9 @@ export class EvacuateConductor {
     const selections = await this.scheduler.selectDestinations(
       ctx,
       {
-        ...spec,
+        ...moveRequestSpec(spec, requestedHost),
         num_instances: 1,
         ignore_hosts: await nodesOfInstances(this.db, [instance.uuid]),
-        ...(requestedHost ? { requested_destination: { host: requestedHost, node: null } } : {}),
       },
       [instance.uuid],
     );
