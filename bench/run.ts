@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
     'guest-boot': () => import('./guest-boot.ts'),
     'live-migration': () => import('./live-migration.ts'),
     metadata: () => import('./metadata.ts'),
+    resize: () => import('./resize.ts'),
     scheduler: () => import('./scheduler.ts'),
   };
 if (!name || !benches[name]) {
