@@ -361,4 +361,22 @@ export const COMPUTE_RULES: readonly RuleDefault[] = [
     'rule:admin_or_owner',
     'DELETE /servers/{server_id}/os-volume_attachments/{volume_id}',
   ],
+  // Stratus's own extension (stratus-disk-snapshots), named as Nova names its newer rules.
+  ['compute:stratus-disk-snapshots:index', 'rule:admin_or_owner', 'GET /servers/{server_id}/stratus-disk-snapshots'],
+  [
+    'compute:stratus-disk-snapshots:show',
+    'rule:admin_or_owner',
+    'GET /servers/{server_id}/stratus-disk-snapshots/{id}',
+  ],
+  ['compute:stratus-disk-snapshots:create', 'rule:admin_or_owner', 'POST /servers/{server_id}/stratus-disk-snapshots'],
+  [
+    'compute:stratus-disk-snapshots:delete',
+    'rule:admin_or_owner',
+    'DELETE /servers/{server_id}/stratus-disk-snapshots/{id}',
+  ],
+  [
+    'compute:stratus-disk-snapshots:revert',
+    'rule:admin_or_owner',
+    'POST /servers/{server_id}/action (revertDiskSnapshot)',
+  ],
 ];
