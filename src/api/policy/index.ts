@@ -43,8 +43,15 @@ export function ownTarget(ctx: RequestContext): Target {
   return { project_id: ctx.projectId, user_id: ctx.userId };
 }
 
-export function allowed(api: PolicyApi, ctx: RequestContext, rule: string, target: Target = ownTarget(ctx)): boolean {
-  return activePolicy().allows(api, rule, target, credentialsOf(ctx));
+/** Whether `rule` of `api` allows the caller on `target`; `extra` adds credentials an API knows more of. */
+export function allowed(
+  api: PolicyApi,
+  ctx: RequestContext,
+  rule: string,
+  target: Target = ownTarget(ctx),
+  extra: Readonly<Record<string, unknown>> = {},
+): boolean {
+  return activePolicy().allows(api, rule, target, credentialsOf(ctx, extra));
 }
 
 /**
