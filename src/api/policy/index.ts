@@ -3,39 +3,26 @@
  * the API server handling the request (carried in async context, so the service library the handlers
  * call needs no parameter for it); outside a request, the registered defaults answer.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { isAbsolute, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { RequestContext } from '../../common/context.ts';
-import type { Credentials, Target } from './enforcer.ts';
+import type { Target } from '../../common/policy/enforcer.ts';
+import { activePolicyEnforcer, credentialsOf, withPolicy, type PolicyEnforcer } from '../../common/policy/active.ts';
 import { Policy } from './policy.ts';
 import type { PolicyApi } from './registry.ts';
 
 export { Policy, UnregisteredRule } from './policy.ts';
 export { PolicyFileError } from './policy-file.ts';
 export type { PolicyApi } from './registry.ts';
-export type { Target } from './enforcer.ts';
+export type { Target } from '../../common/policy/enforcer.ts';
 
-const active = new AsyncLocalStorage<Policy>();
 let defaultsOnly: Policy | undefined;
 
-export function withPolicy<T>(policy: Policy, fn: () => T): T {
-  return active.run(policy, fn);
-}
+export { withPolicy, credentialsOf };
 
-export function activePolicy(): Policy {
-  return active.getStore() ?? (defaultsOnly ??= new Policy(null));
-}
-
-/** What oslo.policy's checks see of the caller. */
-export function credentialsOf(ctx: RequestContext, extra: Readonly<Record<string, unknown>> = {}): Credentials {
-  return {
-    user_id: ctx.userId,
-    project_id: ctx.projectId,
-    roles: ctx.roles,
-    is_admin: ctx.isAdmin,
-    ...extra,
-  };
+/** The Policy of the API server handling the request; outside a request, the registered defaults. */
+export function activePolicy(): PolicyEnforcer {
+  return activePolicyEnforcer() ?? (defaultsOnly ??= new Policy(null));
 }
 
 /** The target of an action on the caller's own project: what Nova passes when there is no resource. */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseRule, PolicySyntaxError } from './parser.ts';
+import { parseRule, PolicySyntaxError } from '../../common/policy/parser.ts';
 
 export class PolicyFileError extends Error {}
 

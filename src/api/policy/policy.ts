@@ -7,8 +7,16 @@
  */
 import { statSync } from 'node:fs';
 import { getLogger } from '../../common/log/logger.ts';
-import { evaluate, findCycle, parseRules, referencedRules, type Credentials, type Target } from './enforcer.ts';
-import type { Check } from './parser.ts';
+import type { PolicyEnforcer } from '../../common/policy/active.ts';
+import {
+  evaluate,
+  findCycle,
+  parseRules,
+  referencedRules,
+  type Credentials,
+  type Target,
+} from '../../common/policy/enforcer.ts';
+import type { Check } from '../../common/policy/parser.ts';
 import { readPolicyFile } from './policy-file.ts';
 import { PolicyFileError } from './policy-file.ts';
 import { DEFAULT_RULES, isRegistered, POLICY_APIS, type PolicyApi } from './registry.ts';
@@ -20,7 +28,7 @@ type RuleSets = Readonly<Record<PolicyApi, ReadonlyMap<string, Check>>>;
 
 export class UnregisteredRule extends Error {}
 
-export class Policy {
+export class Policy implements PolicyEnforcer {
   private sets: RuleSets;
   /** Rules the file names that no API checks and no rule refers to (each warned about at load). */
   unknownRules: readonly string[] = [];
@@ -34,9 +42,10 @@ export class Policy {
   }
 
   /** Whether the rule `name` of `api` allows `creds` to act on `target`; an unregistered name throws. */
-  allows(api: PolicyApi, name: string, target: Target, creds: Credentials): boolean {
+  allows(api: string, name: string, target: Target, creds: Credentials): boolean {
     this.reloadIfChanged();
-    const set = this.sets[api];
+    const set = this.sets[api as PolicyApi] as ReadonlyMap<string, Check> | undefined;
+    if (!set) throw new UnregisteredRule(`no policy rules are registered for an API named ${api}`);
     const rule = set.get(name);
     if (!rule) throw new UnregisteredRule(`policy rule ${name} is not registered for the ${api} API`);
     return evaluate(rule, set, target, creds);

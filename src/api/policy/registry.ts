@@ -6,12 +6,12 @@ import { BASE_RULES } from './defaults/base.ts';
 import { COMPUTE_RULES } from './defaults/compute.ts';
 import { IDENTITY_RULES } from './defaults/identity.ts';
 import { IMAGE_RULES } from './defaults/image.ts';
-import { NETWORK_BASE_RULES, NETWORK_RULES } from './defaults/network.ts';
-import type { RuleDefault } from './defaults/types.ts';
+import { NETWORK_BASE_RULES, NETWORK_RULES } from '../../network/policy-defaults.ts';
+import type { RuleDefault } from '../../common/policy/types.ts';
 
 export type PolicyApi = 'compute' | 'identity' | 'image' | 'network';
 export const POLICY_APIS: readonly PolicyApi[] = ['compute', 'identity', 'image', 'network'];
-export type { RuleDefault } from './defaults/types.ts';
+export type { RuleDefault } from '../../common/policy/types.ts';
 
 const NOVA_BASE = new Set([
   'context_is_admin',
@@ -54,7 +54,7 @@ export const DEFAULT_RULES: Readonly<Record<PolicyApi, readonly RuleDefault[]>> 
   compute: [...base(NOVA_BASE), ...COMPUTE_RULES],
   identity: [...keystoneBase(), ...IDENTITY_RULES],
   image: [CONTEXT_IS_ADMIN, ...IMAGE_RULES],
-  network: [CONTEXT_IS_ADMIN, ...NETWORK_BASE_RULES, ...NETWORK_RULES],
+  network: [...NETWORK_BASE_RULES, ...NETWORK_RULES],
 };
 
 /** Whether any API registers `name`. */

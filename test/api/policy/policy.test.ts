@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Policy, PolicyFileError, resolvePolicyFile, UnregisteredRule } from '../../../src/api/policy/index.ts';
 import { DEFAULT_RULES, POLICY_APIS } from '../../../src/api/policy/registry.ts';
-import { parseRule } from '../../../src/api/policy/parser.ts';
-import { findCycle, parseRules } from '../../../src/api/policy/enforcer.ts';
+import { parseRule } from '../../../src/common/policy/parser.ts';
+import { findCycle, parseRules } from '../../../src/common/policy/enforcer.ts';
 
 const member = { user_id: 'u1', project_id: 'p1', roles: ['member', 'reader'], is_admin: false };
 const operator = { user_id: 'u2', project_id: 'p1', roles: ['operator'], is_admin: false };

@@ -3,7 +3,7 @@
  * them. Nova's role-based ones (project_member_api, project_reader_api, ...) are registered too though
  * the defaults use the legacy ones, so a policy file can switch an action to them by name.
  */
-import type { RuleDefault } from './types.ts';
+import type { RuleDefault } from '../../../common/policy/types.ts';
 
 export const BASE_RULES: readonly RuleDefault[] = [
   ['context_is_admin', 'role:admin', 'Who the APIs treat as an administrator: sees every project'],

@@ -5,7 +5,7 @@
  * the operations it guards. Operators who want Nova's role-based defaults point these at
  * `rule:project_member_or_admin` / `rule:project_reader_or_admin` in policy.yaml.
  */
-import type { RuleDefault } from './types.ts';
+import type { RuleDefault } from '../../../common/policy/types.ts';
 
 export const COMPUTE_RULES: readonly RuleDefault[] = [
   ['os_compute_api:os-admin-actions:reset_state', 'rule:admin_api', 'POST /servers/{server_id}/action (os-resetState)'],

@@ -3,7 +3,7 @@
  * serves, with defaults that keep Keystone's legacy meaning: managing identity is for admins, a user may
  * read itself, its projects and the project and domains its token names.
  */
-import type { RuleDefault } from './types.ts';
+import type { RuleDefault } from '../../../common/policy/types.ts';
 
 const ADMIN = 'rule:admin_required';
 const ANYONE = '';

@@ -3,7 +3,7 @@
  * keep Glance's meaning: the owner project (`%(owner)s`) or an admin changes an image, anyone reads
  * public and community ones, only an admin publicizes an image or downloads a deactivated one.
  */
-import type { RuleDefault } from './types.ts';
+import type { RuleDefault } from '../../../common/policy/types.ts';
 
 const OWNER = 'rule:context_is_admin or project_id:%(owner)s';
 

@@ -3,8 +3,9 @@
  * Stratus serves, with Neutron's legacy defaults: a project's own resources for its members, the
  * provider, binding and address-choosing attributes for admins. Attribute rules are named
  * `<action>:<attribute>` and checked only when a request sets (or a view would show) that attribute.
+ * They live with the network library, which enforces them itself (access.ts) as Neutron's plugin does.
  */
-import type { RuleDefault } from './types.ts';
+import type { RuleDefault } from '../common/policy/types.ts';
 
 const OWNER = 'rule:admin_or_owner';
 const ADMIN = 'rule:admin_only';
@@ -26,6 +27,7 @@ const PROVIDER = ['provider:network_type', 'provider:physical_network', 'provide
 const GATEWAY = ['external_gateway_info:enable_snat', 'external_gateway_info:external_fixed_ips'];
 
 export const NETWORK_BASE_RULES: readonly RuleDefault[] = [
+  ['context_is_admin', 'role:admin', 'Networking: who is an administrator'],
   ['owner', 'project_id:%(project_id)s', 'Networking: the owning project'],
   ['admin_or_owner', 'rule:context_is_admin or rule:owner', 'Networking: admin or the owning project'],
   ['admin_only', 'rule:context_is_admin', 'Networking: administrators only'],
@@ -34,8 +36,9 @@ export const NETWORK_BASE_RULES: readonly RuleDefault[] = [
 
 export const NETWORK_RULES: readonly RuleDefault[] = [
   ...resource('network', '/v2.0/networks', `${OWNER} or rule:shared or rule:external`),
-  ['shared', 'shared:True', 'Networking: a shared network (target attribute)'],
-  ['external', 'router:external:True', 'Networking: an external network (target attribute)'],
+  // Neutron writes these with its field: check; oslo's generic check with a literal left side says the same.
+  ['shared', "'True':%(shared)s", 'Networking: a shared network (target attribute)'],
+  ['external', "'True':%(router:external)s", 'Networking: an external network (target attribute)'],
   ...attributes(
     ['create_network', 'update_network'],
     ['shared', 'router:external', ...PROVIDER],
@@ -45,12 +48,9 @@ export const NETWORK_RULES: readonly RuleDefault[] = [
   ...attributes(['get_network'], PROVIDER, ADMIN, 'GET /v2.0/networks'),
   ...resource('subnet', '/v2.0/subnets', `${OWNER} or rule:shared`),
   ...resource('port', '/v2.0/ports'),
-  ...attributes(
-    ['create_port'],
-    ['mac_address', 'fixed_ips:ip_address', 'binding:host_id', 'binding:profile'],
-    ADMIN,
-    'POST /v2.0/ports',
-  ),
+  // The network's owner may choose addresses on it (the target is the network's project), as in Neutron.
+  ...attributes(['create_port'], ['mac_address', 'fixed_ips:ip_address'], OWNER, 'POST /v2.0/ports'),
+  ...attributes(['create_port'], ['binding:host_id', 'binding:profile'], ADMIN, 'POST /v2.0/ports'),
   ...attributes(['update_port'], ['mac_address', 'binding:host_id', 'binding:profile'], ADMIN, 'PUT /v2.0/ports/{id}'),
   ...attributes(
     ['get_port'],

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, findCycle, parseRules, type Credentials, type Target } from '../../../src/api/policy/enforcer.ts';
+import { evaluate, findCycle, parseRules, type Credentials, type Target } from '../../../src/common/policy/enforcer.ts';
 
 const RULES = parseRules({
   context_is_admin: 'role:admin',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRule, PolicySyntaxError } from '../../../src/api/policy/parser.ts';
+import { parseRule, PolicySyntaxError } from '../../../src/common/policy/parser.ts';
 
 test('the empty rule and @ allow, ! denies', () => {
   assert.deepEqual(parseRule(''), { kind: 'true' });
