@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Policy, PolicyFileError, resolvePolicyFile, UnregisteredRule } from '../../../src/api/policy/index.ts';
@@ -131,4 +131,28 @@ test('a relative policy_file is looked for in the config files directories', () 
     writeFileSync(join(dir, 'policy.yaml'), '');
     assert.equal(resolvePolicyFile('policy.yaml', [dir, '/nonexistent']), join(dir, 'policy.yaml'));
   });
+});
+
+test('every rule name the sources check is registered for its API', () => {
+  const root = join(import.meta.dirname, '../../../src');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const registered = (api: 'compute' | 'identity') => new Set(DEFAULT_RULES[api].map(([name]) => name));
+  const compute = registered('compute');
+  const identity = registered('identity');
+  let checked = 0;
+  for (const file of files) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const [, name] of text.matchAll(/'((?:os_compute_api|compute|network):[\w:-]+)'/g)) {
+      if (name!.startsWith('network:') && !name!.startsWith('network:attach_external_network')) continue;
+      assert.ok(compute.has(name!), `${file} checks ${name}, which the compute API does not register`);
+      checked++;
+    }
+    if (file.startsWith('api/identity/')) {
+      for (const [, action] of text.matchAll(/authorize(?:OnUser)?\(request, (?:[\w.]+, )?'(\w+)'/g)) {
+        assert.ok(identity.has(`identity:${action}`), `${file} checks identity:${action}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} rule names found`);
 });
