@@ -4,7 +4,9 @@
  * the console proxy (noVNC and its websockets, :6080) when `[vnc] enabled`.
  * Stateless: run as many as needed behind a load balancer (console tokens live in the database).
  */
-import type { Config } from '../common/config/load-config.ts';
+import { configDirs, type Config } from '../common/config/load-config.ts';
+import { ConfigError } from '../common/errors.ts';
+import { Policy, PolicyFileError, resolvePolicyFile } from './policy/index.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
@@ -48,11 +50,12 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
   const redis = openSharedCache(config);
   const tokens = new TokenService(database, config, { shared: redis && new SharedTokenCache(redis) });
   const rateLimiter = buildRateLimiter(config);
-  const identity = createApiServer({ kind: 'identity', tokens, rateLimiter });
+  const policy = loadPolicy(config);
+  const identity = createApiServer({ kind: 'identity', tokens, rateLimiter, policy });
   registerIdentityApi(identity, { database, config, tokens });
-  const image = createApiServer({ kind: 'image', tokens, rateLimiter });
+  const image = createApiServer({ kind: 'image', tokens, rateLimiter, policy });
   const images = registerImageApi(image, { database, config, store: createImageStore(config) });
-  const compute = createApiServer({ kind: 'compute', tokens, rateLimiter });
+  const compute = createApiServer({ kind: 'compute', tokens, rateLimiter, policy });
   const caps = databaseVersionCaps(config, database);
   registerComputeApi(compute, {
     database,
@@ -61,10 +64,21 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
     compute: new ComputeRpcApi(bus.rpc, caps.compute),
     images: imageLookup(images),
   });
-  const network = createApiServer({ kind: 'network', tokens, rateLimiter });
+  const network = createApiServer({ kind: 'network', tokens, rateLimiter, policy });
   registerNetworkApi(network, { database, config, compute: new ComputeRpcApi(bus.rpc, caps.compute) });
   await Promise.all([identity.ready(), image.ready(), compute.ready(), network.ready()]);
   return { identity, compute, image, network, tokens, rateLimiter };
+}
+
+/** `[oslo_policy] policy_file` over the registered defaults; a policy that does not parse stops the start. */
+export function loadPolicy(config: Config): Policy {
+  const file = resolvePolicyFile(config.oslo_policy.policy_file, configDirs(config));
+  try {
+    return new Policy(file);
+  } catch (err) {
+    if (err instanceof PolicyFileError) throw new ConfigError(`[oslo_policy] policy_file: ${err.message}`);
+    throw err;
+  }
 }
 
 /** `[DEFAULT] api_rate_limit`, counted in the shared cache when there is one (its own connection). */

@@ -2,6 +2,7 @@
  * `stratus-manage`: the operator's admin tasks (nova-manage and keystone-manage in one):
  *   stratus-manage db sync | db version
  *   stratus-manage bootstrap [--bootstrap-password P]
+ *   stratus-manage policy defaults [--api A] | policy effective [--api A]
  */
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -10,6 +11,12 @@ import { bootstrapCloud } from '../runtime/bootstrap.ts';
 import { openConfiguredDatabase } from '../runtime/environment.ts';
 import { addConfigFileOption, configFrom } from './config-options.ts';
 import { exitWithError } from './fail.ts';
+import { configDirs } from '../common/config/load-config.ts';
+import { resolvePolicyFile } from '../api/policy/index.ts';
+import { PolicyFileError, readPolicyFile } from '../api/policy/policy-file.ts';
+import { ConfigError } from '../common/errors.ts';
+import { apisOf, policyYaml } from '../api/policy/sample.ts';
+import { DEFAULT_RULES, POLICY_APIS } from '../api/policy/registry.ts';
 
 const program = addConfigFileOption(new Command('stratus-manage').description('Stratus administration'));
 
@@ -75,5 +82,36 @@ program
       }
     },
   );
+
+const policy = program.command('policy').description('oslo.policy rules of the APIs');
+policy
+  .command('defaults')
+  .description("print the default rules as a YAML policy file (oslopolicy-sample-generator's output)")
+  .option('--api <api>', `only one API: ${POLICY_APIS.join(', ')}`)
+  .action((opts: { api?: string }) => {
+    process.stdout.write(policyYaml(apisOf(opts.api), (api) => DEFAULT_RULES[api], true));
+  });
+policy
+  .command('effective')
+  .description("print the rules in force, the policy file over the defaults (oslopolicy-policy-generator's output)")
+  .option('--api <api>', `only one API: ${POLICY_APIS.join(', ')}`)
+  .action((opts: { api?: string }, cmd: Command) => {
+    const config = configFrom(cmd);
+    const file = resolvePolicyFile(config.oslo_policy.policy_file, configDirs(config));
+    let overrides: Record<string, string>;
+    try {
+      overrides = readPolicyFile(file) ?? {};
+    } catch (err) {
+      if (err instanceof PolicyFileError) throw new ConfigError(err.message);
+      throw err;
+    }
+    process.stdout.write(
+      policyYaml(
+        apisOf(opts.api),
+        (api) => DEFAULT_RULES[api].map(([name, check, doc]) => [name, overrides[name] ?? check, doc] as const),
+        false,
+      ),
+    );
+  });
 
 program.parseAsync().catch((err: unknown) => exitWithError('stratus-manage', err));

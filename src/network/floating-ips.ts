@@ -11,8 +11,8 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
 import { now, type FloatingIpsTable, type Schema } from '../common/db/schema.ts';
 import { isUniqueViolation } from '../common/db/unique.ts';
-import { ownsOrAdmin } from './access.ts';
-import { badRequest, policyRefused } from './errors.ts';
+import { ownsOrAdmin, requireNetworkPolicy } from './access.ts';
+import { badRequest } from './errors.ts';
 import { canonicalIp, parseIp } from './ip.ts';
 import {
   ExternalGatewayForFloatingIPNotFound,
@@ -108,7 +108,7 @@ export async function floatingIpRecords(db: Reader, rows: FloatingIpsTable[]): P
 
 async function visibleRow(db: Reader, ctx: RequestContext, id: string): Promise<FloatingIpsTable> {
   const row = await db.selectFrom('floating_ips').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !ownsOrAdmin(ctx, row.project_id)) throw floatingIpNotFound(id);
+  if (!row || !ownsOrAdmin(ctx, row.project_id, 'get_floatingip')) throw floatingIpNotFound(id);
   return row;
 }
 
@@ -243,9 +243,11 @@ export async function createFloatingIp(
   ctx: RequestContext,
   input: FloatingIpCreate,
 ): Promise<FloatingIpRecord> {
-  if (!ownsOrAdmin(ctx, input.project_id)) throw policyRefused('create_floatingip');
+  requireNetworkPolicy(ctx, 'create_floatingip', { project_id: input.project_id });
   // Neutron's defaults let only an admin pick the address.
-  if (input.floating_ip_address && !ctx.isAdmin) throw policyRefused('create_floatingip:floating_ip_address');
+  if (input.floating_ip_address) {
+    requireNetworkPolicy(ctx, 'create_floatingip:floating_ip_address', { project_id: input.project_id });
+  }
   const network = await getVisibleNetworkRow(db, ctx, input.floating_network_id);
   if (network.router_external !== 1) {
     throw badRequest('floatingip', `Network ${network.id} is not a valid external network`);

@@ -8,9 +8,9 @@ import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
 import { now, type NetworksTable } from '../common/db/schema.ts';
 import { isUniqueViolation } from '../common/db/unique.ts';
-import { canSeeNetwork } from './access.ts';
+import { canSeeNetwork, requireNetworkPolicy } from './access.ts';
 import { declareError, StratusError } from '../common/errors.ts';
-import { invalidInput, NetworkInUse, networkNotFound, policyRefused } from './errors.ts';
+import { invalidInput, NetworkInUse, networkNotFound } from './errors.ts';
 import { removePortRows } from './ports.ts';
 import { checkQuota } from './quotas.ts';
 import { standardAttributes } from './standard-attributes.ts';
@@ -235,7 +235,7 @@ export async function updateNetwork(
   await inTransaction(db, async (trx) => {
     const row = await getVisibleNetworkRow(trx, ctx, id);
     // Visible but not theirs (shared or external): Neutron refuses by policy rather than hiding it.
-    if (!ctx.isAdmin && row.project_id !== ctx.projectId) throw policyRefused('update_network');
+    requireNetworkPolicy(ctx, 'update_network', { project_id: row.project_id });
     if (changes.shared === false && row.shared === 1) {
       const others = await trx
         .selectFrom('ports')
@@ -284,7 +284,7 @@ export async function touchNetwork(db: Db, id: string): Promise<void> {
 export async function deleteNetwork(db: Db, ctx: RequestContext, id: string): Promise<void> {
   await inTransaction(db, async (trx) => {
     const row = await getVisibleNetworkRow(trx, ctx, id);
-    if (!ctx.isAdmin && row.project_id !== ctx.projectId) throw policyRefused('delete_network');
+    requireNetworkPolicy(ctx, 'delete_network', { project_id: row.project_id });
     const inUse = await trx
       .selectFrom('ports')
       .select('id')

@@ -11,16 +11,9 @@ import type { Db } from '../common/db/database.ts';
 import { now, type PortsTable, type Schema } from '../common/db/schema.ts';
 import { isUniqueViolation } from '../common/db/unique.ts';
 import { declareError, StratusError } from '../common/errors.ts';
-import { canSeeNetwork } from './access.ts';
+import { canSeeNetwork, requireNetworkPolicy } from './access.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
-import {
-  invalidAttribute,
-  MacAddressInUse,
-  networkNotFound,
-  policyRefused,
-  portNotFound,
-  securityGroupNotFound,
-} from './errors.ts';
+import { invalidAttribute, MacAddressInUse, networkNotFound, portNotFound, securityGroupNotFound } from './errors.ts';
 import { allocatePortAddresses, AllocationRaceLost, type FixedIp, type FixedIpRequest } from './ipam.ts';
 import { canonicalIp, parseCidr, parseIp } from './ip.ts';
 import { canonicalMac, generateMac } from './mac.ts';
@@ -115,13 +108,11 @@ export async function createPort(db: Db, ctx: RequestContext, request: PortCreat
 export async function addPort(db: Db, ctx: RequestContext, request: PortCreate): Promise<string> {
   const network = await db.selectFrom('networks').selectAll().where('id', '=', request.network_id).executeTakeFirst();
   if (!network || !canSeeNetwork(ctx, network)) throw networkNotFound(request.network_id);
-  const networkOwner = ctx.isAdmin || network.project_id === ctx.projectId;
-  if (!networkOwner) {
-    // On a network shared with it, a project takes what it is given: Neutron's network-owner rules.
-    if (request.mac_address !== undefined) throw policyRefused('create_port:mac_address');
-    if (request.fixed_ips?.some((f) => f.ip_address !== undefined)) {
-      throw policyRefused('create_port:fixed_ips:ip_address');
-    }
+  // On a network shared with it, a project takes what it is given: Neutron's network-owner rules.
+  const onNetwork = { project_id: network.project_id };
+  if (request.mac_address !== undefined) requireNetworkPolicy(ctx, 'create_port:mac_address', onNetwork);
+  if (request.fixed_ips?.some((f) => f.ip_address !== undefined)) {
+    requireNetworkPolicy(ctx, 'create_port:fixed_ips:ip_address', onNetwork);
   }
   const portSecurity = request.port_security_enabled ?? network.port_security_enabled === 1;
   const groups = await resolveSecurityGroups(db, ctx, request.project_id, portSecurity, request.security_groups);
@@ -370,7 +361,7 @@ export async function listPorts(
 async function ownedPortRow(db: Db, ctx: RequestContext, id: string, action: string): Promise<PortsTable> {
   const [row] = await visiblePortRows(db, ctx, { id });
   if (!row) throw portNotFound(id);
-  if (!ctx.isAdmin && row.project_id !== ctx.projectId) throw policyRefused(action);
+  requireNetworkPolicy(ctx, action, { project_id: row.project_id });
   return row;
 }
 

@@ -9,8 +9,8 @@ import type { Transaction } from 'kysely';
 import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
 import { now, type RoutersTable, type Schema } from '../common/db/schema.ts';
-import { ownsOrAdmin } from './access.ts';
-import { badRequest, policyRefused } from './errors.ts';
+import { ownsOrAdmin, requireNetworkPolicy } from './access.ts';
+import { badRequest } from './errors.ts';
 import type { FixedIpRequest } from './ipam.ts';
 import { RouterExternalGatewayInUseByFloatingIp, RouterInUse, routerNotFound } from './l3-errors.ts';
 import { getVisibleNetworkRow } from './networks.ts';
@@ -111,7 +111,7 @@ export async function routerRecords(db: Reader, rows: RoutersTable[]): Promise<R
 /** The router's row when the caller may see it (its project's, or any for an admin). */
 export async function visibleRouterRow(db: Reader, ctx: RequestContext, id: string): Promise<RoutersTable> {
   const row = await db.selectFrom('routers').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !ownsOrAdmin(ctx, row.project_id)) throw routerNotFound(id);
+  if (!row || !ownsOrAdmin(ctx, row.project_id, 'get_router')) throw routerNotFound(id);
   return row;
 }
 
@@ -127,15 +127,14 @@ export async function listRouters(db: Db, ctx: RequestContext): Promise<RouterRe
 
 /** Neutron's defaults let only an admin choose SNAT or the gateway's addresses. */
 function checkGatewayPolicy(ctx: RequestContext, action: 'create_router' | 'update_router', info: GatewayRequest) {
-  if (ctx.isAdmin) return;
-  if (info.enable_snat !== undefined) throw policyRefused(`${action}:external_gateway_info:enable_snat`);
+  if (info.enable_snat !== undefined) requireNetworkPolicy(ctx, `${action}:external_gateway_info:enable_snat`);
   if (info.external_fixed_ips !== undefined) {
-    throw policyRefused(`${action}:external_gateway_info:external_fixed_ips`);
+    requireNetworkPolicy(ctx, `${action}:external_gateway_info:external_fixed_ips`);
   }
 }
 
 export async function createRouter(db: Db, ctx: RequestContext, input: RouterCreate): Promise<RouterRecord> {
-  if (!ownsOrAdmin(ctx, input.project_id)) throw policyRefused('create_router');
+  requireNetworkPolicy(ctx, 'create_router', { project_id: input.project_id });
   if (input.external_gateway_info) checkGatewayPolicy(ctx, 'create_router', input.external_gateway_info);
   const id = randomUUID();
   const stamp = now();

@@ -7,9 +7,9 @@
 import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
 import { now } from '../common/db/schema.ts';
-import { ownsOrAdmin } from './access.ts';
+import { requireNetworkPolicy } from './access.ts';
 import { inTransaction } from './transaction.ts';
-import { policyRefused, securityGroupNotFound } from './errors.ts';
+import { securityGroupNotFound } from './errors.ts';
 import { checkQuota } from './quotas.ts';
 import { SecurityGroupRuleExists, securityGroupRuleNotFound } from './security-group-errors.ts';
 import { canonicalRule, ruleKey, type CanonicalRule, type RuleInput } from './security-group-rule-check.ts';
@@ -59,7 +59,7 @@ export async function createSecurityGroupRule(
   ctx: RequestContext,
   input: SecurityGroupRuleCreate,
 ): Promise<SecurityGroupRuleRecord> {
-  if (!ownsOrAdmin(ctx, input.project_id)) throw policyRefused('create_security_group_rule');
+  requireNetworkPolicy(ctx, 'create_security_group_rule', { project_id: input.project_id });
   const rule = canonicalRule(input);
   // Both groups must be the rule's project's (or visible to an admin), as Neutron checks them.
   const visibleTo = (projectId: string) => ctx.isAdmin || projectId === input.project_id;

@@ -10,10 +10,10 @@ import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
 import { lockRows } from '../common/db/row-locks.ts';
 import { now, type Schema, type SecurityGroupRulesTable, type SecurityGroupsTable } from '../common/db/schema.ts';
-import { ownsOrAdmin } from './access.ts';
+import { ownsOrAdmin, requireNetworkPolicy } from './access.ts';
 import { DEFAULT_GROUP_NAME, ensureDefaultSecurityGroup } from './default-security-group.ts';
 import { inTransaction } from './transaction.ts';
-import { policyRefused, securityGroupNotFound } from './errors.ts';
+import { securityGroupNotFound } from './errors.ts';
 import { checkQuota } from './quotas.ts';
 import {
   SecurityGroupCannotRemoveDefault,
@@ -177,7 +177,7 @@ async function insertGroup(
 /** Neutron makes the caller's default group when it first looks at groups or rules. */
 export async function ensureDefaultForCaller(db: Db, ctx: RequestContext, projectFilter?: string): Promise<void> {
   const projectId = projectFilter ?? ctx.projectId;
-  if (!projectId || !ownsOrAdmin(ctx, projectId)) return;
+  if (!projectId || !ownsOrAdmin(ctx, projectId, 'get_security_group')) return;
   await ensureDefaultSecurityGroup(db, projectId);
 }
 
@@ -190,7 +190,7 @@ export async function listSecurityGroups(db: Db, ctx: RequestContext): Promise<S
 /** The group row, when the caller may see it (another project's group is "not found"). */
 export async function visibleGroupRow(db: Db, ctx: RequestContext, id: string): Promise<SecurityGroupsTable> {
   const row = await db.selectFrom('security_groups').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !ownsOrAdmin(ctx, row.project_id)) throw securityGroupNotFound(id);
+  if (!row || !ownsOrAdmin(ctx, row.project_id, 'get_security_group')) throw securityGroupNotFound(id);
   return row;
 }
 
@@ -209,7 +209,7 @@ export async function createSecurityGroup(
   ctx: RequestContext,
   input: SecurityGroupCreate,
 ): Promise<SecurityGroupRecord> {
-  if (!ownsOrAdmin(ctx, input.project_id)) throw policyRefused('create_security_group');
+  requireNetworkPolicy(ctx, 'create_security_group', { project_id: input.project_id });
   refuseDefaultName(input.name);
   await ensureDefaultSecurityGroup(db, input.project_id);
   const id = await inTransaction(db, async (trx) => {
@@ -242,7 +242,7 @@ export async function lockVisibleGroup(
   id: string,
 ): Promise<SecurityGroupsTable> {
   const row = await lockRows(db, trx.selectFrom('security_groups').selectAll().where('id', '=', id)).executeTakeFirst();
-  if (!row || !ownsOrAdmin(ctx, row.project_id)) throw securityGroupNotFound(id);
+  if (!row || !ownsOrAdmin(ctx, row.project_id, 'get_security_group')) throw securityGroupNotFound(id);
   return row;
 }
 

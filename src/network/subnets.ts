@@ -10,8 +10,8 @@ import { lockRows } from '../common/db/row-locks.ts';
 import { now, type SubnetsTable } from '../common/db/schema.ts';
 import type { Transaction } from 'kysely';
 import type { Schema } from '../common/db/schema.ts';
-import { canSeeNetwork } from './access.ts';
-import { invalidInput, networkNotFound, policyRefused, SubnetInUse, subnetNotFound } from './errors.ts';
+import { canSeeNetwork, requireNetworkPolicy } from './access.ts';
+import { invalidInput, networkNotFound, SubnetInUse, subnetNotFound } from './errors.ts';
 import { cidrsOverlap, formatCidr, formatIp, parseCidr, parseIp, type Cidr, type IpVersion } from './ip.ts';
 import { AUTO_DELETE_PORT_OWNERS, touchNetwork } from './networks.ts';
 import { checkQuota } from './quotas.ts';
@@ -108,7 +108,7 @@ export async function createSubnet(db: Db, ctx: RequestContext, request: SubnetC
       trx.selectFrom('networks').selectAll().where('id', '=', request.network_id),
     ).executeTakeFirst();
     if (!network || !canSeeNetwork(ctx, network)) throw networkNotFound(request.network_id);
-    if (!ctx.isAdmin && network.project_id !== ctx.projectId) throw policyRefused('create_subnet');
+    requireNetworkPolicy(ctx, 'create_subnet', { project_id: network.project_id });
     const siblings = await trx
       .selectFrom('subnets')
       .select('cidr')
@@ -240,7 +240,7 @@ export async function listSubnets(db: Db, ctx: RequestContext): Promise<SubnetRe
 async function ownedSubnetRow(trx: Db, ctx: RequestContext, id: string, action: string): Promise<SubnetsTable> {
   const [row] = await visibleSubnetRows(trx, ctx, id);
   if (!row) throw subnetNotFound(id);
-  if (!ctx.isAdmin && row.project_id !== ctx.projectId) throw policyRefused(action);
+  requireNetworkPolicy(ctx, action, { project_id: row.project_id });
   return row;
 }
 

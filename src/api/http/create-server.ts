@@ -11,6 +11,7 @@ import { getLogger, withRequestContext } from '../../common/log/logger.ts';
 import { apiRequests } from '../../common/metrics/metrics.ts';
 import type { TokenValidator, ValidatedToken } from '../auth/token-validator.ts';
 import { errorBody, type ApiKind } from './error-body.ts';
+import { activePolicy, credentialsOf, withPolicy, type Policy } from '../policy/index.ts';
 import { RateLimited, type RateLimiter } from './rate-limit.ts';
 import { parseJsonBody } from './json-body.ts';
 import { describeValidationError, schemaCompiler } from './validation.ts';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   /** `[DEFAULT] api_rate_limit`, counted once the caller is known. */
   rateLimiter?: RateLimiter;
   bodyLimit?: number;
+  /** The rules handlers enforce; the registered defaults when not given. */
+  policy?: Policy;
 }
 
 /** A route as registered: what the route-table tests (fuzz, tenant isolation) walk, so new routes are covered. */
@@ -60,6 +63,7 @@ export function routeTable(app: ApiServer): readonly RouteEntry[] {
 }
 
 export function createApiServer(options: ServerOptions): ApiServer {
+  const policy = options.policy ?? activePolicy();
   const log = getLogger(`api.${options.kind}`);
   const app = Fastify({
     logger: false,
@@ -110,12 +114,14 @@ export function createApiServer(options: ServerOptions): ApiServer {
     }
     const validated = await options.tokens.validate(token);
     request.token = validated;
-    request.ctx = userContext({
+    const ctx = userContext({
       requestId: request.id,
       userId: validated.userId,
       projectId: validated.projectId ?? '',
       roles: validated.roles.map((r) => r.name),
     });
+    // As Nova's context: an administrator is whoever the policy's context_is_admin rule says.
+    request.ctx = { ...ctx, isAdmin: policy.allows(options.kind, 'context_is_admin', {}, credentialsOf(ctx)) };
     if (options.rateLimiter?.enabled) {
       const refusal = await options.rateLimiter.check(validated);
       if (refusal) throw new RateLimited(refusal);
@@ -129,7 +135,7 @@ export function createApiServer(options: ServerOptions): ApiServer {
     for (const method of [route.method].flat()) table.push({ method, url: route.url, schema: route.schema });
     const handler = route.handler;
     route.handler = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-      return withRequestContext(request.ctx, () => handler.call(this, request, reply));
+      return withRequestContext(request.ctx, () => withPolicy(policy, () => handler.call(this, request, reply)));
     };
   });
 

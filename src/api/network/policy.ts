@@ -4,7 +4,8 @@
  * an admin may read (Neutron leaves them out of the body for others).
  */
 import type { RequestContext } from '../../common/context.ts';
-import { HTTPBadRequest, policyRefused } from '../../network/errors.ts';
+import { networkAllows, requireNetworkPolicy } from '../../network/access.ts';
+import { HTTPBadRequest } from '../../network/errors.ts';
 import { requireProjectScope } from '../policy.ts';
 
 /** `project_id` of a new resource: the caller's own unless an admin names another. */
@@ -20,22 +21,26 @@ export function projectOfNew(ctx: RequestContext, attrs: Record<string, unknown>
   return requested;
 }
 
-/** Refuses a non-admin who sets any of `attributes`, naming the rule `<action>:<attribute>`. */
+/** Refuses, naming the rule, a request that sets one of `attributes` its `<action>:<attribute>` rule forbids. */
 export function adminOnlyAttributes(
   ctx: RequestContext,
   action: string,
   attrs: Record<string, unknown>,
   attributes: readonly string[],
 ): void {
-  if (ctx.isAdmin) return;
-  const given = attributes.find((a) => a in attrs);
-  if (given !== undefined) throw policyRefused(`${action}:${given}`);
+  for (const a of attributes) if (a in attrs) requireNetworkPolicy(ctx, `${action}:${a}`);
 }
 
-/** The view without the attributes only admins read. */
-export function withoutAdminOnly<T extends object>(ctx: RequestContext, view: T, attributes: readonly string[]): T {
-  if (ctx.isAdmin) return view;
+/** The view without the attributes whose `<action>:<attribute>` rule does not let the caller read them. */
+export function withoutAdminOnly<T extends object>(
+  ctx: RequestContext,
+  action: string,
+  view: T,
+  attributes: readonly string[],
+): T {
+  const hidden = attributes.filter((a) => !networkAllows(ctx, `${action}:${a}`));
+  if (hidden.length === 0) return view;
   const copy = { ...view } as Record<string, unknown>;
-  for (const a of attributes) delete copy[a];
+  for (const a of hidden) delete copy[a];
   return copy as T;
 }

@@ -4,6 +4,7 @@
  * or malformed is refused with the file, section and option named, before a service starts.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { parseIni, IniSyntaxError, type IniEntry } from './ini-parser.ts';
 import { OPTIONS, type OptionsSpec } from './options.ts';
@@ -26,7 +27,16 @@ export function loadConfig(files: readonly string[] = [], overrides: RawOverride
   for (const file of files) applyEntries(values, readEntries(file), file);
   applyEntries(values, overrideEntries(overrides), 'overrides');
   interpolate(values);
-  return Object.fromEntries([...values].map(([s, opts]) => [s, Object.fromEntries(opts)])) as Config;
+  const config = Object.fromEntries([...values].map(([s, opts]) => [s, Object.fromEntries(opts)])) as Config;
+  configDirsByConfig.set(config, [...new Set(files.map((f) => dirname(resolve(f))))]);
+  return config;
+}
+
+const configDirsByConfig = new WeakMap<Config, readonly string[]>();
+
+/** The directories of the files `config` was read from, in order: where oslo.config looks for policy.yaml. */
+export function configDirs(config: Config): readonly string[] {
+  return configDirsByConfig.get(config) ?? [];
 }
 
 /** Whether any of `files` sets the option: defaults a command may choose differently stay its to choose. */

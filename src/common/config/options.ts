@@ -725,6 +725,14 @@ export const OPTIONS = {
         '(counted in stratus_notifications_total), so an action never waits for a notification.',
     }),
   },
+  oslo_policy: {
+    policy_file: str({
+      default: 'policy.yaml',
+      help:
+        'oslo.policy YAML file whose rules override the defaults (`stratus-manage policy defaults` prints them). ' +
+        'A relative path is looked up in the directories of the config files; a missing file means the defaults.',
+    }),
+  },
   oslo_messaging_notifications: {
     driver: {
       ...multi({

@@ -11,6 +11,8 @@ import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../.
 import type { ImageListRequest, ImageRecord, SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../src/common/errors.ts';
 import { createApiServer, type ApiServer } from '../../../src/api/http/create-server.ts';
+import type { Policy } from '../../../src/api/policy/index.ts';
+import type { TokenValidator } from '../../../src/api/auth/token-validator.ts';
 import { loadConfig, type Config, type RawOverrides } from '../../../src/common/config/load-config.ts';
 import { now } from '../../../src/common/db/schema.ts';
 import { RpcClient } from '../../../src/common/rpc/index.ts';
@@ -157,7 +159,7 @@ export interface Harness {
  */
 export async function startComputeApi(
   overrides: RawOverrides = {},
-  options: { rpcTransport?: Transport } = {},
+  options: { rpcTransport?: Transport; policy?: Policy; tokens?: TokenValidator } = {},
 ): Promise<Harness> {
   const database = await openTestDatabase();
   // Tests boot servers by the dozen in one project: servers are unlimited unless the test sets quotas
@@ -167,7 +169,7 @@ export async function startComputeApi(
   const transport = new RecordingTransport();
   const rpc = new RpcClient(options.rpcTransport ?? transport, { responseTimeoutMs: 1000 });
   const images = new FakeImages();
-  const app = createApiServer({ kind: 'compute', tokens: fakeTokens });
+  const app = createApiServer({ kind: 'compute', tokens: options.tokens ?? fakeTokens, policy: options.policy });
   // Every response the tests receive is checked against Nova's strict response schemas.
   checkEveryResponse(app);
   registerComputeApi(app, {

@@ -7,7 +7,7 @@
 import { BadRequest, NotFound } from '../../../common/errors.ts';
 import { findConsoleToken } from '../../../objects/console-auth-tokens.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 
@@ -18,7 +18,7 @@ export function registerConsoleAuthTokenRoutes(app: ApiServer, deps: ComputeApiD
         'The server could not comply with the request since it is either malformed or otherwise incorrect.',
       );
     }
-    requireAdmin(request.ctx, 'os_compute_api:os-console-auth-tokens');
+    authorize(request.ctx, 'os_compute_api:os-console-auth-tokens');
     const connection = await findConsoleToken(deps.database.db, request.params.token);
     if (!connection) throw new NotFound('Token not found');
     return {

@@ -10,7 +10,7 @@
  * actions (external-event-actions.ts).
  */
 import { Type } from 'typebox';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
@@ -70,7 +70,7 @@ export function registerExternalEventRoutes(app: ApiServer, deps: ComputeApiDeps
     }
     // As in Nova, the body is checked before the policy.
     const body = validateBody<EventBody>(schema, request.body);
-    requireAdmin(request.ctx, 'os_compute_api:os-server-external-events:create');
+    authorize(request.ctx, 'os_compute_api:os-server-external-events:create');
 
     const uuids = [...new Set(body.events.map((e) => e.server_uuid))];
     const rows = await db

@@ -10,7 +10,7 @@ import { BadRequest, NotFound, type StratusError } from '../../../common/errors.
 import { NotImplemented } from '../http-errors.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast, requireVersion } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
@@ -116,7 +116,7 @@ export function registerHypervisorRoutes(app: ApiServer, deps: ComputeApiDeps): 
   const maxLimit = deps.config.DEFAULT.osapi_max_limit;
 
   const list = async (request: FastifyRequest, detail: boolean) => {
-    requireAdmin(request.ctx, `os_compute_api:os-hypervisors:${detail ? 'list-detail' : 'list'}`);
+    authorize(request.ctx, `os_compute_api:os-hypervisors:${detail ? 'list-detail' : 'list'}`);
     const query = request.query as Query;
     let nodes = await nodesWithUsage(db);
     let withServers = false;
@@ -173,7 +173,7 @@ export function registerHypervisorRoutes(app: ApiServer, deps: ComputeApiDeps): 
 
   app.get('/os-hypervisors/statistics', async (request) => {
     requireVersion(request, '2.1', '2.87');
-    requireAdmin(request.ctx, 'os_compute_api:os-hypervisors:statistics');
+    authorize(request.ctx, 'os_compute_api:os-hypervisors:statistics');
     const totals = {
       count: 0,
       vcpus: 0,
@@ -206,7 +206,7 @@ export function registerHypervisorRoutes(app: ApiServer, deps: ComputeApiDeps): 
   };
 
   app.get<{ Params: { id: string } }>('/os-hypervisors/:id', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-hypervisors:show');
+    authorize(request.ctx, 'os_compute_api:os-hypervisors:show');
     const entry = await findNode(request, request.params.id);
     const raw = atLeast(request, '2.53') ? queryValue(request.query as Query, 'with_servers') : undefined;
     const withServers = raw !== undefined && boolFromString(raw, true, 'with_servers');
@@ -217,7 +217,7 @@ export function registerHypervisorRoutes(app: ApiServer, deps: ComputeApiDeps): 
   // Until 2.87 the uptime had a route of its own; 2.88 put it in the detail view.
   app.get<{ Params: { id: string } }>('/os-hypervisors/:id/uptime', async (request) => {
     requireVersion(request, '2.1', '2.87');
-    requireAdmin(request.ctx, 'os_compute_api:os-hypervisors:uptime');
+    authorize(request.ctx, 'os_compute_api:os-hypervisors:uptime');
     const entry = await findNode(request, request.params.id);
     // Nova asks the host, which must be up; here the host's last report answers, under the same rule.
     if (!isServiceUp(entry.service, deps.config.DEFAULT.service_down_time)) {
@@ -235,7 +235,7 @@ export function registerHypervisorRoutes(app: ApiServer, deps: ComputeApiDeps): 
   ] as const) {
     app.get<{ Params: { id: string } }>(`/os-hypervisors/:id/${suffix}`, async (request) => {
       requireVersion(request, '2.1', '2.52');
-      requireAdmin(request.ctx, `os_compute_api:os-hypervisors:${suffix}`);
+      authorize(request.ctx, `os_compute_api:os-hypervisors:${suffix}`);
       const nodes = (await nodesWithUsage(db)).filter((n) => n.node.hypervisor_hostname.includes(request.params.id));
       if (!nodes.length) throw new NotFound(`No hypervisor matching '${request.params.id}' could be found.`);
       const servers = withServers

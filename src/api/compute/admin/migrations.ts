@@ -5,7 +5,6 @@
  * requests are checked, and the records would be shown, exactly as Nova does.
  */
 import type { FastifyRequest } from 'fastify';
-import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, NotFound } from '../../../common/errors.ts';
 import {
@@ -17,7 +16,7 @@ import {
 } from '../../../objects/migrations.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { resourceLinks } from '../links.ts';
 import { atLeast, requireVersion } from '../microversion.ts';
@@ -25,15 +24,10 @@ import { collectionLinks, pageParams } from '../pagination.ts';
 import { queryTime, rejectRepeatedQuery, rejectUnknownQuery } from '../query-checks.ts';
 import { naiveTime } from '../timestamps.ts';
 import { queryValue, type Query } from '../validate.ts';
-import { findServer } from '../servers/lookup.ts';
+import { findServerFor } from '../servers/lookup.ts';
 
 const FILTERS = ['hidden', 'host', 'instance_uuid', 'source_compute', 'status', 'migration_type'];
 const LIVE_IN_PROGRESS = ['queued', 'preparing', 'running', 'post-migrating'];
-
-/** Nova's default rule for these lists: an admin, or a manager of the project. */
-function isAdminOrManager(ctx: RequestContext): boolean {
-  return ctx.isAdmin || ctx.roles.includes('manager');
-}
 
 /** Where a migration goes from and to: shown to admins only, null for others. */
 function hostFields(m: MigrationRecord, withHosts: boolean): Record<string, string | null> {
@@ -59,7 +53,7 @@ function laterFields(request: FastifyRequest, m: MigrationRecord): Record<string
 
 /**
  * The checks GET /servers/{id}/migrations[/{id}] start with, in Nova's order: the microversion (2.23),
- * the server (404), then the policy `rule` (admin or manager unless the rule says otherwise).
+ * the server (404), then the policy `rule` on it (by default an admin, or a manager of its project).
  */
 async function serverForMigrations(
   db: Db,
@@ -67,9 +61,7 @@ async function serverForMigrations(
   rule: string,
 ): Promise<Instance> {
   requireVersion(request, '2.23');
-  const instance = await findServer(db, request.ctx, request.params.id);
-  if (!isAdminOrManager(request.ctx)) requireAdmin(request.ctx, rule);
-  return instance;
+  return findServerFor(db, request.ctx, request.params.id, rule);
 }
 
 /** One migration as Nova shows it at the request's version; hosts only for admins. */
@@ -141,11 +133,11 @@ export function registerMigrationRoutes(app: ApiServer, deps: ComputeApiDeps): v
 
   app.get('/os-migrations', async (request) => {
     const ctx = request.ctx;
-    if (!isAdminOrManager(ctx)) requireAdmin(ctx, 'os_compute_api:os-migrations:index');
+    authorize(ctx, 'os_compute_api:os-migrations:index');
     const { filter, page, paged } = listRequest(request, maxLimit);
     // Another project's moves, or every project's, are for admins only.
     if (filter.projectId === undefined || filter.projectId !== ctx.projectId) {
-      requireAdmin(ctx, 'os_compute_api:os-migrations:index:all_projects');
+      authorize(ctx, 'os_compute_api:os-migrations:index:all_projects');
     }
     let migrations: MigrationRecord[];
     try {

@@ -17,7 +17,7 @@ import {
   type ServiceRecord,
 } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import { zonesOfServices, type ZonedService } from '../availability-zones/routes.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
@@ -86,7 +86,7 @@ export function registerServiceRoutes(app: ApiServer, deps: ComputeApiDeps): voi
   const db = deps.database.db;
 
   app.get('/os-services', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-services:list');
+    authorize(request.ctx, 'os_compute_api:os-services:list');
     const query = request.query as Query;
     const host = queryValue(query, 'host');
     const binary = queryValue(query, 'binary');
@@ -98,13 +98,13 @@ export function registerServiceRoutes(app: ApiServer, deps: ComputeApiDeps): voi
   });
 
   app.put<{ Params: { id: string } }>('/os-services/:id', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-services:update');
+    authorize(request.ctx, 'os_compute_api:os-services:update');
     if (atLeast(request, '2.53')) return updateByUuid(db, request, deps.config);
     return updateByHostAndBinary(db, request);
   });
 
   app.delete<{ Params: { id: string } }>('/os-services/:id', async (request, reply) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-services:delete');
+    authorize(request.ctx, 'os_compute_api:os-services:delete');
     const id = request.params.id;
     let service: ServiceRecord | undefined;
     if (atLeast(request, '2.53')) {

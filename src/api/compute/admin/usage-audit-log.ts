@@ -9,7 +9,7 @@
 import { BadRequest } from '../../../common/errors.ts';
 import { listServices } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { COMPUTE_BINARY } from '../servers/host-state.ts';
 
@@ -64,12 +64,12 @@ export function registerUsageAuditLogRoutes(app: ApiServer, deps: ComputeApiDeps
   };
 
   app.get('/os-instance_usage_audit_log', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-instance-usage-audit-log:list');
+    authorize(request.ctx, 'os_compute_api:os-instance-usage-audit-log:list');
     return { instance_usage_audit_logs: await auditLog(new Date()) };
   });
 
   app.get<{ Params: { before: string } }>('/os-instance_usage_audit_log/:before', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-instance-usage-audit-log:show');
+    authorize(request.ctx, 'os_compute_api:os-instance-usage-audit-log:show');
     return { instance_usage_audit_log: await auditLog(parseBefore(request.params.before)) };
   });
 }

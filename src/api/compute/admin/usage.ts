@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest } from '../../../common/errors.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
@@ -126,7 +126,7 @@ export function registerUsageRoutes(app: ApiServer, deps: ComputeApiDeps): void 
     collectionLinks(request, count, lastId, collection, maxLimit);
 
   app.get('/os-simple-tenant-usage', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-simple-tenant-usage:list');
+    authorize(request.ctx, 'os_compute_api:os-simple-tenant-usage:list');
     const { paged, period, instances } = await read(request, null, ['start', 'end', 'detailed']);
     const { usages, servers } = tenantUsages(instances, period.start, period.stop, period.now, period.detailed);
     const body: Record<string, unknown> = { tenant_usages: usages };
@@ -139,9 +139,7 @@ export function registerUsageRoutes(app: ApiServer, deps: ComputeApiDeps): void 
 
   app.get<{ Params: { tenant_id: string } }>('/os-simple-tenant-usage/:tenant_id', async (request) => {
     const tenantId = request.params.tenant_id;
-    if (!request.ctx.isAdmin && request.ctx.projectId !== tenantId) {
-      requireAdmin(request.ctx, 'os_compute_api:os-simple-tenant-usage:show');
-    }
+    authorize(request.ctx, 'os_compute_api:os-simple-tenant-usage:show', { project_id: tenantId });
     const { paged, period, instances } = await read(request, tenantId, ['start', 'end']);
     const { usages, servers } = tenantUsages(instances, period.start, period.stop, period.now, true);
     // A project without servers in the period has an empty object, not zeros.

@@ -13,7 +13,7 @@ import { UnsupportedRpcVersion } from '../../../common/rpc/index.ts';
 import { getAggregate } from '../../../objects/aggregates.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { requireVersion } from '../microversion.ts';
 import { Uuid } from '../schema-types.ts';
@@ -37,7 +37,7 @@ export function registerAggregateImageCacheRoute(app: ApiServer, deps: ComputeAp
   app.post<{ Params: { id: string } }>('/os-aggregates/:id/images', async (request, reply) => {
     requireVersion(request, IMAGE_CACHE_VERSION);
     const { cache } = validateBody<{ cache: { id: string }[] }>(CACHE_REQUEST, request.body);
-    requireAdmin(request.ctx, 'os_compute_api:os-aggregates:images');
+    authorize(request.ctx, 'compute:aggregates:images');
     const id = aggregateId(request.params.id);
     const imageIds = cache.map((entry) => entry.id);
     if (new Set(imageIds).size !== imageIds.length) throw new BadRequest('Duplicate images in request');

@@ -21,7 +21,7 @@ import {
   type Aggregate,
 } from '../../../objects/aggregates.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { AzName, Metadata, Name, PaddedName } from '../schema-types.ts';
@@ -105,7 +105,7 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
   const db = deps.database.db;
   type Params = { Params: { id: string } };
   const policy = (request: FastifyRequest, action: string) =>
-    requireAdmin(request.ctx, `os_compute_api:os-aggregates:${action}`);
+    authorize(request.ctx, `os_compute_api:os-aggregates:${action}`);
 
   app.get('/os-aggregates', async (request) => {
     policy(request, 'index');

@@ -10,7 +10,7 @@ import type { Db } from '../../../common/db/database.ts';
 import { availabilityZonesOfHosts } from '../../../objects/aggregates.ts';
 import { isServiceUp, listServices, type ServiceRecord } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { COMPUTE_BINARY } from '../servers/host-state.ts';
 import { naiveTime } from '../timestamps.ts';
@@ -65,7 +65,8 @@ export function registerAvailabilityZoneRoutes(app: ApiServer, deps: ComputeApiD
   const db = deps.database.db;
   const config = deps.config;
 
-  app.get('/os-availability-zone', async () => {
+  app.get('/os-availability-zone', async (request) => {
+    authorize(request.ctx, 'os_compute_api:os-availability-zone:list');
     const { available, unavailable } = splitZones(await servicesWithZones(db, config));
     const visible = (zones: string[]) => zones.filter((z) => z !== INTERNAL_ZONE);
     return {
@@ -77,7 +78,7 @@ export function registerAvailabilityZoneRoutes(app: ApiServer, deps: ComputeApiD
   });
 
   app.get('/os-availability-zone/detail', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-availability-zone:detail');
+    authorize(request.ctx, 'os_compute_api:os-availability-zone:detail');
     const services = await servicesWithZones(db, config);
     const { available, unavailable } = splitZones(services);
     const hostsOf = (zone: string) => {

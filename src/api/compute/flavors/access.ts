@@ -7,7 +7,7 @@ import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, NotFound } from '../../../common/errors.ts';
 import { addFlavorAccess, flavorAccessList, getFlavor, removeFlavorAccess } from '../../../objects/flavors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 
@@ -30,7 +30,7 @@ export function registerFlavorAccessRoutes(app: ApiServer, deps: ComputeApiDeps)
   type Params = { Params: { id: string } };
 
   app.get<Params>('/flavors/:id/os-flavor-access', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-access');
+    authorize(request.ctx, 'os_compute_api:os-flavor-access');
     const flavor = await getFlavor(db, request.params.id);
     if (flavor.is_public) throw new NotFound('Access list not available for public flavors.');
     return accessView(db, flavor.flavorid);
@@ -41,14 +41,14 @@ export function registerFlavorAccessRoutes(app: ApiServer, deps: ComputeApiDeps)
     const action = actionName(body);
     const flavorId = request.params.id;
     if (action === 'addTenantAccess') {
-      requireAdmin(request.ctx, 'os_compute_api:os-flavor-access:add_tenant_access');
+      authorize(request.ctx, 'os_compute_api:os-flavor-access:add_tenant_access');
       const { tenant } = validateBody<{ addTenantAccess: { tenant: string } }>(ADD, body).addTenantAccess;
       if (!(await projectExists(db, tenant))) throw new BadRequest(`Project ID ${tenant} is not a valid project.`);
       await addFlavorAccess(db, flavorId, tenant);
       return accessView(db, flavorId);
     }
     if (action === 'removeTenantAccess') {
-      requireAdmin(request.ctx, 'os_compute_api:os-flavor-access:remove_tenant_access');
+      authorize(request.ctx, 'os_compute_api:os-flavor-access:remove_tenant_access');
       // No existence check here: access of a project deleted since must still be removable.
       const { tenant } = validateBody<{ removeTenantAccess: { tenant: string } }>(REMOVE, body).removeTenantAccess;
       await removeFlavorAccess(db, flavorId, tenant);

@@ -7,7 +7,7 @@ import { BadRequest, NotFound } from '../../../common/errors.ts';
 import { quotaSpecProblems } from '../../../common/flavor-quota-specs.ts';
 import { deleteExtraSpec, setExtraSpecs } from '../../../objects/flavors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { Metadata } from '../schema-types.ts';
 import { validateBody } from '../validate.ts';
@@ -48,12 +48,13 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
   type KeyParams = { Params: { id: string; key: string } };
 
   app.get<Params>('/flavors/:id/os-extra_specs', async (request) => {
+    authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:index');
     const flavor = await visibleFlavor(db, request.ctx, request.params.id);
     return { extra_specs: { ...flavor.extra_specs } };
   });
 
   app.post<Params>('/flavors/:id/os-extra_specs', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:create');
+    authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:create');
     const body = validateBody<{ extra_specs: SpecValues }>(CREATE, request.body);
     await setExtraSpecs(db, request.params.id, asText(body.extra_specs, atLeast(request, '2.86')));
     return body;
@@ -61,6 +62,7 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
 
   app.get<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
     const { id: flavorId, key } = request.params;
+    authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:show');
     const flavor = await visibleFlavor(db, request.ctx, flavorId);
     const value = flavor.extra_specs[key];
     if (value === undefined) throw new NotFound(`Flavor ${flavorId} has no extra specs with key ${key}.`);
@@ -68,7 +70,7 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
   });
 
   app.put<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:update');
+    authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:update');
     const body = validateBody<SpecValues>(UPDATE, request.body);
     if (!(request.params.key in body)) throw new BadRequest('Request body and URI mismatch');
     await setExtraSpecs(db, request.params.id, asText(body, atLeast(request, '2.86')));
@@ -76,7 +78,7 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
   });
 
   app.delete<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-extra-specs:delete');
+    authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:delete');
     await deleteExtraSpec(db, request.params.id, request.params.key);
     // Nova answers this delete with 200 and no body.
     return '';

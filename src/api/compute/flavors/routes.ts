@@ -16,7 +16,7 @@ import {
 } from '../../../objects/flavors.ts';
 import type { Db } from '../../../common/db/database.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast, requireVersion } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
@@ -125,7 +125,7 @@ export function registerFlavorRoutes(app: ApiServer, deps: ComputeApiDeps): void
   }));
 
   app.post('/flavors', async (request) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-manage:create');
+    authorize(request.ctx, 'os_compute_api:os-flavor-manage:create');
     const withDescription = atLeast(request, '2.55');
     const { flavor: f } = validateBody<CreateFlavorBody>(withDescription ? CREATE_V255 : CREATE_V21, request.body);
     const created = await createFlavor(db, {
@@ -145,13 +145,13 @@ export function registerFlavorRoutes(app: ApiServer, deps: ComputeApiDeps): void
 
   app.put<{ Params: { id: string } }>('/flavors/:id', async (request) => {
     requireVersion(request, '2.55');
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-manage:update');
+    authorize(request.ctx, 'os_compute_api:os-flavor-manage:update');
     const { flavor } = validateBody<{ flavor: { description: string | null } }>(UPDATE, request.body);
     return { flavor: flavorView(request, await updateFlavorDescription(db, request.params.id, flavor.description)) };
   });
 
   app.delete<{ Params: { id: string } }>('/flavors/:id', async (request, reply) => {
-    requireAdmin(request.ctx, 'os_compute_api:os-flavor-manage:delete');
+    authorize(request.ctx, 'os_compute_api:os-flavor-manage:delete');
     await deleteFlavor(db, request.params.id);
     void reply.code(202);
   });

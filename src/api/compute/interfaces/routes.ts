@@ -25,7 +25,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { assertActionAllowed } from '../servers/actions.ts';
-import { findServer } from '../servers/lookup.ts';
+import { findServerFor } from '../servers/lookup.ts';
 import {
   checkInterfaceNetwork,
   checkInterfacePort,
@@ -84,7 +84,12 @@ export function registerInterfaceRoutes(app: ApiServer, deps: ComputeApiDeps): v
   const db = deps.database.db;
 
   app.get<{ Params: { id: string } }>('/servers/:id/os-interface', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(
+      db,
+      request.ctx,
+      request.params.id,
+      'os_compute_api:os-attach-interfaces:list',
+    );
     const ports = await db.selectFrom('ports').select('id').where('device_id', '=', instance.uuid).execute();
     const tags = await tagsOf(db, instance.uuid);
     const views = await Promise.all(ports.map((p) => attachmentView(db, request, p.id, tags)));
@@ -92,14 +97,24 @@ export function registerInterfaceRoutes(app: ApiServer, deps: ComputeApiDeps): v
   });
 
   app.get<{ Params: { id: string; port_id: string } }>('/servers/:id/os-interface/:port_id', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(
+      db,
+      request.ctx,
+      request.params.id,
+      'os_compute_api:os-attach-interfaces:show',
+    );
     return { interfaceAttachment: await attachedView(db, request, instance, request.params.port_id) };
   });
 
   app.post<{ Params: { id: string } }>('/servers/:id/os-interface', async (request) => {
     // No body asks for any network; a JSON null is not an object and is refused, as Nova's schema does.
     const body = validateBody<AttachBody>(attachSchema(request), request.body === undefined ? {} : request.body);
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(
+      db,
+      request.ctx,
+      request.params.id,
+      'os_compute_api:os-attach-interfaces:create',
+    );
     assertActionAllowed(instance, { ...interfaceRule('attach_interface') }, request.ctx.isAdmin);
     const wanted = await interfaceRequest(db, request.ctx, instance, body.interfaceAttachment ?? {});
     const portId = await attach(deps, request.ctx, instance, wanted);
@@ -109,7 +124,12 @@ export function registerInterfaceRoutes(app: ApiServer, deps: ComputeApiDeps): v
   app.delete<{ Params: { id: string; port_id: string } }>(
     '/servers/:id/os-interface/:port_id',
     async (request, reply) => {
-      const instance = await findServer(db, request.ctx, request.params.id);
+      const instance = await findServerFor(
+        db,
+        request.ctx,
+        request.params.id,
+        'os_compute_api:os-attach-interfaces:delete',
+      );
       assertActionAllowed(instance, { ...interfaceRule('detach_interface') }, request.ctx.isAdmin);
       const portId = request.params.port_id;
       const port = await findPort(db, portId);

@@ -5,7 +5,7 @@
  * create 200 then 201 from 2.2, delete 202 then 204 from 2.2.
  */
 import type { FastifyRequest } from 'fastify';
-import { Forbidden } from '../../../common/errors.ts';
+import { authorize } from '../../policy.ts';
 import { generateKeyPairMaterial, keyFingerprint } from '../../../common/keys/key-pair-material.ts';
 import { createKeyPair, deleteKeyPair, getKeyPair, listKeyPairs } from '../../../objects/key-pairs.ts';
 import type { ApiServer } from '../../http/create-server.ts';
@@ -21,15 +21,12 @@ type Action = 'create' | 'index' | 'show' | 'delete';
 
 /**
  * The user whose key pairs a request acts on: the one it names (from 2.10; the first `user_id` of a
- * query, as Nova reads it) or the caller. Nova's default policy lets admins name anyone, others only
- * themselves.
+ * query, as Nova reads it) or the caller, if the action's rule allows the caller on that user (by
+ * default admins on anyone, others on themselves).
  */
 function owner(request: FastifyRequest, action: Action, named: string | undefined): string {
-  const self = request.ctx.userId ?? '';
-  const userId = (atLeast(request, '2.10') ? named : undefined) || self;
-  if (userId !== self && !request.ctx.isAdmin) {
-    throw new Forbidden(`Policy doesn't allow os_compute_api:os-keypairs:${action} to be performed.`);
-  }
+  const userId = (atLeast(request, '2.10') ? named : undefined) || (request.ctx.userId ?? '');
+  authorize(request.ctx, `os_compute_api:os-keypairs:${action}`, { user_id: userId });
   return userId;
 }
 

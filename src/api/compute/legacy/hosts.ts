@@ -16,7 +16,7 @@ import { Type } from 'typebox';
 import { NotFound, type StratusError } from '../../../common/errors.ts';
 import { listServices } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 import { nodesWithUsage } from '../admin/compute-nodes.ts';
 import { HIDDEN_BINARIES } from '../admin/services.ts';
 import { zonesOfServices } from '../availability-zones/routes.ts';
@@ -63,7 +63,7 @@ export function registerHostRoutes(app: ApiServer, deps: ComputeApiDeps): void {
 
   app.get('/os-hosts', async (request) => {
     requireVersion(request, '2.1', LAST_VERSION);
-    requireAdmin(request.ctx, 'os_compute_api:os-hosts:list');
+    authorize(request.ctx, 'os_compute_api:os-hosts:list');
     const zone = queryValue(request.query as Query, 'zone');
     const services = (await listServices(db)).filter((s) => !s.disabled && !HIDDEN_BINARIES.includes(s.binary));
     const zoned = await zonesOfServices(db, deps.config, services);
@@ -76,7 +76,7 @@ export function registerHostRoutes(app: ApiServer, deps: ComputeApiDeps): void {
 
   app.get<HostParams>('/os-hosts/:host', async (request) => {
     requireVersion(request, '2.1', LAST_VERSION);
-    requireAdmin(request.ctx, 'os_compute_api:os-hosts:show');
+    authorize(request.ctx, 'os_compute_api:os-hosts:show');
     const host = request.params.host;
     await computeHost(host);
     const entry = (await nodesWithUsage(db)).find((n) => n.node.host === host);
@@ -121,7 +121,7 @@ export function registerHostRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.put<HostParams>('/os-hosts/:host', async (request) => {
     requireVersion(request, '2.1', LAST_VERSION);
     const body = validateBody<{ status?: string; maintenance_mode?: string }>(UPDATE, request.body);
-    requireAdmin(request.ctx, 'os_compute_api:os-hosts:update');
+    authorize(request.ctx, 'os_compute_api:os-hosts:update');
     const host = request.params.host;
     const enabled = (value: string) => value.trim().toLowerCase() === 'enable';
     const result: Record<string, string> = { host };
@@ -139,7 +139,7 @@ export function registerHostRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const powerAction = (action: 'reboot' | 'shutdown' | 'startup', policy: string) => {
     app.get<HostParams>(`/os-hosts/:host/${action}`, async (request: FastifyRequest<HostParams>) => {
       requireVersion(request, '2.1', LAST_VERSION);
-      requireAdmin(request.ctx, `os_compute_api:os-hosts:${policy}`);
+      authorize(request.ctx, `os_compute_api:os-hosts:${policy}`);
       await computeHost(request.params.host);
       throw new NotImplemented();
     });

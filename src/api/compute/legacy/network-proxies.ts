@@ -13,9 +13,8 @@ import type { NetworksTable } from '../../../common/db/schema.ts';
 import { NotFound } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
-import { requireVersion } from '../microversion.ts';
 import { novaSecurityGroups } from '../servers/security-groups.ts';
-import { LAST_PROXY_VERSION } from './proxies.ts';
+import { proxyChecks } from './proxies.ts';
 
 type Id = FastifyRequest<{ Params: { id: string } }>;
 type NetworkRow = Pick<NetworksTable, 'id' | 'name' | 'project_id' | 'shared' | 'router_external'>;
@@ -60,41 +59,41 @@ const tenantNetworkView = (network: NetworkRow) => ({ id: network.id, cidr: 'Non
 
 export function registerNetworkProxyRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
-  const oneNetwork = async (request: Id): Promise<NetworkRow> => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+  const oneNetwork = async (request: Id, rule: string): Promise<NetworkRow> => {
+    proxyChecks(request, rule);
     const [network] = await visibleNetworks(db, request.ctx, request.params.id);
     if (!network) throw new NotFound('Network not found');
     return network;
   };
 
   app.get('/os-networks', async (request) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-networks:list');
     return { networks: (await visibleNetworks(db, request.ctx)).map((n) => novaNetworkView(request.ctx, n)) };
   });
   app.get('/os-networks/:id', async (request: Id) => ({
-    network: novaNetworkView(request.ctx, await oneNetwork(request)),
+    network: novaNetworkView(request.ctx, await oneNetwork(request, 'os_compute_api:os-networks:show')),
   }));
   app.get('/os-tenant-networks', async (request) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-tenant-networks:list');
     return { networks: (await visibleNetworks(db, request.ctx)).map(tenantNetworkView) };
   });
   app.get('/os-tenant-networks/:id', async (request: Id) => ({
-    network: tenantNetworkView(await oneNetwork(request)),
+    network: tenantNetworkView(await oneNetwork(request, 'os_compute_api:os-tenant-networks:show')),
   }));
   app.get('/os-floating-ip-pools', async (request) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-floating-ip-pools');
     const external = (await visibleNetworks(db, request.ctx)).filter((n) => n.router_external === 1);
     return { floating_ip_pools: external.map((n) => ({ name: n.name || n.id })) };
   });
   app.get('/os-security-groups', async (request) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-security-groups:get');
     let query = db.selectFrom('security_groups').select('id');
     if (!request.ctx.isAdmin) query = query.where('project_id', '=', request.ctx.projectId ?? '');
     const ids = (await query.execute()).map((g) => g.id);
     return { security_groups: await novaSecurityGroups(db, ids) };
   });
   app.get('/os-security-groups/:id', async (request: Id) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-security-groups:show');
     const [group] = await novaSecurityGroups(db, [request.params.id]);
     if (!group || (!request.ctx.isAdmin && group.tenant_id !== request.ctx.projectId)) {
       throw new NotFound(`Security group ${request.params.id} not found.`);

@@ -9,6 +9,7 @@
 import type { FastifyRequest } from 'fastify';
 import { NotFound, type StratusError } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
+import { authorize } from '../../policy.ts';
 import { requireVersion } from '../microversion.ts';
 
 /** The last version of the proxies (Nova's MAX_PROXY_API_SUPPORT_VERSION). */
@@ -31,6 +32,8 @@ interface ProxiedResource {
   deletable: boolean;
   /** The service that would hold it, for the 404 a create gets; null where Nova has no create. */
   creates: 'network' | 'volume' | null;
+  /** Nova's policy rule of an operation on it. */
+  rule(operation: 'list' | 'detail' | 'show' | 'create' | 'delete'): string;
 }
 
 const RESOURCES: readonly ProxiedResource[] = [
@@ -41,6 +44,7 @@ const RESOURCES: readonly ProxiedResource[] = [
     notFound: (id) => `Security group ${id} not found.`,
     deletable: true,
     creates: 'network',
+    rule: (op) => `os_compute_api:os-security-groups:${op === 'list' ? 'get' : op}`,
   },
   {
     path: '/os-floating-ips',
@@ -48,6 +52,7 @@ const RESOURCES: readonly ProxiedResource[] = [
     notFound: (id) => `Floating IP not found for ID ${id}`,
     deletable: true,
     creates: 'network',
+    rule: (op) => `os_compute_api:os-floating-ips:${op}`,
   },
   {
     path: '/os-volumes',
@@ -56,6 +61,7 @@ const RESOURCES: readonly ProxiedResource[] = [
     notFound: (id) => `Volume ${id} could not be found.`,
     deletable: true,
     creates: 'volume',
+    rule: (op) => `os_compute_api:os-volumes:${op}`,
   },
   {
     path: '/os-snapshots',
@@ -64,6 +70,7 @@ const RESOURCES: readonly ProxiedResource[] = [
     notFound: (id) => `Snapshot ${id} could not be found.`,
     deletable: true,
     creates: 'volume',
+    rule: (op) => `os_compute_api:os-volumes:snapshots:${op}`,
   },
 ];
 
@@ -71,43 +78,49 @@ function missingService(kind: 'network' | 'volume'): StratusError {
   return new NotFound(`Stratus has no ${kind} service: there is nothing to create this in.`);
 }
 
+/** What every proxy route checks first: the microversions that still have it, then its policy rule. */
+export function proxyChecks(request: FastifyRequest, rule: string): void {
+  requireVersion(request, '2.1', LAST_PROXY_VERSION);
+  authorize(request.ctx, rule);
+}
+
 export function registerProxyRoutes(app: ApiServer): void {
   for (const resource of RESOURCES) {
-    const list = async (request: FastifyRequest) => {
-      requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    const list = (operation: 'list' | 'detail') => async (request: FastifyRequest) => {
+      proxyChecks(request, resource.rule(operation));
       return { [resource.key]: [] };
     };
-    if (!resource.readFromNetwork) app.get(resource.path, list);
-    if (resource.details) app.get(`${resource.path}/detail`, list);
+    if (!resource.readFromNetwork) app.get(resource.path, list('list'));
+    if (resource.details) app.get(`${resource.path}/detail`, list('detail'));
     const notFound = resource.notFound;
     if (notFound) {
-      const missing = async (request: Id) => {
-        requireVersion(request, '2.1', LAST_PROXY_VERSION);
+      const missing = (operation: 'show' | 'delete') => async (request: Id) => {
+        proxyChecks(request, resource.rule(operation));
         throw new NotFound(notFound(request.params.id));
       };
-      if (!resource.readFromNetwork) app.get(`${resource.path}/:id`, missing);
-      if (resource.deletable) app.delete(`${resource.path}/:id`, missing);
+      if (!resource.readFromNetwork) app.get(`${resource.path}/:id`, missing('show'));
+      if (resource.deletable) app.delete(`${resource.path}/:id`, missing('delete'));
     }
     const kind = resource.creates;
     if (kind) {
       app.post(resource.path, async (request) => {
-        requireVersion(request, '2.1', LAST_PROXY_VERSION);
+        proxyChecks(request, resource.rule('create'));
         throw missingService(kind);
       });
     }
   }
   // Rules belong to groups, of which there are none.
   app.post('/os-security-group-rules', async (request) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-security-groups:rule:create');
     throw missingService('network');
   });
   app.delete('/os-security-group-rules/:id', async (request: Id) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-security-groups:rule:delete');
     throw new NotFound(`Security group rule ${request.params.id} not found.`);
   });
   // PUT on a group updates it: there is none to update.
   app.put('/os-security-groups/:id', async (request: Id) => {
-    requireVersion(request, '2.1', LAST_PROXY_VERSION);
+    proxyChecks(request, 'os_compute_api:os-security-groups:update');
     throw new NotFound(`Security group ${request.params.id} not found.`);
   });
 }

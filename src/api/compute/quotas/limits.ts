@@ -4,10 +4,9 @@
  * is always empty). An admin may ask for another project with `tenant_id`.
  */
 import type { FastifyRequest } from 'fastify';
-import { Forbidden } from '../../../common/errors.ts';
 import { displayedUsage, effectiveLimits, type QuotaResource } from '../../../objects/quotas.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireProjectScope } from '../../policy.ts';
+import { authorize, requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { queryValue, type Query } from '../validate.ts';
@@ -53,9 +52,8 @@ export function registerLimitsRoutes(app: ApiServer, deps: ComputeApiDeps): void
     const ctx = request.ctx;
     checkQueryParams(request, ['tenant_id']);
     const tenantId = queryValue(request.query as Query, 'tenant_id');
-    if (tenantId !== undefined && !ctx.isAdmin) {
-      throw new Forbidden("Policy doesn't allow os_compute_api:limits:other_project to be performed.");
-    }
+    authorize(ctx, 'os_compute_api:limits');
+    if (tenantId !== undefined) authorize(ctx, 'os_compute_api:limits:other_project', { project_id: tenantId });
     const projectId = tenantId ?? requireProjectScope(ctx);
     const [limits, usage] = await Promise.all([
       effectiveLimits(db, deps.config, projectId),

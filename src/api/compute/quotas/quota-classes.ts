@@ -4,7 +4,8 @@
  * a project that has none of its own), as in Nova.
  */
 import type { RequestContext } from '../../../common/context.ts';
-import { BadRequest, Forbidden } from '../../../common/errors.ts';
+import { BadRequest } from '../../../common/errors.ts';
+import { authorize } from '../../policy.ts';
 import { classLimits, setClassLimits } from '../../../objects/quotas.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
@@ -13,23 +14,21 @@ import { quotaBody, quotaClassResources, quotaClassSettable } from './views.ts';
 
 type Params = { Params: { id: string } };
 
-function authorize(ctx: RequestContext, action: 'show' | 'update'): void {
-  if (!ctx.isAdmin) {
-    throw new Forbidden(`Policy doesn't allow os_compute_api:os-quota-class-sets:${action} to be performed.`);
-  }
+function authorizeClass(ctx: RequestContext, action: 'show' | 'update'): void {
+  authorize(ctx, `os_compute_api:os-quota-class-sets:${action}`);
 }
 
 export function registerQuotaClassRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
 
   app.get<Params>('/os-quota-class-sets/:id', async (request) => {
-    authorize(request.ctx, 'show');
+    authorizeClass(request.ctx, 'show');
     const limits = await classLimits(db, deps.config, request.params.id);
     return { quota_class_set: quotaBody(quotaClassResources(request), limits, request.params.id) };
   });
 
   app.put<Params>('/os-quota-class-sets/:id', async (request) => {
-    authorize(request.ctx, 'update');
+    authorizeClass(request.ctx, 'update');
     const className = request.params.id;
     if (className.length > 255) throw new BadRequest('quota_class_name has more than 255 characters.');
     const { limits } = parseLimitsBody(request.body, 'quota_class_set', quotaClassSettable(request), false);

@@ -7,7 +7,8 @@ import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../../common/context.ts';
 import type { Config } from '../../../common/config/load-config.ts';
 import type { Db } from '../../../common/db/database.ts';
-import { BadRequest, Forbidden } from '../../../common/errors.ts';
+import { BadRequest } from '../../../common/errors.ts';
+import { authorize } from '../../policy.ts';
 import {
   QUOTA_RESOURCES,
   UNLIMITED,
@@ -29,10 +30,9 @@ import { checkQueryParams, quotaBody, quotaSetResources } from './views.ts';
 
 type Params = { Params: { id: string } };
 
-/** Nova's rule for the quota set APIs: admins anywhere, others only in their own project. */
-function authorize(ctx: RequestContext, action: string, projectId: string, adminOnly: boolean): void {
-  const allowed = ctx.isAdmin || (!adminOnly && ctx.projectId === projectId);
-  if (!allowed) throw new Forbidden(`Policy doesn't allow os_compute_api:os-quota-sets:${action} to be performed.`);
+/** The quota set rule `action` on the project the path names (by default: admins, or that project's own for reads). */
+function authorizeQuotas(ctx: RequestContext, action: string, projectId: string): void {
+  authorize(ctx, `os_compute_api:os-quota-sets:${action}`, { project_id: projectId });
 }
 
 /** Nova asks Keystone whether the project exists; Stratus' identity store is the same database. */
@@ -53,7 +53,7 @@ export function registerQuotaSetRoutes(app: ApiServer, deps: ComputeApiDeps): vo
 
   app.get<Params>('/os-quota-sets/:id', async (request) => {
     const projectId = request.params.id;
-    authorize(request.ctx, 'show', projectId, false);
+    authorizeQuotas(request.ctx, 'show', projectId);
     checkQueryParams(request, ['user_id']);
     await verifyProject(db, request.ctx, projectId);
     const limits = await effectiveLimits(db, config, projectId, userIdParam(request));
@@ -62,7 +62,7 @@ export function registerQuotaSetRoutes(app: ApiServer, deps: ComputeApiDeps): vo
 
   app.get<Params>('/os-quota-sets/:id/detail', async (request) => {
     const projectId = request.params.id;
-    authorize(request.ctx, 'detail', projectId, false);
+    authorizeQuotas(request.ctx, 'detail', projectId);
     checkQueryParams(request, ['user_id']);
     await verifyProject(db, request.ctx, projectId);
     const userId = userIdParam(request);
@@ -80,13 +80,14 @@ export function registerQuotaSetRoutes(app: ApiServer, deps: ComputeApiDeps): vo
 
   app.get<Params>('/os-quota-sets/:id/defaults', async (request) => {
     const projectId = request.params.id;
+    authorizeQuotas(request.ctx, 'defaults', projectId);
     await verifyProject(db, request.ctx, projectId);
     return { quota_set: quotaBody(quotaSetResources(request), await defaultLimits(db, config), projectId) };
   });
 
   app.put<Params>('/os-quota-sets/:id', async (request) => {
     const projectId = request.params.id;
-    authorize(request.ctx, 'update', projectId, true);
+    authorizeQuotas(request.ctx, 'update', projectId);
     checkQueryParams(request, ['user_id']);
     await verifyProject(db, request.ctx, projectId);
     const userId = userIdParam(request);
@@ -98,7 +99,7 @@ export function registerQuotaSetRoutes(app: ApiServer, deps: ComputeApiDeps): vo
 
   app.delete<Params>('/os-quota-sets/:id', async (request, reply) => {
     const projectId = request.params.id;
-    authorize(request.ctx, 'delete', projectId, true);
+    authorizeQuotas(request.ctx, 'delete', projectId);
     checkQueryParams(request, ['user_id']);
     await deleteLimits(db, projectId, userIdParam(request));
     return reply.code(202).send();

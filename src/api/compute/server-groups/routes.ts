@@ -19,7 +19,7 @@ import {
   type ServerGroupRules,
 } from '../../../objects/server-groups.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireProjectScope } from '../../policy.ts';
+import { authorize, ownedBy, permits, requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { checkServerGroupQuota } from '../quotas/enforce.ts';
@@ -105,6 +105,7 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
 
   app.get('/os-server-groups', async (request) => {
     const projectId = requireProjectScope(request.ctx);
+    authorize(request.ctx, 'os_compute_api:os-server-groups:index');
     const query = request.query as Query;
     if (atLeast(request, '2.75')) {
       const unknown = Object.keys(query).find((k) => !LIST_PARAMS.includes(k));
@@ -116,13 +117,16 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
     }
     const limit = Math.min(nonNegative(query, 'limit') ?? maxLimit, maxLimit);
     const offset = nonNegative(query, 'offset') ?? 0;
-    const all = request.ctx.isAdmin && query['all_projects'] !== undefined;
+    // Nova ignores all_projects from a caller its rule does not allow, rather than refusing.
+    const all =
+      query['all_projects'] !== undefined && permits(request.ctx, 'os_compute_api:os-server-groups:index:all_projects');
     const groups = await listServerGroups(db, { projectId: all ? null : projectId, limit, offset });
     return { server_groups: groups.map((g) => serverGroupView(request, g)) };
   });
 
   app.post('/os-server-groups', async (request) => {
     const projectId = requireProjectScope(request.ctx);
+    authorize(request.ctx, 'os_compute_api:os-server-groups:create');
     let schema = CREATE_V21;
     if (atLeast(request, '2.64')) schema = CREATE_V264;
     else if (atLeast(request, '2.15')) schema = CREATE_V215;
@@ -154,11 +158,19 @@ export function registerServerGroupRoutes(app: ApiServer, deps: ComputeApiDeps):
     return { server_group: serverGroupView(request, group) };
   });
 
+  /** The group (404 outside the caller's project unless admin), if `rule` allows the caller on it. */
+  const groupFor = async (request: FastifyRequest<Params>, rule: string) => {
+    const group = await getServerGroup(db, request.params.id, scope(request));
+    authorize(request.ctx, `os_compute_api:os-server-groups:${rule}`, ownedBy(group));
+    return group;
+  };
+
   app.get<Params>('/os-server-groups/:id', async (request) => ({
-    server_group: serverGroupView(request, await getServerGroup(db, request.params.id, scope(request))),
+    server_group: serverGroupView(request, await groupFor(request, 'show')),
   }));
 
   app.delete<Params>('/os-server-groups/:id', async (request, reply) => {
+    await groupFor(request, 'delete');
     await deleteServerGroup(db, request.params.id, scope(request));
     void reply.code(204);
   });

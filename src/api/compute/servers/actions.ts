@@ -31,6 +31,7 @@ import {
   type InstanceChanges,
 } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
 import { changePassword } from './change-password.ts';
@@ -155,11 +156,50 @@ const BARE_ACTIONS: ReadonlyMap<string, ActionRule> = new Map([
   ['resume', RESUME],
 ]);
 
+/**
+ * The policy rule of each server action, by the action's key in the body. Actions missing here check
+ * their own rule in their handler, where the rule depends on the body (os-resetState, shelveOffload,
+ * migrate, evacuate).
+ */
+const ACTION_POLICIES: ReadonlyMap<string, string> = new Map([
+  ['os-start', 'os_compute_api:servers:start'],
+  ['os-stop', 'os_compute_api:servers:stop'],
+  ['reboot', 'os_compute_api:servers:reboot'],
+  ['pause', 'os_compute_api:os-pause-server:pause'],
+  ['unpause', 'os_compute_api:os-pause-server:unpause'],
+  ['suspend', 'os_compute_api:os-suspend-server:suspend'],
+  ['resume', 'os_compute_api:os-suspend-server:resume'],
+  ['os-getConsoleOutput', 'os_compute_api:os-console-output'],
+  ['createImage', 'os_compute_api:servers:create_image'],
+  ['createBackup', 'os_compute_api:os-create-backup'],
+  ['os-getVNCConsole', 'os_compute_api:os-remote-consoles'],
+  ['lock', 'os_compute_api:os-lock-server:lock'],
+  ['unlock', 'os_compute_api:os-lock-server:unlock'],
+  ['rescue', 'os_compute_api:os-rescue'],
+  ['unrescue', 'os_compute_api:os-unrescue'],
+  ['trigger_crash_dump', 'os_compute_api:servers:trigger_crash_dump'],
+  ['restore', 'os_compute_api:os-deferred-delete:restore'],
+  ['forceDelete', 'os_compute_api:os-deferred-delete:force'],
+  ['changePassword', 'os_compute_api:os-admin-password'],
+  ['rebuild', 'os_compute_api:servers:rebuild'],
+  ['shelve', 'os_compute_api:os-shelve:shelve'],
+  ['unshelve', 'os_compute_api:os-shelve:unshelve'],
+  ['resize', 'os_compute_api:servers:resize'],
+  ['confirmResize', 'os_compute_api:servers:confirm_resize'],
+  ['revertResize', 'os_compute_api:servers:revert_resize'],
+  ['addSecurityGroup', 'os_compute_api:os-security-groups:add'],
+  ['removeSecurityGroup', 'os_compute_api:os-security-groups:remove'],
+  ['revertDiskSnapshot', 'compute:stratus-disk-snapshots:revert'],
+]);
+
 export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.post<{ Params: { id: string } }>('/servers/:id/action', async (request, reply) => {
     const body = request.body;
     const action = actionName(body);
     const instance = await findServer(deps.database.db, request.ctx, request.params.id);
+    // Nova's order: the server (404), its policy rule (403), then the body and the state.
+    const policy = ACTION_POLICIES.get(action);
+    if (policy) authorize(request.ctx, policy, ownedBy(instance));
     let rule: ActionRule;
     const bare = BARE_ACTIONS.get(action);
     switch (bare ? 'bare' : action) {

@@ -11,6 +11,7 @@ import { flavorAccessList, getFlavor, type Flavor } from '../../../objects/flavo
 import { findKeyPair, type KeyPair } from '../../../objects/key-pairs.ts';
 import { findServerGroup, type ServerGroup } from '../../../objects/server-groups.ts';
 import { parseJsonQuery } from '../../../scheduler/filters/json-query.ts';
+import { authorize, permits } from '../../policy.ts';
 import { availableZones } from '../availability-zones/routes.ts';
 import type { ImageLookup, ImageSummary } from '../image-lookup.ts';
 import { toInt } from '../schema-types.ts';
@@ -48,8 +49,7 @@ export async function availabilityZone(
     // Nova's `zone:host:node` form forces a host; only admins may, and Stratus' scheduler cannot yet.
     if (requested.split(':').length > 3)
       throw new BadRequest('Invalid input received: Unable to parse availability_zone');
-    if (!ctx.isAdmin)
-      throw new Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
+    authorize(ctx, 'os_compute_api:servers:create:forced_host');
     throw new BadRequest(
       `Forcing a host through availability_zone '${requested}' is not supported; give the zone alone.`,
     );
@@ -120,7 +120,9 @@ export function checkImageFitsFlavor(ctx: RequestContext, image: ImageSummary, f
   const rootBytes = flavor.root_gb * GIB;
   if (rootBytes === 0) {
     // A zero-disk flavor boots the image at whatever size it has; Nova allows that to admins only.
-    if (!ctx.isAdmin) throw new Forbidden('Only volume-backed servers are allowed for flavors with zero disk.');
+    if (!permits(ctx, 'os_compute_api:servers:create:zero_disk_flavor')) {
+      throw new Forbidden('Only volume-backed servers are allowed for flavors with zero disk.');
+    }
     return;
   }
   const minDiskBytes = (image.min_disk || 0) * GIB;

@@ -18,7 +18,7 @@ import type { KeyPair } from '../../../objects/key-pairs.ts';
 import { recordCheckedBuildRequest } from '../../../objects/build-requests.ts';
 import { RequestSpecShape, type RequestedDestination, type RequestSpec } from '../../../wire/messages/request-spec.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireProjectScope } from '../../policy.ts';
+import { authorize, requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import type { ImageSummary } from '../image-lookup.ts';
 import { resourceLinks } from '../links.ts';
@@ -59,6 +59,11 @@ export function registerServerCreateRoute(app: ApiServer, deps: ComputeApiDeps):
     requireProjectScope(ctx);
     const body = validateBody<CreateServerBody>(createServerSchema(request), request.body);
     const server = body.server;
+    authorize(ctx, 'os_compute_api:servers:create');
+    // Nova checks these only when the request asks for networks (any value but 'none') or volumes.
+    if (server.networks !== undefined && server.networks !== 'none') {
+      authorize(ctx, 'os_compute_api:servers:create:attach_network');
+    }
     const name = server.name.trim();
     const count = instanceCounts(server, deps.config.api.max_servers_per_request);
     if (server.hostname !== undefined && count.max > 1) {

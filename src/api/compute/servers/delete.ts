@@ -20,13 +20,18 @@ import { releaseAllocations, releaseMoveAllocations } from '../../../placement/c
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { computeServiceOf } from './host-state.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 
 const log = getLogger('api.compute.servers');
 
 export function registerServerDeleteRoute(app: ApiServer, deps: ComputeApiDeps): void {
   app.delete<{ Params: { id: string } }>('/servers/:id', async (request, reply) => {
-    const instance = await findServer(deps.database.db, request.ctx, request.params.id);
+    const instance = await findServerFor(
+      deps.database.db,
+      request.ctx,
+      request.params.id,
+      'os_compute_api:servers:delete',
+    );
     assertNotLocked(instance, request.ctx.isAdmin);
     await deleteServer(deps, request.ctx, instance, deps.config.DEFAULT.reclaim_instance_interval > 0);
     void reply.code(204);

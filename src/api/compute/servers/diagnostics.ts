@@ -10,7 +10,7 @@ import { instancePayload } from '../../../objects/instance-payload.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import { powerStateName, type GuestDiagnostics } from '../../../wire/messages/guest-diagnostics.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { findServer } from './lookup.ts';
@@ -20,7 +20,7 @@ const POLICY = 'os_compute_api:os-server-diagnostics';
 export function registerServerDiagnosticsRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.get<{ Params: { id: string } }>('/servers/:id/diagnostics', async (request) => {
     const instance = await findServer(deps.database.db, request.ctx, request.params.id);
-    requireAdmin(request.ctx, POLICY);
+    authorize(request.ctx, POLICY, ownedBy(instance));
     const figures = await askHost(deps, request, instance);
     return atLeast(request, '2.48') ? standardView(figures) : legacyView(figures);
   });

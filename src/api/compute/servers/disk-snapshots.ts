@@ -40,7 +40,7 @@ import { naiveTime } from '../timestamps.ts';
 import { validateBody } from '../validate.ts';
 import { assertActionAllowed, runAction, type ActionRule } from './actions.ts';
 import { SNAPSHOT_VM_STATES } from './create-image.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 
 const CreateSchema = Type.Object(
   {
@@ -129,7 +129,7 @@ export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps)
 
   app.post<{ Params: { id: string } }>(base, async (request, reply) => {
     const { disk_snapshot: body } = validateBody<CreateBody>(CreateSchema, request.body);
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'compute:stratus-disk-snapshots:create');
     const id = randomUUID();
     const create = rule('create', id);
     assertActionAllowed(instance, create, request.ctx.isAdmin);
@@ -152,17 +152,17 @@ export function registerDiskSnapshotRoutes(app: ApiServer, deps: ComputeApiDeps)
   });
 
   app.get<{ Params: { id: string } }>(base, async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'compute:stratus-disk-snapshots:index');
     return { disk_snapshots: (await listDiskSnapshots(db, instance.uuid)).map(view) };
   });
 
   app.get<{ Params: { id: string; sid: string } }>(`${base}/:sid`, async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'compute:stratus-disk-snapshots:show');
     return { disk_snapshot: view(await findSnapshot(db, instance.uuid, request.params.sid)) };
   });
 
   app.delete<{ Params: { id: string; sid: string } }>(`${base}/:sid`, async (request, reply) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'compute:stratus-disk-snapshots:delete');
     const snapshot = await findSnapshot(db, instance.uuid, request.params.sid);
     const remove = rule('delete', snapshot.uuid);
     if (!DELETABLE.includes(snapshot.status)) {

@@ -20,7 +20,7 @@ import { changeInstance, type Instance } from '../../../objects/instances.ts';
 import { createMigration, MigrationStatus, updateMigration } from '../../../objects/migrations.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { BooleanLike } from '../schema-types.ts';
@@ -77,7 +77,7 @@ export async function evacuateServer(
   instance: Instance,
 ): Promise<FastifyReply> {
   const { evacuate } = validateBody<EvacuateBody>(schemaFor(request), request.body);
-  requireAdmin(request.ctx, 'os_compute_api:os-evacuate');
+  authorize(request.ctx, 'os_compute_api:os-evacuate', ownedBy(instance));
   const db = deps.database.db;
   const host = evacuate.host;
   if (evacuate.force !== undefined && boolFromString(evacuate.force, true, 'force') && !host) {

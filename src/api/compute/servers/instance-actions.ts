@@ -11,7 +11,8 @@ import { collectionLinks, pageParams } from '../pagination.ts';
 import { queryTime } from '../query-checks.ts';
 import { naiveTime } from '../timestamps.ts';
 import type { Query } from '../validate.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
+import { ownedBy, permits } from '../../policy.ts';
 import { hostId } from './view.ts';
 
 type ActionView = Record<string, unknown>;
@@ -36,7 +37,13 @@ export function registerInstanceActionRoutes(app: ApiServer, deps: ComputeApiDep
 
   app.get<{ Params: { id: string } }>('/servers/:id/os-instance-actions', async (request) => {
     // From 2.21 the actions of a deleted server stay readable: that is how one learns who deleted it.
-    const instance = await findServer(db, request.ctx, request.params.id, atLeast(request, '2.21'));
+    const instance = await findServerFor(
+      db,
+      request.ctx,
+      request.params.id,
+      'os_compute_api:os-instance-actions:list',
+      atLeast(request, '2.21'),
+    );
     let actions = await listActions(db, instance.uuid);
     if (!atLeast(request, '2.58')) return { instanceActions: actions.map((a) => actionView(a, false)) };
 
@@ -70,11 +77,17 @@ export function registerInstanceActionRoutes(app: ApiServer, deps: ComputeApiDep
   app.get<{ Params: { id: string; requestId: string } }>(
     '/servers/:id/os-instance-actions/:requestId',
     async (request) => {
-      const instance = await findServer(db, request.ctx, request.params.id, atLeast(request, '2.21'));
+      const instance = await findServerFor(
+        db,
+        request.ctx,
+        request.params.id,
+        'os_compute_api:os-instance-actions:show',
+        atLeast(request, '2.21'),
+      );
       const action = (await listActions(db, instance.uuid)).find((a) => a.request_id === request.params.requestId);
       if (!action) throw new NotFound(`Action ${request.params.requestId} not found`);
       const view = actionView(action, atLeast(request, '2.58'));
-      const admin = request.ctx.isAdmin;
+      const admin = permits(request.ctx, 'os_compute_api:os-instance-actions:events', ownedBy(instance));
       if (admin || atLeast(request, '2.51')) {
         view['events'] = action.events.map((e) => {
           const event: Record<string, unknown> = {

@@ -16,6 +16,7 @@ import { atLeast } from '../microversion.ts';
 import { queryTime } from '../query-checks.ts';
 import { boolFromString, queryValue, queryValues, type Query } from '../validate.ts';
 import { tagFilterOf } from './tags.ts';
+import { authorize, permits } from '../../policy.ts';
 
 /** Filter name -> the column it compares for equality (Nova's exact-match filters and their aliases). */
 const EXACT: Readonly<Record<string, ExactFilterColumn>> = {
@@ -155,7 +156,7 @@ export async function serverListFilter(
     }
   }
   // Members' other filters are dropped, as Nova drops them, rather than refused.
-  const allowed = ctx.isAdmin ? null : memberFilters(request);
+  const allowed = permits(ctx, 'os_compute_api:servers:allow_all_filters') ? null : memberFilters(request);
   const given = (name: string) => name in query && (allowed === null || allowed.has(name));
   const value = (name: string) => (given(name) ? queryValue(query, name) : undefined);
   if (allowed === null) {
@@ -165,11 +166,7 @@ export async function serverListFilter(
 
   const filter: Omit<InstanceFilter, 'limit'> = { projectId };
   if (allTenants(query)) {
-    if (!ctx.isAdmin) {
-      throw new Forbidden(
-        `Policy doesn't allow os_compute_api:servers:${detail ? 'detail' : 'index'}:get_all_tenants to be performed.`,
-      );
-    }
+    authorize(ctx, `os_compute_api:servers:${detail ? 'detail' : 'index'}:get_all_tenants`);
     // Without all_tenants Nova ignores project_id and tenant_id: the list is the caller's project.
     filter.projectId = queryValue(query, 'project_id') ?? queryValue(query, 'tenant_id') ?? null;
   }

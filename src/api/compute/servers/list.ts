@@ -17,7 +17,7 @@ import {
 } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { listBody, type SliceViews } from '../../http/json-stream.ts';
-import { requireProjectScope } from '../../policy.ts';
+import { authorize, requireProjectScope } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
@@ -70,6 +70,7 @@ async function serversBody(
 }
 
 async function findServers(db: Db, request: FastifyRequest, maxLimit: number, detail: boolean): Promise<InstanceKey[]> {
+  authorize(request.ctx, `os_compute_api:servers:${detail ? 'detail' : 'index'}`);
   const query = request.query as Query;
   const page = pageParams(query, maxLimit);
   const filter = await serverListFilter(db, request, query, detail, requireProjectScope(request.ctx));

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { InstanceAction, recordApiAction } from '../../../objects/instance-actions.ts';
 import { changeInstance, type Instance } from '../../../objects/instances.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
@@ -70,7 +70,7 @@ export async function unlockServer(
 ): Promise<void> {
   validateBody(bareActionSchema('unlock'), request.body);
   if (instance.locked_by && instance.locked_by !== lockerOf(request, instance)) {
-    requireAdmin(request.ctx, 'os_compute_api:os-lock-server:unlock:unlock_override');
+    authorize(request.ctx, 'os_compute_api:os-lock-server:unlock:unlock_override', ownedBy(instance));
   }
   const db = deps.database.db;
   await recordApiAction(db, request.ctx, instance.uuid, InstanceAction.UNLOCK, deps.config.DEFAULT.host, () =>

@@ -7,7 +7,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { NotFound, type StratusError } from '../../../common/errors.ts';
 import { findInstance, type Instance } from '../../../objects/instances.ts';
-import { ownsOrAdmin } from '../../policy.ts';
+import { authorize, ownedBy, ownsOrAdmin } from '../../policy.ts';
 import { isUuidLike } from '../validate.ts';
 
 export function instanceNotFound(id: string): StratusError {
@@ -18,5 +18,18 @@ export async function findServer(db: Db, ctx: RequestContext, id: string, includ
   if (!isUuidLike(id)) throw instanceNotFound(id);
   const instance = await findInstance(db, id, includeDeleted);
   if (!instance || !ownsOrAdmin(ctx, instance.project_id)) throw instanceNotFound(id);
+  return instance;
+}
+
+/** The server, when the compute policy `rule` allows the caller on it (Nova: 404 first, then 403). */
+export async function findServerFor(
+  db: Db,
+  ctx: RequestContext,
+  id: string,
+  rule: string,
+  includeDeleted = false,
+): Promise<Instance> {
+  const instance = await findServer(db, ctx, id, includeDeleted);
+  authorize(ctx, rule, ownedBy(instance));
   return instance;
 }

@@ -13,7 +13,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { checkMetadataItems } from '../quotas/enforce.ts';
 import { validateBody } from '../validate.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 import { MetadataBodySchema, MetaItemBodySchema } from './schemas.ts';
 
 const WRITABLE_STATES: readonly string[] = [VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED, VmState.STOPPED];
@@ -76,7 +76,7 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
   };
 
   app.get<Params>('/servers/:id/metadata', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:server-metadata:index');
     return { metadata: await readMetadata(db, instance.uuid) };
   });
 
@@ -89,7 +89,13 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
       method,
       url: '/servers/:id/metadata',
       handler: async (request) => {
-        const instance = await findServer(db, request.ctx, request.params.id);
+        const rule = replace ? 'update_all' : 'create';
+        const instance = await findServerFor(
+          db,
+          request.ctx,
+          request.params.id,
+          `os_compute_api:server-metadata:${rule}`,
+        );
         const { metadata } = validateBody<{ metadata: Record<string, string> }>(MetadataBodySchema, request.body);
         checkWritable(instance, request.ctx.isAdmin, 'update metadata');
         await checkMetadataQuota(request.ctx, instance, metadata, replace);
@@ -99,7 +105,7 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
   }
 
   app.get<KeyParams>('/servers/:id/metadata/:key', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:server-metadata:show');
     const metadata = await readMetadata(db, instance.uuid);
     const value = metadata[request.params.key];
     if (value === undefined) throw new NotFound('Metadata item was not found');
@@ -107,7 +113,7 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
   });
 
   app.put<KeyParams>('/servers/:id/metadata/:key', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:server-metadata:update');
     const { meta } = validateBody<{ meta: Record<string, string> }>(MetaItemBodySchema, request.body);
     if (!(request.params.key in meta)) throw new BadRequest('Request body and URI mismatch');
     checkWritable(instance, request.ctx.isAdmin, 'update metadata');
@@ -117,7 +123,7 @@ export function registerServerMetadataRoutes(app: ApiServer, deps: ComputeApiDep
   });
 
   app.delete<KeyParams>('/servers/:id/metadata/:key', async (request, reply) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:server-metadata:delete');
     if (!(request.params.key in instance.metadata)) throw new NotFound('Metadata item was not found');
     checkWritable(instance, request.ctx.isAdmin, 'delete metadata');
     await db

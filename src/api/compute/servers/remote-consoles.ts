@@ -17,7 +17,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast, requireVersion } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 
 const PROTOCOLS_2_6 = ['vnc', 'spice', 'rdp', 'serial'];
 const TYPES_2_6 = ['novnc', 'xvpvnc', 'rdp-html5', 'spice-html5', 'serial'];
@@ -69,7 +69,12 @@ export function registerRemoteConsoleRoutes(app: ApiServer, deps: ComputeApiDeps
     requireVersion(request, '2.6');
     const schema = atLeast(request, '2.8') ? RemoteConsoleSchema28 : RemoteConsoleSchema26;
     const { remote_console: asked } = validateBody<RemoteConsoleBody>(schema, request.body);
-    const instance = await findServer(deps.database.db, request.ctx, request.params.id);
+    const instance = await findServerFor(
+      deps.database.db,
+      request.ctx,
+      request.params.id,
+      'os_compute_api:os-remote-consoles',
+    );
     if (asked.protocol !== 'vnc') throw new ConsoleTypeUnavailable(`Unavailable console type ${asked.type}.`);
     const url = await vncConsoleUrl(deps, request, instance, asked.type);
     return { remote_console: { protocol: asked.protocol, type: asked.type, url } };

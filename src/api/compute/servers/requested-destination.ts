@@ -8,7 +8,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest } from '../../../common/errors.ts';
 import type { RequestedDestination } from '../../../wire/messages/request-spec.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize } from '../../policy.ts';
 
 export const REQUESTED_DESTINATION_POLICY = 'compute:servers:create:requested_destination';
 
@@ -20,7 +20,7 @@ export async function requestedDestination(
   node: string | undefined,
 ): Promise<RequestedDestination | undefined> {
   if (!host && !node) return undefined;
-  requireAdmin(ctx, REQUESTED_DESTINATION_POLICY);
+  authorize(ctx, REQUESTED_DESTINATION_POLICY);
   let query = db.selectFrom('compute_nodes').select('id').where('deleted_at', 'is', null);
   if (host) query = query.where('host', '=', host);
   if (node) query = query.where('hypervisor_hostname', '=', node);

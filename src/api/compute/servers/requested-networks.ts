@@ -22,6 +22,7 @@ import {
 } from '../../../network/server-ports.ts';
 import type { NicRequest } from '../../../objects/instance-networks.ts';
 import type { CreateServerBody } from './schemas.ts';
+import { permits } from '../../policy.ts';
 
 type RequestedNetworks = CreateServerBody['server']['networks'];
 
@@ -128,7 +129,7 @@ async function listedNics(
       missing.push(networkId);
       continue;
     }
-    if (network.router_external === 1 && network.shared === 0 && !ctx.isAdmin) {
+    if (network.router_external === 1 && network.shared === 0 && !permits(ctx, 'network:attach_external_network')) {
       throw new Forbidden(`It is not allowed to create an interface on external network ${networkId}`);
     }
     await requireSubnet(db, networkId);

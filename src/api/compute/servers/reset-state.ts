@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import { finishAction, InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { VmState } from '../../../wire/messages/instance-states.ts';
 import { changeInstance, type Instance } from '../../../objects/instances.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { validateBody } from '../validate.ts';
 
@@ -35,7 +35,7 @@ export async function resetServerState(
   instance: Instance,
 ): Promise<void> {
   const { state } = validateBody<ResetStateBody>(ResetStateSchema, request.body)['os-resetState'];
-  requireAdmin(request.ctx, 'os_compute_api:os-admin-actions:reset_state');
+  authorize(request.ctx, 'os_compute_api:os-admin-actions:reset_state', ownedBy(instance));
   const db = deps.database.db;
   await startAction(db, request.ctx, instance.uuid, InstanceAction.RESET_STATE);
   await changeInstance(db, instance.uuid, { vm_state: STATES[state], task_state: null });

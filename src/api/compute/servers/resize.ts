@@ -29,7 +29,7 @@ import {
 import type { OverQuota } from '../../../objects/quotas.ts';
 import { beginConfirmResize, beginMove, beginRevertResize, moveOf } from '../../../objects/resize-records.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
@@ -132,7 +132,7 @@ export async function migrateServer(
 ): Promise<FastifyReply> {
   const schema = atLeast(request, '2.56') ? MigrateV256Schema : MigrateSchema;
   const { migrate } = validateBody<{ migrate: { host?: string | null } | null }>(schema, request.body);
-  requireAdmin(request.ctx, 'os_compute_api:os-migrate-server:migrate');
+  authorize(request.ctx, 'os_compute_api:os-migrate-server:migrate', ownedBy(instance));
   const host = migrate?.host ?? undefined;
   assertActionAllowed(instance, MIGRATE_RULE, request.ctx.isAdmin);
   if (host !== undefined) {

@@ -12,12 +12,12 @@ import { setPortSecurityGroups } from '../../../network/server-ports.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 
 export function registerServerSecurityGroupRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   app.get<{ Params: { id: string } }>('/servers/:id/os-security-groups', async (request) => {
     const db = deps.database.db;
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:os-security-groups:list');
     const bindings = await db
       .selectFrom('security_group_port_bindings as b')
       .innerJoin('ports as p', 'p.id', 'b.port_id')

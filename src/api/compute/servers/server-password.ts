@@ -6,7 +6,7 @@
 import { clearServerPassword, serverPassword } from '../../../objects/server-password.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 
 type Params = { Params: { id: string } };
 
@@ -14,12 +14,12 @@ export function registerServerPasswordRoutes(app: ApiServer, deps: ComputeApiDep
   const db = deps.database.db;
 
   app.get<Params>('/servers/:id/os-server-password', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:os-server-password:show');
     return { password: await serverPassword(db, instance.uuid) };
   });
 
   app.delete<Params>('/servers/:id/os-server-password', async (request, reply) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:os-server-password:clear');
     await clearServerPassword(db, instance.uuid);
     void reply.code(204);
   });

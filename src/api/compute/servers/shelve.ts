@@ -22,7 +22,7 @@ import type { Instance } from '../../../objects/instances.ts';
 import { checkDeltas } from '../../../objects/quotas.ts';
 import { getRequestSpec, saveRequestSpec } from '../../../objects/request-specs.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
-import { requireAdmin } from '../../policy.ts';
+import { authorize, ownedBy } from '../../policy.ts';
 import { availableZones } from '../availability-zones/routes.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
@@ -125,7 +125,7 @@ export async function shelveOffloadServer(
   instance: Instance,
 ): Promise<FastifyReply> {
   validateBody(bareActionSchema('shelveOffload'), request.body);
-  requireAdmin(request.ctx, 'os_compute_api:os-shelve:shelve_offload');
+  authorize(request.ctx, 'os_compute_api:os-shelve:shelve_offload', ownedBy(instance));
   await runAction(deps, request, instance, SHELVE_OFFLOAD);
   return reply.code(202).send();
 }
@@ -195,7 +195,7 @@ async function checkRequestedHost(
   host: string,
   zone: string | null,
 ): Promise<void> {
-  requireAdmin(request.ctx, 'os_compute_api:os-shelve:unshelve_to_host');
+  authorize(request.ctx, 'os_compute_api:os-shelve:unshelve_to_host');
   const db = deps.database.db;
   const node = await db
     .selectFrom('compute_nodes')

@@ -6,7 +6,7 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
 import { autoDiskConfig, canonicalIpv6 } from './disk-config.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 import { updateServerSchema, type UpdateServerBody } from './schemas.ts';
 import { loadServerViewData, serverView } from './view.ts';
 
@@ -19,13 +19,13 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
   const db = deps.database.db;
 
   app.get<IdParams>('/servers/:id', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:servers:show');
     const data = await loadServerViewData(db, request, [instance.uuid], { serverGroups: true });
     return { server: serverView(request, instance, data, deps.config, SHOW) };
   });
 
   app.put<IdParams>('/servers/:id', async (request) => {
-    const instance = await findServer(db, request.ctx, request.params.id);
+    const instance = await findServerFor(db, request.ctx, request.params.id, 'os_compute_api:servers:update');
     const { server } = validateBody<UpdateServerBody>(updateServerSchema(request), request.body);
     const changes: InstanceChanges = {};
     if (server.name !== undefined) changes.display_name = server.name.trim();

@@ -24,7 +24,7 @@ import type { ComputeApiDeps } from '../deps.ts';
 import { selfHref } from '../links.ts';
 import { requireVersion } from '../microversion.ts';
 import { queryValue, validateBody, type Query } from '../validate.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 import { Tag } from './schemas.ts';
 
 const TAGS_VERSION = '2.26';
@@ -56,14 +56,19 @@ function locationTag(tag: string): string {
 }
 
 /** The server, for a request at 2.26 or later. */
-async function serverOf(db: Db, request: FastifyRequest<Params>): Promise<Instance> {
+async function serverOf(db: Db, request: FastifyRequest<Params>, rule: string): Promise<Instance> {
   requireVersion(request, TAGS_VERSION);
-  return findServer(db, request.ctx, request.params.id);
+  return findServerFor(db, request.ctx, request.params.id, `os_compute_api:os-server-tags:${rule}`);
 }
 
 /** The server, if its tags may change now; 409 in Nova's words otherwise. */
-async function writableServerOf(db: Db, request: FastifyRequest<Params>, what: string): Promise<Instance> {
-  const instance = await serverOf(db, request);
+async function writableServerOf(
+  db: Db,
+  request: FastifyRequest<Params>,
+  what: string,
+  rule: string,
+): Promise<Instance> {
+  const instance = await serverOf(db, request, rule);
   if (!WRITABLE_STATES.includes(instance.vm_state)) {
     throw new Conflict(`Cannot '${what}' instance ${instance.uuid} while it is in vm_state ${instance.vm_state}`);
   }
@@ -82,25 +87,25 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
   const db = deps.database.db;
 
   app.get<Params>('/servers/:id/tags', async (request) => {
-    const instance = await serverOf(db, request);
+    const instance = await serverOf(db, request, 'index');
     return { tags: await tagsOfInstance(db, instance.uuid) };
   });
 
   app.put<Params>('/servers/:id/tags', async (request) => {
     requireVersion(request, TAGS_VERSION);
     const { tags } = validateBody<{ tags: string[] }>(ReplaceTagsSchema, request.body);
-    const instance = await writableServerOf(db, request, 'update tags');
+    const instance = await writableServerOf(db, request, 'update tags', 'update_all');
     return { tags: await replaceTags(db, instance.uuid, tags) };
   });
 
   app.delete<Params>('/servers/:id/tags', async (request, reply) => {
-    const instance = await writableServerOf(db, request, 'delete tags');
+    const instance = await writableServerOf(db, request, 'delete tags', 'delete_all');
     await removeAllTags(db, instance.uuid);
     void reply.code(204);
   });
 
   app.get<TagParams>('/servers/:id/tags/:tag', async (request, reply) => {
-    const instance = await serverOf(db, request);
+    const instance = await serverOf(db, request, 'show');
     if (!(await hasTag(db, instance.uuid, request.params.tag))) {
       throw new NotFound(`Server ${instance.uuid} has no tag '${request.params.tag}'`);
     }
@@ -110,7 +115,7 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
   app.put<TagParams>('/servers/:id/tags/:tag', async (request, reply) => {
     requireVersion(request, TAGS_VERSION);
     if (request.body !== undefined && request.body !== null) validateBody(NoBodySchema, request.body);
-    const instance = await writableServerOf(db, request, 'update tag');
+    const instance = await writableServerOf(db, request, 'update tag', 'update');
     const tag = request.params.tag;
     checkTag(tag);
     const outcome = await addTag(db, instance.uuid, tag);
@@ -121,7 +126,7 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
   });
 
   app.delete<TagParams>('/servers/:id/tags/:tag', async (request, reply) => {
-    const instance = await writableServerOf(db, request, 'delete tag');
+    const instance = await writableServerOf(db, request, 'delete tag', 'delete');
     if (!(await removeTag(db, instance.uuid, request.params.tag))) {
       throw new NotFound(`Instance ${instance.uuid} has no tag '${request.params.tag}'`);
     }

@@ -9,7 +9,7 @@
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { requireVersion } from '../microversion.ts';
-import { findServer } from './lookup.ts';
+import { findServerFor } from './lookup.ts';
 
 const TOPOLOGY_VERSION = '2.78';
 
@@ -17,7 +17,7 @@ export function registerServerTopologyRoute(app: ApiServer, deps: ComputeApiDeps
   app.get<{ Params: { id: string } }>('/servers/:id/topology', async (request) => {
     requireVersion(request, TOPOLOGY_VERSION);
     // The lookup is the policy check too: a server of another project is not found, as in Nova.
-    await findServer(deps.database.db, request.ctx, request.params.id);
+    await findServerFor(deps.database.db, request.ctx, request.params.id, 'compute:server:topology:index');
     return { nodes: [], pagesize_kb: null };
   });
 }

@@ -22,6 +22,7 @@ import { computeServicesByHost, hostStatus } from './host-state.ts';
 import { instanceName } from './names.ts';
 import { wantsExtension } from '../extensions.ts';
 import { STORAGE_TIER_ATTRIBUTE, STORAGE_TIER_EXTENSION } from './storage-tier.ts';
+import { permits } from '../../policy.ts';
 
 /** What the views of a set of servers need beyond the rows. */
 export interface ServerViewData {
@@ -53,6 +54,9 @@ export interface ServerViewOptions {
  */
 interface ViewFlags {
   isAdmin: boolean;
+  /** The os-extended-server-attributes and servers:show:host_status rules allow the caller. */
+  extendedAttributes: boolean;
+  hostStatus: boolean;
   v2_3: boolean;
   v2_9: boolean;
   v2_16: boolean;
@@ -81,6 +85,8 @@ function oncePerRequest<T, A extends unknown[]>(
 
 const viewFlags = oncePerRequest((request): ViewFlags => ({
   isAdmin: request.ctx.isAdmin,
+  extendedAttributes: permits(request.ctx, 'os_compute_api:os-extended-server-attributes'),
+  hostStatus: permits(request.ctx, 'os_compute_api:servers:show:host_status'),
   v2_3: atLeast(request, '2.3'),
   v2_9: atLeast(request, '2.9'),
   v2_16: atLeast(request, '2.16'),
@@ -118,7 +124,7 @@ export async function loadServerViewData(
   const [faults, addresses, computeServices, pinnedAz, tags, serverGroups] = await Promise.all([
     latestFaults(db, uuids),
     addressesOfInstances(db, uuids),
-    flags.isAdmin && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
+    flags.hostStatus && flags.v2_16 ? computeServicesOf(request, db) : new Map<string, ServiceRecord>(),
     flags.v2_96 ? pinnedZones(db, uuids) : new Map<string, string | null>(),
     flags.v2_26 ? tagsOfInstances(db, uuids) : new Map<string, string[]>(),
     include.serverGroups && flags.v2_71 ? groupsOf(db, uuids) : new Map<string, string>(),
@@ -281,7 +287,7 @@ export function serverView(
     if (flags.storageTier) server[STORAGE_TIER_ATTRIBUTE] = instance.storage_tier;
   }
   // Nova's default policy shows the extended server attributes to admins only.
-  const extendedAttributes = options.extended && isAdmin;
+  const extendedAttributes = options.extended && flags.extendedAttributes;
   if (extendedAttributes) {
     server['OS-EXT-SRV-ATTR:host'] = instance.host;
     server['OS-EXT-SRV-ATTR:instance_name'] = instanceName(
@@ -301,7 +307,7 @@ export function serverView(
     }
   }
   if (flags.v2_9) server['locked'] = instance.locked;
-  if (flags.v2_16 && options.hostStatus && isAdmin) {
+  if (flags.v2_16 && options.hostStatus && flags.hostStatus) {
     server['host_status'] = instance.host
       ? hostStatus(data.computeServices.get(instance.host), config.DEFAULT.service_down_time)
       : '';

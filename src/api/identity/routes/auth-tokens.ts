@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { TokenInfo } from '../../auth/token-service.ts';
 import { authenticate, AuthRequestBody } from '../authenticate.ts';
-import { forbidden } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { queryFlag } from '../query.ts';
@@ -13,9 +13,9 @@ import { tokenBody } from '../token-body.ts';
 
 const TokenQuery = Type.Object({ nocatalog: Type.Optional(Type.String()) });
 
-/** Keystone's token_subject rule: admins, and the holder of the subject token itself. */
+/** The token rules see the subject token's user as `target.token.user_id` (Keystone's token_subject). */
 function requireSubjectAccess(request: FastifyRequest, subject: TokenInfo, action: string): void {
-  if (!request.ctx.isAdmin && request.ctx.userId !== subject.userId) throw forbidden(action);
+  authorize(request, action, { 'target.token.user_id': subject.userId });
 }
 
 export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps, catalog: CatalogCache): void {
@@ -40,7 +40,7 @@ export function registerTokenRoutes(app: ApiServer, deps: IdentityDeps, catalog:
   // HEAD comes with GET (Fastify's exposeHeadRoutes): same checks, empty body, 200.
   app.get('/v3/auth/tokens', { schema: { querystring: TokenQuery } }, async (request, reply) => {
     const subject = await subjectToken(request, tokens);
-    requireSubjectAccess(request, subject, 'validate_token');
+    requireSubjectAccess(request, subject, request.method === 'HEAD' ? 'check_token' : 'validate_token');
     void reply.header('x-subject-token', subjectTokenId(request));
     return tokenBody(subject, queryFlag(request.query.nocatalog) ? null : await catalog.forToken(subject));
   });

@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { Forbidden, NotFound } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { forbidden, requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { queryFlag } from '../query.ts';
@@ -50,7 +50,7 @@ export function registerDomainRoutes(app: ApiServer, deps: IdentityDeps): void {
   };
 
   app.get('/v3/domains', { schema: { querystring: ListQuery } }, async (request) => {
-    requireAdmin(request, 'list_domains');
+    authorize(request, 'list_domains');
     const { name, enabled } = request.query;
     const domains = await listDomains(db, { name, enabled: queryFlag(enabled) });
     const base = v3Base(request);
@@ -58,17 +58,25 @@ export function registerDomainRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.get('/v3/domains/:id', { schema: { params: IdParams } }, async (request) => {
-    if (!request.ctx.isAdmin) {
-      // A user may read the domains its token names: its own and its project's.
-      const token = await callerToken(request, tokens);
-      const own = [token.userDomainId, token.projectDomainId, token.domainId];
-      if (!own.includes(request.params.id)) throw forbidden('get_domain');
-    }
+    // By default a user may read the domains its token names: its own and its project's.
+    const token = await callerToken(request, tokens);
+    authorize(
+      request,
+      'get_domain',
+      { 'target.domain.id': request.params.id },
+      {
+        token: {
+          user: { domain: { id: token.userDomainId } },
+          project: { domain: { id: token.projectDomainId } },
+          domain: { id: token.domainId },
+        },
+      },
+    );
     return { domain: domainView(v3Base(request), await mustGet(request.params.id)) };
   });
 
   app.post('/v3/domains', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_domain');
+    authorize(request, 'create_domain');
     const body = request.body.domain;
     const domain = await conflictOnDuplicate(
       () =>
@@ -84,7 +92,7 @@ export function registerDomainRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.patch('/v3/domains/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_domain');
+    authorize(request, 'update_domain');
     const id = request.params.id;
     await mustGet(id);
     const body = request.body.domain;
@@ -104,7 +112,7 @@ export function registerDomainRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.delete('/v3/domains/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_domain');
+    authorize(request, 'delete_domain');
     const domain = await mustGet(request.params.id);
     if (domain.enabled) throw new Forbidden(`Domain ${domain.id} is enabled; disable it before deleting it.`);
     await tokens.revokeDomain(domain.id);

@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import { BadRequest, NotFound } from '../../../common/errors.ts';
 import type { Db } from '../../../common/db/database.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { endpointView, extraOf, requireMatchingId } from '../catalog-views.ts';
 import { INTERFACES } from '../catalog.ts';
@@ -75,19 +75,19 @@ export function registerEndpointRoutes(app: ApiServer, deps: IdentityDeps, catal
   };
 
   app.get('/v3/endpoints', { schema: { querystring: ListQuery } }, async (request) => {
-    requireAdmin(request, 'list_endpoints');
+    authorize(request, 'list_endpoints');
     const endpoints = await listEndpoints(db, request.query);
     const base = v3Base(request);
     return { endpoints: endpoints.map((e) => endpointView(base, e)), links: collectionLinks(request) };
   });
 
   app.get('/v3/endpoints/:id', { schema: { params: IdParams } }, async (request) => {
-    requireAdmin(request, 'get_endpoint');
+    authorize(request, 'get_endpoint');
     return { endpoint: endpointView(v3Base(request), await mustGet(request.params.id)) };
   });
 
   app.post('/v3/endpoints', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_endpoint');
+    authorize(request, 'create_endpoint');
     const body = request.body.endpoint;
     checkEndpointUrl(body.url);
     await requireService(db, body.service_id);
@@ -109,7 +109,7 @@ export function registerEndpointRoutes(app: ApiServer, deps: IdentityDeps, catal
   });
 
   app.patch('/v3/endpoints/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_endpoint');
+    authorize(request, 'update_endpoint');
     const body = request.body.endpoint;
     const endpoint = await mustGet(request.params.id);
     requireMatchingId(body, endpoint.id);
@@ -131,7 +131,7 @@ export function registerEndpointRoutes(app: ApiServer, deps: IdentityDeps, catal
   });
 
   app.delete('/v3/endpoints/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_endpoint');
+    authorize(request, 'delete_endpoint');
     const endpoint = await mustGet(request.params.id);
     await deleteEndpoint(db, endpoint.id);
     catalog.invalidate();

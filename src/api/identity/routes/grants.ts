@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { NotFound } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { assignedRoles, grantRole, hasRole, revokeRole, type Target, type TargetKind } from '../store/assignments.ts';
@@ -45,7 +45,7 @@ function registerFor(app: ApiServer, deps: IdentityDeps, kind: TargetKind): void
     new NotFound(`Could not find role assignment with role: ${p.role}, user: ${p.user}, ${kind}: ${p.target}.`);
 
   app.put(`${prefix}/:role`, { schema: { params: GrantParams } }, async (request, reply) => {
-    requireAdmin(request, `create_grant`);
+    authorize(request, `create_grant`);
     const p = request.params;
     await grantRole(db, p.user, await mustExist(p), p.role);
     await forget(p.user, p.target);
@@ -53,14 +53,14 @@ function registerFor(app: ApiServer, deps: IdentityDeps, kind: TargetKind): void
   });
 
   app.head(`${prefix}/:role`, { schema: { params: GrantParams } }, async (request, reply) => {
-    requireAdmin(request, 'check_grant');
+    authorize(request, 'check_grant');
     const p = request.params;
     if (!(await hasRole(db, p.user, await mustExist(p), p.role))) throw notAssigned(p);
     return reply.code(204).send();
   });
 
   app.delete(`${prefix}/:role`, { schema: { params: GrantParams } }, async (request, reply) => {
-    requireAdmin(request, 'revoke_grant');
+    authorize(request, 'revoke_grant');
     const p = request.params;
     if (!(await revokeRole(db, p.user, await mustExist(p), p.role))) throw notAssigned(p);
     await forget(p.user, p.target);
@@ -68,7 +68,7 @@ function registerFor(app: ApiServer, deps: IdentityDeps, kind: TargetKind): void
   });
 
   app.get(prefix, { schema: { params: ListParams } }, async (request) => {
-    requireAdmin(request, 'list_grants');
+    authorize(request, 'list_grants');
     const p = request.params;
     const roles = await assignedRoles(db, p.user, await mustExist(p));
     const base = v3Base(request);

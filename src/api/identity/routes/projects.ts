@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { BadRequest, Forbidden, NotFound } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { forbidden, requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { queryFlag } from '../query.ts';
@@ -64,7 +64,7 @@ export function registerProjectRoutes(app: ApiServer, deps: IdentityDeps): void 
   };
 
   app.post('/v3/projects', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_project');
+    authorize(request, 'create_project');
     const body = request.body.project;
     if (body.is_domain) throw new BadRequest('Projects acting as domains are not supported; create a domain.');
     const domainId = body.domain_id ?? (await defaultDomainId(request, tokens));
@@ -92,7 +92,7 @@ export function registerProjectRoutes(app: ApiServer, deps: IdentityDeps): void 
   });
 
   app.get('/v3/projects', { schema: { querystring: ListQuery } }, async (request) => {
-    requireAdmin(request, 'list_projects');
+    authorize(request, 'list_projects');
     const q = request.query;
     const projects = await listProjects(db, {
       name: q.name,
@@ -105,12 +105,12 @@ export function registerProjectRoutes(app: ApiServer, deps: IdentityDeps): void 
   });
 
   app.get('/v3/projects/:id', { schema: { params: IdParams } }, async (request) => {
-    if (!request.ctx.isAdmin && request.ctx.projectId !== request.params.id) throw forbidden('get_project');
+    authorize(request, 'get_project', { 'target.project.id': request.params.id });
     return { project: projectView(v3Base(request), await mustGet(request.params.id)) };
   });
 
   app.patch('/v3/projects/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_project');
+    authorize(request, 'update_project');
     const project = await mustGet(request.params.id);
     const body = request.body.project;
     await conflictOnDuplicate(
@@ -129,7 +129,7 @@ export function registerProjectRoutes(app: ApiServer, deps: IdentityDeps): void 
   });
 
   app.delete('/v3/projects/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_project');
+    authorize(request, 'delete_project');
     const project = await mustGet(request.params.id);
     if (await hasChildProjects(db, project.id)) {
       throw new Forbidden(`Project ${project.id} has child projects; delete them first.`);

@@ -8,7 +8,7 @@ import { Type, type Static } from 'typebox';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../../common/errors.ts';
 import type { Db } from '../../../common/db/database.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import { extraOf, regionView, requireMatchingId } from '../catalog-views.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
@@ -55,12 +55,14 @@ export function registerRegionRoutes(app: ApiServer, deps: IdentityDeps): void {
   };
 
   app.get('/v3/regions', { schema: { querystring: ListQuery } }, async (request) => {
+    authorize(request, 'list_regions');
     const regions = await listRegions(db, { parent_region_id: request.query.parent_region_id });
     const base = v3Base(request);
     return { regions: regions.map((r) => regionView(base, r)), links: collectionLinks(request) };
   });
 
   app.get('/v3/regions/:id', { schema: { params: IdParams } }, async (request) => {
+    authorize(request, 'get_region');
     return { region: regionView(v3Base(request), await mustGet(request.params.id)) };
   });
 
@@ -83,13 +85,13 @@ export function registerRegionRoutes(app: ApiServer, deps: IdentityDeps): void {
   };
 
   app.post('/v3/regions', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_region');
+    authorize(request, 'create_region');
     const region = await create(request.body.region);
     return reply.code(201).send({ region: regionView(v3Base(request), region) });
   });
 
   app.put('/v3/regions/:id', { schema: { params: IdParams, body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_region');
+    authorize(request, 'create_region');
     const body = request.body.region;
     if (body.id !== undefined && body.id !== request.params.id) {
       throw new BadRequest(`Conflicting region IDs specified: "${request.params.id}" != "${String(body.id)}".`);
@@ -99,7 +101,7 @@ export function registerRegionRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.patch('/v3/regions/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_region');
+    authorize(request, 'update_region');
     const body = request.body.region;
     const region = await mustGet(request.params.id);
     requireMatchingId(body, region.id);
@@ -115,7 +117,7 @@ export function registerRegionRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.delete('/v3/regions/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_region');
+    authorize(request, 'delete_region');
     const region = await mustGet(request.params.id);
     if (!(await deleteRegionTree(db, region.id))) {
       throw new Forbidden(

@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { queryFlag } from '../query.ts';
@@ -39,7 +39,7 @@ export function registerRoleAssignmentRoutes(app: ApiServer, deps: IdentityDeps)
   const db = deps.database.db;
 
   app.get('/v3/role_assignments', { schema: { querystring: Query } }, async (request) => {
-    requireAdmin(request, 'list_role_assignments');
+    authorize(request, 'list_role_assignments');
     const q = request.query;
     const links = collectionLinks(request);
     if (

@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { BadRequest, NotFound } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { Description, Filter, IdParams, NoOptions, NullableId, RoleName } from '../schemas.ts';
@@ -43,7 +43,7 @@ export function registerRoleRoutes(app: ApiServer, deps: IdentityDeps): void {
   };
 
   app.post('/v3/roles', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_role');
+    authorize(request, 'create_role');
     const body = request.body.role;
     refuseDomainRole(body.domain_id);
     const role = await conflictOnDuplicate(
@@ -54,7 +54,7 @@ export function registerRoleRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.get('/v3/roles', { schema: { querystring: ListQuery } }, async (request) => {
-    requireAdmin(request, 'list_roles');
+    authorize(request, 'list_roles');
     // Every role is global: filtering on a domain finds none.
     const roles = request.query.domain_id ? [] : await listRoles(db, { name: request.query.name });
     const base = v3Base(request);
@@ -62,12 +62,12 @@ export function registerRoleRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.get('/v3/roles/:id', { schema: { params: IdParams } }, async (request) => {
-    requireAdmin(request, 'get_role');
+    authorize(request, 'get_role');
     return { role: roleView(v3Base(request), await mustGet(request.params.id)) };
   });
 
   app.patch('/v3/roles/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_role');
+    authorize(request, 'update_role');
     const role = await mustGet(request.params.id);
     const body = request.body.role;
     refuseDomainRole(body.domain_id);
@@ -87,7 +87,7 @@ export function registerRoleRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.delete('/v3/roles/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_role');
+    authorize(request, 'delete_role');
     const role = await mustGet(request.params.id);
     await deleteRoleCascade(database, role.id);
     await tokens.forget();

@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { NotFound } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
-import { requireAdmin } from '../authorize.ts';
+import { authorize } from '../authorize.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { extraOf, requireMatchingId, serviceView } from '../catalog-views.ts';
 import type { IdentityDeps } from '../deps.ts';
@@ -43,19 +43,19 @@ export function registerServiceRoutes(app: ApiServer, deps: IdentityDeps, catalo
   };
 
   app.get('/v3/services', { schema: { querystring: ListQuery } }, async (request) => {
-    requireAdmin(request, 'list_services');
+    authorize(request, 'list_services');
     const services = await listCatalogServices(db, request.query);
     const base = v3Base(request);
     return { services: services.map((s) => serviceView(base, s)), links: collectionLinks(request) };
   });
 
   app.get('/v3/services/:id', { schema: { params: IdParams } }, async (request) => {
-    requireAdmin(request, 'get_service');
+    authorize(request, 'get_service');
     return { service: serviceView(v3Base(request), await mustGet(request.params.id)) };
   });
 
   app.post('/v3/services', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_service');
+    authorize(request, 'create_service');
     const body = request.body.service;
     // Keystone ignores an id in the body: services always get a new one.
     const service = await insertCatalogService(db, {
@@ -70,7 +70,7 @@ export function registerServiceRoutes(app: ApiServer, deps: IdentityDeps, catalo
   });
 
   app.patch('/v3/services/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_service');
+    authorize(request, 'update_service');
     const body = request.body.service;
     const service = await mustGet(request.params.id);
     requireMatchingId(body, service.id);
@@ -85,7 +85,7 @@ export function registerServiceRoutes(app: ApiServer, deps: IdentityDeps, catalo
   });
 
   app.delete('/v3/services/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_service');
+    authorize(request, 'delete_service');
     const service = await mustGet(request.params.id);
     await deleteCatalogService(db, service.id);
     catalog.invalidate();

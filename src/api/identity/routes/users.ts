@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { NotFound, Unauthorized } from '../../../common/errors.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { hashPassword, verifyPassword } from '../../auth/password-hash.ts';
-import { forbidden, requireAdmin, requireAdminOrSelf } from '../authorize.ts';
+import { forbidden, authorize, authorizeOnUser } from '../authorize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { collectionLinks, v3Base } from '../links.ts';
 import { queryFlag } from '../query.ts';
@@ -61,7 +61,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
     password === undefined || password === null ? Promise.resolve(null) : hashPassword(password, rounds);
 
   app.post('/v3/users', { schema: { body: CreateBody } }, async (request, reply) => {
-    requireAdmin(request, 'create_user');
+    authorize(request, 'create_user');
     const body = request.body.user;
     // Keystone's rule: the domain of a domain-scoped token, else the default domain.
     const domainId = body.domain_id ?? (await callerToken(request, tokens)).domainId ?? DEFAULT_DOMAIN_ID;
@@ -85,7 +85,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.get('/v3/users', { schema: { querystring: ListQuery } }, async (request) => {
-    requireAdmin(request, 'list_users');
+    authorize(request, 'list_users');
     const q = request.query;
     const users = await listUsers(db, { name: q.name, domainId: q.domain_id, enabled: queryFlag(q.enabled) });
     const base = v3Base(request);
@@ -93,12 +93,12 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.get('/v3/users/:id', { schema: { params: IdParams } }, async (request) => {
-    requireAdminOrSelf(request, request.params.id, 'get_user');
+    authorizeOnUser(request, request.params.id, 'get_user');
     return { user: userView(v3Base(request), await mustGet(request.params.id)) };
   });
 
   app.patch('/v3/users/:id', { schema: { params: IdParams, body: UpdateBody } }, async (request) => {
-    requireAdmin(request, 'update_user');
+    authorize(request, 'update_user');
     const user = await mustGet(request.params.id);
     const body = request.body.user;
     const hash = body.password !== undefined ? await passwordHash(body.password) : undefined;
@@ -121,7 +121,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.delete('/v3/users/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    requireAdmin(request, 'delete_user');
+    authorize(request, 'delete_user');
     const user = await mustGet(request.params.id);
     await tokens.revokeUser(user.id);
     await deleteUserCascade(database, user.id);
@@ -141,7 +141,7 @@ export function registerUserRoutes(app: ApiServer, deps: IdentityDeps): void {
   });
 
   app.get('/v3/users/:id/projects', { schema: { params: IdParams } }, async (request) => {
-    requireAdminOrSelf(request, request.params.id, 'list_user_projects');
+    authorizeOnUser(request, request.params.id, 'list_user_projects');
     const user = await mustGet(request.params.id);
     const projects = await listProjects(db, { ids: await targetsOfUser(db, user.id, 'project') });
     const base = v3Base(request);

@@ -3,12 +3,17 @@ import type { ApiServer } from '../../http/create-server.ts';
 import type { ImageRepository } from '../image-repository.ts';
 import { parseListQuery } from '../list-params.ts';
 import { imageView } from '../view.ts';
+import { Forbidden } from '../../../common/errors.ts';
+import { allowed } from '../../policy/index.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
 export function registerImageReadRoutes(app: ApiServer, images: ImageRepository, maxLimit: number): void {
   app.get<{ Querystring: Query }>('/v2/images', async (request) => {
     const query = parseListQuery(request.query, maxLimit);
+    if (!allowed('image', request.ctx, 'get_images')) {
+      throw new Forbidden('You are not authorized to complete get_images action.');
+    }
     const page = await images.list(request.ctx, query);
     // Links repeat the caller's own parameters, without the marker, as Glance's do.
     const params = new URL(request.url, 'http://localhost').searchParams;

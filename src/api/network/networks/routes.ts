@@ -39,7 +39,7 @@ const SPECS: AttributeSpecs = {
 };
 
 function view(ctx: RequestContext, record: NetworkRecord): Record<string, unknown> {
-  return withoutAdminOnly(ctx, record, PROVIDER) as unknown as Record<string, unknown>;
+  return withoutAdminOnly(ctx, 'get_network', record, PROVIDER) as unknown as Record<string, unknown>;
 }
 
 function checkMtu(mtu: unknown): void {

@@ -119,7 +119,7 @@ function common(a: Record<string, unknown>): PortUpdate {
 }
 
 function view(ctx: RequestContext, record: PortRecord): Record<string, unknown> {
-  return withoutAdminOnly(ctx, record, ADMIN_READ) as unknown as Record<string, unknown>;
+  return withoutAdminOnly(ctx, 'get_port', record, ADMIN_READ) as unknown as Record<string, unknown>;
 }
 
 /** `fixed_ips=ip_address=10.0.0.5`, `fixed_ips=subnet_id=...`: every condition met by some address. */

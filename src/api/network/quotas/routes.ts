@@ -17,7 +17,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import { parseResourceBody, type AttributeSpecs, type Converted } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
 import type { NetworkApiModule } from '../module.ts';
-import { policyRefused } from '../../../network/errors.ts';
+import { requireNetworkPolicy } from '../../../network/access.ts';
 
 function limitValue(value: unknown): Converted {
   const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
@@ -43,7 +43,7 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
   type P = { Params: { project_id: string } };
 
   app.get('/v2.0/quotas', async (request) => {
-    if (!request.ctx.isAdmin) throw policyRefused('get_quota');
+    requireNetworkPolicy(request.ctx, 'get_quota');
     const rows = await db.selectFrom('network_quotas').select('project_id').distinct().execute();
     const quotas = [];
     for (const { project_id } of rows) {
@@ -74,14 +74,14 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
   });
 
   app.put<P>('/v2.0/quotas/:project_id', async (request) => {
-    if (!request.ctx.isAdmin) throw policyRefused('update_quota');
+    requireNetworkPolicy(request.ctx, 'update_quota', { project_id: request.params.project_id });
     const attrs = parseResourceBody('quota', request.body, SPECS, 'PUT');
     await setQuotaLimits(db, request.params.project_id, attrs as Partial<Record<NetworkQuotaResource, number>>);
     return { quota: await quotaLimits(db, request.params.project_id) };
   });
 
   app.delete<P>('/v2.0/quotas/:project_id', async (request, reply) => {
-    if (!request.ctx.isAdmin) throw policyRefused('delete_quota');
+    requireNetworkPolicy(request.ctx, 'delete_quota', { project_id: request.params.project_id });
     await deleteQuotaLimits(db, request.params.project_id);
     return reply.code(204).send();
   });
