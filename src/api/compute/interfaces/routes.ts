@@ -12,6 +12,7 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, StratusError } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
+import { serverPortsUp } from '../../../network/port-status.ts';
 import { allocateInterface, releaseInterface, type InterfaceRequest } from '../../../conductor/network-allocation.ts';
 import { OverQuota } from '../../../network/errors.ts';
 import { findPort, portAddresses } from '../../../network/server-ports.ts';
@@ -174,6 +175,8 @@ async function attach(
     await releaseInterface(db, instance.uuid, portId);
     throw hostRefusal(err, `Failed to attach network adapter device to ${instance.uuid}`);
   }
+  // The host answered once the port was plugged and the guest had its NIC: the port is up.
+  await serverPortsUp(db, instance.uuid, [portId]);
   return portId;
 }
 
