@@ -147,6 +147,7 @@ function register(app: ApiServer, deps: NetworkApiDeps): void {
       network_id: a['network_id'] as string,
     };
     const record = await createPort(db, request.ctx, create);
+    if (record.security_groups.length > 0) await notices.portCreated(request.ctx, record.id);
     return reply.code(201).send({ port: view(request.ctx, record) });
   });
 
