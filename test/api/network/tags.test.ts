@@ -77,6 +77,9 @@ describe('network API: tags', () => {
     assert.deepEqual(await names('not-tags=red,blue'), ['other']);
     assert.deepEqual(await names('not-tags-any=blue'), ['other']);
     assert.deepEqual(await names('tags=red&not-tags-any=blue'), ['other']);
+    // Tags match exactly on every engine: 'Red' is another tag.
+    assert.equal((await h.call('alice', 'PUT', `/v2.0/networks/${other.id}/tags/Red`)).status, 201);
+    assert.deepEqual(await names('tags=Red'), ['other']);
     await h.call('alice', 'PUT', `/v2.0/ports/${made['ports']!.id}/tags/p1`);
     const ports = (await h.call('alice', 'GET', '/v2.0/ports?tags=p1')).body['ports'] as Obj[];
     assert.deepEqual(
