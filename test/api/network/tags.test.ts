@@ -22,6 +22,14 @@ describe('network API: tags', () => {
     made['ports'] = await post('ports', 'port', { network_id: net.id });
     made['routers'] = await post('routers', 'router', { name: 'r' });
     made['security-groups'] = await post('security-groups', 'security_group', { name: 'g' });
+    const external = await h.call('admin', 'POST', '/v2.0/networks', {
+      network: { name: 'public', 'router:external': true },
+    });
+    const externalId = (external.body['network'] as Obj).id;
+    await h.call('admin', 'POST', '/v2.0/subnets', {
+      subnet: { network_id: externalId, cidr: '203.0.113.0/24', ip_version: 4 },
+    });
+    made['floatingips'] = await post('floatingips', 'floatingip', { floating_network_id: externalId });
   });
   after(() => h.close());
 
@@ -32,6 +40,7 @@ describe('network API: tags', () => {
     ports: 'port',
     routers: 'router',
     'security-groups': 'security_group',
+    floatingips: 'floatingip',
   };
 
   it('every tagged resource shows tags, takes them by replace, add and remove, and bumps its revision', async () => {
@@ -74,8 +83,9 @@ describe('network API: tags', () => {
     assert.deepEqual(await names('tags=red,blue'), ['tagged']);
     assert.deepEqual(await names('tags=red'), ['other', 'tagged']);
     assert.deepEqual(await names('tags-any=blue,green'), ['tagged']);
-    assert.deepEqual(await names('not-tags=red,blue'), ['other']);
-    assert.deepEqual(await names('not-tags-any=blue'), ['other']);
+    // The external network (visible, untagged) has neither.
+    assert.deepEqual(await names('not-tags=red,blue'), ['other', 'public']);
+    assert.deepEqual(await names('not-tags-any=blue'), ['other', 'public']);
     assert.deepEqual(await names('tags=red&not-tags-any=blue'), ['other']);
     // Tags match exactly on every engine: 'Red' is another tag.
     assert.equal((await h.call('alice', 'PUT', `/v2.0/networks/${other.id}/tags/Red`)).status, 201);
