@@ -13,6 +13,7 @@
 import { getLogger } from '../common/log/logger.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
+import type { GroupMembers } from '../wire/contracts/compute.ts';
 import type { GuestPorts, NetworkDriver } from './network/network-driver.ts';
 import type { VifCache } from './network/vif-cache.ts';
 import type { VirtDriver } from './virt/driver.ts';
@@ -152,6 +153,59 @@ export class GuestNetworking {
       await this.datapath.plug(uuid, replugged, extraSpecs(instance), instance.project_id);
     });
   }
+
+  /**
+   * security_group_members_changed: the groups' members are now these addresses. Each recorded guest with
+   * a rule naming one of them as remote group gets the rule expanded to them, and its changed ports
+   * plugged again (`instances` answers the payloads of those guests, for their flavors' bandwidth limits).
+   * Answers the guests changed.
+   */
+  async membersChanged(
+    groups: readonly GroupMembers[],
+    instances: () => Promise<readonly InstancePayload[]>,
+  ): Promise<string[]> {
+    const members = new Map(groups.map((g) => [g.id, g]));
+    const touched: string[] = [];
+    for (const uuid of await this.cache.guests()) {
+      const vifs = await this.interfacesOf(uuid);
+      if (vifs.some((vif) => expandRemoteGroups(vif, members) !== vif)) touched.push(uuid);
+    }
+    if (touched.length === 0) return [];
+    const payloads = new Map((await instances()).map((i) => [i.uuid, i]));
+    const changed: string[] = [];
+    await Promise.all(
+      touched.map((uuid) =>
+        this.queue.run(uuid, async () => {
+          const instance = payloads.get(uuid);
+          if (!instance) return; // Gone from this host meanwhile: its record goes with it.
+          // Read again in the guest's turn: an attach or change may have run since.
+          const current = await this.interfacesOf(uuid);
+          const next = current.map((vif) => expandRemoteGroups(vif, members));
+          const replugged = next.filter((vif, i) => vif !== current[i]);
+          if (replugged.length === 0) return;
+          await this.cache.write(uuid, next);
+          await this.datapath.plug(uuid, replugged, extraSpecs(instance), instance.project_id);
+          changed.push(uuid);
+        }),
+      ),
+    );
+    return changed;
+  }
+}
+
+/** The VIF with its rules naming a group of `members` expanded to them; the same object if none changes. */
+function expandRemoteGroups(vif: Vif, members: ReadonlyMap<string, GroupMembers>): Vif {
+  let changed = false;
+  const rules = vif.security_group_rules.map((rule) => {
+    const group = rule.remote_group_id === undefined ? undefined : members.get(rule.remote_group_id);
+    if (!group) return rule;
+    const prefixes = rule.ethertype === 'IPv6' ? group.ipv6 : group.ipv4;
+    const current = rule.remote_prefixes ?? [];
+    if (current.length === prefixes.length && current.every((p, i) => p === prefixes[i])) return rule;
+    changed = true;
+    return { ...rule, remote_prefixes: [...prefixes] };
+  });
+  return changed ? { ...vif, security_group_rules: rules } : vif;
 }
 
 /** The flavor's extra specs: the datapath reads the `quota:vif_*` bandwidth limits from them. */

@@ -10,6 +10,7 @@ import { adminPasswordRefusal, passwordSetFailed } from './admin-password.ts';
 import { reclaimQueuedDeletes } from './queued-deletes.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
+import type { GroupMembers } from '../wire/contracts/compute.ts';
 import type { DiskSnapshotAction, GuestStateAction } from '../wire/contracts/compute.ts';
 import { PowerState, REBOOT_TASKS, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
@@ -400,6 +401,16 @@ export class ComputeManager implements HostActionSteps {
       return log.info({ instance: instance.uuid }, 'interfaces changed for a guest this host does not run');
     }
     await this.networking.changed(instance, networkInfo);
+  }
+
+  /**
+   * security_group_members_changed (a cast from the network service): rules of guests here that name
+   * one of the groups as remote group are expanded to its members as they now are.
+   */
+  async securityGroupMembersChanged(ctx: RequestContext, groups: GroupMembers[]): Promise<void> {
+    const changed = await this.networking.membersChanged(groups, () => this.conductor.instancesOnHost(ctx, this.host));
+    if (changed.length > 0)
+      log.info({ groups: groups.map((g) => g.id), guests: changed.length }, 'group members applied');
   }
 
   /** An interface action with Nova's instance action events; the task and states are left as they are. */

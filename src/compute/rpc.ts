@@ -57,6 +57,7 @@ function computeHandlers(manager: ComputeManager): Handlers<typeof computeContra
     attach_interface: (ctx, a) => manager.attachInterface(ctx, a.instance, a.vif),
     detach_interface: (ctx, a) => manager.detachInterface(ctx, a.instance, a.vif),
     network_info_changed: (ctx, a) => manager.networkInfoChanged(ctx, a.instance, a.network_info),
+    security_group_members_changed: (ctx, a) => manager.securityGroupMembersChanged(ctx, a.groups),
     prep_resize: (ctx, a) => manager.moves.prepResize(ctx, a.instance, a.move, a.alternates),
     resize_instance: (ctx, a) => manager.moves.resizeInstance(ctx, a.instance, a.move),
     finish_resize: (ctx, a) =>

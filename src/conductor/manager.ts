@@ -4,7 +4,7 @@
  * twice: state changes are guarded by the states they expect to find.
  */
 import type { Config } from '../common/config/load-config.ts';
-import type { RequestContext } from '../common/context.ts';
+import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
@@ -29,6 +29,7 @@ import {
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
+import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
@@ -228,9 +229,20 @@ export class ConductorManager {
     const networkInfo = await allocateForHost(this.db, target, host);
     const now = await findInstance(this.db, instance.uuid);
     if (!now || now.deleted_at !== null || now.task_state === TaskState.DELETING) {
-      await releaseInstancePorts(this.db, instance.uuid);
+      this.membersChanged(await releaseInstancePorts(this.db, instance.uuid));
+    } else {
+      // Its ports joined their groups: the hosts of ports whose rules name those groups learn their members.
+      void memberNotices(this.db, this.compute).portsChanged(
+        adminContext(),
+        networkInfo.map((vif) => vif.id),
+      );
     }
     return networkInfo;
+  }
+
+  /** The groups released ports left: their watchers' hosts are told, without holding up the caller. */
+  private membersChanged(groups: string[]): void {
+    void memberNotices(this.db, this.compute).groupsChanged(adminContext(), groups);
   }
 
   /**
@@ -256,7 +268,7 @@ export class ConductorManager {
     });
     if (!failed) return;
     await releaseAllocations(this.db, uuid);
-    await releaseInstancePorts(this.db, uuid);
+    this.membersChanged(await releaseInstancePorts(this.db, uuid));
     await finishEvent(this.db, uuid, ctx.requestId, event, 'Error', {
       message: error.message,
       traceback: error.stack ?? '',
@@ -317,7 +329,7 @@ export class ConductorManager {
     await markInstanceDeleted(this.db, uuid);
     await releaseAllocations(this.db, uuid);
     await releaseMoveAllocations(this.db, uuid);
-    await releaseInstancePorts(this.db, uuid);
+    this.membersChanged(await releaseInstancePorts(this.db, uuid));
     await finishEvent(this.db, uuid, ctx.requestId, 'compute_terminate_instance', 'Success');
   }
 

@@ -8,6 +8,7 @@
 import type { Db } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { buildNetworkInfo } from '../network/network-info.ts';
+import { groupsOfPorts } from '../network/port-change-scope.ts';
 import {
   bindPort,
   clearPortHost,
@@ -87,21 +88,27 @@ export async function unbindFromHost(db: Db, uuid: string): Promise<void> {
 
 /**
  * Releases the instance's ports: deletes those made for it, unbinds the user's, and forgets its NICs.
- * Idempotent (delete and a failed build may both come here).
+ * Idempotent (delete and a failed build may both come here). Answers the security groups the deleted
+ * ports were members of (their members changed: member-notices.ts).
  */
-export async function releaseInstancePorts(db: Db, uuid: string): Promise<void> {
+export async function releaseInstancePorts(db: Db, uuid: string): Promise<string[]> {
   const nics = await instanceNics(db, uuid);
+  const deleted = nics.flatMap((n) => (n.port_id !== null && !n.preserve_on_delete ? [n.port_id] : []));
+  // Ports bound to the instance that its NICs do not name (a write lost between making a port and
+  // recording it): made for it, so deleted.
+  const strays = (await db.selectFrom('ports').select('id').where('device_id', '=', uuid).execute())
+    .map((p) => p.id)
+    .filter((id) => !nics.some((n) => n.port_id === id));
+  const groups = await groupsOfPorts(db, [...deleted, ...strays]);
   for (const nic of nics) {
     if (nic.port_id === null) continue;
     if (nic.preserve_on_delete) await unbindPort(db, nic.port_id);
     else await deleteInstancePort(db, nic.port_id);
     log.debug({ instance: uuid, port: nic.port_id, kept: nic.preserve_on_delete }, 'released port');
   }
-  // Ports bound to the instance that its NICs do not name (a write lost between making a port and
-  // recording it): made for it, so deleted.
-  const strays = await db.selectFrom('ports').select('id').where('device_id', '=', uuid).execute();
-  for (const stray of strays) await deleteInstancePort(db, stray.id);
+  for (const stray of strays) await deleteInstancePort(db, stray);
   await forgetNics(db, uuid);
+  return groups;
 }
 
 /** What an interface attach asks for: the user's port, or a new port on a network (with an address). */
@@ -157,10 +164,18 @@ export async function allocateInterface(
   return portId;
 }
 
-/** Releases one port of a server (a detached interface): deleted if made for it, else unbound. */
-export async function releaseInterface(db: Db, uuid: string, portId: string): Promise<void> {
+/**
+ * Releases one port of a server (a detached interface): deleted if made for it, else unbound. Answers
+ * the groups the port left by its delete (none when it was only unbound).
+ */
+export async function releaseInterface(db: Db, uuid: string, portId: string): Promise<string[]> {
   const nic = (await instanceNics(db, uuid)).find((n) => n.port_id === portId);
+  let groups: string[] = [];
   if (nic?.preserve_on_delete) await unbindPort(db, portId);
-  else await deleteInstancePort(db, portId);
+  else {
+    groups = await groupsOfPorts(db, [portId]);
+    await deleteInstancePort(db, portId);
+  }
   await forgetNics(db, uuid, portId);
+  return groups;
 }

@@ -13,6 +13,7 @@ import { ConductorManager } from './manager.ts';
 import { conductorEndpoints } from './rpc.ts';
 import { databaseVersionCaps } from '../runtime/version-caps.ts';
 import { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import { PortStatusReports } from './port-status-reports.ts';
 import { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 
 export async function startConductor(config: Config, database: Database, bus: Bus): Promise<RunningService> {
@@ -24,7 +25,7 @@ export async function startConductor(config: Config, database: Database, bus: Bu
     new ComputeRpcApi(bus.rpc, caps.compute),
     imageClientFromConfig(config),
   );
-  const contract = conductorEndpoints(manager);
+  const contract = conductorEndpoints(manager, new PortStatusReports(database));
   const server = new RpcServer(bus.transport, { ...contract, server: config.DEFAULT.host });
   await server.start();
   const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', contract.topic);

@@ -18,6 +18,7 @@ import { allocatePortAddresses, AllocationRaceLost, type FixedIp, type FixedIpRe
 import { canonicalIp, parseCidr, parseIp } from './ip.ts';
 import { canonicalMac, generateMac } from './mac.ts';
 import { bindingFor } from './port-binding.ts';
+import { PORT_DOWN } from './port-status.ts';
 import { disassociatePortFloatingIps } from './floating-ips.ts';
 import { checkQuota } from './quotas.ts';
 import { standardAttributes } from './standard-attributes.ts';
@@ -131,7 +132,7 @@ export async function addPort(db: Db, ctx: RequestContext, request: PortCreate):
       description: request.description ?? '',
       mac_address: mac,
       admin_state_up: request.admin_state_up === false ? 0 : 1,
-      status: 'DOWN',
+      status: PORT_DOWN,
       device_id: request.device_id ?? '',
       device_owner: request.device_owner ?? '',
       port_security_enabled: portSecurity ? 1 : 0,
@@ -399,6 +400,10 @@ export async function updatePort(db: Db, ctx: RequestContext, id: string, change
             ? { binding_profile: JSON.stringify(changes.binding_profile) }
             : {}),
           ...binding,
+          // Bound elsewhere or unbound: down until the new host plugs it (port-status.ts).
+          ...(changes.binding_host_id !== undefined && changes.binding_host_id !== current.binding_host_id
+            ? { status: PORT_DOWN }
+            : {}),
           binding_vnic_type: vnicType,
           mac_address: mac,
           port_security_enabled: portSecurity ? 1 : 0,

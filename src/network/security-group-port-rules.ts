@@ -25,7 +25,7 @@ function hostPrefix(address: string): { text: string; version: 4 | 6 } {
 }
 
 /** The addresses of the ports bound to each group, by group id and IP version, sorted and each once. */
-async function memberPrefixes(db: Db, groupIds: string[]): Promise<Map<string, { 4: string[]; 6: string[] }>> {
+export async function memberPrefixes(db: Db, groupIds: string[]): Promise<Map<string, { 4: string[]; 6: string[] }>> {
   const members = new Map<string, { 4: string[]; 6: string[] }>();
   if (groupIds.length === 0) return members;
   const [fixed, pairs] = await Promise.all([
@@ -91,6 +91,7 @@ export async function rulesOfGroups(db: Db, groupIds: readonly string[]): Promis
         port_range_min: r.port_range_min,
         port_range_max: r.port_range_max,
         remote_prefixes: remote,
+        ...(r.remote_group_id && !r.remote_ip_prefix ? { remote_group_id: r.remote_group_id } : {}),
       },
     };
   });

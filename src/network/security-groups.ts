@@ -292,6 +292,7 @@ export async function deleteSecurityGroup(db: Db, ctx: RequestContext, id: strin
     await trx.deleteFrom('security_group_rules').where('security_group_id', '=', id).execute();
     await trx.deleteFrom('security_group_rules').where('remote_group_id', '=', id).execute();
     await trx.deleteFrom('default_security_groups').where('security_group_id', '=', id).execute();
+    await trx.deleteFrom('network_tags').where('resource_id', '=', id).execute();
     await trx.deleteFrom('security_groups').where('id', '=', id).execute();
   });
 }

@@ -250,6 +250,49 @@ describe('openstack CLI: networks, subnets, ports', () => {
     await cli.ok('network', 'delete', 'net-c');
   });
 
+  it('tags on networks and ports: create, set, list by tag and unset', async () => {
+    const { cli } = d;
+    const net = await cli.json<{ id: string; tags: string[] }>('network', 'create', '--tag', 'a', 'net-tagged');
+    assert.deepEqual(net.tags, ['a']);
+    await cli.json('network', 'create', 'net-untagged');
+    await cli.ok('network', 'set', '--tag', 'b', 'net-tagged');
+    assert.deepEqual((await cli.json<{ tags: string[] }>('network', 'show', 'net-tagged')).tags, ['a', 'b']);
+    const byTag = await cli.json<{ ID: string }[]>('network', 'list', '--tags', 'a');
+    assert.deepEqual(
+      byTag.map((n) => n.ID),
+      [net.id],
+    );
+    const notB = await cli.json<{ Name: string }[]>('network', 'list', '--not-tags', 'b');
+    assert.ok(notB.some((n) => n.Name === 'net-untagged') && !notB.some((n) => n.Name === 'net-tagged'));
+    await cli.ok('network', 'unset', '--tag', 'a', 'net-tagged');
+    assert.deepEqual((await cli.json<{ tags: string[] }>('network', 'show', 'net-tagged')).tags, ['b']);
+    assert.deepEqual(await cli.json('network', 'list', '--tags', 'a'), []);
+
+    const port = await cli.json<{ id: string; tags: string[] }>(
+      'port',
+      'create',
+      '--network',
+      'net-tagged',
+      '--tag',
+      'p1',
+      'port-tagged',
+    );
+    assert.deepEqual(port.tags, ['p1']);
+    await cli.ok('port', 'set', '--tag', 'p2', 'port-tagged');
+    const ports = await cli.json<{ ID: string }[]>('port', 'list', '--tags', 'p1,p2');
+    assert.deepEqual(
+      ports.map((p) => p.ID),
+      [port.id],
+    );
+    await cli.ok('port', 'unset', '--tag', 'p1', 'port-tagged');
+    assert.deepEqual((await cli.json<{ tags: string[] }>('port', 'show', 'port-tagged')).tags, ['p2']);
+    assert.deepEqual(await cli.json('port', 'list', '--tags', 'p1'), []);
+    await cli.ok('port', 'set', '--no-tag', 'port-tagged');
+    assert.deepEqual((await cli.json<{ tags: string[] }>('port', 'show', 'port-tagged')).tags, []);
+    await cli.ok('port', 'delete', 'port-tagged');
+    await cli.ok('network', 'delete', 'net-tagged', 'net-untagged');
+  });
+
   it('network quotas: set and shown', async () => {
     const { cli } = d;
     const project = (await cli.json<{ id: string }>('project', 'show', 'admin')).id;

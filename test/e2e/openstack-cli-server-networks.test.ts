@@ -56,9 +56,11 @@ describe('openstack CLI: servers on networks', () => {
       'p1',
     );
     const vm2 = await boot('--nic', `port-id=${port.id}`, 'vm2');
-    const bound = await cli.json<{ device_id: string; device_owner: string }>('port', 'show', 'p1');
+    const bound = await cli.json<{ device_id: string; device_owner: string; status: string }>('port', 'show', 'p1');
     assert.equal(bound.device_id, vm2.id);
     assert.equal(bound.device_owner, 'compute:nova');
+    // Plugged on the host the server runs on (its report came before the server showed ACTIVE).
+    assert.equal(bound.status, 'ACTIVE');
     assert.deepEqual((await cli.json<{ addresses: unknown }>('server', 'show', 'vm2')).addresses, {
       net1: ['10.80.0.77'],
     });
@@ -88,9 +90,11 @@ describe('openstack CLI: servers on networks', () => {
     assert.equal((await cli.json<Port[]>('port', 'list', '--server', 'vm1')).length, 2);
     const addresses = (await cli.json<{ addresses: Record<string, string[]> }>('server', 'show', 'vm1')).addresses;
     assert.equal(addresses['net1']!.length, 2);
+    assert.equal((await cli.json<{ status: string }>('port', 'show', 'p2')).status, 'ACTIVE');
     await cli.ok('server', 'remove', 'port', 'vm1', 'p2');
     assert.equal((await cli.json<Port[]>('port', 'list', '--server', 'vm1')).length, 1);
-    assert.equal((await cli.json<{ device_id: string }>('port', 'show', 'p2')).device_id, '');
+    const removed = await cli.json<{ device_id: string; status: string }>('port', 'show', 'p2');
+    assert.deepEqual([removed.device_id, removed.status], ['', 'DOWN']);
 
     await cli.ok('server', 'delete', '--wait', 'vm1', 'vm2', 'vm3');
     const left = await cli.json<{ Name: string }[]>('port', 'list');

@@ -7,12 +7,8 @@
  */
 import type { RequestContext } from '../../common/context.ts';
 import { notifyPortsChanged, notifyServersChanged, serversOfPorts } from '../../network/network-info-changed.ts';
-import {
-  groupsOfPorts,
-  portsOfGroups,
-  portsSeeingPorts,
-  portsWatchingGroups,
-} from '../../network/port-change-scope.ts';
+import { groupsOfPorts, portsOfGroups } from '../../network/port-change-scope.ts';
+import { memberNotices } from '../../network/member-notices.ts';
 import { getLogger } from '../../common/log/logger.ts';
 import { buildNetworkInfo } from '../../network/network-info.ts';
 import { instancePayload } from '../../objects/instance-payload.ts';
@@ -46,9 +42,19 @@ export class HostNotices {
     return this.guarded(() => groupsOfPorts(this.db, [portId]), []);
   }
 
-  /** A port's groups, addresses or port security changed: it and the ports watching its groups. */
+  /** A port was made: the groups it joined have a new member (member-notices.ts). */
+  async portCreated(ctx: RequestContext, portId: string): Promise<void> {
+    await this.members().portsChanged(ctx, [portId]);
+  }
+
+  /**
+   * A port's groups, addresses or port security changed: its own server's host, and the hosts of the
+   * ports whose rules name a group it was or is in (they learn the groups' members).
+   */
   async portChanged(ctx: RequestContext, portId: string, formerGroups: readonly string[]): Promise<void> {
-    await this.ports(ctx, () => portsSeeingPorts(this.db, [portId], formerGroups));
+    await this.ports(ctx, async () => [portId]);
+    const groups = await this.guarded(() => groupsOfPorts(this.db, [portId]), []);
+    await this.members().groupsChanged(ctx, [...new Set([...formerGroups, ...groups])]);
   }
 
   /**
@@ -56,10 +62,8 @@ export class HostNotices {
    * the hosts of ports watching its groups (they lose its addresses).
    */
   async beforePortDelete(ctx: RequestContext, portId: string): Promise<() => Promise<void>> {
-    const servers = await this.guarded(async () => {
-      const watchers = await portsWatchingGroups(this.db, await groupsOfPorts(this.db, [portId]));
-      return serversOfPorts(this.db, [portId, ...watchers]);
-    }, []);
+    const groups = await this.guarded(() => groupsOfPorts(this.db, [portId]), []);
+    const servers = await this.guarded(() => serversOfPorts(this.db, [portId]), []);
     const interfaceGone = await this.guarded(
       () => this.beforeInterfaceDelete(ctx, portId),
       async () => {},
@@ -67,7 +71,12 @@ export class HostNotices {
     return async () => {
       await interfaceGone();
       await notifyServersChanged(this.db, this.deps.compute, ctx, servers);
+      await this.members().groupsChanged(ctx, groups);
     };
+  }
+
+  private members() {
+    return memberNotices(this.db, this.deps.compute);
   }
 
   /**

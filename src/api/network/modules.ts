@@ -12,6 +12,7 @@ import { routersModule } from './routers/index.ts';
 import { securityGroupRulesModule } from './security-group-rules/index.ts';
 import { securityGroupsModule } from './security-groups/index.ts';
 import { subnetsModule } from './subnets/routes.ts';
+import { tagsModule } from './tags.ts';
 
 export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
   coreExtensionsModule,
@@ -23,4 +24,5 @@ export const NETWORK_API_MODULES: readonly NetworkApiModule[] = [
   routersModule,
   floatingIpsModule,
   quotasModule,
+  tagsModule,
 ];

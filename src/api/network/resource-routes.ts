@@ -6,10 +6,12 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../common/context.ts';
+import type { Db } from '../../common/db/database.ts';
 import type { ApiServer } from '../http/create-server.ts';
 import { parseResourceBody, type AttributeSpecs } from './attributes.ts';
 import { listResponse, showFields } from './list-query.ts';
 import { projectOfNew } from './policy.ts';
+import { TAG_FILTERS, withTags } from './tags.ts';
 
 type Attrs = Record<string, unknown>;
 
@@ -22,6 +24,8 @@ export interface ResourceRoutes<R extends object> {
   path: string;
   specs: AttributeSpecs;
   notFound: (id: string) => Error;
+  /** For a resource with Neutron tags: where they are read, to show them and filter lists by them. */
+  tagsFrom?: Db;
   /** Runs before a list is read (Neutron makes the default security group there). */
   beforeList?: (request: FastifyRequest) => Promise<void>;
   list(ctx: RequestContext): Promise<R[]>;
@@ -36,28 +40,36 @@ export interface ResourceRoutes<R extends object> {
 type IdParams = { Params: { id: string } };
 
 export function registerResourceRoutes<R extends object>(app: ApiServer, r: ResourceRoutes<R>): void {
+  const tagsFrom = r.tagsFrom;
+  const shown = async (records: R[]): Promise<Attrs[]> =>
+    (tagsFrom ? await withTags(tagsFrom, records) : records) as Attrs[];
+  const one = async (record: R): Promise<Attrs> => (await shown([record]))[0]!;
+  const options = {
+    collection: r.collection,
+    markerNotFound: r.notFound,
+    ...(tagsFrom ? { extraFilters: TAG_FILTERS } : {}),
+  };
   app.get(r.path, async (request) => {
-    const options = { collection: r.collection, markerNotFound: r.notFound };
     if (r.beforeList) {
       // The query is checked on what exists first: a refused list makes nothing (not the default group).
-      listResponse(request, (await r.list(request.ctx)) as Attrs[], options);
+      listResponse(request, await shown(await r.list(request.ctx)), options);
       await r.beforeList(request);
     }
-    return listResponse(request, (await r.list(request.ctx)) as Attrs[], options);
+    return listResponse(request, await shown(await r.list(request.ctx)), options);
   });
   app.get<IdParams>(`${r.path}/:id`, async (request) => ({
-    [r.member]: showFields(request, (await r.get(request.ctx, request.params.id)) as Attrs),
+    [r.member]: showFields(request, await one(await r.get(request.ctx, request.params.id))),
   }));
   app.post(r.path, async (request, reply) => {
     const attrs = parseResourceBody(r.member, request.body, r.specs, 'POST');
     const created = await r.create(request.ctx, { ...attrs, project_id: projectOfNew(request.ctx, attrs) });
-    return reply.code(201).send({ [r.member]: created });
+    return reply.code(201).send({ [r.member]: await one(created) });
   });
   const update = r.update;
   if (update) {
     app.put<IdParams>(`${r.path}/:id`, async (request) => {
       const attrs = parseResourceBody(r.member, request.body, r.specs, 'PUT');
-      return { [r.member]: await update(request.ctx, request.params.id, attrs) };
+      return { [r.member]: await one(await update(request.ctx, request.params.id, attrs)) };
     });
   }
   app.delete<IdParams>(`${r.path}/:id`, async (request, reply) => {

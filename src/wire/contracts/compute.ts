@@ -16,6 +16,8 @@
  * its source host being down); prep_resize carries the scheduler's alternates for a reschedule.
  * 1.10 config drives: build_and_run_instance and rebuild_instance carry config_drive, what the host
  * writes on the guest's config drive (older hosts build without one).
+ * 1.12 security_group_members_changed (the addresses of security groups' member ports, for the hosts
+ * whose guests have rules naming those groups as remote group); Vif 1.1 (rules name their remote group).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -27,6 +29,14 @@ import { NetworkInfoSchema, VifSchema, type NetworkInfo, type Vif } from '../mes
 import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
 import { DiskSourceSchema, type DiskSource } from '../messages/disk-source.ts';
 import { InstanceMetadataSchema, type InstanceMetadata } from '../messages/instance-metadata.ts';
+
+/** A security group's member addresses (fixed IPs and allowed address pairs) as host prefixes, by family. */
+export const GroupMembersSchema = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  ipv4: Type.Array(Type.String()),
+  ipv6: Type.Array(Type.String()),
+});
+export type GroupMembers = Static<typeof GroupMembersSchema>;
 
 /** The guest state actions, each a cast `<action>_instance`. */
 export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -96,7 +106,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.10',
+  version: '1.12',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -231,6 +241,12 @@ export const computeContract = defineContract({
       '1.6',
       Type.Object({ instance: InstancePayloadSchema, network_info: NetworkInfoSchema }),
     ),
+    /**
+     * From the network service (Neutron's security_groups_member_updated): these groups' members are now
+     * these addresses; every guest here with a rule naming one of them as remote group gets the rule
+     * expanded to them. Sent to each host with such a guest, whichever host the changed port is on.
+     */
+    security_group_members_changed: cast('1.12', Type.Object({ groups: Type.Array(GroupMembersSchema) })),
     /** Destination: can it take the guest (the instance carries the new flavor)? Reports `prepared`. */
     prep_resize: cast('1.7', PrepStep, [{ version: '1.9', backport: ({ alternates: _alternates, ...rest }) => rest }]),
     /** Source: the guest is powered off and its disk handed over (migrate_disk_and_power_off). Reports `migrated`. */
@@ -298,6 +314,11 @@ export class ComputeRpcApi {
     networkInfo: NetworkInfo,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'network_info_changed', { instance, network_info: networkInfo });
+  }
+
+  /** Tells a host the members of these security groups (1.12; older hosts refuse it: UnsupportedRpcVersion). */
+  securityGroupMembersChanged(ctx: RequestContext, host: string, groups: GroupMembers[]): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'security_group_members_changed', { groups });
   }
 
   terminateInstance(ctx: RequestContext, host: string, instance: InstancePayload): Promise<void> {

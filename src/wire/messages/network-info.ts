@@ -84,6 +84,11 @@ export const VifSecurityRuleSchema = Type.Object(
      * group's ports as host prefixes, or null for any address.
      */
     remote_prefixes: Nullable(Type.Array(Type.String())),
+    /**
+     * Vif 1.1: the remote group `remote_prefixes` expands, so that a host told the group's members
+     * changed (compute 1.12 security_group_members_changed) expands it again itself.
+     */
+    remote_group_id: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -91,19 +96,36 @@ export const VifSecurityRuleSchema = Type.Object(
 /**
  * A versioned payload (see payload.ts). Its revisions, with the contract versions that carry each, go here.
  */
-export const VifShape = definePayload('Vif', {
-  /** The port's id. */
-  id: Type.String(),
-  mac_address: Type.String({ pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$' }),
-  /** The tap device on the host: `tap` + id[:11]. */
-  devname: Type.String({ maxLength: 15 }),
-  network: VifNetworkSchema,
-  fixed_ips: Type.Array(VifFixedIpSchema),
-  floating_ips: Type.Array(VifFloatingIpSchema),
-  /** Off: no anti-spoofing and no security groups on this port (Neutron's port_security_enabled). */
-  port_security_enabled: Type.Boolean(),
-  security_group_rules: Type.Array(VifSecurityRuleSchema),
-});
+export const VifShape = definePayload(
+  'Vif',
+  {
+    /** The port's id. */
+    id: Type.String(),
+    mac_address: Type.String({ pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$' }),
+    /** The tap device on the host: `tap` + id[:11]. */
+    devname: Type.String({ maxLength: 15 }),
+    network: VifNetworkSchema,
+    fixed_ips: Type.Array(VifFixedIpSchema),
+    floating_ips: Type.Array(VifFloatingIpSchema),
+    /** Off: no anti-spoofing and no security groups on this port (Neutron's port_security_enabled). */
+    port_security_enabled: Type.Boolean(),
+    security_group_rules: Type.Array(VifSecurityRuleSchema),
+  },
+  [
+    {
+      version: '1.1',
+      carriedBy: { compute: '1.12' },
+      // An older host cannot follow a group's members: it keeps the expansion it was sent, and its
+      // sender tells it of member changes with network_info_changed instead.
+      backport: ({ security_group_rules, ...rest }) => ({
+        ...rest,
+        security_group_rules: (security_group_rules as Record<string, unknown>[]).map(
+          ({ remote_group_id: _remoteGroup, ...rule }) => rule,
+        ),
+      }),
+    },
+  ],
+);
 export const VifSchema = VifShape.schema;
 
 export type Vif = Static<typeof VifSchema>;

@@ -8,6 +8,7 @@ import { InProcessBroker, InProcessTransport, RpcClient, RpcServer } from '../..
 import { ComputeManager } from '../../../src/compute/manager.ts';
 import { computeEndpoints } from '../../../src/compute/rpc.ts';
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
+import { PortStatusReports } from '../../../src/conductor/port-status-reports.ts';
 import { ConductorManager } from '../../../src/conductor/manager.ts';
 import { conductorEndpoints } from '../../../src/conductor/rpc.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
@@ -45,7 +46,12 @@ export async function startApiWithLiveHost(host: string, overrides: RawOverrides
   const h = await startComputeApi(overrides, { rpcTransport: await connected() });
   const rpc = new RpcClient(await connected(), { responseTimeoutMs: 5000 });
   const conductor = new ConductorManager(h.database, h.config, new SchedulerRpcApi(rpc), new ComputeRpcApi(rpc));
-  const servers = [new RpcServer(await connected(), { ...conductorEndpoints(conductor), server: 'controller' })];
+  const servers = [
+    new RpcServer(await connected(), {
+      ...conductorEndpoints(conductor, new PortStatusReports(h.database)),
+      server: 'controller',
+    }),
+  ];
   const driver = new FakeDriver(fakeDriverOptions());
   await driver.init(host);
   const manager = new ComputeManager(

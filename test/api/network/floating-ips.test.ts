@@ -50,6 +50,7 @@ describe('network API: floating IPs', () => {
       'revision_number',
       'router_id',
       'status',
+      'tags',
       'tenant_id',
       'updated_at',
     ]);

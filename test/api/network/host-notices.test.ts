@@ -39,12 +39,29 @@ describe('network API: telling compute hosts of changed ports', () => {
     return res.body[kind] as { id: string };
   }
 
-  /** The hosts told since the last reset, sorted, each once. */
+  /** The members of `group` as the last security_group_members_changed to `host` carried them. */
+  const membersTold = (host: string, group: string) => {
+    const cast = api.transport.casts.findLast(
+      (c) => c.method === 'security_group_members_changed' && c.queue === `compute.${host}`,
+    );
+    const groups = (cast?.args['groups'] ?? []) as { id: string; ipv4: string[] }[];
+    return groups.find((g) => g.id === group)?.ipv4;
+  };
+  const addressOf = async (port: string) =>
+    (
+      await api.database.db
+        .selectFrom('ip_allocations')
+        .select('ip_address')
+        .where('port_id', '=', port)
+        .executeTakeFirstOrThrow()
+    ).ip_address;
+
+  /** The hosts told since the last reset (of a port change or of group members), sorted, each once. */
   const told = () =>
     [
       ...new Set(
         api.transport.casts
-          .filter((c) => c.method === 'network_info_changed')
+          .filter((c) => c.method === 'network_info_changed' || c.method === 'security_group_members_changed')
           .map((c) => c.queue.replace(/^compute\./, '')),
       ),
     ].sort();
@@ -102,12 +119,26 @@ describe('network API: telling compute hosts of changed ports', () => {
     const joined = await api.call('alice', 'PUT', `/v2.0/ports/${ports.b}`, { port: { security_groups: [web] } });
     assert.equal(joined.status, 200);
     assert.deepEqual(told(), ['host-b', 'host-c']);
+    // host-c's port watches web through a rule: it hears web's members, b's address among them.
+    const [a, b] = [await addressOf(ports.a), await addressOf(ports.b)];
+    assert.deepEqual(membersTold('host-c', web), [`${a}/32`, `${b}/32`].sort());
 
     // Leaving the group again: the watchers lose its address, so they hear of it too.
     api.transport.casts.length = 0;
     const left = await api.call('alice', 'PUT', `/v2.0/ports/${ports.b}`, { port: { security_groups: [] } });
     assert.equal(left.status, 200);
     assert.deepEqual(told(), ['host-b', 'host-c']);
+    assert.deepEqual(membersTold('host-c', web), [`${a}/32`]);
+  });
+
+  it('a port made in a watched group reaches the watching hosts, not the others', async () => {
+    const made = await post(api, 'alice', 'port', { network_id: f.alice.network, security_groups: [web] });
+    assert.deepEqual(told(), ['host-c']);
+    assert.ok(membersTold('host-c', web)!.includes(`${await addressOf(made.id)}/32`));
+    api.transport.casts.length = 0;
+    assert.equal((await api.call('alice', 'DELETE', `/v2.0/ports/${made.id}`)).status, 204);
+    assert.deepEqual(told(), ['host-c']);
+    assert.deepEqual(membersTold('host-c', web), [`${await addressOf(ports.a)}/32`]);
   });
 
   it("address pairs and port security reach the hosts; a port's name reaches none", async () => {

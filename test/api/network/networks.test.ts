@@ -35,6 +35,7 @@ describe('network API: networks', () => {
       'shared',
       'status',
       'subnets',
+      'tags',
       'tenant_id',
       'updated_at',
     ]);

@@ -32,6 +32,7 @@ describe('network API: routers', () => {
       'revision_number',
       'routes',
       'status',
+      'tags',
       'tenant_id',
       'updated_at',
     ]);

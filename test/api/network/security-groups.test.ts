@@ -56,6 +56,7 @@ describe('network API: security groups', () => {
       'revision_number',
       'security_group_rules',
       'stateful',
+      'tags',
       'tenant_id',
       'updated_at',
     ]);

@@ -12,6 +12,8 @@ import type { RequestContext } from '../../../common/context.ts';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, Forbidden, NotFound, StratusError } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
+import { serverPortsUp } from '../../../network/port-status.ts';
+import { memberNotices } from '../../../network/member-notices.ts';
 import { allocateInterface, releaseInterface, type InterfaceRequest } from '../../../conductor/network-allocation.ts';
 import { OverQuota } from '../../../network/errors.ts';
 import { findPort, portAddresses } from '../../../network/server-ports.ts';
@@ -141,7 +143,8 @@ export function registerInterfaceRoutes(app: ApiServer, deps: ComputeApiDeps): v
       } catch (err) {
         throw hostRefusal(err, `Failed to detach network adapter device from ${instance.uuid}`);
       }
-      await releaseInterface(db, instance.uuid, portId);
+      const left = await releaseInterface(db, instance.uuid, portId);
+      await memberNotices(db, deps.compute).groupsChanged(request.ctx, left);
       void reply.code(202);
     },
   );
@@ -194,6 +197,10 @@ async function attach(
     await releaseInterface(db, instance.uuid, portId);
     throw hostRefusal(err, `Failed to attach network adapter device to ${instance.uuid}`);
   }
+  // The host answered once the port was plugged and the guest had its NIC: the port is up.
+  await serverPortsUp(db, instance.uuid, [portId]);
+  // A port made here joined its groups (a user's port was a member already: nothing new to tell).
+  if (!('portId' in wanted)) await memberNotices(db, deps.compute).portsChanged(ctx, [portId]);
   return portId;
 }
 

@@ -7,13 +7,14 @@
  * `[DEFAULT] reclaim_instance_interval` set, the delete is deferred (soft_delete_instance; restore and
  * forceDelete in deferred-delete.ts).
  */
-import type { RequestContext } from '../../../common/context.ts';
+import { adminContext, type RequestContext } from '../../../common/context.ts';
 import { now } from '../../../common/db/schema.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import { releaseInstancePorts } from '../../../conductor/network-allocation.ts';
+import { memberNotices } from '../../../network/member-notices.ts';
 import { assertNotLocked, markInstanceDeleted, updateInstance, type Instance } from '../../../objects/instances.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import { releaseAllocations, releaseMoveAllocations } from '../../../placement/claims.ts';
@@ -93,5 +94,6 @@ async function localDelete(deps: ComputeApiDeps, uuid: string, why: string): Pro
   await markInstanceDeleted(deps.database.db, uuid);
   await releaseAllocations(deps.database.db, uuid);
   await releaseMoveAllocations(deps.database.db, uuid);
-  await releaseInstancePorts(deps.database.db, uuid);
+  const groups = await releaseInstancePorts(deps.database.db, uuid);
+  await memberNotices(deps.database.db, deps.compute).groupsChanged(adminContext(), groups);
 }

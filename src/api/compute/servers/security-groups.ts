@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import { notifyPortsChanged } from '../../../network/network-info-changed.ts';
+import { memberNotices } from '../../../network/member-notices.ts';
 import { setPortSecurityGroups } from '../../../network/server-ports.ts';
 import type { Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
@@ -173,5 +174,7 @@ export async function changeServerSecurityGroup(
     throw new NotFound(`Security group ${name} not associated with the instance ${instance.uuid}`);
   }
   await notifyPortsChanged(db, deps.compute, request.ctx, changed);
+  // The group gained or lost members: the hosts of ports whose rules name it learn them.
+  await memberNotices(db, deps.compute).groupsChanged(request.ctx, [groupId]);
   void reply.code(202);
 }

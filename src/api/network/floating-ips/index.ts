@@ -54,6 +54,7 @@ export const floatingIpsModule: NetworkApiModule = {
       path: '/v2.0/floatingips',
       specs: SPECS,
       notFound: floatingIpNotFound,
+      tagsFrom: db,
       list: (ctx) => listFloatingIps(db, ctx),
       get: (ctx, id) => getFloatingIp(db, ctx, id),
       create: async (ctx, attrs) => {

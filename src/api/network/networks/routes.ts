@@ -17,7 +17,8 @@ import {
 import { invalidInput } from '../../../network/errors.ts';
 import { booleanAttr, intAttr, nullable, parseResourceBody, stringAttr, type AttributeSpecs } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
-import { listResponse, showFields } from '../list-query.ts';
+import { showFields } from '../list-query.ts';
+import { taggedListResponse, withTagsOne } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { adminOnlyAttributes, projectOfNew, withoutAdminOnly } from '../policy.ts';
 import type { RequestContext } from '../../../common/context.ts';
@@ -71,19 +72,23 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
         segmentation_id: attrs['provider:segmentation_id'] as number | null | undefined,
       },
     });
-    return reply.code(201).send({ network: view(request.ctx, record) });
+    return reply.code(201).send({ network: await withTagsOne(db, view(request.ctx, record)) });
   });
 
   app.get('/v2.0/networks', async (request) =>
-    listResponse(
+    taggedListResponse(
       request,
+      db,
       (await listNetworks(db, request.ctx)).map((n) => view(request.ctx, n)),
       { collection: 'networks', markerNotFound: networkNotFound },
     ),
   );
 
   app.get<{ Params: { id: string } }>('/v2.0/networks/:id', async (request) => ({
-    network: showFields(request, view(request.ctx, await getNetwork(db, request.ctx, request.params.id))),
+    network: showFields(
+      request,
+      await withTagsOne(db, view(request.ctx, await getNetwork(db, request.ctx, request.params.id))),
+    ),
   }));
 
   app.put<{ Params: { id: string } }>('/v2.0/networks/:id', async (request) => {
@@ -111,7 +116,7 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
         ? { port_security_enabled: attrs['port_security_enabled'] as boolean }
         : {}),
     });
-    return { network: view(request.ctx, record) };
+    return { network: await withTagsOne(db, view(request.ctx, record)) };
   });
 
   app.delete<{ Params: { id: string } }>('/v2.0/networks/:id', async (request, reply) => {

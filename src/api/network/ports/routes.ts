@@ -31,7 +31,8 @@ import {
 } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
 import { HostNotices, touchesEnforcedAttributes } from '../host-notices.ts';
-import { listResponse, showFields, valuesOf } from '../list-query.ts';
+import { showFields, valuesOf } from '../list-query.ts';
+import { taggedListResponse, withTagsOne } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { adminOnlyAttributes, projectOfNew, withoutAdminOnly } from '../policy.ts';
 
@@ -147,7 +148,8 @@ function register(app: ApiServer, deps: NetworkApiDeps): void {
       network_id: a['network_id'] as string,
     };
     const record = await createPort(db, request.ctx, create);
-    return reply.code(201).send({ port: view(request.ctx, record) });
+    if (record.security_groups.length > 0) await notices.portCreated(request.ctx, record.id);
+    return reply.code(201).send({ port: await withTagsOne(db, view(request.ctx, record)) });
   });
 
   app.get('/v2.0/ports', async (request) => {
@@ -159,15 +161,19 @@ function register(app: ApiServer, deps: NetworkApiDeps): void {
       ...(networkId !== undefined && moreNetworks.length === 0 ? { networkId } : {}),
       ...(deviceId !== undefined && moreDevices.length === 0 ? { deviceId } : {}),
     });
-    return listResponse(
+    return taggedListResponse(
       request,
+      db,
       ports.map((p) => view(request.ctx, p)),
       { collection: 'ports', markerNotFound: portNotFound, extraFilters: { fixed_ips: fixedIpsFilter } },
     );
   });
 
   app.get<{ Params: { id: string } }>('/v2.0/ports/:id', async (request) => ({
-    port: showFields(request, view(request.ctx, await getPort(db, request.ctx, request.params.id))),
+    port: showFields(
+      request,
+      await withTagsOne(db, view(request.ctx, await getPort(db, request.ctx, request.params.id))),
+    ),
   }));
 
   app.put<{ Params: { id: string } }>('/v2.0/ports/:id', async (request) => {
@@ -177,7 +183,7 @@ function register(app: ApiServer, deps: NetworkApiDeps): void {
     const formerGroups = enforced ? await notices.groupsBefore(request.params.id) : [];
     const record = await updatePort(db, request.ctx, request.params.id, common(a));
     if (enforced) await notices.portChanged(request.ctx, record.id, formerGroups);
-    return { port: view(request.ctx, record) };
+    return { port: await withTagsOne(db, view(request.ctx, record)) };
   });
 
   app.delete<{ Params: { id: string } }>('/v2.0/ports/:id', async (request, reply) => {

@@ -33,6 +33,7 @@ import {
 } from '../attributes.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
+import { withTagsOne } from '../tags.ts';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -157,6 +158,7 @@ export const routersModule: NetworkApiModule = {
       path: '/v2.0/routers',
       specs: SPECS,
       notFound: routerNotFound,
+      tagsFrom: db,
       list: (ctx) => listRouters(db, ctx),
       get: (ctx, id) => getRouter(db, ctx, id),
       create: (ctx, attrs) => createRouter(db, ctx, attrs as RouterCreate),
@@ -173,13 +175,15 @@ export const routersModule: NetworkApiModule = {
       const { routes } = parseResourceBody('router', request.body, ROUTES_ONLY, 'PUT') as { routes: Route[] };
       const current = (await getRouter(db, request.ctx, request.params.id)).routes;
       const added = routes.filter((r) => !current.some((c) => sameRoute(c, r)));
-      return { router: await replaceRoutes(db, request.ctx, request.params.id, [...current, ...added]) };
+      return {
+        router: await withTagsOne(db, await replaceRoutes(db, request.ctx, request.params.id, [...current, ...added])),
+      };
     });
     app.put<IdParams>('/v2.0/routers/:id/remove_extraroutes', async (request) => {
       const { routes } = parseResourceBody('router', request.body, ROUTES_ONLY, 'PUT') as { routes: Route[] };
       const current = (await getRouter(db, request.ctx, request.params.id)).routes;
       const kept = current.filter((c) => !routes.some((r) => sameRoute(c, r)));
-      return { router: await replaceRoutes(db, request.ctx, request.params.id, kept) };
+      return { router: await withTagsOne(db, await replaceRoutes(db, request.ctx, request.params.id, kept)) };
     });
   },
 };

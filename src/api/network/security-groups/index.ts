@@ -50,6 +50,7 @@ export const securityGroupsModule: NetworkApiModule = {
       path: '/v2.0/security-groups',
       specs: SPECS,
       notFound: securityGroupNotFound,
+      tagsFrom: db,
       beforeList: (request) => ensureDefaultForCaller(db, request.ctx, filteredProject(request)),
       list: (ctx) => listSecurityGroups(db, ctx),
       get: (ctx, id) => getSecurityGroup(db, ctx, id),

@@ -24,7 +24,8 @@ import {
   type Converted,
 } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
-import { listResponse, showFields } from '../list-query.ts';
+import { showFields } from '../list-query.ts';
+import { taggedListResponse, withTagsOne } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { projectOfNew } from '../policy.ts';
 
@@ -109,11 +110,11 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
       ...(a['ipv6_ra_mode'] !== undefined ? { ipv6_ra_mode: a['ipv6_ra_mode'] as string | null } : {}),
       ...(a['ipv6_address_mode'] !== undefined ? { ipv6_address_mode: a['ipv6_address_mode'] as string | null } : {}),
     });
-    return reply.code(201).send({ subnet: record });
+    return reply.code(201).send({ subnet: await withTagsOne(db, record) });
   });
 
   app.get('/v2.0/subnets', async (request) =>
-    listResponse(request, (await listSubnets(db, request.ctx)) as unknown as Record<string, unknown>[], {
+    taggedListResponse(request, db, await listSubnets(db, request.ctx), {
       collection: 'subnets',
       markerNotFound: subnetNotFound,
     }),
@@ -122,7 +123,10 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
   app.get<{ Params: { id: string } }>('/v2.0/subnets/:id', async (request) => ({
     subnet: showFields(
       request,
-      (await getSubnet(db, request.ctx, request.params.id)) as unknown as Record<string, unknown>,
+      (await withTagsOne(db, await getSubnet(db, request.ctx, request.params.id))) as unknown as Record<
+        string,
+        unknown
+      >,
     ),
   }));
 
@@ -137,7 +141,7 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
       ...(a['host_routes'] !== undefined ? { host_routes: a['host_routes'] as RouteText[] } : {}),
       ...(a['enable_dhcp'] !== undefined ? { enable_dhcp: a['enable_dhcp'] as boolean } : {}),
     };
-    return { subnet: await updateSubnet(db, request.ctx, request.params.id, changes) };
+    return { subnet: await withTagsOne(db, await updateSubnet(db, request.ctx, request.params.id, changes)) };
   });
 
   app.delete<{ Params: { id: string } }>('/v2.0/subnets/:id', async (request, reply) => {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LinuxBridgeDriver } from '../../../../src/compute/network/linux-bridge/linux-bridge-driver.ts';
@@ -157,6 +158,47 @@ describe('Linux bridge datapath on one host', () => {
     assert.equal(await lab.ping(g3, '10.20.0.11'), false, 'no route between projects');
     assert.equal(await lab.ping(g3, '10.20.0.1'), false, "nor to the host's address on another project's network");
     assert.ok(await lab.ping(g3, '198.51.100.50'), 'the floating IP is reachable');
+  });
+
+  it("reaches a neighbour's floating IP from inside the network (hairpin)", async () => {
+    // Guest 1's floating IP admits ICMP and TCP 8080 from anywhere. Guest 2, on the same bridge, goes
+    // through the host's DNAT to guest 1, whose answer, sent straight back over the bridge, is translated
+    // back by the bridge's connection tracking: guest 2 sees the floating address answer.
+    const rules = [...defaultRules, pingFromAnywhere, rule('ingress', 'tcp', ['0.0.0.0/0'], [8080, 8080])];
+    await driver.plug('vm-1', [g1Vif(rules)], {}, 'project');
+    assert.ok(await lab.ping(g2, '198.51.100.50'), "the neighbour reaches guest 1's floating IP");
+    // `ip netns exec` execs socat: the child is the listener itself, killed below.
+    const listener = spawn('ip', [
+      ...['netns', 'exec', g1, 'socat', 'TCP-LISTEN:8080,reuseaddr,fork'],
+      'SYSTEM:echo hairpin-$SOCAT_PEERADDR',
+    ]);
+    const exited = new Promise((resolve) => listener.once('exit', resolve));
+    try {
+      const answer = async () =>
+        (
+          await sh([
+            'ip',
+            'netns',
+            'exec',
+            g2,
+            'socat',
+            '-T',
+            '2',
+            '-',
+            'TCP:198.51.100.50:8080,connect-timeout=2',
+          ]).catch((err: Error) => `failed: ${err.message}`)
+        ).trim();
+      let got = '';
+      for (let i = 0; i < 20 && !got.startsWith('hairpin'); i++) {
+        got = await answer();
+        if (!got.startsWith('hairpin')) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(got, 'hairpin-10.20.0.12', 'a TCP connection to the floating IP, answered through it');
+    } finally {
+      listener.kill();
+      await exited;
+      await driver.plug('vm-1', [g1Vif([...defaultRules, pingFromAnywhere])], {}, 'project');
+    }
   });
 
   it('drops what a guest sends from a MAC or an address that is not its own', async () => {
