@@ -14,14 +14,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
+import { DASHBOARD_WAIT_MS, logInToDashboard } from '../helpers/dashboard-browser.ts';
 import { passwordToken, startAllInOne, type Deployment } from '../helpers/deployments.ts';
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(import.meta.dirname, '../../docs/images') : null;
-/** State changes show within two seconds; the rest is the fake driver's and a loaded machine's slack. */
-const WAIT_MS = 20_000;
+const WAIT_MS = DASHBOARD_WAIT_MS;
 
 describe('dashboard in chromium', () => {
   let dir: string;
@@ -82,18 +82,8 @@ describe('dashboard in chromium', () => {
     await api(grant, 'PUT');
   }
 
-  /** A new browser context (its own sessionStorage) logged in as `user`. */
-  async function logIn(user: string, password: string, options: { bypassCSP?: boolean } = {}) {
-    const context: BrowserContext = await browser.newContext({ acceptDownloads: true, ...options });
-    const page = await context.newPage();
-    await page.goto(d.dashboardUrl);
-    await page.getByLabel('Domain').fill('Default');
-    await page.getByLabel('User name').fill(user);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Servers' }).waitFor({ timeout: WAIT_MS });
-    return { context, page };
-  }
+  const logIn = (user: string, password: string, options: { bypassCSP?: boolean } = {}) =>
+    logInToDashboard(browser, d.dashboardUrl, user, password, options);
 
   /** axe-core's serious and critical findings on the page as it is, collected for one assertion at the end. */
   async function checkAccessibility(page: Page, name: string): Promise<void> {

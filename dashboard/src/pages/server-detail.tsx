@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { call } from '../api.ts';
 import { ErrorText, Page, Table } from '../components.tsx';
 import { navigate, usePoll } from '../hooks.ts';
+import { ServerConsole } from './server-console.tsx';
 import { addressList, ServerActions, type Server } from './servers.tsx';
 
 interface InstanceAction {
@@ -56,6 +57,8 @@ export function ServerDetail({ id }: { id: string }) {
           <ServerActions server={s} onDone={server.refresh} />
         </>
       ) : null}
+      <h2>Console</h2>
+      {s ? <ServerConsole serverId={s.id} running={s.status === 'ACTIVE'} /> : null}
       <h2>Console log</h2>
       <ErrorText error={consoleLog.error} />
       <pre className="console" tabIndex={0} aria-label="Console log">
