@@ -3,8 +3,10 @@
  * the fake driver (one deployment for the whole file). A member of a project logs in, launches a server
  * on the ssd tier and watches it turn ACTIVE without a reload, stops, starts and deletes it, uploads an
  * image, makes a key pair (its private key downloaded) and sees the API's own words for a refused one;
- * the admin pages are not theirs. An admin disables a compute service and sees it. An accessibility
- * check (axe-core) finds no serious or critical violation on each page visited.
+ * the admin pages are not theirs, nor another project's servers. An admin disables a compute service and
+ * sees it, creates and deletes a flavor, and sees zones, role assignments, every project's servers and
+ * usage per project. An accessibility check (axe-core) finds no serious or critical violation on each
+ * page visited.
  *
  * DASHBOARD_SCREENSHOTS=1 also writes the pages' pictures to docs/images/ (for the docs, not on every run).
  */
@@ -80,7 +82,18 @@ describe('dashboard in chromium', () => {
     const { roles } = await api<{ roles: { id: string }[] }>('identity/v3/roles?name=member');
     const grant = `identity/v3/projects/${project.project.id}/users/${user.user.id}/roles/${roles[0]!.id}`;
     await api(grant, 'PUT');
+    // A server of the admin project, which alice must not see.
+    const flavors = await api<{ flavors: { id: string; name: string }[] }>('compute/v2.1/flavors');
+    const theirs = await api<{ server: { id: string } }>('compute/v2.1/servers', 'POST', {
+      server: {
+        name: 'admins-server',
+        imageRef: image.id,
+        flavorRef: flavors.flavors.find((f) => f.name === 'dash.tiny')!.id,
+      },
+    });
+    adminServerId = theirs.server.id;
   }
+  let adminServerId = '';
 
   const logIn = (user: string, password: string, options: { bypassCSP?: boolean } = {}) =>
     logInToDashboard(browser, d.dashboardUrl, user, password, options);
@@ -118,6 +131,7 @@ describe('dashboard in chromium', () => {
 
     await waitStatus(page, 'web-1', 'ACTIVE');
     assert.equal(await row(page, 'web-1').locator('td').nth(4).textContent(), 'ssd');
+    assert.equal(await row(page, 'admins-server').count(), 0, "another project's server is not listed");
     await checkAccessibility(page, 'servers');
 
     await row(page, 'web-1').getByRole('button', { name: 'Stop' }).click();
@@ -134,8 +148,22 @@ describe('dashboard in chromium', () => {
     await row(page, 'web-1').getByRole('button', { name: 'Delete' }).click();
     await row(page, 'web-1').getByRole('button', { name: 'Yes, delete' }).click();
     await row(page, 'web-1').waitFor({ state: 'detached', timeout: WAIT_MS });
-    const left = await api<{ servers: unknown[] }>('compute/v2.1/servers?all_tenants=1');
-    assert.deepEqual(left.servers, []);
+    const left = await api<{ servers: { name: string }[] }>('compute/v2.1/servers?all_tenants=1');
+    assert.deepEqual(
+      left.servers.map((x) => x.name),
+      ['admins-server'],
+    );
+
+    // Quota usage drawn as charts; another project's server cannot be opened by its address either.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('img', { name: /^Servers: 0 used of (10|no limit)$/ }).waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'overview');
+    await page.goto(`${d.dashboardUrl}#/servers/${adminServerId}`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /could not be found/ })
+      .first()
+      .waitFor({ timeout: WAIT_MS });
     assert.equal(await page.evaluate('window.notReloaded'), true, 'all of it without a reload');
     await context.close();
   });
@@ -178,7 +206,11 @@ describe('dashboard in chromium', () => {
     await checkAccessibility(page, 'keypairs');
 
     // No admin pages for a member: not in the navigation, refused when asked for by address.
-    assert.equal(await page.getByRole('link', { name: 'Hypervisors' }).count(), 0);
+    for (const name of ['Hypervisors', 'Flavors', 'All servers', 'Usage', 'Projects and users']) {
+      assert.equal(await page.getByRole('link', { name }).count(), 0, `no ${name} link`);
+    }
+    await page.goto(`${d.dashboardUrl}#/admin/servers`);
+    await page.getByText('The admin pages need the admin role').waitFor();
     await page.goto(`${d.dashboardUrl}#/admin/services`);
     await page.getByText('The admin pages need the admin role').waitFor();
     await context.close();
@@ -200,6 +232,31 @@ describe('dashboard in chromium', () => {
     await checkAccessibility(page, 'services');
     await compute.getByRole('button', { name: 'Enable controller' }).click();
     await compute.getByRole('cell', { name: /^enabled/ }).waitFor({ timeout: WAIT_MS });
+
+    await page.getByRole('link', { name: 'Flavors' }).click();
+    const flavorForm = page.getByRole('form', { name: 'Create a flavor' });
+    await flavorForm.getByLabel('Flavor name').fill('dash.made');
+    await flavorForm.getByRole('button', { name: 'Create flavor' }).click();
+    const made = page.locator('tr[data-flavor="dash.made"]');
+    await made.waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'flavors');
+    await made.getByRole('button', { name: 'Delete' }).click();
+    await made.getByRole('button', { name: 'Yes, delete' }).click();
+    await made.waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    await page.getByRole('link', { name: 'Aggregates and zones' }).click();
+    await page.getByRole('table', { name: 'Availability zones' }).getByRole('cell', { name: 'nova' }).waitFor();
+    await checkAccessibility(page, 'aggregates');
+    await page.getByRole('link', { name: 'Projects and users' }).click();
+    const assignments = page.getByRole('table', { name: 'Role assignments' });
+    await assignments.getByRole('row', { name: /alice member project dash-project/ }).waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'identity');
+    await page.getByRole('link', { name: 'All servers' }).click();
+    await page.locator('tr[data-server="admins-server"]').getByRole('cell', { name: 'admin', exact: true }).waitFor();
+    await checkAccessibility(page, 'all-servers');
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('article', { name: 'Usage of admin' }).waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'usage');
     await context.close();
   });
 

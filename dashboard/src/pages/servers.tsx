@@ -132,7 +132,7 @@ export function Servers() {
   );
 }
 
-interface Flavor {
+export interface Flavor {
   id: string;
   name: string;
   vcpus: number;
