@@ -25,6 +25,8 @@ export interface Frame {
   digest: string;
   /** How many distinct pixel values the screen has: 1 for a blank screen. */
   colours: number;
+  /** How many pixels are not black (value 0): grows as text is printed on a text-mode screen. */
+  lit: number;
 }
 
 export class RfbScreen {
@@ -82,6 +84,7 @@ export class RfbScreen {
     const count = (await this.stream.read(3)).readUInt16BE(1);
     const hash = createHash('sha256');
     const colours = new Set<number>();
+    let lit = 0;
     let resized = false;
     for (let i = 0; i < count; i++) {
       const header = await this.stream.read(12);
@@ -94,11 +97,13 @@ export class RfbScreen {
       const pixels = await this.stream.read(w * h * this.bytesPerPixel);
       hash.update(header.subarray(0, 8)).update(pixels);
       for (let p = 0; p + this.bytesPerPixel <= pixels.length; p += this.bytesPerPixel) {
-        colours.add(pixels.readUIntLE(p, this.bytesPerPixel));
+        const value = pixels.readUIntLE(p, this.bytesPerPixel);
+        colours.add(value);
+        if (value !== 0) lit++;
       }
     }
     // A resize answers the request alone: the screen itself comes with the next update.
     if (resized && colours.size === 0) return this.frame();
-    return { width: this.width, height: this.height, digest: hash.digest('hex'), colours: colours.size };
+    return { width: this.width, height: this.height, digest: hash.digest('hex'), colours: colours.size, lit };
   }
 }
