@@ -173,7 +173,7 @@ function Content({ route, session }: { route: string[]; session: Session }) {
   const [page = 'servers', id] = route;
   switch (page) {
     case 'servers':
-      return id ? <ServerDetail id={id} /> : <Servers />;
+      return id ? <ServerDetail id={id} admin={isAdmin(session)} /> : <Servers />;
     case 'images':
       return <Images session={session} />;
     case 'keypairs':

@@ -1,7 +1,8 @@
 import { memo, useEffect, useRef, useState, type FormEvent } from 'react';
 import { call } from '../api.ts';
-import { ActionButton, ConfirmButton, ErrorText, Field, Page, Table } from '../components.tsx';
+import { ErrorText, Field, Page, Table } from '../components.tsx';
 import { usePoll } from '../hooks.ts';
+import { ServerActions } from './server-actions.tsx';
 
 export interface Server {
   id: string;
@@ -11,6 +12,7 @@ export interface Server {
   addresses: Record<string, { addr: string; version: number }[]>;
   flavor: { original_name?: string; vcpus?: number; ram?: number; disk?: number };
   'OS-EXT-STS:task_state'?: string | null;
+  locked?: boolean;
   'STRATUS-EXT-STORAGE:tier'?: string;
 }
 
@@ -59,24 +61,6 @@ function useLiveServers() {
     return sorted.current;
   }, POLL_MS);
   return poll;
-}
-
-const serverAction = (id: string, body: unknown) => call('compute', `/v2.1/servers/${id}/action`, { body });
-
-export function ServerActions({ server, onDone }: { server: Server; onDone: () => void }) {
-  const act = (body: unknown) => () => serverAction(server.id, body).then(onDone);
-  return (
-    <span className="actions">
-      {server.status === 'SHUTOFF' ? <ActionButton label="Start" run={act({ 'os-start': null })} /> : null}
-      {server.status === 'ACTIVE' ? <ActionButton label="Stop" run={act({ 'os-stop': null })} /> : null}
-      {server.status === 'ACTIVE' ? <ActionButton label="Reboot" run={act({ reboot: { type: 'SOFT' } })} /> : null}
-      <ConfirmButton
-        label="Delete"
-        question={`Delete ${server.name}?`}
-        onConfirm={() => call('compute', `/v2.1/servers/${server.id}`, { method: 'DELETE' }).then(onDone)}
-      />
-    </span>
-  );
 }
 
 /** One server's row; redrawn only when that server changed (a poll gives unchanged servers the same object). */
