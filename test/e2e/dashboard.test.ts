@@ -3,10 +3,11 @@
  * the fake driver (one deployment for the whole file). A member of a project logs in, launches a server
  * on the ssd tier and watches it turn ACTIVE without a reload, stops, starts and deletes it, uploads an
  * image, makes a key pair (its private key downloaded) and sees the API's own words for a refused one;
- * the admin pages are not theirs, nor another project's servers. An admin disables a compute service and
+ * the admin pages are not theirs, nor another project's servers. A member launches into a chosen security
+ * group, pauses, unpauses and locks a server on its page. An admin disables a compute service and
  * sees it, creates and deletes a flavor, and sees zones, role assignments, every project's servers and
- * usage per project. An accessibility check (axe-core) finds no serious or critical violation on each
- * page visited.
+ * usage per project, and a capacity bar per storage tier on each hypervisor. An accessibility check
+ * (axe-core) finds no serious or critical violation on each page visited.
  *
  * DASHBOARD_SCREENSHOTS=1 also writes the pages' pictures to docs/images/ (for the docs, not on every run).
  */
@@ -82,6 +83,10 @@ describe('dashboard in chromium', () => {
     const { roles } = await api<{ roles: { id: string }[] }>('identity/v3/roles?name=member');
     const grant = `identity/v3/projects/${project.project.id}/users/${user.user.id}/roles/${roles[0]!.id}`;
     await api(grant, 'PUT');
+    // A second security group in alice's project, for the launch form to choose.
+    await api('network/v2.0/security-groups', 'POST', {
+      security_group: { name: 'web', project_id: project.project.id },
+    });
     // A server of the admin project, which alice must not see.
     const flavors = await api<{ flavors: { id: string; name: string }[] }>('compute/v2.1/flavors');
     const theirs = await api<{ server: { id: string } }>('compute/v2.1/servers', 'POST', {
@@ -168,6 +173,50 @@ describe('dashboard in chromium', () => {
     await context.close();
   });
 
+  it('a member launches into a chosen security group, then pauses, unpauses and locks it on its page', async () => {
+    const { context, page } = await logIn('alice', 'alice-pw', { bypassCSP: true });
+    await page.getByRole('button', { name: 'Launch server' }).click();
+    const form = page.getByRole('form', { name: 'Launch server' });
+    await form.getByLabel('Name').fill('web-2');
+    await form.getByLabel('Image').selectOption({ label: 'dash-image' });
+    await form.getByLabel('Flavor').selectOption({ label: 'dash.tiny' });
+    const groups = form.getByLabel('Security groups');
+    assert.deepEqual(await groups.locator('option:checked').allTextContents(), ['default']);
+    await groups.selectOption(['default', 'web']);
+    const [create] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/compute/v2.1/servers')),
+      form.getByRole('button', { name: 'Launch' }).click(),
+    ]);
+    assert.deepEqual((create.postDataJSON() as { server: { security_groups: unknown } }).server.security_groups, [
+      { name: 'default' },
+      { name: 'web' },
+    ]);
+    await waitStatus(page, 'web-2', 'ACTIVE');
+    const { servers } = await api<{ servers: { id: string }[] }>('compute/v2.1/servers?all_tenants=1&name=web-2');
+    const id = servers[0]!.id;
+
+    await row(page, 'web-2').getByRole('link', { name: 'web-2' }).click();
+    const actions = page.getByRole('group', { name: 'Actions on web-2' });
+    const status = (value: string) =>
+      page.locator('dd.status', { hasText: new RegExp(`^${value}$`) }).waitFor({ timeout: WAIT_MS });
+    await actions.getByRole('button', { name: 'Pause' }).click();
+    await status('PAUSED');
+    assert.equal(await actions.getByRole('button', { name: 'Stop' }).count(), 0, 'no stop for a paused server');
+    await actions.getByRole('button', { name: 'Unpause' }).click();
+    await status('ACTIVE');
+    await actions.getByRole('button', { name: 'Lock', exact: true }).click();
+    await actions.getByRole('button', { name: 'Unlock' }).waitFor({ timeout: WAIT_MS });
+    // Resize asks for a flavor first, behind a warning.
+    await actions.getByRole('button', { name: 'Resize' }).click();
+    await actions.getByRole('form', { name: 'Resize' }).getByLabel('New flavor').waitFor();
+    await checkAccessibility(page, 'server-actions');
+    await actions.getByRole('button', { name: 'Cancel' }).click();
+    await actions.getByRole('button', { name: 'Unlock' }).click();
+    await actions.getByRole('button', { name: 'Lock', exact: true }).waitFor({ timeout: WAIT_MS });
+    await api(`compute/v2.1/servers/${id}`, 'DELETE');
+    await context.close();
+  });
+
   it('a member uploads an image with progress and makes key pairs; a refused one shows the API words', async () => {
     const { context, page } = await logIn('alice', 'alice-pw', { bypassCSP: true });
     await page.getByRole('link', { name: 'Images' }).click();
@@ -220,6 +269,11 @@ describe('dashboard in chromium', () => {
     const { context, page } = await logIn('admin', 'secret', { bypassCSP: true });
     await page.getByRole('link', { name: 'Hypervisors' }).click();
     await page.getByRole('meter', { name: 'vCPUs' }).first().waitFor();
+    // The fake driver's pools (hdd:500,ssd:100), one bar per tier.
+    const ssd = page.getByRole('meter', { name: 'Storage tier ssd' });
+    await ssd.waitFor({ timeout: WAIT_MS });
+    assert.equal(await ssd.getAttribute('aria-valuemax'), '100');
+    assert.equal(await page.getByRole('meter', { name: 'Storage tier hdd' }).getAttribute('aria-valuemax'), '500');
     await checkAccessibility(page, 'hypervisors');
     await page.getByRole('link', { name: 'Compute services' }).click();
     const compute = page.locator(
