@@ -208,7 +208,9 @@ describe('dashboard in chromium', () => {
     await actions.getByRole('button', { name: 'Unlock' }).waitFor({ timeout: WAIT_MS });
     // Resize asks for a flavor first, behind a warning.
     await actions.getByRole('button', { name: 'Resize' }).click();
-    await actions.getByRole('form', { name: 'Resize' }).getByLabel('New flavor').waitFor();
+    const newFlavor = actions.getByRole('form', { name: 'Resize' }).getByLabel('New flavor');
+    await newFlavor.locator('option').first().waitFor({ state: 'attached', timeout: WAIT_MS });
+    assert.ok(!(await newFlavor.locator('option').allTextContents()).includes('dash.tiny'), 'not its own flavor');
     await checkAccessibility(page, 'server-actions');
     await actions.getByRole('button', { name: 'Cancel' }).click();
     await actions.getByRole('button', { name: 'Unlock' }).click();

@@ -13,6 +13,7 @@ export interface ActionableServer {
   name: string;
   status: string;
   locked?: boolean;
+  flavor?: { original_name?: string };
   'OS-EXT-STS:task_state'?: string | null;
 }
 
@@ -100,12 +101,14 @@ function ChoiceButton(props: {
   );
 }
 
-const loadFlavors = async (): Promise<Choice[]> => {
+/** The flavors a server may be resized to: every one but its own (Nova refuses a resize to the same). */
+const loadFlavors = async (current: string | undefined): Promise<Choice[]> => {
   const { flavors } = await call<{ flavors: { id: string; name: string; ram: number }[] }>(
     'compute',
     '/v2.1/flavors/detail',
   );
   return flavors
+    .filter((f) => f.name !== current)
     .sort((a, b) => a.ram - b.ram || a.name.localeCompare(b.name))
     .map((f) => ({ value: f.id, label: f.name }));
 };
@@ -189,7 +192,7 @@ export function ServerActions({
               label="Resize"
               field="New flavor"
               question={`Resize ${server.name}? It restarts.`}
-              load={loadFlavors}
+              load={() => loadFlavors(server.flavor?.original_name)}
               run={(flavorRef) => serverAction(server.id, { resize: { flavorRef } }).then(onDone)}
             />
           ) : null}
