@@ -152,7 +152,13 @@ httpd -p 80 -h /www
 nc -ll -p 7 -e cat &
 /sbin/stratus-network &
 /sbin/stratus-metadata &
-while :; do sleep 3600; done
+# The screen (tty0, the VNC console) shows the marker, then the uptime every 2 s: a person sees a live guest,
+# and a test sees the screen change.
+echo "$marker" > /dev/tty0
+while :; do
+  echo "stratus-guest: up \$(cut -d' ' -f1 /proc/uptime)s" > /dev/tty0
+  sleep 2
+done
 EOF
 chmod +x "$root/sbin/init"
 # busybox acpid runs CONFDIR/PWRF/00000080 when the power button is pressed.
@@ -171,7 +177,9 @@ cp "$kernel" "$work/vmlinuz"
 # no_timer_check: the kernel's check that the PIT timer interrupt arrives is a timed wait, and a guest
 # emulated on a host busy with many others can miss it and hang there at boot ("8254 timer not connected
 # to IO-APIC", seen with 20 TCG guests booting at once on 2 cores). Cloud images pass it for the same reason.
-echo "console=ttyS0 root=/dev/vda rw quiet panic=-1 no_timer_check" > "$work/cmdline"
+# console=tty0 and ttyS0: the kernel writes to the screen (the VGA card, the VNC console) and to the serial
+# port (the console log); ttyS0 last is /dev/console, where the init scripts' lines go.
+echo "console=tty0 console=ttyS0 root=/dev/vda rw quiet panic=-1 no_timer_check" > "$work/cmdline"
 echo "$stamp" > "$work/stamp"
 # Each file is renamed into place, so a concurrent reader (parallel tests) never sees half a file.
 mkdir -p "$out_dir"

@@ -2,9 +2,11 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useToken } from './api.ts';
 import { ErrorText, Field } from './components.tsx';
 import { navigate, useRoute } from './hooks.ts';
+import { AggregatesAndZones, AllServers, Flavors, Identity, Usage } from './pages/admin-cloud.tsx';
 import { Hypervisors, ComputeServices } from './pages/admin.tsx';
 import { Images } from './pages/images.tsx';
 import { KeyPairs } from './pages/keypairs.tsx';
+import { Overview } from './pages/overview.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { Servers } from './pages/servers.tsx';
 import {
@@ -97,6 +99,7 @@ function Login(props: { notice: string | null; onLogin: (session: Session) => vo
 }
 
 const USER_PAGES = [
+  ['overview', 'Overview'],
   ['servers', 'Servers'],
   ['images', 'Images'],
   ['keypairs', 'Key pairs'],
@@ -104,6 +107,11 @@ const USER_PAGES = [
 const ADMIN_PAGES = [
   ['admin/hypervisors', 'Hypervisors'],
   ['admin/services', 'Compute services'],
+  ['admin/aggregates', 'Aggregates and zones'],
+  ['admin/flavors', 'Flavors'],
+  ['admin/identity', 'Projects and users'],
+  ['admin/servers', 'All servers'],
+  ['admin/usage', 'Usage'],
 ] as const;
 
 function Shell(props: { session: Session; onSwitch: (s: Session) => void; onLogout: () => void }) {
@@ -165,11 +173,13 @@ function Content({ route, session }: { route: string[]; session: Session }) {
   const [page = 'servers', id] = route;
   switch (page) {
     case 'servers':
-      return id ? <ServerDetail id={id} /> : <Servers />;
+      return id ? <ServerDetail id={id} admin={isAdmin(session)} /> : <Servers />;
     case 'images':
       return <Images session={session} />;
     case 'keypairs':
       return <KeyPairs />;
+    case 'overview':
+      return <Overview projectName={session.project.name} />;
     case 'admin':
       if (!isAdmin(session)) {
         return (
@@ -178,9 +188,28 @@ function Content({ route, session }: { route: string[]; session: Session }) {
           </p>
         );
       }
-      return id === 'services' ? <ComputeServices /> : <Hypervisors />;
+      return <AdminPage name={id} />;
     default:
       navigate('servers');
       return null;
+  }
+}
+
+function AdminPage({ name }: { name: string | undefined }) {
+  switch (name) {
+    case 'services':
+      return <ComputeServices />;
+    case 'aggregates':
+      return <AggregatesAndZones />;
+    case 'flavors':
+      return <Flavors />;
+    case 'identity':
+      return <Identity />;
+    case 'servers':
+      return <AllServers />;
+    case 'usage':
+      return <Usage />;
+    default:
+      return <Hypervisors />;
   }
 }

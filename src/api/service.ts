@@ -200,7 +200,11 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
       })
     : null;
   const dashboard = config.dashboard.enabled
-    ? createDashboardServer({ apis: apps, files: await dashboardFiles(packageRoot()) })
+    ? createDashboardServer({
+        apis: apps,
+        files: await dashboardFiles(packageRoot()),
+        consoleOrigin: config.vnc.enabled ? new URL(novncproxyBaseUrl(config)).origin : null,
+      })
     : null;
   const closeAll = () =>
     Promise.all([

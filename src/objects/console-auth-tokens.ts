@@ -27,10 +27,15 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** noVNC reads the websocket path from its `path` parameter; the proxy reads the token from that path. */
+/**
+ * noVNC reads the websocket path from its `path` parameter; the proxy reads the token from that path.
+ * `autoconnect=true` (unless the base says otherwise) makes noVNC's full page (vnc.html, which Debian's
+ * vnc_auto.html links to) open straight onto the screen, as vnc_lite.html always does, not on a Connect button.
+ */
 export function consoleUrl(accessUrlBase: string, token: string): string {
-  const separator = accessUrlBase.includes('?') ? '&' : '?';
-  return `${accessUrlBase}${separator}path=${encodeURIComponent(`?token=${token}`)}`;
+  const query = accessUrlBase.includes('?') ? accessUrlBase.slice(accessUrlBase.indexOf('?') + 1) : null;
+  const autoconnect = query !== null && new URLSearchParams(query).has('autoconnect') ? '' : 'autoconnect=true&';
+  return `${accessUrlBase}${query === null ? '?' : '&'}${autoconnect}path=${encodeURIComponent(`?token=${token}`)}`;
 }
 
 /** Issues a token for `connection`, valid `ttlSec` seconds; expired tokens of any instance go on the way. */

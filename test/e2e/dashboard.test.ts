@@ -3,8 +3,11 @@
  * the fake driver (one deployment for the whole file). A member of a project logs in, launches a server
  * on the ssd tier and watches it turn ACTIVE without a reload, stops, starts and deletes it, uploads an
  * image, makes a key pair (its private key downloaded) and sees the API's own words for a refused one;
- * the admin pages are not theirs. An admin disables a compute service and sees it. An accessibility
- * check (axe-core) finds no serious or critical violation on each page visited.
+ * the admin pages are not theirs, nor another project's servers. A member launches into a chosen security
+ * group, pauses, unpauses and locks a server on its page. An admin disables a compute service and
+ * sees it, creates and deletes a flavor, and sees zones, role assignments, every project's servers and
+ * usage per project, and a capacity bar per storage tier on each hypervisor. An accessibility check
+ * (axe-core) finds no serious or critical violation on each page visited.
  *
  * DASHBOARD_SCREENSHOTS=1 also writes the pages' pictures to docs/images/ (for the docs, not on every run).
  */
@@ -14,14 +17,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.ts';
+import { DASHBOARD_WAIT_MS, logInToDashboard } from '../helpers/dashboard-browser.ts';
 import { passwordToken, startAllInOne, type Deployment } from '../helpers/deployments.ts';
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(import.meta.dirname, '../../docs/images') : null;
-/** State changes show within two seconds; the rest is the fake driver's and a loaded machine's slack. */
-const WAIT_MS = 20_000;
+const WAIT_MS = DASHBOARD_WAIT_MS;
 
 describe('dashboard in chromium', () => {
   let dir: string;
@@ -80,20 +83,25 @@ describe('dashboard in chromium', () => {
     const { roles } = await api<{ roles: { id: string }[] }>('identity/v3/roles?name=member');
     const grant = `identity/v3/projects/${project.project.id}/users/${user.user.id}/roles/${roles[0]!.id}`;
     await api(grant, 'PUT');
+    // A second security group in alice's project, for the launch form to choose.
+    await api('network/v2.0/security-groups', 'POST', {
+      security_group: { name: 'web', project_id: project.project.id },
+    });
+    // A server of the admin project, which alice must not see.
+    const flavors = await api<{ flavors: { id: string; name: string }[] }>('compute/v2.1/flavors');
+    const theirs = await api<{ server: { id: string } }>('compute/v2.1/servers', 'POST', {
+      server: {
+        name: 'admins-server',
+        imageRef: image.id,
+        flavorRef: flavors.flavors.find((f) => f.name === 'dash.tiny')!.id,
+      },
+    });
+    adminServerId = theirs.server.id;
   }
+  let adminServerId = '';
 
-  /** A new browser context (its own sessionStorage) logged in as `user`. */
-  async function logIn(user: string, password: string, options: { bypassCSP?: boolean } = {}) {
-    const context: BrowserContext = await browser.newContext({ acceptDownloads: true, ...options });
-    const page = await context.newPage();
-    await page.goto(d.dashboardUrl);
-    await page.getByLabel('Domain').fill('Default');
-    await page.getByLabel('User name').fill(user);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Servers' }).waitFor({ timeout: WAIT_MS });
-    return { context, page };
-  }
+  const logIn = (user: string, password: string, options: { bypassCSP?: boolean } = {}) =>
+    logInToDashboard(browser, d.dashboardUrl, user, password, options);
 
   /** axe-core's serious and critical findings on the page as it is, collected for one assertion at the end. */
   async function checkAccessibility(page: Page, name: string): Promise<void> {
@@ -128,6 +136,7 @@ describe('dashboard in chromium', () => {
 
     await waitStatus(page, 'web-1', 'ACTIVE');
     assert.equal(await row(page, 'web-1').locator('td').nth(4).textContent(), 'ssd');
+    assert.equal(await row(page, 'admins-server').count(), 0, "another project's server is not listed");
     await checkAccessibility(page, 'servers');
 
     await row(page, 'web-1').getByRole('button', { name: 'Stop' }).click();
@@ -144,9 +153,69 @@ describe('dashboard in chromium', () => {
     await row(page, 'web-1').getByRole('button', { name: 'Delete' }).click();
     await row(page, 'web-1').getByRole('button', { name: 'Yes, delete' }).click();
     await row(page, 'web-1').waitFor({ state: 'detached', timeout: WAIT_MS });
-    const left = await api<{ servers: unknown[] }>('compute/v2.1/servers?all_tenants=1');
-    assert.deepEqual(left.servers, []);
+    const left = await api<{ servers: { name: string }[] }>('compute/v2.1/servers?all_tenants=1');
+    assert.deepEqual(
+      left.servers.map((x) => x.name),
+      ['admins-server'],
+    );
+
+    // Quota usage drawn as charts; another project's server cannot be opened by its address either.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('img', { name: /^Servers: 0 used of (10|no limit)$/ }).waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'overview');
+    await page.goto(`${d.dashboardUrl}#/servers/${adminServerId}`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /could not be found/ })
+      .first()
+      .waitFor({ timeout: WAIT_MS });
     assert.equal(await page.evaluate('window.notReloaded'), true, 'all of it without a reload');
+    await context.close();
+  });
+
+  it('a member launches into a chosen security group, then pauses, unpauses and locks it on its page', async () => {
+    const { context, page } = await logIn('alice', 'alice-pw', { bypassCSP: true });
+    await page.getByRole('button', { name: 'Launch server' }).click();
+    const form = page.getByRole('form', { name: 'Launch server' });
+    await form.getByLabel('Name').fill('web-2');
+    await form.getByLabel('Image').selectOption({ label: 'dash-image' });
+    await form.getByLabel('Flavor').selectOption({ label: 'dash.tiny' });
+    const groups = form.getByLabel('Security groups');
+    assert.deepEqual(await groups.locator('option:checked').allTextContents(), ['default']);
+    await groups.selectOption(['default', 'web']);
+    const [create] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/compute/v2.1/servers')),
+      form.getByRole('button', { name: 'Launch' }).click(),
+    ]);
+    assert.deepEqual((create.postDataJSON() as { server: { security_groups: unknown } }).server.security_groups, [
+      { name: 'default' },
+      { name: 'web' },
+    ]);
+    await waitStatus(page, 'web-2', 'ACTIVE');
+    const { servers } = await api<{ servers: { id: string }[] }>('compute/v2.1/servers?all_tenants=1&name=web-2');
+    const id = servers[0]!.id;
+
+    await row(page, 'web-2').getByRole('link', { name: 'web-2' }).click();
+    const actions = page.getByRole('group', { name: 'Actions on web-2' });
+    const status = (value: string) =>
+      page.locator('dd.status', { hasText: new RegExp(`^${value}$`) }).waitFor({ timeout: WAIT_MS });
+    await actions.getByRole('button', { name: 'Pause' }).click();
+    await status('PAUSED');
+    assert.equal(await actions.getByRole('button', { name: 'Stop' }).count(), 0, 'no stop for a paused server');
+    await actions.getByRole('button', { name: 'Unpause' }).click();
+    await status('ACTIVE');
+    await actions.getByRole('button', { name: 'Lock', exact: true }).click();
+    await actions.getByRole('button', { name: 'Unlock' }).waitFor({ timeout: WAIT_MS });
+    // Resize asks for a flavor first, behind a warning.
+    await actions.getByRole('button', { name: 'Resize' }).click();
+    const newFlavor = actions.getByRole('form', { name: 'Resize' }).getByLabel('New flavor');
+    await newFlavor.locator('option').first().waitFor({ state: 'attached', timeout: WAIT_MS });
+    assert.ok(!(await newFlavor.locator('option').allTextContents()).includes('dash.tiny'), 'not its own flavor');
+    await checkAccessibility(page, 'server-actions');
+    await actions.getByRole('button', { name: 'Cancel' }).click();
+    await actions.getByRole('button', { name: 'Unlock' }).click();
+    await actions.getByRole('button', { name: 'Lock', exact: true }).waitFor({ timeout: WAIT_MS });
+    await api(`compute/v2.1/servers/${id}`, 'DELETE');
     await context.close();
   });
 
@@ -188,7 +257,11 @@ describe('dashboard in chromium', () => {
     await checkAccessibility(page, 'keypairs');
 
     // No admin pages for a member: not in the navigation, refused when asked for by address.
-    assert.equal(await page.getByRole('link', { name: 'Hypervisors' }).count(), 0);
+    for (const name of ['Hypervisors', 'Flavors', 'All servers', 'Usage', 'Projects and users']) {
+      assert.equal(await page.getByRole('link', { name }).count(), 0, `no ${name} link`);
+    }
+    await page.goto(`${d.dashboardUrl}#/admin/servers`);
+    await page.getByText('The admin pages need the admin role').waitFor();
     await page.goto(`${d.dashboardUrl}#/admin/services`);
     await page.getByText('The admin pages need the admin role').waitFor();
     await context.close();
@@ -198,6 +271,11 @@ describe('dashboard in chromium', () => {
     const { context, page } = await logIn('admin', 'secret', { bypassCSP: true });
     await page.getByRole('link', { name: 'Hypervisors' }).click();
     await page.getByRole('meter', { name: 'vCPUs' }).first().waitFor();
+    // The fake driver's pools (hdd:500,ssd:100), one bar per tier.
+    const ssd = page.getByRole('meter', { name: 'Storage tier ssd' });
+    await ssd.waitFor({ timeout: WAIT_MS });
+    assert.equal(await ssd.getAttribute('aria-valuemax'), '100');
+    assert.equal(await page.getByRole('meter', { name: 'Storage tier hdd' }).getAttribute('aria-valuemax'), '500');
     await checkAccessibility(page, 'hypervisors');
     await page.getByRole('link', { name: 'Compute services' }).click();
     const compute = page.locator(
@@ -210,6 +288,31 @@ describe('dashboard in chromium', () => {
     await checkAccessibility(page, 'services');
     await compute.getByRole('button', { name: 'Enable controller' }).click();
     await compute.getByRole('cell', { name: /^enabled/ }).waitFor({ timeout: WAIT_MS });
+
+    await page.getByRole('link', { name: 'Flavors' }).click();
+    const flavorForm = page.getByRole('form', { name: 'Create a flavor' });
+    await flavorForm.getByLabel('Flavor name').fill('dash.made');
+    await flavorForm.getByRole('button', { name: 'Create flavor' }).click();
+    const made = page.locator('tr[data-flavor="dash.made"]');
+    await made.waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'flavors');
+    await made.getByRole('button', { name: 'Delete' }).click();
+    await made.getByRole('button', { name: 'Yes, delete' }).click();
+    await made.waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    await page.getByRole('link', { name: 'Aggregates and zones' }).click();
+    await page.getByRole('table', { name: 'Availability zones' }).getByRole('cell', { name: 'nova' }).waitFor();
+    await checkAccessibility(page, 'aggregates');
+    await page.getByRole('link', { name: 'Projects and users' }).click();
+    const assignments = page.getByRole('table', { name: 'Role assignments' });
+    await assignments.getByRole('row', { name: /alice member project dash-project/ }).waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'identity');
+    await page.getByRole('link', { name: 'All servers' }).click();
+    await page.locator('tr[data-server="admins-server"]').getByRole('cell', { name: 'admin', exact: true }).waitFor();
+    await checkAccessibility(page, 'all-servers');
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('article', { name: 'Usage of admin' }).waitFor({ timeout: WAIT_MS });
+    await checkAccessibility(page, 'usage');
     await context.close();
   });
 

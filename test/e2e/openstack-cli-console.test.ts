@@ -15,7 +15,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConsoleSocket, openConsoleSocket, websocketUrlOf } from '../helpers/console-websocket.ts';
 import { startAllInOne, type Deployment } from '../helpers/deployments.ts';
-import { qemuProcessesOf } from '../helpers/processes.ts';
+import { qemuProcessesOf, waitUntil } from '../helpers/processes.ts';
+import { RfbScreen } from '../helpers/rfb-screen.ts';
+import { GUEST_BOOT_WAIT_MS, markerCount } from '../helpers/guest-image.ts';
+
+/** More lit pixels than a text cursor has (9 by 2): a few characters printed. */
+const PRINTED_PIXELS = 100;
 
 /** VNC display 0. */
 const FIRST_VNC_PORT = 5900;
@@ -63,7 +68,10 @@ describe('openstack console url show --novnc with the qemu driver (real guest)',
 
     const shown = await cli.json<{ type: string; url: string }>('console', 'url', 'show', '--novnc', server.id);
     assert.equal(shown.type, 'novnc');
-    assert.match(shown.url, /^http:\/\/127\.0\.0\.1:\d+\/vnc_auto\.html\?path=%3Ftoken%3D[0-9a-f-]{36}$/);
+    assert.match(
+      shown.url,
+      /^http:\/\/127\.0\.0\.1:\d+\/vnc_lite\.html\?autoconnect=true&path=%3Ftoken%3D[0-9a-f-]{36}$/,
+    );
 
     // The page noVNC runs in, served by the proxy from Debian's novnc package.
     const page = await fetch(shown.url);
@@ -85,7 +93,21 @@ describe('openstack console url show --novnc with the qemu driver (real guest)',
     assert.equal(remote.type, 'novnc');
     const again = await openConsoleSocket(websocketUrlOf(remote.url));
     assert.ok(again instanceof ConsoleSocket, `the 2.6 console websocket was refused with HTTP ${String(again)}`);
-    await rfbHandshake(again);
+    // The guest's screen (its VGA card), not qemu's "no graphic display device" placeholder: once the guest
+    // has booted, lines of text (far more lit pixels than the blinking cursor's) appear as it prints its
+    // uptime every 2 s.
+    await waitUntil(
+      'the guest to boot',
+      async () => markerCount(await cli.ok('console', 'log', 'show', server.id)) > 0,
+      GUEST_BOOT_WAIT_MS,
+    );
+    const screen2 = await RfbScreen.open(again);
+    const first = await screen2.frame();
+    assert.ok(first.colours > 1, `the screen shows something (${first.width}x${first.height}, one colour)`);
+    await waitUntil(
+      'the guest to print on its screen',
+      async () => (await screen2.frame()).lit > first.lit + PRINTED_PIXELS,
+    );
     again.ws.close();
 
     const unused = await cli.json<{ url: string }>('console', 'url', 'show', '--novnc', server.id);

@@ -25,6 +25,11 @@ export class ConsoleSocket {
     });
   }
 
+  /** Bytes to the guest's VNC server, as one binary frame. */
+  write(data: Buffer): void {
+    this.ws.send(data);
+  }
+
   /** The next `n` bytes from the guest's VNC server. */
   async read(n: number): Promise<Buffer> {
     while (this.received.length < n) {

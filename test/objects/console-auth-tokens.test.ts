@@ -88,7 +88,8 @@ describeOnEachEngine('console auth tokens', (database) => {
   });
 });
 
-it('puts the token in the websocket path noVNC reads from its path parameter', () => {
-  assert.equal(consoleUrl(BASE, 'abc-123'), `${BASE}?path=%3Ftoken%3Dabc-123`);
-  assert.equal(consoleUrl(`${BASE}?autoconnect=1`, 'abc'), `${BASE}?autoconnect=1&path=%3Ftoken%3Dabc`);
+it('puts the token in the websocket path noVNC reads from its path parameter, connecting at once', () => {
+  assert.equal(consoleUrl(BASE, 'abc-123'), `${BASE}?autoconnect=true&path=%3Ftoken%3Dabc-123`);
+  assert.equal(consoleUrl(`${BASE}?autoconnect=0`, 'abc'), `${BASE}?autoconnect=0&path=%3Ftoken%3Dabc`);
+  assert.equal(consoleUrl(`${BASE}?resize=scale`, 'abc'), `${BASE}?resize=scale&autoconnect=true&path=%3Ftoken%3Dabc`);
 });

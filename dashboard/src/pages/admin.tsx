@@ -14,11 +14,15 @@ interface Hypervisor {
   local_gb: number;
   local_gb_used: number;
   running_vms: number;
+  /** Its storage pools, by tier, as placement holds them (Stratus's storage-tier extension). */
+  'STRATUS-EXT-STORAGE:pools'?: { tier: string; capacity_gb: number; used_gb: number }[];
 }
 
 export function Hypervisors() {
   const { data, error } = usePoll(async () => {
-    const { hypervisors } = await call<{ hypervisors: Hypervisor[] }>('compute', '/v2.1/os-hypervisors/detail');
+    const { hypervisors } = await call<{ hypervisors: Hypervisor[] }>('compute', '/v2.1/os-hypervisors/detail', {
+      extensions: ['storage-tier'],
+    });
     return hypervisors;
   }, 5000);
   return (
@@ -34,6 +38,15 @@ export function Hypervisors() {
             <UsageBar label="vCPUs" used={h.vcpus_used} total={h.vcpus} />
             <UsageBar label="Memory" used={h.memory_mb_used} total={h.memory_mb} unit="MiB" />
             <UsageBar label="Disk" used={h.local_gb_used} total={h.local_gb} unit="GiB" />
+            {(h['STRATUS-EXT-STORAGE:pools'] ?? []).map((p) => (
+              <UsageBar
+                key={p.tier}
+                label={`Storage tier ${p.tier}`}
+                used={p.used_gb}
+                total={p.capacity_gb}
+                unit="GiB"
+              />
+            ))}
           </article>
         ))}
       </div>

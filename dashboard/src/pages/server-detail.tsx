@@ -2,7 +2,9 @@ import { useState } from 'react';
 import { call } from '../api.ts';
 import { ErrorText, Page, Table } from '../components.tsx';
 import { navigate, usePoll } from '../hooks.ts';
-import { addressList, ServerActions, type Server } from './servers.tsx';
+import { ServerConsole } from './server-console.tsx';
+import { ServerActions } from './server-actions.tsx';
+import { addressList, type Server } from './servers.tsx';
 
 interface InstanceAction {
   action: string;
@@ -15,7 +17,7 @@ interface InstanceAction {
 /** Lines of the console log shown: its tail, as `openstack console log show --lines` gives it. */
 const CONSOLE_LINES = 40;
 
-export function ServerDetail({ id }: { id: string }) {
+export function ServerDetail({ id, admin }: { id: string; admin: boolean }) {
   const server = usePoll(async () => {
     const body = await call<{ server: Server }>('compute', `/v2.1/servers/${id}`, { extensions: ['storage-tier'] });
     return body.server;
@@ -50,12 +52,16 @@ export function ServerDetail({ id }: { id: string }) {
             <dd>{s.flavor?.original_name ?? ''}</dd>
             <dt>Storage tier</dt>
             <dd>{s['STRATUS-EXT-STORAGE:tier'] ?? ''}</dd>
+            <dt>Locked</dt>
+            <dd>{s.locked ? 'yes' : 'no'}</dd>
             <dt>Addresses</dt>
             <dd>{addressList(s) || 'none'}</dd>
           </dl>
-          <ServerActions server={s} onDone={server.refresh} />
+          <ServerActions server={s} onDone={server.refresh} full admin={admin} />
         </>
       ) : null}
+      <h2>Console</h2>
+      {s ? <ServerConsole serverId={s.id} running={s.status === 'ACTIVE'} /> : null}
       <h2>Console log</h2>
       <ErrorText error={consoleLog.error} />
       <pre className="console" tabIndex={0} aria-label="Console log">

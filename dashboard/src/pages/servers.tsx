@@ -1,7 +1,8 @@
 import { memo, useEffect, useRef, useState, type FormEvent } from 'react';
 import { call } from '../api.ts';
-import { ActionButton, ConfirmButton, ErrorText, Field, Page, Table } from '../components.tsx';
+import { ErrorText, Field, Page, Table } from '../components.tsx';
 import { usePoll } from '../hooks.ts';
+import { ServerActions } from './server-actions.tsx';
 
 export interface Server {
   id: string;
@@ -11,6 +12,7 @@ export interface Server {
   addresses: Record<string, { addr: string; version: number }[]>;
   flavor: { original_name?: string; vcpus?: number; ram?: number; disk?: number };
   'OS-EXT-STS:task_state'?: string | null;
+  locked?: boolean;
   'STRATUS-EXT-STORAGE:tier'?: string;
 }
 
@@ -59,24 +61,6 @@ function useLiveServers() {
     return sorted.current;
   }, POLL_MS);
   return poll;
-}
-
-const serverAction = (id: string, body: unknown) => call('compute', `/v2.1/servers/${id}/action`, { body });
-
-export function ServerActions({ server, onDone }: { server: Server; onDone: () => void }) {
-  const act = (body: unknown) => () => serverAction(server.id, body).then(onDone);
-  return (
-    <span className="actions">
-      {server.status === 'SHUTOFF' ? <ActionButton label="Start" run={act({ 'os-start': null })} /> : null}
-      {server.status === 'ACTIVE' ? <ActionButton label="Stop" run={act({ 'os-stop': null })} /> : null}
-      {server.status === 'ACTIVE' ? <ActionButton label="Reboot" run={act({ reboot: { type: 'SOFT' } })} /> : null}
-      <ConfirmButton
-        label="Delete"
-        question={`Delete ${server.name}?`}
-        onConfirm={() => call('compute', `/v2.1/servers/${server.id}`, { method: 'DELETE' }).then(onDone)}
-      />
-    </span>
-  );
 }
 
 /** One server's row; redrawn only when that server changed (a poll gives unchanged servers the same object). */
@@ -132,7 +116,7 @@ export function Servers() {
   );
 }
 
-interface Flavor {
+export interface Flavor {
   id: string;
   name: string;
   vcpus: number;
@@ -161,6 +145,7 @@ function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
     images: Image[];
     keypairs: string[];
     networks: { id: string; name: string }[];
+    securityGroups: string[];
     limits: Limits['absolute'];
   } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -173,6 +158,7 @@ function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
     keypair: '',
     network: 'none',
     userData: '',
+    securityGroups: ['default'],
   });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -183,14 +169,17 @@ function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
       call<{ keypairs: { keypair: { name: string } }[] }>('compute', '/v2.1/os-keypairs'),
       call<{ limits: Limits }>('compute', '/v2.1/limits'),
       call<{ networks: { id: string; name: string }[] }>('network', '/v2.0/networks'),
+      call<{ security_groups: { name: string }[] }>('network', '/v2.0/security-groups?fields=name'),
     ])
-      .then(([f, i, k, l, n]) => {
+      .then(([f, i, k, l, n, g]) => {
         setChoices({
           flavors: f.flavors.sort((a, b) => a.ram - b.ram || a.name.localeCompare(b.name)),
           images: i.images,
           keypairs: k.keypairs.map((x) => x.keypair.name),
           limits: l.limits.absolute,
           networks: n.networks,
+          // Names, as Nova takes them; a project's groups may share one, which is then asked for once.
+          securityGroups: [...new Set(g.security_groups.map((x) => x.name))].sort(),
         });
         setForm((old) => ({
           ...old,
@@ -224,6 +213,7 @@ function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
     if (form.tier) server.instance_disk_type = form.tier;
     if (form.keypair) server.key_name = form.keypair;
     if (form.userData) server.user_data = base64(form.userData);
+    if (form.securityGroups.length) server.security_groups = form.securityGroups.map((name) => ({ name }));
     call('compute', '/v2.1/servers', { body: { server }, extensions: form.tier ? ['storage-tier'] : [] })
       .then(() => {
         setError(null);
@@ -285,6 +275,22 @@ function LaunchForm({ onLaunched }: { onLaunched: () => void }) {
             </option>
           ))}
           <option value="none">(no network)</option>
+        </select>
+      </Field>
+      <Field label="Security groups" hint="The firewall rules of its ports; several may be chosen.">
+        <select
+          name="securityGroups"
+          multiple
+          value={form.securityGroups}
+          onChange={(e) =>
+            setForm({ ...form, securityGroups: [...e.target.selectedOptions].map((option) => option.value) })
+          }
+        >
+          {choices.securityGroups.map((g) => (
+            <option key={g} value={g}>
+              {g}
+            </option>
+          ))}
         </select>
       </Field>
       <Field label="Key pair">

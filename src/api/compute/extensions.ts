@@ -7,7 +7,8 @@
  *
  * Known extensions:
  * - `storage-tier`: server views (show, detail, update, rebuild) carry `STRATUS-EXT-STORAGE:tier`, and
- *   POST /servers accepts `instance_disk_type` (servers/storage-tier.ts).
+ *   POST /servers accepts `instance_disk_type` (servers/storage-tier.ts); hypervisor detail views
+ *   carry `STRATUS-EXT-STORAGE:pools`, each storage pool's tier, capacity and use in placement.
  *
  * An unknown name is a 400, so that a typo is not silently a request without the extension.
  */

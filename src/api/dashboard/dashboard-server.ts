@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getLogger } from '../../common/log/logger.ts';
 import type { ApiServer } from '../http/create-server.ts';
-import { serveDashboardFile } from './dashboard-files.ts';
+import { securityHeaders, serveDashboardFile } from './dashboard-files.ts';
 
 const log = getLogger('api.dashboard');
 
@@ -21,6 +21,8 @@ export interface DashboardOptions {
   apis: DashboardApis;
   /** The built application, or why there is none (served as a 503 page). */
   files: { dir: string } | { error: string };
+  /** The console proxy's origin, which the page may frame (the VNC console); null without consoles. */
+  consoleOrigin?: string | null;
 }
 
 /** `/api/compute/v2.1/servers` -> the compute app and `/v2.1/servers`; null for any other path. */
@@ -32,6 +34,7 @@ export function apiRoute(apis: DashboardApis, url: string): { app: ApiServer; ur
 }
 
 export function createDashboardServer(options: DashboardOptions): Server {
+  const headers = securityHeaders(options.consoleOrigin ?? null);
   return createServer((request: IncomingMessage, response: ServerResponse) => {
     const route = apiRoute(options.apis, request.url ?? '/');
     if (route) {
@@ -44,7 +47,7 @@ export function createDashboardServer(options: DashboardOptions): Server {
       response.end(`The dashboard is not built: ${options.files.error}\nRun \`npm run build\`, then restart.\n`);
       return;
     }
-    serveDashboardFile(options.files.dir, request, response).catch((err: Error) => {
+    serveDashboardFile(options.files.dir, request, response, headers).catch((err: Error) => {
       log.error({ err: err.message, url: request.url }, 'serving a dashboard file failed');
       response.destroy();
     });

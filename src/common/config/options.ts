@@ -545,8 +545,8 @@ export const OPTIONS = {
     novncproxy_base_url: optionalStr({
       default: null,
       help:
-        'Base of the console URLs handed to users, e.g. https://console.example.com:6080/vnc_auto.html; ' +
-        'unset: http://<[api] public_host>:<novncproxy_port>/vnc_auto.html.',
+        'Base of the console URLs handed to users, e.g. https://console.example.com:6080/vnc_lite.html; ' +
+        'unset: http://<[api] public_host>:<novncproxy_port>/vnc_lite.html (the screen alone, connected at once).',
     }),
     novncproxy_host: str({ default: '0.0.0.0', help: 'Address the console proxy (noVNC and websocket) listens on.' }),
     novncproxy_port: int({ default: 6080, min: 0, max: 65535, help: 'Port of the console proxy.' }),

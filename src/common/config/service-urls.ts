@@ -33,7 +33,7 @@ export function serviceUrl(config: UrlConfig, type: ServiceType): string {
 /** The noVNC page consoles open: `[vnc] novncproxy_base_url`, or the api service's console proxy. */
 export function novncproxyBaseUrl(config: Pick<Config, 'api' | 'vnc'>): string {
   const { novncproxy_base_url: base, novncproxy_port: port } = config.vnc;
-  return base ?? `http://${publicHost(config)}:${port}/vnc_auto.html`;
+  return base ?? `http://${publicHost(config)}:${port}/vnc_lite.html`;
 }
 
 /** The dashboard's address as a browser opens it. */

@@ -117,7 +117,7 @@ after(async () => {
 
 const NOVNC = { 'os-getVNCConsole': { type: 'novnc' } };
 const REMOTE = { remote_console: { protocol: 'vnc', type: 'novnc' } };
-const URL_PREFIX = 'http://127.0.0.1:6080/vnc_auto.html?path=%3Ftoken%3D';
+const URL_PREFIX = 'http://127.0.0.1:6080/vnc_lite.html?autoconnect=true&path=%3Ftoken%3D';
 
 function tokenOf(url: string): string {
   assert.ok(url.startsWith(URL_PREFIX), url);
@@ -253,7 +253,7 @@ describe('[vnc] novncproxy_base_url', () => {
       assert.equal(res.statusCode, 200);
       assert.match(
         (res.json() as { console: { url: string } }).console.url,
-        /^https:\/\/console\.example\.com\/vnc_auto\.html\?path=%3Ftoken%3D[0-9a-f-]{36}$/,
+        /^https:\/\/console\.example\.com\/vnc_auto\.html\?autoconnect=true&path=%3Ftoken%3D[0-9a-f-]{36}$/,
       );
     } finally {
       await other.close();

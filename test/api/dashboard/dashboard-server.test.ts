@@ -41,7 +41,7 @@ describe('dashboard server', () => {
       await app.ready();
       apis[kind] = app;
     }
-    const a = createDashboardServer({ apis, files: { dir } });
+    const a = createDashboardServer({ apis, files: { dir }, consoleOrigin: 'http://127.0.0.1:6080' });
     const b = createDashboardServer({ apis, files: { error: 'Cannot find package vite' } });
     servers.push(a, b);
     [built, unbuilt] = [await listen(a), await listen(b)];
@@ -75,7 +75,10 @@ describe('dashboard server', () => {
     assert.equal(index.status, 200);
     assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8');
     assert.equal(index.headers.get('cache-control'), 'no-cache');
-    assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'.*frame-ancestors 'none'/);
+    const policy = index.headers.get('content-security-policy') ?? '';
+    assert.match(policy, /default-src 'self'.*frame-ancestors 'none'/);
+    // It may frame the console proxy (the VNC console) and nothing else.
+    assert.match(policy, /frame-src http:\/\/127\.0\.0\.1:6080;/);
     assert.equal(await index.text(), '<!doctype html><title>Stratus</title>');
     const asset = await fetch(`${built}/assets/index-abc.js`);
     assert.match(asset.headers.get('cache-control') ?? '', /immutable/);

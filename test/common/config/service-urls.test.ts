@@ -26,7 +26,7 @@ test('an IPv6 public_host is bracketed', () => {
 
 test('the noVNC page: [vnc] novncproxy_base_url, else the proxy on public_host, an IPv6 one bracketed', () => {
   const v6 = loadConfig([], { api: { public_host: '::1' }, vnc: { novncproxy_port: '6080' } });
-  assert.equal(novncproxyBaseUrl(v6), 'http://[::1]:6080/vnc_auto.html');
+  assert.equal(novncproxyBaseUrl(v6), 'http://[::1]:6080/vnc_lite.html');
   assert.doesNotThrow(() => new URL(novncproxyBaseUrl(v6)));
   const set = loadConfig([], { vnc: { novncproxy_base_url: 'https://console.example/vnc_auto.html' } });
   assert.equal(novncproxyBaseUrl(set), 'https://console.example/vnc_auto.html');

@@ -21,6 +21,15 @@ export interface NodeUsage {
   currentWorkload: number;
   /** Servers assigned to the node (Nova's running_vms, which counts them whatever their power state). */
   runningVms: number;
+  /** The node's storage pools as placement holds them: the tier's DISK_GB inventory and its usage. */
+  pools: StoragePoolUsage[];
+}
+
+export interface StoragePoolUsage {
+  tier: string;
+  /** Schedulable GiB: (total - reserved) * allocation_ratio, as placement counts capacity. */
+  capacityGb: number;
+  usedGb: number;
 }
 
 /** Every node whose compute service still exists (Nova skips the others), oldest first. */
@@ -38,7 +47,17 @@ export async function nodesWithUsage(db: Db): Promise<NodeUsage[]> {
     const used = provider?.usages ?? {};
     // The disk lives in the node's storage pools (and, for servers older than tiers, on the node itself).
     let diskUsed = used[ResourceClass.DISK_GB] ?? 0;
-    for (const pool of pools.get(node.uuid)?.values() ?? []) diskUsed += pool.usage.usages[ResourceClass.DISK_GB] ?? 0;
+    const nodePools: StoragePoolUsage[] = [];
+    for (const [tier, pool] of pools.get(node.uuid) ?? []) {
+      const poolUsed = pool.usage.usages[ResourceClass.DISK_GB] ?? 0;
+      const inventory = pool.usage.inventories[ResourceClass.DISK_GB];
+      const capacityGb = inventory
+        ? Math.floor((inventory.total - inventory.reserved) * inventory.allocation_ratio)
+        : 0;
+      nodePools.push({ tier, capacityGb, usedGb: poolUsed });
+      diskUsed += poolUsed;
+    }
+    nodePools.sort((a, b) => a.tier.localeCompare(b.tier));
     const count = counts.get(`${node.host}\u0000${node.hypervisor_hostname}`);
     return {
       node,
@@ -50,6 +69,7 @@ export async function nodesWithUsage(db: Db): Promise<NodeUsage[]> {
       localGbUsed: diskUsed,
       currentWorkload: count?.busy ?? 0,
       runningVms: count?.instances ?? 0,
+      pools: nodePools,
     };
   });
 }

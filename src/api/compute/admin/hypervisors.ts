@@ -12,6 +12,7 @@ import { isServiceUp } from '../../../objects/services.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
+import { wantsExtension } from '../extensions.ts';
 import { atLeast, requireVersion } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
 import { boolFromString, isUuidLike, queryValue, type Query } from '../validate.ts';
@@ -59,6 +60,13 @@ function hypervisorView(
       Object.assign(view, usageFigures(entry));
       view['cpu_info'] = atLeast(request, '2.28') ? cpuInfo(node.cpu_info) : node.cpu_info;
     }
+  }
+  if (detail && wantsExtension(request, 'storage-tier')) {
+    view['STRATUS-EXT-STORAGE:pools'] = entry.pools.map((p) => ({
+      tier: p.tier,
+      capacity_gb: p.capacityGb,
+      used_gb: p.usedGb,
+    }));
   }
   if (servers?.length) view['servers'] = servers;
   else if (servers && atLeast(request, '2.75')) view['servers'] = [];

@@ -41,7 +41,7 @@ export async function directBoot(
   const props = root.image.properties;
   const kernel = props['kernel_id'] ? await bootFile(cache, root.image.id, props['kernel_id'], 'aki') : null;
   const ramdisk = props['ramdisk_id'] ? await bootFile(cache, root.image.id, props['ramdisk_id'], 'ari') : null;
-  const commandLine = props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=ttyS0' : null);
+  const commandLine = props['os_command_line'] ?? (kernel ? 'root=/dev/vda console=tty0 console=ttyS0' : null);
   return { kernel, ramdisk, commandLine };
 }
 

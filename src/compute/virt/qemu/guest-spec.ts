@@ -133,6 +133,7 @@ export function qemuArguments(
   if (incoming === 'live') args.push('-incoming', 'defer', '-S');
   else if (incoming) args.push('-incoming', `exec:cat ${shellQuote(incoming)}`);
   if (machine.vncListen) args.push('-vnc', vncArgument(machine.vncListen));
+  args.push(...DISPLAY_DEVICE);
   for (const disk of spec.disks) {
     args.push(
       '-drive',
@@ -153,6 +154,15 @@ function configDriveArguments(drive: NonNullable<GuestSpec['configDrive']>): str
   const file = `file=${qemuOptionValue(drive.path)},format=raw,readonly=on`;
   return drive.format === 'vfat' ? ['-drive', `${file},if=virtio`] : ['-drive', `${file},if=ide,index=3,media=cdrom`];
 }
+
+/**
+ * The guest's screen, what its VNC console shows: the standard VGA card (text mode is a memory page TCG
+ * writes like any other, and the kernel's VGA console needs no driver of its own). At a fixed PCI slot past
+ * those qemu hands out in order, so adding it moved no disk or NIC of guests started before it had one, and
+ * a hot-plugged device never takes its place. Every guest has it, VNC or not, so the devices of a guest are
+ * the same on every host it moves to (suspend, migration).
+ */
+const DISPLAY_DEVICE = ['-device', 'VGA,addr=0x1e'];
 
 /** Highest VNC display qemu may take: display N listens on port 5900 + N, and ports end at 65535. */
 const LAST_VNC_DISPLAY = 65535 - 5900;
