@@ -63,6 +63,7 @@ const ALL = [
   '0027-migrations',
   '0028-token-revocation-events',
   '0029-move-quota',
+  '0030-live-migration-progress',
 ];
 
 // The engines run side by side (MariaDB DDL is slow); the steps of each engine run in order.
