@@ -38,6 +38,9 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   // prep_resize's alternates for a rescheduled move; compute 1.10: config_drive in build_and_run_instance
   // and rebuild_instance. Released together.
   10: { conductor: '1.6', scheduler: '1.1', compute: '1.10' },
+  // compute 1.11 and conductor 1.7: live migration (the checks and steps, live_migrate_instance, its
+  // step and progress reports, abort and force complete).
+  11: { conductor: '1.7', scheduler: '1.1', compute: '1.11' },
 };
 
 /** The binary whose services serve a topic. */

@@ -596,8 +596,14 @@ export const OPTIONS = {
     move_failure_rates: list({
       default: [],
       help:
-        'Share of move steps that fail on this host, as step:rate (steps prep, migrate and finish; e.g. ' +
-        'prep:1,finish:0.2), to exercise rescheduling and the put-back of failed resizes and migrations.',
+        'Share of move steps that fail on this host, as step:rate (steps prep, migrate and finish of ' +
+        'resizes and cold migrations; live_check, live_pre, live_migrate and live_post of live migrations; ' +
+        'e.g. prep:1,finish:0.2), to exercise rescheduling and the put-back of failed moves.',
+    }),
+    live_migration_ms: int({
+      default: 0,
+      min: 0,
+      help: "Simulated time a live migration's transfer takes (abort and force complete act within it).",
     }),
   },
   catalog: {

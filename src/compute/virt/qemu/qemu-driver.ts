@@ -27,6 +27,7 @@ import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {
+  GuestLiveMoves,
   ConfigDriveFiles,
   DiskSnapshotLink,
   GuestInfo,
@@ -128,11 +129,23 @@ export class QemuDriver implements VirtDriver {
   readonly moves: QemuGuestMoves;
   /** Live migration (live-migration.ts). */
   readonly liveMigration: QemuLiveMigration;
+  /** The driver contract's live migration, by live-migration.ts; a migrated guest's leftovers go with destroy. */
+  readonly liveMoves: GuestLiveMoves;
 
   constructor(private readonly options: QemuDriverOptions) {
     const host = this.movesHost();
     this.moves = new QemuGuestMoves(host, host.migrationAddress);
-    this.liveMigration = new QemuLiveMigration(host);
+    const live = (this.liveMigration = new QemuLiveMigration(host));
+    this.liveMoves = {
+      checkCanLiveMigrateDestination: (instance, node) => live.checkDestination(instance, node),
+      checkCanLiveMigrateSource: (uuid) => live.checkSource(uuid),
+      preLiveMigration: (instance, node, networkInfo) => live.preLiveMigration(instance, node, networkInfo),
+      liveMigration: (uuid, data) => live.migrate(uuid, data),
+      progress: (uuid) => live.progress(uuid),
+      abort: (uuid) => live.abort(uuid),
+      forceComplete: (uuid) => live.forceComplete(uuid),
+      postLiveMigrationAtDestination: (uuid) => live.postLiveMigrationAtDestination(uuid),
+    };
   }
 
   async init(host: string): Promise<void> {
