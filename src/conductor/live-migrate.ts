@@ -166,7 +166,8 @@ export class LiveMigrationConductor {
     instance: Instance,
     requestedHost?: string,
   ): Promise<{ host: string; node: string }> {
-    const spec = await getRequestSpec(this.db, instance.uuid);
+    // The host the server was created on (2.74) binds its build, not its moves (Nova resets it too).
+    const { requested_destination: _built, ...spec } = await getRequestSpec(this.db, instance.uuid);
     const selections = await this.scheduler.selectDestinations(
       ctx,
       {

@@ -8,16 +8,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminContext } from '../../src/common/context.ts';
-import { listActions, startAction } from '../../src/objects/instance-actions.ts';
+import { listActions } from '../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../src/objects/instance-faults.ts';
 import { instancePayload } from '../../src/objects/instance-payload.ts';
-import { getInstance, updateInstance, type Instance } from '../../src/objects/instances.ts';
+import { getInstance, type Instance } from '../../src/objects/instances.ts';
 import type { Flavor } from '../../src/objects/flavors.ts';
-import { createMigration, getMigration, MigrationStatus, type MigrationRecord } from '../../src/objects/migrations.ts';
+import { getMigration, MigrationStatus, type MigrationRecord } from '../../src/objects/migrations.ts';
 import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
-import { TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
+import { VmState } from '../../src/wire/messages/instance-states.ts';
 import { vcpuHolders } from '../helpers/allocation-holders.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
+import { liveMigrateAsApi as liveMigrate } from '../helpers/move-requests.ts';
 
 const settled = (i: Instance) => i.task_state === null && i.vm_state !== VmState.BUILDING;
 /** The source's transfers take this long, so that abort and force complete find them running. */
@@ -34,38 +35,6 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
       .where('host', '=', host)
       .execute();
 
-  /** What the API does for os-migrateLive: task migrating, the migration (accepted), the action, the cast. */
-  async function liveMigrateAsApi(uuid: string, host?: string, force = false): Promise<MigrationRecord> {
-    const instance = await updateInstance(
-      cloud.database.db,
-      uuid,
-      { task_state: TaskState.MIGRATING },
-      { vmState: [VmState.ACTIVE, VmState.PAUSED], taskState: [null] },
-    );
-    const migration = await createMigration(cloud.database.db, {
-      instance_uuid: uuid,
-      migration_type: 'live-migration',
-      status: MigrationStatus.ACCEPTED,
-      source_compute: instance.host!,
-      source_node: instance.node,
-      dest_compute: host ?? null,
-      old_flavor: instance.flavor,
-      new_flavor: instance.flavor,
-      user_id: instance.user_id,
-      project_id: instance.project_id,
-    });
-    const ctx = adminContext();
-    await startAction(cloud.database.db, ctx, uuid, 'live-migration');
-    await cloud.conductor.liveMigrateInstance(ctx, {
-      uuid,
-      migration_uuid: migration.uuid,
-      ...(host ? { host } : {}),
-      force,
-      block_migration: null,
-    });
-    return migration;
-  }
-
   /** Each host holds exactly the flavors of the servers on it, nothing for any migration. */
   async function assertAllocationsMatchServers(uuids: string[]): Promise<void> {
     const held = await vcpuHolders(cloud);
@@ -77,6 +46,7 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
 
   const fault = async (uuid: string) => (await latestFaults(cloud.database.db, [uuid])).get(uuid)?.message ?? '';
   const uuids: Record<string, string> = {};
+  const liveMigrateAsApi = (uuid: string, host?: string, force = false) => liveMigrate(cloud, uuid, host, force);
 
   before(async () => {
     cloud = await startTestCloud({
@@ -88,13 +58,15 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
     // Servers boot on the sources only: `src` (slow transfers) and `src-bad` (whose streams fail).
     await cloud.startComputeHost('src', { fake_driver: { live_migration_ms: String(TRANSFER_MS) } });
     for (const name of ['a', 'b', 'c', 'd', 'e']) {
-      [uuids[name]] = await cloud.boot(flavor, 1, name);
-      await cloud.waitFor(uuids[name]!, settled);
+      const [uuid] = await cloud.boot(flavor, 1, name);
+      uuids[name] = uuid!;
+      await cloud.waitFor(uuid!, settled);
     }
     await disable('src', true);
     await cloud.startComputeHost('src-bad', { fake_driver: { move_failure_rates: 'live_migrate:1' } });
-    [uuids['bad']] = await cloud.boot(flavor, 1, 'bad');
-    await cloud.waitFor(uuids['bad']!, settled);
+    const [bad] = await cloud.boot(flavor, 1, 'bad');
+    uuids['bad'] = bad!;
+    await cloud.waitFor(bad!, settled);
     await disable('src-bad', true);
     await disable('src', false);
     await cloud.startComputeHost('ok');

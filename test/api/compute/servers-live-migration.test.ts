@@ -140,7 +140,7 @@ describe('os-migrateLive', () => {
     const res = await admin('2.25').post(action(server.uuid), {
       'os-migrateLive': { host: null, block_migration: 'auto' },
     });
-    h.transport.refuse = undefined;
+    h.transport.refuse = null;
     assert.equal(res.statusCode, 503);
     assert.equal((await getInstance(h.database.db, server.uuid)).task_state, null);
     const [migration] = await listMigrations(h.database.db, { instanceUuid: server.uuid });
