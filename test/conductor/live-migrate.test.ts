@@ -11,11 +11,11 @@ import { adminContext } from '../../src/common/context.ts';
 import { listActions } from '../../src/objects/instance-actions.ts';
 import { latestFaults } from '../../src/objects/instance-faults.ts';
 import { instancePayload } from '../../src/objects/instance-payload.ts';
-import { getInstance, type Instance } from '../../src/objects/instances.ts';
+import { getInstance, updateInstance, type Instance } from '../../src/objects/instances.ts';
 import type { Flavor } from '../../src/objects/flavors.ts';
 import { getMigration, MigrationStatus, type MigrationRecord } from '../../src/objects/migrations.ts';
 import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
-import { VmState } from '../../src/wire/messages/instance-states.ts';
+import { TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { vcpuHolders } from '../helpers/allocation-holders.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 import { liveMigrateAsApi as liveMigrate } from '../helpers/move-requests.ts';
@@ -57,7 +57,7 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
     flavor = await smallFlavor(cloud.database, 'live.small', { vcpus: 1, root_gb: 1 });
     // Servers boot on the sources only: `src` (slow transfers) and `src-bad` (whose streams fail).
     await cloud.startComputeHost('src', { fake_driver: { live_migration_ms: String(TRANSFER_MS) } });
-    for (const name of ['a', 'b', 'c', 'd', 'e']) {
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'p']) {
       const [uuid] = await cloud.boot(flavor, 1, name);
       uuids[name] = uuid!;
       await cloud.waitFor(uuid!, settled);
@@ -202,6 +202,24 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
     const moved = await cloud.waitFor(uuid, settled, 20_000);
     assert.equal(moved.host, 'ok');
     assert.equal(moved.vm_state, VmState.ACTIVE);
+    await waitForStatus(migration.uuid, MigrationStatus.COMPLETED);
+    await assertAllocationsMatchServers(Object.values(uuids));
+  });
+
+  it('a paused server stays paused on its new host', async () => {
+    const uuid = uuids['p']!;
+    const paused = await updateInstance(
+      cloud.database.db,
+      uuid,
+      { task_state: TaskState.PAUSING },
+      { taskState: [null] },
+    );
+    await compute.guestStateAction(adminContext(), 'src', 'pause', instancePayload(paused));
+    await cloud.waitFor(uuid, (i) => i.vm_state === VmState.PAUSED && i.task_state === null);
+    const migration = await liveMigrateAsApi(uuid, 'ok', true);
+    const moved = await cloud.waitFor(uuid, settled, 20_000);
+    assert.equal(moved.host, 'ok');
+    assert.equal(moved.vm_state, VmState.PAUSED);
     await waitForStatus(migration.uuid, MigrationStatus.COMPLETED);
     await assertAllocationsMatchServers(Object.values(uuids));
   });

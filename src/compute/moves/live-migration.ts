@@ -19,6 +19,7 @@ import type { LiveMove } from '../../wire/contracts/compute.ts';
 import type { LiveStepReportName } from '../../wire/contracts/conductor.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import type { LiveMigrateData } from '../../wire/messages/live-migrate-data.ts';
+import { VmState } from '../../wire/messages/instance-states.ts';
 import type { NetworkInfo } from '../../wire/messages/network-info.ts';
 import type { HostActionSteps } from '../host-action-steps.ts';
 import type { GuestLiveMoves } from '../virt/driver.ts';
@@ -142,7 +143,7 @@ export class LiveMigrationFlows {
       const plugged = new Set((await this.h.networking.interfacesOf(instance.uuid)).map((vif) => vif.id));
       // A port attached meanwhile is refused (the API forbids it while migrating): plug it anyway.
       if (networkInfo.some((vif) => !plugged.has(vif.id))) await this.h.networking.plugGuest(instance, networkInfo);
-      await this.driver().postLiveMigrationAtDestination(instance.uuid);
+      await this.driver().postLiveMigrationAtDestination(instance.uuid, instance.vm_state !== VmState.PAUSED);
     });
   }
 

@@ -160,8 +160,8 @@ export interface GuestLiveMoves {
   abort(uuid: string): Promise<void>;
   /** Source: the running migration is made to converge (the guest paused until it runs at the destination). */
   forceComplete(uuid: string): Promise<void>;
-  /** Destination: the migrated guest resumed here. */
-  postLiveMigrationAtDestination(uuid: string): Promise<void>;
+  /** Destination: the migrated guest taken over here, running (`resume`) or kept paused as it was. */
+  postLiveMigrationAtDestination(uuid: string, resume: boolean): Promise<void>;
 }
 
 /*

@@ -128,10 +128,10 @@ export class FakeLiveMigration implements GuestLiveMoves {
     transfer.finish();
   }
 
-  async postLiveMigrationAtDestination(uuid: string): Promise<void> {
+  async postLiveMigrationAtDestination(uuid: string, resume: boolean): Promise<void> {
     if (this.h.powerState(uuid) === null) throw new MigrationError(`guest ${uuid} is not on host ${this.h.host()}`);
     this.h.injectFailure('live_post', uuid);
-    this.h.setPowerState(uuid, PowerState.RUNNING);
+    this.h.setPowerState(uuid, resume ? PowerState.RUNNING : PowerState.PAUSED);
   }
 }
 

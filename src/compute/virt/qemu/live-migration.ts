@@ -50,8 +50,8 @@ export interface LiveMigrationHost extends MovesHost {
   /** Starts the guest's qemu waiting, paused, for an incoming migration. */
   startIncoming(uuid: string): Promise<void>;
   qmp(uuid: string): Promise<QmpClient>;
-  /** The guest's power state is now running (after the destination resumed it). */
-  markRunning(uuid: string): void;
+  /** The guest's power state is now running (after the destination resumed it), or paused (kept so). */
+  markRunning(uuid: string, paused?: boolean): void;
   readonly migrationAddress: string;
 }
 
@@ -292,12 +292,13 @@ export class QemuLiveMigration {
   }
 
   /** Destination (Nova's post_live_migration_at_destination): the NBD server stopped and the guest resumed. */
-  async postLiveMigrationAtDestination(uuid: string): Promise<void> {
+  async postLiveMigrationAtDestination(uuid: string, resume = true): Promise<void> {
     const qmp = await this.h.qmp(uuid);
     await qmp.execute('nbd-server-stop', {});
-    await qmp.execute('cont', {});
-    this.h.markRunning(uuid);
-    log.info({ instance: uuid }, 'migrated guest resumed here');
+    // A guest paused before its migration stays paused here (its CPUs were never started: `-S`).
+    if (resume) await qmp.execute('cont', {});
+    this.h.markRunning(uuid, !resume);
+    log.info({ instance: uuid, resumed: resume }, 'migrated guest taken over here');
   }
 
   /** Source: the migration under way is cancelled (Nova's live_migration_abort); the guest runs on here. */

@@ -144,7 +144,7 @@ export class QemuDriver implements VirtDriver {
       progress: (uuid) => live.progress(uuid),
       abort: (uuid) => live.abort(uuid),
       forceComplete: (uuid) => live.forceComplete(uuid),
-      postLiveMigrationAtDestination: (uuid) => live.postLiveMigrationAtDestination(uuid),
+      postLiveMigrationAtDestination: (uuid, resume) => live.postLiveMigrationAtDestination(uuid, resume),
     };
   }
 
@@ -298,8 +298,8 @@ export class QemuDriver implements VirtDriver {
       migrationAddress: o.migrationAddress ?? '127.0.0.1',
       startIncoming: (uuid) => this.launch(this.guest(uuid), 'live'),
       qmp: (uuid) => this.qmp(this.guest(uuid)),
-      markRunning: (uuid) => {
-        this.guest(uuid).powerState = PowerState.RUNNING;
+      markRunning: (uuid, paused) => {
+        this.guest(uuid).powerState = paused ? PowerState.PAUSED : PowerState.RUNNING;
       },
       host: () => this.node?.nodename ?? '',
       instancesPath: o.instancesPath,
