@@ -85,8 +85,8 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       ...(live ? { transfer_ms: Number(transferMs) } : {}),
       empty_s: round(empty, 2),
       released_s: round(released, 2),
-      per_server_to_verify_ms_p50: round(percentile(perServer, 50), 1),
-      per_server_to_verify_ms_p95: round(percentile(perServer, 95), 1),
+      [`per_server_to_${live ? 'active' : 'verify'}_ms_p50`]: round(percentile(perServer, 50), 1),
+      [`per_server_to_${live ? 'active' : 'verify'}_ms_p95`]: round(percentile(perServer, 95), 1),
     };
   } finally {
     await cloud.stop();
