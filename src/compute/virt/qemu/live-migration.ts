@@ -31,6 +31,8 @@ import type { QmpClient } from './qmp-client.ts';
 const log = getLogger('compute.qemu.live_migration');
 const GiB = 1024 ** 3;
 const POLL_MS = 50;
+/** Ports tried for the NBD export before giving up (each probed free, then raced for). */
+const PORT_ATTEMPTS = 5;
 
 /** What the destination prepared, for the source to stream to: its migration URI and NBD server. */
 export interface LiveMigrationTarget {
@@ -128,8 +130,17 @@ export class QemuLiveMigration {
       await this.h.startIncoming(uuid);
       const qmp = await this.h.qmp(uuid);
       const host = this.h.migrationAddress;
-      const nbdPort = await freePortOn(host);
-      await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } } });
+      // The port probed free may be taken before qemu binds it (another guest's migration): another one.
+      let nbdPort = 0;
+      for (let attempt = 1; ; attempt++) {
+        nbdPort = await freePortOn(host);
+        try {
+          await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } } });
+          break;
+        } catch (err) {
+          if (attempt >= PORT_ATTEMPTS || !/in use/i.test((err as Error).message)) throw err;
+        }
+      }
       const drives = disks.map((_, i) => driveName(i));
       for (const drive of drives) await qmp.execute('nbd-server-add', { device: drive, writable: true });
       const migrationPort = await freePortOn(host);

@@ -161,7 +161,7 @@ export class QemuDriver implements VirtDriver {
       }),
     );
     const cgroup = await detectCpuCgroup(this.options.cgroupRoot ?? '/sys/fs/cgroup');
-    this.cpuCgroup = cgroup.controller;
+    this.cpuCgroup = cgroup.controller && { ...cgroup.controller, host };
     if (cgroup.controller) log.info({ cgroup: cgroup.controller.version }, 'CPU limits through the cpu cgroup');
     else log.warn({ reason: cgroup.reason }, 'no writable cpu cgroup: flavors with quota:cpu_* run without CPU limits');
     this.node = {
