@@ -8,14 +8,7 @@
  * an address allocated and bound, the NetworkInfo built and sent), in the same cloud: `with_network` and
  * `network_throughput_ratio` compare the two bursts of one run.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createScratchDatabase } from '../test/helpers/database.ts';
-import { listenSections, passwordToken } from '../test/helpers/deployments.ts';
-import { freePort } from '../test/helpers/free-port.ts';
-import { ProcessGroup, waitUntil, type ServiceProcess } from '../test/helpers/processes.ts';
-import { createVhost } from '../test/helpers/rabbit-vhost.ts';
+import { parseBenchMode, startBenchCloud } from './bench-cloud.ts';
 import { BurstClient, timedGets } from './http-client.ts';
 import { CpuMeter, rssMb, sharedServicePids } from './process-cpu.ts';
 import { percentile } from './stats.ts';
@@ -24,7 +17,7 @@ const say = (msg: string) => process.stderr.write(`[boot] ${msg}\n`);
 
 export async function run(args: Record<string, string>): Promise<Record<string, unknown>> {
   const servers = Number(args['servers'] ?? 100);
-  const mode = args['mode'] ?? 'all-in-one';
+  const mode = parseBenchMode(args['mode'], 'all-in-one');
   const concurrency = Number(args['concurrency'] ?? 50);
   const singles = Number(args['singles'] ?? 20);
   // Limits far above what the run makes keep every create counting its project's usage (and, on MariaDB,
@@ -34,113 +27,14 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   const limit = quota === 'limited' ? 1_000_000_000 : -1;
   const network = args['network'] ?? 'both';
   if (network !== 'both' && network !== 'none') throw new Error('--network is both or none');
-  const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-'));
-  const group = new ProcessGroup();
-  const cleanup: (() => Promise<void>)[] = [];
+  const cloud = await startBenchCloud({ mode, maxLimit: servers, quotaLimit: limit });
   try {
-    const [identityPort, computePort, imagePort, networkPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    const base = [
-      '[DEFAULT]',
-      `state_path = ${dir}`,
-      'host = bench',
-      `osapi_compute_listen_port = ${computePort}`,
-      'osapi_compute_listen = 127.0.0.1',
-      // All-in-one's metadata service: off the default port, which another run may hold.
-      'metadata_listen = 127.0.0.1',
-      `metadata_listen_port = ${await freePort()}`,
-      `osapi_max_limit = ${Math.max(1000, servers)}`,
-      'cpu_allocation_ratio = 1000',
-      'ram_allocation_ratio = 1000',
-      'disk_allocation_ratio = 1000',
-      // The control plane is what this measures; all-in-one would pick the qemu driver where it is installed.
-      'compute_driver = fake',
-      '[quota]',
-      `instances = ${limit}`,
-      `cores = ${limit}`,
-      `ram = ${limit}`,
-      // Network quotas are Neutron's (ports 500 by default): the burst with networks makes a port per server.
-      '[network]',
-      'listen = 127.0.0.1',
-      `listen_port = ${networkPort}`,
-      // Not measured here, and its default port may be taken on a shared machine.
-      '[dashboard]',
-      'enabled = false',
-      '[DEFAULT]',
-    ];
-    const tail = listenSections(identityPort, imagePort, await freePort());
-    const measured: ServiceProcess[] = [];
-    if (mode === 'multi') {
-      const scratch = await createScratchDatabase('mysql');
-      const vhost = await createVhost();
-      cleanup.push(vhost.remove, scratch.drop);
-      writeFileSync(
-        join(dir, 's.conf'),
-        [...base, `transport_url = ${vhost.url}`, '[database]', `connection = ${scratch.url}`, ...tail].join('\n'),
-      );
-      const conf = ['--config-file', join(dir, 's.conf')];
-      await group.runToEnd('db sync', 'stratus-manage', [...conf, 'db', 'sync']);
-      await group.runToEnd('bootstrap', 'stratus-manage', [...conf, 'bootstrap', '--bootstrap-password', 'bench']);
-      for (const service of ['conductor', 'scheduler', 'compute', 'api'])
-        measured.push(group.start(service, 'stratus', [...conf, service], { STRATUS_LOG_LEVEL: 'warn' }));
-    } else {
-      writeFileSync(join(dir, 's.conf'), [...base, ...tail].join('\n'));
-      measured.push(
-        group.start('all-in-one', 'stratus', ['--config-file', join(dir, 's.conf'), 'all-in-one'], {
-          OS_BOOTSTRAP_PASSWORD: 'bench',
-          STRATUS_LOG_LEVEL: 'warn',
-        }),
-      );
-    }
-    const identity = `http://127.0.0.1:${identityPort}/v3`;
-    const compute = `http://127.0.0.1:${computePort}/v2.1`;
-    await waitUntil(
-      'api up',
-      () =>
-        fetch(`${identity}`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-    );
-    const token = await passwordToken(identity, 'admin', 'bench', 'admin');
-    const headers = { 'x-auth-token': token, 'content-type': 'application/json' };
-    await waitUntil(
-      'compute host registered',
-      async () => {
-        const r = await fetch(`${compute}/os-hypervisors`, { headers });
-        return r.ok && ((await r.json()) as { hypervisors: unknown[] }).hypervisors.length > 0;
-      },
-      60_000,
-    );
-    const imageUrl = `http://127.0.0.1:${imagePort}/v2/images`;
-    const image = (await (
-      await fetch(imageUrl, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ name: 'bench', disk_format: 'raw', container_format: 'bare' }),
-      })
-    ).json()) as { id: string };
-    await fetch(`${imageUrl}/${image.id}/file`, {
-      method: 'PUT',
-      headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
-      body: Buffer.alloc(1024),
-    });
-
-    await fetch(`${compute}/flavors`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ flavor: { name: 'bench', id: 'bench', ram: 64, vcpus: 1, disk: 1 } }),
-    });
-
+    const { compute, headers, identity, token } = cloud;
+    const measured = cloud.processes;
     const ownPids = Object.fromEntries(measured.map((p) => [p.name, [p.child.pid!]]));
     const shared = mode === 'multi' ? sharedServicePids(['mariadb', 'rabbitmq']) : {};
     const boot = (label: string, extra: Record<string, unknown>) =>
-      bootBurst({ compute, headers, servers, concurrency, label, imageId: image.id, extra, mode }, () => ({
+      bootBurst({ compute, headers, servers, concurrency, label, imageId: cloud.imageId, extra, mode }, () => ({
         ...ownPids,
         ...shared,
       }));
@@ -151,14 +45,14 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
     let withNetwork: BurstFigures | null = null;
     if (network === 'both') {
-      const networkApi = `http://127.0.0.1:${networkPort}/v2.0`;
+      const networkApi = cloud.network;
       const net = await postJson<{ network: { id: string } }>(`${networkApi}/networks`, headers, {
         network: { name: 'bench-net' },
       });
       await postJson(`${networkApi}/subnets`, headers, {
         subnet: { network_id: net.network.id, ip_version: 4, cidr: '10.128.0.0/16', name: 'bench-subnet' },
       });
-      await fetch(`http://127.0.0.1:${networkPort}/v2.0/quotas/${await projectOf(identity, token)}`, {
+      await fetch(`${networkApi}/quotas/${await projectOf(identity, token)}`, {
         method: 'PUT',
         headers,
         body: JSON.stringify({ quota: { port: -1 } }),
@@ -175,7 +69,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
         await fetch(`${compute}/servers`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ server: { name: `single${i}`, flavorRef: 'bench', imageRef: image.id } }),
+          body: JSON.stringify({ server: { name: `single${i}`, flavorRef: 'bench', imageRef: cloud.imageId } }),
         })
       ).json()) as { server: { id: string } };
       for (;;) {
@@ -211,20 +105,18 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
         : {}),
     };
   } finally {
-    await group.stopAll();
-    for (const fn of cleanup) await fn().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await cloud.close();
   }
 }
 
-interface BurstFigures {
+export interface BurstFigures {
   servers_per_second: number;
   post_servers_ms: { p50: number; p99: number };
   boot_seconds: number;
   cpu_seconds_during_boot: Record<string, number>;
 }
 
-interface BurstRequest {
+export interface BurstRequest {
   compute: string;
   headers: Record<string, string>;
   servers: number;
@@ -238,7 +130,7 @@ interface BurstRequest {
 }
 
 /** Boots `servers` servers `concurrency` at a time and waits until none is building. */
-async function bootBurst(b: BurstRequest, pids: () => Record<string, number[]>): Promise<BurstFigures> {
+export async function bootBurst(b: BurstRequest, pids: () => Record<string, number[]>): Promise<BurstFigures> {
   say(
     `booting ${b.servers} servers (${b.mode}, ${b.concurrency} requests at once${b.label === 'n' ? ', on a network' : ''})`,
   );

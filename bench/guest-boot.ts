@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { passwordToken, startAllInOne } from '../test/helpers/deployments.ts';
+import { adminJsonHeaders, startAllInOne } from '../test/helpers/deployments.ts';
 import { GUEST_MARKER } from '../test/helpers/guest-image.ts';
 import { percentile } from './stats.ts';
 
@@ -28,13 +28,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     const ratio = Math.max(16, Math.ceil((concurrent + 1) / cpus().length));
     const d = await startAllInOne(dir, cleanup, { driver: 'qemu', lines: [`cpu_allocation_ratio = ${ratio}`] });
     const { env, computeUrl: compute } = d;
-    const token = await passwordToken(
-      env['OS_AUTH_URL']!,
-      env['OS_USERNAME']!,
-      env['OS_PASSWORD']!,
-      env['OS_PROJECT_NAME']!,
-    );
-    const headers = { 'x-auth-token': token, 'content-type': 'application/json' };
+    const headers = await adminJsonHeaders(env);
     await d.cli.ok('flavor', 'create', '--id', 'gb', '--vcpus', '1', '--ram', '128', '--disk', '2', 'guest.bench');
     const guestImage = (await d.cli.json<{ id: string }>('image', 'show', 'stratus-guest')).id;
 

@@ -9,9 +9,11 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
     dashboard: () => import('./dashboard.ts'),
     'disk-snapshots': () => import('./disk-snapshots.ts'),
     drain: () => import('./drain.ts'),
+    flood: () => import('./flood.ts'),
     'guest-boot': () => import('./guest-boot.ts'),
     'live-migration': () => import('./live-migration.ts'),
     metadata: () => import('./metadata.ts'),
+    resize: () => import('./resize.ts'),
     scheduler: () => import('./scheduler.ts'),
   };
 if (!name || !benches[name]) {

@@ -4,9 +4,10 @@
 # silently runs no TypeScript tests. A per-test timeout turns a hang into a failure instead of a stalled run.
 #
 # Two phases: the unit and integration files first, several at a time; then the end-to-end files and
-# those that boot real qemu guests, fewer at a time. Those start a dozen service processes or emulated
-# guests each (TCG keeps a core busy while a guest boots); run four of them at once on a 2-core machine
-# and everything else starves, down to database handshakes timing out.
+# those that boot real qemu guests. Those start a dozen service processes or emulated guests each (TCG
+# keeps a core busy while a guest boots), so they share a CPU budget instead: scripts/test-pool.mjs
+# starts them longest first, each when the cores it keeps busy (test/timings.json) fit in the budget.
+# Too many at once on a 2-core machine and everything starves, down to database handshakes timing out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra=("$@")
@@ -26,12 +27,16 @@ else
   mapfile -t light < <(compiled "${light[@]}")
   mapfile -t heavy < <(compiled "${heavy[@]}")
 fi
-run() {
-  local concurrency=$1
-  shift
-  node "${loader[@]}" --test --test-concurrency="$concurrency" --test-timeout="${TEST_TIMEOUT_MS:-600000}" "$@"
-}
+timeout=--test-timeout="${TEST_TIMEOUT_MS:-600000}"
 status=0
-if [ "${#light[@]}" -gt 0 ]; then run "${TEST_CONCURRENCY:-4}" "${extra[@]}" "${light[@]}" || status=$?; fi
-if [ "${#heavy[@]}" -gt 0 ]; then run "${HEAVY_TEST_CONCURRENCY:-2}" "${extra[@]}" "${heavy[@]}" || status=$?; fi
+if [ "${#light[@]}" -gt 0 ]; then
+  node "${loader[@]}" --test --test-concurrency="${TEST_CONCURRENCY:-4}" "$timeout" "${extra[@]}" "${light[@]}" || status=$?
+fi
+if [ "${#heavy[@]}" -gt 0 ]; then
+  # RECORD_TEST_TIMINGS=1 writes this run's figures back to test/timings.json.
+  record=()
+  if [ "${RECORD_TEST_TIMINGS:-0}" = 1 ]; then record=(--record test/timings.json); fi
+  node "${loader[@]}" scripts/test-pool.mjs --budget "${HEAVY_TEST_CORES:-2}" --timings test/timings.json \
+    "${record[@]}" "$timeout" "${extra[@]}" -- "${heavy[@]}" || status=$?
+fi
 exit "$status"

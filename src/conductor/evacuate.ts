@@ -14,6 +14,8 @@
  *   guests evacuated away (Nova's _destroy_evacuated_instances, for the evacuations done); their share
  *   there is freed and the migrations completed. Until then the source's share stays held: the host's disks still hold them.
  */
+import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
+import type { Config } from '../common/config/load-config.ts';
 import { StratusError } from '../common/errors.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
@@ -23,7 +25,7 @@ import { recordFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
 import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
 import { findMigration, listMigrations, MigrationStatus, updateMigration } from '../objects/migrations.ts';
-import { getRequestSpec } from '../objects/request-specs.ts';
+import { getRequestSpec, moveRequestSpec } from '../objects/request-specs.ts';
 import { moveAllocations, releaseAllocations } from '../placement/claims.ts';
 import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
@@ -45,6 +47,7 @@ export interface EvacuationReport {
 export class EvacuateConductor {
   constructor(
     private readonly database: Database,
+    private readonly config: Config,
     private readonly scheduler: SchedulerRpcApi,
     private readonly compute: ComputeRpcApi,
   ) {}
@@ -99,11 +102,15 @@ export class EvacuateConductor {
     try {
       const networkInfo = await allocateForHost(this.db, moved, dest.host);
       const start = !args.stopped && instance.vm_state !== VmState.STOPPED;
+      // Written anew on the destination (the source's copy is on a dead host), once the ports are bound
+      // there, with the password the evacuation set.
+      const configDrive = await configDriveMetadata(this.db, this.config, instance.uuid, instance.config_drive);
       await this.compute.rebuildInstance(ctx, dest.host, {
         instance: instancePayload(moved),
         orig_image_ref: instance.image_ref,
         preserve_ephemeral: false,
         recreate: { migration_uuid: migration.uuid, node: dest.node, network_info: networkInfo, start },
+        ...(configDrive ? { config_drive: configDrive } : {}),
       });
     } catch (err) {
       await this.rebuilt(ctx, {
@@ -125,10 +132,9 @@ export class EvacuateConductor {
     const selections = await this.scheduler.selectDestinations(
       ctx,
       {
-        ...spec,
+        ...moveRequestSpec(spec, requestedHost),
         num_instances: 1,
         ignore_hosts: await nodesOfInstances(this.db, [instance.uuid]),
-        ...(requestedHost ? { requested_destination: { host: requestedHost, node: null } } : {}),
       },
       [instance.uuid],
     );

@@ -72,7 +72,7 @@ export class ConductorManager {
   ) {
     this.shelving = new ShelveConductor(database, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
-    this.evacuations = new EvacuateConductor(database, scheduler, compute);
+    this.evacuations = new EvacuateConductor(database, config, scheduler, compute);
     this.liveMigrations = new LiveMigrationConductor(database, scheduler, compute);
   }
 

@@ -33,7 +33,7 @@ import {
   type MigrationRecord,
 } from '../objects/migrations.ts';
 import { beginConfirmResize, moveOf } from '../objects/resize-records.ts';
-import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
+import { getRequestSpec, moveRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { claimResources, moveAllocations, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import { loadAntiAffinityGuard } from '../scheduler/request-hints.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
@@ -170,11 +170,10 @@ export class MoveConductor {
     const selections = await this.scheduler.selectDestinations(
       ctx,
       {
-        ...spec,
+        ...moveRequestSpec(spec, requestedHost),
         flavor: flavorSpec(migration.new_flavor),
         num_instances: 1,
         ignore_hosts: ignore,
-        ...(requestedHost ? { requested_destination: { host: requestedHost, node: null } } : {}),
       },
       [instance.uuid],
     );

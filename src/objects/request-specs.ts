@@ -40,3 +40,13 @@ export async function getRequestSpec(db: Db, instanceUuid: string): Promise<Requ
   const stored = JSON.parse(row.spec) as Record<string, unknown>;
   return RequestSpecShape.accept(stored, `The stored request spec of instance ${instanceUuid}`) as RequestSpec;
 }
+
+/**
+ * The stored spec as a move schedules with it: the host the server's boot asked for (2.74 `--host`)
+ * was that request's, not its moves' (Nova persists no requested_destination); only the host the move
+ * names, if any, is asked for.
+ */
+export function moveRequestSpec(spec: RequestSpec, requestedHost: string | undefined): RequestSpec {
+  const { requested_destination: _boot, ...rest } = spec;
+  return { ...rest, ...(requestedHost ? { requested_destination: { host: requestedHost, node: null } } : {}) };
+}

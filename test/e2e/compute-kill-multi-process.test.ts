@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { killGuests, startMultiProcess, type Deployment } from '../helpers/deployments.ts';
-import { GUEST_MARKER, guestImage } from '../helpers/guest-image.ts';
+import { killGuests, QEMU_COMPUTE_LINES, startMultiProcess, type Deployment } from '../helpers/deployments.ts';
+import { GUEST_MARKER, uploadGuestImage } from '../helpers/guest-image.ts';
 import { processRuns, waitUntil } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
@@ -35,31 +35,11 @@ describe('kill -9 of one compute service of a multi-process cloud with real gues
       sharedConfig: ['[DEFAULT]', `service_down_time = ${DOWN_TIME}`],
       computeConfig: (host) =>
         host === 'cmp-1'
-          ? [
-              'compute_driver = qemu',
-              'running_deleted_instance_poll_interval = 2',
-              '[qemu]',
-              'virt_type = qemu',
-              // The bootstrap admin fetches images for this compute host (a deployment has a service user).
-              '[glance]',
-              'username = admin',
-              'password = secret',
-              'project_name = admin',
-            ]
+          ? ['running_deleted_instance_poll_interval = 2', ...QEMU_COMPUTE_LINES]
           : // The fake hosts have no room for a guest, so every server lands on cmp-1.
             ['[fake_driver]', 'memory_mb = 64'],
     });
-    const files = await guestImage();
-    const image = (name: string, ...args: string[]) =>
-      d.cli.json<{ id: string }>('image', 'create', '--container-format', 'bare', ...args, name);
-    const kernel = await image('kernel', '--disk-format', 'aki', '--file', files.kernel);
-    const ramdisk = await image('ramdisk', '--disk-format', 'ari', '--file', files.ramdisk);
-    await image(
-      'guest',
-      ...['--disk-format', 'qcow2', '--file', files.root],
-      ...['--property', `kernel_id=${kernel.id}`, '--property', `ramdisk_id=${ramdisk.id}`],
-      ...['--property', `os_command_line=${files.commandLine}`],
-    );
+    await uploadGuestImage(d.cli, 'guest');
     await d.cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '128', '--disk', '1', 'guest.tiny');
     // A compute service shows up with its first heartbeat, its hypervisor with the report that follows.
     await waitUntil('the QEMU hypervisor of cmp-1 reported', async () =>

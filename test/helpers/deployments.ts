@@ -15,7 +15,8 @@ import { OpenstackCli } from './openstack-cli.ts';
 import { ProcessGroup, waitUntil } from './processes.ts';
 import { createVhost } from './rabbit-vhost.ts';
 
-export { passwordToken } from './rest-session.ts';
+import { passwordToken } from './rest-session.ts';
+export { passwordToken };
 
 export interface Deployment {
   cli: OpenstackCli;
@@ -315,6 +316,31 @@ export async function startAllInOne(
     computeHosts: ['controller'],
     group,
   };
+}
+
+/**
+ * A multi-process compute host's config lines for real guests (after its own `[DEFAULT]` lines): the
+ * qemu driver under TCG, and the bootstrap admin as the service user it fetches images with.
+ */
+export const QEMU_COMPUTE_LINES = [
+  'compute_driver = qemu',
+  '[qemu]',
+  'virt_type = qemu',
+  '[glance]',
+  'username = admin',
+  'password = secret',
+  'project_name = admin',
+];
+
+/** Headers of JSON requests as the deployment's admin (its openrc), with a token got once. */
+export async function adminJsonHeaders(env: Record<string, string>): Promise<Record<string, string>> {
+  const token = await passwordToken(
+    env['OS_AUTH_URL']!,
+    env['OS_USERNAME']!,
+    env['OS_PASSWORD']!,
+    env['OS_PROJECT_NAME']!,
+  );
+  return { 'x-auth-token': token, 'content-type': 'application/json' };
 }
 
 /** SIGKILLs the qemu of every guest under `instancesPath`: the pid of its pidfile, if that runs its uuid. */

@@ -1,11 +1,12 @@
 /**
  * Stored request specs keep their payload_version: one written by this release reads back as it is, one
  * written before payloads carried versions reads as 1.0, and one of a newer shape than this release knows
- * is refused naming the shape and both versions (rather than read as something it is not).
+ * is refused naming the shape and both versions (rather than read as something it is not). A move
+ * schedules with the stored spec less the host the boot asked for.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { getRequestSpec, saveRequestSpec } from '../../src/objects/request-specs.ts';
+import { getRequestSpec, moveRequestSpec, saveRequestSpec } from '../../src/objects/request-specs.ts';
 import { UnsupportedPayloadVersion } from '../../src/wire/payload.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { insertTestInstance } from '../helpers/instance-rows.ts';
@@ -57,5 +58,12 @@ describe('stored request specs', () => {
       );
       return true;
     });
+  });
+
+  it('as a move schedules with it: without the boot’s requested host, with the move’s own', () => {
+    const booted = testSpec({}, { requested_destination: { host: 'first', node: null } });
+    assert.equal(moveRequestSpec(booted, undefined).requested_destination, undefined);
+    assert.deepEqual(moveRequestSpec(booted, 'chosen').requested_destination, { host: 'chosen', node: null });
+    assert.equal(moveRequestSpec(booted, undefined).flavor, booted.flavor);
   });
 });

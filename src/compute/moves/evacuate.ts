@@ -12,6 +12,7 @@ import { getLogger } from '../../common/log/logger.ts';
 import type { RebuildArgs } from '../../wire/contracts/compute.ts';
 import { TaskState } from '../../wire/messages/instance-states.ts';
 import type { HostActionSteps } from '../host-action-steps.ts';
+import { configDriveContents } from '../config-drive.ts';
 import { REBUILD_EVENT } from '../rebuild.ts';
 
 const log = getLogger('compute.evacuate');
@@ -38,7 +39,8 @@ export async function recreateInstance(
     setUp = true;
     // Plugged first: qemu opens the guest's taps by name when it starts.
     await h.networking.plugGuest(instance, recreate.network_info);
-    await h.driver.spawn(instance, recreate.node, recreate.network_info);
+    // A config drive is written afresh here: the one the source wrote went down with it.
+    await h.driver.spawn(instance, recreate.node, recreate.network_info, configDriveContents(args.config_drive));
     if (!recreate.start) await h.driver.powerOff(uuid, h.config.DEFAULT.shutdown_timeout);
   } catch (err) {
     failure = err as Error;
