@@ -34,7 +34,7 @@ import {
   updateMigration,
   type MigrationRecord,
 } from '../objects/migrations.ts';
-import { getRequestSpec } from '../objects/request-specs.ts';
+import { getRequestSpec, moveRequestSpec } from '../objects/request-specs.ts';
 import { claimResources, moveAllocations, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import type { ComputeRpcApi, LiveMove } from '../wire/contracts/compute.ts';
 import type { LiveMigrateRequest, LiveStepReport } from '../wire/contracts/conductor.ts';
@@ -166,15 +166,13 @@ export class LiveMigrationConductor {
     instance: Instance,
     requestedHost?: string,
   ): Promise<{ host: string; node: string }> {
-    // The host the server was created on (2.74) binds its build, not its moves (Nova resets it too).
-    const { requested_destination: _built, ...spec } = await getRequestSpec(this.db, instance.uuid);
+    const spec = await getRequestSpec(this.db, instance.uuid);
     const selections = await this.scheduler.selectDestinations(
       ctx,
       {
-        ...spec,
+        ...moveRequestSpec(spec, requestedHost),
         num_instances: 1,
         ignore_hosts: await nodesOfInstances(this.db, [instance.uuid]),
-        ...(requestedHost ? { requested_destination: { host: requestedHost, node: null } } : {}),
       },
       [instance.uuid],
     );
