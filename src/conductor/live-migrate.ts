@@ -21,7 +21,7 @@
  */
 import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
-import { MigrationError, StratusError } from '../common/errors.ts';
+import { MigrationError, NoValidHost, StratusError } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { finishEvent, startEvent } from '../objects/instance-actions.ts';
 import { recordFault } from '../objects/instance-faults.ts';
@@ -73,6 +73,8 @@ export class LiveMigrationConductor {
     private readonly database: Database,
     private readonly scheduler: SchedulerRpcApi,
     private readonly compute: ComputeRpcApi,
+    /** `[DEFAULT] migrate_max_retries`: other destinations tried after a refusal (-1: any number). */
+    private readonly maxRetries = -1,
   ) {}
 
   private get db() {
@@ -91,23 +93,7 @@ export class LiveMigrationConductor {
     await moveAllocations(this.db, instance.uuid, accepted.uuid);
     let move: LiveMove;
     try {
-      const dest =
-        args.force && args.host
-          ? await this.claimForced(instance, args.host)
-          : await this.schedule(ctx, instance, args.host);
-      const queued = {
-        status: MigrationStatus.QUEUED,
-        dest_compute: dest.host,
-        dest_node: dest.node,
-        dest_host: dest.host,
-      };
-      if (!(await updateMigration(this.db, accepted.uuid, queued, [MigrationStatus.ACCEPTED]))) {
-        throw new MigrationError(`Live migration ${accepted.uuid} was cancelled.`);
-      }
-      move = liveMoveOf({ ...accepted, ...queued }, args.block_migration);
-      const payload = instancePayload(instance);
-      await this.compute.liveStep(ctx, move.dest_compute, 'check_can_live_migrate_destination', payload, move);
-      await this.compute.liveStep(ctx, move.source_compute, 'check_can_live_migrate_source', payload, move);
+      move = await this.findDestination(ctx, instance, accepted, args);
     } catch (err) {
       log.warn({ instance: instance.uuid, err: (err as Error).message }, 'the live migration cannot start');
       const now = await findMigration(this.db, accepted.uuid);
@@ -137,6 +123,57 @@ export class LiveMigrationConductor {
     );
   }
 
+  /**
+   * The destination, claimed and agreed to by both hosts (Nova's _find_destination): a scheduled one
+   * that either host refuses is given up (its claim freed) for the next the scheduler picks, the hosts
+   * tried so far left out, until `[DEFAULT] migrate_max_retries` retries (-1: until no host is left).
+   * A forced destination is tried once.
+   */
+  private async findDestination(
+    ctx: RequestContext,
+    instance: Instance,
+    accepted: MigrationRecord,
+    args: LiveMigrateRequest,
+  ): Promise<LiveMove> {
+    const forced = args.force === true && !!args.host;
+    const tried: [string, string][] = [];
+    for (;;) {
+      const dest = forced
+        ? await this.claimForced(instance, args.host!)
+        : await this.schedule(ctx, instance, args.host, tried);
+      const queued = {
+        status: MigrationStatus.QUEUED,
+        dest_compute: dest.host,
+        dest_node: dest.node,
+        dest_host: dest.host,
+      };
+      const from = [MigrationStatus.ACCEPTED, MigrationStatus.QUEUED];
+      if (!(await updateMigration(this.db, accepted.uuid, queued, from))) {
+        throw new MigrationError(`Live migration ${accepted.uuid} was cancelled.`);
+      }
+      const move = liveMoveOf({ ...accepted, ...queued }, args.block_migration);
+      const payload = instancePayload(instance);
+      try {
+        await this.compute.liveStep(ctx, move.dest_compute, 'check_can_live_migrate_destination', payload, move);
+        await this.compute.liveStep(ctx, move.source_compute, 'check_can_live_migrate_source', payload, move);
+        return move;
+      } catch (err) {
+        if (forced) throw err;
+        log.info({ instance: instance.uuid, host: dest.host, err: (err as Error).message }, 'destination refused');
+        tried.push([dest.host, dest.node]);
+        // The refused destination's claim goes; the source's share stays the migration's.
+        await releaseAllocations(this.db, instance.uuid);
+        // Nova counts the source among the hosts tried: the first refusal is already one retry.
+        if (this.maxRetries >= 0 && tried.length > this.maxRetries) {
+          throw new NoValidHost(
+            'Exceeded maximum number of retries. Exceeded max scheduling retries ' +
+              `${this.maxRetries} for instance ${instance.uuid} during live migration`,
+          );
+        }
+      }
+    }
+  }
+
   /** The admin's host taken as it is (force): only claimed there, as Nova claims a forced destination. */
   private async claimForced(instance: Instance, host: string): Promise<{ host: string; node: string }> {
     const node = await this.db
@@ -164,7 +201,8 @@ export class LiveMigrationConductor {
   private async schedule(
     ctx: RequestContext,
     instance: Instance,
-    requestedHost?: string,
+    requestedHost: string | undefined,
+    tried: [string, string][],
   ): Promise<{ host: string; node: string }> {
     const spec = await getRequestSpec(this.db, instance.uuid);
     const selections = await this.scheduler.selectDestinations(
@@ -172,7 +210,7 @@ export class LiveMigrationConductor {
       {
         ...moveRequestSpec(spec, requestedHost),
         num_instances: 1,
-        ignore_hosts: await nodesOfInstances(this.db, [instance.uuid]),
+        ignore_hosts: [...(await nodesOfInstances(this.db, [instance.uuid])), ...tried],
       },
       [instance.uuid],
     );

@@ -73,7 +73,7 @@ export class ConductorManager {
     this.shelving = new ShelveConductor(database, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
     this.evacuations = new EvacuateConductor(database, config, scheduler, compute);
-    this.liveMigrations = new LiveMigrationConductor(database, scheduler, compute);
+    this.liveMigrations = new LiveMigrationConductor(database, scheduler, compute, config.DEFAULT.migrate_max_retries);
   }
 
   private get db() {

@@ -224,8 +224,24 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
     await assertAllocationsMatchServers(Object.values(uuids));
   });
 
+  it('a scheduled destination that refuses is given up for the next one (migrate_max_retries -1)', async () => {
+    // Of the three hosts left, two refuse every migration at their check: whichever order the scheduler
+    // picks them in, the server ends on the third.
+    await cloud.startComputeHost('chk2', { fake_driver: { move_failure_rates: 'live_check:1' } });
+    for (const host of ['src', 'pre', 'post']) await disable(host, true);
+    const uuid = uuids['d']!;
+    assert.equal((await getInstance(cloud.database.db, uuid)).host, 'src');
+    const migration = await liveMigrateAsApi(uuid);
+    const moved = await cloud.waitFor(uuid, settled, 20_000);
+    assert.equal(moved.host, 'ok');
+    assert.equal(moved.vm_state, VmState.ACTIVE);
+    const done = await waitForStatus(migration.uuid, MigrationStatus.COMPLETED);
+    assert.equal(done.dest_compute, 'ok');
+    await assertAllocationsMatchServers(Object.values(uuids));
+  });
+
   it('with no host to go to, the server stays as it was with a fault', async () => {
-    for (const host of ['src', 'ok', 'chk', 'pre', 'post']) await disable(host, true);
+    for (const host of ['src', 'ok', 'chk', 'chk2', 'pre', 'post']) await disable(host, true);
     const uuid = uuids['a']!;
     const before = await getInstance(cloud.database.db, uuid);
     const migration = await liveMigrateAsApi(uuid);

@@ -53,6 +53,13 @@ export const OPTIONS = {
       help: 'Top-level directory for state: the SQLite database, image store, openrc. Defaults to ./state.',
     }),
     debug: bool({ default: false, help: 'Log at debug level.' }),
+    migrate_max_retries: int({
+      default: -1,
+      min: -1,
+      help:
+        'Other scheduled destinations a live migration tries after one refuses it (-1: until none is left, ' +
+        "0: none). Like Nova's [DEFAULT] migrate_max_retries.",
+    }),
     transport_url: str({
       default: 'fake://',
       secret: 'url-password',
