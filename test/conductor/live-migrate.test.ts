@@ -240,6 +240,23 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
     await assertAllocationsMatchServers(Object.values(uuids));
   });
 
+  it("a forced host that is unknown or the server's own fails after the 202 (2.34): a fault, no move", async () => {
+    const uuid = uuids['c']!;
+    const before = await getInstance(cloud.database.db, uuid);
+    for (const [host, message] of [
+      ['nowhere', 'Compute host nowhere could not be found.'],
+      [before.host!, `Unable to migrate instance (${uuid}) to current host (${before.host}).`],
+    ] as const) {
+      const migration = await liveMigrateAsApi(uuid, host, true);
+      const stayed = await cloud.waitFor(uuid, settled, 20_000);
+      assert.equal(stayed.host, before.host);
+      assert.equal(stayed.vm_state, VmState.ACTIVE);
+      assert.equal((await getMigration(cloud.database.db, migration.uuid)).status, MigrationStatus.ERROR);
+      assert.equal(await fault(uuid), message);
+    }
+    await assertAllocationsMatchServers(Object.values(uuids));
+  });
+
   it('with no host to go to, the server stays as it was with a fault', async () => {
     for (const host of ['src', 'ok', 'chk', 'chk2', 'pre', 'post']) await disable(host, true);
     const uuid = uuids['a']!;

@@ -134,6 +134,28 @@ describe('os-migrateLive', () => {
     assert.equal(h.transport.casts[1]!.args['block_migration'], true);
   });
 
+  it('from 2.34 leaves the destination checks to after the 202, but for an unknown unforced host', async () => {
+    const server = await seedServer(h);
+    let res = await admin('2.34').post(action(server.uuid), {
+      'os-migrateLive': { host: 'nowhere', block_migration: 'auto' },
+    });
+    assert.equal(res.statusCode, 400);
+    assert.equal(fault(res).message, 'Compute host nowhere could not be found.');
+    assert.equal(h.transport.casts.length, 0);
+    res = await admin('2.34').post(action(server.uuid), {
+      'os-migrateLive': { host: 'host1', block_migration: 'auto' },
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    assert.equal(h.transport.casts[0]!.args['host'], 'host1');
+    const forced = await seedServer(h);
+    res = await admin('2.34').post(action(forced.uuid), {
+      'os-migrateLive': { host: 'nowhere', block_migration: 'auto', force: true },
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    assert.equal(h.transport.casts[1]!.args['host'], 'nowhere');
+    assert.equal(h.transport.casts[1]!.args['force'], true);
+  });
+
   it('puts everything back when the conductor cannot be reached (503)', async () => {
     const server = await seedServer(h);
     h.transport.refuse = new Error('broker gone');

@@ -4,7 +4,8 @@
  * - os-migrateLive (admin): bodies per microversion: `host` (null: the scheduler picks) and
  *   `block_migration` always, `disk_over_commit` before 2.25 only, `block_migration` 'auto' from 2.25,
  *   `force` from 2.30 to 2.67 (true needs a host: 400). A server ACTIVE or PAUSED with no task, not
- *   locked (409 otherwise); a host that is no compute host, or the server's own, is a 400. Task migrating,
+ *   locked (409 otherwise); a host that is no compute host, or the server's own, is a 400 before 2.34;
+ *   from 2.34 only an unknown host named without force is (the rest fails after the 202, as a fault). Task migrating,
  *   a migration of type live-migration (accepted), the action `live-migration`, live_migrate_instance
  *   cast to the conductor; 202. Before 2.30 a named host is taken as it is (Nova's old behaviour), from
  *   2.30 it is checked by the scheduler unless forced.
@@ -159,7 +160,11 @@ export async function migrateLive(
   }
   assertActionAllowed(instance, LIVE_MIGRATE_RULE, request.ctx.isAdmin);
   const db = deps.database.db;
-  if (host !== undefined) {
+  // Before 2.34 the destination's checks answer the request (400); from 2.34 Nova answers first and a
+  // refused destination is a fault and the action's error (the conductor's checks). A host named without
+  // force is looked up by the API itself (Nova's ComputeNodeList.get_all_by_host) at every version.
+  const checkNow = !atLeast(request, '2.34');
+  if (host !== undefined && (checkNow || !force)) {
     const node = await db
       .selectFrom('compute_nodes')
       .select('id')
@@ -167,7 +172,7 @@ export async function migrateLive(
       .where('deleted_at', 'is', null)
       .executeTakeFirst();
     if (!node) throw new BadRequest(`Compute host ${host} could not be found.`);
-    if (host === instance.host) {
+    if (checkNow && host === instance.host) {
       throw new BadRequest(`Unable to migrate instance (${instance.uuid}) to current host (${host}).`);
     }
   }
