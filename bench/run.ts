@@ -18,13 +18,19 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
   };
 if (!name || !benches[name]) {
   process.stderr.write(
-    `usage: npm run bench -- NAME [--option value]...\nbenchmarks: ${Object.keys(benches).join(', ')}\n`,
+    `usage: npm run bench -- NAME [--option value | --flag]...\nbenchmarks: ${Object.keys(benches).join(', ')}\n`,
   );
   process.exit(2);
 }
 const args: Record<string, string> = {};
 const rest = process.argv.slice(3);
-for (let i = 0; i < rest.length; i += 2) args[rest[i]!.replace(/^--/, '')] = rest[i + 1] ?? 'true';
+// `--name value`, or a bare `--flag` (followed by another option or nothing) read as 'true'.
+for (let i = 0; i < rest.length; i++) {
+  const value = rest[i + 1];
+  const bare = value === undefined || value.startsWith('--');
+  args[rest[i]!.replace(/^--/, '')] = bare ? 'true' : value;
+  if (!bare) i++;
+}
 const bench = await benches[name]!();
 const figures = await bench.run(args);
 process.stdout.write(`${JSON.stringify({ bench: name, ...figures })}\n`);

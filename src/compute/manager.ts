@@ -20,6 +20,7 @@ import { hostCpuSets } from './cpu-sets.ts';
 import { rotateBackups } from './backup-rotation.ts';
 import { ShelveFlows } from './shelve.ts';
 import { ResizeFlows } from './moves/resize.ts';
+import { LiveMigrationFlows } from './moves/live-migration.ts';
 import { StuckTaskWatchdog } from './stuck-tasks.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import { hostUptimeLine } from './host-uptime.ts';
@@ -106,6 +107,8 @@ export class ComputeManager implements HostActionSteps {
   readonly shelving = new ShelveFlows(this);
   /** resize and cold migration steps (moves/resize.ts). */
   readonly moves = new ResizeFlows(this);
+  /** live migration steps (moves/live-migration.ts). */
+  readonly liveMoves = new LiveMigrationFlows(this);
   /** The host's datapath and its record of each guest's interfaces (guest-networking.ts). */
   readonly networking: GuestNetworking;
   /** instance_build_timeout and reboot_timeout (stuck-tasks.ts). */

@@ -66,5 +66,16 @@ function computeHandlers(manager: ComputeManager): Handlers<typeof computeContra
     revert_resize: (ctx, a) => manager.moves.revertResize(ctx, a.instance, a.move),
     finish_revert_resize: (ctx, a) =>
       manager.moves.finishRevertResize(ctx, a.instance, a.move, a.network_info, a.power_on),
+    check_can_live_migrate_destination: (ctx, a) => manager.liveMoves.checkDestination(ctx, a.instance, a.move),
+    check_can_live_migrate_source: (ctx, a) => manager.liveMoves.checkSource(ctx, a.instance),
+    pre_live_migration: (ctx, a) => manager.liveMoves.preLiveMigration(ctx, a.instance, a.move, a.network_info),
+    live_migration: (ctx, a) => manager.liveMoves.liveMigration(ctx, a.instance, a.move, a.migrate_data),
+    post_live_migration_at_destination: (ctx, a) =>
+      manager.liveMoves.postLiveMigrationAtDestination(ctx, a.instance, a.move, a.network_info),
+    post_live_migration: (ctx, a) => manager.liveMoves.postLiveMigration(ctx, a.instance, a.move),
+    rollback_live_migration_at_destination: (ctx, a) =>
+      manager.liveMoves.rollbackAtDestination(ctx, a.instance, a.move),
+    live_migration_abort: (ctx, a) => manager.liveMoves.abort(ctx, a.instance, a.migration_uuid),
+    live_migration_force_complete: (ctx, a) => manager.liveMoves.forceComplete(ctx, a.instance, a.migration_uuid),
   };
 }

@@ -34,6 +34,7 @@ import { orphanedBuilds } from './build-watchdog.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';
+import { LiveMigrationConductor } from './live-migrate.ts';
 import type { ShelvedImageLookup } from './shelved-image-check.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 import {
@@ -59,6 +60,8 @@ export class ConductorManager {
   readonly moves: MoveConductor;
   /** evacuate (evacuate.ts). */
   readonly evacuations: EvacuateConductor;
+  /** live migration (live-migrate.ts). */
+  readonly liveMigrations: LiveMigrationConductor;
 
   constructor(
     private readonly database: Database,
@@ -71,6 +74,7 @@ export class ConductorManager {
     this.shelving = new ShelveConductor(database, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
     this.evacuations = new EvacuateConductor(database, config, scheduler, compute);
+    this.liveMigrations = new LiveMigrationConductor(database, scheduler, compute, config.DEFAULT.migrate_max_retries);
   }
 
   private get db() {

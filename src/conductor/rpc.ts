@@ -48,6 +48,13 @@ export function conductorEndpoints(manager: ConductorManager, ports: PortStatusR
       await manager.evacuations.rebuilt(ctx, a);
       if (a.error === undefined) await ports.movedGuestPlugged(a.migration_uuid);
     },
+    live_migrate_instance: (ctx, a) => manager.liveMigrations.liveMigrate(ctx, a),
+    live_migration_step: async (ctx, a) => {
+      await manager.liveMigrations.step(ctx, a);
+      // The destination resumed the guest with its ports plugged there: they are up.
+      if (a.step === 'finished' && a.error === undefined) await ports.movedGuestPlugged(a.migration_uuid);
+    },
+    live_migration_progress: (_ctx, a) => manager.liveMigrations.progress(a.migration_uuid, a.progress),
     evacuations_from_host: (_ctx, a) => manager.evacuations.evacuationsFromHost(a.host),
     evacuation_cleaned: (_ctx, a) => manager.evacuations.cleaned(a.migration_uuid, a.host),
     shelved_instances_due: (_ctx, a) => manager.shelving.shelvedInstancesDue(a.host, a.shelved_before),

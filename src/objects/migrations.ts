@@ -3,8 +3,10 @@
  * evacuation of a server. The row's uuid is also the placement consumer holding the source host's
  * resources while the move is under way (Nova's migration-based allocations). Statuses as Nova's:
  * pre-migrating, migrating, post-migrating, finished (the server is VERIFY_RESIZE), confirming, confirmed,
- * reverting, reverted, error; an evacuation's accepted, pre-migrating, done (or failed), completed. Every change is guarded by the statuses expected, so a
- * step delivered twice, or racing with another, changes nothing the second time.
+ * reverting, reverted, error; an evacuation's accepted, pre-migrating, done (or failed), completed; a live
+ * migration's accepted, queued, preparing, running, post-migrating, completed (or error, cancelled).
+ * Every change is guarded by the statuses expected, so a step delivered twice, or racing with another,
+ * changes nothing the second time.
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -34,6 +36,14 @@ export const MigrationStatus = {
   FAILED: 'failed',
   /** An evacuation whose source host removed what was left of the guest (Nova's _destroy_evacuated_instances). */
   COMPLETED: 'completed',
+  /** A live migration the conductor has scheduled and checked; its destination prepares next. */
+  QUEUED: 'queued',
+  /** A live migration whose destination prepares the guest (disks, NICs, a qemu waiting for the state). */
+  PREPARING: 'preparing',
+  /** A live migration whose source streams the guest to the destination. */
+  RUNNING: 'running',
+  /** A live migration aborted by an admin (the guest runs on at the source). */
+  CANCELLED: 'cancelled',
 } as const;
 
 /**
@@ -67,6 +77,13 @@ export interface MigrationRecord {
   user_id: string | null;
   project_id: string | null;
   hidden: boolean;
+  /** A live migration's transfer so far (bytes), as its source last reported it; null before. */
+  memory_total: number | null;
+  memory_processed: number | null;
+  memory_remaining: number | null;
+  disk_total: number | null;
+  disk_processed: number | null;
+  disk_remaining: number | null;
   created_at: string;
   updated_at: string | null;
 }
@@ -237,6 +254,22 @@ export async function updateMigration(
   if (expected) query = query.where('status', 'in', [...expected]);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** A live migration's transfer figures, as its source reports them while it runs. */
+export type MigrationProgress = Pick<
+  MigrationsTable,
+  'memory_total' | 'memory_processed' | 'memory_remaining' | 'disk_total' | 'disk_processed' | 'disk_remaining'
+>;
+
+/** Records a running live migration's progress (only while it runs: a late report changes nothing). */
+export async function recordMigrationProgress(db: Db, uuid: string, progress: MigrationProgress): Promise<void> {
+  await db
+    .updateTable('migrations')
+    .set({ ...progress, updated_at: now() })
+    .where('uuid', '=', uuid)
+    .where('status', 'in', [MigrationStatus.RUNNING, MigrationStatus.POST_MIGRATING])
+    .execute();
 }
 
 /**

@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 10;
+export const SERVICE_VERSION = 11;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -38,9 +38,11 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   // prep_resize's alternates for a rescheduled move; compute 1.10: config_drive in build_and_run_instance
   // and rebuild_instance. Released together.
   10: { conductor: '1.6', scheduler: '1.1', compute: '1.10' },
-  // compute 1.12: security_group_members_changed and Vif 1.1 (a rule's remote_group_id), so that a
-  // port joining or leaving a group reaches the hosts of the ports whose rules name it.
-  12: { conductor: '1.6', scheduler: '1.1', compute: '1.12' },
+  // compute 1.11 and conductor 1.7: live migration (the checks and steps, live_migrate_instance, its
+  // step and progress reports, abort and force complete); compute 1.12: security_group_members_changed
+  // and Vif 1.1 (a rule's remote_group_id), so that a port joining or leaving a group reaches the hosts
+  // of the ports whose rules name it. Released together.
+  11: { conductor: '1.7', scheduler: '1.1', compute: '1.12' },
 };
 
 /** The binary whose services serve a topic. */

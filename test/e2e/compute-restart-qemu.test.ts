@@ -64,7 +64,8 @@ describe('kill -9 of the compute service with real guests', () => {
     await cli.ok('flavor', 'set', 'guest.limited', '--property', 'quota:cpu_quota=30000');
     await cli.ok('flavor', 'set', 'guest.limited', '--property', 'quota:disk_total_iops_sec=100');
     const { id } = await cli.createServerAndWait('--image', 'stratus-guest', '--flavor', 'guest.limited', 'limited');
-    const cgroup = `/sys/fs/cgroup/cpu/stratus/instance-${id}`;
+    const host = (await cli.json<Record<string, string>>('server', 'show', id))['OS-EXT-SRV-ATTR:host'];
+    const cgroup = `/sys/fs/cgroup/cpu/stratus/instance-${host}-${id}`;
     assert.equal(readFileSync(join(cgroup, 'cpu.cfs_quota_us'), 'utf8').trim(), '30000');
     assert.ok(
       readFileSync(join(cgroup, 'cgroup.procs'), 'utf8')

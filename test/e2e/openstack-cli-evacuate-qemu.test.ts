@@ -15,25 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { killGuests, QEMU_COMPUTE_LINES, startMultiProcess, type Deployment } from '../helpers/deployments.ts';
+import type { MigrationRow, ServerPlacement } from '../helpers/openstack-cli.ts';
 import { GUEST_BOOT_WAIT_MS, markerCount, uploadGuestImage } from '../helpers/guest-image.ts';
 import { NetworkLab, succeeds } from '../helpers/network-lab.ts';
 import { processRuns, qemuProcessesOf, waitUntil } from '../helpers/processes.ts';
 
 const A = 'evac-a';
 const B = 'evac-b';
-
-interface Shown {
-  status: string;
-  'OS-EXT-STS:task_state': string | null;
-  'OS-EXT-SRV-ATTR:host': string | null;
-}
-
-interface MigrationRow {
-  Status: string;
-  Type?: string;
-  'Source Compute'?: string;
-  'Dest Compute'?: string;
-}
 
 describe('openstack CLI: evacuate a real guest off a dead qemu host', () => {
   let dir: string;
@@ -83,7 +71,7 @@ describe('openstack CLI: evacuate a real guest off a dead qemu host', () => {
 
   it('rebuilds the server on the other host and the dead host cleans up when it comes back', async () => {
     const { cli } = d;
-    const show = (id: string) => cli.json<Shown>('server', 'show', id);
+    const show = (id: string) => cli.json<ServerPlacement>('server', 'show', id);
     const consoleOf = (id: string) => cli.ok('console', 'log', 'show', id);
     const net = await cli.json<{ id: string }>('network', 'show', 'evac-net');
     const created = await cli.createServerAndWait(

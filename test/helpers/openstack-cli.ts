@@ -11,6 +11,21 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The fields of `server show` that a move's test follows. */
+export interface ServerPlacement {
+  status: string;
+  'OS-EXT-STS:task_state': string | null;
+  'OS-EXT-SRV-ATTR:host': string | null;
+}
+
+/** A row of `server migration list` (2.80). */
+export interface MigrationRow {
+  Status: string;
+  Type?: string;
+  'Source Compute'?: string;
+  'Dest Compute'?: string;
+}
+
 export class OpenstackCli {
   private restSession: Promise<CliRestSession> | undefined;
 

@@ -13,6 +13,7 @@ import { registerConsoleAuthTokenRoutes } from './admin/console-auth-tokens.ts';
 import { registerExternalEventRoutes } from './admin/external-events.ts';
 import { registerHypervisorRoutes } from './admin/hypervisors.ts';
 import { registerMigrationRoutes } from './admin/migrations.ts';
+import { registerLiveMigrationRoutes } from './servers/live-migration.ts';
 import { registerUsageAuditLogRoutes } from './admin/usage-audit-log.ts';
 import { registerUsageRoutes } from './admin/usage.ts';
 import { registerServiceRoutes } from './admin/services.ts';
@@ -115,6 +116,7 @@ function registerResourceRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   registerUsageAuditLogRoutes(app, deps);
   registerExternalEventRoutes(app, deps);
   registerMigrationRoutes(app, deps);
+  registerLiveMigrationRoutes(app, deps);
   registerConsoleAuthTokenRoutes(app, deps);
   registerHostRoutes(app, deps);
   registerProxyRoutes(app);

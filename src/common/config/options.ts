@@ -53,6 +53,13 @@ export const OPTIONS = {
       help: 'Top-level directory for state: the SQLite database, image store, openrc. Defaults to ./state.',
     }),
     debug: bool({ default: false, help: 'Log at debug level.' }),
+    migrate_max_retries: int({
+      default: -1,
+      min: -1,
+      help:
+        'Other scheduled destinations a live migration tries after one refuses it (-1: until none is left, ' +
+        "0: none). Like Nova's [DEFAULT] migrate_max_retries.",
+    }),
     transport_url: str({
       default: 'fake://',
       secret: 'url-password',
@@ -596,8 +603,14 @@ export const OPTIONS = {
     move_failure_rates: list({
       default: [],
       help:
-        'Share of move steps that fail on this host, as step:rate (steps prep, migrate and finish; e.g. ' +
-        'prep:1,finish:0.2), to exercise rescheduling and the put-back of failed resizes and migrations.',
+        'Share of move steps that fail on this host, as step:rate (steps prep, migrate and finish of ' +
+        'resizes and cold migrations; live_check, live_pre, live_migrate and live_post of live migrations; ' +
+        'e.g. prep:1,finish:0.2), to exercise rescheduling and the put-back of failed moves.',
+    }),
+    live_migration_ms: int({
+      default: 0,
+      min: 0,
+      help: "Simulated time a live migration's transfer takes (abort and force complete act within it).",
     }),
   },
   catalog: {

@@ -773,6 +773,13 @@ export interface MigrationsTable {
    */
   peak_vcpus: number | null;
   peak_memory_mb: number | null;
+  /** A live migration's transfer so far, in bytes, as its source last reported it (0030; null before). */
+  memory_total: number | null;
+  memory_processed: number | null;
+  memory_remaining: number | null;
+  disk_total: number | null;
+  disk_processed: number | null;
+  disk_remaining: number | null;
   user_id: string | null;
   project_id: string | null;
   hidden: Generated<Bool>;

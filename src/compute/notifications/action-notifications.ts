@@ -60,6 +60,13 @@ export const ACTION_NOTIFICATIONS: Readonly<Record<string, ActionNotification>> 
   shelve_instance: action('instance.shelve'),
   shelve_offload_instance: action('instance.shelve_offload'),
   unshelve_instance: action('instance.unshelve'),
+  // Live migration: each host's steps, as Nova's compute manager sends them.
+  pre_live_migration: action('instance.live_migration_pre'),
+  post_live_migration_at_destination: action('instance.live_migration_post_dest'),
+  post_live_migration: action('instance.live_migration_post'),
+  rollback_live_migration_at_destination: action('instance.live_migration_rollback_dest'),
+  live_migration_abort: action('instance.live_migration_abort'),
+  live_migration_force_complete: action('instance.live_migration_force_complete'),
 };
 
 type Handler = (ctx: RequestContext, args: never) => Promise<unknown>;

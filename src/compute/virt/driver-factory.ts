@@ -40,6 +40,7 @@ function fakeDriver(config: Config): FakeDriver {
     powerDelayMs: f.power_delay_ms,
     spawnFailureRate: f.spawn_failure_rate,
     moveFailureRates: moveFailureRates(f.move_failure_rates),
+    liveMigrationMs: f.live_migration_ms,
   });
 }
 

@@ -8,6 +8,7 @@ import type { DiskSnapshotLink } from '../../wire/messages/disk-snapshot-link.ts
 import type { DiskSource } from '../../wire/messages/disk-source.ts';
 import type { GuestDiagnostics } from '../../wire/messages/guest-diagnostics.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
+import type { LiveMigrateData, LiveMigrationProgress } from '../../wire/messages/live-migrate-data.ts';
 import type { NetworkInfo, Vif } from '../../wire/messages/network-info.ts';
 import type { StoragePoolResources } from '../storage-pools.ts';
 
@@ -135,6 +136,34 @@ export interface GuestMoves {
   finishRevertMigration(instance: InstancePayload, networkInfo: NetworkInfo, powerOn: boolean): Promise<void>;
 }
 
+/**
+ * Live migration (Nova's virt driver methods of the same names): the guest keeps running while its state
+ * (and, with no shared storage, its disks) is streamed from the source's driver to the destination's.
+ * The destination's preLiveMigration makes the guest ready to receive and returns where to stream to;
+ * the source's liveMigration streams and resolves once the guest is stopped there for good and whole at
+ * the destination, whose postLiveMigrationAtDestination then resumes it. A failed or aborted
+ * liveMigration leaves the guest running at the source; the destination's `destroy` removes what its
+ * preLiveMigration made, and the source's `destroy` what is left there after a success.
+ */
+export interface GuestLiveMoves {
+  /** Destination: can `node` take the guest live? Throws (MigrationError) if not. */
+  checkCanLiveMigrateDestination(instance: InstancePayload, node: string): Promise<void>;
+  /** Source: can the guest leave live (it runs, is not rescued, has nothing that cannot travel)? */
+  checkCanLiveMigrateSource(uuid: string): Promise<void>;
+  /** Destination: the guest made ready here with these NICs, waiting for its state. Leaves nothing on failure. */
+  preLiveMigration(instance: InstancePayload, node: string, networkInfo: NetworkInfo): Promise<LiveMigrateData>;
+  /** Source: streams the guest to `data`; rejects (the guest running here) on failure or abort. */
+  liveMigration(uuid: string, data: LiveMigrateData): Promise<void>;
+  /** Source: the transfer so far of the guest's running migration; null when none runs. */
+  progress(uuid: string): Promise<LiveMigrationProgress | null>;
+  /** Source: the running migration is cancelled; its liveMigration rejects and the guest runs on here. */
+  abort(uuid: string): Promise<void>;
+  /** Source: the running migration is made to converge (the guest paused until it runs at the destination). */
+  forceComplete(uuid: string): Promise<void>;
+  /** Destination: the migrated guest taken over here, running (`resume`) or kept paused as it was. */
+  postLiveMigrationAtDestination(uuid: string, resume: boolean): Promise<void>;
+}
+
 /*
  * NetworkInfo arguments: the guest's interfaces (one NIC per VIF, in the guest's order). A call that starts
  * the guest with one gives the guest exactly those NICs from then on; a call without one keeps the NICs the
@@ -249,6 +278,8 @@ export interface VirtDriver {
   manageImageCache(): Promise<void>;
   /** Resize and cold migration; drivers that cannot move guests leave it out (the move is refused). */
   readonly moves?: GuestMoves;
+  /** Live migration; drivers that cannot leave it out (the move is refused before anything changes). */
+  readonly liveMoves?: GuestLiveMoves;
   /** The guests this host runs, whatever the database says. */
   listGuests(): GuestInfo[];
   /** One guest's power state as the hypervisor sees it; NOSTATE when this host has no such guest. */

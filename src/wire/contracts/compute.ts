@@ -16,6 +16,10 @@
  * its source host being down); prep_resize carries the scheduler's alternates for a reschedule.
  * 1.10 config drives: build_and_run_instance and rebuild_instance carry config_drive, what the host
  * writes on the guest's config drive (older hosts build without one).
+ * 1.11 live migration (Nova's): check_can_live_migrate_destination and check_can_live_migrate_source
+ * (calls), pre_live_migration (destination), live_migration (source), post_live_migration_at_destination,
+ * post_live_migration (source: what is left there goes), rollback_live_migration_at_destination, and
+ * live_migration_abort and live_migration_force_complete (source, from the API).
  * 1.12 security_group_members_changed (the addresses of security groups' member ports, for the hosts
  * whose guests have rules naming those groups as remote group); Vif 1.1 (rules name their remote group).
  */
@@ -29,6 +33,7 @@ import { NetworkInfoSchema, VifSchema, type NetworkInfo, type Vif } from '../mes
 import { GuestDiagnosticsSchema, type GuestDiagnostics } from '../messages/guest-diagnostics.ts';
 import { DiskSourceSchema, type DiskSource } from '../messages/disk-source.ts';
 import { InstanceMetadataSchema, type InstanceMetadata } from '../messages/instance-metadata.ts';
+import { LiveMigrateDataSchema, type LiveMigrateData } from '../messages/live-migrate-data.ts';
 
 /** A security group's member addresses (fixed IPs and allowed address pairs) as host prefixes, by family. */
 export const GroupMembersSchema = Type.Object({
@@ -99,6 +104,26 @@ const MoveStepWithNics = Type.Object({
 const FinishResize = Type.Object({
   ...MoveStepWithNics.properties,
   disk_source: Type.Optional(DiskSourceSchema),
+});
+
+/** The live migration a step belongs to (1.11): its record, as far as the hosts need it. */
+export const LiveMoveSchema = Type.Object({
+  migration_uuid: Type.String({ minLength: 1 }),
+  source_compute: Type.String({ minLength: 1 }),
+  source_node: Type.String({ minLength: 1 }),
+  dest_compute: Type.String({ minLength: 1 }),
+  dest_node: Type.String({ minLength: 1 }),
+  /** The admin asked for block migration (true), against it (false), or left it to the hosts (null). */
+  block_migration: Type.Union([Type.Boolean(), Type.Null()]),
+});
+export type LiveMove = Static<typeof LiveMoveSchema>;
+const LiveStep = Type.Object({ instance: InstancePayloadSchema, move: LiveMoveSchema });
+/** A live step on the destination that sets the guest's interfaces up there (its ports already known). */
+const LiveStepWithNics = Type.Object({ ...LiveStep.properties, network_info: NetworkInfoSchema });
+/** abort or force complete of the live migration under way (from the API, to the source). */
+const LiveMigrationControl = Type.Object({
+  instance: InstancePayloadSchema,
+  migration_uuid: Type.String({ minLength: 1 }),
 });
 
 /** Where the console proxy reaches a guest's VNC server. */
@@ -266,8 +291,33 @@ export const computeContract = defineContract({
      * without a download. A cast: the API answers 202 at once and the host logs what each image came to.
      */
     cache_images: cast('1.5', Type.Object({ image_ids: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }) })),
+    /** Destination (a call): can this host take the guest live? A refusal comes back as the error. */
+    check_can_live_migrate_destination: call('1.11', LiveStep, Type.Void()),
+    /** Source (a call): can the guest leave live (it runs, is not rescued, the driver can)? */
+    check_can_live_migrate_source: call('1.11', LiveStep, Type.Void()),
+    /** Destination: NICs plugged and the guest made ready to receive the state. Reports `prepared`. */
+    pre_live_migration: cast('1.11', LiveStepWithNics),
+    /** Source: the guest streamed to `migrate_data`; it stops here once it is there. Reports `migrated`. */
+    live_migration: cast('1.11', Type.Object({ ...LiveStep.properties, migrate_data: LiveMigrateDataSchema })),
+    /** Destination: the migrated guest resumed with its interfaces (ports now bound here). Reports `finished`. */
+    post_live_migration_at_destination: cast('1.11', LiveStepWithNics),
+    /** Source: the guest left here (stopped) and its interfaces go. Reports `cleaned`. */
+    post_live_migration: cast('1.11', LiveStep),
+    /** Destination: what pre_live_migration set up goes (the guest runs on at the source). */
+    rollback_live_migration_at_destination: cast('1.11', LiveStep),
+    /** Source: the live migration under way is cancelled (DELETE /servers/{id}/migrations/{id}). */
+    live_migration_abort: cast('1.11', LiveMigrationControl),
+    /** Source: the live migration under way is made to converge (force_complete). */
+    live_migration_force_complete: cast('1.11', LiveMigrationControl),
   },
 });
+
+/** The live migration steps cast to one host with the instance and the move only. */
+export type LiveStepName =
+  | 'check_can_live_migrate_destination'
+  | 'check_can_live_migrate_source'
+  | 'post_live_migration'
+  | 'rollback_live_migration_at_destination';
 
 export class ComputeRpcApi {
   private readonly rpc: ContractClient<typeof computeContract.methods>;
@@ -447,6 +497,48 @@ export class ComputeRpcApi {
     const args = { instance, move, network_info: networkInfo, power_on: powerOn };
     if (step === 'finish_revert_resize') return this.rpc.cast(ctx, this.target(host), step, args);
     return this.rpc.cast(ctx, this.target(host), step, diskSource ? { ...args, disk_source: diskSource } : args);
+  }
+
+  /** A live migration step: the two checks are calls (answered when done), the others casts. */
+  liveStep(ctx: RequestContext, host: string, step: LiveStepName, instance: InstancePayload, move: LiveMove) {
+    if (step === 'check_can_live_migrate_destination' || step === 'check_can_live_migrate_source') {
+      return this.rpc.call(ctx, this.target(host), step, { instance, move });
+    }
+    return this.rpc.cast(ctx, this.target(host), step, { instance, move });
+  }
+
+  /** pre_live_migration or post_live_migration_at_destination: the destination's steps with the NICs. */
+  liveStepWithNics(
+    ctx: RequestContext,
+    host: string,
+    step: 'pre_live_migration' | 'post_live_migration_at_destination',
+    instance: InstancePayload,
+    move: LiveMove,
+    networkInfo: NetworkInfo,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), step, { instance, move, network_info: networkInfo });
+  }
+
+  /** Source: stream the guest to what the destination prepared. */
+  liveMigration(
+    ctx: RequestContext,
+    host: string,
+    instance: InstancePayload,
+    move: LiveMove,
+    migrateData: LiveMigrateData,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), 'live_migration', { instance, move, migrate_data: migrateData });
+  }
+
+  /** Source: abort (live_migration_abort) or force complete the live migration under way. */
+  liveMigrationControl(
+    ctx: RequestContext,
+    host: string,
+    action: 'live_migration_abort' | 'live_migration_force_complete',
+    instance: InstancePayload,
+    migrationUuid: string,
+  ): Promise<void> {
+    return this.rpc.cast(ctx, this.target(host), action, { instance, migration_uuid: migrationUuid });
   }
 
   /** A call: the answer is the console text. */

@@ -11,7 +11,8 @@
  * confirm_due_resizes (from compute hosts). 1.5 move_step carries disk_source (where the destination
  * fetches the guest's disks from), which the conductor passes on to finish_resize. 1.6 evacuate: evacuate_server (from the API),
  * evacuation_rebuilt, evacuations_from_host and evacuation_cleaned (from compute hosts); move_step may
- * carry the alternates of a failed prep_resize for a reschedule.
+ * carry the alternates of a failed prep_resize for a reschedule. 1.7 live migration: live_migrate_instance
+ * (from the API), live_migration_step and live_migration_progress (from compute hosts).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -19,6 +20,11 @@ import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type ArgsOf, type VersionCap } from '../contract.ts';
 import { DiskSnapshotLinkSchema, type DiskSnapshotLink } from '../messages/disk-snapshot-link.ts';
 import { DiskSourceSchema } from '../messages/disk-source.ts';
+import {
+  LiveMigrateDataSchema,
+  LiveMigrationProgressSchema,
+  type LiveMigrationProgress,
+} from '../messages/live-migrate-data.ts';
 import {
   InstanceChangesSchema,
   InstancePayloadSchema,
@@ -41,10 +47,13 @@ const Nothing = Type.Void();
 /** What a compute host reports of a move's step; each names the step it finished (or failed). */
 export const MOVE_STEPS = ['prepared', 'migrated', 'finished', 'confirmed', 'reverted_dest', 'reverted'] as const;
 export type MoveStepName = (typeof MOVE_STEPS)[number];
+/** What a compute host reports of a live migration's step (1.7). */
+export const LIVE_STEPS = ['prepared', 'migrated', 'finished', 'cleaned'] as const;
+export type LiveStepReportName = (typeof LIVE_STEPS)[number];
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.6',
+  version: '1.7',
   methods: {
     build_instances: cast(
       '1.0',
@@ -255,6 +264,44 @@ export const conductorContract = defineContract({
     ),
     /** The source host removed an evacuated server's guest: its share there freed, the migration completed. */
     evacuation_cleaned: call('1.6', Type.Object({ migration_uuid: Uuid, host: Type.String() }), Nothing),
+    /**
+     * os-migrateLive (the API set task migrating and recorded the migration, accepted): the source's share
+     * goes under the migration, a destination is scheduled and claimed (or the admin's host taken as it is,
+     * when forced), both hosts check, then the destination prepares.
+     */
+    live_migrate_instance: cast(
+      '1.7',
+      Type.Object({
+        uuid: Uuid,
+        migration_uuid: Uuid,
+        host: Type.Optional(Type.String({ minLength: 1 })),
+        /** The admin's host is taken without the scheduler (force, 2.30 to 2.67, or a host before 2.30). */
+        force: Type.Boolean(),
+        block_migration: Type.Union([Type.Boolean(), Type.Null()]),
+      }),
+    ),
+    /** A compute host finished (or, with `error`, failed) its step of a live migration. */
+    live_migration_step: call(
+      '1.7',
+      Type.Object({
+        migration_uuid: Uuid,
+        step: Type.Enum(LIVE_STEPS),
+        host: Type.String(),
+        power_state: Type.Integer(),
+        error: Type.Optional(ActionError),
+        /** `migrated` failed because an admin aborted it: the migration is cancelled, not in error. */
+        cancelled: Type.Optional(Type.Boolean()),
+        /** `prepared`: what the source streams to. */
+        migrate_data: Type.Optional(LiveMigrateDataSchema),
+      }),
+      Nothing,
+    ),
+    /** The source's figures of a running live migration's transfer. */
+    live_migration_progress: call(
+      '1.7',
+      Type.Object({ migration_uuid: Uuid, progress: LiveMigrationProgressSchema }),
+      Nothing,
+    ),
     /** The host's SHELVED instances with no task shelved before `shelved_before` (periodic offload). */
     shelved_instances_due: call(
       '1.2',
@@ -269,6 +316,8 @@ export type ActionEventWithUpdate = Static<typeof EventWithUpdate>;
 export type RescheduleRequest = ArgsOf<ConductorMethods, 'reschedule_build'>;
 export type ActionEventRequest = ArgsOf<ConductorMethods, 'action_event'>;
 export type FaultRequest = ArgsOf<ConductorMethods, 'record_fault'>;
+export type LiveStepReport = ArgsOf<ConductorMethods, 'live_migration_step'>;
+export type LiveMigrateRequest = ArgsOf<ConductorMethods, 'live_migrate_instance'>;
 
 /** The typed client of the conductor, for the API and the compute hosts. */
 export class ConductorRpcApi {
@@ -433,6 +482,18 @@ export class ConductorRpcApi {
 
   evacuationCleaned(ctx: RequestContext, migrationUuid: string, host: string): Promise<void> {
     return this.rpc.call(ctx, this.target, 'evacuation_cleaned', { migration_uuid: migrationUuid, host });
+  }
+
+  liveMigrateInstance(ctx: RequestContext, args: ArgsOf<ConductorMethods, 'live_migrate_instance'>): Promise<void> {
+    return this.rpc.cast(ctx, this.target, 'live_migrate_instance', args);
+  }
+
+  liveMigrationStep(ctx: RequestContext, args: ArgsOf<ConductorMethods, 'live_migration_step'>): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'live_migration_step', args);
+  }
+
+  liveMigrationProgress(ctx: RequestContext, migrationUuid: string, progress: LiveMigrationProgress): Promise<void> {
+    return this.rpc.call(ctx, this.target, 'live_migration_progress', { migration_uuid: migrationUuid, progress });
   }
 
   /** The instance's disk snapshot records brought in line with the chain its driver reports. */

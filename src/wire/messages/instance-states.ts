@@ -69,6 +69,8 @@ export const TaskState = {
   RESIZE_FINISH: 'resize_finish',
   RESIZE_REVERTING: 'resize_reverting',
   RESIZE_CONFIRMING: 'resize_confirming',
+  /** A live migration under way (Nova's): shown as status MIGRATING. */
+  MIGRATING: 'migrating',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
@@ -115,6 +117,7 @@ export function apiStatus(vmState: string, taskState: string | null): string {
       if (taskState && REBOOT_HARD.includes(taskState)) return 'HARD_REBOOT';
       if (isRebuilding(taskState)) return 'REBUILD';
       if (isResizing(taskState)) return 'RESIZE';
+      if (taskState === TaskState.MIGRATING) return 'MIGRATING';
       return 'ACTIVE';
     case VmState.BUILDING:
       return 'BUILD';
@@ -124,7 +127,7 @@ export function apiStatus(vmState: string, taskState: string | null): string {
     case VmState.RESIZED:
       return taskState === TaskState.RESIZE_REVERTING ? 'REVERT_RESIZE' : 'VERIFY_RESIZE';
     case VmState.PAUSED:
-      return 'PAUSED';
+      return taskState === TaskState.MIGRATING ? 'MIGRATING' : 'PAUSED';
     case VmState.SUSPENDED:
       return 'SUSPENDED';
     case VmState.RESCUED:
@@ -179,6 +182,8 @@ export function vmStatesForStatus(status: string): { vmStates: string[]; taskSta
       return { vmStates: [VmState.RESIZED], taskStates: [TaskState.RESIZE_REVERTING] };
     case 'HARD_REBOOT':
       return { vmStates: [VmState.ACTIVE], taskStates: REBOOT_HARD.slice() };
+    case 'MIGRATING':
+      return { vmStates: [VmState.ACTIVE, VmState.PAUSED], taskStates: [TaskState.MIGRATING] };
     default:
       return null;
   }

@@ -63,6 +63,7 @@ const ALL = [
   '0027-migrations',
   '0028-token-revocation-events',
   '0029-move-quota',
+  '0030-live-migration-progress',
   '0031-network-tag-collation',
 ];
 

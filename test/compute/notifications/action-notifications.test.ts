@@ -1,15 +1,16 @@
 /**
- * Versioned notifications as a Nova consumer reads them from RabbitMQ: a boot and a delete on the fake
- * driver, read from `versioned_notifications.info` on the `nova` exchange of a private vhost.
+ * Versioned notifications as a Nova consumer reads them from RabbitMQ: a boot, a live migration and a
+ * delete on the fake driver, read from `versioned_notifications.info` on the `nova` exchange of a private
+ * vhost.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect, type ChannelModel } from 'amqplib';
 import { adminContext } from '../../../src/common/context.ts';
-import { getInstance } from '../../../src/objects/instances.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
 import { startTestCloud, smallFlavor, type TestCloud } from '../../helpers/in-process-cloud.ts';
+import { liveMigrateAsApi } from '../../helpers/move-requests.ts';
 import { createVhost } from '../../helpers/rabbit-vhost.ts';
 
 interface Message {
@@ -117,8 +118,17 @@ test('a boot and a delete send Nova versioned notifications to versioned_notific
   const stateUpdate = (update.payload['nova_object.data']['state_update'] as Message['payload'])['nova_object.data'];
   assert.deepEqual({ old: stateUpdate['old_state'], now: stateUpdate['state'] }, { old: 'building', now: 'active' });
 
-  const row = await getInstance(cloud.database.db, uuid);
-  await new ComputeRpcApi(cloud.bus.rpc).terminateInstance(adminContext(), 'notify-host', instancePayload(row));
+  // A live migration: the destination's steps, then the source's, each from its own host.
+  await cloud.startComputeHost('notify-host-2');
+  await liveMigrateAsApi(cloud, uuid, 'notify-host-2', true);
+  for (const step of ['live_migration_pre', 'live_migration_post_dest']) {
+    const stepEnd = await notification(`instance.${step}.end`, uuid);
+    assert.equal(stepEnd.publisher_id, 'nova-compute:notify-host-2');
+    assert.equal(stepEnd.payload['nova_object.name'], 'InstanceActionPayload');
+  }
+  assert.equal((await notification('instance.live_migration_post.end', uuid)).publisher_id, 'nova-compute:notify-host');
+  const row = await cloud.waitFor(uuid, (i) => i.task_state === null && i.host === 'notify-host-2');
+  await new ComputeRpcApi(cloud.bus.rpc).terminateInstance(adminContext(), 'notify-host-2', instancePayload(row));
   await notification('instance.delete.start', uuid);
   const deleted = await notification('instance.delete.end', uuid);
   assert.equal(deleted.payload['nova_object.name'], 'InstanceActionPayload');

@@ -1,8 +1,8 @@
 /**
  * GET /os-migrations (admin, or a project manager) and GET /servers/{id}/migrations[/{id}] (2.23): the moves of
  * servers between hosts, with Nova's filters, paging (2.59), changes-before (2.66) and user/project
- * (2.80). Stratus moves no servers yet (src/objects/migrations.ts), so both lists are empty, but the
- * requests are checked, and the records would be shown, exactly as Nova does.
+ * (2.80), as Nova shows them. The server's list shows its live migrations under way, with their transfer
+ * progress; force_complete (2.22) and abort (2.24) of one are in servers/live-migration.ts.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../../common/db/database.ts';
@@ -195,13 +195,13 @@ function serverMigrationView(request: FastifyRequest, m: MigrationRecord, withHo
     ...hostFields(m, withHosts),
     created_at: naiveTime(m.created_at),
     updated_at: naiveTime(m.updated_at),
-    // Stratus reports no transfer progress: Nova's figures are null until the driver reports them.
-    memory_total_bytes: null,
-    memory_processed_bytes: null,
-    memory_remaining_bytes: null,
-    disk_total_bytes: null,
-    disk_processed_bytes: null,
-    disk_remaining_bytes: null,
+    // The transfer so far, as the source host last reported it (null before its first report).
+    memory_total_bytes: m.memory_total,
+    memory_processed_bytes: m.memory_processed,
+    memory_remaining_bytes: m.memory_remaining,
+    disk_total_bytes: m.disk_total,
+    disk_processed_bytes: m.disk_processed,
+    disk_remaining_bytes: m.disk_remaining,
   };
   return { ...view, ...laterFields(request, m) };
 }

@@ -3,7 +3,8 @@
  * (os-getConsoleOutput lives in console-output.ts, createImage in create-image.ts, os-getVNCConsole in
  * remote-consoles.ts, the Stratus extension revertDiskSnapshot in disk-snapshots.ts, lock and unlock in
  * lock.ts, os-resetState in reset-state.ts, rescue and unrescue in rescue.ts, trigger_crash_dump in
- * crash-dump.ts, resize, migrate, confirmResize and revertResize in resize.ts, evacuate in evacuate.ts). Each checks the state as Nova's compute API does (lock,
+ * crash-dump.ts, resize, migrate, confirmResize and revertResize in resize.ts, evacuate in evacuate.ts,
+ * os-migrateLive in live-migration.ts). Each checks the state as Nova's compute API does (lock,
  * host, vm_state, task_state, launched), then claims the instance by setting its task_state with the
  * states it expects — so of two racing requests one wins and the other gets a 409 — records the instance
  * action and casts the work to compute.<host>. If the cast is refused, the task is withdrawn so the
@@ -50,6 +51,7 @@ import { resetServerState } from './reset-state.ts';
 import { shelveServer, shelveOffloadServer, unshelveServer } from './shelve.ts';
 import { confirmResize, migrateServer, resizeServer, revertResize } from './resize.ts';
 import { evacuateServer } from './evacuate.ts';
+import { migrateLive } from './live-migration.ts';
 import { bareActionSchema, RebootSchema, type RebootBody } from './schemas.ts';
 
 /** What an action needs to find and what it sets, as Nova's check_instance_state decorators say. */
@@ -253,6 +255,8 @@ export function registerServerActionRoutes(app: ApiServer, deps: ComputeApiDeps)
         return revertResize(deps, request, reply, instance);
       case 'evacuate':
         return evacuateServer(deps, request, reply, instance);
+      case 'os-migrateLive':
+        return migrateLive(deps, request, reply, instance);
       case 'addSecurityGroup':
         return changeServerSecurityGroup(deps, request, reply, instance, 'addSecurityGroup');
       case 'removeSecurityGroup':

@@ -23,6 +23,7 @@ import * as instanceNetworks from './0024-instance-networks.ts';
 import * as migrations from './0027-migrations.ts';
 import * as tokenRevocationEvents from './0028-token-revocation-events.ts';
 import * as moveQuota from './0029-move-quota.ts';
+import * as liveMigrationProgress from './0030-live-migration-progress.ts';
 import * as networkTagCollation from './0031-network-tag-collation.ts';
 import type { MigrationSettings } from './settings.ts';
 
@@ -54,5 +55,6 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   { name: '0027-migrations', up: migrations.up },
   { name: '0028-token-revocation-events', up: tokenRevocationEvents.up },
   { name: '0029-move-quota', up: moveQuota.up },
+  { name: '0030-live-migration-progress', up: liveMigrationProgress.up },
   { name: '0031-network-tag-collation', up: networkTagCollation.up },
 ];

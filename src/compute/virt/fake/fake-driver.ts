@@ -8,6 +8,7 @@ import {
   BuildFailed,
   ConsoleTypeUnavailable,
   InstanceInvalidState,
+  MigrationError,
   NotFound,
   ResizeError,
 } from '../../../common/errors.ts';
@@ -29,6 +30,7 @@ import type {
   VirtDriver,
   VncConsole,
 } from '../driver.ts';
+import { fakeGuestSizes, FakeLiveMigration, LIVE_FAILURE_STEPS } from './fake-live-migration.ts';
 
 export interface FakeDriverOptions {
   nodeCount: number;
@@ -41,9 +43,12 @@ export interface FakeDriverOptions {
   spawnFailureRate: number;
   /** Share of each move step that fails here (before it changes anything), for failure tests. */
   moveFailureRates?: MoveFailureRates;
+  /** How long a live migration's transfer takes (ms): abort and force complete act within it. */
+  liveMigrationMs?: number;
 }
 
-export const MOVE_FAILURE_STEPS = ['prep', 'migrate', 'finish'] as const;
+/** The steps failures can be injected at: a resize's or cold migration's, then a live migration's. */
+export const MOVE_FAILURE_STEPS = ['prep', 'migrate', 'finish', ...LIVE_FAILURE_STEPS] as const;
 export type MoveFailureStep = (typeof MOVE_FAILURE_STEPS)[number];
 export type MoveFailureRates = Partial<Record<MoveFailureStep, number>>;
 
@@ -349,9 +354,41 @@ export class FakeDriver implements VirtDriver {
   private injectMoveFailure(step: MoveFailureStep, uuid: string, node: string): void {
     const rate = this.options.moveFailureRates?.[step] ?? 0;
     if (rate > 0 && Math.random() < rate) {
-      throw new ResizeError(`fake driver: injected ${step} failure for ${uuid} on ${node}`);
+      const Failure = step.startsWith('live_') ? MigrationError : ResizeError;
+      throw new Failure(`fake driver: injected ${step} failure for ${uuid} on ${node}`);
     }
   }
+
+  /** Live migration between fake hosts (fake-live-migration.ts). */
+  readonly liveMoves = new FakeLiveMigration({
+    host: () => this.nodeList[0]?.nodename ?? '',
+    hasNode: (node) => this.nodeList.some((n) => n.nodename === node),
+    powerState: (uuid) => this.guests.get(uuid)?.powerState ?? null,
+    isRescued: (uuid) => this.guests.get(uuid)?.rescueImageRef != null,
+    setPowerState: (uuid, power) => {
+      this.guest(uuid).powerState = power;
+    },
+    addIncoming: (instance, node, networkInfo) => {
+      this.guests.set(instance.uuid, {
+        uuid: instance.uuid,
+        nodename: node,
+        powerState: PowerState.PAUSED,
+        diskSnapshots: [],
+        ...flavorShape(instance),
+        bootedAt: Date.now(),
+        boots: 1,
+        rescueImageRef: null,
+        nmis: 0,
+        interfaces: [...networkInfo],
+      });
+    },
+    sizes: (uuid) => {
+      const guest = this.guest(uuid);
+      return fakeGuestSizes(guest.memoryMb, guest.rootGb);
+    },
+    transferMs: () => this.options.liveMigrationMs ?? 0,
+    injectFailure: (step, uuid) => this.injectMoveFailure(step, uuid, this.guests.get(uuid)?.nodename ?? ''),
+  });
 
   /** The guest's vCPUs, memory and root disk (for tests: what the guest would see after a resize). */
   sizeOf(uuid: string): { vcpus: number; memoryMb: number; rootGb: number } {

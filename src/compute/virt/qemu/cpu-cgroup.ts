@@ -1,6 +1,8 @@
 /**
  * A CPU cgroup per guest, for the flavor's `quota:cpu_quota`, `quota:cpu_period` and `quota:cpu_shares`:
- * `<cpu controller>/stratus/instance-<uuid>`, holding the guest's qemu process (every thread).
+ * `<cpu controller>/stratus/instance-<host>-<uuid>`, holding the guest's qemu process (every thread). The
+ * host is in the name because two compute hosts on one machine may each run a qemu of the same guest for
+ * a while (a live migration between them): each qemu keeps its own limits and its own cgroup to remove.
  *
  * The controller is found by detection: cgroup v1 (a `cpu` hierarchy with cpu.cfs_quota_us, the layout of
  * the machines here) is preferred, then cgroup v2 (a unified hierarchy whose cgroup.controllers lists
@@ -23,6 +25,8 @@ export interface CpuCgroupController {
   readonly version: CpuCgroupVersion;
   /** The `stratus` parent cgroup in the controller's hierarchy. */
   readonly parent: string;
+  /** The compute host whose guests these are (in each guest's cgroup name); absent: the uuid alone. */
+  readonly host?: string;
 }
 
 const PARENT = 'stratus';
@@ -83,7 +87,7 @@ export function sharesToWeight(shares: number): number {
 }
 
 export function guestCgroupPath(controller: CpuCgroupController, uuid: string): string {
-  return join(controller.parent, `instance-${uuid}`);
+  return join(controller.parent, controller.host ? `instance-${controller.host}-${uuid}` : `instance-${uuid}`);
 }
 
 /** Creates the guest's cgroup, writes its limits, then moves the qemu process (all its threads) into it. */
@@ -117,7 +121,13 @@ export async function confineToCpuCgroup(
  * no other guest's cgroup is in it (another compute host on the same machine may still use it).
  */
 export async function removeCpuCgroup(controller: CpuCgroupController, uuid: string): Promise<void> {
-  const path = guestCgroupPath(controller, uuid);
+  await removeGuestCgroup(guestCgroupPath(controller, uuid));
+  // A guest started by an older release has its cgroup named by its uuid alone.
+  if (controller.host) await removeGuestCgroup(guestCgroupPath({ ...controller, host: undefined }, uuid));
+  await rmdir(controller.parent).catch(() => undefined);
+}
+
+async function removeGuestCgroup(path: string): Promise<void> {
   // A qemu that has just exited can hold its cgroup until its parent (init) reaps it: EBUSY meanwhile.
   for (let attempt = 0; ; attempt++) {
     try {
@@ -132,7 +142,6 @@ export async function removeCpuCgroup(controller: CpuCgroupController, uuid: str
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  await rmdir(controller.parent).catch(() => undefined);
 }
 
 /** 10 s of 50 ms waits for an exited qemu to leave its cgroup. */

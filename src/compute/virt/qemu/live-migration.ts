@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { InstanceInvalidState, MigrationError } from '../../../common/errors.ts';
 import { getLogger } from '../../../common/log/logger.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
+import type { LiveMigrateData, LiveMigrationProgress } from '../../../wire/messages/live-migrate-data.ts';
 import type { NetworkInfo } from '../../../wire/messages/network-info.ts';
 import { fetchGuestImage, guestSpecOf } from './guest-builder.ts';
 import { diskDirectory, guestPaths } from './guest-files.ts';
@@ -30,6 +31,8 @@ import type { QmpClient } from './qmp-client.ts';
 const log = getLogger('compute.qemu.live_migration');
 const GiB = 1024 ** 3;
 const POLL_MS = 50;
+/** Ports tried for the NBD export before giving up (each probed free, then raced for). */
+const PORT_ATTEMPTS = 5;
 
 /** What the destination prepared, for the source to stream to: its migration URI and NBD server. */
 export interface LiveMigrationTarget {
@@ -49,8 +52,8 @@ export interface LiveMigrationHost extends MovesHost {
   /** Starts the guest's qemu waiting, paused, for an incoming migration. */
   startIncoming(uuid: string): Promise<void>;
   qmp(uuid: string): Promise<QmpClient>;
-  /** The guest's power state is now running (after the destination resumed it). */
-  markRunning(uuid: string): void;
+  /** The guest's power state is now running (after the destination resumed it), or paused (kept so). */
+  markRunning(uuid: string, paused?: boolean): void;
   readonly migrationAddress: string;
 }
 
@@ -80,6 +83,11 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 }
 
 export class QemuLiveMigration {
+  /** Guests whose migration from here was aborted while it ran (their waits give up at the next poll). */
+  private readonly aborting = new Set<string>();
+  /** Guests migrating from here now, with their disk copy jobs. */
+  private readonly running = new Map<string, string[]>();
+
   constructor(
     private readonly h: LiveMigrationHost,
     /** How long the disk copy and the memory transfer may take, each. */
@@ -122,8 +130,17 @@ export class QemuLiveMigration {
       await this.h.startIncoming(uuid);
       const qmp = await this.h.qmp(uuid);
       const host = this.h.migrationAddress;
-      const nbdPort = await freePortOn(host);
-      await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } } });
+      // The port probed free may be taken before qemu binds it (another guest's migration): another one.
+      let nbdPort = 0;
+      for (let attempt = 1; ; attempt++) {
+        nbdPort = await freePortOn(host);
+        try {
+          await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } } });
+          break;
+        } catch (err) {
+          if (attempt >= PORT_ATTEMPTS || !/in use/i.test((err as Error).message)) throw err;
+        }
+      }
       const drives = disks.map((_, i) => driveName(i));
       for (const drive of drives) await qmp.execute('nbd-server-add', { device: drive, writable: true });
       const migrationPort = await freePortOn(host);
@@ -145,7 +162,17 @@ export class QemuLiveMigration {
    * (its guest then waits for postLiveMigrationAtDestination to resume it). A failure before QEMU
    * completes cancels it all: the guest runs on here as before.
    */
-  async liveMigration(uuid: string, target: LiveMigrationTarget): Promise<LiveMigrationStats> {
+  /** Destination (Nova's check_can_live_migrate_destination): the node is this host's, the guest not here. */
+  async checkDestination(instance: InstancePayload, node: string): Promise<void> {
+    if (node !== this.h.host()) throw new MigrationError(`node ${node} is not on host ${this.h.host()}`);
+    if (this.h.has(instance.uuid)) {
+      throw new MigrationError(`host ${this.h.host()} already has a guest of instance ${instance.uuid}`);
+    }
+  }
+
+  /** Source (Nova's check_can_live_migrate_source): the guest runs, is not rescued, has no disk snapshots. */
+  async checkSource(uuid: string): Promise<void> {
+    if (!this.h.has(uuid)) throw new MigrationError(`guest ${uuid} is not on host ${this.h.host()}`);
     const spec = this.h.spec(uuid);
     if (!this.h.isRunning(uuid))
       throw new InstanceInvalidState(`guest ${uuid} is not running; it cannot be live-migrated`);
@@ -153,6 +180,18 @@ export class QemuLiveMigration {
     if ((spec.diskSnapshots ?? []).length > 0) {
       throw new MigrationError(`guest ${uuid} has disk snapshots; delete them or cold migrate the server`);
     }
+  }
+
+  /** The driver contract's liveMigration: block migration to what preLiveMigration returned. */
+  async migrate(uuid: string, data: LiveMigrateData): Promise<void> {
+    if (!data.nbd) throw new MigrationError(`the destination of guest ${uuid} exported no disks to mirror into`);
+    await this.liveMigration(uuid, { uri: data.uri, nbd: data.nbd });
+  }
+
+  async liveMigration(uuid: string, target: LiveMigrationTarget): Promise<LiveMigrationStats> {
+    await this.checkSource(uuid);
+    const spec = this.h.spec(uuid);
+    this.aborting.delete(uuid);
     if (target.nbd.drives.length !== spec.disks.length) {
       throw new MigrationError(
         `the destination made ${target.nbd.drives.length} disks for guest ${uuid}'s ${spec.disks.length}`,
@@ -161,6 +200,16 @@ export class QemuLiveMigration {
     const qmp = await this.h.qmp(uuid);
     const jobs = spec.disks.map((disk, i) => ({ id: `migrate-${driveName(i)}`, drive: driveName(i), disk }));
     const nbdHost = target.nbd.host.includes(':') ? `[${target.nbd.host}]` : target.nbd.host;
+    this.running.set(
+      uuid,
+      jobs.map((job) => job.id),
+    );
+    const abortable =
+      <T>(probe: () => Promise<T | undefined>) =>
+      async () => {
+        if (this.aborting.has(uuid)) throw new MigrationError(`live migration of guest ${uuid} cancelled`);
+        return probe();
+      };
     try {
       for (const job of jobs) {
         await qmp.execute('drive-mirror', {
@@ -174,24 +223,32 @@ export class QemuLiveMigration {
           'copy-mode': 'write-blocking',
         });
       }
-      await until('the disks to be in sync', this.timeoutMs, async () => {
-        const running = await qmp.execute('query-block-jobs', {});
-        const mine = running.filter((j) => jobs.some((job) => job.id === j.device));
-        if (mine.length < jobs.length)
-          throw new MigrationError(`a disk copy of guest ${uuid} stopped before it was in sync`);
-        return mine.every((j) => j.ready) ? true : undefined;
-      });
+      await until(
+        'the disks to be in sync',
+        this.timeoutMs,
+        abortable(async () => {
+          const running = await qmp.execute('query-block-jobs', {});
+          const mine = running.filter((j) => jobs.some((job) => job.id === j.device));
+          if (mine.length < jobs.length)
+            throw new MigrationError(`a disk copy of guest ${uuid} stopped before it was in sync`);
+          return mine.every((j) => j.ready) ? true : undefined;
+        }),
+      );
       await qmp.execute('migrate', { uri: target.uri });
-      const done = await until('the migration to complete', this.timeoutMs, async () => {
-        const info = await qmp.execute('query-migrate', {});
-        if (info.status === 'completed') return info;
-        if (info.status === 'failed' || info.status === 'cancelled') {
-          throw new MigrationError(
-            `migration of guest ${uuid} ${info.status}: ${info['error-desc'] ?? 'no reason given'}`,
-          );
-        }
-        return undefined;
-      });
+      const done = await until(
+        'the migration to complete',
+        this.timeoutMs,
+        abortable(async () => {
+          const info = await qmp.execute('query-migrate', {});
+          if (info.status === 'completed') return info;
+          if (info.status === 'failed' || info.status === 'cancelled') {
+            throw new MigrationError(
+              `migration of guest ${uuid} ${info.status}: ${info['error-desc'] ?? 'no reason given'}`,
+            );
+          }
+          return undefined;
+        }),
+      );
       // The source is stopped for good: the mirrors, in sync, end with the destination's disks whole.
       const switchStart = Date.now();
       for (const job of jobs) await qmp.execute('block-job-cancel', { device: job.id });
@@ -211,7 +268,30 @@ export class QemuLiveMigration {
         jobs.map((job) => job.id),
       );
       throw err;
+    } finally {
+      this.running.delete(uuid);
+      this.aborting.delete(uuid);
     }
+  }
+
+  /** Source: the transfer so far of the guest's running migration (QEMU's RAM figures, the mirrors' offsets). */
+  async progress(uuid: string): Promise<LiveMigrationProgress | null> {
+    const jobIds = this.running.get(uuid);
+    if (!jobIds) return null;
+    const qmp = await this.h.qmp(uuid);
+    const info = await qmp.execute('query-migrate', {});
+    const ram = info.ram;
+    const jobs = (await qmp.execute('query-block-jobs', {})).filter((j) => jobIds.includes(j.device));
+    const diskTotal = jobs.reduce((sum, j) => sum + Number(j.len ?? 0), 0);
+    const diskDone = jobs.reduce((sum, j) => sum + Number(j.offset ?? 0), 0);
+    return {
+      memory_total: ram?.total ?? null,
+      memory_processed: ram?.transferred ?? null,
+      memory_remaining: ram?.remaining ?? null,
+      disk_total: jobs.length ? diskTotal : null,
+      disk_processed: jobs.length ? diskDone : null,
+      disk_remaining: jobs.length ? Math.max(0, diskTotal - diskDone) : null,
+    };
   }
 
   /** After a failure: the migration and the mirrors cancelled, the guest running here again. */
@@ -223,16 +303,20 @@ export class QemuLiveMigration {
   }
 
   /** Destination (Nova's post_live_migration_at_destination): the NBD server stopped and the guest resumed. */
-  async postLiveMigrationAtDestination(uuid: string): Promise<void> {
+  async postLiveMigrationAtDestination(uuid: string, resume = true): Promise<void> {
     const qmp = await this.h.qmp(uuid);
     await qmp.execute('nbd-server-stop', {});
-    await qmp.execute('cont', {});
-    this.h.markRunning(uuid);
-    log.info({ instance: uuid }, 'migrated guest resumed here');
+    // A guest paused before its migration stays paused here (its CPUs were never started: `-S`).
+    if (resume) await qmp.execute('cont', {});
+    this.h.markRunning(uuid, !resume);
+    log.info({ instance: uuid, resumed: resume }, 'migrated guest taken over here');
   }
 
   /** Source: the migration under way is cancelled (Nova's live_migration_abort); the guest runs on here. */
   async abort(uuid: string): Promise<void> {
+    if (!this.running.has(uuid)) throw new MigrationError(`guest ${uuid} has no live migration under way here`);
+    // While the disks are still being copied there is no migration to cancel yet: the wait gives up.
+    this.aborting.add(uuid);
     await (await this.h.qmp(uuid)).execute('migrate_cancel', {});
   }
 

@@ -27,6 +27,7 @@ import type { NetworkInfo, Vif } from '../../../wire/messages/network-info.ts';
 import { poolSizeGb, type StoragePoolConfig } from '../../storage-pools.ts';
 import type { HostCpuSets } from '../../cpu-sets.ts';
 import type {
+  GuestLiveMoves,
   ConfigDriveFiles,
   DiskSnapshotLink,
   GuestInfo,
@@ -128,11 +129,23 @@ export class QemuDriver implements VirtDriver {
   readonly moves: QemuGuestMoves;
   /** Live migration (live-migration.ts). */
   readonly liveMigration: QemuLiveMigration;
+  /** The driver contract's live migration, by live-migration.ts; a migrated guest's leftovers go with destroy. */
+  readonly liveMoves: GuestLiveMoves;
 
   constructor(private readonly options: QemuDriverOptions) {
     const host = this.movesHost();
     this.moves = new QemuGuestMoves(host, host.migrationAddress);
-    this.liveMigration = new QemuLiveMigration(host);
+    const live = (this.liveMigration = new QemuLiveMigration(host));
+    this.liveMoves = {
+      checkCanLiveMigrateDestination: (instance, node) => live.checkDestination(instance, node),
+      checkCanLiveMigrateSource: (uuid) => live.checkSource(uuid),
+      preLiveMigration: (instance, node, networkInfo) => live.preLiveMigration(instance, node, networkInfo),
+      liveMigration: (uuid, data) => live.migrate(uuid, data),
+      progress: (uuid) => live.progress(uuid),
+      abort: (uuid) => live.abort(uuid),
+      forceComplete: (uuid) => live.forceComplete(uuid),
+      postLiveMigrationAtDestination: (uuid, resume) => live.postLiveMigrationAtDestination(uuid, resume),
+    };
   }
 
   async init(host: string): Promise<void> {
@@ -148,7 +161,7 @@ export class QemuDriver implements VirtDriver {
       }),
     );
     const cgroup = await detectCpuCgroup(this.options.cgroupRoot ?? '/sys/fs/cgroup');
-    this.cpuCgroup = cgroup.controller;
+    this.cpuCgroup = cgroup.controller && { ...cgroup.controller, host };
     if (cgroup.controller) log.info({ cgroup: cgroup.controller.version }, 'CPU limits through the cpu cgroup');
     else log.warn({ reason: cgroup.reason }, 'no writable cpu cgroup: flavors with quota:cpu_* run without CPU limits');
     this.node = {
@@ -285,8 +298,8 @@ export class QemuDriver implements VirtDriver {
       migrationAddress: o.migrationAddress ?? '127.0.0.1',
       startIncoming: (uuid) => this.launch(this.guest(uuid), 'live'),
       qmp: (uuid) => this.qmp(this.guest(uuid)),
-      markRunning: (uuid) => {
-        this.guest(uuid).powerState = PowerState.RUNNING;
+      markRunning: (uuid, paused) => {
+        this.guest(uuid).powerState = paused ? PowerState.PAUSED : PowerState.RUNNING;
       },
       host: () => this.node?.nodename ?? '',
       instancesPath: o.instancesPath,

@@ -20,7 +20,13 @@ export interface QmpCommands {
   migrate: { args: { uri: string }; returns: Record<string, never> };
   'query-migrate': {
     args: Record<string, never>;
-    returns: { status?: string; 'error-desc'?: string; 'total-time'?: number; downtime?: number };
+    returns: {
+      status?: string;
+      'error-desc'?: string;
+      'total-time'?: number;
+      downtime?: number;
+      ram?: { total?: number; transferred?: number; remaining?: number };
+    };
   };
   // Live migration (live-migration.ts).
   'migrate-incoming': { args: { uri: string }; returns: Record<string, never> };
@@ -43,7 +49,10 @@ export interface QmpCommands {
     };
     returns: Record<string, never>;
   };
-  'query-block-jobs': { args: Record<string, never>; returns: { device: string; ready: boolean }[] };
+  'query-block-jobs': {
+    args: Record<string, never>;
+    returns: { device: string; ready: boolean; len?: number; offset?: number }[];
+  };
   'block-job-cancel': { args: { device: string; force?: boolean }; returns: Record<string, never> };
   'query-block': { args: Record<string, never>; returns: QmpBlockInfo[] };
   block_set_io_throttle: { args: QmpIoThrottle & { device: string }; returns: Record<string, never> };

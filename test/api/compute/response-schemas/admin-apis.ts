@@ -456,6 +456,15 @@ export const RESPONSE_SCHEMAS: readonly ResponseSchema[] = [
     })),
   ),
   { method: 'GET', path: '/os-migrations', status: 200, maxVersion: '2.22', schema: migrations('2.1') },
+  // force_complete (2.22) and abort (2.24) of a live migration: 202, no body.
+  {
+    method: 'POST',
+    path: '/servers/:id/migrations/:migration_id/action',
+    status: 202,
+    minVersion: '2.22',
+    schema: NO_BODY,
+  },
+  { method: 'DELETE', path: '/servers/:id/migrations/:migration_id', status: 202, minVersion: '2.24', schema: NO_BODY },
   {
     method: 'GET',
     path: '/os-migrations',

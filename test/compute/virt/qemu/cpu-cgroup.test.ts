@@ -98,4 +98,17 @@ describe('cpu cgroup', () => {
     await assert.rejects(readFile(join(dir, 'stratus', 'cgroup.subtree_control')));
     await removeCpuCgroup(found.controller, 'u-1');
   });
+
+  it("names a host's guest cgroups after the host too, so two hosts' qemus of one guest keep apart", async () => {
+    const dir = await root({ 'cgroup.controllers': 'cpu', 'cgroup.subtree_control': 'cpu' });
+    const found = await detectCpuCgroup(dir);
+    assert.ok(found.controller);
+    const quota = { quota: null, period: null, shares: null };
+    const a = await confineToCpuCgroup({ ...found.controller, host: 'a' }, 'u-1', 1, quota, 1);
+    const b = await confineToCpuCgroup({ ...found.controller, host: 'b' }, 'u-1', 2, quota, 1);
+    assert.equal(a, join(dir, 'stratus', 'instance-a-u-1'));
+    assert.equal(b, join(dir, 'stratus', 'instance-b-u-1'));
+    assert.equal(await readFile(join(a, 'cgroup.procs'), 'utf8'), '1');
+    assert.equal(await readFile(join(b, 'cgroup.procs'), 'utf8'), '2');
+  });
 });

@@ -81,7 +81,7 @@ after(async () => {
       (pid) => process.kill(Number(pid), 'SIGKILL'),
       () => undefined,
     );
-    await rmdir(join(CPU_CGROUP, `instance-${uuid}`)).catch(() => undefined);
+    await rmdir(join(CPU_CGROUP, `instance-${HOST}-${uuid}`)).catch(() => undefined);
   }
   await rmdir(CPU_CGROUP).catch(() => undefined);
   await cloud.stop();
@@ -201,7 +201,7 @@ describe('host duties with real qemu guests', () => {
       'quota:cpu_shares': '512',
     };
     const uuid = await runningGuest('guest', { extra_specs: specs });
-    const cgroup = join(CPU_CGROUP, `instance-${uuid}`);
+    const cgroup = join(CPU_CGROUP, `instance-${HOST}-${uuid}`);
     const check = async () => {
       const pid = await pidOf(uuid);
       const disk = await rootDisk(uuid);
@@ -234,7 +234,7 @@ describe('host duties with real qemu guests', () => {
 
   it('puts a guest without CPU limits in its cgroup too, so all guests share the stratus weight', async () => {
     const uuid = await runningGuest('guest');
-    const cgroup = join(CPU_CGROUP, `instance-${uuid}`);
+    const cgroup = join(CPU_CGROUP, `instance-${HOST}-${uuid}`);
     const pid = await pidOf(uuid);
     assert.ok((await readFile(join(cgroup, 'cgroup.procs'), 'utf8')).split('\n').includes(String(pid)));
     assert.equal((await readFile(join(cgroup, 'cpu.cfs_quota_us'), 'utf8')).trim(), '-1', 'no quota');
