@@ -14,6 +14,7 @@ import type { RequestContext } from '../common/context.ts';
 import type { Config } from '../common/config/load-config.ts';
 import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
+import { Turns } from '../common/turns.ts';
 import type { RequestSpec } from '../wire/messages/request-spec.ts';
 import { InstanceAction, startAction } from './instance-actions.ts';
 import { insertInstance, type NewInstance } from './instances.ts';
@@ -55,6 +56,9 @@ export async function recordBuildRequest(
 }
 
 /** Checks the quotas (when `quota` is given) and records as many instances as they allow. */
+/** This process's creates under a project's quota lock, one project's at a time. */
+const projectTurns = new Turns();
+
 export async function recordCheckedBuildRequest<T extends BuildRequest>(
   db: Db,
   ctx: RequestContext,
@@ -107,14 +111,17 @@ export async function recordCheckedBuildRequest<T extends BuildRequest>(
       }
       return built;
     });
+  // Creates that take the project's quota lock take turns in this process first (common/turns.ts says
+  // why): waiting on the row lock, each would hold a pooled connection that reads need.
+  const inTurn = () => (lockFirst ? projectTurns.run(ctx.projectId ?? '', record) : record());
   // New rows only, yet MariaDB's index locks can still make concurrent creates deadlock: run again.
   return retryOnLockConflict(async () => {
     try {
-      return await record();
+      return await inTurn();
     } catch (err) {
       if (!(err instanceof LockFirst)) throw err;
       lockFirst = true;
-      return record();
+      return inTurn();
     }
   });
 }
