@@ -11,18 +11,15 @@
  * guest only: a full distribution under TCG takes minutes to boot.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { startAllInOne, type Deployment } from '../helpers/deployments.ts';
-import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS, debianCloudImage } from '../helpers/debian-cloud-image.ts';
-import { createExternalNetwork, makeOutsideWorld, type OutsideWorld } from '../helpers/outside-world.ts';
+import type { Deployment } from '../helpers/deployments.ts';
+import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS } from '../helpers/debian-cloud-image.ts';
+import { createKeyPair, sshFromOutside, startDebianCloud } from '../helpers/debian-cloud-deployment.ts';
+import type { OutsideWorld } from '../helpers/outside-world.ts';
 import { waitUntil } from '../helpers/processes.ts';
-
-const run = promisify(execFile);
 
 /** What the user data's cloud-config writes, read back over SSH. */
 const USER_DATA_FILE = '/var/tmp/stratus-user-data';
@@ -36,32 +33,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stratus-e2e-ssh-'));
-    world = await makeOutsideWorld(cleanup);
-    const files = await debianCloudImage();
-    d = await startAllInOne(dir, cleanup, {
-      driver: 'qemu',
-      datapath: { namespace: world.datapathNs, physicalInterfaceMappings: [`extnet:${world.uplink}`] },
-    });
-    const { cli } = d;
-    // The image as an operator uploads an AMI-style one: kernel, ramdisk, then the root disk naming both.
-    const upload = async (name: string, format: string, file: string, properties: string[] = []) => {
-      const container = format === 'qcow2' ? 'bare' : format;
-      const args = ['--disk-format', format, '--container-format', container, '--file', file, '--public'];
-      return (await cli.json<{ id: string }>('image', 'create', ...args, ...properties, name)).id;
-    };
-    const kernel = await upload('debian-12-kernel', 'aki', files.kernel);
-    const ramdisk = await upload('debian-12-ramdisk', 'ari', files.ramdisk);
-    await upload('debian-12', 'qcow2', files.root, [
-      ...['--property', `kernel_id=${kernel}`, '--property', `ramdisk_id=${ramdisk}`],
-      ...['--property', `os_command_line=${files.commandLine}`],
-    ]);
-    await cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '512', '--disk', '3', 'deb.small');
-    await createExternalNetwork(cli);
-    await cli.ok('network', 'create', 'private');
-    await cli.ok('subnet', 'create', '--network', 'private', '--subnet-range', '192.168.61.0/24', 'private-v4');
-    await cli.ok('router', 'create', 'router');
-    await cli.ok('router', 'set', '--external-gateway', 'public', 'router');
-    await cli.ok('router', 'add', 'subnet', 'router', 'private-v4');
+    ({ d, world } = await startDebianCloud(dir, cleanup));
   });
   after(async () => {
     for (const fn of cleanup) await fn().catch(() => undefined);
@@ -70,16 +42,12 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
 
   it('logs in with the key pair; the guest has its name, ran its user data and read its metadata', async (t) => {
     const { cli } = d;
-    const key = join(dir, 'debkey.pem');
-    await cli.ok('keypair', 'create', '--private-key', key, 'debkey');
-    // The CLI saves it readable by all, which ssh refuses to use.
-    chmodSync(key, 0o600);
+    const key = await createKeyPair(d, dir, 'debkey');
     const userData = join(dir, 'user-data.yaml');
     writeFileSync(
       userData,
       ['#cloud-config', 'write_files:', `  - path: ${USER_DATA_FILE}`, `    content: ${USER_DATA_TEXT}`, ''].join('\n'),
     );
-    await cli.ok('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', 'default');
 
     const posted = Date.now();
     const server = await cli.json<{ id: string }>(
@@ -95,16 +63,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     );
     await cli.ok('server', 'add', 'floating', 'ip', server.id, floating);
 
-    const ssh = (command: string) =>
-      run(
-        'ip',
-        [
-          ...['netns', 'exec', world.outsideNs, 'ssh', '-i', key, '-o', 'BatchMode=yes'],
-          ...['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5'],
-          ...['-o', 'LogLevel=ERROR', `debian@${floating}`, command],
-        ],
-        { timeout: 60_000 },
-      ).then((r) => r.stdout);
+    const ssh = (command: string) => sshFromOutside(world, key, floating, command);
     // cloud-init installs the key before sshd takes logins, and restarts sshd once more in a later stage
     // (a run saw the second command refused): the whole command is tried until it gets through.
     const answer = await waitUntil(
