@@ -38,6 +38,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   // prep_resize's alternates for a rescheduled move; compute 1.10: config_drive in build_and_run_instance
   // and rebuild_instance. Released together.
   10: { conductor: '1.6', scheduler: '1.1', compute: '1.10' },
+  // compute 1.13: config_drive in unshelve_instance (an offloaded server gets its config drive back).
+  13: { conductor: '1.6', scheduler: '1.1', compute: '1.13' },
 };
 
 /** The binary whose services serve a topic. */

@@ -16,6 +16,7 @@
  * its source host being down); prep_resize carries the scheduler's alternates for a reschedule.
  * 1.10 config drives: build_and_run_instance and rebuild_instance carry config_drive, what the host
  * writes on the guest's config drive (older hosts build without one).
+ * 1.13 unshelve_instance carries config_drive: an offloaded guest spawned again gets its drive back.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -96,7 +97,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.10',
+  version: '1.13',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -213,8 +214,13 @@ export const computeContract = defineContract({
         node: Type.Union([Type.String(), Type.Null()]),
         /** An offloaded guest's interfaces, its ports bound to this host (1.6). */
         network_info: Type.Optional(NetworkInfoSchema),
+        /** What an offloaded guest's config drive holds, written afresh where it lands (1.13); absent: none. */
+        config_drive: Type.Optional(InstanceMetadataSchema),
       }),
-      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
+      [
+        { version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest },
+        { version: '1.13', backport: ({ config_drive: _configDrive, ...rest }) => rest },
+      ],
     ),
     /**
      * os-interface attach: the port is bound to this host; the guest gets a NIC for it. A call, as in
@@ -379,12 +385,14 @@ export class ComputeRpcApi {
     imageId: string | null,
     node: string | null,
     networkInfo?: NetworkInfo,
+    configDrive?: InstanceMetadata,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', {
       instance,
       image_id: imageId,
       node,
       ...(networkInfo ? { network_info: networkInfo } : {}),
+      ...(configDrive ? { config_drive: configDrive } : {}),
     });
   }
 
