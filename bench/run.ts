@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
     'live-migration': () => import('./live-migration.ts'),
     metadata: () => import('./metadata.ts'),
     scheduler: () => import('./scheduler.ts'),
+    'ssh-login': () => import('./ssh-login.ts'),
   };
 if (!name || !benches[name]) {
   process.stderr.write(
