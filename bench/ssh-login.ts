@@ -106,11 +106,13 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       say(`demo run ${i + 1}: POST to its metadata on the console ${demoSec.at(-1)!.toFixed(1)} s`);
       await cli.ok('server', 'delete', '--wait', id);
     }
-    const round = (xs: number[]) => xs.map((x) => Number(x.toFixed(1)));
+    // `--runs 0` or `--demo-runs 0` leaves that half out.
+    const figures = (xs: number[]) =>
+      xs.length ? { p50: percentile(xs, 50, 1), runs: xs.map((x) => Number(x.toFixed(1))) } : null;
     return {
       load_average_at_start: load,
-      debian_post_to_ssh_login_s: { p50: percentile(sshSec, 50, 1), runs: round(sshSec) },
-      demo_post_to_metadata_printed_s: { p50: percentile(demoSec, 50, 1), runs: round(demoSec) },
+      debian_post_to_ssh_login_s: figures(sshSec),
+      demo_post_to_metadata_printed_s: figures(demoSec),
     };
   } finally {
     for (const fn of cleanup) await fn().catch(() => undefined);
