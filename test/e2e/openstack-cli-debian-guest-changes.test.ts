@@ -77,7 +77,8 @@ describe('openstack CLI: metadata, password and a new key reach a Debian cloud g
     );
     /** The drive and the service both say: this server, metadata role=`role`, the one key `key`. */
     const assertSeen = async (seen: { service: Seen; drive: Seen }, role: string, key: string) => {
-      const publicKey = (await cli.json<{ public_key: string }>('keypair', 'show', key)).public_key.trim();
+      // `keypair show` shows no key but its fingerprint; --public-key prints the key itself.
+      const publicKey = (await cli.ok('keypair', 'show', '--public-key', key)).trim();
       for (const source of ['service', 'drive'] as const) {
         assert.equal(seen[source].uuid, server.id, source);
         assert.deepEqual(seen[source].meta, { role }, source);
