@@ -7,6 +7,10 @@
  * works, the hostname is the server's name, the user data ran, and cloud-init read the instance's
  * metadata (the OpenStack datasource, which finds the cloud by the guest's SMBIOS product name).
  *
+ * Inside the guest, the metadata service's meta_data.json at 169.254.169.254 has the server's
+ * `--property` and the key pair's public key. The image has hw_qemu_guest_agent=yes: the QEMU guest agent
+ * runs in the guest, and `server set --password` changes root's password hash in /etc/shadow through it.
+ *
  * The guest also shows the image boots through its kernel, systemd and cloud-init's final stage. One
  * guest only: a full distribution under TCG takes minutes to boot.
  */
@@ -25,6 +29,14 @@ import { waitUntil } from '../helpers/processes.ts';
 const USER_DATA_FILE = '/var/tmp/stratus-user-data';
 const USER_DATA_TEXT = 'written by cloud-init from the user data';
 
+/** meta_data.json from the metadata service, as the guest reads it (the image has python3, no curl). */
+const READ_METADATA =
+  'python3 -c "import urllib.request as u; ' +
+  "print(u.urlopen('http://169.254.169.254/openstack/latest/meta_data.json', timeout=30).read().decode())\"";
+
+/** Root's password hash field in /etc/shadow. */
+const ROOT_HASH = 'sudo getent shadow root | cut -d: -f2';
+
 describe('openstack CLI: SSH into a Debian cloud guest through its floating IP', () => {
   let dir: string;
   const cleanup: (() => Promise<void>)[] = [];
@@ -33,7 +45,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stratus-e2e-ssh-'));
-    ({ d, world } = await startDebianCloud(dir, cleanup));
+    ({ d, world } = await startDebianCloud(dir, cleanup, { imageProperties: { hw_qemu_guest_agent: 'yes' } }));
   });
   after(async () => {
     for (const fn of cleanup) await fn().catch(() => undefined);
@@ -52,7 +64,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     const posted = Date.now();
     const server = await cli.json<{ id: string }>(
       ...['server', 'create', '--image', 'debian-12', '--flavor', 'deb.small', '--key-name', 'debkey'],
-      ...['--user-data', userData, '--network', 'private', 'deb-vm'],
+      ...['--user-data', userData, '--property', 'role=web', '--network', 'private', 'deb-vm'],
     );
     const floating = (await cli.json<{ floating_ip_address: string }>('floating', 'ip', 'create', 'public'))
       .floating_ip_address;
@@ -93,6 +105,29 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     assert.match(console, /Debian GNU\/Linux 12 \(bookworm\)/);
     assert.match(console, /Cloud-init v\. \S+ running 'modules:final'/);
     t.diagnostic(`POST to SSH login on the Debian cloud image: ${Math.round(loginMs / 1000)} s`);
+
+    // The metadata service tells the guest its --property and its key (`keypair show --public-key`
+    // prints the key itself, not its fingerprint).
+    const metadata = JSON.parse(await ssh(READ_METADATA)) as {
+      uuid: string;
+      meta: Record<string, string>;
+      public_keys: Record<string, string>;
+    };
+    assert.equal(metadata.uuid, server.id);
+    assert.deepEqual(metadata.meta, { role: 'web' });
+    const publicKey = (await cli.ok('keypair', 'show', '--public-key', 'debkey')).trim();
+    assert.deepEqual(Object.keys(metadata.public_keys), ['debkey']);
+    assert.equal(metadata.public_keys['debkey']!.trim(), publicKey);
+
+    // systemd starts the agent when its virtio port appears; `server set --password` goes through it.
+    assert.equal((await ssh('systemctl is-active qemu-guest-agent')).trim(), 'active');
+    const hashBefore = (await ssh(ROOT_HASH)).trim();
+    await cli.ok('server', 'set', '--password', 'Stratus-pw-2026', server.id);
+    const hashAfter = (await ssh(ROOT_HASH)).trim();
+    assert.notEqual(hashAfter, hashBefore, "root's password hash changed");
+    assert.match(hashAfter, /^\$[^$]+\$/, 'a crypt(3) hash, not a locked or empty password');
+    const actions = await cli.json<{ Action: string }[]>('server', 'event', 'list', server.id);
+    assert.ok(actions.some((a) => a.Action === 'changePassword'));
 
     await cli.ok('server', 'delete', '--wait', server.id);
   });
