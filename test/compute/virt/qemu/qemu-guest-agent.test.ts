@@ -4,7 +4,7 @@
  * reaches the socket, where no agent answers (the demo guest has none): the driver gives up within its
  * timeout with the reason for the log. Rebuilt onto an image without the property, the guest loses the
  * channel and changePassword is refused as Nova refuses it. (The Debian cloud image, which runs
- * qemu-guest-agent, is driven end to end in test/e2e/openstack-cli-debian-guest-changes.test.ts.)
+ * qemu-guest-agent, is driven end to end in test/e2e/openstack-cli-debian-ssh.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
