@@ -52,7 +52,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('logs in with the key pair; the guest has its name, ran its user data and read its metadata', async (t) => {
+  it('logs in with the key pair; the guest has its name, user data, metadata and agent-set password', async (t) => {
     const { cli } = d;
     const key = await createKeyPair(d, dir, 'debkey');
     const userData = join(dir, 'user-data.yaml');
