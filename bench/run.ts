@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
     metadata: () => import('./metadata.ts'),
     resize: () => import('./resize.ts'),
     scheduler: () => import('./scheduler.ts'),
+    'ssh-login': () => import('./ssh-login.ts'),
   };
 if (!name || !benches[name]) {
   process.stderr.write(

@@ -2,7 +2,9 @@
 # Builds a Debian 12 (bookworm) cloud guest from Debian's packages with mmdebstrap: cloud-init,
 # openssh-server, sudo, the cloud kernel (linux-image-cloud-amd64), systemd-networkd taking an address by
 # DHCP on every NIC, and cloud-init configured as Debian's cloud images configure it (default user
-# `debian` with password-less sudo, ssh keys and user data from the cloud). No root mounts, no loop
+# `debian` with password-less sudo, ssh keys and user data from the cloud), and qemu-guest-agent, which
+# systemd starts when the guest has the agent's channel (image property hw_qemu_guest_agent=yes) and
+# through which `openstack server set --root-password` sets the password. No root mounts, no loop
 # devices: the tree is built in a directory and turned into an ext4 filesystem with `mkfs.ext4 -d`.
 #
 # The image is AMI-style like the demo guest (scripts/build-guest-image.sh), the shape Nova boots with
@@ -51,9 +53,10 @@ packages=(
   linux-image-cloud-amd64 initramfs-tools systemd-sysv udev dbus
   cloud-init cloud-guest-utils openssh-server sudo isc-dhcp-client systemd-resolved
   iproute2 iputils-ping netbase ca-certificates less procps
+  qemu-guest-agent
 )
 # The versions that decide what the image holds, from the host's apt lists (refreshed by apt-get update).
-versions="$(apt-cache policy linux-image-cloud-amd64 cloud-init openssh-server systemd 2> /dev/null |
+versions="$(apt-cache policy linux-image-cloud-amd64 cloud-init openssh-server systemd qemu-guest-agent 2> /dev/null |
   awk '/^[^ ]/ {p=$1} /Candidate:/ {printf "%s%s ", p, $2}')"
 stamp="script=$(sha256sum "$0" | cut -c1-16) $versions"
 

@@ -50,7 +50,8 @@ function computeHandlers(manager: ComputeManager): Handlers<typeof computeContra
     backup_instance: (ctx, a) => manager.backupInstance(ctx, a.instance, a.image_id, a.backup_type, a.rotation),
     shelve_instance: (ctx, a) => manager.shelving.shelve(ctx, a.instance, a.image_id),
     shelve_offload_instance: (ctx, a) => manager.shelving.shelveOffload(ctx, a.instance),
-    unshelve_instance: (ctx, a) => manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node, a.network_info),
+    unshelve_instance: (ctx, a) =>
+      manager.shelving.unshelve(ctx, a.instance, a.image_id, a.node, a.network_info, a.config_drive),
     cache_images: async (_ctx, a) => {
       await cacheImages(manager.driver, manager.host, a.image_ids);
     },

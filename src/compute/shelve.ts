@@ -15,6 +15,8 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
+import type { InstanceMetadata } from '../wire/messages/instance-metadata.ts';
+import { configDriveContents } from './config-drive.ts';
 import { PowerState, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { uploadDiskImage } from './snapshot-upload.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
@@ -110,7 +112,8 @@ export class ShelveFlows {
    * unshelve: SHELVED (task powering-on, set by the conductor) powers on here; SHELVED_OFFLOADED (task
    * unshelving, host and node set by the conductor's claim) spawns on `node` from `imageId`, with
    * `networkInfo` (its ports bound to this host) or, when the conductor sends none, the interfaces this
-   * host recorded for the guest before it was offloaded.
+   * host recorded for the guest before it was offloaded, and with its config drive (`configDrive`) written
+   * afresh here (the offload removed it with the guest).
    */
   async unshelve(
     ctx: RequestContext,
@@ -118,6 +121,7 @@ export class ShelveFlows {
     imageId: string | null,
     node: string | null,
     networkInfo?: NetworkInfo,
+    configDrive?: InstanceMetadata,
   ): Promise<void> {
     const { m } = this;
     const uuid = instance.uuid;
@@ -131,7 +135,7 @@ export class ShelveFlows {
       } else {
         await m.update(ctx, uuid, { task_state: TaskState.SPAWNING }, [TaskState.UNSHELVING]);
         if (!imageId || !node) throw new Error(`unshelve of ${uuid} names no image or node to spawn from`);
-        await this.spawnFromImage(ctx, instance, imageId, node, networkInfo);
+        await this.spawnFromImage(ctx, instance, imageId, node, networkInfo, configDrive);
       }
       await m.conductor.instanceUnshelved(ctx, uuid, m.driver.powerState(uuid), [task]);
     } catch (err) {
@@ -165,13 +169,14 @@ export class ShelveFlows {
     imageId: string,
     node: string,
     given: NetworkInfo | undefined,
+    configDrive: InstanceMetadata | undefined,
   ): Promise<void> {
     const { m } = this;
     const guest = { ...instance, image_ref: imageId, task_state: TaskState.SPAWNING };
     try {
       const networkInfo = given ?? (await m.networking.interfacesOf(instance.uuid));
       await m.networking.plugGuest(guest, networkInfo);
-      await m.driver.spawn(guest, node, networkInfo);
+      await m.driver.spawn(guest, node, networkInfo, configDriveContents(configDrive));
     } catch (err) {
       await this.removeOffloadedGuest(instance.uuid).catch(() => undefined);
       await m.conductor.instanceShelveOffloaded(ctx, instance.uuid, PowerState.NOSTATE, [TaskState.SPAWNING]);

@@ -71,7 +71,7 @@ export class ConductorManager {
     /** The image API, for unshelve's look at the shelved image (shelved-image-check.ts); tests may leave it out. */
     images?: ShelvedImageLookup,
   ) {
-    this.shelving = new ShelveConductor(database, scheduler, compute, images);
+    this.shelving = new ShelveConductor(database, config, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
     this.evacuations = new EvacuateConductor(database, config, scheduler, compute);
     this.liveMigrations = new LiveMigrationConductor(database, scheduler, compute, config.DEFAULT.migrate_max_retries);

@@ -11,6 +11,8 @@
  * - the records compute reports: shelved, offloaded (allocations freed, no host), unshelved.
  */
 import { allocateForHost, unbindFromHost } from './network-allocation.ts';
+import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
+import type { Config } from '../common/config/load-config.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { now } from '../common/db/schema.ts';
@@ -37,6 +39,7 @@ const SCHEDULE_EVENT = 'schedule_instances';
 export class ShelveConductor {
   constructor(
     private readonly database: Database,
+    private readonly config: Config,
     private readonly scheduler: SchedulerRpcApi,
     private readonly compute: ComputeRpcApi,
     /** The image API as the conductor's service user; without it the shelved image is not looked up. */
@@ -94,6 +97,8 @@ export class ShelveConductor {
       // The server's ports follow it to its new host (network-allocation.ts).
       const target = { uuid, project_id: claimed.project_id, availability_zone: chosen.availability_zone };
       const networkInfo = await allocateForHost(this.db, target, chosen.service_host);
+      // Read once the ports are bound here, so that the drive's network_data.json names them.
+      const configDrive = await configDriveMetadata(this.db, this.config, uuid, claimed.config_drive);
       await this.compute.unshelveInstance(
         ctx,
         chosen.service_host,
@@ -101,6 +106,7 @@ export class ShelveConductor {
         claimed.shelved_image_id,
         chosen.nodename,
         networkInfo,
+        configDrive ?? undefined,
       );
     } catch (err) {
       await releaseAllocations(this.db, uuid);

@@ -27,6 +27,7 @@ export type RebuildColumns = Partial<
     | 'hostname'
     | 'admin_pass'
     | 'progress'
+    | 'config_drive'
   >
 >;
 

@@ -41,8 +41,9 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   // compute 1.11 and conductor 1.7: live migration (the checks and steps, live_migrate_instance, its
   // step and progress reports, abort and force complete); compute 1.12: security_group_members_changed
   // and Vif 1.1 (a rule's remote_group_id), so that a port joining or leaving a group reaches the hosts
-  // of the ports whose rules name it. Released together.
-  11: { conductor: '1.7', scheduler: '1.1', compute: '1.12' },
+  // of the ports whose rules name it; compute 1.13: config_drive in unshelve_instance (an offloaded
+  // server gets its config drive back). Released together.
+  11: { conductor: '1.7', scheduler: '1.1', compute: '1.13' },
 };
 
 /** The binary whose services serve a topic. */

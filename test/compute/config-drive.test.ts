@@ -20,6 +20,8 @@ const conductor = {
   actionEvent: async () => undefined,
   rescheduleBuild: async () => undefined,
   reportNodes: async () => undefined,
+  instanceUnshelved: async () => undefined,
+  instanceShelveOffloaded: async () => undefined,
 } as unknown as ConductorRpcApi;
 
 describe('compute: config drive', () => {
@@ -37,6 +39,30 @@ describe('compute: config drive', () => {
     assert.ok(files?.has('ec2/latest/meta-data.json'));
     assert.equal(driver.configDriveOf('without'), undefined);
     assert.equal((await driver.getDiagnostics('with-drive')).config_drive, true);
+  });
+
+  it("writes an offloaded guest's drive afresh where it is unshelved, from the unshelve's payload", async () => {
+    const driver = new FakeDriver(fakeDriverOptions());
+    await driver.init('h');
+    const manager = new ComputeManager('h', loadConfig([]), driver, new NoopNetworkDriver(), conductor);
+    const offloaded = { ...instancePayload('unshelved'), vm_state: 'shelved_offloaded', task_state: 'unshelving' };
+    const metadata = guestInput({ uuid: 'unshelved', meta: { role: 'web' } });
+    await manager.shelving.unshelve(adminContext(), offloaded, 'shelved-image', 'h', [], metadata);
+    const meta = JSON.parse(
+      driver.configDriveOf('unshelved')?.get('openstack/latest/meta_data.json')?.toString() ?? '{}',
+    );
+    assert.equal(meta.uuid, 'unshelved');
+    assert.deepEqual(meta.meta, { role: 'web' });
+    const plain = { ...instancePayload('no-drive'), vm_state: 'shelved_offloaded', task_state: 'unshelving' };
+    await manager.shelving.unshelve(adminContext(), plain, 'shelved-image', 'h', []);
+    assert.equal(driver.configDriveOf('no-drive'), undefined);
+  });
+
+  it('leaves the drive out of an unshelve sent to a host older than compute 1.13', () => {
+    const unshelve = computeContract.methods.unshelve_instance;
+    const revision = unshelve.revisions.find((r) => r.version === '1.13');
+    const args = { instance: {}, image_id: 'i', node: 'n', config_drive: guestInput() };
+    assert.ok(revision && !('config_drive' in revision.backport(args)));
   });
 
   it('leaves the drive out of a build sent to a host older than compute 1.10', () => {

@@ -121,6 +121,22 @@ describe('shelve flow (api casts -> compute -> conductor -> scheduler)', () => {
     assert.deepEqual(await portHosts(), [other], 'the same port, bound to the new host');
   });
 
+  it('gives an offloaded server its config drive back on the host it is unshelved to', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.drive');
+    const [uuid] = await cloud.boot(flavor, 1, 'drive', { configDrive: true });
+    const booted = await cloud.waitFor(uuid!, settled);
+    const hasDrive = async (i: Instance) =>
+      (await compute.getDiagnostics(adminContext(), i.host!, instancePayload(i))).config_drive;
+    assert.equal(await hasDrive(booted), true);
+    await shelve(uuid!);
+    await cloud.waitFor(uuid!, (i) => i.vm_state === 'shelved_offloaded' && i.task_state === null);
+    const other = booted.host === 'host-a' ? 'host-b' : 'host-a';
+    await unshelve(uuid!, other);
+    const active = await cloud.waitFor(uuid!, (i) => i.vm_state === 'active' && i.task_state === null);
+    assert.equal(active.host, other);
+    assert.equal(await hasDrive(active), true, 'the guest spawned on the other host has its drive');
+  });
+
   it("puts the server in ERROR, with Nova's fault and nothing claimed, when its shelved image is gone", async () => {
     const flavor = await smallFlavor(cloud.database, 'm1.noimage');
     const [uuid] = await cloud.boot(flavor, 1, 'noimage');

@@ -7,26 +7,35 @@
  * works, the hostname is the server's name, the user data ran, and cloud-init read the instance's
  * metadata (the OpenStack datasource, which finds the cloud by the guest's SMBIOS product name).
  *
+ * Inside the guest, the metadata service's meta_data.json at 169.254.169.254 has the server's
+ * `--property` and the key pair's public key. The image has hw_qemu_guest_agent=yes: the QEMU guest agent
+ * runs in the guest, and `server set --password` changes root's password hash in /etc/shadow through it.
+ *
  * The guest also shows the image boots through its kernel, systemd and cloud-init's final stage. One
  * guest only: a full distribution under TCG takes minutes to boot.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { startAllInOne, type Deployment } from '../helpers/deployments.ts';
-import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS, debianCloudImage } from '../helpers/debian-cloud-image.ts';
-import { createExternalNetwork, makeOutsideWorld, type OutsideWorld } from '../helpers/outside-world.ts';
+import type { Deployment } from '../helpers/deployments.ts';
+import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS } from '../helpers/debian-cloud-image.ts';
+import { createKeyPair, sshFromOutside, startDebianCloud } from '../helpers/debian-cloud-deployment.ts';
+import type { OutsideWorld } from '../helpers/outside-world.ts';
 import { waitUntil } from '../helpers/processes.ts';
-
-const run = promisify(execFile);
 
 /** What the user data's cloud-config writes, read back over SSH. */
 const USER_DATA_FILE = '/var/tmp/stratus-user-data';
 const USER_DATA_TEXT = 'written by cloud-init from the user data';
+
+/** meta_data.json from the metadata service, as the guest reads it (the image has python3, no curl). */
+const READ_METADATA =
+  'python3 -c "import urllib.request as u; ' +
+  "print(u.urlopen('http://169.254.169.254/openstack/latest/meta_data.json', timeout=30).read().decode())\"";
+
+/** Root's password hash field in /etc/shadow. */
+const ROOT_HASH = 'sudo getent shadow root | cut -d: -f2';
 
 describe('openstack CLI: SSH into a Debian cloud guest through its floating IP', () => {
   let dir: string;
@@ -36,55 +45,26 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stratus-e2e-ssh-'));
-    world = await makeOutsideWorld(cleanup);
-    const files = await debianCloudImage();
-    d = await startAllInOne(dir, cleanup, {
-      driver: 'qemu',
-      datapath: { namespace: world.datapathNs, physicalInterfaceMappings: [`extnet:${world.uplink}`] },
-    });
-    const { cli } = d;
-    // The image as an operator uploads an AMI-style one: kernel, ramdisk, then the root disk naming both.
-    const upload = async (name: string, format: string, file: string, properties: string[] = []) => {
-      const container = format === 'qcow2' ? 'bare' : format;
-      const args = ['--disk-format', format, '--container-format', container, '--file', file, '--public'];
-      return (await cli.json<{ id: string }>('image', 'create', ...args, ...properties, name)).id;
-    };
-    const kernel = await upload('debian-12-kernel', 'aki', files.kernel);
-    const ramdisk = await upload('debian-12-ramdisk', 'ari', files.ramdisk);
-    await upload('debian-12', 'qcow2', files.root, [
-      ...['--property', `kernel_id=${kernel}`, '--property', `ramdisk_id=${ramdisk}`],
-      ...['--property', `os_command_line=${files.commandLine}`],
-    ]);
-    await cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '512', '--disk', '3', 'deb.small');
-    await createExternalNetwork(cli);
-    await cli.ok('network', 'create', 'private');
-    await cli.ok('subnet', 'create', '--network', 'private', '--subnet-range', '192.168.61.0/24', 'private-v4');
-    await cli.ok('router', 'create', 'router');
-    await cli.ok('router', 'set', '--external-gateway', 'public', 'router');
-    await cli.ok('router', 'add', 'subnet', 'router', 'private-v4');
+    ({ d, world } = await startDebianCloud(dir, cleanup, { imageProperties: { hw_qemu_guest_agent: 'yes' } }));
   });
   after(async () => {
     for (const fn of cleanup) await fn().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('logs in with the key pair; the guest has its name, ran its user data and read its metadata', async (t) => {
+  it('logs in with the key pair; the guest has its name, user data, metadata and agent-set password', async (t) => {
     const { cli } = d;
-    const key = join(dir, 'debkey.pem');
-    await cli.ok('keypair', 'create', '--private-key', key, 'debkey');
-    // The CLI saves it readable by all, which ssh refuses to use.
-    chmodSync(key, 0o600);
+    const key = await createKeyPair(d, dir, 'debkey');
     const userData = join(dir, 'user-data.yaml');
     writeFileSync(
       userData,
       ['#cloud-config', 'write_files:', `  - path: ${USER_DATA_FILE}`, `    content: ${USER_DATA_TEXT}`, ''].join('\n'),
     );
-    await cli.ok('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', 'default');
 
     const posted = Date.now();
     const server = await cli.json<{ id: string }>(
       ...['server', 'create', '--image', 'debian-12', '--flavor', 'deb.small', '--key-name', 'debkey'],
-      ...['--user-data', userData, '--network', 'private', 'deb-vm'],
+      ...['--user-data', userData, '--property', 'role=web', '--network', 'private', 'deb-vm'],
     );
     const floating = (await cli.json<{ floating_ip_address: string }>('floating', 'ip', 'create', 'public'))
       .floating_ip_address;
@@ -95,16 +75,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     );
     await cli.ok('server', 'add', 'floating', 'ip', server.id, floating);
 
-    const ssh = (command: string) =>
-      run(
-        'ip',
-        [
-          ...['netns', 'exec', world.outsideNs, 'ssh', '-i', key, '-o', 'BatchMode=yes'],
-          ...['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5'],
-          ...['-o', 'LogLevel=ERROR', `debian@${floating}`, command],
-        ],
-        { timeout: 60_000 },
-      ).then((r) => r.stdout);
+    const ssh = (command: string) => sshFromOutside(world, key, floating, command);
     // cloud-init installs the key before sshd takes logins, and restarts sshd once more in a later stage
     // (a run saw the second command refused): the whole command is tried until it gets through.
     const answer = await waitUntil(
@@ -134,6 +105,29 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     assert.match(console, /Debian GNU\/Linux 12 \(bookworm\)/);
     assert.match(console, /Cloud-init v\. \S+ running 'modules:final'/);
     t.diagnostic(`POST to SSH login on the Debian cloud image: ${Math.round(loginMs / 1000)} s`);
+
+    // The metadata service tells the guest its --property and its key (`keypair show --public-key`
+    // prints the key itself, not its fingerprint).
+    const metadata = JSON.parse(await ssh(READ_METADATA)) as {
+      uuid: string;
+      meta: Record<string, string>;
+      public_keys: Record<string, string>;
+    };
+    assert.equal(metadata.uuid, server.id);
+    assert.deepEqual(metadata.meta, { role: 'web' });
+    const publicKey = (await cli.ok('keypair', 'show', '--public-key', 'debkey')).trim();
+    assert.deepEqual(Object.keys(metadata.public_keys), ['debkey']);
+    assert.equal(metadata.public_keys['debkey']!.trim(), publicKey);
+
+    // systemd starts the agent when its virtio port appears; `server set --password` goes through it.
+    assert.equal((await ssh('systemctl is-active qemu-guest-agent')).trim(), 'active');
+    const hashBefore = (await ssh(ROOT_HASH)).trim();
+    await cli.ok('server', 'set', '--password', 'Stratus-pw-2026', server.id);
+    const hashAfter = (await ssh(ROOT_HASH)).trim();
+    assert.notEqual(hashAfter, hashBefore, "root's password hash changed");
+    assert.match(hashAfter, /^\$[^$]+\$/, 'a crypt(3) hash, not a locked or empty password');
+    const actions = await cli.json<{ Action: string }[]>('server', 'event', 'list', server.id);
+    assert.ok(actions.some((a) => a.Action === 'changePassword'));
 
     await cli.ok('server', 'delete', '--wait', server.id);
   });

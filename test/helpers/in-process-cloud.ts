@@ -35,7 +35,7 @@ export interface TestCloud {
     count?: number,
     name?: string,
     /** nics: each server's requested NICs, as the API records them (none: no NIC). */
-    options?: { storageTier?: string; nics?: readonly NicRequest[] },
+    options?: { storageTier?: string; nics?: readonly NicRequest[]; configDrive?: boolean },
   ): Promise<string[]>;
   waitFor(uuid: string, done: (i: Instance) => boolean, timeoutMs?: number): Promise<Instance>;
   stop(): Promise<void>;
@@ -103,7 +103,7 @@ export async function startTestCloud(
         flavor,
         availability_zone: null,
         key_name: null,
-        config_drive: '',
+        config_drive: options.configDrive ? 'True' : '',
         user_data: null,
         reservation_id: reservation,
         launch_index: i,

@@ -22,6 +22,7 @@
  * live_migration_abort and live_migration_force_complete (source, from the API).
  * 1.12 security_group_members_changed (the addresses of security groups' member ports, for the hosts
  * whose guests have rules naming those groups as remote group); Vif 1.1 (rules name their remote group).
+ * 1.13 unshelve_instance carries config_drive: an offloaded guest spawned again gets its drive back.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -131,7 +132,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.12',
+  version: '1.13',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -248,8 +249,13 @@ export const computeContract = defineContract({
         node: Type.Union([Type.String(), Type.Null()]),
         /** An offloaded guest's interfaces, its ports bound to this host (1.6). */
         network_info: Type.Optional(NetworkInfoSchema),
+        /** What an offloaded guest's config drive holds, written afresh where it lands (1.13); absent: none. */
+        config_drive: Type.Optional(InstanceMetadataSchema),
       }),
-      [{ version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest }],
+      [
+        { version: '1.6', backport: ({ network_info: _networkInfo, ...rest }) => rest },
+        { version: '1.13', backport: ({ config_drive: _configDrive, ...rest }) => rest },
+      ],
     ),
     /**
      * os-interface attach: the port is bound to this host; the guest gets a NIC for it. A call, as in
@@ -450,12 +456,14 @@ export class ComputeRpcApi {
     imageId: string | null,
     node: string | null,
     networkInfo?: NetworkInfo,
+    configDrive?: InstanceMetadata,
   ): Promise<void> {
     return this.rpc.cast(ctx, this.target(host), 'unshelve_instance', {
       instance,
       image_id: imageId,
       node,
       ...(networkInfo ? { network_info: networkInfo } : {}),
+      ...(configDrive ? { config_drive: configDrive } : {}),
     });
   }
 

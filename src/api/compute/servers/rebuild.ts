@@ -27,7 +27,8 @@ import { checkMetadataItems } from '../quotas/enforce.ts';
 import { BooleanLike, Description, Metadata, Name, Uuid } from '../schema-types.ts';
 import { boolFromString, validateBody } from '../validate.ts';
 import { assertActionAllowed, computeUnreachable, refusal, type ActionRule } from './actions.ts';
-import { configDriveMetadata } from '../../metadata/config-drive-metadata.ts';
+import { configDriveMetadata, isConfigDrive } from '../../metadata/config-drive-metadata.ts';
+import { configDriveColumn } from './config-drive.ts';
 import { adminPassword } from './admin-password.ts';
 import { checkImageFitsFlavor, checkUserData, requestedKeyPair } from './create-checks.ts';
 import { canonicalIpv6, newServerAutoDiskConfig, type DiskConfig as DiskConfigValue } from './disk-config.ts';
@@ -120,7 +121,7 @@ export async function rebuildServer(
   if (typeof body.user_data === 'string') checkUserData(body.user_data);
   const image = await rebuildImage(deps.images, ctx, body.imageRef);
   checkImageFitsFlavor(ctx, image, instance.flavor);
-  const columns = await rebuildColumns(deps, ctx, body, image);
+  const columns = await rebuildColumns(deps, ctx, instance, body, image);
   if (body.metadata !== undefined) await checkMetadataItems(db, deps.config, ctx, Object.keys(body.metadata).length);
   const preserveEphemeral = body.preserve_ephemeral !== undefined && boolFromString(body.preserve_ephemeral, true);
 
@@ -187,6 +188,7 @@ async function recordSpecImage(db: Db, uuid: string, image: ImageSummary): Promi
 async function rebuildColumns(
   deps: ComputeApiDeps,
   ctx: RequestContext,
+  instance: Instance,
   body: RebuildBody['rebuild'],
   image: ImageSummary,
 ): Promise<RebuildColumns> {
@@ -198,6 +200,11 @@ async function rebuildColumns(
     // As create: what was asked (refused if the image disables it), else what the image says.
     auto_disk_config: newServerAutoDiskConfig(body['OS-DCF:diskConfig'], image) ? 1 : 0,
   };
+  // Nova's configdrive.update_instance at the rebuilt guest's spawn: a server rebuilt onto an image with
+  // img_config_drive=mandatory (or under force_config_drive) gets a drive from then on; none is taken away.
+  if (!isConfigDrive(instance.config_drive) && configDriveColumn(undefined, image, deps.config) === 'True') {
+    columns.config_drive = 'True';
+  }
   if (body.name !== undefined) columns.display_name = body.name.trim();
   if (body.description !== undefined) columns.display_description = body.description;
   if (body.accessIPv4 !== undefined) columns.access_ip_v4 = body.accessIPv4;

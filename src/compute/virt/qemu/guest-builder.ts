@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { BuildAborted } from '../../../common/errors.ts';
 import { ImageMissing } from '../../image/image-client.ts';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
+import { guestAgentOf } from './guest-agent.ts';
 import type { GuestDisk, GuestSpec } from './guest-spec.ts';
 import type { CachedImage, ImageCache } from './image-cache.ts';
 import type { QemuImg } from './qemu-img.ts';
@@ -122,6 +123,7 @@ export function guestSpecOf(
   image: GuestImage,
   disks: GuestDisk[],
 ): GuestSpec {
+  const agent = guestAgentOf(image.root.image.properties);
   return {
     uuid: instance.uuid,
     nodename: node,
@@ -133,5 +135,6 @@ export function guestSpecOf(
     ramdisk: image.ramdisk,
     commandLine: image.commandLine,
     baseFiles: image.baseFiles,
+    ...(agent ? { guestAgent: agent } : {}),
   };
 }

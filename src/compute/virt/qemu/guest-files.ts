@@ -14,6 +14,8 @@ export interface GuestPaths {
   directory: string;
   spec: string;
   qmpSocket: string;
+  /** The QEMU guest agent's channel (guest-agent.ts), for guests whose image asks for the agent. */
+  agentSocket: string;
   pidfile: string;
   consoleLog: string;
   /** The state a suspend saved (its memory and devices), read back by resume. */
@@ -28,6 +30,8 @@ export function guestPaths(instancesPath: string, uuid: string): GuestPaths {
     directory,
     spec: join(directory, 'guest.json'),
     qmpSocket: join(directory, 'qmp.sock'),
+    // As long as qmp.sock, so the length check below holds for both.
+    agentSocket: join(directory, 'qga.sock'),
     pidfile: join(directory, 'qemu.pid'),
     consoleLog: join(directory, 'console.log'),
     savedState: join(directory, 'suspended.state'),

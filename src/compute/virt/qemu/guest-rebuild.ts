@@ -11,6 +11,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstancePayload } from '../../../wire/messages/instance-payload.ts';
 import { createEphemeralDisk, fetchGuestImage } from './guest-builder.ts';
+import { guestAgentOf } from './guest-agent.ts';
 import type { GuestSpec } from './guest-spec.ts';
 import type { ImageCache } from './image-cache.ts';
 import type { QemuImg } from './qemu-img.ts';
@@ -48,5 +49,9 @@ export async function recreateGuestDisks(
   spec.ramdisk = image.ramdisk;
   spec.commandLine = image.commandLine;
   spec.baseFiles = image.baseFiles;
+  // The new image decides whether the guest has the agent's channel (taken on its next start).
+  const agent = guestAgentOf(image.root.image.properties);
+  if (agent) spec.guestAgent = agent;
+  else delete spec.guestAgent;
   return discarded;
 }

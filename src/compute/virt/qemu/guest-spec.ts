@@ -5,6 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Accel } from './accel-probe.ts';
 import type { ConfigDriveFormat } from './config-drive.ts';
+import { guestAgentArguments, type GuestAgent } from './guest-agent.ts';
 import type { GuestQos } from './guest-qos.ts';
 import { nicArguments, type GuestNic } from './guest-nics.ts';
 import { smbiosArguments } from './guest-smbios.ts';
@@ -79,6 +80,8 @@ export interface GuestSpec {
   move?: { sameHost: boolean };
   /** Its config drive (config-drive.ts), attached read-only after the disks; absent: none. */
   configDrive?: { path: string; format: ConfigDriveFormat };
+  /** The QEMU guest agent's channel (guest-agent.ts), when the image asks for it; absent: none. */
+  guestAgent?: GuestAgent;
 }
 
 /** Writes guest.json whole or not at all (a new file renamed over the old), as it changes under running guests. */
@@ -99,7 +102,7 @@ export async function readGuestSpec(path: string): Promise<GuestSpec | null> {
 /** The qemu-system-x86_64 arguments that start the guest, daemonized, controlled over QMP. */
 export function qemuArguments(
   spec: GuestSpec,
-  files: { qmpSocket: string; pidfile: string; consoleLog: string },
+  files: { qmpSocket: string; agentSocket: string; pidfile: string; consoleLog: string },
   machine: { accel: Accel; machineType: string; tbSizeMb: number; vncListen?: string | null },
   /**
    * A state file suspend saved: the guest starts from it instead of booting. `live`: it waits, paused
@@ -141,6 +144,8 @@ export function qemuArguments(
     );
   }
   if (spec.configDrive) args.push(...configDriveArguments(spec.configDrive));
+  // Before the NICs: a NIC plugged later takes the next PCI slot, after all of these, on every start.
+  if (spec.guestAgent) args.push(...guestAgentArguments(files.agentSocket));
   args.push(...nicArguments(spec.nics ?? []));
   return args;
 }

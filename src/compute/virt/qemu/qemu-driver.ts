@@ -15,7 +15,6 @@ import {
   BuildAborted,
   BuildFailed,
   ConsoleTypeUnavailable,
-  InstanceAgentNotEnabled,
   InstanceInvalidState,
   NotFound,
 } from '../../../common/errors.ts';
@@ -42,6 +41,7 @@ import type {
 import { chooseAccel, type Accel } from './accel-probe.ts';
 import { isQemuAlive, powerStateOf, qemuVersion } from './qemu-process.ts';
 import { buildGuest } from './guest-builder.ts';
+import { DEFAULT_AGENT_TIMEOUT_MS, setGuestPassword } from './guest-agent.ts';
 import { recreateGuestDisks } from './guest-rebuild.ts';
 import { writeConfigDrive, type ConfigDriveOptions } from './config-drive.ts';
 import {
@@ -88,6 +88,8 @@ export interface QemuDriverOptions {
   machineType: string;
   tcgTbSizeMb: number;
   spawnTimeoutSec: number;
+  /** How long the guest agent may take to answer (guest-agent.ts); default DEFAULT_AGENT_TIMEOUT_MS. */
+  agentTimeoutMs?: number;
   softRebootTimeoutSec: number;
   imageCache: ImageCache;
   qemuImg: QemuImg;
@@ -121,6 +123,8 @@ interface Guest {
 
 export class QemuDriver implements VirtDriver {
   private readonly guests = new Map<string, Guest>();
+  /** The guest agent's socket takes one client: each guest's conversations wait for the one before. */
+  private readonly agentTurns = new Map<string, Promise<void>>();
   private node: NodeResources | null = null;
   private accel: Accel = 'tcg';
   private cpuCgroup: CpuCgroupController | null = null;
@@ -239,6 +243,7 @@ export class QemuDriver implements VirtDriver {
   private async launch(guest: Guest, incoming: string | null = null): Promise<void> {
     const { paths } = guest;
     await rm(paths.qmpSocket, { force: true });
+    await rm(paths.agentSocket, { force: true });
     await rm(paths.pidfile, { force: true });
     if (!incoming) await rm(paths.savedState, { force: true });
     const machine = {
@@ -811,12 +816,23 @@ export class QemuDriver implements VirtDriver {
   }
 
   /**
-   * Stratus starts no qemu guest agent channel, so nothing can reach inside the guest: Nova's libvirt
-   * driver refuses the same way for a guest without the agent (hw_qemu_guest_agent).
+   * Through the QEMU guest agent (guest-agent.ts) of a guest whose image asked for it (hw_qemu_guest_agent);
+   * refused for the others as Nova's libvirt driver refuses them. One conversation at a time per guest.
    */
-  async setAdminPassword(uuid: string): Promise<void> {
-    this.guest(uuid);
-    throw new InstanceAgentNotEnabled('QEMU guest agent is not enabled');
+  async setAdminPassword(uuid: string, password: string): Promise<void> {
+    const guest = this.guest(uuid);
+    const { agentTimeoutMs = DEFAULT_AGENT_TIMEOUT_MS } = this.options;
+    const previous = this.agentTurns.get(uuid) ?? Promise.resolve();
+    const turn = previous.then(() =>
+      setGuestPassword(guest.spec.guestAgent, guest.paths.agentSocket, password, agentTimeoutMs),
+    );
+    const settled = turn.catch(() => undefined);
+    this.agentTurns.set(uuid, settled);
+    try {
+      await turn;
+    } finally {
+      if (this.agentTurns.get(uuid) === settled) this.agentTurns.delete(uuid);
+    }
   }
 
   /** The running guest's VNC port, as its qemu reports it, at the address the console proxy reaches. */

@@ -70,7 +70,7 @@ describe('config drive volumes', () => {
       commandLine: null,
       baseFiles: [],
     };
-    const paths = { qmpSocket: '/s/q.sock', pidfile: '/s/q.pid', consoleLog: '/s/c.log' };
+    const paths = { qmpSocket: '/s/q.sock', agentSocket: '/s/qga.sock', pidfile: '/s/q.pid', consoleLog: '/s/c.log' };
     const machine = { accel: 'tcg' as const, machineType: 'pc', tbSizeMb: 0 };
     const drives = (s: GuestSpec) => {
       const args = qemuArguments(s, paths, machine);

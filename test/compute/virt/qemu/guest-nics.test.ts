@@ -71,7 +71,12 @@ describe('guest NIC arguments', () => {
       commandLine: null,
       baseFiles: [],
     };
-    const files = { qmpSocket: '/g/qmp.sock', pidfile: '/g/qemu.pid', consoleLog: '/g/console.log' };
+    const files = {
+      qmpSocket: '/g/qmp.sock',
+      agentSocket: '/g/qga.sock',
+      pidfile: '/g/qemu.pid',
+      consoleLog: '/g/console.log',
+    };
     const machine = { accel: 'tcg' as const, machineType: 'pc', tbSizeMb: 0 };
     const without = qemuArguments(spec, files, machine);
     assert.ok(!without.includes('-netdev'), 'a guest built before networking (no nics) has no NIC');

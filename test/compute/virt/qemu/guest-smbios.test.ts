@@ -26,7 +26,12 @@ describe('guest SMBIOS', () => {
       commandLine: null,
       baseFiles: [],
     };
-    const files = { qmpSocket: '/tmp/q.sock', pidfile: '/tmp/q.pid', consoleLog: '/tmp/c.log' };
+    const files = {
+      qmpSocket: '/tmp/q.sock',
+      agentSocket: '/tmp/qga.sock',
+      pidfile: '/tmp/q.pid',
+      consoleLog: '/tmp/c.log',
+    };
     const args = qemuArguments(spec, files, { accel: 'tcg', machineType: 'pc', tbSizeMb: 0 });
     const at = args.indexOf('-smbios');
     assert.ok(at > 0);

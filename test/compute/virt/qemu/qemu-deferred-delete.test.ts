@@ -110,7 +110,7 @@ describe('deferred delete of a qemu guest', () => {
 
     // No guest agent: Nova's 409 refusal, nothing changed.
     await updateInstance(db, uuid, { vm_state: VmState.ACTIVE });
-    await assert.rejects(driver.setAdminPassword(uuid), InstanceAgentNotEnabled);
+    await assert.rejects(driver.setAdminPassword(uuid, 'secret'), InstanceAgentNotEnabled);
     await updateInstance(db, uuid, { vm_state: VmState.SOFT_DELETED });
 
     const restoring = await toTask({ task_state: TaskState.RESTORING, deleted_at: null });

@@ -1,0 +1,80 @@
+/**
+ * All-in-one with the qemu driver, an outside world (a network namespace reaching the external network),
+ * and the Debian 12 cloud image uploaded as an operator uploads an AMI-style one: kernel, ramdisk, then the
+ * root disk naming both (`debian-12`, with `imageProperties` besides). A private network routed to the
+ * external one, a 512 MiB flavor `deb.small`, and port 22 open in the default security group. For the
+ * end-to-end tests and the benchmark that log in to a real cloud guest over SSH.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startAllInOne, type Deployment } from './deployments.ts';
+import { debianCloudImage } from './debian-cloud-image.ts';
+import { createExternalNetwork, makeOutsideWorld, type OutsideWorld } from './outside-world.ts';
+
+const run = promisify(execFile);
+
+export interface DebianCloud {
+  d: Deployment;
+  world: OutsideWorld;
+}
+
+export async function startDebianCloud(
+  dir: string,
+  cleanup: (() => Promise<void>)[],
+  options: { imageProperties?: Record<string, string>; subnet?: string } = {},
+): Promise<DebianCloud> {
+  const world = await makeOutsideWorld(cleanup);
+  const files = await debianCloudImage();
+  const d = await startAllInOne(dir, cleanup, {
+    driver: 'qemu',
+    datapath: { namespace: world.datapathNs, physicalInterfaceMappings: [`extnet:${world.uplink}`] },
+  });
+  const { cli } = d;
+  const upload = async (name: string, format: string, file: string, properties: string[] = []) => {
+    const container = format === 'qcow2' ? 'bare' : format;
+    const args = ['--disk-format', format, '--container-format', container, '--file', file, '--public'];
+    return (await cli.json<{ id: string }>('image', 'create', ...args, ...properties, name)).id;
+  };
+  const kernel = await upload('debian-12-kernel', 'aki', files.kernel);
+  const ramdisk = await upload('debian-12-ramdisk', 'ari', files.ramdisk);
+  const extra = Object.entries(options.imageProperties ?? {}).flatMap(([k, v]) => ['--property', `${k}=${v}`]);
+  await upload('debian-12', 'qcow2', files.root, [
+    ...['--property', `kernel_id=${kernel}`, '--property', `ramdisk_id=${ramdisk}`],
+    ...['--property', `os_command_line=${files.commandLine}`],
+    ...extra,
+  ]);
+  await cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '512', '--disk', '3', 'deb.small');
+  await createExternalNetwork(cli);
+  await cli.ok('network', 'create', 'private');
+  const range = options.subnet ?? '192.168.61.0/24';
+  await cli.ok('subnet', 'create', '--network', 'private', '--subnet-range', range, 'private-v4');
+  await cli.ok('router', 'create', 'router');
+  await cli.ok('router', 'set', '--external-gateway', 'public', 'router');
+  await cli.ok('router', 'add', 'subnet', 'router', 'private-v4');
+  await cli.ok('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', 'default');
+  return { d, world };
+}
+
+/** `openstack keypair create --private-key`: the private key saved in `dir`, readable by its owner only. */
+export async function createKeyPair(d: Deployment, dir: string, name: string): Promise<string> {
+  const key = join(dir, `${name}.pem`);
+  await d.cli.ok('keypair', 'create', '--private-key', key, name);
+  // The CLI saves it readable by all, which ssh refuses to use.
+  chmodSync(key, 0o600);
+  return key;
+}
+
+/** Runs `command` as debian@`address` over SSH with `key`, from the outside world; its stdout. */
+export function sshFromOutside(world: OutsideWorld, key: string, address: string, command: string): Promise<string> {
+  return run(
+    'ip',
+    [
+      ...['netns', 'exec', world.outsideNs, 'ssh', '-i', key, '-o', 'BatchMode=yes'],
+      ...['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5'],
+      ...['-o', 'LogLevel=ERROR', `debian@${address}`, command],
+    ],
+    { timeout: 60_000 },
+  ).then((r) => r.stdout);
+}
