@@ -30,6 +30,7 @@ import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
+import { BuildsInFlight, triageBuilds } from './build-redelivery.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';
@@ -58,6 +59,7 @@ export class ConductorManager {
   readonly moves: MoveConductor;
   /** evacuate (evacuate.ts). */
   readonly evacuations: EvacuateConductor;
+  private readonly buildsInFlight = new BuildsInFlight();
 
   constructor(
     private readonly database: Database,
@@ -76,8 +78,34 @@ export class ConductorManager {
     return this.database.db;
   }
 
-  /** Schedules the instances the API recorded and casts each build to its compute host. */
+  /**
+   * Schedules the instances the API recorded and casts each build to its compute host. A copy of the
+   * message delivered again does only what is left to do (build-redelivery.ts).
+   */
   async buildInstances(
+    ctx: RequestContext,
+    requested: readonly string[],
+    recordedSpec?: RequestSpec,
+    recorded?: readonly InstancePayload[],
+  ): Promise<void> {
+    const mine = this.buildsInFlight.take(requested);
+    try {
+      const { unplaced, placed } = await triageBuilds(this.db, mine);
+      if (unplaced.length < requested.length)
+        log.info(
+          { requested: requested.length, unplaced: unplaced.length, placed: placed.length },
+          'build_instances delivered again',
+        );
+      await Promise.all([
+        unplaced.length ? this.scheduleAndBuild(ctx, unplaced, recordedSpec, recorded) : undefined,
+        ...placed.map(({ uuid, selection }) => this.castBuild(ctx, uuid, [selection], 1)),
+      ]);
+    } finally {
+      this.buildsInFlight.release(mine);
+    }
+  }
+
+  private async scheduleAndBuild(
     ctx: RequestContext,
     uuids: readonly string[],
     recordedSpec?: RequestSpec,
