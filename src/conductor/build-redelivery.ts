@@ -85,3 +85,19 @@ export async function triageBuilds(db: Db, uuids: readonly string[]): Promise<Bu
   }
   return triage;
 }
+
+/** Builds in `scheduling` not changed since `before`: their handler or message was lost (or is very late). */
+export async function interruptedBuilds(db: Db, before: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('instances')
+    .select('uuid')
+    .where('vm_state', '=', VmState.BUILDING)
+    .where('task_state', '=', TaskState.SCHEDULING)
+    .where('deleted', '=', 0)
+    .where((eb) =>
+      eb.or([eb('updated_at', '<', before), eb.and([eb('updated_at', 'is', null), eb('created_at', '<', before)])]),
+    )
+    .limit(100)
+    .execute();
+  return rows.map((r) => r.uuid);
+}

@@ -30,7 +30,8 @@ import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
-import { BuildsInFlight, triageBuilds } from './build-redelivery.ts';
+import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
+import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';
@@ -117,7 +118,12 @@ export class ConductorManager {
       Promise.all(
         uuids.map((uuid) => startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null)),
       ),
-      this.scheduler.selectDestinations(ctx, spec, uuids),
+      // Idempotent (a claim replaces the instance's previous one): sent again across a broker restart.
+      retryWhileBusAway(
+        'select_destinations',
+        () => this.scheduler.selectDestinations(ctx, spec, uuids),
+        this.config.DEFAULT.rpc_response_timeout * 1000,
+      ),
     ]);
     if (started.status === 'rejected') throw started.reason;
     if (scheduled.status === 'rejected') {
@@ -259,6 +265,21 @@ export class ConductorManager {
       await releaseInstancePorts(this.db, instance.uuid);
     }
     return networkInfo;
+  }
+
+  /**
+   * Periodic: builds still `scheduling` long after their last change (twice rpc_response_timeout), whose
+   * build_instances died with a conductor or whose cast to compute was lost, are taken up again as a
+   * redelivered copy would be: scheduled if never placed, cast again to their host if placed.
+   */
+  async resumeInterruptedBuilds(ctx: RequestContext, at = Date.now()): Promise<void> {
+    const quietMs = 2 * this.config.DEFAULT.rpc_response_timeout * 1000;
+    for (const uuid of await interruptedBuilds(this.db, new Date(at - quietMs).toISOString())) {
+      log.warn({ instance: uuid }, 'build interrupted (its conductor or its message was lost); resuming it');
+      await this.buildInstances(ctx, [uuid]).catch((err: Error) =>
+        log.warn({ instance: uuid, err: err.message }, 'could not resume the build; will try again'),
+      );
+    }
   }
 
   /**

@@ -37,6 +37,11 @@ export async function startConductor(config: Config, database: Database, bus: Bu
         )
       : null;
   watchdog?.start(false);
+  // Builds interrupted by a conductor that died or a message lost with the broker (build-redelivery.ts).
+  const resumer = new PeriodicTask('resume interrupted builds', config.DEFAULT.periodic_interval * 1000, () =>
+    manager.resumeInterruptedBuilds(adminContext()),
+  );
+  resumer.start(false);
   return {
     name: 'conductor',
     stop: async () => {
@@ -44,6 +49,7 @@ export async function startConductor(config: Config, database: Database, bus: Bu
       await heartbeat.stop();
       await gauges?.stop();
       await watchdog?.stop();
+      await resumer.stop();
     },
   };
 }

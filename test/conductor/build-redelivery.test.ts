@@ -84,4 +84,28 @@ describe('build_instances delivered again', () => {
     assert.deepEqual(builds.map((b) => b.uuid).sort(), [...uuids].sort());
     builds.length = 0;
   });
+
+  it('resumes builds left in scheduling long after their last change, and only those', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.resume');
+    const [lost, placedLost, recent] = (await cloud.boot(flavor, 3, 'resume')) as [string, string, string];
+    await manager.buildInstances(ctx, [placedLost]);
+    const host = builds[0]!.host;
+    builds.length = 0;
+    const long = new Date(Date.now() - 3600_000).toISOString();
+    await cloud.database.db
+      .updateTable('instances')
+      .set({ updated_at: long, created_at: long })
+      .where('uuid', 'in', [lost, placedLost])
+      .execute();
+
+    await manager.resumeInterruptedBuilds(ctx);
+    assert.deepEqual(
+      builds.map((b) => b.uuid).sort(),
+      [lost, placedLost].sort(),
+      'the recent build is left to its own message',
+    );
+    assert.equal(builds.find((b) => b.uuid === placedLost)?.host, host);
+    assert.ok(!builds.some((b) => b.uuid === recent));
+    builds.length = 0;
+  });
 });
