@@ -122,7 +122,8 @@ export class ConductorManager {
       retryWhileBusAway(
         'select_destinations',
         () => this.scheduler.selectDestinations(ctx, spec, uuids),
-        this.config.DEFAULT.rpc_response_timeout * 1000,
+        // Long enough for one lost request's timeout and a second try.
+        3 * this.config.DEFAULT.rpc_response_timeout * 1000,
       ),
     ]);
     if (started.status === 'rejected') throw started.reason;
