@@ -162,6 +162,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
     const faults: string[] = [];
     const started = Date.now();
+    // As systemd's Restart=on-failure would: a service that exits by itself (one started while the
+    // broker was down stops at once, naming it) is started again a second later.
+    const killing = new Set<number>();
+    let running = true;
+    cleanup.unshift(async () => {
+      running = false;
+    });
+    const supervise = (name: string): void => {
+      const proc = d.group.start(name, 'stratus', d.commands!.get(name)!);
+      void proc.exited.then(async (code) => {
+        if (!running || killing.has(proc.child.pid!)) return;
+        say(`${name} exited (${code}); starting it again`);
+        await sleep(1000);
+        if (running) supervise(name);
+      });
+    };
     const doFault = async (fault: Fault): Promise<void> => {
       const t = ((Date.now() - started) / 1000).toFixed(1);
       if (fault === 'rabbitmq' || fault === 'mariadb') {
@@ -173,11 +189,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const name = fault === 'compute' ? hosts[0]! : fault;
         const proc = d.group.get(name);
         if (proc) {
+          killing.add(proc.child.pid!);
           proc.child.kill('SIGKILL');
           await proc.exited;
         }
         await sleep(1000);
-        d.group.start(name, 'stratus', d.commands!.get(name)!);
+        supervise(name);
       }
       faults.push(`${t}s kill -9 ${fault}${fault === 'rabbitmq' || fault === 'mariadb' ? ' and restart' : ''}`);
       say(`fault: ${faults.at(-1)}`);
