@@ -88,16 +88,25 @@ export async function triageBuilds(db: Db, uuids: readonly string[]): Promise<Bu
 
 /** Builds in `scheduling` not changed since `before`: their handler or message was lost (or is very late). */
 export async function interruptedBuilds(db: Db, before: string): Promise<string[]> {
-  const rows = await db
+  const rows = await quietInTask(db, TaskState.SCHEDULING, before, VmState.BUILDING);
+  return rows.map((r) => r.uuid);
+}
+
+/** Live instances in `task` (and `vmState`, if given) not changed since `before`, a hundred at most. */
+export async function quietInTask(
+  db: Db,
+  task: TaskState,
+  before: string,
+  vmState?: VmState,
+): Promise<{ uuid: string; host: string | null }[]> {
+  let query = db
     .selectFrom('instances')
-    .select('uuid')
-    .where('vm_state', '=', VmState.BUILDING)
-    .where('task_state', '=', TaskState.SCHEDULING)
+    .select(['uuid', 'host'])
+    .where('task_state', '=', task)
     .where('deleted', '=', 0)
     .where((eb) =>
       eb.or([eb('updated_at', '<', before), eb.and([eb('updated_at', 'is', null), eb('created_at', '<', before)])]),
-    )
-    .limit(100)
-    .execute();
-  return rows.map((r) => r.uuid);
+    );
+  if (vmState) query = query.where('vm_state', '=', vmState);
+  return query.limit(100).execute();
 }

@@ -30,6 +30,7 @@ import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
+import { orphanedDeletes } from './delete-watchdog.ts';
 import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
 import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
 import { ShelveConductor } from './shelve.ts';
@@ -279,6 +280,23 @@ export class ConductorManager {
       log.warn({ instance: uuid }, 'build interrupted (its conductor or its message was lost); resuming it');
       await this.buildInstances(ctx, [uuid]).catch((err: Error) =>
         log.warn({ instance: uuid, err: err.message }, 'could not resume the build; will try again'),
+      );
+    }
+  }
+
+  /**
+   * Periodic: deletes still `deleting` twice rpc_response_timeout after their last change, on no host or
+   * on a host whose compute service is down (their terminate_instance died with it), are finished here
+   * as the API's local delete does: the row marked deleted, claims and ports freed. The host, if it comes
+   * back, reaps the guest as a running deleted one.
+   */
+  async finishOrphanedDeletes(ctx: RequestContext, at = Date.now()): Promise<void> {
+    const { rpc_response_timeout, service_down_time } = this.config.DEFAULT;
+    const before = new Date(at - 2 * rpc_response_timeout * 1000).toISOString();
+    for (const uuid of await orphanedDeletes(this.db, before, service_down_time, at)) {
+      log.warn({ instance: uuid }, 'delete left unfinished on a host that is down; deleting the server locally');
+      await this.instanceDeleted(ctx, uuid).catch((err: Error) =>
+        log.warn({ instance: uuid, err: err.message }, 'could not finish the delete; will try again'),
       );
     }
   }

@@ -38,8 +38,14 @@ export async function startConductor(config: Config, database: Database, bus: Bu
       : null;
   watchdog?.start(false);
   // Builds interrupted by a conductor that died or a message lost with the broker (build-redelivery.ts).
-  const resumer = new PeriodicTask('resume interrupted builds', config.DEFAULT.periodic_interval * 1000, () =>
-    manager.resumeInterruptedBuilds(adminContext()),
+  // ... and deletes whose host died with their terminate_instance (delete-watchdog.ts).
+  const resumer = new PeriodicTask(
+    'resume interrupted builds and deletes',
+    config.DEFAULT.periodic_interval * 1000,
+    async () => {
+      await manager.resumeInterruptedBuilds(adminContext());
+      await manager.finishOrphanedDeletes(adminContext());
+    },
   );
   resumer.start(false);
   return {
