@@ -24,6 +24,7 @@ export interface WatchedHost extends HostActionSteps {
   destroyGuest(uuid: string): Promise<void>;
   rebootInstance(ctx: RequestContext, instance: InstancePayload, type: RebootType): Promise<void>;
   terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void>;
+  settleAgain(instances: InstancePayload[]): Promise<void>;
 }
 
 export class StuckTaskWatchdog {
@@ -41,6 +42,7 @@ export class StuckTaskWatchdog {
     const { instance_build_timeout: build, reboot_timeout: reboot, rpc_response_timeout } = this.h.config.DEFAULT;
     const ctx = adminContext();
     const instances = await this.h.conductor.instancesOnHost(ctx, this.h.host);
+    await this.h.settleAgain(instances);
     if (build > 0) await this.checkBuilds(ctx, instances, build);
     if (reboot > 0) this.checkReboots(ctx, instances, reboot);
     await this.checkDeletes(ctx, instances, 2 * rpc_response_timeout);
