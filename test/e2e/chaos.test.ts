@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import { runChaos } from '../helpers/chaos.ts';
 
 describe('chaos: kills and restarts during boot and delete storms', () => {
-  // todo: a delete whose terminate_instance was taken by a compute killed right after can stay in
-  // `deleting` (docs/benchmarks.md, chaos); the test runs and reports it without failing the suite.
-  const todo = 'a server can stay ACTIVE/deleting after a compute is killed during the delete storm';
+  // todo: builds can stay BUILD/spawning (6 and 12 in two runs): deletes no longer stay in `deleting`,
+  // but a build whose end could not be recorded while the broker restarted is not yet finished by anything.
+  const todo = 'a build can stay BUILD/spawning when its end is recorded while the broker restarts';
   it('ends with nothing stuck, lost, duplicated or overcommitted', { timeout: 900_000, todo }, async () => {
     const log: string[] = [];
     const report = await runChaos({
