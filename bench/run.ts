@@ -6,6 +6,7 @@ const name = process.argv[2];
 const benches: Record<string, () => Promise<{ run(args: Record<string, string>): Promise<Record<string, unknown>> }>> =
   {
     boot: () => import('./boot.ts'),
+    chaos: () => import('./chaos.ts'),
     dashboard: () => import('./dashboard.ts'),
     'disk-snapshots': () => import('./disk-snapshots.ts'),
     drain: () => import('./drain.ts'),

@@ -101,6 +101,8 @@ export class ComputeManager implements HostActionSteps {
   private readonly failedBuilds = new Map<string, number>();
   /** The host duty under way per instance, so that a sync, an event and a reap never interleave. */
   private readonly duties = new InstanceQueue();
+  /** Instances whose start-up settling failed: settleAgain tries again. */
+  private readonly unsettled = new Set<string>();
   private readonly runningDeleted = new RunningDeletedTracker();
 
   /** shelve, shelve offload and unshelve (shelve.ts). */
@@ -152,11 +154,33 @@ export class ComputeManager implements HostActionSteps {
     // The datapath first: settling an instance may start its guest, whose qemu opens its taps by name.
     await this.networking.reconcile(instances);
     for (const instance of instances) {
-      await this.initInstance(ctx, instance).catch((err: Error) =>
-        log.error({ instance: instance.uuid, err: err.message }, 'could not settle instance at start-up'),
-      );
+      await this.initInstance(ctx, instance).catch((err: Error) => {
+        this.unsettled.add(instance.uuid);
+        log.error(
+          { instance: instance.uuid, err: err.message },
+          'could not settle instance at start-up; will try again',
+        );
+      });
     }
     log.info({ host: this.host, nodes: this.driver.nodes().length, instances: instances.length }, 'compute host ready');
+  }
+
+  /**
+   * Periodic (the watchdog): the start-up settling of the instances it failed for (the conductor or the
+   * broker away at the time) is tried again on their current state, until it succeeds or they leave
+   * this host.
+   */
+  async settleAgain(instances: InstancePayload[]): Promise<void> {
+    const here = new Set(instances.map((i) => i.uuid));
+    for (const uuid of this.unsettled) if (!here.has(uuid)) this.unsettled.delete(uuid);
+    for (const instance of instances.filter((i) => this.unsettled.has(i.uuid))) {
+      try {
+        await this.initInstance(adminContext(), instance);
+        this.unsettled.delete(instance.uuid);
+      } catch (err) {
+        log.warn({ instance: instance.uuid, err: (err as Error).message }, 'could not settle instance; will try again');
+      }
+    }
   }
 
   async reportHeartbeat(): Promise<void> {

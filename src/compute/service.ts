@@ -75,12 +75,9 @@ export async function startCompute(config: Config, bus: Bus, stop?: AbortSignal)
       config.DEFAULT.shelved_offload_time > 0 ? every(config.DEFAULT.shelved_poll_interval) : null,
       () => manager.shelving.offloadDueShelved(),
     ],
-    // Nova's _check_instance_build_time and _poll_rebooting_instances, every periodic_interval.
-    [
-      'check stuck tasks',
-      config.DEFAULT.instance_build_timeout > 0 || config.DEFAULT.reboot_timeout > 0 ? periodic : null,
-      () => manager.watchdog.check(),
-    ],
+    // Nova's _check_instance_build_time and _poll_rebooting_instances, and deletes left unfinished
+    // (stuck-tasks.ts), every periodic_interval.
+    ['check stuck tasks', periodic, () => manager.watchdog.check()],
     // Nova's _poll_unconfirmed_resizes, every periodic_interval while resize_confirm_window is set.
     [
       'poll unconfirmed resizes',

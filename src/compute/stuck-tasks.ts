@@ -2,7 +2,9 @@
  * The compute host's watchdog for tasks that never end (Nova's _check_instance_build_time and
  * _poll_rebooting_instances): a build on this host longer than `[DEFAULT] instance_build_timeout` goes to
  * ERROR with a fault and gives back its claim; a reboot longer than `[DEFAULT] reboot_timeout` is done
- * again as a hard reboot. Whatever hung (a driver call, a lost message) may still end later: the states
+ * again as a hard reboot; a delete still `deleting` twice `rpc_response_timeout` after this host first saw
+ * it (its terminate_instance was taken by a run of this service that died, or the start-up settling of
+ * it failed) is done again, as Nova's start-up does for the deletes it finds. Whatever hung (a driver call, a lost message) may still end later: the states
  * each step expects make that late end a no-op that cleans up after itself.
  */
 import { adminContext, type RequestContext } from '../common/context.ts';
@@ -21,6 +23,8 @@ const log = getLogger('compute');
 export interface WatchedHost extends HostActionSteps {
   destroyGuest(uuid: string): Promise<void>;
   rebootInstance(ctx: RequestContext, instance: InstancePayload, type: RebootType): Promise<void>;
+  terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void>;
+  settleAgain(instances: InstancePayload[]): Promise<void>;
 }
 
 export class StuckTaskWatchdog {
@@ -33,14 +37,31 @@ export class StuckTaskWatchdog {
     this.ages = new TaskAges(now);
   }
 
-  /** Periodic: both checks on one read of the host's instances. */
+  /** Periodic: every check on one read of the host's instances. */
   async check(): Promise<void> {
-    const { instance_build_timeout: build, reboot_timeout: reboot } = this.h.config.DEFAULT;
-    if (build <= 0 && reboot <= 0) return;
+    const { instance_build_timeout: build, reboot_timeout: reboot, rpc_response_timeout } = this.h.config.DEFAULT;
     const ctx = adminContext();
     const instances = await this.h.conductor.instancesOnHost(ctx, this.h.host);
+    await this.h.settleAgain(instances);
     if (build > 0) await this.checkBuilds(ctx, instances, build);
     if (reboot > 0) this.checkReboots(ctx, instances, reboot);
+    await this.checkDeletes(ctx, instances, 2 * rpc_response_timeout);
+  }
+
+  /**
+   * A delete that outlived its message: terminated again (destroying a gone guest and marking a deleted
+   * instance deleted change nothing), and its count starts again so a failing one is retried once per
+   * period of quiet at most.
+   */
+  private async checkDeletes(ctx: RequestContext, instances: InstancePayload[], quiet: number): Promise<void> {
+    const deleting = instances.filter((i) => i.task_state === TaskState.DELETING);
+    for (const instance of this.ages.overdue('delete', deleting, quiet)) {
+      this.ages.restart('delete', instance.uuid);
+      log.warn({ instance: instance.uuid, quiet }, 'delete left unfinished; terminating the instance again');
+      await this.h
+        .terminateInstance(ctx, instance)
+        .catch((err: Error) => log.warn({ instance: instance.uuid, err: err.message }, 'could not finish the delete'));
+    }
   }
 
   private async checkBuilds(ctx: RequestContext, instances: InstancePayload[], timeout: number): Promise<void> {

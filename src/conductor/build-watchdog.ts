@@ -23,20 +23,24 @@ export async function orphanedBuilds(
     .where('created_at', '<', cutoff)
     .execute();
   if (!building.length) return [];
-  const hosts = [...new Set(building.flatMap((i) => (i.host === null ? [] : [i.host])))];
-  const up = new Set(
-    hosts.length
-      ? (
-          await db
-            .selectFrom('services')
-            .select(['host', 'forced_down', 'last_seen_up'])
-            .where('binary', '=', 'stratus-compute')
-            .where('host', 'in', hosts)
-            .execute()
-        )
-          .filter((s) => isServiceUp(s, serviceDownTimeSec, at))
-          .map((s) => s.host)
-      : [],
+  const up = await hostsUp(
+    db,
+    building.flatMap((i) => (i.host === null ? [] : [i.host])),
+    serviceDownTimeSec,
+    at,
   );
   return building.filter((i) => i.host === null || !up.has(i.host)).map((i) => i.uuid);
+}
+
+/** Which of `hosts` have a compute service that is up. */
+export async function hostsUp(db: Db, hosts: string[], serviceDownTimeSec: number, at: number): Promise<Set<string>> {
+  const unique = [...new Set(hosts)];
+  if (!unique.length) return new Set();
+  const services = await db
+    .selectFrom('services')
+    .select(['host', 'forced_down', 'last_seen_up'])
+    .where('binary', '=', 'stratus-compute')
+    .where('host', 'in', unique)
+    .execute();
+  return new Set(services.filter((s) => isServiceUp(s, serviceDownTimeSec, at)).map((s) => s.host));
 }

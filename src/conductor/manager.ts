@@ -31,6 +31,9 @@ import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
+import { orphanedDeletes } from './delete-watchdog.ts';
+import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
+import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';
@@ -62,6 +65,7 @@ export class ConductorManager {
   readonly evacuations: EvacuateConductor;
   /** live migration (live-migrate.ts). */
   readonly liveMigrations: LiveMigrationConductor;
+  private readonly buildsInFlight = new BuildsInFlight();
 
   constructor(
     private readonly database: Database,
@@ -81,8 +85,34 @@ export class ConductorManager {
     return this.database.db;
   }
 
-  /** Schedules the instances the API recorded and casts each build to its compute host. */
+  /**
+   * Schedules the instances the API recorded and casts each build to its compute host. A copy of the
+   * message delivered again does only what is left to do (build-redelivery.ts).
+   */
   async buildInstances(
+    ctx: RequestContext,
+    requested: readonly string[],
+    recordedSpec?: RequestSpec,
+    recorded?: readonly InstancePayload[],
+  ): Promise<void> {
+    const mine = this.buildsInFlight.take(requested);
+    try {
+      const { unplaced, placed } = await triageBuilds(this.db, mine);
+      if (unplaced.length < requested.length)
+        log.info(
+          { requested: requested.length, unplaced: unplaced.length, placed: placed.length },
+          'build_instances delivered again',
+        );
+      await Promise.all([
+        unplaced.length ? this.scheduleAndBuild(ctx, unplaced, recordedSpec, recorded) : undefined,
+        ...placed.map(({ uuid, selection }) => this.castBuild(ctx, uuid, [selection], 1)),
+      ]);
+    } finally {
+      this.buildsInFlight.release(mine);
+    }
+  }
+
+  private async scheduleAndBuild(
     ctx: RequestContext,
     uuids: readonly string[],
     recordedSpec?: RequestSpec,
@@ -94,7 +124,13 @@ export class ConductorManager {
       Promise.all(
         uuids.map((uuid) => startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null)),
       ),
-      this.scheduler.selectDestinations(ctx, spec, uuids),
+      // Idempotent (a claim replaces the instance's previous one): sent again across a broker restart.
+      retryWhileBusAway(
+        'select_destinations',
+        () => this.scheduler.selectDestinations(ctx, spec, uuids),
+        // Long enough for one lost request's timeout and a second try.
+        3 * this.config.DEFAULT.rpc_response_timeout * 1000,
+      ),
     ]);
     if (started.status === 'rejected') throw started.reason;
     if (scheduled.status === 'rejected') {
@@ -247,6 +283,38 @@ export class ConductorManager {
   /** The groups released ports left: their watchers' hosts are told, without holding up the caller. */
   private membersChanged(groups: string[]): void {
     void memberNotices(this.db, this.compute).groupsChanged(adminContext(), groups);
+  }
+
+  /**
+   * Periodic: builds still `scheduling` long after their last change (twice rpc_response_timeout), whose
+   * build_instances died with a conductor or whose cast to compute was lost, are taken up again as a
+   * redelivered copy would be: scheduled if never placed, cast again to their host if placed.
+   */
+  async resumeInterruptedBuilds(ctx: RequestContext, at = Date.now()): Promise<void> {
+    const quietMs = 2 * this.config.DEFAULT.rpc_response_timeout * 1000;
+    for (const uuid of await interruptedBuilds(this.db, new Date(at - quietMs).toISOString())) {
+      log.warn({ instance: uuid }, 'build interrupted (its conductor or its message was lost); resuming it');
+      await this.buildInstances(ctx, [uuid]).catch((err: Error) =>
+        log.warn({ instance: uuid, err: err.message }, 'could not resume the build; will try again'),
+      );
+    }
+  }
+
+  /**
+   * Periodic: deletes still `deleting` twice rpc_response_timeout after their last change, on no host or
+   * on a host whose compute service is down (their terminate_instance died with it), are finished here
+   * as the API's local delete does: the row marked deleted, claims and ports freed. The host, if it comes
+   * back, reaps the guest as a running deleted one.
+   */
+  async finishOrphanedDeletes(ctx: RequestContext, at = Date.now()): Promise<void> {
+    const { rpc_response_timeout, service_down_time } = this.config.DEFAULT;
+    const before = new Date(at - 2 * rpc_response_timeout * 1000).toISOString();
+    for (const uuid of await orphanedDeletes(this.db, before, service_down_time, at)) {
+      log.warn({ instance: uuid }, 'delete left unfinished on a host that is down; deleting the server locally');
+      await this.instanceDeleted(ctx, uuid).catch((err: Error) =>
+        log.warn({ instance: uuid, err: err.message }, 'could not finish the delete; will try again'),
+      );
+    }
   }
 
   /**

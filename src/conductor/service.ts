@@ -38,6 +38,17 @@ export async function startConductor(config: Config, database: Database, bus: Bu
         )
       : null;
   watchdog?.start(false);
+  // Builds interrupted by a conductor that died or a message lost with the broker (build-redelivery.ts).
+  // ... and deletes whose host died with their terminate_instance (delete-watchdog.ts).
+  const resumer = new PeriodicTask(
+    'resume interrupted builds and deletes',
+    config.DEFAULT.periodic_interval * 1000,
+    async () => {
+      await manager.resumeInterruptedBuilds(adminContext());
+      await manager.finishOrphanedDeletes(adminContext());
+    },
+  );
+  resumer.start(false);
   return {
     name: 'conductor',
     stop: async () => {
@@ -45,6 +56,7 @@ export async function startConductor(config: Config, database: Database, bus: Bu
       await heartbeat.stop();
       await gauges?.stop();
       await watchdog?.stop();
+      await resumer.stop();
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../common/config/load-config.ts';
 import { createTransport, RpcClient, type Transport } from '../common/rpc/index.ts';
+import { connectAtStartup } from './bus-startup.ts';
 
 export interface Bus {
   readonly transport: Transport;
@@ -13,7 +14,7 @@ export interface Bus {
 
 export async function connectBus(config: Config): Promise<Bus> {
   const transport = createTransport(config.DEFAULT.transport_url);
-  await transport.connect();
+  await connectAtStartup(transport, config);
   const rpc = new RpcClient(transport, { responseTimeoutMs: config.DEFAULT.rpc_response_timeout * 1000 });
   return {
     transport,

@@ -1,6 +1,7 @@
 /**
  * Compute start-up and builds: one that never started (still scheduling, its request queued for this
- * host) is left for that request and then built; one a restart interrupted mid-spawn goes to ERROR.
+ * host) is left for that request and then built; one a restart interrupted mid-spawn goes to ERROR, at
+ * start-up or, if that failed, at the watchdog's next check.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -29,5 +30,30 @@ describe('ComputeManager.initHost: builds found at start-up', () => {
     await manager.initHost();
     assert.equal(recorded.updates[0]!.changes.vm_state, VmState.ERROR);
     assert.deepEqual(recorded.faults, ['The compute service restarted while this instance was being built.']);
+  });
+
+  it('settles again, at the watchdog, an interrupted build whose start-up settling failed', async () => {
+    const spawning = instancePayload('vm-unsettled', { task_state: TaskState.SPAWNING });
+    let refuse = true;
+    const changes: unknown[] = [];
+    const { manager } = await managerOnFakeDriver({
+      onHost: [spawning],
+      conductor: {
+        // The broker restarts during start-up: the first update cannot reach the conductor.
+        instanceUpdate: async (_ctx: unknown, _uuid: string, change: unknown) => {
+          if (refuse) throw new Error('lost connection to RabbitMQ');
+          changes.push(change);
+        },
+      },
+    });
+    await manager.initHost();
+    assert.deepEqual(changes, [], 'start-up could not settle it');
+    await manager.watchdog.check();
+    assert.deepEqual(changes, [], 'still unreachable: tried again, and kept for the next check');
+    refuse = false;
+    await manager.watchdog.check();
+    assert.deepEqual(changes, [{ vm_state: VmState.ERROR, task_state: null }]);
+    await manager.watchdog.check();
+    assert.equal(changes.length, 1, 'settled once');
   });
 });

@@ -157,3 +157,62 @@ describe('StuckTaskWatchdog: reboot_timeout', () => {
     assert.deepEqual(end.changes, { vm_state: VmState.ACTIVE, power_state: PowerState.RUNNING, task_state: null });
   });
 });
+
+describe('StuckTaskWatchdog: deletes left unfinished', () => {
+  it('terminates again a delete still deleting twice rpc_response_timeout after it was first seen', async () => {
+    const deleting = instancePayload('vm-deleting', { vm_state: VmState.ACTIVE, task_state: TaskState.DELETING });
+    const onHost = [deleting];
+    const deleted: string[] = [];
+    // No build or reboot timeout: the delete check runs regardless.
+    const { driver, manager } = await managerOnFakeDriver({
+      onHost,
+      config: { DEFAULT: { rpc_response_timeout: '20' } },
+      conductor: {
+        instanceDeleted: async (_ctx: unknown, uuid: string) => {
+          deleted.push(uuid);
+          onHost.length = 0;
+        },
+      },
+    });
+    await driver.spawn(deleting, 'h');
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(39);
+    await watchdog.check();
+    assert.deepEqual(deleted, [], 'its terminate_instance may still be on its way');
+    assert.ok(driver.listGuests().some((g) => g.uuid === 'vm-deleting'));
+    clock.advance(1);
+    await watchdog.check();
+    assert.deepEqual(deleted, ['vm-deleting']);
+    assert.ok(!driver.listGuests().some((g) => g.uuid === 'vm-deleting'), 'the guest is destroyed');
+    clock.advance(60);
+    await watchdog.check();
+    assert.deepEqual(deleted, ['vm-deleting'], 'once deleted it is no longer on the host');
+  });
+
+  it('retries a delete whose terminate fails once per quiet period, not at every check', async () => {
+    const deleting = instancePayload('vm-stubborn', { task_state: TaskState.DELETING });
+    let attempts = 0;
+    const { manager } = await managerOnFakeDriver({
+      onHost: [deleting],
+      config: { DEFAULT: { rpc_response_timeout: '10' } },
+      conductor: {
+        instanceDeleted: async () => {
+          attempts++;
+          throw new Error('conductor unreachable');
+        },
+      },
+    });
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(20);
+    await watchdog.check();
+    await watchdog.check();
+    assert.equal(attempts, 1, 'the failure is logged, and the count starts again');
+    clock.advance(20);
+    await watchdog.check();
+    assert.equal(attempts, 2);
+  });
+});

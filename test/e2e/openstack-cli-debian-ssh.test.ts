@@ -4,8 +4,10 @@
  * create a key pair (private key saved), boot the image with the key and cloud-config user data on a
  * private network routed to an external one, give it a floating IP, open port 22, and log in with
  * `ssh -i key debian@<floating ip>` from a network namespace standing for the outside world. The login
- * works, the hostname is the server's name, the user data ran, and cloud-init read the instance's
- * metadata (the OpenStack datasource, which finds the cloud by the guest's SMBIOS product name).
+ * works, the hostname is the server's name, and the user data ran. The server has a config drive
+ * (`--config-drive true`): cloud-init takes the key and the user data from it (its console names the
+ * ConfigDrive datasource), the way a guest with no network to the metadata service would. The OpenStack
+ * datasource's network path (the host's metadata proxy) is what the demo guest and the check below read.
  *
  * Inside the guest, the metadata service's meta_data.json at 169.254.169.254 has the server's
  * `--property` and the key pair's public key. The image has hw_qemu_guest_agent=yes: the QEMU guest agent
@@ -64,7 +66,8 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     const posted = Date.now();
     const server = await cli.json<{ id: string }>(
       ...['server', 'create', '--image', 'debian-12', '--flavor', 'deb.small', '--key-name', 'debkey'],
-      ...['--user-data', userData, '--property', 'role=web', '--network', 'private', 'deb-vm'],
+      ...['--user-data', userData, '--property', 'role=web', '--config-drive', 'true'],
+      ...['--network', 'private', 'deb-vm'],
     );
     const floating = (await cli.json<{ floating_ip_address: string }>('floating', 'ip', 'create', 'public'))
       .floating_ip_address;
@@ -104,6 +107,7 @@ describe('openstack CLI: SSH into a Debian cloud guest through its floating IP',
     );
     assert.match(console, /Debian GNU\/Linux 12 \(bookworm\)/);
     assert.match(console, /Cloud-init v\. \S+ running 'modules:final'/);
+    assert.match(console, /Datasource DataSourceConfigDrive/, 'cloud-init read the config drive');
     t.diagnostic(`POST to SSH login on the Debian cloud image: ${Math.round(loginMs / 1000)} s`);
 
     // The metadata service tells the guest its --property and its key (`keypair show --public-key`

@@ -31,6 +31,8 @@ export interface Deployment {
   database: Database;
   computeHosts: string[];
   group: ProcessGroup;
+  /** Multi-process: each service's launcher arguments by process name, to start it again after a kill. */
+  commands?: Map<string, string[]>;
 }
 
 export function readOpenrc(path: string): Record<string, string> {
@@ -162,6 +164,11 @@ export interface MultiProcessOptions {
   controllerConfig?: string[];
   /** The checkout each compute host runs from (default this one): another release's, for upgrades. */
   computeRoot?: (host: string) => string | undefined;
+  /**
+   * A broker and database of the caller's own (`transport_url`, `[database] connection` of an existing,
+   * empty database) instead of a vhost and a scratch database on the machine's servers.
+   */
+  own?: { transportUrl: string; databaseUrl: string };
 }
 
 export async function startMultiProcess(
@@ -169,13 +176,17 @@ export async function startMultiProcess(
   cleanup: (() => Promise<void>)[],
   options: MultiProcessOptions = {},
 ): Promise<Deployment> {
-  const scratch = await createScratchDatabase(options.engine ?? 'mysql');
-  const vhost = await createVhost();
-  cleanup.push(vhost.remove, scratch.drop);
+  let own = options.own;
+  if (!own) {
+    const scratch = await createScratchDatabase(options.engine ?? 'mysql');
+    const vhost = await createVhost();
+    cleanup.push(vhost.remove, scratch.drop);
+    own = { transportUrl: vhost.url, databaseUrl: scratch.url };
+  }
   const { computePort } = await writeBaseConfig(dir, [
-    `transport_url = ${vhost.url}`,
+    `transport_url = ${own.transportUrl}`,
     '[database]',
-    `connection = ${scratch.url}`,
+    `connection = ${own.databaseUrl}`,
     ...(options.sharedConfig ?? []),
     '[DEFAULT]',
   ]);
@@ -194,8 +205,13 @@ export async function startMultiProcess(
     '--bootstrap-password',
     'secret',
   ]);
-  group.start('api', 'stratus', [...conf('base.conf', 'controller.conf'), 'api']);
-  group.start('conductor', 'stratus', [...conf('base.conf', 'controller.conf'), 'conductor']);
+  const commands = new Map<string, string[]>();
+  const start = (name: string, args: string[], root?: string) => {
+    commands.set(name, args);
+    group.start(name, 'stratus', args, {}, root);
+  };
+  start('api', [...conf('base.conf', 'controller.conf'), 'api']);
+  start('conductor', [...conf('base.conf', 'controller.conf'), 'conductor']);
   const schedulers = options.schedulers ?? 1;
   for (let i = 1; i <= schedulers; i++) {
     // Each scheduler its own host name: its service record and its RPC server name.
@@ -203,18 +219,18 @@ export async function startMultiProcess(
     if (schedulers > 1) writeFileSync(join(dir, name), `[DEFAULT]\nhost = scheduler-${i}\n`);
     // A lone scheduler keeps the plain name tests look its output up by.
     const label = schedulers === 1 ? 'scheduler' : `scheduler-${i}`;
-    group.start(label, 'stratus', [...conf(...new Set(['base.conf', name]), 'controller.conf'), 'scheduler']);
+    start(label, [...conf(...new Set(['base.conf', name]), 'controller.conf'), 'scheduler']);
   }
   const computeHosts = options.computeHosts ?? ['cmp-1', 'cmp-2', 'cmp-3'];
   for (const host of computeHosts) {
     const lines = ['[DEFAULT]', `host = ${host}`, ...(options.computeConfig?.(host) ?? []), ''];
     writeFileSync(join(dir, `${host}.conf`), lines.join('\n'));
-    group.start(host, 'stratus', [...conf('base.conf', `${host}.conf`), 'compute'], {}, options.computeRoot?.(host));
+    start(host, [...conf('base.conf', `${host}.conf`), 'compute'], options.computeRoot?.(host));
   }
   const env = readOpenrc(join(dir, 'openrc'));
   const cli = new OpenstackCli(env);
   await waitForComputes(cli, computeHosts, () => group.outputs());
-  const database = await openDatabase(scratch.url);
+  const database = await openDatabase(own.databaseUrl, { maxRetries: 600, retryIntervalMs: 100 });
   cleanup.unshift(() => database.close());
   return {
     cli,
@@ -225,6 +241,7 @@ export async function startMultiProcess(
     database,
     computeHosts,
     group,
+    commands,
   };
 }
 

@@ -330,6 +330,16 @@ export const OPTIONS = {
     max_retries: int({ default: 10, min: 0, help: 'Connection attempts at start-up before giving up.' }),
     retry_interval: int({ default: 1, min: 0, help: 'Seconds between those attempts.' }),
   },
+  oslo_messaging_rabbit: {
+    rabbit_retry_interval: int({ default: 1, min: 0, help: 'Seconds before the second connection attempt.' }),
+    rabbit_retry_backoff: int({ default: 2, min: 0, help: 'Seconds added to that wait after each failed attempt.' }),
+    rabbit_interval_max: int({ default: 30, min: 1, help: 'Longest wait between connection attempts, in seconds.' }),
+    startup_timeout: int({
+      default: 60,
+      min: 0,
+      help: 'Stratus: seconds a service starting while RabbitMQ is unreachable keeps trying before it exits (0: one attempt).',
+    }),
+  },
   compute: {
     cpu_shared_set: optionalCpuSet({
       default: null,

@@ -19,6 +19,7 @@ import { DatabaseError } from '../errors.ts';
 import { getLogger } from '../log/logger.ts';
 import { describeTarget, parseConnectionUrl, type DatabaseTarget, type Dialect } from './connection-url.ts';
 import type { Schema } from './schema.ts';
+import { patientMysqlPool, patientPostgresPool, type ReconnectPolicy } from './reconnect.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 
 export type Db = Kysely<Schema>;
@@ -32,7 +33,10 @@ export interface Database {
 
 export interface OpenOptions {
   maxPoolSize?: number;
-  /** Connection attempts before giving up, for a database that is still starting. */
+  /**
+   * Connection attempts before giving up while the server refuses connections: at start-up, for a
+   * database that is still starting, and at any time after, for one that restarts (reconnect.ts).
+   */
   maxRetries?: number;
   retryIntervalMs?: number;
   /**
@@ -49,8 +53,9 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   const description = describeTarget(target);
   // Set from the dialect's callback, which TypeScript's narrowing does not follow: hence a holder.
   const background: { checkpointer?: Checkpointer } = {};
+  const patience = { retries: options.maxRetries ?? 0, intervalMs: options.retryIntervalMs ?? 1000 };
   const db = new Kysely<Schema>({
-    dialect: await createDialect(target, options.maxPoolSize ?? 5, (database, path) => {
+    dialect: await createDialect(target, options.maxPoolSize ?? 5, patience, (database, path) => {
       if (options.checkpointInBackground) background.checkpointer = startCheckpointer(database, path);
     }),
     // STRATUS_LOG_LEVEL=trace logs every statement with its time: what to look at when a flow is slow.
@@ -61,20 +66,13 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
         }
       : {}),
   });
-  const attempts = (options.maxRetries ?? 0) + 1;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await sql`select 1`.execute(db);
-      break;
-    } catch (err) {
-      if (attempt >= attempts) {
-        await background.checkpointer?.stop();
-        await db.destroy().catch(() => undefined);
-        throw new DatabaseError(`cannot connect to ${description}: ${(err as Error).message}. ${howToStart(target)}`);
-      }
-      log.warn({ attempt, err: (err as Error).message }, `database not reachable yet, retrying`);
-      await new Promise((r) => setTimeout(r, options.retryIntervalMs ?? 1000));
-    }
+  // A server that is not up yet is waited for by the pool itself (reconnect.ts), as at any later time.
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await background.checkpointer?.stop();
+    await db.destroy().catch(() => undefined);
+    throw new DatabaseError(`cannot connect to ${description}: ${(err as Error).message}. ${howToStart(target)}`);
   }
   const close = async () => {
     await background.checkpointer?.stop();
@@ -87,6 +85,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
 async function createDialect(
   target: DatabaseTarget,
   maxPoolSize: number,
+  patience: ReconnectPolicy,
   onSqliteFile: (database: BetterSqlite3.Database, path: string) => void,
 ) {
   switch (target.dialect) {
@@ -116,7 +115,7 @@ async function createDialect(
         decimalNumbers: true,
         timezone: 'Z',
       });
-      return new MysqlDialect({ pool });
+      return new MysqlDialect({ pool: patientMysqlPool(pool, patience) });
     }
     case 'postgres': {
       const { default: pg } = await import('pg');
@@ -133,7 +132,7 @@ async function createDialect(
       // An idle connection the server ends (restart, pg_terminate_backend) is an 'error' event on the
       // pool; unheard, it would crash the process. The pool replaces the connection on next use.
       pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection lost'));
-      return new PostgresDialect({ pool });
+      return new PostgresDialect({ pool: patientPostgresPool(pool, patience) });
     }
   }
 }

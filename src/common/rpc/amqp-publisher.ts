@@ -11,6 +11,14 @@ import { describeError, MessageDeliveryFailure } from './errors.ts';
 
 const log = getLogger('rpc.amqp');
 
+/** Failures the broker decided (no queue of that name): sending again would fail again. */
+const unroutable = new WeakSet<Error>();
+
+/** Whether `err` means the message was refused for good, rather than lost with a connection. */
+export function isUnroutable(err: unknown): boolean {
+  return err instanceof Error && unroutable.has(err);
+}
+
 export class AmqpPublisher {
   private channel: Promise<ConfirmChannel> | null = null;
   /** messageIds the broker returned as unroutable, until their confirm arrives. */
@@ -24,9 +32,13 @@ export class AmqpPublisher {
     private readonly broker: string,
   ) {}
 
-  /** To a queue when `exchange` is '' (routing key = queue name), else to that fanout exchange. */
-  async send(exchange: string, routingKey: string, body: string, what: string): Promise<void> {
-    await this.confirmed(exchange, routingKey, body, what, async (ch) => {
+  /**
+   * To a queue when `exchange` is '' (routing key = queue name), else to that fanout exchange.
+   * `persistent`: written to disk by the broker (delivery mode 2) before it confirms, so it outlives a
+   * broker restart in a durable queue.
+   */
+  async send(exchange: string, routingKey: string, body: string, what: string, persistent = false): Promise<void> {
+    await this.confirmed(exchange, routingKey, body, what, persistent, async (ch) => {
       // Publishing to a missing exchange would close the channel, so make sure the fanout one exists.
       if (exchange !== '') await ch.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
     });
@@ -38,7 +50,7 @@ export class AmqpPublisher {
    * their consumers (billing, monitoring) instead of vanishing while none is connected.
    */
   async notify(exchange: string, topic: string, body: string): Promise<void> {
-    await this.confirmed(exchange, topic, body, `notification topic '${topic}'`, async (ch) => {
+    await this.confirmed(exchange, topic, body, `notification topic '${topic}'`, false, async (ch) => {
       const key = `${exchange}/${topic}`;
       if (this.declared.has(key)) return;
       await ch.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
@@ -53,6 +65,7 @@ export class AmqpPublisher {
     routingKey: string,
     body: string,
     what: string,
+    persistent: boolean,
     prepare: (ch: ConfirmChannel) => Promise<void>,
   ): Promise<void> {
     const fail = (why: string): Error =>
@@ -68,14 +81,18 @@ export class AmqpPublisher {
     await new Promise<void>((resolve, reject) => {
       const confirmed = (err: unknown): void => {
         if (this.returned.delete(id)) {
-          reject(fail('no queue of that name exists, the broker returned the message (is its service running?)'));
+          const refused = fail(
+            'no queue of that name exists, the broker returned the message (is its service running?)',
+          );
+          unroutable.add(refused);
+          reject(refused);
         } else if (err) {
           reject(fail(describeError(err)));
         } else {
           resolve();
         }
       };
-      const options = { mandatory: exchange === '', messageId: id, contentType: 'application/json' };
+      const options = { mandatory: exchange === '', messageId: id, contentType: 'application/json', persistent };
       try {
         ch.publish(exchange, routingKey, Buffer.from(body, 'utf8'), options, confirmed);
       } catch (err) {

@@ -2,9 +2,15 @@
  * The RabbitMQ transport (AMQP 0-9-1, amqplib).
  *
  * Layout on the broker, Nova's: a topic queue is a plain queue of that name (`conductor`,
- * `compute.host1`) reached through the default exchange, non-durable and kept while unused; a fanout is
- * an exchange `<topic>_fanout` with one exclusive auto-delete queue per listener; each RPC client has an
- * exclusive reply queue `reply_<uuid>`.
+ * `compute.host1`) reached through the default exchange, kept while unused; a fanout is an exchange
+ * `<topic>_fanout` with one exclusive auto-delete queue per listener; each RPC client has an exclusive
+ * reply queue `reply_<uuid>`.
+ *
+ * Topic queues are durable (oslo.messaging's `amqp_durable_queues = true`) and casts are sent persistent,
+ * so a cast the broker confirmed outlives a broker restart, even a kill -9. A queue left non-durable by an
+ * older release on the same broker cannot be re-declared durable (PRECONDITION_FAILED): it is deleted and
+ * declared again when it is empty and nobody consumes it, else consumed as it is, with a warning, until a
+ * later reconnect finds it empty (a broker restart drops it anyway). See docs/operator-guide.md.
  *
  * Publishing (amqp-publisher.ts) uses a confirm channel and the mandatory flag: a message to a queue nobody has declared is
  * returned by the broker, so a call to `compute.nosuchhost` fails at once with MessageDeliveryFailure
@@ -12,24 +18,27 @@
  * message, and the call ends in MessagingTimeout, as in Nova.)
  *
  * Broker restarts: when the connection drops, listeners get a `lost` event (the RPC client fails its
- * calls in flight with it), publishing fails fast with MessageDeliveryFailure until the connection is
- * back (no buffering: a caller should know its message was not sent), and a reconnect loop with
- * exponential backoff tries the brokers in order. Once connected it re-declares every queue, exchange and
- * binding and re-attaches every consumer under the same queue names, then emits `restored`. A channel
- * that fails on its own (a queue deleted under a consumer, say) resets the whole connection, so there is
- * one recovery path and it is the one the tests exercise.
+ * calls in flight with it), and a reconnect loop with exponential backoff tries the brokers in order.
+ * A publish with `waitForBrokerMs` (casts) waits for the reconnect and sends again, also when the
+ * connection died before the broker confirmed it (so it may arrive twice: handlers are idempotent);
+ * any other publish fails fast with MessageDeliveryFailure (no buffering: a caller should know its
+ * message was not sent). Once connected it re-declares every queue, exchange and binding and
+ * re-attaches every consumer under the same queue names, then emits `restored`. A channel that fails on
+ * its own (a queue deleted under a consumer, say) resets the whole connection, so there is one recovery
+ * path and it is the one the tests exercise.
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { ServiceUnavailable } from '../errors.ts';
 import { getLogger } from '../log/logger.ts';
-import { AmqpPublisher } from './amqp-publisher.ts';
+import { AmqpPublisher, isUnroutable } from './amqp-publisher.ts';
 import { describeError, MessageDeliveryFailure } from './errors.ts';
 import type { AmqpHost } from './transport-url.ts';
 import type {
   ConnectionEvent,
   ConsumeOptions,
   DeliveryHandler,
+  PublishOptions,
   ReplyQueue,
   Subscription,
   Transport,
@@ -69,6 +78,8 @@ class Sub {
   channel: Channel | null = null;
   consumerTag: string | null = null;
   cancelled = false;
+  /** Set while a topic queue is being declared, whose refusal closes the channel on purpose. */
+  declaring = false;
   readonly unacked = new UnackedCount();
 
   constructor(
@@ -145,12 +156,57 @@ export class AmqpTransport implements Transport {
     if (conn && !conn.dead) await conn.model.close().catch(() => {});
   }
 
-  async publish(queue: string, body: string): Promise<void> {
-    await this.requireConnection().publisher.send('', queue, body, `queue '${queue}'`);
+  async publish(queue: string, body: string, opts: PublishOptions = {}): Promise<void> {
+    await this.sending(opts, (conn) => conn.publisher.send('', queue, body, `queue '${queue}'`, opts.persistent));
   }
 
-  async publishFanout(topic: string, body: string): Promise<void> {
-    await this.requireConnection().publisher.send(`${topic}_fanout`, '', body, `fanout '${topic}'`);
+  async publishFanout(topic: string, body: string, opts: PublishOptions = {}): Promise<void> {
+    await this.sending(opts, (conn) =>
+      conn.publisher.send(`${topic}_fanout`, '', body, `fanout '${topic}'`, opts.persistent),
+    );
+  }
+
+  /**
+   * Sends through the current connection; with `waitForBrokerMs`, a send that failed for want of a
+   * connection (lost before, or before the confirm) is tried again once the transport has reconnected,
+   * until that much time has passed. A message the broker returned (no such queue) is not retried.
+   */
+  private async sending(opts: PublishOptions, send: (conn: Conn) => Promise<void>): Promise<void> {
+    const patience = opts.waitForBrokerMs ?? 0;
+    const deadline = Date.now() + patience;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send(this.requireConnection());
+        if (attempt > 1) log.info({ attempt }, 'message sent after the connection to RabbitMQ came back');
+        return;
+      } catch (err) {
+        if (isUnroutable(err) || this.state === 'new' || this.state === 'closed') throw err;
+        if (Date.now() >= deadline) {
+          if (patience === 0) throw err;
+          throw new MessageDeliveryFailure(`${describeError(err)} (gave up after trying for ${patience} ms)`);
+        }
+        await this.connectedAgain(deadline);
+      }
+    }
+  }
+
+  /**
+   * Resolves once the transport is connected (after a short pause if it still looks connected: the
+   * close event of a dying connection may not have arrived yet), or at `deadline`, or when closed.
+   */
+  private connectedAgain(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const pause = this.connected ? 100 : Math.max(0, deadline - Date.now());
+      const done = (): void => {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      };
+      const timer = setTimeout(done, pause);
+      const stop = this.onConnectionChange((event) => {
+        if (event.kind === 'restored' || this.state === 'closed') done();
+      });
+    });
   }
 
   async publishNotification(exchange: string, topic: string, body: string): Promise<void> {
@@ -332,21 +388,12 @@ export class AmqpTransport implements Transport {
 
   /** Declares what the consumer needs on `conn` and starts consuming. */
   private async attach(conn: Conn, sub: Sub): Promise<void> {
-    const ch = await conn.model.createChannel();
-    sub.channel = ch;
-    let failure: Error | undefined;
-    ch.on('error', (err: Error) => {
-      failure = err;
-    });
-    ch.on('close', () => {
-      // A channel closes without an error when its connection does; with one, it broke on its own.
-      if (failure && sub.channel === ch && !sub.cancelled)
-        this.reset(conn, `channel of '${sub.queue}': ${describeError(failure)}`);
-    });
+    const ch = await this.openChannel(conn, sub);
     const exclusive = { exclusive: true, autoDelete: true, durable: false };
+    let consumeOn = ch;
     if (sub.kind === 'queue') {
-      await ch.prefetch(sub.prefetch);
-      await ch.assertQueue(sub.queue, { durable: false, autoDelete: false });
+      consumeOn = await this.declareTopicQueue(conn, sub, ch);
+      await consumeOn.prefetch(sub.prefetch);
     } else if (sub.kind === 'fanout') {
       await ch.prefetch(sub.prefetch);
       await ch.assertExchange(sub.exchange, 'fanout', { durable: false, autoDelete: false });
@@ -355,12 +402,64 @@ export class AmqpTransport implements Transport {
     } else {
       await ch.assertQueue(sub.queue, exclusive);
     }
-    const ok = await ch.consume(sub.queue, (msg) => this.onDelivery(conn, sub, ch, msg), {
+    const ok = await consumeOn.consume(sub.queue, (msg) => this.onDelivery(conn, sub, consumeOn, msg), {
       noAck: sub.kind === 'reply',
     });
     sub.consumerTag = ok.consumerTag;
     // Cancelled while a reconnect was re-attaching it: do not leave a consumer behind.
-    if (sub.cancelled) await ch.close().catch(() => {});
+    if (sub.cancelled) await consumeOn.close().catch(() => {});
+  }
+
+  /**
+   * Declares a topic queue durable and returns the channel to consume on. A non-durable queue of that
+   * name (an older release's) makes the broker refuse the declaration and close the channel: the queue is
+   * then deleted and declared durable if it is empty and unused, else kept and consumed as it is until a
+   * later connection finds it so (or a broker restart drops it).
+   */
+  private async declareTopicQueue(conn: Conn, sub: Sub, ch: Channel): Promise<Channel> {
+    sub.declaring = true;
+    try {
+      await ch.assertQueue(sub.queue, { durable: true, autoDelete: false });
+      return ch;
+    } catch (err) {
+      if (!/PRECONDITION_FAILED/.test(describeError(err))) throw err;
+      // The broker closed this channel over the refusal: that is expected, not a reason to reset.
+      sub.channel = null;
+    } finally {
+      sub.declaring = false;
+    }
+    const next = await this.openChannel(conn, sub);
+    const { messageCount, consumerCount } = await next.checkQueue(sub.queue);
+    if (messageCount === 0 && consumerCount === 0) {
+      await next.deleteQueue(sub.queue, { ifEmpty: true, ifUnused: true });
+      await next.assertQueue(sub.queue, { durable: true, autoDelete: false });
+      log.warn({ queue: sub.queue }, 'replaced a non-durable queue of an older release by a durable one');
+      return next;
+    }
+    log.warn(
+      { queue: sub.queue, messages: messageCount, consumers: consumerCount },
+      'queue is non-durable (declared by an older release) and in use: consuming it as it is; its messages do ' +
+        'not survive a broker restart until it is replaced by a durable one (see the operator guide)',
+    );
+    await next.assertQueue(sub.queue, { durable: false, autoDelete: false });
+    return next;
+  }
+
+  /** A channel for `sub`; should it fail on its own later, the whole connection is reset. */
+  private async openChannel(conn: Conn, sub: Sub): Promise<Channel> {
+    const ch = await conn.model.createChannel();
+    sub.channel = ch;
+    let failure: Error | undefined;
+    ch.on('error', (err: Error) => {
+      failure = err;
+    });
+    ch.on('close', () => {
+      // A channel closes without an error when its connection does; with one, it broke on its own
+      // (unless a declaration is under way, whose failure its caller handles).
+      if (failure && sub.channel === ch && !sub.cancelled && !sub.declaring)
+        this.reset(conn, `channel of '${sub.queue}': ${describeError(failure)}`);
+    });
+    return ch;
   }
 
   private onDelivery(conn: Conn, sub: Sub, ch: Channel, msg: ConsumeMessage | null): void {

@@ -20,6 +20,11 @@ const log = getLogger('rpc.client');
 export interface RpcClientOptions {
   /** How long a call waits for its reply unless it says otherwise. */
   responseTimeoutMs: number;
+  /**
+   * How long a cast or fanout waits for a broker that is away (restarting) before it fails; default
+   * `responseTimeoutMs`. Calls never wait: they fail at once, and their caller decides.
+   */
+  castWaitForBrokerMs?: number;
 }
 
 interface PendingCall {
@@ -48,19 +53,30 @@ export class RpcClient {
   /**
    * Sends and returns once the transport has taken the message; the handler's outcome is not reported.
    * `version` is the contract version the message is written in (src/wire/contract.ts sets it).
+   * The message is persistent and, should the broker be away, sent once it is back (at least once: a
+   * send cut off before its confirm is sent again, so the handler may see it twice).
    */
   async cast(ctx: RequestContext, target: Target, method: string, args: object, version?: string): Promise<void> {
     this.assertOpen();
     await timed(target.topic, method, 'cast', () =>
-      this.transport.publish(queueName(target), encodeRequest(ctx, method, args, undefined, version)),
+      this.transport.publish(queueName(target), encodeRequest(ctx, method, args, undefined, version), {
+        persistent: true,
+        waitForBrokerMs: this.castPatience(),
+      }),
     );
+  }
+
+  private castPatience(): number {
+    return this.opts.castWaitForBrokerMs ?? this.opts.responseTimeoutMs;
   }
 
   /** Sends to every server listening on `topic`. */
   async fanout(ctx: RequestContext, topic: string, method: string, args: object, version?: string): Promise<void> {
     this.assertOpen();
     await timed(topic, method, 'fanout', () =>
-      this.transport.publishFanout(topic, encodeRequest(ctx, method, args, undefined, version)),
+      this.transport.publishFanout(topic, encodeRequest(ctx, method, args, undefined, version), {
+        waitForBrokerMs: this.castPatience(),
+      }),
     );
   }
 

@@ -27,6 +27,17 @@ export interface ReplyQueue extends Subscription {
   readonly name: string;
 }
 
+export interface PublishOptions {
+  /** The broker keeps the message on disk (AMQP delivery mode 2), so it outlives a broker restart. */
+  persistent?: boolean;
+  /**
+   * How long to keep trying while the broker is unreachable: a send that finds the connection lost, or
+   * loses it before the broker confirmed the message, waits for the reconnect and sends again (so the
+   * message may arrive twice). 0 (the default): fail at once with MessageDeliveryFailure.
+   */
+  waitForBrokerMs?: number;
+}
+
 /** Told to the RPC client so calls in flight fail at once when the broker goes away. */
 export type ConnectionEvent = { kind: 'lost'; error: Error } | { kind: 'restored' };
 
@@ -45,11 +56,14 @@ export interface Transport {
    */
   publishNotification(exchange: string, topic: string, body: string): Promise<void>;
   /** Sends to the named queue (one consumer gets it); rejects with MessageDeliveryFailure if no such queue exists or the broker is not reachable. */
-  publish(queue: string, body: string): Promise<void>;
-  /** Declares the named queue (kept while nobody consumes it) and consumes from it, competing with its other consumers. */
+  publish(queue: string, body: string, opts?: PublishOptions): Promise<void>;
+  /**
+   * Declares the named queue (kept while nobody consumes it; on RabbitMQ durable, so it and its persistent
+   * messages outlive a broker restart) and consumes from it, competing with its other consumers.
+   */
   consume(queue: string, handler: DeliveryHandler, opts: ConsumeOptions): Promise<Subscription>;
   /** Sends a copy to every current listener of `topic`; succeeds when nobody listens. */
-  publishFanout(topic: string, body: string): Promise<void>;
+  publishFanout(topic: string, body: string, opts?: PublishOptions): Promise<void>;
   /** Listens to the fanout of `topic` through a private queue that lives as long as the subscription. */
   listenFanout(topic: string, handler: DeliveryHandler, opts: ConsumeOptions): Promise<Subscription>;
   /** Creates an exclusive reply queue for one RPC client and consumes from it; it is re-created under the same name after a reconnect. */

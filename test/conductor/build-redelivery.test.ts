@@ -1,0 +1,111 @@
+/**
+ * build_instances delivered more than once (a broker restart or a conductor killed before the
+ * acknowledgement): each copy does only what is left, so no instance is scheduled twice or built on two
+ * hosts. The conductor here is a manager of the test's own whose compute casts are recorded, not sent,
+ * so what each copy would have built is seen exactly; scheduling and claims are the real ones.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { adminContext } from '../../src/common/context.ts';
+import { ConductorManager } from '../../src/conductor/manager.ts';
+import { getInstance } from '../../src/objects/instances.ts';
+import type { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
+import { SchedulerRpcApi } from '../../src/wire/contracts/scheduler.ts';
+import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
+
+describe('build_instances delivered again', () => {
+  let cloud: TestCloud;
+  let manager: ConductorManager;
+  const builds: { uuid: string; host: string }[] = [];
+  const ctx = adminContext();
+
+  before(async () => {
+    cloud = await startTestCloud({ computeHosts: ['host-a', 'host-b'] });
+    // The cloud's own conductor is stopped: the casts of cloud.boot() wait in its queue, unhandled.
+    await cloud.services[0]!.stop();
+    const compute = {
+      buildAndRunInstance: async (_ctx: unknown, host: string, request: { instance: { uuid: string } }) => {
+        builds.push({ uuid: request.instance.uuid, host });
+      },
+    } as unknown as ComputeRpcApi;
+    manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
+  });
+  after(() => cloud.stop());
+
+  async function claims(uuid: string): Promise<string[]> {
+    const rows = await cloud.database.db
+      .selectFrom('allocations')
+      .select('resource_provider_id')
+      .where('consumer_id', '=', uuid)
+      .execute();
+    return rows.map((r) => String(r.resource_provider_id)).sort();
+  }
+
+  it('casts a placed build that never started again to the same host, without scheduling it again', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.again');
+    const uuids = await cloud.boot(flavor, 3, 'again');
+    await manager.buildInstances(ctx, uuids);
+    assert.equal(builds.length, 3);
+    const first = new Map(builds.map((b) => [b.uuid, b.host]));
+    const claimed = await Promise.all(uuids.map(claims));
+    builds.length = 0;
+
+    await manager.buildInstances(ctx, uuids);
+    // The compute hosts take a build only from `scheduling`, so whichever copy arrives second is dropped.
+    assert.deepEqual(new Map(builds.map((b) => [b.uuid, b.host])), first);
+    assert.deepEqual(await Promise.all(uuids.map(claims)), claimed, 'scheduled (and claimed) again');
+    for (const uuid of uuids) assert.equal((await getInstance(cloud.database.db, uuid)).host, first.get(uuid));
+    builds.length = 0;
+  });
+
+  it('leaves alone builds that started, ended or were deleted', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.done');
+    const uuids = await cloud.boot(flavor, 3, 'done');
+    await manager.buildInstances(ctx, uuids);
+    builds.length = 0;
+    const [spawning, active, deleted] = uuids as [string, string, string];
+    const db = cloud.database.db;
+    await db.updateTable('instances').set({ task_state: 'spawning' }).where('uuid', '=', spawning).execute();
+    await db
+      .updateTable('instances')
+      .set({ vm_state: 'active', task_state: null })
+      .where('uuid', '=', active)
+      .execute();
+    await db.updateTable('instances').set({ deleted: 1 }).where('uuid', '=', deleted).execute();
+
+    await manager.buildInstances(ctx, uuids);
+    assert.deepEqual(builds, []);
+  });
+
+  it('schedules once when two copies are handled at the same time by one conductor', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.twice');
+    const uuids = await cloud.boot(flavor, 4, 'twice');
+    await Promise.all([manager.buildInstances(ctx, uuids), manager.buildInstances(ctx, uuids)]);
+    assert.deepEqual(builds.map((b) => b.uuid).sort(), [...uuids].sort());
+    builds.length = 0;
+  });
+
+  it('resumes builds left in scheduling long after their last change, and only those', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.resume');
+    const [lost, placedLost, recent] = (await cloud.boot(flavor, 3, 'resume')) as [string, string, string];
+    await manager.buildInstances(ctx, [placedLost]);
+    const host = builds[0]!.host;
+    builds.length = 0;
+    const long = new Date(Date.now() - 3600_000).toISOString();
+    await cloud.database.db
+      .updateTable('instances')
+      .set({ updated_at: long, created_at: long })
+      .where('uuid', 'in', [lost, placedLost])
+      .execute();
+
+    await manager.resumeInterruptedBuilds(ctx);
+    assert.deepEqual(
+      builds.map((b) => b.uuid).sort(),
+      [lost, placedLost].sort(),
+      'the recent build is left to its own message',
+    );
+    assert.equal(builds.find((b) => b.uuid === placedLost)?.host, host);
+    assert.ok(!builds.some((b) => b.uuid === recent));
+    builds.length = 0;
+  });
+});
