@@ -22,7 +22,7 @@ import { liveMigrateAsApi as liveMigrate } from '../helpers/move-requests.ts';
 
 const settled = (i: Instance) => i.task_state === null && i.vm_state !== VmState.BUILDING;
 /** The source's transfers take this long, so that abort and force complete find them running. */
-const TRANSFER_MS = 3000;
+const TRANSFER_MS = 8000;
 
 describe('live migration (api -> conductor -> scheduler -> computes)', () => {
   let cloud: TestCloud;

@@ -12,13 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Frame } from 'playwright-core';
+import { packageRoot } from '../../src/common/package-root.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { DASHBOARD_WAIT_MS, logInToDashboard } from '../helpers/dashboard-browser.ts';
 import { passwordToken, startAllInOne, type Deployment } from '../helpers/deployments.ts';
 import { GUEST_BOOT_WAIT_MS, GUEST_MARKER } from '../helpers/guest-image.ts';
 import { qemuProcessesOf, waitUntil } from '../helpers/processes.ts';
 
-const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(import.meta.dirname, '../../docs/images') : null;
+const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(packageRoot(), 'docs', 'images') : null;
 
 /** A digest of the console canvas's pixels and how many of them are not black, read in the page. */
 const READ_CANVAS = `(() => {

@@ -18,12 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { packageRoot } from '../../src/common/package-root.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { DASHBOARD_WAIT_MS, logInToDashboard } from '../helpers/dashboard-browser.ts';
 import { passwordToken, startAllInOne, type Deployment } from '../helpers/deployments.ts';
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(import.meta.dirname, '../../docs/images') : null;
+const SCREENSHOTS = process.env['DASHBOARD_SCREENSHOTS'] ? join(packageRoot(), 'docs', 'images') : null;
 const WAIT_MS = DASHBOARD_WAIT_MS;
 
 describe('dashboard in chromium', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Policy, PolicyFileError, resolvePolicyFile, UnregisteredRule } from '../../../src/api/policy/index.ts';
 import { DEFAULT_RULES, POLICY_APIS } from '../../../src/api/policy/registry.ts';
 import { parseRule } from '../../../src/common/policy/parser.ts';
+import { packageRoot } from '../../../src/common/package-root.ts';
 import { findCycle, parseRules } from '../../../src/common/policy/enforcer.ts';
 
 const member = { user_id: 'u1', project_id: 'p1', roles: ['member', 'reader'], is_admin: false };
@@ -134,7 +135,7 @@ test('a relative policy_file is looked for in the config files directories', () 
 });
 
 test('every rule name the sources check is registered for its API', () => {
-  const root = join(import.meta.dirname, '../../../src');
+  const root = join(packageRoot(), 'src');
   const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   const registered = (api: 'compute' | 'identity') => new Set(DEFAULT_RULES[api].map(([name]) => name));
   const compute = registered('compute');
