@@ -20,8 +20,8 @@ import { StratusError } from '../common/errors.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { finishEvent, startEvent } from '../objects/instance-actions.ts';
-import { recordFault } from '../objects/instance-faults.ts';
+import { failureOf, finishEvent, startEvent } from '../objects/instance-actions.ts';
+import { recordErrorFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
 import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
 import { findMigration, listMigrations, MigrationStatus, updateMigration } from '../objects/migrations.ts';
@@ -78,8 +78,8 @@ export class EvacuateConductor {
       await changeInstance(this.db, instance.uuid, { task_state: null }, { taskState: [TaskState.REBUILDING] }).catch(
         () => undefined,
       );
-      await this.fault(instance.uuid, err as Error, null);
-      await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Error', errorOf(err as Error));
+      await recordErrorFault(this.db, instance.uuid, err as Error, null);
+      await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Error', failureOf(err as Error));
       return;
     }
     await updateMigration(
@@ -117,7 +117,7 @@ export class EvacuateConductor {
         migration_uuid: migration.uuid,
         host: dest.host,
         power_state: PowerState.NOSTATE,
-        error: errorOf(err as Error),
+        error: failureOf(err as Error),
       });
     }
   }
@@ -195,7 +195,7 @@ export class EvacuateConductor {
       { taskState: REBUILD_TASKS },
     ).catch(() => undefined);
     const error = Object.assign(new Error(report.error.message), { stack: report.error.traceback });
-    await this.fault(instance.uuid, error, report.host);
+    await recordErrorFault(this.db, instance.uuid, error, report.host);
   }
 
   /** The evacuations away from `host` whose guests it still holds (as far as the records say). */
@@ -216,17 +216,4 @@ export class EvacuateConductor {
     await releaseAllocations(this.db, migration.uuid);
     await updateMigration(this.db, migration.uuid, { status: MigrationStatus.COMPLETED }, [MigrationStatus.DONE]);
   }
-
-  private async fault(uuid: string, error: Error, host: string | null): Promise<void> {
-    await recordFault(this.db, uuid, {
-      code: error instanceof StratusError ? error.status : 500,
-      message: error.message,
-      details: error.stack ?? null,
-      host,
-    }).catch(() => undefined);
-  }
-}
-
-function errorOf(error: Error): { message: string; traceback: string } {
-  return { message: error.message, traceback: error.stack ?? '' };
 }

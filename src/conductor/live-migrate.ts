@@ -23,8 +23,8 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { MigrationError, NoValidHost, StratusError } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { finishEvent, startEvent } from '../objects/instance-actions.ts';
-import { recordFault } from '../objects/instance-faults.ts';
+import { failureOf, finishEvent, startEvent } from '../objects/instance-actions.ts';
+import { recordErrorFault } from '../objects/instance-faults.ts';
 import { flavorSpec, instancePayload } from '../objects/instance-payload.ts';
 import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
 import {
@@ -102,7 +102,7 @@ export class LiveMigrationConductor {
       } else {
         await this.putBack(instance, accepted, err as Error, null);
       }
-      await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Error', errorOf(err as Error));
+      await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Error', failureOf(err as Error));
       return;
     }
     await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Success');
@@ -329,7 +329,7 @@ export class LiveMigrationConductor {
         { vm_state: VmState.ERROR, task_state: null, power_state: power },
         { taskState: [TaskState.MIGRATING] },
       ).catch(() => undefined);
-      await this.fault(instance.uuid, error, move.dest_compute);
+      await recordErrorFault(this.db, instance.uuid, error, move.dest_compute);
       await this.compute
         .liveStep(ctx, move.source_compute, 'post_live_migration', instancePayload(instance), move)
         .catch((err: Error) => log.warn({ instance: instance.uuid, err: err.message }, 'source not cleaned up'));
@@ -428,7 +428,7 @@ export class LiveMigrationConductor {
     await changeInstance(this.db, instance.uuid, { task_state: null }, { taskState: [TaskState.MIGRATING] }).catch(
       () => undefined,
     );
-    if (error) await this.fault(instance.uuid, error, host);
+    if (error) await recordErrorFault(this.db, instance.uuid, error, host);
   }
 
   /** Casts `next`; a host that cannot be reached fails the migration as a failed step would. */
@@ -445,17 +445,4 @@ export class LiveMigrationConductor {
       await this.failed(instance, migration, move, err as Error, null, rollbackDest);
     }
   }
-
-  private async fault(uuid: string, error: Error, host: string | null): Promise<void> {
-    await recordFault(this.db, uuid, {
-      code: error instanceof StratusError ? error.status : 500,
-      message: error.message,
-      details: error.stack ?? null,
-      host,
-    }).catch(() => undefined);
-  }
-}
-
-function errorOf(error: Error): { message: string; traceback: string } {
-  return { message: error.message, traceback: error.stack ?? '' };
 }

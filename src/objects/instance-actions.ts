@@ -205,6 +205,11 @@ export async function recordApiAction(
   await finishEvent(db, instanceUuid, ctx.requestId, event, 'Success');
 }
 
+/** An error as an event's (and a report's) failure: its message and its stack as the traceback. */
+export function failureOf(error: Error): { message: string; traceback: string } {
+  return { message: error.message, traceback: error.stack ?? '' };
+}
+
 /** Marks the action a request started as finished (Nova's InstanceAction.finish), for work done in the API. */
 export async function finishAction(db: Db, ctx: RequestContext, instanceUuid: string): Promise<void> {
   const timestamp = now();

@@ -2,7 +2,7 @@
 import type { Db } from '../common/db/database.ts';
 import { retryOnLockConflict } from '../common/db/lock-conflict.ts';
 import { now } from '../common/db/schema.ts';
-import { InstanceInvalidState, NotFound } from '../common/errors.ts';
+import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.ts';
 import { VmState } from '../wire/messages/instance-states.ts';
 import { changeInstance } from './instances.ts';
 
@@ -31,6 +31,19 @@ export async function recordFault(
       created_at: now(),
     })
     .execute();
+}
+
+/**
+ * Records `error` as the instance's fault (its status as the code, 500 for what is not a StratusError),
+ * for a flow that must go on whether or not the fault could be written: a failure to write it is dropped.
+ */
+export async function recordErrorFault(db: Db, instanceUuid: string, error: Error, host: string | null): Promise<void> {
+  await recordFault(db, instanceUuid, {
+    code: error instanceof StratusError ? error.status : 500,
+    message: error.message,
+    details: error.stack ?? null,
+    host,
+  }).catch(() => undefined);
 }
 
 type NewFault = Parameters<typeof recordFault>[2];
