@@ -120,10 +120,14 @@ UseDomains=yes
 EOF
 # The initrd carries the drivers of the virtual hardware only: the default (MODULES=most) takes any host's,
 # and MODULES=dep would look at the build host's root device. (A file of its own: /etc/initramfs-tools/modules
-# is the package's conffile.)
+# is the package's conffile.) The IDE CD-ROM's drivers load there too, so that the config drive (an ISO on
+# the emulated IDE CD-ROM) is a block device before the root's systemd starts: cloud-init's ds-identify looks
+# for its config-2 label from a generator, before udev has loaded any module, and a drive it does not see
+# there is left out of the datasources cloud-init tries.
 mkdir -p "$setup/usr/share/initramfs-tools/modules.d"
 echo 'MODULES=list' > "$setup/etc/initramfs-tools/conf.d/stratus"
-printf '%s\n' virtio_pci virtio_blk virtio_scsi virtio_net ext4 > "$setup/usr/share/initramfs-tools/modules.d/stratus"
+printf '%s\n' virtio_pci virtio_blk virtio_scsi virtio_net ext4 ata_piix sr_mod isofs \
+  > "$setup/usr/share/initramfs-tools/modules.d/stratus"
 
 echo "build-debian-cloud-image: installing $suite from $mirror"
 mmdebstrap --variant=minbase --mode=root \
