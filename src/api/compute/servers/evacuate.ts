@@ -14,10 +14,9 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import { BadRequest, NotFound, ServiceUnavailable } from '../../../common/errors.ts';
+import { BadRequest, NotFound } from '../../../common/errors.ts';
 import { InstanceAction, startAction } from '../../../objects/instance-actions.ts';
-import { changeInstance, type Instance } from '../../../objects/instances.ts';
-import { createMigration, MigrationStatus, updateMigration } from '../../../objects/migrations.ts';
+import type { Instance } from '../../../objects/instances.ts';
 import { isServiceUp } from '../../../objects/services.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import { authorize, ownedBy } from '../../policy.ts';
@@ -27,6 +26,7 @@ import { BooleanLike } from '../schema-types.ts';
 import { boolFromString, validateBody } from '../validate.ts';
 import { assertActionAllowed, claimForAction, type ActionRule } from './actions.ts';
 import { adminPassword } from './admin-password.ts';
+import { castMoveOrUndo, createSameFlavorMigration } from './move-start.ts';
 import { Fqdn } from './schemas.ts';
 
 const EVACUATE_RULE: Omit<ActionRule, 'cast'> = {
@@ -94,33 +94,16 @@ export async function evacuateServer(
     task_state: TaskState.REBUILDING,
     ...(password === null ? {} : { admin_pass: password }),
   });
-  const migration = await createMigration(db, {
-    instance_uuid: instance.uuid,
-    migration_type: 'evacuation',
-    status: MigrationStatus.ACCEPTED,
-    source_compute: claimed.host!,
-    source_node: claimed.node,
-    dest_compute: host ?? null,
-    old_flavor: claimed.flavor,
-    new_flavor: claimed.flavor,
-    user_id: request.ctx.userId ?? claimed.user_id,
-    project_id: request.ctx.projectId ?? claimed.project_id,
-  });
+  const migration = await createSameFlavorMigration(db, request.ctx, claimed, 'evacuation', host ?? null);
   await startAction(db, request.ctx, instance.uuid, EVACUATE_RULE.action);
-  try {
-    await deps.conductor.evacuateServer(request.ctx, {
+  await castMoveOrUndo(db, instance.uuid, migration.uuid, TaskState.REBUILDING, () =>
+    deps.conductor.evacuateServer(request.ctx, {
       uuid: instance.uuid,
       migration_uuid: migration.uuid,
       ...(host ? { host } : {}),
       ...(atLeast(request, '2.95') ? { stopped: true } : {}),
-    });
-  } catch (err) {
-    await updateMigration(db, migration.uuid, { status: MigrationStatus.ERROR });
-    await changeInstance(db, instance.uuid, { task_state: null }, { taskState: [TaskState.REBUILDING] }).catch(
-      () => undefined,
-    );
-    throw new ServiceUnavailable(`The conductor could not be reached; nothing was done: ${(err as Error).message}`);
-  }
+    }),
+  );
   if (!atLeast(request, '2.14') && deps.config.api.enable_instance_password) {
     return reply.code(200).send({ adminPass: password });
   }

@@ -20,17 +20,11 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import { BadRequest, NotFound, ServiceUnavailable } from '../../../common/errors.ts';
+import { BadRequest, NotFound } from '../../../common/errors.ts';
 import { startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
-import { changeInstance, type Instance } from '../../../objects/instances.ts';
-import {
-  createMigration,
-  listMigrations,
-  MigrationStatus,
-  updateMigration,
-  type MigrationRecord,
-} from '../../../objects/migrations.ts';
+import type { Instance } from '../../../objects/instances.ts';
+import { listMigrations, MigrationStatus, updateMigration, type MigrationRecord } from '../../../objects/migrations.ts';
 import { TaskState, VmState } from '../../../wire/messages/instance-states.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import { authorize, ownedBy } from '../../policy.ts';
@@ -40,6 +34,7 @@ import { BOOLEAN_STRINGS, BooleanLike } from '../schema-types.ts';
 import { boolFromString, validateBody } from '../validate.ts';
 import { assertActionAllowed, claimForAction, computeUnreachable, type ActionRule } from './actions.ts';
 import { findServer } from './lookup.ts';
+import { castMoveOrUndo, createSameFlavorMigration } from './move-start.ts';
 
 /** Nova's instance action names of a live migration and its controls. */
 export const LiveMigrationAction = {
@@ -179,34 +174,17 @@ export async function migrateLive(
     }
   }
   const claimed = await claimForAction(db, instance, LIVE_MIGRATE_RULE, { task_state: TaskState.MIGRATING });
-  const migration = await createMigration(db, {
-    instance_uuid: instance.uuid,
-    migration_type: 'live-migration',
-    status: MigrationStatus.ACCEPTED,
-    source_compute: claimed.host!,
-    source_node: claimed.node,
-    dest_compute: host ?? null,
-    old_flavor: claimed.flavor,
-    new_flavor: claimed.flavor,
-    user_id: request.ctx.userId ?? claimed.user_id,
-    project_id: request.ctx.projectId ?? claimed.project_id,
-  });
+  const migration = await createSameFlavorMigration(db, request.ctx, claimed, 'live-migration', host ?? null);
   await startAction(db, request.ctx, instance.uuid, LIVE_MIGRATE_RULE.action);
-  try {
-    await deps.conductor.liveMigrateInstance(request.ctx, {
+  await castMoveOrUndo(db, instance.uuid, migration.uuid, TaskState.MIGRATING, () =>
+    deps.conductor.liveMigrateInstance(request.ctx, {
       uuid: instance.uuid,
       migration_uuid: migration.uuid,
       ...(host ? { host } : {}),
       force,
       block_migration: blockMigration,
-    });
-  } catch (err) {
-    await updateMigration(db, migration.uuid, { status: MigrationStatus.ERROR });
-    await changeInstance(db, instance.uuid, { task_state: null }, { taskState: [TaskState.MIGRATING] }).catch(
-      () => undefined,
-    );
-    throw new ServiceUnavailable(`The conductor could not be reached; nothing was done: ${(err as Error).message}`);
-  }
+    }),
+  );
   return reply.code(202).send();
 }
 

@@ -15,7 +15,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import { BadRequest, ServiceUnavailable } from '../../../common/errors.ts';
+import { BadRequest } from '../../../common/errors.ts';
 import type { Flavor } from '../../../objects/flavors.ts';
 import { InstanceAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
@@ -37,6 +37,7 @@ import { assertActionAllowed, claimOrExplain, computeUnreachable, type ActionRul
 import { requestedFlavor } from './create-checks.ts';
 import { autoDiskConfig, type DiskConfig } from './disk-config.ts';
 import { bareActionSchema } from './schemas.ts';
+import { castMoveOrUndo } from './move-start.ts';
 
 /** What resize and migrate ask of the server (Nova's check_instance_state for resize). */
 const RESIZE_RULE: Omit<ActionRule, 'cast'> = {
@@ -190,15 +191,9 @@ async function startMove(
       overQuota: overQuotaMessage,
     }),
   );
-  try {
-    await deps.conductor.migrateServer(request.ctx, instance.uuid, migration.uuid, host);
-  } catch (err) {
-    await updateMigration(db, migration.uuid, { status: MigrationStatus.ERROR });
-    await changeInstance(db, instance.uuid, { task_state: null }, { taskState: [TaskState.RESIZE_PREP] }).catch(
-      () => undefined,
-    );
-    throw new ServiceUnavailable(`The conductor could not be reached; nothing was done: ${(err as Error).message}`);
-  }
+  await castMoveOrUndo(db, instance.uuid, migration.uuid, TaskState.RESIZE_PREP, () =>
+    deps.conductor.migrateServer(request.ctx, instance.uuid, migration.uuid, host),
+  );
 }
 
 /** The server's finished migration, after the state checks Nova makes first (lock, then vm_state). */
