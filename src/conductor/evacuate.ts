@@ -16,21 +16,20 @@
  */
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import type { Config } from '../common/config/load-config.ts';
-import { StratusError } from '../common/errors.ts';
 import type { RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { failureOf, finishEvent, startEvent } from '../objects/instance-actions.ts';
 import { recordErrorFault } from '../objects/instance-faults.ts';
 import { instancePayload } from '../objects/instance-payload.ts';
-import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
+import { changeInstance, findInstance, type Instance } from '../objects/instances.ts';
 import { findMigration, listMigrations, MigrationStatus, updateMigration } from '../objects/migrations.ts';
-import { getRequestSpec, moveRequestSpec } from '../objects/request-specs.ts';
 import { moveAllocations, releaseAllocations } from '../placement/claims.ts';
 import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { allocateForHost } from './network-allocation.ts';
+import { moveDestinations } from './move-destinations.ts';
 
 const log = getLogger('conductor.evacuate');
 
@@ -128,18 +127,9 @@ export class EvacuateConductor {
     instance: Instance,
     requestedHost?: string,
   ): Promise<{ host: string; node: string }> {
-    const spec = await getRequestSpec(this.db, instance.uuid);
-    const selections = await this.scheduler.selectDestinations(
-      ctx,
-      {
-        ...moveRequestSpec(spec, requestedHost),
-        num_instances: 1,
-        ignore_hosts: await nodesOfInstances(this.db, [instance.uuid]),
-      },
-      [instance.uuid],
-    );
-    const chosen = selections[0]?.[0];
-    if (!chosen) throw new StratusError('No valid host was found. ');
+    const [chosen] = await moveDestinations(this.db, this.scheduler, ctx, instance, {
+      ...(requestedHost ? { requestedHost } : {}),
+    });
     return { host: chosen.service_host, node: chosen.nodename };
   }
 

@@ -21,12 +21,12 @@
  */
 import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
-import { MigrationError, NoValidHost, StratusError } from '../common/errors.ts';
+import { MigrationError, NoValidHost } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import { failureOf, finishEvent, startEvent } from '../objects/instance-actions.ts';
 import { recordErrorFault } from '../objects/instance-faults.ts';
 import { flavorSpec, instancePayload } from '../objects/instance-payload.ts';
-import { changeInstance, findInstance, nodesOfInstances, type Instance } from '../objects/instances.ts';
+import { changeInstance, findInstance, type Instance } from '../objects/instances.ts';
 import {
   findMigration,
   MigrationStatus,
@@ -34,7 +34,7 @@ import {
   updateMigration,
   type MigrationRecord,
 } from '../objects/migrations.ts';
-import { getRequestSpec, moveRequestSpec } from '../objects/request-specs.ts';
+import { getRequestSpec } from '../objects/request-specs.ts';
 import { claimResources, moveAllocations, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import type { ComputeRpcApi, LiveMove } from '../wire/contracts/compute.ts';
 import type { LiveMigrateRequest, LiveStepReport } from '../wire/contracts/conductor.ts';
@@ -42,6 +42,7 @@ import { PowerState, TaskState, VmState } from '../wire/messages/instance-states
 import type { LiveMigrationProgress } from '../wire/messages/live-migrate-data.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { allocateForHost, currentNetworkInfo } from './network-allocation.ts';
+import { moveDestinations } from './move-destinations.ts';
 
 const log = getLogger('conductor.live_migration');
 
@@ -204,18 +205,10 @@ export class LiveMigrationConductor {
     requestedHost: string | undefined,
     tried: [string, string][],
   ): Promise<{ host: string; node: string }> {
-    const spec = await getRequestSpec(this.db, instance.uuid);
-    const selections = await this.scheduler.selectDestinations(
-      ctx,
-      {
-        ...moveRequestSpec(spec, requestedHost),
-        num_instances: 1,
-        ignore_hosts: [...(await nodesOfInstances(this.db, [instance.uuid])), ...tried],
-      },
-      [instance.uuid],
-    );
-    const chosen = selections[0]?.[0];
-    if (!chosen) throw new StratusError('No valid host was found. ');
+    const [chosen] = await moveDestinations(this.db, this.scheduler, ctx, instance, {
+      ...(requestedHost ? { requestedHost } : {}),
+      alsoIgnore: tried,
+    });
     return { host: chosen.service_host, node: chosen.nodename };
   }
 

@@ -23,7 +23,7 @@ import { getLogger } from '../common/log/logger.ts';
 import { finishEvent, startEvent } from '../objects/instance-actions.ts';
 import { recordFault } from '../objects/instance-faults.ts';
 import { flavorSpec, instancePayload } from '../objects/instance-payload.ts';
-import { changeInstance, findInstance, flavorChanges, nodesOfInstances, type Instance } from '../objects/instances.ts';
+import { changeInstance, findInstance, flavorChanges, type Instance } from '../objects/instances.ts';
 import type { Flavor } from '../objects/flavors.ts';
 import {
   findMigration,
@@ -33,7 +33,7 @@ import {
   type MigrationRecord,
 } from '../objects/migrations.ts';
 import { beginConfirmResize, moveOf } from '../objects/resize-records.ts';
-import { getRequestSpec, moveRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
+import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { claimResources, moveAllocations, releaseAllocations, resourcesForFlavor } from '../placement/claims.ts';
 import { loadAntiAffinityGuard } from '../scheduler/request-hints.ts';
 import type { Selection } from '../wire/messages/request-spec.ts';
@@ -43,6 +43,7 @@ import type { DiskSource } from '../wire/messages/disk-source.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { PowerState, RESIZE_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { allocateForHost } from './network-allocation.ts';
+import { moveDestinations } from './move-destinations.ts';
 
 const log = getLogger('conductor.moves');
 
@@ -164,21 +165,11 @@ export class MoveConductor {
     migration: MigrationRecord,
     requestedHost?: string,
   ): Promise<[Move, Selection[]]> {
-    const spec = await getRequestSpec(this.db, instance.uuid);
-    const staysAllowed = migration.migration_type === 'resize' && this.config.DEFAULT.allow_resize_to_same_host;
-    const ignore = staysAllowed ? [] : await nodesOfInstances(this.db, [instance.uuid]);
-    const selections = await this.scheduler.selectDestinations(
-      ctx,
-      {
-        ...moveRequestSpec(spec, requestedHost),
-        flavor: flavorSpec(migration.new_flavor),
-        num_instances: 1,
-        ignore_hosts: ignore,
-      },
-      [instance.uuid],
-    );
-    const [chosen, ...alternates] = selections[0] ?? [];
-    if (!chosen) throw new StratusError('No valid host was found. ');
+    const [chosen, ...alternates] = await moveDestinations(this.db, this.scheduler, ctx, instance, {
+      ...(requestedHost ? { requestedHost } : {}),
+      flavor: migration.new_flavor,
+      mayStay: migration.migration_type === 'resize' && this.config.DEFAULT.allow_resize_to_same_host,
+    });
     const dest = { dest_compute: chosen.service_host, dest_node: chosen.nodename, dest_host: chosen.service_host };
     await updateMigration(this.db, migration.uuid, dest, [MigrationStatus.PRE_MIGRATING]);
     return [moveOf({ ...migration, ...dest }), alternates];
