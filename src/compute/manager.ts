@@ -328,6 +328,8 @@ export class ComputeManager implements HostActionSteps {
     configDrive?: InstanceMetadata,
   ): Promise<void> {
     const event = 'compute_build_and_run_instance';
+    // Member changes that arrive from here on postdate `networkInfo`'s rules: the plug applies them.
+    const membersSince = this.networking.memberMark();
     try {
       await this.update(ctx, instance.uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING], {
         event,
@@ -339,7 +341,7 @@ export class ComputeManager implements HostActionSteps {
     }
     try {
       // Plugged first: qemu opens the guest's taps by name when it starts.
-      await this.networking.plugGuest(instance, networkInfo);
+      await this.networking.plugGuest(instance, networkInfo, membersSince);
       await this.driver.spawn(instance, node, networkInfo, configDriveContents(configDrive));
     } catch (err) {
       const error = err as Error;
