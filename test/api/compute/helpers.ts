@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import { apiNotificationsFromConfig } from '../../../src/api/compute/notifications/api-notifications.ts';
 import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../../src/api/compute/index.ts';
 import type { ImageListRequest, ImageRecord, SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../src/common/errors.ts';
@@ -178,6 +179,7 @@ export async function startComputeApi(
     conductor: new ConductorRpcApi(rpc),
     compute: new ComputeRpcApi(rpc),
     images,
+    notifications: apiNotificationsFromConfig(config, transport),
   });
   await app.ready();
   const tiny = await createFlavor(database.db, {

@@ -1,0 +1,68 @@
+/**
+ * The compute API's versioned notifications, with the publishers Nova gives them: keypair.*, flavor.*
+ * and aggregate.* come from `nova-api:<host>`; service.* from the service they are about
+ * (`nova-compute:<its host>`, as Nova's Service object publishes its own changes); instance.update from
+ * `nova-compute:<host>`, because Nova's Instance.save publishes it under the compute service name
+ * whichever process saved the instance. They go through the api process's notifier, with its
+ * [notifications] and [oslo_messaging_notifications] options; none of them delays or fails a request.
+ */
+import type { Config } from '../../../common/config/load-config.ts';
+import type { RequestContext } from '../../../common/context.ts';
+import type { Notifier, VersionedObject } from '../../../common/notifications/notifier.ts';
+import { notifierFromConfig } from '../../../common/notifications/notifier.ts';
+import { novaBinary } from '../../../common/notifications/payload-fields.ts';
+import type { Transport } from '../../../common/rpc/transport.ts';
+import type { ServiceRecord } from '../../../objects/services.ts';
+import { serviceStatusPayload } from './payloads.ts';
+
+export type StateChangeNotices = 'vm_state' | 'vm_and_task_state' | null;
+
+export class ApiNotifications {
+  constructor(
+    private readonly notifier: Notifier,
+    private readonly host: string,
+    /** [notifications] notify_on_state_change: instance.update is sent only when it is set, as in Nova. */
+    readonly notifyOnStateChange: StateChangeNotices,
+  ) {}
+
+  /** Whether anything is sent: routes skip the extra reads a payload needs when not. */
+  get enabled(): boolean {
+    return this.notifier.enabled;
+  }
+
+  /** keypair.*, flavor.*, aggregate.*: published by the API. */
+  send(ctx: RequestContext, eventType: string, payload: () => VersionedObject): void {
+    if (this.notifier.enabled) this.notifier.emit(ctx, eventType, payload(), undefined, `nova-api:${this.host}`);
+  }
+
+  /** service.create/update/delete, published as the service itself. */
+  service(ctx: RequestContext, action: 'create' | 'update' | 'delete', service: ServiceRecord): void {
+    if (!this.notifier.enabled) return;
+    const publisher = `${novaBinary(service.binary)}:${service.host}`;
+    this.notifier.emit(ctx, `service.${action}`, serviceStatusPayload(service), undefined, publisher);
+  }
+
+  /** instance.update for a change the API saved, when [notifications] notify_on_state_change is set. */
+  get instanceUpdates(): boolean {
+    return this.notifier.enabled && this.notifyOnStateChange !== null;
+  }
+
+  instanceUpdate(ctx: RequestContext, payload: VersionedObject): void {
+    if (this.instanceUpdates)
+      this.notifier.emit(ctx, 'instance.update', payload, undefined, `nova-compute:${this.host}`);
+  }
+
+  /** Resolves once everything queued has been sent or dropped (the api process's stop). */
+  flush(): Promise<void> {
+    return this.notifier.flush();
+  }
+}
+
+export function apiNotificationsFromConfig(config: Config, transport: Transport): ApiNotifications {
+  const host = config.DEFAULT.host;
+  return new ApiNotifications(
+    notifierFromConfig(config, transport, `nova-api:${host}`),
+    host,
+    config.notifications.notify_on_state_change as StateChangeNotices,
+  );
+}
