@@ -9,6 +9,7 @@
  * later), so no request keeps a process reading.
  */
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface BodyDrainBounds {
@@ -25,7 +26,7 @@ const CUT_OFF_GRACE_MS = 1000;
 
 /** For the APIs on Fastify: called as the answer is sent (onSend), drains what is left of the body. */
 export function drainUnreadBody(request: FastifyRequest, reply: FastifyReply, bounds: BodyDrainBounds): void {
-  if (request.raw.complete || request.raw.socket.destroyed) return;
+  if (!(request.raw.socket instanceof Socket) || request.raw.complete || request.raw.socket.destroyed) return;
   // Fastify asks to close the connection after a refused body: Node would then close it at once, with
   // the body unread, which is the reset this avoids. The drain closes it instead when it must.
   if (String(reply.getHeader('connection') ?? '').toLowerCase() === 'close') reply.removeHeader('connection');
@@ -38,7 +39,8 @@ export function drainUnreadBody(request: FastifyRequest, reply: FastifyReply, bo
  */
 export function drainRest(req: IncomingMessage, bounds: BodyDrainBounds = BODY_DRAIN): void {
   const socket = req.socket;
-  if (req.complete || socket.destroyed) return;
+  // Injected requests (Fastify's inject, as the tests use) have no connection to keep or cut.
+  if (!(socket instanceof Socket) || req.complete || socket.destroyed) return;
   let drained = 0;
   const done = () => {
     clearTimeout(timer);
