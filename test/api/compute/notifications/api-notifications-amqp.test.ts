@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, type ChannelModel } from 'amqplib';
 import { bootstrapIdentity } from '../../../../src/api/identity/bootstrap.ts';
 import { buildApiApps, type ApiApps } from '../../../../src/api/service.ts';
 import { loadConfig } from '../../../../src/common/config/load-config.ts';
 import { registerService } from '../../../../src/objects/services.ts';
 import { connectBus, type Bus } from '../../../../src/runtime/bus.ts';
 import { openTestDatabase, type TestDatabase } from '../../../helpers/database.ts';
+import { listenForNotifications, type NotificationListener } from '../../../helpers/notification-listener.ts';
 import { createVhost } from '../../../helpers/rabbit-vhost.ts';
 
 interface Message {
@@ -27,32 +27,16 @@ interface Message {
 }
 
 let vhost: Awaited<ReturnType<typeof createVhost>>;
-let amqp: ChannelModel;
+let listener: NotificationListener<Message>;
 let database: TestDatabase;
 let bus: Bus;
 let apps: ApiApps;
 let state: string;
 let token: string;
-const received: Message[] = [];
-let arrived: () => void = () => {};
 
 before(async () => {
   vhost = await createVhost();
-  amqp = await connect(`amqp://guest:guest@127.0.0.1:5672/${vhost.name}`);
-  const ch = await amqp.createChannel();
-  await ch.assertExchange('nova', 'topic', { durable: false, autoDelete: false });
-  await ch.assertQueue('versioned_notifications.info', { durable: false, autoDelete: false });
-  await ch.bindQueue('versioned_notifications.info', 'nova', 'versioned_notifications.info');
-  await ch.consume(
-    'versioned_notifications.info',
-    (msg) => {
-      if (!msg) return;
-      const envelope = JSON.parse(msg.content.toString('utf8')) as { 'oslo.message': string };
-      received.push(JSON.parse(envelope['oslo.message']) as Message);
-      arrived();
-    },
-    { noAck: true },
-  );
+  listener = await listenForNotifications<Message>(vhost.name);
   state = mkdtempSync(join(tmpdir(), 'stratus-api-notify-'));
   const config = loadConfig([], {
     DEFAULT: { transport_url: vhost.url, host: 'api-notify', state_path: state },
@@ -87,7 +71,7 @@ after(async () => {
   await apps?.notifications.flush();
   await bus?.close();
   await database?.close();
-  await amqp?.close();
+  await listener?.close();
   await vhost?.remove();
   if (state) rmSync(state, { recursive: true, force: true });
 });
@@ -104,12 +88,8 @@ async function compute(method: 'POST' | 'PUT' | 'DELETE', url: string, payload?:
 }
 
 /** Resolves once a notification of that type has arrived. */
-async function notification(eventType: string): Promise<Message> {
-  for (;;) {
-    const found = received.find((m) => m.event_type === eventType);
-    if (found) return found;
-    await new Promise<void>((resolve) => (arrived = resolve));
-  }
+function notification(eventType: string): Promise<Message> {
+  return listener.next((m) => m.event_type === eventType);
 }
 
 test('key pair, flavor, aggregate and service changes reach versioned_notifications.info', async () => {
@@ -128,7 +108,8 @@ test('key pair, flavor, aggregate and service changes reach versioned_notificati
   assert.equal(created._context_request_id, keypair.headers['x-openstack-request-id']);
   assert.equal(created.payload['nova_object.name'], 'KeypairPayload');
   assert.equal(created.payload['nova_object.data']['fingerprint'], keypair.json().keypair.fingerprint);
-  assert.ok(received.indexOf(await notification('keypair.create.start')) < received.indexOf(created));
+  const order = listener.received.map((r) => r.message);
+  assert.ok(order.indexOf(await notification('keypair.create.start')) < order.indexOf(created));
 
   const flavor = await notification('flavor.create');
   assert.equal(flavor.payload['nova_object.name'], 'FlavorPayload');
