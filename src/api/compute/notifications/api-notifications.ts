@@ -10,10 +10,9 @@ import type { Config } from '../../../common/config/load-config.ts';
 import type { RequestContext } from '../../../common/context.ts';
 import type { Notifier, VersionedObject } from '../../../common/notifications/notifier.ts';
 import { notifierFromConfig } from '../../../common/notifications/notifier.ts';
-import { novaBinary } from '../../../common/notifications/payload-fields.ts';
+import { emitServiceStatus } from '../../../common/notifications/service-status.ts';
 import type { Transport } from '../../../common/rpc/transport.ts';
 import type { ServiceRecord } from '../../../objects/services.ts';
-import { serviceStatusPayload } from './payloads.ts';
 
 export type StateChangeNotices = 'vm_state' | 'vm_and_task_state' | null;
 
@@ -37,9 +36,7 @@ export class ApiNotifications {
 
   /** service.create/update/delete, published as the service itself. */
   service(ctx: RequestContext, action: 'create' | 'update' | 'delete', service: ServiceRecord): void {
-    if (!this.notifier.enabled) return;
-    const publisher = `${novaBinary(service.binary)}:${service.host}`;
-    this.notifier.emit(ctx, `service.${action}`, serviceStatusPayload(service), undefined, publisher);
+    emitServiceStatus(this.notifier, ctx, action, service);
   }
 
   /** instance.update for a change the API saved, when [notifications] notify_on_state_change is set. */

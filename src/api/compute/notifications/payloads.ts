@@ -1,12 +1,10 @@
 /**
  * Nova's payloads of the objects the API changes itself (nova/notifications/objects/keypair.py,
- * aggregate.py, service.py; FlavorPayload is shared with the instance payloads): the same fields,
+ * aggregate.py; FlavorPayload and ServiceStatusPayload are in common/notifications/): the same fields,
  * versions and nulls, so consumers written against Nova's notification samples read them unchanged.
  */
 import { versionedObject, type VersionedObject } from '../../../common/notifications/notifier.ts';
-import { notificationTime, novaBinary } from '../../../common/notifications/payload-fields.ts';
 import type { Aggregate } from '../../../objects/aggregates.ts';
-import type { ServiceRecord } from '../../../objects/services.ts';
 
 export interface KeypairFields {
   user_id: string;
@@ -45,25 +43,5 @@ export function aggregatePayload(
     name: a.name,
     hosts: a.hosts === null ? null : [...a.hosts],
     metadata: a.metadata === null ? null : { ...a.metadata },
-  });
-}
-
-/**
- * ServiceStatusPayload 1.1. availability_zone is null as in Nova, whose service object only has a zone
- * when the os-services list computed one; `binary` is Nova's name for the service (novaBinary).
- */
-export function serviceStatusPayload(s: ServiceRecord): VersionedObject {
-  return versionedObject('ServiceStatusPayload', '1.1', {
-    host: s.host,
-    binary: novaBinary(s.binary),
-    topic: s.topic,
-    report_count: s.report_count,
-    disabled: s.disabled === 1,
-    disabled_reason: s.disabled_reason,
-    availability_zone: null,
-    last_seen_up: notificationTime(s.last_seen_up),
-    forced_down: s.forced_down === 1,
-    version: s.version,
-    uuid: s.uuid,
   });
 }
