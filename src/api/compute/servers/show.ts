@@ -48,8 +48,9 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
     }
     const updated = await updateInstance(db, instance.uuid, changes);
     if (deps.notifications.instanceUpdates && (Object.keys(columns).length || Object.keys(changes).length)) {
-      const payload = await apiInstanceUpdatePayload(db, request.ctx, updated, instance.display_name);
-      deps.notifications.instanceUpdate(request.ctx, payload);
+      await deps.notifications.instanceUpdate(request.ctx, () =>
+        apiInstanceUpdatePayload(db, request.ctx, updated, instance.display_name),
+      );
     }
     const data = await loadServerViewData(db, request, [updated.uuid], { serverGroups: true });
     // Before 2.75 Nova's update response leaves out the extended attributes that show has.

@@ -270,6 +270,31 @@ describe('API notifications', () => {
   });
 });
 
+describe('instance.update for tags', () => {
+  it("each tag change sends one, as nova-api, with the server's tags; a tag already there sends none", async () => {
+    const server = await seedServer(h, { name: 'tagged', host: 'cmp1' });
+    const alice = client(h.app, 'alice', '2.26');
+    const base = `/v2.1/servers/${server.uuid}/tags`;
+    assert.equal((await alice.put(`${base}/t1`)).statusCode, 201);
+    assert.equal((await alice.put(`${base}/t1`)).statusCode, 204);
+    assert.equal((await alice.put(base, { tags: ['a', 'b'] })).statusCode, 200);
+    assert.equal((await alice.delete(`${base}/a`)).statusCode, 204);
+    assert.equal((await alice.delete(base)).statusCode, 204);
+    const list = await sent();
+    assert.deepEqual(events(list), ['instance.update', 'instance.update', 'instance.update', 'instance.update']);
+    for (const s of list) {
+      assert.equal(s.publisher_id, 'nova-api:api-host');
+      assert.equal(s.payload['nova_object.name'], 'InstanceUpdatePayload');
+      assert.equal(data(s)['uuid'], server.uuid);
+      assert.equal(data(s)['old_display_name'], null);
+    }
+    assert.deepEqual(
+      list.map((s) => data(s)['tags']),
+      [['t1'], ['a', 'b'], ['b'], []],
+    );
+  });
+});
+
 describe('API notifications left out', () => {
   it('no instance.update for a rename without notify_on_state_change, as in Nova', async () => {
     const plain = await startComputeApi({ oslo_messaging_notifications: { driver: 'messagingv2' } });
