@@ -7,7 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { apiNotificationsFromConfig, type ApiNotifications } from '../../../src/api/compute/notifications/api-notifications.ts';
+import {
+  apiNotificationsFromConfig,
+  type ApiNotifications,
+} from '../../../src/api/compute/notifications/api-notifications.ts';
 import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../../src/api/compute/index.ts';
 import type { ImageListRequest, ImageRecord, SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../src/common/errors.ts';
