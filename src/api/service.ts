@@ -21,6 +21,7 @@ import { LocalCounter, parseRateLimits, RateLimiter, RedisCounter } from './http
 import { TokenService } from './auth/token-service.ts';
 import { createConsoleProxy } from './console/console-proxy.ts';
 import { registerComputeApi } from './compute/index.ts';
+import { apiNotificationsFromConfig, type ApiNotifications } from './compute/notifications/api-notifications.ts';
 import type { ImageLookup, ImageRecord, ImageSummary } from './compute/image-lookup.ts';
 import { dashboardUrl, novncproxyBaseUrl } from '../common/config/service-urls.ts';
 import { packageRoot } from '../common/package-root.ts';
@@ -43,6 +44,7 @@ export interface ApiApps {
   network: ApiServer;
   tokens: TokenService;
   rateLimiter: RateLimiter;
+  notifications: ApiNotifications;
 }
 
 /** Builds the four apps without listening (tests use `inject`). */
@@ -57,17 +59,19 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
   const images = registerImageApi(image, { database, config, store: createImageStore(config) });
   const compute = createApiServer({ kind: 'compute', tokens, rateLimiter, policy });
   const caps = databaseVersionCaps(config, database);
+  const notifications = apiNotificationsFromConfig(config, bus.transport);
   registerComputeApi(compute, {
     database,
     config,
     conductor: new ConductorRpcApi(bus.rpc, caps.conductor),
     compute: new ComputeRpcApi(bus.rpc, caps.compute),
     images: imageLookup(images),
+    notifications,
   });
   const network = createApiServer({ kind: 'network', tokens, rateLimiter, policy });
   registerNetworkApi(network, { database, config, compute: new ComputeRpcApi(bus.rpc, caps.compute) });
   await Promise.all([identity.ready(), image.ready(), compute.ready(), network.ready()]);
-  return { identity, compute, image, network, tokens, rateLimiter };
+  return { identity, compute, image, network, tokens, rateLimiter, notifications };
 }
 
 /** `[oslo_policy] policy_file` over the registered defaults; a policy that does not parse stops the start. */
@@ -213,7 +217,7 @@ export async function startApi(config: Config, database: Database, bus: Bus): Pr
       dashboard && closeServer(dashboard),
       apps.tokens.stop(),
       apps.rateLimiter.close(),
-    ]);
+    ]).then(() => apps.notifications.flush());
   try {
     // Before listening: a request must never be answered from a cache that misses other processes' revocations.
     await apps.tokens.start();

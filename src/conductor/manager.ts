@@ -8,6 +8,8 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { Database } from '../common/db/database.ts';
 import { InstanceInvalidState, NotFound, StratusError } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
+import type { Notifier } from '../common/notifications/notifier.ts';
+import { emitServiceStatus } from '../common/notifications/service-status.ts';
 import { firstFailureInOrder } from '../common/promises.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
 import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
@@ -45,6 +47,7 @@ import {
   lowestServiceVersion,
   recordHeartbeat,
   registerService,
+  type ServiceRecord,
   type ServiceBinary,
 } from '../objects/services.ts';
 import { claimResources, releaseAllocations, releaseMoveAllocations, resourcesForFlavor } from '../placement/claims.ts';
@@ -74,6 +77,8 @@ export class ConductorManager {
     private readonly compute: ComputeRpcApi,
     /** The image API, for unshelve's look at the shelved image (shelved-image-check.ts); tests may leave it out. */
     images?: ShelvedImageLookup,
+    /** service.create for a compute host's first registration (a heartbeat from an unknown host). */
+    private readonly notifier?: Notifier,
   ) {
     this.shelving = new ShelveConductor(database, config, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
@@ -353,7 +358,10 @@ export class ConductorManager {
       await recordHeartbeat(this.db, host, binary, version);
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
-      await registerService(this.db, host, binary, topic, version);
+      const notifier = this.notifier;
+      const created =
+        notifier && ((service: ServiceRecord) => emitServiceStatus(notifier, adminContext(), 'create', service));
+      await registerService(this.db, host, binary, topic, version, created);
     }
   }
 

@@ -2,6 +2,7 @@
 import type { Config } from '../common/config/load-config.ts';
 import type { Database } from '../common/db/database.ts';
 import { adminContext } from '../common/context.ts';
+import { notifierFromConfig } from '../common/notifications/notifier.ts';
 import { RpcServer } from '../common/rpc/index.ts';
 import { PeriodicTask } from '../runtime/periodic.ts';
 import { startDbHeartbeat } from '../runtime/db-heartbeat.ts';
@@ -18,17 +19,20 @@ import { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 
 export async function startConductor(config: Config, database: Database, bus: Bus): Promise<RunningService> {
   const caps = databaseVersionCaps(config, database);
+  // service.create for the conductor itself and for compute hosts registering through it.
+  const notifier = notifierFromConfig(config, bus.transport, `nova-conductor:${config.DEFAULT.host}`);
   const manager = new ConductorManager(
     database,
     config,
     new SchedulerRpcApi(bus.rpc, caps.scheduler),
     new ComputeRpcApi(bus.rpc, caps.compute),
     imageClientFromConfig(config),
+    notifier,
   );
   const contract = conductorEndpoints(manager, new PortStatusReports(database));
   const server = new RpcServer(bus.transport, { ...contract, server: config.DEFAULT.host });
   await server.start();
-  const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', contract.topic);
+  const heartbeat = await startDbHeartbeat(database, config, 'stratus-conductor', contract.topic, notifier);
   const gauges = config.metrics.enabled ? startFleetGauges(database, config) : null;
   // instance_build_timeout for the builds no compute host will end (build-watchdog.ts).
   const watchdog =
@@ -57,6 +61,7 @@ export async function startConductor(config: Config, database: Database, bus: Bu
       await gauges?.stop();
       await watchdog?.stop();
       await resumer.stop();
+      await notifier.flush();
     },
   };
 }

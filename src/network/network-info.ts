@@ -137,3 +137,20 @@ async function loadNetworks(db: Db, ids: readonly string[]): Promise<Map<string,
 function networkType(network: Pick<NetworksTable, 'network_type'>): VifNetwork['network_type'] {
   return network.network_type === 'flat' || network.network_type === 'vlan' ? network.network_type : 'local';
 }
+
+/** The instance's ports in NIC order (instance_networks), then any other port bound to it. */
+export async function instancePortIds(db: Db, uuid: string): Promise<string[]> {
+  const [nics, bound] = await Promise.all([
+    db
+      .selectFrom('instance_networks')
+      .select('port_id')
+      .where('instance_uuid', '=', uuid)
+      .where('port_id', 'is not', null)
+      .orderBy('position')
+      .execute(),
+    db.selectFrom('ports').select('id').where('device_id', '=', uuid).orderBy('created_at').execute(),
+  ]);
+  const ids = nics.map((n) => n.port_id!);
+  for (const port of bound) if (!ids.includes(port.id)) ids.push(port.id);
+  return ids;
+}

@@ -111,20 +111,19 @@ export async function getAggregateByUuid(db: Db, uuid: string): Promise<Aggregat
 
 const nameExists = (name: string) => `Aggregate ${name} already exists.`;
 
+/** `uuid`: one the caller chose beforehand (Nova's create.start notification already names it). */
 export async function createAggregate(
   db: Db,
   name: string,
   availabilityZone: string | null = null,
+  uuid: string = randomUUID(),
 ): Promise<Aggregate> {
   const clash = await db.selectFrom('aggregates').select('id').where('name', '=', name).executeTakeFirst();
   if (clash) throw new Conflict(nameExists(name));
   const id = await conflictOnDuplicate(
     () =>
       db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('aggregates')
-          .values({ uuid: randomUUID(), name, created_at: now(), updated_at: null })
-          .execute();
+        await trx.insertInto('aggregates').values({ uuid, name, created_at: now(), updated_at: null }).execute();
         const row = await trx.selectFrom('aggregates').select('id').where('name', '=', name).executeTakeFirstOrThrow();
         if (availabilityZone) {
           await trx

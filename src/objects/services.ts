@@ -17,6 +17,7 @@ export { SERVICE_BINARIES, type ServiceBinary } from '../wire/messages/service-b
 /**
  * Registers the service (or finds its row from an earlier run) and records a first heartbeat and the
  * service version of its release (`version`: this one's unless it reports another, as compute hosts do).
+ * `onCreated` is told of a row this call inserted (Nova's service.create notification).
  */
 export async function registerService(
   db: Db,
@@ -24,6 +25,7 @@ export async function registerService(
   binary: ServiceBinary,
   topic: string,
   version: number = SERVICE_VERSION,
+  onCreated?: (service: ServiceRecord) => void,
 ): Promise<ServiceRecord> {
   const timestamp = now();
   const existing = await db
@@ -39,6 +41,7 @@ export async function registerService(
       .where('id', '=', existing.id)
       .execute();
   } else {
+    let inserted = false;
     try {
       await db
         .insertInto('services')
@@ -57,6 +60,7 @@ export async function registerService(
           updated_at: timestamp,
         })
         .execute();
+      inserted = true;
     } catch (err) {
       // Two processes of the same host and binary starting at once: the other one inserted first.
       const again = await db
@@ -66,6 +70,11 @@ export async function registerService(
         .where('binary', '=', binary)
         .executeTakeFirst();
       if (!again) throw err;
+    }
+    if (inserted) {
+      const service = await getService(db, host, binary);
+      onCreated?.(service);
+      return service;
     }
   }
   return getService(db, host, binary);

@@ -15,6 +15,8 @@ export interface RecordedCast {
 export class RecordingTransport implements Transport {
   readonly description = 'recording://';
   readonly casts: RecordedCast[] = [];
+  /** Notifications as published: the exchange, the routing key and the body (oslo's envelope, for messagingv2). */
+  readonly notifications: { exchange: string; topic: string; body: string }[] = [];
   refuse: Error | null = null;
 
   async connect(): Promise<void> {}
@@ -28,7 +30,10 @@ export class RecordingTransport implements Transport {
     return { cancel: async () => {} };
   }
   async publishFanout(): Promise<void> {}
-  async publishNotification(): Promise<void> {}
+  async publishNotification(exchange: string, topic: string, body: string): Promise<void> {
+    if (this.refuse) throw this.refuse;
+    this.notifications.push({ exchange, topic, body });
+  }
   get connected(): boolean {
     return this.refuse === null;
   }

@@ -4,6 +4,7 @@ import type { Database } from '../../common/db/database.ts';
 import type { ComputeRpcApi } from '../../wire/contracts/compute.ts';
 import type { ConductorRpcApi } from '../../wire/contracts/conductor.ts';
 import type { ImageLookup } from './image-lookup.ts';
+import type { ApiNotifications } from './notifications/api-notifications.ts';
 
 export interface ComputeApiDeps {
   database: Database;
@@ -11,4 +12,5 @@ export interface ComputeApiDeps {
   conductor: ConductorRpcApi;
   compute: ComputeRpcApi;
   images: ImageLookup;
+  notifications: ApiNotifications;
 }

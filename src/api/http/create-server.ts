@@ -14,6 +14,7 @@ import { errorBody, type ApiKind } from './error-body.ts';
 import { activePolicy, credentialsOf, withPolicy, type Policy } from '../policy/index.ts';
 import { RateLimited, type RateLimiter } from './rate-limit.ts';
 import { parseJsonBody } from './json-body.ts';
+import { BODY_DRAIN, drainUnreadBody, type BodyDrainBounds } from './body-drain.ts';
 import { describeValidationError, schemaCompiler } from './validation.ts';
 
 declare module 'fastify' {
@@ -43,6 +44,8 @@ export interface ServerOptions {
   /** `[DEFAULT] api_rate_limit`, counted once the caller is known. */
   rateLimiter?: RateLimiter;
   bodyLimit?: number;
+  /** How much of a body answered before it all arrived is still read and dropped (body-drain.ts). */
+  bodyDrain?: BodyDrainBounds;
   /** The rules handlers enforce; the registered defaults when not given. */
   policy?: Policy;
 }
@@ -157,6 +160,12 @@ export function createApiServer(options: ServerOptions): ApiServer {
         Object.assign(body['overLimit'] as object, { details: error.details, retryAfter });
     }
     void reply.code(status).send(body);
+  });
+
+  // Before Node sees the answer: a body still arriving is drained rather than reset (body-drain.ts).
+  const drainBounds = options.bodyDrain ?? BODY_DRAIN;
+  app.addHook('onSend', async (request, reply) => {
+    drainUnreadBody(request, reply, drainBounds);
   });
 
   app.addHook('onResponse', async (request, reply) => {

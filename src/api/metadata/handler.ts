@@ -11,6 +11,7 @@ import { buildMetadataTree, isPasswordPath, treePath } from '../../guest-metadat
 import { EC2_VERSIONS } from '../../guest-metadata/versions.ts';
 import { MAX_PASSWORD_LENGTH, setServerPasswordOnce } from '../../objects/server-password.ts';
 import type { InstanceMetadata } from '../../wire/messages/instance-metadata.ts';
+import { drainRest } from '../http/body-drain.ts';
 import { identify, type IdentifyOptions } from './identify.ts';
 import { holdsAddress, instanceByFixedIp, loadInstanceMetadata, type MetadataSettings } from './instance-metadata.ts';
 import { MetadataCache } from './metadata-cache.ts';
@@ -99,6 +100,8 @@ export function createMetadataHandler(options: MetadataHandlerOptions): Metadata
       // Only our own messages are shown (a 404 says nothing of why), never a database error's text.
       const detail = status === 500 || !(err instanceof StratusError) ? '' : err.message;
       const text = `${status} ${title}\n\n${detail || explanation}\n\n   `;
+      // A refused password post may still be arriving: read it to the end, or the client gets a reset.
+      drainRest(request);
       if (!response.headersSent) send(response, status, 'text/plain', Buffer.from(text));
       else response.destroy();
     });
@@ -112,15 +115,38 @@ function send(response: ServerResponse, status: number, contentType: string, bod
   response.end(body);
 }
 
-/** The request's body, refused (400, as Nova) once it passes `limit` bytes. */
-async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(request.headers['content-length'] ?? 0) > limit) throw new BadRequest('Request is too large.');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BadRequest('Request is too large.');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The request's body, refused (400, as Nova) once it passes `limit` bytes. The stream is left open (not
+ * destroyed, as leaving a for-await loop would): the error answer drains the rest (drainRest).
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  if (Number(request.headers['content-length'] ?? 0) > limit)
+    return Promise.reject(new BadRequest('Request is too large.'));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      stop();
+      request.pause();
+      reject(new BadRequest('Request is too large.'));
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    request.on('data', onData);
+    request.once('end', onEnd);
+    request.once('error', onError);
+  });
 }

@@ -7,7 +7,7 @@ import type { Config } from '../../common/config/load-config.ts';
 import type { Db } from '../../common/db/database.ts';
 import { findInstance, type Instance } from '../../objects/instances.ts';
 import { serverPassword } from '../../objects/server-password.ts';
-import { buildNetworkInfo } from '../../network/network-info.ts';
+import { buildNetworkInfo, instancePortIds } from '../../network/network-info.ts';
 import { InstanceMetadataShape, type InstanceMetadata } from '../../wire/messages/instance-metadata.ts';
 
 /** What the service resolves once at start-up rather than per instance. */
@@ -72,23 +72,6 @@ export async function loadInstanceMetadata(
     vendor_data: settings.vendorData,
     created_at: String(instance.created_at),
   });
-}
-
-/** The instance's ports in NIC order (instance_networks), then any other port bound to it. */
-async function instancePortIds(db: Db, uuid: string): Promise<string[]> {
-  const [nics, bound] = await Promise.all([
-    db
-      .selectFrom('instance_networks')
-      .select('port_id')
-      .where('instance_uuid', '=', uuid)
-      .where('port_id', 'is not', null)
-      .orderBy('position')
-      .execute(),
-    db.selectFrom('ports').select('id').where('device_id', '=', uuid).orderBy('created_at').execute(),
-  ]);
-  const ids = nics.map((n) => n.port_id!);
-  for (const port of bound) if (!ids.includes(port.id)) ids.push(port.id);
-  return ids;
 }
 
 async function securityGroupNames(db: Db, portIds: readonly string[]): Promise<string[]> {

@@ -85,14 +85,24 @@ export class Notifier {
     return this.toBus.length > 0 || this.toLog;
   }
 
-  /** Queues the notification and returns at once; `priority` defaults to [notifications] default_level. */
-  emit(ctx: RequestContext, eventType: string, payload: VersionedObject, priority?: Priority): void {
+  /**
+   * Queues the notification and returns at once; `priority` defaults to [notifications] default_level.
+   * `publisherId` replaces the process's own where Nova names another publisher: a service's changes are
+   * published as that service (`nova-compute:<its host>`) whichever process made them.
+   */
+  emit(
+    ctx: RequestContext,
+    eventType: string,
+    payload: VersionedObject,
+    priority?: Priority,
+    publisherId?: string,
+  ): void {
     if (!this.enabled) return;
     try {
       const level = priority ?? this.opts.defaultLevel;
       const message = {
         message_id: randomUUID(),
-        publisher_id: this.opts.publisherId,
+        publisher_id: publisherId ?? this.opts.publisherId,
         event_type: eventType,
         priority: level,
         payload,

@@ -12,7 +12,7 @@ import type { Notifier } from '../../common/notifications/notifier.ts';
 import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
 import type { NetworkInfo } from '../../wire/messages/network-info.ts';
 import { VmState } from '../../wire/messages/instance-states.ts';
-import { actionPayload, type ActionPayloadKind } from './instance-payloads.ts';
+import { actionPayload, type ActionPayloadKind } from '../../wire/notifications/instance-payloads.ts';
 import type { InstanceTracker } from './tracker.ts';
 
 interface ActionArgs {

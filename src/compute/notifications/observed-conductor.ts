@@ -17,7 +17,7 @@ import {
 } from '../../wire/contracts/conductor.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../../wire/messages/instance-payload.ts';
 import { VmState } from '../../wire/messages/instance-states.ts';
-import { updatePayload } from './instance-payloads.ts';
+import { updatePayload } from '../../wire/notifications/instance-payloads.ts';
 import type { InstanceTracker } from './tracker.ts';
 
 type StateChange = 'vm_state' | 'vm_and_task_state' | null;

@@ -7,7 +7,7 @@
  */
 import type { InstanceChangesPayload, InstancePayload } from '../../wire/messages/instance-payload.ts';
 import type { NetworkInfo } from '../../wire/messages/network-info.ts';
-import type { Fault, InstanceFacts } from './instance-payloads.ts';
+import type { Fault, InstanceFacts } from '../../wire/notifications/instance-payloads.ts';
 
 interface Tracked extends InstanceFacts {
   /** How the action in progress went wrong, if it did. */

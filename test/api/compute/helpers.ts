@@ -7,6 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import {
+  apiNotificationsFromConfig,
+  type ApiNotifications,
+} from '../../../src/api/compute/notifications/api-notifications.ts';
 import { registerComputeApi, type ImageLookup, type ImageSummary } from '../../../src/api/compute/index.ts';
 import type { ImageListRequest, ImageRecord, SnapshotImageRequest } from '../../../src/api/compute/image-lookup.ts';
 import { BadRequest, Forbidden, NotFound } from '../../../src/common/errors.ts';
@@ -145,6 +149,8 @@ export interface Harness {
   database: TestDatabase;
   config: Config;
   transport: RecordingTransport;
+  /** The API's notifier: `flush()` before reading transport.notifications. */
+  notifications: ApiNotifications;
   images: FakeImages;
   /** A public 1 vCPU / 512 MB / 1 GB flavor, id '1'. */
   tiny: Flavor;
@@ -169,6 +175,7 @@ export async function startComputeApi(
   const transport = new RecordingTransport();
   const rpc = new RpcClient(options.rpcTransport ?? transport, { responseTimeoutMs: 1000 });
   const images = new FakeImages();
+  const notifications = apiNotificationsFromConfig(config, transport);
   const app = createApiServer({ kind: 'compute', tokens: options.tokens ?? fakeTokens, policy: options.policy });
   // Every response the tests receive is checked against Nova's strict response schemas.
   checkEveryResponse(app);
@@ -178,6 +185,7 @@ export async function startComputeApi(
     conductor: new ConductorRpcApi(rpc),
     compute: new ComputeRpcApi(rpc),
     images,
+    notifications,
   });
   await app.ready();
   const tiny = await createFlavor(database.db, {
@@ -193,6 +201,7 @@ export async function startComputeApi(
     database,
     config,
     transport,
+    notifications,
     images,
     tiny,
     cirros,

@@ -128,6 +128,7 @@ describe('strict response check', () => {
       conductor: null as never,
       compute: null as never,
       images: h.images,
+      notifications: null as never,
     });
     await app.ready();
     await app.close();

@@ -14,6 +14,7 @@ import { serverPassword } from '../../../src/objects/server-password.ts';
 import { createInstancePort } from '../../../src/network/server-ports.ts';
 import { openTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { insertTestInstance } from '../../helpers/instance-rows.ts';
+import { sendSlowBody, statusOf } from '../../helpers/slow-body.ts';
 import { createTestNetwork } from '../../helpers/networks.ts';
 
 const SECRET = 'proxy-secret';
@@ -185,6 +186,21 @@ describe('metadata service: instances named by a signing proxy', () => {
       (await fetch(`${signed.url}/openstack/2012-08-10/password`, { method: 'POST', headers, body: 'x' })).status,
       404,
     );
+  });
+  it('answers a password post far over the limit with 400, which a client writing it slowly reads', async () => {
+    const g = await seedGuest('10.20.0.9');
+    for (const chunked of [false, true]) {
+      const result = await sendSlowBody({
+        port: Number(new URL(signed.url).port),
+        path: '/openstack/latest/password',
+        headers: { ...proxyHeaders(g.uuid, g.ip), 'content-type': 'text/plain' },
+        size: 2 * 1024 * 1024 + 3,
+        chunked,
+      });
+      assert.equal(result.error, null, `the client saw ${result.error} instead of the answer`);
+      assert.equal(statusOf(result.answer), 400, result.answer.slice(0, 200));
+    }
+    assert.equal(await serverPassword(database.db, g.uuid), '');
   });
 });
 

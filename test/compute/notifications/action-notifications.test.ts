@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, type ChannelModel } from 'amqplib';
 import { adminContext } from '../../../src/common/context.ts';
 import { instancePayload } from '../../../src/objects/instance-payload.ts';
 import { ComputeRpcApi } from '../../../src/wire/contracts/compute.ts';
 import { startTestCloud, smallFlavor, type TestCloud } from '../../helpers/in-process-cloud.ts';
 import { liveMigrateAsApi } from '../../helpers/move-requests.ts';
+import { listenForNotifications, type NotificationListener } from '../../helpers/notification-listener.ts';
 import { createVhost } from '../../helpers/rabbit-vhost.ts';
 
 interface Message {
@@ -29,28 +29,11 @@ interface Message {
 
 let vhost: Awaited<ReturnType<typeof createVhost>>;
 let cloud: TestCloud;
-let amqp: ChannelModel;
-const received: { envelope: Record<string, unknown>; message: Message }[] = [];
-let arrived: () => void = () => {};
+let listener: NotificationListener<Message>;
 
 before(async () => {
   vhost = await createVhost();
-  amqp = await connect(`amqp://guest:guest@127.0.0.1:5672/${vhost.name}`);
-  const ch = await amqp.createChannel();
-  // Declared as oslo.messaging's notification listener does, before anything is sent.
-  await ch.assertExchange('nova', 'topic', { durable: false, autoDelete: false });
-  await ch.assertQueue('versioned_notifications.info', { durable: false, autoDelete: false });
-  await ch.bindQueue('versioned_notifications.info', 'nova', 'versioned_notifications.info');
-  await ch.consume(
-    'versioned_notifications.info',
-    (msg) => {
-      if (!msg) return;
-      const envelope = JSON.parse(msg.content.toString('utf8')) as Record<string, unknown>;
-      received.push({ envelope, message: JSON.parse(envelope['oslo.message'] as string) as Message });
-      arrived();
-    },
-    { noAck: true },
-  );
+  listener = await listenForNotifications<Message>(vhost.name);
   cloud = await startTestCloud({
     computeHosts: ['notify-host'],
     overrides: {
@@ -63,19 +46,13 @@ before(async () => {
 
 after(async () => {
   await cloud?.stop();
-  await amqp?.close();
+  await listener?.close();
   await vhost?.remove();
 });
 
 /** Resolves once a notification of that type for that instance has arrived. */
-async function notification(eventType: string, uuid: string): Promise<Message> {
-  for (;;) {
-    const found = received.find(
-      (r) => r.message.event_type === eventType && r.message.payload['nova_object.data']['uuid'] === uuid,
-    );
-    if (found) return found.message;
-    await new Promise<void>((resolve) => (arrived = resolve));
-  }
+function notification(eventType: string, uuid: string): Promise<Message> {
+  return listener.next((m) => m.event_type === eventType && m.payload['nova_object.data']['uuid'] === uuid);
 }
 
 test('a boot and a delete send Nova versioned notifications to versioned_notifications.info', async () => {
@@ -85,7 +62,7 @@ test('a boot and a delete send Nova versioned notifications to versioned_notific
   const start = await notification('instance.create.start', uuid);
   const end = await notification('instance.create.end', uuid);
 
-  for (const r of received) {
+  for (const r of listener.received) {
     assert.equal(r.envelope['oslo.version'], '2.0');
     assert.deepEqual(Object.keys(r.envelope).sort(), ['oslo.message', 'oslo.version']);
   }
@@ -94,7 +71,7 @@ test('a boot and a delete send Nova versioned notifications to versioned_notific
   assert.match(end.message_id, /^[0-9a-f-]{36}$/);
   assert.match(end.timestamp, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
   assert.ok(
-    received.indexOf(received.find((r) => r.message === start)!) < received.findIndex((r) => r.message === end),
+    listener.received.findIndex((r) => r.message === start) < listener.received.findIndex((r) => r.message === end),
   );
   assert.equal(end.payload['nova_object.name'], 'InstanceCreatePayload');
   assert.equal(end.payload['nova_object.namespace'], 'nova');

@@ -5,7 +5,6 @@
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../../common/config/load-config.ts';
-import type { Db } from '../../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound, type StratusError } from '../../../common/errors.ts';
 import { removeHostFromAllAggregates } from '../../../objects/aggregates.ts';
 import { countInstancesOnHost } from '../../../objects/instances.ts';
@@ -99,8 +98,8 @@ export function registerServiceRoutes(app: ApiServer, deps: ComputeApiDeps): voi
 
   app.put<{ Params: { id: string } }>('/os-services/:id', async (request) => {
     authorize(request.ctx, 'os_compute_api:os-services:update');
-    if (atLeast(request, '2.53')) return updateByUuid(db, request, deps.config);
-    return updateByHostAndBinary(db, request);
+    if (atLeast(request, '2.53')) return updateByUuid(deps, request);
+    return updateByHostAndBinary(deps, request);
   });
 
   app.delete<{ Params: { id: string } }>('/os-services/:id', async (request, reply) => {
@@ -125,12 +124,14 @@ export function registerServiceRoutes(app: ApiServer, deps: ComputeApiDeps): voi
       await removeHostFromAllAggregates(db, service.host);
     }
     await deleteService(db, service.id);
+    deps.notifications.service(request.ctx, 'delete', service);
     void reply.code(204);
   });
 }
 
 /** Before 2.53: PUT /os-services/{enable|disable|disable-log-reason|force-down} naming host and binary. */
-async function updateByHostAndBinary(db: Db, request: FastifyRequest<{ Params: { id: string } }>) {
+async function updateByHostAndBinary(deps: ComputeApiDeps, request: FastifyRequest<{ Params: { id: string } }>) {
+  const db = deps.database.db;
   const body = validateBody<HostBinaryBody>(atLeast(request, '2.11') ? UPDATE_V211 : UPDATE_V21, request.body);
   const action = request.params.id;
   const { host, binary } = body;
@@ -164,12 +165,15 @@ async function updateByHostAndBinary(db: Db, request: FastifyRequest<{ Params: {
   if (binary !== COMPUTE_BINARY) throw notComputeError(binary);
   const service = (await listServices(db, { host, binary }))[0];
   if (!service) throw new NotFound(`Could not find binary ${binary} on host ${host}.`);
-  await updateService(db, service.id, changes);
+  // Nova's Service.save reports every change of disabled, disabled_reason or forced_down.
+  deps.notifications.service(request.ctx, 'update', await updateService(db, service.id, changes));
   return { service: result };
 }
 
 /** From 2.53: PUT /os-services/{uuid} with the new status and/or forced_down. */
-async function updateByUuid(db: Db, request: FastifyRequest<{ Params: { id: string } }>, config: Config) {
+async function updateByUuid(deps: ComputeApiDeps, request: FastifyRequest<{ Params: { id: string } }>) {
+  const { database, config } = deps;
+  const db = database.db;
   const id = request.params.id;
   if (!isUuidLike(id)) throw new BadRequest(`Invalid uuid ${id}`);
   const body = validateBody<{
@@ -195,6 +199,8 @@ async function updateByUuid(db: Db, request: FastifyRequest<{ Params: { id: stri
   if (Object.keys(changes).length === 0) {
     throw new BadRequest("No updates were requested. Fields 'status' or 'forced_down' should be specified.");
   }
-  const [updated] = await zonesOfServices(db, config, [await updateService(db, service.id, changes)]);
+  const saved = await updateService(db, service.id, changes);
+  deps.notifications.service(request.ctx, 'update', saved);
+  const [updated] = await zonesOfServices(db, config, [saved]);
   return { service: serviceView(request, updated!, config) };
 }

@@ -5,10 +5,12 @@
  * aggregate. A change that would put a host in two zones or move servers between zones is refused:
  * 409 for add_host/remove_host, 400 for update/set_metadata/delete, as Nova maps its errors.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BadRequest, Conflict, NotFound } from '../../../common/errors.ts';
 import {
+  AZ_KEY,
   InvalidAggregateAction,
   addAggregateHost,
   createAggregate,
@@ -23,6 +25,7 @@ import {
 import type { ApiServer } from '../../http/create-server.ts';
 import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
+import { aggregatePayload } from '../notifications/payloads.ts';
 import { atLeast } from '../microversion.ts';
 import { AzName, Metadata, Name, PaddedName } from '../schema-types.ts';
 import { computeServiceOf } from '../servers/host-state.ts';
@@ -106,6 +109,10 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
   type Params = { Params: { id: string } };
   const policy = (request: FastifyRequest, action: string) =>
     authorize(request.ctx, `os_compute_api:os-aggregates:${action}`);
+  const notify = (request: FastifyRequest, event: string, aggregate: Parameters<typeof aggregatePayload>[0]) =>
+    deps.notifications.send(request.ctx, `aggregate.${event}`, () => aggregatePayload(aggregate));
+  // The aggregate before a change, for the .start notification (only read when notifications are sent).
+  const before = (id: number) => (deps.notifications.enabled ? getAggregate(db, id) : Promise.resolve(null));
 
   app.get('/os-aggregates', async (request) => {
     policy(request, 'index');
@@ -118,7 +125,13 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
       CREATE,
       request.body,
     );
-    const created = await createAggregate(db, aggregate.name.trim(), aggregate.availability_zone?.trim() || null);
+    const name = aggregate.name.trim();
+    const zone = aggregate.availability_zone?.trim() || null;
+    // As Nova: the uuid is chosen first, and the start names it before there is an id or any host.
+    const uuid = randomUUID();
+    notify(request, 'create.start', { id: null, uuid, name, hosts: null, metadata: zone ? { [AZ_KEY]: zone } : null });
+    const created = await createAggregate(db, name, zone, uuid);
+    notify(request, 'create.end', created);
     return { aggregate: aggregateView(request, created, true) };
   });
 
@@ -134,17 +147,32 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
       request.body,
     );
     const id = aggregateId(request.params.id);
+    const name = aggregate.name?.trim();
+    const old = await before(id);
+    // Nova renames first (update_prop), then changes the zone (update_metadata); both report the new name.
+    const renamed = old && name !== undefined ? { ...old, name } : null;
+    if (renamed) notify(request, 'update_prop.start', renamed);
     const updated = await updateAggregate(db, id, {
-      ...(aggregate.name !== undefined ? { name: aggregate.name.trim() } : {}),
+      ...(name !== undefined ? { name } : {}),
       ...(aggregate.availability_zone !== undefined ? { availability_zone: aggregate.availability_zone } : {}),
     });
+    if (renamed) notify(request, 'update_prop.end', renamed);
+    if (old && aggregate.availability_zone !== undefined) {
+      notify(request, 'update_metadata.start', renamed ?? old);
+      notify(request, 'update_metadata.end', updated);
+    }
     return { aggregate: aggregateView(request, updated) };
   });
 
   // 200 with no body, as Nova answers (it keeps 200 for compatibility).
   app.delete<Params>('/os-aggregates/:id', async (request, reply) => {
     policy(request, 'delete');
-    await deleteAggregate(db, aggregateId(request.params.id));
+    const id = aggregateId(request.params.id);
+    const old = await before(id);
+    // Nova sends the start before it finds the aggregate still has hosts (and refuses).
+    if (old) notify(request, 'delete.start', old);
+    await deleteAggregate(db, id);
+    if (old) notify(request, 'delete.end', old);
     void reply.code(200);
   });
 
@@ -157,7 +185,12 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
         const { host } = validateBody<{ add_host: { host: string } }>(ADD_HOST, body).add_host;
         const id = aggregateId(request.params.id);
         if (!(await computeServiceOf(db, host))) throw new NotFound(`Compute host ${host} could not be found.`);
-        return { aggregate: aggregateView(request, await asConflict(() => addAggregateHost(db, id, host))) };
+        const old = await before(id);
+        // Before the zone checks, as Nova: a refused add has a start and no end.
+        if (old) notify(request, 'add_host.start', old);
+        const added = await asConflict(() => addAggregateHost(db, id, host));
+        if (old) notify(request, 'add_host.end', added);
+        return { aggregate: aggregateView(request, added) };
       }
       case 'remove_host': {
         policy(request, 'remove_host');
@@ -166,7 +199,11 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
         const notFound = new NotFound(`Cannot remove host ${host} in aggregate ${id}`);
         if (!(await computeServiceOf(db, host))) throw notFound;
         try {
-          return { aggregate: aggregateView(request, await asConflict(() => removeAggregateHost(db, id, host))) };
+          const old = await before(id);
+          if (old) notify(request, 'remove_host.start', old);
+          const removed = await asConflict(() => removeAggregateHost(db, id, host));
+          if (old) notify(request, 'remove_host.end', removed);
+          return { aggregate: aggregateView(request, removed) };
         } catch (err) {
           if (err instanceof NotFound) throw notFound;
           throw err;
@@ -179,7 +216,14 @@ export function registerAggregateRoutes(app: ApiServer, deps: ComputeApiDeps): v
           body,
         ).set_metadata;
         const id = aggregateId(request.params.id);
-        return { aggregate: aggregateView(request, await setAggregateMetadata(db, id, metadata)) };
+        const old = await before(id);
+        const updated = await setAggregateMetadata(db, id, metadata);
+        // Nova checks the zone before its start: a refused change sends neither.
+        if (old) {
+          notify(request, 'update_metadata.start', old);
+          notify(request, 'update_metadata.end', updated);
+        }
+        return { aggregate: aggregateView(request, updated) };
       }
       default:
         throw new BadRequest(`There is no such action: ${action}`);

@@ -10,6 +10,7 @@ import type { ApiServer } from '../../http/create-server.ts';
 import { authorize } from '../../policy.ts';
 import type { ComputeApiDeps } from '../deps.ts';
 import { actionName, validateBody } from '../validate.ts';
+import { notifyFlavor } from './notify.ts';
 
 const Tenant = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });
 const ADD = Type.Object({ addTenantAccess: Tenant }, { additionalProperties: false });
@@ -45,6 +46,7 @@ export function registerFlavorAccessRoutes(app: ApiServer, deps: ComputeApiDeps)
       const { tenant } = validateBody<{ addTenantAccess: { tenant: string } }>(ADD, body).addTenantAccess;
       if (!(await projectExists(db, tenant))) throw new BadRequest(`Project ID ${tenant} is not a valid project.`);
       await addFlavorAccess(db, flavorId, tenant);
+      await notifyFlavor(deps, request.ctx, 'update', flavorId);
       return accessView(db, flavorId);
     }
     if (action === 'removeTenantAccess') {
@@ -52,6 +54,7 @@ export function registerFlavorAccessRoutes(app: ApiServer, deps: ComputeApiDeps)
       // No existence check here: access of a project deleted since must still be removable.
       const { tenant } = validateBody<{ removeTenantAccess: { tenant: string } }>(REMOVE, body).removeTenantAccess;
       await removeFlavorAccess(db, flavorId, tenant);
+      await notifyFlavor(deps, request.ctx, 'update', flavorId);
       return accessView(db, flavorId);
     }
     throw new BadRequest(`There is no such action: ${action}`);

@@ -14,6 +14,7 @@ import { validateBody } from '../validate.ts';
 import { atLeast } from '../microversion.ts';
 import { validateExtraSpecs } from './extra-spec-validators.ts';
 import { visibleFlavor } from './lookup.ts';
+import { notifyFlavor } from './notify.ts';
 
 type SpecValues = Record<string, string | number>;
 
@@ -56,7 +57,8 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
   app.post<Params>('/flavors/:id/os-extra_specs', async (request) => {
     authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:create');
     const body = validateBody<{ extra_specs: SpecValues }>(CREATE, request.body);
-    await setExtraSpecs(db, request.params.id, asText(body.extra_specs, atLeast(request, '2.86')));
+    const flavor = await setExtraSpecs(db, request.params.id, asText(body.extra_specs, atLeast(request, '2.86')));
+    await notifyFlavor(deps, request.ctx, 'update', flavor);
     return body;
   });
 
@@ -73,13 +75,15 @@ export function registerExtraSpecRoutes(app: ApiServer, deps: ComputeApiDeps): v
     authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:update');
     const body = validateBody<SpecValues>(UPDATE, request.body);
     if (!(request.params.key in body)) throw new BadRequest('Request body and URI mismatch');
-    await setExtraSpecs(db, request.params.id, asText(body, atLeast(request, '2.86')));
+    const flavor = await setExtraSpecs(db, request.params.id, asText(body, atLeast(request, '2.86')));
+    await notifyFlavor(deps, request.ctx, 'update', flavor);
     return body;
   });
 
   app.delete<KeyParams>('/flavors/:id/os-extra_specs/:key', async (request) => {
     authorize(request.ctx, 'os_compute_api:os-flavor-extra-specs:delete');
     await deleteExtraSpec(db, request.params.id, request.params.key);
+    await notifyFlavor(deps, request.ctx, 'update', request.params.id);
     // Nova answers this delete with 200 and no body.
     return '';
   });

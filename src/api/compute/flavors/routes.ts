@@ -23,6 +23,7 @@ import { collectionLinks, pageParams } from '../pagination.ts';
 import { BooleanLike, Description, IntegerLike, Name, toInt } from '../schema-types.ts';
 import { boolFromString, queryValue, validateBody, type Query } from '../validate.ts';
 import { visibleFlavor } from './lookup.ts';
+import { notifyFlavor } from './notify.ts';
 import { flavorBasicView, flavorView } from './view.ts';
 
 const VALID_SORT_KEYS = [
@@ -140,6 +141,7 @@ export function registerFlavorRoutes(app: ApiServer, deps: ComputeApiDeps): void
       is_public: boolFromString(f['os-flavor-access:is_public'] ?? true),
       description: withDescription ? (f.description ?? null) : null,
     });
+    await notifyFlavor(deps, request.ctx, 'create', created);
     return { flavor: flavorView(request, created) };
   });
 
@@ -147,12 +149,16 @@ export function registerFlavorRoutes(app: ApiServer, deps: ComputeApiDeps): void
     requireVersion(request, '2.55');
     authorize(request.ctx, 'os_compute_api:os-flavor-manage:update');
     const { flavor } = validateBody<{ flavor: { description: string | null } }>(UPDATE, request.body);
-    return { flavor: flavorView(request, await updateFlavorDescription(db, request.params.id, flavor.description)) };
+    const updated = await updateFlavorDescription(db, request.params.id, flavor.description);
+    await notifyFlavor(deps, request.ctx, 'update', updated);
+    return { flavor: flavorView(request, updated) };
   });
 
   app.delete<{ Params: { id: string } }>('/flavors/:id', async (request, reply) => {
     authorize(request.ctx, 'os_compute_api:os-flavor-manage:delete');
+    const deleted = deps.notifications.enabled ? await getFlavor(db, request.params.id) : null;
     await deleteFlavor(db, request.params.id);
+    if (deleted) await notifyFlavor(deps, request.ctx, 'delete', deleted);
     void reply.code(202);
   });
 }

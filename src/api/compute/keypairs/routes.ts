@@ -10,6 +10,7 @@ import { generateKeyPairMaterial, keyFingerprint } from '../../../common/keys/ke
 import { createKeyPair, deleteKeyPair, getKeyPair, listKeyPairs } from '../../../objects/key-pairs.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
+import { keypairPayload, type KeypairFields } from '../notifications/payloads.ts';
 import { atLeast } from '../microversion.ts';
 import { collectionLinks, pageParams } from '../pagination.ts';
 import { checkKeyPairQuota } from '../quotas/enforce.ts';
@@ -36,6 +37,8 @@ export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): voi
   const db = deps.database.db;
   const maxLimit = deps.config.DEFAULT.osapi_max_limit;
   type Params = { Params: { name: string } };
+  const notify = (request: FastifyRequest, event: string, fields: KeypairFields) =>
+    deps.notifications.send(request.ctx, event, () => keypairPayload(fields));
 
   app.get('/os-keypairs', async (request) => {
     checkKeyPairQuery(request, true);
@@ -61,6 +64,10 @@ export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): voi
     let publicKey: string;
     let fingerprint: string;
     let privateKey: string | null = null;
+    // Nova's event: keypair.import for a key given, keypair.create for one it generates.
+    const event = input.public_key !== undefined ? 'keypair.import' : 'keypair.create';
+    const given = input.public_key ?? null;
+    notify(request, `${event}.start`, { user_id: userId, name, type, fingerprint: null, public_key: given });
     if (input.public_key !== undefined) {
       publicKey = input.public_key;
       fingerprint = keyFingerprint(type, publicKey);
@@ -75,6 +82,7 @@ export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): voi
         throw err;
       });
     }
+    notify(request, `${event}.end`, { user_id: userId, name, type, fingerprint, public_key: publicKey });
     void reply.code(atLeast(request, '2.2') ? 201 : 200);
     return { keypair: keyPairCreated(request, keyPair, privateKey) };
   });
@@ -88,7 +96,18 @@ export function registerKeyPairRoutes(app: ApiServer, deps: ComputeApiDeps): voi
   app.delete<Params>('/os-keypairs/:name', async (request, reply) => {
     checkKeyPairQuery(request, false);
     const userId = owner(request, 'delete', queryUser(request));
+    // Nova reads the key pair first (a 404 sends nothing) and reports it as it was.
+    const keyPair = deps.notifications.enabled ? await getKeyPair(db, userId, request.params.name) : null;
+    const fields = keyPair && {
+      user_id: keyPair.user_id,
+      name: keyPair.name,
+      type: keyPair.type,
+      fingerprint: keyPair.fingerprint,
+      public_key: keyPair.public_key,
+    };
+    if (fields) notify(request, 'keypair.delete.start', fields);
     await deleteKeyPair(db, userId, request.params.name);
+    if (fields) notify(request, 'keypair.delete.end', fields);
     void reply.code(atLeast(request, '2.2') ? 204 : 202);
   });
 }

@@ -3,6 +3,7 @@ import { now } from '../../../common/db/schema.ts';
 import { updateInstance, type InstanceChanges } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
+import { apiInstanceUpdatePayload } from '../notifications/instance-update.ts';
 import { atLeast } from '../microversion.ts';
 import { validateBody } from '../validate.ts';
 import { autoDiskConfig, canonicalIpv6 } from './disk-config.ts';
@@ -46,6 +47,11 @@ export function registerServerShowRoutes(app: ApiServer, deps: ComputeApiDeps): 
         .execute();
     }
     const updated = await updateInstance(db, instance.uuid, changes);
+    if (deps.notifications.instanceUpdates && (Object.keys(columns).length || Object.keys(changes).length)) {
+      await deps.notifications.instanceUpdate(request.ctx, () =>
+        apiInstanceUpdatePayload(db, request.ctx, updated, instance.display_name),
+      );
+    }
     const data = await loadServerViewData(db, request, [updated.uuid], { serverGroups: true });
     // Before 2.75 Nova's update response leaves out the extended attributes that show has.
     const full = atLeast(request, '2.75');

@@ -18,9 +18,10 @@ import {
   tagsOfInstance,
   type TagFilter,
 } from '../../../objects/instance-tags.ts';
-import type { Instance } from '../../../objects/instances.ts';
+import { getInstance, type Instance } from '../../../objects/instances.ts';
 import type { ApiServer } from '../../http/create-server.ts';
 import type { ComputeApiDeps } from '../deps.ts';
+import { apiInstanceUpdatePayload } from '../notifications/instance-update.ts';
 import { selfHref } from '../links.ts';
 import { requireVersion } from '../microversion.ts';
 import { queryValue, validateBody, type Query } from '../validate.ts';
@@ -85,6 +86,11 @@ function checkTag(tag: string): void {
 
 export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): void {
   const db = deps.database.db;
+  // Once the tags are written, with the server as it is now; a tag already there sends nothing, as in Nova.
+  const notify = (request: FastifyRequest, uuid: string) =>
+    deps.notifications.tagsUpdate(request.ctx, async () =>
+      apiInstanceUpdatePayload(db, request.ctx, await getInstance(db, uuid), null),
+    );
 
   app.get<Params>('/servers/:id/tags', async (request) => {
     const instance = await serverOf(db, request, 'index');
@@ -95,12 +101,15 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
     requireVersion(request, TAGS_VERSION);
     const { tags } = validateBody<{ tags: string[] }>(ReplaceTagsSchema, request.body);
     const instance = await writableServerOf(db, request, 'update tags', 'update_all');
-    return { tags: await replaceTags(db, instance.uuid, tags) };
+    const replaced = await replaceTags(db, instance.uuid, tags);
+    await notify(request, instance.uuid);
+    return { tags: replaced };
   });
 
   app.delete<Params>('/servers/:id/tags', async (request, reply) => {
     const instance = await writableServerOf(db, request, 'delete tags', 'delete_all');
     await removeAllTags(db, instance.uuid);
+    await notify(request, instance.uuid);
     void reply.code(204);
   });
 
@@ -121,6 +130,7 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
     const outcome = await addTag(db, instance.uuid, tag);
     if (outcome === 'full') throw new BadRequest(`The number of tags exceeded the per-server limit ${MAX_TAGS}`);
     if (outcome === 'exists') return reply.code(204).send();
+    await notify(request, instance.uuid);
     void reply.header('location', `${selfHref(request, 'servers', instance.uuid)}/tags/${locationTag(tag)}`);
     return reply.code(201).send();
   });
@@ -130,6 +140,7 @@ export function registerServerTagRoutes(app: ApiServer, deps: ComputeApiDeps): v
     if (!(await removeTag(db, instance.uuid, request.params.tag))) {
       throw new NotFound(`Instance ${instance.uuid} has no tag '${request.params.tag}'`);
     }
+    await notify(request, instance.uuid);
     void reply.code(204);
   });
 }

@@ -1,15 +1,17 @@
 /**
  * Nova's instance notification payloads (nova/notifications/objects/instance.py) built from what a
  * compute host knows of an instance: the InstancePayload its RPC message carried, updated by the state
- * changes it has sent since (tracker.ts). Fields a compute host cannot know without a database
+ * changes it has sent since (compute/notifications/tracker.ts); the API fills in what its database knows
+ * beyond that for the instance.update it sends (api/compute/notifications/instance-update.ts). Fields a compute host cannot know without a database
  * (reservation_id, created_at, key_name, availability_zone, description, architecture) are null, as Nova
  * sends a field it has no value for; the flavor's is_public/disabled/description, which the instance's
  * flavor copy does not carry, are sent as a flavor created with Nova's defaults has them.
  */
 import type { RequestContext } from '../../common/context.ts';
 import { versionedObject, type VersionedObject } from '../../common/notifications/notifier.ts';
-import type { InstancePayload } from '../../wire/messages/instance-payload.ts';
-import type { NetworkInfo } from '../../wire/messages/network-info.ts';
+import { flavorPayload, notificationTime } from '../../common/notifications/payload-fields.ts';
+import type { InstancePayload } from '../messages/instance-payload.ts';
+import type { NetworkInfo } from '../messages/network-info.ts';
 
 /** What the tracker knows of an instance beyond its payload. */
 export interface InstanceFacts {
@@ -35,31 +37,11 @@ const POWER_STATES: Record<number, string> = {
   7: 'suspended',
 };
 
-/** Nova's DateTimeField as notifications carry it: ISO 8601 with a Z, whole seconds. */
-function notificationTime(value: string | null): string | null {
-  if (value === null) return null;
-  const at = new Date(value);
-  return Number.isNaN(at.getTime()) ? null : `${at.toISOString().slice(0, 19)}Z`;
-}
-
-function flavorPayload(instance: InstancePayload): VersionedObject {
+/** The instance's flavor copy carries no is_public/disabled/description: a default flavor's values. */
+function instanceFlavorPayload(instance: InstancePayload): VersionedObject {
   const f = instance.flavor;
-  return versionedObject('FlavorPayload', '1.4', {
-    flavorid: f.flavorid,
-    name: f.name,
-    root_gb: f.root_gb,
-    vcpus: f.vcpus,
-    ephemeral_gb: f.ephemeral_gb,
-    memory_mb: f.memory_mb,
-    swap: f.swap,
-    extra_specs: { ...f.extra_specs },
-    disabled: false,
-    rxtx_factor: 1.0,
-    projects: null,
-    is_public: true,
-    vcpu_weight: 0,
-    description: null,
-  });
+  const defaults = { rxtx_factor: 1.0, vcpu_weight: 0, disabled: false, is_public: true, description: null };
+  return flavorPayload({ ...f, ...defaults }, f.extra_specs, null);
 }
 
 function ipPayloads(networkInfo: NetworkInfo): VersionedObject[] {
@@ -95,7 +77,7 @@ function instanceData(ctx: RequestContext, facts: InstanceFacts): Record<string,
     os_type: null,
     architecture: null,
     availability_zone: null,
-    flavor: flavorPayload(i),
+    flavor: instanceFlavorPayload(i),
     image_uuid: i.image_ref,
     key_name: null,
     kernel_id: '',
@@ -173,12 +155,16 @@ export function actionPayload(
   }
 }
 
-/** Nova's instance.update: the states before and after, and the current month as the audit period. */
+/**
+ * Nova's instance.update: the states before and after, the current month as the audit period, and the
+ * display name before a rename (`oldDisplayName`, null when the name did not change).
+ */
 export function updatePayload(
   ctx: RequestContext,
   facts: InstanceFacts,
   old: { vm_state: string; task_state: string | null },
   now: Date,
+  oldDisplayName: string | null = null,
 ): VersionedObject {
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   return versionedObject('InstanceUpdatePayload', '1.8', {
@@ -194,7 +180,7 @@ export function updatePayload(
       audit_period_ending: notificationTime(now.toISOString()),
     }),
     bandwidth: [],
-    old_display_name: null,
+    old_display_name: oldDisplayName,
     tags: [],
   });
 }
