@@ -105,7 +105,9 @@ export class ConductorManager {
         );
       await Promise.all([
         unplaced.length ? this.scheduleAndBuild(ctx, unplaced, recordedSpec, recorded) : undefined,
-        ...placed.map(({ uuid, selection }) => this.castBuild(ctx, uuid, [selection], 1)),
+        ...placed.map(({ uuid, selection }) =>
+          this.castBuild(ctx, uuid, [selection], 1, undefined, { host: selection.service_host }),
+        ),
       ]);
     } finally {
       this.buildsInFlight.release(mine);
@@ -147,6 +149,8 @@ export class ConductorManager {
   /**
    * Points the instance at its claimed host and casts the build there; releases the claim if the user
    * deleted it meanwhile. `recorded` is the instance as the API recorded it: with it, no read-back.
+   * `again`: a build cast again to the host it was placed on (a redelivered build_instances), done only
+   * if it is still there and not started: one rescheduled since to another host keeps that host's claim.
    */
   private async castBuild(
     ctx: RequestContext,
@@ -154,6 +158,7 @@ export class ConductorManager {
     [chosen, ...alternates]: Selection[],
     attempt: number,
     recorded?: InstancePayload,
+    again?: { host: string },
   ): Promise<void> {
     if (!chosen) return;
     const placement = {
@@ -162,7 +167,9 @@ export class ConductorManager {
       availability_zone: chosen.availability_zone,
       task_state: TaskState.SCHEDULING,
     };
-    const expected = { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] };
+    const expected = again
+      ? { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING], host: again.host }
+      : { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] };
     let instance: InstancePayload;
     try {
       if (recorded) {
@@ -173,6 +180,9 @@ export class ConductorManager {
       }
     } catch (err) {
       if (!(err instanceof InstanceInvalidState || err instanceof NotFound)) throw err;
+      if (again && err instanceof InstanceInvalidState) {
+        return log.info({ instance: uuid, host: again.host }, 'build moved on since; its earlier cast is not repeated');
+      }
       log.info({ instance: uuid }, 'instance deleted while it was scheduled; releasing its claim');
       await releaseAllocations(this.db, uuid);
       return;
@@ -381,11 +391,13 @@ export class ConductorManager {
     expectedTaskState?: (string | null)[],
     event?: ActionEventWithUpdate,
     expectedVmState?: string[],
+    expectedHost?: string,
   ): Promise<void> {
     const change = () =>
       changeInstance(this.db, uuid, changes, {
         ...(expectedTaskState ? { taskState: expectedTaskState } : {}),
         ...(expectedVmState ? { vmState: expectedVmState } : {}),
+        ...(expectedHost !== undefined ? { host: expectedHost } : {}),
       });
     if (event?.phase === 'start') {
       // Side by side: the event is recorded whether or not the change is refused, and neither waits.

@@ -11,12 +11,15 @@ import { ConductorManager } from '../../src/conductor/manager.ts';
 import { getInstance } from '../../src/objects/instances.ts';
 import type { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
 import { SchedulerRpcApi } from '../../src/wire/contracts/scheduler.ts';
+import { TaskState } from '../../src/wire/messages/instance-states.ts';
+import type { Selection } from '../../src/wire/messages/request-spec.ts';
+import { InstanceInvalidState } from '../../src/common/errors.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 
 describe('build_instances delivered again', () => {
   let cloud: TestCloud;
   let manager: ConductorManager;
-  const builds: { uuid: string; host: string }[] = [];
+  const builds: { uuid: string; host: string; node: string; alternates: Selection[] }[] = [];
   const ctx = adminContext();
 
   before(async () => {
@@ -24,8 +27,12 @@ describe('build_instances delivered again', () => {
     // The cloud's own conductor is stopped: the casts of cloud.boot() wait in its queue, unhandled.
     await cloud.services[0]!.stop();
     const compute = {
-      buildAndRunInstance: async (_ctx: unknown, host: string, request: { instance: { uuid: string } }) => {
-        builds.push({ uuid: request.instance.uuid, host });
+      buildAndRunInstance: async (
+        _ctx: unknown,
+        host: string,
+        request: { instance: { uuid: string }; node: string; alternates: Selection[] },
+      ) => {
+        builds.push({ uuid: request.instance.uuid, host, node: request.node, alternates: request.alternates });
       },
     } as unknown as ComputeRpcApi;
     manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
@@ -106,6 +113,64 @@ describe('build_instances delivered again', () => {
     );
     assert.equal(builds.find((b) => b.uuid === placedLost)?.host, host);
     assert.ok(!builds.some((b) => b.uuid === recent));
+    builds.length = 0;
+  });
+
+  it('after a reschedule, neither a redelivered build_instances nor a late cast builds on the old host', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.moved');
+    const [uuid] = (await cloud.boot(flavor, 1, 'moved')) as [string];
+    await manager.buildInstances(ctx, [uuid]);
+    const first = builds.at(-1)!;
+    assert.equal(first.alternates.length, 1, 'the other host is the alternate');
+    // The first host starts the build, fails it and asks for a reschedule: it goes to the alternate.
+    await manager.instanceUpdate(ctx, uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING]);
+    await manager.rescheduleBuild(ctx, {
+      uuid,
+      host: first.host,
+      node: first.node,
+      attempt: 1,
+      alternates: first.alternates,
+      error: { message: 'spawn failed', traceback: '' },
+    });
+    const moved = builds.at(-1)!;
+    assert.notEqual(moved.host, first.host);
+    const claimed = await claims(uuid);
+    builds.length = 0;
+
+    // A copy of build_instances delivered again now casts to the host the build is on, never the old one.
+    await manager.buildInstances(ctx, [uuid]);
+    assert.deepEqual(
+      builds.map((b) => b.host),
+      [moved.host],
+    );
+    assert.equal((await getInstance(cloud.database.db, uuid)).host, moved.host);
+    assert.deepEqual(await claims(uuid), claimed, 'the claim on the new host is kept');
+
+    // A late copy of the first cast, delivered again to the old host: its start is refused there
+    // (instance_update guarded on the host), and accepted on the host the build is placed on.
+    await assert.rejects(
+      manager.instanceUpdate(
+        ctx,
+        uuid,
+        { task_state: TaskState.SPAWNING },
+        [TaskState.SCHEDULING],
+        undefined,
+        undefined,
+        first.host,
+      ),
+      InstanceInvalidState,
+    );
+    await manager.instanceUpdate(
+      ctx,
+      uuid,
+      { task_state: TaskState.SPAWNING },
+      [TaskState.SCHEDULING],
+      undefined,
+      undefined,
+      moved.host,
+    );
+    const now = await getInstance(cloud.database.db, uuid);
+    assert.deepEqual([now.host, now.task_state], [moved.host, TaskState.SPAWNING]);
     builds.length = 0;
   });
 });
