@@ -39,6 +39,7 @@ import { VifCache } from './network/vif-cache.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
 import { join } from 'node:path';
 import { configDriveContents } from './config-drive.ts';
+import { BuildsUnderWay, recordBuildStep } from './build-records.ts';
 import type { InstanceMetadata } from '../wire/messages/instance-metadata.ts';
 
 const log = getLogger('compute');
@@ -115,6 +116,8 @@ export class ComputeManager implements HostActionSteps {
   readonly networking: GuestNetworking;
   /** instance_build_timeout and reboot_timeout (stuck-tasks.ts). */
   readonly watchdog = new StuckTaskWatchdog(this);
+  /** Builds a handler of this process is working on (build-records.ts); the watchdog finishes the others. */
+  readonly buildsUnderWay = new BuildsUnderWay();
 
   constructor(
     readonly host: string,
@@ -327,12 +330,43 @@ export class ComputeManager implements HostActionSteps {
     /** What the guest's config drive holds; none without it. */
     configDrive?: InstanceMetadata,
   ): Promise<void> {
-    const event = 'compute_build_and_run_instance';
+    // A copy of the cast delivered again while this process builds it (a broker restart) is dropped.
+    if (!this.buildsUnderWay.take(instance.uuid)) {
+      return log.info({ instance: instance.uuid }, 'build already under way here; dropped a copy of its request');
+    }
     try {
-      await this.update(ctx, instance.uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING], {
-        event,
-        phase: 'start',
-      });
+      await this.buildAndRun(ctx, instance, node, alternates, attempt, networkInfo, configDrive);
+    } finally {
+      this.buildsUnderWay.release(instance.uuid);
+    }
+  }
+
+  private async buildAndRun(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    node: string,
+    alternates: Selection[],
+    attempt: number,
+    networkInfo: NetworkInfo,
+    configDrive?: InstanceMetadata,
+  ): Promise<void> {
+    const event = 'compute_build_and_run_instance';
+    // Started only on the host it is placed on: a late copy of a cast to a host the build has since been
+    // rescheduled from is refused here. A start whose reply was lost is ours if no other handler has it.
+    const started = (now: InstancePayload) => now.task_state === TaskState.SPAWNING && now.host === this.host;
+    try {
+      await recordBuildStep(
+        this,
+        ctx,
+        instance.uuid,
+        { task_state: TaskState.SPAWNING },
+        [TaskState.SCHEDULING],
+        {
+          event,
+          phase: 'start',
+        },
+        started,
+      );
     } catch (err) {
       if (isGone(err)) return log.info({ instance: instance.uuid }, 'instance deleted before its build started');
       throw err;
@@ -365,7 +399,8 @@ export class ComputeManager implements HostActionSteps {
       return;
     }
     try {
-      await this.update(
+      await recordBuildStep(
+        this,
         ctx,
         instance.uuid,
         {
@@ -376,10 +411,14 @@ export class ComputeManager implements HostActionSteps {
         },
         [TaskState.SPAWNING],
         { event, phase: 'finish' },
+        (now) => now.vm_state === VmState.ACTIVE,
       );
     } catch (err) {
       if (!isGone(err)) throw err;
-      log.info({ instance: instance.uuid }, 'instance deleted while it was spawning; removing the guest');
+      log.info(
+        { instance: instance.uuid },
+        'instance deleted (or placed elsewhere) while it spawned; removing the guest',
+      );
       await this.destroyGuest(instance.uuid);
     }
     await this.recordBuildOutcome(node, true);
@@ -884,6 +923,7 @@ export class ComputeManager implements HostActionSteps {
     expected?: readonly (string | null)[],
     event?: { event: string; phase: 'start' | 'finish' },
     expectedVmState?: readonly string[],
+    onThisHost = false,
   ): Promise<void> {
     return this.conductor.instanceUpdate(
       ctx,
@@ -892,6 +932,7 @@ export class ComputeManager implements HostActionSteps {
       expected,
       event && { ...event, host: this.host },
       expectedVmState,
+      onThisHost ? this.host : undefined,
     );
   }
 
