@@ -97,7 +97,8 @@ export class ConductorManager {
   ): Promise<void> {
     const mine = this.buildsInFlight.take(requested);
     try {
-      const { unplaced, placed } = await triageBuilds(this.db, mine);
+      const { unplaced, claimed, placed } = await triageBuilds(this.db, mine);
+      for (const uuid of claimed) await releaseAllocations(this.db, uuid);
       if (unplaced.length < requested.length)
         log.info(
           { requested: requested.length, unplaced: unplaced.length, placed: placed.length },
@@ -121,15 +122,20 @@ export class ConductorManager {
     recorded?: readonly InstancePayload[],
   ): Promise<void> {
     const spec = { ...(recordedSpec ?? (await getRequestSpec(this.db, uuids[0]!))), num_instances: uuids.length };
+    let sent = 0;
     // The events are recorded while the scheduler decides: neither waits for the other.
     const [started, scheduled] = await Promise.allSettled([
       Promise.all(
         uuids.map((uuid) => startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null)),
       ),
       // Idempotent (a claim replaces the instance's previous one): sent again across a broker restart.
+      // What a lost call may have claimed is given back first (see BuildTriage.claimed for why).
       retryWhileBusAway(
         'select_destinations',
-        () => this.scheduler.selectDestinations(ctx, spec, uuids),
+        async () => {
+          if (sent++ > 0) for (const uuid of uuids) await releaseAllocations(this.db, uuid);
+          return this.scheduler.selectDestinations(ctx, spec, uuids);
+        },
         // Long enough for one lost request's timeout and a second try.
         3 * this.config.DEFAULT.rpc_response_timeout * 1000,
       ),
