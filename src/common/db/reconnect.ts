@@ -41,6 +41,27 @@ export function isServerUnreachable(err: unknown): boolean {
   return typeof code === 'string' && UNREACHABLE.has(code);
 }
 
+/** Codes only database drivers raise (the socket codes above are anyone's). */
+const DATABASE_ONLY = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/**
+ * A database connection lost under a statement: a driver's unreachable error, told from another
+ * client's socket error (an HTTP request refused) by a code only drivers use or by mysql2's `fatal`.
+ */
+export function isDatabaseConnectionLost(err: unknown): boolean {
+  if (!isServerUnreachable(err)) return false;
+  const { code, fatal } = err as { code: string; fatal?: unknown };
+  return DATABASE_ONLY.has(code) || fatal === true;
+}
+
 function warn(attempt: number, policy: ReconnectPolicy, err: unknown): void {
   log.warn(
     { attempt, of: policy.retries, err: (err as Error).message },
