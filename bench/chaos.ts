@@ -4,6 +4,8 @@
  * scheduler and a compute and restarting the broker and the database during each) and its counts.
  *   npm run bench -- chaos [--servers 1000] [--computes 4] [--concurrency 20] [--settle 180]
  *                          [--spawn-delay 200]
+ * STRATUS_CHAOS_LOGS=<dir> keeps every service's output there (a killed one's as it died) and, once a
+ * second, each node's VCPU use and the claims behind it (usage.log).
  */
 import { runChaos } from '../test/helpers/chaos.ts';
 
