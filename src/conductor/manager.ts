@@ -31,7 +31,7 @@ import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
-import { orphanedDeletes } from './delete-watchdog.ts';
+import { claimsOfDeletedInstances, orphanedDeletes } from './delete-watchdog.ts';
 import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
 import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
 import { ShelveConductor } from './shelve.ts';
@@ -320,7 +320,7 @@ export class ConductorManager {
    * Periodic: deletes still `deleting` twice rpc_response_timeout after their last change, on no host or
    * on a host whose compute service is down (their terminate_instance died with it), are finished here
    * as the API's local delete does: the row marked deleted, claims and ports freed. The host, if it comes
-   * back, reaps the guest as a running deleted one.
+   * back, reaps the guest as a running deleted one. Claims deleted instances still hold are freed too.
    */
   async finishOrphanedDeletes(ctx: RequestContext, at = Date.now()): Promise<void> {
     const { rpc_response_timeout, service_down_time } = this.config.DEFAULT;
@@ -330,6 +330,10 @@ export class ConductorManager {
       await this.instanceDeleted(ctx, uuid).catch((err: Error) =>
         log.warn({ instance: uuid, err: err.message }, 'could not finish the delete; will try again'),
       );
+    }
+    for (const uuid of await claimsOfDeletedInstances(this.db)) {
+      log.warn({ instance: uuid }, 'a deleted instance still holds a claim (claimed after its delete); freeing it');
+      await releaseAllocations(this.db, uuid);
     }
   }
 
