@@ -30,6 +30,11 @@ export interface ChaosOptions {
   settleMs: number;
   /** The fake driver's spawn time: builds that are really running when their compute dies. */
   spawnDelayMs: number;
+  /**
+   * `[DEFAULT] service_down_time` (default 20): a compute whose heartbeats the broker and database
+   * restarts keep from being recorded for longer is down to the scheduler until its next one.
+   */
+  serviceDownTime?: number;
   say: (msg: string) => void;
 }
 
@@ -148,7 +153,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       computeHosts: hosts,
       sharedConfig: [
         '[DEFAULT]',
-        'service_down_time = 20',
+        `service_down_time = ${opts.serviceDownTime ?? 20}`,
         'cpu_allocation_ratio = 1',
         'ram_allocation_ratio = 1000',
         'disk_allocation_ratio = 1000',
