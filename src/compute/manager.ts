@@ -236,9 +236,21 @@ export class ComputeManager implements HostActionSteps {
       return;
     }
     if (instance.vm_state === VmState.BUILDING || (task !== null && BUILD_TASKS.includes(task))) {
+      const message = 'The compute service restarted while this instance was being built.';
       await this.update(ctx, instance.uuid, { vm_state: VmState.ERROR, task_state: null });
-      await this.fault(ctx, instance.uuid, 'The compute service restarted while this instance was being built.');
+      await this.fault(ctx, instance.uuid, message);
       await this.destroyGuest(instance.uuid);
+      // As after any failed build, the claim is given back (an aborted reschedule: no retry elsewhere,
+      // and the conductor finds the instance in ERROR already).
+      await this.conductor.rescheduleBuild(ctx, {
+        uuid: instance.uuid,
+        host: this.host,
+        node: instance.node ?? this.host,
+        attempt: 1,
+        alternates: [],
+        error: { message, traceback: '' },
+        abort: true,
+      });
       return;
     }
     if (await settleInterruptedRescue(this, ctx, instance)) return;
