@@ -34,6 +34,7 @@ import { orphanedBuilds } from './build-watchdog.ts';
 import { claimsOfDeletedInstances, orphanedDeletes } from './delete-watchdog.ts';
 import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
 import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
+import { isDatabaseConnectionLost } from '../common/db/reconnect.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';
@@ -197,6 +198,9 @@ export class ConductorManager {
     try {
       networkInfo = await this.allocateNetwork(instance, chosen.service_host, chosen.availability_zone);
     } catch (err) {
+      // The database went away under it: the build stays placed and `scheduling`, and is cast again
+      // (its network allocated again) once quiet for twice rpc_response_timeout (resumeInterruptedBuilds).
+      if (isDatabaseConnectionLost(err)) throw err;
       // Another host would meet the same network (Nova aborts the build rather than reschedule).
       log.warn({ instance: uuid, err: (err as Error).message }, 'could not allocate the network');
       await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');

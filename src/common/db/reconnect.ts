@@ -44,12 +44,12 @@ export function isServerUnreachable(err: unknown): boolean {
 
 /**
  * A database connection lost under a statement: a driver's unreachable error, told from another
- * client's socket error (an HTTP request refused) by a code only drivers use or by mysql2's `fatal`.
+ * client's socket error (an HTTP request refused) by a code only drivers use, or an error mysql2 marks
+ * `fatal` (its connection is dead: reset, closed, out of step).
  */
 export function isDatabaseConnectionLost(err: unknown): boolean {
-  if (!isServerUnreachable(err)) return false;
-  const { code, fatal } = err as { code: string; fatal?: unknown };
-  return DATABASE_ONLY.has(code) || fatal === true;
+  const { code, fatal } = (err ?? {}) as { code?: unknown; fatal?: unknown };
+  return fatal === true || (typeof code === 'string' && DATABASE_ONLY.has(code));
 }
 
 function warn(attempt: number, policy: ReconnectPolicy, err: unknown): void {

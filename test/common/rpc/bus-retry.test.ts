@@ -63,6 +63,13 @@ describe('serializeFailure: a lost database connection', () => {
     assert.ok(deserializeFailure(failure) instanceof DBConnectionError);
   });
 
+  it('names so the error mysql2 raises for a statement on a connection it found dead', () => {
+    const closed = Object.assign(new Error("Can't add new command when connection is in closed state"), {
+      fatal: true,
+    });
+    assert.equal(serializeFailure(closed).class, 'DBConnectionError');
+  });
+
   it("leaves another client's socket error as it is (an HTTP request refused is no database outage)", () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9292'), { code: 'ECONNREFUSED' });
     assert.equal(serializeFailure(refused).class, 'Error');
