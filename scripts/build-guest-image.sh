@@ -11,9 +11,10 @@
 # ACPI power button is pressed (QMP system_powerdown), through busybox acpid. Every NIC (virtio-net),
 # also one plugged in later, is brought up by DHCP (guest-image/network, guest-image/udhcpc.script), which
 # prints "stratus-guest: eth0 up 10.0.0.5/24" on the console; httpd on port 80 serves a page naming the
-# guest and its addresses, and TCP port 7 echoes what it receives. Two CGI test probes answer whether the
-# guest reaches an address (/cgi-bin/ping?IPV4) and whether it does from a spoofed source address
-# (/cgi-bin/spoof-ping?SRC&DST): fixed commands on strictly checked dotted IPv4 arguments (guest-image/probe).
+# guest and its addresses, and TCP port 7 echoes what it receives. Three CGI test probes answer whether the
+# guest reaches an address (/cgi-bin/ping?IPV4), whether it does from a spoofed source address
+# (/cgi-bin/spoof-ping?SRC&DST), and whether it gets another demo guest's page over TCP
+# (/cgi-bin/fetch?IPV4): fixed commands on strictly checked dotted IPv4 arguments (guest-image/probe).
 # Once the network is up it reads http://169.254.169.254/ (guest-image/metadata) and prints
 # "stratus-metadata uuid=<uuid>" and "stratus-user-data: <first line>" on the console; from a config drive
 # (the CD-ROM labelled config-2) it prints "stratus-config-drive uuid=<uuid>" and
@@ -131,7 +132,7 @@ cp "$guest_files/metadata" "$root/sbin/stratus-metadata"
 cp "$guest_files/udhcpc.script" "$root/etc/udhcpc.script"
 chmod 755 "$root/sbin/stratus-network" "$root/sbin/stratus-page" "$root/sbin/stratus-metadata" "$root/etc/udhcpc.script"
 # Test probes (guest-image/probe): httpd runs them as CGI; the script acts by the name it is called by.
-for probe in ping spoof-ping; do
+for probe in ping spoof-ping fetch; do
   cp "$guest_files/probe" "$root/www/cgi-bin/$probe"
   chmod 755 "$root/www/cgi-bin/$probe"
 done

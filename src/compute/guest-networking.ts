@@ -24,6 +24,16 @@ const log = getLogger('compute.network');
 export class GuestNetworking {
   /** Changes of one guest's interfaces run one after another. */
   private readonly queue = new InstanceQueue();
+  /**
+   * The last member set security_group_members_changed brought for each group, numbered in order of
+   * arrival: a build's interfaces were expanded before it was sent, so member changes that reach this
+   * host after the build (its `memberMark`) and before its ports are recorded are applied to them. One
+   * entry per group ever named, replaced by the next.
+   */
+  private readonly receivedMembers = new Map<string, { arrival: number; members: GroupMembers }>();
+  private arrivals = 0;
+  /** Guests whose plugGuest is under way (a member change in that time must wait for it, then apply). */
+  private readonly plugging = new Map<string, number>();
 
   constructor(
     readonly datapath: NetworkDriver,
@@ -36,15 +46,41 @@ export class GuestNetworking {
   }
 
   /**
-   * Before a new guest starts with `networkInfo` (a build, an unshelve, a guest built anew): records its
-   * interfaces and plugs them, so its taps exist when qemu opens them.
+   * Where the member changes received so far end: taken when a build arrives, and given to its plugGuest,
+   * which then applies the member changes that came after it.
    */
-  plugGuest(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
-    return this.queue.run(instance.uuid, async () => {
-      await this.cache.write(instance.uuid, networkInfo);
-      if (networkInfo.length > 0)
-        await this.datapath.plug(instance.uuid, networkInfo, extraSpecs(instance), instance.project_id);
-    });
+  memberMark(): number {
+    return this.arrivals;
+  }
+
+  /**
+   * Before a new guest starts with `networkInfo` (a build, an unshelve, a guest built anew): records its
+   * interfaces and plugs them, so its taps exist when qemu opens them. With `membersSince` (a
+   * `memberMark` taken when the request carrying `networkInfo` arrived), the member changes received
+   * since then replace the members its rules were expanded to when the request was sent: the casts of
+   * those changes found no record of this guest to apply them to.
+   */
+  plugGuest(instance: InstancePayload, networkInfo: NetworkInfo, membersSince?: number): Promise<void> {
+    const uuid = instance.uuid;
+    this.plugging.set(uuid, (this.plugging.get(uuid) ?? 0) + 1);
+    return this.queue
+      .run(uuid, async () => {
+        const later = membersSince === undefined ? new Map<string, GroupMembers>() : this.membersSince(membersSince);
+        const vifs = networkInfo.map((vif) => expandRemoteGroups(vif, later));
+        await this.cache.write(uuid, vifs);
+        if (vifs.length > 0) await this.datapath.plug(uuid, vifs, extraSpecs(instance), instance.project_id);
+      })
+      .finally(() => {
+        const left = (this.plugging.get(uuid) ?? 1) - 1;
+        if (left > 0) this.plugging.set(uuid, left);
+        else this.plugging.delete(uuid);
+      });
+  }
+
+  private membersSince(mark: number): Map<string, GroupMembers> {
+    const later = new Map<string, GroupMembers>();
+    for (const [id, { arrival, members }] of this.receivedMembers) if (arrival > mark) later.set(id, members);
+    return later;
   }
 
   /**
@@ -157,16 +193,21 @@ export class GuestNetworking {
   /**
    * security_group_members_changed: the groups' members are now these addresses. Each recorded guest with
    * a rule naming one of them as remote group gets the rule expanded to them, and its changed ports
-   * plugged again (`instances` answers the payloads of those guests, for their flavors' bandwidth limits).
-   * Answers the guests changed.
+   * plugged again (`instances` answers the payloads of those guests, for their flavors' bandwidth limits);
+   * so does a guest being plugged now, once it is recorded. A build that has not reached its plug yet
+   * applies them itself (`plugGuest`'s `membersSince`). Answers the guests changed.
    */
   async membersChanged(
     groups: readonly GroupMembers[],
     instances: () => Promise<readonly InstancePayload[]>,
   ): Promise<string[]> {
+    const arrival = ++this.arrivals;
+    for (const group of groups) this.receivedMembers.set(group.id, { arrival, members: group });
     const members = new Map(groups.map((g) => [g.id, g]));
-    const touched: string[] = [];
+    // Taken before the records are read: a guest whose plug ends meanwhile is then in one or the other.
+    const touched = [...this.plugging.keys()];
     for (const uuid of await this.cache.guests()) {
+      if (touched.includes(uuid)) continue;
       const vifs = await this.interfacesOf(uuid);
       if (vifs.some((vif) => expandRemoteGroups(vif, members) !== vif)) touched.push(uuid);
     }

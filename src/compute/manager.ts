@@ -342,12 +342,14 @@ export class ComputeManager implements HostActionSteps {
     /** What the guest's config drive holds; none without it. */
     configDrive?: InstanceMetadata,
   ): Promise<void> {
+    // Member changes that arrive from here on postdate `networkInfo`'s rules: the plug applies them.
+    const membersSince = this.networking.memberMark();
     // A copy of the cast delivered again while this process builds it (a broker restart) is dropped.
     if (!this.buildsUnderWay.take(instance.uuid)) {
       return log.info({ instance: instance.uuid }, 'build already under way here; dropped a copy of its request');
     }
     try {
-      await this.buildAndRun(ctx, instance, node, alternates, attempt, networkInfo, configDrive);
+      await this.buildAndRun(ctx, instance, node, alternates, attempt, networkInfo, membersSince, configDrive);
     } finally {
       this.buildsUnderWay.release(instance.uuid);
     }
@@ -360,6 +362,7 @@ export class ComputeManager implements HostActionSteps {
     alternates: Selection[],
     attempt: number,
     networkInfo: NetworkInfo,
+    membersSince: number,
     configDrive?: InstanceMetadata,
   ): Promise<void> {
     const event = 'compute_build_and_run_instance';
@@ -385,7 +388,7 @@ export class ComputeManager implements HostActionSteps {
     }
     try {
       // Plugged first: qemu opens the guest's taps by name when it starts.
-      await this.networking.plugGuest(instance, networkInfo);
+      await this.networking.plugGuest(instance, networkInfo, membersSince);
       await this.driver.spawn(instance, node, networkInfo, configDriveContents(configDrive));
     } catch (err) {
       const error = err as Error;

@@ -126,6 +126,8 @@ export class ShelveFlows {
     const { m } = this;
     const uuid = instance.uuid;
     const event = 'compute_unshelve_instance';
+    // Member changes that arrive from here on postdate the request's rules: the plug applies them.
+    const membersSince = m.networking.memberMark();
     await m.event(ctx, uuid, event, 'start');
     const inPlace = instance.vm_state === VmState.SHELVED;
     const task = inPlace ? TaskState.POWERING_ON : TaskState.SPAWNING;
@@ -135,7 +137,7 @@ export class ShelveFlows {
       } else {
         await m.update(ctx, uuid, { task_state: TaskState.SPAWNING }, [TaskState.UNSHELVING]);
         if (!imageId || !node) throw new Error(`unshelve of ${uuid} names no image or node to spawn from`);
-        await this.spawnFromImage(ctx, instance, imageId, node, networkInfo, configDrive);
+        await this.spawnFromImage(ctx, instance, imageId, node, networkInfo, configDrive, membersSince);
       }
       await m.conductor.instanceUnshelved(ctx, uuid, m.driver.powerState(uuid), [task]);
     } catch (err) {
@@ -170,12 +172,15 @@ export class ShelveFlows {
     node: string,
     given: NetworkInfo | undefined,
     configDrive: InstanceMetadata | undefined,
+    /** The member mark taken when the request carrying `given` arrived. */
+    membersSince: number,
   ): Promise<void> {
     const { m } = this;
     const guest = { ...instance, image_ref: imageId, task_state: TaskState.SPAWNING };
     try {
       const networkInfo = given ?? (await m.networking.interfacesOf(instance.uuid));
-      await m.networking.plugGuest(guest, networkInfo);
+      // Recorded interfaces got every member change already; given ones were expanded when sent.
+      await m.networking.plugGuest(guest, networkInfo, given ? membersSince : undefined);
       await m.driver.spawn(guest, node, networkInfo, configDriveContents(configDrive));
     } catch (err) {
       await this.removeOffloadedGuest(instance.uuid).catch(() => undefined);

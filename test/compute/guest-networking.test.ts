@@ -16,7 +16,7 @@ import type { GuestPorts, NetworkDriver } from '../../src/compute/network/networ
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
-import type { NetworkInfo, Vif } from '../../src/wire/messages/network-info.ts';
+import { VifShape, type NetworkInfo, type Vif } from '../../src/wire/messages/network-info.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 import { recordingConductor } from '../helpers/recording-conductor.ts';
@@ -25,10 +25,13 @@ import { testVif } from '../helpers/vif.ts';
 /** A datapath that writes what it is asked into `log` (shared with the driver), failing when told to. */
 class RecordingDatapath implements NetworkDriver {
   reconciled: GuestPorts[][] = [];
+  /** Each guest's ports as last plugged. */
+  readonly plugged = new Map<string, readonly Vif[]>();
   failPlug = false;
   constructor(private readonly log: string[]) {}
   plug(uuid: string, vifs: readonly Vif[], extraSpecs: Readonly<Record<string, string>>): Promise<void> {
     this.log.push(`plug ${uuid} ${vifs.map((v) => v.id).join(',')} ${JSON.stringify(extraSpecs)}`);
+    this.plugged.set(uuid, vifs);
     return this.failPlug ? Promise.reject(new Error('no bridge')) : Promise.resolve();
   }
   unplug(uuid: string, vifs: readonly Vif[]): Promise<void> {
@@ -55,7 +58,14 @@ afterEach(async () => {
 });
 
 /** A manager on a fresh fake driver whose spawn/destroy/attach/detach also go into the log. */
-async function setUp(options: { onHost?: InstancePayload[]; spawnFailureRate?: number; resumeGuests?: boolean } = {}) {
+async function setUp(
+  options: {
+    onHost?: InstancePayload[];
+    spawnFailureRate?: number;
+    resumeGuests?: boolean;
+    conductor?: Parameters<typeof recordingConductor>[1];
+  } = {},
+) {
   const log: string[] = [];
   const driver = new FakeDriver(fakeDriverOptions({ spawnFailureRate: options.spawnFailureRate ?? 0 }));
   await driver.init('h');
@@ -68,7 +78,7 @@ async function setUp(options: { onHost?: InstancePayload[]; spawnFailureRate?: n
     };
   }
   const datapath = new RecordingDatapath(log);
-  const { conductor, recorded } = recordingConductor(options.onHost);
+  const { conductor, recorded } = recordingConductor(options.onHost, options.conductor);
   const config = loadConfig([], {
     compute: { vif_cache_directory: directory },
     DEFAULT: { resume_guests_state_on_host_boot: String(options.resumeGuests ?? false) },
@@ -276,5 +286,94 @@ describe('compute: guest networking', () => {
       driver.interfacesOf(UUID_A).map((v) => v.id),
       [vif.id],
     );
+  });
+
+  describe('security group members that change while a build is on its way', () => {
+    const GROUP = 'group-default';
+    const before = ['10.0.0.5/32'];
+    const after = ['10.0.0.5/32', '10.0.0.6/32'];
+    /** A port whose ingress rule names the group, expanded to the members the build was sent with. */
+    const memberVif = () =>
+      VifShape.build({
+        ...testVif(),
+        port_security_enabled: true,
+        security_group_rules: [
+          {
+            direction: 'ingress',
+            ethertype: 'IPv4',
+            protocol: null,
+            port_range_min: null,
+            port_range_max: null,
+            remote_prefixes: before,
+            remote_group_id: GROUP,
+          },
+        ],
+      });
+    const prefixes = (vifs: readonly Vif[] | undefined) => vifs?.[0]?.security_group_rules[0]?.remote_prefixes;
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { open, opened };
+    };
+
+    it('a change that arrives before the build plugs its ports is applied to them', async () => {
+      // The build waits on its first report to the conductor; the member change arrives meanwhile, when
+      // the host has no record of the guest yet.
+      const held = gate();
+      const reported = gate();
+      const onHost = [instancePayload(UUID_A)];
+      const { datapath, manager } = await setUp({
+        onHost,
+        conductor: {
+          instanceUpdate: async () => {
+            reported.open();
+            await held.opened;
+          },
+        },
+      });
+      const building = build(manager, UUID_A, [memberVif()]);
+      await reported.opened;
+      await manager.securityGroupMembersChanged(ctx, [{ id: GROUP, ipv4: after, ipv6: [] }]);
+      held.open();
+      await building;
+      assert.deepEqual(prefixes(datapath.plugged.get(UUID_A)), after, 'the datapath has the new members');
+      assert.deepEqual(prefixes(await manager.networking.interfacesOf(UUID_A)), after, 'and the record');
+    });
+
+    it('a change that arrives while the build records its ports is applied once they are', async () => {
+      const { datapath, manager } = await setUp({ onHost: [instancePayload(UUID_A)] });
+      // The build's record is being written (after its rules were expanded) when the change arrives.
+      const held = gate();
+      const writing = gate();
+      const write = manager.networking.cache.write.bind(manager.networking.cache);
+      manager.networking.cache.write = async (uuid, vifs) => {
+        writing.open();
+        await held.opened;
+        return write(uuid, vifs);
+      };
+      const listed = gate();
+      const guests = manager.networking.cache.guests.bind(manager.networking.cache);
+      manager.networking.cache.guests = async () => {
+        const found = await guests();
+        listed.open();
+        return found;
+      };
+      const building = build(manager, UUID_A, [memberVif()]);
+      await writing.opened;
+      const applied = manager.securityGroupMembersChanged(ctx, [{ id: GROUP, ipv4: after, ipv6: [] }]);
+      // The change reads the records while the build's is still unwritten.
+      await listed.opened;
+      held.open();
+      await Promise.all([building, applied]);
+      assert.deepEqual(prefixes(datapath.plugged.get(UUID_A)), after);
+      assert.deepEqual(prefixes(await manager.networking.interfacesOf(UUID_A)), after);
+    });
+
+    it('a change from before the build came is not applied over the members it was sent with', async () => {
+      const { datapath, manager } = await setUp({ onHost: [instancePayload(UUID_A)] });
+      await manager.securityGroupMembersChanged(ctx, [{ id: GROUP, ipv4: ['10.0.0.9/32'], ipv6: [] }]);
+      await build(manager, UUID_A, [memberVif()]);
+      assert.deepEqual(prefixes(datapath.plugged.get(UUID_A)), before);
+    });
   });
 });

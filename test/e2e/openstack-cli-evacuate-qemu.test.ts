@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { killGuests, QEMU_COMPUTE_LINES, startMultiProcess, type Deployment } from '../helpers/deployments.ts';
+import { killGuests, qemuDatapathHostLines, startMultiProcess, type Deployment } from '../helpers/deployments.ts';
 import type { MigrationRow, ServerPlacement } from '../helpers/openstack-cli.ts';
 import { GUEST_BOOT_WAIT_MS, markerCount, uploadGuestImage } from '../helpers/guest-image.ts';
 import { NetworkLab, succeeds } from '../helpers/network-lab.ts';
@@ -45,15 +45,13 @@ describe('openstack CLI: evacuate a real guest off a dead qemu host', () => {
     d = await startMultiProcess(dir, cleanup, {
       computeHosts: [A, B],
       computeConfig: (host) => [
-        `instances_path = ${instances(host)}`,
         // Were A to take its evacuated guest for its own, it would start it again.
         'resume_guests_state_on_host_boot = true',
-        ...QEMU_COMPUTE_LINES,
-        '[linux_bridge]',
-        `namespace = ${datapath[host]}`,
-        `state_directory = ${join(labDir, host)}`,
-        '[metadata_agent]',
-        'enabled = false',
+        ...qemuDatapathHostLines({
+          instancesPath: instances(host),
+          namespace: datapath[host]!,
+          stateDirectory: join(labDir, host),
+        }),
       ],
     });
     // Guests are daemons that outlive a killed compute service: end any a failed test left running.

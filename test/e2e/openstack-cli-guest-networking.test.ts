@@ -3,7 +3,8 @@
  * real qemu guests (TCG): an admin's external flat network, a user's network, subnet and router, guests
  * that get their port's address by DHCP, reach each other, cannot reach another project's guest, cannot
  * send from a spoofed address, and are reached from "outside" through floating IPs only while a security
- * group rule allows it; deleting the servers leaves nothing on the host.
+ * group rule allows it; a guest reaches its own floating IP too; deleting the servers leaves nothing on
+ * the host.
  *
  * The datapath lives in a namespace this test makes (`[linux_bridge] namespace`), so the machine's own
  * namespace is never changed; a veth to a second namespace ("outside") is the external network's wire.
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAllInOne, waitStatus, type Deployment } from '../helpers/deployments.ts';
 import { GUEST_BOOT_WAIT_MS } from '../helpers/guest-image.ts';
+import { guestReaches, httpGet, pings } from '../helpers/guest-probes.ts';
 import { NetworkLab } from '../helpers/network-lab.ts';
 import { createExternalNetwork, inNs, makeOutsideWorld } from '../helpers/outside-world.ts';
 import { OpenstackCli } from '../helpers/openstack-cli.ts';
@@ -30,30 +32,13 @@ const SUBNET_B = '192.168.52';
 /** An address of SUBNET_A no port holds: what guest A pretends to be. */
 const SPOOFED = `${SUBNET_A}.250`;
 
-async function pings(ns: string, address: string): Promise<boolean> {
-  return inNs(ns, ['busybox', 'ping', '-c', '1', '-W', '1', address]).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** An HTTP GET from `ns`: the body, or null when nothing answered. */
-async function httpGet(ns: string, url: string): Promise<string | null> {
-  // curl: busybox-static's wget crashes on some failures inside a namespace.
-  return inNs(ns, ['curl', '-sf', '-m', '5', url], 20_000).catch(() => null);
-}
-
 /** Asks guest `from` (by its fixed address, from the datapath namespace) whether it pings `to`. */
 async function guestPings(from: string, to: string): Promise<boolean> {
-  const body = await httpGet(datapathNs, `http://${from}/cgi-bin/ping?${to}`);
-  assert.ok(body !== null, `guest ${from} did not answer its probe`);
-  return body.trim() === `reachable ${to}`;
+  return guestReaches(datapathNs, from, 'ping', to);
 }
 
 async function guestSpoofPings(from: string, source: string, to: string): Promise<boolean> {
-  const body = await httpGet(datapathNs, `http://${from}/cgi-bin/spoof-ping?${source}&${to}`);
-  assert.ok(body !== null, `guest ${from} did not answer its probe`);
-  return body.trim() === `reachable ${to}`;
+  return guestReaches(datapathNs, from, 'spoof-ping', to, `${source}&${to}`);
 }
 
 function ipv4s(value: unknown): string[] {
@@ -223,6 +208,11 @@ describe('openstack CLI: guest networking with real guests (qemu driver)', () =>
     assert.equal(await guestPings(guests.c.ip, `${SUBNET_B}.1`), true);
     assert.equal(await guestPings(guests.c.ip, guests.a.ip), false);
     assert.equal(await guestPings(guests.a.ip, guests.c.ip), false);
+  });
+
+  it('lets a guest reach its own floating IP (hairpin)', async () => {
+    // Through the host's 1:1 NAT and back over the same bridge port, answered from the floating address.
+    assert.equal(await guestPings(guests.a.ip, floatingA), true);
   });
 
   it('drops what a guest sends from an address not its own', async () => {

@@ -349,6 +349,30 @@ export const QEMU_COMPUTE_LINES = [
   'project_name = admin',
 ];
 
+/**
+ * A multi-process compute host's config lines for real guests (QEMU_COMPUTE_LINES) in `instancesPath`,
+ * with its datapath in network namespace `namespace` (state in `stateDirectory`), its physical networks
+ * on `physicalInterfaceMappings` (`physnet:interface` pairs of interfaces in that namespace), and no
+ * metadata proxy: two such hosts stand for two machines.
+ */
+export function qemuDatapathHostLines(options: {
+  instancesPath: string;
+  namespace: string;
+  stateDirectory: string;
+  physicalInterfaceMappings?: string[];
+}): string[] {
+  return [
+    `instances_path = ${options.instancesPath}`,
+    ...QEMU_COMPUTE_LINES,
+    '[linux_bridge]',
+    `namespace = ${options.namespace}`,
+    `state_directory = ${options.stateDirectory}`,
+    `physical_interface_mappings = ${(options.physicalInterfaceMappings ?? []).join(',')}`,
+    '[metadata_agent]',
+    'enabled = false',
+  ];
+}
+
 /** Headers of JSON requests as the deployment's admin (its openrc), with a token got once. */
 export async function adminJsonHeaders(env: Record<string, string>): Promise<Record<string, string>> {
   const token = await passwordToken(

@@ -27,6 +27,8 @@ export async function recreateInstance(
 ): Promise<void> {
   const { instance } = args;
   const uuid = instance.uuid;
+  // Member changes that arrive from here on postdate the request's rules: the plug applies them.
+  const membersSince = h.networking.memberMark();
   await h.event(ctx, uuid, REBUILD_EVENT, 'start');
   let failure: Error | undefined;
   let setUp = false;
@@ -38,7 +40,7 @@ export async function recreateInstance(
     await h.update(ctx, uuid, { task_state: TaskState.REBUILD_SPAWNING }, [TaskState.REBUILD_BLOCK_DEVICE_MAPPING]);
     setUp = true;
     // Plugged first: qemu opens the guest's taps by name when it starts.
-    await h.networking.plugGuest(instance, recreate.network_info);
+    await h.networking.plugGuest(instance, recreate.network_info, membersSince);
     // A config drive is written afresh here: the one the source wrote went down with it.
     await h.driver.spawn(instance, recreate.node, recreate.network_info, configDriveContents(args.config_drive));
     if (!recreate.start) await h.driver.powerOff(uuid, h.config.DEFAULT.shutdown_timeout);

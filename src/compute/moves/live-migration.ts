@@ -75,6 +75,8 @@ export class LiveMigrationFlows {
     move: LiveMove,
     networkInfo: NetworkInfo,
   ): Promise<void> {
+    // Member changes that arrive from here on postdate the request's rules: the plug applies them.
+    const membersSince = this.h.networking.memberMark();
     let migrateData: LiveMigrateData | undefined;
     await this.step(
       ctx,
@@ -84,7 +86,7 @@ export class LiveMigrationFlows {
       'prepared',
       async () => {
         // Plugged first: the destination's guest opens its taps by name when it starts.
-        await this.h.networking.plugGuest(instance, networkInfo);
+        await this.h.networking.plugGuest(instance, networkInfo, membersSince);
         migrateData = await this.driver().preLiveMigration(instance, move.dest_node, networkInfo);
       },
       () => this.removeGuest(instance.uuid),

@@ -98,6 +98,8 @@ export class ResizeFlows {
     powerOn: boolean,
     diskSource: DiskSource | null = null,
   ): Promise<void> {
+    // Member changes that arrive from here on postdate the request's rules: the plug applies them.
+    const membersSince = this.h.networking.memberMark();
     await this.h
       .update(ctx, instance.uuid, { task_state: TaskState.RESIZE_FINISH }, [TaskState.RESIZE_MIGRATED])
       .catch((err: Error) => log.warn({ instance: instance.uuid, err: err.message }, 'could not set resize_finish'));
@@ -108,7 +110,7 @@ export class ResizeFlows {
       'compute_finish_resize',
       'finished',
       async () => {
-        await this.h.networking.plugGuest(instance, networkInfo);
+        await this.h.networking.plugGuest(instance, networkInfo, membersSince);
         await this.moves().finishMigration(instance, move.dest_node, networkInfo, powerOn, diskSource);
       },
       // What this host set up goes; on the source's own host the guest is the source's to restore.
@@ -149,8 +151,9 @@ export class ResizeFlows {
     networkInfo: NetworkInfo,
     powerOn: boolean,
   ): Promise<void> {
+    const membersSince = this.h.networking.memberMark();
     await this.step(ctx, instance, move, 'compute_finish_revert_resize', 'reverted', async () => {
-      await this.h.networking.plugGuest(instance, networkInfo);
+      await this.h.networking.plugGuest(instance, networkInfo, membersSince);
       await this.moves().finishRevertMigration(instance, networkInfo, powerOn);
     });
   }

@@ -36,11 +36,17 @@ export async function ensureUplink(host: HostCommands, bridge: string, uplink: U
   return created;
 }
 
-/** Makes the tap exist, joins it to the bridge with the network's MTU, up; true when it was created now. */
+/**
+ * Makes the tap exist, joins it to the bridge with the network's MTU, up; true when it was created now.
+ * The port is in hairpin mode: a guest's packet to its own floating IP comes back, translated by the host,
+ * through the port it left by (as Nova sets it on Linux bridge ports); the guest's own broadcasts are
+ * kept from coming back the same way by the rule set (nft-ruleset.ts).
+ */
 export async function ensureTap(host: HostCommands, tap: string, bridge: string, mtu: number): Promise<boolean> {
   const created = !(await linkExists(host, tap));
   if (created) await host.run(['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
   await host.run(['ip', 'link', 'set', tap, 'mtu', String(mtu), 'master', bridge, 'up']);
+  await host.run(['ip', 'link', 'set', tap, 'type', 'bridge_slave', 'hairpin', 'on']);
   return created;
 }
 

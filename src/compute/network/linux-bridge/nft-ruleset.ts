@@ -82,6 +82,10 @@ function bridgeTable(plan: HostPlan): string[] {
   if (uplinks.length > 0 && gateways.length > 0) lines.push(`    iifname ${set(uplinks)} jump uplink`);
   lines.push('  }');
   lines.push('  chain postrouting {', '    type filter hook postrouting priority 200; policy accept;');
+  // Taps are in hairpin mode (host-links.ts): what a guest floods must not come back to it (its own ARP
+  // request, or IPv6 duplicate address detection's probe, heard back, says its address is taken).
+  const echoes = plan.ports.map((p) => `${name(p.tap)} . ${p.mac}`);
+  lines.push(`    oifname . ether saddr ${set(echoes)} meta pkttype { broadcast, multicast } drop`);
   if (ports.length > 0) {
     lines.push(`    oifname vmap ${set(ports.map((p) => `${name(p.tap)} : jump to_${chainId(p.tap)}`))}`);
   }
@@ -197,6 +201,10 @@ function inetTable(plan: HostPlan, metadata: readonly MetadataRedirect[]): strin
     for (const f of plan.floatingIps) {
       lines.push(
         `    iifname ${name(f.portBridge)} ip saddr ${address(f.fixedIp)} oifname != ${set(tenantBridges)} snat ip to ${address(f.floatingIp)}`,
+        // Hairpin: a guest's packet to its own floating IP, sent back to it by the DNAT, would come from
+        // its own address, which it drops as a spoof; it comes from the floating IP instead. The packet
+        // is bridged back (br_netfilter's DNAT to the bridge it came from), so it has no input device here.
+        `    oifname ${name(f.portBridge)} ip saddr ${address(f.fixedIp)} ip daddr ${address(f.fixedIp)} snat ip to ${address(f.floatingIp)}`,
       );
     }
     lines.push(`    iifname ${set(tenantBridges)} oifname != ${set(tenantBridges)} masquerade`);

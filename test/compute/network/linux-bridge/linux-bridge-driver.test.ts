@@ -167,36 +167,28 @@ describe('Linux bridge datapath on one host', () => {
     const rules = [...defaultRules, pingFromAnywhere, rule('ingress', 'tcp', ['0.0.0.0/0'], [8080, 8080])];
     await driver.plug('vm-1', [g1Vif(rules)], {}, 'project');
     assert.ok(await lab.ping(g2, '198.51.100.50'), "the neighbour reaches guest 1's floating IP");
-    // `ip netns exec` execs socat: the child is the listener itself, killed below.
-    const listener = spawn('ip', [
-      ...['netns', 'exec', g1, 'socat', 'TCP-LISTEN:8080,reuseaddr,fork'],
-      'SYSTEM:echo hairpin-$SOCAT_PEERADDR',
-    ]);
-    const exited = new Promise((resolve) => listener.once('exit', resolve));
     try {
-      const answer = async () =>
-        (
-          await sh([
-            'ip',
-            'netns',
-            'exec',
-            g2,
-            'socat',
-            '-T',
-            '2',
-            '-',
-            'TCP:198.51.100.50:8080,connect-timeout=2',
-          ]).catch((err: Error) => `failed: ${err.message}`)
-        ).trim();
-      let got = '';
-      for (let i = 0; i < 20 && !got.startsWith('hairpin'); i++) {
-        got = await answer();
-        if (!got.startsWith('hairpin')) await new Promise((r) => setTimeout(r, 100));
-      }
+      const got = await withPeerEcho(g1, () => tcpAnswer(g2, '198.51.100.50:8080'));
       assert.equal(got, 'hairpin-10.20.0.12', 'a TCP connection to the floating IP, answered through it');
     } finally {
-      listener.kill();
-      await exited;
+      await driver.plug('vm-1', [g1Vif([...defaultRules, pingFromAnywhere])], {}, 'project');
+    }
+  });
+
+  it('reaches its own floating IP from the guest that holds it (hairpin)', async () => {
+    // Guest 1 to its own floating IP: the host's DNAT sends the packet back out of the port it came in on
+    // (the tap's hairpin mode), from the floating address (SNAT): a guest takes a packet from its own
+    // address for a spoof and drops it.
+    const rules = [...defaultRules, pingFromAnywhere, rule('ingress', 'tcp', ['0.0.0.0/0'], [8080, 8080])];
+    await driver.plug('vm-1', [g1Vif(rules)], {}, 'project');
+    assert.ok(await lab.ping(g1, '198.51.100.50'), 'guest 1 reaches its own floating IP');
+    try {
+      const got = await withPeerEcho(g1, () => tcpAnswer(g1, '198.51.100.50:8080'));
+      assert.equal(got, 'hairpin-198.51.100.50', 'its own connection, seen coming from its floating IP');
+      // Its own broadcasts do not come back to it through the hairpin: an ARP request it sends is not
+      // heard back (IPv6 duplicate address detection would fail on its own echo).
+      assert.equal(await hearsOwnBroadcast(g1), false, 'guest 1 hears its own broadcast');
+    } finally {
       await driver.plug('vm-1', [g1Vif([...defaultRules, pingFromAnywhere])], {}, 'project');
     }
   });
@@ -306,3 +298,52 @@ describe('Linux bridge datapath on one host', () => {
     assert.equal(await lab.ping(g1, '10.20.0.12'), false);
   });
 });
+
+/**
+ * Runs a TCP server on port 8080 in `ns` that answers `hairpin-<peer address>` while `connect` is tried
+ * (a few times: the first may race the listener's start); what `connect` last got.
+ */
+async function withPeerEcho(ns: string, connect: () => Promise<string>): Promise<string> {
+  // `ip netns exec` execs socat: the child is the listener itself, killed below.
+  const listener = spawn('ip', [
+    ...['netns', 'exec', ns, 'socat', 'TCP-LISTEN:8080,reuseaddr,fork'],
+    'SYSTEM:echo hairpin-$SOCAT_PEERADDR',
+  ]);
+  const exited = new Promise((resolve) => listener.once('exit', resolve));
+  try {
+    let got = '';
+    for (let i = 0; i < 20 && !got.startsWith('hairpin'); i++) {
+      got = await connect();
+      if (!got.startsWith('hairpin')) await new Promise((r) => setTimeout(r, 100));
+    }
+    return got;
+  } finally {
+    listener.kill();
+    await exited;
+  }
+}
+
+/** What a TCP server at `target` says to a connection from namespace `ns`, or why none answered. */
+async function tcpAnswer(ns: string, target: string): Promise<string> {
+  const argv = ['ip', 'netns', 'exec', ns, 'socat', '-T', '2', '-', `TCP:${target},connect-timeout=2`];
+  return (await sh(argv).catch((err: Error) => `failed: ${err.message}`)).trim();
+}
+
+/**
+ * Whether a frame the guest broadcasts comes back to it: a counter on its eth0's ingress of frames from
+ * its own MAC, read after it sends broadcast ARP requests for an address nobody holds.
+ */
+async function hearsOwnBroadcast(ns: string): Promise<boolean> {
+  const mac = /link\/ether (\S+)/.exec(await sh(['ip', '-n', ns, 'link', 'show', 'dev', 'eth0']))![1]!;
+  const nft = (script: string) => sh(['ip', 'netns', 'exec', ns, 'nft', script]);
+  await nft('add table netdev echo');
+  try {
+    await nft('add chain netdev echo in { type filter hook ingress device eth0 priority 0; }');
+    await nft(`add rule netdev echo in ether saddr ${mac} counter`);
+    await succeeds(['ip', 'netns', 'exec', ns, 'busybox', 'arping', '-c', '3', '-w', '2', '-I', 'eth0', '192.0.2.77']);
+    const counted = /counter packets (\d+)/.exec(await nft('list chain netdev echo in'));
+    return Number(counted?.[1] ?? 0) > 0;
+  } finally {
+    await nft('delete table netdev echo');
+  }
+}

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { planHost, PlanError } from '../../../../src/compute/network/linux-bridge/host-plan.ts';
 import { renderRuleset } from '../../../../src/compute/network/linux-bridge/nft-ruleset.ts';
 import type { VifSecurityRule } from '../../../../src/wire/messages/network-info.ts';
-import { network, rule, vif } from '../../../helpers/network-lab.ts';
+import { externalNetwork, network, rule, vif } from '../../../helpers/network-lab.ts';
 
 const run = promisify(execFile);
 const net = network({ id: 'tenant-network', projectId: 'p1', cidr: '10.1.0.0/24', gateway: '10.1.0.1' });
@@ -83,5 +83,25 @@ describe('nftables rule set', () => {
     assert.ok(accept > 0 && drop > accept && input.indexOf('jump egress_') > drop, input);
     await nftAccepts(script);
     assert.throws(() => renderRuleset(plan, [{ bridge: net.bridge, address: '10.1.0.1', port: 70000 }]), PlanError);
+  });
+
+  it("sends a guest's packets to its own floating IP back to it from that address, and never its floods", async () => {
+    const floating = [{ address: '198.51.100.7', network: externalNetwork('external', 'public') }];
+    const port = vif({ id: 'port-a', mac: 'fa:16:3e:00:00:01', network: net, ip: '10.1.0.5', floating });
+    const plan = planHost(
+      [{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }],
+      new Map([['public', 'eth9']]),
+    );
+    const script = renderRuleset(plan);
+    assert.ok(
+      script.includes(`oifname "${net.bridge}" ip saddr 10.1.0.5 ip daddr 10.1.0.5 snat ip to 198.51.100.7`),
+      script,
+    );
+    assert.ok(
+      script.includes(
+        `oifname . ether saddr { "${port.devname}" . fa:16:3e:00:00:01 } meta pkttype { broadcast, multicast } drop`,
+      ),
+    );
+    await nftAccepts(script);
   });
 });
