@@ -30,6 +30,8 @@ export interface HostActionSteps {
     event?: { event: string; phase: 'start' | 'finish' },
     /** And if its vm_state is one of these. */
     expectedVmState?: readonly string[],
+    /** And if it is placed on this host. */
+    onThisHost?: boolean,
   ): Promise<void>;
   event(ctx: RequestContext, uuid: string, event: string, phase: 'start' | 'finish', error?: Error): Promise<void>;
   /** The end of an action that succeeded: `changes` with the task cleared; a deleted instance is left be. */

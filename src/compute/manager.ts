@@ -39,6 +39,7 @@ import { VifCache } from './network/vif-cache.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
 import { join } from 'node:path';
 import { configDriveContents } from './config-drive.ts';
+import { BuildsUnderWay, recordBuildStep } from './build-records.ts';
 import type { InstanceMetadata } from '../wire/messages/instance-metadata.ts';
 
 const log = getLogger('compute');
@@ -115,6 +116,8 @@ export class ComputeManager implements HostActionSteps {
   readonly networking: GuestNetworking;
   /** instance_build_timeout and reboot_timeout (stuck-tasks.ts). */
   readonly watchdog = new StuckTaskWatchdog(this);
+  /** Builds a handler of this process is working on (build-records.ts); the watchdog finishes the others. */
+  readonly buildsUnderWay = new BuildsUnderWay();
 
   constructor(
     readonly host: string,
@@ -233,9 +236,21 @@ export class ComputeManager implements HostActionSteps {
       return;
     }
     if (instance.vm_state === VmState.BUILDING || (task !== null && BUILD_TASKS.includes(task))) {
+      const message = 'The compute service restarted while this instance was being built.';
       await this.update(ctx, instance.uuid, { vm_state: VmState.ERROR, task_state: null });
-      await this.fault(ctx, instance.uuid, 'The compute service restarted while this instance was being built.');
+      await this.fault(ctx, instance.uuid, message);
       await this.destroyGuest(instance.uuid);
+      // As after any failed build, the claim is given back (an aborted reschedule: no retry elsewhere,
+      // and the conductor finds the instance in ERROR already).
+      await this.conductor.rescheduleBuild(ctx, {
+        uuid: instance.uuid,
+        host: this.host,
+        node: instance.node ?? this.host,
+        attempt: 1,
+        alternates: [],
+        error: { message, traceback: '' },
+        abort: true,
+      });
       return;
     }
     if (await settleInterruptedRescue(this, ctx, instance)) return;
@@ -327,14 +342,46 @@ export class ComputeManager implements HostActionSteps {
     /** What the guest's config drive holds; none without it. */
     configDrive?: InstanceMetadata,
   ): Promise<void> {
-    const event = 'compute_build_and_run_instance';
     // Member changes that arrive from here on postdate `networkInfo`'s rules: the plug applies them.
     const membersSince = this.networking.memberMark();
+    // A copy of the cast delivered again while this process builds it (a broker restart) is dropped.
+    if (!this.buildsUnderWay.take(instance.uuid)) {
+      return log.info({ instance: instance.uuid }, 'build already under way here; dropped a copy of its request');
+    }
     try {
-      await this.update(ctx, instance.uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING], {
-        event,
-        phase: 'start',
-      });
+      await this.buildAndRun(ctx, instance, node, alternates, attempt, networkInfo, membersSince, configDrive);
+    } finally {
+      this.buildsUnderWay.release(instance.uuid);
+    }
+  }
+
+  private async buildAndRun(
+    ctx: RequestContext,
+    instance: InstancePayload,
+    node: string,
+    alternates: Selection[],
+    attempt: number,
+    networkInfo: NetworkInfo,
+    membersSince: number,
+    configDrive?: InstanceMetadata,
+  ): Promise<void> {
+    const event = 'compute_build_and_run_instance';
+    // Started only on the host it is placed on: a late copy of a cast to a host the build has since been
+    // rescheduled from is refused here. A start whose reply was lost is ours if no other handler has it.
+    const started = (now: InstancePayload) => now.task_state === TaskState.SPAWNING && now.host === this.host;
+    try {
+      await recordBuildStep(
+        this,
+        ctx,
+        instance.uuid,
+        { task_state: TaskState.SPAWNING },
+        [TaskState.SCHEDULING],
+        {
+          event,
+          phase: 'start',
+        },
+        started,
+      );
     } catch (err) {
       if (isGone(err)) return log.info({ instance: instance.uuid }, 'instance deleted before its build started');
       throw err;
@@ -367,7 +414,8 @@ export class ComputeManager implements HostActionSteps {
       return;
     }
     try {
-      await this.update(
+      await recordBuildStep(
+        this,
         ctx,
         instance.uuid,
         {
@@ -378,10 +426,14 @@ export class ComputeManager implements HostActionSteps {
         },
         [TaskState.SPAWNING],
         { event, phase: 'finish' },
+        (now) => now.vm_state === VmState.ACTIVE,
       );
     } catch (err) {
       if (!isGone(err)) throw err;
-      log.info({ instance: instance.uuid }, 'instance deleted while it was spawning; removing the guest');
+      log.info(
+        { instance: instance.uuid },
+        'instance deleted (or placed elsewhere) while it spawned; removing the guest',
+      );
       await this.destroyGuest(instance.uuid);
     }
     await this.recordBuildOutcome(node, true);
@@ -886,6 +938,7 @@ export class ComputeManager implements HostActionSteps {
     expected?: readonly (string | null)[],
     event?: { event: string; phase: 'start' | 'finish' },
     expectedVmState?: readonly string[],
+    onThisHost = false,
   ): Promise<void> {
     return this.conductor.instanceUpdate(
       ctx,
@@ -894,6 +947,7 @@ export class ComputeManager implements HostActionSteps {
       expected,
       event && { ...event, host: this.host },
       expectedVmState,
+      onThisHost ? this.host : undefined,
     );
   }
 

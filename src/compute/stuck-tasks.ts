@@ -2,7 +2,8 @@
  * The compute host's watchdog for tasks that never end (Nova's _check_instance_build_time and
  * _poll_rebooting_instances): a build on this host longer than `[DEFAULT] instance_build_timeout` goes to
  * ERROR with a fault and gives back its claim; a reboot longer than `[DEFAULT] reboot_timeout` is done
- * again as a hard reboot; a delete still `deleting` twice `rpc_response_timeout` after this host first saw
+ * again as a hard reboot; a build whose end was not recorded is recorded or handed back to the conductor
+ * (checkLostBuilds); a delete still `deleting` twice `rpc_response_timeout` after this host first saw
  * it (its terminate_instance was taken by a run of this service that died, or the start-up settling of
  * it failed) is done again, as Nova's start-up does for the deletes it finds. Whatever hung (a driver call, a lost message) may still end later: the states
  * each step expects make that late end a no-op that cleans up after itself.
@@ -12,7 +13,7 @@ import { InstanceInvalidState, NotFound } from '../common/errors.ts';
 import { getLogger } from '../common/log/logger.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import { BUILD_TIMED_OUT } from '../wire/messages/build-timeout.ts';
-import { REBOOT_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
+import { PowerState, REBOOT_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
 import { TaskAges } from './host-duties/task-ages.ts';
 import type { RebootType } from './virt/driver.ts';
@@ -25,6 +26,8 @@ export interface WatchedHost extends HostActionSteps {
   rebootInstance(ctx: RequestContext, instance: InstancePayload, type: RebootType): Promise<void>;
   terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void>;
   settleAgain(instances: InstancePayload[]): Promise<void>;
+  /** The builds a handler of this process is working on. */
+  readonly buildsUnderWay: { has(uuid: string): boolean };
 }
 
 export class StuckTaskWatchdog {
@@ -43,6 +46,7 @@ export class StuckTaskWatchdog {
     const ctx = adminContext();
     const instances = await this.h.conductor.instancesOnHost(ctx, this.h.host);
     await this.h.settleAgain(instances);
+    await this.checkLostBuilds(ctx, instances, 2 * rpc_response_timeout);
     if (build > 0) await this.checkBuilds(ctx, instances, build);
     if (reboot > 0) this.checkReboots(ctx, instances, reboot);
     await this.checkDeletes(ctx, instances, 2 * rpc_response_timeout);
@@ -62,6 +66,46 @@ export class StuckTaskWatchdog {
         .terminateInstance(ctx, instance)
         .catch((err: Error) => log.warn({ instance: instance.uuid, err: err.message }, 'could not finish the delete'));
     }
+  }
+
+  /**
+   * A build in `spawning` here that no handler of this process works on, twice rpc_response_timeout
+   * after this host first saw it so: its handler gave up recording its end (the broker or the database
+   * stayed away longer than its retries, build-records.ts). A guest that runs is the build done: ACTIVE.
+   * Without one the build never got to spawn: it goes back to `scheduling`, and the conductor casts it
+   * to this host again (its interrupted builds), where its claim still is.
+   */
+  private async checkLostBuilds(ctx: RequestContext, instances: InstancePayload[], quiet: number): Promise<void> {
+    const lost = instances.filter(
+      (i) =>
+        i.vm_state === VmState.BUILDING && i.task_state === TaskState.SPAWNING && !this.h.buildsUnderWay.has(i.uuid),
+    );
+    for (const instance of this.ages.overdue('lost build', lost, quiet)) {
+      this.ages.restart('lost build', instance.uuid);
+      await this.finishLostBuild(ctx, instance.uuid).catch((err: Error) =>
+        log.warn({ instance: instance.uuid, err: err.message }, 'could not finish the build; will try again'),
+      );
+    }
+  }
+
+  private async finishLostBuild(ctx: RequestContext, uuid: string): Promise<void> {
+    if (this.h.driver.powerState(uuid) === PowerState.RUNNING) {
+      log.warn({ instance: uuid }, 'build ended without its end recorded; recording it ACTIVE');
+      const changes = { vm_state: VmState.ACTIVE, task_state: null, power_state: PowerState.RUNNING };
+      await this.h.update(ctx, uuid, { ...changes, launched_at: new Date().toISOString() }, [TaskState.SPAWNING]);
+      return;
+    }
+    log.warn({ instance: uuid }, 'build stopped before its guest ran; handing it back to be cast again');
+    await this.h.destroyGuest(uuid);
+    await this.h.update(
+      ctx,
+      uuid,
+      { task_state: TaskState.SCHEDULING },
+      [TaskState.SPAWNING],
+      undefined,
+      undefined,
+      true,
+    );
   }
 
   private async checkBuilds(ctx: RequestContext, instances: InstancePayload[], timeout: number): Promise<void> {

@@ -8,7 +8,7 @@
  * - instances this process is scheduling right now (the first copy's handler still runs, after a broker
  *   restart): left to it;
  * - instances not placed yet (no host): scheduled, as on the first delivery (the previous attempt died
- *   before placing them; a claim it made is replaced by the new one);
+ *   before placing them); a claim it made is given back first (BuildTriage.claimed);
  * - placed but not started (task_state still `scheduling`): the build is cast again to the same host
  *   and node, since the conductor that placed them may have died before its cast; compute starts a build
  *   only from `scheduling`, so if both casts arrive the second is dropped there;
@@ -21,6 +21,14 @@ import { SelectionShape, type Selection } from '../wire/messages/request-spec.ts
 export interface BuildTriage {
   /** To schedule. */
   unplaced: string[];
+  /**
+   * Those of `unplaced` holding a claim already: an earlier select_destinations claimed for them and its
+   * answer was lost (with a conductor killed, or its reply with a broker restart). Given back before
+   * they are scheduled again: the scheduler's view would count it against its host while it claims
+   * again, and concurrent copies would use up its free capacity with claims that replace each other
+   * (the chaos runs' NoValidHost answers with room left).
+   */
+  claimed: string[];
   /** To cast again to the host they were placed on. */
   placed: { uuid: string; selection: Selection }[];
 }
@@ -42,7 +50,7 @@ export class BuildsInFlight {
 }
 
 export async function triageBuilds(db: Db, uuids: readonly string[]): Promise<BuildTriage> {
-  if (uuids.length === 0) return { unplaced: [], placed: [] };
+  if (uuids.length === 0) return { unplaced: [], claimed: [], placed: [] };
   const rows = await db
     .selectFrom('instances')
     .leftJoin('compute_nodes', (join) =>
@@ -58,12 +66,21 @@ export async function triageBuilds(db: Db, uuids: readonly string[]): Promise<Bu
       'instances.availability_zone',
       'instances.task_state',
       'compute_nodes.uuid as node_uuid',
+      (eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('allocations')
+              .select('allocations.id')
+              .whereRef('allocations.consumer_id', '=', 'instances.uuid'),
+          )
+          .as('has_claim'),
     ])
     .where('instances.uuid', 'in', [...uuids])
     .where('instances.deleted', '=', 0)
     .where('instances.vm_state', '=', VmState.BUILDING)
     .execute();
-  const triage: BuildTriage = { unplaced: [], placed: [] };
+  const triage: BuildTriage = { unplaced: [], claimed: [], placed: [] };
   // In the order of the message, which is the order the API numbered them in.
   const byUuid = new Map(rows.map((r) => [r.uuid, r]));
   for (const uuid of uuids) {
@@ -71,6 +88,7 @@ export async function triageBuilds(db: Db, uuids: readonly string[]): Promise<Bu
     if (!row || row.task_state !== TaskState.SCHEDULING) continue;
     if (row.host === null || row.node === null || row.node_uuid === null) {
       triage.unplaced.push(uuid);
+      if (row.has_claim) triage.claimed.push(uuid);
       continue;
     }
     triage.placed.push({

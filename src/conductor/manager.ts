@@ -33,9 +33,10 @@ import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
 import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
-import { orphanedDeletes } from './delete-watchdog.ts';
+import { claimsOfDeletedInstances, orphanedDeletes } from './delete-watchdog.ts';
 import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
 import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
+import { isDatabaseConnectionLost } from '../common/db/reconnect.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';
@@ -102,7 +103,8 @@ export class ConductorManager {
   ): Promise<void> {
     const mine = this.buildsInFlight.take(requested);
     try {
-      const { unplaced, placed } = await triageBuilds(this.db, mine);
+      const { unplaced, claimed, placed } = await triageBuilds(this.db, mine);
+      for (const uuid of claimed) await releaseAllocations(this.db, uuid);
       if (unplaced.length < requested.length)
         log.info(
           { requested: requested.length, unplaced: unplaced.length, placed: placed.length },
@@ -110,7 +112,9 @@ export class ConductorManager {
         );
       await Promise.all([
         unplaced.length ? this.scheduleAndBuild(ctx, unplaced, recordedSpec, recorded) : undefined,
-        ...placed.map(({ uuid, selection }) => this.castBuild(ctx, uuid, [selection], 1)),
+        ...placed.map(({ uuid, selection }) =>
+          this.castBuild(ctx, uuid, [selection], 1, undefined, { host: selection.service_host }),
+        ),
       ]);
     } finally {
       this.buildsInFlight.release(mine);
@@ -124,15 +128,20 @@ export class ConductorManager {
     recorded?: readonly InstancePayload[],
   ): Promise<void> {
     const spec = { ...(recordedSpec ?? (await getRequestSpec(this.db, uuids[0]!))), num_instances: uuids.length };
+    let sent = 0;
     // The events are recorded while the scheduler decides: neither waits for the other.
     const [started, scheduled] = await Promise.allSettled([
       Promise.all(
         uuids.map((uuid) => startEvent(this.db, uuid, ctx.requestId, 'conductor_schedule_and_build_instances', null)),
       ),
       // Idempotent (a claim replaces the instance's previous one): sent again across a broker restart.
+      // What a lost call may have claimed is given back first (see BuildTriage.claimed for why).
       retryWhileBusAway(
         'select_destinations',
-        () => this.scheduler.selectDestinations(ctx, spec, uuids),
+        async () => {
+          if (sent++ > 0) for (const uuid of uuids) await releaseAllocations(this.db, uuid);
+          return this.scheduler.selectDestinations(ctx, spec, uuids);
+        },
         // Long enough for one lost request's timeout and a second try.
         3 * this.config.DEFAULT.rpc_response_timeout * 1000,
       ),
@@ -152,6 +161,8 @@ export class ConductorManager {
   /**
    * Points the instance at its claimed host and casts the build there; releases the claim if the user
    * deleted it meanwhile. `recorded` is the instance as the API recorded it: with it, no read-back.
+   * `again`: a build cast again to the host it was placed on (a redelivered build_instances), done only
+   * if it is still there and not started: one rescheduled since to another host keeps that host's claim.
    */
   private async castBuild(
     ctx: RequestContext,
@@ -159,6 +170,7 @@ export class ConductorManager {
     [chosen, ...alternates]: Selection[],
     attempt: number,
     recorded?: InstancePayload,
+    again?: { host: string },
   ): Promise<void> {
     if (!chosen) return;
     const placement = {
@@ -167,7 +179,9 @@ export class ConductorManager {
       availability_zone: chosen.availability_zone,
       task_state: TaskState.SCHEDULING,
     };
-    const expected = { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] };
+    const expected = again
+      ? { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING], host: again.host }
+      : { vmState: [VmState.BUILDING], taskState: [TaskState.SCHEDULING, TaskState.SPAWNING, null] };
     let instance: InstancePayload;
     try {
       if (recorded) {
@@ -178,6 +192,9 @@ export class ConductorManager {
       }
     } catch (err) {
       if (!(err instanceof InstanceInvalidState || err instanceof NotFound)) throw err;
+      if (again && err instanceof InstanceInvalidState) {
+        return log.info({ instance: uuid, host: again.host }, 'build moved on since; its earlier cast is not repeated');
+      }
       log.info({ instance: uuid }, 'instance deleted while it was scheduled; releasing its claim');
       await releaseAllocations(this.db, uuid);
       return;
@@ -186,6 +203,9 @@ export class ConductorManager {
     try {
       networkInfo = await this.allocateNetwork(instance, chosen.service_host, chosen.availability_zone);
     } catch (err) {
+      // The database went away under it: the build stays placed and `scheduling`, and is cast again
+      // (its network allocated again) once quiet for twice rpc_response_timeout (resumeInterruptedBuilds).
+      if (isDatabaseConnectionLost(err)) throw err;
       // Another host would meet the same network (Nova aborts the build rather than reschedule).
       log.warn({ instance: uuid, err: (err as Error).message }, 'could not allocate the network');
       await this.setError(ctx, uuid, err as Error, 'conductor_schedule_and_build_instances');
@@ -309,7 +329,7 @@ export class ConductorManager {
    * Periodic: deletes still `deleting` twice rpc_response_timeout after their last change, on no host or
    * on a host whose compute service is down (their terminate_instance died with it), are finished here
    * as the API's local delete does: the row marked deleted, claims and ports freed. The host, if it comes
-   * back, reaps the guest as a running deleted one.
+   * back, reaps the guest as a running deleted one. Claims deleted instances still hold are freed too.
    */
   async finishOrphanedDeletes(ctx: RequestContext, at = Date.now()): Promise<void> {
     const { rpc_response_timeout, service_down_time } = this.config.DEFAULT;
@@ -319,6 +339,10 @@ export class ConductorManager {
       await this.instanceDeleted(ctx, uuid).catch((err: Error) =>
         log.warn({ instance: uuid, err: err.message }, 'could not finish the delete; will try again'),
       );
+    }
+    for (const uuid of await claimsOfDeletedInstances(this.db)) {
+      log.warn({ instance: uuid }, 'a deleted instance still holds a claim (claimed after its delete); freeing it');
+      await releaseAllocations(this.db, uuid);
     }
   }
 
@@ -389,11 +413,13 @@ export class ConductorManager {
     expectedTaskState?: (string | null)[],
     event?: ActionEventWithUpdate,
     expectedVmState?: string[],
+    expectedHost?: string,
   ): Promise<void> {
     const change = () =>
       changeInstance(this.db, uuid, changes, {
         ...(expectedTaskState ? { taskState: expectedTaskState } : {}),
         ...(expectedVmState ? { vmState: expectedVmState } : {}),
+        ...(expectedHost !== undefined ? { host: expectedHost } : {}),
       });
     if (event?.phase === 'start') {
       // Side by side: the event is recorded whether or not the change is refused, and neither waits.

@@ -19,7 +19,15 @@ export function conductorEndpoints(manager: ConductorManager, ports: PortStatusR
       // A guest whose state the host settled runs there with its ports plugged: marked first, so that
       // whoever sees the new state sees its ports up.
       if (a.changes.vm_state !== undefined && !NOT_PLUGGED.has(a.changes.vm_state)) await ports.guestPlugged(a.uuid);
-      await manager.instanceUpdate(ctx, a.uuid, a.changes, a.expected_task_state, a.event, a.expected_vm_state);
+      await manager.instanceUpdate(
+        ctx,
+        a.uuid,
+        a.changes,
+        a.expected_task_state,
+        a.event,
+        a.expected_vm_state,
+        a.expected_host,
+      );
     },
     instance_deleted: (ctx, a) => manager.instanceDeleted(ctx, a.uuid),
     instances_on_host: (_ctx, a) => manager.instancesOnHost(a.host, a.uuid),

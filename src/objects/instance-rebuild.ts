@@ -40,7 +40,7 @@ export async function writeRebuildRecord(
   uuid: string,
   columns: RebuildColumns,
   metadata: Readonly<Record<string, string>> | undefined,
-  expected: Required<ExpectedStates>,
+  expected: Required<Omit<ExpectedStates, 'host'>>,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const tasks = expected.taskState.filter((task): task is string => task !== null);

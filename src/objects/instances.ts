@@ -492,6 +492,8 @@ export interface ExpectedStates {
   /** The update applies only if task_state is one of these (null = no task). */
   taskState?: readonly (string | null)[];
   vmState?: readonly string[];
+  /** And only if it is placed on this host. */
+  host?: string;
 }
 
 /**
@@ -525,6 +527,7 @@ export async function changeInstance(
     .where('uuid', '=', uuid)
     .where('deleted', '=', 0);
   if (expected.vmState) query = query.where('vm_state', 'in', [...expected.vmState]);
+  if (expected.host !== undefined) query = query.where('host', '=', expected.host);
   if (expected.taskState) {
     const values = expected.taskState.filter((s): s is string => s !== null);
     const allowNull = expected.taskState.includes(null);
@@ -540,8 +543,8 @@ export async function changeInstance(
     const current = await findInstance(db, uuid);
     if (!current) throw new NotFound(`Instance ${uuid} could not be found.`);
     throw new InstanceInvalidState(
-      `Instance ${uuid} is in vm_state ${current.vm_state}, task_state ${current.task_state ?? 'None'}; ` +
-        `expected ${describeExpected(expected)}.`,
+      `Instance ${uuid} is in vm_state ${current.vm_state}, task_state ${current.task_state ?? 'None'}` +
+        `${expected.host !== undefined ? `, on host ${current.host ?? 'None'}` : ''}; expected ${describeExpected(expected)}.`,
     );
   }
 }
@@ -550,6 +553,7 @@ function describeExpected(expected: ExpectedStates): string {
   const parts = [];
   if (expected.vmState) parts.push(`vm_state in (${expected.vmState.join(', ')})`);
   if (expected.taskState) parts.push(`task_state in (${expected.taskState.map((s) => s ?? 'None').join(', ')})`);
+  if (expected.host !== undefined) parts.push(`host ${expected.host}`);
   return parts.join(' and ');
 }
 

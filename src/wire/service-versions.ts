@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 11;
+export const SERVICE_VERSION = 12;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -44,6 +44,8 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   // of the ports whose rules name it; compute 1.13: config_drive in unshelve_instance (an offloaded
   // server gets its config drive back). Released together.
   11: { conductor: '1.7', scheduler: '1.1', compute: '1.13' },
+  // conductor 1.8: instance_update's expected_host (a build starts only on the host it is placed on).
+  12: { conductor: '1.8', scheduler: '1.1', compute: '1.13' },
 };
 
 /** The binary whose services serve a topic. */

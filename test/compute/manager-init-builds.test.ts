@@ -30,6 +30,11 @@ describe('ComputeManager.initHost: builds found at start-up', () => {
     await manager.initHost();
     assert.equal(recorded.updates[0]!.changes.vm_state, VmState.ERROR);
     assert.deepEqual(recorded.faults, ['The compute service restarted while this instance was being built.']);
+    assert.deepEqual(
+      recorded.reschedules.map((r) => [r.uuid, r.abort]),
+      [['vm-spawning', true]],
+      'its claim is given back, with no retry elsewhere',
+    );
   });
 
   it('settles again, at the watchdog, an interrupted build whose start-up settling failed', async () => {

@@ -111,10 +111,86 @@ describe('StuckTaskWatchdog: instance_build_timeout', () => {
     const { manager, recorded } = await managerOnFakeDriver({
       onHost: [instancePayload('vm-slow', { task_state: TaskState.SPAWNING })],
     });
+    // A slow build its handler still works on (one without a handler is finished: below).
+    manager.buildsUnderWay.take('vm-slow');
     const clock = handClock();
     const watchdog = new StuckTaskWatchdog(manager, clock.now);
     await watchdog.check();
     clock.advance(100_000);
+    await watchdog.check();
+    assert.deepEqual(recorded.updates, []);
+  });
+});
+
+describe('StuckTaskWatchdog: builds whose end was not recorded', () => {
+  it('records ACTIVE a build whose guest runs, after twice rpc_response_timeout, and only then', async () => {
+    const spawning = instancePayload('vm-ran', { task_state: TaskState.SPAWNING });
+    const { driver, manager, recorded } = await managerOnFakeDriver({
+      onHost: [spawning],
+      config: { DEFAULT: { rpc_response_timeout: '20' } },
+    });
+    await driver.spawn(spawning, 'h');
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(39);
+    await watchdog.check();
+    assert.equal(recorded.updates.length, 0, 'its handler may still record it');
+    clock.advance(1);
+    await watchdog.check();
+    assert.equal(recorded.updates.length, 1);
+    const { launched_at: launchedAt, ...changes } = recorded.updates[0]!.changes;
+    assert.deepEqual(changes, { vm_state: VmState.ACTIVE, task_state: null, power_state: PowerState.RUNNING });
+    assert.ok(launchedAt);
+    assert.deepEqual(recorded.updates[0]!.expected, [TaskState.SPAWNING]);
+    assert.ok(
+      driver.listGuests().some((g) => g.uuid === 'vm-ran'),
+      'the guest is kept',
+    );
+  });
+
+  it('hands back to scheduling, on this host only, a build that never got its guest', async () => {
+    const spawning = instancePayload('vm-never', { task_state: TaskState.SPAWNING });
+    const hosts: (string | undefined)[] = [];
+    const { manager, recorded } = await managerOnFakeDriver({
+      onHost: [spawning],
+      config: { DEFAULT: { rpc_response_timeout: '20' } },
+      conductor: {
+        instanceUpdate: async (
+          _ctx: unknown,
+          _uuid: string,
+          changes: Record<string, unknown>,
+          expected?: (string | null)[],
+          _event?: unknown,
+          _vm?: unknown,
+          host?: string,
+        ) => {
+          recorded.updates.push({ changes, expected });
+          hosts.push(host);
+        },
+      },
+    });
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(40);
+    await watchdog.check();
+    assert.deepEqual(recorded.updates, [{ changes: { task_state: TaskState.SCHEDULING }, expected: ['spawning'] }]);
+    assert.deepEqual(hosts, ['h'], 'guarded on this host: the conductor casts it here again');
+    await watchdog.check();
+    assert.equal(recorded.updates.length, 1, 'once per quiet period');
+  });
+
+  it('leaves alone a build its handler works on, however long it takes', async () => {
+    const { manager, recorded } = await managerOnFakeDriver({
+      onHost: [instancePayload('vm-long', { task_state: TaskState.SPAWNING })],
+      config: { DEFAULT: { rpc_response_timeout: '20' } },
+    });
+    manager.buildsUnderWay.take('vm-long');
+    const clock = handClock();
+    const watchdog = new StuckTaskWatchdog(manager, clock.now);
+    await watchdog.check();
+    clock.advance(1000);
     await watchdog.check();
     assert.deepEqual(recorded.updates, []);
   });

@@ -9,14 +9,19 @@ import { after, before, describe, it } from 'node:test';
 import { adminContext } from '../../src/common/context.ts';
 import { ConductorManager } from '../../src/conductor/manager.ts';
 import { getInstance } from '../../src/objects/instances.ts';
+import { getRequestSpec } from '../../src/objects/request-specs.ts';
 import type { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
 import { SchedulerRpcApi } from '../../src/wire/contracts/scheduler.ts';
+import { TaskState } from '../../src/wire/messages/instance-states.ts';
+import type { Selection } from '../../src/wire/messages/request-spec.ts';
+import { InstanceInvalidState } from '../../src/common/errors.ts';
+import { MessageDeliveryFailure } from '../../src/common/rpc/errors.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 
 describe('build_instances delivered again', () => {
   let cloud: TestCloud;
   let manager: ConductorManager;
-  const builds: { uuid: string; host: string }[] = [];
+  const builds: { uuid: string; host: string; node: string; alternates: Selection[] }[] = [];
   const ctx = adminContext();
 
   before(async () => {
@@ -24,8 +29,12 @@ describe('build_instances delivered again', () => {
     // The cloud's own conductor is stopped: the casts of cloud.boot() wait in its queue, unhandled.
     await cloud.services[0]!.stop();
     const compute = {
-      buildAndRunInstance: async (_ctx: unknown, host: string, request: { instance: { uuid: string } }) => {
-        builds.push({ uuid: request.instance.uuid, host });
+      buildAndRunInstance: async (
+        _ctx: unknown,
+        host: string,
+        request: { instance: { uuid: string }; node: string; alternates: Selection[] },
+      ) => {
+        builds.push({ uuid: request.instance.uuid, host, node: request.node, alternates: request.alternates });
       },
     } as unknown as ComputeRpcApi;
     manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
@@ -107,5 +116,135 @@ describe('build_instances delivered again', () => {
     assert.equal(builds.find((b) => b.uuid === placedLost)?.host, host);
     assert.ok(!builds.some((b) => b.uuid === recent));
     builds.length = 0;
+  });
+
+  it('after a reschedule, neither a redelivered build_instances nor a late cast builds on the old host', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.moved');
+    const [uuid] = (await cloud.boot(flavor, 1, 'moved')) as [string];
+    await manager.buildInstances(ctx, [uuid]);
+    const first = builds.at(-1)!;
+    assert.equal(first.alternates.length, 1, 'the other host is the alternate');
+    // The first host starts the build, fails it and asks for a reschedule: it goes to the alternate.
+    await manager.instanceUpdate(ctx, uuid, { task_state: TaskState.SPAWNING }, [TaskState.SCHEDULING]);
+    await manager.rescheduleBuild(ctx, {
+      uuid,
+      host: first.host,
+      node: first.node,
+      attempt: 1,
+      alternates: first.alternates,
+      error: { message: 'spawn failed', traceback: '' },
+    });
+    const moved = builds.at(-1)!;
+    assert.notEqual(moved.host, first.host);
+    const claimed = await claims(uuid);
+    builds.length = 0;
+
+    // A copy of build_instances delivered again now casts to the host the build is on, never the old one.
+    await manager.buildInstances(ctx, [uuid]);
+    assert.deepEqual(
+      builds.map((b) => b.host),
+      [moved.host],
+    );
+    assert.equal((await getInstance(cloud.database.db, uuid)).host, moved.host);
+    assert.deepEqual(await claims(uuid), claimed, 'the claim on the new host is kept');
+
+    // A late copy of the first cast, delivered again to the old host: its start is refused there
+    // (instance_update guarded on the host), and accepted on the host the build is placed on.
+    const start = (host: string) =>
+      manager.instanceUpdate(
+        ctx,
+        uuid,
+        { task_state: TaskState.SPAWNING },
+        [TaskState.SCHEDULING],
+        undefined,
+        undefined,
+        host,
+      );
+    await assert.rejects(start(first.host), InstanceInvalidState);
+    await start(moved.host);
+    const now = await getInstance(cloud.database.db, uuid);
+    assert.deepEqual([now.host, now.task_state], [moved.host, TaskState.SPAWNING]);
+    builds.length = 0;
+  });
+});
+
+describe('build_instances delivered again after its scheduling claimed but was not answered', () => {
+  let cloud: TestCloud;
+  let manager: ConductorManager;
+  const builds: string[] = [];
+  const ctx = adminContext();
+
+  before(async () => {
+    // Room for four one-vCPU servers in all, so that a claim counted twice is felt at once.
+    cloud = await startTestCloud({
+      computeHosts: ['host-a', 'host-b'],
+      overrides: { DEFAULT: { cpu_allocation_ratio: '1' }, fake_driver: { vcpus: '2' } },
+    });
+    await cloud.services[0]!.stop();
+    const compute = {
+      buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
+        builds.push(request.instance.uuid);
+      },
+    } as unknown as ComputeRpcApi;
+    manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
+  });
+  after(() => cloud.stop());
+
+  it('gives back the claims of the lost answer first, so a full cloud places them all again', async () => {
+    const flavor = await smallFlavor(cloud.database, 'm1.full');
+    const uuids = await cloud.boot(flavor, 4, 'full');
+    // The first copy's select_destinations claimed all four; its answer never reached a conductor.
+    const spec = await getRequestSpec(cloud.database.db, uuids[0]!);
+    await new SchedulerRpcApi(cloud.bus.rpc).selectDestinations(ctx, { ...spec, num_instances: 4 }, uuids);
+
+    await manager.buildInstances(ctx, uuids);
+    assert.deepEqual([...builds].sort(), [...uuids].sort(), 'every one placed and cast, none in ERROR');
+    for (const uuid of uuids) assert.equal((await getInstance(cloud.database.db, uuid)).vm_state, 'building');
+    const usage = await cloud.database.db
+      .selectFrom('resource_usages')
+      .select(['used', 'capacity'])
+      .where('resource_class', '=', 'VCPU')
+      .execute();
+    assert.equal(
+      usage.reduce((sum, u) => sum + u.used, 0),
+      4,
+      'one claim each',
+    );
+  });
+});
+
+describe('select_destinations sent again after its answer was lost', () => {
+  it('gives back what the lost call claimed before calling again, so a full cloud still fits', async () => {
+    const cloud = await startTestCloud({
+      computeHosts: ['host-a', 'host-b'],
+      overrides: { DEFAULT: { cpu_allocation_ratio: '1' }, fake_driver: { vcpus: '2' } },
+    });
+    try {
+      await cloud.services[0]!.stop();
+      const builds: string[] = [];
+      const compute = {
+        buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
+          builds.push(request.instance.uuid);
+        },
+      } as unknown as ComputeRpcApi;
+      // The first call is handled (its claims made) and its reply lost, as across a broker restart.
+      const real = new SchedulerRpcApi(cloud.bus.rpc);
+      let calls = 0;
+      const scheduler = {
+        selectDestinations: async (...args: Parameters<SchedulerRpcApi['selectDestinations']>) => {
+          const answer = await real.selectDestinations(...args);
+          if (++calls === 1) throw new MessageDeliveryFailure('Lost the connection to RabbitMQ');
+          return answer;
+        },
+      } as unknown as SchedulerRpcApi;
+      const manager = new ConductorManager(cloud.database, cloud.config, scheduler, compute);
+      const flavor = await smallFlavor(cloud.database, 'm1.lost');
+      const uuids = await cloud.boot(flavor, 4, 'lost');
+      await manager.buildInstances(adminContext(), uuids);
+      assert.equal(calls, 2);
+      assert.deepEqual([...builds].sort(), [...uuids].sort(), 'every one placed and cast, none in ERROR');
+    } finally {
+      await cloud.stop();
+    }
   });
 });

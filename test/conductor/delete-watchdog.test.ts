@@ -1,7 +1,8 @@
 /**
  * The conductor's share of unfinished deletes: a server `deleting` long after its last change, on no host
  * or on a host whose compute service is down, is deleted locally (row deleted, claims freed); one on a
- * host that is up is left to that host, and a young one to its terminate_instance.
+ * host that is up is left to that host, and a young one to its terminate_instance. A claim a deleted
+ * instance still holds is freed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -76,5 +77,16 @@ describe('ConductorManager.finishOrphanedDeletes', () => {
     assert.equal(await isDeleted(onUpHost), false, 'left to its compute host');
     assert.equal((await getInstance(db, onUpHost)).task_state, TaskState.DELETING);
     assert.equal(await allocations(onUpHost), 3, 'its claim stays (a row per resource class)');
+  });
+
+  it('frees a claim a deleted instance still holds (made by a scheduling handled after the delete)', async () => {
+    const db = database.db;
+    const live = await deleting('up-host');
+    const gone = await deleting('up-host');
+    await db.updateTable('instances').set({ deleted: 1, task_state: null }).where('uuid', '=', gone).execute();
+    await db.updateTable('instances').set({ task_state: null }).where('uuid', '=', live).execute();
+    await conductor.finishOrphanedDeletes(adminContext(), Date.now());
+    assert.equal(await allocations(gone), 0, 'freed');
+    assert.equal(await allocations(live), 3, "a live instance's claim stays");
   });
 });

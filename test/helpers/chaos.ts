@@ -12,7 +12,7 @@
  * The client is a careful one: a request refused because the api is down is sent again; a create
  * whose answer was lost with a killed api is looked up by its unique name before it is sent again.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -30,6 +30,11 @@ export interface ChaosOptions {
   settleMs: number;
   /** The fake driver's spawn time: builds that are really running when their compute dies. */
   spawnDelayMs: number;
+  /**
+   * `[DEFAULT] service_down_time` (default 20): a compute whose heartbeats the broker and database
+   * restarts keep from being recorded for longer is down to the scheduler until its next one.
+   */
+  serviceDownTime?: number;
   say: (msg: string) => void;
 }
 
@@ -148,7 +153,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       computeHosts: hosts,
       sharedConfig: [
         '[DEFAULT]',
-        'service_down_time = 20',
+        `service_down_time = ${opts.serviceDownTime ?? 20}`,
         'cpu_allocation_ratio = 1',
         'ram_allocation_ratio = 1000',
         'disk_allocation_ratio = 1000',
@@ -160,6 +165,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       ],
       computeConfig: () => ['[fake_driver]', `vcpus = ${vcpus}`, `spawn_delay_ms = ${opts.spawnDelayMs}`],
     });
+    // STRATUS_CHAOS_LOGS=<dir>: every service's output is kept there, a killed one's as it died.
+    const logDir = process.env['STRATUS_CHAOS_LOGS'];
+    const keepLog = (name: string, text: string): void => {
+      if (logDir) appendFileSync(join(logDir, `${name}.log`), text);
+    };
+    cleanup.unshift(async () => {
+      for (const name of ['api', 'conductor', 'scheduler', ...hosts]) keepLog(name, d.group.get(name)?.output() ?? '');
+    });
+    if (logDir) {
+      // Once a second: each node's VCPU use as placement counts it, and the claims behind it.
+      const sampler = setInterval(() => {
+        void sampleUsage(d)
+          .then((line) => keepLog('usage', `${new Date().toISOString()} ${line}\n`))
+          .catch((err: Error) => keepLog('usage', `${new Date().toISOString()} ${err.message}\n`));
+      }, 1000);
+      cleanup.unshift(async () => clearInterval(sampler));
+    }
     const faults: string[] = [];
     const started = Date.now();
     // As systemd's Restart=on-failure would: a service that exits by itself (one started while the
@@ -192,6 +214,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           killing.add(proc.child.pid!);
           proc.child.kill('SIGKILL');
           await proc.exited;
+          keepLog(name, proc.output());
         }
         await sleep(1000);
         supervise(name);
@@ -421,4 +444,26 @@ async function imageId(d: Deployment, dir: string): Promise<string> {
     ...['image', 'create', '--disk-format', 'raw', '--container-format', 'bare', '--file', file, 'chaos'],
   );
   return image.id;
+}
+
+/** VCPU used/capacity per compute node, and the consumers holding VCPU claims there. */
+async function sampleUsage(d: Deployment): Promise<string> {
+  const db = d.database.db;
+  const usage = await db
+    .selectFrom('resource_usages')
+    .select(['resource_provider_id', 'used', 'capacity'])
+    .where('resource_class', '=', 'VCPU')
+    .execute();
+  const claims = await db
+    .selectFrom('allocations')
+    .select(['resource_provider_id', db.fn.count<number>('consumer_id').as('n')])
+    .where('resource_class', '=', 'VCPU')
+    .groupBy('resource_provider_id')
+    .execute();
+  const held = new Map(claims.map((c) => [c.resource_provider_id, Number(c.n)]));
+  return usage
+    .map(
+      (u) => `rp${u.resource_provider_id} used ${u.used}/${u.capacity} claims ${held.get(u.resource_provider_id) ?? 0}`,
+    )
+    .join('; ');
 }

@@ -20,25 +20,36 @@ export interface ReconnectPolicy {
   intervalMs: number;
 }
 
-/** The server is not there (yet): refused, reset, shutting down, starting up, or out of connections. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
+/**
+ * Codes only database drivers raise: the server shutting down, out of connections, the connection lost
+ * (PostgreSQL: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections).
+ */
+const DATABASE_ONLY = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ER_SERVER_SHUTDOWN',
   'ER_CON_COUNT_ERROR',
-  // PostgreSQL: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
   '57P01',
   '57P02',
   '57P03',
   '53300',
 ]);
 
+/** The server is not there (yet): refused, reset, shutting down, starting up, or out of connections. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', ...DATABASE_ONLY]);
+
 export function isServerUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && UNREACHABLE.has(code);
+}
+
+/**
+ * A database connection lost under a statement: a driver's unreachable error, told from another
+ * client's socket error (an HTTP request refused) by a code only drivers use, or an error mysql2 marks
+ * `fatal` (its connection is dead: reset, closed, out of step).
+ */
+export function isDatabaseConnectionLost(err: unknown): boolean {
+  const { code, fatal } = (err ?? {}) as { code?: unknown; fatal?: unknown };
+  return fatal === true || (typeof code === 'string' && DATABASE_ONLY.has(code));
 }
 
 function warn(attempt: number, policy: ReconnectPolicy, err: unknown): void {

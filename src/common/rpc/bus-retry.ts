@@ -4,10 +4,13 @@
  * when its request or reply was lost with a process (a scheduler killed after it took the request, a
  * broker restart that dropped the caller's reply queue). For a call whose handler is idempotent (the
  * scheduler's select_destinations: a claim replaces the consumer's previous one) the caller can simply
- * send it again once the transport has reconnected, instead of failing the work.
+ * send it again once the transport has reconnected, instead of failing the work. The same holds when
+ * a database restart cut a statement of the handler (DBConnectionError) or of the caller's own work
+ * between attempts.
  */
 import { getLogger } from '../log/logger.ts';
-import { MessageDeliveryFailure, MessagingTimeout } from './errors.ts';
+import { isDatabaseConnectionLost } from '../db/reconnect.ts';
+import { DBConnectionError, MessageDeliveryFailure, MessagingTimeout } from './errors.ts';
 
 const log = getLogger('rpc.client');
 
@@ -23,7 +26,11 @@ export async function retryWhileBusAway<T>(
     try {
       return await send();
     } catch (err) {
-      const lost = err instanceof MessageDeliveryFailure || err instanceof MessagingTimeout;
+      const lost =
+        err instanceof MessageDeliveryFailure ||
+        err instanceof MessagingTimeout ||
+        err instanceof DBConnectionError ||
+        isDatabaseConnectionLost(err);
       if (!lost || Date.now() + intervalMs > deadline) throw err;
       log.warn({ what, attempt, err: (err as Error).message }, 'the call or its reply was lost; calling again');
       await new Promise((r) => setTimeout(r, intervalMs));

@@ -21,6 +21,16 @@ export const MessageDeliveryFailure = declareError(
   },
 );
 
+/**
+ * The handler's database connection was lost while it ran (a statement in flight when the server died:
+ * oslo.db's DBConnectionError). Its outcome is unknown; an idempotent call can be made again.
+ */
+export const DBConnectionError = declareError(
+  class DBConnectionError extends StratusError {
+    override readonly status = 503;
+  },
+);
+
 /** A message's args did not match the endpoint's schema: a caller/callee version mismatch, a bug. */
 export const InvalidRpcArguments = declareError(
   class InvalidRpcArguments extends StratusError {

@@ -3,6 +3,7 @@
  * the caller re-raises one of the project's declared (registered) errors as the same class, and anything
  * else as RemoteError, so `instanceof NotFound` works across services and nothing is silently lost.
  */
+import { isDatabaseConnectionLost } from '../db/reconnect.ts';
 import { lookupError, StratusError } from '../errors.ts';
 import type { Failure } from './envelope.ts';
 import { RemoteError } from './errors.ts';
@@ -14,6 +15,11 @@ function className(err: Error): string {
 }
 
 export function serializeFailure(err: unknown): Failure {
+  // A driver's connection error has no class of its own: named, so the caller can tell it from a bug.
+  if (isDatabaseConnectionLost(err)) {
+    const message = `${(err as Error).message}: the database connection was lost while the request ran; it may or may not have been applied`;
+    return { class: 'DBConnectionError', message, trace: (err as Error).stack ?? '', status: 503 };
+  }
   // A RemoteError passing through a second service is sent on as the original error, not wrapped twice.
   if (err instanceof RemoteError) {
     return { class: err.excType, message: err.value, trace: err.traceback, status: err.status };

@@ -117,6 +117,10 @@ export class RpcClient {
       }, timeoutMs);
       this.pending.set(msgId, { resolve, reject, timer, what });
     });
+    // The connection can be lost while publish() waits: failAll() then rejects the reply before anything
+    // awaits it, and publish()'s own error is the one raised. Marked handled so that no rejection is left
+    // unhandled (awaiting it below still sees it).
+    reply.catch(() => undefined);
     log.debug({ msg_id: msgId, method, queue, request_id: ctx.requestId }, 'rpc call');
     try {
       await this.transport.publish(queue, body);

@@ -12,7 +12,9 @@
  * fetches the guest's disks from), which the conductor passes on to finish_resize. 1.6 evacuate: evacuate_server (from the API),
  * evacuation_rebuilt, evacuations_from_host and evacuation_cleaned (from compute hosts); move_step may
  * carry the alternates of a failed prep_resize for a reschedule. 1.7 live migration: live_migrate_instance
- * (from the API), live_migration_step and live_migration_progress (from compute hosts).
+ * (from the API), live_migration_step and live_migration_progress (from compute hosts). 1.8
+ * instance_update may carry expected_host: a build starts only on the host it is placed on, so a late
+ * copy of a cast to a host it was rescheduled from is refused.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -53,7 +55,7 @@ export type LiveStepReportName = (typeof LIVE_STEPS)[number];
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.7',
+  version: '1.8',
   methods: {
     build_instances: cast(
       '1.0',
@@ -92,9 +94,13 @@ export const conductorContract = defineContract({
         expected_task_state: Type.Optional(TaskStates),
         /** Also guard on vm_state (the power-state sync must not undo a start that raced with it). */
         expected_vm_state: Type.Optional(Type.Array(Type.String())),
+        /** Also guard on the host the instance is placed on (1.8). */
+        expected_host: Type.Optional(Type.String()),
         event: Type.Optional(EventWithUpdate),
       }),
       Nothing,
+      // A conductor of 1.7 does not guard on the host: the build starts as it did before.
+      [{ version: '1.8', backport: ({ expected_host: _expectedHost, ...rest }) => rest }],
     ),
     instance_deleted: call('1.0', Type.Object({ uuid: Uuid }), Nothing),
     instances_on_host: call(
@@ -367,12 +373,14 @@ export class ConductorRpcApi {
     expectedTaskState?: readonly (string | null)[],
     event?: ActionEventWithUpdate,
     expectedVmState?: readonly string[],
+    expectedHost?: string,
   ): Promise<void> {
     await this.rpc.call(ctx, this.target, 'instance_update', {
       uuid,
       changes,
       ...(expectedTaskState ? { expected_task_state: [...expectedTaskState] } : {}),
       ...(expectedVmState ? { expected_vm_state: [...expectedVmState] } : {}),
+      ...(expectedHost !== undefined ? { expected_host: expectedHost } : {}),
       ...(event ? { event } : {}),
     });
   }
