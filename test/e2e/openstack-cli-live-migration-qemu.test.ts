@@ -167,4 +167,45 @@ describe('openstack CLI: live migration of a real guest between qemu hosts', () 
       assert.doesNotMatch(await sh(['ip', '-n', datapath[host]!, '-o', 'link', 'show']), /\d+: tap/);
     }
   });
+
+  it('cleans both hosts when the server is deleted while it migrates', async () => {
+    const { cli } = d;
+    const { id } = await cli.createServerAndWait(
+      ...['--os-compute-api-version', '2.74', '--network', 'live-net', '--security-group', 'live-sg', '--host', A],
+      ...['--image', 'guest', '--flavor', 'guest.tiny', 'short-lived'],
+    );
+    const [port] = await cli.json<{ ID: string }[]>('port', 'list', '--server', id);
+    assert.ok(port, 'the server has a port');
+    const tap = `tap${port.ID.slice(0, 11)}`;
+    // Deleted as soon as the migration is accepted: B is still preparing (its disks, its qemu waiting for
+    // the state), or A already streaming. Either way neither host keeps anything of the guest.
+    await cli.ok('--os-compute-api-version', '2.30', 'server', 'migrate', '--live-migration', '--host', B, id);
+    await cli.ok('server', 'delete', '--wait', id);
+    const rows = () =>
+      cli.json<(MigrationRow & { 'Server UUID'?: string })[]>(
+        ...['--os-compute-api-version', '2.80', 'server', 'migration', 'list', '--type', 'live-migration'],
+      );
+    const migration = await waitUntil(
+      'the migration ended',
+      async () => {
+        const row = (await rows()).find((r) => r['Server UUID'] === id);
+        return row && row.Status !== 'preparing' && row.Status !== 'running' && row.Status !== 'queued' ? row : null;
+      },
+      GUEST_BOOT_WAIT_MS,
+    );
+    assert.equal(migration.Status, 'cancelled');
+    await waitUntil(
+      'both hosts removed the guest',
+      async () => {
+        if ((await qemuProcessesOf(id)) !== 0) return false;
+        for (const host of [A, B]) {
+          if (existsSync(join(instances(host), id))) return false;
+          if (await succeeds(['ip', '-n', datapath[host]!, 'link', 'show', tap])) return false;
+        }
+        return true;
+      },
+      GUEST_BOOT_WAIT_MS,
+      () => d.group.outputs().slice(-6000),
+    );
+  });
 });
