@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adminContext } from '../../src/common/context.ts';
+import { liveMoveOf } from '../../src/conductor/live-migrate.ts';
 import { instancePayload } from '../../src/objects/instance-payload.ts';
 import { findInstance, getInstance, updateInstance, type Instance } from '../../src/objects/instances.ts';
 import type { Flavor } from '../../src/objects/flavors.ts';
 import { getMigration, MigrationStatus, type MigrationRecord } from '../../src/objects/migrations.ts';
-import { ComputeRpcApi, type LiveMove } from '../../src/wire/contracts/compute.ts';
+import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
 import { TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
 import { vcpuHolders } from '../helpers/allocation-holders.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
@@ -42,20 +43,11 @@ describe('live migration: a server deleted while it migrates', () => {
   });
   after(() => cloud.stop());
 
-  const moveOf = (m: MigrationRecord): LiveMove => ({
-    migration_uuid: m.uuid,
-    source_compute: m.source_compute!,
-    source_node: m.source_node ?? m.source_compute!,
-    dest_compute: m.dest_compute!,
-    dest_node: m.dest_node ?? m.dest_compute!,
-    block_migration: null,
-  });
-
   /** Whether `host` holds a guest of the instance: its destination check refuses one it already has. */
   async function hostHasGuest(host: string, instance: Instance, m: MigrationRecord): Promise<boolean> {
     return compute
       .liveStep(ctx, host, 'check_can_live_migrate_destination', instancePayload(instance), {
-        ...moveOf(m),
+        ...liveMoveOf(m),
         dest_compute: host,
         dest_node: host,
       })
@@ -121,7 +113,14 @@ describe('live migration: a server deleted while it migrates', () => {
     await waitUntil('the destination removes its guest', async () => !(await hostHasGuest('dst', server, cancelled)));
     // A prepare that was still under way when the clean-up ran: it makes the guest and reports prepared.
     const deleted = await getInstance(cloud.database.db, server.uuid, true);
-    await compute.liveStepWithNics(ctx, 'dst', 'pre_live_migration', instancePayload(deleted), moveOf(cancelled), []);
+    await compute.liveStepWithNics(
+      ctx,
+      'dst',
+      'pre_live_migration',
+      instancePayload(deleted),
+      liveMoveOf(cancelled),
+      [],
+    );
     await waitUntil('the late guest removed', async () => !(await hostHasGuest('dst', server, cancelled)));
     assert.equal((await getMigration(cloud.database.db, migration.uuid)).status, MigrationStatus.CANCELLED);
     assert.equal((await vcpuHolders(cloud)).has(server.uuid), false);
