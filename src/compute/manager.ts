@@ -441,6 +441,7 @@ export class ComputeManager implements HostActionSteps {
 
   async terminateInstance(ctx: RequestContext, instance: InstancePayload): Promise<void> {
     await this.event(ctx, instance.uuid, 'compute_terminate_instance', 'start');
+    await this.liveMoves.cancelForDelete(instance.uuid);
     await this.destroyGuest(instance.uuid);
     await this.conductor.instanceDeleted(ctx, instance.uuid);
   }

@@ -29,6 +29,7 @@ import { flavorSpec, instancePayload } from '../objects/instance-payload.ts';
 import { changeInstance, findInstance, type Instance } from '../objects/instances.ts';
 import {
   findMigration,
+  listMigrations,
   MigrationStatus,
   recordMigrationProgress,
   updateMigration,
@@ -56,6 +57,9 @@ const LIVE_IN_FLIGHT = [
   MigrationStatus.PREPARING,
   MigrationStatus.RUNNING,
 ];
+
+/** The statuses of a live migration whose hosts may hold a copy of the guest beside the server's. */
+const LIVE_UNFINISHED = [...LIVE_IN_FLIGHT, MigrationStatus.POST_MIGRATING];
 
 /** The host side of a live migration, as its migration record says (after scheduling). */
 export function liveMoveOf(m: MigrationRecord, blockMigration: boolean | null = null): LiveMove {
@@ -220,9 +224,13 @@ export class LiveMigrationConductor {
     }
     const instance = await findInstance(this.db, migration.instance_uuid);
     if (!instance) {
-      // Deleted meanwhile: its delete freed the instance's share; the migration's goes too.
-      await releaseAllocations(this.db, migration.uuid);
-      await updateMigration(this.db, migration.uuid, { status: MigrationStatus.ERROR });
+      // Deleted meanwhile. A destination that finished preparing after the delete's clean-up (or whose
+      // clean-up came first) holds a guest again: it goes too.
+      const cleaned = await this.abandon(migration);
+      if (!cleaned && report.step === 'prepared' && !report.error && migration.dest_compute) {
+        const deleted = await findInstance(this.db, migration.instance_uuid, true);
+        if (deleted) await this.rollbackDest(deleted, liveMoveOf(migration));
+      }
       return;
     }
     const move = liveMoveOf(migration);
@@ -358,6 +366,49 @@ export class LiveMigrationConductor {
     }
   }
 
+  /**
+   * The server was deleted (its host reports the guest destroyed): a live migration of it still under
+   * way ends now rather than at the destination's next clean-up. The deleting host (the source, or the
+   * destination once the server is recorded there) cancelled any stream of it before destroying its
+   * guest; the other host removes its copy here.
+   */
+  async instanceDeleted(uuid: string): Promise<void> {
+    const unfinished = await listMigrations(this.db, {
+      instanceUuid: uuid,
+      migrationType: 'live-migration',
+      statuses: LIVE_UNFINISHED,
+    });
+    for (const migration of unfinished) await this.abandon(migration);
+  }
+
+  /**
+   * A live migration of a deleted server: cancelled, what it holds freed (the source's share, under the
+   * migration's uuid, and the destination's claim, the instance's, which a scheduling racing the delete
+   * may have made after the delete freed it), and both hosts told to remove their copy of the guest (the
+   * destination rolls back; past the switch-over the source removes what is left, as after a migration).
+   * Returns whether this call did it (a later report of the same migration finds it done).
+   */
+  private async abandon(migration: MigrationRecord): Promise<boolean> {
+    const won = await updateMigration(this.db, migration.uuid, { status: MigrationStatus.CANCELLED }, LIVE_UNFINISHED);
+    await releaseAllocations(this.db, migration.uuid);
+    await releaseAllocations(this.db, migration.instance_uuid);
+    if (!won) return false;
+    const instance = await findInstance(this.db, migration.instance_uuid, true);
+    log.info(
+      { instance: migration.instance_uuid, migration: migration.uuid, status: migration.status },
+      'server deleted during its live migration: the migration is cancelled and both hosts clean up',
+    );
+    if (!instance || !migration.dest_compute) return true;
+    const move = liveMoveOf(migration);
+    await this.rollbackDest(instance, move);
+    if (migration.status === MigrationStatus.POST_MIGRATING) {
+      await this.compute
+        .liveStep(adminContext(), move.source_compute, 'post_live_migration', instancePayload(instance), move)
+        .catch((err: Error) => log.warn({ instance: instance.uuid, err: err.message }, 'source not cleaned up'));
+    }
+    return true;
+  }
+
   /** The source's progress figures of a running migration. */
   async progress(migrationUuid: string, progress: LiveMigrationProgress): Promise<void> {
     await recordMigrationProgress(this.db, migrationUuid, progress);
@@ -416,6 +467,11 @@ export class LiveMigrationConductor {
     host: string | null,
     status: string = MigrationStatus.ERROR,
   ): Promise<void> {
+    // A server deleted meanwhile has nothing to go back to: abandon() frees what the migration holds.
+    if (!(await findInstance(this.db, instance.uuid))) {
+      await this.abandon(migration);
+      return;
+    }
     await moveAllocations(this.db, migration.uuid, instance.uuid);
     await updateMigration(this.db, migration.uuid, { status });
     await changeInstance(this.db, instance.uuid, { task_state: null }, { taskState: [TaskState.MIGRATING] }).catch(

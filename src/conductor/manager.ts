@@ -436,6 +436,7 @@ export class ConductorManager {
     await releaseAllocations(this.db, uuid);
     await releaseMoveAllocations(this.db, uuid);
     this.membersChanged(await releaseInstancePorts(this.db, uuid));
+    await this.liveMigrations.instanceDeleted(uuid);
     await finishEvent(this.db, uuid, ctx.requestId, 'compute_terminate_instance', 'Success');
   }
 

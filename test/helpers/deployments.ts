@@ -360,10 +360,15 @@ export function qemuDatapathHostLines(options: {
   namespace: string;
   stateDirectory: string;
   physicalInterfaceMappings?: string[];
+  /** Where a live migration's source reaches this host's qemu (the namespace's management address). */
+  liveMigrationInboundAddress?: string;
 }): string[] {
   return [
     `instances_path = ${options.instancesPath}`,
     ...QEMU_COMPUTE_LINES,
+    ...(options.liveMigrationInboundAddress
+      ? ['[qemu]', `live_migration_inbound_addr = ${options.liveMigrationInboundAddress}`]
+      : []),
     '[linux_bridge]',
     `namespace = ${options.namespace}`,
     `state_directory = ${options.stateDirectory}`,

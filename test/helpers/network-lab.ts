@@ -62,6 +62,15 @@ export class NetworkLab {
     await sh(['ip', '-n', nsB, 'link', 'set', devB, 'up']);
   }
 
+  /**
+   * The hosts' management network: a veth between two namespaces with an address at each end (CIDR),
+   * as a compute host's management NIC carries its my_ip and live_migration_inbound_addr.
+   */
+  async managementWire(a: { ns: string; dev: string; cidr: string }, b: { ns: string; dev: string; cidr: string }) {
+    await this.wire(a.ns, a.dev, b.ns, b.dev);
+    for (const end of [a, b]) await sh(['ip', '-n', end.ns, 'addr', 'add', end.cidr, 'dev', end.dev]);
+  }
+
   async ping(ns: string, address: string, source?: string): Promise<boolean> {
     const from = source ? ['-I', source] : [];
     return succeeds(['ip', 'netns', 'exec', ns, 'busybox', 'ping', '-c', '1', '-W', '1', ...from, address]);

@@ -451,7 +451,15 @@ export const OPTIONS = {
       default: '127.0.0.1',
       help:
         'The address of this host that other compute hosts reach it at to move guests: a resize or cold ' +
-        "migration's destination pulls the guest's disks from it. Like [libvirt] live_migration_inbound_addr.",
+        "migration's destination pulls the guest's disks from it (the compute process listens there).",
+    }),
+    live_migration_inbound_addr: str({
+      default: '',
+      help:
+        "The address of this host that a live migration's source reaches this host's qemu at (its disks' NBD " +
+        'export and the incoming state); empty: migration_address. With [linux_bridge] namespace qemu listens ' +
+        "inside that namespace, so give the address of the namespace's management interface. Like [libvirt] " +
+        'live_migration_inbound_addr.',
     }),
     tcg_tb_size_mb: int({
       default: 16,

@@ -32,6 +32,8 @@ const PROGRESS_INTERVAL_MS = 1000;
 export class LiveMigrationFlows {
   /** The guests whose migration from here an admin aborted while it ran (by instance uuid). */
   private readonly aborted = new Set<string>();
+  /** The guests being streamed from here now (by instance uuid). */
+  private readonly streaming = new Set<string>();
 
   constructor(
     private readonly h: HostActionSteps,
@@ -103,6 +105,7 @@ export class LiveMigrationFlows {
   ): Promise<void> {
     const uuid = instance.uuid;
     this.aborted.delete(uuid);
+    this.streaming.add(uuid);
     const timer = setInterval(() => void this.reportProgress(ctx, uuid, move), this.progressIntervalMs);
     try {
       await this.step(
@@ -119,7 +122,22 @@ export class LiveMigrationFlows {
     } finally {
       clearInterval(timer);
       this.aborted.delete(uuid);
+      this.streaming.delete(uuid);
     }
+  }
+
+  /**
+   * The server is being deleted here: a migration streaming it away is cancelled first, so that the
+   * guest stops going to the destination at once (its step then reports the stream cancelled and the
+   * conductor has the destination remove what it prepared). No instance action event: the delete is
+   * the user's action, not an abort.
+   */
+  async cancelForDelete(uuid: string): Promise<void> {
+    if (!this.streaming.has(uuid)) return;
+    this.aborted.add(uuid);
+    await this.driver()
+      .abort(uuid)
+      .catch((err: Error) => log.info({ instance: uuid, err: err.message }, 'no migration to cancel for the delete'));
   }
 
   private async reportProgress(ctx: RequestContext, uuid: string, move: LiveMove): Promise<void> {

@@ -86,6 +86,7 @@ function qemuDriver(config: Config, images: ImageSource): QemuDriver {
     // qemu opens the taps the datapath made, so it runs where they are.
     networkNamespace: config.linux_bridge.namespace,
     migrationAddress: q.migration_address,
+    liveMigrationInboundAddress: q.live_migration_inbound_addr || q.migration_address,
     configDrive: {
       format: config.DEFAULT.config_drive_format as 'iso9660' | 'vfat',
       mkisofsCmd: config.DEFAULT.mkisofs_cmd,

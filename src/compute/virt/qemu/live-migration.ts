@@ -14,6 +14,7 @@
  * a disk still being written by the source.
  */
 import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { InstanceInvalidState, MigrationError } from '../../../common/errors.ts';
@@ -55,12 +56,46 @@ export interface LiveMigrationHost extends MovesHost {
   /** The guest's power state is now running (after the destination resumed it), or paused (kept so). */
   markRunning(uuid: string, paused?: boolean): void;
   readonly migrationAddress: string;
+  /**
+   * Where this host's qemu listens for an incoming migration ([qemu] live_migration_inbound_addr), and
+   * whether qemu runs in the datapath's namespace (so that this process cannot probe ports there).
+   */
+  readonly inbound: { address: string; inNamespace: boolean };
 }
 
 /** QEMU's name of the guest's n-th `-drive if=virtio` (no id given): virtio0, virtio1, ... */
 const driveName = (index: number) => `virtio${index}`;
 
-/** A TCP port free on the migration address now (qemu binds it itself right after). */
+/** The dynamic port range (RFC 6335), where ports are picked in a namespace this process cannot probe. */
+const DYNAMIC_PORTS = { first: 49152, count: 16384 };
+
+/**
+ * A TCP port for qemu to listen at: probed free on the address now when this process shares qemu's
+ * namespace, else a random dynamic one (the namespace holds few listeners). Either may be taken before
+ * qemu binds it, so its caller tries another on "in use".
+ */
+async function portFor(inbound: LiveMigrationHost['inbound']): Promise<number> {
+  if (inbound.inNamespace) return DYNAMIC_PORTS.first + randomInt(DYNAMIC_PORTS.count);
+  return freePortOn(inbound.address);
+}
+
+/** Runs `listen` on ports from `portFor` until one is not in use (PORT_ATTEMPTS at most); returns it. */
+async function listenOnSomePort(
+  inbound: LiveMigrationHost['inbound'],
+  listen: (port: number) => Promise<unknown>,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await portFor(inbound);
+    try {
+      await listen(port);
+      return port;
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+/** A TCP port free on the address now (qemu binds it itself right after). */
 async function freePortOn(address: string): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -129,23 +164,18 @@ export class QemuLiveMigration {
       await this.h.save(spec);
       await this.h.startIncoming(uuid);
       const qmp = await this.h.qmp(uuid);
-      const host = this.h.migrationAddress;
-      // The port probed free may be taken before qemu binds it (another guest's migration): another one.
-      let nbdPort = 0;
-      for (let attempt = 1; ; attempt++) {
-        nbdPort = await freePortOn(host);
-        try {
-          await qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(nbdPort) } } });
-          break;
-        } catch (err) {
-          if (attempt >= PORT_ATTEMPTS || !/in use/i.test((err as Error).message)) throw err;
-        }
-      }
+      const inbound = this.h.inbound;
+      const host = inbound.address;
+      // A port found free may be taken before qemu binds it (another guest's migration): another one.
+      const nbdPort = await listenOnSomePort(inbound, (port) =>
+        qmp.execute('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(port) } } }),
+      );
       const drives = disks.map((_, i) => driveName(i));
       for (const drive of drives) await qmp.execute('nbd-server-add', { device: drive, writable: true });
-      const migrationPort = await freePortOn(host);
-      const uri = `tcp:${host.includes(':') ? `[${host}]` : host}:${migrationPort}`;
-      await qmp.execute('migrate-incoming', { uri });
+      const uriOf = (port: number) => `tcp:${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const uri = uriOf(
+        await listenOnSomePort(inbound, (port) => qmp.execute('migrate-incoming', { uri: uriOf(port) })),
+      );
       log.info({ instance: uuid, uri, nbd: nbdPort }, 'waiting for the guest to migrate here');
       return { uri, nbd: { host, port: nbdPort, drives } };
     } catch (err) {

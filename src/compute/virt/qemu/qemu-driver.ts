@@ -109,6 +109,11 @@ export interface QemuDriverOptions {
   networkNamespace?: string | null;
   /** The address other compute hosts reach this one at for moves ([qemu] migration_address); default 127.0.0.1. */
   migrationAddress?: string;
+  /**
+   * Where this host's qemu listens for a live migration's disks and state ([qemu]
+   * live_migration_inbound_addr); default migrationAddress. Inside networkNamespace when there is one.
+   */
+  liveMigrationInboundAddress?: string;
   /** How config drives are written ([DEFAULT] config_drive_format, mkisofs_cmd); default iso9660 by genisoimage. */
   configDrive?: ConfigDriveOptions;
 }
@@ -301,6 +306,10 @@ export class QemuDriver implements VirtDriver {
     const o = this.options;
     return {
       migrationAddress: o.migrationAddress ?? '127.0.0.1',
+      inbound: {
+        address: o.liveMigrationInboundAddress ?? o.migrationAddress ?? '127.0.0.1',
+        inNamespace: !!o.networkNamespace,
+      },
       startIncoming: (uuid) => this.launch(this.guest(uuid), 'live'),
       qmp: (uuid) => this.qmp(this.guest(uuid)),
       markRunning: (uuid, paused) => {
