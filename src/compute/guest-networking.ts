@@ -34,6 +34,11 @@ export class GuestNetworking {
   private arrivals = 0;
   /** Guests whose plugGuest is under way (a member change in that time must wait for it, then apply). */
   private readonly plugging = new Map<string, number>();
+  /** Group memberships received and not yet applied, by group (membersChanged). */
+  private pendingMembers = new Map<string, GroupMembers>();
+  /** The round that will apply them, started once the round before it ends. */
+  private nextMembersRound: Promise<string[]> | null = null;
+  private membersRound: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly datapath: NetworkDriver,
@@ -195,15 +200,41 @@ export class GuestNetworking {
    * a rule naming one of them as remote group gets the rule expanded to them, and its changed ports
    * plugged again (`instances` answers the payloads of those guests, for their flavors' bandwidth limits);
    * so does a guest being plugged now, once it is recorded. A build that has not reached its plug yet
-   * applies them itself (`plugGuest`'s `membersSince`). Answers the guests changed.
+   * applies them itself (`plugGuest`'s `membersSince`). Answers the guests changed (by the round that
+   * applied these groups).
+   *
+   * Each change carries a group's whole membership, so only the latest of a group matters: changes that
+   * arrive while a round is being applied gather and go in the next round, a storm of builds in one
+   * group costs a few rounds here (each reading every guest's record and the host's instances), not one
+   * per build. A change is numbered (for `membersSince`) as it arrives, not when its round runs.
    */
-  async membersChanged(
+  membersChanged(
     groups: readonly GroupMembers[],
     instances: () => Promise<readonly InstancePayload[]>,
   ): Promise<string[]> {
     const arrival = ++this.arrivals;
-    for (const group of groups) this.receivedMembers.set(group.id, { arrival, members: group });
-    const members = new Map(groups.map((g) => [g.id, g]));
+    for (const group of groups) {
+      this.receivedMembers.set(group.id, { arrival, members: group });
+      this.pendingMembers.set(group.id, group);
+    }
+    if (!this.nextMembersRound) {
+      this.nextMembersRound = this.membersRound.then(() => {
+        // Taken when the round starts: whatever arrived while the last one ran goes with it.
+        const batch = this.pendingMembers;
+        this.pendingMembers = new Map();
+        this.nextMembersRound = null;
+        const round = this.applyMembers(batch, instances);
+        this.membersRound = round.catch(() => undefined);
+        return round;
+      });
+    }
+    return this.nextMembersRound;
+  }
+
+  private async applyMembers(
+    members: ReadonlyMap<string, GroupMembers>,
+    instances: () => Promise<readonly InstancePayload[]>,
+  ): Promise<string[]> {
     // Taken before the records are read: a guest whose plug ends meanwhile is then in one or the other.
     const touched = [...this.plugging.keys()];
     for (const uuid of await this.cache.guests()) {

@@ -1,0 +1,95 @@
+/**
+ * security_group_members_changed on a host (GuestNetworking.membersChanged): a guest whose rule names a
+ * group as remote group gets the group's members, and changes that arrive while one is being applied
+ * are applied together, the latest membership of each group winning.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { GuestNetworking } from '../../src/compute/guest-networking.ts';
+import type { GuestPorts, NetworkDriver } from '../../src/compute/network/network-driver.ts';
+import { VifCache } from '../../src/compute/network/vif-cache.ts';
+import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import type { Vif } from '../../src/wire/messages/network-info.ts';
+import { instancePayload } from '../helpers/instance-payload.ts';
+import { testVif } from '../helpers/vif.ts';
+
+const GROUP = 'group-1';
+const UUID = '0c000000-0000-4000-8000-00000000000c';
+
+class CountingDatapath implements NetworkDriver {
+  plugs: Vif[][] = [];
+  plug(_uuid: string, vifs: readonly Vif[]): Promise<void> {
+    this.plugs.push([...vifs]);
+    return Promise.resolve();
+  }
+  unplug(): Promise<void> {
+    return Promise.resolve();
+  }
+  reconcile(_wanted: readonly GuestPorts[]): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+let directory: string;
+beforeEach(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'stratus-members-'));
+});
+afterEach(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** A guest's VIF whose IPv4 ingress rule admits the members of GROUP. */
+function watchingVif(): Vif {
+  return {
+    ...testVif(),
+    security_group_rules: [
+      {
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: null,
+        port_range_min: null,
+        port_range_max: null,
+        remote_prefixes: [],
+        remote_group_id: GROUP,
+      },
+    ],
+  };
+}
+
+const members = (...ipv4: string[]) => [{ id: GROUP, ipv4, ipv6: [] }];
+
+describe('compute: security group members on a host', () => {
+  it('applies the latest membership, changes arriving meanwhile gathered into one round', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    const instance: InstancePayload = instancePayload(UUID);
+    await networking.plugGuest(instance, [watchingVif()]);
+    datapath.plugs = [];
+    let asked = 0;
+    const instances = () => {
+      asked++;
+      return Promise.resolve([instance]);
+    };
+    const first = networking.membersChanged(members('10.0.0.1/32'), instances);
+    // The first round is under way (it starts on the next microtask): the next two wait for it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const rounds = await Promise.all([
+      first,
+      networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32'), instances),
+      networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32'), instances),
+    ]);
+    assert.deepEqual(rounds, [[UUID], [UUID], [UUID]], 'each caller learns the guest changed');
+    assert.equal(asked, 2, 'the first change alone, then the two that came while it ran');
+    assert.equal(datapath.plugs.length, 2);
+    const [vif] = await networking.interfacesOf(UUID);
+    assert.deepEqual(vif!.security_group_rules[0]!.remote_prefixes, ['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32']);
+
+    // A later change is applied on its own, and one that changes nothing plugs nothing.
+    assert.deepEqual(await networking.membersChanged(members('10.0.0.3/32'), instances), [UUID]);
+    assert.deepEqual(await networking.membersChanged(members('10.0.0.3/32'), instances), []);
+    assert.equal(datapath.plugs.length, 3);
+  });
+});
