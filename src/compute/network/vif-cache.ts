@@ -34,7 +34,14 @@ export class VifCache {
    */
   private changes = 0;
 
+  private directoryMade = false;
+
   constructor(readonly directory: string) {}
+
+  private async makeDirectory(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    this.directoryMade = true;
+  }
 
   /** The guest's interfaces as last recorded here; null if none are. */
   async read(uuid: string): Promise<NetworkInfo | null> {
@@ -71,9 +78,18 @@ export class VifCache {
   async write(uuid: string, networkInfo: NetworkInfo): Promise<void> {
     if (networkInfo.length === 0) return this.remove(uuid);
     this.changes++;
-    await mkdir(this.directory, { recursive: true });
     const temporary = `${this.file(uuid)}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(networkInfo));
+    const text = JSON.stringify(networkInfo);
+    // The directory is made once, not before every write (a recursive mkdir costs more than the write);
+    // made again if it went since.
+    if (!this.directoryMade) await this.makeDirectory();
+    try {
+      await writeFile(temporary, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.makeDirectory();
+      await writeFile(temporary, text);
+    }
     await rename(temporary, this.file(uuid));
     this.known.set(uuid, networkInfo);
     this.changes++;

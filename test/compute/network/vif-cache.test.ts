@@ -42,6 +42,16 @@ describe('compute: VIF cache', () => {
     assert.equal(await cache.read('g'), null, 'removed, whatever was read meanwhile');
   });
 
+  it('makes its directory again when it was removed after the first write', async () => {
+    const cache = new VifCache(join(directory, 'host'));
+    await cache.write('guest-1', [testVif()]);
+    await rm(join(directory, 'host'), { recursive: true, force: true });
+    const vifs = [testVif()];
+    await cache.write('guest-2', vifs);
+    assert.deepEqual(await readdir(join(directory, 'host')), ['guest-2.json']);
+    assert.deepEqual(await new VifCache(join(directory, 'host')).read('guest-2'), vifs);
+  });
+
   it('reads a file that is not a NetworkInfo as absent', async () => {
     const cache = new VifCache(directory);
     await writeFile(join(directory, 'g.json'), '{not json');
