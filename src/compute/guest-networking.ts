@@ -39,6 +39,13 @@ export class GuestNetworking {
   /** The round that will apply them, started once the round before it ends. */
   private nextMembersRound: Promise<string[]> | null = null;
   private membersRound: Promise<unknown> = Promise.resolve();
+  /**
+   * Each guest's payload as last handed to this class (build, move, unshelve, rebuild, attach, change,
+   * reconcile): what a member round needs of it (the flavor's bandwidth limits, the project) without
+   * asking the conductor for every instance on the host. A guest's flavor changes only through a plug
+   * with its new payload (a resize finishing or reverting here), so the one kept is the current one.
+   */
+  private readonly payloads = new Map<string, InstancePayload>();
 
   constructor(
     readonly datapath: NetworkDriver,
@@ -67,6 +74,7 @@ export class GuestNetworking {
    */
   plugGuest(instance: InstancePayload, networkInfo: NetworkInfo, membersSince?: number): Promise<void> {
     const uuid = instance.uuid;
+    this.payloads.set(uuid, instance);
     this.plugging.set(uuid, (this.plugging.get(uuid) ?? 0) + 1);
     return this.queue
       .run(uuid, async () => {
@@ -94,6 +102,8 @@ export class GuestNetworking {
    * conductor gives the guest the ones it had.
    */
   unplugGuest(uuid: string, forget: boolean): Promise<void> {
+    // Not running here any more: a member round asks the conductor about a record that stays (offloaded).
+    this.payloads.delete(uuid);
     return this.queue.run(uuid, async () => {
       const vifs = await this.interfacesOf(uuid);
       if (vifs.length > 0) await this.datapath.unplug(uuid, vifs);
@@ -108,6 +118,7 @@ export class GuestNetworking {
    */
   async reconcile(instances: readonly InstancePayload[]): Promise<void> {
     const onHost = new Map(instances.map((instance) => [instance.uuid, instance]));
+    for (const instance of instances) this.payloads.set(instance.uuid, instance);
     for (const uuid of await this.cache.guests()) {
       if (!onHost.has(uuid)) {
         log.info({ instance: uuid }, 'dropping the recorded interfaces of a guest no longer on this host');
@@ -135,6 +146,7 @@ export class GuestNetworking {
    */
   attach(driver: VirtDriver, instance: InstancePayload, vif: Vif): Promise<void> {
     const uuid = instance.uuid;
+    this.payloads.set(uuid, instance);
     return this.queue.run(uuid, async () => {
       const current = await this.interfacesOf(uuid);
       const known = current.some((v) => v.id === vif.id);
@@ -181,6 +193,7 @@ export class GuestNetworking {
    */
   changed(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
     const uuid = instance.uuid;
+    this.payloads.set(uuid, instance);
     return this.queue.run(uuid, async () => {
       const current = await this.interfacesOf(uuid);
       const updates = new Map(networkInfo.map((vif) => [vif.id, vif]));
@@ -243,7 +256,10 @@ export class GuestNetworking {
       if (vifs.some((vif) => expandRemoteGroups(vif, members) !== vif)) touched.push(uuid);
     }
     if (touched.length === 0) return [];
-    const payloads = new Map((await instances()).map((i) => [i.uuid, i]));
+    // The conductor is asked only when a guest is not known running here (a record kept after an offload).
+    const payloads = touched.every((uuid) => this.payloads.has(uuid))
+      ? this.payloads
+      : new Map((await instances()).map((i) => [i.uuid, i]));
     const changed: string[] = [];
     await Promise.all(
       touched.map((uuid) =>

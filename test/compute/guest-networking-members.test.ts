@@ -1,7 +1,8 @@
 /**
  * security_group_members_changed on a host (GuestNetworking.membersChanged): a guest whose rule names a
  * group as remote group gets the group's members, and changes that arrive while one is being applied
- * are applied together, the latest membership of each group winning.
+ * are applied together, the latest membership of each group winning. The conductor is asked for a
+ * guest's payload only when the guest is not known running here (its record kept after an offload).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -82,8 +83,8 @@ describe('compute: security group members on a host', () => {
       networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32'), instances),
     ]);
     assert.deepEqual(rounds, [[UUID], [UUID], [UUID]], 'each caller learns the guest changed');
-    assert.equal(asked, 2, 'the first change alone, then the two that came while it ran');
-    assert.equal(datapath.plugs.length, 2);
+    assert.equal(datapath.plugs.length, 2, 'the first change alone, then the two that came while it ran');
+    assert.equal(asked, 0, 'the guest was plugged here: its payload is known');
     const [vif] = await networking.interfacesOf(UUID);
     assert.deepEqual(vif!.security_group_rules[0]!.remote_prefixes, ['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32']);
 
@@ -91,5 +92,28 @@ describe('compute: security group members on a host', () => {
     assert.deepEqual(await networking.membersChanged(members('10.0.0.3/32'), instances), [UUID]);
     assert.deepEqual(await networking.membersChanged(members('10.0.0.3/32'), instances), []);
     assert.equal(datapath.plugs.length, 3);
+  });
+
+  it('asks the conductor about a guest whose record stayed after an offload, and leaves it be when gone', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    const instance: InstancePayload = instancePayload(UUID);
+    await networking.plugGuest(instance, [watchingVif()]);
+    await networking.unplugGuest(UUID, false);
+    datapath.plugs = [];
+    let asked = 0;
+    const none = () => {
+      asked++;
+      return Promise.resolve([]);
+    };
+    assert.deepEqual(await networking.membersChanged(members('10.0.0.7/32'), none), []);
+    assert.equal(asked, 1);
+    assert.equal(datapath.plugs.length, 0, 'nothing plugged for a guest not on this host');
+    // Unshelved here: known again, no question asked.
+    await networking.plugGuest(instance, (await networking.interfacesOf(UUID))!);
+    datapath.plugs = [];
+    assert.deepEqual(await networking.membersChanged(members('10.0.0.8/32'), none), [UUID]);
+    assert.equal(asked, 1);
+    assert.equal(datapath.plugs.length, 1);
   });
 });
