@@ -26,7 +26,7 @@ import { memberPrefixes } from './security-group-port-rules.ts';
 const log = getLogger('network.members');
 
 /** The least time between the starts of two rounds: how long a change may wait to be sent. */
-const ROUND_SPACING_MS = 250;
+const ROUND_SPACING_MS = 500;
 
 /** The notices of one compute client (one per process and bus): rounds coalesce across all callers. */
 const byClient = new WeakMap<ComputeRpcApi, MemberNotices>();
