@@ -15,7 +15,7 @@ import { VifCache } from '../../src/compute/network/vif-cache.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import type { Vif } from '../../src/wire/messages/network-info.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-import { testVif } from '../helpers/vif.ts';
+import { watchingVif } from '../helpers/vif.ts';
 
 const GROUP = 'group-1';
 const UUID = '0c000000-0000-4000-8000-00000000000c';
@@ -42,24 +42,6 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** A guest's VIF whose IPv4 ingress rule admits the members of GROUP. */
-function watchingVif(): Vif {
-  return {
-    ...testVif(),
-    security_group_rules: [
-      {
-        direction: 'ingress',
-        ethertype: 'IPv4',
-        protocol: null,
-        port_range_min: null,
-        port_range_max: null,
-        remote_prefixes: [],
-        remote_group_id: GROUP,
-      },
-    ],
-  };
-}
-
 const members = (...ipv4: string[]) => [{ id: GROUP, ipv4, ipv6: [] }];
 
 describe('compute: security group members on a host', () => {
@@ -67,7 +49,7 @@ describe('compute: security group members on a host', () => {
     const datapath = new CountingDatapath();
     const networking = new GuestNetworking(datapath, new VifCache(directory));
     const instance: InstancePayload = instancePayload(UUID);
-    await networking.plugGuest(instance, [watchingVif()]);
+    await networking.plugGuest(instance, [watchingVif(GROUP)]);
     datapath.plugs = [];
     let asked = 0;
     const instances = () => {
@@ -98,7 +80,7 @@ describe('compute: security group members on a host', () => {
     const datapath = new CountingDatapath();
     const networking = new GuestNetworking(datapath, new VifCache(directory));
     const instance: InstancePayload = instancePayload(UUID);
-    await networking.plugGuest(instance, [watchingVif()]);
+    await networking.plugGuest(instance, [watchingVif(GROUP)]);
     await networking.unplugGuest(UUID, false);
     datapath.plugs = [];
     let asked = 0;
