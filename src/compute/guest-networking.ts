@@ -34,6 +34,18 @@ export class GuestNetworking {
   private arrivals = 0;
   /** Guests whose plugGuest is under way (a member change in that time must wait for it, then apply). */
   private readonly plugging = new Map<string, number>();
+  /** Group memberships received and not yet applied, by group (membersChanged). */
+  private pendingMembers = new Map<string, GroupMembers>();
+  /** The round that will apply them, started once the round before it ends. */
+  private nextMembersRound: Promise<string[]> | null = null;
+  private membersRound: Promise<unknown> = Promise.resolve();
+  /**
+   * Each guest's payload as last handed to this class (build, move, unshelve, rebuild, attach, change,
+   * reconcile): what a member round needs of it (the flavor's bandwidth limits, the project) without
+   * asking the conductor for every instance on the host. A guest's flavor changes only through a plug
+   * with its new payload (a resize finishing or reverting here), so the one kept is the current one.
+   */
+  private readonly payloads = new Map<string, InstancePayload>();
 
   constructor(
     readonly datapath: NetworkDriver,
@@ -62,6 +74,7 @@ export class GuestNetworking {
    */
   plugGuest(instance: InstancePayload, networkInfo: NetworkInfo, membersSince?: number): Promise<void> {
     const uuid = instance.uuid;
+    this.payloads.set(uuid, instance);
     this.plugging.set(uuid, (this.plugging.get(uuid) ?? 0) + 1);
     return this.queue
       .run(uuid, async () => {
@@ -89,6 +102,8 @@ export class GuestNetworking {
    * conductor gives the guest the ones it had.
    */
   unplugGuest(uuid: string, forget: boolean): Promise<void> {
+    // Not running here any more: a member round asks the conductor about a record that stays (offloaded).
+    this.payloads.delete(uuid);
     return this.queue.run(uuid, async () => {
       const vifs = await this.interfacesOf(uuid);
       if (vifs.length > 0) await this.datapath.unplug(uuid, vifs);
@@ -103,6 +118,7 @@ export class GuestNetworking {
    */
   async reconcile(instances: readonly InstancePayload[]): Promise<void> {
     const onHost = new Map(instances.map((instance) => [instance.uuid, instance]));
+    for (const instance of instances) this.payloads.set(instance.uuid, instance);
     for (const uuid of await this.cache.guests()) {
       if (!onHost.has(uuid)) {
         log.info({ instance: uuid }, 'dropping the recorded interfaces of a guest no longer on this host');
@@ -130,6 +146,7 @@ export class GuestNetworking {
    */
   attach(driver: VirtDriver, instance: InstancePayload, vif: Vif): Promise<void> {
     const uuid = instance.uuid;
+    this.payloads.set(uuid, instance);
     return this.queue.run(uuid, async () => {
       const current = await this.interfacesOf(uuid);
       const known = current.some((v) => v.id === vif.id);
@@ -176,6 +193,7 @@ export class GuestNetworking {
    */
   changed(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
     const uuid = instance.uuid;
+    this.payloads.set(uuid, instance);
     return this.queue.run(uuid, async () => {
       const current = await this.interfacesOf(uuid);
       const updates = new Map(networkInfo.map((vif) => [vif.id, vif]));
@@ -195,15 +213,41 @@ export class GuestNetworking {
    * a rule naming one of them as remote group gets the rule expanded to them, and its changed ports
    * plugged again (`instances` answers the payloads of those guests, for their flavors' bandwidth limits);
    * so does a guest being plugged now, once it is recorded. A build that has not reached its plug yet
-   * applies them itself (`plugGuest`'s `membersSince`). Answers the guests changed.
+   * applies them itself (`plugGuest`'s `membersSince`). Answers the guests changed (by the round that
+   * applied these groups).
+   *
+   * Each change carries a group's whole membership, so only the latest of a group matters: changes that
+   * arrive while a round is being applied gather and go in the next round, a storm of builds in one
+   * group costs a few rounds here (each reading every guest's record and the host's instances), not one
+   * per build. A change is numbered (for `membersSince`) as it arrives, not when its round runs.
    */
-  async membersChanged(
+  membersChanged(
     groups: readonly GroupMembers[],
     instances: () => Promise<readonly InstancePayload[]>,
   ): Promise<string[]> {
     const arrival = ++this.arrivals;
-    for (const group of groups) this.receivedMembers.set(group.id, { arrival, members: group });
-    const members = new Map(groups.map((g) => [g.id, g]));
+    for (const group of groups) {
+      this.receivedMembers.set(group.id, { arrival, members: group });
+      this.pendingMembers.set(group.id, group);
+    }
+    if (!this.nextMembersRound) {
+      this.nextMembersRound = this.membersRound.then(() => {
+        // Taken when the round starts: whatever arrived while the last one ran goes with it.
+        const batch = this.pendingMembers;
+        this.pendingMembers = new Map();
+        this.nextMembersRound = null;
+        const round = this.applyMembers(batch, instances);
+        this.membersRound = round.catch(() => undefined);
+        return round;
+      });
+    }
+    return this.nextMembersRound;
+  }
+
+  private async applyMembers(
+    members: ReadonlyMap<string, GroupMembers>,
+    instances: () => Promise<readonly InstancePayload[]>,
+  ): Promise<string[]> {
     // Taken before the records are read: a guest whose plug ends meanwhile is then in one or the other.
     const touched = [...this.plugging.keys()];
     for (const uuid of await this.cache.guests()) {
@@ -212,7 +256,10 @@ export class GuestNetworking {
       if (vifs.some((vif) => expandRemoteGroups(vif, members) !== vif)) touched.push(uuid);
     }
     if (touched.length === 0) return [];
-    const payloads = new Map((await instances()).map((i) => [i.uuid, i]));
+    // The conductor is asked only when a guest is not known running here (a record kept after an offload).
+    const payloads = touched.every((uuid) => this.payloads.has(uuid))
+      ? this.payloads
+      : new Map((await instances()).map((i) => [i.uuid, i]));
     const changed: string[] = [];
     await Promise.all(
       touched.map((uuid) =>

@@ -128,28 +128,126 @@ function planAllocations(
   });
 }
 
-/** A free address of the first candidate subnet that has one, picked at random among its first few. */
+/**
+ * Where each subnet's next automatic pick starts looking, in this process: the lowest address its last
+ * probe found free. Only a hint: what is taken is always read from the database, so another process's
+ * allocations, or this one's cursor being stale, cost a retry or a further window, never a duplicate.
+ */
+const cursors = new Map<string, bigint>();
+
+/** How many addresses one probe asks the database about, and how many probes before a full scan. */
+const PROBE_SIZE = 32;
+const PROBES = 4;
+const MAX_CURSORS = 10_000;
+
+/**
+ * A free address of the first candidate subnet that has one, picked at random among the first few
+ * free ones from the subnet's cursor. A subnet is probed a window of addresses at a time (one indexed
+ * query each, by the allocations' primary key), so a pick costs the same in an empty subnet and a full
+ * one; only when a few windows are all taken is the whole subnet read, so that "no more addresses" is
+ * said only of a subnet that really has none.
+ */
 async function pickFree(
   trx: Transaction<Schema>,
   candidates: SubnetsTable[],
   already: FixedIp[],
 ): Promise<FixedIp | null> {
   for (const subnet of candidates) {
-    const [taken, pools] = await Promise.all([
-      trx.selectFrom('ip_allocations').select('ip_address').where('subnet_id', '=', subnet.id).execute(),
-      trx.selectFrom('subnet_allocation_pools').selectAll().where('subnet_id', '=', subnet.id).execute(),
-    ]);
-    const used = new Set([...taken.map((t) => t.ip_address), ...already.map((a) => a.ip_address)]);
-    if (subnet.gateway_ip) used.add(subnet.gateway_ip);
+    const pools = await trx
+      .selectFrom('subnet_allocation_pools')
+      .select(['first_ip', 'last_ip'])
+      .where('subnet_id', '=', subnet.id)
+      .execute();
     const ranges = pools
       .map((pool) => ({ first: parseIp(pool.first_ip)!.value, last: parseIp(pool.last_ip)!.value }))
       .sort((a, b) => compare(a.first, b.first));
-    const free = lowestFree(subnet.ip_version === 6 ? 6 : 4, ranges, used, PICK_WINDOW);
+    if (ranges.length === 0) continue;
+    const version = subnet.ip_version === 6 ? 6 : 4;
+    const reserved = new Set(already.map((a) => a.ip_address));
+    if (subnet.gateway_ip) reserved.add(subnet.gateway_ip);
+    const free =
+      (await probeFree(trx, subnet, version, ranges, reserved)) ??
+      (await scanFree(trx, subnet, version, ranges, reserved));
     if (free.length > 0) {
+      // Subnets come and go; a process that saw very many forgets the hints rather than grow without end.
+      if (cursors.size >= MAX_CURSORS) cursors.clear();
+      cursors.set(subnet.id, parseIp(free[0]!)!.value);
       return { subnet_id: subnet.id, ip_address: free[Math.floor(Math.random() * free.length)]! };
     }
+    cursors.delete(subnet.id);
   }
   return null;
+}
+
+type Ranges = { first: bigint; last: bigint }[];
+
+/**
+ * Up to PICK_WINDOW free addresses from the subnet's cursor on (wrapping round its pools), asking the
+ * database only about PROBE_SIZE addresses at a time; null when PROBES windows held none.
+ */
+async function probeFree(
+  trx: Transaction<Schema>,
+  subnet: SubnetsTable,
+  version: 4 | 6,
+  ranges: Ranges,
+  reserved: ReadonlySet<string>,
+): Promise<string[] | null> {
+  const addresses = walkFrom(ranges, cursors.get(subnet.id));
+  for (let probe = 0; probe < PROBES; probe++) {
+    const window: string[] = [];
+    for (let next = addresses.next(); !next.done; next = addresses.next()) {
+      const text = addressText(version, next.value);
+      if (!reserved.has(text)) window.push(text);
+      if (window.length >= PROBE_SIZE) break;
+    }
+    if (window.length === 0) return null;
+    const taken = await trx
+      .selectFrom('ip_allocations')
+      .select('ip_address')
+      .where('network_id', '=', subnet.network_id)
+      .where('ip_address', 'in', window)
+      .execute();
+    const held = new Set(taken.map((t) => t.ip_address));
+    const free = window.filter((a) => !held.has(a)).slice(0, PICK_WINDOW);
+    if (free.length > 0) return free;
+  }
+  return null;
+}
+
+/**
+ * The pools' addresses once each, lazily: from `start` to the end of its pool, the later pools, the
+ * earlier ones, then its own pool's start (all pools in order when `start` is absent or outside them).
+ */
+function* walkFrom(ranges: Ranges, start: bigint | undefined): Generator<bigint> {
+  const at = start === undefined ? -1 : ranges.findIndex((r) => start >= r.first && start <= r.last);
+  if (at < 0) {
+    for (const r of ranges) for (let v = r.first; v <= r.last; v++) yield v;
+    return;
+  }
+  const home = ranges[at]!;
+  for (let v = start!; v <= home.last; v++) yield v;
+  for (let i = 1; i < ranges.length; i++) {
+    const r = ranges[(at + i) % ranges.length]!;
+    for (let v = r.first; v <= r.last; v++) yield v;
+  }
+  for (let v = home.first; v < start!; v++) yield v;
+}
+
+/** The lowest free addresses of the pools, from every allocation of the subnet (one indexed query). */
+async function scanFree(
+  trx: Transaction<Schema>,
+  subnet: SubnetsTable,
+  version: 4 | 6,
+  ranges: Ranges,
+  reserved: ReadonlySet<string>,
+): Promise<string[]> {
+  const taken = await trx
+    .selectFrom('ip_allocations')
+    .select('ip_address')
+    .where('subnet_id', '=', subnet.id)
+    .execute();
+  const used = new Set([...taken.map((t) => t.ip_address), ...reserved]);
+  return lowestFree(version, ranges, used, PICK_WINDOW);
 }
 
 /**
@@ -157,18 +255,13 @@ async function pickFree(
  * well-filled subnet, so IPv4 (all but a few subnets) is walked in plain numbers, formatted by hand:
  * bigint arithmetic and formatIp per address cost more than the query that read them.
  */
-function lowestFree(
-  version: 4 | 6,
-  ranges: { first: bigint; last: bigint }[],
-  used: ReadonlySet<string>,
-  count: number,
-): string[] {
+function lowestFree(version: 4 | 6, ranges: Ranges, used: ReadonlySet<string>, count: number): string[] {
   const free: string[] = [];
   for (const range of ranges) {
     if (version === 4) {
       const last = Number(range.last);
       for (let v = Number(range.first); v <= last && free.length < count; v++) {
-        const text = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+        const text = ipv4Text(v);
         if (!used.has(text)) free.push(text);
       }
     } else {
@@ -180,6 +273,15 @@ function lowestFree(
     if (free.length >= count) break;
   }
   return free;
+}
+
+/** An IPv4 address as canonical text from a plain number: bigint shifts per address cost more than a pick's query. */
+function ipv4Text(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+function addressText(version: 4 | 6, value: bigint): string {
+  return version === 4 ? ipv4Text(Number(value)) : formatIp({ version, value });
 }
 
 function compare(a: bigint, b: bigint): number {

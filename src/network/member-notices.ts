@@ -6,9 +6,11 @@
  *
  * Each host with such a port gets one compute 1.12 security_group_members_changed cast with the groups'
  * member addresses; its guests' rules are expanded again there (compute/guest-networking.ts). Changes
- * coalesce: while one round of casts is being sent, further changes gather and go in the next round, so a
- * storm of builds in one project's `default` group (whose rules name the group itself) costs a few rounds,
- * not one per build. Hosts older than 1.12 get the watching guests' whole NetworkInfo instead
+ * coalesce: while one round of casts is being sent, further changes gather and go in the next round, and
+ * rounds start at most every ROUND_SPACING_MS, so a storm of builds in one project's `default` group
+ * (whose rules name the group itself) costs a few rounds, not one per build: each round reads every
+ * member and every watching server, and each host it reaches rewrites every watching guest's rules.
+ * (Neutron's agents likewise apply member updates in their next polling loop, not one by one.) Hosts older than 1.12 get the watching guests' whole NetworkInfo instead
  * (network_info_changed). Never throws: a host that misses a round learns the members with its guests'
  * next change or build, and at its next start.
  */
@@ -22,6 +24,9 @@ import { groupsOfPorts } from './port-change-scope.ts';
 import { memberPrefixes } from './security-group-port-rules.ts';
 
 const log = getLogger('network.members');
+
+/** The least time between the starts of two rounds: how long a change may wait to be sent. */
+const ROUND_SPACING_MS = 500;
 
 /** The notices of one compute client (one per process and bus): rounds coalesce across all callers. */
 const byClient = new WeakMap<ComputeRpcApi, MemberNotices>();
@@ -63,6 +68,8 @@ export class MemberNotices {
   /** The round that will carry the pending groups (started once the round before it ends). */
   private next: Promise<void> | null = null;
   private running: Promise<void> = Promise.resolve();
+  /** When the last round started (performance.now()). */
+  private lastStart = -Infinity;
 
   constructor(
     private readonly db: Db,
@@ -88,6 +95,9 @@ export class MemberNotices {
     this.pendingCtx ??= ctx;
     if (!this.next) {
       this.next = this.running.then(async () => {
+        const wait = this.lastStart + ROUND_SPACING_MS - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.lastStart = performance.now();
         // Taken when the round starts: whatever arrived while the last one ran goes with it.
         const groups = [...this.pending];
         const roundCtx = this.pendingCtx!;

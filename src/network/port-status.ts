@@ -24,17 +24,36 @@ export async function serverPortsUp(db: Db, serverUuid: string, portIds?: readon
     .executeTakeFirst();
   if (!instance?.host) return 0;
   if (portIds !== undefined && portIds.length === 0) return 0;
-  let update = db
+  // Found by the device first: every port of a busy host has its binding, so a statement the planner may
+  // serve from the host's index would pass all of them for each guest reported.
+  const down = (
+    await db
+      .selectFrom('ports')
+      .select(['id', 'binding_host_id', 'status'])
+      .where('device_id', '=', serverUuid)
+      .execute()
+  ).filter(
+    (p) =>
+      p.binding_host_id === instance.host &&
+      p.status !== PORT_ACTIVE &&
+      (portIds === undefined || portIds.includes(p.id)),
+  );
+  if (down.length === 0) return 0;
+  // The binding and status are asked again: the port may have been bound elsewhere since it was read.
+  const result = await db
     .updateTable('ports')
     .set((eb) => ({
       status: PORT_ACTIVE,
       revision_number: eb('revision_number', '+', 1),
       updated_at: now(),
     }))
-    .where('device_id', '=', serverUuid)
+    .where(
+      'id',
+      'in',
+      down.map((p) => p.id),
+    )
     .where('binding_host_id', '=', instance.host)
-    .where('status', '<>', PORT_ACTIVE);
-  if (portIds !== undefined) update = update.where('id', 'in', [...portIds]);
-  const result = await update.executeTakeFirst();
+    .where('status', '<>', PORT_ACTIVE)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

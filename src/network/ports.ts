@@ -1,7 +1,7 @@
 /**
  * Ports: create, read, update and delete, with their addresses (ipam.ts), MAC (unique per network),
  * security groups (the project's `default` group unless told otherwise), allowed address pairs and
- * binding. A create is one transaction: quota, port row, addresses, groups; when an address it chose
+ * binding. A create is one transaction: quota, port row, addresses, groups, tags; when an address it chose
  * itself was taken by a racing process, the whole transaction runs again.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,6 +22,7 @@ import { PORT_DOWN } from './port-status.ts';
 import { disassociatePortFloatingIps } from './floating-ips.ts';
 import { checkQuota } from './quotas.ts';
 import { standardAttributes } from './standard-attributes.ts';
+import { insertTags } from './tags.ts';
 import { inTransaction } from './transaction.ts';
 
 const PortSecurityAndIPRequiredForSecurityGroups = declareError(
@@ -94,9 +95,11 @@ export interface PortCreate {
   binding_host_id?: string;
   binding_vnic_type?: string;
   binding_profile?: Record<string, unknown>;
+  /** Neutron tags, checked by the caller (tags.ts), written with the port. */
+  tags?: string[];
 }
 
-export type PortUpdate = Partial<Omit<PortCreate, 'project_id' | 'network_id'>>;
+export type PortUpdate = Partial<Omit<PortCreate, 'project_id' | 'network_id' | 'tags'>>;
 
 export async function createPort(db: Db, ctx: RequestContext, request: PortCreate): Promise<PortRecord> {
   return getPort(db, ctx, await addPort(db, ctx, request));
@@ -152,6 +155,7 @@ export async function addPort(db: Db, ctx: RequestContext, request: PortCreate):
         // A new port has no groups or pairs to replace.
         await insertGroups(trx, id, groups);
         await insertPairs(trx, id, mac, pairs);
+        await insertTags(trx, id, request.tags ?? []);
       });
       return id;
     } catch (err) {

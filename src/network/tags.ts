@@ -31,18 +31,33 @@ export function checkTag(tag: unknown): string {
   return tag;
 }
 
+/**
+ * Neutron's validate_list_of_unique_strings for tags: why `tags` is not a list of unique valid tags, or
+ * null when it is.
+ */
+export function tagListProblem(tags: unknown): string | null {
+  if (!Array.isArray(tags)) return `'${JSON.stringify(tags)}' is not a list`;
+  // Duplicates first, then each item, as neutron-lib checks a list.
+  const duplicates = tags.filter((t, i) => tags.indexOf(t) !== i);
+  if (duplicates.length > 0) {
+    return `Duplicate items in the list: '${[...new Set(duplicates)].map((d) => String(d)).join(', ')}'`;
+  }
+  for (const tag of tags) {
+    if (typeof tag !== 'string') return `'${String(tag)}' is not a valid string`;
+    if (tag.length > MAX_TAG_LENGTH) return `'${tag}' exceeds maximum length of ${MAX_TAG_LENGTH}`;
+  }
+  return null;
+}
+
 /** Neutron's validate_tags: `{"tags": [...]}`, a list of unique valid strings. */
 export function checkTagsBody(body: unknown): string[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'tags')) {
     throw invalidInput('Invalid tags body');
   }
   const tags = (body as { tags: unknown }).tags;
-  if (!Array.isArray(tags)) throw invalidInput(`'${JSON.stringify(tags)}' is not a list`);
-  const checked = tags.map(checkTag);
-  const duplicates = checked.filter((t, i) => checked.indexOf(t) !== i);
-  if (duplicates.length > 0)
-    throw invalidInput(`Duplicate items in the list: '${[...new Set(duplicates)].join(', ')}'`);
-  return checked;
+  const problem = tagListProblem(tags);
+  if (problem !== null) throw invalidInput(problem);
+  return tags as string[];
 }
 
 /** Every resource's tags (sorted), one query; a resource without tags maps to []. */
@@ -72,15 +87,33 @@ async function bumpRevision(db: Db, table: TaggedTable, id: string): Promise<voi
 export async function replaceTags(db: Db, table: TaggedTable, id: string, tags: readonly string[]): Promise<string[]> {
   await inTransaction(db, async (trx) => {
     await trx.deleteFrom('network_tags').where('resource_id', '=', id).execute();
-    if (tags.length > 0) {
-      await trx
-        .insertInto('network_tags')
-        .values(tags.map((tag) => ({ resource_id: id, tag })))
-        .execute();
-    }
+    await insertTags(trx, id, tags);
     await bumpRevision(trx, table, id);
   });
   return [...tags].sort();
+}
+
+/** The tags of a resource being made, in its creating transaction (a port's `tags` on create). */
+export async function insertTags(trx: Db, id: string, tags: readonly string[]): Promise<void> {
+  if (tags.length === 0) return;
+  await trx
+    .insertInto('network_tags')
+    .values(tags.map((tag) => ({ resource_id: id, tag })))
+    .execute();
+}
+
+/**
+ * POST .../tags (Neutron's tag-creation): adds those of `tags` the resource lacks, keeping the others;
+ * the revision moves only when one was added.
+ */
+export async function addTags(db: Db, table: TaggedTable, id: string, tags: readonly string[]): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const held = new Set((await tagsOf(trx, [id])).get(id));
+    const added = tags.filter((t) => !held.has(t));
+    if (added.length === 0) return;
+    await insertTags(trx, id, added);
+    await bumpRevision(trx, table, id);
+  });
 }
 
 /** PUT .../tags/{tag}: adds one tag; adding a tag the resource has changes nothing. */

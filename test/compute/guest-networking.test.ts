@@ -16,11 +16,11 @@ import type { GuestPorts, NetworkDriver } from '../../src/compute/network/networ
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
-import { VifShape, type NetworkInfo, type Vif } from '../../src/wire/messages/network-info.ts';
+import type { NetworkInfo, Vif } from '../../src/wire/messages/network-info.ts';
 import { fakeDriverOptions } from '../helpers/fake-driver-options.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 import { recordingConductor } from '../helpers/recording-conductor.ts';
-import { testVif } from '../helpers/vif.ts';
+import { testVif, watchingVif } from '../helpers/vif.ts';
 
 /** A datapath that writes what it is asked into `log` (shared with the driver), failing when told to. */
 class RecordingDatapath implements NetworkDriver {
@@ -293,22 +293,7 @@ describe('compute: guest networking', () => {
     const before = ['10.0.0.5/32'];
     const after = ['10.0.0.5/32', '10.0.0.6/32'];
     /** A port whose ingress rule names the group, expanded to the members the build was sent with. */
-    const memberVif = () =>
-      VifShape.build({
-        ...testVif(),
-        port_security_enabled: true,
-        security_group_rules: [
-          {
-            direction: 'ingress',
-            ethertype: 'IPv4',
-            protocol: null,
-            port_range_min: null,
-            port_range_max: null,
-            remote_prefixes: before,
-            remote_group_id: GROUP,
-          },
-        ],
-      });
+    const memberVif = () => watchingVif(GROUP, before);
     const prefixes = (vifs: readonly Vif[] | undefined) => vifs?.[0]?.security_group_rules[0]?.remote_prefixes;
     const gate = () => {
       let open!: () => void;

@@ -50,3 +50,22 @@ export function testVif(options: TestVifOptions = {}): Vif {
     security_group_rules: [],
   });
 }
+
+/** A port with security whose one IPv4 ingress rule admits the members of `groupId`, expanded to `prefixes`. */
+export function watchingVif(groupId: string, prefixes: string[] = []): Vif {
+  return VifShape.build({
+    ...testVif(),
+    port_security_enabled: true,
+    security_group_rules: [
+      {
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: null,
+        port_range_min: null,
+        port_range_max: null,
+        remote_prefixes: prefixes,
+        remote_group_id: groupId,
+      },
+    ],
+  });
+}

@@ -98,6 +98,14 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
       assert.deepEqual(rows.map((r) => r.ip_address).sort(), [...won].sort());
     });
 
+    it('a pool many probe windows long fills with each address once', async () => {
+      const networkId = await tinyNetwork(150);
+      const { won, refused } = await race(networkId, 30);
+      assert.equal(won.length, 150);
+      assert.equal(new Set(won).size, 150, `an address went twice: ${won.join(' ')}`);
+      assert.equal(refused, ALLOCATORS * 30 - 150);
+    });
+
     it('the last free address goes to exactly one of the racers', async () => {
       const networkId = await tinyNetwork(4);
       for (let i = 0; i < 3; i++) await createPort(database.db, ctx, { project_id: PROJECT, network_id: networkId });

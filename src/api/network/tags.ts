@@ -1,6 +1,9 @@
 /**
  * Neutron's tag API (standard-attr-tag): `/v2.0/{resource_type}/{id}/tags[/{tag}]` on networks, subnets,
- * ports, routers, floating IPs and security groups; `tags` in those resources' bodies; and the list
+ * ports, routers, floating IPs and security groups, with POST adding several at once (tag-creation);
+ * `tags` in those resources' bodies, given on create only for ports (as Neutron's port attribute
+ * allows; its tag-ports-during-bulk-creation alias is not listed, since Stratus has no bulk port create),
+ * read-only elsewhere as in Neutron; and the list
  * filters `tags` (all of), `tags-any` (any of), `not-tags` (not all of) and `not-tags-any` (none of),
  * each a comma-separated list. A resource the caller cannot see is its usual 404; changing tags takes
  * the resource's owner or an admin, as Neutron's default policy.
@@ -17,14 +20,17 @@ import { getSecurityGroup } from '../../network/security-groups.ts';
 import { getSubnet } from '../../network/subnets.ts';
 import {
   addTag,
+  addTags,
   checkHasTag,
   checkTag,
   checkTagsBody,
   removeTag,
   replaceTags,
+  tagListProblem,
   tagsOf,
   type TaggedTable,
 } from '../../network/tags.ts';
+import type { AttributeSpec } from './attributes.ts';
 import type { ApiServer } from '../http/create-server.ts';
 import type { NetworkApiDeps } from './deps.ts';
 import { listResponse, type ListOptions } from './list-query.ts';
@@ -91,6 +97,19 @@ export async function taggedListResponse(
   });
 }
 
+/** `tags` in the body of a resource that takes them only through the tag API (Neutron: read-only). */
+export const TAGS_READ_ONLY: AttributeSpec = { allowPost: false, allowPut: false };
+
+/** `tags` on a port's create: a list of unique tags, checked as the tag API checks one. */
+export const TAGS_ON_CREATE: AttributeSpec = {
+  allowPost: true,
+  allowPut: false,
+  convert: (value) => {
+    const problem = tagListProblem(value);
+    return problem === null ? { ok: true, value } : { ok: false, reason: problem };
+  },
+};
+
 type TagParams = { Params: { id: string; tag?: string } };
 
 function register(app: ApiServer, { database }: NetworkApiDeps): void {
@@ -114,6 +133,13 @@ function register(app: ApiServer, { database }: NetworkApiDeps): void {
       await visible(request);
       await checkHasTag(db, request.params.id, tagParam(request), resource.name);
       return reply.code(204).send();
+    });
+    // tag-creation: the tags the resource lacks are added, the others kept; the answer echoes the body.
+    app.post<TagParams>(base, async (request, reply) => {
+      const tags = checkTagsBody(request.body);
+      await owned(request, 'create');
+      await addTags(db, resource.table, request.params.id, tags);
+      return reply.code(201).send({ tags });
     });
     app.put<TagParams>(base, async (request) => {
       const tags = checkTagsBody(request.body);
@@ -149,6 +175,13 @@ export const tagsModule: NetworkApiModule = {
       description:
         'Tags on networks, subnets, ports, routers, floating IPs and security groups, with the tag filters on their lists.',
       updated: '2017-01-01T00:00:00-00:00',
+    },
+    {
+      alias: 'tag-creation',
+      name: 'Tag creation extension',
+      description: "POST to a resource's tags adds several tags at once, keeping those it has.",
+      // Neutron's own stamp, month and day swapped as it has them.
+      updated: '2024-23-07T10:00:00-00:00',
     },
     {
       alias: 'tag-ext',

@@ -8,6 +8,10 @@
  * A file is replaced by rename, so a crash leaves the old or the new list, never half of one. A file that
  * does not parse as a NetworkInfo is reported as absent (and logged): the network service still has the
  * truth, and the next change writes it again.
+ *
+ * This host's compute service is the only writer of its directory, so what it wrote or read once is kept
+ * in memory too: a security group member change reads every guest's record, which from the files would
+ * cost a read and a parse per guest, for each change, during a storm of builds.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,10 +26,34 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const networkInfoCheck = Compile(NetworkInfoSchema);
 
 export class VifCache {
+  /** The records as last written or read by this process (absent: not known yet, read the file). */
+  private readonly known = new Map<string, NetworkInfo>();
+  /**
+   * Counts the starts and ends of writes and removes: a file read while one ran may be older than what
+   * it wrote (or still there after it removed it), so is returned but not kept.
+   */
+  private changes = 0;
+
+  private directoryMade = false;
+
   constructor(readonly directory: string) {}
+
+  private async makeDirectory(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    this.directoryMade = true;
+  }
 
   /** The guest's interfaces as last recorded here; null if none are. */
   async read(uuid: string): Promise<NetworkInfo | null> {
+    const known = this.known.get(uuid);
+    if (known) return known;
+    const changes = this.changes;
+    const read = await this.readFile(uuid);
+    if (read && changes === this.changes) this.known.set(uuid, read);
+    return read;
+  }
+
+  private async readFile(uuid: string): Promise<NetworkInfo | null> {
     let text: string;
     try {
       text = await readFile(this.file(uuid), 'utf8');
@@ -49,14 +77,29 @@ export class VifCache {
   /** Records the guest's interfaces (all of them, in the guest's order); an empty list removes the file. */
   async write(uuid: string, networkInfo: NetworkInfo): Promise<void> {
     if (networkInfo.length === 0) return this.remove(uuid);
-    await mkdir(this.directory, { recursive: true });
+    this.changes++;
     const temporary = `${this.file(uuid)}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(networkInfo));
+    const text = JSON.stringify(networkInfo);
+    // The directory is made once, not before every write (a recursive mkdir costs more than the write);
+    // made again if it went since.
+    if (!this.directoryMade) await this.makeDirectory();
+    try {
+      await writeFile(temporary, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.makeDirectory();
+      await writeFile(temporary, text);
+    }
     await rename(temporary, this.file(uuid));
+    this.known.set(uuid, networkInfo);
+    this.changes++;
   }
 
   async remove(uuid: string): Promise<void> {
+    this.changes++;
+    this.known.delete(uuid);
     await rm(this.file(uuid), { force: true });
+    this.changes++;
   }
 
   /** The guests with recorded interfaces. */

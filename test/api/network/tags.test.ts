@@ -1,4 +1,7 @@
-/** Neutron's tag API and tag filters on every tagged resource, with its validation and policy. */
+/**
+ * Neutron's tag API and tag filters on every tagged resource, with its validation and policy; POST adding
+ * several tags (tag-creation); `tags` on a port's create, and read-only in the other resources' bodies.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startNetworkApi, type NetworkApiHarness } from './helpers.ts';
@@ -67,6 +70,89 @@ describe('network API: tags', () => {
       assert.equal((await h.call('alice', 'DELETE', `${base}/tags`)).status, 204);
       assert.deepEqual((await h.call('alice', 'GET', `${base}/tags`)).body, { tags: [] });
     }
+  });
+
+  it('POST to tags adds the missing ones, keeps the rest, and answers the tags it was given', async () => {
+    for (const [collection, resource] of Object.entries(made)) {
+      const base = `/v2.0/${collection}/${resource.id}`;
+      await h.call('alice', 'PUT', `${base}/tags`, { tags: ['old', 'both'] });
+      const revision = ((await h.call('alice', 'GET', base)).body[member[collection]!] as Obj)['revision_number'];
+      const created = await h.call('alice', 'POST', `${base}/tags`, { tags: ['new', 'both'] });
+      assert.equal(created.status, 201, `${collection}: ${JSON.stringify(created.body)}`);
+      assert.deepEqual(created.body, { tags: ['new', 'both'] });
+      const shown = (await h.call('alice', 'GET', base)).body[member[collection]!] as Obj;
+      assert.deepEqual(shown['tags'], ['both', 'new', 'old'], collection);
+      assert.equal(shown['revision_number'], (revision as number) + 1, collection);
+      const again = await h.call('alice', 'POST', `${base}/tags`, { tags: ['new'] });
+      assert.equal(again.status, 201, 'adding what is there is no error');
+      const unchanged = (await h.call('alice', 'GET', base)).body[member[collection]!] as Obj;
+      assert.equal(
+        unchanged['revision_number'],
+        shown['revision_number'],
+        `${collection}: nothing added, same revision`,
+      );
+      assert.equal((await h.call('alice', 'DELETE', `${base}/tags`)).status, 204);
+    }
+    const base = `/v2.0/networks/${net.id}/tags`;
+    for (const body of [{}, { tags: 'x' }, { tags: ['a', 'a'] }, { tags: [1] }, { tags: ['x'.repeat(256)] }]) {
+      const r = await h.call('alice', 'POST', base, body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(errorOf(r.body).type, 'InvalidInput');
+    }
+    assert.deepEqual((await h.call('alice', 'GET', base)).body, { tags: [] }, 'a refused POST added nothing');
+    assert.equal((await h.call('bob', 'POST', base, { tags: ['x'] })).status, 404);
+  });
+
+  it('a port takes tags on create, checked as the tag API checks them; other resources refuse them', async () => {
+    const created = await h.call('alice', 'POST', '/v2.0/ports', {
+      port: { network_id: net.id, name: 'tagged-port', tags: ['web', 'blue'] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const port = created.body['port'] as Obj;
+    assert.deepEqual(port['tags'], ['blue', 'web']);
+    assert.equal(port['revision_number'], 1);
+    assert.deepEqual((await h.call('alice', 'GET', `/v2.0/ports/${port.id}/tags`)).body, { tags: ['blue', 'web'] });
+    const listed = await h.call('alice', 'GET', '/v2.0/ports?tags=web');
+    assert.deepEqual(
+      (listed.body['ports'] as Obj[]).map((p) => p.id),
+      [port.id],
+    );
+
+    const portsBefore = ((await h.call('alice', 'GET', '/v2.0/ports')).body['ports'] as Obj[]).length;
+    const bad: [unknown, string][] = [
+      ['x', 'Invalid input for tags. Reason: \'"x"\' is not a list.'],
+      [['a', 'a'], "Invalid input for tags. Reason: Duplicate items in the list: 'a'."],
+      [[1], "Invalid input for tags. Reason: '1' is not a valid string."],
+      [['x'.repeat(256)], `Invalid input for tags. Reason: '${'x'.repeat(256)}' exceeds maximum length of 255.`],
+    ];
+    for (const [tags, message] of bad) {
+      const r = await h.call('alice', 'POST', '/v2.0/ports', { port: { network_id: net.id, tags } });
+      assert.equal(r.status, 400, JSON.stringify(tags));
+      assert.equal(errorOf(r.body).message, message);
+    }
+    assert.equal(
+      ((await h.call('alice', 'GET', '/v2.0/ports')).body['ports'] as Obj[]).length,
+      portsBefore,
+      'a refused create made no port',
+    );
+    const put = await h.call('alice', 'PUT', `/v2.0/ports/${port.id}`, { port: { tags: ['x'] } });
+    assert.equal(put.status, 400);
+    assert.equal(errorOf(put.body).message, 'Cannot update read-only attribute tags');
+
+    for (const [collection, body] of [
+      ['networks', { network: { name: 'n', tags: ['x'] } }],
+      ['subnets', { subnet: { network_id: net.id, cidr: '10.9.9.0/24', ip_version: 4, tags: ['x'] } }],
+      ['routers', { router: { name: 'r', tags: ['x'] } }],
+      ['security-groups', { security_group: { name: 'g', tags: ['x'] } }],
+      ['floatingips', { floatingip: { floating_network_id: net.id, tags: ['x'] } }],
+    ] as const) {
+      const r = await h.call('alice', 'POST', `/v2.0/${collection}`, body);
+      assert.equal(r.status, 400, collection);
+      assert.equal(errorOf(r.body).message, "Attribute 'tags' not allowed in POST", collection);
+    }
+    const renamed = await h.call('alice', 'PUT', `/v2.0/networks/${net.id}`, { network: { tags: ['x'] } });
+    assert.equal(renamed.status, 400);
+    assert.equal(errorOf(renamed.body).message, 'Cannot update read-only attribute tags');
   });
 
   it('filters lists by tags, tags-any, not-tags and not-tags-any', async () => {
@@ -143,6 +229,6 @@ describe('network API: tags', () => {
     const aliases = ((await h.call('alice', 'GET', '/v2.0/extensions')).body['extensions'] as Obj[]).map(
       (e) => e['alias'],
     );
-    assert.ok(aliases.includes('standard-attr-tag') && aliases.includes('tag-ext'));
+    assert.ok(aliases.includes('standard-attr-tag') && aliases.includes('tag-ext') && aliases.includes('tag-creation'));
   });
 });

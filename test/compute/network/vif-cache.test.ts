@@ -30,6 +30,28 @@ describe('compute: VIF cache', () => {
     await cache.remove('guest-1');
   });
 
+  it('answers what it last wrote, even when a read of the older file overlapped the write', async () => {
+    const older = [testVif()];
+    const newer = [testVif(), testVif()];
+    await new VifCache(directory).write('g', older);
+    const cache = new VifCache(directory);
+    const [read] = await Promise.all([cache.read('g'), cache.write('g', newer)]);
+    assert.ok(read !== null, 'the overlapping read saw one of the two');
+    assert.deepEqual(await cache.read('g'), newer);
+    await Promise.all([cache.read('g'), cache.remove('g')]);
+    assert.equal(await cache.read('g'), null, 'removed, whatever was read meanwhile');
+  });
+
+  it('makes its directory again when it was removed after the first write', async () => {
+    const cache = new VifCache(join(directory, 'host'));
+    await cache.write('guest-1', [testVif()]);
+    await rm(join(directory, 'host'), { recursive: true, force: true });
+    const vifs = [testVif()];
+    await cache.write('guest-2', vifs);
+    assert.deepEqual(await readdir(join(directory, 'host')), ['guest-2.json']);
+    assert.deepEqual(await new VifCache(join(directory, 'host')).read('guest-2'), vifs);
+  });
+
   it('reads a file that is not a NetworkInfo as absent', async () => {
     const cache = new VifCache(directory);
     await writeFile(join(directory, 'g.json'), '{not json');

@@ -14,6 +14,7 @@ import {
 } from '../../../network/floating-ips.ts';
 import { floatingIpNotFound } from '../../../network/l3-errors.ts';
 import { nullable, stringAttr, uuidAttr, type AttributeSpecs, type Converted } from '../attributes.ts';
+import { TAGS_READ_ONLY } from '../tags.ts';
 import { HostNotices } from '../host-notices.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
@@ -33,6 +34,7 @@ const SPECS: AttributeSpecs = {
   fixed_ip_address: { allowPost: true, allowPut: true, convert: nullable(ipAttr) },
   description: { allowPost: true, allowPut: true, convert: stringAttr(255) },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
+  tags: TAGS_READ_ONLY,
 };
 
 export const floatingIpsModule: NetworkApiModule = {

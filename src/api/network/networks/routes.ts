@@ -18,7 +18,7 @@ import { invalidInput } from '../../../network/errors.ts';
 import { booleanAttr, intAttr, nullable, parseResourceBody, stringAttr, type AttributeSpecs } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
 import { showFields } from '../list-query.ts';
-import { taggedListResponse, withTagsOne } from '../tags.ts';
+import { TAGS_READ_ONLY, taggedListResponse, withTagsOne } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { adminOnlyAttributes, projectOfNew, withoutAdminOnly } from '../policy.ts';
 import type { RequestContext } from '../../../common/context.ts';
@@ -37,6 +37,7 @@ const SPECS: AttributeSpecs = {
   'provider:physical_network': { allowPost: true, allowPut: true, convert: nullable(stringAttr(64)) },
   'provider:segmentation_id': { allowPost: true, allowPut: true, convert: nullable(intAttr(0, 2 ** 31 - 1)) },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr() },
+  tags: TAGS_READ_ONLY,
 };
 
 function view(ctx: RequestContext, record: NetworkRecord): Record<string, unknown> {

@@ -32,7 +32,7 @@ import {
 import type { NetworkApiDeps } from '../deps.ts';
 import { HostNotices, touchesEnforcedAttributes } from '../host-notices.ts';
 import { showFields, valuesOf } from '../list-query.ts';
-import { taggedListResponse, withTagsOne } from '../tags.ts';
+import { TAGS_ON_CREATE, taggedListResponse, withTagsOne } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { adminOnlyAttributes, projectOfNew, withoutAdminOnly } from '../policy.ts';
 
@@ -96,6 +96,7 @@ const SPECS: AttributeSpecs = {
   'binding:vif_type': { allowPost: false, allowPut: false },
   'binding:vif_details': { allowPost: false, allowPut: false },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr() },
+  tags: TAGS_ON_CREATE,
 };
 
 /** The attributes a create and an update share, in the library's names. */
@@ -146,6 +147,7 @@ function register(app: ApiServer, deps: NetworkApiDeps): void {
       ...common(a),
       project_id: projectOfNew(request.ctx, a),
       network_id: a['network_id'] as string,
+      ...(a['tags'] !== undefined ? { tags: a['tags'] as string[] } : {}),
     };
     const record = await createPort(db, request.ctx, create);
     if (record.security_groups.length > 0) await notices.portCreated(request.ctx, record.id);

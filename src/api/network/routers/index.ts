@@ -33,7 +33,7 @@ import {
 } from '../attributes.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
-import { withTagsOne } from '../tags.ts';
+import { TAGS_READ_ONLY, withTagsOne } from '../tags.ts';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -105,6 +105,7 @@ const SPECS: AttributeSpecs = {
   external_gateway_info: { allowPost: true, allowPut: true, convert: gatewayAttr },
   routes: { allowPost: false, allowPut: true, convert: routesAttr },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
+  tags: TAGS_READ_ONLY,
 };
 
 const ROUTES_ONLY: AttributeSpecs = {

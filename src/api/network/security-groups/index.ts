@@ -15,6 +15,7 @@ import {
   type SecurityGroupUpdate,
 } from '../../../network/security-groups.ts';
 import { booleanAttr, stringAttr, type AttributeSpecs } from '../attributes.ts';
+import { TAGS_READ_ONLY } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { registerResourceRoutes } from '../resource-routes.ts';
 import { filteredProject } from './project-filter.ts';
@@ -24,6 +25,7 @@ const SPECS: AttributeSpecs = {
   description: { allowPost: true, allowPut: true, convert: stringAttr(255) },
   stateful: { allowPost: true, allowPut: true, convert: booleanAttr },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr(255) },
+  tags: TAGS_READ_ONLY,
 };
 
 export const securityGroupsModule: NetworkApiModule = {

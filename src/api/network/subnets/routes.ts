@@ -25,7 +25,7 @@ import {
 } from '../attributes.ts';
 import type { NetworkApiDeps } from '../deps.ts';
 import { showFields } from '../list-query.ts';
-import { taggedListResponse, withTagsOne } from '../tags.ts';
+import { TAGS_READ_ONLY, taggedListResponse, withTagsOne } from '../tags.ts';
 import type { NetworkApiModule } from '../module.ts';
 import { projectOfNew } from '../policy.ts';
 
@@ -88,6 +88,7 @@ const SPECS: AttributeSpecs = {
     convert: (v) => (v === null ? { ok: true, value: null } : { ok: false, reason: 'subnet pools are not supported' }),
   },
   project_id: { allowPost: true, allowPut: false, convert: stringAttr() },
+  tags: TAGS_READ_ONLY,
 };
 
 function register(app: ApiServer, { database }: NetworkApiDeps): void {
