@@ -20,6 +20,15 @@ import { MessageDeliveryFailure } from '../../src/common/rpc/errors.ts';
 import { latestFaults } from '../../src/objects/instance-faults.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
 
+/** A compute API whose build casts are recorded (the instances' uuids), not sent. */
+function recordingCompute(builds: string[]): ComputeRpcApi {
+  return {
+    buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
+      builds.push(request.instance.uuid);
+    },
+  } as unknown as ComputeRpcApi;
+}
+
 describe('build_instances delivered again', () => {
   let cloud: TestCloud;
   let manager: ConductorManager;
@@ -183,11 +192,7 @@ describe('build_instances delivered again after its scheduling claimed but was n
       overrides: { DEFAULT: { cpu_allocation_ratio: '1' }, fake_driver: { vcpus: '2' } },
     });
     await cloud.services[0]!.stop();
-    const compute = {
-      buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
-        builds.push(request.instance.uuid);
-      },
-    } as unknown as ComputeRpcApi;
+    const compute = recordingCompute(builds);
     manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
   });
   after(() => cloud.stop());
@@ -224,11 +229,7 @@ describe('select_destinations sent again after its answer was lost', () => {
     try {
       await cloud.services[0]!.stop();
       const builds: string[] = [];
-      const compute = {
-        buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
-          builds.push(request.instance.uuid);
-        },
-      } as unknown as ComputeRpcApi;
+      const compute = recordingCompute(builds);
       // The first call is handled (its claims made) and its reply lost, as across a broker restart.
       const real = new SchedulerRpcApi(cloud.bus.rpc);
       let calls = 0;
@@ -257,11 +258,7 @@ describe('a build whose network allocation lost its database connection', () => 
     try {
       await cloud.services[0]!.stop();
       const builds: string[] = [];
-      const compute = {
-        buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
-          builds.push(request.instance.uuid);
-        },
-      } as unknown as ComputeRpcApi;
+      const compute = recordingCompute(builds);
       // The allocation's first statement (reading the instance's NICs) meets the connection MariaDB's
       // restart reset, as mysql2 reports it: a socket error it marks fatal.
       let cut = 1;
