@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { SelectQueryNode, TableNode, type KyselyPlugin } from 'kysely';
 import { adminContext } from '../../src/common/context.ts';
 import { ConductorManager } from '../../src/conductor/manager.ts';
 import { getInstance } from '../../src/objects/instances.ts';
@@ -16,7 +17,17 @@ import { TaskState } from '../../src/wire/messages/instance-states.ts';
 import type { Selection } from '../../src/wire/messages/request-spec.ts';
 import { InstanceInvalidState } from '../../src/common/errors.ts';
 import { MessageDeliveryFailure } from '../../src/common/rpc/errors.ts';
+import { latestFaults } from '../../src/objects/instance-faults.ts';
 import { smallFlavor, startTestCloud, type TestCloud } from '../helpers/in-process-cloud.ts';
+
+/** A compute API whose build casts are recorded (the instances' uuids), not sent. */
+function recordingCompute(builds: string[]): ComputeRpcApi {
+  return {
+    buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
+      builds.push(request.instance.uuid);
+    },
+  } as unknown as ComputeRpcApi;
+}
 
 describe('build_instances delivered again', () => {
   let cloud: TestCloud;
@@ -181,11 +192,7 @@ describe('build_instances delivered again after its scheduling claimed but was n
       overrides: { DEFAULT: { cpu_allocation_ratio: '1' }, fake_driver: { vcpus: '2' } },
     });
     await cloud.services[0]!.stop();
-    const compute = {
-      buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
-        builds.push(request.instance.uuid);
-      },
-    } as unknown as ComputeRpcApi;
+    const compute = recordingCompute(builds);
     manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
   });
   after(() => cloud.stop());
@@ -222,11 +229,7 @@ describe('select_destinations sent again after its answer was lost', () => {
     try {
       await cloud.services[0]!.stop();
       const builds: string[] = [];
-      const compute = {
-        buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
-          builds.push(request.instance.uuid);
-        },
-      } as unknown as ComputeRpcApi;
+      const compute = recordingCompute(builds);
       // The first call is handled (its claims made) and its reply lost, as across a broker restart.
       const real = new SchedulerRpcApi(cloud.bus.rpc);
       let calls = 0;
@@ -243,6 +246,52 @@ describe('select_destinations sent again after its answer was lost', () => {
       await manager.buildInstances(adminContext(), uuids);
       assert.equal(calls, 2);
       assert.deepEqual([...builds].sort(), [...uuids].sort(), 'every one placed and cast, none in ERROR');
+    } finally {
+      await cloud.stop();
+    }
+  });
+});
+
+describe('a build whose network allocation lost its database connection', () => {
+  it('stays placed and scheduling, not ERROR, and is resumed once quiet', async () => {
+    const cloud = await startTestCloud({ computeHosts: ['host-a'] });
+    try {
+      await cloud.services[0]!.stop();
+      const builds: string[] = [];
+      const compute = recordingCompute(builds);
+      // The allocation's first statement (reading the instance's NICs) meets the connection MariaDB's
+      // restart reset, as mysql2 reports it: a socket error it marks fatal.
+      let cut = 1;
+      const restart: KyselyPlugin = {
+        transformQuery({ node }) {
+          const from = SelectQueryNode.is(node) ? node.from?.froms[0] : undefined;
+          if (cut > 0 && from && TableNode.is(from) && from.table.identifier.name === 'instance_networks') {
+            cut -= 1;
+            throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', fatal: true });
+          }
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      };
+      const database = { ...cloud.database, db: cloud.database.db.withPlugin(restart) };
+      const manager = new ConductorManager(database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
+      const flavor = await smallFlavor(cloud.database, 'm1.cut');
+      const [uuid] = (await cloud.boot(flavor, 1, 'cut')) as [string];
+
+      await assert.rejects(manager.buildInstances(adminContext(), [uuid]), /ECONNRESET/);
+      assert.equal(cut, 0, 'the network allocation met the reset');
+      assert.deepEqual(builds, []);
+      const cutOff = await getInstance(cloud.database.db, uuid);
+      assert.deepEqual([cutOff.vm_state, cutOff.task_state, cutOff.host], ['building', 'scheduling', 'host-a']);
+      assert.equal((await latestFaults(cloud.database.db, [uuid])).get(uuid), undefined, 'no fault recorded');
+
+      // Quiet for longer than twice rpc_response_timeout: the interrupted-build check casts it again.
+      const long = new Date(Date.now() - 3600_000).toISOString();
+      await cloud.database.db.updateTable('instances').set({ updated_at: long }).where('uuid', '=', uuid).execute();
+      await manager.resumeInterruptedBuilds(adminContext());
+      assert.deepEqual(builds, [uuid]);
+      const resumed = await getInstance(cloud.database.db, uuid);
+      assert.deepEqual([resumed.vm_state, resumed.host], ['building', 'host-a']);
     } finally {
       await cloud.stop();
     }

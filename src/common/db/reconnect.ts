@@ -8,6 +8,8 @@
  *
  * Only connecting is retried: a statement that was in flight when the server died fails (its outcome is
  * unknown: a COMMIT may have been applied), and the caller's own idempotence or the watchdogs deal with it.
+ * Such a failure is told apart (isDatabaseConnectionLost) so that it reaches an RPC caller as
+ * DBConnectionError, for both drivers alike.
  */
 import type { MysqlPool, MysqlPoolConnection, PostgresPool, PostgresPoolClient } from 'kysely';
 import { getLogger } from '../log/logger.ts';
@@ -43,13 +45,33 @@ export function isServerUnreachable(err: unknown): boolean {
 }
 
 /**
- * A database connection lost under a statement: a driver's unreachable error, told from another
- * client's socket error (an HTTP request refused) by a code only drivers use, or an error mysql2 marks
- * `fatal` (its connection is dead: reset, closed, out of step).
+ * A database connection lost under a statement: a code only drivers use, or an error marked `fatal`
+ * (its connection is dead: reset, closed, out of step). mysql2 marks its own; node-postgres marks
+ * nothing, so the PostgreSQL pool below marks the errors it raises for a lost connection the same way.
+ * A bare socket error is not enough: another client's (an HTTP request reset) is no database outage.
  */
 export function isDatabaseConnectionLost(err: unknown): boolean {
   const { code, fatal } = (err ?? {}) as { code?: unknown; fatal?: unknown };
   return fatal === true || (typeof code === 'string' && DATABASE_ONLY.has(code));
+}
+
+/**
+ * What node-postgres raises when the connection under a statement is gone, with no SQLSTATE to say so:
+ * the server closed it (a restart, pg_terminate_backend), the socket was reset or broken, or the client
+ * was handed out already dead. A server-reported error (a SQLSTATE code) is the server's to classify.
+ */
+const PG_CONNECTION_GONE = [
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+];
+
+export function isPostgresConnectionLoss(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (isServerUnreachable(err)) return true;
+  const { code } = err as { code?: unknown };
+  return code === undefined && PG_CONNECTION_GONE.includes(err.message);
 }
 
 function warn(attempt: number, policy: ReconnectPolicy, err: unknown): void {
@@ -79,12 +101,53 @@ export function patientMysqlPool(pool: MysqlPool, policy: ReconnectPolicy): Mysq
   };
 }
 
+/**
+ * node-postgres's client, its connection-loss errors marked `fatal` as mysql2 marks its own. One whose
+ * connection was lost is given back with the error, so that the pool drops it: released plainly it
+ * could be handed out again before the pool saw the socket close, and fail the next statement too.
+ * One wrapper per client: Kysely keeps its connection object per client object.
+ */
+const watched = new WeakMap<PostgresPoolClient, PostgresPoolClient>();
+
+function watchedClient(client: PostgresPoolClient): PostgresPoolClient {
+  const known = watched.get(client);
+  if (known) return known;
+  let lost: Error | undefined;
+  // Lost while checked out and between statements (a transaction's connection): node-postgres emits
+  // 'error' on the client, which, unheard, would crash the process; the next statement fails marked.
+  (client as unknown as { on(event: 'error', listener: (err: Error) => void): void }).on('error', (err) => {
+    lost = err;
+  });
+  const query = (...args: unknown[]): unknown => {
+    const result = (client.query as (...a: unknown[]) => unknown)(...args);
+    // A cursor (query(cursor)) is handed back as it is; Stratus reads none.
+    if (!(result instanceof Promise)) return result;
+    return result.catch((err: unknown) => {
+      if (isPostgresConnectionLoss(err) || isDatabaseConnectionLost(err)) {
+        lost = Object.assign(err as Error, { fatal: true });
+      }
+      throw err;
+    });
+  };
+  const wrapper: PostgresPoolClient = {
+    query: query as PostgresPoolClient['query'],
+    release: () => {
+      const err = lost;
+      lost = undefined;
+      // pg-pool's release(err) removes the client; Kysely's type of it takes no argument.
+      (client.release as (err?: Error) => void)(err);
+    },
+  };
+  watched.set(client, wrapper);
+  return wrapper;
+}
+
 export function patientPostgresPool(pool: PostgresPool, policy: ReconnectPolicy): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await pool.connect();
+          return watchedClient(await pool.connect());
         } catch (err) {
           if (!isServerUnreachable(err) || attempt >= policy.retries) throw err;
           warn(attempt + 1, policy, err);
