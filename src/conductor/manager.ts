@@ -36,7 +36,7 @@ import { orphanedBuilds } from './build-watchdog.ts';
 import { claimsOfDeletedInstances, orphanedDeletes } from './delete-watchdog.ts';
 import { BuildsInFlight, interruptedBuilds, triageBuilds } from './build-redelivery.ts';
 import { retryWhileBusAway } from '../common/rpc/bus-retry.ts';
-import { isDatabaseConnectionLost } from '../common/db/reconnect.ts';
+import { isDatabaseConnectionLost } from '../common/database-errors.ts';
 import { ShelveConductor } from './shelve.ts';
 import { MoveConductor } from './migrate-server.ts';
 import { EvacuateConductor } from './evacuate.ts';

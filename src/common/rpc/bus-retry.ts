@@ -9,7 +9,7 @@
  * between attempts.
  */
 import { getLogger } from '../log/logger.ts';
-import { isDatabaseConnectionLost } from '../db/reconnect.ts';
+import { isDatabaseConnectionLost } from '../database-errors.ts';
 import { DBConnectionError, MessageDeliveryFailure, MessagingTimeout } from './errors.ts';
 
 const log = getLogger('rpc.client');

@@ -3,7 +3,7 @@
  * the caller re-raises one of the project's declared (registered) errors as the same class, and anything
  * else as RemoteError, so `instanceof NotFound` works across services and nothing is silently lost.
  */
-import { isDatabaseConnectionLost } from '../db/reconnect.ts';
+import { isDatabaseConnectionLost } from '../database-errors.ts';
 import { lookupError, StratusError } from '../errors.ts';
 import type { Failure } from './envelope.ts';
 import { RemoteError } from './errors.ts';

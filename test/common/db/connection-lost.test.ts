@@ -9,11 +9,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { openDatabase, type Database } from '../../../src/common/db/database.ts';
-import {
-  isDatabaseConnectionLost,
-  isPostgresConnectionLoss,
-  patientPostgresPool,
-} from '../../../src/common/db/reconnect.ts';
+import { patientPostgresPool } from '../../../src/common/db/reconnect.ts';
+import { isDatabaseConnectionLost, isPostgresConnectionLoss } from '../../../src/common/database-errors.ts';
 import { serializeFailure } from '../../../src/common/rpc/failure.ts';
 import { MARIADB_URL, POSTGRES_URL } from '../../helpers/database.ts';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { openDatabase, type Database } from '../../../src/common/db/database.ts';
-import { isServerUnreachable } from '../../../src/common/db/reconnect.ts';
+import { isServerUnreachable } from '../../../src/common/database-errors.ts';
 import { startPrivateMariadb, type PrivateServer } from '../../helpers/private-services.ts';
 
 describe('database server restart (MariaDB)', () => {
