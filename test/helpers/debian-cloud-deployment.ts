@@ -3,14 +3,17 @@
  * and the Debian 12 cloud image uploaded as an operator uploads an AMI-style one: kernel, ramdisk, then the
  * root disk naming both (`debian-12`, with `imageProperties` besides). A private network routed to the
  * external one, a 512 MiB flavor `deb.small`, and port 22 open in the default security group. For the
- * end-to-end tests and the benchmark that log in to a real cloud guest over SSH.
+ * end-to-end tests and the benchmark that log in to a real cloud guest over SSH; or the same cloud, image
+ * and flavor without any network, for guests that read only their config drive.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { GuestImageFiles } from '../../src/runtime/guest-image.ts';
 import { startAllInOne, type Deployment } from './deployments.ts';
 import { debianCloudImage } from './debian-cloud-image.ts';
+import type { OpenstackCli } from './openstack-cli.ts';
 import { createExternalNetwork, makeOutsideWorld, type OutsideWorld } from './outside-world.ts';
 
 const run = promisify(execFile);
@@ -32,20 +35,7 @@ export async function startDebianCloud(
     datapath: { namespace: world.datapathNs, physicalInterfaceMappings: [`extnet:${world.uplink}`] },
   });
   const { cli } = d;
-  const upload = async (name: string, format: string, file: string, properties: string[] = []) => {
-    const container = format === 'qcow2' ? 'bare' : format;
-    const args = ['--disk-format', format, '--container-format', container, '--file', file, '--public'];
-    return (await cli.json<{ id: string }>('image', 'create', ...args, ...properties, name)).id;
-  };
-  const kernel = await upload('debian-12-kernel', 'aki', files.kernel);
-  const ramdisk = await upload('debian-12-ramdisk', 'ari', files.ramdisk);
-  const extra = Object.entries(options.imageProperties ?? {}).flatMap(([k, v]) => ['--property', `${k}=${v}`]);
-  await upload('debian-12', 'qcow2', files.root, [
-    ...['--property', `kernel_id=${kernel}`, '--property', `ramdisk_id=${ramdisk}`],
-    ...['--property', `os_command_line=${files.commandLine}`],
-    ...extra,
-  ]);
-  await cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '512', '--disk', '3', 'deb.small');
+  await uploadDebianCloudImage(cli, files, options.imageProperties);
   await createExternalNetwork(cli);
   await cli.ok('network', 'create', 'private');
   const range = options.subnet ?? '192.168.61.0/24';
@@ -55,6 +45,42 @@ export async function startDebianCloud(
   await cli.ok('router', 'add', 'subnet', 'router', 'private-v4');
   await cli.ok('security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', 'default');
   return { d, world };
+}
+
+/**
+ * All-in-one with the qemu driver and the image and flavor of `startDebianCloud`, but no datapath and no
+ * networks: for guests booted with `--nic none`, which reach nothing and read only their config drive.
+ */
+export async function startDebianCloudWithoutNetworks(
+  dir: string,
+  cleanup: (() => Promise<void>)[],
+): Promise<Deployment> {
+  const files = await debianCloudImage();
+  const d = await startAllInOne(dir, cleanup, { driver: 'qemu' });
+  await uploadDebianCloudImage(d.cli, files);
+  return d;
+}
+
+/** The image (kernel, ramdisk, then `debian-12` naming both) and the flavor `deb.small`. */
+async function uploadDebianCloudImage(
+  cli: OpenstackCli,
+  files: GuestImageFiles,
+  imageProperties: Record<string, string> = {},
+): Promise<void> {
+  const upload = async (name: string, format: string, file: string, properties: string[] = []) => {
+    const container = format === 'qcow2' ? 'bare' : format;
+    const args = ['--disk-format', format, '--container-format', container, '--file', file, '--public'];
+    return (await cli.json<{ id: string }>('image', 'create', ...args, ...properties, name)).id;
+  };
+  const kernel = await upload('debian-12-kernel', 'aki', files.kernel);
+  const ramdisk = await upload('debian-12-ramdisk', 'ari', files.ramdisk);
+  const extra = Object.entries(imageProperties).flatMap(([k, v]) => ['--property', `${k}=${v}`]);
+  await upload('debian-12', 'qcow2', files.root, [
+    ...['--property', `kernel_id=${kernel}`, '--property', `ramdisk_id=${ramdisk}`],
+    ...['--property', `os_command_line=${files.commandLine}`],
+    ...extra,
+  ]);
+  await cli.ok('flavor', 'create', '--vcpus', '1', '--ram', '512', '--disk', '3', 'deb.small');
 }
 
 /** `openstack keypair create --private-key`: the private key saved in `dir`, readable by its owner only. */
