@@ -14,29 +14,22 @@
  * read names k2. Two boots of a full distribution under TCG: minutes each.
  */
 import { strict as assert } from 'node:assert';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startDebianCloudWithoutNetworks } from '../helpers/debian-cloud-deployment.ts';
-import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS } from '../helpers/debian-cloud-image.ts';
+import {
+  cloudInitFingerprint,
+  startDebianCloudWithoutNetworks,
+  waitForCloudInitAfter,
+} from '../helpers/debian-cloud-deployment.ts';
+import { DEBIAN_BOOT_WAIT_MS } from '../helpers/debian-cloud-image.ts';
 import { waitStatus, type Deployment } from '../helpers/deployments.ts';
 import { SSH_KEY_VECTORS } from '../helpers/key-vectors.ts';
-import { waitUntil } from '../helpers/processes.ts';
 
 /** Key names at 2.54: `--nic none` needs 2.37, a rebuild's key name 2.54. */
 const V254 = ['--os-compute-api-version', '2.54'];
-
-/**
- * The fingerprint cloud-init prints for an authorized key (cc_ssh_authkey_fingerprints, authkey_hash
- * sha256): the SHA-256 of the key's decoded blob as lower-case hex pairs joined by colons, not OpenSSH's
- * `SHA256:<base64>`.
- */
-function cloudInitFingerprint(publicKey: string): string {
-  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1]!, 'base64');
-  return createHash('sha256').update(blob).digest('hex').match(/../g)!.join(':');
-}
 
 /**
  * The user data: a shell script that cloud-init's scripts_user runs as root in its final stage. It writes
@@ -110,31 +103,8 @@ describe('openstack CLI: a Debian cloud guest with a config drive and no network
       );
       await waitStatus(cli, server.id, 'ACTIVE', DEBIAN_BOOT_WAIT_MS);
 
-      // Polled over REST: a CLI call per poll would cost the loaded machine a Python start each time.
-      const { session, computeUrl } = await cli.rest();
-      const consoleText = async () =>
-        (
-          await session.request<{ output?: string }>('POST', `${computeUrl}/servers/${server.id}/action`, {
-            'os-getConsoleOutput': {},
-          })
-        ).body?.output ?? '';
-      const pause = () => new Promise((r) => setTimeout(r, 3000));
-      /** Waits until the last boot's part of the log shows `expected` and then cloud-init's end. */
-      const waitForBoot = (what: string, expected: string) =>
-        waitUntil(
-          what,
-          async () => {
-            const text = await consoleText();
-            const at = text.lastIndexOf(expected);
-            if (at >= 0 && CLOUD_INIT_FINISHED.test(text.slice(at))) return true;
-            await pause();
-            return false;
-          },
-          DEBIAN_BOOT_WAIT_MS,
-        );
-
       const booted = Date.now();
-      await waitForBoot("cloud-init's end with k1 installed", k1);
+      await waitForCloudInitAfter(cli, server.id, k1);
       t.diagnostic(`first boot, ACTIVE to cloud-init's end: ${Math.round((Date.now() - booted) / 1000)} s`);
       const first = lastBoot(await cli.ok('console', 'log', 'show', server.id));
       assert.match(first, /Datasource DataSourceConfigDrive \[[^\n]*source=\/dev\/sr0\]/, 'cloud-init read the drive');
@@ -153,7 +123,7 @@ describe('openstack CLI: a Debian cloud guest with a config drive and no network
 
       const rebuilt = Date.now();
       // k2 appears on no console before this boot's, so its fingerprint marks the second boot.
-      await waitForBoot("cloud-init's end after the rebuild with k2 installed", k2);
+      await waitForCloudInitAfter(cli, server.id, k2);
       t.diagnostic(`rebuild, ACTIVE to cloud-init's end: ${Math.round((Date.now() - rebuilt) / 1000)} s`);
       const second = lastBoot(await cli.ok('console', 'log', 'show', server.id));
       assert.match(second, /Datasource DataSourceConfigDrive \[[^\n]*source=\/dev\/sr0\]/);

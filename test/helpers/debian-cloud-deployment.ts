@@ -7,14 +7,16 @@
  * and flavor without any network, for guests that read only their config drive.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { GuestImageFiles } from '../../src/runtime/guest-image.ts';
 import { startAllInOne, type Deployment } from './deployments.ts';
-import { debianCloudImage } from './debian-cloud-image.ts';
+import { CLOUD_INIT_FINISHED, DEBIAN_BOOT_WAIT_MS, debianCloudImage } from './debian-cloud-image.ts';
 import type { OpenstackCli } from './openstack-cli.ts';
 import { createExternalNetwork, makeOutsideWorld, type OutsideWorld } from './outside-world.ts';
+import { waitUntil } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -103,4 +105,46 @@ export function sshFromOutside(world: OutsideWorld, key: string, address: string
     ],
     { timeout: 60_000 },
   ).then((r) => r.stdout);
+}
+
+/**
+ * The fingerprint cloud-init's ssh_authkey_fingerprints module prints on the console for an authorized key
+ * (its default authkey_hash sha256): the SHA-256 of the key's decoded blob as lower-case hex pairs joined
+ * by colons, neither OpenSSH's `SHA256:<base64>` nor the MD5 form of `openstack keypair show`.
+ */
+export function cloudInitFingerprint(publicKey: string): string {
+  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? '', 'base64');
+  return createHash('sha256').update(blob).digest('hex').match(/../g)!.join(':');
+}
+
+/** A server's console log through the API (os-getConsoleOutput): its last 100 KiB. */
+export async function consoleOutput(cli: OpenstackCli, serverId: string): Promise<string> {
+  const { session, computeUrl } = await cli.rest();
+  const { body } = await session.request<{ output?: string }>('POST', `${computeUrl}/servers/${serverId}/action`, {
+    'os-getConsoleOutput': {},
+  });
+  return body?.output ?? '';
+}
+
+/**
+ * Waits until the console log shows `expected` and, after it, cloud-init's final line. Polled over REST
+ * every few seconds: a CLI call per poll would cost the loaded machine a Python start each time.
+ */
+export function waitForCloudInitAfter(
+  cli: OpenstackCli,
+  serverId: string,
+  expected: string,
+  timeoutMs = DEBIAN_BOOT_WAIT_MS,
+): Promise<true> {
+  return waitUntil(
+    `cloud-init's end after ${JSON.stringify(expected)} on the console of ${serverId}`,
+    async () => {
+      const text = await consoleOutput(cli, serverId);
+      const at = text.lastIndexOf(expected);
+      if (at >= 0 && CLOUD_INIT_FINISHED.test(text.slice(at))) return true;
+      await new Promise((r) => setTimeout(r, 3000));
+      return false;
+    },
+    timeoutMs,
+  );
 }
