@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: Record<string, string>):
   {
     boot: () => import('./boot.ts'),
     chaos: () => import('./chaos.ts'),
+    'config-drive': () => import('./config-drive.ts'),
     dashboard: () => import('./dashboard.ts'),
     'disk-snapshots': () => import('./disk-snapshots.ts'),
     drain: () => import('./drain.ts'),
