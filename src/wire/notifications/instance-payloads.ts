@@ -10,6 +10,7 @@
 import type { RequestContext } from '../../common/context.ts';
 import { versionedObject, type VersionedObject } from '../../common/notifications/notifier.ts';
 import { flavorPayload, notificationTime } from '../../common/notifications/payload-fields.ts';
+import { powerStateName } from '../messages/guest-diagnostics.ts';
 import type { InstancePayload } from '../messages/instance-payload.ts';
 import type { NetworkInfo } from '../messages/network-info.ts';
 
@@ -26,16 +27,6 @@ export interface Fault {
   message: string;
   traceback: string;
 }
-
-/** Nova's InstancePowerStateField values, by power state number. */
-const POWER_STATES: Record<number, string> = {
-  0: 'pending',
-  1: 'running',
-  3: 'paused',
-  4: 'shutdown',
-  6: 'crashed',
-  7: 'suspended',
-};
 
 /** The instance's flavor copy carries no is_public/disabled/description: a default flavor's values. */
 function instanceFlavorPayload(instance: InstancePayload): VersionedObject {
@@ -88,7 +79,7 @@ function instanceData(ctx: RequestContext, facts: InstanceFacts): Record<string,
     deleted_at: deleted ? notificationTime(facts.deletedAt) : null,
     updated_at: null,
     state: deleted ? 'deleted' : i.vm_state,
-    power_state: POWER_STATES[i.power_state] ?? 'pending',
+    power_state: powerStateName(i.power_state),
     task_state: i.task_state,
     progress: facts.progress,
     ip_addresses: ipPayloads(facts.networkInfo),
