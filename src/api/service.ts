@@ -27,6 +27,9 @@ import { dashboardUrl, novncproxyBaseUrl } from '../common/config/service-urls.t
 import { packageRoot } from '../common/package-root.ts';
 import { createDashboardServer, dashboardFiles } from './dashboard/dashboard-server.ts';
 import { createApiServer, type ApiServer } from './http/create-server.ts';
+import { registerHealthcheck } from './http/healthcheck-route.ts';
+import { busHealthCheck } from '../runtime/operator-endpoints.ts';
+import { databaseHealthCheck } from '../runtime/database-health.ts';
 import { seedCatalog } from './identity/catalog-seed.ts';
 import { registerIdentityApi } from './identity/index.ts';
 import { registerNetworkApi } from './network/index.ts';
@@ -70,6 +73,13 @@ export async function buildApiApps(config: Config, database: Database, bus: Bus)
   });
   const network = createApiServer({ kind: 'network', tokens, rateLimiter, policy });
   registerNetworkApi(network, { database, config, compute: new ComputeRpcApi(bus.rpc, caps.compute) });
+  // What the service needs, checked as the operator listener checks it: the bus and the database.
+  const health = {
+    checks: [busHealthCheck(bus.transport), databaseHealthCheck(database)],
+    path: config.healthcheck.path,
+    detailed: config.healthcheck.detailed,
+  };
+  for (const app of [identity, image, compute, network]) registerHealthcheck(app, health);
   await Promise.all([identity.ready(), image.ready(), compute.ready(), network.ready()]);
   return { identity, compute, image, network, tokens, rateLimiter, notifications };
 }

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../../common/db/database.ts';
 import { BadRequest, Conflict, NotFound, StratusError } from '../../common/errors.ts';
 import { getLogger } from '../../common/log/logger.ts';
+import { serveHealthcheck, type HealthcheckSettings } from '../../common/metrics/health.ts';
 import { buildMetadataTree, isPasswordPath, treePath } from '../../guest-metadata/metadata-tree.ts';
 import { EC2_VERSIONS } from '../../guest-metadata/versions.ts';
 import { MAX_PASSWORD_LENGTH, setServerPasswordOnce } from '../../objects/server-password.ts';
@@ -23,6 +24,8 @@ export interface MetadataHandlerOptions extends IdentifyOptions {
   settings: MetadataSettings;
   /** `[api] metadata_cache_expiration`, in seconds. */
   cacheSeconds: number;
+  /** oslo's healthcheck at `[healthcheck] path`, for the balancer in front; none when not given. */
+  health?: HealthcheckSettings;
 }
 
 export type MetadataHandler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -90,8 +93,14 @@ export function createMetadataHandler(options: MetadataHandlerOptions): Metadata
   }
 
   return (request, response) => {
+    const pathname = new URL(request.url ?? '/', 'http://metadata').pathname;
+    // For the balancer in front: no metadata tree has this path (their roots are versions and `openstack`).
+    const health = options.health;
+    if (health && pathname === health.path && (request.method === 'GET' || request.method === 'HEAD')) {
+      return serveHealthcheck(health, request, response);
+    }
     // The root needs no identity: it is the same EC2 version list for everyone, as on Nova.
-    const root = treePath(new URL(request.url ?? '/', 'http://metadata').pathname) === '';
+    const root = treePath(pathname) === '';
     const answer = root ? Promise.resolve(send(response, 200, 'text/plain', ROOT_LISTING)) : handle(request, response);
     answer.catch((err: unknown) => {
       const status = err instanceof StratusError && TITLES[err.status] ? err.status : 500;

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { Config } from '../../common/config/load-config.ts';
 import type { Database } from '../../common/db/database.ts';
 import { getLogger } from '../../common/log/logger.ts';
+import { databaseHealthCheck } from '../../runtime/database-health.ts';
 import type { RunningService } from '../../runtime/service.ts';
 import { createMetadataHandler } from './handler.ts';
 import { metadataSettings } from './instance-metadata.ts';
@@ -26,6 +27,13 @@ export function createMetadataServer(config: Config, database: Database): Server
     cacheSeconds: config.api.metadata_cache_expiration,
     serviceMetadataProxy: proxy,
     sharedSecret: secret,
+    // The metadata service needs the database alone.
+    health: {
+      checks: [databaseHealthCheck(database)],
+      path: config.healthcheck.path,
+      detailed: config.healthcheck.detailed,
+      public: true,
+    },
   });
   return createServer(handler);
 }

@@ -3,8 +3,11 @@
  * monitors configured for OpenStack services work unchanged: GET answers 200 with "OK" when every check
  * passes and 503 with the reasons when one fails; HEAD answers 204 or 503 with no body; Accept:
  * application/json gets {"detailed": false, "reasons": [...]}, or with `detailed` the per-check results
- * (class, reason, details), the time and the platform, as oslo's `[healthcheck] detailed = true` does.
+ * (class, reason, details), the time and the platform, as oslo's `[healthcheck] detailed = true` does;
+ * Accept: text/html gets the reasons as a small page. Served on the operator listener (server.ts), on
+ * each API's own port (api/http/healthcheck-route.ts) and on the metadata service's.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { platform, release } from 'node:os';
 
 /** One thing the service needs to work (the bus, the database): null when fine, else why not. */
@@ -15,6 +18,18 @@ export interface HealthCheck {
   check(): Promise<string | null>;
 }
 
+/** Where and how a server answers the health check: oslo's `[healthcheck] path` and `detailed`. */
+export interface HealthcheckSettings {
+  checks: readonly HealthCheck[];
+  path: string;
+  detailed: boolean;
+  /**
+   * Answered to whoever reaches the port (an API's, the metadata service's): a failing check's reason
+   * then names the check, not its error, which can name hosts and ports; `detailed` tells all anyway.
+   */
+  public?: boolean;
+}
+
 export interface HealthAnswer {
   status: number;
   contentType: string;
@@ -22,6 +37,7 @@ export interface HealthAnswer {
 }
 
 interface Result {
+  name: string;
   available: boolean;
   reason: string;
   details: string;
@@ -40,24 +56,30 @@ async function runCheck(check: HealthCheck): Promise<Result> {
       check.check().catch((err: unknown) => `${check.name}: ${err instanceof Error ? err.message : String(err)}`),
       timeout,
     ]);
-    return { available: problem === null, reason: problem ?? 'OK', details: check.details };
+    return { name: check.name, available: problem === null, reason: problem ?? 'OK', details: check.details };
   } finally {
     clearTimeout(timer);
   }
 }
 
 export async function answerHealthcheck(
-  checks: readonly HealthCheck[],
+  settings: HealthcheckSettings,
   request: { method: string; accept: string | undefined },
-  detailed: boolean,
 ): Promise<HealthAnswer> {
-  const results = await Promise.all(checks.map(runCheck));
+  const { detailed } = settings;
+  const results = await Promise.all(settings.checks.map(runCheck));
   const healthy = results.every((r) => r.available);
   if (request.method === 'HEAD') return { status: healthy ? 204 : 503, contentType: 'text/plain', body: '' };
   const status = healthy ? 200 : 503;
   // As oslo: the failing checks' reasons, or one "OK" when all pass.
-  const reasons = healthy ? ['OK'] : results.filter((r) => !r.available).map((r) => r.reason);
-  if (!prefersJson(request.accept)) return { status, contentType: 'text/plain', body: reasons.join('\n') };
+  const reasonOf = (r: Result) => (settings.public && !detailed ? `${r.name}: unavailable` : r.reason);
+  const reasons = healthy ? ['OK'] : results.filter((r) => !r.available).map(reasonOf);
+  const format = negotiate(request.accept);
+  if (format === 'text/plain') return { status, contentType: format, body: reasons.join('\n') };
+  if (format === 'text/html') {
+    const lines = (detailed ? results.map((r) => `${r.reason} (${r.details})`) : reasons).map(escapeHtml);
+    return { status, contentType: format, body: `<HTML>\n<BODY>\n${lines.join('<BR>\n')}\n</BODY>\n</HTML>\n` };
+  }
   const body = detailed
     ? {
         detailed: true,
@@ -70,19 +92,50 @@ export async function answerHealthcheck(
   return { status, contentType: 'application/json', body: JSON.stringify(body, null, 4) };
 }
 
+/** The health check answered on a plain Node server (the operator listener, the metadata service). */
+export function serveHealthcheck(
+  settings: HealthcheckSettings,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  const method = request.method ?? 'GET';
+  void answerHealthcheck(settings, { method, accept: request.headers.accept }).then((answer) => {
+    response.writeHead(answer.status, { 'content-type': `${answer.contentType}; charset=UTF-8` });
+    response.end(method === 'HEAD' ? undefined : answer.body);
+  });
+}
+
+const OFFERS = ['text/plain', 'text/html', 'application/json'] as const;
+type Format = (typeof OFFERS)[number];
+
 /**
- * oslo offers text/plain, text/html, application/json in that order and picks the first the client
- * accepts; this answers JSON only to a client that accepts JSON and not plain text (or ranks it higher).
+ * As oslo: of text/plain, text/html and application/json, the one the client ranks highest, the
+ * earlier on a tie (so no Accept, or * / *, gets plain text). A range's most specific match gives an
+ * offer its quality; a client accepting none of them still gets plain text.
  */
-function prefersJson(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const ranked = accept.split(',').map((part) => {
+function negotiate(accept: string | undefined): Format {
+  if (!accept) return 'text/plain';
+  const ranges = accept.split(',').map((part) => {
     const [type = '', ...params] = part.trim().split(';');
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return { type: type.trim().toLowerCase(), q: q ? Number(q.slice(2)) : 1 };
+    const quality = q ? Number(q.slice(2)) : 1;
+    return { type: type.trim().toLowerCase(), q: Number.isFinite(quality) ? quality : 0 };
   });
-  const quality = (types: string[]): number =>
-    Math.max(0, ...ranked.filter((r) => types.includes(r.type)).map((r) => r.q));
-  const json = quality(['application/json']);
-  return json > 0 && json > quality(['text/plain', 'text/*', '*/*']);
+  const quality = (offer: Format): number => {
+    const match = [offer, `${offer.split('/')[0]}/*`, '*/*']
+      .map((type) => ranges.find((r) => r.type === type))
+      .find((r) => r !== undefined);
+    return match?.q ?? 0;
+  };
+  let best: Format = 'text/plain';
+  let bestQ = 0;
+  for (const offer of OFFERS) {
+    const q = quality(offer);
+    if (q > bestQ) [best, bestQ] = [offer, q];
+  }
+  return best;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getLogger } from '../log/logger.ts';
-import { answerHealthcheck, type HealthCheck } from './health.ts';
+import { serveHealthcheck, type HealthCheck } from './health.ts';
 import { registry } from './metrics.ts';
 
 const log = getLogger('metrics');
@@ -44,9 +44,7 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
         (err: unknown) => reply(500, PLAIN, `cannot collect metrics: ${(err as Error).message}`),
       );
     } else if (path === opts.healthcheckPath) {
-      void answerHealthcheck(opts.checks, { method: req.method, accept: req.headers.accept }, opts.detailed).then(
-        (answer) => reply(answer.status, `${answer.contentType}; charset=UTF-8`, answer.body),
-      );
+      serveHealthcheck({ checks: opts.checks, path: opts.healthcheckPath, detailed: opts.detailed }, req, res);
     } else {
       reply(404, PLAIN, 'Not Found');
     }

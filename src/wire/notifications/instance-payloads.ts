@@ -51,7 +51,7 @@ function ipPayloads(networkInfo: NetworkInfo): VersionedObject[] {
   );
 }
 
-/** InstancePayload 1.7's fields. */
+/** InstancePayload 1.9's fields (1.8 added locked_reason, 1.9 shares). */
 function instanceData(ctx: RequestContext, facts: InstanceFacts): Record<string, unknown> {
   const i = facts.instance;
   const deleted = facts.deletedAt !== null;
@@ -91,6 +91,10 @@ function instanceData(ctx: RequestContext, facts: InstanceFacts): Record<string,
     request_id: ctx.userId && ctx.projectId ? ctx.requestId : null,
     action_initiator_user: ctx.userId,
     action_initiator_project: ctx.projectId,
+    // The reason is the API's to know (instance-update.ts fills it in); a host sends it unknown.
+    locked_reason: null,
+    // Nova sends null unless [notifications] include_share_mapping, and Stratus attaches no shares.
+    shares: null,
   };
 }
 
@@ -122,7 +126,7 @@ export function actionPayload(
   const data = { ...instanceData(ctx, facts), fault: exceptionPayload(fault) };
   switch (payload.kind) {
     case 'create':
-      return versionedObject('InstanceCreatePayload', '1.11', {
+      return versionedObject('InstanceCreatePayload', '1.13', {
         ...data,
         keypairs: [],
         tags: [],
@@ -130,19 +134,19 @@ export function actionPayload(
         instance_name: `instance-${facts.instance.uuid}`,
       });
     case 'rebuild':
-      return versionedObject('InstanceActionRebuildPayload', '1.8', { ...data, trusted_image_certificates: null });
+      return versionedObject('InstanceActionRebuildPayload', '1.10', { ...data, trusted_image_certificates: null });
     case 'rescue':
-      return versionedObject('InstanceActionRescuePayload', '1.2', {
+      return versionedObject('InstanceActionRescuePayload', '1.4', {
         ...data,
         rescue_image_ref: payload.rescueImageRef,
       });
     case 'snapshot':
-      return versionedObject('InstanceActionSnapshotPayload', '1.8', {
+      return versionedObject('InstanceActionSnapshotPayload', '1.10', {
         ...data,
         snapshot_image_id: payload.snapshotImageId,
       });
     default:
-      return versionedObject('InstanceActionPayload', '1.7', data);
+      return versionedObject('InstanceActionPayload', '1.9', data);
   }
 }
 
@@ -158,7 +162,8 @@ export function updatePayload(
   oldDisplayName: string | null = null,
 ): VersionedObject {
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  return versionedObject('InstanceUpdatePayload', '1.8', {
+  // 2.0 dropped the always-empty bandwidth list.
+  return versionedObject('InstanceUpdatePayload', '2.1', {
     ...instanceData(ctx, facts),
     state_update: versionedObject('InstanceStateUpdatePayload', '1.0', {
       old_state: old.vm_state,
@@ -170,7 +175,6 @@ export function updatePayload(
       audit_period_beginning: notificationTime(monthStart.toISOString()),
       audit_period_ending: notificationTime(now.toISOString()),
     }),
-    bandwidth: [],
     old_display_name: oldDisplayName,
     tags: [],
   });

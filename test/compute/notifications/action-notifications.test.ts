@@ -75,7 +75,7 @@ test('a boot and a delete send Nova versioned notifications to versioned_notific
   );
   assert.equal(end.payload['nova_object.name'], 'InstanceCreatePayload');
   assert.equal(end.payload['nova_object.namespace'], 'nova');
-  assert.equal(end.payload['nova_object.version'], '1.11');
+  assert.equal(end.payload['nova_object.version'], '1.13');
   const data = end.payload['nova_object.data'];
   assert.equal(data['state'], 'active');
   assert.equal(data['power_state'], 'running');

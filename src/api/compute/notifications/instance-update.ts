@@ -38,6 +38,7 @@ export async function apiInstanceUpdatePayload(
     created_at: notificationTime(instance.created_at),
     updated_at: notificationTime(instance.updated_at),
     locked: instance.locked,
+    locked_reason: instance.locked_reason,
     auto_disk_config: instance.auto_disk_config ? 'AUTO' : 'MANUAL',
     tags,
   });
