@@ -162,10 +162,13 @@ while :; do
 done
 EOF
 chmod +x "$root/sbin/init"
-# busybox acpid runs CONFDIR/PWRF/00000080 when the power button is pressed.
+# busybox acpid runs CONFDIR/PWRF/00000080 when the power button is pressed. The line goes through the
+# kernel's log at KERN_CRIT (shown despite `quiet`): the kernel writes it to the serial console before the
+# write returns, whereas a line written to /dev/ttyS0 waits in the tty's buffer for the UART, and
+# `poweroff -f` right after could end the guest with it unsent (seen on a loaded host under TCG).
 cat > "$root/etc/acpi/PWRF/00000080" << 'EOF'
 #!/bin/sh
-echo "stratus-guest: power button pressed, powering off" > /dev/ttyS0
+echo "<2>stratus-guest: power button pressed, powering off" > /dev/kmsg
 sync
 mount -o remount,ro / 2> /dev/null
 poweroff -f
