@@ -16,7 +16,7 @@ import { VifCache } from '../../src/compute/network/vif-cache.ts';
 import type { GroupMembers } from '../../src/wire/contracts/compute.ts';
 import type { Vif } from '../../src/wire/messages/network-info.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-import { testVif, watchingVif } from '../helpers/vif.ts';
+import { watchingVif } from '../helpers/vif.ts';
 
 const GROUP = 'group-1';
 const OTHER = 'group-2';
@@ -157,20 +157,9 @@ describe('compute: security group member sets on a host', () => {
   it('a rule from an older sender, addresses without the group id, is recorded and plugged as it came', async () => {
     const datapath = new CountingDatapath();
     const networking = new GuestNetworking(datapath, new VifCache(directory));
-    const old: Vif = {
-      ...testVif(),
-      port_security_enabled: true,
-      security_group_rules: [
-        {
-          direction: 'ingress',
-          ethertype: 'IPv4',
-          protocol: null,
-          port_range_min: null,
-          port_range_max: null,
-          remote_prefixes: ['10.0.0.8/32'],
-        },
-      ],
-    };
+    // watchingVif's rule as a sender before Vif 1.1 made it: no remote_group_id.
+    const { remote_group_id: _group, ...oldRule } = ruleOf([watchingVif(GROUP, ['10.0.0.8/32'])]);
+    const old: Vif = { ...watchingVif(GROUP), security_group_rules: [oldRule] };
     await networking.plugGuest(instancePayload(UUIDS[0]!), [old]);
     assert.deepEqual(ruleOf(datapath.plugs[0]!).remote_prefixes, ['10.0.0.8/32']);
     assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[0]!)).remote_prefixes, ['10.0.0.8/32']);
