@@ -12,8 +12,8 @@
  * per build: each round reads every member and every watching server, and each host it reaches writes
  * the groups' sets once. (Neutron's agents likewise apply member updates in their next polling loop, not
  * one by one.) Hosts older than 1.12 get the watching guests' whole NetworkInfo instead
- * (network_info_changed). Never throws: a host that misses a round learns the members with its guests'
- * next change or build, and at its next start.
+ * (network_info_changed). Never throws: a host that misses a round learns the members with the group's
+ * next round (each carries a group's whole membership), or from a build that brings a group new to it.
  */
 import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';
