@@ -137,6 +137,15 @@ export class GuestNetworking {
       changed.push(members);
       written.push(result.written);
     }
+    // Noted as named by the guest before any pause: a round that runs before the record is written
+    // must find the group watched, or it would skip a change this guest's rules need.
+    for (const id of remoteGroupsOf(vifs)) {
+      let watching = this.watchers.get(id);
+      if (!watching) this.watchers.set(id, (watching = new Set()));
+      watching.add(uuid);
+      const named = this.named.get(uuid) ?? new Set<string>();
+      this.named.set(uuid, named.add(id));
+    }
     if (changed.length > 0) written.push(this.datapath.groupMembers(changed));
     await Promise.all(written);
   }
@@ -237,6 +246,7 @@ export class GuestNetworking {
         await driver.attachInterface(uuid, vif);
       } catch (err) {
         if (!known) {
+          await Promise.all(this.watch(uuid, current).map((id) => this.sets.delete(id)));
           await this.datapath
             .unplug(uuid, [vif])
             .catch((e: Error) =>

@@ -154,6 +154,31 @@ describe('compute: security group member sets on a host', () => {
     assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.5/32']);
   });
 
+  it('a change that arrives while a build tells the datapath its group is applied to the group', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let telling!: () => void;
+    const told = new Promise<void>((resolve) => (telling = resolve));
+    const tell = datapath.groupMembers.bind(datapath);
+    let calls = 0;
+    datapath.groupMembers = async (groups) => {
+      await tell(groups);
+      if (++calls > 1) return;
+      telling();
+      await held;
+    };
+    const building = networking.plugGuest(instancePayload(UUIDS[0]!), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    await told;
+    // The build took its group's set and has not recorded the guest yet.
+    const applied = networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32'));
+    release();
+    await Promise.all([building, applied]);
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.2/32']);
+    assert.deepEqual(datapath.told.at(-1), members('10.0.0.1/32', '10.0.0.2/32'));
+  });
+
   it('a rule from an older sender, addresses without the group id, is recorded and plugged as it came', async () => {
     const datapath = new CountingDatapath();
     const networking = new GuestNetworking(datapath, new VifCache(directory));
