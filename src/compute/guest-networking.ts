@@ -9,11 +9,19 @@
  * the record naming more than the datapath has, never less: the next unplug or reconcile then removes
  * what is left. Changes of one guest run one after another (a change cast may arrive while an attach is
  * under way); different guests do not wait for each other.
+ *
+ * A rule naming a remote group is recorded with the group's id and no addresses: the group's members are
+ * one set per group on this host (network/member-sets.ts), shared by every guest that names it and
+ * applied by the datapath, so that a change of a group's members costs this host one set written and
+ * one datapath update, not a record rewritten and a plug for every watching guest (which, with every
+ * guest in one `default` group, grew with the square of the group's size).
  */
+import { join } from 'node:path';
 import { getLogger } from '../common/log/logger.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
 import type { GroupMembers } from '../wire/contracts/compute.ts';
+import { expandRemoteGroups, MemberSets, remoteGroupsOf, withoutMembers } from './network/member-sets.ts';
 import type { GuestPorts, NetworkDriver } from './network/network-driver.ts';
 import type { VifCache } from './network/vif-cache.ts';
 import type { VirtDriver } from './virt/driver.ts';
@@ -26,40 +34,64 @@ export class GuestNetworking {
   private readonly queue = new InstanceQueue();
   /**
    * The last member set security_group_members_changed brought for each group, numbered in order of
-   * arrival: a build's interfaces were expanded before it was sent, so member changes that reach this
-   * host after the build (its `memberMark`) and before its ports are recorded are applied to them. One
-   * entry per group ever named, replaced by the next.
+   * arrival: a build's interfaces were expanded before it was sent, so a group's members that reach this
+   * host after the build (its `memberMark`) win over the ones it carries. One entry per group ever named,
+   * replaced by the next.
    */
   private readonly receivedMembers = new Map<string, { arrival: number; members: GroupMembers }>();
   private arrivals = 0;
-  /** Guests whose plugGuest is under way (a member change in that time must wait for it, then apply). */
-  private readonly plugging = new Map<string, number>();
   /** Group memberships received and not yet applied, by group (membersChanged). */
   private pendingMembers = new Map<string, GroupMembers>();
   /** The round that will apply them, started once the round before it ends. */
   private nextMembersRound: Promise<string[]> | null = null;
   private membersRound: Promise<unknown> = Promise.resolve();
-  /**
-   * Each guest's payload as last handed to this class (build, move, unshelve, rebuild, attach, change,
-   * reconcile): what a member round needs of it (the flavor's bandwidth limits, the project) without
-   * asking the conductor for every instance on the host. A guest's flavor changes only through a plug
-   * with its new payload (a resize finishing or reverting here), so the one kept is the current one.
-   */
-  private readonly payloads = new Map<string, InstancePayload>();
+  /** The recorded guests naming each remote group: a group's set is kept while one does. */
+  private readonly watchers = new Map<string, Set<string>>();
+  /** The remote groups each recorded guest names. */
+  private readonly named = new Map<string, Set<string>>();
+  private loaded: Promise<void> | null = null;
+  /** The member sets of the remote groups this host's recorded guests name. */
+  readonly sets: MemberSets;
 
   constructor(
     readonly datapath: NetworkDriver,
     readonly cache: VifCache,
-  ) {}
+    sets?: MemberSets,
+  ) {
+    this.sets = sets ?? new MemberSets(join(cache.directory, 'groups'));
+  }
 
-  /** The guest's interfaces as this host recorded them ([] if none). */
+  /**
+   * Before the first use: the stored sets, which guests name them, and the datapath told the sets (so a
+   * reconcile after a restart rebuilds the rules from them).
+   */
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      await this.sets.load();
+      for (const uuid of await this.cache.guests()) this.watch(uuid, (await this.cache.read(uuid)) ?? []);
+      const stored = this.sets.all();
+      if (stored.length > 0) await this.datapath.groupMembers(stored);
+    })().catch((err: unknown) => {
+      this.loaded = null;
+      throw err;
+    });
+    return this.loaded;
+  }
+
+  /** The guest's interfaces as this host recorded them ([] if none), remote groups expanded to their sets. */
   async interfacesOf(uuid: string): Promise<NetworkInfo> {
+    await this.load();
+    return (await this.recorded(uuid)).map((vif) => expandRemoteGroups(vif, (id) => this.sets.get(id)));
+  }
+
+  /** The record as stored: rules naming a remote group carry no addresses. */
+  private async recorded(uuid: string): Promise<NetworkInfo> {
     return (await this.cache.read(uuid)) ?? [];
   }
 
   /**
    * Where the member changes received so far end: taken when a build arrives, and given to its plugGuest,
-   * which then applies the member changes that came after it.
+   * so that the members received after it win over the ones the build carries.
    */
   memberMark(): number {
     return this.arrivals;
@@ -67,33 +99,88 @@ export class GuestNetworking {
 
   /**
    * Before a new guest starts with `networkInfo` (a build, an unshelve, a guest built anew): records its
-   * interfaces and plugs them, so its taps exist when qemu opens them. With `membersSince` (a
-   * `memberMark` taken when the request carrying `networkInfo` arrived), the member changes received
-   * since then replace the members its rules were expanded to when the request was sent: the casts of
-   * those changes found no record of this guest to apply them to.
+   * interfaces and plugs them, so its taps exist when qemu opens them. The remote groups its rules name
+   * get this host's set of each (see `adopt`); `membersSince` is a `memberMark` taken when the request
+   * carrying `networkInfo` arrived (by default: now).
    */
   plugGuest(instance: InstancePayload, networkInfo: NetworkInfo, membersSince?: number): Promise<void> {
     const uuid = instance.uuid;
-    this.payloads.set(uuid, instance);
-    this.plugging.set(uuid, (this.plugging.get(uuid) ?? 0) + 1);
-    return this.queue
-      .run(uuid, async () => {
-        const later = membersSince === undefined ? new Map<string, GroupMembers>() : this.membersSince(membersSince);
-        const vifs = networkInfo.map((vif) => expandRemoteGroups(vif, later));
-        await this.cache.write(uuid, vifs);
-        if (vifs.length > 0) await this.datapath.plug(uuid, vifs, extraSpecs(instance), instance.project_id);
-      })
-      .finally(() => {
-        const left = (this.plugging.get(uuid) ?? 1) - 1;
-        if (left > 0) this.plugging.set(uuid, left);
-        else this.plugging.delete(uuid);
-      });
+    const mark = membersSince ?? this.arrivals;
+    return this.queue.run(uuid, async () => {
+      await this.load();
+      await this.adopt(uuid, networkInfo, mark);
+      await this.record(uuid, networkInfo);
+      const vifs = networkInfo.map(withoutMembers);
+      if (vifs.length > 0) await this.datapath.plug(uuid, vifs, extraSpecs(instance), instance.project_id);
+    });
   }
 
-  private membersSince(mark: number): Map<string, GroupMembers> {
-    const later = new Map<string, GroupMembers>();
-    for (const [id, { arrival, members }] of this.receivedMembers) if (arrival > mark) later.set(id, members);
-    return later;
+  /**
+   * The member sets of the remote groups `vifs` name, as the sender expanded them, become this host's
+   * (and the datapath's), unless the host knows better: members received after `mark` win, and a group
+   * another recorded guest here names already is followed here (its member changes reach this host), so
+   * its set stays. Runs without a pause up to the datapath's update, so the sets change in the order the
+   * datapath is told.
+   */
+  private async adopt(uuid: string, vifs: readonly Vif[], mark: number): Promise<void> {
+    const changed: GroupMembers[] = [];
+    const written: Promise<void>[] = [];
+    for (const id of remoteGroupsOf(vifs)) {
+      const received = this.receivedMembers.get(id);
+      let members: GroupMembers | undefined;
+      if (received && received.arrival > mark) members = received.members;
+      else if (this.sets.get(id) && [...(this.watchers.get(id) ?? [])].some((other) => other !== uuid)) continue;
+      else members = carriedMembers(vifs, id, this.sets.get(id));
+      if (!members) continue;
+      const result = this.sets.set(members);
+      if (!result.changed) continue;
+      changed.push(members);
+      written.push(result.written);
+    }
+    // Noted as named by the guest before any pause: a round that runs before the record is written
+    // must find the group watched, or it would skip a change this guest's rules need.
+    for (const id of remoteGroupsOf(vifs)) {
+      let watching = this.watchers.get(id);
+      if (!watching) this.watchers.set(id, (watching = new Set()));
+      watching.add(uuid);
+      const named = this.named.get(uuid) ?? new Set<string>();
+      this.named.set(uuid, named.add(id));
+    }
+    if (changed.length > 0) written.push(this.datapath.groupMembers(changed));
+    await Promise.all(written);
+  }
+
+  /**
+   * Records the guest's interfaces without the remote groups' addresses, and which groups it names: a
+   * group no recorded guest names any more loses its set.
+   */
+  private async record(uuid: string, vifs: NetworkInfo): Promise<void> {
+    const orphaned = this.watch(uuid, vifs);
+    await this.cache.write(uuid, vifs.map(withoutMembers));
+    await Promise.all(orphaned.map((id) => this.sets.delete(id)));
+  }
+
+  /** Notes the groups the guest's interfaces name; answers the groups no guest names any more. */
+  private watch(uuid: string, vifs: readonly Vif[]): string[] {
+    const next = remoteGroupsOf(vifs);
+    const orphaned: string[] = [];
+    for (const group of this.named.get(uuid) ?? []) {
+      if (next.has(group)) continue;
+      const watching = this.watchers.get(group);
+      watching?.delete(uuid);
+      if (watching?.size === 0) {
+        this.watchers.delete(group);
+        orphaned.push(group);
+      }
+    }
+    for (const group of next) {
+      let watching = this.watchers.get(group);
+      if (!watching) this.watchers.set(group, (watching = new Set()));
+      watching.add(uuid);
+    }
+    if (next.size > 0) this.named.set(uuid, next);
+    else this.named.delete(uuid);
+    return orphaned;
   }
 
   /**
@@ -102,32 +189,34 @@ export class GuestNetworking {
    * conductor gives the guest the ones it had.
    */
   unplugGuest(uuid: string, forget: boolean): Promise<void> {
-    // Not running here any more: a member round asks the conductor about a record that stays (offloaded).
-    this.payloads.delete(uuid);
     return this.queue.run(uuid, async () => {
-      const vifs = await this.interfacesOf(uuid);
+      await this.load();
+      const vifs = await this.recorded(uuid);
       if (vifs.length > 0) await this.datapath.unplug(uuid, vifs);
-      if (forget) await this.cache.remove(uuid);
+      if (forget) await this.record(uuid, []);
     });
   }
 
   /**
    * At compute start: makes the datapath carry exactly the recorded ports of the guests the conductor says
-   * are on this host, with their flavors' extra specs. Records of other guests (deleted or moved while the
-   * service was down, or offloaded) are dropped, and the driver removes their leftovers.
+   * are on this host, with their flavors' extra specs, their rules naming remote groups applied from the
+   * stored sets. Records of other guests (deleted or moved while the service was down, or offloaded) are
+   * dropped, with the sets no guest left names, and the driver removes their leftovers.
    */
   async reconcile(instances: readonly InstancePayload[]): Promise<void> {
+    await this.load();
     const onHost = new Map(instances.map((instance) => [instance.uuid, instance]));
-    for (const instance of instances) this.payloads.set(instance.uuid, instance);
     for (const uuid of await this.cache.guests()) {
       if (!onHost.has(uuid)) {
         log.info({ instance: uuid }, 'dropping the recorded interfaces of a guest no longer on this host');
-        await this.cache.remove(uuid);
+        await this.record(uuid, []);
       }
     }
+    // Sets a crash left behind their last guest's record.
+    for (const id of this.sets.ids()) if (!this.watchers.has(id)) await this.sets.delete(id);
     const wanted: GuestPorts[] = [];
     for (const instance of instances) {
-      const vifs = await this.interfacesOf(instance.uuid);
+      const vifs = await this.recorded(instance.uuid);
       if (vifs.length > 0)
         wanted.push({
           instanceUuid: instance.uuid,
@@ -146,15 +235,18 @@ export class GuestNetworking {
    */
   attach(driver: VirtDriver, instance: InstancePayload, vif: Vif): Promise<void> {
     const uuid = instance.uuid;
-    this.payloads.set(uuid, instance);
+    const mark = this.arrivals;
     return this.queue.run(uuid, async () => {
-      const current = await this.interfacesOf(uuid);
+      await this.load();
+      const current = await this.recorded(uuid);
       const known = current.some((v) => v.id === vif.id);
-      await this.datapath.plug(uuid, [vif], extraSpecs(instance), instance.project_id);
+      await this.adopt(uuid, [vif], mark);
+      await this.datapath.plug(uuid, [withoutMembers(vif)], extraSpecs(instance), instance.project_id);
       try {
         await driver.attachInterface(uuid, vif);
       } catch (err) {
         if (!known) {
+          await Promise.all(this.watch(uuid, current).map((id) => this.sets.delete(id)));
           await this.datapath
             .unplug(uuid, [vif])
             .catch((e: Error) =>
@@ -163,7 +255,7 @@ export class GuestNetworking {
         }
         throw err;
       }
-      await this.cache.write(uuid, known ? current.map((v) => (v.id === vif.id ? vif : v)) : [...current, vif]);
+      await this.record(uuid, known ? current.map((v) => (v.id === vif.id ? vif : v)) : [...current, vif]);
     });
   }
 
@@ -174,10 +266,11 @@ export class GuestNetworking {
   detach(driver: VirtDriver, instance: InstancePayload, vif: Vif): Promise<void> {
     const uuid = instance.uuid;
     return this.queue.run(uuid, async () => {
+      await this.load();
       await driver.detachInterface(uuid, vif);
       await this.datapath.unplug(uuid, [vif]);
-      const current = await this.interfacesOf(uuid);
-      await this.cache.write(
+      const current = await this.recorded(uuid);
+      await this.record(
         uuid,
         current.filter((v) => v.id !== vif.id),
       );
@@ -193,9 +286,10 @@ export class GuestNetworking {
    */
   changed(instance: InstancePayload, networkInfo: NetworkInfo): Promise<void> {
     const uuid = instance.uuid;
-    this.payloads.set(uuid, instance);
+    const mark = this.arrivals;
     return this.queue.run(uuid, async () => {
-      const current = await this.interfacesOf(uuid);
+      await this.load();
+      const current = await this.recorded(uuid);
       const updates = new Map(networkInfo.map((vif) => [vif.id, vif]));
       const next = current.map((vif) => updates.get(vif.id) ?? vif);
       const ignored = networkInfo.filter((vif) => !current.some((v) => v.id === vif.id)).map((vif) => vif.id);
@@ -203,28 +297,23 @@ export class GuestNetworking {
         log.info({ instance: uuid, ports: ignored }, 'changed ports the guest does not have here');
       const replugged = next.filter((vif) => updates.has(vif.id));
       if (replugged.length === 0) return;
-      await this.cache.write(uuid, next);
-      await this.datapath.plug(uuid, replugged, extraSpecs(instance), instance.project_id);
+      await this.adopt(uuid, replugged, mark);
+      await this.record(uuid, next);
+      await this.datapath.plug(uuid, replugged.map(withoutMembers), extraSpecs(instance), instance.project_id);
     });
   }
 
   /**
-   * security_group_members_changed: the groups' members are now these addresses. Each recorded guest with
-   * a rule naming one of them as remote group gets the rule expanded to them, and its changed ports
-   * plugged again (`instances` answers the payloads of those guests, for their flavors' bandwidth limits);
-   * so does a guest being plugged now, once it is recorded. A build that has not reached its plug yet
-   * applies them itself (`plugGuest`'s `membersSince`). Answers the guests changed (by the round that
-   * applied these groups).
+   * security_group_members_changed: the groups' members are now these addresses. The set of each group a
+   * recorded guest here names is written and the datapath told (a group none names is only kept in
+   * memory, for a build on its way here: see `adopt`). Answers the guests whose rules now admit other
+   * addresses (those naming the groups this round changed).
    *
    * Each change carries a group's whole membership, so only the latest of a group matters: changes that
-   * arrive while a round is being applied gather and go in the next round, a storm of builds in one
-   * group costs a few rounds here (each reading every guest's record and the host's instances), not one
-   * per build. A change is numbered (for `membersSince`) as it arrives, not when its round runs.
+   * arrive while a round is being applied gather and go in the next round. A change is numbered (for
+   * `memberMark`) as it arrives, not when its round runs.
    */
-  membersChanged(
-    groups: readonly GroupMembers[],
-    instances: () => Promise<readonly InstancePayload[]>,
-  ): Promise<string[]> {
+  membersChanged(groups: readonly GroupMembers[]): Promise<string[]> {
     const arrival = ++this.arrivals;
     for (const group of groups) {
       this.receivedMembers.set(group.id, { arrival, members: group });
@@ -236,7 +325,7 @@ export class GuestNetworking {
         const batch = this.pendingMembers;
         this.pendingMembers = new Map();
         this.nextMembersRound = null;
-        const round = this.applyMembers(batch, instances);
+        const round = this.applyMembers(batch);
         this.membersRound = round.catch(() => undefined);
         return round;
       });
@@ -244,56 +333,40 @@ export class GuestNetworking {
     return this.nextMembersRound;
   }
 
-  private async applyMembers(
-    members: ReadonlyMap<string, GroupMembers>,
-    instances: () => Promise<readonly InstancePayload[]>,
-  ): Promise<string[]> {
-    // Taken before the records are read: a guest whose plug ends meanwhile is then in one or the other.
-    const touched = [...this.plugging.keys()];
-    for (const uuid of await this.cache.guests()) {
-      if (touched.includes(uuid)) continue;
-      const vifs = await this.interfacesOf(uuid);
-      if (vifs.some((vif) => expandRemoteGroups(vif, members) !== vif)) touched.push(uuid);
+  private async applyMembers(members: ReadonlyMap<string, GroupMembers>): Promise<string[]> {
+    await this.load();
+    const changed: GroupMembers[] = [];
+    const written: Promise<void>[] = [];
+    for (const group of members.values()) {
+      if (!this.watchers.has(group.id)) continue;
+      const result = this.sets.set(group);
+      if (!result.changed) continue;
+      changed.push(group);
+      written.push(result.written);
     }
-    if (touched.length === 0) return [];
-    // The conductor is asked only when a guest is not known running here (a record kept after an offload).
-    const payloads = touched.every((uuid) => this.payloads.has(uuid))
-      ? this.payloads
-      : new Map((await instances()).map((i) => [i.uuid, i]));
-    const changed: string[] = [];
-    await Promise.all(
-      touched.map((uuid) =>
-        this.queue.run(uuid, async () => {
-          const instance = payloads.get(uuid);
-          if (!instance) return; // Gone from this host meanwhile: its record goes with it.
-          // Read again in the guest's turn: an attach or change may have run since.
-          const current = await this.interfacesOf(uuid);
-          const next = current.map((vif) => expandRemoteGroups(vif, members));
-          const replugged = next.filter((vif, i) => vif !== current[i]);
-          if (replugged.length === 0) return;
-          await this.cache.write(uuid, next);
-          await this.datapath.plug(uuid, replugged, extraSpecs(instance), instance.project_id);
-          changed.push(uuid);
-        }),
-      ),
-    );
-    return changed;
+    if (changed.length === 0) return [];
+    // Told at once, before any pause: the datapath learns the sets in the order they changed.
+    await Promise.all([this.datapath.groupMembers(changed), ...written]);
+    return [...new Set(changed.flatMap((group) => [...(this.watchers.get(group.id) ?? [])]))];
   }
 }
 
-/** The VIF with its rules naming a group of `members` expanded to them; the same object if none changes. */
-function expandRemoteGroups(vif: Vif, members: ReadonlyMap<string, GroupMembers>): Vif {
-  let changed = false;
-  const rules = vif.security_group_rules.map((rule) => {
-    const group = rule.remote_group_id === undefined ? undefined : members.get(rule.remote_group_id);
-    if (!group) return rule;
-    const prefixes = rule.ethertype === 'IPv6' ? group.ipv6 : group.ipv4;
-    const current = rule.remote_prefixes ?? [];
-    if (current.length === prefixes.length && current.every((p, i) => p === prefixes[i])) return rule;
-    changed = true;
-    return { ...rule, remote_prefixes: [...prefixes] };
-  });
-  return changed ? { ...vif, security_group_rules: rules } : vif;
+/**
+ * The members of group `id` as the sender of `vifs` expanded them (the addresses of the first rule of
+ * each family naming it); a family no rule names keeps `current`'s. Undefined if no rule carries any.
+ */
+function carriedMembers(vifs: readonly Vif[], id: string, current: GroupMembers | undefined): GroupMembers | undefined {
+  let ipv4: string[] | undefined;
+  let ipv6: string[] | undefined;
+  for (const vif of vifs) {
+    for (const rule of vif.security_group_rules) {
+      if (rule.remote_group_id !== id || rule.remote_prefixes === null) continue;
+      if (rule.ethertype === 'IPv6') ipv6 ??= rule.remote_prefixes;
+      else ipv4 ??= rule.remote_prefixes;
+    }
+  }
+  if (ipv4 === undefined && ipv6 === undefined) return undefined;
+  return { id, ipv4: ipv4 ?? current?.ipv4 ?? [], ipv6: ipv6 ?? current?.ipv6 ?? [] };
 }
 
 /** The flavor's extra specs: the datapath reads the `quota:vif_*` bandwidth limits from them. */

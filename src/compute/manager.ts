@@ -486,11 +486,11 @@ export class ComputeManager implements HostActionSteps {
   }
 
   /**
-   * security_group_members_changed (a cast from the network service): rules of guests here that name
-   * one of the groups as remote group are expanded to its members as they now are.
+   * security_group_members_changed (a cast from the network service): the host's sets of the groups'
+   * members (which rules of guests here naming them as remote group admit) become these.
    */
   async securityGroupMembersChanged(ctx: RequestContext, groups: GroupMembers[]): Promise<void> {
-    const changed = await this.networking.membersChanged(groups, () => this.conductor.instancesOnHost(ctx, this.host));
+    const changed = await this.networking.membersChanged(groups);
     if (changed.length > 0)
       log.info({ groups: groups.map((g) => g.id), guests: changed.length }, 'group members applied');
   }

@@ -5,14 +5,15 @@
  * hosts, whichever they are, must learn the group's new members: not only the port's own host.
  *
  * Each host with such a port gets one compute 1.12 security_group_members_changed cast with the groups'
- * member addresses; its guests' rules are expanded again there (compute/guest-networking.ts). Changes
- * coalesce: while one round of casts is being sent, further changes gather and go in the next round, and
- * rounds start at most every ROUND_SPACING_MS, so a storm of builds in one project's `default` group
- * (whose rules name the group itself) costs a few rounds, not one per build: each round reads every
- * member and every watching server, and each host it reaches rewrites every watching guest's rules.
- * (Neutron's agents likewise apply member updates in their next polling loop, not one by one.) Hosts older than 1.12 get the watching guests' whole NetworkInfo instead
- * (network_info_changed). Never throws: a host that misses a round learns the members with its guests'
- * next change or build, and at its next start.
+ * member addresses; the host replaces its one set of each group, which its guests' rules naming the group
+ * share (compute/guest-networking.ts). Changes coalesce: while one round of casts is being sent, further
+ * changes gather and go in the next round, and rounds start at most every ROUND_SPACING_MS, so a storm of
+ * builds in one project's `default` group (whose rules name the group itself) costs a few rounds, not one
+ * per build: each round reads every member and every watching server, and each host it reaches writes
+ * the groups' sets once. (Neutron's agents likewise apply member updates in their next polling loop, not
+ * one by one.) Hosts older than 1.12 get the watching guests' whole NetworkInfo instead
+ * (network_info_changed). Never throws: a host that misses a round learns the members with the group's
+ * next round (each carries a group's whole membership), or from a build that brings a group new to it.
  */
 import type { RequestContext } from '../common/context.ts';
 import type { Db } from '../common/db/database.ts';

@@ -1,35 +1,53 @@
 /**
- * security_group_members_changed on a host (GuestNetworking.membersChanged): a guest whose rule names a
- * group as remote group gets the group's members, and changes that arrive while one is being applied
- * are applied together, the latest membership of each group winning. The conductor is asked for a
- * guest's payload only when the guest is not known running here (its record kept after an offload).
+ * security_group_members_changed on a host (GuestNetworking.membersChanged): the host keeps one member
+ * set per remote group, shared by every guest whose rules name it. A change of the group's members
+ * writes that one set and tells the datapath once, whatever the number of watching guests; the guests'
+ * records keep the rule's group id without its addresses; a restart rebuilds the rules from the stored
+ * sets; changes that arrive while one is being applied are applied together, the latest winning.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { GuestNetworking } from '../../src/compute/guest-networking.ts';
 import type { GuestPorts, NetworkDriver } from '../../src/compute/network/network-driver.ts';
 import { VifCache } from '../../src/compute/network/vif-cache.ts';
-import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
+import type { GroupMembers } from '../../src/wire/contracts/compute.ts';
 import type { Vif } from '../../src/wire/messages/network-info.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
 import { watchingVif } from '../helpers/vif.ts';
 
 const GROUP = 'group-1';
-const UUID = '0c000000-0000-4000-8000-00000000000c';
+const OTHER = 'group-2';
+const UUIDS = [
+  '0c000000-0000-4000-8000-00000000000c',
+  '0d000000-0000-4000-8000-00000000000d',
+  '0e000000-0000-4000-8000-00000000000e',
+];
 
 class CountingDatapath implements NetworkDriver {
   plugs: Vif[][] = [];
+  told: GroupMembers[][] = [];
+  reconciled: GuestPorts[][] = [];
+  /** What was told and plugged, in order. */
+  calls: string[] = [];
   plug(_uuid: string, vifs: readonly Vif[]): Promise<void> {
     this.plugs.push([...vifs]);
+    this.calls.push('plug');
     return Promise.resolve();
   }
   unplug(): Promise<void> {
     return Promise.resolve();
   }
-  reconcile(_wanted: readonly GuestPorts[]): Promise<void> {
+  reconcile(wanted: readonly GuestPorts[]): Promise<void> {
+    this.reconciled.push([...wanted]);
+    this.calls.push('reconcile');
+    return Promise.resolve();
+  }
+  groupMembers(groups: readonly GroupMembers[]): Promise<void> {
+    this.told.push([...groups]);
+    this.calls.push(`members ${groups.map((g) => g.id).join(',')}`);
     return Promise.resolve();
   }
 }
@@ -43,59 +61,133 @@ afterEach(async () => {
 });
 
 const members = (...ipv4: string[]) => [{ id: GROUP, ipv4, ipv6: [] }];
+const storedSet = async (id: string) =>
+  JSON.parse(await readFile(join(directory, 'groups', `${id}.json`), 'utf8')) as GroupMembers;
+const ruleOf = (vifs: readonly Vif[]) => vifs[0]!.security_group_rules[0]!;
 
-describe('compute: security group members on a host', () => {
-  it('applies the latest membership, changes arriving meanwhile gathered into one round', async () => {
+describe('compute: security group member sets on a host', () => {
+  it('a member round writes the group set once and tells the datapath once, not each watching guest', async () => {
     const datapath = new CountingDatapath();
-    const networking = new GuestNetworking(datapath, new VifCache(directory));
-    const instance: InstancePayload = instancePayload(UUID);
-    await networking.plugGuest(instance, [watchingVif(GROUP)]);
+    const cache = new VifCache(directory);
+    const networking = new GuestNetworking(datapath, cache);
+    for (const uuid of UUIDS) await networking.plugGuest(instancePayload(uuid), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    assert.deepEqual(datapath.calls.slice(0, 2), [`members ${GROUP}`, 'plug'], 'the set is told before the plug');
+    // The records keep the group's id, not its addresses.
+    for (const uuid of UUIDS) {
+      const recorded = JSON.parse(await readFile(join(directory, `${uuid}.json`), 'utf8')) as Vif[];
+      assert.deepEqual(ruleOf(recorded).remote_prefixes, []);
+      assert.equal(ruleOf(recorded).remote_group_id, GROUP);
+    }
     datapath.plugs = [];
-    let asked = 0;
-    const instances = () => {
-      asked++;
-      return Promise.resolve([instance]);
+    datapath.told = [];
+    let recordWrites = 0;
+    const write = cache.write.bind(cache);
+    cache.write = (uuid, vifs) => {
+      recordWrites++;
+      return write(uuid, vifs);
     };
-    const first = networking.membersChanged(members('10.0.0.1/32'), instances);
+
+    const first = networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32'));
     // The first round is under way (it starts on the next microtask): the next two wait for it.
     await new Promise((resolve) => setImmediate(resolve));
     const rounds = await Promise.all([
       first,
-      networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32'), instances),
-      networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32'), instances),
+      networking.membersChanged(members('10.0.0.1/32', '10.0.0.3/32')),
+      networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32')),
     ]);
-    assert.deepEqual(rounds, [[UUID], [UUID], [UUID]], 'each caller learns the guest changed');
-    assert.equal(datapath.plugs.length, 2, 'the first change alone, then the two that came while it ran');
-    assert.equal(asked, 0, 'the guest was plugged here: its payload is known');
-    const [vif] = await networking.interfacesOf(UUID);
-    assert.deepEqual(vif!.security_group_rules[0]!.remote_prefixes, ['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32']);
-
-    // A later change is applied on its own, and one that changes nothing plugs nothing.
-    assert.deepEqual(await networking.membersChanged(members('10.0.0.3/32'), instances), [UUID]);
-    assert.deepEqual(await networking.membersChanged(members('10.0.0.3/32'), instances), []);
-    assert.equal(datapath.plugs.length, 3);
+    for (const changed of rounds) assert.deepEqual([...changed].sort(), [...UUIDS].sort());
+    assert.equal(recordWrites, 0, 'no guest record rewritten');
+    assert.equal(datapath.plugs.length, 0, 'no guest plugged again');
+    assert.equal(datapath.told.length, 2, 'the first change alone, then the latest of the two that came meanwhile');
+    assert.deepEqual(datapath.told[1], members('10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32'));
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32']);
+    for (const uuid of UUIDS) {
+      assert.deepEqual(ruleOf(await networking.interfacesOf(uuid)).remote_prefixes, [
+        '10.0.0.1/32',
+        '10.0.0.2/32',
+        '10.0.0.3/32',
+      ]);
+    }
+    // A change that changes nothing tells nothing; one of a group no guest here names keeps no set.
+    assert.deepEqual(await networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32')), []);
+    assert.deepEqual(await networking.membersChanged([{ id: OTHER, ipv4: ['10.0.0.9/32'], ipv6: [] }]), []);
+    assert.equal(datapath.told.length, 2);
+    assert.deepEqual((await readdir(join(directory, 'groups'))).sort(), [`${GROUP}.json`]);
   });
 
-  it('asks the conductor about a guest whose record stayed after an offload, and leaves it be when gone', async () => {
+  it('a restart rebuilds the rules from the stored sets; a set no guest names any more goes', async () => {
+    const first = new GuestNetworking(new CountingDatapath(), new VifCache(directory));
+    await first.plugGuest(instancePayload(UUIDS[0]!), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    await first.plugGuest(instancePayload(UUIDS[1]!), [watchingVif(OTHER, ['10.0.0.7/32'])]);
+    await first.membersChanged(members('10.0.0.1/32', '10.0.0.4/32'));
+
+    const datapath = new CountingDatapath();
+    const restarted = new GuestNetworking(datapath, new VifCache(directory));
+    // UUIDS[1] went while the service was down: its record and the set only it named are dropped.
+    await restarted.reconcile([instancePayload(UUIDS[0]!)]);
+    assert.equal(datapath.calls.at(-1), 'reconcile');
+    assert.deepEqual(datapath.told.flat().find((g) => g.id === GROUP)?.ipv4, ['10.0.0.1/32', '10.0.0.4/32']);
+    const [guest] = datapath.reconciled[0]!;
+    assert.equal(guest!.instanceUuid, UUIDS[0]);
+    assert.equal(ruleOf(guest!.vifs).remote_group_id, GROUP, 'the rule still names the group');
+    assert.deepEqual((await readdir(join(directory, 'groups'))).sort(), [`${GROUP}.json`]);
+    assert.deepEqual(ruleOf(await restarted.interfacesOf(UUIDS[0]!)).remote_prefixes, ['10.0.0.1/32', '10.0.0.4/32']);
+  });
+
+  it('a group another guest here names keeps its set when a build brings an older one', async () => {
     const datapath = new CountingDatapath();
     const networking = new GuestNetworking(datapath, new VifCache(directory));
-    const instance: InstancePayload = instancePayload(UUID);
-    await networking.plugGuest(instance, [watchingVif(GROUP)]);
-    await networking.unplugGuest(UUID, false);
-    datapath.plugs = [];
-    let asked = 0;
-    const none = () => {
-      asked++;
-      return Promise.resolve([]);
+    await networking.plugGuest(instancePayload(UUIDS[0]!), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    await networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32'));
+    // Expanded before the change was sent, arriving after it: the followed set stays.
+    await networking.plugGuest(instancePayload(UUIDS[1]!), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.2/32']);
+    assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[1]!)).remote_prefixes, ['10.0.0.1/32', '10.0.0.2/32']);
+  });
+
+  it('a build takes the members received after its mark for a group no guest here named yet', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    const mark = networking.memberMark();
+    await networking.membersChanged(members('10.0.0.1/32', '10.0.0.5/32'));
+    await networking.plugGuest(instancePayload(UUIDS[0]!), [watchingVif(GROUP, ['10.0.0.1/32'])], mark);
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.5/32']);
+  });
+
+  it('a change that arrives while a build tells the datapath its group is applied to the group', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let telling!: () => void;
+    const told = new Promise<void>((resolve) => (telling = resolve));
+    const tell = datapath.groupMembers.bind(datapath);
+    let calls = 0;
+    datapath.groupMembers = async (groups) => {
+      await tell(groups);
+      if (++calls > 1) return;
+      telling();
+      await held;
     };
-    assert.deepEqual(await networking.membersChanged(members('10.0.0.7/32'), none), []);
-    assert.equal(asked, 1);
-    assert.equal(datapath.plugs.length, 0, 'nothing plugged for a guest not on this host');
-    // Unshelved here: known again, no question asked.
-    await networking.plugGuest(instance, (await networking.interfacesOf(UUID))!);
-    datapath.plugs = [];
-    assert.deepEqual(await networking.membersChanged(members('10.0.0.8/32'), none), [UUID]);
-    assert.equal(asked, 1);
-    assert.equal(datapath.plugs.length, 1);
+    const building = networking.plugGuest(instancePayload(UUIDS[0]!), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    await told;
+    // The build took its group's set and has not recorded the guest yet.
+    const applied = networking.membersChanged(members('10.0.0.1/32', '10.0.0.2/32'));
+    release();
+    await Promise.all([building, applied]);
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.2/32']);
+    assert.deepEqual(datapath.told.at(-1), members('10.0.0.1/32', '10.0.0.2/32'));
+  });
+
+  it('a rule from an older sender, addresses without the group id, is recorded and plugged as it came', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    // watchingVif's rule as a sender before Vif 1.1 made it: no remote_group_id.
+    const { remote_group_id: _group, ...oldRule } = ruleOf([watchingVif(GROUP, ['10.0.0.8/32'])]);
+    const old: Vif = { ...watchingVif(GROUP), security_group_rules: [oldRule] };
+    await networking.plugGuest(instancePayload(UUIDS[0]!), [old]);
+    assert.deepEqual(ruleOf(datapath.plugs[0]!).remote_prefixes, ['10.0.0.8/32']);
+    assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[0]!)).remote_prefixes, ['10.0.0.8/32']);
+    assert.deepEqual(datapath.told, [], 'no set');
   });
 });

@@ -12,7 +12,9 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../../src/common/config/load-config.ts';
 import { adminContext } from '../../src/common/context.ts';
 import { ComputeManager } from '../../src/compute/manager.ts';
+import { expandRemoteGroups } from '../../src/compute/network/member-sets.ts';
 import type { GuestPorts, NetworkDriver } from '../../src/compute/network/network-driver.ts';
+import type { GroupMembers } from '../../src/wire/contracts/compute.ts';
 import { FakeDriver } from '../../src/compute/virt/fake/fake-driver.ts';
 import type { InstancePayload } from '../../src/wire/messages/instance-payload.ts';
 import { PowerState, TaskState, VmState } from '../../src/wire/messages/instance-states.ts';
@@ -42,6 +44,16 @@ class RecordingDatapath implements NetworkDriver {
     this.log.push('reconcile');
     this.reconciled.push([...wanted]);
     return Promise.resolve();
+  }
+  /** The remote groups' sets as told. */
+  readonly members = new Map<string, GroupMembers>();
+  groupMembers(groups: readonly GroupMembers[]): Promise<void> {
+    for (const group of groups) this.members.set(group.id, group);
+    return Promise.resolve();
+  }
+  /** The guest's ports as last plugged, their remote groups' rules as the datapath applies them. */
+  applied(uuid: string): Vif[] | undefined {
+    return this.plugged.get(uuid)?.map((vif) => expandRemoteGroups(vif, (id) => this.members.get(id)));
   }
 }
 
@@ -321,7 +333,7 @@ describe('compute: guest networking', () => {
       await manager.securityGroupMembersChanged(ctx, [{ id: GROUP, ipv4: after, ipv6: [] }]);
       held.open();
       await building;
-      assert.deepEqual(prefixes(datapath.plugged.get(UUID_A)), after, 'the datapath has the new members');
+      assert.deepEqual(prefixes(datapath.applied(UUID_A)), after, 'the datapath has the new members');
       assert.deepEqual(prefixes(await manager.networking.interfacesOf(UUID_A)), after, 'and the record');
     });
 
@@ -336,21 +348,14 @@ describe('compute: guest networking', () => {
         await held.opened;
         return write(uuid, vifs);
       };
-      const listed = gate();
-      const guests = manager.networking.cache.guests.bind(manager.networking.cache);
-      manager.networking.cache.guests = async () => {
-        const found = await guests();
-        listed.open();
-        return found;
-      };
       const building = build(manager, UUID_A, [memberVif()]);
       await writing.opened;
+      // The change is applied (to the group's set) while the build's record is still unwritten.
       const applied = manager.securityGroupMembersChanged(ctx, [{ id: GROUP, ipv4: after, ipv6: [] }]);
-      // The change reads the records while the build's is still unwritten.
-      await listed.opened;
+      await applied;
       held.open();
       await Promise.all([building, applied]);
-      assert.deepEqual(prefixes(datapath.plugged.get(UUID_A)), after);
+      assert.deepEqual(prefixes(datapath.applied(UUID_A)), after);
       assert.deepEqual(prefixes(await manager.networking.interfacesOf(UUID_A)), after);
     });
 
@@ -358,7 +363,7 @@ describe('compute: guest networking', () => {
       const { datapath, manager } = await setUp({ onHost: [instancePayload(UUID_A)] });
       await manager.securityGroupMembersChanged(ctx, [{ id: GROUP, ipv4: ['10.0.0.9/32'], ipv6: [] }]);
       await build(manager, UUID_A, [memberVif()]);
-      assert.deepEqual(prefixes(datapath.plugged.get(UUID_A)), before);
+      assert.deepEqual(prefixes(datapath.applied(UUID_A)), before);
     });
   });
 });

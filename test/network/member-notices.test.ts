@@ -2,14 +2,16 @@
  * A port joining or leaving a security group reaches the hosts of the ports whose rules name that group
  * as remote group, whichever host it is on (network/member-notices.ts, compute 1.12
  * security_group_members_changed): servers of one project in its `default` group (whose ingress rules
- * name the group itself) on two compute hosts of the in-process cloud. Each host's record of its guests'
- * interfaces (the vif cache, from which its datapath is plugged and reconciled) must admit every member's
- * address after the builds, and lose a deleted server's.
+ * name the group itself) on two compute hosts of the in-process cloud. What each host's rules admit (its
+ * record of the guest's interfaces, the rule naming the group, expanded to the host's stored set of the
+ * group, from which its datapath is plugged and reconciled) must be every member's address after the
+ * builds, and lose a deleted server's.
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { adminContext } from '../../src/common/context.ts';
+import { expandRemoteGroups, MemberSets } from '../../src/compute/network/member-sets.ts';
 import { VifCache } from '../../src/compute/network/vif-cache.ts';
 import { instancePayload } from '../../src/objects/instance-payload.ts';
 import type { Instance } from '../../src/objects/instances.ts';
@@ -27,10 +29,13 @@ describe('security group member changes reach every watching host', () => {
   });
   after(() => cloud.stop());
 
-  /** What the server's host admits by the default group's IPv4 ingress rule: its remote prefixes. */
+  /** What the server's host admits by the default group's IPv4 ingress rule: the group's set there. */
   async function admitted(instance: Instance): Promise<string[]> {
-    const cache = new VifCache(join(cloud.config.compute.vif_cache_directory, instance.host!));
-    const [vif] = (await cache.read(instance.uuid)) ?? [];
+    const directory = join(cloud.config.compute.vif_cache_directory, instance.host!);
+    const [recorded] = (await new VifCache(directory).read(instance.uuid)) ?? [];
+    const sets = new MemberSets(join(directory, 'groups'));
+    await sets.load();
+    const vif = recorded && expandRemoteGroups(recorded, (id) => sets.get(id));
     const rule = vif?.security_group_rules.find(
       (r) => r.direction === 'ingress' && r.ethertype === 'IPv4' && r.remote_group_id !== undefined,
     );

@@ -9,7 +9,13 @@
  * `unplug` after the guest is gone (or an interface is detached), and `reconcile` once at start with
  * every port the host should have, so that a restarted compute rebuilds what is missing and removes what
  * is left over from ports deleted while it was down.
+ *
+ * A rule naming a remote group comes without the group's addresses (member-sets.ts): the driver keeps
+ * one set per group, told by `groupMembers` (before the plug or reconcile of a port that names it, and
+ * again whenever the group's members change), and applies it to every rule naming the group, so a
+ * member change costs the host one update of the set, not a plug of every guest watching the group.
  */
+import type { GroupMembers } from '../../wire/contracts/compute.ts';
 import type { Vif } from '../../wire/messages/network-info.ts';
 
 /** One guest's ports on this host, with the flavor extra specs that limit its interfaces' bandwidth. */
@@ -34,4 +40,10 @@ export interface NetworkDriver {
   unplug(instanceUuid: string, vifs: readonly Vif[]): Promise<void>;
   /** Makes the host carry exactly these guests' ports: missing state is made, state of other ports removed. */
   reconcile(wanted: readonly GuestPorts[]): Promise<void>;
+  /**
+   * These groups' members are now these addresses: rules naming one of them as remote group admit them
+   * (those of ports plugged now and of ports plugged later). A rule naming a group never told here keeps
+   * the addresses it came with.
+   */
+  groupMembers(groups: readonly GroupMembers[]): Promise<void>;
 }

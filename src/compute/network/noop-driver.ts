@@ -35,6 +35,11 @@ export class NoopNetworkDriver implements NetworkDriver {
     return Promise.resolve();
   }
 
+  /** No devices, no rules: nothing admits anyone here. */
+  groupMembers(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** The port ids plugged for a guest, in plug order. */
   pluggedPorts(instanceUuid: string): string[] {
     return [...(this.guests.get(instanceUuid)?.keys() ?? [])];

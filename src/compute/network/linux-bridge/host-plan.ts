@@ -4,7 +4,9 @@
  * whole datapath follows from the ports alone and a restart can rebuild it.
  */
 import { vifQos, type VifQos } from '../../../common/flavor-quota-specs.ts';
+import type { GroupMembers } from '../../../wire/contracts/compute.ts';
 import type { Vif, VifNetwork, VifSecurityRule } from '../../../wire/messages/network-info.ts';
+import { expandRemoteGroups } from '../member-sets.ts';
 import type { GuestPorts } from '../network-driver.ts';
 
 /** The host interface a network's bridge is attached to. */
@@ -54,6 +56,7 @@ export interface PlannedPort {
   ipv4: string[];
   ipv6: string[];
   portSecurity: boolean;
+  /** The port's security group rules, those naming a remote group expanded to the group's set. */
   rules: readonly VifSecurityRule[];
   qos: VifQos | null;
 }
@@ -75,7 +78,15 @@ export interface HostPlan {
 
 export class PlanError extends Error {}
 
-export function planHost(guests: readonly GuestPorts[], mappings: ReadonlyMap<string, string>): HostPlan {
+/**
+ * `members`: the sets of the remote groups the ports' rules name (a rule naming a group without a set
+ * keeps the addresses it came with).
+ */
+export function planHost(
+  guests: readonly GuestPorts[],
+  mappings: ReadonlyMap<string, string>,
+  members: ReadonlyMap<string, GroupMembers> = new Map(),
+): HostPlan {
   const networks = new Map<string, PlannedNetwork>();
   const ports: PlannedPort[] = [];
   const floatingIps: PlannedFloatingIp[] = [];
@@ -90,7 +101,13 @@ export function planHost(guests: readonly GuestPorts[], mappings: ReadonlyMap<st
     const qos = vifQos(guest.extraSpecs);
     for (const vif of guest.vifs) {
       const home = network(vif.network);
-      ports.push(planPort(guest, vif, qos));
+      ports.push(
+        planPort(
+          guest,
+          expandRemoteGroups(vif, (id) => members.get(id)),
+          qos,
+        ),
+      );
       for (const fixed of vif.fixed_ips) {
         if (home.dhcpSubnets.some((s) => s.tag === subnetTag(vif.network, fixed.subnet_id))) {
           home.dhcpHosts.push({ mac: vif.mac_address, ip: fixed.ip_address });

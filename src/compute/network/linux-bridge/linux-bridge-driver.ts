@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { getLogger } from '../../../common/log/logger.ts';
+import type { GroupMembers } from '../../../wire/contracts/compute.ts';
 import type { Vif } from '../../../wire/messages/network-info.ts';
 import { HostCommands } from '../host-commands.ts';
 import type { GuestPorts, NetworkDriver } from '../network-driver.ts';
@@ -50,6 +51,8 @@ export class LinuxBridgeDriver implements NetworkDriver {
   private wanted = new Map<string, Map<string, WantedPort>>();
   /** tap -> the tc limits last applied (JSON), so unchanged limits are not reset on every change. */
   private readonly appliedQos = new Map<string, string>();
+  /** The remote groups' member sets: rules naming a group are expanded to its set when the plan is made. */
+  private readonly members = new Map<string, GroupMembers>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: LinuxBridgeOptions) {
@@ -93,6 +96,19 @@ export class LinuxBridgeDriver implements NetworkDriver {
     });
   }
 
+  /**
+   * The sets change at once; the host is brought to them only if a port here names one of the groups
+   * (one convergence, one `nft -f`, however many guests watch them).
+   */
+  groupMembers(groups: readonly GroupMembers[]): Promise<void> {
+    for (const group of groups) this.members.set(group.id, group);
+    const ids = new Set(groups.map((g) => g.id));
+    const named = [...this.wanted.values()].some((ports) =>
+      [...ports.values()].some((p) => p.vif.security_group_rules.some((r) => ids.has(r.remote_group_id ?? ''))),
+    );
+    return named ? this.change(() => undefined) : Promise.resolve();
+  }
+
   /** The network namespace its devices live in (null: the host's own); qemu must run there to open a tap. */
   get namespace(): string | null {
     return this.options.namespace;
@@ -106,7 +122,7 @@ export class LinuxBridgeDriver implements NetworkDriver {
     const run = async () => {
       const next = new Map(this.wanted);
       edit(next);
-      const plan = planHost(this.guests(next), this.options.physicalMappings);
+      const plan = planHost(this.guests(next), this.options.physicalMappings, this.members);
       this.wanted = next;
       await this.converge(plan);
     };

@@ -142,6 +142,21 @@ describe('Linux bridge datapath on one host', () => {
     assert.ok(await lab.ping(g2, '10.20.0.11'));
   });
 
+  it("admits a remote group's members as the host's set of the group changes", async () => {
+    // As a compute host records it: the rule names the group and carries no addresses of its own.
+    const group = lab.id('sg');
+    const byGroup = { ...rule('ingress'), remote_prefixes: [], remote_group_id: group };
+    await driver.plug('vm-1', [g1Vif([rule('egress'), byGroup])], {}, 'project');
+    try {
+      await driver.groupMembers([{ id: group, ipv4: ['10.20.0.11/32'], ipv6: [] }]);
+      assert.equal(await lab.ping(g2, '10.20.0.11'), false, 'guest 2 is not a member yet');
+      await driver.groupMembers([{ id: group, ipv4: ['10.20.0.11/32', '10.20.0.12/32'], ipv6: [] }]);
+      assert.ok(await lab.ping(g2, '10.20.0.11'), 'a member now');
+    } finally {
+      await driver.plug('vm-1', [g1Vif()], {}, 'project');
+    }
+  });
+
   it('masquerades outbound traffic through the host', async () => {
     assert.ok(await lab.ping(g2, '198.51.100.100'), 'a guest reaches the outside, which has no route back to it');
   });

@@ -26,6 +26,31 @@ async function nftAccepts(script: string): Promise<void> {
 }
 
 describe('nftables rule set', () => {
+  it("expands a rule naming a remote group to the host's set of the group, of the rule's family", async () => {
+    const named = (ethertype: 'IPv4' | 'IPv6'): VifSecurityRule => ({
+      ...rule('ingress', 'tcp', [], [22, 22]),
+      ethertype,
+      remote_group_id: 'group-1',
+    });
+    const port = vif({
+      id: 'port-a',
+      mac: 'fa:16:3e:00:00:01',
+      network: net,
+      ip: '10.1.0.5',
+      rules: [named('IPv4'), named('IPv6')],
+    });
+    const guests = [{ instanceUuid: 'vm', projectId: 'project', vifs: [port], extraSpecs: {} }];
+    const sets = new Map([
+      ['group-1', { id: 'group-1', ipv4: ['10.1.0.5/32', '10.1.0.6/32'], ipv6: ['2001:db8::6/128'] }],
+    ]);
+    const script = renderRuleset(planHost(guests, new Map(), sets));
+    assert.match(script, /ip saddr \{ 10\.1\.0\.5\/32, 10\.1\.0\.6\/32 \} meta l4proto 6 th dport 22 return/);
+    assert.match(script, /ip6 saddr \{ 2001:db8::6\/128 \} meta l4proto 6 th dport 22 return/);
+    await nftAccepts(script);
+    // Without the group's set the rule admits what it came with: here nobody.
+    assert.doesNotMatch(renderRuleset(planHost(guests, new Map())), /th dport 22 return/);
+  });
+
   it('turns security group rules into returns of the port chains, by direction', async () => {
     const script = render([
       rule('ingress', 'tcp', ['192.0.2.0/24', '2001:db8::/32'], [22, 23]),
