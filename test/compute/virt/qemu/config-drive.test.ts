@@ -9,6 +9,7 @@ import { writeConfigDrive } from '../../../../src/compute/virt/qemu/config-drive
 import { qemuArguments, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
 import { configDriveFiles } from '../../../../src/guest-metadata/index.ts';
 import { guestInput } from '../../../guest-metadata/fixtures.ts';
+import { TCG_MACHINE, TEST_GUEST_FILES, testGuestSpec } from '../../../helpers/guest-spec.ts';
 
 const run = promisify(execFile);
 const files = configDriveFiles(guestInput({ admin_pass: 'sesame' }));
@@ -58,22 +59,9 @@ describe('config drive volumes', () => {
   });
 
   it('attaches an ISO as a read-only IDE CD-ROM and a vfat drive as a read-only virtio disk', () => {
-    const spec: GuestSpec = {
-      uuid: 'u',
-      nodename: 'node',
-      vcpus: 1,
-      memoryMb: 128,
-      disks: [{ path: '/d/disk', format: 'qcow2', role: 'root' }],
-      diskDirectory: '/d',
-      kernel: null,
-      ramdisk: null,
-      commandLine: null,
-      baseFiles: [],
-    };
-    const paths = { qmpSocket: '/s/q.sock', agentSocket: '/s/qga.sock', pidfile: '/s/q.pid', consoleLog: '/s/c.log' };
-    const machine = { accel: 'tcg' as const, machineType: 'pc', tbSizeMb: 0 };
+    const spec = testGuestSpec();
     const drives = (s: GuestSpec) => {
-      const args = qemuArguments(s, paths, machine);
+      const args = qemuArguments(s, TEST_GUEST_FILES, TCG_MACHINE);
       return args.flatMap((a, i) => (a === '-drive' ? [args[i + 1]!] : []));
     };
     assert.equal(drives(spec).length, 1);

@@ -11,7 +11,8 @@ import {
   guestAgentOf,
   setGuestPassword,
 } from '../../../../src/compute/virt/qemu/guest-agent.ts';
-import { qemuArguments, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
+import { qemuArguments } from '../../../../src/compute/virt/qemu/guest-spec.ts';
+import { TCG_MACHINE, TEST_GUEST_FILES, testGuestSpec } from '../../../helpers/guest-spec.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stratus-qga-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,21 +76,10 @@ describe('guestAgentOf', () => {
 
 describe('guest agent channel', () => {
   it('is a virtio-serial port named org.qemu.guest_agent.0 on the guest socket, before the NICs', () => {
-    const spec: GuestSpec = {
-      uuid: '8d5f7c43-9a43-4e84-b3bb-1c2f4e0c2a11',
-      nodename: 'n',
-      vcpus: 1,
-      memoryMb: 128,
-      disks: [{ path: '/d/disk', format: 'qcow2', role: 'root' }],
-      diskDirectory: '/d',
-      kernel: null,
-      ramdisk: null,
-      commandLine: null,
-      baseFiles: [],
-      nics: [{ portId: 'p1', mac: 'fa:16:3e:00:00:01', tap: 'tap1' }],
-    };
-    const files = { qmpSocket: '/g/qmp.sock', agentSocket: '/g,x/qga.sock', pidfile: '/g/p', consoleLog: '/g/c' };
-    const machine = { accel: 'tcg' as const, machineType: 'q35', tbSizeMb: 0 };
+    const spec = testGuestSpec({ nics: [{ portId: 'p1', mac: 'fa:16:3e:00:00:01', tap: 'tap1' }] });
+    // A comma in the path: qemu's option syntax needs it doubled.
+    const files = { ...TEST_GUEST_FILES, agentSocket: '/g,x/qga.sock' };
+    const machine = { ...TCG_MACHINE, machineType: 'q35' };
     assert.equal(qemuArguments(spec, files, machine).join(' ').includes('guest_agent'), false);
     const args = qemuArguments({ ...spec, guestAgent: { adminUser: 'root' } }, files, machine);
     const port = args.indexOf('virtserialport,bus=qga-serial.0,chardev=qga0,name=org.qemu.guest_agent.0');

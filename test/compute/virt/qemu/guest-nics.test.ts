@@ -22,9 +22,10 @@ import {
   type GuestNic,
   type NicGuest,
 } from '../../../../src/compute/virt/qemu/guest-nics.ts';
-import { qemuArguments, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
+import { qemuArguments } from '../../../../src/compute/virt/qemu/guest-spec.ts';
 import { QmpClient } from '../../../../src/compute/virt/qemu/qmp-client.ts';
 import { InstanceInvalidState } from '../../../../src/common/errors.ts';
+import { TCG_MACHINE, TEST_GUEST_FILES, testGuestSpec } from '../../../helpers/guest-spec.ts';
 import { scriptedQmp, type ScriptedCommand } from '../../../helpers/scripted-qmp.ts';
 import { testVif } from '../../../helpers/vif.ts';
 
@@ -59,25 +60,9 @@ describe('guest NIC arguments', () => {
   });
 
   it('puts the NICs on the qemu command line after the disks, and none for a guest without them', () => {
-    const spec: GuestSpec = {
-      uuid: 'c0ffee00-0000-4000-8000-000000000001',
-      nodename: 'host',
-      vcpus: 1,
-      memoryMb: 128,
-      disks: [{ path: '/guests/disk', format: 'qcow2', role: 'root' }],
-      diskDirectory: '/guests',
-      kernel: null,
-      ramdisk: null,
-      commandLine: null,
-      baseFiles: [],
-    };
-    const files = {
-      qmpSocket: '/g/qmp.sock',
-      agentSocket: '/g/qga.sock',
-      pidfile: '/g/qemu.pid',
-      consoleLog: '/g/console.log',
-    };
-    const machine = { accel: 'tcg' as const, machineType: 'pc', tbSizeMb: 0 };
+    const spec = testGuestSpec();
+    const files = TEST_GUEST_FILES;
+    const machine = TCG_MACHINE;
     const without = qemuArguments(spec, files, machine);
     assert.ok(!without.includes('-netdev'), 'a guest built before networking (no nics) has no NIC');
     const nics = guestNics([testVif({ id: PORT_A })]);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { smbiosArguments } from '../../../../src/compute/virt/qemu/guest-smbios.ts';
-import { qemuArguments, type GuestSpec } from '../../../../src/compute/virt/qemu/guest-spec.ts';
+import { qemuArguments } from '../../../../src/compute/virt/qemu/guest-spec.ts';
+import { TCG_MACHINE, TEST_GUEST_FILES, testGuestSpec } from '../../../helpers/guest-spec.ts';
 
 const uuid = '8b9c1c6e-2f59-4c53-9d3c-3c0e2f1f6a10';
 
@@ -14,25 +15,7 @@ describe('guest SMBIOS', () => {
   });
 
   it('is on every guest command line', () => {
-    const spec: GuestSpec = {
-      uuid,
-      nodename: 'node',
-      vcpus: 1,
-      memoryMb: 128,
-      disks: [],
-      diskDirectory: '/tmp/x',
-      kernel: null,
-      ramdisk: null,
-      commandLine: null,
-      baseFiles: [],
-    };
-    const files = {
-      qmpSocket: '/tmp/q.sock',
-      agentSocket: '/tmp/qga.sock',
-      pidfile: '/tmp/q.pid',
-      consoleLog: '/tmp/c.log',
-    };
-    const args = qemuArguments(spec, files, { accel: 'tcg', machineType: 'pc', tbSizeMb: 0 });
+    const args = qemuArguments(testGuestSpec({ uuid }), TEST_GUEST_FILES, TCG_MACHINE);
     const at = args.indexOf('-smbios');
     assert.ok(at > 0);
     assert.match(args[at + 1]!, /^type=1,.*product=OpenStack Nova/);
