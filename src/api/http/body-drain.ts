@@ -26,7 +26,7 @@ const CUT_OFF_GRACE_MS = 1000;
 
 /** For the APIs on Fastify: called as the answer is sent (onSend), drains what is left of the body. */
 export function drainUnreadBody(request: FastifyRequest, reply: FastifyReply, bounds: BodyDrainBounds): void {
-  if (!(request.raw.socket instanceof Socket) || request.raw.complete || request.raw.socket.destroyed) return;
+  if (!bodyStillArriving(request.raw)) return;
   // Fastify asks to close the connection after a refused body: Node would then close it at once, with
   // the body unread, which is the reset this avoids. The drain closes it instead when it must.
   if (String(reply.getHeader('connection') ?? '').toLowerCase() === 'close') reply.removeHeader('connection');
@@ -38,9 +38,8 @@ export function drainUnreadBody(request: FastifyRequest, reply: FastifyReply, bo
  * `bounds` are passed. Call it before the answer is written, with nothing else reading the body.
  */
 export function drainRest(req: IncomingMessage, bounds: BodyDrainBounds = BODY_DRAIN): void {
+  if (!bodyStillArriving(req)) return;
   const socket = req.socket;
-  // Injected requests (Fastify's inject, as the tests use) have no connection to keep or cut.
-  if (!(socket instanceof Socket) || req.complete || socket.destroyed) return;
   let drained = 0;
   const done = () => {
     clearTimeout(timer);
@@ -65,4 +64,12 @@ export function drainRest(req: IncomingMessage, bounds: BodyDrainBounds = BODY_D
   req.once('end', done);
   socket.once('close', done);
   req.resume();
+}
+
+/**
+ * Whether part of `req`'s body is still to come over a live connection. Injected requests (Fastify's
+ * inject, as the tests use) have no connection to keep or cut.
+ */
+function bodyStillArriving(req: IncomingMessage): req is IncomingMessage & { socket: Socket } {
+  return req.socket instanceof Socket && !req.complete && !req.socket.destroyed;
 }
