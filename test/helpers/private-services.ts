@@ -207,10 +207,15 @@ export async function startPrivateMariadb(): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), 'stratus-mariadb-'));
   const port = await freePort();
   const data = join(dir, 'data');
+  // A tmpdir of its own: a MariaDB server starting deletes every `#sql*` file in its tmpdir, which
+  // with the default /tmp were the temporary tables of the shared server other tests were querying.
+  const scratch = join(dir, 'tmp');
+  mkdirSync(scratch);
   try {
     await run('mariadb-install-db', [
       '--no-defaults',
       `--datadir=${data}`,
+      `--tmpdir=${scratch}`,
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
       ...(process.getuid?.() === 0 ? ['--user=root'] : []),
@@ -230,6 +235,7 @@ export async function startPrivateMariadb(): Promise<PrivateServer> {
       args: [
         '--no-defaults',
         `--datadir=${data}`,
+        `--tmpdir=${scratch}`,
         `--port=${port}`,
         '--bind-address=127.0.0.1',
         `--socket=${join(dir, 'mariadb.sock')}`,
