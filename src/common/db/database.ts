@@ -21,6 +21,7 @@ import { describeTarget, parseConnectionUrl, type DatabaseTarget, type Dialect }
 import type { Schema } from './schema.ts';
 import { patientMysqlPool, patientPostgresPool, type ReconnectPolicy } from './reconnect.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
+import { withJsRows } from './sqlite-rows.ts';
 
 export type Db = Kysely<Schema>;
 
@@ -100,7 +101,7 @@ async function createDialect(
       database.pragma('busy_timeout = 250');
       database.pragma('synchronous = NORMAL');
       if (target.path !== ':memory:') onSqliteFile(database, target.path);
-      return new ImmediateSqliteDialect({ database });
+      return new ImmediateSqliteDialect({ database: withJsRows(database) });
     }
     case 'mysql': {
       const { createPool } = await import('mysql2');
