@@ -12,7 +12,8 @@ import type { Notifier } from '../common/notifications/notifier.ts';
 import { emitServiceStatus } from '../common/notifications/service-status.ts';
 import { firstFailureInOrder } from '../common/promises.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
-import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import type { ComputeRpcApi, GroupMembers } from '../wire/contracts/compute.ts';
+import { groupMembers } from '../network/security-group-port-rules.ts';
 import type { DiskSnapshotLink } from '../wire/messages/disk-snapshot-link.ts';
 import { syncDiskSnapshots } from '../objects/disk-snapshots.ts';
 import { finishEvent, startAction, startEvent } from '../objects/instance-actions.ts';
@@ -451,6 +452,11 @@ export class ConductorManager {
       limit: Number.MAX_SAFE_INTEGER,
     });
     return instances.map(instancePayload);
+  }
+
+  /** The members of security groups, for a compute host that has no set of a group its guest names. */
+  securityGroupMembers(groupIds: readonly string[]): Promise<GroupMembers[]> {
+    return groupMembers(this.db, groupIds);
   }
 
   /**
