@@ -32,6 +32,7 @@ import {
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
+import { remoteGroupsFor } from '../network/network-info.ts';
 import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
 import { claimsOfDeletedInstances, orphanedDeletes } from './delete-watchdog.ts';
@@ -292,7 +293,7 @@ export class ConductorManager {
    */
   private async allocateNetwork(instance: InstancePayload, host: string, zone: string): Promise<NetworkInfo> {
     const target = { uuid: instance.uuid, project_id: instance.project_id, availability_zone: zone };
-    const networkInfo = await allocateForHost(this.db, target, host);
+    const networkInfo = await allocateForHost(this.db, target, host, await remoteGroupsFor(this.compute));
     const now = await findInstance(this.db, instance.uuid);
     if (!now || now.deleted_at !== null || now.task_state === TaskState.DELETING) {
       this.membersChanged(await releaseInstancePorts(this.db, instance.uuid));
