@@ -15,9 +15,19 @@
  * applied by the datapath, so that a change of a group's members costs this host one set written and
  * one datapath update, not a record rewritten and a plug for every watching guest (which, with every
  * guest in one `default` group, grew with the square of the group's size).
+ *
+ * Senders of compute 1.14 and later send such a rule with the group's id alone (Vif 1.2), so a build
+ * no longer carries the group's members either. A host that follows the group already (it keeps the set
+ * because a guest recorded here names it, so the network service's member rounds reach it) applies its
+ * set; one that does not asks the conductor for the group's members (`AskMembers`) before it plugs, so
+ * the guest's rules are right from its first packet. Asks for one group run once at a time, shared by
+ * the plugs waiting for them, and a member round that reaches the host after an ask was sent wins over
+ * its answer. A failed ask fails the plug: never a guest plugged with an empty set by mistake.
  */
 import { join } from 'node:path';
+import { adminContext } from '../common/context.ts';
 import { getLogger } from '../common/log/logger.ts';
+import type { ConductorRpcApi } from '../wire/contracts/conductor.ts';
 import type { InstancePayload } from '../wire/messages/instance-payload.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
 import type { GroupMembers } from '../wire/contracts/compute.ts';
@@ -28,6 +38,21 @@ import type { VirtDriver } from './virt/driver.ts';
 import { InstanceQueue } from './instance-queue.ts';
 
 const log = getLogger('compute.network');
+
+/** Asks for the members of security groups, one entry per id (the conductor's security_group_members). */
+export type AskMembers = (groupIds: readonly string[]) => Promise<GroupMembers[]>;
+
+/** Asking the conductor (conductor 1.9 security_group_members), as the compute service does. */
+export function askConductor(conductor: Pick<ConductorRpcApi, 'securityGroupMembers'>): AskMembers {
+  return (groupIds) => conductor.securityGroupMembers(adminContext(), groupIds);
+}
+
+/** A host built without a way to ask (tests of other parts): its plugs of unexpanded rules fail, saying why. */
+const cannotAsk: AskMembers = () =>
+  Promise.reject(new Error('this host was given no conductor to ask for security group members'));
+
+/** The members of security groups a host could not learn: the plug naming them fails. */
+export class MembersUnavailable extends Error {}
 
 export class GuestNetworking {
   /** Changes of one guest's interfaces run one after another. */
@@ -52,11 +77,15 @@ export class GuestNetworking {
   private loaded: Promise<void> | null = null;
   /** The member sets of the remote groups this host's recorded guests name. */
   readonly sets: MemberSets;
+  /** The asks under way, by group: the arrival count when each was sent, and its answer. */
+  private readonly asks = new Map<string, { sent: number; answer: Promise<GroupMembers> }>();
 
   constructor(
     readonly datapath: NetworkDriver,
     readonly cache: VifCache,
     sets?: MemberSets,
+    /** How this host learns the members of a group it does not follow (compute/manager.ts: the conductor). */
+    private readonly askMembers: AskMembers = cannotAsk,
   ) {
     this.sets = sets ?? new MemberSets(join(cache.directory, 'groups'));
   }
@@ -116,20 +145,58 @@ export class GuestNetworking {
   }
 
   /**
-   * The member sets of the remote groups `vifs` name, as the sender expanded them, become this host's
-   * (and the datapath's), unless the host knows better: members received after `mark` win, and a group
+   * The member sets of the remote groups `vifs` name become this host's (and the datapath's): as the
+   * sender expanded them, unless the host knows better: members received after `mark` win, and a group
    * another recorded guest here names already is followed here (its member changes reach this host), so
-   * its set stays. Runs without a pause up to the datapath's update, so the sets change in the order the
-   * datapath is told.
+   * its set stays. A rule that names its group without addresses (Vif 1.2) takes the set the host
+   * follows (this guest's own naming of it counts), else the conductor's answer to an ask (members
+   * received after the ask was sent win over it). From the last pause on, runs without one up to the
+   * datapath's update, so the sets change in the order the datapath is told.
    */
   private async adopt(uuid: string, vifs: readonly Vif[], mark: number): Promise<void> {
+    const groups = remoteGroupsOf(vifs);
+    const before = new Set(this.named.get(uuid) ?? []);
+    const followed = (id: string, self: boolean) =>
+      this.sets.get(id) !== undefined &&
+      ((self && before.has(id)) || [...(this.watchers.get(id) ?? [])].some((other) => other !== uuid));
+    const unknown = [...groups].filter(
+      (id) =>
+        !((this.receivedMembers.get(id)?.arrival ?? -1) > mark) &&
+        !followed(id, true) &&
+        carriedMembers(vifs, id, undefined) === undefined,
+    );
+    // Noted as named by the guest before any pause: a round that runs before the record is written (or
+    // while an ask is out) must find the group watched, or it would skip a change this guest's rules need.
+    for (const id of groups) {
+      let watching = this.watchers.get(id);
+      if (!watching) this.watchers.set(id, (watching = new Set()));
+      watching.add(uuid);
+      const named = this.named.get(uuid) ?? new Set<string>();
+      this.named.set(uuid, named.add(id));
+    }
+    let answers = new Map<string, { sent: number; members: GroupMembers }>();
+    if (unknown.length > 0) {
+      try {
+        answers = await this.ask(unknown);
+      } catch (err) {
+        await this.unwatch(uuid, groups, before);
+        throw new MembersUnavailable(
+          `Cannot plug the ports of instance ${uuid}: its security group rules name remote groups ` +
+            `(${unknown.join(', ')}) whose members this host does not have, and asking the conductor for ` +
+            `them failed (${(err as Error).message}); without them the rules would admit nobody. Check ` +
+            `that the conductors run a release with security_group_members (conductor 1.9) and are reachable.`,
+        );
+      }
+    }
     const changed: GroupMembers[] = [];
     const written: Promise<void>[] = [];
-    for (const id of remoteGroupsOf(vifs)) {
+    for (const id of groups) {
       const received = this.receivedMembers.get(id);
+      const answer = answers.get(id);
       let members: GroupMembers | undefined;
-      if (received && received.arrival > mark) members = received.members;
-      else if (this.sets.get(id) && [...(this.watchers.get(id) ?? [])].some((other) => other !== uuid)) continue;
+      if (answer) members = received && received.arrival > answer.sent ? received.members : answer.members;
+      else if (received && received.arrival > mark) members = received.members;
+      else if (followed(id, false)) continue;
       else members = carriedMembers(vifs, id, this.sets.get(id));
       if (!members) continue;
       const result = this.sets.set(members);
@@ -137,17 +204,60 @@ export class GuestNetworking {
       changed.push(members);
       written.push(result.written);
     }
-    // Noted as named by the guest before any pause: a round that runs before the record is written
-    // must find the group watched, or it would skip a change this guest's rules need.
-    for (const id of remoteGroupsOf(vifs)) {
-      let watching = this.watchers.get(id);
-      if (!watching) this.watchers.set(id, (watching = new Set()));
-      watching.add(uuid);
-      const named = this.named.get(uuid) ?? new Set<string>();
-      this.named.set(uuid, named.add(id));
-    }
     if (changed.length > 0) written.push(this.datapath.groupMembers(changed));
     await Promise.all(written);
+  }
+
+  /**
+   * The conductor's answer for each group, with the arrival count when its ask was sent. An ask already
+   * out for a group is shared; the rest go in one call.
+   */
+  private async ask(ids: readonly string[]): Promise<Map<string, { sent: number; members: GroupMembers }>> {
+    const missing = ids.filter((id) => !this.asks.has(id));
+    if (missing.length > 0) {
+      const sent = this.arrivals;
+      const reply = this.askMembers(missing).then((groups) => new Map(groups.map((g) => [g.id, g])));
+      for (const id of missing) {
+        const answer = reply.then((groups) => {
+          const members = groups.get(id);
+          if (!members) throw new Error(`the conductor's answer lacks group ${id}`);
+          return members;
+        });
+        const entry = { sent, answer };
+        this.asks.set(id, entry);
+        // Forgotten once answered: a later plug of a group no guest here follows any more asks again.
+        void answer.then(
+          () => this.asks.get(id) === entry && this.asks.delete(id),
+          () => this.asks.get(id) === entry && this.asks.delete(id),
+        );
+      }
+      log.info(
+        { groups: missing },
+        'asking the conductor for the members of security groups this host does not follow',
+      );
+    }
+    // Taken before any pause: an entry is forgotten once answered.
+    const entries = ids.map((id) => [id, this.asks.get(id)!] as const);
+    const answers = new Map<string, { sent: number; members: GroupMembers }>();
+    for (const [id, entry] of entries) answers.set(id, { sent: entry.sent, members: await entry.answer });
+    return answers;
+  }
+
+  /** Takes back the naming of `groups` by the guest that `adopt` noted (a failed ask): only `before` stays. */
+  private async unwatch(uuid: string, groups: ReadonlySet<string>, before: ReadonlySet<string>): Promise<void> {
+    const orphaned: string[] = [];
+    for (const id of groups) {
+      if (before.has(id)) continue;
+      const watching = this.watchers.get(id);
+      watching?.delete(uuid);
+      if (watching?.size === 0) {
+        this.watchers.delete(id);
+        orphaned.push(id);
+      }
+    }
+    if (before.size > 0) this.named.set(uuid, new Set(before));
+    else this.named.delete(uuid);
+    await Promise.all(orphaned.map((id) => this.sets.delete(id)));
   }
 
   /**

@@ -33,7 +33,7 @@ import type { GuestLifecycleEvent, RebootType, VirtDriver, VncConsole } from './
 import { settleInterruptedRescue } from './rescue.ts';
 import type { HostActionSteps } from './host-action-steps.ts';
 import { InstanceQueue } from './instance-queue.ts';
-import { GuestNetworking } from './guest-networking.ts';
+import { askConductor, GuestNetworking } from './guest-networking.ts';
 import type { NetworkDriver } from './network/network-driver.ts';
 import { VifCache } from './network/vif-cache.ts';
 import type { NetworkInfo, Vif } from '../wire/messages/network-info.ts';
@@ -132,7 +132,7 @@ export class ComputeManager implements HostActionSteps {
   ) {
     // A folder per host: hosts that share a state_path (tests, a fake cloud) never drop each other's records.
     const cache = new VifCache(join(config.compute.vif_cache_directory, host));
-    this.networking = new GuestNetworking(network, cache);
+    this.networking = new GuestNetworking(network, cache, undefined, askConductor(conductor));
   }
 
   /** Start-up: register, report the nodes, and settle what a crash left behind (Nova's init_host). */

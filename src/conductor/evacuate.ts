@@ -29,6 +29,7 @@ import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { PowerState, REBUILD_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { allocateForHost } from './network-allocation.ts';
+import { remoteGroupsFor } from '../network/network-info.ts';
 import { moveDestinations } from './move-destinations.ts';
 
 const log = getLogger('conductor.evacuate');
@@ -99,7 +100,7 @@ export class EvacuateConductor {
     );
     await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Success');
     try {
-      const networkInfo = await allocateForHost(this.db, moved, dest.host);
+      const networkInfo = await allocateForHost(this.db, moved, dest.host, await remoteGroupsFor(this.compute));
       const start = !args.stopped && instance.vm_state !== VmState.STOPPED;
       // Written anew on the destination (the source's copy is on a dead host), once the ports are bound
       // there, with the password the evacuation set.
@@ -175,7 +176,8 @@ export class EvacuateConductor {
     // Back where it was: the destination's claim freed, the source's share the instance's again.
     await moveAllocations(this.db, migration.uuid, instance.uuid);
     const source = { host: migration.source_compute!, node: migration.source_node ?? migration.source_compute! };
-    await allocateForHost(this.db, { ...instance, ...source }, source.host).catch((err: Error) =>
+    // Only the binding matters here (nothing is sent): the rules are left named, which reads no member.
+    await allocateForHost(this.db, { ...instance, ...source }, source.host, 'named').catch((err: Error) =>
       log.warn({ instance: instance.uuid, err: err.message }, 'could not bind the ports back to the source'),
     );
     await changeInstance(

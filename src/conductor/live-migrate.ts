@@ -43,6 +43,7 @@ import { PowerState, TaskState, VmState } from '../wire/messages/instance-states
 import type { LiveMigrationProgress } from '../wire/messages/live-migrate-data.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { allocateForHost, currentNetworkInfo } from './network-allocation.ts';
+import { remoteGroupsFor } from '../network/network-info.ts';
 import { moveDestinations } from './move-destinations.ts';
 
 const log = getLogger('conductor.live_migration');
@@ -123,7 +124,7 @@ export class LiveMigrationConductor {
         'pre_live_migration',
         instancePayload(instance),
         move,
-        await currentNetworkInfo(this.db, instance.uuid),
+        await currentNetworkInfo(this.db, instance.uuid, await remoteGroupsFor(this.compute)),
       ),
     );
   }
@@ -278,7 +279,7 @@ export class LiveMigrationConductor {
     const moved = { ...instance, host: move.dest_compute, node: move.dest_node };
     let networkInfo;
     try {
-      networkInfo = await allocateForHost(this.db, moved, move.dest_compute);
+      networkInfo = await allocateForHost(this.db, moved, move.dest_compute, await remoteGroupsFor(this.compute));
       await changeInstance(
         this.db,
         instance.uuid,

@@ -12,7 +12,8 @@ import type { Notifier } from '../common/notifications/notifier.ts';
 import { emitServiceStatus } from '../common/notifications/service-status.ts';
 import { firstFailureInOrder } from '../common/promises.ts';
 import type { InstanceChangesPayload, InstancePayload } from '../wire/messages/instance-payload.ts';
-import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import type { ComputeRpcApi, GroupMembers } from '../wire/contracts/compute.ts';
+import { groupMembers } from '../network/security-group-port-rules.ts';
 import type { DiskSnapshotLink } from '../wire/messages/disk-snapshot-link.ts';
 import { syncDiskSnapshots } from '../objects/disk-snapshots.ts';
 import { finishEvent, startAction, startEvent } from '../objects/instance-actions.ts';
@@ -31,6 +32,7 @@ import {
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
+import { remoteGroupsFor } from '../network/network-info.ts';
 import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
 import { claimsOfDeletedInstances, orphanedDeletes } from './delete-watchdog.ts';
@@ -291,7 +293,7 @@ export class ConductorManager {
    */
   private async allocateNetwork(instance: InstancePayload, host: string, zone: string): Promise<NetworkInfo> {
     const target = { uuid: instance.uuid, project_id: instance.project_id, availability_zone: zone };
-    const networkInfo = await allocateForHost(this.db, target, host);
+    const networkInfo = await allocateForHost(this.db, target, host, await remoteGroupsFor(this.compute));
     const now = await findInstance(this.db, instance.uuid);
     if (!now || now.deleted_at !== null || now.task_state === TaskState.DELETING) {
       this.membersChanged(await releaseInstancePorts(this.db, instance.uuid));
@@ -451,6 +453,11 @@ export class ConductorManager {
       limit: Number.MAX_SAFE_INTEGER,
     });
     return instances.map(instancePayload);
+  }
+
+  /** The members of security groups, for a compute host that has no set of a group its guest names. */
+  securityGroupMembers(groupIds: readonly string[]): Promise<GroupMembers[]> {
+    return groupMembers(this.db, groupIds);
   }
 
   /**

@@ -43,6 +43,7 @@ import type { DiskSource } from '../wire/messages/disk-source.ts';
 import type { SchedulerRpcApi } from '../wire/contracts/scheduler.ts';
 import { PowerState, RESIZE_TASKS, TaskState, VmState } from '../wire/messages/instance-states.ts';
 import { allocateForHost } from './network-allocation.ts';
+import { remoteGroupsFor } from '../network/network-info.ts';
 import { moveDestinations } from './move-destinations.ts';
 
 const log = getLogger('conductor.moves');
@@ -208,7 +209,12 @@ export class MoveConductor {
           TaskState.RESIZE_MIGRATED,
           async () => {
             // The ports follow the guest: bound to the destination before it plugs them.
-            const networkInfo = await allocateForHost(this.db, instance, move.dest_compute);
+            const networkInfo = await allocateForHost(
+              this.db,
+              instance,
+              move.dest_compute,
+              await remoteGroupsFor(this.compute),
+            );
             const powerOn = instance.vm_state !== VmState.STOPPED;
             await this.compute.moveFinish(
               ctx,
@@ -314,7 +320,12 @@ export class MoveConductor {
     const reverting = migration.status === MigrationStatus.REVERTING || migration.status === MigrationStatus.ERROR;
     if (!reverting || instance.task_state !== TaskState.RESIZE_REVERTING) return;
     await this.putBack(instance.uuid, migration);
-    const networkInfo = await allocateForHost(this.db, instance, move.source_compute);
+    const networkInfo = await allocateForHost(
+      this.db,
+      instance,
+      move.source_compute,
+      await remoteGroupsFor(this.compute),
+    );
     const powerOn = instance.power_state !== PowerState.SHUTDOWN;
     await changeInstance(
       this.db,

@@ -7,7 +7,7 @@
  */
 import type { Db } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { buildNetworkInfo } from '../network/network-info.ts';
+import { buildNetworkInfo, type RemoteGroupRules } from '../network/network-info.ts';
 import { groupsOfPorts } from '../network/port-change-scope.ts';
 import {
   bindPort,
@@ -34,10 +34,17 @@ export function computeDeviceOwner(zone: string | null): string {
 }
 
 /**
- * Makes or binds every NIC's port for `host` and answers the guest's NetworkInfo. Idempotent: a NIC
- * whose port exists (a reschedule, a message delivered twice) is only bound again.
+ * Makes or binds every NIC's port for `host` and answers the guest's NetworkInfo, its rules naming remote
+ * groups as `remoteGroups` says (network-info.ts `remoteGroupsFor` the compute client it is sent
+ * through). Idempotent: a NIC whose port exists (a reschedule, a message delivered twice) is only bound
+ * again.
  */
-export async function allocateForHost(db: Db, instance: AllocationTarget, host: string): Promise<NetworkInfo> {
+export async function allocateForHost(
+  db: Db,
+  instance: AllocationTarget,
+  host: string,
+  remoteGroups: RemoteGroupRules,
+): Promise<NetworkInfo> {
   const binding: PortBinding = {
     deviceId: instance.uuid,
     deviceOwner: computeDeviceOwner(instance.availability_zone),
@@ -64,15 +71,16 @@ export async function allocateForHost(db: Db, instance: AllocationTarget, host: 
     await setNicPort(db, instance.uuid, nic.position, portId);
     portIds.push(portId);
   }
-  return buildNetworkInfo(db, portIds);
+  return buildNetworkInfo(db, portIds, { remoteGroups });
 }
 
-/** The guest's NetworkInfo as its ports are now (no change made). */
-export async function currentNetworkInfo(db: Db, uuid: string): Promise<NetworkInfo> {
+/** The guest's NetworkInfo as its ports are now (no change made), remote groups as `remoteGroups` says. */
+export async function currentNetworkInfo(db: Db, uuid: string, remoteGroups: RemoteGroupRules): Promise<NetworkInfo> {
   const nics = await instanceNics(db, uuid);
   return buildNetworkInfo(
     db,
     nics.flatMap((n) => (n.port_id !== null ? [n.port_id] : [])),
+    { remoteGroups },
   );
 }
 

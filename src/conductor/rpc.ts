@@ -66,5 +66,6 @@ export function conductorEndpoints(manager: ConductorManager, ports: PortStatusR
     evacuations_from_host: (_ctx, a) => manager.evacuations.evacuationsFromHost(a.host),
     evacuation_cleaned: (_ctx, a) => manager.evacuations.cleaned(a.migration_uuid, a.host),
     shelved_instances_due: (_ctx, a) => manager.shelving.shelvedInstancesDue(a.host, a.shelved_before),
+    security_group_members: (_ctx, a) => manager.securityGroupMembers(a.group_ids),
   });
 }

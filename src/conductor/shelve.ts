@@ -11,6 +11,7 @@
  * - the records compute reports: shelved, offloaded (allocations freed, no host), unshelved.
  */
 import { allocateForHost, unbindFromHost } from './network-allocation.ts';
+import { remoteGroupsFor } from '../network/network-info.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
 import type { Config } from '../common/config/load-config.ts';
 import type { RequestContext } from '../common/context.ts';
@@ -96,7 +97,12 @@ export class ShelveConductor {
     try {
       // The server's ports follow it to its new host (network-allocation.ts).
       const target = { uuid, project_id: claimed.project_id, availability_zone: chosen.availability_zone };
-      const networkInfo = await allocateForHost(this.db, target, chosen.service_host);
+      const networkInfo = await allocateForHost(
+        this.db,
+        target,
+        chosen.service_host,
+        await remoteGroupsFor(this.compute),
+      );
       // Read once the ports are bound here, so that the drive's network_data.json names them.
       const configDrive = await configDriveMetadata(this.db, this.config, uuid, claimed.config_drive);
       await this.compute.unshelveInstance(

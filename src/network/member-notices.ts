@@ -22,7 +22,7 @@ import { UnsupportedRpcVersion } from '../common/rpc/index.ts';
 import type { ComputeRpcApi, GroupMembers } from '../wire/contracts/compute.ts';
 import { notifyServersChanged } from './network-info-changed.ts';
 import { groupsOfPorts } from './port-change-scope.ts';
-import { memberPrefixes } from './security-group-port-rules.ts';
+import { groupMembers } from './security-group-port-rules.ts';
 
 const log = getLogger('network.members');
 
@@ -118,8 +118,7 @@ export class MemberNotices {
     try {
       hosts = await watchingServersByHost(this.db, groupIds);
       if (hosts.size === 0) return;
-      const members = await memberPrefixes(this.db, groupIds);
-      groups = groupIds.map((id) => ({ id, ipv4: members.get(id)?.[4] ?? [], ipv6: members.get(id)?.[6] ?? [] }));
+      groups = await groupMembers(this.db, groupIds);
     } catch (err) {
       log.warn({ groups: groupIds, err: (err as Error).message }, 'could not find whom to tell of changed members');
       return;

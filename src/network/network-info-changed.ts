@@ -11,7 +11,7 @@ import { instancePayload } from '../objects/instance-payload.ts';
 import { findInstance } from '../objects/instances.ts';
 import { instanceNics } from '../objects/instance-networks.ts';
 import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
-import { buildNetworkInfo } from './network-info.ts';
+import { buildNetworkInfo, remoteGroupsFor } from './network-info.ts';
 
 const log = getLogger('network.changes');
 
@@ -64,7 +64,7 @@ export async function notifyServersChanged(
         if (!instance?.host) return;
         const nics = await instanceNics(db, uuid);
         const ports = nics.flatMap((n) => (n.port_id ? [n.port_id] : []));
-        const networkInfo = await buildNetworkInfo(db, ports);
+        const networkInfo = await buildNetworkInfo(db, ports, { remoteGroups: await remoteGroupsFor(compute) });
         await compute.networkInfoChanged(ctx, instance.host, instancePayload(instance), networkInfo);
       } catch (err) {
         // The host learns the interfaces again at its next start or change; the change itself is made.

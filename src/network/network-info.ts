@@ -1,24 +1,40 @@
 /**
  * Builds the NetworkInfo a compute host receives for a guest's ports (wire/messages/network-info.ts):
  * everything the datapath needs resolved here, since compute hosts have no database: the networks with
- * their subnets, the ports' addresses and floating IPs, and their security group rules with remote
- * groups expanded to the member ports' addresses (security-group-port-rules.ts). This is the one
- * builder of a port's wire view: the conductor, the interface API and change casts all use it.
+ * their subnets, the ports' addresses and floating IPs, and their security group rules, a rule naming a
+ * remote group either expanded to the member ports' addresses or, for hosts that keep each group's
+ * members themselves (compute 1.14), naming the group alone (security-group-port-rules.ts). This is the
+ * one builder of a port's wire view: the conductor, the interface API and change casts all use it, each
+ * asking `remoteGroupsFor` its compute client how to send the rules.
  */
 import type { Db } from '../common/db/database.ts';
 import type { NetworksTable } from '../common/db/schema.ts';
 import { bridgeName, tapName, VifShape, type NetworkInfo, type VifNetwork } from '../wire/messages/network-info.ts';
-import { rulesOfGroups } from './security-group-port-rules.ts';
+import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
+import { rulesOfGroups, type RemoteGroupRules } from './security-group-port-rules.ts';
+
+export type { RemoteGroupRules } from './security-group-port-rules.ts';
+
+/**
+ * How a NetworkInfo sent to hosts through `compute` carries rules naming a remote group: by the group's
+ * id if the hosts read Vif 1.2 (compute 1.14: each keeps the group's members), else expanded (an older
+ * host reads the addresses from the message only).
+ */
+export async function remoteGroupsFor(compute: Pick<ComputeRpcApi, 'followsRemoteGroups'>): Promise<RemoteGroupRules> {
+  return (await compute.followsRemoteGroups()) ? 'named' : 'expanded';
+}
 
 /**
  * The VIFs of the ports, in the order given (the guest's NIC order); ports that are gone are skipped.
  * `securityRules: false` leaves the rules out (empty): the metadata service shows a guest its addresses,
- * and expanding remote groups to every member's address is most of the cost of a read.
+ * and expanding remote groups to every member's address is most of the cost of a read. `remoteGroups`
+ * (default `expanded`): how rules naming a remote group leave, for a NetworkInfo sent to hosts
+ * (`remoteGroupsFor`).
  */
 export async function buildNetworkInfo(
   db: Db,
   portIds: readonly string[],
-  options: { securityRules?: boolean } = {},
+  options: { securityRules?: boolean; remoteGroups?: RemoteGroupRules } = {},
 ): Promise<NetworkInfo> {
   if (!portIds.length) return [];
   const ids = [...portIds];
@@ -38,7 +54,7 @@ export async function buildNetworkInfo(
   const rules =
     options.securityRules === false
       ? []
-      : await rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))]);
+      : await rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))], options.remoteGroups);
   const vifs: NetworkInfo = [];
   for (const id of ids) {
     const port = ports.find((p) => p.id === id);

@@ -1,10 +1,13 @@
 /**
  * What security groups amount to on a host: every rule of the groups in the wire shape the datapath
- * consumes (VifSecurityRule). Compute hosts have no database, so a rule naming a remote group is
- * resolved here into the addresses of that group's member ports of the rule's family: their fixed IPs
- * and, as Neutron's firewall drivers count them, their allowed address pairs, as host prefixes (a pair
- * may be a whole prefix). Batched: one NetworkInfo's groups are loaded in a few queries.
+ * consumes (VifSecurityRule). Compute hosts have no database, so the addresses of a remote group's
+ * member ports of a rule's family (their fixed IPs and, as Neutron's firewall drivers count them, their
+ * allowed address pairs, as host prefixes: a pair may be a whole prefix) are resolved here: into each
+ * rule naming the group for hosts before compute 1.14, or once per group (`groupMembers`) for the member
+ * rounds and for a 1.14 host that asks for a group it does not follow yet, its builds' rules naming the
+ * group by id alone. Batched: one NetworkInfo's groups are loaded in a few queries.
  */
+import type { GroupMembers } from '../wire/contracts/compute.ts';
 import type { Db } from '../common/db/database.ts';
 import type { VifSecurityRule } from '../wire/messages/network-info.ts';
 import { parseCidr } from './ip.ts';
@@ -58,14 +61,32 @@ export async function memberPrefixes(db: Db, groupIds: string[]): Promise<Map<st
   return members;
 }
 
+/** The members of each group, one entry per id in that order (a group without members: empty lists). */
+export async function groupMembers(db: Db, groupIds: readonly string[]): Promise<GroupMembers[]> {
+  const ids = [...new Set(groupIds)];
+  const members = await memberPrefixes(db, ids);
+  return groupIds.map((id) => ({ id, ipv4: members.get(id)?.[4] ?? [], ipv6: members.get(id)?.[6] ?? [] }));
+}
+
+/**
+ * How a rule naming a remote group leaves: `expanded` to the group's member addresses (every host reads
+ * this), or `named`, with the group's id alone (hosts of compute 1.14 and later, which keep each group's
+ * members in a set of their own).
+ */
+export type RemoteGroupRules = 'expanded' | 'named';
+
 /** One rule as a host applies it, with the group it belongs to (a port gets the rules of its groups). */
 export interface GroupRule {
   groupId: string;
   rule: VifSecurityRule;
 }
 
-/** The rules of the groups, in a stable order (group, then creation), remote groups expanded. */
-export async function rulesOfGroups(db: Db, groupIds: readonly string[]): Promise<GroupRule[]> {
+/** The rules of the groups, in a stable order (group, then creation), remote groups as `remoteGroups` says. */
+export async function rulesOfGroups(
+  db: Db,
+  groupIds: readonly string[],
+  remoteGroups: RemoteGroupRules = 'expanded',
+): Promise<GroupRule[]> {
   if (!groupIds.length) return [];
   const rows = await db
     .selectFrom('security_group_rules')
@@ -75,13 +96,16 @@ export async function rulesOfGroups(db: Db, groupIds: readonly string[]): Promis
     .orderBy('created_at')
     .orderBy('id')
     .execute();
-  const remoteGroups = [...new Set(rows.flatMap((r) => (r.remote_group_id ? [r.remote_group_id] : [])))];
-  const members = await memberPrefixes(db, remoteGroups);
+  // Named rules read no member: that read, per build, grew with the group (every build of a project's
+  // servers is in its `default` group, whose rules name the group itself).
+  const expanded = remoteGroups === 'expanded';
+  const named = [...new Set(rows.flatMap((r) => (r.remote_group_id ? [r.remote_group_id] : [])))];
+  const members = expanded ? await memberPrefixes(db, named) : new Map<string, { 4: string[]; 6: string[] }>();
   return rows.map((r) => {
     const version = r.ethertype === 'IPv6' ? 6 : 4;
-    let remote: string[] | null = null;
+    let remote: string[] | null | undefined = null;
     if (r.remote_ip_prefix) remote = [asPrefix(r.remote_ip_prefix)?.text ?? r.remote_ip_prefix];
-    else if (r.remote_group_id) remote = members.get(r.remote_group_id)?.[version] ?? [];
+    else if (r.remote_group_id) remote = expanded ? (members.get(r.remote_group_id)?.[version] ?? []) : undefined;
     return {
       groupId: r.security_group_id,
       rule: {
@@ -90,7 +114,7 @@ export async function rulesOfGroups(db: Db, groupIds: readonly string[]): Promis
         protocol: r.protocol,
         port_range_min: r.port_range_min,
         port_range_max: r.port_range_max,
-        remote_prefixes: remote,
+        ...(remote === undefined ? {} : { remote_prefixes: remote }),
         ...(r.remote_group_id && !r.remote_ip_prefix ? { remote_group_id: r.remote_group_id } : {}),
       },
     };

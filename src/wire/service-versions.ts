@@ -8,7 +8,7 @@ import type { RpcVersion } from '../common/rpc/index.ts';
 import type { ServiceBinary } from './messages/service-binaries.ts';
 
 /** This release's service version. Bumped, with a new entry below, whenever a contract's version is. */
-export const SERVICE_VERSION = 12;
+export const SERVICE_VERSION = 13;
 
 export type Topic = 'conductor' | 'scheduler' | 'compute';
 
@@ -46,6 +46,10 @@ export const SERVICE_VERSION_HISTORY: Readonly<Record<number, Readonly<Record<To
   11: { conductor: '1.7', scheduler: '1.1', compute: '1.13' },
   // conductor 1.8: instance_update's expected_host (a build starts only on the host it is placed on).
   12: { conductor: '1.8', scheduler: '1.1', compute: '1.13' },
+  // compute 1.14 and conductor 1.9: Vif 1.2 (a rule naming a remote group may come without its
+  // addresses; the host keeps the group's members) and security_group_members (how a host without a
+  // group's set gets it). Released together.
+  13: { conductor: '1.9', scheduler: '1.1', compute: '1.14' },
 };
 
 /** The binary whose services serve a topic. */

@@ -4,19 +4,22 @@
  * writes that one set and tells the datapath once, whatever the number of watching guests; the guests'
  * records keep the rule's group id without its addresses; a restart rebuilds the rules from the stored
  * sets; changes that arrive while one is being applied are applied together, the latest winning.
+ * Builds whose rules name a group without its addresses (Vif 1.2): a host without the group's set asks
+ * the conductor once, before it plugs; one that follows the group asks nothing.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { GuestNetworking } from '../../src/compute/guest-networking.ts';
+import { GuestNetworking, MembersUnavailable, type AskMembers } from '../../src/compute/guest-networking.ts';
 import type { GuestPorts, NetworkDriver } from '../../src/compute/network/network-driver.ts';
+import type { VirtDriver } from '../../src/compute/virt/driver.ts';
 import { VifCache } from '../../src/compute/network/vif-cache.ts';
 import type { GroupMembers } from '../../src/wire/contracts/compute.ts';
 import type { Vif } from '../../src/wire/messages/network-info.ts';
 import { instancePayload } from '../helpers/instance-payload.ts';
-import { watchingVif } from '../helpers/vif.ts';
+import { namingVif, watchingVif } from '../helpers/vif.ts';
 
 const GROUP = 'group-1';
 const OTHER = 'group-2';
@@ -191,3 +194,142 @@ describe('compute: security group member sets on a host', () => {
     assert.deepEqual(datapath.told, [], 'no set');
   });
 });
+
+/** The conductor as a host asks it: every ask recorded; answers given by the test (or at once). */
+class Conductor {
+  asked: string[][] = [];
+  private waiting: { ids: readonly string[]; resolve: (groups: GroupMembers[]) => void; reject: (e: Error) => void }[] =
+    [];
+  constructor(
+    /** Answered at once with these members (undefined: held until `answer` or `fail`). */
+    private readonly members?: Record<string, string[]>,
+  ) {}
+  readonly ask: AskMembers = (ids) => {
+    this.asked.push([...ids]);
+    if (this.members) return Promise.resolve(ids.map((id) => ({ id, ipv4: this.members![id] ?? [], ipv6: [] })));
+    return new Promise((resolve, reject) => this.waiting.push({ ids, resolve, reject }));
+  };
+  answer(members: Record<string, string[]>): void {
+    for (const ask of this.waiting.splice(0))
+      ask.resolve(ask.ids.map((id) => ({ id, ipv4: members[id] ?? [], ipv6: [] })));
+  }
+  /** Until `count` asks reached the conductor (a plug asks once it has read the host's records). */
+  async asks(count: number): Promise<void> {
+    for (let waited = 0; this.asked.length < count; waited += 5) {
+      if (waited > 5000) throw new Error(`${this.asked.length} asks, not ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  fail(err: Error): void {
+    for (const ask of this.waiting.splice(0)) ask.reject(err);
+  }
+}
+
+describe('compute: a build naming a remote group without its members (Vif 1.2)', () => {
+  it('a host without the set asks the conductor once, before the plug, and then not again', async () => {
+    const datapath = new CountingDatapath();
+    const conductor = new Conductor({ [GROUP]: ['10.0.0.1/32', '10.0.0.2/32'] });
+    const networking = new GuestNetworking(datapath, new VifCache(directory), undefined, conductor.ask);
+    // A burst: guests naming the group plugged at once share one ask.
+    await Promise.all(UUIDS.slice(0, 2).map((uuid) => networking.plugGuest(instancePayload(uuid), [namingVif(GROUP)])));
+    assert.deepEqual(conductor.asked, [[GROUP]]);
+    assert.deepEqual(datapath.calls.slice(0, 2), [`members ${GROUP}`, 'plug'], 'the set is told before the plug');
+    assert.deepEqual(datapath.told[0], members('10.0.0.1/32', '10.0.0.2/32'));
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.2/32']);
+    // Plugged and recorded without addresses; read back expanded from the set.
+    assert.deepEqual(ruleOf(datapath.plugs[0]!).remote_prefixes, []);
+    assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[0]!)).remote_prefixes, ['10.0.0.1/32', '10.0.0.2/32']);
+    // The host follows the group now: the next build asks nothing.
+    await networking.plugGuest(instancePayload(UUIDS[2]!), [namingVif(GROUP)]);
+    assert.deepEqual(conductor.asked, [[GROUP]]);
+    // Nor does a change of a guest that names the group already.
+    await networking.changed(
+      instancePayload(UUIDS[0]!),
+      await networking
+        .interfacesOf(UUIDS[0]!)
+        .then((vifs) => vifs.map((v) => ({ ...v, security_group_rules: namingVif(GROUP).security_group_rules }))),
+    );
+    assert.deepEqual(conductor.asked, [[GROUP]]);
+  });
+
+  it('a host that follows the group (another guest names it) asks nothing and keeps its set', async () => {
+    const datapath = new CountingDatapath();
+    const conductor = new Conductor({});
+    const networking = new GuestNetworking(datapath, new VifCache(directory), undefined, conductor.ask);
+    await networking.plugGuest(instancePayload(UUIDS[0]!), [watchingVif(GROUP, ['10.0.0.1/32'])]);
+    await networking.membersChanged(members('10.0.0.1/32', '10.0.0.4/32'));
+    await networking.plugGuest(instancePayload(UUIDS[1]!), [namingVif(GROUP)]);
+    await networking.attach(fakeGuests(), instancePayload(UUIDS[2]!), namingVif(GROUP));
+    assert.deepEqual(conductor.asked, []);
+    assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[1]!)).remote_prefixes, ['10.0.0.1/32', '10.0.0.4/32']);
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.4/32']);
+  });
+
+  it('members a round brings after the ask was sent win over the answer', async () => {
+    const datapath = new CountingDatapath();
+    const conductor = new Conductor();
+    const networking = new GuestNetworking(datapath, new VifCache(directory), undefined, conductor.ask);
+    const building = networking.plugGuest(instancePayload(UUIDS[0]!), [namingVif(GROUP)]);
+    await conductor.asks(1);
+    assert.deepEqual(conductor.asked, [[GROUP]]);
+    // The group changes while the ask is out: the round reaches this host before the (older) answer.
+    await networking.membersChanged(members('10.0.0.1/32', '10.0.0.7/32'));
+    conductor.answer({ [GROUP]: ['10.0.0.1/32'] });
+    await building;
+    assert.deepEqual((await storedSet(GROUP)).ipv4, ['10.0.0.1/32', '10.0.0.7/32']);
+    assert.deepEqual(datapath.told.at(-1), members('10.0.0.1/32', '10.0.0.7/32'));
+    assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[0]!)).remote_prefixes, ['10.0.0.1/32', '10.0.0.7/32']);
+    // A round from before the ask (the group then unfollowed here) does not: the answer is newer.
+    const other = new GuestNetworking(
+      new CountingDatapath(),
+      new VifCache(join(directory, 'other')),
+      undefined,
+      conductor.ask,
+    );
+    await other.membersChanged([{ id: OTHER, ipv4: ['10.0.0.8/32'], ipv6: [] }]);
+    const plugging = other.plugGuest(instancePayload(UUIDS[1]!), [namingVif(OTHER)]);
+    await conductor.asks(2);
+    conductor.answer({ [OTHER]: ['10.0.0.9/32'] });
+    await plugging;
+    assert.deepEqual(ruleOf(await other.interfacesOf(UUIDS[1]!)).remote_prefixes, ['10.0.0.9/32']);
+  });
+
+  it('a failed ask fails the plug, saying why: nothing plugged, recorded or kept, and the next plug asks again', async () => {
+    const datapath = new CountingDatapath();
+    const conductor = new Conductor();
+    const networking = new GuestNetworking(datapath, new VifCache(directory), undefined, conductor.ask);
+    const building = networking.plugGuest(instancePayload(UUIDS[0]!), [namingVif(GROUP)]);
+    await conductor.asks(1);
+    conductor.fail(new Error('Timed out waiting for a reply'));
+    await assert.rejects(
+      building,
+      (err: Error) =>
+        err instanceof MembersUnavailable && err.message.includes(GROUP) && err.message.includes('Timed out'),
+    );
+    assert.deepEqual(datapath.plugs, []);
+    assert.deepEqual(datapath.told, []);
+    assert.deepEqual(await networking.interfacesOf(UUIDS[0]!), []);
+    // The group is not taken as followed: the next build asks again, and plugs with the answer.
+    const again = networking.plugGuest(instancePayload(UUIDS[1]!), [namingVif(GROUP)]);
+    await conductor.asks(2);
+    assert.deepEqual(conductor.asked, [[GROUP], [GROUP]]);
+    conductor.answer({ [GROUP]: ['10.0.0.3/32'] });
+    await again;
+    assert.deepEqual(ruleOf(await networking.interfacesOf(UUIDS[1]!)).remote_prefixes, ['10.0.0.3/32']);
+  });
+
+  it('a host given no conductor to ask fails the plug rather than plug an empty set', async () => {
+    const datapath = new CountingDatapath();
+    const networking = new GuestNetworking(datapath, new VifCache(directory));
+    await assert.rejects(networking.plugGuest(instancePayload(UUIDS[0]!), [namingVif(GROUP)]), MembersUnavailable);
+    assert.deepEqual(datapath.plugs, []);
+  });
+});
+
+/** A virt driver that takes any interface (attach's guest side). */
+function fakeGuests(): VirtDriver {
+  return {
+    attachInterface: () => Promise.resolve(),
+    detachInterface: () => Promise.resolve(),
+  } as unknown as VirtDriver;
+}

@@ -26,6 +26,7 @@ function recordingCompute(builds: string[]): ComputeRpcApi {
     buildAndRunInstance: async (_ctx: unknown, _host: string, request: { instance: { uuid: string } }) => {
       builds.push(request.instance.uuid);
     },
+    followsRemoteGroups: async () => true,
   } as unknown as ComputeRpcApi;
 }
 
@@ -47,6 +48,7 @@ describe('build_instances delivered again', () => {
       ) => {
         builds.push({ uuid: request.instance.uuid, host, node: request.node, alternates: request.alternates });
       },
+      followsRemoteGroups: async () => true,
     } as unknown as ComputeRpcApi;
     manager = new ConductorManager(cloud.database, cloud.config, new SchedulerRpcApi(cloud.bus.rpc), compute);
   });

@@ -69,3 +69,9 @@ export function watchingVif(groupId: string, prefixes: string[] = []): Vif {
     ],
   });
 }
+
+/** A port with security whose one IPv4 ingress rule names `groupId` without its addresses (Vif 1.2). */
+export function namingVif(groupId: string): Vif {
+  const { remote_prefixes: _prefixes, ...rule } = watchingVif(groupId).security_group_rules[0]!;
+  return VifShape.build({ ...testVif(), port_security_enabled: true, security_group_rules: [rule] });
+}

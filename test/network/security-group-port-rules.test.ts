@@ -1,14 +1,19 @@
 /**
  * A port's effective rules as its NetworkInfo carries them to the datapath: its groups' rules, remote
  * prefixes as given, and remote groups expanded to the member ports' addresses of the rule's family,
- * allowed address pairs included.
+ * allowed address pairs included; or, for hosts of compute 1.14 (which keep each group's members), the
+ * remote group named by id alone, its members asked for once per group.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { adminContext } from '../../src/common/context.ts';
 import { now } from '../../src/common/db/schema.ts';
 import { createSecurityGroupRule } from '../../src/network/security-group-rules.ts';
-import { buildNetworkInfo } from '../../src/network/network-info.ts';
+import { buildNetworkInfo, remoteGroupsFor } from '../../src/network/network-info.ts';
+import { groupMembers } from '../../src/network/security-group-port-rules.ts';
+import { RpcClient } from '../../src/common/rpc/index.ts';
+import { ComputeRpcApi } from '../../src/wire/contracts/compute.ts';
+import { RecordingTransport } from '../helpers/recording-transport.ts';
 import { createSecurityGroup } from '../../src/network/security-groups.ts';
 import { VifSecurityRuleSchema } from '../../src/wire/messages/network-info.ts';
 import { Compile } from 'typebox/compile';
@@ -26,8 +31,9 @@ describe('security group rules in NetworkInfo', () => {
   });
 
   /** The rules the port's host is sent. */
-  async function rulesSent(portId: string) {
-    const [vif] = await buildNetworkInfo(database.db, [portId]);
+  async function rulesSent(portId: string, compute?: ComputeRpcApi) {
+    const options = compute ? { remoteGroups: await remoteGroupsFor(compute) } : {};
+    const [vif] = await buildNetworkInfo(database.db, [portId], options);
     assert.ok(vif, 'the port has a VIF');
     return vif.security_group_rules;
   }
@@ -126,5 +132,48 @@ describe('security group rules in NetworkInfo', () => {
     const check = Compile(VifSecurityRuleSchema);
     assert.ok(rules.every((r) => check.Check(r)));
     assert.deepEqual(await rulesSent('port-none04'), []);
+  });
+
+  it("names remote groups by id for 1.14 hosts, expands them for 1.13 ones, and answers each group's members", async () => {
+    const ctx = adminContext();
+    const app = await createSecurityGroup(database.db, ctx, { project_id: PROJECT, name: 'app' });
+    const cache = await createSecurityGroup(database.db, ctx, { project_id: PROJECT, name: 'cache' });
+    await createSecurityGroupRule(database.db, ctx, {
+      project_id: PROJECT,
+      security_group_id: cache.id,
+      direction: 'ingress',
+      protocol: 'tcp',
+      port_range_min: 6379,
+      port_range_max: 6379,
+      remote_group_id: app.id,
+    });
+    await port('port-app-011', ['10.0.0.11'], [app.id]);
+    await port('port-app-012', ['10.0.0.12'], [app.id]);
+    await port('port-cch-013', ['10.0.0.13'], [cache.id]);
+    const hosts = (cap: '1.13' | '1.14') =>
+      new ComputeRpcApi(new RpcClient(new RecordingTransport(), { responseTimeoutMs: 100 }), cap);
+
+    const named = (await rulesSent('port-cch-013', hosts('1.14'))).filter((r) => r.protocol === 'tcp');
+    assert.deepEqual(named, [
+      {
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: 'tcp',
+        port_range_min: 6379,
+        port_range_max: 6379,
+        remote_group_id: app.id,
+      },
+    ]);
+    assert.ok(Compile(VifSecurityRuleSchema).Check(named[0]));
+    const expanded = (await rulesSent('port-cch-013', hosts('1.13'))).filter((r) => r.protocol === 'tcp');
+    assert.deepEqual(
+      expanded.map((r) => [r.remote_group_id, r.remote_prefixes]),
+      [[app.id, ['10.0.0.11/32', '10.0.0.12/32']]],
+    );
+    // What a host without the group's set is answered (conductor 1.9): one entry per id asked, in order.
+    assert.deepEqual(await groupMembers(database.db, ['no-such-group', app.id]), [
+      { id: 'no-such-group', ipv4: [], ipv6: [] },
+      { id: app.id, ipv4: ['10.0.0.11/32', '10.0.0.12/32'], ipv6: [] },
+    ]);
   });
 });

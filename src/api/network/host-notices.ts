@@ -10,7 +10,7 @@ import { notifyPortsChanged, notifyServersChanged, serversOfPorts } from '../../
 import { groupsOfPorts, portsOfGroups } from '../../network/port-change-scope.ts';
 import { memberNotices } from '../../network/member-notices.ts';
 import { getLogger } from '../../common/log/logger.ts';
-import { buildNetworkInfo } from '../../network/network-info.ts';
+import { buildNetworkInfo, remoteGroupsFor } from '../../network/network-info.ts';
 import { instancePayload } from '../../objects/instance-payload.ts';
 import { forgetNics } from '../../objects/instance-networks.ts';
 import { findInstance } from '../../objects/instances.ts';
@@ -92,7 +92,9 @@ export class HostNotices {
     const [server] = await serversOfPorts(this.db, [portId]);
     const instance = server === undefined ? undefined : await findInstance(this.db, server);
     if (!instance) return async () => {};
-    const [vif] = await buildNetworkInfo(this.db, [portId]);
+    const [vif] = await buildNetworkInfo(this.db, [portId], {
+      remoteGroups: await remoteGroupsFor(this.deps.compute),
+    });
     return async () => {
       await forgetNics(this.db, instance.uuid, portId);
       if (!instance.host || !vif) return;

@@ -108,7 +108,8 @@ export function sameMembers(a: GroupMembers, b: GroupMembers): boolean {
 
 /**
  * The VIF as a host records it: a rule naming a remote group keeps the group's id and no addresses (an
- * empty list, which admits nobody if read without the group's set); the same object if no rule changes.
+ * empty list, which admits nobody if read without the group's set, also for a rule that came without
+ * any: Vif 1.2); the same object if no rule changes.
  */
 export function withoutMembers(vif: Vif): Vif {
   if (!vif.security_group_rules.some((r) => r.remote_group_id !== undefined && r.remote_prefixes?.length !== 0))
@@ -123,8 +124,8 @@ export function withoutMembers(vif: Vif): Vif {
 
 /**
  * The VIF with each rule naming a remote group this host has a set of expanded to the set's addresses of
- * the rule's family; a rule naming a group it has none of stays as it came (a sender's own expansion).
- * The same object if no rule names a group.
+ * the rule's family; a rule naming a group it has none of stays as it came (a sender's own expansion),
+ * or admits nobody if it came without addresses (Vif 1.2). The same object if no rule names a group.
  */
 export function expandRemoteGroups(vif: Vif, members: (id: string) => GroupMembers | undefined): Vif {
   if (!vif.security_group_rules.some((r) => r.remote_group_id !== undefined)) return vif;
@@ -132,7 +133,7 @@ export function expandRemoteGroups(vif: Vif, members: (id: string) => GroupMembe
     ...vif,
     security_group_rules: vif.security_group_rules.map((rule) => {
       const group = rule.remote_group_id === undefined ? undefined : members(rule.remote_group_id);
-      if (!group) return rule;
+      if (!group) return rule.remote_prefixes === undefined ? { ...rule, remote_prefixes: [] } : rule;
       return { ...rule, remote_prefixes: rule.ethertype === 'IPv6' ? group.ipv6 : group.ipv4 };
     }),
   };

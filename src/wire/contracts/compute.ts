@@ -23,10 +23,13 @@
  * 1.12 security_group_members_changed (the addresses of security groups' member ports, for the hosts
  * whose guests have rules naming those groups as remote group); Vif 1.1 (rules name their remote group).
  * 1.13 unshelve_instance carries config_drive: an offloaded guest spawned again gets its drive back.
+ * 1.14 Vif 1.2: a rule naming a remote group may come without the group's addresses; the host applies
+ * its own set of the group, asking the conductor (conductor 1.9 security_group_members) for a set it
+ * does not have. Senders expand the rules for hosts before 1.14 (`followsRemoteGroups`).
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
-import type { RpcClient } from '../../common/rpc/index.ts';
+import { compareVersions, type RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type VersionCap } from '../contract.ts';
 import { InstancePayloadSchema, type InstancePayload } from '../messages/instance-payload.ts';
 import { SelectionSchema, type Selection } from '../messages/request-spec.ts';
@@ -43,6 +46,9 @@ export const GroupMembersSchema = Type.Object({
   ipv6: Type.Array(Type.String()),
 });
 export type GroupMembers = Static<typeof GroupMembersSchema>;
+
+/** The compute version whose hosts keep remote groups' members themselves (Vif 1.2). */
+const FOLLOWS_REMOTE_GROUPS = '1.14';
 
 /** The guest state actions, each a cast `<action>_instance`. */
 export type GuestStateAction = 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -132,7 +138,7 @@ const VncConsoleSchema = Type.Object({ host: Type.String(), port: Type.Integer({
 
 export const computeContract = defineContract({
   topic: 'compute',
-  version: '1.13',
+  version: '1.14',
   methods: {
     build_and_run_instance: cast(
       '1.0',
@@ -335,6 +341,14 @@ export class ComputeRpcApi {
 
   private target(host: string) {
     return { topic: computeContract.topic, server: host };
+  }
+
+  /**
+   * Whether the hosts read Vif 1.2 (compute 1.14): a rule naming a remote group may then be sent with the
+   * group's id alone, each host keeping the group's members itself. Hosts below it need the addresses.
+   */
+  async followsRemoteGroups(): Promise<boolean> {
+    return compareVersions(await this.rpc.peersVersion(), FOLLOWS_REMOTE_GROUPS) >= 0;
   }
 
   buildAndRunInstance(

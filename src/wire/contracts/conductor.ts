@@ -14,7 +14,9 @@
  * carry the alternates of a failed prep_resize for a reschedule. 1.7 live migration: live_migrate_instance
  * (from the API), live_migration_step and live_migration_progress (from compute hosts). 1.8
  * instance_update may carry expected_host: a build starts only on the host it is placed on, so a late
- * copy of a cast to a host it was rescheduled from is refused.
+ * copy of a cast to a host it was rescheduled from is refused. 1.9 security_group_members: a compute
+ * host given a rule naming a remote group without its addresses (Vif 1.2), and with no set of that
+ * group, asks for the group's members before it plugs the port.
  */
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../common/context.ts';
@@ -22,6 +24,7 @@ import type { RpcClient } from '../../common/rpc/index.ts';
 import { call, cast, ContractClient, defineContract, type ArgsOf, type VersionCap } from '../contract.ts';
 import { DiskSnapshotLinkSchema, type DiskSnapshotLink } from '../messages/disk-snapshot-link.ts';
 import { DiskSourceSchema } from '../messages/disk-source.ts';
+import { GroupMembersSchema, type GroupMembers } from './compute.ts';
 import {
   LiveMigrateDataSchema,
   LiveMigrationProgressSchema,
@@ -55,7 +58,7 @@ export type LiveStepReportName = (typeof LIVE_STEPS)[number];
 
 export const conductorContract = defineContract({
   topic: 'conductor',
-  version: '1.8',
+  version: '1.9',
   methods: {
     build_instances: cast(
       '1.0',
@@ -308,6 +311,15 @@ export const conductorContract = defineContract({
       Type.Object({ migration_uuid: Uuid, progress: LiveMigrationProgressSchema }),
       Nothing,
     ),
+    /**
+     * The member addresses of security groups (one entry per id asked, in that order; a group without
+     * members or gone has empty lists), for a host that does not follow a group its guest's rules name.
+     */
+    security_group_members: call(
+      '1.9',
+      Type.Object({ group_ids: Type.Array(Uuid, { minItems: 1 }) }),
+      Type.Array(GroupMembersSchema),
+    ),
     /** The host's SHELVED instances with no task shelved before `shelved_before` (periodic offload). */
     shelved_instances_due: call(
       '1.2',
@@ -502,6 +514,11 @@ export class ConductorRpcApi {
 
   liveMigrationProgress(ctx: RequestContext, migrationUuid: string, progress: LiveMigrationProgress): Promise<void> {
     return this.rpc.call(ctx, this.target, 'live_migration_progress', { migration_uuid: migrationUuid, progress });
+  }
+
+  /** The members of the security groups, one entry per id in that order (1.9). */
+  securityGroupMembers(ctx: RequestContext, groupIds: readonly string[]): Promise<GroupMembers[]> {
+    return this.rpc.call(ctx, this.target, 'security_group_members', { group_ids: [...groupIds] });
   }
 
   /** The instance's disk snapshot records brought in line with the chain its driver reports. */

@@ -2,7 +2,10 @@
  * A guest's network interfaces as its compute host receives them (Nova's network_info: one VIF per port).
  * Compute hosts have no database, so the network service resolves everything the datapath needs before the
  * message leaves: the network's bridge and segment, the subnets' DHCP options, the port's addresses and
- * the security group rules with remote groups already expanded to the members' addresses.
+ * the security group rules. A rule naming a remote group carries either the group's member addresses
+ * (expanded by the sender) or, from Vif 1.2, only the group's id: the host then takes the addresses from
+ * its own set of the group (compute/network/member-sets.ts), asking the conductor for the set if it has
+ * none, so a build no longer carries every member of its `default` group.
  *
  * The names of host devices follow Neutron's Linux bridge agent, so an operator finds them where they
  * expect: bridge `brq` + the first 11 characters of the network id, tap `tap` + the first 11 of the port
@@ -69,7 +72,12 @@ export const VifFloatingIpSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** One rule of a port's security groups, stateful, as Neutron stores it; remote groups are expanded. */
+/**
+ * One rule of a port's security groups, stateful, as Neutron stores it. Either `remote_prefixes` is
+ * present (the peers, expanded by the sender) or the rule names `remote_group_id` and leaves the
+ * addresses to the host (Vif 1.2): the `anyOf` below refuses a rule with neither, so a missing list is
+ * never read as "any address" (which `null` says) or as "nobody".
+ */
 export const VifSecurityRuleSchema = Type.Object(
   {
     direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')]),
@@ -81,17 +89,26 @@ export const VifSecurityRuleSchema = Type.Object(
     port_range_max: Nullable(Type.Integer()),
     /**
      * The peers the rule admits: the rule's remote_ip_prefix as one CIDR, the addresses of the remote
-     * group's ports as host prefixes, or null for any address.
+     * group's ports as host prefixes, or null for any address. Vif 1.2: absent on a rule naming a remote
+     * group the sender did not expand (the host's set of `remote_group_id` says who).
      */
-    remote_prefixes: Nullable(Type.Array(Type.String())),
+    remote_prefixes: Type.Optional(Nullable(Type.Array(Type.String()))),
     /**
      * Vif 1.1: the remote group `remote_prefixes` expands, so that a host told the group's members
      * changed (compute 1.12 security_group_members_changed) expands it again itself.
      */
     remote_group_id: Type.Optional(Type.String()),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    anyOf: [{ required: ['remote_prefixes'] }, { required: ['remote_group_id'] }],
+  },
 );
+
+/** A rule naming a remote group whose addresses its host takes from its own set of the group (Vif 1.2). */
+export function isUnexpanded(rule: VifSecurityRule): boolean {
+  return rule.remote_prefixes === undefined;
+}
 
 /**
  * A versioned payload (see payload.ts). Its revisions, with the contract versions that carry each, go here.
@@ -123,6 +140,27 @@ export const VifShape = definePayload(
           ({ remote_group_id: _remoteGroup, ...rule }) => rule,
         ),
       }),
+    },
+    {
+      version: '1.2',
+      carriedBy: { compute: '1.14' },
+      // A rule may name its remote group without the addresses (its host keeps the group's set). An
+      // older host reads a rule's addresses only from the message, and this payload has no database to
+      // expand them from: the sender must build it expanded for such hosts (network/network-info.ts,
+      // `remoteGroupsFor`). Sending it anyway would make the host refuse it or, worse, admit nobody.
+      backport: (vif) => {
+        const rules = vif['security_group_rules'] as Record<string, unknown>[];
+        const unexpanded = rules.filter((rule) => rule['remote_prefixes'] === undefined);
+        if (unexpanded.length > 0) {
+          throw new Error(
+            `Cannot send port ${String(vif['id'])} to a host that reads Vif 1.1 (compute before 1.14): ` +
+              `${unexpanded.length} of its rules name a remote group without its addresses, and only the ` +
+              `network service can expand them; build its NetworkInfo with remote groups expanded for such ` +
+              `hosts (remoteGroupsFor the compute client's cap)`,
+          );
+        }
+        return vif;
+      },
     },
   ],
 );

@@ -1,7 +1,9 @@
 /**
  * The compute API with one compute host answering its calls: a real ComputeManager on the fake driver,
- * bound to the API by an in-process bus (no conductor: the host's own calls to the conductor time out
- * fast). For API tests of actions a host must answer (diagnostics, interfaces).
+ * bound to the API by an in-process bus (no conductor: the host's own calls to the conductor fail fast,
+ * except security_group_members, which a host asks before it plugs a port whose rules name a remote
+ * group it does not follow, answered from the test's database as the conductor does). For API tests of
+ * actions a host must answer (diagnostics, interfaces).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,9 @@ import { ComputeManager } from '../../../src/compute/manager.ts';
 import { NoopNetworkDriver } from '../../../src/compute/network/noop-driver.ts';
 import { computeEndpoints } from '../../../src/compute/rpc.ts';
 import { FakeDriver } from '../../../src/compute/virt/fake/fake-driver.ts';
-import { ConductorRpcApi } from '../../../src/wire/contracts/conductor.ts';
+import { groupMembers } from '../../../src/network/security-group-port-rules.ts';
+import { serveContract, type Handlers } from '../../../src/wire/contract.ts';
+import { ConductorRpcApi, conductorContract } from '../../../src/wire/contracts/conductor.ts';
 import { fakeDriverOptions } from '../../helpers/fake-driver-options.ts';
 import { startComputeApi, type Harness } from './helpers.ts';
 
@@ -41,10 +45,21 @@ export async function startApiWithFakeHost(host = 'host1'): Promise<ApiWithFakeH
   );
   const server = new RpcServer(hostTransport, { ...computeEndpoints(manager), server: host });
   await server.start();
+  const served = serveContract(conductorContract, {
+    security_group_members: (_ctx, a) => groupMembers(h.database.db, a.group_ids),
+  } as Partial<Handlers<typeof conductorContract.methods>> as Handlers<typeof conductorContract.methods>);
+  const members = new RpcServer(apiTransport, {
+    topic: served.topic,
+    version: served.version,
+    endpoints: { security_group_members: served.endpoints['security_group_members']! },
+    server: 'controller',
+  });
+  await members.start();
   return {
     h,
     driver,
     async close() {
+      await members.stop();
       await server.stop();
       for (const t of transports) await t.close();
       await h.close();

@@ -45,7 +45,7 @@ async function create(server: Record<string, unknown>, version = '2.37', who: 'a
 
 /** Runs the conductor's allocation for the server on host1, as the build does. */
 async function allocate(uuid: string, project = PROJECT_A) {
-  return allocateForHost(h.database.db, { uuid, project_id: project, availability_zone: 'nova' }, 'host1');
+  return allocateForHost(h.database.db, { uuid, project_id: project, availability_zone: 'nova' }, 'host1', 'expanded');
 }
 
 describe('POST /servers networks', () => {
@@ -289,7 +289,12 @@ describe('addresses of a server', () => {
       .where('id', '=', nic!.port_id!)
       .executeTakeFirstOrThrow();
     assert.deepEqual([port.device_id, port.device_owner, port.binding_host_id], [uuid, 'compute:nova', 'host1']);
-    await allocateForHost(h.database.db, { uuid, project_id: PROJECT_A, availability_zone: 'nova' }, 'host2');
+    await allocateForHost(
+      h.database.db,
+      { uuid, project_id: PROJECT_A, availability_zone: 'nova' },
+      'host2',
+      'expanded',
+    );
     const ports = await h.database.db.selectFrom('ports').selectAll().where('device_id', '=', uuid).execute();
     assert.deepEqual(
       ports.map((p) => p.binding_host_id),

@@ -77,6 +77,7 @@ async function serverWithTwoNics() {
     h.database.db,
     { uuid: instance.uuid, project_id: PROJECT_A, availability_zone: 'nova' },
     'host1',
+    'expanded',
   );
   return instance;
 }

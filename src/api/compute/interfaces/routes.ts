@@ -17,7 +17,7 @@ import { memberNotices } from '../../../network/member-notices.ts';
 import { allocateInterface, releaseInterface, type InterfaceRequest } from '../../../conductor/network-allocation.ts';
 import { OverQuota } from '../../../network/errors.ts';
 import { findPort, portAddresses } from '../../../network/server-ports.ts';
-import { buildNetworkInfo } from '../../../network/network-info.ts';
+import { buildNetworkInfo, remoteGroupsFor } from '../../../network/network-info.ts';
 import { instanceNics } from '../../../objects/instance-networks.ts';
 import { startAction } from '../../../objects/instance-actions.ts';
 import { instancePayload } from '../../../objects/instance-payload.ts';
@@ -136,7 +136,7 @@ export function registerInterfaceRoutes(app: ApiServer, deps: ComputeApiDeps): v
       const portId = request.params.port_id;
       const port = await findPort(db, portId);
       if (!port || port.device_id !== instance.uuid) throw new NotFound(`Port ${portId} is not attached`);
-      const [vif] = await buildNetworkInfo(db, [portId]);
+      const [vif] = await buildNetworkInfo(db, [portId], { remoteGroups: await remoteGroupsFor(deps.compute) });
       await startAction(db, request.ctx, instance.uuid, 'detach_interface');
       try {
         await deps.compute.detachInterface(request.ctx, instance.host!, instancePayload(instance), vif!);
@@ -190,7 +190,7 @@ async function attach(
   });
   await startAction(db, ctx, instance.uuid, 'attach_interface');
   try {
-    const [vif] = await buildNetworkInfo(db, [portId]);
+    const [vif] = await buildNetworkInfo(db, [portId], { remoteGroups: await remoteGroupsFor(deps.compute) });
     await deps.compute.attachInterface(ctx, instance.host!, instancePayload(instance), vif!);
   } catch (err) {
     log.warn({ instance: instance.uuid, port: portId, err: (err as Error).message }, 'attach refused; port taken back');

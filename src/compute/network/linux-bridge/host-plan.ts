@@ -80,7 +80,7 @@ export class PlanError extends Error {}
 
 /**
  * `members`: the sets of the remote groups the ports' rules name (a rule naming a group without a set
- * keeps the addresses it came with).
+ * keeps the addresses it came with, or admits nobody if it came without).
  */
 export function planHost(
   guests: readonly GuestPorts[],

@@ -270,7 +270,9 @@ function ruleLine(rule: VifSecurityRule): string | null {
   const v6 = rule.ethertype === 'IPv6';
   const parts = [`meta nfproto ${v6 ? 'ipv6' : 'ipv4'}`];
   if (rule.remote_prefixes !== null) {
-    const prefixes = rule.remote_prefixes.filter((p) => p.includes(':') === v6).map(address);
+    // Absent (a rule naming a remote group whose set this host lacks, which the plan never passes on):
+    // nobody, never any address.
+    const prefixes = (rule.remote_prefixes ?? []).filter((p) => p.includes(':') === v6).map(address);
     if (prefixes.length === 0) return null;
     const field = rule.direction === 'ingress' ? 'saddr' : 'daddr';
     parts.push(`${v6 ? 'ip6' : 'ip'} ${field} ${set(prefixes)}`);

@@ -42,6 +42,7 @@ async function runningServer(): Promise<Instance> {
     h.database.db,
     { uuid: instance.uuid, project_id: PROJECT_A, availability_zone: 'nova' },
     'host1',
+    'expanded',
   );
   await driver.spawn(instancePayload(instance), 'host1', info);
   return instance;
