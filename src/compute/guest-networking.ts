@@ -247,13 +247,7 @@ export class GuestNetworking {
   private async unwatch(uuid: string, groups: ReadonlySet<string>, before: ReadonlySet<string>): Promise<void> {
     const orphaned: string[] = [];
     for (const id of groups) {
-      if (before.has(id)) continue;
-      const watching = this.watchers.get(id);
-      watching?.delete(uuid);
-      if (watching?.size === 0) {
-        this.watchers.delete(id);
-        orphaned.push(id);
-      }
+      if (!before.has(id) && this.dropWatcher(uuid, id)) orphaned.push(id);
     }
     if (before.size > 0) this.named.set(uuid, new Set(before));
     else this.named.delete(uuid);
@@ -270,18 +264,21 @@ export class GuestNetworking {
     await Promise.all(orphaned.map((id) => this.sets.delete(id)));
   }
 
+  /** The guest no longer names `group`; answers whether no guest here names it now. */
+  private dropWatcher(uuid: string, group: string): boolean {
+    const watching = this.watchers.get(group);
+    watching?.delete(uuid);
+    if (watching?.size !== 0) return false;
+    this.watchers.delete(group);
+    return true;
+  }
+
   /** Notes the groups the guest's interfaces name; answers the groups no guest names any more. */
   private watch(uuid: string, vifs: readonly Vif[]): string[] {
     const next = remoteGroupsOf(vifs);
     const orphaned: string[] = [];
     for (const group of this.named.get(uuid) ?? []) {
-      if (next.has(group)) continue;
-      const watching = this.watchers.get(group);
-      watching?.delete(uuid);
-      if (watching?.size === 0) {
-        this.watchers.delete(group);
-        orphaned.push(group);
-      }
+      if (!next.has(group) && this.dropWatcher(uuid, group)) orphaned.push(group);
     }
     for (const group of next) {
       let watching = this.watchers.get(group);
