@@ -62,8 +62,17 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
       };
       if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
     }
-    const plain = together(bursts.filter((b) => !b.on_network));
-    const withNetwork = network === 'both' ? together(bursts.filter((b) => b.on_network)) : null;
+    const plain = together(
+      bursts.filter((b) => !b.on_network),
+      servers,
+    );
+    const withNetwork =
+      network === 'both'
+        ? together(
+            bursts.filter((b) => b.on_network),
+            servers,
+          )
+        : null;
     // Every project's servers, newest first: with both bursts, mostly the ones with addresses.
     const detailMs = await timedGets(
       `${compute}/servers/detail?all_tenants=1&limit=${servers + 10}`,
@@ -190,8 +199,8 @@ export async function bootBurst(
 }
 
 /** The figures of several bursts of one kind as if they were one: their servers over their time. */
-function together(bursts: readonly (BurstFigures & { postMs: number[] })[]): BurstFigures {
-  const servers = bursts.reduce((n, b) => n + Math.round(b.servers_per_second * b.boot_seconds), 0);
+function together(bursts: readonly (BurstFigures & { postMs: number[] })[], serversEach: number): BurstFigures {
+  const servers = serversEach * bursts.length;
   const seconds = bursts.reduce((n, b) => n + b.boot_seconds, 0);
   const postMs = bursts.flatMap((b) => b.postMs);
   const cpu: Record<string, number> = {};
