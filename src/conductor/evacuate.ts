@@ -100,7 +100,7 @@ export class EvacuateConductor {
     );
     await finishEvent(this.db, instance.uuid, ctx.requestId, EVENT, 'Success');
     try {
-      const networkInfo = await allocateForHost(this.db, moved, dest.host, await remoteGroupsFor(this.compute));
+      const { networkInfo } = await allocateForHost(this.db, moved, dest.host, await remoteGroupsFor(this.compute));
       const start = !args.stopped && instance.vm_state !== VmState.STOPPED;
       // Written anew on the destination (the source's copy is on a dead host), once the ports are bound
       // there, with the password the evacuation set.

@@ -279,7 +279,7 @@ export class LiveMigrationConductor {
     const moved = { ...instance, host: move.dest_compute, node: move.dest_node };
     let networkInfo;
     try {
-      networkInfo = await allocateForHost(this.db, moved, move.dest_compute, await remoteGroupsFor(this.compute));
+      ({ networkInfo } = await allocateForHost(this.db, moved, move.dest_compute, await remoteGroupsFor(this.compute)));
       await changeInstance(
         this.db,
         instance.uuid,

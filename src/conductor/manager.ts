@@ -293,16 +293,18 @@ export class ConductorManager {
    */
   private async allocateNetwork(instance: InstancePayload, host: string, zone: string): Promise<NetworkInfo> {
     const target = { uuid: instance.uuid, project_id: instance.project_id, availability_zone: zone };
-    const networkInfo = await allocateForHost(this.db, target, host, await remoteGroupsFor(this.compute));
+    const { networkInfo, joinedGroups } = await allocateForHost(
+      this.db,
+      target,
+      host,
+      await remoteGroupsFor(this.compute),
+    );
     const now = await findInstance(this.db, instance.uuid);
     if (!now || now.deleted_at !== null || now.task_state === TaskState.DELETING) {
       this.membersChanged(await releaseInstancePorts(this.db, instance.uuid));
     } else {
-      // Its ports joined their groups: the hosts of ports whose rules name those groups learn their members.
-      void memberNotices(this.db, this.compute).portsChanged(
-        adminContext(),
-        networkInfo.map((vif) => vif.id),
-      );
+      // Its new ports joined their groups: the hosts of ports whose rules name those groups learn their members.
+      this.membersChanged(joinedGroups);
     }
     return networkInfo;
   }

@@ -209,7 +209,7 @@ export class MoveConductor {
           TaskState.RESIZE_MIGRATED,
           async () => {
             // The ports follow the guest: bound to the destination before it plugs them.
-            const networkInfo = await allocateForHost(
+            const { networkInfo } = await allocateForHost(
               this.db,
               instance,
               move.dest_compute,
@@ -320,7 +320,7 @@ export class MoveConductor {
     const reverting = migration.status === MigrationStatus.REVERTING || migration.status === MigrationStatus.ERROR;
     if (!reverting || instance.task_state !== TaskState.RESIZE_REVERTING) return;
     await this.putBack(instance.uuid, migration);
-    const networkInfo = await allocateForHost(
+    const { networkInfo } = await allocateForHost(
       this.db,
       instance,
       move.source_compute,

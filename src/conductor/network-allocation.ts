@@ -7,7 +7,8 @@
  */
 import type { Db } from '../common/db/database.ts';
 import { getLogger } from '../common/log/logger.ts';
-import { buildNetworkInfo, type RemoteGroupRules } from '../network/network-info.ts';
+import { buildNetworkInfo, networkInfoOfAddedPorts, type RemoteGroupRules } from '../network/network-info.ts';
+import type { AddedPort } from '../network/ports.ts';
 import { groupsOfPorts } from '../network/port-change-scope.ts';
 import {
   bindPort,
@@ -33,6 +34,16 @@ export function computeDeviceOwner(zone: string | null): string {
   return `compute:${zone ?? 'nova'}`;
 }
 
+/** What allocateForHost did: the guest's NetworkInfo, and the groups its new ports joined. */
+export interface HostAllocation {
+  networkInfo: NetworkInfo;
+  /**
+   * The security groups of the ports made here: their members changed (member-notices.ts). Ports that
+   * were only bound again kept their groups and addresses, so they change no group's members.
+   */
+  joinedGroups: string[];
+}
+
 /**
  * Makes or binds every NIC's port for `host` and answers the guest's NetworkInfo, its rules naming remote
  * groups as `remoteGroups` says (network-info.ts `remoteGroupsFor` the compute client it is sent
@@ -44,7 +55,7 @@ export async function allocateForHost(
   instance: AllocationTarget,
   host: string,
   remoteGroups: RemoteGroupRules,
-): Promise<NetworkInfo> {
+): Promise<HostAllocation> {
   const binding: PortBinding = {
     deviceId: instance.uuid,
     deviceOwner: computeDeviceOwner(instance.availability_zone),
@@ -52,13 +63,14 @@ export async function allocateForHost(
   };
   const nics = await instanceNics(db, instance.uuid);
   const portIds: string[] = [];
+  const made: AddedPort[] = [];
   for (const nic of nics) {
     if (nic.port_id !== null) {
       await bindPort(db, nic.port_id, binding);
       portIds.push(nic.port_id);
       continue;
     }
-    const portId = await createInstancePort(
+    const port = await createInstancePort(
       db,
       {
         projectId: instance.project_id,
@@ -68,10 +80,16 @@ export async function allocateForHost(
       },
       binding,
     );
-    await setNicPort(db, instance.uuid, nic.position, portId);
-    portIds.push(portId);
+    await setNicPort(db, instance.uuid, nic.position, port.row.id);
+    portIds.push(port.row.id);
+    made.push(port);
   }
-  return buildNetworkInfo(db, portIds, { remoteGroups });
+  // A first build makes every port: its NetworkInfo comes from what was written, not read back.
+  const networkInfo =
+    made.length === portIds.length
+      ? await networkInfoOfAddedPorts(db, made, { remoteGroups })
+      : await buildNetworkInfo(db, portIds, { remoteGroups });
+  return { networkInfo, joinedGroups: [...new Set(made.flatMap((p) => p.securityGroups))] };
 }
 
 /** The guest's NetworkInfo as its ports are now (no change made), remote groups as `remoteGroups` says. */
@@ -151,7 +169,7 @@ export async function allocateInterface(
     });
     return request.portId;
   }
-  const portId = await createInstancePort(
+  const { row } = await createInstancePort(
     db,
     {
       projectId: instance.project_id,
@@ -161,6 +179,7 @@ export async function allocateInterface(
     },
     binding,
   );
+  const portId = row.id;
   await appendNic(db, instance.uuid, {
     network_id: request.networkId,
     fixed_ip: request.fixedIp,

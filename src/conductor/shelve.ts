@@ -97,7 +97,7 @@ export class ShelveConductor {
     try {
       // The server's ports follow it to its new host (network-allocation.ts).
       const target = { uuid, project_id: claimed.project_id, availability_zone: chosen.availability_zone };
-      const networkInfo = await allocateForHost(
+      const { networkInfo } = await allocateForHost(
         this.db,
         target,
         chosen.service_host,

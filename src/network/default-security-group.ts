@@ -14,8 +14,25 @@ import { inTransaction } from './transaction.ts';
 export const DEFAULT_GROUP_NAME = 'default';
 export const DEFAULT_GROUP_DESCRIPTION = 'Default security group';
 
+/**
+ * First uses of a project's default group in flight, per database: a burst of a new project's builds
+ * asks for it dozens of times at once, and they wait for one making rather than each racing its own
+ * transaction to the same row.
+ */
+const making = new WeakMap<Db, Map<string, Promise<string>>>();
+
 /** The id of the project's default group, made now if it has none. */
-export async function ensureDefaultSecurityGroup(db: Db, projectId: string): Promise<string> {
+export function ensureDefaultSecurityGroup(db: Db, projectId: string): Promise<string> {
+  let inFlight = making.get(db);
+  if (!inFlight) making.set(db, (inFlight = new Map()));
+  const pending = inFlight.get(projectId);
+  if (pending) return pending;
+  const made = findOrMakeDefaultGroup(db, projectId).finally(() => inFlight.delete(projectId));
+  inFlight.set(projectId, made);
+  return made;
+}
+
+async function findOrMakeDefaultGroup(db: Db, projectId: string): Promise<string> {
   const existing = await db
     .selectFrom('default_security_groups')
     .select('security_group_id')

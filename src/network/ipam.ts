@@ -51,23 +51,17 @@ export async function allocatePortAddresses(
   trx: Transaction<Schema>,
   port: { id: string; network_id: string; device_owner: string },
   requests: FixedIpRequest[] | undefined,
-): Promise<FixedIp[]> {
-  const subnets = await trx
-    .selectFrom('subnets')
-    .selectAll()
-    .where('network_id', '=', port.network_id)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+): Promise<{ allocated: FixedIp[]; subnets: SubnetsTable[] }> {
+  const subnets = await subnetsWithPools(trx, port.network_id);
   const plan = planAllocations(port.network_id, subnets, requests, ROUTER_OWNERS.includes(port.device_owner));
-  const result: FixedIp[] = [];
+  const allocated: FixedIp[] = [];
   for (const item of plan) {
     if (item.kind === 'explicit') {
       await insertAllocation(trx, port, item.subnet.id, item.address, true);
-      result.push({ subnet_id: item.subnet.id, ip_address: item.address });
+      allocated.push({ subnet_id: item.subnet.id, ip_address: item.address });
       continue;
     }
-    const picked = await pickFree(trx, item.candidates, result);
+    const picked = await pickFree(trx, item.candidates, allocated);
     if (!picked) {
       throw new IpAddressGenerationFailure(
         item.subnetScoped
@@ -76,18 +70,46 @@ export async function allocatePortAddresses(
       );
     }
     await insertAllocation(trx, port, picked.subnet_id, picked.ip_address, false);
-    result.push(picked);
+    allocated.push(picked);
   }
-  return result;
+  return { allocated, subnets: subnets.map(({ pools: _pools, ...subnet }) => subnet) };
+}
+
+type SubnetWithPools = SubnetsTable & { pools: Ranges };
+
+/**
+ * The network's subnets in Neutron's order, each with its allocation pools sorted: one read (a join)
+ * rather than one for the subnets and one per subnet for its pools, as every port create asks.
+ */
+async function subnetsWithPools(trx: Transaction<Schema>, networkId: string): Promise<SubnetWithPools[]> {
+  const rows = await trx
+    .selectFrom('subnets')
+    .leftJoin('subnet_allocation_pools as pool', 'pool.subnet_id', 'subnets.id')
+    .selectAll('subnets')
+    .select(['pool.first_ip as pool_first', 'pool.last_ip as pool_last'])
+    .where('subnets.network_id', '=', networkId)
+    .orderBy('subnets.created_at')
+    .orderBy('subnets.id')
+    .execute();
+  const byId = new Map<string, SubnetWithPools>();
+  for (const { pool_first, pool_last, ...subnet } of rows) {
+    let entry = byId.get(subnet.id);
+    if (!entry) byId.set(subnet.id, (entry = { ...subnet, pools: [] }));
+    if (pool_first !== null && pool_last !== null) {
+      entry.pools.push({ first: parseIp(pool_first)!.value, last: parseIp(pool_last)!.value });
+    }
+  }
+  for (const subnet of byId.values()) subnet.pools.sort((a, b) => compare(a.first, b.first));
+  return [...byId.values()];
 }
 
 type PlanItem =
-  | { kind: 'explicit'; subnet: SubnetsTable; address: string }
-  | { kind: 'auto'; candidates: SubnetsTable[]; subnetScoped: boolean };
+  | { kind: 'explicit'; subnet: SubnetWithPools; address: string }
+  | { kind: 'auto'; candidates: SubnetWithPools[]; subnetScoped: boolean };
 
 function planAllocations(
   networkId: string,
-  subnets: SubnetsTable[],
+  subnets: SubnetWithPools[],
   requests: FixedIpRequest[] | undefined,
   routerOwned: boolean,
 ): PlanItem[] {
@@ -149,18 +171,11 @@ const MAX_CURSORS = 10_000;
  */
 async function pickFree(
   trx: Transaction<Schema>,
-  candidates: SubnetsTable[],
+  candidates: SubnetWithPools[],
   already: FixedIp[],
 ): Promise<FixedIp | null> {
   for (const subnet of candidates) {
-    const pools = await trx
-      .selectFrom('subnet_allocation_pools')
-      .select(['first_ip', 'last_ip'])
-      .where('subnet_id', '=', subnet.id)
-      .execute();
-    const ranges = pools
-      .map((pool) => ({ first: parseIp(pool.first_ip)!.value, last: parseIp(pool.last_ip)!.value }))
-      .sort((a, b) => compare(a.first, b.first));
+    const ranges = subnet.pools;
     if (ranges.length === 0) continue;
     const version = subnet.ip_version === 6 ? 6 : 4;
     const reserved = new Set(already.map((a) => a.ip_address));

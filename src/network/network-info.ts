@@ -8,7 +8,15 @@
  * asking `remoteGroupsFor` its compute client how to send the rules.
  */
 import type { Db } from '../common/db/database.ts';
-import type { NetworksTable } from '../common/db/schema.ts';
+import type {
+  FloatingIpsTable,
+  IpAllocationsTable,
+  NetworksTable,
+  PortsTable,
+  SecurityGroupPortBindingsTable,
+  SubnetsTable,
+} from '../common/db/schema.ts';
+import type { AddedPort } from './ports.ts';
 import { bridgeName, tapName, VifShape, type NetworkInfo, type VifNetwork } from '../wire/messages/network-info.ts';
 import type { ComputeRpcApi } from '../wire/contracts/compute.ts';
 import { rulesOfGroups, type RemoteGroupRules } from './security-group-port-rules.ts';
@@ -34,7 +42,7 @@ export async function remoteGroupsFor(compute: Pick<ComputeRpcApi, 'followsRemot
 export async function buildNetworkInfo(
   db: Db,
   portIds: readonly string[],
-  options: { securityRules?: boolean; remoteGroups?: RemoteGroupRules } = {},
+  options: NetworkInfoOptions = {},
 ): Promise<NetworkInfo> {
   if (!portIds.length) return [];
   const ids = [...portIds];
@@ -50,11 +58,77 @@ export async function buildNetworkInfo(
     db.selectFrom('security_group_port_bindings').selectAll().where('port_id', 'in', ids).execute(),
   ]);
   const networkIds = [...new Set([...ports.map((p) => p.network_id), ...floating.map((f) => f.floating_network_id)])];
-  const networks = await loadNetworks(db, networkIds);
-  const rules =
+  const [networks, subnets] = networkIds.length
+    ? await Promise.all([
+        db.selectFrom('networks').selectAll().where('id', 'in', networkIds).execute(),
+        db.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').execute(),
+      ])
+    : [[], []];
+  return assemble(db, ids, { ports, allocations, floating, groupBindings, networks, subnets }, options);
+}
+
+/**
+ * The VIFs of ports just made (ports.ts addPort), in the order given, from what their create wrote and
+ * read: a new port has no floating IP yet, and its network and subnets came with it, so only what the
+ * create did not touch (the subnets' DNS servers and routes, the groups' rules) is read. This is most of
+ * what a server on a network costs its build beyond a plain one.
+ */
+export async function networkInfoOfAddedPorts(
+  db: Db,
+  added: readonly AddedPort[],
+  options: NetworkInfoOptions = {},
+): Promise<NetworkInfo> {
+  if (!added.length) return [];
+  const networks = new Map(added.map((a) => [a.network.id, a.network]));
+  const subnets = new Map(added.flatMap((a) => a.subnets.map((s) => [s.id, s] as const)));
+  return assemble(
+    db,
+    added.map((a) => a.row.id),
+    {
+      ports: added.map((a) => a.row),
+      allocations: added.flatMap((a) => a.fixedIps.map((ip) => ({ port_id: a.row.id, ...ip }))),
+      floating: [],
+      groupBindings: added.flatMap((a) =>
+        a.securityGroups.map((security_group_id) => ({ port_id: a.row.id, security_group_id })),
+      ),
+      networks: [...networks.values()],
+      subnets: [...subnets.values()],
+    },
+    options,
+  );
+}
+
+export interface NetworkInfoOptions {
+  securityRules?: boolean;
+  remoteGroups?: RemoteGroupRules;
+}
+
+/** The rows a NetworkInfo is made from, read or just written. */
+interface PortRows {
+  ports: readonly PortsTable[];
+  allocations: readonly Pick<IpAllocationsTable, 'port_id' | 'subnet_id' | 'ip_address'>[];
+  /** In floating_ip_address order. */
+  floating: readonly FloatingIpsTable[];
+  groupBindings: readonly SecurityGroupPortBindingsTable[];
+  /** The ports' networks and the floating IPs' networks. */
+  networks: readonly NetworksTable[];
+  /** Those networks' subnets, in creation order. */
+  subnets: readonly SubnetsTable[];
+}
+
+async function assemble(
+  db: Db,
+  ids: readonly string[],
+  rows: PortRows,
+  options: NetworkInfoOptions,
+): Promise<NetworkInfo> {
+  const { ports, allocations, floating, groupBindings } = rows;
+  const [networks, rules] = await Promise.all([
+    describeNetworks(db, rows.networks, rows.subnets),
     options.securityRules === false
       ? []
-      : await rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))], options.remoteGroups);
+      : rulesOfGroups(db, [...new Set(groupBindings.map((b) => b.security_group_id))], options.remoteGroups),
+  ]);
   const vifs: NetworkInfo = [];
   for (const id of ids) {
     const port = ports.find((p) => p.id === id);
@@ -92,21 +166,12 @@ export async function buildNetworkInfo(
   return vifs;
 }
 
-async function loadNetworks(db: Db, ids: readonly string[]): Promise<Map<string, VifNetwork>> {
-  if (!ids.length) return new Map();
-  const [networks, subnets] = await Promise.all([
-    db
-      .selectFrom('networks')
-      .selectAll()
-      .where('id', 'in', [...ids])
-      .execute(),
-    db
-      .selectFrom('subnets')
-      .selectAll()
-      .where('network_id', 'in', [...ids])
-      .orderBy('created_at')
-      .execute(),
-  ]);
+/** The networks as a VIF carries them, their subnets with DNS servers and host routes (read here). */
+async function describeNetworks(
+  db: Db,
+  networks: readonly NetworksTable[],
+  subnets: readonly SubnetsTable[],
+): Promise<Map<string, VifNetwork>> {
   const subnetIds = subnets.map((s) => s.id);
   const [dns, routes] = subnetIds.length
     ? await Promise.all([

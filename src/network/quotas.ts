@@ -57,16 +57,18 @@ export async function quotaUsage(db: Db, projectId: string, resource: NetworkQuo
 
 /**
  * Refuses to add `delta` of `resource` to the project beyond its limit. Call inside the transaction
- * that inserts: it takes the project's lock first.
+ * that inserts: it takes the project's lock first. `knownLimit`: the limit, when the caller read it
+ * already (only the count must be under the lock: a limit changed meanwhile may apply either way).
  */
 export async function checkQuota(
   trx: Transaction<Schema>,
   projectId: string,
   resource: NetworkQuotaResource,
   delta: number,
+  knownLimit?: number,
 ): Promise<void> {
   await lockProjectQuota(trx, projectId);
-  const limit = (await quotaLimits(trx, projectId))[resource];
+  const limit = knownLimit ?? (await quotaLimits(trx, projectId))[resource];
   if (limit < 0) return;
   if ((await quotaUsage(trx, projectId, resource)) + delta > limit) {
     throw new OverQuota(`Quota exceeded for resources: ['${resource}'].`);

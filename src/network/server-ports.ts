@@ -9,7 +9,7 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { PortsTable } from '../common/db/schema.ts';
 import { canonicalIp } from './ip.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
-import { addPort, deletePort, updatePort } from './ports.ts';
+import { addPort, deletePort, updatePort, type AddedPort } from './ports.ts';
 import { quotaLimits, quotaUsage } from './quotas.ts';
 import { PortNotFound } from './errors.ts';
 
@@ -34,18 +34,25 @@ function serviceContext(projectId: string | null = null): RequestContext {
   return { ...adminContext(), projectId };
 }
 
-/** Makes a port on the network, with its addresses and security groups, already bound. Returns its id. */
-export async function createInstancePort(db: Db, request: NewInstancePort, binding: PortBinding): Promise<string> {
-  const groups = await Promise.all(
-    [...new Set(request.securityGroups)].map((g) =>
-      g === 'default' ? ensureDefaultSecurityGroup(db, request.projectId) : Promise.resolve(g),
-    ),
-  );
+/**
+ * Makes a port on the network, with its addresses and security groups, already bound: what was written
+ * (ports.ts AddedPort). A request for the `default` group alone is a port with no groups named, which
+ * Neutron gives the project's default group (as Nova leaves `default` out of the ports it makes); on a
+ * network without port security, such a port then has no groups rather than failing.
+ */
+export async function createInstancePort(db: Db, request: NewInstancePort, binding: PortBinding): Promise<AddedPort> {
+  const named = [...new Set(request.securityGroups)];
+  const groups =
+    named.length === 1 && named[0] === 'default'
+      ? undefined
+      : await Promise.all(
+          named.map((g) => (g === 'default' ? ensureDefaultSecurityGroup(db, request.projectId) : Promise.resolve(g))),
+        );
   return addPort(db, serviceContext(request.projectId), {
     project_id: request.projectId,
     network_id: request.networkId,
     ...(request.fixedIp !== null ? { fixed_ips: [{ ip_address: request.fixedIp }] } : {}),
-    security_groups: [...new Set(groups)],
+    ...(groups !== undefined ? { security_groups: [...new Set(groups)] } : {}),
     device_id: binding.deviceId,
     device_owner: binding.deviceOwner,
     binding_host_id: binding.hostId,

@@ -80,11 +80,12 @@ export async function createTestPort(
   networkId: string,
   fixedIp: string | null = null,
 ): Promise<string> {
-  return createInstancePort(
+  const { row } = await createInstancePort(
     db,
     { projectId, networkId, fixedIp, securityGroups: [] },
     { deviceId: '', deviceOwner: '', hostId: '' },
   );
+  return row.id;
 }
 
 /** How many ports exist (all projects). */

@@ -56,12 +56,14 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
     };
     /** A port made as a conductor makes a server's; its address. */
     const conductorCreate = async (c: Database, n: number, networkId: string) => {
-      const id = await createInstancePort(
+      const { row, fixedIps } = await createInstancePort(
         c.db,
         { projectId: `race-${n}`, networkId, fixedIp: null, securityGroups: ['default'] },
         { deviceId: `server-${n}`, deviceOwner: 'compute:nova', hostId: `host-${n}` },
       );
-      return (await portAddresses(c.db, id))[0]!.ip_address;
+      // What the create says it wrote is what the database holds.
+      assert.deepEqual(await portAddresses(c.db, row.id), fixedIps);
+      return fixedIps[0]!.ip_address;
     };
 
     /** Each allocator creates ports on its own connection until the subnet is full. */

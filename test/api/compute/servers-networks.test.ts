@@ -45,7 +45,9 @@ async function create(server: Record<string, unknown>, version = '2.37', who: 'a
 
 /** Runs the conductor's allocation for the server on host1, as the build does. */
 async function allocate(uuid: string, project = PROJECT_A) {
-  return allocateForHost(h.database.db, { uuid, project_id: project, availability_zone: 'nova' }, 'host1', 'expanded');
+  return (
+    await allocateForHost(h.database.db, { uuid, project_id: project, availability_zone: 'nova' }, 'host1', 'expanded')
+  ).networkInfo;
 }
 
 describe('POST /servers networks', () => {

@@ -55,11 +55,13 @@ export async function checkInterfaceNetwork(
         `No specific network was requested and none are available for project '${ctx.projectId ?? ''}'.`,
       );
     }
+    requireSubnet(networks[0]!);
     networkId = networks[0]!.id;
-  } else if (!(await visibleNetwork(db, ctx, networkId))) {
-    throw new NotFound(`Network ${networkId} could not be found.`);
+  } else {
+    const network = await visibleNetwork(db, ctx, networkId);
+    if (!network) throw new NotFound(`Network ${networkId} could not be found.`);
+    requireSubnet(network);
   }
-  await requireSubnet(db, networkId);
   if (fixedIp !== null) {
     const problem = await fixedIpProblem(db, networkId, fixedIp);
     if (problem === 'invalid')

@@ -10,7 +10,9 @@
  *   the project's, free and addressed.
  */
 import type { RequestContext } from '../../../common/context.ts';
+import type { ExpressionBuilder } from 'kysely';
 import type { Db } from '../../../common/db/database.ts';
+import type { Schema } from '../../../common/db/schema.ts';
 import { BadRequest, Conflict, Forbidden } from '../../../common/errors.ts';
 import { canonicalIp, cidrContains, parseCidr, parseIp } from '../../../network/ip.ts';
 import {
@@ -38,6 +40,8 @@ interface VisibleNetwork {
   project_id: string;
   shared: number;
   router_external: number;
+  /** Whether it has a subnet (a server needs one to boot on it), read with the network: 1/0, or a boolean on PostgreSQL. */
+  has_subnet: number | boolean;
 }
 
 export async function resolveRequestedNetworks(
@@ -81,7 +85,7 @@ async function requestedSecurityGroups(
 export async function availableNetworks(db: Db, projectId: string): Promise<VisibleNetwork[]> {
   const rows = await db
     .selectFrom('networks')
-    .select(['id', 'project_id', 'shared', 'router_external'])
+    .select(['id', 'project_id', 'shared', 'router_external', hasSubnet])
     .where((eb) => eb.or([eb.and([eb('project_id', '=', projectId), eb('shared', '=', 0)]), eb('shared', '=', 1)]))
     .orderBy('created_at')
     .execute();
@@ -97,7 +101,7 @@ async function automaticNic(db: Db, ctx: RequestContext, auto: boolean, groups: 
     if (auto) throw new BadRequest(`Unable to automatically allocate a network for project ${ctx.projectId ?? ''}`);
     return [];
   }
-  await requireSubnet(db, networks[0]!.id);
+  requireSubnet(networks[0]!);
   return [{ network_id: networks[0]!.id, fixed_ip: null, port_id: null, tag: null, security_groups: groups }];
 }
 
@@ -132,7 +136,7 @@ async function listedNics(
     if (network.router_external === 1 && network.shared === 0 && !permits(ctx, 'network:attach_external_network')) {
       throw new Forbidden(`It is not allowed to create an interface on external network ${networkId}`);
     }
-    await requireSubnet(db, networkId);
+    requireSubnet(network);
     let fixedIp: string | null = null;
     if (entry.fixed_ip !== undefined) {
       if (maxCount > 1) {
@@ -152,7 +156,7 @@ async function listedNics(
 export async function visibleNetwork(db: Db, ctx: RequestContext, id: string): Promise<VisibleNetwork | undefined> {
   const network = await db
     .selectFrom('networks')
-    .select(['id', 'project_id', 'shared', 'router_external'])
+    .select(['id', 'project_id', 'shared', 'router_external', hasSubnet])
     .where('id', '=', id)
     .executeTakeFirst();
   if (!network) return undefined;
@@ -161,10 +165,17 @@ export async function visibleNetwork(db: Db, ctx: RequestContext, id: string): P
   return visible ? network : undefined;
 }
 
-export async function requireSubnet(db: Db, networkId: string): Promise<void> {
-  const subnet = await db.selectFrom('subnets').select('id').where('network_id', '=', networkId).executeTakeFirst();
-  if (!subnet) throw new BadRequest(`Network ${networkId} requires a subnet in order to boot instances on.`);
+export function requireSubnet(network: Pick<VisibleNetwork, 'id' | 'has_subnet'>): void {
+  if (!network.has_subnet)
+    throw new BadRequest(`Network ${network.id} requires a subnet in order to boot instances on.`);
 }
+
+/** The `has_subnet` column of a networks read. */
+const hasSubnet = (eb: ExpressionBuilder<Schema, 'networks'>) =>
+  eb
+    .exists(eb.selectFrom('subnets').select('subnets.id').whereRef('subnets.network_id', '=', 'networks.id'))
+    .$castTo<number | boolean>()
+    .as('has_subnet');
 
 /** A requested fixed address: in one of the network's subnets and held by no port. Answers it canonical. */
 async function checkFixedIp(db: Db, networkId: string, address: string): Promise<string> {

@@ -38,7 +38,7 @@ async function runningServer(): Promise<Instance> {
   await recordNicRequests(h.database.db, instance.uuid, [
     { network_id: net.id, fixed_ip: null, port_id: null, tag: 'boot', security_groups: ['default'] },
   ]);
-  const info = await allocateForHost(
+  const { networkInfo: info } = await allocateForHost(
     h.database.db,
     { uuid: instance.uuid, project_id: PROJECT_A, availability_zone: 'nova' },
     'host1',
