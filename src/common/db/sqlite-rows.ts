@@ -9,51 +9,79 @@
  *
  * The rows are the same objects: a property per column, in the columns' order, the last of two equal
  * names winning. Reading the column names is itself costly (about 80 µs for `instances`), so they are
- * kept per SQL text: a schema change that adds columns gives the rows a new width and the names are
- * read again; DDL run here forgets them all. Stratus's migrations never rename or drop a column.
+ * kept with the statement: a schema change that adds columns gives the rows a new width and the names
+ * are read again; DDL run here forgets them all. Stratus's migrations never rename or drop a column.
+ *
+ * The statements themselves are kept per SQL text too. Kysely prepares each query it runs, and
+ * SQLite's compiling of the text was a fifth of the all-in-one's CPU in the boot bench; a kept
+ * statement runs again at the cost of binding its parameters. SQLite recompiles a kept statement by
+ * itself when the schema changed under it.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
-/** SQL texts whose column names are kept; past this the cache starts again (IN lists vary in length). */
+/** SQL texts whose statements are kept; past this the cache starts again (IN lists vary in length). */
 const MAX_KEPT = 2000;
 
 const DDL = /^\s*(create|alter|drop)\s/i;
 
+interface Kept {
+  statement: BetterSqlite3.Statement;
+  /** A reader's column names, once read: null until its first row. */
+  names: readonly string[] | null;
+  /** What Kysely gets: for a reader, rows made objects here. */
+  facade: SqliteStatement;
+}
+
 export function withJsRows(database: BetterSqlite3.Database): SqliteDatabase {
-  const names = new Map<string, readonly string[]>();
+  const kept = new Map<string, Kept>();
   return {
     close: () => database.close(),
     prepare(sql: string): SqliteStatement {
-      const stmt = database.prepare(sql);
-      if (!stmt.reader) {
-        if (DDL.test(sql)) names.clear();
-        return stmt;
+      const known = kept.get(sql);
+      // A statement still being iterated (a stream) cannot run again: that one call gets its own.
+      if (known && !known.statement.busy) return known.facade;
+      const statement = database.prepare(sql);
+      if (DDL.test(sql)) {
+        kept.clear();
+        return statement;
       }
-      stmt.raw(true);
-      const columnsOf = (width: number): readonly string[] => {
-        const kept = names.get(sql);
-        if (kept?.length === width) return kept;
-        const read = stmt.columns().map((c) => c.name);
-        if (names.size >= MAX_KEPT) names.clear();
-        names.set(sql, read);
-        return read;
-      };
-      return {
-        reader: true,
-        all(parameters) {
-          const rows = stmt.all(parameters) as unknown[][];
-          if (!rows.length) return rows;
-          const columns = columnsOf(rows[0]!.length);
-          return rows.map((row) => toObject(columns, row));
-        },
-        run: (parameters) => stmt.run(parameters),
-        *iterate(parameters) {
-          for (const row of stmt.iterate(parameters) as IterableIterator<unknown[]>) {
-            yield toObject(columnsOf(row.length), row);
-          }
-        },
-      };
+      const entry: Kept = { statement, names: null, facade: statement };
+      if (statement.reader) {
+        statement.raw(true);
+        entry.facade = readerFacade(entry);
+      }
+      if (!known) {
+        if (kept.size >= MAX_KEPT) kept.clear();
+        kept.set(sql, entry);
+      }
+      return entry.facade;
+    },
+  };
+}
+
+/** A reader whose rows come as arrays and leave as objects, its column names read once per width. */
+function readerFacade(entry: Kept): SqliteStatement {
+  const { statement } = entry;
+  const columnsOf = (width: number): readonly string[] => {
+    // A schema change (here or through another connection) recompiles the statement, and `select *`
+    // may then give more columns: a row of another width reads the names again.
+    if (entry.names?.length !== width) entry.names = statement.columns().map((c) => c.name);
+    return entry.names;
+  };
+  return {
+    reader: true,
+    all(parameters) {
+      const rows = statement.all(parameters) as unknown[][];
+      if (!rows.length) return rows;
+      const columns = columnsOf(rows[0]!.length);
+      return rows.map((row) => toObject(columns, row));
+    },
+    run: (parameters) => statement.run(parameters),
+    *iterate(parameters) {
+      for (const row of statement.iterate(parameters) as IterableIterator<unknown[]>) {
+        yield toObject(columnsOf(row.length), row);
+      }
     },
   };
 }

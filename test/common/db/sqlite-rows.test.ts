@@ -58,6 +58,20 @@ describe("SQLite rows built from better-sqlite3's arrays", () => {
     database.close();
   });
 
+  it('keeps a statement per text, and runs a text again while its statement is iterated', () => {
+    const database = withTable();
+    const rows = withJsRows(database);
+    const text = 'select name from t order by id';
+    assert.equal(rows.prepare(text), rows.prepare(text), 'one statement per text');
+    const outer = rows.prepare(text).iterate([]);
+    assert.deepEqual(outer.next().value, { name: 'a' });
+    // The kept statement is busy with the iteration: this run gets a statement of its own.
+    assert.deepEqual(rows.prepare(text).all([]), [{ name: 'a' }, { name: 'b' }]);
+    assert.deepEqual(outer.next().value, { name: 'b' });
+    assert.equal(outer.next().done, true);
+    database.close();
+  });
+
   it('reads the columns again when the schema gains one, here or through another connection', async () => {
     const path = join(dir, 'schema.sqlite');
     const database = await openDatabase(`sqlite:///${path}`);
