@@ -2,13 +2,14 @@
  * Benchmark `boot`: boots N servers through the REST API (fake driver, no spawn delay) and reports
  * servers/s until all are ACTIVE, POST /servers and GET /servers/detail latencies, and resident memory.
  *   npm run bench -- boot [--servers 1000] [--mode all-in-one|multi] [--concurrency 50] [--singles 20]
- *                         [--quota limited|unlimited] [--network both|none]
+ *                         [--quota limited|unlimited] [--network both|none] [--warmup 100]
  * `multi` runs api, conductor, scheduler and one compute as separate processes on RabbitMQ and MariaDB.
  * `--network both` (the default) boots N servers four times in one cloud, each burst in a project of its
  * own: plain, on a network (a port made, an address allocated and bound, the NetworkInfo built and sent),
  * on a network, plain. `servers_per_second` and the other top-level figures are the two plain bursts
  * together, `with_network` the two on a network, `network_throughput_ratio` the second over the first,
- * and `bursts` each burst in order. `--network none` boots one plain burst.
+ * and `bursts` each burst in order. `--network none` boots one plain burst. Before the measured bursts,
+ * one unmeasured burst of `--warmup` servers (default the smaller of N and 100; 0 for none) of each kind.
  */
 import { parseBenchMode, startBenchCloud } from './bench-cloud.ts';
 import { BurstClient, timedGets } from './http-client.ts';
@@ -29,6 +30,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
   if (quota !== 'limited' && quota !== 'unlimited') throw new Error('--quota is limited or unlimited');
   const limit = quota === 'limited' ? 1_000_000_000 : -1;
   const network = args['network'] ?? 'both';
+  const warmup = Number(args['warmup'] ?? Math.min(servers, 100));
   if (network !== 'both' && network !== 'none') throw new Error('--network is both or none');
   const cloud = await startBenchCloud({ mode, maxLimit: servers, quotaLimit: limit });
   try {
@@ -36,9 +38,9 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     const measured = cloud.processes;
     const ownPids = Object.fromEntries(measured.map((p) => [p.name, [p.child.pid!]]));
     const shared = mode === 'multi' ? sharedServicePids(['mariadb', 'rabbitmq']) : {};
-    const boot = (label: string, extra: Record<string, unknown>, burstHeaders = headers) =>
+    const boot = (label: string, extra: Record<string, unknown>, burstHeaders: Record<string, string>, size: number) =>
       bootBurst(
-        { compute, headers: burstHeaders, servers, concurrency, label, imageId: cloud.imageId, extra, mode },
+        { compute, headers: burstHeaders, servers: size, concurrency, label, imageId: cloud.imageId, extra, mode },
         () => ({
           ...ownPids,
           ...shared,
@@ -50,17 +52,27 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     // burst of the same servers runs some 10 to 30% slower), so with networks the bursts go plain, on a
     // network, on a network, plain (ABBA): the growth falls on both kinds alike, and each kind's figures
     // are its two bursts together.
+    //
+    // Before them, unmeasured, a warm-up burst of each kind: the first requests of a path run before V8
+    // has compiled it, and that cost would fall on whichever burst came first (the last plain burst ran
+    // up to 40% faster than the first without it).
     const order = network === 'both' ? [false, true, true, false] : [false];
-    const bursts: (BurstFigures & { on_network: boolean; postMs: number[] })[] = [];
-    for (const [i, onNetwork] of order.entries()) {
-      const project = await scopedToProject(identity, token, `bench-burst-${i}`);
+    const warmUps = warmup > 0 ? (network === 'both' ? [false, true] : [false]) : [];
+    const burstIn = async (name: string, onNetwork: boolean, size: number) => {
+      const project = await scopedToProject(identity, token, name);
       const projectHeaders = { ...headers, 'x-auth-token': project.token };
       const extra = onNetwork ? { networks: [{ uuid: await benchNetwork(cloud.network, headers, project) }] } : {};
-      bursts.push({ on_network: onNetwork, ...(await boot(`${onNetwork ? 'n' : 'b'}${i}-`, extra, projectHeaders)) });
+      const figures = await boot(`${name}-`, extra, projectHeaders, size);
       const errors = (await (await fetch(`${compute}/servers?status=ERROR`, { headers: projectHeaders })).json()) as {
         servers: unknown[];
       };
       if (errors.servers.length) throw new Error(`${errors.servers.length} servers went to ERROR`);
+      return figures;
+    };
+    for (const [i, onNetwork] of warmUps.entries()) await burstIn(`bench-warmup-${i}`, onNetwork, warmup);
+    const bursts: (BurstFigures & { on_network: boolean; postMs: number[] })[] = [];
+    for (const [i, onNetwork] of order.entries()) {
+      bursts.push({ on_network: onNetwork, ...(await burstIn(`bench-burst-${i}`, onNetwork, servers)) });
     }
     const plain = together(
       bursts.filter((b) => !b.on_network),
@@ -108,6 +120,7 @@ export async function run(args: Record<string, string>): Promise<Record<string, 
     return {
       mode,
       servers,
+      warmup,
       quota,
       servers_per_second: plain.servers_per_second,
       single_post_to_active_ms: { p50: percentile(singleMs, 50), p99: percentile(singleMs, 99), runs: singles },
