@@ -31,7 +31,8 @@ import {
 } from '../objects/instances.ts';
 import { getRequestSpec, saveRequestSpec } from '../objects/request-specs.ts';
 import { configDriveMetadata } from '../api/metadata/config-drive-metadata.ts';
-import { allocateForHost, releaseInstancePorts } from './network-allocation.ts';
+import { releaseInstancePorts } from './network-allocation.ts';
+import { BuildPortBatches } from './build-port-batches.ts';
 import { remoteGroupsFor } from '../network/network-info.ts';
 import { memberNotices } from '../network/member-notices.ts';
 import { orphanedBuilds } from './build-watchdog.ts';
@@ -64,6 +65,8 @@ const log = getLogger('conductor');
 
 export class ConductorManager {
   /** shelve, offload and unshelve (shelve.ts). */
+  /** The ports of first builds, made a burst at a time (build-port-batches.ts). */
+  private readonly buildPorts: BuildPortBatches;
   readonly shelving: ShelveConductor;
   /** resize and cold migration (migrate-server.ts). */
   readonly moves: MoveConductor;
@@ -83,6 +86,7 @@ export class ConductorManager {
     /** service.create for a compute host's first registration (a heartbeat from an unknown host). */
     private readonly notifier?: Notifier,
   ) {
+    this.buildPorts = new BuildPortBatches(database);
     this.shelving = new ShelveConductor(database, config, scheduler, compute, images);
     this.moves = new MoveConductor(database, config, scheduler, compute);
     this.evacuations = new EvacuateConductor(database, config, scheduler, compute);
@@ -293,8 +297,7 @@ export class ConductorManager {
    */
   private async allocateNetwork(instance: InstancePayload, host: string, zone: string): Promise<NetworkInfo> {
     const target = { uuid: instance.uuid, project_id: instance.project_id, availability_zone: zone };
-    const { networkInfo, joinedGroups } = await allocateForHost(
-      this.db,
+    const { networkInfo, joinedGroups } = await this.buildPorts.allocate(
       target,
       host,
       await remoteGroupsFor(this.compute),

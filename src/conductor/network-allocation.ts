@@ -18,7 +18,7 @@ import {
   unbindPort,
   type PortBinding,
 } from '../network/server-ports.ts';
-import { appendNic, forgetNics, instanceNics, setNicPort } from '../objects/instance-networks.ts';
+import { appendNic, forgetNics, instanceNics, setNicPort, type InstanceNic } from '../objects/instance-networks.ts';
 import type { NetworkInfo } from '../wire/messages/network-info.ts';
 
 const log = getLogger('conductor.network');
@@ -55,13 +55,15 @@ export async function allocateForHost(
   instance: AllocationTarget,
   host: string,
   remoteGroups: RemoteGroupRules,
+  /** The instance's NICs, when the caller read them already. */
+  known?: InstanceNic[],
 ): Promise<HostAllocation> {
   const binding: PortBinding = {
     deviceId: instance.uuid,
     deviceOwner: computeDeviceOwner(instance.availability_zone),
     hostId: host,
   };
-  const nics = await instanceNics(db, instance.uuid);
+  const nics = known ?? (await instanceNics(db, instance.uuid));
   const portIds: string[] = [];
   const made: AddedPort[] = [];
   for (const nic of nics) {

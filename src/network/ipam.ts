@@ -75,6 +75,42 @@ export async function allocatePortAddresses(
   return { allocated, subnets: subnets.map(({ pools: _pools, ...subnet }) => subnet) };
 }
 
+/**
+ * Addresses for several new ports on one network that asked for none (a burst of servers' ports): per
+ * IP version, one from the first subnet of that version with room, as allocatePortAddresses gives each
+ * port, but picked for all of them with one probe and written with one insert. All or nothing: when the
+ * subnets cannot give every port its addresses this throws, and the caller makes the ports one by one
+ * to learn which of them fail. Throws AllocationRaceLost as allocatePortAddresses does.
+ */
+export async function allocateAutoAddresses(
+  trx: Transaction<Schema>,
+  networkId: string,
+  portIds: readonly string[],
+): Promise<{ allocated: Map<string, FixedIp[]>; subnets: SubnetsTable[] }> {
+  const subnets = await subnetsWithPools(trx, networkId);
+  const allocated = new Map(portIds.map((id) => [id, [] as FixedIp[]]));
+  const rows: { network_id: string; ip_address: string; subnet_id: string; port_id: string }[] = [];
+  for (const item of planAllocations(networkId, subnets, undefined, false)) {
+    if (item.kind !== 'auto') continue;
+    const picks = await pickFreeMany(trx, item.candidates, [], portIds.length);
+    if (picks.length < portIds.length) {
+      throw new IpAddressGenerationFailure(`No more IP addresses available on network ${networkId}.`);
+    }
+    portIds.forEach((port_id, i) => {
+      allocated.get(port_id)!.push(picks[i]!);
+      rows.push({ network_id: networkId, ip_address: picks[i]!.ip_address, subnet_id: picks[i]!.subnet_id, port_id });
+    });
+  }
+  if (rows.length) {
+    try {
+      await trx.insertInto('ip_allocations').values(rows).execute();
+    } catch (err) {
+      throw isUniqueViolation(err) ? new AllocationRaceLost() : err;
+    }
+  }
+  return { allocated, subnets: subnets.map(({ pools: _pools, ...subnet }) => subnet) };
+}
+
 type SubnetWithPools = SubnetsTable & { pools: Ranges };
 
 /**
@@ -164,41 +200,71 @@ const MAX_CURSORS = 10_000;
 
 /**
  * A free address of the first candidate subnet that has one, picked at random among the first few
- * free ones from the subnet's cursor. A subnet is probed a window of addresses at a time (one indexed
- * query each, by the allocations' primary key), so a pick costs the same in an empty subnet and a full
- * one; only when a few windows are all taken is the whole subnet read, so that "no more addresses" is
- * said only of a subnet that really has none.
+ * free ones from the subnet's cursor (pickFreeMany for one).
  */
 async function pickFree(
   trx: Transaction<Schema>,
   candidates: SubnetWithPools[],
   already: FixedIp[],
 ): Promise<FixedIp | null> {
+  return (await pickFreeMany(trx, candidates, already, 1))[0] ?? null;
+}
+
+/**
+ * `count` free addresses (fewer only when the candidates have no more), from the first candidate
+ * subnets that have them, each picked at random among the first few free ones from the subnet's
+ * cursor: racing allocators seldom pick alike. A subnet is probed a window of addresses at a time (one
+ * indexed query each, by the allocations' primary key), so a pick costs the same in an empty subnet
+ * and a full one; only when a few windows lack what is wanted is the whole subnet read, so that "no
+ * more addresses" is said only of a subnet that really has none.
+ */
+async function pickFreeMany(
+  trx: Transaction<Schema>,
+  candidates: SubnetWithPools[],
+  already: FixedIp[],
+  count: number,
+): Promise<FixedIp[]> {
+  const picked: FixedIp[] = [];
   for (const subnet of candidates) {
+    const want = count - picked.length;
+    if (want <= 0) break;
     const ranges = subnet.pools;
     if (ranges.length === 0) continue;
     const version = subnet.ip_version === 6 ? 6 : 4;
     const reserved = new Set(already.map((a) => a.ip_address));
     if (subnet.gateway_ip) reserved.add(subnet.gateway_ip);
     const free =
-      (await probeFree(trx, subnet, version, ranges, reserved)) ??
-      (await scanFree(trx, subnet, version, ranges, reserved));
-    if (free.length > 0) {
-      // Subnets come and go; a process that saw very many forgets the hints rather than grow without end.
-      if (cursors.size >= MAX_CURSORS) cursors.clear();
-      cursors.set(subnet.id, parseIp(free[0]!)!.value);
-      return { subnet_id: subnet.id, ip_address: free[Math.floor(Math.random() * free.length)]! };
+      (await probeFree(trx, subnet, version, ranges, reserved, want)) ??
+      (await scanFree(trx, subnet, version, ranges, reserved, want));
+    if (free.length === 0) {
+      cursors.delete(subnet.id);
+      continue;
     }
-    cursors.delete(subnet.id);
+    // Subnets come and go; a process that saw very many forgets the hints rather than grow without end.
+    if (cursors.size >= MAX_CURSORS) cursors.clear();
+    cursors.set(subnet.id, parseIp(free[0]!)!.value);
+    for (const address of sample(free, want)) picked.push({ subnet_id: subnet.id, ip_address: address });
   }
-  return null;
+  return picked;
+}
+
+/** `count` of the items (all when fewer) in random order and choice. */
+function sample<T>(items: readonly T[], count: number): T[] {
+  const pool = [...items];
+  const n = Math.min(count, pool.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, n);
 }
 
 type Ranges = { first: bigint; last: bigint }[];
 
 /**
- * Up to PICK_WINDOW free addresses from the subnet's cursor on (wrapping round its pools), asking the
- * database only about PROBE_SIZE addresses at a time; null when PROBES windows held none.
+ * Free addresses from the subnet's cursor on (wrapping round its pools): `want` of them and up to
+ * PICK_WINDOW - 1 more to choose among, asking the database about a window of addresses at a time;
+ * null when PROBES windows held fewer than `want`.
  */
 async function probeFree(
   trx: Transaction<Schema>,
@@ -206,16 +272,20 @@ async function probeFree(
   version: 4 | 6,
   ranges: Ranges,
   reserved: ReadonlySet<string>,
+  want: number,
 ): Promise<string[] | null> {
+  const enough = want + PICK_WINDOW - 1;
+  const windowSize = Math.max(PROBE_SIZE, enough);
   const addresses = walkFrom(ranges, cursors.get(subnet.id));
+  const free: string[] = [];
   for (let probe = 0; probe < PROBES; probe++) {
     const window: string[] = [];
     for (let next = addresses.next(); !next.done; next = addresses.next()) {
       const text = addressText(version, next.value);
       if (!reserved.has(text)) window.push(text);
-      if (window.length >= PROBE_SIZE) break;
+      if (window.length >= windowSize) break;
     }
-    if (window.length === 0) return null;
+    if (window.length === 0) break;
     const taken = await trx
       .selectFrom('ip_allocations')
       .select('ip_address')
@@ -223,8 +293,8 @@ async function probeFree(
       .where('ip_address', 'in', window)
       .execute();
     const held = new Set(taken.map((t) => t.ip_address));
-    const free = window.filter((a) => !held.has(a)).slice(0, PICK_WINDOW);
-    if (free.length > 0) return free;
+    free.push(...window.filter((a) => !held.has(a)));
+    if (free.length >= want) return free.slice(0, enough);
   }
   return null;
 }
@@ -255,6 +325,7 @@ async function scanFree(
   version: 4 | 6,
   ranges: Ranges,
   reserved: ReadonlySet<string>,
+  want: number,
 ): Promise<string[]> {
   const taken = await trx
     .selectFrom('ip_allocations')
@@ -262,7 +333,7 @@ async function scanFree(
     .where('subnet_id', '=', subnet.id)
     .execute();
   const used = new Set([...taken.map((t) => t.ip_address), ...reserved]);
-  return lowestFree(version, ranges, used, PICK_WINDOW);
+  return lowestFree(version, ranges, used, want + PICK_WINDOW - 1);
 }
 
 /**

@@ -14,7 +14,13 @@ import { declareError, StratusError } from '../common/errors.ts';
 import { canSeeNetwork, requireNetworkPolicy } from './access.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
 import { invalidAttribute, MacAddressInUse, networkNotFound, portNotFound, securityGroupNotFound } from './errors.ts';
-import { allocatePortAddresses, AllocationRaceLost, type FixedIp, type FixedIpRequest } from './ipam.ts';
+import {
+  allocateAutoAddresses,
+  allocatePortAddresses,
+  AllocationRaceLost,
+  type FixedIp,
+  type FixedIpRequest,
+} from './ipam.ts';
 import { canonicalIp, parseCidr, parseIp } from './ip.ts';
 import { canonicalMac, generateMac } from './mac.ts';
 import { bindingFor } from './port-binding.ts';
@@ -120,9 +126,7 @@ export interface AddedPort {
  * (the conductor making a server's ports builds their NetworkInfo from it).
  */
 export async function addPort(db: Db, ctx: RequestContext, request: PortCreate): Promise<AddedPort> {
-  const found = await portCreateFacts(db, request.project_id, request.network_id);
-  if (!found || !canSeeNetwork(ctx, found)) throw networkNotFound(request.network_id);
-  const { default_group: defaultGroup, port_limit: portLimit, ...network } = found;
+  const { network, defaultGroup, portLimit } = await portTarget(db, ctx, request.project_id, request.network_id);
   // On a network shared with it, a project takes what it is given: Neutron's network-owner rules.
   const onNetwork = { project_id: network.project_id };
   if (request.mac_address !== undefined) requireNetworkPolicy(ctx, 'create_port:mac_address', onNetwork);
@@ -139,45 +143,85 @@ export async function addPort(db: Db, ctx: RequestContext, request: PortCreate):
   );
   const givenMac = request.mac_address !== undefined ? checkMac(request.mac_address) : undefined;
   const pairs = checkAddressPairs(request.allowed_address_pairs ?? []);
-  const vnicType = request.binding_vnic_type ?? 'normal';
   const id = randomUUID();
-  for (let attempt = 1; ; attempt++) {
+  return retryingRaces(async () => {
     const mac = givenMac ?? generateMac();
+    const row = newPortRow(request, id, mac, portSecurity, now());
+    const { allocated, subnets } = await inTransaction(db, async (trx) => {
+      // Ports of routers' gateways and of floating IPs belong to no project and count against none.
+      if (request.project_id !== '') await checkQuota(trx, request.project_id, 'port', 1, portLimit);
+      await insertPortRow(trx, row, givenMac !== undefined);
+      const addresses = await allocatePortAddresses(trx, row, request.fixed_ips);
+      // A new port has no groups or pairs to replace.
+      await insertGroups(trx, id, groups);
+      await insertPairs(trx, id, mac, pairs);
+      await insertTags(trx, id, request.tags ?? []);
+      return addresses;
+    });
+    return { row, network, subnets, fixedIps: allocated, securityGroups: groups };
+  });
+}
+
+/** Ports made together: one project, network and set of groups, each bound to its device and host. */
+export interface PortBatch {
+  project_id: string;
+  network_id: string;
+  /** As a create's: absent for the project's default group. */
+  security_groups?: string[];
+  devices: readonly Required<Pick<PortCreate, 'device_id' | 'device_owner' | 'binding_host_id'>>[];
+}
+
+/**
+ * Makes the batch's ports, their addresses chosen by IPAM, in one transaction: one quota check, and
+ * one insert each for the ports, their addresses and their groups, where addPort makes each port with
+ * a transaction of its own (the conductor's bursts of builds: build-port-batches.ts). All or nothing:
+ * when one port cannot be had (the quota, the subnets full), none is made and this throws; the caller
+ * then makes them one by one to learn which. Answers the ports in the order of `devices`.
+ */
+export async function addPorts(db: Db, ctx: RequestContext, batch: PortBatch): Promise<AddedPort[]> {
+  const { network, defaultGroup, portLimit } = await portTarget(db, ctx, batch.project_id, batch.network_id);
+  const portSecurity = network.port_security_enabled === 1;
+  const groups = await resolveSecurityGroups(
+    db,
+    ctx,
+    { projectId: batch.project_id, defaultGroup },
+    portSecurity,
+    batch.security_groups,
+  );
+  const ids = batch.devices.map(() => randomUUID());
+  return retryingRaces(async () => {
     const stamp = now();
-    const row: PortsTable = {
-      id,
-      project_id: request.project_id,
-      network_id: request.network_id,
-      name: request.name ?? '',
-      description: request.description ?? '',
-      mac_address: mac,
-      admin_state_up: request.admin_state_up === false ? 0 : 1,
-      status: PORT_DOWN,
-      device_id: request.device_id ?? '',
-      device_owner: request.device_owner ?? '',
-      port_security_enabled: portSecurity ? 1 : 0,
-      binding_vnic_type: vnicType,
-      binding_profile: JSON.stringify(request.binding_profile ?? {}),
-      ...bindingFor(request.binding_host_id ?? '', vnicType),
-      revision_number: 1,
-      created_at: stamp,
-      updated_at: stamp,
-    };
+    const rows = batch.devices.map((device, i) =>
+      newPortRow({ ...batch, ...device }, ids[i]!, generateMac(), portSecurity, stamp),
+    );
+    const { allocated, subnets } = await inTransaction(db, async (trx) => {
+      if (batch.project_id !== '') await checkQuota(trx, batch.project_id, 'port', rows.length, portLimit);
+      try {
+        await trx.insertInto('ports').values(rows).execute();
+      } catch (err) {
+        throw isUniqueViolation(err) ? new GeneratedMacTaken() : err;
+      }
+      const addresses = await allocateAutoAddresses(trx, network.id, ids);
+      if (groups.length > 0) {
+        await trx
+          .insertInto('security_group_port_bindings')
+          .values(ids.flatMap((port_id) => groups.map((security_group_id) => ({ port_id, security_group_id }))))
+          .execute();
+      }
+      return addresses;
+    });
+    return rows.map((row) => ({ row, network, subnets, fixedIps: allocated.get(row.id)!, securityGroups: groups }));
+  });
+}
+
+/**
+ * Runs a port create again when an address it chose itself, or a MAC it generated, was taken
+ * meanwhile (each try is a transaction of its own), up to ALLOCATION_ATTEMPTS tries.
+ */
+async function retryingRaces<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      const { allocated, subnets } = await inTransaction(db, async (trx) => {
-        // Ports of routers' gateways and of floating IPs belong to no project and count against none.
-        if (request.project_id !== '') {
-          await checkQuota(trx, request.project_id, 'port', 1, portLimit ?? NETWORK_QUOTA_DEFAULTS.port);
-        }
-        await insertPortRow(trx, row, givenMac !== undefined);
-        const addresses = await allocatePortAddresses(trx, row, request.fixed_ips);
-        // A new port has no groups or pairs to replace.
-        await insertGroups(trx, id, groups);
-        await insertPairs(trx, id, mac, pairs);
-        await insertTags(trx, id, request.tags ?? []);
-        return addresses;
-      });
-      return { row, network, subnets, fixedIps: allocated, securityGroups: groups };
+      return await create();
     } catch (err) {
       const retry = err instanceof AllocationRaceLost || err instanceof GeneratedMacTaken;
       if (!retry || attempt >= ALLOCATION_ATTEMPTS) throw err;
@@ -185,13 +229,43 @@ export async function addPort(db: Db, ctx: RequestContext, request: PortCreate):
   }
 }
 
+/** A new port's row, down (port-status.ts) until its host plugs it. */
+function newPortRow(
+  request: Omit<PortCreate, 'mac_address' | 'fixed_ips' | 'security_groups' | 'allowed_address_pairs' | 'tags'>,
+  id: string,
+  mac: string,
+  portSecurity: boolean,
+  stamp: string,
+): PortsTable {
+  const vnicType = request.binding_vnic_type ?? 'normal';
+  return {
+    id,
+    project_id: request.project_id,
+    network_id: request.network_id,
+    name: request.name ?? '',
+    description: request.description ?? '',
+    mac_address: mac,
+    admin_state_up: request.admin_state_up === false ? 0 : 1,
+    status: PORT_DOWN,
+    device_id: request.device_id ?? '',
+    device_owner: request.device_owner ?? '',
+    port_security_enabled: portSecurity ? 1 : 0,
+    binding_vnic_type: vnicType,
+    binding_profile: JSON.stringify(request.binding_profile ?? {}),
+    ...bindingFor(request.binding_host_id ?? '', vnicType),
+    revision_number: 1,
+    created_at: stamp,
+    updated_at: stamp,
+  };
+}
+
 /**
- * The network, with what a port create needs of its project: the default group's id (null before the
- * project's first port) and the port quota's limit (null: the default). One read rather than three:
- * it is most of what a server on a network costs beyond a plain one.
+ * The network a port create is on (the caller must see it), with what the create needs of its project:
+ * the default group's id (null before the project's first port) and the port quota's limit. One read
+ * rather than three: each is a statement of every server's port.
  */
-function portCreateFacts(db: Db, projectId: string, networkId: string) {
-  return db
+async function portTarget(db: Db, ctx: RequestContext, projectId: string, networkId: string) {
+  const found = await db
     .selectFrom('networks')
     .selectAll('networks')
     .select((eb) => [
@@ -209,6 +283,9 @@ function portCreateFacts(db: Db, projectId: string, networkId: string) {
     ])
     .where('networks.id', '=', networkId)
     .executeTakeFirst();
+  if (!found || !canSeeNetwork(ctx, found)) throw networkNotFound(networkId);
+  const { default_group: defaultGroup, port_limit: portLimit, ...network } = found;
+  return { network, defaultGroup, portLimit: portLimit ?? NETWORK_QUOTA_DEFAULTS.port };
 }
 
 class GeneratedMacTaken extends Error {}

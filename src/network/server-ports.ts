@@ -9,7 +9,7 @@ import { adminContext, type RequestContext } from '../common/context.ts';
 import type { PortsTable } from '../common/db/schema.ts';
 import { canonicalIp } from './ip.ts';
 import { ensureDefaultSecurityGroup } from './default-security-group.ts';
-import { addPort, deletePort, updatePort, type AddedPort } from './ports.ts';
+import { addPort, addPorts, deletePort, updatePort, type AddedPort } from './ports.ts';
 import { quotaLimits, quotaUsage } from './quotas.ts';
 import { PortNotFound } from './errors.ts';
 
@@ -41,22 +41,44 @@ function serviceContext(projectId: string | null = null): RequestContext {
  * network without port security, such a port then has no groups rather than failing.
  */
 export async function createInstancePort(db: Db, request: NewInstancePort, binding: PortBinding): Promise<AddedPort> {
-  const named = [...new Set(request.securityGroups)];
-  const groups =
-    named.length === 1 && named[0] === 'default'
-      ? undefined
-      : await Promise.all(
-          named.map((g) => (g === 'default' ? ensureDefaultSecurityGroup(db, request.projectId) : Promise.resolve(g))),
-        );
+  const groups = await portGroups(db, request);
   return addPort(db, serviceContext(request.projectId), {
     project_id: request.projectId,
     network_id: request.networkId,
     ...(request.fixedIp !== null ? { fixed_ips: [{ ip_address: request.fixedIp }] } : {}),
-    ...(groups !== undefined ? { security_groups: [...new Set(groups)] } : {}),
+    ...(groups !== undefined ? { security_groups: groups } : {}),
     device_id: binding.deviceId,
     device_owner: binding.deviceOwner,
     binding_host_id: binding.hostId,
   });
+}
+
+/**
+ * createInstancePort for several ports that differ only in their binding, made together (ports.ts
+ * addPorts): all or nothing. Answers them in the order of `bindings`.
+ */
+export async function createInstancePorts(
+  db: Db,
+  request: Omit<NewInstancePort, 'fixedIp'>,
+  bindings: readonly PortBinding[],
+): Promise<AddedPort[]> {
+  const groups = await portGroups(db, request);
+  return addPorts(db, serviceContext(request.projectId), {
+    project_id: request.projectId,
+    network_id: request.networkId,
+    ...(groups !== undefined ? { security_groups: groups } : {}),
+    devices: bindings.map((b) => ({ device_id: b.deviceId, device_owner: b.deviceOwner, binding_host_id: b.hostId })),
+  });
+}
+
+/** A server port's group ids; undefined for `default` alone (the port create gives it). */
+async function portGroups(db: Db, request: Pick<NewInstancePort, 'projectId' | 'securityGroups'>) {
+  const named = [...new Set(request.securityGroups)];
+  if (named.length === 1 && named[0] === 'default') return undefined;
+  const ids = await Promise.all(
+    named.map((g) => (g === 'default' ? ensureDefaultSecurityGroup(db, request.projectId) : Promise.resolve(g))),
+  );
+  return [...new Set(ids)];
 }
 
 /** Binds an existing port to the instance on its host (Nova's port update at build). */

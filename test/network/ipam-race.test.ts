@@ -13,7 +13,7 @@ import { openDatabase, type Database } from '../../src/common/db/database.ts';
 import { IpAddressGenerationFailure } from '../../src/network/errors.ts';
 import { createNetwork } from '../../src/network/networks.ts';
 import { createPort } from '../../src/network/ports.ts';
-import { createInstancePort, portAddresses } from '../../src/network/server-ports.ts';
+import { createInstancePort, createInstancePorts, portAddresses } from '../../src/network/server-ports.ts';
 import { createSubnet } from '../../src/network/subnets.ts';
 import { openSharedSqliteDatabase, openTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -21,6 +21,9 @@ const PROJECT = 'race-project';
 const ctx = userContext({ userId: 'u', projectId: PROJECT, roles: ['member'] });
 const allocatorCtx = (i: number) => userContext({ userId: `u${i}`, projectId: `race-${i}`, roles: ['member'] });
 const ALLOCATORS = 6;
+
+/** Makes a port, or several, on its allocator's connection; their addresses. */
+type Allocate = (c: Database, n: number, networkId: string) => Promise<string | string[]>;
 
 for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
   describe(`IPAM races on ${dialect}`, { concurrency: 1 }, () => {
@@ -66,15 +69,31 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
       return fixedIps[0]!.ip_address;
     };
 
+    /** Five ports made together, as a conductor makes a burst of servers' ports; their addresses. */
+    const conductorBatch = async (c: Database, n: number, networkId: string) => {
+      const devices = [1, 2, 3, 4, 5].map((i) => ({
+        deviceId: `server-${n}-${i}`,
+        deviceOwner: 'compute:nova',
+        hostId: `host-${n}`,
+      }));
+      const ports = await createInstancePorts(
+        c.db,
+        { projectId: `race-${n}`, networkId, securityGroups: ['default'] },
+        devices,
+      );
+      for (const port of ports) assert.deepEqual(await portAddresses(c.db, port.row.id), port.fixedIps);
+      return ports.map((p) => p.fixedIps[0]!.ip_address);
+    };
+
     /** Each allocator creates ports on its own connection until the subnet is full. */
-    async function race(networkId: string, perAllocator: number, create = apiCreate) {
+    async function race(networkId: string, perAllocator: number, create: Allocate = apiCreate) {
       const outcomes = await Promise.all(
         connections.map(async (c, n) => {
           const won: string[] = [];
           let refused = 0;
           for (let i = 0; i < perAllocator; i++) {
             try {
-              won.push(await create(c, n, networkId));
+              won.push(...[await create(c, n, networkId)].flat());
             } catch (err) {
               assert.ok(err instanceof IpAddressGenerationFailure, String(err));
               refused++;
@@ -116,6 +135,16 @@ for (const dialect of ['sqlite', 'mysql', 'postgres'] as const) {
       assert.equal(refused, ALLOCATORS - 1);
       const ports = await database.db.selectFrom('ports').select('id').where('network_id', '=', networkId).execute();
       assert.equal(ports.length, 4, 'a refused create left no port behind');
+    });
+
+    it("conductors making bursts of servers' ports together race the same way", async () => {
+      const networkId = await tinyNetwork(40);
+      const { won, refused } = await race(networkId, 2, conductorBatch);
+      assert.equal(won.length, 40);
+      assert.equal(new Set(won).size, 40, `an address went twice: ${won.join(' ')}`);
+      assert.equal(refused, ALLOCATORS * 2 - 8, 'a batch is made whole or not at all');
+      const ports = await database.db.selectFrom('ports').select('id').where('network_id', '=', networkId).execute();
+      assert.equal(ports.length, 40, 'a refused batch left no port behind');
     });
 
     it("conductors making servers' ports race the same way", async () => {

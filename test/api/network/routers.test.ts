@@ -189,15 +189,17 @@ describe('network API: routers', () => {
     });
     assert.equal(offLink.status, 400);
     assert.equal(errorOf(offLink.body).type, 'InvalidRoutes');
+    // A next hop above the addresses a first port is given (a random one of the pool's first free few),
+    // so it is never the router's own interface address.
     const addMore = await put('alice', `/v2.0/routers/${router.id}/add_extraroutes`, {
-      router: { routes: [{ destination: '172.18.0.0/16', nexthop: '10.30.0.9' }] },
+      router: { routes: [{ destination: '172.18.0.0/16', nexthop: '10.30.0.250' }] },
     });
     assert.equal(((addMore.body['router'] as Obj)['routes'] as unknown[]).length, 2);
     const removeOne = await put('alice', `/v2.0/routers/${router.id}/remove_extraroutes`, {
       router: { routes: [{ destination: '172.16.0.0/16', nexthop: '10.10.0.50' }] },
     });
     assert.deepEqual((removeOne.body['router'] as Obj)['routes'], [
-      { destination: '172.18.0.0/16', nexthop: '10.30.0.9' },
+      { destination: '172.18.0.0/16', nexthop: '10.30.0.250' },
     ]);
     await put('alice', `/v2.0/routers/${router.id}`, { router: { routes: [] } });
 
