@@ -77,7 +77,8 @@ export class BuildPortBatches {
           (twice || round.length >= MAX_ROUND ? later : round).push(request);
         }
         this.pending = later;
-        await this.round(round);
+        // round() settles every request itself; this is only so that nothing it missed waits forever.
+        await this.round(round).catch((err: unknown) => round.forEach((r) => r.reject(err)));
       }
     } finally {
       this.draining = false;
