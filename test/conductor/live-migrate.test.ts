@@ -107,6 +107,23 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
     assert.match(guests, /already has a guest/);
   });
 
+  /**
+   * The migration's transfer under way on the source: its first progress report. `running` comes
+   * before it (the conductor marks it, then casts the transfer to the source), and an abort or force
+   * complete sent in between finds no transfer to act on.
+   */
+  async function waitForTransfer(migrationUuid: string): Promise<MigrationRecord> {
+    await waitForStatus(migrationUuid, MigrationStatus.RUNNING);
+    // The source reports its progress every second while it runs.
+    const deadline = Date.now() + 5000;
+    let running = await getMigration(cloud.database.db, migrationUuid);
+    while (running.memory_total === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      running = await getMigration(cloud.database.db, migrationUuid);
+    }
+    return running;
+  }
+
   async function waitForStatus(migrationUuid: string, status: string): Promise<MigrationRecord> {
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -162,7 +179,7 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
   it('an abort while it runs cancels it: the server runs on at the source', async () => {
     const uuid = uuids['d']!;
     const migration = await liveMigrateAsApi(uuid, 'ok', true);
-    await waitForStatus(migration.uuid, MigrationStatus.RUNNING);
+    await waitForTransfer(migration.uuid);
     const instance = await getInstance(cloud.database.db, uuid);
     await compute.liveMigrationControl(
       adminContext(),
@@ -181,14 +198,7 @@ describe('live migration (api -> conductor -> scheduler -> computes)', () => {
   it('force complete ends a long transfer at once; the progress was reported meanwhile', async () => {
     const uuid = uuids['e']!;
     const migration = await liveMigrateAsApi(uuid, 'ok', true);
-    await waitForStatus(migration.uuid, MigrationStatus.RUNNING);
-    // The source reports its progress every second while it runs.
-    const deadline = Date.now() + 5000;
-    let running = await getMigration(cloud.database.db, migration.uuid);
-    while (running.memory_total === null && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      running = await getMigration(cloud.database.db, migration.uuid);
-    }
+    const running = await waitForTransfer(migration.uuid);
     assert.equal(running.memory_total, flavor.memory_mb * 1024 ** 2);
     assert.ok(running.memory_processed! > 0);
     const instance = await getInstance(cloud.database.db, uuid);
