@@ -153,7 +153,7 @@ export async function addPort(db: Db, ctx: RequestContext, request: PortCreate):
       await insertPortRow(trx, row, givenMac !== undefined);
       const addresses = await allocatePortAddresses(trx, row, request.fixed_ips);
       // A new port has no groups or pairs to replace.
-      await insertGroups(trx, id, groups);
+      await insertGroups(trx, [id], groups);
       await insertPairs(trx, id, mac, pairs);
       await insertTags(trx, id, request.tags ?? []);
       return addresses;
@@ -202,12 +202,7 @@ export async function addPorts(db: Db, ctx: RequestContext, batch: PortBatch): P
         throw isUniqueViolation(err) ? new GeneratedMacTaken() : err;
       }
       const addresses = await allocateAutoAddresses(trx, network.id, ids);
-      if (groups.length > 0) {
-        await trx
-          .insertInto('security_group_port_bindings')
-          .values(ids.flatMap((port_id) => groups.map((security_group_id) => ({ port_id, security_group_id }))))
-          .execute();
-      }
+      await insertGroups(trx, ids, groups);
       return addresses;
     });
     return rows.map((row) => ({ row, network, subnets, fixedIps: allocated.get(row.id)!, securityGroups: groups }));
@@ -370,14 +365,15 @@ async function resolveSecurityGroups(
 
 async function writeGroups(trx: Transaction<Schema>, portId: string, groups: string[]): Promise<void> {
   await trx.deleteFrom('security_group_port_bindings').where('port_id', '=', portId).execute();
-  await insertGroups(trx, portId, groups);
+  await insertGroups(trx, [portId], groups);
 }
 
-async function insertGroups(trx: Transaction<Schema>, portId: string, groups: string[]): Promise<void> {
-  if (groups.length > 0) {
+/** Binds each of the ports to each of the groups, in one insert. */
+async function insertGroups(trx: Transaction<Schema>, portIds: readonly string[], groups: string[]): Promise<void> {
+  if (portIds.length > 0 && groups.length > 0) {
     await trx
       .insertInto('security_group_port_bindings')
-      .values(groups.map((security_group_id) => ({ port_id: portId, security_group_id })))
+      .values(portIds.flatMap((port_id) => groups.map((security_group_id) => ({ port_id, security_group_id }))))
       .execute();
   }
 }
